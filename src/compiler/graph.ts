@@ -1,0 +1,172 @@
+import { diagnostic, type Diagnostic } from '../document/diagnostics';
+import type { BlockDef, GraphBody, GraphEdge, GraphNode } from '../document/schema';
+import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
+import type { PortSpec } from '../nodes/spec';
+
+/** The ports a node shows, whether it is a layer or a block instance. */
+export interface NodePorts {
+  inputs: PortSpec[];
+  outputs: PortSpec[];
+}
+
+export function blockPorts(def: BlockDef): NodePorts {
+  const named = (type: string, fallback: string) =>
+    def.nodes.filter((n) => n.type === type).map((n) => ({ name: typeof n.params.name === 'string' ? n.params.name : fallback }));
+  return { inputs: named('BlockInput', 'x'), outputs: named('BlockOutput', 'y') };
+}
+
+export function portsOf(node: GraphNode, blocks: ReadonlyMap<string, BlockDef>): NodePorts | undefined {
+  if (node.type === BLOCK_NODE_TYPE) {
+    const def = node.block === undefined ? undefined : blocks.get(node.block);
+    return def && blockPorts(def);
+  }
+  const spec = getSpec(node.type);
+  return spec && { inputs: spec.inputs, outputs: spec.outputs };
+}
+
+/** A body's wiring, resolved: for each node, the edges into each of its input ports, in order. */
+export interface Wiring {
+  nodes: Map<string, GraphNode>;
+  /** nodeId → port name → incoming edges (document order). */
+  incoming: Map<string, Map<string, GraphEdge[]>>;
+  outgoing: Map<string, GraphEdge[]>;
+  /** Topological order of every node not caught in a cycle. */
+  order: string[];
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Resolves edges against ports and sorts the nodes. Edges to missing nodes or ports are reported
+ * and ignored; a second edge into a single-input port is reported and ignored; nodes on a cycle are
+ * reported and left out of the order.
+ */
+export function wire(body: GraphBody, blocks: ReadonlyMap<string, BlockDef>, blockId?: string): Wiring {
+  const diagnostics: Diagnostic[] = [];
+  const nodes = new Map<string, GraphNode>();
+  for (const n of body.nodes) if (!nodes.has(n.id)) nodes.set(n.id, n);
+  const incoming = new Map<string, Map<string, GraphEdge[]>>();
+  const outgoing = new Map<string, GraphEdge[]>();
+  const ports = new Map<string, NodePorts | undefined>();
+  const portsFor = (n: GraphNode) => {
+    if (!ports.has(n.id)) ports.set(n.id, portsOf(n, blocks));
+    return ports.get(n.id);
+  };
+
+  for (const edge of body.edges) {
+    const source = nodes.get(edge.source);
+    const target = nodes.get(edge.target);
+    if (!source || !target) {
+      const end = source ? 'target' : 'source';
+      diagnostics.push(diagnostic('PB107', {
+        message: `Edge "${edge.id}" has ${end} "${edge[end]}", but no node has that id.`,
+        help: 'The edge is ignored; delete it or reconnect it.',
+        blockId,
+        nodeId: source?.id ?? target?.id,
+      }));
+      continue;
+    }
+    const sp = portsFor(source);
+    const tp = portsFor(target);
+    // Nodes of unknown type report themselves; their edges are kept quietly.
+    if (!sp || !tp) continue;
+    if (!sp.outputs.some((p) => p.name === edge.sourcePort)) {
+      diagnostics.push(portProblem(source, edge.sourcePort, sp.outputs, 'output', blockId));
+      continue;
+    }
+    const port = tp.inputs.find((p) => p.name === edge.targetPort);
+    if (!port) {
+      diagnostics.push(portProblem(target, edge.targetPort, tp.inputs, 'input', blockId));
+      continue;
+    }
+    let byPort = incoming.get(target.id);
+    if (!byPort) incoming.set(target.id, (byPort = new Map()));
+    const list = byPort.get(port.name) ?? [];
+    if (list.length > 0 && !port.variadic) {
+      diagnostics.push(diagnostic('PB203', {
+        message: `Node "${target.id}" port "${port.name}" already receives "${list[0]!.source}"; edge "${edge.id}" from "${edge.source}" is a second connection.`,
+        help: 'A layer input takes one tensor. Remove one edge, or join the tensors first with Add or Concatenate.',
+        nodeId: target.id,
+        port: port.name,
+        blockId,
+      }));
+      continue;
+    }
+    list.push(edge);
+    byPort.set(port.name, list);
+    const out = outgoing.get(source.id) ?? [];
+    out.push(edge);
+    outgoing.set(source.id, out);
+  }
+
+  const order = topologicalOrder(nodes, incoming, outgoing);
+  if (order.length < nodes.size) {
+    const placed = new Set(order);
+    const stuck = [...nodes.keys()].filter((id) => !placed.has(id));
+    const cycle = findCycle(stuck, incoming);
+    for (const id of stuck) {
+      if (!cycle.includes(id)) continue;
+      diagnostics.push(diagnostic('PB202', {
+        message: `Node "${id}" is on a cycle: ${[...cycle, cycle[0]].join(' → ')}.`,
+        help: 'A network is computed front to back; remove one edge of the cycle. For recurrence, use a block with repeat.',
+        nodeId: id,
+        blockId,
+      }));
+    }
+  }
+  return { nodes, incoming, outgoing, order, diagnostics };
+}
+
+function portProblem(node: GraphNode, port: string, available: PortSpec[], side: 'input' | 'output', blockId?: string): Diagnostic {
+  return diagnostic('PB201', {
+    message: `Received a connection to ${side} port "${port}" of node "${node.id}" (${node.type}), which has ${available.length ? `${side} ports ${available.map((p) => `"${p.name}"`).join(', ')}` : `no ${side} ports`}.`,
+    help: 'Reconnect the edge to an existing port.',
+    nodeId: node.id,
+    port,
+    blockId,
+  });
+}
+
+/** Kahn's algorithm; linear in nodes + edges. */
+function topologicalOrder(
+  nodes: Map<string, GraphNode>,
+  incoming: Map<string, Map<string, GraphEdge[]>>,
+  outgoing: Map<string, GraphEdge[]>,
+): string[] {
+  const indegree = new Map<string, number>();
+  for (const id of nodes.keys()) {
+    let count = 0;
+    for (const list of incoming.get(id)?.values() ?? []) count += list.length;
+    indegree.set(id, count);
+  }
+  const queue: string[] = [];
+  for (const [id, d] of indegree) if (d === 0) queue.push(id);
+  const order: string[] = [];
+  for (let head = 0; head < queue.length; head++) {
+    const id = queue[head]!;
+    order.push(id);
+    for (const edge of outgoing.get(id) ?? []) {
+      const left = indegree.get(edge.target)! - 1;
+      indegree.set(edge.target, left);
+      if (left === 0) queue.push(edge.target);
+    }
+  }
+  return order;
+}
+
+/**
+ * One cycle among the nodes Kahn could not place, for a readable message. Every such node has a
+ * predecessor that was not placed either, so walking predecessors must close a loop.
+ */
+function findCycle(stuck: string[], incoming: Map<string, Map<string, GraphEdge[]>>): string[] {
+  const inStuck = new Set(stuck);
+  const path: string[] = [];
+  const index = new Map<string, number>();
+  let current: string | undefined = stuck[0];
+  while (current !== undefined && !index.has(current)) {
+    index.set(current, path.length);
+    path.push(current);
+    const preds: string[] = [...(incoming.get(current)?.values() ?? [])].flat().map((e) => e.source);
+    current = preds.find((s) => inStuck.has(s));
+  }
+  return current === undefined ? stuck : path.slice(index.get(current)).reverse();
+}

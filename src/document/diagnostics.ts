@@ -1,0 +1,88 @@
+/**
+ * Diagnostics are data: every problem the document loader or the compiler finds is one of these
+ * records, never a thrown error. Messages follow the Keras habit: what was received, what was
+ * expected, how to fix it.
+ */
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Diagnostic {
+  code: DiagnosticCode;
+  severity: Severity;
+  message: string;
+  help: string;
+  nodeId?: string;
+  port?: string;
+  param?: string;
+  /** Where in a file (a JSON path such as `nodes[3].params.units`), for load-time problems. */
+  path?: string;
+  /** For nodes inside a block definition: the block's id. */
+  blockId?: string;
+}
+
+/**
+ * The catalogue: one entry per kind of problem, with its default severity and a one-line title.
+ * Codes are stable so that tests, docs and users can refer to them.
+ */
+export const DIAGNOSTIC_CATALOGUE = {
+  // Loading a file (PB1xx)
+  'PB100': { severity: 'error', title: 'Not JSON' },
+  'PB101': { severity: 'error', title: 'Not a Patchbay document' },
+  'PB102': { severity: 'error', title: 'Document from a newer version' },
+  'PB103': { severity: 'error', title: 'Malformed document field' },
+  'PB104': { severity: 'warning', title: 'Unknown node type kept as placeholder' },
+  'PB105': { severity: 'warning', title: 'Node from a newer node-type version' },
+  'PB106': { severity: 'error', title: 'Duplicate id' },
+  'PB107': { severity: 'error', title: 'Edge refers to a missing node' },
+  'PB108': { severity: 'info', title: 'Document migrated' },
+  'PB109': { severity: 'error', title: 'Unknown block' },
+  // Graph structure (PB2xx)
+  'PB200': { severity: 'error', title: 'Input port not connected' },
+  'PB201': { severity: 'error', title: 'Port does not exist' },
+  'PB202': { severity: 'error', title: 'Cycle' },
+  'PB203': { severity: 'error', title: 'Port already connected' },
+  'PB204': { severity: 'error', title: 'Graph has no input' },
+  'PB205': { severity: 'warning', title: 'Node is not connected to an output' },
+  'PB206': { severity: 'error', title: 'Block repeat changes shape' },
+  'PB207': { severity: 'error', title: 'Block definition is broken' },
+  'PB208': { severity: 'error', title: 'Graph has no output' },
+  // Params and shapes (PB3xx)
+  'PB300': { severity: 'error', title: 'Invalid parameter' },
+  'PB301': { severity: 'error', title: 'Rank mismatch' },
+  'PB302': { severity: 'error', title: 'Shape mismatch' },
+  'PB303': { severity: 'error', title: 'Kernel larger than input' },
+  'PB304': { severity: 'error', title: 'Impossible reshape' },
+  'PB305': { severity: 'error', title: 'Unknown dimension' },
+  'PB306': { severity: 'error', title: 'Output size is not positive' },
+  'PB307': { severity: 'error', title: 'Node cannot be compiled' },
+} as const satisfies Record<string, { severity: Severity; title: string }>;
+
+export type DiagnosticCode = keyof typeof DIAGNOSTIC_CATALOGUE;
+
+export interface DiagnosticInit {
+  message: string;
+  help: string;
+  nodeId?: string;
+  port?: string;
+  param?: string;
+  path?: string;
+  blockId?: string;
+  severity?: Severity;
+}
+
+export function diagnostic(code: DiagnosticCode, init: DiagnosticInit): Diagnostic {
+  const { severity, ...rest } = init;
+  const out: Diagnostic = { code, severity: severity ?? DIAGNOSTIC_CATALOGUE[code].severity, ...rest };
+  for (const key of Object.keys(out) as (keyof Diagnostic)[]) if (out[key] === undefined) delete out[key];
+  return out;
+}
+
+export const hasErrors = (diagnostics: readonly Diagnostic[]): boolean =>
+  diagnostics.some((d) => d.severity === 'error');
+
+/** Human-readable one-liner, as the CLI prints it. */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = [d.blockId && `block ${d.blockId}`, d.nodeId && `node ${d.nodeId}`, d.port && `port ${d.port}`, d.param && `param ${d.param}`, d.path && `at ${d.path}`]
+    .filter(Boolean)
+    .join(', ');
+  return `${d.severity} ${d.code}${where ? ` (${where})` : ''}: ${d.message}${d.help ? `\n  help: ${d.help}` : ''}`;
+}

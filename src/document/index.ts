@@ -1,0 +1,4 @@
+export * from './diagnostics';
+export * from './schema';
+export * from './load';
+export * from './migrations';

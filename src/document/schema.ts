@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+/**
+ * The saved document. Params are stored by name, edges by port name, and every object keeps fields
+ * it does not know (loose objects), so a file written by a newer or older tool round-trips.
+ */
+export const DOCUMENT_FORMAT = 'patchbay.graph';
+export const DOCUMENT_VERSION = 1;
+
+/** A reference from a param inside a block body to a param of the block: `{ "$param": "dim" }`. */
+export const ParamRefSchema = z.object({ $param: z.string().min(1) }).strict();
+export type ParamRef = z.infer<typeof ParamRefSchema>;
+export const isParamRef = (v: unknown): v is ParamRef =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as ParamRef).$param === 'string';
+
+export const PositionSchema = z.object({ x: z.number(), y: z.number() });
+
+export const NodeSchema = z.looseObject({
+  id: z.string().min(1),
+  type: z.string().min(1),
+  /** Display name; also the base of the tfjs layer name. Defaults to the id. */
+  name: z.string().optional(),
+  params: z.record(z.string(), z.unknown()).default({}),
+  position: PositionSchema.optional(),
+  /** For `type: "Block"`: which block definition this node instantiates. */
+  block: z.string().optional(),
+  /** For blocks: apply the block this many times in sequence, each with its own weights. */
+  repeat: z.number().int().min(1).optional(),
+  /** Inside a block body: the node applies only when this boolean block param is true; otherwise its input passes through. */
+  when: ParamRefSchema.optional(),
+});
+export type GraphNode = z.infer<typeof NodeSchema>;
+
+export const EdgeSchema = z.looseObject({
+  id: z.string().min(1),
+  source: z.string().min(1),
+  sourcePort: z.string().min(1).default('out'),
+  target: z.string().min(1),
+  targetPort: z.string().min(1).default('in'),
+});
+export type GraphEdge = z.infer<typeof EdgeSchema>;
+
+export const BlockParamSchema = z.looseObject({
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a block param name must be an identifier'),
+  kind: z.enum(['int', 'number', 'string', 'boolean', 'enum']),
+  default: z.unknown().optional(),
+  options: z.array(z.string()).optional(),
+  min: z.number().optional(),
+  description: z.string().optional(),
+  /** A param read from an input's shape instead of being set: `{input: "x", axis: -1}`. */
+  derive: z.object({ input: z.string(), axis: z.number().int() }).optional(),
+});
+export type BlockParam = z.infer<typeof BlockParamSchema>;
+
+export const BlockDefSchema = z.looseObject({
+  id: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'a block id starts with a letter and holds letters, digits, - and _'),
+  label: z.string().min(1),
+  description: z.string().default(''),
+  category: z.string().default('Blocks'),
+  params: z.array(BlockParamSchema).default([]),
+  /** Names of params shown on the collapsed node. */
+  keyParams: z.array(z.string()).optional(),
+  nodes: z.array(NodeSchema),
+  edges: z.array(EdgeSchema),
+});
+export type BlockDef = z.infer<typeof BlockDefSchema>;
+
+export const TrainingSchema = z.looseObject({
+  optimizer: z.string().default('adam'),
+  learningRate: z.number().positive().default(1e-3),
+  loss: z.string().default('categoricalCrossentropy'),
+  metrics: z.array(z.string()).default(['accuracy']),
+  batchSize: z.number().int().positive().default(32),
+  epochs: z.number().int().positive().default(1),
+  seed: z.number().int().optional(),
+});
+export type TrainingSetup = z.infer<typeof TrainingSchema>;
+
+export const DocumentSchema = z.looseObject({
+  format: z.literal(DOCUMENT_FORMAT),
+  version: z.literal(DOCUMENT_VERSION),
+  name: z.string().default('Untitled'),
+  /** The version of each node type's params that this file was written with. */
+  nodeTypes: z.record(z.string(), z.number().int().min(1)).default({}),
+  nodes: z.array(NodeSchema),
+  edges: z.array(EdgeSchema),
+  blocks: z.array(BlockDefSchema).default([]),
+  training: TrainingSchema.optional(),
+  meta: z.record(z.string(), z.unknown()).default({}),
+});
+export type GraphDocument = z.infer<typeof DocumentSchema>;
+
+/** The parts of a graph the compiler walks: a document's top level or a block's body. */
+export interface GraphBody {
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import type { GraphDocument } from './schema';
+
+/** Template metadata and presets travel in an ordinary document's `meta`, so a template is just a file. */
+export const PresetSchema = z.object({
+  name: z.string(),
+  description: z.string().default(''),
+  /** node id → params to set; the key `repeat` on a block node sets its repeat count. */
+  set: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+});
+export type Preset = z.infer<typeof PresetSchema>;
+
+export const TemplateInfoSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  description: z.string(),
+  paper: z.string().optional(),
+  defaultPreset: z.string().optional(),
+});
+export type TemplateInfo = z.infer<typeof TemplateInfoSchema>;
+
+export function templateInfo(doc: GraphDocument): TemplateInfo | null {
+  const parsed = TemplateInfoSchema.safeParse(doc.meta.template);
+  return parsed.success ? parsed.data : null;
+}
+
+export function presetsOf(doc: GraphDocument): Preset[] {
+  const parsed = z.array(PresetSchema).safeParse(doc.meta.presets ?? []);
+  return parsed.success ? parsed.data : [];
+}
+
+/** A copy of the document with the preset's values applied; the preset's name goes in the title. */
+export function applyPreset(doc: GraphDocument, preset: Preset): GraphDocument {
+  const out = structuredClone(doc);
+  for (const [nodeId, values] of Object.entries(preset.set)) {
+    const node = out.nodes.find((n) => n.id === nodeId);
+    if (!node) throw new Error(`Preset "${preset.name}" sets node "${nodeId}", which the template lacks.`);
+    for (const [key, value] of Object.entries(values)) {
+      if (key === 'repeat' && node.type === 'Block') node.repeat = value as number;
+      else node.params[key] = value;
+    }
+  }
+  out.name = `${doc.name} ${preset.name}`;
+  out.meta = { ...out.meta, preset: preset.name };
+  return out;
+}

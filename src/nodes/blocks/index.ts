@@ -1,0 +1,9 @@
+import type { BlockDef } from '../../document/schema';
+import { ConvMixerBlock } from './convmixer-block';
+import { MixerBlock } from './mixer-block';
+import { PatchEmbedBlock } from './patch-embed';
+
+/** Blocks offered in the palette. Placing one copies its definition into the document. */
+export const LIBRARY_BLOCKS: readonly BlockDef[] = [PatchEmbedBlock, ConvMixerBlock, MixerBlock];
+
+export const getLibraryBlock = (id: string): BlockDef | undefined => LIBRARY_BLOCKS.find((b) => b.id === id);

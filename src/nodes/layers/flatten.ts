@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { formatShape, product, requireRank } from '../shape';
+import { defineSpec, IN, NO_PARAMS, OUT } from '../spec';
+
+export const FlattenSpec = defineSpec({
+  type: 'Flatten',
+  version: 1,
+  label: 'Flatten',
+  category: 'Reshaping',
+  aliases: ['vectorize', 'ravel'],
+  description: 'Turns each example into one vector, keeping the batch axis.',
+  inputs: [IN],
+  outputs: [OUT],
+  params: z.object({}),
+  keyParams: [],
+  infer(_p, [x]) {
+    const problem = requireRank(x!, 2, Infinity, 'Flatten needs at least one axis besides the batch.');
+    if (problem) return problem;
+    const rest = x!.slice(1);
+    if (rest.some((d) => d === null)) return { code: 'PB305', port: 'in', message: `Received ${formatShape(x!)}, expected every axis but the batch to be known.`, help: 'Give the input a fixed shape.' };
+    return [x![0]!, product(rest as number[])];
+  },
+  countParams: () => NO_PARAMS,
+  lower: () => ({ kind: 'layer', factory: 'flatten', config: {} }),
+  examples: [{ params: {}, inputs: [[7, 7, 4]] }, { params: {}, inputs: [[5, 3]] }],
+});

@@ -29,10 +29,12 @@ export const toTypeName = (id: string) => {
 
 class Names {
   private used = new Set<string>();
-  constructor(reserved: Iterable<string> = []) {
+  /** `functions`: block function names; a value named like one would shadow it, so it becomes `…Out`. */
+  constructor(reserved: Iterable<string> = [], private functions: ReadonlySet<string> = new Set()) {
     for (const r of reserved) this.used.add(r);
   }
   take(base: string): string {
+    if (this.functions.has(base)) base = `${base}Out`;
     let name = base;
     for (let i = 2; this.used.has(name); i++) name = `${base}${i}`;
     this.used.add(name);
@@ -90,7 +92,7 @@ class Lowerer {
    * instance's arguments, used only to fill defaults (values that are `{ $param }` stay symbolic).
    */
   body(wiring: Wiring, results: ReadonlyMap<string, NodeResult> | null, blockArgs: Record<string, unknown> | null, blockId?: string): PlanBody {
-    const names = new Names(RESERVED);
+    const names = new Names(RESERVED, new Set([...this.defs.keys()].map(toIdentifier)));
     const layerNames = new Names();
     const values = new Map<string, Record<string, string>>();
     const steps: PlanStep[] = [];

@@ -109,3 +109,6 @@ export interface Plan {
   main: PlanBody;
   count: ParamCount;
 }
+
+/** The tfjs model name: the graph name reduced to letters, digits and underscores. */
+export const modelNameOf = (name: string) => name.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '') || 'model';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { isParamRef } from '../document/schema';
-import { fillShape, isFillShape, type BlockStep, type Expr, type LayerStep, type Plan, type PlanBlock, type PlanBody } from '../compiler/plan';
+import { fillShape, isFillShape, modelNameOf, type BlockStep, type Expr, type LayerStep, type Plan, type PlanBlock, type PlanBody } from '../compiler/plan';
 import { CUSTOM_LAYERS } from './custom-layers';
 
 type Env = Record<string, unknown>;
@@ -46,10 +46,9 @@ export function buildModel(plan: Plan): tf.LayersModel {
   const inputs: tf.SymbolicTensor[] = [];
   runBody(plan.main, values, {}, '', blocks, inputs);
   const outputs = plan.main.outputs.map((o) => values.get(o.value)!);
-  return tf.model({ inputs, outputs, name: modelName(plan.name) });
+  return tf.model({ inputs, outputs, name: modelNameOf(plan.name) });
 }
 
-export const modelName = (name: string) => name.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '') || 'model';
 
 function runBody(body: PlanBody, values: Values, env: Env, prefix: string, blocks: Map<string, PlanBlock>, modelInputs: tf.SymbolicTensor[], blockId?: string): void {
   for (const step of body.steps) {

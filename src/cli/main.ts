@@ -1,0 +1,168 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { formatDiagnostic, hasErrors, type Diagnostic } from '../document/diagnostics';
+import type { GraphDocument } from '../document/schema';
+import { applyPreset, presetsOf } from '../document/templates';
+import { analyze, emit, formatSummary, loadGraph, lower, summarize } from '../compiler/index';
+import { TEMPLATES, templateDocument } from '../../templates/index';
+
+const USAGE = `Usage: patchbay <command> [options]
+
+Commands:
+  templates                                   List templates and their presets
+  summary <file.json | template> [--preset NAME] [--json]
+                                              Layers, output shapes and parameter counts
+  check <file.json | template> [--preset NAME] [--json]
+                                              Diagnostics; exits 1 when there are errors
+  export <file.json | template> [--preset NAME] [--out model.ts]
+                                              The model as a TypeScript module
+
+Exit codes: 0 success, 1 the graph has errors, 2 bad usage or unreadable input.`;
+
+/** An expected failure: print the message, no stack trace, and exit with the code. */
+class CliError extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+function loadSource(source: string, preset: string | undefined, io: Io): GraphDocument {
+  const looksLikeFile = source.endsWith('.json') || source.includes('/') || existsSync(source);
+  if (!looksLikeFile) {
+    const result = templateDocument(source, preset);
+    if ('error' in result) throw new CliError(result.error, 2);
+    return result.doc;
+  }
+  if (!existsSync(source)) throw new CliError(`Cannot read "${source}": no such file.`, 2);
+  let text: string;
+  try {
+    text = readFileSync(source, 'utf8');
+  } catch (err) {
+    throw new CliError(`Cannot read "${source}": ${(err as Error).message}`, 2);
+  }
+  const { doc, diagnostics } = loadGraph(text);
+  for (const d of diagnostics) if (d.severity !== 'error') io.err(formatDiagnostic(d));
+  if (!doc) {
+    throw new CliError(`Cannot load "${source}":\n${diagnostics.map(formatDiagnostic).join('\n')}`, 2);
+  }
+  if (preset === undefined) return doc;
+  const found = presetsOf(doc).find((p) => p.name === preset);
+  if (!found) throw new CliError(`"${source}" has no preset "${preset}". Presets: ${presetsOf(doc).map((p) => p.name).join(', ') || 'none'}.`, 2);
+  return applyPreset(doc, found);
+}
+
+function printDiagnostics(diagnostics: Diagnostic[], io: Io): void {
+  for (const d of diagnostics) io.err(formatDiagnostic(d));
+}
+
+export function run(argv: string[], io: Io): number {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        preset: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        out: { type: 'string', short: 'o' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    io.err(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, source, ...extra] = positionals;
+  if (values.help || command === 'help') {
+    io.out(USAGE);
+    return 0;
+  }
+  try {
+    if (extra.length) throw new CliError(`Unexpected argument "${extra[0]}".\n\n${USAGE}`, 2);
+    switch (command) {
+      case 'templates':
+        return templates(io, values.json);
+      case 'summary':
+      case 'check':
+      case 'export': {
+        if (!source) throw new CliError(`"patchbay ${command}" needs a graph file or a template id.\n\n${USAGE}`, 2);
+        const doc = loadSource(source, values.preset, io);
+        if (command === 'summary') return summary(doc, io, values.json);
+        if (command === 'check') return check(doc, io, values.json);
+        return exportModule(doc, io, values.out);
+      }
+      case undefined:
+        io.err(USAGE);
+        return 2;
+      default:
+        throw new CliError(`Unknown command "${command}".\n\n${USAGE}`, 2);
+    }
+  } catch (err) {
+    if (err instanceof CliError) {
+      io.err(err.message);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}
+
+function templates(io: Io, json: boolean): number {
+  if (json) {
+    io.out(JSON.stringify(TEMPLATES.map((t) => ({ ...t.info, presets: t.presets.map((p) => ({ name: p.name, description: p.description })) })), null, 2));
+    return 0;
+  }
+  for (const t of TEMPLATES) {
+    io.out(`${t.info.id}  ${t.info.title}: ${t.info.description}`);
+    for (const p of t.presets) io.out(`  --preset ${p.name.padEnd(8)} ${p.description}${p.name === t.info.defaultPreset ? ' (default)' : ''}`);
+  }
+  return 0;
+}
+
+function summary(doc: GraphDocument, io: Io, json: boolean): number {
+  const result = summarize(analyze(doc));
+  if (json) io.out(JSON.stringify(result, null, 2));
+  else {
+    io.out(formatSummary(result));
+    printDiagnostics(result.diagnostics, io);
+  }
+  return hasErrors(result.diagnostics) ? 1 : 0;
+}
+
+function check(doc: GraphDocument, io: Io, json: boolean): number {
+  const { diagnostics } = analyze(doc);
+  if (json) io.out(JSON.stringify(diagnostics, null, 2));
+  else if (diagnostics.length === 0) io.out(`"${doc.name}": no problems found.`);
+  else {
+    printDiagnostics(diagnostics, io);
+    const errors = diagnostics.filter((d) => d.severity === 'error').length;
+    io.err(`${errors} error${errors === 1 ? '' : 's'}, ${diagnostics.length - errors} warning${diagnostics.length - errors === 1 ? '' : 's'}.`);
+  }
+  return hasErrors(diagnostics) ? 1 : 0;
+}
+
+function exportModule(doc: GraphDocument, io: Io, out: string | undefined): number {
+  const { plan, diagnostics } = lower(analyze(doc));
+  if (!plan) {
+    printDiagnostics(diagnostics, io);
+    io.err('Nothing was exported: fix the errors above first.');
+    return 1;
+  }
+  const source = emit(plan);
+  if (!out) {
+    io.out(source.trimEnd());
+    return 0;
+  }
+  try {
+    writeFileSync(out, source);
+  } catch (err) {
+    throw new CliError(`Cannot write "${out}": ${(err as Error).message}`, 2);
+  }
+  io.err(`Wrote ${out} (${plan.count.trainable.toLocaleString('en-US')} trainable params).`);
+  return 0;
+}

@@ -1,5 +1,6 @@
 import { isParamRef } from '../document/schema';
 import { formatShape } from '../nodes/shape';
+import { withoutDefaults } from './tfjs-defaults';
 import { isFillShape, modelNameOf, type BlockStep, type Expr, type LayerStep, type Plan, type PlanBlock, type PlanBody } from './plan';
 
 /** How a body names things: block params are `p.name`, derived ones are local constants. */
@@ -38,7 +39,7 @@ const layerName = (name: string, scope: Scope) => (scope.inBlock ? `\`\${name}_$
 
 function layerStep(step: LayerStep, scope: Scope, lines: string[], indent: string): void {
   const input = step.inputs.length === 1 ? step.inputs[0]! : `[${step.inputs.join(', ')}]`;
-  const config = [`name: ${layerName(step.name, scope)}`, ...Object.entries(step.config).map(([k, v]) => `${k}: ${expr(v, scope, step.inputs[0]!)}`)];
+  const config = [`name: ${layerName(step.name, scope)}`, ...Object.entries(step.custom ? step.config : withoutDefaults(step.factory, step.config)).map(([k, v]) => `${k}: ${expr(v, scope, step.inputs[0]!)}`)];
   const factory = step.custom ? `new ${step.factory}` : `tf.layers.${step.factory}`;
   const call = `${factory}({ ${config.join(', ')} }).apply(${input}) as tf.SymbolicTensor`;
   const comment = step.outputShape ? ` // ${formatShape(step.outputShape)}` : '';

@@ -126,31 +126,69 @@ function portProblem(node: GraphNode, port: string, available: PortSpec[], side:
   });
 }
 
-/** Kahn's algorithm; linear in nodes + edges. */
+/**
+ * Kahn's algorithm, always taking the ready node that comes first in the document, so that emitted
+ * code and summaries follow the order the graph was written in. O((n + e) log n).
+ */
 function topologicalOrder(
   nodes: Map<string, GraphNode>,
   incoming: Map<string, Map<string, GraphEdge[]>>,
   outgoing: Map<string, GraphEdge[]>,
 ): string[] {
-  const indegree = new Map<string, number>();
-  for (const id of nodes.keys()) {
-    let count = 0;
-    for (const list of incoming.get(id)?.values() ?? []) count += list.length;
-    indegree.set(id, count);
-  }
-  const queue: string[] = [];
-  for (const [id, d] of indegree) if (d === 0) queue.push(id);
+  const index = new Map<string, number>();
+  const ids = [...nodes.keys()];
+  ids.forEach((id, i) => index.set(id, i));
+  const indegree = new Int32Array(ids.length);
+  for (const [id, byPort] of incoming) for (const list of byPort.values()) indegree[index.get(id)!]! += list.length;
+  const ready = new MinHeap();
+  indegree.forEach((d, i) => d === 0 && ready.push(i));
   const order: string[] = [];
-  for (let head = 0; head < queue.length; head++) {
-    const id = queue[head]!;
+  while (ready.size > 0) {
+    const id = ids[ready.pop()]!;
     order.push(id);
     for (const edge of outgoing.get(id) ?? []) {
-      const left = indegree.get(edge.target)! - 1;
-      indegree.set(edge.target, left);
-      if (left === 0) queue.push(edge.target);
+      const t = index.get(edge.target)!;
+      if (--indegree[t]! === 0) ready.push(t);
     }
   }
   return order;
+}
+
+/** A binary min-heap of integers. */
+class MinHeap {
+  private items: number[] = [];
+  get size(): number {
+    return this.items.length;
+  }
+  push(value: number): void {
+    const a = this.items;
+    a.push(value);
+    for (let i = a.length - 1; i > 0;) {
+      const parent = (i - 1) >> 1;
+      if (a[parent]! <= a[i]!) break;
+      [a[parent], a[i]] = [a[i]!, a[parent]!];
+      i = parent;
+    }
+  }
+  pop(): number {
+    const a = this.items;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l]! < a[m]!) m = l;
+        if (r < a.length && a[r]! < a[m]!) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i]!, a[m]!];
+        i = m;
+      }
+    }
+    return top;
+  }
 }
 
 /**

@@ -26,8 +26,11 @@ export const lastDim = (shape: Shape): Dim => shape[shape.length - 1] ?? null;
 export const product = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
 /** A pair param that may also be written as one number, as Keras accepts `kernelSize: 3`. */
-export const pair = (description: string, min = 1) =>
-  z.union([z.number().int().min(min), z.tuple([z.number().int().min(min), z.number().int().min(min)])]).describe(description);
+export const pairValue = (min = 1) => z.union([z.number().int().min(min), z.tuple([z.number().int().min(min), z.number().int().min(min)])]);
+
+/** A pair param with its default; the description goes last because zod wrappers drop it. */
+export const pair = (description: string, fallback: number | [number, number], min = 1) =>
+  pairValue(min).default(fallback).describe(description);
 
 export const asPair = (v: number | readonly [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
@@ -78,5 +81,5 @@ export const activation = (fallback: (typeof ACTIVATIONS)[number] = 'linear') =>
 
 export const initializer = (fallback: string) =>
   z.enum(['glorotUniform', 'glorotNormal', 'heNormal', 'heUniform', 'leCunNormal', 'leCunUniform', 'zeros', 'ones', 'randomNormal', 'randomUniform', 'truncatedNormal'])
-    .default(fallback as 'glorotUniform')
-    .describe('How the weights start before training.');
+    .default(fallback as 'glorotNormal')
+    .describe('How the weights start before training (tfjs defaults to glorotNormal).');

@@ -71,7 +71,7 @@ export interface NodeSpec<S extends z.ZodObject = z.ZodObject> {
   infer(params: z.output<S>, inputs: Shape[]): Shape | ShapeProblem;
   countParams(params: z.output<S>, inputs: Shape[], output: Shape): ParamCount;
   lower(params: z.output<S>): Lowering;
-  examples: SpecExample<z.output<S>>[];
+  examples: SpecExample<z.input<S>>[];
   migrations?: Record<number, (params: Record<string, unknown>) => Record<string, unknown>>;
 }
 

@@ -19,8 +19,8 @@ export const Conv2DTransposeSpec = defineSpec({
   outputs: [OUT],
   params: z.object({
     filters: z.number().int().positive().default(32).describe('Number of output channels.'),
-    kernelSize: pair('Window size.').default(3),
-    strides: pair('Upsampling factor.').default(1),
+    kernelSize: pair('Window size.', 3),
+    strides: pair('Upsampling factor.', 1),
     padding,
     activation: activation(),
     useBias: z.boolean().default(true).describe('Add a learned bias per filter.'),

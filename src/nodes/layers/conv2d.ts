@@ -25,13 +25,13 @@ export const Conv2DSpec = defineSpec({
   outputs: [OUT],
   params: z.object({
     filters: z.number().int().positive().default(32).describe('Number of output channels.'),
-    kernelSize: pair('Window size: one number, or [height, width].').default(3),
-    strides: pair('Step between windows; equal to kernelSize for non-overlapping patches.').default(1),
+    kernelSize: pair('Window size: one number, or [height, width].', 3),
+    strides: pair('Step between windows; equal to kernelSize for non-overlapping patches.', 1),
     padding,
-    dilationRate: pair('Spacing between kernel taps (atrous convolution).').default(1),
+    dilationRate: pair('Spacing between kernel taps (atrous convolution).', 1),
     activation: activation(),
     useBias: z.boolean().default(true).describe('Add a learned bias per filter.'),
-    kernelInitializer: initializer('glorotUniform'),
+    kernelInitializer: initializer('glorotNormal'),
   }),
   keyParams: ['filters', 'kernelSize', 'strides'],
   infer(p, [x]) {

@@ -15,7 +15,7 @@ export const DenseSpec = defineSpec({
     units: z.number().int().positive().default(10).describe('Size of the output\'s last axis.'),
     activation: activation(),
     useBias: z.boolean().default(true).describe('Add a learned bias.'),
-    kernelInitializer: initializer('glorotUniform'),
+    kernelInitializer: initializer('glorotNormal'),
   }),
   keyParams: ['units', 'activation'],
   infer(p, [x]) {

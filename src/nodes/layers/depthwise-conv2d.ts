@@ -13,14 +13,14 @@ export const DepthwiseConv2DSpec = defineSpec({
   inputs: [{ name: 'in', minRank: 4, maxRank: 4 }],
   outputs: [OUT],
   params: z.object({
-    kernelSize: pair('Window size: one number, or [height, width].').default(3),
-    strides: pair('Step between windows.').default(1),
+    kernelSize: pair('Window size: one number, or [height, width].', 3),
+    strides: pair('Step between windows.', 1),
     padding,
     depthMultiplier: z.number().int().positive().default(1).describe('Output channels per input channel.'),
-    dilationRate: pair('Spacing between kernel taps.').default(1),
+    dilationRate: pair('Spacing between kernel taps.', 1),
     activation: activation(),
     useBias: z.boolean().default(true).describe('Add a learned bias per output channel.'),
-    depthwiseInitializer: initializer('glorotUniform'),
+    depthwiseInitializer: initializer('glorotNormal'),
   }),
   keyParams: ['kernelSize', 'padding'],
   infer(p, [x]) {

@@ -14,7 +14,8 @@ export const FlattenSpec = defineSpec({
   params: z.object({}),
   keyParams: [],
   infer(_p, [x]) {
-    const problem = requireRank(x!, 2, Infinity, 'Flatten needs at least one axis besides the batch.');
+    // tfjs refuses rank 2 (min_ndim=3) rather than passing it through as Keras does.
+    const problem = requireRank(x!, 3, Infinity, 'The input is already flat (batch, features); remove the Flatten.');
     if (problem) return problem;
     const rest = x!.slice(1);
     if (rest.some((d) => d === null)) return { code: 'PB305', port: 'in', message: `Received ${formatShape(x!)}, expected every axis but the batch to be known.`, help: 'Give the input a fixed shape.' };
@@ -23,4 +24,5 @@ export const FlattenSpec = defineSpec({
   countParams: () => NO_PARAMS,
   lower: () => ({ kind: 'layer', factory: 'flatten', config: {} }),
   examples: [{ params: {}, inputs: [[7, 7, 4]] }, { params: {}, inputs: [[5, 3]] }],
+  // Rank 2 is refused: see infer.
 });

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { asPair, pair, padding, requireRank, window2d } from '../shape';
+import { asPair, pair, pairValue, padding, requireRank, window2d } from '../shape';
 import { defineSpec, NO_PARAMS, OUT, type NodeSpec } from '../spec';
 
 const poolingParams = z.object({
-  poolSize: pair('Window size.').default(2),
-  strides: z.union([pair('Step between windows.'), z.null()]).default(null).describe('Step between windows; empty means the pool size.'),
+  poolSize: pair('Window size.', 2),
+  strides: z.union([pairValue(), z.null()]).default(null).describe('Step between windows; empty means the pool size.'),
   padding,
 });
 

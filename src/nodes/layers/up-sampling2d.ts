@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { asPair, pair, requireRank } from '../shape';
+import { asPair, pairValue, requireRank } from '../shape';
 import { defineSpec, NO_PARAMS, OUT } from '../spec';
 
 export const UpSampling2DSpec = defineSpec({
@@ -12,7 +12,8 @@ export const UpSampling2DSpec = defineSpec({
   inputs: [{ name: 'in', minRank: 4, maxRank: 4 }],
   outputs: [OUT],
   params: z.object({
-    size: pair('Upsampling factor for [height, width].').default(2),
+    // tfjs needs [height, width] here (a single number gives NaN sizes), so parsing normalises it.
+    size: pairValue().default(2).transform(asPair).describe('Upsampling factor: one number, or [height, width].'),
     interpolation: z.enum(['nearest', 'bilinear']).default('nearest').describe('How new pixels are filled.'),
   }),
   keyParams: ['size'],

@@ -67,15 +67,15 @@ export function wire(body: GraphBody, blocks: ReadonlyMap<string, BlockDef>, blo
     }
     const sp = portsFor(source);
     const tp = portsFor(target);
-    // Nodes of unknown type report themselves; their edges are kept quietly.
-    if (!sp || !tp) continue;
-    if (!sp.outputs.some((p) => p.name === edge.sourcePort)) {
+    // Nodes of unknown type report themselves; their edges still count as wiring (for the order
+    // and for reachability) without port checks, so that nothing around them looks unconnected.
+    if (sp && !sp.outputs.some((p) => p.name === edge.sourcePort)) {
       diagnostics.push(portProblem(source, edge.sourcePort, sp.outputs, 'output', blockId));
       continue;
     }
-    const port = tp.inputs.find((p) => p.name === edge.targetPort);
+    const port = tp ? tp.inputs.find((p) => p.name === edge.targetPort) : { name: edge.targetPort, variadic: true };
     if (!port) {
-      diagnostics.push(portProblem(target, edge.targetPort, tp.inputs, 'input', blockId));
+      diagnostics.push(portProblem(target, edge.targetPort, tp!.inputs, 'input', blockId));
       continue;
     }
     let byPort = incoming.get(target.id);

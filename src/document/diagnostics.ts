@@ -29,7 +29,7 @@ export const DIAGNOSTIC_CATALOGUE = {
   'PB101': { severity: 'error', title: 'Not a Patchbay document' },
   'PB102': { severity: 'error', title: 'Document from a newer version' },
   'PB103': { severity: 'error', title: 'Malformed document field' },
-  'PB104': { severity: 'warning', title: 'Unknown node type kept as placeholder' },
+  'PB104': { severity: 'error', title: 'Unknown node type kept as placeholder' },
   'PB105': { severity: 'warning', title: 'Node from a newer node-type version' },
   'PB106': { severity: 'error', title: 'Duplicate id' },
   'PB107': { severity: 'error', title: 'Edge refers to a missing node' },

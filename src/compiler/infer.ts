@@ -175,6 +175,7 @@ function inferNode(
     out.push(...parsed.diagnostics);
     return failed;
   }
+  out.push(...parsed.warnings);
   if (node.type === 'BlockInput') {
     const name = String(parsed.params.name);
     const shape = binding!.inputs.get(name);

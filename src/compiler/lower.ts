@@ -115,7 +115,7 @@ class Lowerer {
       const spec = getSpec(node.type)!;
       const params = blockArgs
         ? parseParams(spec, node, resolveParams(node.params, blockArgs), blockId)
-        : { ok: true as const, params: result!.params! };
+        : { ok: true as const, params: result!.params!, warnings: [] };
       if (!params.ok) {
         this.diagnostics.push(...params.diagnostics);
         continue;

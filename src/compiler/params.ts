@@ -23,12 +23,24 @@ export function resolveParams(params: Record<string, unknown>, args: Readonly<Re
 
 const describe = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v));
 
-export type ParsedParams = { ok: true; params: Record<string, unknown> } | { ok: false; diagnostics: Diagnostic[] };
+export type ParsedParams = { ok: true; params: Record<string, unknown>; warnings: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
 
 /** Parses a node's params with its spec's schema, turning zod issues into PB300 diagnostics. */
 export function parseParams(spec: AnySpec, node: GraphNode, params: Record<string, unknown>, blockId?: string): ParsedParams {
   const parsed = spec.params.safeParse(params);
-  if (parsed.success) return { ok: true, params: parsed.data as Record<string, unknown> };
+  if (parsed.success) {
+    const known = spec.params.shape as Record<string, unknown>;
+    const unknown = Object.keys(params).filter((k) => !(k in known));
+    const warnings = unknown.map((k) => diagnostic('PB300', {
+      severity: 'warning',
+      message: `${node.type} "${node.id}" has a param "${k}" that ${node.type} does not take; it is kept in the file but ignored.`,
+      help: `${node.type} takes ${Object.keys(known).map((x) => `"${x}"`).join(', ') || 'no params'}. Remove "${k}" or check its spelling.`,
+      nodeId: node.id,
+      param: k,
+      blockId,
+    }));
+    return { ok: true, params: parsed.data as Record<string, unknown>, warnings };
+  }
   return { ok: false, diagnostics: parsed.error.issues.map((issue) => paramIssue(issue, node, params, blockId)) };
 }
 

@@ -1,0 +1,92 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin', 'patchbay.js');
+const run = promisify(execFile);
+
+/** Runs the real CLI the way `npx patchbay` does, in a child process. */
+async function patchbay(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'patchbay-cli-'));
+
+describe('patchbay CLI', () => {
+  it('lists templates and presets', async () => {
+    const { code, stdout } = await patchbay('templates');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^convmixer\s+ConvMixer/m);
+    expect(stdout).toMatch(/--preset 768\/32/);
+    expect(stdout).toMatch(/--preset L\/16/);
+  });
+
+  it('summary --json gives the documented fields', async () => {
+    const { code, stdout } = await patchbay('summary', 'convmixer', '--preset', '768/32', '--json');
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout);
+    expect(summary.trainableParams).toBe(21_110_248);
+    expect(summary.nonTrainableParams).toBe(99_840);
+    expect(summary.inputs).toEqual([{ name: 'image', shape: [null, 224, 224, 3] }]);
+    expect(summary.outputs).toEqual([{ name: 'probabilities', shape: [null, 1000] }]);
+    expect(summary.nodes.map((n: { type: string }) => n.type)).toContain('ConvMixer block ×32');
+    expect(summary.diagnostics).toEqual([]);
+  });
+
+  it('summary prints a table', async () => {
+    const { stdout } = await patchbay('summary', 'mlp-mixer');
+    expect(stdout).toMatch(/Trainable params: 148,110/);
+  });
+
+  it('check exits 0 on a good file and 1 with messages (no stack trace) on a bad one', async () => {
+    const good = await patchbay('check', 'convmixer');
+    expect(good.code).toBe(0);
+    const bad = join(tmp, 'bad.json');
+    writeFileSync(bad, readFileSync(join(ROOT, 'test/fixtures/documents/bad-params.json')));
+    const { code, stderr } = await patchbay('check', bad);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/error PB300 \(node dense, param units\)/);
+    expect(stderr).toMatch(/error PB107/);
+    expect(stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('explains unreadable input with exit code 2', async () => {
+    const notJson = join(tmp, 'broken.json');
+    writeFileSync(notJson, '{ "format": ');
+    expect(await patchbay('check', notJson)).toMatchObject({ code: 2, stderr: expect.stringMatching(/PB100.*not valid JSON/) });
+    expect(await patchbay('check', join(tmp, 'missing.json'))).toMatchObject({ code: 2, stderr: expect.stringMatching(/no such file/) });
+    expect(await patchbay('summary', 'resnet')).toMatchObject({ code: 2, stderr: expect.stringMatching(/No template "resnet"/) });
+    expect(await patchbay('summary', 'convmixer', '--preset', 'huge')).toMatchObject({ code: 2, stderr: expect.stringMatching(/no preset "huge"/) });
+    expect(await patchbay('frobnicate')).toMatchObject({ code: 2, stderr: expect.stringMatching(/Unknown command "frobnicate"/) });
+    expect(await patchbay('summary', 'convmixer', '--bogus')).toMatchObject({ code: 2 });
+  });
+
+  it('export writes a TypeScript module', async () => {
+    const out = join(tmp, 'convmixer.ts');
+    const { code, stderr } = await patchbay('export', 'convmixer', '--out', out);
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/Wrote .*convmixer\.ts \(25,418 trainable params\)/);
+    const source = readFileSync(out, 'utf8');
+    expect(source).toMatch(/export function createModel\(\): tf\.LayersModel/);
+    expect(source).toBe(readFileSync(join(ROOT, 'test/golden/convmixer-mnist.ts'), 'utf8'));
+  });
+
+  it('export refuses a graph with errors', async () => {
+    const bad = join(tmp, 'bad2.json');
+    writeFileSync(bad, readFileSync(join(ROOT, 'test/fixtures/documents/bad-params.json')));
+    const { code, stdout, stderr } = await patchbay('export', bad);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/Nothing was exported/);
+  });
+});

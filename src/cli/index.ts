@@ -1,6 +1,11 @@
 import { run } from './main';
 
-process.exitCode = run(process.argv.slice(2), {
+const tty = process.stderr.isTTY === true;
+
+process.exitCode = await run(process.argv.slice(2), {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
+  status: (text) => {
+    if (tty) process.stderr.write(`\r\x1b[2K${text}`);
+  },
 });

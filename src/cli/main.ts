@@ -5,6 +5,7 @@ import type { GraphDocument } from '../document/schema';
 import { applyPreset, presetsOf } from '../document/templates';
 import { analyze, emit, formatSummary, loadGraph, lower, summarize } from '../compiler/index';
 import { TEMPLATES, templateDocument } from '../../templates/index';
+import { trainCommand, TrainUsageError } from './train';
 
 const USAGE = `Usage: patchbay <command> [options]
 
@@ -16,6 +17,9 @@ Commands:
                                               Diagnostics; exits 1 when there are errors
   export <file.json | template> [--preset NAME] [--out model.ts]
                                               The model as a TypeScript module
+  train <file.json | template> [--preset NAME] --data mnist [--epochs N]
+        [--batch-size B] [--backend wasm|cpu] [--limit N] [--json]
+                                              Train in Node and print the final metrics
 
 Exit codes: 0 success, 1 the graph has errors, 2 bad usage or unreadable input.`;
 
@@ -29,6 +33,29 @@ class CliError extends Error {
 interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
+  /** Rewrites one progress line on a terminal. */
+  status?: (text: string) => void;
+}
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`--${name} takes a whole number of at least 1, received "${value}".`, 2);
+  return n;
+}
+
+async function train(doc: GraphDocument, values: Record<string, string | boolean | undefined>, io: Io): Promise<number> {
+  if (values.data === undefined) throw new CliError('"patchbay train" needs --data (datasets: mnist).', 2);
+  const backend = values.backend as string;
+  if (backend !== 'wasm' && backend !== 'cpu') throw new CliError(`--backend takes wasm or cpu, received "${backend}".`, 2);
+  return trainCommand(doc, {
+    data: values.data as string,
+    epochs: positiveInt('epochs', values.epochs as string | undefined),
+    batchSize: positiveInt('batch-size', values['batch-size'] as string | undefined),
+    backend,
+    limit: positiveInt('limit', values.limit as string | undefined),
+    json: values.json === true,
+  }, { out: io.out, err: io.err, status: io.status ?? (() => {}) });
 }
 
 function loadSource(source: string, preset: string | undefined, io: Io): GraphDocument {
@@ -60,7 +87,7 @@ function printDiagnostics(diagnostics: Diagnostic[], io: Io): void {
   for (const d of diagnostics) io.err(formatDiagnostic(d));
 }
 
-export function run(argv: string[], io: Io): number {
+export async function run(argv: string[], io: Io): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -71,6 +98,11 @@ export function run(argv: string[], io: Io): number {
         json: { type: 'boolean', default: false },
         out: { type: 'string', short: 'o' },
         help: { type: 'boolean', short: 'h', default: false },
+        data: { type: 'string' },
+        epochs: { type: 'string' },
+        'batch-size': { type: 'string' },
+        backend: { type: 'string', default: 'wasm' },
+        limit: { type: 'string' },
       },
     });
   } catch (err) {
@@ -90,11 +122,13 @@ export function run(argv: string[], io: Io): number {
         return templates(io, values.json);
       case 'summary':
       case 'check':
-      case 'export': {
+      case 'export':
+      case 'train': {
         if (!source) throw new CliError(`"patchbay ${command}" needs a graph file or a template id.\n\n${USAGE}`, 2);
         const doc = loadSource(source, values.preset, io);
         if (command === 'summary') return summary(doc, io, values.json);
         if (command === 'check') return check(doc, io, values.json);
+        if (command === 'train') return await train(doc, values, io);
         return exportModule(doc, io, values.out);
       }
       case undefined:
@@ -104,6 +138,10 @@ export function run(argv: string[], io: Io): number {
         throw new CliError(`Unknown command "${command}".\n\n${USAGE}`, 2);
     }
   } catch (err) {
+    if (err instanceof TrainUsageError) {
+      io.err(err.message);
+      return 2;
+    }
     if (err instanceof CliError) {
       io.err(err.message);
       return err.exitCode;

@@ -32,7 +32,7 @@ export interface BodyResult {
 interface CacheEntry {
   node: GraphNode;
   def: BlockDef | undefined;
-  key: string;
+  inputs: Shape[];
   result: NodeResult;
   diagnostics: Diagnostic[];
 }
@@ -44,6 +44,23 @@ interface CacheEntry {
  */
 export class InferenceCache {
   entries = new Map<string, CacheEntry>();
+  /** The last main-graph wiring, reused while edges, blocks and node identities are unchanged. */
+  wiring?: { nodes: GraphNode[]; edges: GraphBody['edges']; blocks: ReadonlyMap<string, BlockDef>; result: Wiring };
+}
+
+/** A param edit replaces a node object but keeps ids, types and edges: the wiring still holds. */
+function reusableWiring(body: GraphBody, blocks: ReadonlyMap<string, BlockDef>, cache: InferenceCache | undefined): Wiring | undefined {
+  const last = cache?.wiring;
+  if (!last || last.edges !== body.edges || last.blocks.size !== blocks.size || last.nodes.length !== body.nodes.length) return undefined;
+  for (const [id, def] of blocks) if (last.blocks.get(id) !== def) return undefined;
+  for (let i = 0; i < body.nodes.length; i++) {
+    const a = body.nodes[i]!;
+    const b = last.nodes[i]!;
+    if (a !== b && (a.id !== b.id || a.type !== b.type || a.block !== b.block)) return undefined;
+  }
+  const nodes = new Map<string, GraphNode>();
+  for (const n of body.nodes) if (!nodes.has(n.id)) nodes.set(n.id, n);
+  return { ...last.result, nodes };
 }
 
 interface Context {
@@ -56,13 +73,27 @@ interface Context {
 const ZERO: ParamCount = { trainable: 0, nonTrainable: 0 };
 const shapeKey = (shapes: readonly Shape[]) => shapes.map((s) => s.join(',')).join('|');
 
+/** Shapes from reused upstream results are the same arrays, so identity answers most checks. */
+function sameShapes(a: readonly Shape[], b: readonly Shape[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x === y) continue;
+    if (x.length !== y.length || x.some((d, j) => d !== y[j])) return false;
+  }
+  return true;
+}
+
 export function inferBody(
   body: GraphBody,
   ctx: Context,
   binding?: { inputs: ReadonlyMap<string, Shape>; args: Readonly<Record<string, unknown>>; blockId: string },
 ): BodyResult {
   const blockId = binding?.blockId;
-  const wiring = wire(body, ctx.blocks, blockId);
+  const cache = binding ? undefined : ctx.cache;
+  const wiring = reusableWiring(body, ctx.blocks, cache) ?? wire(body, ctx.blocks, blockId);
+  if (cache) cache.wiring = { nodes: body.nodes, edges: body.edges, blocks: ctx.blocks, result: wiring };
   const diagnostics = [...wiring.diagnostics];
   const nodes = new Map<string, NodeResult>();
   const count = { trainable: 0, nonTrainable: 0 };
@@ -81,16 +112,15 @@ export function inferBody(
     }
     const cached = ctx.cache && !binding ? ctx.cache.entries.get(id) : undefined;
     const def = node.type === BLOCK_NODE_TYPE && node.block !== undefined ? ctx.blocks.get(node.block) : undefined;
-    const key = shapeKey(gathered.shapes);
     let result: NodeResult;
     let own: Diagnostic[];
-    if (cached && cached.node === node && cached.def === def && cached.key === key) {
+    if (cached && cached.node === node && cached.def === def && sameShapes(cached.inputs, gathered.shapes)) {
       result = cached.result;
       own = cached.diagnostics;
     } else {
       own = [];
       result = inferNode(node, gathered.shapes, ctx, binding, own);
-      if (ctx.cache && !binding) ctx.cache.entries.set(id, { node, def, key, result, diagnostics: own });
+      if (ctx.cache && !binding) ctx.cache.entries.set(id, { node, def, inputs: gathered.shapes, result, diagnostics: own });
     }
     diagnostics.push(...own);
     nodes.set(id, result);

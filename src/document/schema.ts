@@ -66,13 +66,17 @@ export const BlockDefSchema = z.looseObject({
 export type BlockDef = z.infer<typeof BlockDefSchema>;
 
 export const TrainingSchema = z.looseObject({
-  optimizer: z.string().default('adam'),
-  learningRate: z.number().positive().default(1e-3),
-  loss: z.string().default('categoricalCrossentropy'),
+  optimizer: z.enum(['adam', 'adamw', 'sgd']).default('adam').describe('adam, adamw (decoupled weight decay) or sgd with momentum.'),
+  learningRate: z.number().positive().default(1e-3).describe('Peak learning rate.'),
+  schedule: z.enum(['constant', 'cosine', 'onecycle', 'warmup-cosine']).default('constant').describe('How the learning rate changes over the run.'),
+  warmupSteps: z.number().int().min(0).default(0).describe('Steps of linear warm-up (warmup-cosine).'),
+  weightDecay: z.number().min(0).default(0).describe('Decoupled weight decay per step (adamw).'),
+  momentum: z.number().min(0).max(1).default(0.9).describe('Momentum (sgd).'),
+  loss: z.enum(['categoricalCrossentropy', 'sparseCategoricalCrossentropy', 'meanSquaredError']).default('categoricalCrossentropy').describe('What training minimises.'),
   metrics: z.array(z.string()).default(['accuracy']),
-  batchSize: z.number().int().positive().default(32),
-  epochs: z.number().int().positive().default(1),
-  seed: z.number().int().optional(),
+  batchSize: z.number().int().positive().default(32).describe('Examples per step.'),
+  epochs: z.number().int().positive().default(1).describe('Passes over the training split.'),
+  seed: z.number().int().default(0).describe('Seed for the data order.'),
 });
 export type TrainingSetup = z.infer<typeof TrainingSchema>;
 

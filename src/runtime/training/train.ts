@@ -1,0 +1,201 @@
+import type * as tfType from '@tensorflow/tfjs';
+import type { TrainingSetup } from '../../document/schema';
+import { exampleSize, seededRandom, shuffledIndices, type Dataset, type Split } from '../data/dataset';
+import { learningRateAt } from './schedule';
+
+type Tf = typeof tfType;
+
+export interface StepReport {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  learningRate: number;
+  stepsPerSecond: number;
+  secondsLeft: number;
+  /** Live tensors after the step: flat across steps when nothing leaks. */
+  tensors: number;
+}
+
+export interface Evaluation {
+  loss: number;
+  accuracy: number;
+  /** confusion[actual][predicted] counts. */
+  confusion: number[][];
+}
+
+export interface EpochReport {
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  test: Evaluation;
+}
+
+export interface TrainResult {
+  status: 'completed' | 'stopped' | 'failed';
+  /** Why a run failed or stopped, in words a user can act on. */
+  message?: string;
+  steps: Array<{ step: number; loss: number; accuracy: number }>;
+  epochs: EpochReport[];
+  final: { trainLoss: number; trainAccuracy: number; test: Evaluation } | null;
+  stepsPerSecond: number;
+  seconds: number;
+}
+
+export interface TrainHooks {
+  onStep?: (report: StepReport) => void | Promise<void>;
+  onEpoch?: (report: EpochReport) => void | Promise<void>;
+  /** Checked before every step; true stops the run after the current step. */
+  shouldStop?: () => boolean;
+  /** Awaited before every step; resolves when the run may go on (pause / resume). */
+  waitWhilePaused?: () => Promise<void>;
+}
+
+export interface TrainOptions {
+  /** Use only the first N training examples (and N / 4 test examples), for quick runs. */
+  limit?: number;
+  hooks?: TrainHooks;
+}
+
+function optimizerFor(tf: Tf, setup: TrainingSetup): tfType.Optimizer {
+  switch (setup.optimizer) {
+    case 'sgd':
+      return tf.train.momentum(setup.learningRate, setup.momentum);
+    case 'adam':
+    case 'adamw':
+      return tf.train.adam(setup.learningRate);
+  }
+}
+
+/** tfjs has no AdamW: decay the kernels (not biases or norm scales) after each step, decoupled from Adam. */
+function decayWeights(tf: Tf, model: tfType.LayersModel, factor: number): void {
+  tf.tidy(() => {
+    for (const w of model.trainableWeights) {
+      if (w.shape.length < 2) continue;
+      w.write(tf.mul(w.read(), factor));
+    }
+  });
+}
+
+function batchTensors(tf: Tf, split: Split, order: ArrayLike<number>, start: number, size: number, ds: Dataset): { x: tfType.Tensor; y: tfType.Tensor } {
+  const per = exampleSize(ds);
+  const count = Math.min(size, order.length - start);
+  const x = new Float32Array(count * per);
+  const labels = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const from = order[start + i]!;
+    x.set(split.x.subarray(from * per, (from + 1) * per), i * per);
+    labels[i] = split.y[from]!;
+  }
+  return tf.tidy(() => ({
+    x: tf.tensor(x, [count, ...ds.inputShape]),
+    y: tf.oneHot(tf.tensor1d(labels, 'int32'), ds.classNames.length).toFloat(),
+  }));
+}
+
+/** Loss, accuracy and confusion matrix over a split, in batches (no gradients). */
+export function evaluate(tf: Tf, model: tfType.LayersModel, ds: Dataset, split: Split, batchSize = 256): Evaluation {
+  const classes = ds.classNames.length;
+  const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  let lossSum = 0;
+  let correct = 0;
+  const order = Array.from({ length: split.count }, (_, i) => i);
+  for (let start = 0; start < split.count; start += batchSize) {
+    const { x, y } = batchTensors(tf, split, order, start, batchSize, ds);
+    const [loss, predicted] = tf.tidy(() => {
+      const probs = model.predict(x) as tfType.Tensor;
+      const clipped = tf.clipByValue(probs, 1e-7, 1 - 1e-7);
+      return [tf.sum(tf.mul(y, tf.log(clipped)).neg()), tf.argMax(probs, -1)] as const;
+    });
+    lossSum += loss.dataSync()[0]!;
+    const guesses = predicted.dataSync();
+    for (let i = 0; i < guesses.length; i++) {
+      const actual = split.y[start + i]!;
+      confusion[actual]![guesses[i]!]! += 1;
+      if (guesses[i] === actual) correct++;
+    }
+    tf.dispose([x, y, loss, predicted]);
+  }
+  return { loss: lossSum / split.count, accuracy: correct / split.count, confusion };
+}
+
+/**
+ * Trains a classifier with `trainOnBatch`, step by step, so that the caller sees every step, can
+ * pause or stop, and gets a clear message for a NaN or infinite loss. The same code runs in the
+ * browser worker and in the command line.
+ */
+export async function trainClassifier(tf: Tf, model: tfType.LayersModel, ds: Dataset, setup: TrainingSetup, options: TrainOptions = {}): Promise<TrainResult> {
+  const hooks = options.hooks ?? {};
+  const per = exampleSize(ds);
+  const train = options.limit ? { x: ds.train.x.subarray(0, options.limit * per), y: ds.train.y.subarray(0, options.limit), count: Math.min(options.limit, ds.train.count) } : ds.train;
+  const testLimit = options.limit ? Math.max(1, Math.floor(options.limit / 4)) : undefined;
+  const test = testLimit && testLimit < ds.test.count ? { x: ds.test.x.subarray(0, testLimit * per), y: ds.test.y.subarray(0, testLimit), count: testLimit } : ds.test;
+
+  const optimizer = optimizerFor(tf, setup);
+  model.compile({ optimizer, loss: setup.loss, metrics: ['accuracy'] });
+  const stepsPerEpoch = Math.ceil(train.count / setup.batchSize);
+  const totalSteps = stepsPerEpoch * setup.epochs;
+  const random = seededRandom(setup.seed);
+  const result: TrainResult = { status: 'completed', steps: [], epochs: [], final: null, stepsPerSecond: 0, seconds: 0 };
+  const started = performance.now();
+  let step = 0;
+  let lastEpochLoss = NaN;
+  let lastEpochAccuracy = NaN;
+
+  outer: for (let epoch = 0; epoch < setup.epochs; epoch++) {
+    const order = shuffledIndices(train.count, random);
+    let lossSum = 0;
+    let accSum = 0;
+    let seen = 0;
+    for (let start = 0; start < train.count; start += setup.batchSize) {
+      await hooks.waitWhilePaused?.();
+      if (hooks.shouldStop?.()) {
+        result.status = 'stopped';
+        result.message = `Stopped by the user at step ${step} of ${totalSteps}.`;
+        break outer;
+      }
+      const learningRate = learningRateAt(setup, step, totalSteps);
+      (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+      const { x, y } = batchTensors(tf, train, order, start, setup.batchSize, ds);
+      let loss: number;
+      let accuracy: number;
+      try {
+        const out = (await model.trainOnBatch(x, y)) as number[];
+        loss = out[0]!;
+        accuracy = out[1] ?? NaN;
+      } finally {
+        tf.dispose([x, y]);
+      }
+      if (setup.optimizer === 'adamw' && setup.weightDecay > 0) decayWeights(tf, model, 1 - learningRate * setup.weightDecay);
+      step++;
+      if (!Number.isFinite(loss)) {
+        result.status = 'failed';
+        result.message = `The loss became ${loss} at step ${step} (epoch ${epoch + 1}), so training stopped. Lower the learning rate (now ${learningRate.toPrecision(3)}), or check the data and the last layer's activation.`;
+        break outer;
+      }
+      const batch = Math.min(setup.batchSize, train.count - start);
+      lossSum += loss * batch;
+      accSum += accuracy * batch;
+      seen += batch;
+      result.steps.push({ step, loss, accuracy });
+      const elapsed = (performance.now() - started) / 1000;
+      const stepsPerSecond = step / elapsed;
+      await hooks.onStep?.({ step, totalSteps, epoch: epoch + 1, loss, accuracy, learningRate, stepsPerSecond, secondsLeft: (totalSteps - step) / stepsPerSecond, tensors: tf.memory().numTensors });
+    }
+    lastEpochLoss = lossSum / seen;
+    lastEpochAccuracy = accSum / seen;
+    const report: EpochReport = { epoch: epoch + 1, trainLoss: lastEpochLoss, trainAccuracy: lastEpochAccuracy, test: evaluate(tf, model, ds, test) };
+    result.epochs.push(report);
+    await hooks.onEpoch?.(report);
+  }
+  result.seconds = (performance.now() - started) / 1000;
+  result.stepsPerSecond = step / result.seconds;
+  if (result.status !== 'failed' && step > 0) {
+    const last = result.epochs[result.epochs.length - 1];
+    const testEval = last && result.status === 'completed' ? last.test : evaluate(tf, model, ds, test);
+    result.final = { trainLoss: last?.trainLoss ?? lastEpochLoss, trainAccuracy: last?.trainAccuracy ?? lastEpochAccuracy, test: testEval };
+  }
+  optimizer.dispose();
+  return result;
+}

@@ -1,0 +1,89 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import type { BackendChoice, BackendName } from './worker/protocol';
+import { useWasmBackend } from './wasm-backend';
+
+/**
+ * Backend choice in the browser (worker). On a real GPU, WebGPU then WebGL are fastest; on a
+ * software rasteriser (SwiftShader, llvmpipe: headless Chromium, VMs) they are 5–20× slower than
+ * WASM with our gradient kernels (measured in shared/notes/tech-probe.md), so "auto" skips them.
+ */
+export interface BackendProbe {
+  available: BackendName[];
+  software: boolean;
+  reason: string;
+}
+
+async function gpuRenderer(): Promise<string | null> {
+  try {
+    const canvas = new OffscreenCanvas(1, 1);
+    const gl = canvas.getContext('webgl2') as WebGL2RenderingContext | null;
+    if (!gl) return null;
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    return String(info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
+  } catch {
+    return null;
+  }
+}
+
+export async function probeBackends(): Promise<BackendProbe> {
+  const available: BackendName[] = [];
+  const nav = (globalThis as { navigator?: { gpu?: { requestAdapter: () => Promise<unknown> } } }).navigator;
+  const adapter = nav?.gpu ? await nav.gpu.requestAdapter().catch(() => null) : null;
+  if (adapter) available.push('webgpu');
+  const renderer = await gpuRenderer();
+  if (renderer) available.push('webgl');
+  available.push('wasm', 'cpu');
+  const software = renderer === null || /swiftshader|llvmpipe|software/i.test(renderer);
+  const reason = renderer ? `WebGL renderer: ${renderer}` : 'no WebGL';
+  return { available, software, reason };
+}
+
+let wasmPathsSet = false;
+
+async function activate(name: BackendName): Promise<void> {
+  if (name === 'wasm') {
+    if (!wasmPathsSet) {
+      setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
+      wasmPathsSet = true;
+    }
+    await useWasmBackend();
+    return;
+  }
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new Error(`tfjs could not start the ${name} backend.`);
+  await tf.ready();
+}
+
+/**
+ * Activates the requested backend, or for "auto" the fastest that works here; falls back down the
+ * list when one fails to start. Returns the active backend and why it was chosen.
+ */
+export async function selectBackend(choice: BackendChoice, probe: BackendProbe): Promise<{ name: BackendName; reason: string }> {
+  const order: BackendName[] = choice !== 'auto'
+    ? [choice, ...(['wasm', 'cpu'] as BackendName[]).filter((b) => b !== choice)]
+    : probe.software
+      ? ['wasm', 'cpu']
+      : ['webgpu', 'webgl', 'wasm', 'cpu'];
+  const failures: string[] = [];
+  for (const name of order) {
+    if (!probe.available.includes(name)) {
+      failures.push(`${name} is not available here`);
+      continue;
+    }
+    try {
+      await activate(name);
+      const why = choice === 'auto'
+        ? probe.software ? `chosen automatically: the GPU is a software renderer (${probe.reason}), where wasm trains fastest` : 'chosen automatically: fastest available'
+        : name === choice ? 'chosen by you' : `fallback: ${failures.join('; ')}`;
+      return { name, reason: failures.length && choice === 'auto' ? `${why} (${failures.join('; ')})` : why };
+    } catch (err) {
+      failures.push(`${name} failed to start: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  throw new Error(`No tfjs backend could start: ${failures.join('; ')}.`);
+}

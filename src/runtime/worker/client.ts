@@ -1,0 +1,89 @@
+import type { FromWorker, ToWorker } from './protocol';
+
+/** Worker messages plus what the watchdog itself reports. */
+export type ClientEvent = FromWorker | { type: 'crashed'; message: string; runId?: string };
+
+export interface ClientOptions {
+  createWorker?: () => Worker;
+  /** While a run is active, silence longer than this counts as a hang. */
+  stallMs?: number;
+}
+
+const defaultWorker = () => new Worker(new URL('./training.worker.ts', import.meta.url), { type: 'module', name: 'patchbay-training' });
+
+/**
+ * The page's handle on the training worker. A watchdog turns a worker crash (an uncaught error, a
+ * failed load, a hang during a run) into a `crashed` event and starts a fresh worker, so the page and
+ * the graph never go down with it.
+ */
+export class TrainingClient {
+  private worker: Worker;
+  private listeners = new Set<(event: ClientEvent) => void>();
+  private activeRun: string | undefined;
+  private lastHeard = Date.now();
+  private watchdog: ReturnType<typeof setInterval> | undefined;
+  private readonly createWorker: () => Worker;
+  private readonly stallMs: number;
+
+  constructor(options: ClientOptions = {}) {
+    this.createWorker = options.createWorker ?? defaultWorker;
+    this.stallMs = options.stallMs ?? 180_000;
+    this.worker = this.spawn();
+  }
+
+  private spawn(): Worker {
+    const worker = this.createWorker();
+    worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      this.lastHeard = Date.now();
+      const message = event.data;
+      if (message.type === 'done' || (message.type === 'error' && message.runId === this.activeRun)) this.activeRun = undefined;
+      this.emit(message);
+    };
+    worker.onerror = (event) => {
+      event.preventDefault?.();
+      this.crash(`The training worker crashed: ${event.message || 'unknown error'}. It was restarted; your graph is untouched.`);
+    };
+    worker.onmessageerror = () => this.crash('The training worker sent a message the page could not read. It was restarted.');
+    return worker;
+  }
+
+  private crash(message: string): void {
+    const runId = this.activeRun;
+    this.activeRun = undefined;
+    this.worker.terminate();
+    this.worker = this.spawn();
+    this.emit({ type: 'crashed', message, runId });
+  }
+
+  private emit(event: ClientEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  on(listener: (event: ClientEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  send(message: ToWorker, transfer: Transferable[] = []): void {
+    if (message.type === 'train') {
+      this.activeRun = message.runId;
+      this.lastHeard = Date.now();
+      this.watchdog ??= setInterval(() => {
+        if (this.activeRun && Date.now() - this.lastHeard > this.stallMs) {
+          this.crash(`The training worker stopped answering for ${Math.round(this.stallMs / 1000)} s during a run. It was restarted; your graph is untouched.`);
+        }
+      }, 5_000);
+    }
+    this.worker.postMessage(message, transfer);
+  }
+
+  get running(): boolean {
+    return this.activeRun !== undefined;
+  }
+
+  dispose(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.worker.terminate();
+    this.listeners.clear();
+  }
+}

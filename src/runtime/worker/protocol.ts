@@ -1,0 +1,34 @@
+import type { Plan } from '../../compiler/plan';
+import type { TrainingSetup } from '../../document/schema';
+import type { EpochReport, StepReport, TrainResult } from '../training/train';
+
+/** The backends tfjs can run on, fastest-first on real hardware. */
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+export type BackendChoice = BackendName | 'auto';
+
+/** Weights in tfjs's own save format, as `tf.io.withSaveHandler` produces them. */
+export interface WeightArtifacts {
+  modelTopology: object;
+  weightSpecs: Array<{ name: string; shape: number[]; dtype: string }>;
+  weightData: ArrayBuffer;
+}
+
+/** What the page asks of the worker. The worker only ever receives a plan, never the document. */
+export type ToWorker =
+  | { type: 'train'; runId: string; plan: Plan; setup: TrainingSetup; data: 'mnist'; backend: BackendChoice; limit?: number; initialWeights?: WeightArtifacts }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' }
+  | { type: 'predict'; requestId: number; pixels: Float32Array }
+  | { type: 'probe' };
+
+/** What the worker reports. */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'backends'; available: BackendName[]; software: boolean; reason: string }
+  | { type: 'backend'; runId: string; name: BackendName; reason: string }
+  | { type: 'step'; runId: string; report: StepReport }
+  | { type: 'epoch'; runId: string; report: EpochReport }
+  | { type: 'done'; runId: string; result: TrainResult; weights: WeightArtifacts | null }
+  | { type: 'prediction'; requestId: number; probabilities: number[] | null; error?: string }
+  | { type: 'error'; runId?: string; message: string; nodeId?: string };

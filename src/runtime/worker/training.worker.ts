@@ -1,0 +1,137 @@
+/// <reference lib="webworker" />
+import * as tf from '@tensorflow/tfjs';
+import { BuildError, buildModel } from '../build';
+import { probeBackends, selectBackend, type BackendProbe } from '../backends';
+import type { Dataset } from '../data/dataset';
+import { decodeMnist } from '../data/mnist-binary';
+import { mnistFromDigits } from '../data/mnist';
+import { trainClassifier } from '../training/train';
+import type { FromWorker, ToWorker, WeightArtifacts } from './protocol';
+
+/**
+ * The one long-lived worker that owns tfjs: it receives plans, builds, trains, streams progress
+ * and returns weights. The page never blocks on training, and a crash here cannot lose the graph.
+ */
+const post = (message: FromWorker, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(message, transfer);
+
+let probe: BackendProbe | undefined;
+let dataset: Promise<Dataset> | undefined;
+let model: tf.LayersModel | undefined;
+let paused = false;
+let stopRequested = false;
+let resumeWaiters: Array<() => void> = [];
+
+async function loadMnist(): Promise<Dataset> {
+  const url = new URL(`${import.meta.env.BASE_URL}data/mnist-digits.bin`, self.location.origin);
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`Could not load the MNIST digits from ${url.pathname} (HTTP ${response.status}).`);
+  return mnistFromDigits(decodeMnist(await response.arrayBuffer()));
+}
+
+async function saveWeights(m: tf.LayersModel): Promise<WeightArtifacts> {
+  let saved: WeightArtifacts | undefined;
+  await m.save(tf.io.withSaveHandler(async (artifacts) => {
+    const data = artifacts.weightData;
+    saved = {
+      modelTopology: artifacts.modelTopology as object,
+      weightSpecs: (artifacts.weightSpecs ?? []).map((s) => ({ name: s.name, shape: s.shape, dtype: s.dtype })),
+      weightData: Array.isArray(data) ? (tf.io.concatenateArrayBuffers(data) as ArrayBuffer) : (data as ArrayBuffer),
+    };
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+  }));
+  return saved!;
+}
+
+/** Loads saved weights into a model of the same topology, matching by position and shape. */
+async function loadWeights(m: tf.LayersModel, weights: WeightArtifacts): Promise<void> {
+  const source = await tf.loadLayersModel(tf.io.fromMemory(weights.modelTopology, weights.weightSpecs as tf.io.WeightsManifestEntry[], weights.weightData));
+  const values = source.getWeights();
+  const targets = m.getWeights();
+  if (values.length !== targets.length || values.some((v, i) => v.shape.join() !== targets[i]!.shape.join())) {
+    source.dispose();
+    throw new Error('The saved weights do not fit this graph (different layers or shapes).');
+  }
+  m.setWeights(values);
+  source.dispose();
+}
+
+async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<void> {
+  const { runId } = message;
+  paused = false;
+  stopRequested = false;
+  probe ??= await probeBackends();
+  const backend = await selectBackend(message.backend, probe);
+  post({ type: 'backend', runId, name: backend.name, reason: backend.reason });
+  dataset ??= loadMnist();
+  const ds = await dataset;
+  model?.dispose();
+  model = undefined;
+  try {
+    model = buildModel(message.plan);
+  } catch (err) {
+    post({ type: 'error', runId, message: err instanceof Error ? err.message : String(err), nodeId: err instanceof BuildError ? err.nodeId : undefined });
+    return;
+  }
+  if (message.initialWeights) await loadWeights(model, message.initialWeights);
+  const result = await trainClassifier(tf, model, ds, message.setup, {
+    limit: message.limit,
+    hooks: {
+      onStep: (report) => post({ type: 'step', runId, report }),
+      onEpoch: (report) => post({ type: 'epoch', runId, report }),
+      shouldStop: () => stopRequested,
+      waitWhilePaused: () => (paused ? new Promise<void>((resolve) => resumeWaiters.push(resolve)) : Promise.resolve()),
+    },
+  });
+  const weights = result.final ? await saveWeights(model) : null;
+  post({ type: 'done', runId, result, weights }, weights ? [weights.weightData] : []);
+}
+
+function predict(message: Extract<ToWorker, { type: 'predict' }>): void {
+  if (!model) {
+    post({ type: 'prediction', requestId: message.requestId, probabilities: null, error: 'Train the model first: there are no weights yet.' });
+    return;
+  }
+  const input = model.inputs[0]!;
+  const shape = [1, ...(input.shape.slice(1) as number[])];
+  const probabilities = tf.tidy(() => Array.from((model!.predict(tf.tensor(message.pixels, shape)) as tf.Tensor).dataSync()));
+  post({ type: 'prediction', requestId: message.requestId, probabilities });
+}
+
+self.onmessage = (event: MessageEvent<ToWorker>) => {
+  const message = event.data;
+  const fail = (err: unknown) => post({ type: 'error', runId: 'runId' in message ? (message as { runId: string }).runId : undefined, message: err instanceof Error ? err.message : String(err) });
+  switch (message.type) {
+    case 'train':
+      train(message).catch(fail);
+      break;
+    case 'pause':
+      paused = true;
+      break;
+    case 'resume':
+      paused = false;
+      for (const resolve of resumeWaiters) resolve();
+      resumeWaiters = [];
+      break;
+    case 'stop':
+      stopRequested = true;
+      paused = false;
+      for (const resolve of resumeWaiters) resolve();
+      resumeWaiters = [];
+      break;
+    case 'predict':
+      try {
+        predict(message);
+      } catch (err) {
+        post({ type: 'prediction', requestId: message.requestId, probabilities: null, error: err instanceof Error ? err.message : String(err) });
+      }
+      break;
+    case 'probe':
+      probeBackends().then((p) => {
+        probe = p;
+        post({ type: 'backends', available: p.available, software: p.software, reason: p.reason });
+      }, fail);
+      break;
+  }
+};
+
+post({ type: 'ready' });

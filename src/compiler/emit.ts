@@ -52,7 +52,8 @@ function layerStep(step: LayerStep, scope: Scope, lines: string[], indent: strin
 }
 
 function blockStep(step: BlockStep, block: PlanBlock, scope: Scope, lines: string[], indent: string): void {
-  const args = `{ ${Object.entries(step.args).map(([k, v]) => `${k}: ${expr(v, scope, step.inputs[0]!)}`).join(', ')} }`;
+  const entries = Object.entries(step.args).map(([k, v]) => `${k}: ${expr(v, scope, step.inputs[0]!)}`);
+  const args = entries.length ? `{ ${entries.join(', ')} }` : '{}';
   const outputs = Object.entries(step.outputs);
   const comment = step.outputShape ? ` // ${formatShape(step.outputShape)}` : '';
   if (step.repeat > 1) {

@@ -1,0 +1,237 @@
+import { useEffect, useRef, useState } from 'react';
+import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
+import { useEditor, type Panel } from './store';
+import { formatCount, useAnalysis } from './analysis';
+import { Canvas } from './Canvas';
+import { Palette } from './Palette';
+import { groupSelection, Inspector } from './Inspector';
+import { CodePanel, IssuesPanel, SummaryPanel } from './Panels';
+import { ShortcutsDialog, TemplatesDialog, Toasts } from './Dialogs';
+import { openFile, saveToFile } from './files';
+import { copyFragment, emptyDocument, pasteFragment, removeItems, type Fragment } from './graph-ops';
+import { autoLayout } from './layout';
+
+let clipboard: Fragment | null = null;
+
+function isTyping(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  if (!el) return false;
+  return el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName) || !!el.closest('.monaco-editor');
+}
+
+function useShortcuts(openPicker: () => void) {
+  const flow = useReactFlow();
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const s = useEditor.getState();
+      const mod = e.ctrlKey || e.metaKey;
+      const key = e.key.toLowerCase();
+      if (mod && key === 's') { e.preventDefault(); saveToFile(); return; }
+      if (mod && key === 'o') { e.preventDefault(); openPicker(); return; }
+      if (isTyping(e.target) || s.dialog) return;
+      if (mod && key === 'z' && !e.shiftKey) { e.preventDefault(); s.undo(); return; }
+      if (mod && ((key === 'z' && e.shiftKey) || key === 'y')) { e.preventDefault(); s.redo(); return; }
+      if (s.blockView) {
+        if (e.key === 'Escape') s.closeBlock();
+        return;
+      }
+      if (e.key === 'Delete' || e.key === 'Backspace') {
+        if (!s.selectedNodes.length && !s.selectedEdges.length) return;
+        e.preventDefault();
+        s.commit(removeItems(s.doc, new Set(s.selectedNodes), new Set(s.selectedEdges)));
+        return;
+      }
+      if (mod && key === 'a') { e.preventDefault(); s.select(s.doc.nodes.map((n) => n.id)); return; }
+      if (mod && (key === 'c' || key === 'x')) {
+        const frag = copyFragment(s.doc, new Set(s.selectedNodes));
+        if (!frag) return;
+        e.preventDefault();
+        clipboard = frag;
+        if (key === 'x') s.commit(removeItems(s.doc, new Set(s.selectedNodes), new Set()));
+        return;
+      }
+      if (mod && key === 'v' && clipboard) {
+        e.preventDefault();
+        const { doc, ids } = pasteFragment(s.doc, clipboard);
+        s.commit(doc, { select: ids });
+        clipboard = { ...clipboard, nodes: clipboard.nodes.map((n) => ({ ...n, position: { x: (n.position?.x ?? 0) + 40, y: (n.position?.y ?? 0) + 40 } })) };
+        return;
+      }
+      if (mod && key === 'd') {
+        e.preventDefault();
+        const frag = copyFragment(s.doc, new Set(s.selectedNodes));
+        if (!frag) return;
+        const { doc, ids } = pasteFragment(s.doc, frag);
+        s.commit(doc, { select: ids });
+        return;
+      }
+      if (mod && key === 'g') { e.preventDefault(); groupSelection(); return; }
+      if (!mod && e.key === '?') { s.setDialog('shortcuts'); return; }
+      if (!mod && key === 'f') { void flow.fitView({ padding: 0.15, duration: 200, maxZoom: 1.2 }); return; }
+      if (e.key === 'Escape') s.select([]);
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, [flow, openPicker]);
+}
+
+function Toolbar({ openPicker }: { openPicker: () => void }) {
+  const canUndo = useEditor((s) => s.past.length > 0);
+  const canRedo = useEditor((s) => s.future.length > 0);
+  const name = useEditor((s) => s.doc.name);
+  const flow = useReactFlow();
+  const [busy, setBusy] = useState(false);
+  const tidy = async () => {
+    const s = useEditor.getState();
+    if (s.blockView || !s.doc.nodes.length) return;
+    setBusy(true);
+    try {
+      const sizes = new Map(flow.getNodes().map((n) => [n.id, { width: n.measured?.width ?? 200, height: n.measured?.height ?? 90 }]));
+      const doc = await autoLayout(s.doc, sizes);
+      s.commit(doc);
+      s.requestFit();
+    } catch (err) {
+      s.toast({ kind: 'error', title: 'Auto-layout failed', lines: [String(err)] });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <header className="pb-toolbar">
+      <div className="pb-brand"><span className="pb-logo" aria-hidden="true" />Patchbay</div>
+      <span className="pb-doc-name" title="Graph name">{name}</span>
+      <nav className="pb-row" aria-label="File">
+        <button type="button" onClick={() => { const s = useEditor.getState(); if (s.doc.nodes.length || s.doc.edges.length) { s.commit(emptyDocument()); s.toast({ kind: 'info', title: 'Started a new graph. Ctrl+Z brings the old one back.' }); } }}>New</button>
+        <button type="button" onClick={openPicker}>Open</button>
+        <button type="button" onClick={saveToFile}>Save</button>
+        <button type="button" onClick={() => useEditor.getState().setDialog('templates')}>Templates</button>
+      </nav>
+      <nav className="pb-row" aria-label="Edit">
+        <button type="button" disabled={!canUndo} onClick={() => useEditor.getState().undo()} title="Ctrl+Z">Undo</button>
+        <button type="button" disabled={!canRedo} onClick={() => useEditor.getState().redo()} title="Ctrl+Shift+Z">Redo</button>
+        <button type="button" onClick={tidy} disabled={busy} title="Arrange the nodes top to bottom">Tidy up</button>
+        <button type="button" onClick={() => void flow.fitView({ padding: 0.15, duration: 200, maxZoom: 1.2 })} title="F">Fit view</button>
+      </nav>
+      <span className="pb-spacer" />
+      <button type="button" onClick={() => useEditor.getState().setDialog('shortcuts')} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)">Shortcuts</button>
+    </header>
+  );
+}
+
+function Breadcrumb() {
+  const blockView = useEditor((s) => s.blockView);
+  const doc = useEditor((s) => s.doc);
+  if (!blockView) return null;
+  const def = doc.blocks.find((b) => b.id === blockView.blockId);
+  const node = doc.nodes.find((n) => n.id === blockView.nodeId);
+  return (
+    <nav className="pb-breadcrumb" aria-label="Breadcrumb">
+      <button type="button" className="pb-link" onClick={() => useEditor.getState().closeBlock()}>{doc.name}</button>
+      <span aria-hidden="true">›</span>
+      <span className="pb-crumb-here" title={(node?.repeat ?? 1) > 1 ? `Repeated ×${node?.repeat}; shapes are those of the first repetition` : undefined}>
+        {node?.name ?? blockView.nodeId} ({def?.label ?? blockView.blockId}{(node?.repeat ?? 1) > 1 ? ` ×${node?.repeat}` : ''})
+      </span>
+      <span className="pb-muted">read-only</span>
+    </nav>
+  );
+}
+
+function SidePanel() {
+  const panel = useEditor((s) => s.panel);
+  const setPanel = useEditor((s) => s.setPanel);
+  const analysis = useAnalysis();
+  const errors = analysis.diagnostics.filter((d) => d.severity === 'error').length;
+  const warnings = analysis.diagnostics.filter((d) => d.severity === 'warning').length;
+  const tabs: [Panel, string][] = [
+    ['inspector', 'Inspector'],
+    ['issues', `Issues${errors + warnings ? ` (${errors + warnings})` : ''}`],
+    ['summary', 'Summary'],
+    ['code', 'Code'],
+  ];
+  return (
+    <aside className="pb-side" aria-label="Side panel">
+      <div className="pb-tabs" role="tablist">
+        {tabs.map(([id, label]) => (
+          <button key={id} type="button" role="tab" id={`tab-${id}`} aria-selected={panel === id} aria-controls={`panel-${id}`}
+            className={`pb-tab${panel === id ? ' pb-tab-on' : ''}${id === 'issues' && errors ? ' pb-tab-alert' : ''}`}
+            onClick={() => setPanel(id)}>{label}</button>
+        ))}
+      </div>
+      <div className="pb-tabpanel" role="tabpanel" id={`panel-${panel}`} aria-labelledby={`tab-${panel}`}>
+        {panel === 'inspector' && <Inspector />}
+        {panel === 'issues' && <IssuesPanel />}
+        {panel === 'summary' && <SummaryPanel />}
+        {panel === 'code' && <CodePanel />}
+      </div>
+    </aside>
+  );
+}
+
+function StatusBar() {
+  const analysis = useAnalysis();
+  const nodes = useEditor((s) => s.doc.nodes.length);
+  const setPanel = useEditor((s) => s.setPanel);
+  const errors = analysis.diagnostics.filter((d) => d.severity === 'error').length;
+  const warnings = analysis.diagnostics.filter((d) => d.severity === 'warning').length;
+  return (
+    <footer className="pb-status">
+      <span data-testid="status-trainable">{formatCount(analysis.count.trainable)} trainable params</span>
+      <span data-testid="status-non-trainable">{formatCount(analysis.count.nonTrainable)} non-trainable</span>
+      <span>{nodes} node{nodes === 1 ? '' : 's'}</span>
+      <span className="pb-spacer" />
+      <button type="button" className={`pb-link ${errors ? 'pb-error-text' : warnings ? 'pb-warn-text' : 'pb-ok-text'}`} onClick={() => setPanel('issues')}>
+        {errors ? `${errors} error${errors === 1 ? '' : 's'}` : 'No errors'}{warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}
+      </button>
+    </footer>
+  );
+}
+
+function Editor() {
+  const dialog = useEditor((s) => s.dialog);
+  const wide = useEditor((s) => s.panel === 'code' || s.panel === 'summary');
+  const fileInput = useRef<HTMLInputElement>(null);
+  const [dropping, setDropping] = useState(false);
+  const openPicker = () => fileInput.current?.click();
+  useShortcuts(openPicker);
+
+  const hasFiles = (e: React.DragEvent) => Array.from(e.dataTransfer.types).includes('Files');
+  return (
+    <div
+      className="pb-app"
+      onDragOver={(e) => { if (hasFiles(e)) { e.preventDefault(); setDropping(true); } }}
+      onDragLeave={(e) => { if (e.currentTarget === e.target) setDropping(false); }}
+      onDrop={(e) => {
+        if (!hasFiles(e)) return;
+        e.preventDefault();
+        setDropping(false);
+        const file = e.dataTransfer.files[0];
+        if (file) void openFile(file);
+      }}
+    >
+      <Toolbar openPicker={openPicker} />
+      <input ref={fileInput} type="file" accept=".json,application/json" hidden aria-label="Open a graph file"
+        onChange={(e) => { const f = e.target.files?.[0]; if (f) void openFile(f); e.target.value = ''; }} />
+      <div className={`pb-main${wide ? ' pb-wide-side' : ''}`}>
+        <Palette />
+        <main className="pb-canvas" aria-label="Canvas">
+          <Breadcrumb />
+          <Canvas />
+          <Toasts />
+        </main>
+        <SidePanel />
+      </div>
+      <StatusBar />
+      {dialog === 'templates' && <TemplatesDialog />}
+      {dialog === 'shortcuts' && <ShortcutsDialog />}
+      {dropping && <div className="pb-dropzone">Drop a Patchbay .json file to open it</div>}
+    </div>
+  );
+}
+
+export function App() {
+  return (
+    <ReactFlowProvider>
+      <Editor />
+    </ReactFlowProvider>
+  );
+}

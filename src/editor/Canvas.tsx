@@ -1,0 +1,365 @@
+import { createContext, memo, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
+import {
+  Background, Controls, Handle, MiniMap, Position, ReactFlow, useReactFlow,
+  type Connection as RFConnection, type Edge, type EdgeChange, type Node, type NodeChange, type NodeProps,
+} from '@xyflow/react';
+import { useEditor } from './store';
+import { analysisOf as analysisFor, useAnalysis, compactCount, formatCount } from './analysis';
+import { connect, connectionProblem, setPositions } from './graph-ops';
+import { portsOf, type NodePorts } from '../compiler/graph';
+import type { BodyResult, NodeResult } from '../compiler/infer';
+import type { Diagnostic } from '../document/diagnostics';
+import type { BlockDef, GraphBody, GraphNode } from '../document/schema';
+import { isParamRef } from '../document/schema';
+import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
+import { formatShape } from '../nodes/shape';
+import { NodeBoundary } from './ErrorBoundary';
+
+/** What the node components read: the body on show, its results and diagnostics. No callbacks. */
+interface ViewData {
+  nodes: Map<string, GraphNode>;
+  results: Map<string, NodeResult> | undefined;
+  blocks: ReadonlyMap<string, BlockDef>;
+  diagnostics: (nodeId: string) => Diagnostic[];
+  readOnly: boolean;
+}
+const ViewContext = createContext<ViewData | null>(null);
+
+type PatchNodeType = Node<{ nodeId: string }, 'patch'>;
+
+function valueText(v: unknown): string {
+  if (isParamRef(v)) return `@${v.$param}`;
+  if (Array.isArray(v)) return `[${v.map(valueText).join(', ')}]`;
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+  if (v === undefined) return '—';
+  return String(v);
+}
+
+function describeNode(node: GraphNode, blocks: ReadonlyMap<string, BlockDef>): { typeLabel: string; keyParams: string[]; defaults: Record<string, unknown> } {
+  if (node.type === BLOCK_NODE_TYPE) {
+    const def = node.block ? blocks.get(node.block) : undefined;
+    const defaults: Record<string, unknown> = {};
+    for (const p of def?.params ?? []) if (p.default !== undefined) defaults[p.name] = p.default;
+    return { typeLabel: def?.label ?? `Missing block ${node.block ?? ''}`, keyParams: def?.keyParams ?? [], defaults };
+  }
+  const spec = getSpec(node.type);
+  if (!spec) return { typeLabel: `${node.type} (unknown)`, keyParams: [], defaults: {} };
+  const defaults: Record<string, unknown> = {};
+  const parsed = spec.params.safeParse({});
+  if (parsed.success) Object.assign(defaults, parsed.data);
+  return { typeLabel: spec.label, keyParams: spec.keyParams, defaults };
+}
+
+function handleStyle(i: number, n: number) {
+  return { left: `${((i + 1) / (n + 1)) * 100}%` };
+}
+
+function PortHandles({ ports, readOnly }: { ports: NodePorts; readOnly: boolean }) {
+  // With one port per side the name adds nothing and would collide with the edge's shape label.
+  const named = (list: { name: string }[]) => list.length > 1;
+  return (
+    <>
+      {ports.inputs.map((p, i) => (
+        <Handle
+          key={`in-${p.name}`}
+          id={p.name}
+          type="target"
+          position={Position.Top}
+          style={handleStyle(i, ports.inputs.length)}
+          className={p.variadic ? 'pb-handle pb-handle-variadic' : 'pb-handle'}
+          isConnectable={!readOnly}
+          title={p.variadic ? `${p.name}: accepts several inputs` : `Input ${p.name}`}
+        >
+          {named(ports.inputs) && <span className="pb-port-label pb-port-in">{p.name}</span>}
+        </Handle>
+      ))}
+      {ports.outputs.map((p, i) => (
+        <Handle
+          key={`out-${p.name}`}
+          id={p.name}
+          type="source"
+          position={Position.Bottom}
+          style={handleStyle(i, ports.outputs.length)}
+          className="pb-handle"
+          isConnectable={!readOnly}
+          title={`Output ${p.name}`}
+        >
+          {named(ports.outputs) && <span className="pb-port-label pb-port-out">{p.name}</span>}
+        </Handle>
+      ))}
+    </>
+  );
+}
+
+function PatchNodeBody({ id, selected }: { id: string; selected: boolean }) {
+  const view = useContext(ViewContext)!;
+  const node = view.nodes.get(id);
+  if (!node) return null;
+  const result = view.results?.get(id);
+  const { typeLabel, keyParams, defaults } = describeNode(node, view.blocks);
+  const ports = portsOf(node, view.blocks) ?? { inputs: [], outputs: [] };
+  const diags = view.diagnostics(id);
+  const errors = diags.filter((d) => d.severity === 'error');
+  const warnings = diags.filter((d) => d.severity === 'warning');
+  const values: Record<string, unknown> = { ...defaults, ...(result?.params ?? {}) };
+  const outputs = result?.outputs ? Object.entries(result.outputs) : [];
+  const count = result ? result.count.trainable + result.count.nonTrainable : 0;
+  const repeat = node.type === BLOCK_NODE_TYPE && (node.repeat ?? 1) > 1 ? ` ×${node.repeat}` : '';
+  const problem = errors[0] ?? warnings[0];
+  const cls = ['pb-node', node.type === BLOCK_NODE_TYPE ? 'pb-node-block' : '', errors.length ? 'pb-node-error' : warnings.length ? 'pb-node-warning' : '', result?.bypassed ? 'pb-node-bypassed' : '']
+    .filter(Boolean).join(' ');
+  return (
+    <div
+      className={cls}
+      data-testid={`node-${id}`}
+      title={problem ? diags.map((d) => `${d.message}\n${d.help}`).join('\n\n') : undefined}
+      aria-invalid={errors.length > 0 || undefined}
+    >
+      <PortHandles ports={ports} readOnly={view.readOnly} />
+      <div className="pb-node-head">
+        <span className="pb-node-title">{node.name ?? node.id}</span>
+        <span className="pb-node-type">{typeLabel}{repeat}</span>
+      </div>
+      {keyParams.length > 0 && (
+        <div className="pb-node-params">
+          {keyParams.map((k) => {
+            const ref = isParamRef(node.params[k]) ? (node.params[k] as { $param: string }).$param : null;
+            const v = ref && values[k] === undefined ? node.params[k] : values[k];
+            return (
+              <span key={k} className="pb-node-param"><span className="pb-k">{k}</span>{' '}
+                {ref ? <span className="pb-ref" title={`Set by the block's “${ref}” parameter`}>{valueText(v)}</span> : valueText(v)}
+              </span>
+            );
+          })}
+        </div>
+      )}
+      <div className="pb-node-foot">
+        <span className="pb-node-shape" data-testid={`shape-${id}`}>
+          {outputs.length ? outputs.map(([, s]) => formatShape(s)).join(' ') : errors.length ? 'no shape' : '…'}
+        </span>
+        {count > 0 && <span className="pb-node-count" title={`${formatCount(count)} parameters`}>{compactCount(count)} params</span>}
+      </div>
+      {problem && (selected || view.readOnly) && <div className={`pb-node-message ${errors.length ? '' : 'pb-warn'}`} role="status">{problem.message}</div>}
+      {result?.bypassed && <div className="pb-node-note">Off: passes its input through</div>}
+    </div>
+  );
+}
+
+const PatchNode = memo(function PatchNode({ id, selected }: NodeProps<PatchNodeType>) {
+  return (
+    <NodeBoundary id={id}>
+      <PatchNodeBody id={id} selected={!!selected} />
+    </NodeBoundary>
+  );
+});
+
+const nodeTypes = { patch: PatchNode };
+
+function minimapColor(n: Node): string {
+  return n.className?.includes('pb-mm-block') ? 'var(--block-border)' : n.className?.includes('pb-mm-error') ? 'var(--error)' : 'var(--muted)';
+}
+
+/** The body on show: the main graph, or a block's definition when one is opened. */
+function useViewBody(): { body: GraphBody; results: BodyResult | undefined; readOnly: boolean; blockId?: string } {
+  const doc = useEditor((s) => s.doc);
+  const blockView = useEditor((s) => s.blockView);
+  const analysis = useAnalysis();
+  if (blockView) {
+    const def = doc.blocks.find((b) => b.id === blockView.blockId);
+    if (def) return { body: def, results: analysis.main.nodes.get(blockView.nodeId)?.inner, readOnly: true, blockId: def.id };
+  }
+  return { body: doc, results: analysis.main, readOnly: false };
+}
+
+export function Canvas() {
+  const { body, results, readOnly, blockId } = useViewBody();
+  const analysis = useAnalysis();
+  const selectedNodes = useEditor((s) => s.selectedNodes);
+  const selectedEdges = useEditor((s) => s.selectedEdges);
+  const fitN = useEditor((s) => s.fitN);
+  const focusRequest = useEditor((s) => s.focusRequest);
+  const flow = useReactFlow();
+  const [measured, setMeasured] = useState(() => new Map<string, { width: number; height: number }>());
+  const cache = useRef(new Map<string, { node: GraphNode; selected: boolean; m: unknown; cls: string; rf: PatchNodeType }>());
+
+  const selNodeSet = useMemo(() => new Set(selectedNodes), [selectedNodes]);
+  const selEdgeSet = useMemo(() => new Set(selectedEdges), [selectedEdges]);
+
+  const errorIds = useMemo(() => {
+    const source = readOnly ? results?.diagnostics ?? [] : analysis.diagnostics;
+    return new Set(source.filter((d) => d.severity === 'error' && d.nodeId && (readOnly || d.blockId === undefined)).map((d) => d.nodeId!));
+  }, [analysis, results, readOnly]);
+
+  const rfNodes = useMemo(() => {
+    const next = new Map<string, { node: GraphNode; selected: boolean; m: unknown; cls: string; rf: PatchNodeType }>();
+    const out = body.nodes.map((n) => {
+      const key = `${blockId ?? ''}/${n.id}`;
+      const selected = selNodeSet.has(n.id);
+      const m = measured.get(key);
+      const cls = errorIds.has(n.id) ? 'pb-mm-error' : n.type === BLOCK_NODE_TYPE ? 'pb-mm-block' : '';
+      const prev = cache.current.get(key);
+      if (prev && prev.node === n && prev.selected === selected && prev.m === m && prev.cls === cls) {
+        next.set(key, prev);
+        return prev.rf;
+      }
+      const rf: PatchNodeType = {
+        id: n.id,
+        type: 'patch',
+        className: cls,
+        position: readOnly && n.position ? { x: n.position.x * 1.9, y: n.position.y * 1.45 } : n.position ?? { x: 0, y: 0 },
+        data: { nodeId: n.id },
+        selected,
+        draggable: !readOnly,
+        ...(m ? { measured: m as { width: number; height: number } } : {}),
+      };
+      next.set(key, { node: n, selected, m, cls, rf });
+      return rf;
+    });
+    cache.current = next;
+    return out;
+  }, [body, selNodeSet, measured, readOnly, blockId, errorIds]);
+
+  const rfEdges = useMemo<Edge[]>(() => body.edges.map((e) => {
+    const shape = results?.nodes.get(e.source)?.outputs?.[e.sourcePort];
+    return {
+      id: e.id,
+      source: e.source,
+      target: e.target,
+      sourceHandle: e.sourcePort,
+      targetHandle: e.targetPort,
+      label: shape ? formatShape(shape) : undefined,
+      selected: selEdgeSet.has(e.id),
+      className: shape ? 'pb-edge' : 'pb-edge pb-edge-unknown',
+      labelBgPadding: [4, 2] as [number, number],
+      labelBgBorderRadius: 4,
+      deletable: !readOnly,
+      focusable: true,
+    };
+  }), [body, results, selEdgeSet, readOnly]);
+
+  const view = useMemo<ViewData>(() => {
+    const nodes = new Map(body.nodes.map((n) => [n.id, n]));
+    const byNode = new Map<string, Diagnostic[]>();
+    const source = readOnly ? results?.diagnostics ?? [] : analysis.diagnostics;
+    for (const d of source) {
+      if (!d.nodeId) continue;
+      if (!readOnly && d.blockId !== undefined) continue;
+      byNode.set(d.nodeId, [...(byNode.get(d.nodeId) ?? []), d]);
+    }
+    return { nodes, results: results?.nodes, blocks: analysis.blocks, diagnostics: (id) => byNode.get(id) ?? [], readOnly };
+  }, [body, results, analysis, readOnly]);
+
+  const onNodesChange = useCallback((changes: NodeChange<PatchNodeType>[]) => {
+    const s = useEditor.getState();
+    let dims: Map<string, { width: number; height: number }> | null = null;
+    const positions = new Map<string, { x: number; y: number }>();
+    let sel: Set<string> | null = null;
+    for (const c of changes) {
+      if (c.type === 'dimensions' && c.dimensions) {
+        dims ??= new Map(measured);
+        dims.set(`${blockId ?? ''}/${c.id}`, c.dimensions);
+      } else if (c.type === 'position' && c.position && !readOnly) {
+        positions.set(c.id, c.position);
+      } else if (c.type === 'select') {
+        sel ??= new Set(s.selectedNodes);
+        if (c.selected) sel.add(c.id);
+        else sel.delete(c.id);
+      }
+    }
+    if (dims) setMeasured(dims);
+    if (positions.size) {
+      if (s.gestureBase) s.live(setPositions(s.doc, positions));
+      else s.commit(setPositions(s.doc, positions));
+    }
+    if (sel) s.select([...sel], s.selectedEdges);
+  }, [measured, blockId, readOnly]);
+
+  const onEdgesChange = useCallback((changes: EdgeChange[]) => {
+    const s = useEditor.getState();
+    let sel: Set<string> | null = null;
+    for (const c of changes) {
+      if (c.type === 'select') {
+        sel ??= new Set(s.selectedEdges);
+        if (c.selected) sel.add(c.id);
+        else sel.delete(c.id);
+      }
+    }
+    if (sel) s.select(s.selectedNodes, [...sel]);
+  }, []);
+
+  const onConnect = useCallback((c: RFConnection) => {
+    const s = useEditor.getState();
+    if (readOnly) return;
+    const conn = { source: c.source, sourcePort: c.sourceHandle ?? 'out', target: c.target, targetPort: c.targetHandle ?? 'in' };
+    const problem = connectionProblem(s.doc, analysisFor(s.doc), conn);
+    if (problem) {
+      s.toast({ kind: 'error', title: 'Connection refused', lines: [problem] });
+      return;
+    }
+    s.commit(connect(s.doc, conn));
+  }, [readOnly]);
+
+  const onNodeDoubleClick = useCallback((_: React.MouseEvent, n: Node) => {
+    const s = useEditor.getState();
+    if (s.blockView) return;
+    const node = s.doc.nodes.find((x) => x.id === n.id);
+    if (node?.type === BLOCK_NODE_TYPE && node.block) s.openBlock(node.id, node.block);
+  }, []);
+
+  useEffect(() => {
+    if (fitN === 0) return;
+    const t = setTimeout(() => void flow.fitView({ padding: 0.15, duration: 200, maxZoom: 1.2 }), 60);
+    return () => clearTimeout(t);
+  }, [fitN, flow]);
+
+  useEffect(() => {
+    if (!focusRequest) return;
+    const t = setTimeout(() => {
+      const n = flow.getNode(focusRequest.nodeId);
+      if (!n) return;
+      const w = n.measured?.width ?? 200;
+      const h = n.measured?.height ?? 80;
+      void flow.setCenter(n.position.x + w / 2, n.position.y + h / 2, { zoom: Math.max(flow.getZoom(), 1), duration: 250 });
+    }, 30);
+    return () => clearTimeout(t);
+  }, [focusRequest, flow]);
+
+  return (
+    <ViewContext.Provider value={view}>
+      <ReactFlow
+        nodes={rfNodes}
+        edges={rfEdges}
+        nodeTypes={nodeTypes}
+        onNodesChange={onNodesChange}
+        onEdgesChange={onEdgesChange}
+        onConnect={onConnect}
+        onNodeDragStart={() => useEditor.getState().beginGesture()}
+        onNodeDragStop={() => useEditor.getState().endGesture()}
+        onSelectionDragStart={() => useEditor.getState().beginGesture()}
+        onSelectionDragStop={() => useEditor.getState().endGesture()}
+        onNodeDoubleClick={onNodeDoubleClick}
+        deleteKeyCode={null}
+        multiSelectionKeyCode={['Meta', 'Control', 'Shift']}
+        selectionKeyCode="Shift"
+        nodesConnectable={!readOnly}
+        colorMode="system"
+        minZoom={0.1}
+        maxZoom={2}
+        attributionPosition="top-right"
+        aria-label="Graph canvas"
+      >
+        <Background gap={20} size={1} />
+        <Controls position="bottom-left" showInteractive={false} />
+        <MiniMap position="bottom-right" pannable zoomable ariaLabel="Minimap" className="pb-minimap"
+          nodeColor={minimapColor} nodeBorderRadius={4} maskColor="rgb(120 120 140 / 0.15)" style={{ width: 160, height: 110 }} />
+      </ReactFlow>
+      {body.nodes.length === 0 && (
+        <div className="pb-empty" aria-live="polite">
+          <p><strong>An empty graph.</strong></p>
+          <p>Drag layers from the palette onto the canvas, or open a template to start from a known network.</p>
+          <button type="button" onClick={() => useEditor.getState().setDialog('templates')}>Browse templates</button>
+        </div>
+      )}
+    </ViewContext.Provider>
+  );
+}

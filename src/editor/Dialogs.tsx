@@ -1,0 +1,117 @@
+import { useEffect, useRef, type ReactNode } from 'react';
+import { useEditor } from './store';
+import { TEMPLATES, templateDocument } from '../../templates/index';
+
+function Dialog({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    ref.current?.querySelector<HTMLElement>('button, [href], input')?.focus();
+    const onKey = (e: KeyboardEvent) => { if (e.key === 'Escape') { e.stopPropagation(); onClose(); } };
+    addEventListener('keydown', onKey, true);
+    return () => removeEventListener('keydown', onKey, true);
+  }, [onClose]);
+  return (
+    <div className="pb-backdrop" onMouseDown={(e) => { if (e.target === e.currentTarget) onClose(); }}>
+      <div className={`pb-dialog${wide ? ' pb-dialog-wide' : ''}`} role="dialog" aria-modal="true" aria-label={title} ref={ref}>
+        <header className="pb-dialog-head">
+          <h2>{title}</h2>
+          <button type="button" className="pb-icon" aria-label="Close" onClick={onClose}>×</button>
+        </header>
+        <div className="pb-dialog-body">{children}</div>
+      </div>
+    </div>
+  );
+}
+
+function loadTemplate(id: string, preset: string) {
+  const s = useEditor.getState();
+  const result = templateDocument(id, preset);
+  if ('error' in result) {
+    s.toast({ kind: 'error', title: 'Could not open the template', lines: [result.error] });
+    return;
+  }
+  const hadWork = s.doc.nodes.length > 0;
+  s.commit(result.doc, { select: [] });
+  s.closeBlock();
+  s.setDialog(null);
+  s.requestFit();
+  s.toast({ kind: 'info', title: `Opened ${result.doc.name}.${hadWork ? ' Your previous graph is one undo away (Ctrl+Z).' : ''}` });
+}
+
+export function TemplatesDialog() {
+  const close = () => useEditor.getState().setDialog(null);
+  return (
+    <Dialog title="Templates" onClose={close} wide>
+      <p className="pb-muted">Each template opens as an ordinary graph that you can change, inspect and export. Opening one is a single undo step.</p>
+      <div className="pb-templates">
+        {TEMPLATES.map((t) => (
+          <section key={t.info.id} className="pb-template" aria-label={t.info.title}>
+            <h3>{t.info.title}</h3>
+            <p>{t.info.description}</p>
+            {t.info.paper && <p className="pb-muted pb-small-text">{t.info.paper}</p>}
+            <ul className="pb-presets">
+              {(t.presets.length ? t.presets : [{ name: 'default', description: '' }]).map((p) => (
+                <li key={p.name}>
+                  <button type="button" className="pb-preset" aria-label={`Open ${t.info.title} ${p.name}`}
+                    onClick={() => loadTemplate(t.info.id, p.name)}>
+                    <span className="pb-preset-name">{p.name}{p.name === t.info.defaultPreset ? <span className="pb-tag">default</span> : null}</span>
+                    <span className="pb-preset-desc">{p.description}</span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </section>
+        ))}
+      </div>
+    </Dialog>
+  );
+}
+
+export const SHORTCUTS: [string, string][] = [
+  ['Ctrl+Z', 'Undo'],
+  ['Ctrl+Shift+Z or Ctrl+Y', 'Redo'],
+  ['Delete or Backspace', 'Delete the selection'],
+  ['Ctrl+C / Ctrl+V', 'Copy and paste nodes'],
+  ['Ctrl+D', 'Duplicate the selection'],
+  ['Ctrl+G', 'Group the selection into a block'],
+  ['Ctrl+A', 'Select every node'],
+  ['Shift+drag', 'Select with a box'],
+  ['Shift+click', 'Add to the selection'],
+  ['Ctrl+S', 'Save the graph as JSON'],
+  ['Ctrl+O', 'Open a graph file'],
+  ['F', 'Fit the graph in view'],
+  ['Double-click a block', 'Look inside it'],
+  ['Escape', 'Leave a block, close a dialog'],
+  ['?', 'This help'],
+];
+
+export function ShortcutsDialog() {
+  return (
+    <Dialog title="Keyboard shortcuts" onClose={() => useEditor.getState().setDialog(null)}>
+      <table className="pb-shortcuts">
+        <tbody>
+          {SHORTCUTS.map(([k, v]) => <tr key={k}><td><kbd>{k}</kbd></td><td>{v}</td></tr>)}
+        </tbody>
+      </table>
+      <p className="pb-muted pb-small-text">On a Mac, Cmd works wherever Ctrl is shown.</p>
+    </Dialog>
+  );
+}
+
+export function Toasts() {
+  const toasts = useEditor((s) => s.toasts);
+  const dismiss = useEditor((s) => s.dismiss);
+  return (
+    <div className="pb-toasts" aria-live="polite">
+      {toasts.map((t) => (
+        <div key={t.id} className={`pb-toast pb-toast-${t.kind}`} role={t.kind === 'error' ? 'alert' : 'status'}>
+          <div className="pb-toast-main">
+            <strong>{t.title}</strong>
+            {t.lines?.map((l, i) => <p key={i}>{l}</p>)}
+          </div>
+          <button type="button" className="pb-icon" aria-label="Dismiss" onClick={() => dismiss(t.id)}>×</button>
+        </div>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,375 @@
+import { useEffect, useId, useState } from 'react';
+import type { z } from 'zod';
+import { useEditor } from './store';
+import { formatCount, useAnalysis } from './analysis';
+import { groupIntoBlock, removeItems, setParam, updateNode } from './graph-ops';
+import { checkBlockArg } from '../compiler/params';
+import type { BlockParam, GraphNode } from '../document/schema';
+import { isParamRef } from '../document/schema';
+import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
+import { formatShape } from '../nodes/shape';
+
+/** What a zod param schema turns into on the form. */
+type Field =
+  | { kind: 'number'; int: boolean; min?: number; max?: number }
+  | { kind: 'boolean' }
+  | { kind: 'enum'; options: string[] }
+  | { kind: 'string' }
+  /** Pairs, tuples, arrays and unions: written as JSON-ish text, `3` or `[3, 5]`. */
+  | { kind: 'json' };
+
+interface FieldInfo {
+  field: Field;
+  description?: string;
+  defaultValue?: unknown;
+  optional: boolean;
+}
+
+type AnyZod = z.ZodType & { _zod: { def: Record<string, unknown> & { type: string } }; description?: string };
+
+/** Unwraps default/optional/nullable/pipe and reads the field kind, description and default. */
+export function describeField(schema: z.ZodType): FieldInfo {
+  let s = schema as AnyZod;
+  let description = s.description;
+  let defaultValue: unknown;
+  let optional = false;
+  for (let guard = 0; guard < 10; guard++) {
+    const def = s._zod.def;
+    if (def.type === 'default' || def.type === 'prefault') {
+      const v = def.defaultValue;
+      defaultValue = typeof v === 'function' ? (v as () => unknown)() : v;
+      s = def.innerType as AnyZod;
+    } else if (def.type === 'optional' || def.type === 'nullable' || def.type === 'readonly' || def.type === 'catch') {
+      optional ||= def.type === 'optional';
+      s = def.innerType as AnyZod;
+    } else if (def.type === 'pipe') {
+      s = def.in as AnyZod;
+    } else break;
+    description ??= s.description;
+  }
+  const def = s._zod.def;
+  let field: Field;
+  switch (def.type) {
+    case 'number': {
+      const n = s as unknown as { isInt?: boolean; minValue?: number | null; maxValue?: number | null };
+      const min = n.minValue ?? undefined;
+      const max = n.maxValue ?? undefined;
+      field = { kind: 'number', int: !!n.isInt, min: Number.isFinite(min) ? min : undefined, max: Number.isFinite(max) ? max : undefined };
+      break;
+    }
+    case 'boolean': field = { kind: 'boolean' }; break;
+    case 'enum': field = { kind: 'enum', options: (s as unknown as { options: string[] }).options.map(String) }; break;
+    case 'literal': field = { kind: 'enum', options: ((def.values as unknown[]) ?? []).map(String) }; break;
+    case 'string': field = { kind: 'string' }; break;
+    default: field = { kind: 'json' };
+  }
+  return { field, description, defaultValue, optional };
+}
+
+function blockField(p: BlockParam): FieldInfo {
+  const field: Field = p.kind === 'int' || p.kind === 'number'
+    ? { kind: 'number', int: p.kind === 'int', min: p.min }
+    : p.kind === 'boolean' ? { kind: 'boolean' } : p.kind === 'enum' ? { kind: 'enum', options: p.options ?? [] } : { kind: 'string' };
+  return { field, description: p.description, defaultValue: p.default, optional: false };
+}
+
+const show = (v: unknown): string => (v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v).replace(/,/g, ', '));
+
+type Parsed = { ok: true; value: unknown } | { ok: false; error: string };
+
+function parseText(field: Field, text: string): Parsed {
+  const t = text.trim();
+  if (field.kind === 'number') {
+    if (t === '') return { ok: false, error: 'Enter a number.' };
+    const v = Number(t);
+    if (!Number.isFinite(v)) return { ok: false, error: `“${text}” is not a number.` };
+    return { ok: true, value: v };
+  }
+  if (field.kind === 'string') return { ok: true, value: text };
+  if (t === '') return { ok: false, error: 'Enter a value, like 3 or [3, 5].' };
+  const candidates = [t, /^[^[{"]/.test(t) && t.includes(',') ? `[${t}]` : null].filter((x): x is string => x !== null);
+  for (const c of candidates) {
+    try {
+      return { ok: true, value: JSON.parse(c) };
+    } catch { /* try the next reading */ }
+  }
+  return { ok: false, error: `Write a number or a list, like 3 or [3, 5].` };
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+interface FieldProps {
+  label: string;
+  info: FieldInfo;
+  value: unknown;
+  /** A problem with the current value (schema or compiler), shown under the field. */
+  problem?: string | null;
+  onChange: (value: unknown) => void;
+  onDone?: () => void;
+  readOnly?: boolean;
+}
+
+function ParamField({ label, info, value, problem, onChange, onDone, readOnly }: FieldProps) {
+  const id = useId();
+  const { field } = info;
+  const shown = value === undefined ? info.defaultValue : value;
+  const [draft, setDraft] = useState(show(shown));
+  const [local, setLocal] = useState<string | null>(null);
+
+  useEffect(() => {
+    const parsed = parseText(field, draft);
+    if (!parsed.ok || !same(parsed.value, shown)) {
+      setDraft(show(shown));
+      setLocal(null);
+    }
+    // Only when the stored value changes (undo, another edit), not on every keystroke.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [JSON.stringify(shown)]);
+
+  const error = local ?? problem ?? null;
+  const help = info.description;
+  const describedBy = `${id}-help`;
+  let control;
+  if (isParamRef(value)) {
+    control = <input id={id} value={`⟨${value.$param}⟩ from the block`} readOnly />;
+  } else if (field.kind === 'boolean') {
+    control = (
+      <input id={id} type="checkbox" checked={shown === true} disabled={readOnly} aria-describedby={describedBy}
+        onChange={(e) => { onChange(e.target.checked); onDone?.(); }} />
+    );
+  } else if (field.kind === 'enum') {
+    control = (
+      <select id={id} value={String(shown ?? '')} disabled={readOnly} aria-describedby={describedBy}
+        onChange={(e) => { onChange(e.target.value); onDone?.(); }}>
+        {!field.options.includes(String(shown)) && <option value={String(shown ?? '')}>{show(shown) || '—'}</option>}
+        {field.options.map((o) => <option key={o} value={o}>{o}</option>)}
+      </select>
+    );
+  } else {
+    control = (
+      <input
+        id={id}
+        type={field.kind === 'number' ? 'number' : 'text'}
+        inputMode={field.kind === 'number' ? 'decimal' : undefined}
+        step={field.kind === 'number' ? (field.int ? 1 : 'any') : undefined}
+        min={field.kind === 'number' ? field.min : undefined}
+        value={draft}
+        readOnly={readOnly}
+        spellCheck={false}
+        aria-invalid={!!error || undefined}
+        aria-describedby={describedBy}
+        onChange={(e) => {
+          setDraft(e.target.value);
+          const parsed = parseText(field, e.target.value);
+          if (!parsed.ok) { setLocal(parsed.error); return; }
+          setLocal(null);
+          if (!same(parsed.value, shown)) onChange(parsed.value);
+        }}
+        onBlur={() => onDone?.()}
+      />
+    );
+  }
+  return (
+    <div className={`pb-field${field.kind === 'boolean' ? ' pb-field-check' : ''}${error ? ' pb-field-invalid' : ''}`}>
+      <label htmlFor={id}>{label}</label>
+      {control}
+      {error && <div className="pb-field-error" role="alert">{error}</div>}
+      {help && <div className="pb-field-help" id={describedBy}>{help}</div>}
+    </div>
+  );
+}
+
+/** camelCase param names as sentence-case labels: `kernelSize` → `Kernel size`. */
+export function humanize(key: string): string {
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/_/g, ' ').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function commitParam(nodeId: string, key: string, value: unknown) {
+  const s = useEditor.getState();
+  s.commit(setParam(s.doc, nodeId, key, value), { coalesce: `${nodeId}.${key}` });
+}
+
+function NodeForm({ node }: { node: GraphNode }) {
+  const analysis = useAnalysis();
+  const doc = useEditor((s) => s.doc);
+  const endCoalesce = useEditor((s) => s.endCoalesce);
+  const result = analysis.main.nodes.get(node.id);
+  const diags = analysis.diagnostics.filter((d) => d.nodeId === node.id && d.blockId === undefined);
+  const paramProblem = (key: string) => diags.find((d) => d.param === key)?.message ?? null;
+  const isBlock = node.type === BLOCK_NODE_TYPE;
+  const def = isBlock && node.block ? analysis.blocks.get(node.block) : undefined;
+  const spec = isBlock ? undefined : getSpec(node.type);
+  const outputs = result?.outputs ? Object.entries(result.outputs) : [];
+  const count = result?.count ?? { trainable: 0, nonTrainable: 0 };
+
+  const nameInfo: FieldInfo = { field: { kind: 'string' }, description: 'Shown on the canvas and used as the layer name in the exported code.', optional: true };
+  return (
+    <div className="pb-form">
+      <div className="pb-inspector-head">
+        <h2>{spec?.label ?? def?.label ?? node.type}</h2>
+        <p className="pb-muted">{spec?.description ?? def?.description ?? 'This node type is unknown to this Patchbay; it is kept and saved unchanged.'}</p>
+      </div>
+      <dl className="pb-facts">
+        <dt>Output shape</dt><dd data-testid="inspector-shape">{outputs.length ? outputs.map(([p, s]) => (outputs.length > 1 ? `${p}: ${formatShape(s)}` : formatShape(s))).join(', ') : '—'}</dd>
+        <dt>Parameters</dt><dd data-testid="inspector-params">{formatCount(count.trainable + count.nonTrainable)}{count.nonTrainable ? ` (${formatCount(count.nonTrainable)} non-trainable)` : ''}</dd>
+      </dl>
+      {diags.length > 0 && (
+        <ul className="pb-node-diags">
+          {diags.map((d, i) => <li key={i} className={`pb-diag pb-${d.severity}`}><strong>{d.message}</strong><br />{d.help}</li>)}
+        </ul>
+      )}
+      <ParamField label="Name" info={nameInfo} value={node.name ?? node.id}
+        onChange={(v) => {
+          const s = useEditor.getState();
+          const name = String(v).trim();
+          s.commit(updateNode(s.doc, node.id, (n) => {
+            const next = { ...n, name };
+            if (!name || name === n.id) delete (next as { name?: string }).name;
+            return next;
+          }), { coalesce: `${node.id}.$name` });
+        }}
+        onDone={endCoalesce} />
+      {spec && Object.entries(spec.params.shape).map(([key, schema]) => {
+        const info = describeField(schema as z.ZodType);
+        const value = node.params[key];
+        const check = value === undefined ? null : (schema as z.ZodType).safeParse(value);
+        const schemaProblem = check && !check.success ? check.error.issues[0]?.message ?? 'Invalid value.' : null;
+        return (
+          <ParamField key={key} label={humanize(key)} info={info} value={value}
+            problem={schemaProblem ? `${schemaProblem.replace(/^Invalid input: /, '')}` : paramProblem(key)}
+            onChange={(v) => commitParam(node.id, key, v)} onDone={endCoalesce} />
+        );
+      })}
+      {def && (
+        <>
+          {def.params.filter((p) => !p.derive).map((p) => {
+            const value = node.params[p.name];
+            const problem = value === undefined ? null : checkBlockArg(p, value);
+            return (
+              <ParamField key={p.name} label={humanize(p.name)} info={blockField(p)} value={value}
+                problem={problem ? `Expected ${problem}.` : paramProblem(p.name)}
+                onChange={(v) => commitParam(node.id, p.name, v)} onDone={endCoalesce} />
+            );
+          })}
+          <ParamField label="Repeat" info={{ field: { kind: 'number', int: true, min: 1 }, description: 'Apply the block this many times in sequence, each time with its own weights (the depth).', defaultValue: 1, optional: false }}
+            value={node.repeat ?? 1}
+            problem={node.repeat !== undefined && (!Number.isInteger(node.repeat) || node.repeat < 1) ? 'Expected a whole number ≥ 1.' : null}
+            onChange={(v) => {
+              const s = useEditor.getState();
+              const n = Number(v);
+              if (!Number.isInteger(n) || n < 1) return;
+              s.commit(updateNode(s.doc, node.id, (x) => ({ ...x, repeat: n })), { coalesce: `${node.id}.$repeat` });
+            }}
+            onDone={endCoalesce} />
+          {def.params.some((p) => p.derive) && (
+            <p className="pb-muted pb-small-text">Read from the input: {def.params.filter((p) => p.derive).map((p) => `${humanize(p.name).toLowerCase()} = ${show(result?.params?.[p.name] ?? '?')}`).join(', ')}.</p>
+          )}
+          <button type="button" onClick={() => useEditor.getState().openBlock(node.id, def.id)}>Open block</button>
+        </>
+      )}
+      {!spec && !def && <pre className="pb-raw">{JSON.stringify(node.params, null, 2)}</pre>}
+      <div className="pb-row pb-form-actions">
+        <button type="button" className="pb-danger" onClick={() => {
+          const s = useEditor.getState();
+          s.commit(removeItems(doc, new Set([node.id]), new Set()));
+        }}>Delete node</button>
+      </div>
+    </div>
+  );
+}
+
+function BlockBodyForm({ node }: { node: GraphNode }) {
+  const spec = getSpec(node.type);
+  return (
+    <div className="pb-form">
+      <div className="pb-inspector-head">
+        <h2>{spec?.label ?? node.type} <span className="pb-muted">(inside a block, read-only)</span></h2>
+        <p className="pb-muted">{spec?.description}</p>
+      </div>
+      {Object.entries(node.params).map(([k, v]) => (
+        <div className="pb-field" key={k}><label>{humanize(k)}</label><input readOnly value={isParamRef(v) ? `⟨${v.$param}⟩ from the block` : show(v)} /></div>
+      ))}
+      {node.when && <p className="pb-muted">Applies only when the block's “{humanize(node.when.$param).toLowerCase()}” is on.</p>}
+    </div>
+  );
+}
+
+function GraphForm() {
+  const doc = useEditor((s) => s.doc);
+  const analysis = useAnalysis();
+  const endCoalesce = useEditor((s) => s.endCoalesce);
+  return (
+    <div className="pb-form">
+      <div className="pb-inspector-head">
+        <h2>Graph</h2>
+        <p className="pb-muted">Select a node to edit its parameters. Shift-drag on the canvas selects several.</p>
+      </div>
+      <ParamField label="Graph name" info={{ field: { kind: 'string' }, description: 'Used for the file names of Save and Export TypeScript.', optional: false }}
+        value={doc.name}
+        onChange={(v) => { const s = useEditor.getState(); s.commit({ ...s.doc, name: String(v) }, { coalesce: '$docname' }); }}
+        onDone={endCoalesce} />
+      <dl className="pb-facts">
+        <dt>Nodes</dt><dd>{doc.nodes.length}</dd>
+        <dt>Trainable params</dt><dd>{formatCount(analysis.count.trainable)}</dd>
+        <dt>Non-trainable params</dt><dd>{formatCount(analysis.count.nonTrainable)}</dd>
+      </dl>
+    </div>
+  );
+}
+
+export function Inspector() {
+  const doc = useEditor((s) => s.doc);
+  const selectedNodes = useEditor((s) => s.selectedNodes);
+  const selectedEdges = useEditor((s) => s.selectedEdges);
+  const blockView = useEditor((s) => s.blockView);
+  if (blockView) {
+    const def = doc.blocks.find((b) => b.id === blockView.blockId);
+    const node = def?.nodes.find((n) => n.id === selectedNodes[0]);
+    if (node && selectedNodes.length === 1) return <BlockBodyForm node={node} />;
+    return (
+      <div className="pb-form"><div className="pb-inspector-head"><h2>{def?.label ?? 'Block'}</h2>
+        <p className="pb-muted">{def?.description}</p>
+        <p className="pb-muted">You are looking inside the block “{blockView.nodeId}”. The body is read-only here; shapes are those of its first repetition.</p></div>
+        <button type="button" onClick={() => useEditor.getState().closeBlock()}>Back to the graph</button>
+      </div>
+    );
+  }
+  if (selectedNodes.length === 1) {
+    const node = doc.nodes.find((n) => n.id === selectedNodes[0]);
+    if (node) return <NodeForm key={node.id} node={node} />;
+  }
+  if (selectedNodes.length + selectedEdges.length > 1 || (selectedEdges.length === 1 && selectedNodes.length === 0)) {
+    const what = [
+      selectedNodes.length ? `${selectedNodes.length} node${selectedNodes.length === 1 ? '' : 's'}` : '',
+      selectedEdges.length ? `${selectedEdges.length} connection${selectedEdges.length === 1 ? '' : 's'}` : '',
+    ].filter(Boolean).join(' and ');
+    return (
+      <div className="pb-form">
+        <div className="pb-inspector-head"><h2>{what} selected</h2>
+          <p className="pb-muted">Ctrl+C copies, Ctrl+D duplicates, Ctrl+G groups, Delete removes.</p></div>
+        <div className="pb-row">
+          {selectedNodes.length > 0 && <button type="button" onClick={groupSelection}>Group into block</button>}
+          <button type="button" className="pb-danger" onClick={() => {
+            const s = useEditor.getState();
+            s.commit(removeItems(s.doc, new Set(s.selectedNodes), new Set(s.selectedEdges)));
+          }}>Delete selection</button>
+        </div>
+      </div>
+    );
+  }
+  return <GraphForm />;
+}
+
+/** Replaces the selected nodes with a block holding them (one undo step). */
+export function groupSelection() {
+  const s = useEditor.getState();
+  if (s.blockView) return;
+  const result = groupIntoBlock(s.doc, new Set(s.selectedNodes));
+  if ('error' in result) {
+    s.toast({ kind: 'error', title: 'Cannot group these nodes', lines: [result.error] });
+    return;
+  }
+  s.commit(result.doc, { select: [result.id] });
+  s.toast({ kind: 'info', title: 'Grouped into a block. Double-click it to look inside; Ctrl+Z undoes.' });
+}

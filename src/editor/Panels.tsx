@@ -1,0 +1,128 @@
+import { lazy, Suspense, useEffect, useState } from 'react';
+import { useEditor } from './store';
+import { codeOf, formatCount, summaryOf, useAnalysis } from './analysis';
+import { downloadText, fileBase } from './files';
+import { formatShape } from '../nodes/shape';
+import type { Diagnostic } from '../document/diagnostics';
+
+const CodeEditor = lazy(() => import('./CodeEditor'));
+
+function usePrefersDark(): boolean {
+  const query = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
+  const [dark, setDark] = useState(!!query?.matches);
+  useEffect(() => {
+    if (!query) return;
+    const on = () => setDark(query.matches);
+    query.addEventListener('change', on);
+    return () => query.removeEventListener('change', on);
+  }, [query]);
+  return dark;
+}
+
+function DiagnosticItem({ d, onClick }: { d: Diagnostic; onClick?: () => void }) {
+  const where = [d.blockId && `block ${d.blockId}`, d.nodeId && `${d.nodeId}`, d.param && `${d.param}`].filter(Boolean).join(' · ');
+  const body = (
+    <>
+      <span className={`pb-badge pb-${d.severity}`}>{d.severity}</span>
+      <span className="pb-diag-main">
+        <span className="pb-diag-msg">{d.message}</span>
+        <span className="pb-diag-help">{d.help}</span>
+        <span className="pb-diag-where">{d.code}{where ? ` · ${where}` : ''}</span>
+      </span>
+    </>
+  );
+  return onClick
+    ? <li><button type="button" className="pb-diag-item" onClick={onClick}>{body}</button></li>
+    : <li><div className="pb-diag-item">{body}</div></li>;
+}
+
+export function DiagnosticList({ diagnostics }: { diagnostics: Diagnostic[] }) {
+  const focusNode = useEditor((s) => s.focusNode);
+  const doc = useEditor((s) => s.doc);
+  return (
+    <ul className="pb-diags" aria-label="Issues">
+      {diagnostics.map((d, i) => {
+        const nodeId = d.nodeId && doc.nodes.some((n) => n.id === d.nodeId) ? d.nodeId : d.blockId && undefined;
+        return <DiagnosticItem key={i} d={d} onClick={nodeId ? () => focusNode(nodeId) : undefined} />;
+      })}
+    </ul>
+  );
+}
+
+export function IssuesPanel() {
+  const analysis = useAnalysis();
+  const diags = analysis.diagnostics;
+  if (!diags.length) return <p className="pb-ok pb-pad">No issues: every node has a shape and the graph compiles.</p>;
+  return (
+    <div className="pb-pad-x">
+      <p className="pb-muted pb-small-text">Click an issue to select its node.</p>
+      <DiagnosticList diagnostics={[...diags].sort((a, b) => rank(a) - rank(b))} />
+    </div>
+  );
+}
+const rank = (d: Diagnostic) => (d.severity === 'error' ? 0 : d.severity === 'warning' ? 1 : 2);
+
+export function SummaryPanel() {
+  const summary = summaryOf(useAnalysis());
+  const focusNode = useEditor((s) => s.focusNode);
+  const total = summary.trainableParams + summary.nonTrainableParams;
+  return (
+    <div className="pb-summary">
+      <table>
+        <caption>Model: “{summary.name}”</caption>
+        <thead><tr><th scope="col">Layer (type)</th><th scope="col">Output shape</th><th scope="col" className="pb-num">Params</th></tr></thead>
+        <tbody>
+          {summary.nodes.map((r) => (
+            <tr key={r.nodeId} onClick={() => focusNode(r.nodeId)}>
+              <td><span className="pb-mono">{r.name}</span> <span className="pb-muted">({r.type})</span></td>
+              <td className="pb-mono">{r.outputShape ? formatShape(r.outputShape) : '?'}</td>
+              <td className="pb-num pb-mono">{formatCount(r.trainableParams + r.nonTrainableParams)}</td>
+            </tr>
+          ))}
+        </tbody>
+        <tfoot>
+          <tr><th scope="row" colSpan={2}>Total params</th><td className="pb-num pb-mono" data-testid="summary-total">{formatCount(total)}</td></tr>
+          <tr><th scope="row" colSpan={2}>Trainable params</th><td className="pb-num pb-mono" data-testid="summary-trainable">{formatCount(summary.trainableParams)}</td></tr>
+          <tr><th scope="row" colSpan={2}>Non-trainable params</th><td className="pb-num pb-mono" data-testid="summary-non-trainable">{formatCount(summary.nonTrainableParams)}</td></tr>
+        </tfoot>
+      </table>
+    </div>
+  );
+}
+
+export function CodePanel() {
+  const analysis = useAnalysis();
+  const doc = useEditor((s) => s.doc);
+  const toast = useEditor((s) => s.toast);
+  const dark = usePrefersDark();
+  const { code, diagnostics } = codeOf(analysis);
+  const copy = async () => {
+    if (!code) return;
+    try {
+      await navigator.clipboard.writeText(code);
+      toast({ kind: 'info', title: 'Copied the TypeScript to the clipboard.' });
+    } catch {
+      toast({ kind: 'error', title: 'The browser did not allow copying; use Export TypeScript instead.' });
+    }
+  };
+  return (
+    <div className="pb-code">
+      <div className="pb-row pb-code-bar">
+        <span className="pb-muted pb-small-text">{code ? 'Live TypeScript; needs only @tensorflow/tfjs.' : 'Fix these to generate code:'}</span>
+        <span className="pb-spacer" />
+        <button type="button" onClick={copy} disabled={!code}>Copy</button>
+        <button type="button" className="pb-primary" disabled={!code}
+          onClick={() => code && downloadText(`${fileBase(doc)}.ts`, code, 'text/typescript')}>Export TypeScript</button>
+      </div>
+      {code ? (
+        <div className="pb-code-editor" data-testid="code-editor">
+          <Suspense fallback={<div className="pb-muted pb-pad">Loading the code view…</div>}>
+            <CodeEditor code={code} dark={dark} />
+          </Suspense>
+        </div>
+      ) : (
+        <div className="pb-pad-x"><DiagnosticList diagnostics={diagnostics} /></div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,49 @@
+/** Compiler output derived from the document with memoised selectors; nothing here is stored. */
+import { useEditor } from './store';
+import { createAnalyzer, type Analysis } from '../compiler/infer';
+import { lower } from '../compiler/lower';
+import { emit } from '../compiler/emit';
+import { summarize, type Summary } from '../compiler/summary';
+import type { Diagnostic } from '../document/diagnostics';
+import type { GraphDocument } from '../document/schema';
+
+const analyzer = createAnalyzer();
+let last: { doc: GraphDocument; analysis: Analysis } | null = null;
+
+export function analysisOf(doc: GraphDocument): Analysis {
+  if (last?.doc !== doc) last = { doc, analysis: analyzer(doc) };
+  return last.analysis;
+}
+
+export const useAnalysis = (): Analysis => analysisOf(useEditor((s) => s.doc));
+
+const codeCache = new WeakMap<Analysis, { code: string | null; diagnostics: Diagnostic[] }>();
+/** The generated TypeScript, or the errors that stop it. */
+export function codeOf(analysis: Analysis): { code: string | null; diagnostics: Diagnostic[] } {
+  let out = codeCache.get(analysis);
+  if (!out) {
+    const lowered = lower(analysis);
+    out = lowered.plan ? { code: emit(lowered.plan), diagnostics: lowered.diagnostics } : { code: null, diagnostics: lowered.diagnostics };
+    codeCache.set(analysis, out);
+  }
+  return out;
+}
+
+const summaryCache = new WeakMap<Analysis, Summary>();
+export function summaryOf(analysis: Analysis): Summary {
+  let s = summaryCache.get(analysis);
+  if (!s) summaryCache.set(analysis, (s = summarize(analysis)));
+  return s;
+}
+
+/** Diagnostics of one main-graph node (not those inside block definitions). */
+export function nodeDiagnostics(analysis: Analysis, nodeId: string): Diagnostic[] {
+  return analysis.diagnostics.filter((d) => d.nodeId === nodeId && d.blockId === undefined);
+}
+
+export const formatCount = (n: number) => n.toLocaleString('en-US');
+export function compactCount(n: number): string {
+  if (n < 10_000) return n.toLocaleString('en-US');
+  if (n < 1_000_000) return `${(n / 1000).toFixed(n < 100_000 ? 1 : 0)}k`;
+  return `${(n / 1_000_000).toFixed(n < 10_000_000 ? 2 : 1)}M`;
+}

@@ -1,0 +1,85 @@
+/** Save, open, drag-and-drop and autosave of the document. */
+import { get as idbGet, set as idbSet } from 'idb-keyval';
+import { loadGraph } from '../compiler/index';
+import { formatDiagnostic } from '../document/diagnostics';
+import { saveDocument } from '../document/load';
+import type { GraphDocument } from '../document/schema';
+import { useEditor } from './store';
+
+export function downloadText(filename: string, text: string, type = 'text/plain') {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export const fileBase = (doc: GraphDocument) => doc.name.trim().replace(/[\\/:*?"<>|]+/g, '-').replace(/\s+/g, '-') || 'graph';
+
+export function saveToFile() {
+  const doc = useEditor.getState().doc;
+  downloadText(`${fileBase(doc)}.json`, saveDocument(doc), 'application/json');
+}
+
+/** Loads a file's text as one undo step; a bad file leaves the current graph alone and says why. */
+export function openText(text: string, fileName: string) {
+  const s = useEditor.getState();
+  const { doc, diagnostics } = loadGraph(text);
+  if (!doc) {
+    const errors = diagnostics.filter((d) => d.severity === 'error');
+    s.toast({
+      kind: 'error',
+      title: `Could not open ${fileName}; your graph is unchanged`,
+      lines: (errors.length ? errors : diagnostics).slice(0, 6).map(formatDiagnostic),
+    });
+    return;
+  }
+  s.commit(doc, { select: [] });
+  s.closeBlock();
+  s.requestFit();
+  const notes = diagnostics.filter((d) => d.severity !== 'info');
+  s.toast({
+    kind: notes.length ? 'error' : 'info',
+    title: `Opened ${fileName}${notes.length ? ` with ${notes.length} warning${notes.length === 1 ? '' : 's'}` : ''}. Undo with Ctrl+Z.`,
+    lines: notes.slice(0, 4).map(formatDiagnostic),
+  });
+}
+
+export async function openFile(file: File) {
+  openText(await file.text(), file.name);
+}
+
+const KEY = 'patchbay:autosave';
+
+/** Restores the autosaved graph, then writes every change back (debounced). */
+export async function startAutosave(): Promise<void> {
+  try {
+    const saved = await idbGet<string>(KEY);
+    if (saved) {
+      const { doc } = loadGraph(saved);
+      if (doc) {
+        useEditor.getState().reset(doc);
+        useEditor.getState().requestFit();
+      }
+    }
+  } catch (err) {
+    console.warn('Autosave could not be read', err);
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let lastSaved: GraphDocument | null = useEditor.getState().doc;
+  const flush = () => {
+    const doc = useEditor.getState().doc;
+    if (doc === lastSaved) return;
+    lastSaved = doc;
+    idbSet(KEY, saveDocument(doc)).catch((err) => console.warn('Autosave failed', err));
+  };
+  useEditor.subscribe((s, prev) => {
+    if (s.doc === prev.doc) return;
+    clearTimeout(timer);
+    timer = setTimeout(flush, 250);
+  });
+  addEventListener('pagehide', flush);
+}

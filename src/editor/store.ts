@@ -1,0 +1,142 @@
+/**
+ * The editor store: one zustand store with a document slice (the only undoable state, kept as a
+ * snapshot stack of immutable documents) and a ui slice (selection, panels, toasts, block view).
+ * Compiler output is derived from the document in analysis.ts, never stored here.
+ */
+import { create } from 'zustand';
+import type { GraphDocument } from '../document/schema';
+import { emptyDocument } from './graph-ops';
+
+const HISTORY_LIMIT = 200;
+
+export type Panel = 'inspector' | 'issues' | 'summary' | 'code';
+
+export interface Toast {
+  id: number;
+  kind: 'error' | 'info';
+  title: string;
+  lines?: string[];
+}
+
+export interface EditorState {
+  doc: GraphDocument;
+  past: GraphDocument[];
+  future: GraphDocument[];
+  /** Consecutive commits with the same key (typing in one field) make one undo step. */
+  coalesceKey: string | null;
+  /** The document before a gesture (a drag) began; the gesture is pushed as one step when it ends. */
+  gestureBase: GraphDocument | null;
+
+  selectedNodes: string[];
+  selectedEdges: string[];
+  panel: Panel;
+  /** Viewing a block instance's body (read-only), entered from a block node. */
+  blockView: { nodeId: string; blockId: string } | null;
+  toasts: Toast[];
+  dialog: 'templates' | 'shortcuts' | null;
+  /** Bumped to ask the canvas to centre on a node. */
+  focusRequest: { nodeId: string; n: number } | null;
+  /** Bumped to ask the canvas to fit the view (after a template or a file loads). */
+  fitN: number;
+
+  commit: (doc: GraphDocument, options?: { coalesce?: string; select?: string[] }) => void;
+  beginGesture: () => void;
+  /** Changes the document without a history entry (only inside a gesture). */
+  live: (doc: GraphDocument) => void;
+  endGesture: () => void;
+  undo: () => void;
+  redo: () => void;
+  endCoalesce: () => void;
+  /** Replaces the whole state, e.g. restored from autosave: no history. */
+  reset: (doc: GraphDocument) => void;
+
+  select: (nodes: string[], edges?: string[]) => void;
+  setPanel: (panel: Panel) => void;
+  openBlock: (nodeId: string, blockId: string) => void;
+  closeBlock: () => void;
+  toast: (t: Omit<Toast, 'id'>) => void;
+  dismiss: (id: number) => void;
+  setDialog: (d: EditorState['dialog']) => void;
+  focusNode: (nodeId: string) => void;
+  requestFit: () => void;
+}
+
+let toastIds = 0;
+
+const pruneSelection = (doc: GraphDocument, nodes: string[], edges: string[]) => {
+  const n = new Set(doc.nodes.map((x) => x.id));
+  const e = new Set(doc.edges.map((x) => x.id));
+  return { selectedNodes: nodes.filter((id) => n.has(id)), selectedEdges: edges.filter((id) => e.has(id)) };
+};
+
+export const useEditor = create<EditorState>()((set, get) => ({
+  doc: emptyDocument(),
+  past: [],
+  future: [],
+  coalesceKey: null,
+  gestureBase: null,
+  selectedNodes: [],
+  selectedEdges: [],
+  panel: 'inspector',
+  blockView: null,
+  toasts: [],
+  dialog: null,
+  focusRequest: null,
+  fitN: 0,
+
+  commit: (doc, options = {}) => {
+    const s = get();
+    if (doc === s.doc) return;
+    const coalesce = options.coalesce !== undefined && options.coalesce === s.coalesceKey;
+    const past = coalesce ? s.past : [...s.past, s.doc].slice(-HISTORY_LIMIT);
+    const selection = options.select ? { selectedNodes: options.select, selectedEdges: [] } : pruneSelection(doc, s.selectedNodes, s.selectedEdges);
+    const blockView = s.blockView && doc.nodes.some((n) => n.id === s.blockView!.nodeId) ? s.blockView : null;
+    set({ doc, past, future: [], coalesceKey: options.coalesce ?? null, ...selection, blockView });
+  },
+  beginGesture: () => {
+    if (!get().gestureBase) set({ gestureBase: get().doc, coalesceKey: null });
+  },
+  live: (doc) => set({ doc }),
+  endGesture: () => {
+    const { gestureBase, doc, past } = get();
+    if (!gestureBase) return;
+    if (gestureBase === doc) set({ gestureBase: null });
+    else set({ gestureBase: null, past: [...past, gestureBase].slice(-HISTORY_LIMIT), future: [] });
+  },
+  undo: () => {
+    const s = get();
+    if (s.gestureBase) s.endGesture();
+    const { past, doc, future } = get();
+    const prev = past[past.length - 1];
+    if (!prev) return;
+    set({ doc: prev, past: past.slice(0, -1), future: [doc, ...future], coalesceKey: null, ...pruneSelection(prev, s.selectedNodes, s.selectedEdges) });
+  },
+  redo: () => {
+    const { past, doc, future, selectedNodes, selectedEdges } = get();
+    const next = future[0];
+    if (!next) return;
+    set({ doc: next, past: [...past, doc], future: future.slice(1), coalesceKey: null, ...pruneSelection(next, selectedNodes, selectedEdges) });
+  },
+  endCoalesce: () => set({ coalesceKey: null }),
+  reset: (doc) => set({ doc, past: [], future: [], coalesceKey: null, selectedNodes: [], selectedEdges: [], blockView: null }),
+
+  select: (nodes, edges = []) => {
+    const s = get();
+    const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+    if (same(nodes, s.selectedNodes) && same(edges, s.selectedEdges)) return;
+    set({ selectedNodes: nodes, selectedEdges: edges, coalesceKey: null });
+  },
+  setPanel: (panel) => set({ panel }),
+  openBlock: (nodeId, blockId) => set({ blockView: { nodeId, blockId }, selectedNodes: [], selectedEdges: [], fitN: get().fitN + 1 }),
+  closeBlock: () => set({ blockView: null, selectedNodes: [], selectedEdges: [], fitN: get().fitN + 1 }),
+  toast: (t) => {
+    const id = ++toastIds;
+    set({ toasts: [...get().toasts.slice(-3), { ...t, id }] });
+    if (t.kind === 'info') setTimeout(() => get().dismiss(id), 3500);
+    else setTimeout(() => get().dismiss(id), 12000);
+  },
+  dismiss: (id) => set({ toasts: get().toasts.filter((t) => t.id !== id) }),
+  setDialog: (dialog) => set({ dialog }),
+  requestFit: () => set({ fitN: get().fitN + 1 }),
+  focusNode: (nodeId) => set({ focusRequest: { nodeId, n: (get().focusRequest?.n ?? 0) + 1 }, selectedNodes: [nodeId], selectedEdges: [], blockView: null }),
+}));

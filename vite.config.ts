@@ -1,0 +1,11 @@
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+
+export default defineConfig({
+  plugins: [react()],
+  worker: { format: 'es' },
+  build: {
+    // Monaco's language chunks are large by nature; they load only when the code panel opens.
+    chunkSizeWarningLimit: 4000,
+  },
+});

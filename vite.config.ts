@@ -1,8 +1,9 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
+import { mnistAsset } from './scripts/vite-plugin-mnist';
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), mnistAsset()],
   worker: { format: 'es' },
   build: {
     // Monaco's language chunks are large by nature; they load only when the code panel opens.

@@ -1,0 +1,186 @@
+/**
+ * Training-step benchmark on the wasm backend in Node, with Patchbay's conv-gradient kernels
+ * (src/runtime/wasm-kernels.ts). Run with `npx tsx bench/training-step.bench.ts [--profile]`.
+ *
+ * ConvMixer-64/4 (kernel 5, patch 2, 28×28×1, 10 classes, GELU, BatchNorm momentum 0.9 / eps 1e-5,
+ * Adam 1e-3, categorical cross-entropy, batch 32), twice: written by hand with tf.layers (as in
+ * tech-probe Appendix A) and built from Patchbay's `convmixer` template. The two models' steps are
+ * interleaved (alternating which goes first) so that machine noise hits both alike. Figures are
+ * medians after 2 warm-up steps. With `--profile`, one step of each model is profiled per kernel.
+ * If `python3 -c 'import torch'` works, bench/torch_convmixer.py times the same model in PyTorch.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import * as tf from '@tensorflow/tfjs';
+import { templateDocument } from '../templates/index';
+import { analyze } from '../src/compiler/infer';
+import { lower } from '../src/compiler/lower';
+import { buildModel } from '../src/runtime/build';
+import { useWasmBackend } from '../src/runtime/wasm-backend';
+
+const BATCH = 32;
+const WARMUP = 2;
+const STEPS = Number(process.env.STEPS ?? 10);
+const FORWARDS = 10;
+const PROFILE = process.argv.includes('--profile');
+
+function handWritten(): tf.LayersModel {
+  const dim = 64, depth = 4, kernel = 5, patch = 2, classes = 10;
+  const bn = () => tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5 });
+  const gelu = () => tf.layers.activation({ activation: 'gelu' });
+  const inp = tf.input({ shape: [28, 28, 1] });
+  let x = tf.layers.conv2d({ filters: dim, kernelSize: patch, strides: patch }).apply(inp) as tf.SymbolicTensor;
+  x = gelu().apply(x) as tf.SymbolicTensor;
+  x = bn().apply(x) as tf.SymbolicTensor;
+  for (let i = 0; i < depth; i++) {
+    let r = tf.layers.depthwiseConv2d({ kernelSize: kernel, padding: 'same' }).apply(x) as tf.SymbolicTensor;
+    r = gelu().apply(r) as tf.SymbolicTensor;
+    r = bn().apply(r) as tf.SymbolicTensor;
+    x = tf.layers.add().apply([r, x]) as tf.SymbolicTensor;
+    x = tf.layers.conv2d({ filters: dim, kernelSize: 1 }).apply(x) as tf.SymbolicTensor;
+    x = gelu().apply(x) as tf.SymbolicTensor;
+    x = bn().apply(x) as tf.SymbolicTensor;
+  }
+  x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: classes, activation: 'softmax' }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: inp, outputs: out });
+}
+
+function fromTemplate(): tf.LayersModel {
+  const t = templateDocument('convmixer', 'mnist');
+  if ('error' in t) throw new Error(t.error);
+  const { plan, diagnostics } = lower(analyze(t.doc));
+  if (!plan) throw new Error(`The convmixer template does not lower: ${diagnostics.map((d) => d.message).join('; ')}`);
+  return buildModel(plan);
+}
+
+function compile(model: tf.LayersModel): tf.LayersModel {
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  return model;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function timeStep(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Tensor): Promise<number> {
+  const t = performance.now();
+  await model.trainOnBatch(xs, ys); // resolves after reading the loss back, i.e. after the step ran
+  return performance.now() - t;
+}
+
+function timeForward(model: tf.LayersModel, xs: tf.Tensor): number {
+  const t = performance.now();
+  const out = model.predict(xs) as tf.Tensor;
+  out.dataSync();
+  const ms = performance.now() - t;
+  out.dispose();
+  return ms;
+}
+
+async function profileStep(name: string, model: tf.LayersModel, xs: tf.Tensor, ys: tf.Tensor): Promise<void> {
+  const info = await tf.profile(async () => {
+    await model.trainOnBatch(xs, ys);
+  });
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls++;
+    byKernel.set(k.name, e);
+  }
+  const rows = [...byKernel].sort((a, b) => b[1].ms - a[1].ms);
+  const total = rows.reduce((s, [, e]) => s + e.ms, 0);
+  console.log(`\nProfile, one step of ${name} (kernel time ${total.toFixed(0)} ms; nested kernels counted inside their caller too):`);
+  for (const [k, e] of rows.slice(0, 14)) console.log(`  ${k.padEnd(38)} ${e.ms.toFixed(1).padStart(7)} ms  ${String(e.calls).padStart(4)} calls`);
+}
+
+function pytorch(): { ms: number } | { skipped: string } {
+  const probe = spawnSync('python3', ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) return { skipped: 'python3 cannot import torch (Debian python3-torch is not installed)' };
+  const script = fileURLToPath(new URL('./torch_convmixer.py', import.meta.url));
+  const run = spawnSync('python3', [script, '--batch', String(BATCH), '--warmup', String(WARMUP), '--steps', String(STEPS)], { encoding: 'utf8' });
+  const m = /median_ms_per_step=([\d.]+)/.exec(run.stdout ?? '');
+  if (run.status !== 0 || !m) return { skipped: `torch_convmixer.py failed: ${(run.stderr || run.stdout || '').trim().split('\n').pop()}` };
+  return { ms: Number(m[1]) };
+}
+
+async function main(): Promise<void> {
+  await useWasmBackend();
+  const hand = compile(handWritten());
+  const compiled = compile(fromTemplate());
+  if (hand.countParams() !== compiled.countParams()) throw new Error(`param counts differ: ${hand.countParams()} vs ${compiled.countParams()}`);
+
+  const xs = tf.randomUniform([BATCH, 28, 28, 1]);
+  const ys = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32') as tf.Tensor1D, 10);
+
+  const steps = { hand: [] as number[], compiled: [] as number[] };
+  for (let i = 0; i < WARMUP + STEPS; i++) {
+    const order = i % 2 ? (['compiled', 'hand'] as const) : (['hand', 'compiled'] as const);
+    for (const which of order) {
+      const ms = await timeStep(which === 'hand' ? hand : compiled, xs, ys);
+      if (i >= WARMUP) steps[which].push(ms);
+    }
+  }
+  const fwd = { hand: [] as number[], compiled: [] as number[] };
+  for (let i = 0; i < 2 + FORWARDS; i++) {
+    const order = i % 2 ? (['compiled', 'hand'] as const) : (['hand', 'compiled'] as const);
+    for (const which of order) {
+      const ms = timeForward(which === 'hand' ? hand : compiled, xs);
+      if (i >= 2) fwd[which].push(ms);
+    }
+  }
+  const tensorsBefore = tf.memory().numTensors;
+  await hand.trainOnBatch(xs, ys);
+  await compiled.trainOnBatch(xs, ys);
+  const leaked = tf.memory().numTensors - tensorsBefore;
+
+  const handStep = median(steps.hand);
+  const compiledStep = median(steps.compiled);
+  const handFwd = median(fwd.hand);
+  const compiledFwd = median(fwd.compiled);
+  const torch = pytorch();
+
+  const ms = (x: number) => `${x.toFixed(1)} ms`;
+  const rows: [string, string, string][] = [
+    ['measure', 'value', 'target'],
+    ['hand-written: trainOnBatch, ms/step', ms(handStep), ''],
+    ['hand-written: mean / min / max ms/step', `${ms(steps.hand.reduce((a, b) => a + b, 0) / steps.hand.length)} / ${ms(Math.min(...steps.hand))} / ${ms(Math.max(...steps.hand))}`, ''],
+    ['hand-written: predict (forward), ms', ms(handFwd), ''],
+    ['hand-written: step / forward', `${(handStep / handFwd).toFixed(2)}×`, '≤ 4×'],
+    ['hand-written: fastest step / fastest forward', `${(Math.min(...steps.hand) / Math.min(...fwd.hand)).toFixed(2)}×`, '(less sensitive to other load)'],
+    ['compiled (template): trainOnBatch, ms/step', ms(compiledStep), ''],
+    ['compiled: mean / min / max ms/step', `${ms(steps.compiled.reduce((a, b) => a + b, 0) / steps.compiled.length)} / ${ms(Math.min(...steps.compiled))} / ${ms(Math.max(...steps.compiled))}`, ''],
+    ['compiled: predict (forward), ms', ms(compiledFwd), ''],
+    ['compiled: step / forward', `${(compiledStep / compiledFwd).toFixed(2)}×`, ''],
+    ['compiled / hand-written speed (hand ms ÷ compiled ms)', `${(handStep / compiledStep).toFixed(3)}`, '≥ 0.97'],
+    ['tensors leaked per step (both models)', String(leaked), '0'],
+  ];
+  if ('ms' in torch) {
+    rows.push(['PyTorch (CPU, 2 threads): ms/step', ms(torch.ms), '']);
+    rows.push(['tfjs-wasm hand-written / PyTorch time', `${(handStep / torch.ms).toFixed(2)}×`, '']);
+  } else {
+    rows.push(['PyTorch', 'skipped', '']);
+  }
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
+  console.log(`\nConvMixer-64/4 training step on tfjs ${tf.version.tfjs} '${tf.getBackend()}' (Node ${process.versions.node}), batch ${BATCH}, ` +
+    `median of ${STEPS} steps after ${WARMUP} warm-up, ${FORWARDS} forwards; models interleaved`);
+  for (const [i, r] of rows.entries()) {
+    console.log(r.map((c, j) => c.padEnd(widths[j]!)).join('  ').trimEnd());
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+  if ('skipped' in torch) console.log(`Note: PyTorch comparison skipped: ${torch.skipped}.`);
+
+  if (PROFILE) {
+    await profileStep('hand-written', hand, xs, ys);
+    await profileStep('compiled', compiled, xs, ys);
+  }
+  tf.dispose([xs, ys]);
+  hand.dispose();
+  compiled.dispose();
+}
+
+await main();

@@ -1,0 +1,397 @@
+/**
+ * The three gradient kernels that tfjs-backend-wasm 4.22 lacks, so that conv nets train on 'wasm':
+ * `Conv2DBackpropFilter`, `DepthwiseConv2dNativeBackpropFilter` and `DepthwiseConv2dNativeBackpropInput`.
+ *
+ * Each kernel is composed of tfjs ops that the wasm backend runs natively (XNNPACK matmul and
+ * depthwise convolution, plus transpose/pad/slice), so no JavaScript loop touches the tensors:
+ *
+ * - Conv2DBackpropFilter: dW = colsᵀ · dy, with `cols` the [N·oh·ow, fh·fw·Cin] matrix of input
+ *   patches. A 1×1 stride-1 conv needs no patches at all (cols is x reshaped); a conv whose stride
+ *   equals its kernel (patch embedding) gets them from one reshape + transpose; otherwise they are
+ *   fh·fw strided slices of the padded input, concatenated along channels (im2col).
+ * - DepthwiseConv2dNativeBackpropFilter: dW[h,w,c] = Σₙᵢⱼ xpad[n, i·s+h, j·s+w, c]·dy[n,i,j,c] is a
+ *   depthwise *convolution* of the input with dy as the filter, once batch is folded into channels:
+ *   x → [1, H, W, N·C], dy → [oh, ow, N·C, m], dilation = the forward stride; the [1, fh, fw, N·C·m]
+ *   result is summed over N.
+ * - DepthwiseConv2dNativeBackpropInput: dx is the depthwise convolution of dy (zero-upsampled by the
+ *   stride) with the spatially flipped filter, padded by fh−1−top / fw−1−left (the same padding rule
+ *   as tfjs-backend-cpu); a channel multiplier m > 1 is summed out afterwards.
+ *
+ * Fast paths are also put in front of stock wasm kernels that would otherwise dominate a training
+ * step (each falls back to the stock kernel when its case does not apply; see FAST_PATHS):
+ * `Conv2DBackpropInput` (1×1 and patch-embedding convs as one matmul), `Tile` (broadcasts, as in the
+ * BatchNorm gradient), `Sum`/`Mean` over leading axes (XNNPACK average pooling), `Identity` and
+ * same-dtype `Cast` (share data instead of copying), and `Exp` of non-positive tensors (via sigmoid).
+ * The Sum and Mean gradients, while 'wasm' is the active backend, broadcast dy with `broadcastTo`
+ * instead of multiplying it by a JavaScript-built `ones` tensor.
+ *
+ * Kernels receive and return `TensorInfo`s. Inputs are wrapped as engine tensors with an extra
+ * backend reference (so disposing the wrapper leaves the caller's data alone), all intermediates live
+ * in `tf.tidy`, and the result's data id is handed to the engine with one reference of its own, as
+ * the wasm backend's own `Reshape` kernel does.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm'; // registers the stock wasm kernels that the fast paths wrap
+import {
+  backend_util,
+  Cast,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  DepthwiseConv2dNativeBackpropFilter,
+  DepthwiseConv2dNativeBackpropInput,
+  Exp,
+  Identity,
+  Mean,
+  Sum,
+  Tile,
+  type DataId,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs';
+
+type Conv2DInfo = backend_util.Conv2DInfo;
+type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
+type RoundingMode = 'floor' | 'round' | 'ceil' | undefined;
+type Pair = [number, number];
+
+/** The part of the backend these kernels need (every KernelBackend has it). */
+interface RefCounted {
+  incRef(dataId: DataId): void;
+}
+
+/** An engine tensor sharing `info`'s data; disposing it releases only the reference taken here. */
+function wrap(backend: RefCounted, info: TensorInfo): tf.Tensor {
+  backend.incRef(info.dataId);
+  return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+/** Hands `t`'s data to the engine as a kernel output: one reference moves to the returned info. */
+function release(backend: RefCounted, t: tf.Tensor): TensorInfo {
+  backend.incRef(t.dataId);
+  const out: TensorInfo = { dataId: t.dataId, shape: t.shape.slice(), dtype: t.dtype };
+  t.dispose();
+  return out;
+}
+
+/** Runs `body` on engine tensors wrapping `inputs`; everything but the result is disposed. */
+function compose(backend: RefCounted, inputs: TensorInfo[], body: (ts: tf.Tensor[]) => tf.Tensor): TensorInfo {
+  return release(backend, tf.tidy(() => body(inputs.map((i) => wrap(backend, i)))));
+}
+
+function asPair(v: number | number[] | undefined): Pair {
+  if (v === undefined) return [1, 1];
+  return typeof v === 'number' ? [v, v] : [v[0]!, v[1] ?? v[0]!];
+}
+
+function assertNoDilation(kernel: string, dilations: number | number[] | undefined): void {
+  const [dh, dw] = asPair(dilations);
+  if (dh !== 1 || dw !== 1) throw new Error(`${kernel} (wasm): dilations other than 1 are not supported, got ${dh},${dw}.`);
+}
+
+function assertChannelsLast(kernel: string, info: Conv2DInfo): void {
+  if (info.dataFormat !== 'channelsLast') throw new Error(`${kernel} (wasm): only NHWC data is supported.`);
+}
+
+/**
+ * Spatial window of an NHWC tensor: rows [-top, -top + height) and columns [-left, -left + width),
+ * zero outside the tensor. Crops what lies beyond, and returns the padding still to apply
+ * (all ≥ 0) so that a convolution can take it as explicit padding instead of a `tf.pad` copy.
+ */
+function window(t: tf.Tensor4D, top: number, left: number, height: number, width: number): { t: tf.Tensor4D; pads: [Pair, Pair] } {
+  const [n, h, w, c] = t.shape;
+  let bottom = height - h - top;
+  let right = width - w - left;
+  if (top < 0 || left < 0 || bottom < 0 || right < 0) {
+    const r0 = Math.max(0, -top);
+    const c0 = Math.max(0, -left);
+    t = tf.slice(t, [0, r0, c0, 0], [n, h - r0 - Math.max(0, -bottom), w - c0 - Math.max(0, -right), c]);
+    top = Math.max(0, top);
+    left = Math.max(0, left);
+    bottom = Math.max(0, bottom);
+    right = Math.max(0, right);
+  }
+  return { t, pads: [[top, bottom], [left, right]] };
+}
+
+function padded(t: tf.Tensor4D, pads: [Pair, Pair]): tf.Tensor4D {
+  const [[t0, t1], [l0, l1]] = pads;
+  return t0 || t1 || l0 || l1 ? tf.pad(t, [[0, 0], [t0, t1], [l0, l1], [0, 0]]) : t;
+}
+
+function explicit(pads: [Pair, Pair]): backend_util.ExplicitPadding {
+  return [[0, 0], pads[0], pads[1], [0, 0]];
+}
+
+/** dW for a regular conv: colsᵀ · dy, where cols holds the input patch of every output pixel. */
+function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, info: Conv2DInfo): tf.Tensor {
+  const { batchSize: n, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co } = info;
+  const rows = n * oh * ow;
+  const win = window(x, info.padInfo.top, info.padInfo.left, (oh - 1) * sh + fh, (ow - 1) * sw + fw);
+  const xp = padded(win.t, win.pads);
+  let cols: tf.Tensor2D;
+  if (fh === 1 && fw === 1 && sh === 1 && sw === 1) {
+    cols = xp.reshape([rows, ci]);
+  } else if (fh === sh && fw === sw) {
+    // Non-overlapping patches (patch embedding): the window splits exactly into fh×fw tiles.
+    cols = xp.reshape([n, oh, fh, ow, fw, ci]).transpose([0, 1, 3, 2, 4, 5]).reshape([rows, fh * fw * ci]);
+  } else {
+    const taps: tf.Tensor4D[] = [];
+    for (let h = 0; h < fh; h++) {
+      for (let w = 0; w < fw; w++) {
+        taps.push(tf.stridedSlice(xp, [0, h, w, 0], [n, h + (oh - 1) * sh + 1, w + (ow - 1) * sw + 1, ci], [1, sh, sw, 1]) as tf.Tensor4D);
+      }
+    }
+    cols = (taps.length === 1 ? taps[0]! : tf.concat(taps, 3)).reshape([rows, fh * fw * ci]);
+  }
+  // (dyᵀ · cols)ᵀ: tfjs-wasm runs matMul with transposeA or transposeB in a scalar loop (~23 ms for
+  // [6272,64]ᵀ·[6272,64]); an explicit transpose of dy (no bigger than cols) plus a plain XNNPACK
+  // matmul takes ~4 ms.
+  const dyT = dy.reshape([rows, co]).transpose();
+  return tf.matMul(dyT, cols).transpose().reshape([fh, fw, ci, co]);
+}
+
+/** dW for a depthwise conv: a depthwise conv of x (batch folded into channels) with dy as filter. */
+function depthwiseFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, info: Conv2DInfo): tf.Tensor {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outChannels, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const m = outChannels / c;
+  const xt = x.transpose([1, 2, 0, 3]).reshape([1, h, w, n * c]) as tf.Tensor4D;
+  const win = window(xt, info.padInfo.top, info.padInfo.left, (oh - 1) * sh + fh, (ow - 1) * sw + fw);
+  const dyt = dy.transpose([1, 2, 0, 3]).reshape([oh, ow, n * c, m]) as tf.Tensor4D;
+  const sums = tf.depthwiseConv2d(win.t, dyt, 1, explicit(win.pads), 'NHWC', [sh, sw]); // [1, fh, fw, n·c·m]
+  return n === 1 ? sums.reshape([fh, fw, c, m]) : sums.reshape([fh, fw, n, c * m]).sum(2).reshape([fh, fw, c, m]);
+}
+
+/** dx for a depthwise conv: dy, zero-upsampled by the stride, convolved with the flipped filter. */
+function depthwiseInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, info: Conv2DInfo): tf.Tensor {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outChannels, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const m = outChannels / c;
+  let up = dy;
+  if (sh > 1 || sw > 1) {
+    up = dy
+      .reshape([n, oh, 1, ow, 1, outChannels])
+      .pad([[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]])
+      .reshape([n, oh * sh, ow * sw, outChannels]);
+  }
+  const win = window(up, fh - 1 - info.padInfo.top, fw - 1 - info.padInfo.left, h + fh - 1, w + fw - 1);
+  const flipped = tf.reverse(filter, [0, 1]).reshape([fh, fw, outChannels, 1]) as tf.Tensor4D;
+  const dx = tf.depthwiseConv2d(win.t, flipped, 1, explicit(win.pads)); // [n, h, w, c·m]
+  return m === 1 ? dx : dx.reshape([n, h, w, c, m]).sum(4);
+}
+
+const conv2DBackpropFilterKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const a = attrs as unknown as { strides: number | Pair; pad: Pad; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: RoundingMode; filterShape: [number, number, number, number] };
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false,
+    backend_util.convertConv2DDataFormat(a.dataFormat ?? 'NHWC'),
+  );
+  assertChannelsLast(Conv2DBackpropFilter, info);
+  return compose(backend as RefCounted, [x, dy], ([xt, dyt]) => conv2dFilterGrad(xt as tf.Tensor4D, dyt as tf.Tensor4D, info));
+};
+
+interface DepthwiseAttrs {
+  strides: number | Pair;
+  pad: Pad;
+  dilations?: number | Pair;
+  dimRoundingMode?: RoundingMode;
+  dataFormat?: 'NHWC' | 'NCHW';
+}
+
+function depthwiseInfo(kernel: string, xShape: number[], filterShape: number[], a: DepthwiseAttrs): Conv2DInfo {
+  assertNoDilation(kernel, a.dilations);
+  if (a.dataFormat === 'NCHW') throw new Error(`${kernel} (wasm): only NHWC data is supported.`);
+  const info = backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], filterShape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, true,
+  );
+  assertChannelsLast(kernel, info);
+  return info;
+}
+
+const depthwiseBackpropFilterKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const a = attrs as unknown as DepthwiseAttrs & { filterShape: [number, number, number, number] };
+  const info = depthwiseInfo(DepthwiseConv2dNativeBackpropFilter, x.shape, a.filterShape, a);
+  return compose(backend as RefCounted, [x, dy], ([xt, dyt]) => depthwiseFilterGrad(xt as tf.Tensor4D, dyt as tf.Tensor4D, info));
+};
+
+const depthwiseBackpropInputKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+  const a = attrs as unknown as DepthwiseAttrs & { inputShape: [number, number, number, number] };
+  const info = depthwiseInfo(DepthwiseConv2dNativeBackpropInput, a.inputShape, filter.shape, a);
+  return compose(backend as RefCounted, [dy, filter], ([dyt, ft]) => depthwiseInputGrad(dyt as tf.Tensor4D, ft as tf.Tensor4D, info));
+};
+
+/** dx for a 1×1 stride-1 conv or a patch embedding (stride = kernel, no padding): dy · Wᵀ. */
+function conv2dInputGradAsMatMul(dy: tf.Tensor4D, filter: tf.Tensor4D, info: Conv2DInfo): tf.Tensor {
+  const { batchSize: n, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co } = info;
+  const wT = filter.reshape([fh * fw * ci, co]).transpose(); // tiny; keeps the matmul on XNNPACK
+  const cols = tf.matMul(dy.reshape([n * oh * ow, co]), wT); // [n·oh·ow, fh·fw·ci]
+  if (fh === 1 && fw === 1) return cols.reshape([n, h, w, ci]);
+  const dx = cols.reshape([n, oh, ow, fh, fw, ci]).transpose([0, 1, 3, 2, 4, 5]).reshape([n, oh * fh, ow * fw, ci]);
+  // 'valid' patches may leave the last rows/columns out of every patch: their gradient is zero.
+  return h === oh * fh && w === ow * fw ? dx : tf.pad(dx, [[0, 0], [0, h - oh * fh], [0, w - ow * fw], [0, 0]]);
+}
+
+const KERNELS: [string, KernelFunc][] = [
+  [Conv2DBackpropFilter, conv2DBackpropFilterKernel],
+  [DepthwiseConv2dNativeBackpropFilter, depthwiseBackpropFilterKernel],
+  [DepthwiseConv2dNativeBackpropInput, depthwiseBackpropInputKernel],
+];
+
+/** A fast path returns null when its case does not apply, and the stock kernel runs instead. */
+type FastPath = (args: Parameters<KernelFunc>[0]) => TensorInfo | null;
+
+function share(backend: RefCounted, x: TensorInfo): TensorInfo | null {
+  if (x.dtype === 'string' || x.dtype === 'complex64') return null;
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
+}
+
+/**
+ * Sum/Mean over the leading axes of a float32 tensor (bias and BatchNorm gradients, BatchNorm
+ * statistics): the stock wasm kernels first transpose the reduced axes innermost (~1 ms for
+ * 32×14×14×64), while XNNPACK average pooling over a [1, P, 1, C] view needs no copy (~0.2 ms).
+ * Only taken for at least 1024 reduced rows, where it pays.
+ */
+function leadingReduction(mean: boolean): FastPath {
+  return ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: TensorInfo };
+    const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    if (x.dtype !== 'float32' || x.shape.length < 2) return null;
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+    if (axes.length === 0 || axes.length >= x.shape.length || axes.some((a, i) => a !== i)) return null;
+    const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
+    const kept = x.shape.slice(axes.length);
+    const cols = tf.util.sizeFromShape(kept);
+    if (rows < 1024 || cols === 0) return null;
+    const outShape = keepDims ? [...axes.map(() => 1), ...kept] : kept;
+    return compose(backend as RefCounted, [x], ([t]) => {
+      const avg = tf.avgPool(t!.reshape([1, rows, 1, cols]) as tf.Tensor4D, [rows, 1], 1, 'valid');
+      return (mean ? avg : tf.mul(avg, rows)).reshape(outShape);
+    });
+  };
+}
+
+/** Measured on ConvMixer-64/4 at batch 32 (activations 32×14×14×64), Node 20, one core. */
+const FAST_PATHS: [string, FastPath][] = [
+  // The stock kernel is a direct loop (~23 ms for a 1×1 conv); for 1×1 stride-1 convs and patch
+  // embeddings (stride = kernel, no padding) dx is one XNNPACK matmul (~3 ms).
+  [
+    Conv2DBackpropInput,
+    ({ inputs, backend, attrs }) => {
+      const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+      const a = attrs as unknown as { strides: number | Pair; pad: Pad; dataFormat?: 'NHWC' | 'NCHW'; dimRoundingMode?: RoundingMode; inputShape: [number, number, number, number] };
+      if (dy.dtype !== 'float32' || filter.dtype !== 'float32' || (a.dataFormat ?? 'NHWC') !== 'NHWC') return null;
+      const info = backend_util.computeConv2DInfo(a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode);
+      const { top, bottom, left, right } = info.padInfo;
+      if (top || bottom || left || right) return null;
+      if (info.filterHeight !== info.strideHeight || info.filterWidth !== info.strideWidth) return null;
+      return compose(backend as RefCounted, [dy, filter], ([d, f]) => conv2dInputGradAsMatMul(d as tf.Tensor4D, f as tf.Tensor4D, info));
+    },
+  ],
+  // tfjs-core's BatchNorm gradient tiles [1,1,1,C] by [N,H,W,1]; the stock kernel walks the output
+  // index by index (~27 ms), while x + zeros broadcast both ways runs in XNNPACK (~0.2 ms). The zeros
+  // only span the repeated axes ([N,H,W,1]).
+  [
+    Tile,
+    ({ inputs, backend, attrs }) => {
+      const { x } = inputs as { x: TensorInfo };
+      const reps = (attrs as unknown as { reps: number[] }).reps;
+      if (x.dtype !== 'float32' || x.shape.length > 4 || reps.length !== x.shape.length) return null;
+      if (!x.shape.every((d, i) => d === 1 || reps[i] === 1)) return null;
+      const zerosShape = x.shape.map((d, i) => (d === 1 ? reps[i]! : 1));
+      return compose(backend as RefCounted, [x], ([t]) => tf.add(t!, tf.fill(zerosShape, 0)));
+    },
+  ],
+  [Sum, leadingReduction(false)],
+  [Mean, leadingReduction(true)],
+  // The stock Identity, and Cast to the same dtype, copy their input; tfjs-core's gradient
+  // bookkeeping and tfjs-layers clone or cast activation-sized tensors ~190 times a step. Share the
+  // data instead, as the cpu backend does (wasm kernels never write into their inputs).
+  [Identity, ({ inputs, backend }) => share(backend as RefCounted, (inputs as { x: TensorInfo }).x)],
+  [
+    Cast,
+    ({ inputs, backend, attrs }) => {
+      const { x } = inputs as { x: TensorInfo };
+      return (attrs as unknown as { dtype: string }).dtype === x.dtype ? share(backend as RefCounted, x) : null;
+    },
+  ],
+  // exp(x) of an all-non-positive float32 tensor (the GELU gradient's exp(−x²/2); softmax after its
+  // max-subtraction) as s / (1 − s) with s = sigmoid(x), which XNNPACK vectorizes: ~1.2 ms instead of
+  // ~3.8 ms. For x ≤ 0, s ≤ ½, so s and 1 − s keep full relative precision (max relative error
+  // 3.3e-7 over [−87, 0], against 6e-8 for the stock kernel). Small tensors, and any positive or NaN
+  // element, go to the stock kernel.
+  [
+    Exp,
+    ({ inputs, backend }) => {
+      const { x } = inputs as { x: TensorInfo };
+      if (x.dtype !== 'float32' || tf.util.sizeFromShape(x.shape) < 16384) return null;
+      const b = backend as RefCounted;
+      if (!tf.tidy(() => tf.max(wrap(b, x)).dataSync()[0]! <= 0)) return null;
+      return compose(b, [x], ([t]) => {
+        const s = tf.sigmoid(t!);
+        return tf.div(s, tf.sub(1, s));
+      });
+    },
+  ],
+];
+
+/**
+ * tfjs-core's Sum and Mean gradients broadcast dy by multiplying it with `ones(x.shape)`, a tensor
+ * built element by element in JavaScript and copied into the wasm heap (for BatchNorm statistics,
+ * 18 times a ConvMixer step at 32×14×14×64: ~40 ms in all). While 'wasm' is the active backend the
+ * same values come from `broadcastTo` (a Tile, see above); other backends keep the stock gradient.
+ */
+function broadcastingGradient(kernelName: string, mean: boolean): tf.GradConfig {
+  const stock = tf.getGradient(kernelName);
+  return {
+    ...stock,
+    gradFunc: (dy, saved, attrs) => {
+      if (tf.getBackend() !== 'wasm' || Array.isArray(dy)) return stock.gradFunc(dy, saved, attrs);
+      const [x] = saved as [tf.Tensor];
+      const axes = tf.util.parseAxisParam((attrs as unknown as { axis: number | number[] }).axis, x.shape);
+      const expanded = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      const size = tf.util.sizeFromShape(axes.map((a) => x.shape[a]!));
+      return { x: () => tf.broadcastTo(mean ? tf.div(tf.reshape(dy, expanded), size) : tf.reshape(dy, expanded), x.shape) };
+    },
+  };
+}
+
+const GRADIENTS: [string, () => tf.GradConfig][] = [
+  [Sum, () => broadcastingGradient(Sum, false)],
+  [Mean, () => broadcastingGradient(Mean, true)],
+];
+
+/** Gradient functions this module installed. */
+const INSTALLED_GRADIENTS = new WeakSet<tf.GradConfig['gradFunc']>();
+
+/** Kernel functions this module installed, so that repeated registration does not wrap twice. */
+const INSTALLED = new WeakSet<KernelFunc>();
+
+/**
+ * Registers the conv gradient kernels for the 'wasm' backend, installs the fast paths in front of
+ * the stock wasm kernels, and the wasm-only Sum/Mean gradients. Idempotent: a gradient kernel already registered for 'wasm' (by an earlier
+ * call, or by a future tfjs that ships its own) is left alone, and a fast path is never stacked on
+ * itself. Safe to call before or after the wasm backend is initialised (stock setup functions are
+ * kept).
+ */
+export function registerWasmTrainingKernels(): void {
+  for (const [kernelName, kernelFunc] of KERNELS) {
+    if (tf.getKernel(kernelName, 'wasm') === undefined) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  }
+  for (const [kernelName, fast] of FAST_PATHS) {
+    const stock = tf.getKernel(kernelName, 'wasm');
+    if (stock === undefined || INSTALLED.has(stock.kernelFunc)) continue;
+    const kernelFunc: KernelFunc = (args) => fast(args) ?? stock.kernelFunc(args);
+    INSTALLED.add(kernelFunc);
+    tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({ ...stock, kernelFunc }); // keeps the stock setupFunc / disposeFunc
+  }
+  for (const [kernelName, make] of GRADIENTS) {
+    const stock = tf.getGradient(kernelName);
+    if (stock === undefined || INSTALLED_GRADIENTS.has(stock.gradFunc)) continue;
+    const config = make();
+    INSTALLED_GRADIENTS.add(config.gradFunc);
+    tf.registerGradient(config);
+  }
+}

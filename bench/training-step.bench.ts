@@ -99,10 +99,14 @@ async function profileStep(name: string, model: tf.LayersModel, xs: tf.Tensor, y
 }
 
 function pytorch(): { ms: number } | { skipped: string } {
-  const probe = spawnSync('python3', ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) return { skipped: 'python3 cannot import torch (Debian python3-torch is not installed)' };
+  // Debian's python3-torch installs for the system interpreter, which may not be the first python3 on PATH.
+  const python = ['python3', '/usr/bin/python3'].find((exe) => {
+    const probe = spawnSync(exe, ['-c', 'import torch'], { encoding: 'utf8' });
+    return !probe.error && probe.status === 0;
+  });
+  if (!python) return { skipped: 'python3 cannot import torch (Debian python3-torch is not installed)' };
   const script = fileURLToPath(new URL('./torch_convmixer.py', import.meta.url));
-  const run = spawnSync('python3', [script, '--batch', String(BATCH), '--warmup', String(WARMUP), '--steps', String(STEPS)], { encoding: 'utf8' });
+  const run = spawnSync(python, [script, '--batch', String(BATCH), '--warmup', String(WARMUP), '--steps', String(STEPS)], { encoding: 'utf8' });
   const m = /median_ms_per_step=([\d.]+)/.exec(run.stdout ?? '');
   if (run.status !== 0 || !m) return { skipped: `torch_convmixer.py failed: ${(run.stderr || run.stdout || '').trim().split('\n').pop()}` };
   return { ms: Number(m[1]) };

@@ -174,3 +174,30 @@ describe('lowering and summary', () => {
     expect(text).toMatch(/Non-trainable params: 1,152/);
   });
 });
+
+describe('expanding blocks', () => {
+  it.each([['convmixer', '768/32'], ['mlp-mixer', 'mnist'], ['convmixer', 'mnist']])('%s %s expands into plain layers with the same model', async (id, preset) => {
+    const { expandAllBlocks } = await import('../src/compiler/expand');
+    const r = templateDocument(id, preset);
+    if ('error' in r) throw new Error(r.error);
+    const before = analyze(r.doc);
+    const expanded = expandAllBlocks(r.doc);
+    if ('error' in expanded) throw new Error(expanded.error);
+    const after = analyze(expanded.doc);
+    expect(after.diagnostics).toEqual([]);
+    expect(expanded.doc.nodes.some((n) => n.type === 'Block')).toBe(false);
+    expect(expanded.doc.blocks).toEqual([]);
+    expect(after.count).toEqual(before.count);
+    const out = (a: typeof before) => a.main.nodes.get(a.outputs[0]!.nodeId)!.outputs!.out;
+    expect(out(after)).toEqual(out(before));
+  });
+
+  it('the expanded ConvMixer 768/32 has one node per layer (activations are fused into the convolutions)', async () => {
+    const { expandAllBlocks } = await import('../src/compiler/expand');
+    const r = templateDocument('convmixer', '768/32');
+    if ('error' in r) throw new Error(r.error);
+    const expanded = expandAllBlocks(r.doc);
+    if ('error' in expanded) throw new Error(expanded.error);
+    expect(expanded.doc.nodes.length).toBe(4 + 2 + 32 * 5);
+  });
+});

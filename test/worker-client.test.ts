@@ -54,3 +54,25 @@ describe('training client watchdog', () => {
     client.dispose();
   });
 });
+
+describe('training client watchdog and pause', () => {
+  it('does not take a paused run for a hang, but does once it resumes and goes silent', async () => {
+    const { vi } = await import('vitest');
+    vi.useFakeTimers();
+    try {
+      const { client, workers, events } = setup(10_000);
+      client.send(train);
+      client.send({ type: 'pause' });
+      vi.advanceTimersByTime(60_000);
+      expect(events).toEqual([]);
+      expect(workers.length).toBe(1);
+      client.send({ type: 'resume' });
+      vi.advanceTimersByTime(20_000);
+      expect(events.map((e) => e.type)).toEqual(['crashed']);
+      expect(workers.length).toBe(2);
+      client.dispose();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

@@ -6,6 +6,8 @@ import { Canvas } from './Canvas';
 import { Palette } from './Palette';
 import { groupSelection, Inspector } from './Inspector';
 import { CodePanel, IssuesPanel, SummaryPanel } from './Panels';
+import { TrainPanel } from './TrainPanel';
+import { useTraining } from './training';
 import { ShortcutsDialog, TemplatesDialog, Toasts } from './Dialogs';
 import { openFile, saveToFile } from './files';
 import { copyFragment, emptyDocument, pasteFragment, removeItems, type Fragment } from './graph-ops';
@@ -142,11 +144,13 @@ function SidePanel() {
   const analysis = useAnalysis();
   const errors = analysis.diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = analysis.diagnostics.filter((d) => d.severity === 'warning').length;
+  const training = useTraining((s) => s.run?.status === 'running' || s.run?.status === 'starting' || s.run?.status === 'stopping');
   const tabs: [Panel, string][] = [
     ['inspector', 'Inspector'],
     ['issues', `Issues${errors + warnings ? ` (${errors + warnings})` : ''}`],
     ['summary', 'Summary'],
     ['code', 'Code'],
+    ['train', 'Train'],
   ];
   return (
     <aside className="pb-side" aria-label="Side panel">
@@ -154,7 +158,7 @@ function SidePanel() {
         {tabs.map(([id, label]) => (
           <button key={id} type="button" role="tab" id={`tab-${id}`} aria-selected={panel === id} aria-controls={`panel-${id}`}
             className={`pb-tab${panel === id ? ' pb-tab-on' : ''}${id === 'issues' && errors ? ' pb-tab-alert' : ''}`}
-            onClick={() => setPanel(id)}>{label}</button>
+            onClick={() => setPanel(id)}>{label}{id === 'train' && training && <span className="pb-live-dot" title="Training" aria-hidden="true" />}</button>
         ))}
       </div>
       <div className="pb-tabpanel" role="tabpanel" id={`panel-${panel}`} aria-labelledby={`tab-${panel}`}>
@@ -162,6 +166,7 @@ function SidePanel() {
         {panel === 'issues' && <IssuesPanel />}
         {panel === 'summary' && <SummaryPanel />}
         {panel === 'code' && <CodePanel />}
+        {panel === 'train' && <TrainPanel />}
       </div>
     </aside>
   );
@@ -188,7 +193,7 @@ function StatusBar() {
 
 function Editor() {
   const dialog = useEditor((s) => s.dialog);
-  const wide = useEditor((s) => s.panel === 'code' || s.panel === 'summary');
+  const wide = useEditor((s) => s.panel === 'code' || s.panel === 'summary' || s.panel === 'train');
   const fileInput = useRef<HTMLInputElement>(null);
   const [dropping, setDropping] = useState(false);
   const openPicker = () => fileInput.current?.click();

@@ -18,7 +18,7 @@ type Field =
   /** Pairs, tuples, arrays and unions: written as JSON-ish text, `3` or `[3, 5]`. */
   | { kind: 'json' };
 
-interface FieldInfo {
+export interface FieldInfo {
   field: Field;
   description?: string;
   defaultValue?: unknown;
@@ -109,7 +109,7 @@ interface FieldProps {
   readOnly?: boolean;
 }
 
-function ParamField({ label, info, value, problem, onChange, onDone, readOnly }: FieldProps) {
+export function ParamField({ label, info, value, problem, onChange, onDone, readOnly }: FieldProps) {
   const id = useId();
   const { field } = info;
   const shown = value === undefined ? info.defaultValue : value;

@@ -22,7 +22,7 @@ const codeCache = new WeakMap<Analysis, { code: string | null; diagnostics: Diag
 export function codeOf(analysis: Analysis): { code: string | null; diagnostics: Diagnostic[] } {
   let out = codeCache.get(analysis);
   if (!out) {
-    const lowered = lower(analysis);
+    const lowered = planOf(analysis);
     out = lowered.plan ? { code: emit(lowered.plan), diagnostics: lowered.diagnostics } : { code: null, diagnostics: lowered.diagnostics };
     codeCache.set(analysis, out);
   }
@@ -46,4 +46,12 @@ export function compactCount(n: number): string {
   if (n < 10_000) return n.toLocaleString('en-US');
   if (n < 1_000_000) return `${(n / 1000).toFixed(n < 100_000 ? 1 : 0)}k`;
   return `${(n / 1_000_000).toFixed(n < 10_000_000 ? 2 : 1)}M`;
+}
+
+const planCache = new WeakMap<Analysis, ReturnType<typeof lower>>();
+/** The lowered plan (what the training worker receives), or the errors that stop it. */
+export function planOf(analysis: Analysis): ReturnType<typeof lower> {
+  let out = planCache.get(analysis);
+  if (!out) planCache.set(analysis, (out = lower(analysis)));
+  return out;
 }

@@ -6,9 +6,11 @@ import { App } from './App';
 import { AppBoundary } from './ErrorBoundary';
 import { startAutosave } from './files';
 import { useEditor } from './store';
+import { useTraining } from './training';
 
 // For debugging from the console and for end-to-end tests.
 (window as unknown as { patchbay: unknown }).patchbay = useEditor;
+(window as unknown as { patchbayTraining: unknown }).patchbayTraining = useTraining;
 
 const root = createRoot(document.getElementById('root')!);
 // Restore the autosaved graph first (IndexedDB answers in milliseconds), then draw.

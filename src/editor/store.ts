@@ -9,7 +9,7 @@ import { emptyDocument } from './graph-ops';
 
 const HISTORY_LIMIT = 200;
 
-export type Panel = 'inspector' | 'issues' | 'summary' | 'code';
+export type Panel = 'inspector' | 'issues' | 'summary' | 'code' | 'train';
 
 export interface Toast {
   id: number;

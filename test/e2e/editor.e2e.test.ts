@@ -5,7 +5,7 @@
  * Screenshots of every flow land in .tmp/shots at 1280×800 and 1920×1080.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,8 +104,9 @@ const e2e = !!process.env.PATCHBAY_E2E;
 
 describe.skipIf(!e2e)('editor in Chromium', () => {
   beforeAll(async () => {
-    rmSync(SHOTS, { recursive: true, force: true });
     mkdirSync(SHOTS, { recursive: true });
+    // Only this file's screenshots: the training tests (training.e2e.test.ts) keep theirs (train-*).
+    for (const f of readdirSync(SHOTS)) if (!f.startsWith('train-')) rmSync(join(SHOTS, f), { force: true });
     mkdirSync(WORK, { recursive: true });
     await build({ root: ROOT, logLevel: 'warn', build: { outDir: OUT_DIR, emptyOutDir: true } });
     const port = await freePort();

@@ -20,6 +20,8 @@ export class TrainingClient {
   private worker: Worker;
   private listeners = new Set<(event: ClientEvent) => void>();
   private activeRun: string | undefined;
+  /** A paused run is silent on purpose: the watchdog leaves it alone. */
+  private paused = false;
   private lastHeard = Date.now();
   private watchdog: ReturnType<typeof setInterval> | undefined;
   private readonly createWorker: () => Worker;
@@ -36,7 +38,10 @@ export class TrainingClient {
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       this.lastHeard = Date.now();
       const message = event.data;
-      if (message.type === 'done' || (message.type === 'error' && message.runId === this.activeRun)) this.activeRun = undefined;
+      if (message.type === 'done' || (message.type === 'error' && message.runId === this.activeRun)) {
+        this.activeRun = undefined;
+        this.paused = false;
+      }
       this.emit(message);
     };
     worker.onerror = (event) => {
@@ -50,6 +55,7 @@ export class TrainingClient {
   private crash(message: string): void {
     const runId = this.activeRun;
     this.activeRun = undefined;
+    this.paused = false;
     this.worker.terminate();
     this.worker = this.spawn();
     this.emit({ type: 'crashed', message, runId });
@@ -65,11 +71,17 @@ export class TrainingClient {
   }
 
   send(message: ToWorker, transfer: Transferable[] = []): void {
+    if (message.type === 'pause') this.paused = true;
+    if (message.type === 'resume' || message.type === 'stop') {
+      this.paused = false;
+      this.lastHeard = Date.now();
+    }
     if (message.type === 'train') {
       this.activeRun = message.runId;
+      this.paused = false;
       this.lastHeard = Date.now();
       this.watchdog ??= setInterval(() => {
-        if (this.activeRun && Date.now() - this.lastHeard > this.stallMs) {
+        if (this.activeRun && !this.paused && Date.now() - this.lastHeard > this.stallMs) {
           this.crash(`The training worker stopped answering for ${Math.round(this.stallMs / 1000)} s during a run. It was restarted; your graph is untouched.`);
         }
       }, 5_000);

@@ -20,6 +20,8 @@ export type ToWorker =
   | { type: 'resume' }
   | { type: 'stop' }
   | { type: 'predict'; requestId: number; pixels: Float32Array }
+  /** Builds the plan and loads saved weights into it, for predictions without training (a past run, imported weights). */
+  | { type: 'load'; requestId: number; plan: Plan; weights: WeightArtifacts }
   | { type: 'probe' };
 
 /** What the worker reports. */
@@ -31,4 +33,5 @@ export type FromWorker =
   | { type: 'epoch'; runId: string; report: EpochReport }
   | { type: 'done'; runId: string; result: TrainResult; weights: WeightArtifacts | null }
   | { type: 'prediction'; requestId: number; probabilities: number[] | null; error?: string }
+  | { type: 'loaded'; requestId: number; error?: string }
   | { type: 'error'; runId?: string; message: string; nodeId?: string };

@@ -18,8 +18,22 @@ let probe: BackendProbe | undefined;
 let dataset: Promise<Dataset> | undefined;
 let model: tf.LayersModel | undefined;
 let paused = false;
+/** Whether a backend was chosen (by a run or a load); tfjs's own default would be WebGL even on a software GPU. */
+let backendChosen = false;
 let stopRequested = false;
 let resumeWaiters: Array<() => void> = [];
+
+/** Lets queued messages in (a macrotask turn) without setTimeout's clamping. */
+function yieldToEvents(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
 
 async function loadMnist(): Promise<Dataset> {
   const url = new URL(`${import.meta.env.BASE_URL}data/mnist-digits.bin`, self.location.origin);
@@ -61,6 +75,7 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
   stopRequested = false;
   probe ??= await probeBackends();
   const backend = await selectBackend(message.backend, probe);
+  backendChosen = true;
   post({ type: 'backend', runId, name: backend.name, reason: backend.reason });
   dataset ??= loadMnist();
   const ds = await dataset;
@@ -79,7 +94,12 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
       onStep: (report) => post({ type: 'step', runId, report }),
       onEpoch: (report) => post({ type: 'epoch', runId, report }),
       shouldStop: () => stopRequested,
-      waitWhilePaused: () => (paused ? new Promise<void>((resolve) => resumeWaiters.push(resolve)) : Promise.resolve()),
+      // Yield to the event loop first: on wasm/cpu a step resolves through microtasks only, so without
+      // this the worker would never read 'pause' or 'stop' until the whole run had ended.
+      waitWhilePaused: async () => {
+        await yieldToEvents();
+        if (paused) await new Promise<void>((resolve) => resumeWaiters.push(resolve));
+      },
     },
   });
   const weights = result.final ? await saveWeights(model) : null;
@@ -95,6 +115,25 @@ function predict(message: Extract<ToWorker, { type: 'predict' }>): void {
   const shape = [1, ...(input.shape.slice(1) as number[])];
   const probabilities = tf.tidy(() => Array.from((model!.predict(tf.tensor(message.pixels, shape)) as tf.Tensor).dataSync()));
   post({ type: 'prediction', requestId: message.requestId, probabilities });
+}
+
+/** A model for predictions only: built from the plan, with saved weights, on the best backend. */
+async function load(message: Extract<ToWorker, { type: 'load' }>): Promise<void> {
+  probe ??= await probeBackends();
+  if (!backendChosen) {
+    await selectBackend('auto', probe);
+    backendChosen = true;
+  }
+  const next = buildModel(message.plan);
+  try {
+    await loadWeights(next, message.weights);
+  } catch (err) {
+    next.dispose();
+    throw err;
+  }
+  model?.dispose();
+  model = next;
+  post({ type: 'loaded', requestId: message.requestId });
 }
 
 self.onmessage = (event: MessageEvent<ToWorker>) => {
@@ -124,6 +163,9 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       } catch (err) {
         post({ type: 'prediction', requestId: message.requestId, probabilities: null, error: err instanceof Error ? err.message : String(err) });
       }
+      break;
+    case 'load':
+      load(message).catch((err) => post({ type: 'loaded', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }));
       break;
     case 'probe':
       probeBackends().then((p) => {

@@ -1,0 +1,61 @@
+/**
+ * Run history and checkpoints in IndexedDB: one record per finished run (setup, curves, metrics,
+ * status), and its weights apart, so that listing the history never reads the weights.
+ */
+import { createStore, del, get, set, values, type UseStore } from 'idb-keyval';
+import type { GraphDocument, TrainingSetup } from '../document/schema';
+import type { BackendChoice, BackendName, WeightArtifacts } from '../runtime/worker/protocol';
+import type { EpochReport, Evaluation } from '../runtime/training/train';
+
+export type RunStatus = 'completed' | 'stopped' | 'failed' | 'crashed';
+
+export interface RunRecord {
+  id: string;
+  /** Which graph's history this run belongs to (see graphKeyOf). */
+  graphKey: string;
+  graphName: string;
+  /** ISO date the run started. */
+  date: string;
+  setup: TrainingSetup;
+  limit?: number;
+  backendChoice: BackendChoice;
+  backend: { name: BackendName; reason: string } | null;
+  /** Per step, 1-based: loss[i] and accuracy[i] are step i + 1. */
+  curves: { loss: number[]; accuracy: number[] };
+  epochs: EpochReport[];
+  final: { trainLoss: number; trainAccuracy: number; test: Evaluation } | null;
+  status: RunStatus;
+  message?: string;
+  seconds: number;
+  stepsPerSecond: number;
+  hasWeights: boolean;
+  /** Steps and examples, to say what a run covered. */
+  totalSteps: number;
+}
+
+let stores: { runs: UseStore; weights: UseStore } | undefined;
+const db = () => (stores ??= { runs: createStore('patchbay-runs', 'runs'), weights: createStore('patchbay-weights', 'weights') });
+
+/** The history key of a graph: an id kept in `meta.graphId` when there is one, else its name. */
+export function graphKeyOf(doc: GraphDocument): string {
+  const id = doc.meta?.graphId;
+  return typeof id === 'string' && id ? `id:${id}` : `name:${doc.name}`;
+}
+
+export async function saveRun(record: RunRecord, weights: WeightArtifacts | null): Promise<void> {
+  if (weights) await set(record.id, weights, db().weights);
+  await set(record.id, record, db().runs);
+}
+
+/** The runs of one graph, newest first. */
+export async function listRuns(graphKey: string): Promise<RunRecord[]> {
+  const all = await values<RunRecord>(db().runs);
+  return all.filter((r) => r.graphKey === graphKey).sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : 0));
+}
+
+export const loadWeights = (id: string) => get<WeightArtifacts>(id, db().weights);
+
+export async function deleteRun(id: string): Promise<void> {
+  await del(id, db().weights);
+  await del(id, db().runs);
+}

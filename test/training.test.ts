@@ -2,7 +2,7 @@ import type * as tfType from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TrainingSchema } from '../src/document/schema';
 import type { Dataset } from '../src/runtime/data/dataset';
-import { loadMnistNode } from '../src/runtime/data/mnist';
+import { loadMnistNode } from '../src/runtime/data/mnist-node';
 import { learningRateAt } from '../src/runtime/training/schedule';
 import { trainClassifier } from '../src/runtime/training/train';
 import { useCpuBackend } from './helpers/tf';
@@ -76,6 +76,15 @@ describe('training loop', () => {
     expect(result.final!.test.accuracy).toBeGreaterThan(0.7);
     const confusion = result.final!.test.confusion;
     expect(confusion.flat().reduce((a, b) => a + b, 0)).toBe(500);
+    model.dispose();
+  });
+
+  it('trains with the sparse loss too (class ids instead of one-hot labels)', async () => {
+    const model = mlp(16);
+    const result = await trainClassifier(tf, model, mnist, TrainingSchema.parse({ loss: 'sparseCategoricalCrossentropy', learningRate: 3e-3 }), { limit: 640 });
+    expect(result.status).toBe('completed');
+    expect(result.steps[result.steps.length - 1]!.loss).toBeLessThan(result.steps[0]!.loss);
+    expect(result.steps[0]!.accuracy).toBeGreaterThanOrEqual(0);
     model.dispose();
   });
 

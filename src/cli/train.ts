@@ -61,7 +61,7 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
   }
   await tf.ready();
   const { buildModel } = await import('../runtime/build');
-  const { loadMnistNode } = await import('../runtime/data/mnist');
+  const { loadMnistNode } = await import('../runtime/data/mnist-node');
   const { trainClassifier } = await import('../runtime/training/train');
   const ds = await loadMnistNode();
   const model = buildModel(plan);

@@ -78,7 +78,10 @@ function decayWeights(tf: Tf, model: tfType.LayersModel, factor: number): void {
   });
 }
 
-function batchTensors(tf: Tf, split: Split, order: ArrayLike<number>, start: number, size: number, ds: Dataset): { x: tfType.Tensor; y: tfType.Tensor } {
+/** Labels as the loss wants them: class ids for the sparse loss, one-hot rows otherwise. */
+type LabelForm = 'oneHot' | 'sparse';
+
+function batchTensors(tf: Tf, split: Split, order: ArrayLike<number>, start: number, size: number, ds: Dataset, labelForm: LabelForm = 'oneHot'): { x: tfType.Tensor; y: tfType.Tensor } {
   const per = exampleSize(ds);
   const count = Math.min(size, order.length - start);
   const x = new Float32Array(count * per);
@@ -90,7 +93,7 @@ function batchTensors(tf: Tf, split: Split, order: ArrayLike<number>, start: num
   }
   return tf.tidy(() => ({
     x: tf.tensor(x, [count, ...ds.inputShape]),
-    y: tf.oneHot(tf.tensor1d(labels, 'int32'), ds.classNames.length).toFloat(),
+    y: labelForm === 'sparse' ? tf.tensor2d(Float32Array.from(labels), [count, 1]) : tf.oneHot(tf.tensor1d(labels, 'int32'), ds.classNames.length).toFloat(),
   }));
 }
 
@@ -157,7 +160,7 @@ export async function trainClassifier(tf: Tf, model: tfType.LayersModel, ds: Dat
       }
       const learningRate = learningRateAt(setup, step, totalSteps);
       (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
-      const { x, y } = batchTensors(tf, train, order, start, setup.batchSize, ds);
+      const { x, y } = batchTensors(tf, train, order, start, setup.batchSize, ds, setup.loss === 'sparseCategoricalCrossentropy' ? 'sparse' : 'oneHot');
       let loss: number;
       let accuracy: number;
       try {

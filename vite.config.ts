@@ -1,6 +1,6 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
-import { mnistAsset } from './scripts/vite-plugin-mnist';
+import { mnistAsset } from './scripts/vite-plugin-mnist.ts';
 
 export default defineConfig({
   plugins: [react(), mnistAsset()],

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Plugin } from 'vite';
-import { encodeMnist } from '../src/runtime/data/mnist-binary';
+import { encodeMnist } from '../src/runtime/data/mnist-binary.ts';
 
 /** Where the browser fetches the digits (relative to the app's base URL). */
 export const MNIST_ASSET = 'data/mnist-digits.bin';

@@ -44,6 +44,7 @@ interface CacheEntry {
  */
 export class InferenceCache {
   entries = new Map<string, CacheEntry>();
+  blocks?: { source: GraphDocument['blocks']; map: ReadonlyMap<string, BlockDef> };
   /** The last main-graph wiring, reused while edges, blocks and node identities are unchanged. */
   wiring?: { nodes: GraphNode[]; edges: GraphBody['edges']; blocks: ReadonlyMap<string, BlockDef>; result: Wiring };
 }
@@ -353,7 +354,9 @@ export interface Analysis {
 }
 
 export function analyze(doc: GraphDocument, cache?: InferenceCache): Analysis {
-  const blocks = new Map(doc.blocks.map((b) => [b.id, b]));
+  // The same blocks array gives the same map, so consumers can compare it by identity.
+  const blocks = cache?.blocks?.source === doc.blocks ? cache.blocks.map : new Map(doc.blocks.map((b) => [b.id, b]));
+  if (cache) cache.blocks = { source: doc.blocks, map: blocks };
   const main = inferBody(doc, { blocks, stack: [], cache });
   if (cache) for (const id of cache.entries.keys()) if (!main.wiring.nodes.has(id)) cache.entries.delete(id);
   const diagnostics = [...main.diagnostics];

@@ -1,4 +1,4 @@
-import { createContext, memo, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import {
   Background, Controls, Handle, MiniMap, Position, ReactFlow, useReactFlow,
   type Connection as RFConnection, type Edge, type EdgeChange, type Node, type NodeChange, type NodeProps,
@@ -9,23 +9,29 @@ import { connect, connectionProblem, setPositions } from './graph-ops';
 import { portsOf, type NodePorts } from '../compiler/graph';
 import type { BodyResult, NodeResult } from '../compiler/infer';
 import type { Diagnostic } from '../document/diagnostics';
-import type { BlockDef, GraphBody, GraphNode } from '../document/schema';
+import type { BlockDef, GraphBody, GraphEdge, GraphNode } from '../document/schema';
 import { isParamRef } from '../document/schema';
 import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
 import { formatShape } from '../nodes/shape';
+import type { Shape } from '../nodes/spec';
 import { NodeBoundary } from './ErrorBoundary';
 
-/** What the node components read: the body on show, its results and diagnostics. No callbacks. */
-interface ViewData {
-  nodes: Map<string, GraphNode>;
-  results: Map<string, NodeResult> | undefined;
+/**
+ * What one node component shows: its document node, its inference result and its diagnostics. No
+ * callbacks. Each RF node object is rebuilt only when one of these changes (the incremental analysis
+ * keeps results of untouched nodes identical), so an edit re-renders the nodes it affects, not all.
+ */
+type NodeView = {
+  node: GraphNode;
+  result: NodeResult | undefined;
+  diagnostics: Diagnostic[];
   blocks: ReadonlyMap<string, BlockDef>;
-  diagnostics: (nodeId: string) => Diagnostic[];
   readOnly: boolean;
-}
-const ViewContext = createContext<ViewData | null>(null);
+};
 
-type PatchNodeType = Node<{ nodeId: string }, 'patch'>;
+type PatchNodeType = Node<NodeView, 'patch'>;
+
+const NO_DIAGNOSTICS: Diagnostic[] = [];
 
 function valueText(v: unknown): string {
   if (isParamRef(v)) return `@${v.$param}`;
@@ -91,14 +97,11 @@ function PortHandles({ ports, readOnly }: { ports: NodePorts; readOnly: boolean 
   );
 }
 
-function PatchNodeBody({ id, selected }: { id: string; selected: boolean }) {
-  const view = useContext(ViewContext)!;
-  const node = view.nodes.get(id);
-  if (!node) return null;
-  const result = view.results?.get(id);
+function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; view: NodeView }) {
+  const { node, result } = view;
   const { typeLabel, keyParams, defaults } = describeNode(node, view.blocks);
   const ports = portsOf(node, view.blocks) ?? { inputs: [], outputs: [] };
-  const diags = view.diagnostics(id);
+  const diags = view.diagnostics;
   const errors = diags.filter((d) => d.severity === 'error');
   const warnings = diags.filter((d) => d.severity === 'warning');
   const values: Record<string, unknown> = { ...defaults, ...(result?.params ?? {}) };
@@ -145,10 +148,10 @@ function PatchNodeBody({ id, selected }: { id: string; selected: boolean }) {
   );
 }
 
-const PatchNode = memo(function PatchNode({ id, selected }: NodeProps<PatchNodeType>) {
+const PatchNode = memo(function PatchNode({ id, selected, data }: NodeProps<PatchNodeType>) {
   return (
     <NodeBoundary id={id}>
-      <PatchNodeBody id={id} selected={!!selected} />
+      <PatchNodeBody id={id} selected={!!selected} view={data} />
     </NodeBoundary>
   );
 });
@@ -180,74 +183,98 @@ export function Canvas() {
   const focusRequest = useEditor((s) => s.focusRequest);
   const flow = useReactFlow();
   const [measured, setMeasured] = useState(() => new Map<string, { width: number; height: number }>());
-  const cache = useRef(new Map<string, { node: GraphNode; selected: boolean; m: unknown; cls: string; rf: PatchNodeType }>());
+  const cache = useRef(new Map<string, { view: NodeView; selected: boolean; m: unknown; cls: string; rf: PatchNodeType }>());
+  const edgeCache = useRef(new Map<string, { edge: GraphEdge; shape: Shape | undefined; selected: boolean; readOnly: boolean; rf: Edge }>());
+  const diagnosticsCache = useRef(new Map<string, Diagnostic[]>());
 
   const selNodeSet = useMemo(() => new Set(selectedNodes), [selectedNodes]);
   const selEdgeSet = useMemo(() => new Set(selectedEdges), [selectedEdges]);
 
-  const errorIds = useMemo(() => {
+  /** Diagnostics per node; a node whose diagnostics did not change keeps the same array. */
+  const diagnosticsByNode = useMemo(() => {
+    const fresh = new Map<string, Diagnostic[]>();
     const source = readOnly ? results?.diagnostics ?? [] : analysis.diagnostics;
-    return new Set(source.filter((d) => d.severity === 'error' && d.nodeId && (readOnly || d.blockId === undefined)).map((d) => d.nodeId!));
+    for (const d of source) {
+      if (!d.nodeId || (!readOnly && d.blockId !== undefined)) continue;
+      const list = fresh.get(d.nodeId);
+      if (list) list.push(d);
+      else fresh.set(d.nodeId, [d]);
+    }
+    const previous = diagnosticsCache.current;
+    for (const [id, list] of fresh) {
+      const old = previous.get(id);
+      if (old && old.length === list.length && old.every((d, i) => d === list[i])) fresh.set(id, old);
+    }
+    diagnosticsCache.current = fresh;
+    return fresh;
   }, [analysis, results, readOnly]);
 
   const rfNodes = useMemo(() => {
-    const next = new Map<string, { node: GraphNode; selected: boolean; m: unknown; cls: string; rf: PatchNodeType }>();
+    const next = new Map<string, { view: NodeView; selected: boolean; m: unknown; cls: string; rf: PatchNodeType }>();
     const out = body.nodes.map((n) => {
       const key = `${blockId ?? ''}/${n.id}`;
       const selected = selNodeSet.has(n.id);
       const m = measured.get(key);
-      const cls = errorIds.has(n.id) ? 'pb-mm-error' : n.type === BLOCK_NODE_TYPE ? 'pb-mm-block' : '';
+      const diagnostics = diagnosticsByNode.get(n.id) ?? NO_DIAGNOSTICS;
+      const hasError = diagnostics.some((d) => d.severity === 'error');
+      const cls = hasError ? 'pb-mm-error' : n.type === BLOCK_NODE_TYPE ? 'pb-mm-block' : '';
+      const result = results?.nodes.get(n.id);
       const prev = cache.current.get(key);
-      if (prev && prev.node === n && prev.selected === selected && prev.m === m && prev.cls === cls) {
+      if (prev && prev.view.node === n && prev.view.result === result && prev.view.diagnostics === diagnostics && prev.view.blocks === analysis.blocks
+        && prev.view.readOnly === readOnly && prev.selected === selected && prev.m === m && prev.cls === cls) {
         next.set(key, prev);
         return prev.rf;
       }
+      const view: NodeView = { node: n, result, diagnostics, blocks: analysis.blocks, readOnly };
       const rf: PatchNodeType = {
         id: n.id,
         type: 'patch',
         className: cls,
         position: readOnly && n.position ? { x: n.position.x * 1.9, y: n.position.y * 1.45 } : n.position ?? { x: 0, y: 0 },
-        data: { nodeId: n.id },
+        data: view,
         selected,
         draggable: !readOnly,
         ...(m ? { measured: m as { width: number; height: number } } : {}),
       };
-      next.set(key, { node: n, selected, m, cls, rf });
+      next.set(key, { view, selected, m, cls, rf });
       return rf;
     });
     cache.current = next;
     return out;
-  }, [body, selNodeSet, measured, readOnly, blockId, errorIds]);
+  }, [body, results, selNodeSet, measured, readOnly, blockId, diagnosticsByNode, analysis.blocks]);
 
-  const rfEdges = useMemo<Edge[]>(() => body.edges.map((e) => {
-    const shape = results?.nodes.get(e.source)?.outputs?.[e.sourcePort];
-    return {
-      id: e.id,
-      source: e.source,
-      target: e.target,
-      sourceHandle: e.sourcePort,
-      targetHandle: e.targetPort,
-      label: shape ? formatShape(shape) : undefined,
-      selected: selEdgeSet.has(e.id),
-      className: shape ? 'pb-edge' : 'pb-edge pb-edge-unknown',
-      labelBgPadding: [4, 2] as [number, number],
-      labelBgBorderRadius: 4,
-      deletable: !readOnly,
-      focusable: true,
-    };
-  }), [body, results, selEdgeSet, readOnly]);
-
-  const view = useMemo<ViewData>(() => {
-    const nodes = new Map(body.nodes.map((n) => [n.id, n]));
-    const byNode = new Map<string, Diagnostic[]>();
-    const source = readOnly ? results?.diagnostics ?? [] : analysis.diagnostics;
-    for (const d of source) {
-      if (!d.nodeId) continue;
-      if (!readOnly && d.blockId !== undefined) continue;
-      byNode.set(d.nodeId, [...(byNode.get(d.nodeId) ?? []), d]);
-    }
-    return { nodes, results: results?.nodes, blocks: analysis.blocks, diagnostics: (id) => byNode.get(id) ?? [], readOnly };
-  }, [body, results, analysis, readOnly]);
+  const rfEdges = useMemo<Edge[]>(() => {
+    const next = new Map<string, { edge: GraphEdge; shape: Shape | undefined; selected: boolean; readOnly: boolean; rf: Edge }>();
+    const out = body.edges.map((e) => {
+      const shape = results?.nodes.get(e.source)?.outputs?.[e.sourcePort];
+      const selected = selEdgeSet.has(e.id);
+      const key = `${blockId ?? ''}/${e.id}`;
+      const prev = edgeCache.current.get(key);
+      // Shapes of untouched nodes are the same arrays from one analysis to the next.
+      if (prev && prev.edge === e && prev.shape === shape && prev.selected === selected && prev.readOnly === readOnly) {
+        next.set(key, prev);
+        return prev.rf;
+      }
+      const rf: Edge = {
+        id: e.id,
+        source: e.source,
+        target: e.target,
+        sourceHandle: e.sourcePort,
+        targetHandle: e.targetPort,
+        label: shape ? formatShape(shape) : undefined,
+        selected,
+        className: shape ? 'pb-edge' : 'pb-edge pb-edge-unknown',
+        labelBgPadding: [4, 2] as [number, number],
+        labelBgBorderRadius: 4,
+        deletable: !readOnly,
+        focusable: true,
+      };
+      next.set(key, { edge: e, shape, selected, readOnly, rf });
+      return rf;
+    });
+    edgeCache.current = next;
+    return out;
+  }, [body, results, selEdgeSet, readOnly, blockId]);
 
   const onNodesChange = useCallback((changes: NodeChange<PatchNodeType>[]) => {
     const s = useEditor.getState();
@@ -325,7 +352,7 @@ export function Canvas() {
   }, [focusRequest, flow]);
 
   return (
-    <ViewContext.Provider value={view}>
+    <>
       <ReactFlow
         nodes={rfNodes}
         edges={rfEdges}
@@ -342,6 +369,8 @@ export function Canvas() {
         multiSelectionKeyCode={['Meta', 'Control', 'Shift']}
         selectionKeyCode="Shift"
         nodesConnectable={!readOnly}
+        // Large graphs: mount only what is on screen, so dragging at a working zoom stays smooth.
+        onlyRenderVisibleElements={body.nodes.length > 300}
         colorMode="system"
         minZoom={0.1}
         maxZoom={2}
@@ -360,6 +389,6 @@ export function Canvas() {
           <button type="button" onClick={() => useEditor.getState().setDialog('templates')}>Browse templates</button>
         </div>
       )}
-    </ViewContext.Provider>
+    </>
   );
 }

@@ -41,9 +41,10 @@ export function nodeDiagnostics(analysis: Analysis, nodeId: string): Diagnostic[
   return analysis.diagnostics.filter((d) => d.nodeId === nodeId && d.blockId === undefined);
 }
 
-export const formatCount = (n: number) => n.toLocaleString('en-US');
+/** 25418 → "25,418". (toLocaleString is slow enough to show up when 1,000 nodes render.) */
+export const formatCount = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 export function compactCount(n: number): string {
-  if (n < 10_000) return n.toLocaleString('en-US');
+  if (n < 10_000) return formatCount(n);
   if (n < 1_000_000) return `${(n / 1000).toFixed(n < 100_000 ? 1 : 0)}k`;
   return `${(n / 1_000_000).toFixed(n < 10_000_000 ? 2 : 1)}M`;
 }

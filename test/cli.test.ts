@@ -89,4 +89,23 @@ describe('patchbay CLI', () => {
     expect(stdout).toBe('');
     expect(stderr).toMatch(/Nothing was exported/);
   });
+
+  it('train runs real steps on wasm and prints JSON metrics', async () => {
+    const { code, stdout } = await patchbay('train', 'convmixer', '--data', 'mnist', '--limit', '64', '--batch-size', '16', '--epochs', '1', '--json');
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout);
+    expect(result).toMatchObject({ status: 'completed', backend: 'wasm', steps: 4 });
+    expect(result.test.accuracy).toBeGreaterThanOrEqual(0);
+    expect(result.test.accuracy).toBeLessThanOrEqual(1);
+    expect(result.stepsPerSecond).toBeGreaterThan(0);
+    expect(result.epochs).toHaveLength(1);
+  });
+
+  it('train explains a model that does not fit the data, and bad flags', async () => {
+    expect(await patchbay('train', 'mlp-mixer', '--preset', 'S/16', '--data', 'mnist')).toMatchObject({ code: 2, stderr: expect.stringMatching(/takes \(None, 224, 224, 3\), but mnist digits are \(None, 28, 28, 1\)/) });
+    expect(await patchbay('train', 'convmixer', '--data', 'cifar')).toMatchObject({ code: 2, stderr: expect.stringMatching(/Unknown dataset "cifar"/) });
+    expect(await patchbay('train', 'convmixer')).toMatchObject({ code: 2, stderr: expect.stringMatching(/needs --data/) });
+    expect(await patchbay('train', 'convmixer', '--data', 'mnist', '--epochs', '0')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--epochs takes a whole number/) });
+    expect(await patchbay('train', 'convmixer', '--data', 'mnist', '--backend', 'tpu')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--backend takes wasm or cpu/) });
+  });
 });

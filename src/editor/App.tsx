@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
-import { useEditor, type Panel } from './store';
+import { scopeDoc, useEditor, type Panel } from './store';
 import { formatCount, useAnalysis } from './analysis';
 import { Canvas } from './Canvas';
 import { Palette } from './Palette';
@@ -33,38 +33,40 @@ function useShortcuts(openPicker: () => void) {
       if (isTyping(e.target) || s.dialog) return;
       if (mod && key === 'z' && !e.shiftKey) { e.preventDefault(); s.undo(); return; }
       if (mod && ((key === 'z' && e.shiftKey) || key === 'y')) { e.preventDefault(); s.redo(); return; }
-      if (s.blockView) {
-        if (e.key === 'Escape') s.closeBlock();
+      // Edits apply to the graph on show: the main graph, or the body of the open block.
+      const scoped = scopeDoc(s.doc, s.blockView);
+      if (s.blockView && e.key === 'Escape' && !s.selectedNodes.length && !s.selectedEdges.length) {
+        s.closeBlock();
         return;
       }
       if (e.key === 'Delete' || e.key === 'Backspace') {
         if (!s.selectedNodes.length && !s.selectedEdges.length) return;
         e.preventDefault();
-        s.commit(removeItems(s.doc, new Set(s.selectedNodes), new Set(s.selectedEdges)));
+        s.edit((d) => removeItems(d, new Set(s.selectedNodes), new Set(s.selectedEdges)));
         return;
       }
-      if (mod && key === 'a') { e.preventDefault(); s.select(s.doc.nodes.map((n) => n.id)); return; }
+      if (mod && key === 'a') { e.preventDefault(); s.select(scoped.nodes.map((n) => n.id)); return; }
       if (mod && (key === 'c' || key === 'x')) {
-        const frag = copyFragment(s.doc, new Set(s.selectedNodes));
+        const frag = copyFragment(scoped, new Set(s.selectedNodes));
         if (!frag) return;
         e.preventDefault();
         clipboard = frag;
-        if (key === 'x') s.commit(removeItems(s.doc, new Set(s.selectedNodes), new Set()));
+        if (key === 'x') s.edit((d) => removeItems(d, new Set(s.selectedNodes), new Set()));
         return;
       }
       if (mod && key === 'v' && clipboard) {
         e.preventDefault();
-        const { doc, ids } = pasteFragment(s.doc, clipboard);
-        s.commit(doc, { select: ids });
+        const { doc, ids } = pasteFragment(scoped, clipboard);
+        s.edit(() => doc, { select: ids });
         clipboard = { ...clipboard, nodes: clipboard.nodes.map((n) => ({ ...n, position: { x: (n.position?.x ?? 0) + 40, y: (n.position?.y ?? 0) + 40 } })) };
         return;
       }
       if (mod && key === 'd') {
         e.preventDefault();
-        const frag = copyFragment(s.doc, new Set(s.selectedNodes));
+        const frag = copyFragment(scoped, new Set(s.selectedNodes));
         if (!frag) return;
-        const { doc, ids } = pasteFragment(s.doc, frag);
-        s.commit(doc, { select: ids });
+        const { doc, ids } = pasteFragment(scoped, frag);
+        s.edit(() => doc, { select: ids });
         return;
       }
       if (mod && key === 'g') { e.preventDefault(); groupSelection(); return; }
@@ -126,6 +128,7 @@ function Breadcrumb() {
   if (!blockView) return null;
   const def = doc.blocks.find((b) => b.id === blockView.blockId);
   const node = doc.nodes.find((n) => n.id === blockView.nodeId);
+  const uses = doc.nodes.filter((n) => n.block === blockView.blockId).length;
   return (
     <nav className="pb-breadcrumb" aria-label="Breadcrumb">
       <button type="button" className="pb-link" onClick={() => useEditor.getState().closeBlock()}>{doc.name}</button>
@@ -133,7 +136,7 @@ function Breadcrumb() {
       <span className="pb-crumb-here" title={(node?.repeat ?? 1) > 1 ? `Repeated ×${node?.repeat}; shapes are those of the first repetition` : undefined}>
         {node?.name ?? blockView.nodeId} ({def?.label ?? blockView.blockId}{(node?.repeat ?? 1) > 1 ? ` ×${node?.repeat}` : ''})
       </span>
-      <span className="pb-muted">read-only</span>
+      <span className="pb-muted">editing the block: {uses === 1 ? 'its one instance changes' : `all ${uses} instances change`}</span>
     </nav>
   );
 }

@@ -3,7 +3,7 @@ import {
   Background, Controls, Handle, MiniMap, Position, ReactFlow, useReactFlow,
   type Connection as RFConnection, type Edge, type EdgeChange, type Node, type NodeChange, type NodeProps,
 } from '@xyflow/react';
-import { useEditor } from './store';
+import { scopeDoc, useEditor } from './store';
 import { analysisOf as analysisFor, useAnalysis, compactCount, formatCount } from './analysis';
 import { connect, connectionProblem, setPositions } from './graph-ops';
 import { portsOf, type NodePorts } from '../compiler/graph';
@@ -169,7 +169,7 @@ function useViewBody(): { body: GraphBody; results: BodyResult | undefined; read
   const analysis = useAnalysis();
   if (blockView) {
     const def = doc.blocks.find((b) => b.id === blockView.blockId);
-    if (def) return { body: def, results: analysis.main.nodes.get(blockView.nodeId)?.inner, readOnly: true, blockId: def.id };
+    if (def) return { body: def, results: analysis.main.nodes.get(blockView.nodeId)?.inner, readOnly: false, blockId: def.id };
   }
   return { body: doc, results: analysis.main, readOnly: false };
 }
@@ -230,7 +230,7 @@ export function Canvas() {
         id: n.id,
         type: 'patch',
         className: cls,
-        position: readOnly && n.position ? { x: n.position.x * 1.9, y: n.position.y * 1.45 } : n.position ?? { x: 0, y: 0 },
+        position: n.position ?? { x: 0, y: 0 },
         data: view,
         selected,
         draggable: !readOnly,
@@ -295,8 +295,8 @@ export function Canvas() {
     }
     if (dims) setMeasured(dims);
     if (positions.size) {
-      if (s.gestureBase) s.live(setPositions(s.doc, positions));
-      else s.commit(setPositions(s.doc, positions));
+      if (s.gestureBase) s.editLive((d) => setPositions(d, positions));
+      else s.edit((d) => setPositions(d, positions));
     }
     if (sel) s.select([...sel], s.selectedEdges);
   }, [measured, blockId, readOnly]);
@@ -318,12 +318,16 @@ export function Canvas() {
     const s = useEditor.getState();
     if (readOnly) return;
     const conn = { source: c.source, sourcePort: c.sourceHandle ?? 'out', target: c.target, targetPort: c.targetHandle ?? 'in' };
-    const problem = connectionProblem(s.doc, analysisFor(s.doc), conn);
+    const analysis = analysisFor(s.doc);
+    const scoped = scopeDoc(s.doc, s.blockView);
+    const inner = s.blockView ? analysis.main.nodes.get(s.blockView.nodeId)?.inner : undefined;
+    const shapeOf = inner ? (id: string, port: string) => inner.nodes.get(id)?.outputs?.[port] : undefined;
+    const problem = connectionProblem(scoped, analysis, conn, shapeOf);
     if (problem) {
       s.toast({ kind: 'error', title: 'Connection refused', lines: [problem] });
       return;
     }
-    s.commit(connect(s.doc, conn));
+    s.edit((d) => connect(d, conn));
   }, [readOnly]);
 
   const onNodeDoubleClick = useCallback((_: React.MouseEvent, n: Node) => {

@@ -1,6 +1,8 @@
 import { useEffect, useId, useState } from 'react';
 import type { z } from 'zod';
-import { useEditor } from './store';
+import { scopeDoc, useEditor } from './store';
+import type { NodeResult } from '../compiler/infer';
+import type { Diagnostic } from '../document/diagnostics';
 import { formatCount, useAnalysis } from './analysis';
 import { groupIntoBlock, removeItems, setParam, updateNode } from './graph-ops';
 import { checkBlockArg } from '../compiler/params';
@@ -186,16 +188,25 @@ export function humanize(key: string): string {
 }
 
 function commitParam(nodeId: string, key: string, value: unknown) {
-  const s = useEditor.getState();
-  s.commit(setParam(s.doc, nodeId, key, value), { coalesce: `${nodeId}.${key}` });
+  useEditor.getState().edit((d) => setParam(d, nodeId, key, value), { coalesce: `${nodeId}.${key}` });
+}
+
+/** The node's results and diagnostics in the graph on show: the main graph, or the open block's first repetition. */
+function useScopedResults(): { results: Map<string, NodeResult> | undefined; diagnostics: Diagnostic[] } {
+  const analysis = useAnalysis();
+  const blockView = useEditor((s) => s.blockView);
+  if (!blockView) return { results: analysis.main.nodes, diagnostics: analysis.diagnostics.filter((d) => d.blockId === undefined) };
+  const inner = analysis.main.nodes.get(blockView.nodeId)?.inner;
+  return { results: inner?.nodes, diagnostics: inner?.diagnostics ?? [] };
 }
 
 function NodeForm({ node }: { node: GraphNode }) {
   const analysis = useAnalysis();
-  const doc = useEditor((s) => s.doc);
   const endCoalesce = useEditor((s) => s.endCoalesce);
-  const result = analysis.main.nodes.get(node.id);
-  const diags = analysis.diagnostics.filter((d) => d.nodeId === node.id && d.blockId === undefined);
+  const inBlock = useEditor((s) => s.blockView !== null);
+  const scoped = useScopedResults();
+  const result = scoped.results?.get(node.id);
+  const diags = scoped.diagnostics.filter((d) => d.nodeId === node.id);
   const paramProblem = (key: string) => diags.find((d) => d.param === key)?.message ?? null;
   const isBlock = node.type === BLOCK_NODE_TYPE;
   const def = isBlock && node.block ? analysis.blocks.get(node.block) : undefined;
@@ -221,9 +232,8 @@ function NodeForm({ node }: { node: GraphNode }) {
       )}
       <ParamField label="Name" info={nameInfo} value={node.name ?? node.id}
         onChange={(v) => {
-          const s = useEditor.getState();
           const name = String(v).trim();
-          s.commit(updateNode(s.doc, node.id, (n) => {
+          useEditor.getState().edit((d) => updateNode(d, node.id, (n) => {
             const next = { ...n, name };
             if (!name || name === n.id) delete (next as { name?: string }).name;
             return next;
@@ -235,6 +245,18 @@ function NodeForm({ node }: { node: GraphNode }) {
         const value = node.params[key];
         const check = value === undefined ? null : (schema as z.ZodType).safeParse(value);
         const schemaProblem = check && !check.success ? check.error.issues[0]?.message ?? 'Invalid value.' : null;
+        if (isParamRef(value)) {
+          // Set by a param of the block: show where it comes from, and let it be fixed here instead.
+          const current = result?.params?.[key];
+          return (
+            <div key={key}>
+              <ParamField label={humanize(key)} info={info} value={value} problem={paramProblem(key)} onChange={() => {}} onDone={endCoalesce} />
+              <button type="button" className="pb-small" onClick={() => commitParam(node.id, key, current ?? info.defaultValue)}>
+                Set {humanize(key).toLowerCase()} here instead ({show(current ?? info.defaultValue)})
+              </button>
+            </div>
+          );
+        }
         return (
           <ParamField key={key} label={humanize(key)} info={info} value={value}
             problem={schemaProblem ? `${schemaProblem.replace(/^Invalid input: /, '')}` : paramProblem(key)}
@@ -256,41 +278,24 @@ function NodeForm({ node }: { node: GraphNode }) {
             value={node.repeat ?? 1}
             problem={node.repeat !== undefined && (!Number.isInteger(node.repeat) || node.repeat < 1) ? 'Expected a whole number ≥ 1.' : null}
             onChange={(v) => {
-              const s = useEditor.getState();
               const n = Number(v);
               if (!Number.isInteger(n) || n < 1) return;
-              s.commit(updateNode(s.doc, node.id, (x) => ({ ...x, repeat: n })), { coalesce: `${node.id}.$repeat` });
+              useEditor.getState().edit((d) => updateNode(d, node.id, (x) => ({ ...x, repeat: n })), { coalesce: `${node.id}.$repeat` });
             }}
             onDone={endCoalesce} />
           {def.params.some((p) => p.derive) && (
             <p className="pb-muted pb-small-text">Read from the input: {def.params.filter((p) => p.derive).map((p) => `${humanize(p.name).toLowerCase()} = ${show(result?.params?.[p.name] ?? '?')}`).join(', ')}.</p>
           )}
-          <button type="button" onClick={() => useEditor.getState().openBlock(node.id, def.id)}>Open block</button>
+          {!inBlock && <button type="button" onClick={() => useEditor.getState().openBlock(node.id, def.id)}>Open block</button>}
         </>
       )}
       {!spec && !def && <pre className="pb-raw">{JSON.stringify(node.params, null, 2)}</pre>}
+      {node.when && <p className="pb-muted">Applies only when the block's “{humanize(node.when.$param).toLowerCase()}” is on; otherwise its input passes through.</p>}
       <div className="pb-row pb-form-actions">
         <button type="button" className="pb-danger" onClick={() => {
-          const s = useEditor.getState();
-          s.commit(removeItems(doc, new Set([node.id]), new Set()));
+          useEditor.getState().edit((d) => removeItems(d, new Set([node.id]), new Set()));
         }}>Delete node</button>
       </div>
-    </div>
-  );
-}
-
-function BlockBodyForm({ node }: { node: GraphNode }) {
-  const spec = getSpec(node.type);
-  return (
-    <div className="pb-form">
-      <div className="pb-inspector-head">
-        <h2>{spec?.label ?? node.type} <span className="pb-muted">(inside a block, read-only)</span></h2>
-        <p className="pb-muted">{spec?.description}</p>
-      </div>
-      {Object.entries(node.params).map(([k, v]) => (
-        <div className="pb-field" key={k}><label>{humanize(k)}</label><input readOnly value={isParamRef(v) ? `⟨${v.$param}⟩ from the block` : show(v)} /></div>
-      ))}
-      {node.when && <p className="pb-muted">Applies only when the block's “{humanize(node.when.$param).toLowerCase()}” is on.</p>}
     </div>
   );
 }
@@ -323,21 +328,21 @@ export function Inspector() {
   const selectedNodes = useEditor((s) => s.selectedNodes);
   const selectedEdges = useEditor((s) => s.selectedEdges);
   const blockView = useEditor((s) => s.blockView);
-  if (blockView) {
+  const scope = scopeDoc(doc, blockView);
+  if (selectedNodes.length === 1) {
+    const node = scope.nodes.find((n) => n.id === selectedNodes[0]);
+    if (node) return <NodeForm key={`${blockView?.blockId ?? ''}/${node.id}`} node={node} />;
+  }
+  if (blockView && selectedNodes.length + selectedEdges.length === 0) {
     const def = doc.blocks.find((b) => b.id === blockView.blockId);
-    const node = def?.nodes.find((n) => n.id === selectedNodes[0]);
-    if (node && selectedNodes.length === 1) return <BlockBodyForm node={node} />;
+    const users = doc.nodes.filter((n) => n.type === BLOCK_NODE_TYPE && n.block === blockView.blockId).length;
     return (
       <div className="pb-form"><div className="pb-inspector-head"><h2>{def?.label ?? 'Block'}</h2>
         <p className="pb-muted">{def?.description}</p>
-        <p className="pb-muted">You are looking inside the block “{blockView.nodeId}”. The body is read-only here; shapes are those of its first repetition.</p></div>
+        <p className="pb-muted">You are editing the block's body; changes apply to {users === 1 ? 'its one instance' : `all ${users} instances`}. Shapes are those of “{blockView.nodeId}”, first repetition. Block inputs and outputs are in the palette.</p></div>
         <button type="button" onClick={() => useEditor.getState().closeBlock()}>Back to the graph</button>
       </div>
     );
-  }
-  if (selectedNodes.length === 1) {
-    const node = doc.nodes.find((n) => n.id === selectedNodes[0]);
-    if (node) return <NodeForm key={node.id} node={node} />;
   }
   if (selectedNodes.length + selectedEdges.length > 1 || (selectedEdges.length === 1 && selectedNodes.length === 0)) {
     const what = [
@@ -352,7 +357,7 @@ export function Inspector() {
           {selectedNodes.length > 0 && <button type="button" onClick={groupSelection}>Group into block</button>}
           <button type="button" className="pb-danger" onClick={() => {
             const s = useEditor.getState();
-            s.commit(removeItems(s.doc, new Set(s.selectedNodes), new Set(s.selectedEdges)));
+            s.edit((d) => removeItems(d, new Set(s.selectedNodes), new Set(s.selectedEdges)));
           }}>Delete selection</button>
         </div>
       </div>

@@ -3,7 +3,7 @@ import { useReactFlow } from '@xyflow/react';
 import { NODE_SPECS } from '../nodes/registry';
 import { LIBRARY_BLOCKS } from '../nodes/blocks/index';
 import { addItem, type PaletteItem } from './graph-ops';
-import { useEditor } from './store';
+import { scopeDoc, useEditor } from './store';
 
 interface Entry {
   key: string;
@@ -14,7 +14,19 @@ interface Entry {
   item: PaletteItem;
 }
 
-const CATEGORY_ORDER = ['Inputs', 'Blocks', 'Core', 'Convolution', 'Pooling', 'Normalization', 'Reshaping', 'Merge'];
+const CATEGORY_ORDER = ['Block ports', 'Inputs', 'Blocks', 'Core', 'Convolution', 'Pooling', 'Normalization', 'Reshaping', 'Merge'];
+
+const layerEntry = (s: (typeof NODE_SPECS)[number]): Entry => ({
+  key: `layer:${s.type}`,
+  label: s.label,
+  category: s.internal ? 'Block ports' : s.category,
+  description: s.description,
+  aliases: [s.type, ...(s.aliases ?? [])],
+  item: { kind: 'layer', type: s.type } as PaletteItem,
+});
+
+/** Shown only while a block is open: the nodes that make its input and output ports. */
+const BLOCK_PORT_ENTRIES: Entry[] = NODE_SPECS.filter((s) => s.internal).map(layerEntry);
 
 const ENTRIES: Entry[] = [
   ...NODE_SPECS.filter((s) => !s.internal).map((s) => ({
@@ -35,26 +47,32 @@ const ENTRIES: Entry[] = [
   })),
 ];
 
+/** Adds the item to the graph on show: the main graph, or the body of the open block. */
 function place(item: PaletteItem, position: { x: number; y: number }) {
   const s = useEditor.getState();
-  if (s.blockView) s.closeBlock();
-  const { doc, id } = addItem(useEditor.getState().doc, item, position);
-  s.commit(doc, { select: [id] });
+  if (s.blockView && item.kind === 'block' && item.id === s.blockView.blockId) {
+    s.toast({ kind: 'error', title: 'A block cannot contain itself', lines: ['Place it in the main graph, or in another block.'] });
+    return;
+  }
+  const { doc, id } = addItem(scopeDoc(s.doc, s.blockView), item, position);
+  s.edit(() => doc, { select: [id] });
 }
 
 export function Palette() {
   const [query, setQuery] = useState('');
+  const inBlock = useEditor((s) => s.blockView !== null);
   const flow = useReactFlow();
   const [ghost, setGhost] = useState<{ label: string; x: number; y: number } | null>(null);
   const drag = useRef<{ entry: Entry; x: number; y: number; active: boolean } | null>(null);
 
   const groups = useMemo(() => {
     const q = query.trim().toLowerCase();
-    const hits = ENTRIES.filter((e) => !q || e.label.toLowerCase().includes(q) || e.aliases.some((a) => a.toLowerCase().includes(q)));
+    const all = inBlock ? [...BLOCK_PORT_ENTRIES, ...ENTRIES] : ENTRIES;
+    const hits = all.filter((e) => !q || e.label.toLowerCase().includes(q) || e.aliases.some((a) => a.toLowerCase().includes(q)));
     const byCat = new Map<string, Entry[]>();
     for (const e of hits) byCat.set(e.category, [...(byCat.get(e.category) ?? []), e]);
     return [...byCat.entries()].sort((a, b) => CATEGORY_ORDER.indexOf(a[0]) - CATEGORY_ORDER.indexOf(b[0]));
-  }, [query]);
+  }, [query, inBlock]);
 
   const centre = () => {
     const pane = document.querySelector('.react-flow')?.getBoundingClientRect();

@@ -8,6 +8,7 @@ import { portsOf } from '../compiler/graph';
 import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
 import { getLibraryBlock } from '../nodes/blocks/index';
 import { formatShape } from '../nodes/shape';
+import type { Shape } from '../nodes/spec';
 
 export function emptyDocument(name = 'Untitled'): GraphDocument {
   return { format: DOCUMENT_FORMAT, version: DOCUMENT_VERSION, name, nodeTypes: {}, nodes: [], edges: [], blocks: [], meta: {} };
@@ -84,7 +85,13 @@ const label = (doc: GraphDocument, id: string) => {
 };
 
 /** Why a connection cannot work, in the words the user sees; null when it may be made. */
-export function connectionProblem(doc: GraphDocument, analysis: Analysis, c: Connection): string | null {
+export function connectionProblem(
+  doc: GraphDocument,
+  analysis: Analysis,
+  c: Connection,
+  /** Output shapes of the graph on show (inside an open block: its first repetition's). */
+  shapeOf: (nodeId: string, port: string) => Shape | undefined = (id, port) => analysis.main.nodes.get(id)?.outputs?.[port],
+): string | null {
   const source = doc.nodes.find((n) => n.id === c.source);
   const target = doc.nodes.find((n) => n.id === c.target);
   if (!source || !target) return 'One end of this connection no longer exists.';
@@ -122,7 +129,7 @@ export function connectionProblem(doc: GraphDocument, analysis: Analysis, c: Con
     }
   }
   if (port && (port.minRank !== undefined || port.maxRank !== undefined)) {
-    const shape = analysis.main.nodes.get(c.source)?.outputs?.[c.sourcePort];
+    const shape = shapeOf(c.source, c.sourcePort);
     if (shape) {
       const min = port.minRank ?? 0;
       const max = port.maxRank ?? Infinity;

@@ -30,7 +30,7 @@ export interface EditorState {
   selectedNodes: string[];
   selectedEdges: string[];
   panel: Panel;
-  /** Viewing a block instance's body (read-only), entered from a block node. */
+  /** Editing a block's body, entered from one of its instances (whose shapes are shown). */
   blockView: { nodeId: string; blockId: string } | null;
   toasts: Toast[];
   dialog: 'templates' | 'shortcuts' | null;
@@ -40,6 +40,10 @@ export interface EditorState {
   fitN: number;
 
   commit: (doc: GraphDocument, options?: { coalesce?: string; select?: string[] }) => void;
+  /** Edits the graph on show (the main graph, or the open block's body) as one undo step. */
+  edit: (fn: (scoped: GraphDocument) => GraphDocument, options?: { coalesce?: string; select?: string[] }) => void;
+  /** The same inside a gesture (a drag): no history entry until the gesture ends. */
+  editLive: (fn: (scoped: GraphDocument) => GraphDocument) => void;
   beginGesture: () => void;
   /** Changes the document without a history entry (only inside a gesture). */
   live: (doc: GraphDocument) => void;
@@ -63,9 +67,29 @@ export interface EditorState {
 
 let toastIds = 0;
 
-const pruneSelection = (doc: GraphDocument, nodes: string[], edges: string[]) => {
-  const n = new Set(doc.nodes.map((x) => x.id));
-  const e = new Set(doc.edges.map((x) => x.id));
+type BlockView = EditorState['blockView'];
+
+/**
+ * The graph being edited, as a document: the main graph, or, while a block is open, the block's body
+ * in place of the main graph's nodes and edges. Every document edit (graph-ops) works on either.
+ */
+export function scopeDoc(doc: GraphDocument, blockView: BlockView): GraphDocument {
+  if (!blockView) return doc;
+  const def = doc.blocks.find((b) => b.id === blockView.blockId);
+  return def ? { ...doc, nodes: def.nodes, edges: def.edges } : doc;
+}
+
+/** Writes an edited scope back: the main graph as is, or the block body into its definition. */
+export function unscopeDoc(doc: GraphDocument, blockView: BlockView, scoped: GraphDocument): GraphDocument {
+  if (!blockView) return scoped;
+  const blocks = scoped.blocks.map((b) => (b.id === blockView.blockId && (b.nodes !== scoped.nodes || b.edges !== scoped.edges) ? { ...b, nodes: scoped.nodes, edges: scoped.edges } : b));
+  return { ...scoped, nodes: doc.nodes, edges: doc.edges, blocks };
+}
+
+const pruneSelection = (doc: GraphDocument, blockView: BlockView, nodes: string[], edges: string[]) => {
+  const scope = scopeDoc(doc, blockView);
+  const n = new Set(scope.nodes.map((x) => x.id));
+  const e = new Set(scope.edges.map((x) => x.id));
   return { selectedNodes: nodes.filter((id) => n.has(id)), selectedEdges: edges.filter((id) => e.has(id)) };
 };
 
@@ -89,9 +113,21 @@ export const useEditor = create<EditorState>()((set, get) => ({
     if (doc === s.doc) return;
     const coalesce = options.coalesce !== undefined && options.coalesce === s.coalesceKey;
     const past = coalesce ? s.past : [...s.past, s.doc].slice(-HISTORY_LIMIT);
-    const selection = options.select ? { selectedNodes: options.select, selectedEdges: [] } : pruneSelection(doc, s.selectedNodes, s.selectedEdges);
     const blockView = s.blockView && doc.nodes.some((n) => n.id === s.blockView!.nodeId) ? s.blockView : null;
+    const selection = options.select ? { selectedNodes: options.select, selectedEdges: [] } : pruneSelection(doc, blockView, s.selectedNodes, s.selectedEdges);
     set({ doc, past, future: [], coalesceKey: options.coalesce ?? null, ...selection, blockView });
+  },
+  edit: (fn, options) => {
+    const s = get();
+    const scoped = scopeDoc(s.doc, s.blockView);
+    const next = fn(scoped);
+    if (next !== scoped) s.commit(unscopeDoc(s.doc, s.blockView, next), options);
+  },
+  editLive: (fn) => {
+    const s = get();
+    const scoped = scopeDoc(s.doc, s.blockView);
+    const next = fn(scoped);
+    if (next !== scoped) s.live(unscopeDoc(s.doc, s.blockView, next));
   },
   beginGesture: () => {
     if (!get().gestureBase) set({ gestureBase: get().doc, coalesceKey: null });
@@ -109,13 +145,15 @@ export const useEditor = create<EditorState>()((set, get) => ({
     const { past, doc, future } = get();
     const prev = past[past.length - 1];
     if (!prev) return;
-    set({ doc: prev, past: past.slice(0, -1), future: [doc, ...future], coalesceKey: null, ...pruneSelection(prev, s.selectedNodes, s.selectedEdges) });
+    const blockView = s.blockView && prev.nodes.some((n) => n.id === s.blockView!.nodeId) && prev.blocks.some((b) => b.id === s.blockView!.blockId) ? s.blockView : null;
+    set({ doc: prev, past: past.slice(0, -1), future: [doc, ...future], coalesceKey: null, blockView, ...pruneSelection(prev, blockView, s.selectedNodes, s.selectedEdges) });
   },
   redo: () => {
-    const { past, doc, future, selectedNodes, selectedEdges } = get();
+    const { past, doc, future, selectedNodes, selectedEdges, blockView: open } = get();
     const next = future[0];
     if (!next) return;
-    set({ doc: next, past: [...past, doc], future: future.slice(1), coalesceKey: null, ...pruneSelection(next, selectedNodes, selectedEdges) });
+    const blockView = open && next.nodes.some((n) => n.id === open.nodeId) && next.blocks.some((b) => b.id === open.blockId) ? open : null;
+    set({ doc: next, past: [...past, doc], future: future.slice(1), coalesceKey: null, blockView, ...pruneSelection(next, blockView, selectedNodes, selectedEdges) });
   },
   endCoalesce: () => set({ coalesceKey: null }),
   reset: (doc) => set({ doc, past: [], future: [], coalesceKey: null, selectedNodes: [], selectedEdges: [], blockView: null }),

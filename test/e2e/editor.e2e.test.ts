@@ -419,4 +419,49 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     await shot(page, '13-refused');
     await page.context().close();
   });
+
+  test('(g) edit inside a block: the change reaches every repetition, shapes show inside, undo brings it back', async () => {
+    const page = await openEditor();
+    await openTemplate(page, 'ConvMixer', 'mnist');
+    await expect.poll(() => trainable(page).textContent()).toBe('25,418 trainable params');
+    await node(page, 'mixer').dblclick();
+    await expect.poll(() => nodeCount(page)).toBe(7);
+    // The depthwise kernel comes from the block's kernelSize param; fix it to 3 here instead.
+    await node(page, 'depthwise').click();
+    await page.getByRole('button', { name: /Set kernel size here instead/ }).click();
+    await page.getByLabel('Kernel size').fill('3');
+    // 4 repetitions × 64 channels × (25 − 9) taps fewer.
+    await expect.poll(() => trainable(page).textContent()).toBe(`${(25_418 - 4 * 64 * 16).toLocaleString('en-US')} trainable params`);
+    expect(await page.getByTestId('shape-depthwise').textContent()).toBe('(None, 14, 14, 64)');
+    // Add a layer inside the block from the palette and wire it between the pointwise conv and its norm.
+    await page.getByRole('searchbox', { name: 'Search layers and blocks' }).fill('dropout');
+    await paletteItem(page, 'Dropout').dblclick();
+    await expect.poll(() => nodeCount(page)).toBe(8);
+    // The block's port nodes are offered while a block is open.
+    await page.getByRole('searchbox', { name: 'Search layers and blocks' }).fill('block');
+    expect(await page.getByRole('complementary', { name: 'Palette' }).getByRole('button').allTextContents()).toEqual(expect.arrayContaining(['Block input', 'Block output']));
+    await page.getByRole('searchbox', { name: 'Search layers and blocks' }).fill('');
+    await shot(page, '14-block-edit');
+    // The new layer is not wired yet: that is an error of the block, shown on the canvas.
+    await expect.poll(() => page.getByText('No errors').count()).toBe(0);
+    await node(page, 'dropout').click();
+    await page.keyboard.press('Delete');
+    await expect.poll(() => nodeCount(page)).toBe(7);
+    await expect.poll(() => page.getByText('No errors').count()).toBe(1);
+    // Delete the inner BatchNorm after the depthwise conv: the residual Add now gets the conv directly.
+    await node(page, 'bn1').click();
+    await page.keyboard.press('Delete');
+    await expect.poll(() => nodeCount(page)).toBe(6);
+    await expect.poll(() => page.getByText('No errors').count()).toBe(0); // bn1 was wired in: the Add lost an input
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => nodeCount(page)).toBe(7);
+    await expect.poll(() => page.getByText('No errors').count()).toBe(1);
+    await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('button').click();
+    await expect.poll(() => nodeCount(page)).toBe(6);
+    // Undo everything done inside (delete, add, the kernel size with its unlink as one step).
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Control+z');
+    await expect.poll(() => trainable(page).textContent()).toBe('25,418 trainable params');
+    await page.context().close();
+  });
 });
+

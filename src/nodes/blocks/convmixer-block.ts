@@ -18,12 +18,12 @@ export const ConvMixerBlock: BlockDef = {
   ],
   nodes: [
     { id: 'x', type: 'BlockInput', params: { name: 'x' }, position: { x: 0, y: 0 } },
-    { id: 'depthwise', type: 'DepthwiseConv2D', params: { kernelSize: { $param: 'kernelSize' }, padding: 'same', activation: { $param: 'activation' } }, position: { x: 0, y: 100 } },
-    { id: 'bn1', type: 'BatchNormalization', params: { momentum: 0.9, epsilon: 1e-5 }, position: { x: 0, y: 200 } },
-    { id: 'residual', type: 'Add', params: {}, position: { x: 120, y: 300 } },
-    { id: 'pointwise', type: 'Conv2D', params: { filters: { $param: 'dim' }, kernelSize: 1, activation: { $param: 'activation' } }, position: { x: 120, y: 400 } },
-    { id: 'bn2', type: 'BatchNormalization', params: { momentum: 0.9, epsilon: 1e-5 }, position: { x: 120, y: 500 } },
-    { id: 'y', type: 'BlockOutput', params: { name: 'y' }, position: { x: 120, y: 600 } },
+    { id: 'depthwise', type: 'DepthwiseConv2D', params: { kernelSize: { $param: 'kernelSize' }, padding: 'same', activation: { $param: 'activation' } }, position: { x: 0, y: 140 } },
+    { id: 'bn1', type: 'BatchNormalization', params: { momentum: 0.9, epsilon: 1e-5 }, position: { x: 0, y: 280 } },
+    { id: 'residual', type: 'Add', params: {}, position: { x: 240, y: 420 } },
+    { id: 'pointwise', type: 'Conv2D', params: { filters: { $param: 'dim' }, kernelSize: 1, activation: { $param: 'activation' } }, position: { x: 240, y: 560 } },
+    { id: 'bn2', type: 'BatchNormalization', params: { momentum: 0.9, epsilon: 1e-5 }, position: { x: 240, y: 700 } },
+    { id: 'y', type: 'BlockOutput', params: { name: 'y' }, position: { x: 240, y: 840 } },
   ],
   edges: [
     { id: 'e1', source: 'x', sourcePort: 'out', target: 'depthwise', targetPort: 'in' },

@@ -20,10 +20,10 @@ export const PatchEmbedBlock: BlockDef = {
   ],
   nodes: [
     { id: 'x', type: 'BlockInput', params: { name: 'x' }, position: { x: 0, y: 0 } },
-    { id: 'proj', type: 'Conv2D', params: { filters: { $param: 'dim' }, kernelSize: { $param: 'patchSize' }, strides: { $param: 'patchSize' }, activation: { $param: 'activation' } }, position: { x: 0, y: 100 } },
-    { id: 'bn', type: 'BatchNormalization', when: { $param: 'batchNorm' }, params: { momentum: 0.9, epsilon: 1e-5 }, position: { x: 0, y: 200 } },
-    { id: 'flatten', type: 'Reshape', when: { $param: 'tokens' }, params: { targetShape: [-1, { $param: 'dim' }] }, position: { x: 0, y: 300 } },
-    { id: 'y', type: 'BlockOutput', params: { name: 'y' }, position: { x: 0, y: 400 } },
+    { id: 'proj', type: 'Conv2D', params: { filters: { $param: 'dim' }, kernelSize: { $param: 'patchSize' }, strides: { $param: 'patchSize' }, activation: { $param: 'activation' } }, position: { x: 0, y: 140 } },
+    { id: 'bn', type: 'BatchNormalization', when: { $param: 'batchNorm' }, params: { momentum: 0.9, epsilon: 1e-5 }, position: { x: 0, y: 280 } },
+    { id: 'flatten', type: 'Reshape', when: { $param: 'tokens' }, params: { targetShape: [-1, { $param: 'dim' }] }, position: { x: 0, y: 420 } },
+    { id: 'y', type: 'BlockOutput', params: { name: 'y' }, position: { x: 0, y: 560 } },
   ],
   edges: [
     { id: 'e1', source: 'x', sourcePort: 'out', target: 'proj', targetPort: 'in' },

@@ -6,59 +6,18 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build, preview, type PreviewServer } from 'vite';
+import type { Page } from 'playwright-core';
 import { analyze, emit, lower } from '../../src/compiler/index';
 import { templateDocument } from '../../templates/index';
+import { openEditor as openPage, openTemplate, ROOT, SHOTS, shot, SMALL, startHarness, type Harness } from './harness';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const OUT_DIR = join(ROOT, '.tmp/e2e-dist');
-const SHOTS = join(ROOT, '.tmp/shots');
 const WORK = join(ROOT, '.tmp/e2e');
-const SMALL = { width: 1280, height: 800 };
-const LARGE = { width: 1920, height: 1080 };
 
-let browser: Browser;
-let server: PreviewServer;
-let url: string;
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => ok(port));
-    });
-  });
-}
-
-async function openEditor(viewport = SMALL): Promise<Page> {
-  const context = await browser.newContext({ viewport, acceptDownloads: true, colorScheme: 'light' });
-  const page = await context.newPage();
-  page.on('pageerror', (err) => console.error('page error:', err.message));
-  await page.goto(url);
-  await page.waitForSelector('body[data-ready="true"] .react-flow');
-  return page;
-}
-
-/** Screenshots at both sizes; the page comes back at the size it had. */
-async function shot(page: Page, name: string) {
-  const size = page.viewportSize() ?? SMALL;
-  await page.waitForTimeout(150);
-  await page.screenshot({ path: join(SHOTS, `${name}-${size.width}x${size.height}.png`) });
-  const other = size.width === SMALL.width ? LARGE : SMALL;
-  await page.setViewportSize(other);
-  await page.waitForTimeout(250);
-  await page.screenshot({ path: join(SHOTS, `${name}-${other.width}x${other.height}.png`) });
-  await page.setViewportSize(size);
-  await page.waitForTimeout(100);
-}
+let h: Harness;
+const openEditor = (viewport = SMALL): Promise<Page> => openPage(h, viewport);
 
 const paletteItem = (page: Page, label: string) => page.getByRole('complementary', { name: 'Palette' }).getByRole('button', { name: label, exact: true });
 
@@ -93,35 +52,20 @@ const edgeLabels = async (page: Page) => (await page.locator('.react-flow__edge-
 const trainable = (page: Page) => page.getByTestId('status-trainable');
 const node = (page: Page, id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
 
-async function openTemplate(page: Page, title: string, preset: string) {
-  await page.getByRole('button', { name: 'Templates', exact: true }).click();
-  await page.getByRole('dialog', { name: 'Templates' }).getByRole('button', { name: `Open ${title} ${preset}` }).click();
-  await page.getByRole('dialog').waitFor({ state: 'detached' });
-  await page.waitForTimeout(450); // the view fits itself to the new graph (animated)
-}
 
 const e2e = !!process.env.PATCHBAY_E2E;
 
 describe.skipIf(!e2e)('editor in Chromium', () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    // Only this file's screenshots: the training tests (training.e2e.test.ts) keep theirs (train-*).
-    for (const f of readdirSync(SHOTS)) if (!f.startsWith('train-')) rmSync(join(SHOTS, f), { force: true });
+    // Only this file's screenshots: the other e2e files keep theirs (train-*, data-*).
+    for (const f of readdirSync(SHOTS)) if (!/^(train|data)-/.test(f)) rmSync(join(SHOTS, f), { force: true });
     mkdirSync(WORK, { recursive: true });
-    await build({ root: ROOT, logLevel: 'warn', build: { outDir: OUT_DIR, emptyOutDir: true } });
-    const port = await freePort();
-    server = await preview({ root: ROOT, logLevel: 'warn', build: { outDir: OUT_DIR }, preview: { port, host: '127.0.0.1', strictPort: true } });
-    url = `http://127.0.0.1:${port}/`;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    h = await startHarness('.tmp/e2e-dist');
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    await h?.close();
   });
 
   test('(a) drag Patch embed and Mixer block from the palette, wire them, see shapes on the edges', async () => {

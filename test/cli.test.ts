@@ -108,4 +108,51 @@ describe('patchbay CLI', () => {
     expect(await patchbay('train', 'convmixer', '--data', 'mnist', '--epochs', '0')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--epochs takes a whole number/) });
     expect(await patchbay('train', 'convmixer', '--data', 'mnist', '--backend', 'tpu')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--backend takes wasm or cpu/) });
   });
+
+  const moonsGraph = {
+    format: 'patchbay.graph', version: 1, name: 'moons mlp',
+    nodes: [
+      { id: 'in', type: 'Input', params: { shape: [2] } },
+      { id: 'hidden', type: 'Dense', params: { units: 16, activation: 'relu' } },
+      { id: 'out', type: 'Dense', params: { units: 2, activation: 'softmax' } },
+    ],
+    edges: [{ id: 'e1', source: 'in', target: 'hidden' }, { id: 'e2', source: 'hidden', target: 'out' }],
+  };
+
+  it('trains a tiny graph on the two moons for a few steps', async () => {
+    const file = join(tmp, 'moons.json');
+    writeFileSync(file, JSON.stringify(moonsGraph));
+    const { code, stdout, stderr } = await patchbay('train', file, '--data', 'moons', '--limit', '128', '--batch-size', '32', '--epochs', '2', '--backend', 'cpu', '--json');
+    expect(stderr).not.toMatch(/Error/);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'completed', backend: 'cpu', steps: 8, epochs: [{ epoch: 1 }, { epoch: 2 }] });
+  });
+
+  it('trains on a CSV (label by name), and a bad cell exits 2 naming its row and column', async () => {
+    const file = join(tmp, 'moons3.json');
+    writeFileSync(file, JSON.stringify({ ...moonsGraph, nodes: moonsGraph.nodes.map((n) => (n.id === 'out' ? { ...n, params: { units: 3, activation: 'softmax' } } : n)) }));
+    const rows = Array.from({ length: 30 }, (_, i) => `${['a', 'b', 'c'][i % 3]},${i % 3},${(i * 7) % 5}`);
+    const good = join(tmp, 'good.csv');
+    writeFileSync(good, `kind,x,y\r\n${rows.join('\r\n')}\r\n`);
+    const ok = await patchbay('train', file, '--data', good, '--label', 'kind', '--epochs', '1', '--batch-size', '8', '--backend', 'cpu', '--json');
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ status: 'completed', steps: 3 });
+
+    const bad = join(tmp, 'bad.csv');
+    writeFileSync(bad, 'x,y,kind\n1,2,a\n3,4,b\n5,n/a,a\n');
+    const { code, stderr } = await patchbay('train', file, '--data', bad, '--backend', 'cpu');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^bad\.csv: Row 4, column "y" \(the 2nd\): the cell holds "n\/a", which is not a number/);
+    expect(stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('train says what to change when the data and the model disagree', async () => {
+    const file = join(tmp, 'moons2.json');
+    writeFileSync(file, JSON.stringify(moonsGraph));
+    expect(await patchbay('train', 'convmixer', '--data', 'moons')).toMatchObject({ code: 2, stderr: expect.stringMatching(/The model takes \(None, 28, 28, 1\), but two moons examples are \(None, 2\): set the Input shape to \[2\]/) });
+    expect(await patchbay('train', file, '--data', 'spirals')).toMatchObject({ code: 2, stderr: expect.stringMatching(/outputs \(None, 2\), but spirals has 3 classes: end with Dense\(3\)/) });
+    expect(await patchbay('train', file, '--data', 'pets.zip')).toMatchObject({ code: 2, stderr: expect.stringMatching(/browser editor/) });
+    expect(await patchbay('train', file, '--data', 'moons', '--label', 'y')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--label only applies to a CSV/) });
+    expect(await patchbay('train', file, '--data', join(tmp, 'nope.csv'))).toMatchObject({ code: 2, stderr: expect.stringMatching(/no such file/) });
+  });
 });

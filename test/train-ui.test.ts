@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { centreByMass, greyOf, inkBox, SIDE } from '../src/editor/digit';
-import { mnistMismatch } from '../src/editor/train-fit';
+import { dataMismatch } from '../src/runtime/data/fit';
 import { analyze, lower } from '../src/compiler/index';
 import { templateDocument } from '../templates/index';
 
@@ -26,10 +26,10 @@ describe('which graphs can train on MNIST', () => {
     if ('error' in t) throw new Error(t.error);
     return lower(analyze(t.doc)).plan!;
   };
+  const MNIST = { title: 'MNIST', noun: 'digits', inputShape: [28, 28, 1], classes: 10 };
   it('accepts ConvMixer mnist and explains what is wrong with an ImageNet-sized model', () => {
-    expect(mnistMismatch(planOf('convmixer', 'mnist'))).toBeNull();
-    const msg = mnistMismatch(planOf('convmixer', '256/8'));
-    expect(msg).toMatch(/takes \(None, \d+, \d+, 3\), but MNIST digits are \(None, 28, 28, 1\)/);
-    expect(msg).toMatch(/ConvMixer template with the mnist preset/);
+    expect(dataMismatch(planOf('convmixer', 'mnist'), MNIST)).toBeNull();
+    const msg = dataMismatch(planOf('convmixer', '256/8'), MNIST);
+    expect(msg).toBe('The model takes (None, 32, 32, 3), but MNIST digits are (None, 28, 28, 1): set the Input shape to [28, 28, 1].');
   });
 });

@@ -1,16 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { TrainingClient, type ClientEvent } from '../src/runtime/worker/client';
 import type { ToWorker } from '../src/runtime/worker/protocol';
+import { cloneDataset } from '../src/runtime/data/dataset';
+import { twoMoons } from '../src/runtime/data/synthetic';
 
 /** A stand-in for a Web Worker: records what it is sent and lets the test play the worker's part. */
 class FakeWorker {
   sent: ToWorker[] = [];
+  transfers: Transferable[][] = [];
   terminated = false;
   onmessage: ((e: MessageEvent) => void) | null = null;
   onerror: ((e: ErrorEvent) => void) | null = null;
   onmessageerror: (() => void) | null = null;
-  postMessage(message: ToWorker) {
+  postMessage(message: ToWorker, transfer: Transferable[] = []) {
     this.sent.push(message);
+    this.transfers.push(transfer);
   }
   terminate() {
     this.terminated = true;
@@ -39,6 +43,24 @@ describe('training client watchdog', () => {
     workers[0]!.reply({ type: 'done', runId: 'r1', result: {}, weights: null });
     expect(events.map((e) => e.type)).toEqual(['done']);
     expect(client.running).toBe(false);
+    client.dispose();
+  });
+
+  it('sends synthetic sets by name, and transfers (not copies) the arrays of an inline dataset', () => {
+    const { client, workers } = setup();
+    client.send({ ...train, data: { kind: 'synthetic', name: 'moons' } });
+    expect(workers[0]!.sent[0]).toMatchObject({ data: { kind: 'synthetic', name: 'moons' } });
+    expect(workers[0]!.transfers[0]).toEqual([]);
+    workers[0]!.reply({ type: 'done', runId: 'r1', result: {}, weights: null });
+    const mine = twoMoons({ perClass: 20 });
+    const copy = cloneDataset(mine);
+    client.send({ ...train, runId: 'r2', data: { kind: 'inline', dataset: copy } });
+    const transfer = workers[0]!.transfers[1]!;
+    expect(transfer).toHaveLength(4);
+    expect(transfer).toEqual(expect.arrayContaining([copy.train.x.buffer, copy.train.y.buffer, copy.test.x.buffer, copy.test.y.buffer]));
+    // The page's own dataset shares nothing with what was transferred.
+    expect(transfer).not.toContain(mine.train.x.buffer);
+    expect(client.running).toBe(true);
     client.dispose();
   });
 

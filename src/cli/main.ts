@@ -17,8 +17,11 @@ Commands:
                                               Diagnostics; exits 1 when there are errors
   export <file.json | template> [--preset NAME] [--out model.ts]
                                               The model as a TypeScript module
-  train <file.json | template> [--preset NAME] --data mnist [--epochs N]
-        [--batch-size B] [--backend wasm|cpu] [--limit N] [--json]
+  train <file.json | template> [--preset NAME] --data DATA [--label COLUMN]
+        [--epochs N] [--batch-size B] [--backend wasm|cpu] [--limit N] [--json]
+                                              DATA: mnist, moons, spirals, gaussians, shapes,
+                                              shapes-rgb, or a .csv file (header row, numeric
+                                              columns, the label last or named by --label)
                                               Train in Node and print the final metrics
 
 Exit codes: 0 success, 1 the graph has errors, 2 bad usage or unreadable input.`;
@@ -45,11 +48,12 @@ function positiveInt(name: string, value: string | undefined): number | undefine
 }
 
 async function train(doc: GraphDocument, values: Record<string, string | boolean | undefined>, io: Io): Promise<number> {
-  if (values.data === undefined) throw new CliError('"patchbay train" needs --data (datasets: mnist).', 2);
+  if (values.data === undefined) throw new CliError('"patchbay train" needs --data (mnist, moons, spirals, gaussians, shapes, shapes-rgb or a .csv file).', 2);
   const backend = values.backend as string;
   if (backend !== 'wasm' && backend !== 'cpu') throw new CliError(`--backend takes wasm or cpu, received "${backend}".`, 2);
   return trainCommand(doc, {
     data: values.data as string,
+    label: values.label as string | undefined,
     epochs: positiveInt('epochs', values.epochs as string | undefined),
     batchSize: positiveInt('batch-size', values['batch-size'] as string | undefined),
     backend,
@@ -99,6 +103,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         out: { type: 'string', short: 'o' },
         help: { type: 'boolean', short: 'h', default: false },
         data: { type: 'string' },
+        label: { type: 'string' },
         epochs: { type: 'string' },
         'batch-size': { type: 'string' },
         backend: { type: 'string', default: 'wasm' },

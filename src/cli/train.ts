@@ -1,10 +1,17 @@
 import { formatDiagnostic } from '../document/diagnostics';
 import { TrainingSchema, type GraphDocument } from '../document/schema';
 import { analyze, lower } from '../compiler/index';
-import { formatShape } from '../nodes/shape';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Dataset } from '../runtime/data/dataset';
+import { dataMismatch, type DataShape } from '../runtime/data/fit';
+import { isSyntheticName, SYNTHETIC, SYNTHETIC_NAMES } from '../runtime/data/synthetic';
 
 export interface TrainArgs {
+  /** mnist, a synthetic set's name, or a .csv file. */
   data: string;
+  /** The CSV's label column (default: the last). */
+  label?: string;
   epochs?: number;
   batchSize?: number;
   backend: 'wasm' | 'cpu';
@@ -31,7 +38,7 @@ function duration(seconds: number): string {
 
 /** `patchbay train`: the same training code the browser worker runs, on wasm or cpu in Node. */
 export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io): Promise<number> {
-  if (args.data !== 'mnist') throw new TrainUsageError(`Unknown dataset "${args.data}". Datasets: mnist.`);
+  const source = resolveData(args);
   const analysis = analyze(doc);
   const { plan, diagnostics } = lower(analysis);
   if (!plan) {
@@ -39,17 +46,11 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
     io.err('Nothing was trained: fix the errors above first.');
     return 1;
   }
-  const input = plan.main.steps.find((s) => s.kind === 'input');
-  if (plan.main.steps.filter((s) => s.kind === 'input').length !== 1 || plan.main.outputs.length !== 1 || !input || input.kind !== 'input') {
-    throw new TrainUsageError('Training on mnist needs a graph with one Input and one output.');
-  }
-  if (input.shape.join('x') !== '28x28x1') {
-    throw new TrainUsageError(`The model takes ${formatShape([null, ...input.shape])}, but mnist digits are (None, 28, 28, 1). Use a preset for MNIST (--preset mnist) or change the Input shape.`);
-  }
-  const outShape = plan.main.outputs[0]!.shape;
-  if (!outShape || outShape.length !== 2 || outShape[1] !== 10) {
-    throw new TrainUsageError(`The model outputs ${outShape ? formatShape(outShape) : 'an unknown shape'}, but mnist has 10 classes: end with Dense(10, softmax).`);
-  }
+  // A CSV is read (and its errors reported) before the model is checked against it.
+  const csv = source.kind === 'csv' ? await loadCsv(source.path, args.label) : undefined;
+  const shape: DataShape = source.kind === 'csv' ? { title: csv!.name, inputShape: csv!.inputShape, classes: csv!.classNames.length } : source.shape;
+  const mismatch = dataMismatch(plan, shape);
+  if (mismatch) throw new TrainUsageError(`${mismatch}${source.kind === 'mnist' && !/outputs/.test(mismatch) ? ' Or use a preset for MNIST (--preset mnist).' : ''}`);
 
   const setup = TrainingSchema.parse({ ...doc.training, ...(args.epochs ? { epochs: args.epochs } : {}), ...(args.batchSize ? { batchSize: args.batchSize } : {}) });
   const tf = await import('@tensorflow/tfjs');
@@ -61,13 +62,12 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
   }
   await tf.ready();
   const { buildModel } = await import('../runtime/build');
-  const { loadMnistNode } = await import('../runtime/data/mnist-node');
   const { trainClassifier } = await import('../runtime/training/train');
-  const ds = await loadMnistNode();
+  const ds = source.kind === 'csv' ? csv! : source.kind === 'mnist' ? await (await import('../runtime/data/mnist-node')).loadMnistNode() : (await import('../runtime/data/synthetic')).syntheticDataset(source.name);
   const model = buildModel(plan);
   const trainCount = args.limit ? Math.min(args.limit, ds.train.count) : ds.train.count;
   if (!args.json) {
-    io.err(`Training "${doc.name}" (${plan.count.trainable.toLocaleString('en-US')} trainable params) on mnist: ${trainCount} training digits, ${setup.epochs} epoch${setup.epochs === 1 ? '' : 's'}, batch ${setup.batchSize}, ${setup.optimizer} lr ${setup.learningRate} (${setup.schedule}), backend ${tf.getBackend()}.`);
+    io.err(`Training "${doc.name}" (${plan.count.trainable.toLocaleString('en-US')} trainable params) on ${ds.name}: ${trainCount} training ${source.kind === 'mnist' ? 'digits' : 'examples'}, ${setup.epochs} epoch${setup.epochs === 1 ? '' : 's'}, batch ${setup.batchSize}, ${setup.optimizer} lr ${setup.learningRate} (${setup.schedule}), backend ${tf.getBackend()}.`);
   }
   const result = await trainClassifier(tf, model, ds, setup, {
     limit: args.limit,
@@ -104,4 +104,46 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
     return 1;
   }
   return 0;
+}
+
+type DataSource =
+  | { kind: 'mnist'; shape: DataShape }
+  | { kind: 'synthetic'; name: (typeof SYNTHETIC_NAMES)[number]; shape: DataShape }
+  | { kind: 'csv'; path: string };
+
+/** Which data `--data` names, or a usage error that lists the choices. */
+function resolveData(args: TrainArgs): DataSource {
+  const data = args.data;
+  if (args.label !== undefined && !/\.csv$/i.test(data)) throw new TrainUsageError('--label only applies to a CSV file (--data file.csv).');
+  if (data === 'mnist') return { kind: 'mnist', shape: { title: 'mnist', noun: 'digits', inputShape: [28, 28, 1], classes: 10 } };
+  if (isSyntheticName(data)) {
+    const info = SYNTHETIC[data];
+    return { kind: 'synthetic', name: data, shape: { title: info.title, inputShape: info.inputShape, classes: info.classNames.length } };
+  }
+  const isDir = existsSync(data) && statSync(data).isDirectory();
+  if (isDir || /\.zip$/i.test(data)) {
+    throw new TrainUsageError(`"${data}" is an image ${isDir ? 'folder' : 'archive'}: images can be trained on in the browser editor (Train tab, "Your images"), which decodes them; the command line cannot.`);
+  }
+  if (/\.csv$/i.test(data)) {
+    if (!existsSync(data)) throw new TrainUsageError(`Cannot read "${data}": no such file.`);
+    return { kind: 'csv', path: data };
+  }
+  throw new TrainUsageError(`Unknown dataset "${data}". Datasets: mnist, ${SYNTHETIC_NAMES.join(', ')}, or a .csv file (header row, numeric columns, the label last or named with --label).`);
+}
+
+async function loadCsv(path: string, label: string | undefined): Promise<Dataset> {
+  const { parseCsv } = await import('../runtime/data/csv');
+  const { DataError } = await import('../runtime/data/dataset');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new TrainUsageError(`Cannot read "${path}": ${(err as Error).message}`);
+  }
+  try {
+    return parseCsv(text, { label, name: basename(path) });
+  } catch (err) {
+    if (err instanceof DataError) throw new TrainUsageError(`${basename(path)}: ${err.message}`);
+    throw err;
+  }
 }

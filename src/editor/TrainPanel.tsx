@@ -14,16 +14,20 @@ import { LineChart, type ChartSeries } from './Chart';
 import { canvasToMnist, SIDE } from './digit';
 import { graphKeyOf, type RunRecord } from './runs-db';
 import {
-  clearPendingWeights, exportWeights, importWeights, pauseRun, predict, probeBackends, refreshRuns, removeRun, resumeRun,
-  runIsActive, setPrefs, startRun, stopRun, toggleCompare, tryPastRun, useTraining, type LiveRun,
+  chosenData, clearPendingWeights, countsOf, DATA_CHOICES, exportWeights, importWeights, loadCsvFile, loadImages, MNIST_INFO, pauseRun, predict,
+  probeBackends, refreshRuns, removeRun, resumeRun, runIsActive, setCsvLabel, setPrefs, startRun, stopRun, toggleCompare, tryPastRun, useTraining,
+  type DataChoice, type LiveRun, type RunData, type RunRecordWithData, type UserData,
 } from './training';
 import { TrainingSchema, type TrainingSetup } from '../document/schema';
 import type { Plan } from '../compiler/plan';
 import type { Evaluation } from '../runtime/training/train';
 import type { BackendChoice } from '../runtime/worker/protocol';
-import { mnistMismatch } from './train-fit';
+import { dataMismatch } from '../runtime/data/fit';
+import { SYNTHETIC, isSyntheticName } from '../runtime/data/synthetic';
+import { formatShape } from '../nodes/shape';
 
-const MNIST_TRAIN = 8000;
+/** What one example of the data is called. */
+const nounOf = (data: Pick<RunData, 'title'> | undefined, plural = true) => (data?.title === 'MNIST' ? (plural ? 'digits' : 'digit') : plural ? 'examples' : 'example');
 const COLORS = ['#4f46e5', '#ea580c', '#059669', '#db2777', '#0891b2', '#ca8a04', '#7c3aed', '#dc2626'];
 const pct = (x: number | undefined | null, digits = 1) => (x == null || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(digits)}%`);
 
@@ -36,14 +40,14 @@ export function duration(seconds: number): string {
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
 
-function plannedSteps(setup: TrainingSetup, limit: number | null): string {
-  const digits = Math.min(limit ?? MNIST_TRAIN, MNIST_TRAIN);
-  const steps = Math.ceil(digits / setup.batchSize) * setup.epochs;
-  return `${digits.toLocaleString('en-US')} digits × ${setup.epochs} epoch${setup.epochs === 1 ? '' : 's'} = ${steps.toLocaleString('en-US')} steps of ${setup.batchSize}`;
+function plannedSteps(setup: TrainingSetup, limit: number | null, data: RunData): string {
+  const count = Math.min(limit ?? data.trainCount, data.trainCount);
+  const steps = Math.ceil(count / setup.batchSize) * setup.epochs;
+  return `${count.toLocaleString('en-US')} ${nounOf(data)} × ${setup.epochs} epoch${setup.epochs === 1 ? '' : 's'} = ${steps.toLocaleString('en-US')} steps of ${setup.batchSize}`;
 }
 
 const STATUS_TEXT: Record<LiveRun['status'], string> = {
-  starting: 'Starting: loading tfjs, the backend and the digits…',
+  starting: 'Starting: loading tfjs, the backend and the data…',
   running: 'Training',
   paused: 'Paused',
   stopping: 'Stopping after this step…',
@@ -71,11 +75,12 @@ function Section({ title, children, right, testId }: { title: string; children: 
   );
 }
 
-function SetupForm({ setup, raw }: { setup: TrainingSetup; raw: Record<string, unknown> }) {
+function SetupForm({ setup, raw, data }: { setup: TrainingSetup; raw: Record<string, unknown>; data: RunData | null }) {
   const endCoalesce = useEditor((s) => s.endCoalesce);
   const limit = useTraining((s) => s.limit);
   const [limitText, setLimitText] = useState(limit ? String(limit) : '');
-  const limitError = limitText.trim() && !(Number.isInteger(Number(limitText)) && Number(limitText) > 0) ? 'A whole number of digits, or empty for all 8,000.' : null;
+  const all = data ? data.trainCount.toLocaleString('en-US') : '';
+  const limitError = limitText.trim() && !(Number.isInteger(Number(limitText)) && Number(limitText) > 0) ? `A whole number of ${nounOf(data ?? undefined)}, or empty for all${all ? ` ${all}` : ''}.` : null;
   const shape = TrainingSchema.shape as Record<string, z.ZodType>;
   return (
     <div className="pb-train-grid">
@@ -95,7 +100,7 @@ function SetupForm({ setup, raw }: { setup: TrainingSetup; raw: Record<string, u
       })}
       <div className={`pb-field${limitError ? ' pb-field-invalid' : ''}`}>
         <label htmlFor="pb-train-limit">Limit training examples</label>
-        <input id="pb-train-limit" type="number" min={1} step={1} inputMode="numeric" placeholder="all 8,000" value={limitText}
+        <input id="pb-train-limit" type="number" min={1} step={1} inputMode="numeric" placeholder={all ? `all ${all}` : 'all'} value={limitText}
           onChange={(e) => {
             setLimitText(e.target.value);
             const n = Number(e.target.value);
@@ -103,7 +108,7 @@ function SetupForm({ setup, raw }: { setup: TrainingSetup; raw: Record<string, u
             else if (Number.isInteger(n) && n > 0) setPrefs({ limit: n });
           }} />
         {limitError && <div className="pb-field-error" role="alert">{limitError}</div>}
-        <div className="pb-field-help">For quick runs: train on the first N digits (and test on N / 4). Not saved in the graph.</div>
+        <div className="pb-field-help">For quick runs: train on the first N {nounOf(data ?? undefined)} (and test on N / 4). Not saved in the graph.</div>
       </div>
     </div>
   );
@@ -136,24 +141,31 @@ function BackendRow() {
   );
 }
 
-function ConfusionMatrix({ evaluation, caption }: { evaluation: Evaluation; caption: string }) {
+/** Class names in narrow places: whole when there are few classes, clipped when there are many. */
+const short = (name: string, classes = 10) => {
+  const max = classes <= 4 ? 14 : 6;
+  return name.length > max ? `${name.slice(0, max - 1)}…` : name;
+};
+
+function ConfusionMatrix({ evaluation, caption, classNames }: { evaluation: Evaluation; caption: string; classNames: string[] }) {
   const m = evaluation.confusion;
+  const nameOf = (i: number) => classNames[i] ?? String(i);
   return (
     <table className="pb-confusion" data-testid="confusion-matrix">
       <caption>{caption}</caption>
       <thead>
-        <tr><th scope="col" className="pb-confusion-corner" title="rows: actual digit, columns: predicted">act \ pred</th>{m.map((_, j) => <th key={j} scope="col">{j}</th>)}</tr>
+        <tr><th scope="col" className="pb-confusion-corner" title="rows: actual class, columns: predicted">act \ pred</th>{m.map((_, j) => <th key={j} scope="col" title={nameOf(j)}>{short(nameOf(j), m.length)}</th>)}</tr>
       </thead>
       <tbody>
         {m.map((row, i) => {
           const total = row.reduce((a, b) => a + b, 0) || 1;
           return (
             <tr key={i}>
-              <th scope="row">{i}</th>
+              <th scope="row" title={nameOf(i)}>{short(nameOf(i), m.length)}</th>
               {row.map((n, j) => {
                 const share = n / total;
                 const bg = n === 0 ? undefined : i === j ? `rgb(5 150 105 / ${0.12 + 0.75 * share})` : `rgb(220 38 38 / ${0.12 + 0.8 * share})`;
-                return <td key={j} style={{ background: bg }} title={`actual ${i}, predicted ${j}: ${n}`}>{n || ''}</td>;
+                return <td key={j} style={{ background: bg }} title={`actual ${nameOf(i)}, predicted ${nameOf(j)}: ${n}`}>{n || ''}</td>;
               })}
             </tr>
           );
@@ -219,8 +231,8 @@ function Results({ run }: { run: LiveRun }) {
       {latest && (
         <>
           <p className="pb-train-acc">Test accuracy <strong data-testid="test-accuracy">{pct(latest.accuracy, 2)}</strong>
-            <span className="pb-muted"> on {latest.confusion.flat().reduce((a, b) => a + b, 0).toLocaleString('en-US')} held-out digits{run.final ? '' : ' (after the last epoch)'}</span></p>
-          <ConfusionMatrix evaluation={latest} caption="Confusion matrix (rows: actual digit, columns: predicted)" />
+            <span className="pb-muted"> on {latest.confusion.flat().reduce((a, b) => a + b, 0).toLocaleString('en-US')} held-out {nounOf(run.data)} of {run.data.title}{run.final ? '' : ' (after the last epoch)'}</span></p>
+          <ConfusionMatrix evaluation={latest} classNames={run.data.classNames} caption={`Confusion matrix (rows: actual ${nounOf(run.data, false) === 'digit' ? 'digit' : 'class'}, columns: predicted)`} />
         </>
       )}
     </Section>
@@ -267,8 +279,10 @@ function Progress({ run, plan }: { run: LiveRun; plan: Plan | null }) {
   );
 }
 
-function Playground() {
-  const model = useTraining((s) => s.playground);
+function Playground({ fits }: { fits: boolean }) {
+  const trained = useTraining((s) => s.playground);
+  const model = fits ? trained : null;
+  const classNames = trained?.classNames ?? MNIST_INFO.classNames;
   const canvas = useRef<HTMLCanvasElement>(null);
   const preview = useRef<HTMLCanvasElement>(null);
   const drawing = useRef<{ x: number; y: number } | null>(null);
@@ -331,8 +345,12 @@ function Playground() {
   };
   const best = probs ? probs.indexOf(Math.max(...probs)) : -1;
   return (
-    <Section title="Try it: draw a digit" testId="playground">
-      {!model && <p className="pb-muted pb-small-text" data-testid="playground-disabled">Finish a run (or pick one in Runs and press “Try”) to draw digits for the model here.</p>}
+    <Section title={classNames === MNIST_INFO.classNames || classNames.join() === MNIST_INFO.classNames.join() ? 'Try it: draw a digit' : 'Try it: draw'} testId="playground">
+      {!model && (
+        <p className="pb-muted pb-small-text" data-testid="playground-disabled">
+          {fits ? 'Finish a run (or pick one in Runs and press “Try”) to draw digits for the model here.' : 'Drawing works with models that take 28×28×1 images (MNIST digits, grey shapes).'}
+        </p>
+      )}
       <div className={`pb-playground${model ? '' : ' pb-disabled'}`}>
         <div className="pb-draw-col">
           <canvas ref={canvas} width={280} height={280} className="pb-draw" data-testid="draw-canvas" aria-label="Drawing area: draw a digit with the mouse"
@@ -360,11 +378,11 @@ function Playground() {
           </div>
         </div>
         <ol className="pb-probs" aria-label="Class probabilities" data-testid="probabilities">
-          {Array.from({ length: 10 }, (_, d) => {
+          {classNames.map((name, d) => {
             const v = probs?.[d];
             return (
               <li key={d} className={d === best ? 'pb-prob-best' : undefined} data-testid={`prob-${d}`} data-value={v ?? ''}>
-                <span className="pb-prob-label">{d}</span>
+                <span className="pb-prob-label" title={name}>{short(name, classNames.length)}</span>
                 <span className="pb-prob-bar"><span style={{ width: `${((v ?? 0) * 100).toFixed(1)}%` }} /></span>
                 <span className="pb-prob-value pb-mono">{v === undefined ? '' : `${(v * 100).toFixed(1)}%`}</span>
               </li>
@@ -375,6 +393,105 @@ function Playground() {
       {model && <p className="pb-small-text pb-muted">Using the weights of {model.label}.</p>}
       {error && <p className="pb-run-message pb-run-message-bad" role="alert">{error}</p>}
     </Section>
+  );
+}
+
+function runDataText(r: RunRecordWithData): string {
+  const data = r.data ?? MNIST_INFO;
+  const count = Math.min(r.limit ?? data.trainCount, data.trainCount);
+  return `${data.title === 'MNIST' ? '' : `${data.title}, `}${count.toLocaleString('en-US')} ${nounOf(data)}`;
+}
+
+const listNames = (names: string[], max = 12) => (names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} and ${names.length - max} more`);
+const shapeText = (shape: number[]) => formatShape([null, ...shape]);
+
+function ClassCounts({ rows }: { rows: Array<{ name: string; train: number; test: number }> }) {
+  const shown = rows.slice(0, 12);
+  return (
+    <table className="pb-data-counts" data-testid="data-counts">
+      <thead><tr><th>Class</th><th className="pb-num">Train</th><th className="pb-num">Test</th></tr></thead>
+      <tbody>
+        {shown.map((r) => <tr key={r.name}><td>{r.name}</td><td className="pb-num pb-mono">{r.train.toLocaleString('en-US')}</td><td className="pb-num pb-mono">{r.test.toLocaleString('en-US')}</td></tr>)}
+        {rows.length > shown.length && <tr><td colSpan={3} className="pb-muted">… and {rows.length - shown.length} more classes</td></tr>}
+      </tbody>
+    </table>
+  );
+}
+
+/** The user's CSV or images: the file buttons, then what was loaded or what is wrong with it. */
+function UserDataBox({ kind, user, plan }: { kind: 'csv' | 'images'; user: UserData | null; plan: Plan | null }) {
+  const csvPicker = useRef<HTMLInputElement>(null);
+  const folderPicker = useRef<HTMLInputElement>(null);
+  const zipPicker = useRef<HTMLInputElement>(null);
+  const busy = user?.status === 'loading';
+  const ds = user?.status === 'ready' ? user.dataset : undefined;
+  return (
+    <div className="pb-user-data" data-testid="user-data" data-status={user?.status ?? 'none'}>
+      <div className="pb-row pb-user-data-buttons">
+        {kind === 'csv' ? (
+          <>
+            <button type="button" disabled={busy} onClick={() => csvPicker.current?.click()}>{user ? 'Choose another CSV file…' : 'Choose a CSV file…'}</button>
+            <input ref={csvPicker} type="file" accept=".csv,.tsv,.txt,text/csv" hidden aria-label="Your CSV file"
+              onChange={(e) => { const f = e.target.files?.[0]; e.target.value = ''; if (f) void loadCsvFile(f); }} />
+            {user?.columns && user.columns.length > 1 && (
+              <label className="pb-row pb-small-text">Label column
+                <select value={user.label} disabled={busy} onChange={(e) => setCsvLabel(e.target.value)} aria-label="Label column">
+                  {user.columns.map((c) => <option key={c} value={c}>{c}</option>)}
+                </select>
+              </label>
+            )}
+          </>
+        ) : (
+          <>
+            <button type="button" disabled={busy} onClick={() => folderPicker.current?.click()}>Choose a folder…</button>
+            <input ref={(el) => { folderPicker.current = el; el?.setAttribute('webkitdirectory', ''); }} type="file" multiple hidden aria-label="Your image folder"
+              onChange={(e) => { const f = Array.from(e.target.files ?? []); e.target.value = ''; if (f.length) void loadImages(f, plan); }} />
+            <button type="button" disabled={busy} onClick={() => zipPicker.current?.click()}>Choose a .zip…</button>
+            <input ref={zipPicker} type="file" accept=".zip,application/zip" hidden aria-label="Your .zip of images"
+              onChange={(e) => { const f = Array.from(e.target.files ?? []); e.target.value = ''; if (f.length) void loadImages(f, plan); }} />
+          </>
+        )}
+      </div>
+      {!user && (
+        <p className="pb-muted pb-small-text">
+          {kind === 'csv'
+            ? 'A header row, numeric columns, and a label column (the last, or pick it after loading); labels may be words or whole numbers. 80 % of each class trains, 20 % tests. The file stays in this browser tab.'
+            : 'One sub-folder per class (cats/…, dogs/…), as a folder or a .zip. Images are resized to the model\'s input (grey or colour to match its channels). 80 % of each class trains, 20 % tests.'}
+        </p>
+      )}
+      {user?.status === 'loading' && <p className="pb-muted pb-small-text" data-testid="data-progress">{user.message}</p>}
+      {user?.status === 'error' && <p className="pb-run-message pb-run-message-bad" role="alert" data-testid="data-error"><strong>{user.fileName}:</strong> {user.message}</p>}
+      {ds && (
+        <div className="pb-small-text" data-testid="data-summary">
+          <p className="pb-dataset"><strong>{ds.name}</strong>: {(ds.train.count + ds.test.count).toLocaleString('en-US')} examples of shape {shapeText(ds.inputShape)}{kind === 'images' ? ' (resized to the model\'s input)' : ''}, {ds.classNames.length} classes ({listNames(ds.classNames)}); {ds.train.count.toLocaleString('en-US')} train, {ds.test.count.toLocaleString('en-US')} test.
+            {user?.skipped ? <span className="pb-muted"> {user.skipped} file{user.skipped === 1 ? ' was' : 's were'} skipped (not images, or outside the class folders).</span> : null}</p>
+          <ClassCounts rows={countsOf(ds)} />
+        </div>
+      )}
+    </div>
+  );
+}
+
+function DataPicker({ plan }: { plan: Plan | null }) {
+  const choice = useTraining((s) => s.dataChoice);
+  const csv = useTraining((s) => s.csv);
+  const images = useTraining((s) => s.images);
+  const running = useTraining((s) => runIsActive() && !!s.run);
+  const synthetic = isSyntheticName(choice) ? SYNTHETIC[choice] : null;
+  return (
+    <div className="pb-field pb-data-field">
+      <label htmlFor="pb-train-dataset">Dataset</label>
+      <select id="pb-train-dataset" value={choice} disabled={running} onChange={(e) => setPrefs({ dataChoice: e.target.value as DataChoice })}>
+        {DATA_CHOICES.map(([id, label]) => <option key={id} value={id}>{label}</option>)}
+      </select>
+      {choice === 'mnist' && <p className="pb-muted pb-small-text pb-dataset" data-testid="data-summary">MNIST: 10,000 real handwritten digits (28×28, grey), a fixed split of 8,000 for training and 2,000 for testing.</p>}
+      {synthetic && (
+        <p className="pb-muted pb-small-text pb-dataset" data-testid="data-summary">
+          <strong>{synthetic.title[0]!.toUpperCase() + synthetic.title.slice(1)}</strong>: {synthetic.description}. Generated (always the same, seeded): {synthetic.trainCount.toLocaleString('en-US')} train and {synthetic.testCount.toLocaleString('en-US')} test examples of shape {shapeText(synthetic.inputShape)}; {synthetic.classNames.length} classes ({synthetic.classNames.join(', ')}), {synthetic.trainCount / synthetic.classNames.length} / {synthetic.testCount / synthetic.classNames.length} each.
+        </p>
+      )}
+      {(choice === 'csv' || choice === 'images') && <UserDataBox kind={choice} user={choice === 'csv' ? csv : images} plan={plan} />}
+    </div>
   );
 }
 
@@ -417,7 +534,7 @@ function RunsList({ plan, graphName }: { plan: Plan | null; graphName: string })
                   <span className="pb-run-acc" title="Final test accuracy">{r.final ? pct(r.final.test.accuracy, 2) : '–'}</span>
                 </div>
                 <div className="pb-small-text pb-muted">
-                  {r.curves.loss.length}/{r.totalSteps || '?'} steps · {r.setup.optimizer} {r.setup.learningRate} {r.setup.schedule} · batch {r.setup.batchSize} · {r.limit ? `${r.limit.toLocaleString('en-US')} digits` : `${MNIST_TRAIN.toLocaleString('en-US')} digits`} · {r.backend?.name ?? r.backendChoice} · {duration(r.seconds)}
+                  {r.curves.loss.length}/{r.totalSteps || '?'} steps · {r.setup.optimizer} {r.setup.learningRate} {r.setup.schedule} · batch {r.setup.batchSize} · {runDataText(r)} · {r.backend?.name ?? r.backendChoice} · {duration(r.seconds)}
                 </div>
                 {r.message && r.status !== 'completed' && <div className="pb-small-text pb-muted pb-run-why">{r.message}</div>}
                 <div className="pb-row pb-run-actions">
@@ -450,7 +567,22 @@ export function TrainPanel() {
   const parsed = TrainingSchema.safeParse(raw);
   const setup = parsed.success ? parsed.data : TrainingSchema.parse({});
   const graphKey = graphKeyOf(doc);
-  const mismatch = plan ? mnistMismatch(plan) : null;
+  const dataChoice = useTraining((s) => s.dataChoice);
+  const csv = useTraining((s) => s.csv);
+  const images = useTraining((s) => s.images);
+  const data = chosenData({ dataChoice, csv, images });
+  const user = dataChoice === 'csv' ? csv : dataChoice === 'images' ? images : null;
+  const needsData = !data
+    ? user?.status === 'error'
+      ? `${user.fileName} cannot be used: see the message under Dataset (Training setup).`
+      : user?.status === 'loading'
+        ? 'Loading the data…'
+        : dataChoice === 'csv' ? 'Choose a CSV file to train on (Dataset, in the training setup).' : 'Choose a folder of images or a .zip to train on (Dataset, in the training setup).'
+    : null;
+  const fit = plan && data ? dataMismatch(plan, data.shape) : null;
+  const mismatch = plan ? needsData ?? (fit && dataChoice === 'mnist' ? `${fit} To try training, load the ConvMixer template with the mnist preset (Templates).` : fit) : null;
+  const io = plan?.main.steps.find((st) => st.kind === 'input');
+  const drawable = !!io && io.kind === 'input' && io.shape.join('x') === '28x28x1';
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const active = run && ['starting', 'running', 'paused', 'stopping'].includes(run.status);
   const runsKey = useTraining((s) => s.runsKey);
@@ -479,7 +611,7 @@ export function TrainPanel() {
           {active && run.status === 'paused' && <button type="button" className="pb-primary" onClick={resumeRun}>Resume</button>}
           {active && <button type="button" className="pb-danger" onClick={stopRun} disabled={run.status === 'stopping'}>Stop</button>}
           <span className="pb-spacer" />
-          {!active && parsed.success && <span className="pb-muted pb-small-text" data-testid="train-plan">{plannedSteps(setup, limit)}</span>}
+          {!active && parsed.success && data && <span className="pb-muted pb-small-text" data-testid="train-plan">{plannedSteps(setup, limit, data)}</span>}
         </div>
         {blocked && !active && <p className="pb-blocked" data-testid="train-blocked">{blocked}</p>}
         {run && <Progress run={run} plan={plan} />}
@@ -493,13 +625,13 @@ export function TrainPanel() {
       <details className="pb-train-section pb-setup" open={setupOpen} onToggle={(e) => setSetupOpen(e.currentTarget.open)}>
         <summary className="pb-row pb-train-head">
           <h3>Training setup</h3>
-          {!setupOpen && <span className="pb-muted pb-small-text pb-setup-summary">{setup.optimizer} {setup.learningRate} {setup.schedule} · batch {setup.batchSize} · {setup.epochs} epoch{setup.epochs === 1 ? '' : 's'}{limit ? ` · ${limit} digits` : ''}</span>}
+          {!setupOpen && <span className="pb-muted pb-small-text pb-setup-summary">{setup.optimizer} {setup.learningRate} {setup.schedule} · batch {setup.batchSize} · {setup.epochs} epoch{setup.epochs === 1 ? '' : 's'}{limit ? ` · ${limit} ${nounOf(data ?? undefined)}` : ''} · {data?.title ?? DATA_CHOICES.find(([id]) => id === dataChoice)?.[1]}</span>}
         </summary>
-        <p className="pb-muted pb-small-text pb-dataset">Dataset: <strong>MNIST</strong>, 10,000 real handwritten digits (28×28, grey), a fixed split of 8,000 for training and 2,000 for testing.</p>
-        <SetupForm setup={setup} raw={raw} />
+        <DataPicker plan={plan} />
+        <SetupForm setup={setup} raw={raw} data={data} />
         <BackendRow />
       </details>
-      <Playground />
+      <Playground fits={drawable} />
       <RunsList plan={plan} graphName={doc.name} />
     </div>
   );

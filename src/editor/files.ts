@@ -7,7 +7,12 @@ import type { GraphDocument } from '../document/schema';
 import { useEditor } from './store';
 
 export function downloadText(filename: string, text: string, type = 'text/plain') {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+  downloadBlob(filename, new Blob([text], { type }));
+}
+
+/** Offers a file to the user as a download. */
+export function downloadBlob(filename: string, blob: Blob) {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
   a.download = filename;

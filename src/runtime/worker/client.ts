@@ -1,3 +1,4 @@
+import { transferablesOf } from '../data/dataset';
 import type { FromWorker, ToWorker } from './protocol';
 
 /** Worker messages plus what the watchdog itself reports. */
@@ -70,7 +71,14 @@ export class TrainingClient {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Posts a message. An inline dataset in a 'train' message is transferred, not copied: its arrays
+   * are unusable here afterwards, so send a `cloneDataset` of anything the page keeps.
+   */
   send(message: ToWorker, transfer: Transferable[] = []): void {
+    if (message.type === 'train' && typeof message.data === 'object' && message.data.kind === 'inline') {
+      transfer = [...transfer, ...transferablesOf(message.data.dataset).filter((b) => !transfer.includes(b))];
+    }
     if (message.type === 'pause') this.paused = true;
     if (message.type === 'resume' || message.type === 'stop') {
       this.paused = false;

@@ -1,6 +1,8 @@
 import type { Plan } from '../../compiler/plan';
 import type { TrainingSetup } from '../../document/schema';
 import type { EpochReport, StepReport, TrainResult } from '../training/train';
+import type { Dataset } from '../data/dataset';
+import type { SyntheticName } from '../data/synthetic';
 
 /** The backends tfjs can run on, fastest-first on real hardware. */
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -13,9 +15,15 @@ export interface WeightArtifacts {
   weightData: ArrayBuffer;
 }
 
+/**
+ * What to train on: MNIST (fetched by the worker), a synthetic set by name (generated in the
+ * worker), or a dataset the page loaded (a CSV, an image folder), whose arrays are transferred.
+ */
+export type TrainData = 'mnist' | { kind: 'synthetic'; name: SyntheticName } | { kind: 'inline'; dataset: Dataset };
+
 /** What the page asks of the worker. The worker only ever receives a plan, never the document. */
 export type ToWorker =
-  | { type: 'train'; runId: string; plan: Plan; setup: TrainingSetup; data: 'mnist'; backend: BackendChoice; limit?: number; initialWeights?: WeightArtifacts }
+  | { type: 'train'; runId: string; plan: Plan; setup: TrainingSetup; data: TrainData; backend: BackendChoice; limit?: number; initialWeights?: WeightArtifacts }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }

@@ -2,11 +2,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { BuildError, buildModel } from '../build';
 import { probeBackends, selectBackend, type BackendProbe } from '../backends';
-import type { Dataset } from '../data/dataset';
+import { exampleSize, type Dataset } from '../data/dataset';
+import { dataMismatch } from '../data/fit';
+import { syntheticDataset } from '../data/synthetic';
 import { decodeMnist } from '../data/mnist-binary';
 import { mnistFromDigits } from '../data/mnist';
 import { trainClassifier } from '../training/train';
-import type { FromWorker, ToWorker, WeightArtifacts } from './protocol';
+import type { FromWorker, ToWorker, TrainData, WeightArtifacts } from './protocol';
 
 /**
  * The one long-lived worker that owns tfjs: it receives plans, builds, trains, streams progress
@@ -15,7 +17,8 @@ import type { FromWorker, ToWorker, WeightArtifacts } from './protocol';
 const post = (message: FromWorker, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(message, transfer);
 
 let probe: BackendProbe | undefined;
-let dataset: Promise<Dataset> | undefined;
+/** MNIST and the synthetic sets, loaded or generated once per worker. */
+const datasets = new Map<string, Promise<Dataset>>();
 let model: tf.LayersModel | undefined;
 let paused = false;
 /** Whether a backend was chosen (by a run or a load); tfjs's own default would be WebGL even on a software GPU. */
@@ -40,6 +43,28 @@ async function loadMnist(): Promise<Dataset> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`Could not load the MNIST digits from ${url.pathname} (HTTP ${response.status}).`);
   return mnistFromDigits(decodeMnist(await response.arrayBuffer()));
+}
+
+/** The run's data: cached by name, or the page's own (checked, since it crossed a boundary). */
+function datasetFor(data: TrainData): Promise<Dataset> {
+  if (data === 'mnist') {
+    if (!datasets.has('mnist')) datasets.set('mnist', loadMnist().catch((err) => { datasets.delete('mnist'); throw err; }));
+    return datasets.get('mnist')!;
+  }
+  if (data.kind === 'synthetic') {
+    const key = `synthetic:${data.name}`;
+    if (!datasets.has(key)) datasets.set(key, Promise.resolve().then(() => syntheticDataset(data.name)));
+    return datasets.get(key)!;
+  }
+  const ds = data.dataset;
+  const size = exampleSize(ds);
+  for (const [label, split] of [['training', ds.train], ['test', ds.test]] as const) {
+    if (split.x.length !== split.count * size || split.y.length !== split.count) {
+      return Promise.reject(new Error(`The ${label} split of "${ds.name}" is inconsistent: ${split.count} examples but ${split.x.length} values for examples of ${size}.`));
+    }
+  }
+  if (ds.train.count === 0) return Promise.reject(new Error(`"${ds.name}" has no training examples.`));
+  return Promise.resolve(ds);
 }
 
 async function saveWeights(m: tf.LayersModel): Promise<WeightArtifacts> {
@@ -77,8 +102,12 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
   const backend = await selectBackend(message.backend, probe);
   backendChosen = true;
   post({ type: 'backend', runId, name: backend.name, reason: backend.reason });
-  dataset ??= loadMnist();
-  const ds = await dataset;
+  const ds = await datasetFor(message.data);
+  const mismatch = dataMismatch(message.plan, { title: ds.name, inputShape: ds.inputShape, classes: ds.classNames.length });
+  if (mismatch) {
+    post({ type: 'error', runId, message: mismatch });
+    return;
+  }
   model?.dispose();
   model = undefined;
   try {

@@ -1,0 +1,156 @@
+import { unzipSync } from 'fflate';
+import { DataError, datasetFromExamples, type Dataset } from './dataset';
+
+/**
+ * The user's own images: a folder with one sub-folder per class (cats/…, dogs/…), picked as a folder
+ * or as a .zip of the same. Grouping and zip listing run anywhere; decoding needs a browser
+ * (createImageBitmap and OffscreenCanvas) and is passed in as `decode`, so the rest is tested in Node.
+ */
+export interface ImageFile {
+  /** The path inside the folder or zip, with forward slashes. */
+  path: string;
+  bytes: () => Promise<Uint8Array>;
+}
+
+export interface ImageGroups {
+  name: string;
+  classNames: string[];
+  /** Per class, its image files in path order. */
+  files: ImageFile[][];
+  /** Files that were left out (not images, outside any class folder), for telling the user. */
+  skipped: string[];
+}
+
+const IMAGE_EXTENSIONS = /\.(png|jpe?g|gif|bmp|webp|avif)$/i;
+const JUNK = /(^|\/)(__MACOSX|\.[^/]*|Thumbs\.db|desktop\.ini)(\/|$)/i;
+
+/** The files of a zip archive (directories and macOS / hidden junk left out). */
+export function listZip(bytes: Uint8Array, name = 'the .zip file'): ImageFile[] {
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(bytes, { filter: (f) => !f.name.endsWith('/') && !JUNK.test(f.name) });
+  } catch (err) {
+    throw new DataError(`${name} could not be read as a zip archive (${err instanceof Error ? err.message : String(err)}).`);
+  }
+  return Object.keys(entries).sort().map((path) => ({ path, bytes: async () => entries[path]! }));
+}
+
+/**
+ * Groups files by class folder. When everything sits in one top folder (a zip of "pets/"), that
+ * folder is the dataset and its sub-folders are the classes. Files directly in the top folder and
+ * non-image files are skipped; a class folder without images is an error, as are fewer than two.
+ */
+export function groupByClass(files: ImageFile[], name = 'the folder'): ImageGroups {
+  let paths = files.filter((f) => !JUNK.test(f.path)).map((f) => ({ file: f, parts: f.path.replace(/\\/g, '/').split('/').filter(Boolean) }));
+  let datasetName = name;
+  // Strip shared top folders while every file is inside the same one and some file is nested deeper.
+  while (paths.length && paths.every((p) => p.parts.length >= 2 && p.parts[0] === paths[0]!.parts[0]) && paths.some((p) => p.parts.length >= 3)) {
+    datasetName = paths[0]!.parts[0]!;
+    paths = paths.map((p) => ({ ...p, parts: p.parts.slice(1) }));
+  }
+  const skipped: string[] = [];
+  const byClass = new Map<string, ImageFile[]>();
+  const withoutImages = new Map<string, string[]>();
+  for (const { file, parts } of paths) {
+    if (parts.length < 2) {
+      skipped.push(file.path);
+      continue;
+    }
+    const cls = parts[0]!;
+    if (!IMAGE_EXTENSIONS.test(file.path)) {
+      skipped.push(file.path);
+      if (!byClass.has(cls)) withoutImages.set(cls, [...(withoutImages.get(cls) ?? []), parts.slice(1).join('/')]);
+      continue;
+    }
+    withoutImages.delete(cls);
+    byClass.set(cls, [...(byClass.get(cls) ?? []), file]);
+  }
+  const empty = [...withoutImages.keys()].filter((c) => !byClass.has(c));
+  if (empty.length) {
+    throw new DataError(`The class folder "${empty[0]}" in ${datasetName} has no images (only ${withoutImages.get(empty[0]!)!.slice(0, 3).map((f) => `"${f}"`).join(', ')}). Images must be .png, .jpg, .gif, .bmp or .webp files.`);
+  }
+  if (byClass.size === 0) {
+    throw new DataError(`${datasetName} has no class folders with images in them. Put the images in one sub-folder per class (e.g. cats/1.png, dogs/1.png).`);
+  }
+  if (byClass.size === 1) {
+    throw new DataError(`${datasetName} has only one class folder ("${[...byClass.keys()][0]}"); a classifier needs at least two, one sub-folder per class.`);
+  }
+  if (byClass.size > 256) throw new DataError(`${datasetName} has ${byClass.size} class folders; Patchbay trains on at most 256 classes.`);
+  const classNames = [...byClass.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  return {
+    name: datasetName,
+    classNames,
+    files: classNames.map((c) => byClass.get(c)!.sort((a, b) => a.path.localeCompare(b.path, 'en', { numeric: true }))),
+    skipped,
+  };
+}
+
+/** Decodes one image's bytes into RGBA pixels at width × height (browser: `decodeImageInBrowser`). */
+export type ImageDecoder = (bytes: Uint8Array, path: string, width: number, height: number) => Promise<Uint8ClampedArray>;
+
+/**
+ * Decodes every image at the model's input size ([height, width, channels], channels 1 or 3: grey
+ * as the mean of R, G and B) into values in [0, 1], and splits 80 / 20 per class with a fixed seed.
+ */
+export async function imagesToDataset(groups: ImageGroups, inputShape: number[], decode: ImageDecoder, options: { seed?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<Dataset> {
+  const [height, width, channels] = inputShape as [number, number, number];
+  if (inputShape.length !== 3 || !(channels === 1 || channels === 3)) throw new DataError(`Images need an input of shape [height, width, 1 or 3]; the model takes [${inputShape.join(', ')}].`);
+  const total = groups.files.reduce((a, f) => a + f.length, 0);
+  const size = height * width * channels;
+  const x = new Float32Array(total * size);
+  const y = new Uint8Array(total);
+  let i = 0;
+  for (let label = 0; label < groups.files.length; label++) {
+    for (const file of groups.files[label]!) {
+      let rgba: Uint8ClampedArray;
+      try {
+        rgba = await decode(await file.bytes(), file.path, width, height);
+      } catch (err) {
+        throw new DataError(`The image "${file.path}" could not be read${err instanceof Error && err.message ? ` (${err.message})` : ''}. Remove it or replace it with a .png or .jpg file.`);
+      }
+      const base = i * size;
+      for (let p = 0; p < height * width; p++) {
+        const r = rgba[4 * p]!, g = rgba[4 * p + 1]!, b = rgba[4 * p + 2]!;
+        if (channels === 1) x[base + p] = (r + g + b) / (3 * 255);
+        else {
+          x[base + 3 * p] = r / 255;
+          x[base + 3 * p + 1] = g / 255;
+          x[base + 3 * p + 2] = b / 255;
+        }
+      }
+      y[i++] = label;
+      options.onProgress?.(i, total);
+    }
+  }
+  return datasetFromExamples({ name: groups.name, inputShape: [height, width, channels], classNames: groups.classNames, x, y, seed: options.seed ?? 11 });
+}
+
+/** The browser's decoder: createImageBitmap, then drawn at the target size on an OffscreenCanvas. */
+export const decodeImageInBrowser: ImageDecoder = async (bytes, path, width, height) => {
+  const bitmap = await createImageBitmap(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: mimeOf(path) }));
+  try {
+    const canvas = new OffscreenCanvas(width, height);
+    const ctx = canvas.getContext('2d');
+    if (!ctx) throw new Error('no 2-D canvas');
+    ctx.imageSmoothingQuality = 'high';
+    ctx.fillStyle = '#000';
+    ctx.fillRect(0, 0, width, height);
+    ctx.drawImage(bitmap, 0, 0, width, height);
+    return ctx.getImageData(0, 0, width, height).data;
+  } finally {
+    bitmap.close();
+  }
+};
+
+function mimeOf(path: string): string {
+  const ext = path.split('.').pop()?.toLowerCase();
+  return ext === 'jpg' || ext === 'jpeg' ? 'image/jpeg' : ext ? `image/${ext}` : 'application/octet-stream';
+}
+
+/** Files picked with `<input webkitdirectory>` (or several files), as ImageFiles. */
+export function filesFromPicker(files: ArrayLike<File>): ImageFile[] {
+  return Array.from(files, (f) => ({
+    path: (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name,
+    bytes: async () => new Uint8Array(await f.arrayBuffer()),
+  }));
+}

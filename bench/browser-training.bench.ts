@@ -88,7 +88,7 @@ async function main() {
       `epochs:                 ${view!.epochs.length}`,
       `test accuracy by epoch: ${view!.epochs.map((e) => `${(e.test.accuracy * 100).toFixed(2)}%`).join(', ')}`,
       `final test accuracy:    ${view!.final ? `${(view!.final.test.accuracy * 100).toFixed(2)}%` : '–'} (2,000 held-out digits)`,
-      `main-thread tasks >50ms during training: ${tasks.length}, max ${tasks.length ? Math.max(...tasks.map((t) => t.duration)).toFixed(0) : 0} ms (over ${((t1 - t0) / 1000).toFixed(0)} s)`,
+      `main-thread tasks >50ms during training: ${tasks.length}, max ${tasks.length ? Math.max(...tasks.map((t) => t.duration)).toFixed(0) : 0} ms (over ${((t1 - t0) / 1000).toFixed(0)} s)${tasks.length ? `; at ${tasks.map((t) => `+${((t.start - t0) / 1000).toFixed(1)} s (${t.duration.toFixed(0)} ms)`).join(', ')} after pressing Start` : ''}`,
       `benchmark wall time:    ${((Date.now() - started) / 1000).toFixed(0)} s`,
     ];
     console.log(lines.join('\n'));

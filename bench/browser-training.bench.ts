@@ -5,13 +5,13 @@
  * thread's long tasks (> 50 ms, from a PerformanceObserver('longtask') injected before the page
  * loads) during training. Run with:
  *   npx tsx bench/browser-training.bench.ts
- * Environment: EPOCHS (3), LR (0.003), SCHEDULE (onecycle), OPTIMIZER (adam), BATCH (32), BACKEND (auto), LIMIT (none).
+ * Environment: EPOCHS (4, as the template), LR (0.003), SCHEDULE (onecycle), OPTIMIZER (adam), BATCH (32), BACKEND (auto), LIMIT (none).
  * Takes several minutes on 2 cores (about 250 ms/step on wasm).
  */
 import type { Page } from 'playwright-core';
 import { openEditor, openTemplate, startHarness } from '../test/e2e/harness';
 
-const EPOCHS = Number(process.env.EPOCHS ?? 3);
+const EPOCHS = Number(process.env.EPOCHS ?? 4);
 const LR = process.env.LR ?? '0.003';
 const SCHEDULE = process.env.SCHEDULE ?? 'onecycle';
 const OPTIMIZER = process.env.OPTIMIZER ?? 'adam';

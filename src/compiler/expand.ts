@@ -77,10 +77,10 @@ export function expandBlock(doc: GraphDocument, nodeId: string): { doc: GraphDoc
         continue;
       }
       const newId = fresh(`${nodeId}_${r}_${id}`);
-      const { when: _when, ...rest } = inner;
-      void _when;
+      const copy: GraphNode = { ...inner };
+      delete copy.when; // resolved above: the node is kept only when its condition holds
       newNodes.push({
-        ...rest,
+        ...copy,
         id: newId,
         name: `${prefix}_${inner.name?.trim() || inner.id}`,
         params: resolveParams(inner.params, args),

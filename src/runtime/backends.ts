@@ -63,13 +63,19 @@ async function activate(name: BackendName): Promise<void> {
  * Activates the requested backend, or for "auto" the fastest that works here; falls back down the
  * list when one fails to start. Returns the active backend and why it was chosen.
  */
-export async function selectBackend(choice: BackendChoice, probe: BackendProbe): Promise<{ name: BackendName; reason: string }> {
-  const order: BackendName[] = choice !== 'auto'
+export async function selectBackend(
+  choice: BackendChoice,
+  probe: BackendProbe,
+  /** Backends that already failed on this model, with why: skipped, and named in the reason. */
+  failed: ReadonlyMap<BackendName, string> = new Map(),
+): Promise<{ name: BackendName; reason: string }> {
+  const preferred: BackendName[] = choice !== 'auto'
     ? [choice, ...(['wasm', 'cpu'] as BackendName[]).filter((b) => b !== choice)]
     : probe.software
       ? ['wasm', 'cpu']
       : ['webgpu', 'webgl', 'wasm', 'cpu'];
-  const failures: string[] = [];
+  const order = preferred.filter((b) => !failed.has(b));
+  const failures: string[] = [...failed].map(([name, why]) => `${name} failed on this model: ${why}`);
   for (const name of order) {
     if (!probe.available.includes(name)) {
       failures.push(`${name} is not available here`);
@@ -80,7 +86,7 @@ export async function selectBackend(choice: BackendChoice, probe: BackendProbe):
       const why = choice === 'auto'
         ? probe.software ? `chosen automatically: the GPU is a software renderer (${probe.reason}), where wasm trains fastest` : 'chosen automatically: fastest available'
         : name === choice ? 'chosen by you' : `fallback: ${failures.join('; ')}`;
-      return { name, reason: failures.length && choice === 'auto' ? `${why} (${failures.join('; ')})` : why };
+      return { name, reason: failures.length && (choice === 'auto' || name === choice) ? `${why} (${failures.join('; ')})` : why };
     } catch (err) {
       failures.push(`${name} failed to start: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -7,8 +7,8 @@ import { dataMismatch } from '../data/fit';
 import { syntheticDataset } from '../data/synthetic';
 import { decodeMnist } from '../data/mnist-binary';
 import { mnistFromDigits } from '../data/mnist';
-import { trainClassifier } from '../training/train';
-import type { FromWorker, ToWorker, TrainData, WeightArtifacts } from './protocol';
+import { trainClassifier, type TrainResult } from '../training/train';
+import type { BackendName, FromWorker, ToWorker, TrainData, WeightArtifacts } from './protocol';
 
 /**
  * The one long-lived worker that owns tfjs: it receives plans, builds, trains, streams progress
@@ -99,38 +99,54 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
   paused = false;
   stopRequested = false;
   probe ??= await probeBackends();
-  const backend = await selectBackend(message.backend, probe);
-  backendChosen = true;
-  post({ type: 'backend', runId, name: backend.name, reason: backend.reason });
   const ds = await datasetFor(message.data);
   const mismatch = dataMismatch(message.plan, { title: ds.name, inputShape: ds.inputShape, classes: ds.classNames.length });
   if (mismatch) {
     post({ type: 'error', runId, message: mismatch });
     return;
   }
-  model?.dispose();
-  model = undefined;
-  try {
-    model = buildModel(message.plan);
-  } catch (err) {
-    post({ type: 'error', runId, message: err instanceof Error ? err.message : String(err), nodeId: err instanceof BuildError ? err.nodeId : undefined });
-    return;
+  // A GPU backend can lack a kernel this model needs, and tfjs does not fall back by itself: when a
+  // run fails on WebGPU or WebGL before its first step, it starts again on the next backend.
+  const failed = new Map<BackendName, string>();
+  let result: TrainResult;
+  for (;;) {
+    const backend = await selectBackend(message.backend, probe, failed);
+    backendChosen = true;
+    post({ type: 'backend', runId, name: backend.name, reason: backend.reason });
+    model?.dispose();
+    model = undefined;
+    try {
+      model = buildModel(message.plan);
+    } catch (err) {
+      post({ type: 'error', runId, message: err instanceof Error ? err.message : String(err), nodeId: err instanceof BuildError ? err.nodeId : undefined });
+      return;
+    }
+    if (message.initialWeights) await loadWeights(model, message.initialWeights);
+    let steps = 0;
+    try {
+      result = await trainClassifier(tf, model, ds, message.setup, {
+        limit: message.limit,
+        hooks: {
+          onStep: (report) => {
+            steps++;
+            post({ type: 'step', runId, report });
+          },
+          onEpoch: (report) => post({ type: 'epoch', runId, report }),
+          shouldStop: () => stopRequested,
+          // Yield to the event loop first: on wasm/cpu a step resolves through microtasks only, so without
+          // this the worker would never read 'pause' or 'stop' until the whole run had ended.
+          waitWhilePaused: async () => {
+            await yieldToEvents();
+            if (paused) await new Promise<void>((resolve) => resumeWaiters.push(resolve));
+          },
+        },
+      });
+      break;
+    } catch (err) {
+      if (steps > 0 || (backend.name !== 'webgpu' && backend.name !== 'webgl')) throw err;
+      failed.set(backend.name, err instanceof Error ? err.message : String(err));
+    }
   }
-  if (message.initialWeights) await loadWeights(model, message.initialWeights);
-  const result = await trainClassifier(tf, model, ds, message.setup, {
-    limit: message.limit,
-    hooks: {
-      onStep: (report) => post({ type: 'step', runId, report }),
-      onEpoch: (report) => post({ type: 'epoch', runId, report }),
-      shouldStop: () => stopRequested,
-      // Yield to the event loop first: on wasm/cpu a step resolves through microtasks only, so without
-      // this the worker would never read 'pause' or 'stop' until the whole run had ended.
-      waitWhilePaused: async () => {
-        await yieldToEvents();
-        if (paused) await new Promise<void>((resolve) => resumeWaiters.push(resolve));
-      },
-    },
-  });
   const weights = result.final ? await saveWeights(model) : null;
   post({ type: 'done', runId, result, weights }, weights ? [weights.weightData] : []);
 }

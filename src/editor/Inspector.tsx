@@ -4,9 +4,9 @@ import { scopeDoc, useEditor } from './store';
 import type { NodeResult } from '../compiler/infer';
 import type { Diagnostic } from '../document/diagnostics';
 import { formatCount, useAnalysis } from './analysis';
-import { groupIntoBlock, removeItems, setParam, updateNode } from './graph-ops';
+import { addBlockParam, groupIntoBlock, removeBlockParam, removeItems, setBlockParamDefault, setParam, updateNode } from './graph-ops';
 import { checkBlockArg } from '../compiler/params';
-import type { BlockParam, GraphNode } from '../document/schema';
+import type { BlockDef, BlockParam, GraphDocument, GraphNode } from '../document/schema';
 import { isParamRef } from '../document/schema';
 import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
 import { formatShape } from '../nodes/shape';
@@ -204,6 +204,9 @@ function NodeForm({ node }: { node: GraphNode }) {
   const analysis = useAnalysis();
   const endCoalesce = useEditor((s) => s.endCoalesce);
   const inBlock = useEditor((s) => s.blockView !== null);
+  const openBlockId = useEditor((s) => s.blockView?.blockId);
+  // Inside an open block, a literal value can be linked to one of the block's params instead.
+  const blockParams = openBlockId ? analysis.blocks.get(openBlockId)?.params ?? [] : [];
   const scoped = useScopedResults();
   const result = scoped.results?.get(node.id);
   const diags = scoped.diagnostics.filter((d) => d.nodeId === node.id);
@@ -258,9 +261,18 @@ function NodeForm({ node }: { node: GraphNode }) {
           );
         }
         return (
-          <ParamField key={key} label={humanize(key)} info={info} value={value}
-            problem={schemaProblem ? `${schemaProblem.replace(/^Invalid input: /, '')}` : paramProblem(key)}
-            onChange={(v) => commitParam(node.id, key, v)} onDone={endCoalesce} />
+          <div key={key}>
+            <ParamField label={humanize(key)} info={info} value={value}
+              problem={schemaProblem ? `${schemaProblem.replace(/^Invalid input: /, '')}` : paramProblem(key)}
+              onChange={(v) => commitParam(node.id, key, v)} onDone={endCoalesce} />
+            {blockParams.length > 0 && (
+              <select className="pb-link-param" aria-label={`Link ${humanize(key).toLowerCase()} to a block param`} value=""
+                onChange={(e) => e.target.value && commitParam(node.id, key, { $param: e.target.value })}>
+                <option value="">Link to a block param…</option>
+                {blockParams.map((p) => <option key={p.name} value={p.name}>{p.name}{p.derive ? ' (from the input)' : ''}</option>)}
+              </select>
+            )}
+          </div>
         );
       })}
       {def && (
@@ -297,6 +309,50 @@ function NodeForm({ node }: { node: GraphNode }) {
         }}>Delete node</button>
       </div>
     </div>
+  );
+}
+
+const NEW_PARAM_DEFAULTS: Record<'int' | 'number' | 'boolean' | 'string', unknown> = { int: 1, number: 1, boolean: false, string: '' };
+
+/** The block's own params: their defaults, removing one, adding one. */
+function BlockSignature({ def }: { def: BlockDef }) {
+  const endCoalesce = useEditor((s) => s.endCoalesce);
+  const [name, setName] = useState('');
+  const [kind, setKind] = useState<'int' | 'number' | 'boolean' | 'string'>('int');
+  const apply = (result: { doc: GraphDocument } | { error: string }, title: string) => {
+    const s = useEditor.getState();
+    if ('error' in result) s.toast({ kind: 'error', title, lines: [result.error] });
+    else s.commit(result.doc);
+  };
+  return (
+    <section className="pb-block-signature" aria-label="Block params">
+      <h3>Block params</h3>
+      <p className="pb-muted pb-small-text">Each instance sets these in its inspector; nodes inside link to them.</p>
+      {def.params.map((p) => p.derive ? (
+        <p key={p.name} className="pb-muted pb-small-text"><strong>{p.name}</strong>: read from input “{p.derive.input}”, axis {p.derive.axis}.</p>
+      ) : (
+        <div key={p.name} className="pb-signature-row">
+          <ParamField label={`${p.name} (default)`} info={blockField(p)} value={p.default}
+            onChange={(v) => useEditor.getState().commit(setBlockParamDefault(useEditor.getState().doc, def.id, p.name, v), { coalesce: `$block.${def.id}.${p.name}` })}
+            onDone={endCoalesce} />
+          <button type="button" className="pb-small pb-danger" aria-label={`Remove block param ${p.name}`}
+            onClick={() => apply(removeBlockParam(useEditor.getState().doc, def.id, p.name), `Cannot remove “${p.name}”`)}>Remove</button>
+        </div>
+      ))}
+      <div className="pb-row pb-add-param">
+        <input aria-label="New param name" placeholder="name" value={name} onChange={(e) => setName(e.target.value)} />
+        <select aria-label="New param kind" value={kind} onChange={(e) => setKind(e.target.value as typeof kind)}>
+          <option value="int">whole number</option>
+          <option value="number">number</option>
+          <option value="boolean">on / off</option>
+          <option value="string">text</option>
+        </select>
+        <button type="button" disabled={!name.trim()} onClick={() => {
+          apply(addBlockParam(useEditor.getState().doc, def.id, { name: name.trim(), kind, default: NEW_PARAM_DEFAULTS[kind] }), 'Cannot add this param');
+          setName('');
+        }}>Add param</button>
+      </div>
+    </section>
   );
 }
 
@@ -340,6 +396,7 @@ export function Inspector() {
       <div className="pb-form"><div className="pb-inspector-head"><h2>{def?.label ?? 'Block'}</h2>
         <p className="pb-muted">{def?.description}</p>
         <p className="pb-muted">You are editing the block's body; changes apply to {users === 1 ? 'its one instance' : `all ${users} instances`}. Shapes are those of “{blockView.nodeId}”, first repetition. Block inputs and outputs are in the palette.</p></div>
+        {def && <BlockSignature def={def} />}
         <button type="button" onClick={() => useEditor.getState().closeBlock()}>Back to the graph</button>
       </div>
     );

@@ -2,7 +2,7 @@
  * Pure edits of a GraphDocument. Every function returns a new document and keeps every node object it
  * did not change (the analyzer's cache is keyed by node identity).
  */
-import { DOCUMENT_FORMAT, DOCUMENT_VERSION, type BlockDef, type GraphDocument, type GraphEdge, type GraphNode } from '../document/schema';
+import { DOCUMENT_FORMAT, DOCUMENT_VERSION, isParamRef, type BlockDef, type BlockParam, type GraphDocument, type GraphEdge, type GraphNode } from '../document/schema';
 import type { Analysis } from '../compiler/infer';
 import { portsOf } from '../compiler/graph';
 import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
@@ -308,4 +308,51 @@ export function groupIntoBlock(doc: GraphDocument, ids: Set<string>): { doc: Gra
   const before = doc.nodes.slice(0, firstIndex).filter((x) => !ids.has(x.id)).length;
   nodes.splice(before, 0, blockNode);
   return { doc: { ...rest, nodes, edges, blocks: [...doc.blocks, def] }, id };
+}
+
+/** Replaces one block definition; every other block keeps its object. */
+function updateBlock(doc: GraphDocument, blockId: string, fn: (b: BlockDef) => BlockDef): GraphDocument {
+  return { ...doc, blocks: doc.blocks.map((b) => (b.id === blockId ? fn(b) : b)) };
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A new param of the block's signature, or why it cannot be added. */
+export function addBlockParam(doc: GraphDocument, blockId: string, param: BlockParam): { doc: GraphDocument } | { error: string } {
+  const def = doc.blocks.find((b) => b.id === blockId);
+  if (!def) return { error: `There is no block "${blockId}".` };
+  if (!IDENTIFIER.test(param.name)) return { error: `"${param.name}" cannot name a param: use letters, digits and _, starting with a letter.` };
+  if (def.params.some((p) => p.name === param.name)) return { error: `The block already has a param "${param.name}".` };
+  return { doc: updateBlock(doc, blockId, (b) => ({ ...b, params: [...b.params, param] })) };
+}
+
+/** Where a block param is used inside the block's body, as node ids. */
+export function blockParamUses(def: BlockDef, name: string): string[] {
+  const refers = (v: unknown): boolean => (isParamRef(v) ? v.$param === name : Array.isArray(v) && v.some(refers));
+  return def.nodes.filter((n) => n.when?.$param === name || Object.values(n.params).some(refers)).map((n) => n.id);
+}
+
+/** Removes a param from the block's signature (and the values instances passed for it), unless the body still uses it. */
+export function removeBlockParam(doc: GraphDocument, blockId: string, name: string): { doc: GraphDocument } | { error: string } {
+  const def = doc.blocks.find((b) => b.id === blockId);
+  if (!def) return { error: `There is no block "${blockId}".` };
+  const uses = blockParamUses(def, name);
+  if (uses.length) return { error: `"${name}" is still used by ${uses.map((u) => `"${u}"`).join(', ')}; set those values in the nodes first.` };
+  const withoutParam = updateBlock(doc, blockId, (b) => ({ ...b, params: b.params.filter((p) => p.name !== name) }));
+  return {
+    doc: {
+      ...withoutParam,
+      nodes: withoutParam.nodes.map((n) => {
+        if (n.type !== BLOCK_NODE_TYPE || n.block !== blockId || !(name in n.params)) return n;
+        const params = { ...n.params };
+        delete params[name];
+        return { ...n, params };
+      }),
+    },
+  };
+}
+
+/** Sets the default a block param takes when an instance does not set it. */
+export function setBlockParamDefault(doc: GraphDocument, blockId: string, name: string, value: unknown): GraphDocument {
+  return updateBlock(doc, blockId, (b) => ({ ...b, params: b.params.map((p) => (p.name === name ? { ...p, default: value } : p)) }));
 }

@@ -407,5 +407,32 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     await expect.poll(() => trainable(page).textContent()).toBe('25,418 trainable params');
     await page.context().close();
   });
+
+  test('(h) a block\'s own params: add one, link a layer to it, refuse to remove it while used, change its default', async () => {
+    const page = await openEditor();
+    await openTemplate(page, 'ConvMixer', 'mnist');
+    await node(page, 'mixer').dblclick();
+    await expect.poll(() => nodeCount(page)).toBe(7);
+    const signature = page.getByRole('region', { name: 'Block params' });
+    await signature.getByLabel('New param name').fill('pointwiseKernel');
+    await signature.getByRole('button', { name: 'Add param' }).click();
+    await expect.poll(() => signature.getByLabel('pointwiseKernel (default)').count()).toBe(1);
+    // Link the pointwise conv's kernel size to it (default 1: the same model so far).
+    await node(page, 'pointwise').click();
+    await page.getByLabel('Link kernel size to a block param').selectOption('pointwiseKernel');
+    await expect.poll(() => page.getByLabel('Kernel size').inputValue()).toMatch(/pointwiseKernel/);
+    expect(await trainable(page).textContent()).toBe('25,418 trainable params');
+    // Removing a param that a layer uses is refused, with the reason.
+    const pane = (await page.locator('.pb-canvas').boundingBox())!;
+    await page.mouse.click(pane.x + pane.width * 0.45, pane.y + pane.height - 16); // empty canvas: deselect
+    await expect.poll(() => signature.count()).toBe(1);
+    await signature.getByRole('button', { name: 'Remove block param pointwiseKernel' }).click();
+    await expect.poll(() => page.locator('.pb-toast').allTextContents().then((t) => t.join(' '))).toMatch(/still used by "pointwise"/);
+    // A default of 3 makes every repetition's pointwise conv 3×3: 4 × 64 × 64 × 8 more weights.
+    await signature.getByLabel('pointwiseKernel (default)').fill('3');
+    await expect.poll(() => trainable(page).textContent()).toBe(`${(25_418 + 4 * 64 * 64 * 8).toLocaleString('en-US')} trainable params`);
+    await shot(page, '15-block-params');
+    await page.context().close();
+  });
 });
 

@@ -126,9 +126,9 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     await expect.poll(() => trainable(page).textContent()).toBe('31,498 trainable params');
     expect(await node(page, 'mixer').locator('.pb-node-type').textContent()).toBe('ConvMixer block ×5');
     // Inline validation: a bad kernel size is flagged on the field and on the node.
-    await page.getByLabel('Kernel size').fill('0');
+    await page.getByLabel('Kernel size', { exact: true }).fill('0');
     await expect.poll(() => page.locator('.pb-field-error').first().textContent()).toMatch(/≥ 1/);
-    await page.getByLabel('Kernel size').fill('5');
+    await page.getByLabel('Kernel size', { exact: true }).fill('5');
     await shot(page, '04-inspector-repeat');
 
     await page.getByRole('tab', { name: 'Summary' }).click();
@@ -373,7 +373,7 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     // The depthwise kernel comes from the block's kernelSize param; fix it to 3 here instead.
     await node(page, 'depthwise').click();
     await page.getByRole('button', { name: /Set kernel size here instead/ }).click();
-    await page.getByLabel('Kernel size').fill('3');
+    await page.getByLabel('Kernel size', { exact: true }).fill('3');
     // 4 repetitions × 64 channels × (25 − 9) taps fewer.
     await expect.poll(() => trainable(page).textContent()).toBe(`${(25_418 - 4 * 64 * 16).toLocaleString('en-US')} trainable params`);
     expect(await page.getByTestId('shape-depthwise').textContent()).toBe('(None, 14, 14, 64)');
@@ -420,7 +420,7 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     // Link the pointwise conv's kernel size to it (default 1: the same model so far).
     await node(page, 'pointwise').click();
     await page.getByLabel('Link kernel size to a block param').selectOption('pointwiseKernel');
-    await expect.poll(() => page.getByLabel('Kernel size').inputValue()).toMatch(/pointwiseKernel/);
+    await expect.poll(() => page.getByLabel('Kernel size', { exact: true }).inputValue()).toMatch(/pointwiseKernel/);
     expect(await trainable(page).textContent()).toBe('25,418 trainable params');
     // Removing a param that a layer uses is refused, with the reason.
     const pane = (await page.locator('.pb-canvas').boundingBox())!;

@@ -11,8 +11,29 @@ export interface NodePorts {
 
 export function blockPorts(def: BlockDef): NodePorts {
   const named = (type: string, fallback: string) =>
-    def.nodes.filter((n) => n.type === type).map((n) => ({ name: typeof n.params.name === 'string' ? n.params.name : fallback }));
-  return { inputs: named('BlockInput', 'x'), outputs: named('BlockOutput', 'y') };
+    def.nodes.filter((n) => n.type === type).map((n) => ({ name: typeof n.params.name === 'string' ? n.params.name : fallback, node: n }));
+  return {
+    inputs: named('BlockInput', 'x').map(({ name, node }) => ({ name, ...inputRanks(def, node.id) })),
+    outputs: named('BlockOutput', 'y').map(({ name }) => ({ name })),
+  };
+}
+
+/**
+ * A block input accepts the ranks the layers it feeds accept (a ConvMixer block needs an image), so
+ * the editor can refuse a wrong wire into a block as it does into a layer. Conditional (`when`)
+ * consumers are skipped: they may be switched off.
+ */
+function inputRanks(def: BlockDef, inputNodeId: string): { minRank?: number; maxRank?: number } {
+  let minRank: number | undefined;
+  let maxRank: number | undefined;
+  for (const e of def.edges) {
+    if (e.source !== inputNodeId) continue;
+    const consumer = def.nodes.find((n) => n.id === e.target);
+    const port = consumer && !consumer.when ? getSpec(consumer.type)?.inputs.find((p) => p.name === e.targetPort) : undefined;
+    if (port?.minRank !== undefined) minRank = Math.max(minRank ?? 0, port.minRank);
+    if (port?.maxRank !== undefined) maxRank = Math.min(maxRank ?? Infinity, port.maxRank);
+  }
+  return { ...(minRank !== undefined ? { minRank } : {}), ...(maxRank !== undefined ? { maxRank } : {}) };
 }
 
 export function portsOf(node: GraphNode, blocks: ReadonlyMap<string, BlockDef>): NodePorts | undefined {

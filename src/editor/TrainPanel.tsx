@@ -16,7 +16,7 @@ import { graphKeyOf, type RunRecord } from './runs-db';
 import {
   chosenData, clearPendingWeights, countsOf, DATA_CHOICES, exportWeights, importWeights, loadCsvFile, loadImages, MNIST_INFO, pauseRun, predict,
   probeBackends, refreshRuns, removeRun, resumeRun, runIsActive, setCsvLabel, setPrefs, startRun, stopRun, toggleCompare, tryPastRun, useTraining,
-  type DataChoice, type LiveRun, type RunData, type RunRecordWithData, type UserData,
+  type DataChoice, type LiveRun, type RunData, type UserData,
 } from './training';
 import { TrainingSchema, type TrainingSetup } from '../document/schema';
 import type { Plan } from '../compiler/plan';
@@ -396,7 +396,7 @@ function Playground({ fits }: { fits: boolean }) {
   );
 }
 
-function runDataText(r: RunRecordWithData): string {
+function runDataText(r: RunRecord): string {
   const data = r.data ?? MNIST_INFO;
   const count = Math.min(r.limit ?? data.trainCount, data.trainCount);
   return `${data.title === 'MNIST' ? '' : `${data.title}, `}${count.toLocaleString('en-US')} ${nounOf(data)}`;

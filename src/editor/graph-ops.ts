@@ -116,11 +116,7 @@ export function connectionProblem(
     }
   }
   const ports = portsOf(target, analysis.blocks);
-  let port = ports?.inputs.find((p) => p.name === c.targetPort);
-  if (port && target.type === BLOCK_NODE_TYPE && target.block) {
-    const def = analysis.blocks.get(target.block);
-    if (def) port = { ...port, ...blockPortRanks(def, c.targetPort) };
-  }
+  const port = ports?.inputs.find((p) => p.name === c.targetPort);
   if (ports && !port) return `Refused: ${label(doc, c.target)} has no input port "${c.targetPort}".`;
   if (port && !port.variadic) {
     const taken = doc.edges.find((e) => e.target === c.target && e.targetPort === c.targetPort);
@@ -141,27 +137,6 @@ export function connectionProblem(
     }
   }
   return null;
-}
-
-/**
- * A block's input port has no rank of its own; it accepts what the layers it feeds accept. Follows
- * the port through pass-through nodes to the first layer whose port declares ranks.
- */
-export function blockPortRanks(def: BlockDef, portName: string): { minRank?: number; maxRank?: number } {
-  const entry = def.nodes.find((n) => n.type === 'BlockInput' && (n.params.name ?? 'x') === portName);
-  if (!entry) return {};
-  let min: number | undefined;
-  let max: number | undefined;
-  for (const e of def.edges) {
-    if (e.source !== entry.id) continue;
-    const consumer = def.nodes.find((n) => n.id === e.target);
-    const spec = consumer && getSpec(consumer.type);
-    const p = spec?.inputs.find((x) => x.name === e.targetPort);
-    if (!p || consumer?.when) continue;
-    if (p.minRank !== undefined) min = Math.max(min ?? 0, p.minRank);
-    if (p.maxRank !== undefined) max = Math.min(max ?? Infinity, p.maxRank);
-  }
-  return { minRank: min, maxRank: max };
 }
 
 export function connect(doc: GraphDocument, c: Connection): GraphDocument {

@@ -9,7 +9,17 @@ import type { EpochReport, Evaluation } from '../runtime/training/train';
 
 export type RunStatus = 'completed' | 'stopped' | 'failed' | 'crashed';
 
-export interface RunRecord {
+/** The data a run trained on, as the history shows it. */
+export interface RunData {
+  title: string;
+  inputShape: number[];
+  classNames: string[];
+  trainCount: number;
+  testCount: number;
+}
+
+/** What a run is, whether it is on screen now (LiveRun) or saved in the history (RunRecord). */
+export interface RunCore {
   id: string;
   /** Which graph's history this run belongs to (see graphKeyOf). */
   graphKey: string;
@@ -20,17 +30,22 @@ export interface RunRecord {
   limit?: number;
   backendChoice: BackendChoice;
   backend: { name: BackendName; reason: string } | null;
+  message?: string;
   /** Per step, 1-based: loss[i] and accuracy[i] are step i + 1. */
   curves: { loss: number[]; accuracy: number[] };
   epochs: EpochReport[];
   final: { trainLoss: number; trainAccuracy: number; test: Evaluation } | null;
-  status: RunStatus;
-  message?: string;
   seconds: number;
   stepsPerSecond: number;
+}
+
+export interface RunRecord extends RunCore {
+  status: RunStatus;
   hasWeights: boolean;
   /** Steps and examples, to say what a run covered. */
   totalSteps: number;
+  /** Absent in runs saved before datasets other than MNIST existed. */
+  data?: RunData;
 }
 
 let stores: { runs: UseStore; weights: UseStore } | undefined;

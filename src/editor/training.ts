@@ -9,7 +9,7 @@ import { create } from 'zustand';
 import { downloadBlob } from './files';
 import type { Plan } from '../compiler/plan';
 import type { TrainingSetup } from '../document/schema';
-import type { EpochReport, Evaluation, StepReport } from '../runtime/training/train';
+import type { StepReport } from '../runtime/training/train';
 import { TrainingClient, type ClientEvent } from '../runtime/worker/client';
 import type { BackendChoice, BackendName, TrainData, WeightArtifacts } from '../runtime/worker/protocol';
 import { cloneDataset, classCounts, DataError, type Dataset } from '../runtime/data/dataset';
@@ -19,7 +19,8 @@ import { isSyntheticName, SYNTHETIC, type SyntheticName } from '../runtime/data/
 import type { DataShape } from '../runtime/data/fit';
 import { ioOf } from '../runtime/data/fit';
 import { fromModelJson, toModelJson, WEIGHTS_FILE } from '../runtime/tfjs-format';
-import { deleteRun, listRuns, loadWeights, saveRun, type RunRecord, type RunStatus } from './runs-db';
+import { deleteRun, listRuns, loadWeights, saveRun, type RunCore, type RunData, type RunRecord, type RunStatus } from './runs-db';
+export type { RunData } from './runs-db';
 import { useEditor } from './store';
 
 /** What the Train tab trains on: MNIST, a synthetic set, or the user's own CSV or images. */
@@ -37,14 +38,6 @@ export const DATA_CHOICES: Array<[DataChoice, string]> = [
 ];
 
 /** What a run trained on, kept with the run (and its record). */
-export interface RunData {
-  title: string;
-  inputShape: number[];
-  classNames: string[];
-  trainCount: number;
-  testCount: number;
-}
-
 /** The user's own data, loaded in the page (never saved: it stays in this tab). */
 export interface UserData {
   kind: 'csv' | 'images';
@@ -64,32 +57,15 @@ export interface UserData {
 
 export const MNIST_INFO: RunData = { title: 'MNIST', inputShape: [28, 28, 1], classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], trainCount: 8000, testCount: 2000 };
 
-export type RunRecordWithData = RunRecord & { data?: RunData };
-
 export type LiveStatus = 'starting' | 'running' | 'paused' | 'stopping' | RunStatus;
 
-export interface LiveRun {
-  id: string;
-  graphKey: string;
-  graphName: string;
-  date: string;
-  setup: TrainingSetup;
-  limit?: number;
-  backendChoice: BackendChoice;
+export interface LiveRun extends RunCore {
   /** The run's own copy of the plan, as JSON: to tell whether the graph changed since. */
   planJson: string;
   plan: Plan;
-  backend: { name: BackendName; reason: string } | null;
   status: LiveStatus;
-  message?: string;
   nodeId?: string;
   last: StepReport | null;
-  /** Appended in place on every step; read by the charts. */
-  curves: { loss: number[]; accuracy: number[] };
-  epochs: EpochReport[];
-  final: { trainLoss: number; trainAccuracy: number; test: Evaluation } | null;
-  seconds: number;
-  stepsPerSecond: number;
   data: RunData;
 }
 
@@ -378,7 +354,7 @@ async function finishRun(status: RunStatus, extra: Partial<LiveRun>, weights: We
     tick: useTraining.getState().tick + 1,
     playground: weights && status !== 'failed' ? { label: 'the run that just finished', runId: run.id, classNames: run.data.classNames } : null,
   });
-  const record: RunRecordWithData = {
+  const record: RunRecord = {
     id: done.id, graphKey: done.graphKey, graphName: done.graphName, date: done.date, setup: done.setup, limit: done.limit,
     backendChoice: done.backendChoice, backend: done.backend,
     curves: { loss: done.curves.loss.slice(), accuracy: done.curves.accuracy.slice() },
@@ -482,7 +458,7 @@ export async function tryPastRun(record: RunRecord, plan: Plan | null): Promise<
       pending.set(requestId, { resolve, reject });
       getClient().send({ type: 'load', requestId, plan, weights });
     });
-    useTraining.setState({ playground: { label: `the run of ${new Date(record.date).toLocaleString()}`, runId: record.id, classNames: (record as RunRecordWithData).data?.classNames } });
+    useTraining.setState({ playground: { label: `the run of ${new Date(record.date).toLocaleString()}`, runId: record.id, classNames: record.data?.classNames } });
   } catch (err) {
     toast('error', 'Could not load these weights into the current graph', [err instanceof Error ? err.message : String(err)]);
   }

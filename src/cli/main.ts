@@ -1,7 +1,9 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatDiagnostic, hasErrors, type Diagnostic } from '../document/diagnostics';
 import type { GraphDocument } from '../document/schema';
+import { MAX_DOCUMENT_BYTES } from '../document/limits';
+import { tooLarge } from '../document/load';
 import { applyPreset, presetsOf } from '../document/templates';
 import { analyze, emit, formatSummary, loadGraph, lower, summarize } from '../compiler/index';
 import { TEMPLATES, templateDocument } from '../../templates/index';
@@ -72,8 +74,12 @@ function loadSource(source: string, preset: string | undefined, io: Io): GraphDo
   if (!existsSync(source)) throw new CliError(`Cannot read "${source}": no such file.`, 2);
   let text: string;
   try {
+    // Refused before reading, so that a multi-gigabyte file is never loaded into memory.
+    const { size } = statSync(source);
+    if (size > MAX_DOCUMENT_BYTES) throw new CliError(`Cannot load "${source}":\n${formatDiagnostic(tooLarge(size))}`, 2);
     text = readFileSync(source, 'utf8');
   } catch (err) {
+    if (err instanceof CliError) throw err;
     throw new CliError(`Cannot read "${source}": ${(err as Error).message}`, 2);
   }
   const { doc, diagnostics } = loadGraph(text);

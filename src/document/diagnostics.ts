@@ -35,6 +35,8 @@ export const DIAGNOSTIC_CATALOGUE = {
   'PB107': { severity: 'error', title: 'Edge refers to a missing node' },
   'PB108': { severity: 'info', title: 'Document migrated' },
   'PB109': { severity: 'error', title: 'Unknown block' },
+  'PB110': { severity: 'error', title: 'Document nested too deeply' },
+  'PB111': { severity: 'error', title: 'File too large' },
   // Graph structure (PB2xx)
   'PB200': { severity: 'error', title: 'Input port not connected' },
   'PB201': { severity: 'error', title: 'Port does not exist' },

@@ -8,6 +8,7 @@ import {
   type GraphDocument,
 } from './schema';
 import { DOCUMENT_MIGRATIONS, type DocumentMigration } from './migrations';
+import { findExcessiveNesting, formatBytes, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, nestsDeeperThan } from './limits';
 
 /** What the loader needs to know about node types; the node registry provides it. */
 export interface NodeTypeInfo {
@@ -34,6 +35,10 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /** Parse → migrate → validate. Never throws on user input. */
 export function loadDocumentText(text: string, options: LoadOptions = {}): LoadResult {
+  if (text.length > MAX_DOCUMENT_BYTES) return fail(tooLarge(text.length));
+  // Before JSON.parse: some engines parse recursively, and everything after it walks recursively.
+  const excess = findExcessiveNesting(text);
+  if (excess) return fail(tooDeep(`line ${excess.line}, column ${excess.column}`));
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -79,6 +84,9 @@ export function loadDocumentValue(raw: unknown, options: LoadOptions = {}): Load
     }));
   }
 
+  // structuredClone, the migrations and zod all recurse: refuse what would overflow the stack.
+  if (nestsDeeperThan(raw)) return fail(tooDeep());
+
   const diagnostics: Diagnostic[] = [];
   let doc: Record<string, unknown> = structuredClone(raw);
   for (let v = version; v < current; v++) {
@@ -112,6 +120,21 @@ export function loadDocumentValue(raw: unknown, options: LoadOptions = {}): Load
 
 function fail(d: Diagnostic): LoadResult {
   return { doc: null, diagnostics: [d] };
+}
+
+/** For a file of `bytes` bytes (or characters, for text in memory): over MAX_DOCUMENT_BYTES. */
+export function tooLarge(bytes: number): Diagnostic {
+  return diagnostic('PB111', {
+    message: `The file is ${formatBytes(bytes)}; Patchbay opens graph files of up to ${formatBytes(MAX_DOCUMENT_BYTES)} (a 20,000-node graph is about 6 MB).`,
+    help: 'Check that this is the graph you meant to open; nothing was read.',
+  });
+}
+
+function tooDeep(where?: string): Diagnostic {
+  return diagnostic('PB110', {
+    message: `The file nests lists or objects more than ${MAX_DOCUMENT_DEPTH} levels deep${where ? ` (at ${where})` : ''}; a Patchbay graph needs fewer than 10.`,
+    help: 'The file is damaged or was not written by Patchbay; nothing was loaded.',
+  });
 }
 
 /** Duplicate ids make a document ambiguous, so they refuse the load; everything else is kept. */

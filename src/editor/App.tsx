@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
-import { scopeDoc, useEditor, type Panel } from './store';
+import { useEditor, type Panel } from './store';
 import { formatCount, useAnalysis } from './analysis';
 import { Canvas } from './Canvas';
 import { Palette } from './Palette';
@@ -10,10 +10,9 @@ import { TrainPanel } from './TrainPanel';
 import { useTraining } from './training';
 import { ShortcutsDialog, TemplatesDialog, Toasts } from './Dialogs';
 import { openFile, saveToFile } from './files';
-import { copyFragment, emptyDocument, pasteFragment, removeItems, type Fragment } from './graph-ops';
+import { emptyDocument } from './graph-ops';
+import { handleShortcut, type ShortcutContext } from './shortcuts';
 import { autoLayout } from './layout';
-
-let clipboard: Fragment | null = null;
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -21,59 +20,18 @@ function isTyping(target: EventTarget | null): boolean {
   return el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName) || !!el.closest('.monaco-editor');
 }
 
+/** The keyboard shortcuts of shortcuts.ts, on the app's store. */
 function useShortcuts(openPicker: () => void) {
   const flow = useReactFlow();
   useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      const s = useEditor.getState();
-      const mod = e.ctrlKey || e.metaKey;
-      const key = e.key.toLowerCase();
-      if (mod && key === 's') { e.preventDefault(); saveToFile(); return; }
-      if (mod && key === 'o') { e.preventDefault(); openPicker(); return; }
-      if (isTyping(e.target) || s.dialog) return;
-      if (mod && key === 'z' && !e.shiftKey) { e.preventDefault(); s.undo(); return; }
-      if (mod && ((key === 'z' && e.shiftKey) || key === 'y')) { e.preventDefault(); s.redo(); return; }
-      // Edits apply to the graph on show: the main graph, or the body of the open block.
-      const scoped = scopeDoc(s.doc, s.blockView);
-      if (s.blockView && e.key === 'Escape' && !s.selectedNodes.length && !s.selectedEdges.length) {
-        s.closeBlock();
-        return;
-      }
-      if (e.key === 'Delete' || e.key === 'Backspace') {
-        if (!s.selectedNodes.length && !s.selectedEdges.length) return;
-        e.preventDefault();
-        s.edit((d) => removeItems(d, new Set(s.selectedNodes), new Set(s.selectedEdges)));
-        return;
-      }
-      if (mod && key === 'a') { e.preventDefault(); s.select(scoped.nodes.map((n) => n.id)); return; }
-      if (mod && (key === 'c' || key === 'x')) {
-        const frag = copyFragment(scoped, new Set(s.selectedNodes));
-        if (!frag) return;
-        e.preventDefault();
-        clipboard = frag;
-        if (key === 'x') s.edit((d) => removeItems(d, new Set(s.selectedNodes), new Set()));
-        return;
-      }
-      if (mod && key === 'v' && clipboard) {
-        e.preventDefault();
-        const { doc, ids } = pasteFragment(scoped, clipboard);
-        s.edit(() => doc, { select: ids });
-        clipboard = { ...clipboard, nodes: clipboard.nodes.map((n) => ({ ...n, position: { x: (n.position?.x ?? 0) + 40, y: (n.position?.y ?? 0) + 40 } })) };
-        return;
-      }
-      if (mod && key === 'd') {
-        e.preventDefault();
-        const frag = copyFragment(scoped, new Set(s.selectedNodes));
-        if (!frag) return;
-        const { doc, ids } = pasteFragment(scoped, frag);
-        s.edit(() => doc, { select: ids });
-        return;
-      }
-      if (mod && key === 'g') { e.preventDefault(); groupSelection(); return; }
-      if (!mod && e.key === '?') { s.setDialog('shortcuts'); return; }
-      if (!mod && key === 'f') { void flow.fitView({ padding: 0.15, duration: 200, maxZoom: 1.2 }); return; }
-      if (e.key === 'Escape') s.select([]);
+    const ctx: ShortcutContext = {
+      store: useEditor,
+      fitView: () => void flow.fitView({ padding: 0.15, duration: 200, maxZoom: 1.2 }),
+      openPicker,
+      save: saveToFile,
+      group: groupSelection,
     };
+    const onKey = (e: KeyboardEvent) => { handleShortcut(e, ctx, isTyping(e.target)); };
     addEventListener('keydown', onKey);
     return () => removeEventListener('keydown', onKey);
   }, [flow, openPicker]);

@@ -1,6 +1,7 @@
 import { useEffect, useRef, type ReactNode } from 'react';
 import { useEditor } from './store';
 import { TEMPLATES, templateDocument } from '../../templates/index';
+import { SHORTCUTS, shortcutLabel } from './shortcuts';
 
 function Dialog({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
   const ref = useRef<HTMLDivElement>(null);
@@ -67,30 +68,12 @@ export function TemplatesDialog() {
   );
 }
 
-export const SHORTCUTS: [string, string][] = [
-  ['Ctrl+Z', 'Undo'],
-  ['Ctrl+Shift+Z or Ctrl+Y', 'Redo'],
-  ['Delete or Backspace', 'Delete the selection'],
-  ['Ctrl+C / Ctrl+V', 'Copy and paste nodes'],
-  ['Ctrl+D', 'Duplicate the selection'],
-  ['Ctrl+G', 'Group the selection into a block'],
-  ['Ctrl+A', 'Select every node'],
-  ['Shift+drag', 'Select with a box'],
-  ['Shift+click', 'Add to the selection'],
-  ['Ctrl+S', 'Save the graph as JSON'],
-  ['Ctrl+O', 'Open a graph file'],
-  ['F', 'Fit the graph in view'],
-  ['Double-click a block', 'Look inside it'],
-  ['Escape', 'Leave a block, close a dialog'],
-  ['?', 'This help'],
-];
-
 export function ShortcutsDialog() {
   return (
     <Dialog title="Keyboard shortcuts" onClose={() => useEditor.getState().setDialog(null)}>
       <table className="pb-shortcuts">
         <tbody>
-          {SHORTCUTS.map(([k, v]) => <tr key={k}><td><kbd>{k}</kbd></td><td>{v}</td></tr>)}
+          {SHORTCUTS.map((s) => <tr key={shortcutLabel(s)}><td><kbd>{shortcutLabel(s)}</kbd></td><td>{s.help}</td></tr>)}
         </tbody>
       </table>
       <p className="pb-muted pb-small-text">On a Mac, Cmd works wherever Ctrl is shown.</p>

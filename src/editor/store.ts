@@ -1,7 +1,9 @@
 /**
- * The editor store: one zustand store with a document slice (the only undoable state, kept as a
- * snapshot stack of immutable documents) and a ui slice (selection, panels, toasts, block view).
- * Compiler output is derived from the document in analysis.ts, never stored here.
+ * The editor store: one zustand store per editor, with a document slice (the only undoable state,
+ * kept as a snapshot stack of immutable documents) and a ui slice (selection, panels, toasts, block
+ * view). Compiler output is derived from the document in analysis.ts, never stored here.
+ * `createEditorStore()` makes a fresh one (a headless editor in tests needs no DOM); the app uses
+ * the `useEditor` instance.
  */
 import { create } from 'zustand';
 import type { GraphDocument } from '../document/schema';
@@ -65,8 +67,6 @@ export interface EditorState {
   requestFit: () => void;
 }
 
-let toastIds = 0;
-
 type BlockView = EditorState['blockView'];
 
 /**
@@ -93,88 +93,97 @@ const pruneSelection = (doc: GraphDocument, blockView: BlockView, nodes: string[
   return { selectedNodes: nodes.filter((id) => n.has(id)), selectedEdges: edges.filter((id) => e.has(id)) };
 };
 
-export const useEditor = create<EditorState>()((set, get) => ({
-  doc: emptyDocument(),
-  past: [],
-  future: [],
-  coalesceKey: null,
-  gestureBase: null,
-  selectedNodes: [],
-  selectedEdges: [],
-  panel: 'inspector',
-  blockView: null,
-  toasts: [],
-  dialog: null,
-  focusRequest: null,
-  fitN: 0,
+/** A new, empty editor: its own document, history and ui state. */
+export function createEditorStore() {
+  let toastIds = 0;
+  return create<EditorState>()((set, get) => ({
+    doc: emptyDocument(),
+    past: [],
+    future: [],
+    coalesceKey: null,
+    gestureBase: null,
+    selectedNodes: [],
+    selectedEdges: [],
+    panel: 'inspector',
+    blockView: null,
+    toasts: [],
+    dialog: null,
+    focusRequest: null,
+    fitN: 0,
 
-  commit: (doc, options = {}) => {
-    const s = get();
-    if (doc === s.doc) return;
-    const coalesce = options.coalesce !== undefined && options.coalesce === s.coalesceKey;
-    const past = coalesce ? s.past : [...s.past, s.doc].slice(-HISTORY_LIMIT);
-    const blockView = s.blockView && doc.nodes.some((n) => n.id === s.blockView!.nodeId) ? s.blockView : null;
-    const selection = options.select ? { selectedNodes: options.select, selectedEdges: [] } : pruneSelection(doc, blockView, s.selectedNodes, s.selectedEdges);
-    set({ doc, past, future: [], coalesceKey: options.coalesce ?? null, ...selection, blockView });
-  },
-  edit: (fn, options) => {
-    const s = get();
-    const scoped = scopeDoc(s.doc, s.blockView);
-    const next = fn(scoped);
-    if (next !== scoped) s.commit(unscopeDoc(s.doc, s.blockView, next), options);
-  },
-  editLive: (fn) => {
-    const s = get();
-    const scoped = scopeDoc(s.doc, s.blockView);
-    const next = fn(scoped);
-    if (next !== scoped) s.live(unscopeDoc(s.doc, s.blockView, next));
-  },
-  beginGesture: () => {
-    if (!get().gestureBase) set({ gestureBase: get().doc, coalesceKey: null });
-  },
-  live: (doc) => set({ doc }),
-  endGesture: () => {
-    const { gestureBase, doc, past } = get();
-    if (!gestureBase) return;
-    if (gestureBase === doc) set({ gestureBase: null });
-    else set({ gestureBase: null, past: [...past, gestureBase].slice(-HISTORY_LIMIT), future: [] });
-  },
-  undo: () => {
-    const s = get();
-    if (s.gestureBase) s.endGesture();
-    const { past, doc, future } = get();
-    const prev = past[past.length - 1];
-    if (!prev) return;
-    const blockView = s.blockView && prev.nodes.some((n) => n.id === s.blockView!.nodeId) && prev.blocks.some((b) => b.id === s.blockView!.blockId) ? s.blockView : null;
-    set({ doc: prev, past: past.slice(0, -1), future: [doc, ...future], coalesceKey: null, blockView, ...pruneSelection(prev, blockView, s.selectedNodes, s.selectedEdges) });
-  },
-  redo: () => {
-    const { past, doc, future, selectedNodes, selectedEdges, blockView: open } = get();
-    const next = future[0];
-    if (!next) return;
-    const blockView = open && next.nodes.some((n) => n.id === open.nodeId) && next.blocks.some((b) => b.id === open.blockId) ? open : null;
-    set({ doc: next, past: [...past, doc], future: future.slice(1), coalesceKey: null, blockView, ...pruneSelection(next, blockView, selectedNodes, selectedEdges) });
-  },
-  endCoalesce: () => set({ coalesceKey: null }),
-  reset: (doc) => set({ doc, past: [], future: [], coalesceKey: null, selectedNodes: [], selectedEdges: [], blockView: null }),
+    commit: (doc, options = {}) => {
+      const s = get();
+      if (doc === s.doc) return;
+      const coalesce = options.coalesce !== undefined && options.coalesce === s.coalesceKey;
+      const past = coalesce ? s.past : [...s.past, s.doc].slice(-HISTORY_LIMIT);
+      const blockView = s.blockView && doc.nodes.some((n) => n.id === s.blockView!.nodeId) ? s.blockView : null;
+      const selection = options.select ? { selectedNodes: options.select, selectedEdges: [] } : pruneSelection(doc, blockView, s.selectedNodes, s.selectedEdges);
+      set({ doc, past, future: [], coalesceKey: options.coalesce ?? null, ...selection, blockView });
+    },
+    edit: (fn, options) => {
+      const s = get();
+      const scoped = scopeDoc(s.doc, s.blockView);
+      const next = fn(scoped);
+      if (next !== scoped) s.commit(unscopeDoc(s.doc, s.blockView, next), options);
+    },
+    editLive: (fn) => {
+      const s = get();
+      const scoped = scopeDoc(s.doc, s.blockView);
+      const next = fn(scoped);
+      if (next !== scoped) s.live(unscopeDoc(s.doc, s.blockView, next));
+    },
+    beginGesture: () => {
+      if (!get().gestureBase) set({ gestureBase: get().doc, coalesceKey: null });
+    },
+    live: (doc) => set({ doc }),
+    endGesture: () => {
+      const { gestureBase, doc, past } = get();
+      if (!gestureBase) return;
+      if (gestureBase === doc) set({ gestureBase: null });
+      else set({ gestureBase: null, past: [...past, gestureBase].slice(-HISTORY_LIMIT), future: [] });
+    },
+    undo: () => {
+      const s = get();
+      if (s.gestureBase) s.endGesture();
+      const { past, doc, future } = get();
+      const prev = past[past.length - 1];
+      if (!prev) return;
+      const blockView = s.blockView && prev.nodes.some((n) => n.id === s.blockView!.nodeId) && prev.blocks.some((b) => b.id === s.blockView!.blockId) ? s.blockView : null;
+      set({ doc: prev, past: past.slice(0, -1), future: [doc, ...future], coalesceKey: null, blockView, ...pruneSelection(prev, blockView, s.selectedNodes, s.selectedEdges) });
+    },
+    redo: () => {
+      const { past, doc, future, selectedNodes, selectedEdges, blockView: open } = get();
+      const next = future[0];
+      if (!next) return;
+      const blockView = open && next.nodes.some((n) => n.id === open.nodeId) && next.blocks.some((b) => b.id === open.blockId) ? open : null;
+      set({ doc: next, past: [...past, doc], future: future.slice(1), coalesceKey: null, blockView, ...pruneSelection(next, blockView, selectedNodes, selectedEdges) });
+    },
+    endCoalesce: () => set({ coalesceKey: null }),
+    reset: (doc) => set({ doc, past: [], future: [], coalesceKey: null, selectedNodes: [], selectedEdges: [], blockView: null }),
 
-  select: (nodes, edges = []) => {
-    const s = get();
-    const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-    if (same(nodes, s.selectedNodes) && same(edges, s.selectedEdges)) return;
-    set({ selectedNodes: nodes, selectedEdges: edges, coalesceKey: null });
-  },
-  setPanel: (panel) => set({ panel }),
-  openBlock: (nodeId, blockId) => set({ blockView: { nodeId, blockId }, selectedNodes: [], selectedEdges: [], fitN: get().fitN + 1 }),
-  closeBlock: () => set({ blockView: null, selectedNodes: [], selectedEdges: [], fitN: get().fitN + 1 }),
-  toast: (t) => {
-    const id = ++toastIds;
-    set({ toasts: [...get().toasts.slice(-3), { ...t, id }] });
-    if (t.kind === 'info') setTimeout(() => get().dismiss(id), 3500);
-    else setTimeout(() => get().dismiss(id), 12000);
-  },
-  dismiss: (id) => set({ toasts: get().toasts.filter((t) => t.id !== id) }),
-  setDialog: (dialog) => set({ dialog }),
-  requestFit: () => set({ fitN: get().fitN + 1 }),
-  focusNode: (nodeId) => set({ focusRequest: { nodeId, n: (get().focusRequest?.n ?? 0) + 1 }, selectedNodes: [nodeId], selectedEdges: [], blockView: null }),
-}));
+    select: (nodes, edges = []) => {
+      const s = get();
+      const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+      if (same(nodes, s.selectedNodes) && same(edges, s.selectedEdges)) return;
+      set({ selectedNodes: nodes, selectedEdges: edges, coalesceKey: null });
+    },
+    setPanel: (panel) => set({ panel }),
+    openBlock: (nodeId, blockId) => set({ blockView: { nodeId, blockId }, selectedNodes: [], selectedEdges: [], fitN: get().fitN + 1 }),
+    closeBlock: () => set({ blockView: null, selectedNodes: [], selectedEdges: [], fitN: get().fitN + 1 }),
+    toast: (t) => {
+      const id = ++toastIds;
+      set({ toasts: [...get().toasts.slice(-3), { ...t, id }] });
+      if (t.kind === 'info') setTimeout(() => get().dismiss(id), 3500);
+      else setTimeout(() => get().dismiss(id), 12000);
+    },
+    dismiss: (id) => set({ toasts: get().toasts.filter((t) => t.id !== id) }),
+    setDialog: (dialog) => set({ dialog }),
+    requestFit: () => set({ fitN: get().fitN + 1 }),
+    focusNode: (nodeId) => set({ focusRequest: { nodeId, n: (get().focusRequest?.n ?? 0) + 1 }, selectedNodes: [nodeId], selectedEdges: [], blockView: null }),
+  }));
+}
+
+export type EditorStore = ReturnType<typeof createEditorStore>;
+
+/** The app's editor. */
+export const useEditor: EditorStore = createEditorStore();

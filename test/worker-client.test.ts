@@ -98,3 +98,34 @@ describe('training client watchdog and pause', () => {
     }
   });
 });
+
+describe('training client requests', () => {
+  it('answers predict and load with the matching reply, and keeps replies from listeners', async () => {
+    const { client, workers, events } = setup();
+    const first = client.predict(new Float32Array(4));
+    const second = client.predict(new Float32Array(4));
+    const [a, b] = workers[0]!.sent as Array<Extract<ToWorker, { type: 'predict' }>>;
+    expect(a!.requestId).not.toBe(b!.requestId);
+    // Replies in the other order still reach the right caller.
+    workers[0]!.reply({ type: 'prediction', requestId: b!.requestId, probabilities: [0.25, 0.75] });
+    workers[0]!.reply({ type: 'prediction', requestId: a!.requestId, probabilities: null, error: 'Train the model first.' });
+    await expect(second).resolves.toEqual([0.25, 0.75]);
+    await expect(first).rejects.toThrow('Train the model first.');
+    const weights = { modelTopology: {}, weightSpecs: [], weightData: new ArrayBuffer(8) };
+    const loading = client.load({} as never, weights);
+    const load = workers[0]!.sent[2] as Extract<ToWorker, { type: 'load' }>;
+    expect(workers[0]!.transfers[2]).toEqual([weights.weightData]);
+    workers[0]!.reply({ type: 'loaded', requestId: load.requestId, error: 'The saved weights do not fit this graph.' });
+    await expect(loading).rejects.toThrow('do not fit');
+    expect(events).toEqual([]);
+    client.dispose();
+  });
+
+  it('rejects the requests in flight when the worker crashes', async () => {
+    const { client, workers } = setup();
+    const waiting = client.predict(new Float32Array(4));
+    workers[0]!.onerror?.({ message: 'lost', preventDefault() {} } as ErrorEvent);
+    await expect(waiting).rejects.toThrow(/crashed: lost/);
+    client.dispose();
+  });
+});

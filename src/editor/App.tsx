@@ -7,7 +7,7 @@ import { Palette } from './Palette';
 import { groupSelection, Inspector } from './Inspector';
 import { CodePanel, IssuesPanel, SummaryPanel } from './Panels';
 import { TrainPanel } from './TrainPanel';
-import { useTraining } from './training';
+import { isActiveStatus, useTraining } from './training';
 import { ShortcutsDialog, TemplatesDialog, Toasts } from './Dialogs';
 import { openFile, saveToFile } from './files';
 import { emptyDocument } from './graph-ops';
@@ -105,7 +105,8 @@ function SidePanel() {
   const analysis = useAnalysis();
   const errors = analysis.diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = analysis.diagnostics.filter((d) => d.severity === 'warning').length;
-  const training = useTraining((s) => s.run?.status === 'running' || s.run?.status === 'starting' || s.run?.status === 'stopping');
+  // The tab's dot means "working now": an active run that is not paused.
+  const training = useTraining((s) => isActiveStatus(s.run?.status) && s.run?.status !== 'paused');
   const tabs: [Panel, string][] = [
     ['inspector', 'Inspector'],
     ['issues', `Issues${errors + warnings ? ` (${errors + warnings})` : ''}`],

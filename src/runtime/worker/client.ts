@@ -1,8 +1,15 @@
 import { transferablesOf } from '../data/dataset';
-import type { FromWorker, ToWorker } from './protocol';
+import type { Plan } from '../../compiler/plan';
+import type { FromWorker, ToWorker, WeightArtifacts } from './protocol';
 
-/** Worker messages plus what the watchdog itself reports. */
-export type ClientEvent = FromWorker | { type: 'crashed'; message: string; runId?: string };
+/** Replies the client answers itself (a request's promise); they never reach listeners. */
+type Reply = Extract<FromWorker, { type: 'prediction' | 'loaded' }>;
+
+/** Worker messages (other than replies to requests) plus what the watchdog itself reports. */
+export type ClientEvent = Exclude<FromWorker, Reply> | { type: 'crashed'; message: string; runId?: string };
+
+/** Messages the page may post; requests with replies go through `predict` and `load`. */
+export type Command = Exclude<ToWorker, { requestId: number }>;
 
 export interface ClientOptions {
   createWorker?: () => Worker;
@@ -27,6 +34,9 @@ export class TrainingClient {
   private watchdog: ReturnType<typeof setInterval> | undefined;
   private readonly createWorker: () => Worker;
   private readonly stallMs: number;
+  private requestIds = 0;
+  /** Requests waiting for the worker's reply, by request id; a crash rejects them all. */
+  private pending = new Map<number, { resolve: (reply: Reply) => void; reject: (err: Error) => void }>();
 
   constructor(options: ClientOptions = {}) {
     this.createWorker = options.createWorker ?? defaultWorker;
@@ -39,6 +49,12 @@ export class TrainingClient {
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       this.lastHeard = Date.now();
       const message = event.data;
+      if (message.type === 'prediction' || message.type === 'loaded') {
+        const waiting = this.pending.get(message.requestId);
+        this.pending.delete(message.requestId);
+        waiting?.resolve(message);
+        return;
+      }
       if (message.type === 'done' || (message.type === 'error' && message.runId === this.activeRun)) {
         this.activeRun = undefined;
         this.paused = false;
@@ -59,7 +75,30 @@ export class TrainingClient {
     this.paused = false;
     this.worker.terminate();
     this.worker = this.spawn();
+    const waiting = [...this.pending.values()];
+    this.pending.clear();
+    for (const request of waiting) request.reject(new Error(message));
     this.emit({ type: 'crashed', message, runId });
+  }
+
+  private request(message: Extract<ToWorker, { requestId: number }>, transfer: Transferable[] = []): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      this.pending.set(message.requestId, { resolve, reject });
+      this.worker.postMessage(message, transfer);
+    });
+  }
+
+  /** Class probabilities for one input from the worker's current model. */
+  async predict(pixels: Float32Array): Promise<number[]> {
+    const reply = await this.request({ type: 'predict', requestId: ++this.requestIds, pixels });
+    if (reply.type !== 'prediction' || !reply.probabilities) throw new Error((reply.type === 'prediction' && reply.error) || 'No prediction.');
+    return reply.probabilities;
+  }
+
+  /** Builds the plan in the worker with these weights, for predictions without training. Takes the weights' buffer. */
+  async load(plan: Plan, weights: WeightArtifacts): Promise<void> {
+    const reply = await this.request({ type: 'load', requestId: ++this.requestIds, plan, weights }, [weights.weightData]);
+    if (reply.type === 'loaded' && reply.error) throw new Error(reply.error);
   }
 
   private emit(event: ClientEvent): void {
@@ -75,7 +114,7 @@ export class TrainingClient {
    * Posts a message. An inline dataset in a 'train' message is transferred, not copied: its arrays
    * are unusable here afterwards, so send a `cloneDataset` of anything the page keeps.
    */
-  send(message: ToWorker, transfer: Transferable[] = []): void {
+  send(message: Command, transfer: Transferable[] = []): void {
     if (message.type === 'train' && typeof message.data === 'object' && message.data.kind === 'inline') {
       transfer = [...transfer, ...transferablesOf(message.data.dataset).filter((b) => !transfer.includes(b))];
     }
@@ -104,6 +143,8 @@ export class TrainingClient {
   dispose(): void {
     if (this.watchdog) clearInterval(this.watchdog);
     this.worker.terminate();
+    for (const request of this.pending.values()) request.reject(new Error('The training worker was closed.'));
+    this.pending.clear();
     this.listeners.clear();
   }
 }

@@ -34,7 +34,6 @@ export type ToWorker =
 
 /** What the worker reports. */
 export type FromWorker =
-  | { type: 'ready' }
   | { type: 'backends'; available: BackendName[]; software: boolean; reason: string }
   | { type: 'backend'; runId: string; name: BackendName; reason: string }
   | { type: 'step'; runId: string; report: StepReport }

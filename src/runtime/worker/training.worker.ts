@@ -220,5 +220,3 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
   }
 };
-
-post({ type: 'ready' });

@@ -1,0 +1,72 @@
+/** The runs of this graph kept in this browser: status, figures, weights, comparison of curves. */
+import { useRef } from 'react';
+import type uPlot from 'uplot';
+import type { Plan } from '../../compiler/plan';
+import { LineChart } from '../Chart';
+import type { RunRecord } from '../runs-db';
+import { useTraining } from '../training';
+import { removeRun, toggleCompare } from './history';
+import { clearPendingWeights, exportWeights, importWeights, tryPastRun } from './weights';
+import { COLORS, duration, pct, runDataText } from './format';
+import { Section } from './Section';
+
+const STATUS_BADGE: Record<RunRecord['status'], string> = { completed: 'completed', stopped: 'stopped', failed: 'failed', crashed: 'crashed' };
+export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: string }) {
+  const runs = useTraining((s) => s.runs);
+  const compare = useTraining((s) => s.compare);
+  const pendingWeights = useTraining((s) => s.pendingWeights);
+  const picker = useRef<HTMLInputElement>(null);
+  const chosen = runs.filter((r) => compare.includes(r.id));
+  const compareData = (): uPlot.AlignedData => {
+    const n = Math.max(0, ...chosen.map((r) => r.curves.loss.length));
+    return [Array.from({ length: n }, (_, i) => i + 1), ...chosen.map((r) => Array.from({ length: n }, (_, i) => r.curves.loss[i] ?? null))];
+  };
+  return (
+    <Section title={`Runs of “${graphName}”`} testId="runs"
+      right={<>
+        <button type="button" onClick={() => picker.current?.click()} title="Pick model.json and weights.bin">Import weights</button>
+        <input ref={picker} type="file" multiple accept=".json,.bin,application/json,application/octet-stream" hidden aria-label="Import weights (model.json and weights.bin)"
+          onChange={(e) => { const files = Array.from(e.target.files ?? []); e.target.value = ''; if (files.length) void importWeights(files, plan); }} />
+      </>}>
+      {pendingWeights && (
+        <p className="pb-note pb-row">The next run starts from the imported weights ({pendingWeights.label}).<span className="pb-spacer" />
+          <button type="button" className="pb-link" onClick={clearPendingWeights}>Don't use them</button></p>
+      )}
+      {!runs.length && <p className="pb-muted pb-small-text">No runs of this graph yet. Runs are kept in this browser, with their weights.</p>}
+      {runs.length > 0 && (
+        <ul className="pb-runs" aria-label="Run history">
+          {runs.map((r, i) => (
+            <li key={r.id} className="pb-run" data-testid="run-item" data-status={r.status}>
+              <input type="checkbox" checked={compare.includes(r.id)} onChange={() => toggleCompare(r.id)} aria-label={`Compare the run of ${new Date(r.date).toLocaleString()}`}
+                style={{ accentColor: COLORS[chosen.indexOf(r) % COLORS.length] }} />
+              <div className="pb-run-main">
+                <div className="pb-row">
+                  <span className="pb-run-date">{new Date(r.date).toLocaleString()}</span>
+                  <span className={`pb-badge pb-run-badge pb-run-${r.status}`}>{STATUS_BADGE[r.status]}</span>
+                  {i === 0 && <span className="pb-tag">latest</span>}
+                  <span className="pb-spacer" />
+                  <span className="pb-run-acc" title="Final test accuracy">{r.final ? pct(r.final.test.accuracy, 2) : '–'}</span>
+                </div>
+                <div className="pb-small-text pb-muted">
+                  {r.curves.loss.length}/{r.totalSteps || '?'} steps · {r.setup.optimizer} {r.setup.learningRate} {r.setup.schedule} · batch {r.setup.batchSize} · {runDataText(r)} · {r.backend?.name ?? r.backendChoice} · {duration(r.seconds)}
+                </div>
+                {r.message && r.status !== 'completed' && <div className="pb-small-text pb-muted pb-run-why">{r.message}</div>}
+                <div className="pb-row pb-run-actions">
+                  <button type="button" className="pb-small-btn" disabled={!r.hasWeights} onClick={() => void exportWeights(r)}>Export weights</button>
+                  <button type="button" className="pb-small-btn" disabled={!r.hasWeights} onClick={() => void tryPastRun(r, plan)} title="Load these weights for the drawing playground">Try</button>
+                  <button type="button" className="pb-small-btn pb-danger" onClick={() => void removeRun(r.id)}>Delete</button>
+                </div>
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+      {chosen.length === 1 && <p className="pb-muted pb-small-text">Tick another run to compare loss curves.</p>}
+      {chosen.length >= 2 && (
+        <LineChart title="Loss per step, selected runs" testId="chart-compare" version={compare.length + runs.length}
+          series={chosen.map((r, i) => ({ label: new Date(r.date).toLocaleTimeString(), color: COLORS[i % COLORS.length]! }))}
+          data={compareData} />
+      )}
+    </Section>
+  );
+}

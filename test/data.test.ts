@@ -157,7 +157,7 @@ describe('image folders and zips', () => {
       'pets/cats/1.png': strToU8('c1'), 'pets/cats/2.PNG': strToU8('c2'), 'pets/dogs/10.jpg': strToU8('d10'), 'pets/dogs/9.jpeg': strToU8('d9'),
       'pets/dogs/notes.txt': strToU8('x'), 'pets/README.md': strToU8('r'), '__MACOSX/pets/cats/._1.png': strToU8('junk'), 'pets/.DS_Store': strToU8('junk'),
     });
-    const files = listZip(zip);
+    const files = await listZip(zip);
     expect(files.map((f) => f.path)).toEqual(['pets/README.md', 'pets/cats/1.png', 'pets/cats/2.PNG', 'pets/dogs/10.jpg', 'pets/dogs/9.jpeg', 'pets/dogs/notes.txt']);
     expect(new TextDecoder().decode(await files[1]!.bytes())).toBe('c1');
     const groups = groupByClass(files, 'pets.zip');
@@ -167,11 +167,11 @@ describe('image folders and zips', () => {
     expect(groups.skipped).toEqual(['pets/README.md', 'pets/dogs/notes.txt']);
   });
 
-  it('explains no class folders, a class folder without images, one class, and a broken zip', () => {
+  it('explains no class folders, a class folder without images, one class, and a broken zip', async () => {
     expect(() => groupByClass([file('a.png'), file('b.png')], 'flat')).toThrow(/flat has no class folders with images/);
     expect(() => groupByClass([file('cats/1.png'), file('dogs/readme.txt')])).toThrow(/The class folder "dogs" .* has no images \(only "readme.txt"\)/);
     expect(() => groupByClass([file('x/cats/1.png'), file('x/cats/2.png')])).toThrow(/only one class folder \("cats"\)/);
-    expect(() => listZip(new Uint8Array([1, 2, 3, 4]), 'bad.zip')).toThrow(/bad.zip could not be read as a zip/);
+    await expect(listZip(new Uint8Array([1, 2, 3, 4]), 'bad.zip')).rejects.toThrow(/bad.zip could not be read as a zip/);
   });
 
   it('decodes to the model input (grey or RGB) and names an unreadable image', async () => {

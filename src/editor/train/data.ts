@@ -78,7 +78,7 @@ export async function loadImages(files: File[], plan: Plan | null): Promise<void
   const set = (patch: Partial<UserData>) => useTraining.setState({ images: { kind: 'images', fileName, status: 'loading', ...patch } });
   set({ message: `Reading ${fileName}…` });
   try {
-    const list = zip ? listZip(new Uint8Array(await zip.arrayBuffer()), zip.name) : filesFromPicker(files);
+    const list = zip ? await listZip(zip, zip.name) : filesFromPicker(files);
     const groups = groupByClass(list, fileName);
     set({ groups, skipped: groups.skipped.length });
     await decodeInto(groups, imageShapeFor(plan));

@@ -1,5 +1,6 @@
-import { unzipSync } from 'fflate';
+import { formatBytes } from '../../document/limits';
 import { DataError, datasetFromExamples, type Dataset } from './dataset';
+import { blobSource, bytesSource, readZipDirectory, readZipEntry, type ByteSource } from './zip-reader';
 
 /**
  * The user's own images: a folder with one sub-folder per class (cats/…, dogs/…), picked as a folder
@@ -10,7 +11,25 @@ export interface ImageFile {
   /** The path inside the folder or zip, with forward slashes. */
   path: string;
   bytes: () => Promise<Uint8Array>;
+  /** Its size in bytes (uncompressed, as a zip declares it), for the limits below. */
+  size?: number;
 }
+
+/**
+ * Limits on a folder or archive of images, so that a hostile or mistaken pick is refused with a
+ * message before it costs minutes or gigabytes. The images are decoded one at a time and only the
+ * pixels at the model's input size are kept, so the caps are about time and the kept dataset.
+ */
+export const IMAGE_LIMITS = {
+  /** Images read (MNIST's training set is 60,000). */
+  maxImages: 50_000,
+  /** One image file, uncompressed (a 24-megapixel uncompressed BMP is 72 MB; photos are far smaller). */
+  maxImageBytes: 64 * 1024 * 1024,
+  /** All the image files together, uncompressed. */
+  maxTotalBytes: 1024 * 1024 * 1024,
+  /** The decoded dataset kept in memory (float32 pixels at the model's input size). */
+  maxDecodedBytes: 1024 * 1024 * 1024,
+};
 
 export interface ImageGroups {
   name: string;
@@ -24,15 +43,18 @@ export interface ImageGroups {
 const IMAGE_EXTENSIONS = /\.(png|jpe?g|gif|bmp|webp|avif)$/i;
 const JUNK = /(^|\/)(__MACOSX|\.[^/]*|Thumbs\.db|desktop\.ini)(\/|$)/i;
 
-/** The files of a zip archive (directories and macOS / hidden junk left out). */
-export function listZip(bytes: Uint8Array, name = 'the .zip file'): ImageFile[] {
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(bytes, { filter: (f) => !f.name.endsWith('/') && !JUNK.test(f.name) });
-  } catch (err) {
-    throw new DataError(`${name} could not be read as a zip archive (${err instanceof Error ? err.message : String(err)}).`);
-  }
-  return Object.keys(entries).sort().map((path) => ({ path, bytes: async () => entries[path]! }));
+/**
+ * The files of a zip archive (directories and macOS / hidden junk left out), from its table of
+ * contents only: nothing is inflated until a file's `bytes()` is called, so files that are not
+ * images are never inflated at all.
+ */
+export async function listZip(archive: Uint8Array | Blob | ByteSource, name = 'the .zip file'): Promise<ImageFile[]> {
+  const source = archive instanceof Uint8Array ? bytesSource(archive) : typeof Blob !== 'undefined' && archive instanceof Blob ? blobSource(archive) : (archive as ByteSource);
+  const entries = await readZipDirectory(source, name);
+  return entries
+    .filter((e) => !e.name.endsWith('/') && !JUNK.test(e.name))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((entry) => ({ path: entry.name, size: entry.size, bytes: () => readZipEntry(source, entry, name) }));
 }
 
 /**
@@ -59,11 +81,18 @@ export function groupByClass(files: ImageFile[], name = 'the folder'): ImageGrou
     const cls = parts[0]!;
     if (!IMAGE_EXTENSIONS.test(file.path)) {
       skipped.push(file.path);
-      if (!byClass.has(cls)) withoutImages.set(cls, [...(withoutImages.get(cls) ?? []), parts.slice(1).join('/')]);
+      if (!byClass.has(cls)) {
+        const others = withoutImages.get(cls);
+        if (others) others.push(parts.slice(1).join('/'));
+        else withoutImages.set(cls, [parts.slice(1).join('/')]);
+      }
       continue;
     }
     withoutImages.delete(cls);
-    byClass.set(cls, [...(byClass.get(cls) ?? []), file]);
+    // Appended in place: copying the list per file made 50,000 images take seconds.
+    const images = byClass.get(cls);
+    if (images) images.push(file);
+    else byClass.set(cls, [file]);
   }
   const empty = [...withoutImages.keys()].filter((c) => !byClass.has(c));
   if (empty.length) {
@@ -76,6 +105,7 @@ export function groupByClass(files: ImageFile[], name = 'the folder'): ImageGrou
     throw new DataError(`${datasetName} has only one class folder ("${[...byClass.keys()][0]}"); a classifier needs at least two, one sub-folder per class.`);
   }
   if (byClass.size > 256) throw new DataError(`${datasetName} has ${byClass.size} class folders; Patchbay trains on at most 256 classes.`);
+  checkImageLimits([...byClass.values()].flat(), datasetName);
   const classNames = [...byClass.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   return {
     name: datasetName,
@@ -83,6 +113,22 @@ export function groupByClass(files: ImageFile[], name = 'the folder'): ImageGrou
     files: classNames.map((c) => byClass.get(c)!.sort((a, b) => a.path.localeCompare(b.path, 'en', { numeric: true }))),
     skipped,
   };
+}
+
+/** Refuses too many images, one too large, or too many bytes in all, saying which limit and what the pick had. */
+function checkImageLimits(images: ImageFile[], datasetName: string): void {
+  const { maxImages, maxImageBytes, maxTotalBytes } = IMAGE_LIMITS;
+  if (images.length > maxImages) {
+    throw new DataError(`${datasetName} holds ${images.length.toLocaleString('en')} images; Patchbay reads at most ${maxImages.toLocaleString('en')}. Use a sample of them.`);
+  }
+  const largest = images.reduce<ImageFile | undefined>((a, f) => ((f.size ?? 0) > (a?.size ?? 0) ? f : a), undefined);
+  if (largest && largest.size! > maxImageBytes) {
+    throw new DataError(`The image "${largest.path}" is ${formatBytes(largest.size!)} uncompressed; Patchbay reads images of at most ${formatBytes(maxImageBytes)} each. Remove it or make it smaller.`);
+  }
+  const total = images.reduce((a, f) => a + (f.size ?? 0), 0);
+  if (total > maxTotalBytes) {
+    throw new DataError(`The images in ${datasetName} take ${formatBytes(total)} uncompressed; Patchbay reads at most ${formatBytes(maxTotalBytes)} of images. Use a sample of them, or smaller images.`);
+  }
 }
 
 /** Decodes one image's bytes into RGBA pixels at width × height (browser: `decodeImageInBrowser`). */
@@ -97,6 +143,9 @@ export async function imagesToDataset(groups: ImageGroups, inputShape: number[],
   if (inputShape.length !== 3 || !(channels === 1 || channels === 3)) throw new DataError(`Images need an input of shape [height, width, 1 or 3]; the model takes [${inputShape.join(', ')}].`);
   const total = groups.files.reduce((a, f) => a + f.length, 0);
   const size = height * width * channels;
+  if (total * size * 4 > IMAGE_LIMITS.maxDecodedBytes) {
+    throw new DataError(`${total.toLocaleString('en')} images at the model's input size (${height}×${width}×${channels}) would take ${formatBytes(total * size * 4)} in memory; Patchbay keeps at most ${formatBytes(IMAGE_LIMITS.maxDecodedBytes)}. Use fewer images or a smaller input.`);
+  }
   const x = new Float32Array(total * size);
   const y = new Uint8Array(total);
   let i = 0;
@@ -151,6 +200,7 @@ function mimeOf(path: string): string {
 export function filesFromPicker(files: ArrayLike<File>): ImageFile[] {
   return Array.from(files, (f) => ({
     path: (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name,
+    size: f.size,
     bytes: async () => new Uint8Array(await f.arrayBuffer()),
   }));
 }

@@ -1,0 +1,106 @@
+/**
+ * Archives of images from untrusted hands: zip bombs (honest and lying), too many images, too many
+ * bytes, encrypted or exotic entries. Each is refused with a message that names the limit and what
+ * the archive had, and nothing that is not an image is ever inflated.
+ */
+import { strToU8 } from 'fflate';
+import { describe, expect, it } from 'vitest';
+import { groupByClass, IMAGE_LIMITS, imagesToDataset, listZip } from '../src/runtime/data/image-folder';
+import { bytesSource, MAX_ZIP_ENTRIES, readZipDirectory, readZipEntry, type ByteSource } from '../src/runtime/data/zip-reader';
+import { craftZip } from './helpers/hostile-files';
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+/** A source that counts the bytes read from it, to prove what was (not) read. */
+function countingSource(bytes: Uint8Array): ByteSource & { bytesRead: number } {
+  const inner = bytesSource(bytes);
+  const source = {
+    size: inner.size,
+    bytesRead: 0,
+    read: async (offset: number, length: number) => {
+      const out = await inner.read(offset, length);
+      source.bytesRead += out.length;
+      return out;
+    },
+  };
+  return source;
+}
+
+describe('zip archives are read entry by entry', () => {
+  it('lists a 1 GB archive from its directory and never inflates the entry that is not an image', async () => {
+    const zip = craftZip([
+      { name: 'pets/cats/1.png', data: strToU8('cat one') },
+      { name: 'pets/dogs/1.png', data: strToU8('dog one') },
+      { name: 'pets/weights.bin', zeros: GiB },
+    ]);
+    expect(zip.length).toBeLessThan(1.1 * MiB);
+    const source = countingSource(zip);
+    const files = await listZip(source, 'pets.zip');
+    expect(files.map((f) => [f.path, f.size])).toEqual([['pets/cats/1.png', 7], ['pets/dogs/1.png', 7], ['pets/weights.bin', GiB]]);
+    const groups = groupByClass(files, 'pets.zip');
+    expect(groups.skipped).toEqual(['pets/weights.bin']);
+    expect(new TextDecoder().decode(await groups.files[0]![0]!.bytes())).toBe('cat one');
+    expect(new TextDecoder().decode(await groups.files[1]![0]!.bytes())).toBe('dog one');
+    // The directory and the two small entries: well under the ~1 MB of deflated zeros.
+    expect(source.bytesRead).toBeLessThan(100 * 1024);
+  });
+
+  it('stops inflating an entry that lies about its size, after reading a fraction of it', async () => {
+    const zip = craftZip([{ name: 'cats/1.png', zeros: GiB, declaredSize: 1000 }]);
+    const source = countingSource(zip);
+    const [entry] = await readZipDirectory(source, 'bomb.zip');
+    await expect(readZipEntry(source, entry!, 'bomb.zip')).rejects.toThrow('"cats/1.png" in bomb.zip inflates to more than the 1000 bytes its header declares; the archive is damaged or a zip bomb');
+    // The directory (the last 64 KB) and one 256 KB read of the ~1 MB of deflated data.
+    expect(source.bytesRead).toBeLessThan(400 * 1024);
+  });
+
+  it('refuses one image whose declared size is over the limit, naming it, before inflating anything', async () => {
+    const zip = craftZip([{ name: 'x/cats/1.png', data: strToU8('c') }, { name: 'x/dogs/huge.png', zeros: GiB }]);
+    const source = countingSource(zip);
+    const files = await listZip(source, 'x.zip');
+    expect(() => groupByClass(files, 'x.zip')).toThrow('The image "x/dogs/huge.png" is 1 GB uncompressed; Patchbay reads images of at most 64 MB each.');
+    expect(source.bytesRead).toBeLessThan(100 * 1024);
+  });
+
+  it('refuses images that take more than 1 GB in all, saying how much they take', async () => {
+    const zip = craftZip(Array.from({ length: 20 }, (_, i) => ({ name: `${i % 2 ? 'cats' : 'dogs'}/${i}.bmp`, zeros: 60 * MiB })));
+    const files = await listZip(zip, 'big.zip');
+    expect(() => groupByClass(files, 'big.zip')).toThrow('The images in big.zip take 1.2 GB uncompressed; Patchbay reads at most 1 GB of images.');
+  });
+
+  it('refuses more than 50,000 images, saying how many there are', async () => {
+    const count = IMAGE_LIMITS.maxImages + 1;
+    const zip = craftZip(Array.from({ length: count }, (_, i) => ({ name: `${i % 2 ? 'a' : 'b'}/${i}.png`, data: new Uint8Array(1), stored: true })));
+    const files = await listZip(zip, 'many.zip');
+    expect(files).toHaveLength(count);
+    expect(() => groupByClass(files, 'many.zip')).toThrow('many.zip holds 50,001 images; Patchbay reads at most 50,000.');
+  });
+
+  it('refuses an archive whose directory lists more than 200,000 files, without reading the directory', async () => {
+    const zip = craftZip([{ name: 'a/1.png', data: strToU8('x') }]);
+    const end = zip.length - 22;
+    new DataView(zip.buffer, zip.byteOffset).setUint16(end + 10, 0xffff, true);
+    // 0xFFFF entries means "see zip64"; without a zip64 record that is a damaged archive.
+    await expect(readZipDirectory(bytesSource(zip), 'odd.zip')).rejects.toThrow(/odd\.zip could not be read as a zip archive \(its zip64 directory is missing\)/);
+    expect(MAX_ZIP_ENTRIES).toBe(200_000);
+  });
+
+  it('names encrypted entries, unknown compression, and damage', async () => {
+    const plain = craftZip([{ name: 'a/1.png', data: strToU8('hello') }]);
+    const [entry] = await readZipDirectory(bytesSource(plain));
+    await expect(readZipEntry(bytesSource(plain), { ...entry!, encrypted: true }, 'p.zip')).rejects.toThrow('"a/1.png" in p.zip is encrypted');
+    await expect(readZipEntry(bytesSource(plain), { ...entry!, method: 14 }, 'p.zip')).rejects.toThrow(/compressed with method 14, which Patchbay cannot read/);
+    await expect(readZipEntry(bytesSource(plain), { ...entry!, size: 50 }, 'p.zip')).rejects.toThrow(/holds 5 bytes, but its header declares 50 bytes/);
+    await expect(readZipEntry(bytesSource(plain), { ...entry!, offset: 3 }, 'p.zip')).rejects.toThrow(/is damaged \(its header is missing\)/);
+    await expect(readZipDirectory(bytesSource(strToU8('PK not really a zip')), 'fake.zip')).rejects.toThrow(/fake\.zip could not be read as a zip archive \(it has no zip directory/);
+  });
+
+  it('refuses to decode more pixels than fit in memory, before decoding any', async () => {
+    const files = ['a/1.png', 'a/2.png', 'b/1.png'].map((path) => ({ path, size: 10, bytes: async () => { throw new Error('should not be read'); } }));
+    const groups = groupByClass(files, 'photos');
+    await expect(imagesToDataset(groups, [10_000, 10_000, 3], async () => new Uint8ClampedArray())).rejects.toThrow(
+      "3 images at the model's input size (10000×10000×3) would take 3.4 GB in memory; Patchbay keeps at most 1 GB.",
+    );
+  });
+});

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { isParamRef } from '../document/schema';
 import { fillShape, isFillShape, modelNameOf, type BlockStep, type Expr, type LayerStep, type Plan, type PlanBlock, type PlanBody } from '../compiler/plan';
 import { CUSTOM_LAYERS } from './custom-layers';
+import { derivedSeed } from './seeds';
 
 type Env = Record<string, unknown>;
 
@@ -27,30 +28,62 @@ export class BuildError extends Error {
   }
 }
 
-function createLayer(step: LayerStep, env: Env, name: string, input: tf.SymbolicTensor): tf.layers.Layer {
+interface SeedableInitializer {
+  getClassName(): string;
+  getConfig(): Record<string, unknown>;
+  apply(shape: number[], dtype?: string): tf.Tensor;
+}
+const isRandomInitializer = (v: unknown): v is SeedableInitializer =>
+  typeof v === 'object' && v !== null && typeof (v as SeedableInitializer).apply === 'function' && typeof (v as SeedableInitializer).getConfig === 'function' &&
+  typeof (v as SeedableInitializer).getClassName === 'function' && 'seed' in (v as SeedableInitializer).getConfig();
+
+/**
+ * Gives every random initialiser of a layer (kernel, bias, embeddings…, whatever the layer holds)
+ * its own seed, before the layer builds its weights. Works on the layer object rather than the
+ * config, so it covers each layer's own defaults (Dense's glorotNormal kernel) and any param the
+ * spec sets, whatever the field is called.
+ */
+function seedInitializers(layer: tf.layers.Layer, seed: number): void {
+  const fields = layer as unknown as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    const init = fields[key];
+    if (!key.endsWith('Initializer') || !isRandomInitializer(init)) continue;
+    const Seeded = init.constructor as new (config: Record<string, unknown>) => SeedableInitializer;
+    fields[key] = new Seeded({ ...init.getConfig(), seed: derivedSeed(seed, `${layer.name}/${key}`) });
+  }
+}
+
+function createLayer(step: LayerStep, env: Env, name: string, input: tf.SymbolicTensor, seed: number | undefined): tf.layers.Layer {
   const config = evaluate(step.config, env, input) as Record<string, unknown>;
   const factory = step.custom ? CUSTOM_LAYERS[step.factory] : (tf.layers as unknown as Record<string, (c: object) => tf.layers.Layer>)[step.factory];
   if (!factory) throw new BuildError(`No tfjs layer "${step.factory}".`, step.nodeId);
-  return factory({ ...config, name });
+  const layer = factory({ ...config, name });
+  if (seed !== undefined) seedInitializers(layer, seed);
+  return layer;
 }
 
 type Values = Map<string, tf.SymbolicTensor>;
+
+export interface BuildOptions {
+  /** The training setup's seed: the same seed gives the same initial weights. Unseeded without it. */
+  seed?: number;
+}
 
 /**
  * Builds a `tf.LayersModel` from a plan. Layer names follow the plan exactly as the emitter writes
  * them, so that the exported module and this model have the same topology, names and weight order.
  */
-export function buildModel(plan: Plan): tf.LayersModel {
+export function buildModel(plan: Plan, options: BuildOptions = {}): tf.LayersModel {
   const blocks = new Map(plan.blocks.map((b) => [b.id, b]));
   const values: Values = new Map();
   const inputs: tf.SymbolicTensor[] = [];
-  runBody(plan.main, values, {}, '', blocks, inputs);
+  runBody(plan.main, values, {}, '', blocks, inputs, undefined, options.seed);
   const outputs = plan.main.outputs.map((o) => values.get(o.value)!);
   return tf.model({ inputs, outputs, name: modelNameOf(plan.name) });
 }
 
 
-function runBody(body: PlanBody, values: Values, env: Env, prefix: string, blocks: Map<string, PlanBlock>, modelInputs: tf.SymbolicTensor[], blockId?: string): void {
+function runBody(body: PlanBody, values: Values, env: Env, prefix: string, blocks: Map<string, PlanBlock>, modelInputs: tf.SymbolicTensor[], blockId: string | undefined, seed: number | undefined): void {
   for (const step of body.steps) {
     try {
       switch (step.kind) {
@@ -68,12 +101,12 @@ function runBody(body: PlanBody, values: Values, env: Env, prefix: string, block
             values.set(step.value, ins[0]!);
             break;
           }
-          const layer = createLayer(step, env, prefix + step.name, ins[0]!);
+          const layer = createLayer(step, env, prefix + step.name, ins[0]!, seed);
           values.set(step.value, layer.apply(ins.length === 1 ? ins[0]! : ins) as tf.SymbolicTensor);
           break;
         }
         case 'block':
-          runBlock(step, values, env, prefix, blocks, modelInputs);
+          runBlock(step, values, env, prefix, blocks, modelInputs, seed);
           break;
       }
     } catch (err) {
@@ -84,7 +117,7 @@ function runBody(body: PlanBody, values: Values, env: Env, prefix: string, block
   }
 }
 
-function runBlock(step: BlockStep, values: Values, env: Env, prefix: string, blocks: Map<string, PlanBlock>, modelInputs: tf.SymbolicTensor[]): void {
+function runBlock(step: BlockStep, values: Values, env: Env, prefix: string, blocks: Map<string, PlanBlock>, modelInputs: tf.SymbolicTensor[], seed: number | undefined): void {
   const block = blocks.get(step.block)!;
   const args = evaluate(step.args, env) as Env;
   let current = step.inputs.map((v) => values.get(v)!);
@@ -103,7 +136,7 @@ function runBlock(step: BlockStep, values: Values, env: Env, prefix: string, blo
       const axis = param.derive.axis < 0 ? tensor.shape.length + param.derive.axis : param.derive.axis;
       bound[param.name] = tensor.shape[axis];
     }
-    runBody(block.body, inner, bound, `${instance}_`, blocks, modelInputs, block.id);
+    runBody(block.body, inner, bound, `${instance}_`, blocks, modelInputs, block.id, seed);
     results = new Map(block.body.outputs.map((o) => [o.name, inner.get(o.value)!]));
     // Repeats need one input and one output (the compiler checks), so the output feeds the next.
     current = [...results.values()];

@@ -2,6 +2,7 @@ import type * as tfType from '@tensorflow/tfjs';
 import type { TrainingSetup } from '../../document/schema';
 import { exampleSize, seededRandom, shuffledIndices, type Dataset, type Split } from '../data/dataset';
 import { learningRateAt } from './schedule';
+import { seedStep } from '../seeds';
 
 type Tf = typeof tfType;
 
@@ -43,19 +44,63 @@ export interface TrainResult {
   seconds: number;
 }
 
+/** The optimizer's own state (Adam's moments, momentum's accumulations, the step count), by position. */
+export type OptimizerState = Array<{ name: string; shape: number[]; dtype: 'float32' | 'int32'; data: Float32Array | Int32Array }>;
+
+/**
+ * Where a run can go on from, with the model's weights kept beside it: the steps done, the sums of
+ * the epoch in progress, the optimizer's state, and the training time so far. The data order is
+ * not stored: it is replayed from the seed.
+ */
+export interface Checkpoint {
+  step: number;
+  totalSteps: number;
+  epochSoFar: { lossSum: number; accSum: number; seen: number };
+  optimizer: OptimizerState;
+  seconds: number;
+}
+
 export interface TrainHooks {
   onStep?: (report: StepReport) => void | Promise<void>;
   onEpoch?: (report: EpochReport) => void | Promise<void>;
   /** Checked before every step; true stops the run after the current step. */
   shouldStop?: () => boolean;
-  /** Awaited before every step; resolves when the run may go on (pause / resume). */
-  waitWhilePaused?: () => Promise<void>;
+  /**
+   * Awaited before every step; resolves when the run may go on (pause / resume). `checkpoint`
+   * saves one now (through onCheckpoint), e.g. when a pause begins.
+   */
+  waitWhilePaused?: (checkpoint: () => Promise<void>) => Promise<void>;
+  /** Asked after each step inside an epoch whether to save a checkpoint now; epoch ends always save one. */
+  checkpointDue?: (step: number) => boolean;
+  /** Receives each checkpoint; the caller keeps the model's weights with it. */
+  onCheckpoint?: (checkpoint: Checkpoint) => void | Promise<void>;
 }
 
 export interface TrainOptions {
   /** Use only the first N training examples (and N / 4 test examples), for quick runs. */
   limit?: number;
   hooks?: TrainHooks;
+  /** Go on from this checkpoint (its weights already loaded into the model) instead of step 0. */
+  resume?: Checkpoint;
+}
+
+async function optimizerState(optimizer: tfType.Optimizer): Promise<OptimizerState> {
+  const named = await optimizer.getWeights();
+  const out: OptimizerState = [];
+  for (const { name, tensor } of named) {
+    const dtype = tensor.dtype === 'int32' ? 'int32' : 'float32';
+    out.push({ name, shape: tensor.shape.slice(), dtype, data: (await tensor.data()).slice() as Float32Array | Int32Array });
+    // getWeights makes a fresh tensor for the step count; the others are the optimizer's own variables.
+    if (name === 'iter') tensor.dispose();
+  }
+  return out;
+}
+
+async function restoreOptimizer(tf: Tf, optimizer: tfType.Optimizer, state: OptimizerState): Promise<void> {
+  if (!state.length) return;
+  const named = state.map((w) => ({ name: w.name, tensor: tf.tensor(w.data, w.shape, w.dtype) }));
+  await optimizer.setWeights(named);
+  tf.dispose(named.map((w) => w.tensor));
 }
 
 function optimizerFor(tf: Tf, setup: TrainingSetup): tfType.Optimizer {
@@ -139,20 +184,39 @@ export async function trainClassifier(tf: Tf, model: tfType.LayersModel, ds: Dat
   model.compile({ optimizer, loss: setup.loss, metrics: ['accuracy'] });
   const stepsPerEpoch = Math.ceil(train.count / setup.batchSize);
   const totalSteps = stepsPerEpoch * setup.epochs;
+  const resume = options.resume;
+  if (resume && resume.totalSteps !== totalSteps) {
+    throw new Error(`This checkpoint belongs to a run of ${resume.totalSteps} steps, but this setup makes ${totalSteps}: use the run's own setup and data to resume it.`);
+  }
+  if (resume) await restoreOptimizer(tf, optimizer, resume.optimizer);
   const random = seededRandom(setup.seed);
   const result: TrainResult = { status: 'completed', steps: [], epochs: [], final: null, stepsPerSecond: 0, seconds: 0 };
   const started = performance.now();
-  let step = 0;
+  const firstStep = resume?.step ?? 0;
+  const secondsBefore = resume?.seconds ?? 0;
+  let step = firstStep;
   let lastEpochLoss = NaN;
   let lastEpochAccuracy = NaN;
+  let lossSum = 0;
+  let accSum = 0;
+  let seen = 0;
+  let checkpointed = firstStep;
+  const checkpoint = async () => {
+    if (!hooks.onCheckpoint || checkpointed === step || step >= totalSteps) return;
+    checkpointed = step;
+    const seconds = secondsBefore + (performance.now() - started) / 1000;
+    await hooks.onCheckpoint({ step, totalSteps, epochSoFar: { lossSum, accSum, seen }, optimizer: await optimizerState(optimizer), seconds });
+  };
 
   outer: for (let epoch = 0; epoch < setup.epochs; epoch++) {
+    // The data order of every epoch comes from the seed, so a resumed run replays the orders of the
+    // epochs before and skips the batches already done.
     const order = shuffledIndices(train.count, random);
-    let lossSum = 0;
-    let accSum = 0;
-    let seen = 0;
-    for (let start = 0; start < train.count; start += setup.batchSize) {
-      await hooks.waitWhilePaused?.();
+    if ((epoch + 1) * stepsPerEpoch <= firstStep) continue;
+    const skip = epoch * stepsPerEpoch < firstStep ? firstStep - epoch * stepsPerEpoch : 0;
+    ({ lossSum, accSum, seen } = skip && resume ? resume.epochSoFar : { lossSum: 0, accSum: 0, seen: 0 });
+    for (let start = skip * setup.batchSize; start < train.count; start += setup.batchSize) {
+      await hooks.waitWhilePaused?.(checkpoint);
       if (hooks.shouldStop?.()) {
         result.status = 'stopped';
         result.message = `Stopped by the user at step ${step} of ${totalSteps}.`;
@@ -161,6 +225,7 @@ export async function trainClassifier(tf: Tf, model: tfType.LayersModel, ds: Dat
       const learningRate = learningRateAt(setup, step, totalSteps);
       (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
       const { x, y } = batchTensors(tf, train, order, start, setup.batchSize, ds, setup.loss === 'sparseCategoricalCrossentropy' ? 'sparse' : 'oneHot');
+      seedStep(model, setup.seed, step);
       let loss: number;
       let accuracy: number;
       try {
@@ -183,18 +248,22 @@ export async function trainClassifier(tf: Tf, model: tfType.LayersModel, ds: Dat
       seen += batch;
       result.steps.push({ step, loss, accuracy });
       const elapsed = (performance.now() - started) / 1000;
-      const stepsPerSecond = step / elapsed;
+      const stepsPerSecond = (step - firstStep) / elapsed;
       await hooks.onStep?.({ step, totalSteps, epoch: epoch + 1, loss, accuracy, learningRate, stepsPerSecond, secondsLeft: (totalSteps - step) / stepsPerSecond, tensors: tf.memory().numTensors });
+      const epochEnds = start + setup.batchSize >= train.count;
+      if (!epochEnds && hooks.checkpointDue?.(step)) await checkpoint();
     }
     lastEpochLoss = lossSum / seen;
     lastEpochAccuracy = accSum / seen;
     const report: EpochReport = { epoch: epoch + 1, trainLoss: lastEpochLoss, trainAccuracy: lastEpochAccuracy, test: evaluate(tf, model, ds, test) };
     result.epochs.push(report);
     await hooks.onEpoch?.(report);
+    lossSum = accSum = seen = 0;
+    await checkpoint();
   }
-  result.seconds = (performance.now() - started) / 1000;
-  result.stepsPerSecond = step / result.seconds;
-  if (result.status !== 'failed' && step > 0) {
+  result.seconds = secondsBefore + (performance.now() - started) / 1000;
+  result.stepsPerSecond = (step - firstStep) / ((performance.now() - started) / 1000);
+  if (result.status !== 'failed' && step > firstStep) {
     const last = result.epochs[result.epochs.length - 1];
     const testEval = last && result.status === 'completed' ? last.test : evaluate(tf, model, ds, test);
     result.final = { trainLoss: last?.trainLoss ?? lastEpochLoss, trainAccuracy: last?.trainAccuracy ?? lastEpochAccuracy, test: testEval };

@@ -1,6 +1,6 @@
 import type { Plan } from '../../compiler/plan';
 import type { TrainingSetup } from '../../document/schema';
-import type { EpochReport, StepReport, TrainResult } from '../training/train';
+import type { Checkpoint, EpochReport, StepReport, TrainResult } from '../training/train';
 import type { Dataset } from '../data/dataset';
 import type { SyntheticName } from '../data/synthetic';
 
@@ -23,7 +23,8 @@ export type TrainData = 'mnist' | { kind: 'synthetic'; name: SyntheticName } | {
 
 /** What the page asks of the worker. The worker only ever receives a plan, never the document. */
 export type ToWorker =
-  | { type: 'train'; runId: string; plan: Plan; setup: TrainingSetup; data: TrainData; backend: BackendChoice; limit?: number; initialWeights?: WeightArtifacts }
+  /** `resume` goes on from a checkpoint; its weights come as `initialWeights`. */
+  | { type: 'train'; runId: string; plan: Plan; setup: TrainingSetup; data: TrainData; backend: BackendChoice; limit?: number; initialWeights?: WeightArtifacts; resume?: Checkpoint }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
@@ -38,6 +39,8 @@ export type FromWorker =
   | { type: 'backend'; runId: string; name: BackendName; reason: string }
   | { type: 'step'; runId: string; report: StepReport }
   | { type: 'epoch'; runId: string; report: EpochReport }
+  /** A point the run can go on from after the page is gone: at epoch ends, every so often, and when a pause begins. */
+  | { type: 'checkpoint'; runId: string; checkpoint: Checkpoint; weights: WeightArtifacts }
   | { type: 'done'; runId: string; result: TrainResult; weights: WeightArtifacts | null }
   | { type: 'prediction'; requestId: number; probabilities: number[] | null; error?: string }
   | { type: 'loaded'; requestId: number; error?: string }

@@ -116,17 +116,31 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
     model?.dispose();
     model = undefined;
     try {
-      model = buildModel(message.plan);
+      model = buildModel(message.plan, { seed: message.setup.seed });
     } catch (err) {
       post({ type: 'error', runId, message: err instanceof Error ? err.message : String(err), nodeId: err instanceof BuildError ? err.nodeId : undefined });
       return;
     }
     if (message.initialWeights) await loadWeights(model, message.initialWeights);
     let steps = 0;
+    const trained = model;
+    // Checkpoints cost a copy of the weights and the optimizer's state: at most every 15 s of
+    // training, or 10 times as long as the last one took, whichever is longer (plus epoch ends and pauses).
+    let lastCheckpoint = performance.now();
+    let checkpointCost = 0;
     try {
       result = await trainClassifier(tf, model, ds, message.setup, {
         limit: message.limit,
+        resume: message.resume,
         hooks: {
+          checkpointDue: () => performance.now() - lastCheckpoint > Math.max(15_000, 10 * checkpointCost),
+          onCheckpoint: async (checkpoint) => {
+            const began = performance.now();
+            const weights = await saveWeights(trained);
+            post({ type: 'checkpoint', runId, checkpoint, weights }, [weights.weightData, ...checkpoint.optimizer.map((w) => w.data.buffer as ArrayBuffer)]);
+            lastCheckpoint = performance.now();
+            checkpointCost = lastCheckpoint - began;
+          },
           onStep: (report) => {
             steps++;
             post({ type: 'step', runId, report });
@@ -135,8 +149,11 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
           shouldStop: () => stopRequested,
           // Yield to the event loop first: on wasm/cpu a step resolves through microtasks only, so without
           // this the worker would never read 'pause' or 'stop' until the whole run had ended.
-          waitWhilePaused: async () => {
+          waitWhilePaused: async (checkpoint) => {
             await yieldToEvents();
+            if (!paused) return;
+            // A paused run is one the person may walk away from: keep where it stands.
+            await checkpoint();
             if (paused) await new Promise<void>((resolve) => resumeWaiters.push(resolve));
           },
         },

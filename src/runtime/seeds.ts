@@ -1,0 +1,29 @@
+/** Seeds for the random parts of a model, derived from the training setup's one seed. No tfjs here. */
+
+/**
+ * A non-zero 31-bit seed for one random thing in the model (a layer's initialiser, a dropout step),
+ * from the run's seed and a name: FNV-1a over both. tfjs takes a seed of 0 (or none) as "use
+ * Math.random", so 0 never comes out. Names rather than positions, so that adding a layer leaves
+ * the others' initial weights as they were.
+ */
+export function derivedSeed(seed: number, name: string): number {
+  let h = 0x811c9dc5;
+  const text = `${seed}:${name}`;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 1) || 1;
+}
+
+/**
+ * Dropout draws a fresh mask every step, so a fixed seed per layer would repeat the same mask; the
+ * seed follows the step instead. Call before each training step of a seeded run.
+ */
+export function seedStep(model: { layers: Array<{ name: string; getClassName(): string }> }, seed: number, step: number): void {
+  for (const layer of model.layers) {
+    const fields = layer as unknown as { seed?: number };
+    if ('seed' in fields && layer.getClassName().includes('Dropout')) fields.seed = derivedSeed(seed, `${layer.name}@${step}`);
+  }
+}
+

@@ -155,4 +155,22 @@ describe('patchbay CLI', () => {
     expect(await patchbay('train', file, '--data', 'moons', '--label', 'y')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--label only applies to a CSV/) });
     expect(await patchbay('train', file, '--data', join(tmp, 'nope.csv'))).toMatchObject({ code: 2, stderr: expect.stringMatching(/no such file/) });
   });
+  it('prints document strings with control characters visible, and caps long diagnostic lists', async () => {
+    const nodes = [{ id: 'in', type: 'Input', params: { shape: [4] } }];
+    // 2,000 Dense nodes with an invalid width: 2,000 errors, and each id carries an escape sequence.
+    for (let i = 0; i < 2000; i++) nodes.push({ id: `d${i}\u001b[2J\u001b]0;owned\u0007`, type: 'Dense', params: { units: 0 } } as never);
+    const edges = nodes.slice(1).map((n, i) => ({ id: `e${i}`, source: 'in', sourcePort: 'out', target: n.id, targetPort: 'in' }));
+    const file = join(tmp, 'hostile-names.json');
+    writeFileSync(file, JSON.stringify({ format: 'patchbay.graph', version: 1, name: 'clear\u001b[2J\u001b[Hscreen\nfake: no problems found', nodes, edges }));
+    const { code, stderr } = await patchbay('check', file);
+    expect(code).toBe(1);
+    expect(stderr).not.toContain('\u001b');
+    expect(stderr).not.toContain('\u0007');
+    expect(stderr).toContain('node d0\\u001b[2J\\u001b]0;owned\\u0007');
+    expect(stderr).toMatch(/… and 1,950 more \(--json lists them all\)\./);
+    expect(stderr.split('\n').length).toBeLessThan(200);
+    const named = await patchbay('summary', file);
+    expect(named.stdout).toContain('Model: "clear\\u001b[2J\\u001b[Hscreen\\nfake: no problems found"');
+    expect(named.stdout).not.toContain('\u001b');
+  });
 });

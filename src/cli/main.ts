@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { formatDiagnostic, hasErrors, type Diagnostic } from '../document/diagnostics';
+import { formatDiagnostic, formatDiagnostics, hasErrors, type Diagnostic } from '../document/diagnostics';
+import { quoted } from '../document/text';
 import type { GraphDocument } from '../document/schema';
 import { MAX_DOCUMENT_BYTES } from '../document/limits';
 import { tooLarge } from '../document/load';
@@ -83,9 +84,9 @@ function loadSource(source: string, preset: string | undefined, io: Io): GraphDo
     throw new CliError(`Cannot read "${source}": ${(err as Error).message}`, 2);
   }
   const { doc, diagnostics } = loadGraph(text);
-  for (const d of diagnostics) if (d.severity !== 'error') io.err(formatDiagnostic(d));
+  for (const line of formatDiagnostics(diagnostics.filter((d) => d.severity !== 'error'))) io.err(line);
   if (!doc) {
-    throw new CliError(`Cannot load "${source}":\n${diagnostics.map(formatDiagnostic).join('\n')}`, 2);
+    throw new CliError(`Cannot load "${source}":\n${formatDiagnostics(diagnostics).join('\n')}`, 2);
   }
   if (preset === undefined) return doc;
   const found = presetsOf(doc).find((p) => p.name === preset);
@@ -94,7 +95,7 @@ function loadSource(source: string, preset: string | undefined, io: Io): GraphDo
 }
 
 function printDiagnostics(diagnostics: Diagnostic[], io: Io): void {
-  for (const d of diagnostics) io.err(formatDiagnostic(d));
+  for (const line of formatDiagnostics(diagnostics)) io.err(line);
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -186,7 +187,7 @@ function summary(doc: GraphDocument, io: Io, json: boolean): number {
 function check(doc: GraphDocument, io: Io, json: boolean): number {
   const { diagnostics } = analyze(doc);
   if (json) io.out(JSON.stringify(diagnostics, null, 2));
-  else if (diagnostics.length === 0) io.out(`"${doc.name}": no problems found.`);
+  else if (diagnostics.length === 0) io.out(`"${quoted(doc.name)}": no problems found.`);
   else {
     printDiagnostics(diagnostics, io);
     const errors = diagnostics.filter((d) => d.severity === 'error').length;

@@ -1,4 +1,5 @@
-import { formatDiagnostic } from '../document/diagnostics';
+import { formatDiagnostics } from '../document/diagnostics';
+import { quoted } from '../document/text';
 import { TrainingSchema, type GraphDocument } from '../document/schema';
 import { analyze, lower } from '../compiler/index';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -42,7 +43,7 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
   const analysis = analyze(doc);
   const { plan, diagnostics } = lower(analysis);
   if (!plan) {
-    for (const d of diagnostics) io.err(formatDiagnostic(d));
+    for (const line of formatDiagnostics(diagnostics)) io.err(line);
     io.err('Nothing was trained: fix the errors above first.');
     return 1;
   }
@@ -64,10 +65,10 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
   const { buildModel } = await import('../runtime/build');
   const { trainClassifier } = await import('../runtime/training/train');
   const ds = source.kind === 'csv' ? csv! : source.kind === 'mnist' ? await (await import('../runtime/data/mnist-node')).loadMnistNode() : (await import('../runtime/data/synthetic')).syntheticDataset(source.name);
-  const model = buildModel(plan);
+  const model = buildModel(plan, { seed: setup.seed });
   const trainCount = args.limit ? Math.min(args.limit, ds.train.count) : ds.train.count;
   if (!args.json) {
-    io.err(`Training "${doc.name}" (${plan.count.trainable.toLocaleString('en-US')} trainable params) on ${ds.name}: ${trainCount} training ${source.kind === 'mnist' ? 'digits' : 'examples'}, ${setup.epochs} epoch${setup.epochs === 1 ? '' : 's'}, batch ${setup.batchSize}, ${setup.optimizer} lr ${setup.learningRate} (${setup.schedule}), backend ${tf.getBackend()}.`);
+    io.err(`Training "${quoted(doc.name)}" (${plan.count.trainable.toLocaleString('en-US')} trainable params) on ${ds.name}: ${trainCount} training ${source.kind === 'mnist' ? 'digits' : 'examples'}, ${setup.epochs} epoch${setup.epochs === 1 ? '' : 's'}, batch ${setup.batchSize}, ${setup.optimizer} lr ${setup.learningRate} (${setup.schedule}), backend ${tf.getBackend()}.`);
   }
   const result = await trainClassifier(tf, model, ds, setup, {
     limit: args.limit,

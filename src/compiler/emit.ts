@@ -1,11 +1,16 @@
 import { isParamRef } from '../document/schema';
 import { formatShape } from '../nodes/shape';
+import { docComment, lineComment, propertyAccess, propertyKey, stringLiteral, templateText } from './escape';
 import { withoutDefaults } from './tfjs-defaults';
 import { isFillShape, modelNameOf, type BlockStep, type Expr, type LayerStep, type Plan, type PlanBlock, type PlanBody } from './plan';
 
-/** How a body names things: block params are `p.name`, derived ones are local constants. */
+/**
+ * How a body names things: block params are `p.name`, derived ones are local constants. Every
+ * document string reaches the output through ./escape, chosen for the place it lands.
+ */
 interface Scope {
-  derived: Set<string>;
+  /** Derived param → its local constant. */
+  derived: ReadonlyMap<string, string>;
   /** Template-literal prefix for layer names: `${name}_` inside a block, '' in createModel. */
   inBlock: boolean;
   usesFillShape: { value: boolean };
@@ -14,14 +19,17 @@ interface Scope {
 const INDENT = '  ';
 
 function literal(value: unknown): string {
-  if (typeof value === 'string') return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  if (typeof value === 'string') return stringLiteral(value);
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'NaN';
   if (typeof value === 'boolean' || value === null) return String(value);
-  return JSON.stringify(value);
+  return 'undefined';
 }
 
+/** A block param as the emitted function reads it: its local constant when derived, else `p.name`. */
+const paramValue = (name: string, scope: Scope) => scope.derived.get(name) ?? propertyAccess('p', name);
+
 function expr(value: Expr, scope: Scope, input: string): string {
-  if (isParamRef(value)) return scope.derived.has(value.$param) ? value.$param : `p.${value.$param}`;
+  if (isParamRef(value)) return paramValue(value.$param, scope);
   if (isFillShape(value)) {
     const target = value.$fillShape;
     if (Array.isArray(target) && !target.includes(-1)) return expr(target, scope, input);
@@ -30,46 +38,46 @@ function expr(value: Expr, scope: Scope, input: string): string {
   }
   if (Array.isArray(value)) return `[${value.map((v) => expr(v, scope, input)).join(', ')}]`;
   if (typeof value === 'object' && value !== null) {
-    return `{ ${Object.entries(value).map(([k, v]) => `${k}: ${expr(v, scope, input)}`).join(', ')} }`;
+    return `{ ${Object.entries(value).map(([k, v]) => `${propertyKey(k)}: ${expr(v, scope, input)}`).join(', ')} }`;
   }
   return literal(value);
 }
 
-const layerName = (name: string, scope: Scope) => (scope.inBlock ? `\`\${name}_${name}\`` : literal(name));
+const layerName = (name: string, scope: Scope) => (scope.inBlock ? `\`\${name}_${templateText(name)}\`` : literal(name));
 
 function layerStep(step: LayerStep, scope: Scope, lines: string[], indent: string): void {
   const input = step.inputs.length === 1 ? step.inputs[0]! : `[${step.inputs.join(', ')}]`;
-  const config = [`name: ${layerName(step.name, scope)}`, ...Object.entries(step.custom ? step.config : withoutDefaults(step.factory, step.config)).map(([k, v]) => `${k}: ${expr(v, scope, step.inputs[0]!)}`)];
+  const config = [`name: ${layerName(step.name, scope)}`, ...Object.entries(step.custom ? step.config : withoutDefaults(step.factory, step.config)).map(([k, v]) => `${propertyKey(k)}: ${expr(v, scope, step.inputs[0]!)}`)];
   const factory = step.custom ? `new ${step.factory}` : `tf.layers.${step.factory}`;
   const call = `${factory}({ ${config.join(', ')} }).apply(${input}) as tf.SymbolicTensor`;
   const comment = step.outputShape ? ` // ${formatShape(step.outputShape)}` : '';
   if (step.when !== undefined) {
     lines.push(`${indent}let ${step.value} = ${step.inputs[0]};`);
-    lines.push(`${indent}if (${scope.derived.has(step.when) ? step.when : `p.${step.when}`}) ${step.value} = ${call};`);
+    lines.push(`${indent}if (${paramValue(step.when, scope)}) ${step.value} = ${call};`);
   } else {
     lines.push(`${indent}const ${step.value} = ${call};${comment}`);
   }
 }
 
 function blockStep(step: BlockStep, block: PlanBlock, scope: Scope, lines: string[], indent: string): void {
-  const entries = Object.entries(step.args).map(([k, v]) => `${k}: ${expr(v, scope, step.inputs[0]!)}`);
+  const entries = Object.entries(step.args).map(([k, v]) => `${propertyKey(k)}: ${expr(v, scope, step.inputs[0]!)}`);
   const args = entries.length ? `{ ${entries.join(', ')} }` : '{}';
   const outputs = Object.entries(step.outputs);
   const comment = step.outputShape ? ` // ${formatShape(step.outputShape)}` : '';
   if (step.repeat > 1) {
     // Repeated blocks have one input and one output (the compiler checks).
     const value = outputs[0]![1];
-    const name = scope.inBlock ? `\`\${name}_${step.name}_\${i}\`` : `\`${step.name}_\${i}\``;
+    const name = scope.inBlock ? `\`\${name}_${templateText(step.name)}_\${i}\`` : `\`${templateText(step.name)}_\${i}\``;
     lines.push(`${indent}let ${value} = ${step.inputs[0]};`);
     lines.push(`${indent}for (let i = 0; i < ${step.repeat}; i++) {`);
     lines.push(`${indent}${INDENT}${value} = ${block.fnName}(${value}, ${args}, ${name});`);
     lines.push(`${indent}}${comment}`);
     return;
   }
-  const name = scope.inBlock ? `\`\${name}_${step.name}\`` : literal(step.name);
+  const name = scope.inBlock ? `\`\${name}_${templateText(step.name)}\`` : literal(step.name);
   const call = `${block.fnName}(${step.inputs.join(', ')}, ${args}, ${name})`;
   if (outputs.length === 1) lines.push(`${indent}const ${outputs[0]![1]} = ${call};${comment}`);
-  else lines.push(`${indent}const { ${outputs.map(([port, v]) => `${port}: ${v}`).join(', ')} } = ${call};`);
+  else lines.push(`${indent}const { ${outputs.map(([port, v]) => `${propertyKey(port)}: ${v}`).join(', ')} } = ${call};`);
 }
 
 function bodyLines(body: PlanBody, blocks: Map<string, PlanBlock>, scope: Scope, indent: string): string[] {
@@ -108,38 +116,39 @@ function paramType(param: PlanBlock['params'][number]): string {
   }
 }
 
-function docComment(text: string, indent = ''): string[] {
-  return text ? [`${indent}/** ${text} */`] : [];
+function docLines(text: string, indent = ''): string[] {
+  return text ? [`${indent}/** ${docComment(text)} */`] : [];
 }
 
 function blockFunction(block: PlanBlock, blocks: Map<string, PlanBlock>, usesFillShape: { value: boolean }): string[] {
   const set = block.params.filter((p) => !p.derive);
   const derived = block.params.filter((p) => p.derive);
   const lines: string[] = [];
-  lines.push(...docComment(`Params of the "${block.label}" block.`));
+  lines.push(...docLines(`Params of the "${block.label}" block.`));
   if (set.length === 0) lines.push(`export type ${block.typeName} = Record<string, never>;`);
   else {
     lines.push(`export interface ${block.typeName} {`);
     for (const p of set) {
-      lines.push(...docComment(p.description ?? '', INDENT));
-      lines.push(`${INDENT}${p.name}: ${paramType(p)};`);
+      lines.push(...docLines(p.description ?? '', INDENT));
+      lines.push(`${INDENT}${propertyKey(p.name)}: ${paramType(p)};`);
     }
     lines.push('}');
   }
   lines.push('');
   const inputs = block.body.steps.flatMap((s) => (s.kind === 'blockInput' ? [s] : []));
   const outputs = block.body.outputs;
-  const returnType = outputs.length === 1 ? 'tf.SymbolicTensor' : `{ ${outputs.map((o) => `${o.name}: tf.SymbolicTensor`).join('; ')} }`;
-  lines.push(...docComment(`${block.label}: ${block.description}`));
+  const returnType = outputs.length === 1 ? 'tf.SymbolicTensor' : `{ ${outputs.map((o) => `${propertyKey(o.name)}: tf.SymbolicTensor`).join('; ')} }`;
+  lines.push(...docLines(`${block.label}: ${block.description}`));
   lines.push(`export function ${block.fnName}(${inputs.map((s) => `${s.value}: tf.SymbolicTensor`).join(', ')}, p: ${block.typeName}, name: string): ${returnType} {`);
   for (const p of derived) {
-    const input = inputs.find((s) => s.port === p.derive!.input)?.value ?? p.derive!.input;
+    // The compiler refuses a derive from an input the block does not have, so `input` is always one of ours.
+    const input = inputs.find((s) => s.port === p.derive!.input)!.value;
     const axis = p.derive!.axis < 0 ? `${input}.shape.length - ${-p.derive!.axis}` : String(p.derive!.axis);
-    lines.push(`${INDENT}const ${p.name} = ${input}.shape[${axis}] as number;`);
+    lines.push(`${INDENT}const ${block.derivedNames[p.name]} = ${input}.shape[${axis}] as number;`);
   }
-  const scope: Scope = { derived: new Set(derived.map((p) => p.name)), inBlock: true, usesFillShape };
+  const scope: Scope = { derived: new Map(Object.entries(block.derivedNames)), inBlock: true, usesFillShape };
   lines.push(...bodyLines(block.body, blocks, scope, INDENT));
-  lines.push(outputs.length === 1 ? `${INDENT}return ${outputs[0]!.value};` : `${INDENT}return { ${outputs.map((o) => `${o.name}: ${o.value}`).join(', ')} };`);
+  lines.push(outputs.length === 1 ? `${INDENT}return ${outputs[0]!.value};` : `${INDENT}return { ${outputs.map((o) => `${propertyKey(o.name)}: ${o.value}`).join(', ')} };`);
   lines.push('}');
   return lines;
 }
@@ -163,14 +172,14 @@ export function emit(plan: Plan): string {
   const blocks = new Map(plan.blocks.map((b) => [b.id, b]));
   const usesFillShape = { value: false };
   const blockSections = plan.blocks.map((b) => blockFunction(b, blocks, usesFillShape).join('\n'));
-  const scope: Scope = { derived: new Set(), inBlock: false, usesFillShape };
+  const scope: Scope = { derived: new Map(), inBlock: false, usesFillShape };
   const main = bodyLines(plan.main, blocks, scope, INDENT);
   const inputs = plan.main.steps.flatMap((s) => (s.kind === 'input' ? [s.value] : []));
   const outputs = plan.main.outputs.map((o) => o.value);
   const list = (xs: string[]) => (xs.length === 1 ? xs[0]! : `[${xs.join(', ')}]`);
 
   const header = [
-    `// Generated by Patchbay from the graph "${plan.source.name}" (${plan.source.format}, document version ${plan.source.version}).`,
+    `// Generated by Patchbay from the graph "${lineComment(plan.source.name)}" (${plan.source.format}, document version ${plan.source.version}).`,
     '// It needs only @tensorflow/tfjs: createModel() rebuilds the same layers, names and parameter counts.',
     `// Trainable params: ${thousands(plan.count.trainable)}. Non-trainable params: ${thousands(plan.count.nonTrainable)}.`,
     '',
@@ -180,7 +189,7 @@ export function emit(plan: Plan): string {
   if (usesFillShape.value) sections.push(FILL_SHAPE_HELPER.join('\n'));
   sections.push(...blockSections);
   sections.push([
-    `/** Builds "${plan.name}" (uncompiled: choose the optimizer and loss with model.compile). */`,
+    `/** Builds "${docComment(plan.name)}" (uncompiled: choose the optimizer and loss with model.compile). */`,
     'export function createModel(): tf.LayersModel {',
     ...main,
     `${INDENT}return tf.model({ name: ${literal(modelNameOf(plan.name))}, inputs: ${list(inputs)}, outputs: ${list(outputs)} });`,

@@ -7,6 +7,8 @@ export * from './lower';
 export * from './plan';
 export * from './emit';
 export * from './summary';
+export * from './memory';
+export { docComment, isPlainIdentifier, lineComment, propertyAccess, propertyKey, RESERVED_WORDS, stringLiteral, templateText, visible } from './escape';
 
 /** Loads a saved document with every node type this Patchbay knows. Never throws. */
 export function loadGraph(text: string): LoadResult {

@@ -4,7 +4,8 @@ import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
 import { formatShape } from '../nodes/shape';
 import { isProblem, type ParamCount, type Shape } from '../nodes/spec';
 import { blockPorts, wire, type Wiring } from './graph';
-import { blockArgs, parseParams, resolveParams } from './params';
+import { memoryDiagnostics } from './memory';
+import { blockArgs, blockReferenceProblems, mainGraphReferenceProblems, parseParams, resolveParams } from './params';
 
 /** What inference learned about one node. */
 export interface NodeResult {
@@ -181,6 +182,13 @@ function inferNode(
 ): NodeResult {
   const blockId = binding?.blockId;
   const failed: NodeResult = { nodeId: node.id, outputs: null, inputs, params: null, count: ZERO };
+  // A reference to a block param that does not exist must not fall back to a default silently.
+  const owner = binding ? ctx.blocks.get(binding.blockId) : undefined;
+  const refProblems = owner ? blockReferenceProblems(owner).filter((d) => d.nodeId === node.id) : mainGraphReferenceProblems([node]);
+  if (refProblems.length) {
+    out.push(...refProblems);
+    if (refProblems.some((d) => d.severity === 'error')) return failed;
+  }
   if (node.type === BLOCK_NODE_TYPE) return inferBlockInstance(node, inputs, ctx, binding, out);
   const spec = getSpec(node.type);
   if (!spec) {
@@ -194,7 +202,7 @@ function inferNode(
   }
   if (node.type === 'BlockInput' || node.type === 'BlockOutput') {
     if (!binding) {
-      out.push(diagnostic('PB207', { message: `${spec.label} "${node.id}" is only meaningful inside a block.`, help: 'Use Input and Output in the main graph.', nodeId: node.id }));
+      out.push(diagnostic('PB209', { message: `${spec.label} "${node.id}" is only meaningful inside a block.`, help: 'Use Input and Output in the main graph.', nodeId: node.id }));
       return failed;
     }
   }
@@ -245,7 +253,7 @@ function inferBlockInstance(
     return failed;
   }
   if (ctx.stack.includes(def.id)) {
-    out.push(diagnostic('PB207', { message: `Block "${def.id}" contains itself (${[...ctx.stack, def.id].join(' → ')}).`, help: 'A block cannot be placed inside its own body.', nodeId: node.id, blockId }));
+    out.push(diagnostic('PB210', { message: `Block "${def.id}" contains itself (${[...ctx.stack, def.id].join(' → ')}).`, help: 'A block cannot be placed inside its own body.', nodeId: node.id, blockId }));
     return failed;
   }
   const ports = blockPorts(def);
@@ -374,6 +382,7 @@ export function analyze(doc: GraphDocument, cache?: InferenceCache): Analysis {
     diagnostics.push(diagnostic('PB208', { message: 'Received a graph with no output: every node feeds another.', help: 'Add an Output node after the last layer.' }));
   }
   if (explicit.length) diagnostics.push(...unusedNodes(doc, main.wiring, explicit.map((n) => n.id)));
+  diagnostics.push(...memoryDiagnostics(main.count, new Map([...main.nodes].map(([id, r]) => [id, r.count]))));
   return { doc, blocks, main, inputs, outputs, diagnostics, count: main.count };
 }
 

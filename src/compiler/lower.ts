@@ -4,21 +4,25 @@ import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
 import { wire, type Wiring } from './graph';
 import type { Analysis, NodeResult } from './infer';
 import { containsRef, parseParams, resolveParams } from './params';
+import { isPlainIdentifier, RESERVED_WORDS, toIdentifier as safeIdentifier } from './escape';
 import type { BlockStep, LayerStep, Plan, PlanBlock, PlanBody, PlanStep } from './plan';
 
-const RESERVED = new Set(['tf', 'p', 'name', 'model', 'i', 'inputs', 'outputs', 'input', 'output', 'const', 'let', 'var', 'function', 'return', 'new', 'class', 'default', 'in', 'for', 'if', 'else', 'this', 'delete', 'do', 'switch', 'case', 'void', 'with', 'yield', 'await', 'import', 'export', 'typeof', 'instanceof', 'true', 'false', 'null', 'undefined']);
+/**
+ * Names every emitted scope relies on: the tfjs import, the helper, the model factory, and the
+ * parameters of block functions (`p`, `name`) and their loop counter `i`. No value, derived param or
+ * block function may take one of them, so no node name can shadow what the code calls.
+ */
+export const EMITTER_NAMES: readonly string[] = ['tf', 'p', 'name', 'i', 'fillShape', 'createModel', 'model', 'inputs', 'outputs', 'input', 'output'];
 
-/** `stem conv-1` → `stemConv1`; never a reserved word, never starting with a digit. */
-export function toIdentifier(text: string): string {
-  const words = text.replace(/[^A-Za-z0-9]+/g, ' ').trim().split(' ').filter(Boolean);
-  let id = words.map((w, i) => (i === 0 ? w[0]!.toLowerCase() + w.slice(1) : w[0]!.toUpperCase() + w.slice(1))).join('') || 'node';
-  if (/^[0-9]/.test(id)) id = `n${id}`;
-  return RESERVED.has(id) ? `${id}_` : id;
-}
+const RESERVED: ReadonlySet<string> = new Set([...RESERVED_WORDS, ...EMITTER_NAMES]);
+
+/** `stem conv-1` → `stemConv1`; never a reserved word or a name the emitted code uses itself. */
+export const toIdentifier = (text: string): string => safeIdentifier(text, RESERVED);
 
 /** tfjs layer names: letters, digits and underscores. */
 export function toLayerName(text: string): string {
-  const name = text.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '') || 'layer';
+  let name = text.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '') || 'layer';
+  if (name.length > 64) name = name.slice(0, 64);
   return /^[0-9]/.test(name) ? `n${name}` : name;
 }
 
@@ -28,10 +32,10 @@ export const toTypeName = (id: string) => {
 };
 
 class Names {
-  private used = new Set<string>();
+  private used: Set<string>;
   /** `functions`: block function names; a value named like one would shadow it, so it becomes `…Out`. */
   constructor(reserved: Iterable<string> = [], private functions: ReadonlySet<string> = new Set()) {
-    for (const r of reserved) this.used.add(r);
+    this.used = new Set([...reserved, ...functions]);
   }
   take(base: string): string {
     if (this.functions.has(base)) base = `${base}Out`;
@@ -40,6 +44,18 @@ class Names {
     this.used.add(name);
     return name;
   }
+}
+
+/** Each block's function and params-type names, unique across the module whatever the block ids are. */
+function blockNames(defs: ReadonlyMap<string, BlockDef>): Map<string, { fnName: string; typeName: string }> {
+  const names = new Names(RESERVED);
+  const out = new Map<string, { fnName: string; typeName: string }>();
+  for (const id of defs.keys()) {
+    const fnName = names.take(toIdentifier(id));
+    const typeName = names.take(`${fnName[0]!.toUpperCase()}${fnName.slice(1)}Params`);
+    out.set(id, { fnName, typeName });
+  }
+  return out;
 }
 
 export interface LowerResult {
@@ -81,18 +97,25 @@ class Lowerer {
   /** The values of the body lowered last, by node and port; used to find the model outputs. */
   lastValues = new Map<string, Record<string, string>>();
 
+  /** Function and type names per block id. */
+  private blockNames: Map<string, { fnName: string; typeName: string }>;
+  private functionNames: ReadonlySet<string>;
+
   constructor(
     private defs: ReadonlyMap<string, BlockDef>,
     private done: Map<string, PlanBlock>,
     private diagnostics: Diagnostic[],
-  ) {}
+  ) {
+    this.blockNames = blockNames(defs);
+    this.functionNames = new Set([...this.blockNames.values()].flatMap((n) => [n.fnName, n.typeName]));
+  }
 
   /**
    * Lowers one body. `blockArgs` is null for the main graph; inside a block it holds one concrete
    * instance's arguments, used only to fill defaults (values that are `{ $param }` stay symbolic).
    */
-  body(wiring: Wiring, results: ReadonlyMap<string, NodeResult> | null, blockArgs: Record<string, unknown> | null, blockId?: string): PlanBody {
-    const names = new Names(RESERVED, new Set([...this.defs.keys()].map(toIdentifier)));
+  body(wiring: Wiring, results: ReadonlyMap<string, NodeResult> | null, blockArgs: Record<string, unknown> | null, blockId?: string, taken: Iterable<string> = []): PlanBody {
+    const names = new Names([...RESERVED, ...taken], this.functionNames);
     const layerNames = new Names();
     const values = new Map<string, Record<string, string>>();
     const steps: PlanStep[] = [];
@@ -214,13 +237,19 @@ class Lowerer {
     // Derived params are unknown without an instance; parsing only needs some valid value for them.
     const args = { ...concreteArgs };
     for (const p of def.params) if (p.derive && args[p.name] === undefined) args[p.name] = 1;
-    const body = this.body(wiring, inner?.nodes ?? null, args, def.id);
+    // Derived params become local constants: their names are taken before any value's.
+    const locals = new Names(RESERVED, this.functionNames);
+    const derivedNames: Record<string, string> = {};
+    for (const p of def.params) if (p.derive) derivedNames[p.name] = locals.take(isPlainIdentifier(p.name) ? p.name : toIdentifier(p.name));
+    const body = this.body(wiring, inner?.nodes ?? null, args, def.id, Object.values(derivedNames));
+    const { fnName, typeName } = this.blockNames.get(def.id)!;
     this.done.set(def.id, {
       id: def.id,
       label: def.label,
       description: def.description,
-      fnName: toIdentifier(def.id),
-      typeName: `${toTypeName(def.id)}Params`,
+      fnName,
+      typeName,
+      derivedNames,
       params: def.params,
       inputs: body.steps.filter((s) => s.kind === 'blockInput').map((s) => (s as { port: string }).port),
       body,

@@ -95,6 +95,8 @@ export interface PlanBlock {
   fnName: string;
   /** The emitted params interface, e.g. `ConvMixerBlockParams`. */
   typeName: string;
+  /** Derived param → the local constant that holds it in the emitted function. */
+  derivedNames: Record<string, string>;
   params: BlockParam[];
   inputs: string[];
   body: PlanBody;

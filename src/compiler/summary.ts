@@ -2,7 +2,9 @@ import type { Diagnostic } from '../document/diagnostics';
 import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
 import { formatShape } from '../nodes/shape';
 import type { Shape } from '../nodes/spec';
+import { quoted } from '../document/text';
 import type { Analysis } from './infer';
+import { formatBytes, memoryEstimate, type MemoryEstimate } from './memory';
 
 export interface SummaryRow {
   nodeId: string;
@@ -23,6 +25,8 @@ export interface Summary {
   inputs: { name: string; shape: Shape | null }[];
   outputs: { name: string; shape: Shape | null }[];
   nodes: SummaryRow[];
+  /** Memory the weights take, and about what training them with Adam takes (activations not included). */
+  memory: MemoryEstimate;
   diagnostics: Diagnostic[];
 }
 
@@ -57,6 +61,7 @@ export function summarize(analysis: Analysis): Summary {
     inputs: analysis.inputs.map((id) => ({ name: nameOf(id), shape: shapeOf(id) })),
     outputs: analysis.outputs.map((o) => ({ name: nameOf(o.nodeId), shape: shapeOf(o.nodeId, o.port) })),
     nodes: rows,
+    memory: memoryEstimate(analysis.count),
     diagnostics: analysis.diagnostics,
   };
 }
@@ -68,17 +73,17 @@ export function formatSummary(summary: Summary): string {
   const header = ['Layer (type)', 'Output shape', 'Param #', 'Connected to'];
   const names = new Map(summary.nodes.map((r) => [r.nodeId, r.name]));
   const body = summary.nodes.map((r) => [
-    `${r.name} (${r.type})`,
+    `${quoted(r.name, 60)} (${quoted(r.type, 60)})`,
     r.outputShape ? formatShape(r.outputShape) : '?',
     n(r.trainableParams + r.nonTrainableParams),
-    r.inputs.map((id) => names.get(id) ?? id).join(', '),
+    r.inputs.map((id) => quoted(names.get(id) ?? id, 60)).join(', '),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   const rule = (ch: string) => ch.repeat(widths.reduce((a, b) => a + b + 2, -2));
   const total = summary.trainableParams + summary.nonTrainableParams;
   return [
-    `Model: "${summary.name}"`,
+    `Model: "${quoted(summary.name)}"`,
     rule('_'),
     line(header),
     rule('='),
@@ -87,6 +92,7 @@ export function formatSummary(summary: Summary): string {
     `Total params: ${n(total)}`,
     `Trainable params: ${n(summary.trainableParams)}`,
     `Non-trainable params: ${n(summary.nonTrainableParams)}`,
+    `Memory: ${formatBytes(summary.memory.weightsBytes)} of weights; about ${formatBytes(summary.memory.trainingBytes)} to train with Adam (activations not included)`,
     rule('_'),
   ].join('\n');
 }

@@ -3,6 +3,8 @@
  * records, never a thrown error. Messages follow the Keras habit: what was received, what was
  * expected, how to fix it.
  */
+import { quoted, visible } from './text';
+
 export type Severity = 'error' | 'warning' | 'info';
 
 export interface Diagnostic {
@@ -47,6 +49,8 @@ export const DIAGNOSTIC_CATALOGUE = {
   'PB206': { severity: 'error', title: 'Block repeat changes shape' },
   'PB207': { severity: 'error', title: 'Block definition is broken' },
   'PB208': { severity: 'error', title: 'Graph has no output' },
+  'PB209': { severity: 'error', title: 'Block port outside a block' },
+  'PB210': { severity: 'error', title: 'Block contains itself' },
   // Params and shapes (PB3xx)
   'PB300': { severity: 'error', title: 'Invalid parameter' },
   'PB301': { severity: 'error', title: 'Rank mismatch' },
@@ -56,6 +60,11 @@ export const DIAGNOSTIC_CATALOGUE = {
   'PB305': { severity: 'error', title: 'Unknown dimension' },
   'PB306': { severity: 'error', title: 'Output size is not positive' },
   'PB307': { severity: 'error', title: 'Node cannot be compiled' },
+  'PB308': { severity: 'error', title: 'Reference to a block param that does not exist' },
+  'PB309': { severity: 'error', title: 'Condition is not a boolean block param' },
+  'PB310': { severity: 'warning', title: 'Model may not fit in memory' },
+  'PB311': { severity: 'warning', title: 'Param the node does not take' },
+  'PB312': { severity: 'error', title: 'Block param option a layer does not take' },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CATALOGUE;
@@ -83,8 +92,20 @@ export const hasErrors = (diagnostics: readonly Diagnostic[]): boolean =>
 
 /** Human-readable one-liner, as the CLI prints it. */
 export function formatDiagnostic(d: Diagnostic): string {
-  const where = [d.blockId && `block ${d.blockId}`, d.nodeId && `node ${d.nodeId}`, d.port && `port ${d.port}`, d.param && `param ${d.param}`, d.path && `at ${d.path}`]
+  // Ids and names come from the document: quoted() keeps a line break or an escape in them visible.
+  const where = [d.blockId && `block ${quoted(d.blockId)}`, d.nodeId && `node ${quoted(d.nodeId)}`, d.port && `port ${quoted(d.port)}`, d.param && `param ${quoted(d.param)}`, d.path && `at ${quoted(d.path)}`]
     .filter(Boolean)
     .join(', ');
-  return `${d.severity} ${d.code}${where ? ` (${where})` : ''}: ${d.message}${d.help ? `\n  help: ${d.help}` : ''}`;
+  return `${d.severity} ${d.code}${where ? ` (${where})` : ''}: ${visible(d.message)}${d.help ? `\n  help: ${visible(d.help)}` : ''}`;
+}
+
+/** How many diagnostics a terminal listing shows before it sums up the rest. */
+export const LISTED_DIAGNOSTICS = 50;
+
+/** Diagnostics as terminal lines: the first `limit`, then "… and 39,990 more". */
+export function formatDiagnostics(diagnostics: readonly Diagnostic[], limit = LISTED_DIAGNOSTICS): string[] {
+  const lines = diagnostics.slice(0, limit).map(formatDiagnostic);
+  const rest = diagnostics.length - limit;
+  if (rest > 0) lines.push(`… and ${rest.toLocaleString('en-US')} more (--json lists them all).`);
+  return lines;
 }

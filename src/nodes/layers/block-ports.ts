@@ -16,7 +16,7 @@ export const BlockInputSpec = defineSpec({
   params: z.object({ name: portName }),
   keyParams: ['name'],
   // The compiler substitutes the caller's shape; on its own a block input has no shape.
-  infer: () => ({ code: 'PB207', message: 'A block input has no shape outside a block.', help: 'Use Input in the main graph.' }),
+  infer: () => ({ code: 'PB209', message: 'A block input has no shape outside a block.', help: 'Use Input in the main graph.' }),
   countParams: () => NO_PARAMS,
   lower: () => ({ kind: 'input' }),
   examples: [],

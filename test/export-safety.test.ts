@@ -1,0 +1,232 @@
+/**
+ * A shared document is untrusted: no string in it may become code in an export. This property test
+ * puts hostile and random strings into every string field of a document that reaches the emitter
+ * (graph name, node ids and names, block ids, labels, descriptions, categories, param names and
+ * descriptions, enum options, port names, edge ids, meta), exports it, and proves with TypeScript's
+ * own scanner that the module's code has exactly the structure of the same graph with harmless
+ * strings (the strings can change names and literals, never tokens), that no dangerous global is
+ * named, and with tsc that every module still type-checks under --strict.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { emit } from '../src/compiler/emit';
+import { analyze } from '../src/compiler/infer';
+import { lower } from '../src/compiler/lower';
+import type { GraphDocument } from '../src/document/schema';
+import { identifiers, structure, tokenize } from './helpers/ts-tokens';
+
+const ROOT = join(import.meta.dirname, '..');
+const OUT = join(ROOT, '.tmp', 'export-safety');
+
+/** Strings an attacker would try, and strings that are merely awkward. */
+const PAYLOADS = [
+  '\n;globalThis.pwned = 1;//',
+  '\r;globalThis.pwned = 1;//',
+  '\u2028;globalThis.pwned = 1;//',
+  '\u2029;globalThis.pwned = 1;//',
+  '*/ globalThis.pwned = 1; /*',
+  "'; globalThis.pwned = 1; '",
+  '"; globalThis.pwned = 1; "',
+  '`; globalThis.pwned = 1; `',
+  '${globalThis.pwned = 1}',
+  '\\',
+  '\\u0027',
+  '\x1b[2J\x1b[H',
+  '\u202e})(evil//',
+  '\u0000\u0001\u007f\u0085',
+  '\ud800',
+  'constructor',
+  '__proto__',
+  '</script><script>alert(1)</script>',
+];
+
+const hostile: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(...PAYLOADS),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.tuple(fc.string({ maxLength: 8 }), fc.constantFrom(...PAYLOADS), fc.string({ unit: 'binary', maxLength: 8 })).map((parts) => parts.join('')),
+  fc.constantFrom(...PAYLOADS).map((p) => p.repeat(500)),
+);
+
+const WORDS = ['class', 'tf', 'p', 'name', 'i', 'fillShape', 'createModel', 'constructor', 'eval', 'arguments', 'let', 'await', 'x', 'dim', 'default', 'of'];
+const identifier = fc.oneof(fc.constantFrom(...WORDS), fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,12}$/));
+const blockId = fc.stringMatching(/^[A-Za-z][A-Za-z0-9_-]{0,12}$/);
+
+interface Strings {
+  graphName: string;
+  meta: string;
+  ids: string[];
+  names: string[];
+  blockIds: [string, string];
+  labels: string[];
+  paramNames: string[];
+  ports: string[];
+  edgeIds: string[];
+}
+
+const stringsArb: fc.Arbitrary<Strings> = fc.record({
+  graphName: hostile,
+  meta: hostile,
+  ids: fc.uniqueArray(hostile.filter((s) => s.length > 0), { minLength: 9, maxLength: 9 }),
+  names: fc.array(hostile, { minLength: 9, maxLength: 9 }),
+  blockIds: fc.uniqueArray(blockId, { minLength: 2, maxLength: 2 }) as fc.Arbitrary<[string, string]>,
+  labels: fc.array(hostile.filter((s) => s.length > 0), { minLength: 12, maxLength: 12 }),
+  paramNames: fc.uniqueArray(identifier, { minLength: 5, maxLength: 5 }),
+  ports: fc.uniqueArray(identifier, { minLength: 3, maxLength: 3 }),
+  edgeIds: fc.uniqueArray(hostile.filter((s) => s.length > 0), { minLength: 12, maxLength: 12 }),
+});
+
+/**
+ * A graph that reaches every emitter path that prints document text: a block with an int, an enum,
+ * a boolean (a `when` condition) and a derived param, two outputs (destructuring), nested use of
+ * block params; a second block repeated ×2 (template-literal layer names); Input, Add and Output.
+ */
+function documentWith(s: Strings): GraphDocument {
+  const [units, act, useSecond, derived, width] = s.paramNames as [string, string, string, string, string];
+  const [inPort, outA, outB] = s.ports as [string, string, string];
+  const [input, pair, add, rep, output, bIn, bDense1, bDense2, bOutA] = s.ids as [string, string, string, string, string, string, string, string, string];
+  const e = s.edgeIds;
+  const L = s.labels;
+  return {
+    format: 'patchbay.graph',
+    version: 1,
+    name: s.graphName,
+    nodeTypes: {},
+    meta: { note: s.meta, [s.meta]: s.meta },
+    blocks: [
+      {
+        id: s.blockIds[0],
+        label: L[0]!,
+        description: L[1]!,
+        category: L[2]!,
+        params: [
+          { name: units, kind: 'int', default: 8, min: 1, description: L[3]! },
+          { name: act, kind: 'enum', options: ['relu', 'gelu'], default: 'relu', description: L[6]! },
+          // Options land in a string-literal type; a layer param linked to them would refuse most (PB312).
+          { name: `${act}Note`, kind: 'enum', options: [L[4]!, L[5]!], default: L[4]!, description: L[5]! },
+          { name: useSecond, kind: 'boolean', default: true, description: L[7]! },
+          { name: derived, kind: 'int', derive: { input: inPort, axis: -1 }, description: L[8]! },
+        ],
+        nodes: [
+          { id: bIn, type: 'BlockInput', name: s.names[5], params: { name: inPort } },
+          { id: bDense1, type: 'Dense', name: s.names[6], params: { units: { $param: units }, activation: { $param: act } } },
+          { id: bDense2, type: 'Dense', name: s.names[7], params: { units: { $param: derived } }, when: { $param: useSecond } },
+          { id: bOutA, type: 'BlockOutput', name: s.names[8], params: { name: outA } },
+          { id: 'second output', type: 'BlockOutput', params: { name: outB } },
+        ],
+        edges: [
+          { id: e[0]!, source: bIn, sourcePort: 'out', target: bDense1, targetPort: 'in' },
+          { id: e[1]!, source: bDense1, sourcePort: 'out', target: bDense2, targetPort: 'in' },
+          { id: e[2]!, source: bDense2, sourcePort: 'out', target: bOutA, targetPort: 'in' },
+          { id: e[3]!, source: bDense1, sourcePort: 'out', target: 'second output', targetPort: 'in' },
+        ],
+      },
+      {
+        id: s.blockIds[1],
+        label: L[9]!,
+        description: L[10]!,
+        category: L[11]!,
+        params: [{ name: width, kind: 'int', default: 8, min: 1, description: L[3]! }],
+        nodes: [
+          { id: 'in', type: 'BlockInput', params: { name: 'x' } },
+          { id: 'dense', type: 'Dense', name: s.names[4], params: { units: { $param: width } } },
+          { id: 'out', type: 'BlockOutput', params: { name: 'y' } },
+        ],
+        edges: [
+          { id: 'a', source: 'in', sourcePort: 'out', target: 'dense', targetPort: 'in' },
+          { id: 'b', source: 'dense', sourcePort: 'out', target: 'out', targetPort: 'in' },
+        ],
+      },
+    ],
+    nodes: [
+      { id: input, type: 'Input', name: s.names[0], params: { shape: [8] } },
+      { id: pair, type: 'Block', block: s.blockIds[0], name: s.names[1], params: { [units]: 8, [act]: 'relu', [`${act}Note`]: L[4]!, [useSecond]: true } },
+      { id: add, type: 'Add', name: s.names[2], params: {} },
+      { id: rep, type: 'Block', block: s.blockIds[1], repeat: 2, name: s.names[3], params: { [width]: 8 } },
+      { id: output, type: 'Output', name: s.names[8], params: {} },
+    ],
+    edges: [
+      { id: e[4]!, source: input, sourcePort: 'out', target: pair, targetPort: inPort },
+      { id: e[5]!, source: pair, sourcePort: outA, target: add, targetPort: 'inputs' },
+      { id: e[6]!, source: pair, sourcePort: outB, target: add, targetPort: 'inputs' },
+      { id: e[7]!, source: add, sourcePort: 'out', target: rep, targetPort: 'x' },
+      { id: e[8]!, source: rep, sourcePort: 'y', target: output, targetPort: 'in' },
+    ],
+  };
+}
+
+const HARMLESS: Strings = {
+  graphName: 'graph',
+  meta: 'meta',
+  ids: ['input', 'pair', 'add', 'rep', 'output', 'bIn', 'bDense1', 'bDense2', 'bOutA'],
+  names: ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8'],
+  blockIds: ['Pair', 'Rep'],
+  labels: Array.from({ length: 12 }, (_, i) => `label ${i}`),
+  paramNames: ['units', 'act', 'useSecond', 'derived', 'width'],
+  ports: ['x', 'a', 'b'],
+  edgeIds: Array.from({ length: 12 }, (_, i) => `e${i}`),
+};
+
+/**
+ * Globals an injected statement would reach for. The emitter never names them, and never makes a
+ * value name equal to one (node names like "eval" become `eval_`), so seeing one means injection.
+ */
+const DANGEROUS = new Set(['globalThis', 'eval', 'Function', 'window', 'self', 'document', 'process', 'require', 'fetch', 'alert', 'import', 'setTimeout']);
+
+function exported(doc: GraphDocument): string {
+  const analysis = analyze(doc);
+  expect(analysis.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  const { plan, diagnostics } = lower(analysis);
+  expect(diagnostics).toEqual([]);
+  return emit(plan!);
+}
+
+describe('no document string becomes code in the TypeScript export', () => {
+  const baseline = structure(tokenize(exported(documentWith(HARMLESS))));
+
+  it('the harmless graph exports what it should (the structure compared against is real)', () => {
+    const source = exported(documentWith(HARMLESS));
+    expect(source).toContain('export function pair(');
+    expect(source).toContain('const { a: ');
+    expect(source).toContain('if (p.useSecond)');
+    expect(source).toContain('for (let i = 0; i < 2; i++)');
+    expect(baseline.length).toBeGreaterThan(200);
+  });
+
+  it('hostile strings in every field change names and literals, never the code', () => {
+    rmSync(OUT, { recursive: true, force: true });
+    mkdirSync(OUT, { recursive: true });
+    let n = 0;
+    fc.assert(
+      fc.property(stringsArb, (strings) => {
+        const source = exported(documentWith(strings));
+        const tokens = tokenize(source);
+        expect(structure(tokens)).toEqual(baseline);
+        for (const name of identifiers(tokens)) expect(DANGEROUS.has(name), `identifier ${name}`).toBe(false);
+        // Every line of the file is one of ours: no document text added a line.
+        expect(source.split('\n').length).toBe(source.split(/\r\n|[\n\r\u2028\u2029]/).length);
+        if (n < 25) writeFileSync(join(OUT, `case${n++}.ts`), source);
+      }),
+      { numRuns: 120, seed: 7 },
+    );
+    // The same modules type-check under --strict: nothing was broken, nothing was added.
+    const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
+    const files = Array.from({ length: n }, (_, i) => join(OUT, `case${i}.ts`));
+    const args = ['--noEmit', '--ignoreConfig', '--strict', '--skipLibCheck', '--target', 'ES2022', '--module', 'ESNext', '--moduleResolution', 'bundler', '--types', 'node', ...files];
+    let output = '';
+    try {
+      output = execFileSync(tsc, args, { encoding: 'utf8', cwd: ROOT });
+    } catch (err) {
+      output = `${(err as { stdout?: string }).stdout ?? ''}${(err as { stderr?: string }).stderr ?? ''}`;
+    }
+    expect(output).toBe('');
+  });
+
+  it('a payload in the graph name would have run before escaping: the scanner sees it as code', () => {
+    // The test's own eyes: the same text written raw into a line comment yields an injected statement.
+    const raw = `// Generated from "${PAYLOADS[0]}"\nexport const x = 1;\n`;
+    expect(identifiers(tokenize(raw))).toContain('globalThis');
+  });
+});

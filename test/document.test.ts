@@ -85,6 +85,17 @@ describe('loading never throws and says what is wrong', () => {
 });
 
 describe('migrations', () => {
+  it('there is one migration per older version, 1 to the current one', () => {
+    expect(DOCUMENT_MIGRATIONS.map((m) => m.from)).toEqual(Array.from({ length: DOCUMENT_VERSION - 1 }, (_, i) => i + 1));
+  });
+
+  it('a version 1 file, as Patchbay 0.1 saved it, still loads', () => {
+    const { doc, diagnostics } = loadGraph(fixture('v1.json'));
+    expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(doc!.version).toBe(DOCUMENT_VERSION);
+    expect(doc!.nodes.map((n) => n.type)).toEqual(['Input', 'Conv2D', 'Flatten', 'Dense', 'Output']);
+  });
+
   it('every registered document migration has a fixture that loads to the current version', () => {
     for (const m of DOCUMENT_MIGRATIONS) {
       const { doc, diagnostics } = loadGraph(fixture(`v${m.from}.json`));
@@ -108,10 +119,12 @@ describe('migrations', () => {
     const old = { format: 'patchbay.graph', version: 1, title: 'Old', nodes: [{ id: 'a', type: 'Input', params: { shape: [4] } }, { id: 'b', type: 'Dense' }], edges: [{ from: 'a', to: 'b' }] };
     const { doc, diagnostics } = loadDocumentValue(old, { migrations: chain, currentVersion: 3 });
     expect(diagnostics).toContainEqual(expect.objectContaining({ code: 'PB108', message: expect.stringContaining('from document version 1 to 3') }));
-    // Schema validation expects the real current version, so check the migrated value itself.
-    expect(doc).toBeNull();
-    const migrated = chain.reduce((raw, m) => m.migrate(raw), old as Record<string, unknown>);
-    expect(migrated).toMatchObject({ name: 'Old', edges: [{ source: 'a', target: 'b' }] });
+    // What the loader returns went through both steps, in order, and validated.
+    expect(doc).toMatchObject({ version: 3, name: 'Old', edges: [{ id: 'e0', source: 'a', sourcePort: 'out', target: 'b', targetPort: 'in' }] });
+    expect(doc).not.toHaveProperty('title');
+    // Out of order, the second step would find no title and the first no from/to: the order matters.
+    const reversed = loadDocumentValue(old, { migrations: [...chain].reverse(), currentVersion: 3 });
+    expect(reversed.doc).toMatchObject({ name: 'Old' });
   });
 
   it('says so when a migration step is missing', () => {

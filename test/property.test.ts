@@ -100,7 +100,7 @@ describe('property: random graphs', () => {
           // Invalid graphs (a kernel larger than the image, say) must say why, on a node.
           invalid++;
           expect(diagnostics.length).toBeGreaterThan(0);
-          for (const d of diagnostics) expect(d.nodeId ?? d.code).toBeTruthy();
+          for (const d of diagnostics) expect(d.nodeId, `${d.code}: ${d.message}`).toBeTruthy();
           return;
         }
         valid++;

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { diagnostic, hasErrors, type Diagnostic } from './diagnostics';
 import {
   DOCUMENT_FORMAT,
@@ -108,7 +108,9 @@ export function loadDocumentValue(raw: unknown, options: LoadOptions = {}): Load
     }));
   }
 
-  const parsed = DocumentSchema.safeParse(doc);
+  // Tests of the migration machinery load into a made-up current version; the schema follows it.
+  const schema = current === DOCUMENT_VERSION ? DocumentSchema : DocumentSchema.extend({ version: z.literal(current) });
+  const parsed = schema.safeParse(doc);
   if (!parsed.success) {
     return { doc: null, diagnostics: [...diagnostics, ...zodIssues(parsed.error)] };
   }
@@ -125,7 +127,7 @@ function fail(d: Diagnostic): LoadResult {
 /** For a file of `bytes` bytes (or characters, for text in memory): over MAX_DOCUMENT_BYTES. */
 export function tooLarge(bytes: number): Diagnostic {
   return diagnostic('PB111', {
-    message: `The file is ${formatBytes(bytes)}; Patchbay opens graph files of up to ${formatBytes(MAX_DOCUMENT_BYTES)} (a 20,000-node graph is about 6 MB).`,
+    message: `The file is ${formatBytes(bytes)}; Patchbay opens graph files of up to ${formatBytes(MAX_DOCUMENT_BYTES)} (a 20,000-node graph is about 4 MB).`,
     help: 'Check that this is the graph you meant to open; nothing was read.',
   });
 }

@@ -18,6 +18,7 @@ describe('stringLiteral', () => {
   });
 
   it('never writes a raw line terminator or control character', () => {
+    // oxlint-disable-next-line no-control-regex -- looking for control characters is the test
     for (const text of NASTY) expect(stringLiteral(text)).not.toMatch(/[\u0000-\u001f\u2028\u2029\u007f]/);
   });
 });

@@ -9,6 +9,7 @@
  * the bidirectional overrides and isolates (which can make code read differently from how it runs,
  * "Trojan source"), zero-width characters and the byte-order mark.
  */
+// oxlint-disable-next-line no-control-regex -- matching control characters is the point
 export const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
 
 /** Lone surrogates cannot be written as UTF-8; show them as escapes too. */

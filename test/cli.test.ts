@@ -173,4 +173,12 @@ describe('patchbay CLI', () => {
     expect(named.stdout).toContain('Model: "clear\\u001b[2J\\u001b[Hscreen\\nfake: no problems found"');
     expect(named.stdout).not.toContain('\u001b');
   });
+
+  it('names a file once in its message', async () => {
+    const empty = join(tmp, 'empty.csv');
+    writeFileSync(empty, '');
+    const { code, stderr } = await patchbay('train', join(ROOT, 'test/fixtures/documents/v1.json'), '--data', empty);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe('empty.csv is empty: it needs a header row and at least two rows of data.');
+  });
 });

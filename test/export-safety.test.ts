@@ -16,6 +16,8 @@ import { emit } from '../src/compiler/emit';
 import { analyze } from '../src/compiler/infer';
 import { lower } from '../src/compiler/lower';
 import type { GraphDocument } from '../src/document/schema';
+import { buildModel } from '../src/runtime/build';
+import { countWeights, useCpuBackend } from './helpers/tf';
 import { identifiers, structure, tokenize } from './helpers/ts-tokens';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -228,5 +230,80 @@ describe('no document string becomes code in the TypeScript export', () => {
     // The test's own eyes: the same text written raw into a line comment yields an injected statement.
     const raw = `// Generated from "${PAYLOADS[0]}"\nexport const x = 1;\n`;
     expect(identifiers(tokenize(raw))).toContain('globalThis');
+  });
+});
+
+describe('no node name can shadow what the emitted code calls', () => {
+  it('nodes and blocks named tf, fillShape, createModel, p, name and i still export a working module', async () => {
+    const block = (id: string): GraphDocument['blocks'][number] => ({
+      id,
+      label: id,
+      description: '',
+      category: 'Blocks',
+      params: [{ name: 'p', kind: 'int', default: 4, min: 1 }, { name: 'tf', kind: 'int', derive: { input: 'x', axis: -1 } }],
+      nodes: [
+        { id: 'x', type: 'BlockInput', params: { name: 'x' } },
+        { id: 'name', type: 'Dense', name: 'name', params: { units: { $param: 'p' } } },
+        { id: 'i', type: 'Dense', name: 'i', params: { units: { $param: 'tf' } } },
+        { id: 'y', type: 'BlockOutput', params: { name: 'y' } },
+      ],
+      edges: [
+        { id: 'a', source: 'x', sourcePort: 'out', target: 'name', targetPort: 'in' },
+        { id: 'b', source: 'name', sourcePort: 'out', target: 'i', targetPort: 'in' },
+        { id: 'c', source: 'i', sourcePort: 'out', target: 'y', targetPort: 'in' },
+      ],
+    });
+    const doc: GraphDocument = {
+      format: 'patchbay.graph',
+      version: 1,
+      name: 'shadows',
+      nodeTypes: {},
+      meta: {},
+      blocks: [block('fillShape'), block('fill-shape'), block('createModel')],
+      nodes: [
+        { id: 'in', type: 'Input', name: 'tf', params: { shape: [6, 2] } },
+        { id: 'reshape', type: 'Reshape', name: 'fillShape', params: { targetShape: [-1] } },
+        { id: 'b1', type: 'Block', block: 'fillShape', name: 'createModel', params: { p: 3 } },
+        { id: 'b2', type: 'Block', block: 'fill-shape', name: 'fillShape', repeat: 2, params: { p: 12 } },
+        { id: 'b3', type: 'Block', block: 'createModel', name: 'p', params: { p: 5 } },
+        { id: 'out', type: 'Output', name: 'i', params: {} },
+      ],
+      edges: [
+        { id: 'e1', source: 'in', sourcePort: 'out', target: 'reshape', targetPort: 'in' },
+        { id: 'e2', source: 'reshape', sourcePort: 'out', target: 'b1', targetPort: 'x' },
+        { id: 'e3', source: 'b1', sourcePort: 'y', target: 'b2', targetPort: 'x' },
+        { id: 'e4', source: 'b2', sourcePort: 'y', target: 'b3', targetPort: 'x' },
+        { id: 'e5', source: 'b3', sourcePort: 'y', target: 'out', targetPort: 'in' },
+      ],
+    };
+    const analysis = analyze(doc);
+    const { plan } = lower(analysis);
+    const source = emit(plan!);
+    // Three block functions with three distinct names, none of them the helper's or the factory's.
+    const functions = [...source.matchAll(/^export function (\w+)\(/gm)].map((m) => m[1]);
+    expect(new Set(functions).size).toBe(functions.length);
+    expect(functions.filter((f) => f === 'fillShape' || f === 'createModel')).toEqual(['createModel']);
+    expect(source).toContain('function fillShape(input: tf.SymbolicTensor');
+    mkdirSync(OUT, { recursive: true });
+    const file = join(OUT, 'shadows.ts');
+    writeFileSync(file, source);
+    const tf = await useCpuBackend();
+    const module = (await import(/* @vite-ignore */ file)) as { createModel: () => import('@tensorflow/tfjs').LayersModel };
+    const model = module.createModel();
+    const built = buildModel(plan!);
+    try {
+      expect(countWeights(model)).toEqual(analysis.count);
+      expect(countWeights(built)).toEqual(analysis.count);
+      // Each block ends in a Dense as wide as its input (the derived param): 6×2 flattened is 12.
+      expect(model.outputs[0]!.shape).toEqual([null, 12]);
+      model.setWeights(built.getWeights());
+      const x = tf.randomNormal([2, 6, 2], 0, 1, 'float32', 3);
+      const [a, b] = [model.predict(x), built.predict(x)] as import('@tensorflow/tfjs').Tensor[];
+      expect(tf.max(tf.abs(tf.sub(a!, b!))).dataSync()[0]).toBeLessThan(1e-5);
+      tf.dispose([x, a!, b!]);
+    } finally {
+      model.dispose();
+      built.dispose();
+    }
   });
 });

@@ -144,7 +144,9 @@ async function loadCsv(path: string, label: string | undefined): Promise<Dataset
   try {
     return parseCsv(text, { label, name: basename(path) });
   } catch (err) {
-    if (err instanceof DataError) throw new TrainUsageError(`${basename(path)}: ${err.message}`);
+    // Some messages already start with the file's name ("empty.csv is empty"): say it once.
+    const name = basename(path);
+    if (err instanceof DataError) throw new TrainUsageError(err.message.startsWith(name) ? err.message : `${name}: ${err.message}`);
     throw err;
   }
 }

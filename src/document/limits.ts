@@ -18,7 +18,7 @@ export const MAX_DOCUMENT_DEPTH = 64;
 
 /**
  * The largest document file opened, in bytes (UTF-16 code units for text already in memory). A
- * 20,000-node graph is about 6 MB; 64 MB is ten times that, and keeps a stray multi-gigabyte file
+ * 20,000-node graph is about 4 MB; 64 MB is fifteen times that, and keeps a stray multi-gigabyte file
  * from being read into memory at all.
  */
 export const MAX_DOCUMENT_BYTES = 64 * 1024 * 1024;

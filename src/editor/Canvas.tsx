@@ -7,6 +7,7 @@ import { scopeDoc, useEditor } from './store';
 import { analysisOf as analysisFor, useAnalysis, compactCount, formatCount } from './analysis';
 import { connect, connectionProblem, setPositions } from './graph-ops';
 import { portsOf, type NodePorts } from '../compiler/graph';
+import { fitOptionsFor, MINIMAP_UP_TO, RENDER_VISIBLE_ONLY_ABOVE, unmeasuredNodeGuess } from './huge-graphs';
 import type { BodyResult, NodeResult } from '../compiler/infer';
 import type { Diagnostic } from '../document/diagnostics';
 import type { BlockDef, GraphBody, GraphEdge, GraphNode } from '../document/schema';
@@ -234,7 +235,7 @@ export function Canvas() {
         data: view,
         selected,
         draggable: !readOnly,
-        ...(m ? { measured: m as { width: number; height: number } } : {}),
+        ...(m ? { measured: m as { width: number; height: number } } : unmeasuredNodeGuess(n, analysis.blocks)),
       };
       next.set(key, { view, selected, m, cls, rf });
       return rf;
@@ -339,7 +340,7 @@ export function Canvas() {
 
   useEffect(() => {
     if (fitN === 0) return;
-    const t = setTimeout(() => void flow.fitView({ padding: 0.15, duration: 200, maxZoom: 1.2 }), 60);
+    const t = setTimeout(() => void flow.fitView(fitOptionsFor({ padding: 0.15, duration: 200, maxZoom: 1.2 }, flow.getNodes())), 60);
     return () => clearTimeout(t);
   }, [fitN, flow]);
 
@@ -374,7 +375,7 @@ export function Canvas() {
         selectionKeyCode="Shift"
         nodesConnectable={!readOnly}
         // Large graphs: mount only what is on screen, so dragging at a working zoom stays smooth.
-        onlyRenderVisibleElements={body.nodes.length > 300}
+        onlyRenderVisibleElements={body.nodes.length > RENDER_VISIBLE_ONLY_ABOVE}
         colorMode="system"
         minZoom={0.1}
         maxZoom={2}
@@ -383,8 +384,8 @@ export function Canvas() {
       >
         <Background gap={20} size={1} />
         <Controls position="bottom-left" showInteractive={false} />
-        <MiniMap position="bottom-right" pannable zoomable ariaLabel="Minimap" className="pb-minimap"
-          nodeColor={minimapColor} nodeBorderRadius={4} maskColor="rgb(120 120 140 / 0.15)" style={{ width: 160, height: 110 }} />
+        {body.nodes.length <= MINIMAP_UP_TO && <MiniMap position="bottom-right" pannable zoomable ariaLabel="Minimap" className="pb-minimap"
+          nodeColor={minimapColor} nodeBorderRadius={4} maskColor="rgb(120 120 140 / 0.15)" style={{ width: 160, height: 110 }} />}
       </ReactFlow>
       {body.nodes.length === 0 && (
         <div className="pb-empty" aria-live="polite">

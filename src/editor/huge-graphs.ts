@@ -1,0 +1,50 @@
+/**
+ * What keeps the canvas usable on a graph of tens of thousands of nodes. Measured on a 20,000-node
+ * chain in headless Chromium (bench/hostile-inputs.bench.ts): opening it froze the page for 17 s,
+ * almost all of it React Flow rendering every node once, then the minimap's 20,000 shapes.
+ *
+ * - React Flow renders a node at least once, even off screen, until it has measured the node's
+ *   handles. Giving a node that was never measured a guessed size and guessed handle positions lets
+ *   `onlyRenderVisibleElements` leave it out until it scrolls into view (where it is measured for
+ *   real, and the guesses are dropped).
+ * - Fitting the whole of such a graph in view shows thousands of unreadable nodes at the smallest
+ *   zoom, all rendered: a huge graph opens on its first nodes in document order (its inputs).
+ * - The minimap of a huge graph is a blur of thousands of SVG shapes that re-render on every pan.
+ */
+import { Position } from '@xyflow/react';
+import type { BlockDef, GraphNode } from '../document/schema';
+import { portsOf } from '../compiler/graph';
+
+/** Above this many nodes the canvas only renders what is on screen. */
+export const RENDER_VISIBLE_ONLY_ABOVE = 300;
+/** Above this many nodes the view opens on the first FIT_FIRST nodes instead of all of them. */
+export const FIT_ALL_UP_TO = 400;
+export const FIT_FIRST = 200;
+/** Above this many nodes the minimap is left out. */
+export const MINIMAP_UP_TO = 2000;
+
+/** The size a node is taken to have before it is measured (a typical layer node). */
+const GUESS = { width: 200, height: 90 };
+
+/**
+ * For a node React Flow has not measured yet: a guessed size and handles (inputs spread along the
+ * top, outputs along the bottom, as the node draws them), so it can be culled before its first render.
+ */
+export function unmeasuredNodeGuess(node: GraphNode, blocks: ReadonlyMap<string, BlockDef>) {
+  const ports = portsOf(node, blocks) ?? { inputs: [], outputs: [] };
+  const place = (list: readonly { name: string }[], type: 'source' | 'target') => list.map((p, i) => ({
+    id: p.name,
+    type,
+    position: type === 'source' ? Position.Bottom : Position.Top,
+    x: ((i + 1) / (list.length + 1)) * GUESS.width,
+    y: type === 'source' ? GUESS.height : 0,
+    width: 1,
+    height: 1,
+  }));
+  return { initialWidth: GUESS.width, initialHeight: GUESS.height, handles: [...place(ports.inputs, 'target'), ...place(ports.outputs, 'source')] };
+}
+
+/** fitView options: the whole graph, or for a huge one its first nodes. */
+export function fitOptionsFor<T extends object>(base: T, nodes: readonly { id: string }[]): T & { nodes?: { id: string }[] } {
+  return nodes.length > FIT_ALL_UP_TO ? { ...base, nodes: nodes.slice(0, FIT_FIRST).map((n) => ({ id: n.id })) } : base;
+}

@@ -6,6 +6,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { formatNumber } from './train/format';
 
 export interface ChartSeries {
   label: string;
@@ -29,6 +30,26 @@ interface Props {
   yFormat?: (v: number) => string;
   testId?: string;
 }
+
+/** Steps are whole: tick increments for the x axis without fractions (uPlot's defaults include 0.5, 0.25…). */
+const WHOLE_INCREMENTS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1e3, 2e3, 2.5e3, 5e3, 1e4, 2e4, 2.5e4, 5e4, 1e5, 2e5, 2.5e5, 5e5, 1e6, 2e6, 5e6, 1e7];
+
+/**
+ * An axis as wide as its longest label (uPlot's fixed default clips labels like "12.5k" or "0.0012"):
+ * tick length, gap and the measured text. uPlot calls this again after it formats the labels.
+ */
+const fitLabels: uPlot.Axis.Size = (self, values, axisIdx, cycleNum) => {
+  const axis = self.axes[axisIdx]!;
+  const previous = (axis as { _size?: number })._size;
+  if (cycleNum > 1 && previous) return previous;
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), '');
+  let size = (axis.ticks?.size ?? 10) + (axis.gap ?? 5) + 6;
+  if (longest) {
+    self.ctx.font = (axis.font as unknown as [string])[0] ?? '11px sans-serif';
+    size += self.ctx.measureText(longest).width / (window.devicePixelRatio || 1);
+  }
+  return Math.ceil(Math.max(size, 32));
+};
 
 const css = (name: string, fallback: string) => {
   const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -56,11 +77,14 @@ export function LineChart({ title, series, data, version, height = 170, xLabel =
       legend: { live: true },
       scales: { x: { time: false }, y: yRange ? { range: yRange } : { auto: true } },
       axes: [
-        { ...axis, label: xLabel, labelSize: 18, labelFont: '11px system-ui, sans-serif' },
-        { ...axis, size: 46, values: yFormat ? (_u, vals) => vals.map((v) => (v == null ? '' : yFormat(v))) : undefined },
+        {
+          ...axis, label: xLabel, labelSize: 18, labelFont: '11px system-ui, sans-serif', incrs: WHOLE_INCREMENTS,
+          values: (_u, vals) => vals.map((v) => (v == null ? '' : Number.isInteger(v) ? v.toLocaleString('en-US') : '')),
+        },
+        { ...axis, size: fitLabels, values: (_u, vals) => vals.map((v) => (v == null ? '' : (yFormat ?? formatNumber)(v))) },
       ],
       series: [
-        { label: xLabel },
+        { label: xLabel, value: (_u, v) => (v == null ? '–' : v.toLocaleString('en-US')) },
         ...series.map((s): uPlot.Series => ({
           label: s.label,
           stroke: s.color,
@@ -68,7 +92,7 @@ export function LineChart({ title, series, data, version, height = 170, xLabel =
           dash: s.dash,
           spanGaps: true,
           points: s.points ? { show: true, size: 7, fill: s.color, stroke: s.color } : { show: false },
-          value: (_u, v) => (v == null ? '–' : yFormat ? yFormat(v) : v.toFixed(4)),
+          value: (_u, v) => (v == null ? '–' : yFormat ? yFormat(v) : formatNumber(v, 4)),
         })),
       ],
     };

@@ -4,7 +4,7 @@
  * history of this graph. Each part lives in ./train; this file decides what the graph and the data
  * allow, and lays the parts out. All tfjs work happens in the worker.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { useEditor } from './store';
 import { planOf, useAnalysis } from './analysis';
 import { graphKeyOf } from './runs-db';
@@ -16,6 +16,8 @@ import { chosenData } from './train/data';
 import { refreshRuns } from './train/history';
 import { nounOf, plannedSteps } from './train/format';
 import { RunControls } from './train/RunControls';
+import { checkModel } from './train/model-check';
+import { ModelCheck } from './train/ModelCheck';
 import { LiveCharts, Results } from './train/Curves';
 import { Section } from './train/Section';
 import { BackendRow, SetupForm } from './train/SetupForm';
@@ -48,8 +50,13 @@ export function TrainPanel() {
     : null;
   const fit = plan && data ? dataMismatch(plan, data.shape) : null;
   const mismatch = plan ? needsData ?? (fit && dataChoice === 'mnist' ? `${fit} To try training, load the ConvMixer template with the mnist preset (Templates).` : fit) : null;
+  // The traps that compile but cannot learn what was meant, named with their fix (only for a graph that compiles).
+  const problems = useMemo(() => (plan ? checkModel(doc, analysis, setup) : []), [plan, doc, analysis, setup.loss]); // eslint-disable-line react-hooks/exhaustive-deps
+  const blockingProblem = problems.find((p) => p.blocking);
+  // The compiler's estimate (PB310) of a model too large to train in a tab: refused before tfjs fails to allocate.
+  const tooLarge = analysis.diagnostics.find((d) => d.code === 'PB310' && !d.nodeId);
   const io = plan?.main.steps.find((st) => st.kind === 'input');
-  const drawable = !!io && io.kind === 'input' && io.shape.join('x') === '28x28x1';
+  const imageInput = io?.kind === 'input' && io.shape.length === 3 && (io.shape[2] === 1 || io.shape[2] === 3) ? io.shape : null;
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const runsKey = useTraining((s) => s.runsKey);
   const limit = useTraining((s) => s.limit);
@@ -63,12 +70,18 @@ export function TrainPanel() {
 
   const blocked = !plan
     ? `The graph has ${errors || 'some'} error${errors === 1 ? '' : 's'}; fix ${errors === 1 ? 'it' : 'them'} first (Issues tab).`
-    : mismatch ?? (!parsed.success ? 'Some setup values are not valid; see the fields marked in red.' : null);
+    : tooLarge
+      ? `Start is refused: ${tooLarge.message} ${tooLarge.help ?? ''}`.trim()
+      : blockingProblem
+        ? `${blockingProblem.title}: see the fix below.`
+        : mismatch ?? (!parsed.success ? 'Some setup values are not valid; see the fields marked in red.' : null);
 
   return (
     <div className="pb-train">
       <RunControls run={run} plan={plan} setup={setup} graphKey={graphKey} graphName={doc.name} blocked={blocked}
-        planned={!active && parsed.success && data ? plannedSteps(setup, limit, data) : null} />
+        planned={!active && parsed.success && data ? plannedSteps(setup, limit, data) : null}>
+        {!active && <ModelCheck problems={problems} />}
+      </RunControls>
       {run && (
         <Section title="Curves">
           <LiveCharts run={run} tick={tick} />
@@ -84,7 +97,7 @@ export function TrainPanel() {
         <SetupForm setup={setup} raw={raw} data={data} />
         <BackendRow />
       </details>
-      <Playground fits={drawable} />
+      {imageInput && <Playground inputShape={imageInput} />}
       <RunsList plan={plan} graphName={doc.name} />
     </div>
   );

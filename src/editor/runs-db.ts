@@ -1,13 +1,16 @@
 /**
- * Run history and checkpoints in IndexedDB: one record per finished run (setup, curves, metrics,
- * status), and its weights apart, so that listing the history never reads the weights.
+ * Run history and checkpoints in IndexedDB: one record per run (setup, curves, metrics, status),
+ * its final weights apart, so that listing the history never reads the weights, and the latest
+ * checkpoint of a run that has not finished (weights, optimizer state, plan), to resume it after a
+ * reload. A run's record is written as "interrupted" while it runs: if the page goes away, that is
+ * what it was.
  */
 import { createStore, del, get, set, values, type UseStore } from 'idb-keyval';
 import type { GraphDocument, TrainingSetup } from '../document/schema';
-import type { BackendChoice, BackendName, WeightArtifacts } from '../runtime/worker/protocol';
-import type { EpochReport, Evaluation } from '../runtime/training/train';
+import type { BackendChoice, BackendName, TrainData, WeightArtifacts } from '../runtime/worker/protocol';
+import type { Checkpoint, EpochReport, Evaluation } from '../runtime/training/train';
 
-export type RunStatus = 'completed' | 'stopped' | 'failed' | 'crashed';
+export type RunStatus = 'completed' | 'stopped' | 'failed' | 'crashed' | 'interrupted';
 
 /** The data a run trained on, as the history shows it. */
 export interface RunData {
@@ -46,10 +49,26 @@ export interface RunRecord extends RunCore {
   totalSteps: number;
   /** Absent in runs saved before datasets other than MNIST existed. */
   data?: RunData;
+  /** The step of the latest checkpoint kept for this run, when it can be resumed. */
+  checkpointStep?: number;
 }
 
-let stores: { runs: UseStore; weights: UseStore } | undefined;
-const db = () => (stores ??= { runs: createStore('patchbay-runs', 'runs'), weights: createStore('patchbay-weights', 'weights') });
+/** What resuming a run needs besides its record. */
+export interface SavedCheckpoint {
+  checkpoint: Checkpoint;
+  weights: WeightArtifacts;
+  /** The run's own plan: the graph may have changed since. */
+  planJson: string;
+  /** MNIST or a synthetic set by name; null for the user's own data, which is not kept. */
+  data: Exclude<TrainData, { kind: 'inline' }> | null;
+}
+
+let stores: { runs: UseStore; weights: UseStore; checkpoints: UseStore } | undefined;
+const db = () => (stores ??= {
+  runs: createStore('patchbay-runs', 'runs'),
+  weights: createStore('patchbay-weights', 'weights'),
+  checkpoints: createStore('patchbay-checkpoints', 'checkpoints'),
+});
 
 /** The history key of a graph: an id kept in `meta.graphId` when there is one, else its name. */
 export function graphKeyOf(doc: GraphDocument): string {
@@ -57,10 +76,20 @@ export function graphKeyOf(doc: GraphDocument): string {
   return typeof id === 'string' && id ? `id:${id}` : `name:${doc.name}`;
 }
 
+/** Saves a run's record, with its final weights when it has them. A run that cannot be resumed drops its checkpoint. */
 export async function saveRun(record: RunRecord, weights: WeightArtifacts | null): Promise<void> {
   if (weights) await set(record.id, weights, db().weights);
   await set(record.id, record, db().runs);
+  if (record.checkpointStep === undefined) await del(record.id, db().checkpoints);
 }
+
+/** Keeps a checkpoint of a run in progress (replacing the one before), then its record. */
+export async function saveCheckpoint(record: RunRecord, saved: SavedCheckpoint): Promise<void> {
+  await set(record.id, saved, db().checkpoints);
+  await set(record.id, record, db().runs);
+}
+
+export const loadCheckpoint = (id: string) => get<SavedCheckpoint>(id, db().checkpoints);
 
 /** The runs of one graph, newest first. */
 export async function listRuns(graphKey: string): Promise<RunRecord[]> {
@@ -71,6 +100,7 @@ export async function listRuns(graphKey: string): Promise<RunRecord[]> {
 export const loadWeights = (id: string) => get<WeightArtifacts>(id, db().weights);
 
 export async function deleteRun(id: string): Promise<void> {
+  await del(id, db().checkpoints);
   await del(id, db().weights);
   await del(id, db().runs);
 }

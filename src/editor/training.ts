@@ -7,7 +7,7 @@
 import { create } from 'zustand';
 import type { Plan } from '../compiler/plan';
 import type { StepReport } from '../runtime/training/train';
-import type { BackendChoice, BackendName, WeightArtifacts } from '../runtime/worker/protocol';
+import type { BackendChoice, BackendName, TrainData, WeightArtifacts } from '../runtime/worker/protocol';
 import type { Dataset } from '../runtime/data/dataset';
 import type { ImageGroups } from '../runtime/data/image-folder';
 import type { SyntheticName } from '../runtime/data/synthetic';
@@ -57,6 +57,12 @@ export interface LiveRun extends RunCore {
   nodeId?: string;
   last: StepReport | null;
   data: RunData;
+  /** The data by name (MNIST, a synthetic set), kept with checkpoints; null for the user's own data. */
+  dataRef: Exclude<TrainData, { kind: 'inline' }> | null;
+  /** Steps of the whole run (known before the first step when it was resumed). */
+  totalSteps: number;
+  /** The step of the latest checkpoint saved in this browser. */
+  checkpointStep?: number;
 }
 
 /**

@@ -3,7 +3,7 @@ import type uPlot from 'uplot';
 import type { Evaluation } from '../../runtime/training/train';
 import { LineChart, type ChartSeries } from '../Chart';
 import type { LiveRun } from '../training';
-import { nounOf, pct, short } from './format';
+import { formatNumber, nounOf, pct, short } from './format';
 import { Section } from './Section';
 
 function ConfusionMatrix({ evaluation, caption, classNames }: { evaluation: Evaluation; caption: string; classNames: string[] }) {
@@ -77,12 +77,12 @@ export function Results({ run }: { run: LiveRun }) {
         <thead><tr><th>Epoch</th><th className="pb-num">Train loss</th><th className="pb-num">Train acc.</th><th className="pb-num">Test loss</th><th className="pb-num">Test acc.</th></tr></thead>
         <tbody>
           {run.epochs.map((e) => (
-            <tr key={e.epoch}><td>{e.epoch}</td><td className="pb-num pb-mono">{e.trainLoss.toFixed(4)}</td><td className="pb-num pb-mono">{pct(e.trainAccuracy)}</td>
-              <td className="pb-num pb-mono">{e.test.loss.toFixed(4)}</td><td className="pb-num pb-mono">{pct(e.test.accuracy, 2)}</td></tr>
+            <tr key={e.epoch}><td>{e.epoch}</td><td className="pb-num pb-mono">{formatNumber(e.trainLoss, 4)}</td><td className="pb-num pb-mono">{pct(e.trainAccuracy)}</td>
+              <td className="pb-num pb-mono">{formatNumber(e.test.loss, 4)}</td><td className="pb-num pb-mono">{pct(e.test.accuracy, 2)}</td></tr>
           ))}
           {run.final && !run.epochs.length && (
-            <tr><td>end</td><td className="pb-num pb-mono">{Number.isFinite(run.final.trainLoss) ? run.final.trainLoss.toFixed(4) : '–'}</td><td className="pb-num pb-mono">{pct(run.final.trainAccuracy)}</td>
-              <td className="pb-num pb-mono">{run.final.test.loss.toFixed(4)}</td><td className="pb-num pb-mono">{pct(run.final.test.accuracy, 2)}</td></tr>
+            <tr><td>end</td><td className="pb-num pb-mono">{Number.isFinite(run.final.trainLoss) ? formatNumber(run.final.trainLoss, 4) : "–"}</td><td className="pb-num pb-mono">{pct(run.final.trainAccuracy)}</td>
+              <td className="pb-num pb-mono">{formatNumber(run.final.test.loss, 4)}</td><td className="pb-num pb-mono">{pct(run.final.test.accuracy, 2)}</td></tr>
           )}
         </tbody>
       </table>

@@ -1,15 +1,16 @@
 /** Draw an input and see the class probabilities of the worker's current model. */
 import { useEffect, useRef, useState } from 'react';
-import { canvasToMnist, SIDE } from '../digit';
+import { canvasToImage, toChannels } from '../digit';
 import { MNIST_INFO, useTraining } from '../training';
 import { predict } from './controller';
 import { short } from './format';
 import { Section } from './Section';
 
-export function Playground({ fits }: { fits: boolean }) {
-  const trained = useTraining((s) => s.playground);
-  const model = fits ? trained : null;
-  const classNames = trained?.classNames ?? MNIST_INFO.classNames;
+/** Shown for image models only: `inputShape` is the model's [height, width, channels]. */
+export function Playground({ inputShape }: { inputShape: number[] }) {
+  const [height, width, channels] = inputShape as [number, number, number];
+  const model = useTraining((s) => s.playground);
+  const classNames = model?.classNames ?? MNIST_INFO.classNames;
   const canvas = useRef<HTMLCanvasElement>(null);
   const preview = useRef<HTMLCanvasElement>(null);
   const drawing = useRef<{ x: number; y: number } | null>(null);
@@ -24,7 +25,7 @@ export function Playground({ fits }: { fits: boolean }) {
     const ctx = c.getContext('2d')!;
     ctx.fillStyle = '#000';
     ctx.fillRect(0, 0, c.width, c.height);
-    preview.current?.getContext('2d')?.clearRect(0, 0, SIDE, SIDE);
+    preview.current?.getContext('2d')?.clearRect(0, 0, width, height);
     setProbs(null);
     setError(null);
   };
@@ -35,17 +36,17 @@ export function Playground({ fits }: { fits: boolean }) {
     if (busy.current) { again.current = true; return; }
     const c = canvas.current;
     if (!c || !useTraining.getState().playground) return;
-    const pixels = canvasToMnist(c);
+    const pixels = canvasToImage(c, height, width);
     if (!pixels) return;
     const p = preview.current?.getContext('2d');
     if (p) {
-      const img = p.createImageData(SIDE, SIDE);
+      const img = p.createImageData(width, height);
       pixels.forEach((v, i) => { img.data.set([v * 255, v * 255, v * 255, 255], i * 4); });
       p.putImageData(img, 0, 0);
     }
     busy.current = true;
     try {
-      setProbs(await predict(pixels));
+      setProbs(await predict(toChannels(pixels, channels)));
       setError(null);
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
@@ -75,7 +76,7 @@ export function Playground({ fits }: { fits: boolean }) {
     <Section title={classNames === MNIST_INFO.classNames || classNames.join() === MNIST_INFO.classNames.join() ? 'Try it: draw a digit' : 'Try it: draw'} testId="playground">
       {!model && (
         <p className="pb-muted pb-small-text" data-testid="playground-disabled">
-          {fits ? 'Finish a run (or pick one in Runs and press “Try”) to draw digits for the model here.' : 'Drawing works with models that take 28×28×1 images (MNIST digits, grey shapes).'}
+          Finish a run (or pick one in Runs and press “Try”) to draw {classNames === MNIST_INFO.classNames ? 'digits' : 'shapes'} for the model here.
         </p>
       )}
       <div className={`pb-playground${model ? '' : ' pb-disabled'}`}>
@@ -101,7 +102,7 @@ export function Playground({ fits }: { fits: boolean }) {
             <button type="button" onClick={clear} disabled={!model}>Clear</button>
             <span className="pb-spacer" />
             <span className="pb-small-text pb-muted">model sees</span>
-            <canvas ref={preview} width={SIDE} height={SIDE} className="pb-preview" aria-label="The 28×28 input the model sees" />
+            <canvas ref={preview} width={width} height={height} className="pb-preview" aria-label={`The ${height}×${width} input the model sees`} />
           </div>
         </div>
         <ol className="pb-probs" aria-label="Class probabilities" data-testid="probabilities">

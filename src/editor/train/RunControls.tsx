@@ -1,11 +1,11 @@
 /** Start / pause / resume / stop, and the live progress of the run on screen. */
-import { useMemo } from 'react';
+import { useMemo, type ReactNode } from 'react';
 import type { Plan } from '../../compiler/plan';
 import type { TrainingSetup } from '../../document/schema';
 import { useEditor } from '../store';
 import { isActiveStatus, type LiveRun } from '../training';
 import { pauseRun, resumeRun, startRun, stopRun } from './controller';
-import { duration } from './format';
+import { BACKEND_NAMES, duration, formatNumber } from './format';
 
 const STATUS_TEXT: Record<LiveRun['status'], string> = {
   starting: 'Starting: loading tfjs, the backend and the data…',
@@ -16,11 +16,14 @@ const STATUS_TEXT: Record<LiveRun['status'], string> = {
   stopped: 'Stopped',
   failed: 'Failed',
   crashed: 'The worker crashed',
+  interrupted: 'Interrupted',
 };
 
 /** The buttons for the run on screen (or Start when there is none), what a run would cover, and why Start is refused. */
-export function RunControls({ run, plan, setup, graphKey, graphName, blocked, planned }: {
+export function RunControls({ run, plan, setup, graphKey, graphName, blocked, planned, children }: {
   run: LiveRun | null; plan: Plan | null; setup: TrainingSetup; graphKey: string; graphName: string; blocked: string | null; planned: string | null;
+  /** What else belongs with Start (the model check). */
+  children?: ReactNode;
 }) {
   const active = isActiveStatus(run?.status);
   return (
@@ -37,6 +40,7 @@ export function RunControls({ run, plan, setup, graphKey, graphName, blocked, pl
         {!active && planned && <span className="pb-muted pb-small-text" data-testid="train-plan">{planned}</span>}
       </div>
       {blocked && !active && <p className="pb-blocked" data-testid="train-blocked">{blocked}</p>}
+      {children}
       {run && <Progress run={run} plan={plan} />}
     </div>
   );
@@ -44,8 +48,8 @@ export function RunControls({ run, plan, setup, graphKey, graphName, blocked, pl
 
 function Progress({ run, plan }: { run: LiveRun; plan: Plan | null }) {
   const last = run.last;
-  const total = last?.totalSteps ?? 0;
-  const step = last?.step ?? 0;
+  const total = last?.totalSteps ?? run.totalSteps;
+  const step = last?.step ?? run.curves.loss.length;
   const fraction = total ? step / total : 0;
   const active = isActiveStatus(run.status);
   const changed = useMemo(() => !plan || JSON.stringify(plan) !== run.planJson, [plan, run.planJson]);
@@ -62,10 +66,13 @@ function Progress({ run, plan }: { run: LiveRun; plan: Plan | null }) {
       </div>
       <div className="pb-row pb-small-text pb-muted pb-progress-facts">
         <span>Epoch {last?.epoch ?? (run.status === 'starting' ? '–' : 0)} / {run.setup.epochs}</span>
-        <span>{last ? `${last.stepsPerSecond.toFixed(2)} steps/s` : '– steps/s'}</span>
+        <span data-testid="train-speed">{last ? `${formatNumber(last.stepsPerSecond)} steps/s` : '– steps/s'}{run.backend ? ` on ${BACKEND_NAMES[run.backend.name]}` : ''}</span>
         <span data-testid="train-eta">{active ? (last ? `${duration(last.secondsLeft)} left` : 'time left: –') : `took ${duration(run.seconds)}`}</span>
-        {last && <span>loss {last.loss.toFixed(4)}</span>}
-        {last && <span>lr {last.learningRate.toPrecision(3)}</span>}
+        {last && <span>loss {formatNumber(last.loss, 4)}</span>}
+        {last && <span>lr {formatNumber(last.learningRate)}</span>}
+        {active && run.checkpointStep !== undefined && (
+          <span data-testid="train-checkpoint" data-step={run.checkpointStep} title="Kept in this browser: after a reload, the run can go on from here">saved at step {run.checkpointStep}</span>
+        )}
       </div>
       {run.message && (
         <p className={`pb-run-message${run.status === 'failed' || run.status === 'crashed' ? ' pb-run-message-bad' : ''}`} role={run.status === 'failed' || run.status === 'crashed' ? 'alert' : undefined}>

@@ -4,17 +4,23 @@ import type uPlot from 'uplot';
 import type { Plan } from '../../compiler/plan';
 import { LineChart } from '../Chart';
 import type { RunRecord } from '../runs-db';
-import { useTraining } from '../training';
+import { isActiveStatus, useTraining } from '../training';
+import { resumeSavedRun } from './controller';
 import { removeRun, toggleCompare } from './history';
 import { clearPendingWeights, exportWeights, importWeights, tryPastRun } from './weights';
 import { COLORS, duration, pct, runDataText } from './format';
 import { Section } from './Section';
 
-const STATUS_BADGE: Record<RunRecord['status'], string> = { completed: 'completed', stopped: 'stopped', failed: 'failed', crashed: 'crashed' };
+/** The badge of a saved run; an interrupted one says how far it got. */
+const badgeOf = (r: RunRecord): string => (r.status === 'interrupted' ? `interrupted at step ${r.curves.loss.length}` : r.status);
+
 export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: string }) {
   const runs = useTraining((s) => s.runs);
   const compare = useTraining((s) => s.compare);
   const pendingWeights = useTraining((s) => s.pendingWeights);
+  // The live run's own record reads "interrupted" (what it would be if the page went away): show it as running.
+  const liveId = useTraining((s) => (isActiveStatus(s.run?.status) ? s.run!.id : null));
+  const busy = liveId !== null;
   const picker = useRef<HTMLInputElement>(null);
   const chosen = runs.filter((r) => compare.includes(r.id));
   const compareData = (): uPlot.AlignedData => {
@@ -35,14 +41,17 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
       {!runs.length && <p className="pb-muted pb-small-text">No runs of this graph yet. Runs are kept in this browser, with their weights.</p>}
       {runs.length > 0 && (
         <ul className="pb-runs" aria-label="Run history">
-          {runs.map((r, i) => (
-            <li key={r.id} className="pb-run" data-testid="run-item" data-status={r.status}>
+          {runs.map((r, i) => {
+            const live = r.id === liveId;
+            const resumable = !live && r.checkpointStep !== undefined && (r.status === 'interrupted' || r.status === 'crashed');
+            return (
+            <li key={r.id} className="pb-run" data-testid="run-item" data-status={live ? 'running' : r.status}>
               <input type="checkbox" checked={compare.includes(r.id)} onChange={() => toggleCompare(r.id)} aria-label={`Compare the run of ${new Date(r.date).toLocaleString()}`}
                 style={{ accentColor: COLORS[chosen.indexOf(r) % COLORS.length] }} />
               <div className="pb-run-main">
                 <div className="pb-row">
                   <span className="pb-run-date">{new Date(r.date).toLocaleString()}</span>
-                  <span className={`pb-badge pb-run-badge pb-run-${r.status}`}>{STATUS_BADGE[r.status]}</span>
+                  <span className={`pb-badge pb-run-badge pb-run-${live ? 'running' : r.status}`} data-testid="run-badge">{live ? 'running now' : badgeOf(r)}</span>
                   {i === 0 && <span className="pb-tag">latest</span>}
                   <span className="pb-spacer" />
                   <span className="pb-run-acc" title="Final test accuracy">{r.final ? pct(r.final.test.accuracy, 2) : '–'}</span>
@@ -50,15 +59,23 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
                 <div className="pb-small-text pb-muted">
                   {r.curves.loss.length}/{r.totalSteps || '?'} steps · {r.setup.optimizer} {r.setup.learningRate} {r.setup.schedule} · batch {r.setup.batchSize} · {runDataText(r)} · {r.backend?.name ?? r.backendChoice} · {duration(r.seconds)}
                 </div>
-                {r.message && r.status !== 'completed' && <div className="pb-small-text pb-muted pb-run-why">{r.message}</div>}
+                {r.message && r.status !== 'completed' && !live && <div className="pb-small-text pb-muted pb-run-why">{r.message}</div>}
+                {resumable && r.status === 'interrupted' && (
+                  <div className="pb-small-text pb-muted pb-run-why">The page was closed or reloaded during this run. It can go on from its last checkpoint{r.checkpointStep! < r.curves.loss.length ? ` (step ${r.checkpointStep}; the steps after it are run again)` : ''}.</div>
+                )}
                 <div className="pb-row pb-run-actions">
+                  {resumable && (
+                    <button type="button" className="pb-small-btn pb-primary" disabled={busy} data-step={r.checkpointStep}
+                      title={busy ? 'Wait for the current run to end' : 'Go on training from the last checkpoint'} onClick={() => void resumeSavedRun(r)}>Resume from step {r.checkpointStep}</button>
+                  )}
                   <button type="button" className="pb-small-btn" disabled={!r.hasWeights} onClick={() => void exportWeights(r)}>Export weights</button>
                   <button type="button" className="pb-small-btn" disabled={!r.hasWeights} onClick={() => void tryPastRun(r, plan)} title="Load these weights for the drawing playground">Try</button>
-                  <button type="button" className="pb-small-btn pb-danger" onClick={() => void removeRun(r.id)}>Delete</button>
+                  <button type="button" className="pb-small-btn pb-danger" disabled={live} onClick={() => void removeRun(r.id)}>Delete</button>
                 </div>
               </div>
             </li>
-          ))}
+            );
+          })}
         </ul>
       )}
       {chosen.length === 1 && <p className="pb-muted pb-small-text">Tick another run to compare loss curves.</p>}

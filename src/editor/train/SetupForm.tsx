@@ -6,7 +6,7 @@ import { describeField, humanize, ParamField } from '../Inspector';
 import { TrainingSchema, type TrainingSetup } from '../../document/schema';
 import type { BackendChoice } from '../../runtime/worker/protocol';
 import { setPrefs, useRunIsActive, useTraining, type RunData } from '../training';
-import { nounOf } from './format';
+import { BACKEND_NAMES, nounOf } from './format';
 
 /** Which setup fields matter for the chosen optimizer and schedule. */
 const RELEVANT: Partial<Record<keyof TrainingSetup, (s: TrainingSetup) => boolean>> = {
@@ -75,7 +75,7 @@ export function BackendRow() {
       </select>
       <div className="pb-field-help" data-testid="train-backend">
         {active
-          ? <>Active: <strong>{active.name.toUpperCase()}</strong>, {active.reason}.</>
+          ? <>Active: <strong>{BACKEND_NAMES[active.name]}</strong>, {active.reason}.</>
           : probe
             ? <>Available here: {probe.available.join(', ')}{probe.software ? ' (the GPU is a software renderer, so Auto picks WASM)' : ''}. {probe.reason}.</>
             : 'Checking which backends work here…'}

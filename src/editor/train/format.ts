@@ -3,11 +3,35 @@ import { formatShape } from '../../nodes/shape';
 import type { TrainingSetup } from '../../document/schema';
 import { MNIST_INFO, type RunData } from '../training';
 import type { RunRecord } from '../runs-db';
+import type { BackendName } from '../../runtime/worker/protocol';
+
+export const BACKEND_NAMES: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };
 
 /** What one example of the data is called. */
 export const nounOf = (data: Pick<RunData, 'title'> | undefined, plural = true) => (data?.title === 'MNIST' ? (plural ? 'digits' : 'digit') : plural ? 'examples' : 'example');
 
 export const COLORS = ['#4f46e5', '#ea580c', '#059669', '#db2777', '#0891b2', '#ca8a04', '#7c3aed', '#dc2626'];
+
+/**
+ * A measured value for people: about `digits` significant digits, no trailing zeros, thousands as
+ * k / M / G, and tiny values in short scientific form (0.000003 → 3e-6), never raw floating point.
+ */
+export function formatNumber(v: number, digits = 3): string {
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : v > 0 ? '∞' : '−∞';
+  const a = Math.abs(v);
+  const sign = v < 0 ? '−' : '';
+  if (a === 0) return '0';
+  if (a >= 1e12) return `${sign}${a.toExponential(digits - 1).replace(/\.?0+e/, 'e').replace('e+', 'e')}`;
+  for (const [from, size, unit] of [[1e9, 1e9, 'G'], [1e6, 1e6, 'M'], [1e4, 1e3, 'k']] as const) {
+    if (a >= from) return `${sign}${trim((a / size).toPrecision(digits))}${unit}`;
+  }
+  // Below 10,000: whole numbers once the digits run out (999.5 → 1,000, not 1.00e+3).
+  if (a >= 10 ** (digits - 1)) return `${sign}${Math.round(a).toLocaleString('en-US')}`;
+  if (a >= 1) return `${sign}${trim(a.toPrecision(digits))}`;
+  if (a < 1e-3) return `${sign}${a.toExponential(Math.max(0, digits - 2)).replace(/\.?0+e/, 'e')}`;
+  return `${sign}${trim(a.toPrecision(digits))}`;
+}
+const trim = (text: string) => (text.includes('.') ? text.replace(/\.?0+$/, '') : text);
 
 export const pct = (x: number | undefined | null, digits = 1) => (x == null || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(digits)}%`);
 export function duration(seconds: number): string {

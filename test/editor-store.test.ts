@@ -4,8 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createEditorStore, useEditor } from '../src/editor/store';
-import { addItem, connect } from '../src/editor/graph-ops';
+import { addConnected, addItem, canInsert, connect, insertIntoEdge } from '../src/editor/graph-ops';
+import { hasUnplaced, layoutUnplaced } from '../src/editor/layout';
 import { analyze } from '../src/compiler/infer';
+import type { GraphDocument } from '../src/document/schema';
 import { handleShortcut, keyLabel, matches, shortcutLabel, SHORTCUTS, type ShortcutContext } from '../src/editor/shortcuts';
 
 function addNode(store: ReturnType<typeof createEditorStore>, type: string, y: number): string {
@@ -138,5 +140,82 @@ describe('the shortcut table drives the keys and the help', () => {
     expect(lines).toContain('Delete or Backspace: Delete the selection');
     // Every row is either a key binding with an action, or a gesture described for the help.
     for (const s of SHORTCUTS) expect(!!s.keys === !!s.run && !!s.keys !== !!s.gesture).toBe(true);
+  });
+});
+
+describe('quick add, insert into a wire and layout, as pure edits', () => {
+  const graph = () => {
+    const store = createEditorStore();
+    const input = addNode(store, 'Input', 0);
+    const flatten = addNode(store, 'Flatten', 150);
+    store.getState().edit((d) => connect(d, { source: input, sourcePort: 'out', target: flatten, targetPort: 'in' }));
+    return store;
+  };
+
+  it('a dropped output wire connects the new node through a port that can take it', () => {
+    const doc = graph().getState().doc;
+    const analysis = analyze(doc);
+    const from = { nodeId: 'flatten', port: 'out', side: 'source' } as const;
+    const dense = addConnected(doc, analysis, { kind: 'layer', type: 'Dense' }, { x: 0, y: 300 }, from);
+    expect(dense?.connection).toEqual({ source: 'flatten', sourcePort: 'out', target: 'dense', targetPort: 'in' });
+    expect(dense?.doc.edges).toHaveLength(2);
+    // A rank-2 vector cannot feed Conv2D (rank 4): not offered. An Input takes no wire at all.
+    expect(addConnected(doc, analysis, { kind: 'layer', type: 'Conv2D' }, { x: 0, y: 300 }, from)).toBeNull();
+    expect(addConnected(doc, analysis, { kind: 'layer', type: 'Input' }, { x: 0, y: 300 }, from)).toBeNull();
+    // A library block not yet in the document brings its definition along.
+    const patch = addConnected(doc, analysis, { kind: 'block', id: 'PatchEmbed' }, { x: 0, y: 300 }, { nodeId: 'input', port: 'out', side: 'source' });
+    expect(patch?.connection.targetPort).toBe('x');
+    expect(patch?.doc.blocks.map((b) => b.id)).toEqual(['PatchEmbed']);
+  });
+
+  it('a dropped input wire is fed by the new node, unless the input is taken', () => {
+    const doc = graph().getState().doc;
+    const analysis = analyze(doc);
+    const taken = addConnected(doc, analysis, { kind: 'layer', type: 'Dense' }, { x: 0, y: 0 }, { nodeId: 'flatten', port: 'in', side: 'target' });
+    expect(taken).toBeNull();
+    const free = { ...doc, edges: [] };
+    const fed = addConnected(free, analyze(free), { kind: 'layer', type: 'Dense' }, { x: 0, y: 0 }, { nodeId: 'flatten', port: 'in', side: 'target' });
+    expect(fed?.connection).toEqual({ source: 'dense', sourcePort: 'out', target: 'flatten', targetPort: 'in' });
+  });
+
+  it('inserts a free node into a wire, or says why not', () => {
+    const store = graph();
+    const dropout = addNode(store, 'Dropout', 300);
+    const doc = store.getState().doc;
+    const edgeId = doc.edges[0]!.id;
+    const shapes = (trial: typeof doc) => { const a = analyze(trial); return (id: string, port: string) => a.main.nodes.get(id)?.outputs?.[port]; };
+    const result = insertIntoEdge(doc, analyze(doc), dropout, edgeId, shapes);
+    if ('error' in result) throw new Error(result.error);
+    expect(result.doc.edges.map((e) => `${e.source}->${e.target}`)).toEqual(['input->dropout', 'dropout->flatten']);
+    // A wired node, or one without an input, is refused with a reason.
+    expect(canInsert(result.doc, new Map(), 'input', result.doc.edges[1]!.id)).toBe(false);
+    const again = insertIntoEdge(result.doc, analyze(result.doc), 'dropout', result.doc.edges[1]!.id, shapes);
+    expect('error' in again && again.error).toMatch(/no wires yet/);
+    // The shape check runs on the far side too: a Dense after Flatten gives rank 2, which a Conv2D refuses.
+    const s2 = createEditorStore();
+    const i = addNode(s2, 'Input', 0);
+    const c = addNode(s2, 'Conv2D', 150);
+    s2.getState().edit((d) => connect(d, { source: i, sourcePort: 'out', target: c, targetPort: 'in' }));
+    const f = addNode(s2, 'Flatten', 300);
+    const d2 = s2.getState().doc;
+    const refused = insertIntoEdge(d2, analyze(d2), f, d2.edges[0]!.id, shapes);
+    expect('error' in refused && refused.error).toMatch(/Conv2D "conv2d" expects rank 4/);
+  });
+
+  it('lays out only the nodes without positions, beside the placed ones', async () => {
+    const doc = graph().getState().doc;
+    const sizes = new Map(doc.nodes.map((n) => [n.id, { width: 200, height: 90 }]));
+    const none: GraphDocument = { ...doc, nodes: doc.nodes.map(({ position: _p, ...n }) => n) };
+    expect(hasUnplaced(none)).toBe(true);
+    const all = await layoutUnplaced(none, sizes);
+    const [a, b] = all.nodes.map((n) => n.position!);
+    expect(b!.y).toBeGreaterThanOrEqual(a!.y + 90); // input above flatten, not overlapping
+    const partial: GraphDocument = { ...doc, nodes: [...doc.nodes, { id: 'x1', type: 'Dense', params: {} }, { id: 'x2', type: 'Dense', params: {} }] };
+    const laid = await layoutUnplaced(partial, sizes);
+    expect(laid.nodes.slice(0, 2)).toEqual(doc.nodes.slice(0, 2));
+    const right = Math.max(...doc.nodes.map((n) => n.position!.x + 200));
+    for (const n of laid.nodes.slice(2)) expect(n.position!.x).toBeGreaterThan(right);
+    expect(hasUnplaced(laid)).toBe(false);
+    expect(await layoutUnplaced(laid, sizes)).toBe(laid);
   });
 });

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
-import { useEditor, type Panel } from './store';
+import { scopeDoc, useEditor, type Panel } from './store';
 import { formatCount, useAnalysis } from './analysis';
 import { Canvas } from './Canvas';
 import { Palette } from './Palette';
@@ -44,14 +44,19 @@ function Toolbar({ openPicker }: { openPicker: () => void }) {
   const flow = useReactFlow();
   const [busy, setBusy] = useState(false);
   const tidy = async () => {
+    // The graph on show: the main graph, or the open block's body.
     const s = useEditor.getState();
-    if (s.blockView || !s.doc.nodes.length) return;
+    const scoped = scopeDoc(s.doc, s.blockView);
+    if (!scoped.nodes.length) return;
     setBusy(true);
     try {
       const sizes = new Map(flow.getNodes().map((n) => [n.id, { width: n.measured?.width ?? 200, height: n.measured?.height ?? 90 }]));
-      const doc = await autoLayout(s.doc, sizes);
-      s.commit(doc);
-      s.requestFit();
+      const laid = await autoLayout(scoped, sizes);
+      const now = useEditor.getState();
+      // An edit made while the layout ran wins; the layout would undo it.
+      if (now.doc !== s.doc || now.blockView !== s.blockView) return;
+      now.edit(() => laid);
+      now.requestFit();
     } catch (err) {
       s.toast({ kind: 'error', title: 'Auto-layout failed', lines: [String(err)] });
     } finally {

@@ -1,11 +1,14 @@
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import {
   Background, Controls, Handle, MiniMap, Position, ReactFlow, useReactFlow,
-  type Connection as RFConnection, type Edge, type EdgeChange, type Node, type NodeChange, type NodeProps,
+  type Connection as RFConnection, type Edge, type EdgeChange, type FinalConnectionState, type Node, type NodeChange, type NodeProps,
 } from '@xyflow/react';
 import { scopeDoc, useEditor } from './store';
 import { analysisOf as analysisFor, useAnalysis, compactCount, formatCount } from './analysis';
-import { connect, connectionProblem, setPositions } from './graph-ops';
+import { canInsert, connect, connectionProblem, setPositions } from './graph-ops';
+import { QuickAddMenu, type QuickAddRequest } from './QuickAdd';
+import { edgeIdAt, insertDropped } from './wire-drop';
+import { hasUnplaced, layoutUnplaced } from './layout';
 import { portsOf, type NodePorts } from '../compiler/graph';
 import { fitOptionsFor, MINIMAP_UP_TO, RENDER_VISIBLE_ONLY_ABOVE, unmeasuredNodeGuess } from './huge-graphs';
 import type { BodyResult, NodeResult } from '../compiler/infer';
@@ -27,7 +30,6 @@ type NodeView = {
   result: NodeResult | undefined;
   diagnostics: Diagnostic[];
   blocks: ReadonlyMap<string, BlockDef>;
-  readOnly: boolean;
 };
 
 type PatchNodeType = Node<NodeView, 'patch'>;
@@ -61,7 +63,7 @@ function handleStyle(i: number, n: number) {
   return { left: `${((i + 1) / (n + 1)) * 100}%` };
 }
 
-function PortHandles({ ports, readOnly }: { ports: NodePorts; readOnly: boolean }) {
+function PortHandles({ ports }: { ports: NodePorts }) {
   // With one port per side the name adds nothing and would collide with the edge's shape label.
   const named = (list: { name: string }[]) => list.length > 1;
   return (
@@ -74,7 +76,6 @@ function PortHandles({ ports, readOnly }: { ports: NodePorts; readOnly: boolean 
           position={Position.Top}
           style={handleStyle(i, ports.inputs.length)}
           className={p.variadic ? 'pb-handle pb-handle-variadic' : 'pb-handle'}
-          isConnectable={!readOnly}
           title={p.variadic ? `${p.name}: accepts several inputs` : `Input ${p.name}`}
         >
           {named(ports.inputs) && <span className="pb-port-label pb-port-in">{p.name}</span>}
@@ -88,7 +89,6 @@ function PortHandles({ ports, readOnly }: { ports: NodePorts; readOnly: boolean 
           position={Position.Bottom}
           style={handleStyle(i, ports.outputs.length)}
           className="pb-handle"
-          isConnectable={!readOnly}
           title={`Output ${p.name}`}
         >
           {named(ports.outputs) && <span className="pb-port-label pb-port-out">{p.name}</span>}
@@ -119,7 +119,7 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
       title={problem ? diags.map((d) => `${d.message}\n${d.help}`).join('\n\n') : undefined}
       aria-invalid={errors.length > 0 || undefined}
     >
-      <PortHandles ports={ports} readOnly={view.readOnly} />
+      <PortHandles ports={ports} />
       <div className="pb-node-head">
         <span className="pb-node-title">{node.name ?? node.id}</span>
         <span className="pb-node-type">{typeLabel}{repeat}</span>
@@ -143,7 +143,7 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
         </span>
         {count > 0 && <span className="pb-node-count" title={`${formatCount(count)} parameters`}>{compactCount(count)} params</span>}
       </div>
-      {problem && (selected || view.readOnly) && <div className={`pb-node-message ${errors.length ? '' : 'pb-warn'}`} role="status">{problem.message}</div>}
+      {problem && selected && <div className={`pb-node-message ${errors.length ? '' : 'pb-warn'}`} role="status">{problem.message}</div>}
       {result?.bypassed && <div className="pb-node-note">Off: passes its input through</div>}
     </div>
   );
@@ -163,30 +163,63 @@ function minimapColor(n: Node): string {
   return n.className?.includes('pb-mm-block') ? 'var(--block-border)' : n.className?.includes('pb-mm-error') ? 'var(--error)' : 'var(--muted)';
 }
 
-/** The body on show: the main graph, or a block's definition when one is opened. */
-function useViewBody(): { body: GraphBody; results: BodyResult | undefined; readOnly: boolean; blockId?: string } {
+/** The body on show: the main graph, or a block's definition when one is opened, with its own results and diagnostics. */
+function useViewBody(): { body: GraphBody; results: BodyResult | undefined; diagnostics: Diagnostic[]; blockId?: string } {
   const doc = useEditor((s) => s.doc);
   const blockView = useEditor((s) => s.blockView);
   const analysis = useAnalysis();
   if (blockView) {
     const def = doc.blocks.find((b) => b.id === blockView.blockId);
-    if (def) return { body: def, results: analysis.main.nodes.get(blockView.nodeId)?.inner, readOnly: false, blockId: def.id };
+    // The body's own diagnostics, from the open instance's first repetition (not the outer graph's).
+    const inner = analysis.main.nodes.get(blockView.nodeId)?.inner;
+    if (def) return { body: def, results: inner, diagnostics: inner?.diagnostics ?? NO_DIAGNOSTICS, blockId: def.id };
   }
-  return { body: doc, results: analysis.main, readOnly: false };
+  return { body: doc, results: analysis.main, diagnostics: analysis.diagnostics };
 }
 
+const pointOf = (e: MouseEvent | TouchEvent): { clientX: number; clientY: number } | undefined => ('changedTouches' in e ? e.changedTouches[0] : e);
+
+const FIT = { padding: 0.15, duration: 200, maxZoom: 1.2 };
+/** Inside a block the body is a tall column: fitting all of it would shrink the nodes to unreadable. */
+const BLOCK_FIT = { ...FIT, minZoom: 0.8 };
+
 export function Canvas() {
-  const { body, results, readOnly, blockId } = useViewBody();
+  const { body, results, diagnostics, blockId } = useViewBody();
   const analysis = useAnalysis();
   const selectedNodes = useEditor((s) => s.selectedNodes);
   const selectedEdges = useEditor((s) => s.selectedEdges);
+  const dropEdge = useEditor((s) => s.dropEdge);
   const fitN = useEditor((s) => s.fitN);
   const focusRequest = useEditor((s) => s.focusRequest);
   const flow = useReactFlow();
+  const wrapper = useRef<HTMLDivElement>(null);
+  const [quickAdd, setQuickAdd] = useState<QuickAddRequest | null>(null);
   const [measured, setMeasured] = useState(() => new Map<string, { width: number; height: number }>());
   const cache = useRef(new Map<string, { view: NodeView; selected: boolean; m: unknown; cls: string; rf: PatchNodeType }>());
-  const edgeCache = useRef(new Map<string, { edge: GraphEdge; shape: Shape | undefined; selected: boolean; readOnly: boolean; rf: Edge }>());
+  const edgeCache = useRef(new Map<string, { edge: GraphEdge; shape: Shape | undefined; known: boolean; selected: boolean; dropTarget: boolean; rf: Edge }>());
   const diagnosticsCache = useRef(new Map<string, Diagnostic[]>());
+
+  // A file without positions would open as a pile at the origin: once its nodes are measured, lay
+  // out those without a position. Not an undo step of its own: it completes the open it follows.
+  const laidOut = useRef<GraphBody | null>(null);
+  useEffect(() => {
+    if (!hasUnplaced(body) || laidOut.current === body) return;
+    const sizes = new Map<string, { width: number; height: number }>();
+    for (const n of body.nodes) {
+      const m = measured.get(`${blockId ?? ''}/${n.id}`);
+      if (m) sizes.set(n.id, m);
+      // Large graphs mount only what is on screen; the rest take a typical size.
+      else if (body.nodes.length <= 300) return;
+    }
+    laidOut.current = body;
+    const before = useEditor.getState();
+    void layoutUnplaced(scopeDoc(before.doc, before.blockView), sizes).then((laid) => {
+      const s = useEditor.getState();
+      if (s.doc !== before.doc || s.blockView !== before.blockView) return;
+      s.editLive(() => laid);
+      s.requestFit();
+    });
+  }, [body, measured, blockId]);
 
   const selNodeSet = useMemo(() => new Set(selectedNodes), [selectedNodes]);
   const selEdgeSet = useMemo(() => new Set(selectedEdges), [selectedEdges]);
@@ -194,9 +227,9 @@ export function Canvas() {
   /** Diagnostics per node; a node whose diagnostics did not change keeps the same array. */
   const diagnosticsByNode = useMemo(() => {
     const fresh = new Map<string, Diagnostic[]>();
-    const source = readOnly ? results?.diagnostics ?? [] : analysis.diagnostics;
-    for (const d of source) {
-      if (!d.nodeId || (!readOnly && d.blockId !== undefined)) continue;
+    for (const d of diagnostics) {
+      // On the main graph, those tagged with a block belong to nodes inside block definitions.
+      if (!d.nodeId || (!blockId && d.blockId !== undefined)) continue;
       const list = fresh.get(d.nodeId);
       if (list) list.push(d);
       else fresh.set(d.nodeId, [d]);
@@ -208,7 +241,7 @@ export function Canvas() {
     }
     diagnosticsCache.current = fresh;
     return fresh;
-  }, [analysis, results, readOnly]);
+  }, [diagnostics, blockId]);
 
   const rfNodes = useMemo(() => {
     const next = new Map<string, { view: NodeView; selected: boolean; m: unknown; cls: string; rf: PatchNodeType }>();
@@ -222,11 +255,11 @@ export function Canvas() {
       const result = results?.nodes.get(n.id);
       const prev = cache.current.get(key);
       if (prev && prev.view.node === n && prev.view.result === result && prev.view.diagnostics === diagnostics && prev.view.blocks === analysis.blocks
-        && prev.view.readOnly === readOnly && prev.selected === selected && prev.m === m && prev.cls === cls) {
+        && prev.selected === selected && prev.m === m && prev.cls === cls) {
         next.set(key, prev);
         return prev.rf;
       }
-      const view: NodeView = { node: n, result, diagnostics, blocks: analysis.blocks, readOnly };
+      const view: NodeView = { node: n, result, diagnostics, blocks: analysis.blocks };
       const rf: PatchNodeType = {
         id: n.id,
         type: 'patch',
@@ -234,7 +267,6 @@ export function Canvas() {
         position: n.position ?? { x: 0, y: 0 },
         data: view,
         selected,
-        draggable: !readOnly,
         ...(m ? { measured: m as { width: number; height: number } } : unmeasuredNodeGuess(n, analysis.blocks)),
       };
       next.set(key, { view, selected, m, cls, rf });
@@ -242,17 +274,25 @@ export function Canvas() {
     });
     cache.current = next;
     return out;
-  }, [body, results, selNodeSet, measured, readOnly, blockId, diagnosticsByNode, analysis.blocks]);
+  }, [body, results, selNodeSet, measured, blockId, diagnosticsByNode, analysis.blocks]);
 
   const rfEdges = useMemo<Edge[]>(() => {
-    const next = new Map<string, { edge: GraphEdge; shape: Shape | undefined; selected: boolean; readOnly: boolean; rf: Edge }>();
+    const next = new Map<string, { edge: GraphEdge; shape: Shape | undefined; known: boolean; selected: boolean; dropTarget: boolean; rf: Edge }>();
+    // An output that feeds several wires (a residual) has one shape: label only its first wire, so
+    // that the labels of parallel wires do not pile up on each other.
+    const labelled = new Set<string>();
     const out = body.edges.map((e) => {
-      const shape = results?.nodes.get(e.source)?.outputs?.[e.sourcePort];
+      const port = `${e.source}\u0000${e.sourcePort}`;
+      const first = !labelled.has(port);
+      labelled.add(port);
+      const shape = first ? results?.nodes.get(e.source)?.outputs?.[e.sourcePort] : undefined;
+      const known = !!results?.nodes.get(e.source)?.outputs?.[e.sourcePort];
       const selected = selEdgeSet.has(e.id);
+      const dropTarget = e.id === dropEdge;
       const key = `${blockId ?? ''}/${e.id}`;
       const prev = edgeCache.current.get(key);
       // Shapes of untouched nodes are the same arrays from one analysis to the next.
-      if (prev && prev.edge === e && prev.shape === shape && prev.selected === selected && prev.readOnly === readOnly) {
+      if (prev && prev.edge === e && prev.shape === shape && prev.known === known && prev.selected === selected && prev.dropTarget === dropTarget) {
         next.set(key, prev);
         return prev.rf;
       }
@@ -264,18 +304,17 @@ export function Canvas() {
         targetHandle: e.targetPort,
         label: shape ? formatShape(shape) : undefined,
         selected,
-        className: shape ? 'pb-edge' : 'pb-edge pb-edge-unknown',
+        className: ['pb-edge', known ? '' : 'pb-edge-unknown', dropTarget ? 'pb-edge-drop' : ''].filter(Boolean).join(' '),
         labelBgPadding: [4, 2] as [number, number],
         labelBgBorderRadius: 4,
-        deletable: !readOnly,
         focusable: true,
       };
-      next.set(key, { edge: e, shape, selected, readOnly, rf });
+      next.set(key, { edge: e, shape, known, selected, dropTarget, rf });
       return rf;
     });
     edgeCache.current = next;
     return out;
-  }, [body, results, selEdgeSet, readOnly, blockId]);
+  }, [body, results, selEdgeSet, blockId, dropEdge]);
 
   const onNodesChange = useCallback((changes: NodeChange<PatchNodeType>[]) => {
     const s = useEditor.getState();
@@ -286,7 +325,7 @@ export function Canvas() {
       if (c.type === 'dimensions' && c.dimensions) {
         dims ??= new Map(measured);
         dims.set(`${blockId ?? ''}/${c.id}`, c.dimensions);
-      } else if (c.type === 'position' && c.position && !readOnly) {
+      } else if (c.type === 'position' && c.position) {
         positions.set(c.id, c.position);
       } else if (c.type === 'select') {
         sel ??= new Set(s.selectedNodes);
@@ -300,7 +339,7 @@ export function Canvas() {
       else s.edit((d) => setPositions(d, positions));
     }
     if (sel) s.select([...sel], s.selectedEdges);
-  }, [measured, blockId, readOnly]);
+  }, [measured, blockId]);
 
   const onEdgesChange = useCallback((changes: EdgeChange[]) => {
     const s = useEditor.getState();
@@ -317,7 +356,6 @@ export function Canvas() {
 
   const onConnect = useCallback((c: RFConnection) => {
     const s = useEditor.getState();
-    if (readOnly) return;
     const conn = { source: c.source, sourcePort: c.sourceHandle ?? 'out', target: c.target, targetPort: c.targetHandle ?? 'in' };
     const analysis = analysisFor(s.doc);
     const scoped = scopeDoc(s.doc, s.blockView);
@@ -329,7 +367,52 @@ export function Canvas() {
       return;
     }
     s.edit((d) => connect(d, conn));
-  }, [readOnly]);
+  }, []);
+
+  /** Opens the quick-add menu at a screen point, optionally carrying a dropped wire's loose end. */
+  const openQuickAdd = useCallback((clientX: number, clientY: number, from?: QuickAddRequest['from']) => {
+    const box = wrapper.current?.getBoundingClientRect();
+    if (!box) return;
+    setQuickAdd({ screen: { x: clientX - box.left, y: clientY - box.top }, flow: flow.screenToFlowPosition({ x: clientX, y: clientY }), from });
+  }, [flow]);
+
+  // A wire dropped on empty space (not on a handle, a node or a control) asks what to connect there.
+  const onConnectEnd = useCallback((event: MouseEvent | TouchEvent, state: FinalConnectionState) => {
+    if (state.isValid || state.toHandle || !state.fromNode || !state.fromHandle?.id) return;
+    const point = pointOf(event);
+    if (!point) return;
+    const under = document.elementFromPoint(point.clientX, point.clientY);
+    if (!under?.closest('.react-flow') || under.closest('.react-flow__node, .react-flow__controls, .react-flow__minimap, .react-flow__panel')) return;
+    openQuickAdd(point.clientX, point.clientY, { nodeId: state.fromNode.id, port: state.fromHandle.id, side: state.fromHandle.type });
+  }, [openQuickAdd]);
+
+  const onDoubleClick = useCallback((e: React.MouseEvent) => {
+    // Only the empty canvas: nodes, wires and controls have their own double-click.
+    if (!(e.target as Element).classList.contains('react-flow__pane')) return;
+    e.preventDefault();
+    openQuickAdd(e.clientX, e.clientY);
+  }, [openQuickAdd]);
+
+  // A lone node dragged over a wire would be inserted into it: highlight that wire.
+  const onNodeDrag = useCallback((e: MouseEvent | TouchEvent, _n: Node, dragged: Node[]) => {
+    const s = useEditor.getState();
+    const point = pointOf(e);
+    if (dragged.length !== 1 || !point) { s.setDropEdge(null); return; }
+    const id = dragged[0]!.id;
+    const edgeId = edgeIdAt(point.clientX, point.clientY);
+    const ok = edgeId && canInsert(scopeDoc(s.doc, s.blockView), analysisFor(s.doc).blocks, id, edgeId);
+    s.setDropEdge(ok ? edgeId : null);
+  }, []);
+
+  const onNodeDragStop = useCallback((_e: MouseEvent | TouchEvent, n: Node) => {
+    const s = useEditor.getState();
+    const edgeId = s.dropEdge;
+    s.setDropEdge(null);
+    // Inside the drag's gesture, so that the move and the insertion undo together.
+    if (edgeId) insertDropped(scopeDoc(s.doc, s.blockView), n.id, edgeId, { live: true });
+    s.endGesture();
+    if (edgeId) s.select([n.id]);
+  }, []);
 
   const onNodeDoubleClick = useCallback((_: React.MouseEvent, n: Node) => {
     const s = useEditor.getState();
@@ -340,7 +423,14 @@ export function Canvas() {
 
   useEffect(() => {
     if (fitN === 0) return;
-    const t = setTimeout(() => void flow.fitView(fitOptionsFor({ padding: 0.15, duration: 200, maxZoom: 1.2 }, flow.getNodes())), 60);
+    const t = setTimeout(() => void flow.fitView(useEditor.getState().blockView ? BLOCK_FIT : fitOptionsFor(FIT, flow.getNodes())).then(() => {
+      // A block body taller than the view starts at its top (its inputs), not in its middle.
+      if (!useEditor.getState().blockView) return;
+      const top = Math.min(...flow.getNodes().map((n) => n.position.y));
+      const v = flow.getViewport();
+      // Below the breadcrumb.
+      if (Number.isFinite(top) && top * v.zoom + v.y < 64) void flow.setViewport({ ...v, y: 64 - top * v.zoom });
+    }), 60);
     return () => clearTimeout(t);
   }, [fitN, flow]);
 
@@ -356,8 +446,11 @@ export function Canvas() {
     return () => clearTimeout(t);
   }, [focusRequest, flow]);
 
+  // The menu belongs to the graph it opened on.
+  useEffect(() => setQuickAdd(null), [blockId]);
+
   return (
-    <>
+    <div className="pb-flow" ref={wrapper} onDoubleClick={onDoubleClick}>
       <ReactFlow
         nodes={rfNodes}
         edges={rfEdges}
@@ -365,15 +458,17 @@ export function Canvas() {
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
         onConnect={onConnect}
+        onConnectEnd={onConnectEnd}
         onNodeDragStart={() => useEditor.getState().beginGesture()}
-        onNodeDragStop={() => useEditor.getState().endGesture()}
+        onNodeDrag={onNodeDrag}
+        onNodeDragStop={onNodeDragStop}
         onSelectionDragStart={() => useEditor.getState().beginGesture()}
         onSelectionDragStop={() => useEditor.getState().endGesture()}
         onNodeDoubleClick={onNodeDoubleClick}
+        zoomOnDoubleClick={false}
         deleteKeyCode={null}
         multiSelectionKeyCode={['Meta', 'Control', 'Shift']}
         selectionKeyCode="Shift"
-        nodesConnectable={!readOnly}
         // Large graphs: mount only what is on screen, so dragging at a working zoom stays smooth.
         onlyRenderVisibleElements={body.nodes.length > RENDER_VISIBLE_ONLY_ABOVE}
         colorMode="system"
@@ -387,13 +482,17 @@ export function Canvas() {
         {body.nodes.length <= MINIMAP_UP_TO && <MiniMap position="bottom-right" pannable zoomable ariaLabel="Minimap" className="pb-minimap"
           nodeColor={minimapColor} nodeBorderRadius={4} maskColor="rgb(120 120 140 / 0.15)" style={{ width: 160, height: 110 }} />}
       </ReactFlow>
-      {body.nodes.length === 0 && (
+      {body.nodes.length === 0 && !quickAdd && (
         <div className="pb-empty" aria-live="polite">
           <p><strong>An empty graph.</strong></p>
-          <p>Drag layers from the palette onto the canvas, or open a template to start from a known network.</p>
+          <p>Drag layers from the palette onto the canvas, double-click the canvas to search for one, or open a template to start from a known network.</p>
           <button type="button" onClick={() => useEditor.getState().setDialog('templates')}>Browse templates</button>
         </div>
       )}
-    </>
+      {quickAdd && (
+        <QuickAddMenu request={quickAdd} bounds={{ width: wrapper.current?.clientWidth ?? 800, height: wrapper.current?.clientHeight ?? 600 }}
+          onClose={() => setQuickAdd(null)} />
+      )}
+    </div>
   );
 }

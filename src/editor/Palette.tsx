@@ -1,60 +1,43 @@
 import { useMemo, useRef, useState, type KeyboardEvent, type PointerEvent as ReactPointerEvent } from 'react';
 import { useReactFlow } from '@xyflow/react';
-import { NODE_SPECS } from '../nodes/registry';
-import { LIBRARY_BLOCKS } from '../nodes/blocks/index';
+import { CATEGORY_ORDER, catalogEntries, searchCatalog, type CatalogEntry as Entry } from './catalog';
 import { addItem, type PaletteItem } from './graph-ops';
 import { scopeDoc, useEditor } from './store';
+import { edgeIdAt, insertDropped } from './wire-drop';
+import { getSpec } from '../nodes/registry';
+import { getLibraryBlock } from '../nodes/blocks/index';
+import { blockPorts } from '../compiler/graph';
 
-interface Entry {
-  key: string;
-  label: string;
-  category: string;
-  description: string;
-  aliases: string[];
-  item: PaletteItem;
+/** Whether a new node of this kind can go into a wire: it has an input and an output. */
+function passesThrough(item: PaletteItem): boolean {
+  if (item.kind === 'layer') {
+    const spec = getSpec(item.type);
+    return !!spec && spec.inputs.length > 0 && spec.outputs.length > 0;
+  }
+  const def = useEditor.getState().doc.blocks.find((b) => b.id === item.id) ?? getLibraryBlock(item.id);
+  const ports = def && blockPorts(def);
+  return !!ports && ports.inputs.length > 0 && ports.outputs.length > 0;
 }
 
-const CATEGORY_ORDER = ['Block ports', 'Inputs', 'Blocks', 'Core', 'Convolution', 'Pooling', 'Normalization', 'Reshaping', 'Merge'];
-
-const layerEntry = (s: (typeof NODE_SPECS)[number]): Entry => ({
-  key: `layer:${s.type}`,
-  label: s.label,
-  category: s.internal ? 'Block ports' : s.category,
-  description: s.description,
-  aliases: [s.type, ...(s.aliases ?? [])],
-  item: { kind: 'layer', type: s.type } as PaletteItem,
-});
-
-/** Shown only while a block is open: the nodes that make its input and output ports. */
-const BLOCK_PORT_ENTRIES: Entry[] = NODE_SPECS.filter((s) => s.internal).map(layerEntry);
-
-const ENTRIES: Entry[] = [
-  ...NODE_SPECS.filter((s) => !s.internal).map((s) => ({
-    key: `layer:${s.type}`,
-    label: s.label,
-    category: s.category,
-    description: s.description,
-    aliases: [s.type, ...(s.aliases ?? [])],
-    item: { kind: 'layer', type: s.type } as PaletteItem,
-  })),
-  ...LIBRARY_BLOCKS.map((b) => ({
-    key: `block:${b.id}`,
-    label: b.label,
-    category: b.category || 'Blocks',
-    description: b.description,
-    aliases: [b.id],
-    item: { kind: 'block', id: b.id } as PaletteItem,
-  })),
-];
-
-/** Adds the item to the graph on show: the main graph, or the body of the open block. */
-function place(item: PaletteItem, position: { x: number; y: number }) {
+/** Why the item cannot go into the graph on show, or null. */
+export function placeProblem(item: PaletteItem): string | null {
   const s = useEditor.getState();
-  if (s.blockView && item.kind === 'block' && item.id === s.blockView.blockId) {
-    s.toast({ kind: 'error', title: 'A block cannot contain itself', lines: ['Place it in the main graph, or in another block.'] });
+  return s.blockView && item.kind === 'block' && item.id === s.blockView.blockId ? 'A block cannot contain itself: place it in the main graph, or in another block.' : null;
+}
+
+/**
+ * Adds the item to the graph on show (the main graph, or the body of the open block), dropped into
+ * a wire when `edgeId` names one; one undo step either way.
+ */
+function place(item: PaletteItem, position: { x: number; y: number }, edgeId?: string | null) {
+  const s = useEditor.getState();
+  const problem = placeProblem(item);
+  if (problem) {
+    s.toast({ kind: 'error', title: 'Cannot place this here', lines: [problem] });
     return;
   }
   const { doc, id } = addItem(scopeDoc(s.doc, s.blockView), item, position);
+  if (edgeId && insertDropped(doc, id, edgeId)) return;
   s.edit(() => doc, { select: [id] });
 }
 
@@ -66,9 +49,7 @@ export function Palette() {
   const drag = useRef<{ entry: Entry; x: number; y: number; active: boolean } | null>(null);
 
   const groups = useMemo(() => {
-    const q = query.trim().toLowerCase();
-    const all = inBlock ? [...BLOCK_PORT_ENTRIES, ...ENTRIES] : ENTRIES;
-    const hits = all.filter((e) => !q || e.label.toLowerCase().includes(q) || e.aliases.some((a) => a.toLowerCase().includes(q)));
+    const hits = searchCatalog(catalogEntries(inBlock), query);
     const byCat = new Map<string, Entry[]>();
     for (const e of hits) byCat.set(e.category, [...(byCat.get(e.category) ?? []), e]);
     return [...byCat.entries()].sort((a, b) => CATEGORY_ORDER.indexOf(a[0]) - CATEGORY_ORDER.indexOf(b[0]));
@@ -90,7 +71,10 @@ export function Palette() {
       const d = drag.current;
       if (!d) return;
       if (!d.active && Math.hypot(ev.clientX - d.x, ev.clientY - d.y) > 4) d.active = true;
-      if (d.active) setGhost({ label: d.entry.label, x: ev.clientX, y: ev.clientY });
+      if (!d.active) return;
+      setGhost({ label: d.entry.label, x: ev.clientX, y: ev.clientY });
+      // Over a wire, the new node would go into it: say so by highlighting the wire.
+      useEditor.getState().setDropEdge(edgeIdAt(ev.clientX, ev.clientY, passesThrough(d.entry.item)));
     };
     const up = (ev: PointerEvent) => {
       removeEventListener('pointermove', move);
@@ -98,11 +82,13 @@ export function Palette() {
       const d = drag.current;
       drag.current = null;
       setGhost(null);
+      const edgeId = useEditor.getState().dropEdge;
+      useEditor.getState().setDropEdge(null);
       if (!d?.active) return;
       const under = document.elementFromPoint(ev.clientX, ev.clientY);
       if (!under?.closest('.pb-canvas') || under.closest('.react-flow__minimap, .react-flow__controls')) return;
       const pos = flow.screenToFlowPosition({ x: ev.clientX, y: ev.clientY });
-      place(d.entry.item, { x: pos.x - 90, y: pos.y - 20 });
+      place(d.entry.item, { x: pos.x - 90, y: pos.y - 20 }, edgeId);
     };
     addEventListener('pointermove', move);
     addEventListener('pointerup', up);

@@ -1,5 +1,5 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
-import { useEditor } from './store';
+import { scopeDoc, useEditor } from './store';
 import { codeOf, formatCount, summaryOf, useAnalysis } from './analysis';
 import { downloadText, fileBase } from './files';
 import { formatShape } from '../nodes/shape';
@@ -36,14 +36,17 @@ function DiagnosticItem({ d, onClick }: { d: Diagnostic; onClick?: () => void })
     : <li><div className="pb-diag-item">{body}</div></li>;
 }
 
-export function DiagnosticList({ diagnostics }: { diagnostics: Diagnostic[] }) {
+export function DiagnosticList({ diagnostics, inBlock = false }: { diagnostics: Diagnostic[]; inBlock?: boolean }) {
   const focusNode = useEditor((s) => s.focusNode);
   const doc = useEditor((s) => s.doc);
+  const blockView = useEditor((s) => s.blockView);
+  // Inside a block, an issue points at a node of the body; outside, at a node of the main graph.
+  const body = inBlock ? scopeDoc(doc, blockView) : doc;
   return (
     <ul className="pb-diags" aria-label="Issues">
       {diagnostics.map((d, i) => {
-        const nodeId = d.nodeId && doc.nodes.some((n) => n.id === d.nodeId) ? d.nodeId : d.blockId && undefined;
-        return <DiagnosticItem key={i} d={d} onClick={nodeId ? () => focusNode(nodeId) : undefined} />;
+        const nodeId = d.nodeId && body.nodes.some((n) => n.id === d.nodeId) ? d.nodeId : undefined;
+        return <DiagnosticItem key={i} d={d} onClick={nodeId ? () => focusNode(nodeId, inBlock) : undefined} />;
       })}
     </ul>
   );
@@ -51,12 +54,38 @@ export function DiagnosticList({ diagnostics }: { diagnostics: Diagnostic[] }) {
 
 export function IssuesPanel() {
   const analysis = useAnalysis();
+  const blockView = useEditor((s) => s.blockView);
+  if (blockView) return <BlockIssues nodeId={blockView.nodeId} />;
   const diags = analysis.diagnostics;
   if (!diags.length) return <p className="pb-ok pb-pad">No issues: every node has a shape and the graph compiles.</p>;
   return (
     <div className="pb-pad-x">
       <p className="pb-muted pb-small-text">Click an issue to select its node.</p>
       <DiagnosticList diagnostics={[...diags].sort((a, b) => rank(a) - rank(b))} />
+    </div>
+  );
+}
+
+/** While a block is open: the issues of its body (as the open instance uses it), then a count of the rest. */
+function BlockIssues({ nodeId }: { nodeId: string }) {
+  const analysis = useAnalysis();
+  const own = analysis.main.nodes.get(nodeId)?.inner?.diagnostics ?? [];
+  // The instance repeats the first error of its body as its own: not another issue.
+  const elsewhere = analysis.diagnostics.filter((d) => !(d.nodeId === nodeId && d.blockId === undefined)).length;
+  return (
+    <div className="pb-pad-x">
+      {own.length ? (
+        <>
+          <p className="pb-muted pb-small-text">Issues inside this block, as “{nodeId}” uses it. Click one to select its node.</p>
+          <DiagnosticList diagnostics={[...own].sort((a, b) => rank(a) - rank(b))} inBlock />
+        </>
+      ) : <p className="pb-ok">No issues inside this block.</p>}
+      {elsewhere > 0 && (
+        <p className="pb-muted pb-small-text">
+          The rest of the graph has {elsewhere} more issue{elsewhere === 1 ? '' : 's'}.{' '}
+          <button type="button" className="pb-link" onClick={() => useEditor.getState().closeBlock()}>Back to the graph</button>
+        </p>
+      )}
     </div>
   );
 }

@@ -36,11 +36,6 @@ export function summaryOf(analysis: Analysis): Summary {
   return s;
 }
 
-/** Diagnostics of one main-graph node (not those inside block definitions). */
-export function nodeDiagnostics(analysis: Analysis, nodeId: string): Diagnostic[] {
-  return analysis.diagnostics.filter((d) => d.nodeId === nodeId && d.blockId === undefined);
-}
-
 /** 25418 → "25,418". (toLocaleString is slow enough to show up when 1,000 nodes render.) */
 export const formatCount = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 export function compactCount(n: number): string {

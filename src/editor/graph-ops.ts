@@ -11,7 +11,7 @@ import { formatShape } from '../nodes/shape';
 import type { Shape } from '../nodes/spec';
 
 export function emptyDocument(name = 'Untitled'): GraphDocument {
-  return { format: DOCUMENT_FORMAT, version: DOCUMENT_VERSION, name, nodeTypes: {}, nodes: [], edges: [], blocks: [], meta: {} };
+  return { format: DOCUMENT_FORMAT, version: DOCUMENT_VERSION, name, nodeTypes: {}, nodes: [], edges: [], blocks: [], networks: [], meta: {} };
 }
 
 /** `Patch embed` → `patch_embed`, then `patch_embed_2`… unique among the document's ids. */
@@ -330,4 +330,88 @@ export function removeBlockParam(doc: GraphDocument, blockId: string, name: stri
 /** Sets the default a block param takes when an instance does not set it. */
 export function setBlockParamDefault(doc: GraphDocument, blockId: string, name: string, value: unknown): GraphDocument {
   return updateBlock(doc, blockId, (b) => ({ ...b, params: b.params.map((p) => (p.name === name ? { ...p, default: value } : p)) }));
+}
+
+/** One end of a wire being dragged: an output (`source`) or an input (`target`) of an existing node. */
+export interface WireEnd {
+  nodeId: string;
+  port: string;
+  side: 'source' | 'target';
+}
+
+/** The analysis of the graph on show, with the block definitions a trial edit added. */
+const withBlocks = (analysis: Analysis, doc: GraphDocument): Analysis => {
+  if (doc.blocks.every((b) => analysis.blocks.get(b.id) === b)) return analysis;
+  const blocks = new Map(analysis.blocks);
+  for (const b of doc.blocks) if (!blocks.has(b.id)) blocks.set(b.id, b);
+  return { ...analysis, blocks };
+};
+
+/**
+ * Places `item` and wires it to the dropped wire's end, through the first of its ports that can
+ * take the wire; null when no port can (the quick-add menu does not offer it then).
+ */
+export function addConnected(
+  doc: GraphDocument,
+  analysis: Analysis,
+  item: PaletteItem,
+  position: { x: number; y: number },
+  from: WireEnd,
+  shapeOf?: (nodeId: string, port: string) => Shape | undefined,
+): { doc: GraphDocument; id: string; connection: Connection } | null {
+  const placed = addItem(doc, item, position);
+  const node = placed.doc.nodes.find((n) => n.id === placed.id)!;
+  const trialAnalysis = withBlocks(analysis, placed.doc);
+  const ports = portsOf(node, trialAnalysis.blocks);
+  if (!ports) return null;
+  const candidates: Connection[] = from.side === 'source'
+    ? ports.inputs.map((p) => ({ source: from.nodeId, sourcePort: from.port, target: placed.id, targetPort: p.name }))
+    : ports.outputs.map((p) => ({ source: placed.id, sourcePort: p.name, target: from.nodeId, targetPort: from.port }));
+  const connection = candidates.find((c) => connectionProblem(placed.doc, trialAnalysis, c, shapeOf) === null);
+  return connection ? { doc: connect(placed.doc, connection), id: placed.id, connection } : null;
+}
+
+/**
+ * Whether a node may be dropped into a wire: it has an input and an output, is not wired yet, and
+ * is not one of the wire's ends. (The full check, shapes included, runs on drop: insertIntoEdge.)
+ */
+export function canInsert(doc: GraphDocument, blocks: ReadonlyMap<string, BlockDef>, nodeId: string, edgeId: string): boolean {
+  const node = doc.nodes.find((n) => n.id === nodeId);
+  const edge = doc.edges.find((e) => e.id === edgeId);
+  if (!node || !edge || edge.source === nodeId || edge.target === nodeId) return false;
+  if (doc.edges.some((e) => e.source === nodeId || e.target === nodeId)) return false;
+  const ports = portsOf(node, blocks);
+  return !!ports && ports.inputs.length > 0 && ports.outputs.length > 0;
+}
+
+/**
+ * Splits the wire A → B into A → node → B, through the node's first input and first output, or
+ * says why not. `shapesOf` gives the output shapes of a trial document (the node's output shape is
+ * known only once it is wired), so a rank the far end refuses is refused here too.
+ */
+export function insertIntoEdge(
+  doc: GraphDocument,
+  analysis: Analysis,
+  nodeId: string,
+  edgeId: string,
+  shapesOf: (trial: GraphDocument) => ((nodeId: string, port: string) => Shape | undefined) | undefined,
+): { doc: GraphDocument } | { error: string } {
+  analysis = withBlocks(analysis, doc);
+  if (!canInsert(doc, analysis.blocks, nodeId, edgeId)) return { error: `${label(doc, nodeId)} needs an input and an output, and no wires yet, to go into a wire.` };
+  const edge = doc.edges.find((e) => e.id === edgeId)!;
+  const ports = portsOf(doc.nodes.find((n) => n.id === nodeId)!, analysis.blocks)!;
+  const without = { ...doc, edges: doc.edges.filter((e) => e.id !== edgeId) };
+  const first: Connection = { source: edge.source, sourcePort: edge.sourcePort, target: nodeId, targetPort: ports.inputs[0]!.name };
+  const firstProblem = connectionProblem(without, analysis, first, shapesOf(doc));
+  if (firstProblem) return { error: firstProblem };
+  const half = connect(without, first);
+  const second: Connection = { source: nodeId, sourcePort: ports.outputs[0]!.name, target: edge.target, targetPort: edge.targetPort };
+  const secondProblem = connectionProblem(half, analysis, second, shapesOf(half));
+  if (secondProblem) return { error: secondProblem };
+  // The new wires take the old one's place in the list, so the document still reads front to back.
+  const joined = connect(half, second);
+  const added = joined.edges.slice(-2);
+  const at = doc.edges.findIndex((e) => e.id === edgeId);
+  const edges = [...without.edges.slice(0, at), ...added, ...without.edges.slice(at)];
+  return { doc: { ...joined, edges } };
 }

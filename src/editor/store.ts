@@ -40,6 +40,8 @@ export interface EditorState {
   focusRequest: { nodeId: string; n: number } | null;
   /** Bumped to ask the canvas to fit the view (after a template or a file loads). */
   fitN: number;
+  /** The wire a dragged node would be inserted into if dropped now (highlighted on the canvas). */
+  dropEdge: string | null;
 
   commit: (doc: GraphDocument, options?: { coalesce?: string; select?: string[] }) => void;
   /** Edits the graph on show (the main graph, or the open block's body) as one undo step. */
@@ -63,8 +65,10 @@ export interface EditorState {
   toast: (t: Omit<Toast, 'id'>) => void;
   dismiss: (id: number) => void;
   setDialog: (d: EditorState['dialog']) => void;
-  focusNode: (nodeId: string) => void;
+  /** Selects and centres a node: of the main graph (leaving an open block), or with `inBlock` of the open block's body. */
+  focusNode: (nodeId: string, inBlock?: boolean) => void;
   requestFit: () => void;
+  setDropEdge: (edgeId: string | null) => void;
 }
 
 type BlockView = EditorState['blockView'];
@@ -110,6 +114,7 @@ export function createEditorStore() {
     dialog: null,
     focusRequest: null,
     fitN: 0,
+    dropEdge: null,
 
     commit: (doc, options = {}) => {
       const s = get();
@@ -179,7 +184,8 @@ export function createEditorStore() {
     dismiss: (id) => set({ toasts: get().toasts.filter((t) => t.id !== id) }),
     setDialog: (dialog) => set({ dialog }),
     requestFit: () => set({ fitN: get().fitN + 1 }),
-    focusNode: (nodeId) => set({ focusRequest: { nodeId, n: (get().focusRequest?.n ?? 0) + 1 }, selectedNodes: [nodeId], selectedEdges: [], blockView: null }),
+    setDropEdge: (dropEdge) => { if (get().dropEdge !== dropEdge) set({ dropEdge }); },
+    focusNode: (nodeId, inBlock = false) => set({ focusRequest: { nodeId, n: (get().focusRequest?.n ?? 0) + 1 }, selectedNodes: [nodeId], selectedEdges: [], blockView: inBlock ? get().blockView : null }),
   }));
 }
 

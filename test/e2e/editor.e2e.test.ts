@@ -58,8 +58,8 @@ const e2e = !!process.env.PATCHBAY_E2E;
 describe.skipIf(!e2e)('editor in Chromium', () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    // Only this file's screenshots: the other e2e files keep theirs (train-*, data-*).
-    for (const f of readdirSync(SHOTS)) if (!/^(train|data)-/.test(f)) rmSync(join(SHOTS, f), { force: true });
+    // Only this file's screenshots: the other e2e files keep theirs (train-*, data-*, quick-*).
+    for (const f of readdirSync(SHOTS)) if (!/^(train|data|quick)-/.test(f)) rmSync(join(SHOTS, f), { force: true });
     mkdirSync(WORK, { recursive: true });
     h = await startHarness('.tmp/e2e-dist');
   });

@@ -85,4 +85,59 @@ describe.skipIf(!e2e)('a run survives a reload', () => {
     expect(dialogs).toEqual(['beforeunload']);
     await page.context().close();
   });
+  test('the check names a hand-built classifier\'s real problems, fixes each in one undoable click, and Start refuses a model too large to train', async () => {
+    const page = await openEditor(h);
+    // Input 28×28×1 → Conv2D → Dense 10 (linear, wired straight to the image) → Output, as a newcomer builds it.
+    const nodes = [
+      { id: 'image', type: 'Input', params: { shape: [28, 28, 1] }, position: { x: 0, y: 0 } },
+      { id: 'conv', type: 'Conv2D', params: { filters: 8, kernelSize: 3, activation: 'relu' }, position: { x: 0, y: 120 } },
+      { id: 'classes', type: 'Dense', params: { units: 10 }, position: { x: 0, y: 360 } },
+      { id: 'out', type: 'Output', params: {}, position: { x: 0, y: 480 } },
+    ];
+    const edges = [['image', 'conv'], ['conv', 'classes'], ['classes', 'out']].map(([source, target], i) => ({ id: `e${i + 1}`, source, sourcePort: 'out', target, targetPort: 'in' }));
+    const doc = { format: 'patchbay.graph', version: 1, name: 'My digits', nodeTypes: {}, nodes, edges, blocks: [], meta: {} };
+    await page.getByLabel('Open a graph file').setInputFiles({ name: 'digits.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(doc)) });
+    await expect.poll(() => page.locator('.react-flow__node').count()).toBe(4);
+    await page.getByRole('tab', { name: 'Train' }).click();
+
+    const check = page.getByTestId('train-check');
+    await expect.poll(() => check.locator('li').count()).toBe(2);
+    expect(await check.locator('li').first().textContent()).toMatch(/^Dense on an image acts per pixel\..*"classes" gets \(None, 26, 26, 8\)/);
+    expect(await check.locator('li').nth(1).textContent()).toMatch(/^The last Dense has no softmax: cross-entropy needs probabilities\./);
+    expect(await page.getByTestId('train-blocked').textContent()).toBe('Dense on an image acts per pixel: see the fix below.');
+    expect(await page.getByRole('button', { name: 'Start', exact: true }).isDisabled()).toBe(true);
+    // An image model: the drawing playground is there.
+    expect(await page.getByTestId('playground').count()).toBe(1);
+    await shot(page, 'train-check-00-problems');
+
+    await page.getByRole('button', { name: 'Insert Flatten before Dense' }).click();
+    await expect.poll(() => page.locator('.react-flow__node').count()).toBe(5);
+    await expect.poll(() => check.locator('li').count()).toBe(1);
+    expect(await page.getByTestId('train-blocked').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Start', exact: true }).isDisabled()).toBe(false);
+    await page.getByRole('button', { name: 'Use softmax on the last Dense' }).click();
+    await expect.poll(() => page.getByTestId('train-check').count()).toBe(0);
+    await shot(page, 'train-check-01-fixed');
+    // Each fix is one undo step.
+    await page.getByRole('button', { name: 'Undo' }).click();
+    await expect.poll(() => page.getByTestId('train-check').locator('li').count()).toBe(1);
+    expect(await page.locator('.react-flow__node').count()).toBe(5);
+    await page.getByRole('button', { name: 'Undo' }).click();
+    await expect.poll(() => page.getByTestId('train-check').locator('li').count()).toBe(2);
+    expect(await page.locator('.react-flow__node').count()).toBe(4);
+    await page.getByRole('button', { name: 'Redo' }).click();
+    await page.getByRole('button', { name: 'Redo' }).click();
+    await expect.poll(() => page.getByTestId('train-check').count()).toBe(0);
+
+    // A Dense of 10^9 units cannot train in a tab: Start says why instead of letting tfjs fail to allocate.
+    await page.getByRole('tab', { name: 'Inspector' }).click();
+    await page.locator('.react-flow__node[data-id="classes"]').click();
+    await page.getByLabel('Units', { exact: true }).fill('1000000000');
+    await page.getByLabel('Units', { exact: true }).blur();
+    await page.getByRole('tab', { name: 'Train' }).click();
+    await expect.poll(() => page.getByTestId('train-blocked').textContent()).toMatch(/^Start is refused: The model holds 5,409,000,000,080 parameters: 21.6 TB of weights, and about 86.5 TB to train/);
+    expect(await page.getByRole('button', { name: 'Start', exact: true }).isDisabled()).toBe(true);
+    await shot(page, 'train-check-02-too-large');
+    await page.context().close();
+  });
 });

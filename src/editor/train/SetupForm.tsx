@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import type { z } from 'zod';
 import { useEditor } from '../store';
-import { describeField, humanize, ParamField } from '../Inspector';
+import { describeField, humanize, ParamField } from '../ParamField';
 import { TrainingSchema, type TrainingSetup } from '../../document/schema';
 import type { BackendChoice } from '../../runtime/worker/protocol';
 import { setPrefs, useRunIsActive, useTraining, type RunData } from '../training';
@@ -18,6 +18,10 @@ const RELEVANT: Partial<Record<keyof TrainingSetup, (s: TrainingSetup) => boolea
 const FIELDS: (keyof TrainingSetup)[] = ['optimizer', 'learningRate', 'schedule', 'warmupSteps', 'weightDecay', 'momentum', 'batchSize', 'epochs', 'seed'];
 
 const LABELS: Partial<Record<keyof TrainingSetup, string>> = { warmupSteps: 'Warm-up steps', learningRate: 'Learning rate' };
+/** Help that says more than the schema's one line, where the Train tab knows more. */
+const HELP: Partial<Record<keyof TrainingSetup, string>> = {
+  seed: 'Seeds the initial weights, dropout and the data order: the same seed on the same backend gives the same run.',
+};
 export function SetupForm({ setup, raw, data }: { setup: TrainingSetup; raw: Record<string, unknown>; data: RunData | null }) {
   const endCoalesce = useEditor((s) => s.endCoalesce);
   const limit = useTraining((s) => s.limit);
@@ -33,7 +37,7 @@ export function SetupForm({ setup, raw, data }: { setup: TrainingSetup; raw: Rec
         const check = value === undefined ? null : schema.safeParse(value);
         const problem = check && !check.success ? (check.error.issues[0]?.message ?? 'Invalid value.').replace(/^Invalid input: /, '') : null;
         return (
-          <ParamField key={key} label={LABELS[key] ?? humanize(key)} info={describeField(schema)} value={value} problem={problem}
+          <ParamField key={key} label={LABELS[key] ?? humanize(key)} info={HELP[key] ? { ...describeField(schema), description: HELP[key] } : describeField(schema)} value={value} problem={problem}
             onChange={(v) => {
               const s = useEditor.getState();
               s.commit({ ...s.doc, training: { ...(s.doc.training ?? {}), [key]: v } as TrainingSetup }, { coalesce: `$training.${key}` });

@@ -1,4 +1,4 @@
-import type { GraphDocument, GraphEdge, GraphNode } from '../src/document/schema';
+import { DOCUMENT_VERSION, type GraphDocument, type GraphEdge, type GraphNode } from '../src/document/schema';
 
 /** A chain: Input → (Dense, Activation, LayerNormalization)… all of width 64. */
 export function chainGraph(size: number): GraphDocument {
@@ -33,7 +33,7 @@ export function branchyGraph(size: number): GraphDocument {
 }
 
 function doc(name: string, nodes: GraphNode[], edges: GraphEdge[]): GraphDocument {
-  return { format: 'patchbay.graph', version: 1, name, nodeTypes: {}, nodes, edges, blocks: [], meta: {} };
+  return { format: 'patchbay.graph', version: DOCUMENT_VERSION, name, nodeTypes: {}, nodes, edges, blocks: [], networks: [], meta: {} };
 }
 
 /** The document with one node's params replaced (a new node object, as the editor's store does). */

@@ -94,6 +94,11 @@ describe('migrations', () => {
     expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(doc!.version).toBe(DOCUMENT_VERSION);
     expect(doc!.nodes.map((n) => n.type)).toEqual(['Input', 'Conv2D', 'Flatten', 'Dense', 'Output']);
+    // Version 2 gives "program" a meaning; what a version 1 file kept there moves into meta.
+    expect(doc!.program).toBeUndefined();
+    expect(doc!.networks).toEqual([]);
+    expect(doc!.meta.programFromVersion1).toEqual({ note: 'free data a version 1 file kept at the top level' });
+    expect(diagnostics).toContainEqual(expect.objectContaining({ code: 'PB108', severity: 'info' }));
   });
 
   it('every registered document migration has a fixture that loads to the current version', () => {

@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { emit } from '../src/compiler/emit';
 import { analyze } from '../src/compiler/infer';
 import { lower } from '../src/compiler/lower';
-import type { GraphDocument } from '../src/document/schema';
+import { DOCUMENT_VERSION, type GraphDocument } from '../src/document/schema';
 import { buildModel } from '../src/runtime/build';
 import { countWeights, useCpuBackend } from './helpers/tf';
 import { identifiers, structure, tokenize } from './helpers/ts-tokens';
@@ -93,7 +93,8 @@ function documentWith(s: Strings): GraphDocument {
   const L = s.labels;
   return {
     format: 'patchbay.graph',
-    version: 1,
+    version: DOCUMENT_VERSION,
+    networks: [],
     name: s.graphName,
     nodeTypes: {},
     meta: { note: s.meta, [s.meta]: s.meta },
@@ -255,7 +256,8 @@ describe('no node name can shadow what the emitted code calls', () => {
     });
     const doc: GraphDocument = {
       format: 'patchbay.graph',
-      version: 1,
+      version: DOCUMENT_VERSION,
+    networks: [],
       name: 'shadows',
       nodeTypes: {},
       meta: {},

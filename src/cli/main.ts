@@ -84,7 +84,8 @@ function loadSource(source: string, preset: string | undefined, io: Io): GraphDo
     throw new CliError(`Cannot read "${source}": ${(err as Error).message}`, 2);
   }
   const { doc, diagnostics } = loadGraph(text);
-  for (const line of formatDiagnostics(diagnostics.filter((d) => d.severity !== 'error'))) io.err(line);
+  // Warnings about the file; an upgrade from an older version (info) is not worth a line.
+  for (const line of formatDiagnostics(diagnostics.filter((d) => d.severity === 'warning'))) io.err(line);
   if (!doc) {
     throw new CliError(`Cannot load "${source}":\n${formatDiagnostics(diagnostics).join('\n')}`, 2);
   }

@@ -101,18 +101,19 @@ export function loadDocumentValue(raw: unknown, options: LoadOptions = {}): Load
     doc = step.migrate(doc);
     doc.version = v + 1;
   }
+
+  // Tests of the migration machinery load into a made-up current version; the schema follows it.
+  const schema = (current === DOCUMENT_VERSION ? DocumentSchema : DocumentSchema.extend({ version: z.literal(current) })) as typeof DocumentSchema;
+  const parsed = schema.safeParse(doc);
+  if (!parsed.success) {
+    return { doc: null, diagnostics: [...diagnostics, ...zodIssues(parsed.error)] };
+  }
+  // Said after validation, so that what went wrong with a file comes first.
   if (version < current) {
     diagnostics.push(diagnostic('PB108', {
       message: `Upgraded the file from document version ${version} to ${current}.`,
       help: 'Saving writes the new version; older Patchbay releases will not open the saved file.',
     }));
-  }
-
-  // Tests of the migration machinery load into a made-up current version; the schema follows it.
-  const schema = current === DOCUMENT_VERSION ? DocumentSchema : DocumentSchema.extend({ version: z.literal(current) });
-  const parsed = schema.safeParse(doc);
-  if (!parsed.success) {
-    return { doc: null, diagnostics: [...diagnostics, ...zodIssues(parsed.error)] };
   }
   const result = parsed.data;
   diagnostics.push(...migrateNodeParams(result, options.nodeTypes));

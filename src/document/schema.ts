@@ -5,7 +5,8 @@ import { z } from 'zod';
  * it does not know (loose objects), so a file written by a newer or older tool round-trips.
  */
 export const DOCUMENT_FORMAT = 'patchbay.graph';
-export const DOCUMENT_VERSION = 1;
+/** 2: documents may hold several networks and a training program (procedures). */
+export const DOCUMENT_VERSION = 2;
 
 /** A reference from a param inside a block body to a param of the block: `{ "$param": "dim" }`. */
 export const ParamRefSchema = z.object({ $param: z.string().min(1) }).strict();
@@ -80,6 +81,47 @@ export const TrainingSchema = z.looseObject({
 });
 export type TrainingSetup = z.infer<typeof TrainingSchema>;
 
+/** Ids of networks and procedures: names code and files are made from, so kept plain. */
+const ProgramId = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'an id starts with a letter and holds letters, digits, - and _');
+
+/**
+ * A network besides the main one: its own graph (Input nodes fix its input shapes, Output nodes name
+ * its outputs) and its own weights. Procedures use it through `Network` nodes. The document's top
+ * level `nodes`/`edges` are the network "model".
+ */
+export const NetworkDefSchema = z.looseObject({
+  id: ProgramId,
+  label: z.string().min(1),
+  description: z.string().default(''),
+  nodes: z.array(NodeSchema),
+  edges: z.array(EdgeSchema),
+});
+export type NetworkDef = z.infer<typeof NetworkDefSchema>;
+
+/**
+ * One procedure of a training program, in the same node system: `train` procedures run once per
+ * batch for their epochs (Data → networks → losses → Minimize, plus update rules), `evaluate`
+ * procedures run over the data once and report metrics. They run in document order.
+ */
+export const ProcedureSchema = z.looseObject({
+  id: ProgramId,
+  label: z.string().min(1),
+  kind: z.enum(['train', 'evaluate']),
+  /** Passes over the training split (train procedures); defaults to the training setup's epochs. */
+  epochs: z.number().int().positive().optional(),
+  nodes: z.array(NodeSchema),
+  edges: z.array(EdgeSchema),
+});
+export type ProcedureDef = z.infer<typeof ProcedureSchema>;
+
+export const ProgramSchema = z.looseObject({
+  procedures: z.array(ProcedureSchema).min(1),
+});
+export type ProgramDef = z.infer<typeof ProgramSchema>;
+
+/** The id of the network held in the document's top-level nodes and edges. */
+export const MAIN_NETWORK = 'model';
+
 export const DocumentSchema = z.looseObject({
   format: z.literal(DOCUMENT_FORMAT),
   version: z.literal(DOCUMENT_VERSION),
@@ -89,6 +131,10 @@ export const DocumentSchema = z.looseObject({
   nodes: z.array(NodeSchema),
   edges: z.array(EdgeSchema),
   blocks: z.array(BlockDefSchema).default([]),
+  /** Networks besides the main one (top-level nodes/edges), for training programs. */
+  networks: z.array(NetworkDefSchema).default([]),
+  /** A training program; without one, the main network trains as a classifier from `training`. */
+  program: ProgramSchema.optional(),
   training: TrainingSchema.optional(),
   meta: z.record(z.string(), z.unknown()).default({}),
 });

@@ -1,4 +1,4 @@
-import type { GraphDocument, GraphEdge, GraphNode } from '../../src/document/schema';
+import { DOCUMENT_VERSION, type GraphDocument, type GraphEdge, type GraphNode } from '../../src/document/schema';
 
 let counter = 0;
 
@@ -6,12 +6,13 @@ let counter = 0;
 export function graph(nodes: Array<Partial<GraphNode> & { id: string; type: string }>, wires: Array<[string, string, string?, string?]>, extra: Partial<GraphDocument> = {}): GraphDocument {
   return {
     format: 'patchbay.graph',
-    version: 1,
+    version: DOCUMENT_VERSION,
     name: 'test graph',
     nodeTypes: {},
     nodes: nodes.map((n) => ({ params: {}, ...n })),
     edges: wires.map(([source, target, targetPort = 'in', sourcePort = 'out']): GraphEdge => ({ id: `e${++counter}`, source, sourcePort, target, targetPort })),
     blocks: [],
+    networks: [],
     meta: {},
     ...extra,
   };

@@ -4,7 +4,7 @@
  * end-to-end test of hostile inputs and bench/hostile-inputs.bench.ts.
  */
 import { constants, deflateRawSync, deflateSync } from 'node:zlib';
-import type { GraphDocument, GraphEdge, GraphNode } from '../../src/document/schema';
+import { DOCUMENT_VERSION, type GraphDocument, type GraphEdge, type GraphNode } from '../../src/document/schema';
 
 export interface BombEntry {
   name: string;
@@ -95,7 +95,7 @@ export function hugeChainDocument(size: number): GraphDocument {
     nodes.push({ id: `n${i}`, type, params: { ...params }, position: { x: (i % 100) * 260, y: Math.floor(i / 100) * 140 } });
     edges.push({ id: `e${i}`, source: `n${i - 1}`, sourcePort: 'out', target: `n${i}`, targetPort: 'in' });
   }
-  return { format: 'patchbay.graph', version: 1, name: `Chain of ${size}`, nodeTypes: {}, nodes, edges, blocks: [], meta: {} };
+  return { format: 'patchbay.graph', version: DOCUMENT_VERSION, name: `Chain of ${size}`, nodeTypes: {}, nodes, edges, blocks: [], networks: [], meta: {} };
 }
 
 /** A numeric CSV of about `bytes` bytes: 8 feature columns and a label in {a, b, c}. */

@@ -69,8 +69,16 @@ export function LineChart({ title, series, data, version, height = 170, xLabel =
     const muted = css('--muted', '#667085');
     const grid = css('--border', '#dde1e7');
     const axis = { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '11px system-ui, sans-serif' };
+    // The tick labels last drawn, on the element for tests (the canvas itself has no text to read).
+    const shown = { x: [] as string[], y: [] as string[] };
     const opts: uPlot.Options = {
       title,
+      hooks: {
+        draw: [() => {
+          el.dataset.xTicks = shown.x.filter(Boolean).join(' ');
+          el.dataset.yTicks = shown.y.filter(Boolean).join(' ');
+        }],
+      },
       width: Math.max(200, el.clientWidth),
       height,
       cursor: { drag: { x: false, y: false } },
@@ -79,9 +87,9 @@ export function LineChart({ title, series, data, version, height = 170, xLabel =
       axes: [
         {
           ...axis, label: xLabel, labelSize: 18, labelFont: '11px system-ui, sans-serif', incrs: WHOLE_INCREMENTS,
-          values: (_u, vals) => vals.map((v) => (v == null ? '' : Number.isInteger(v) ? v.toLocaleString('en-US') : '')),
+          values: (_u, vals) => (shown.x = vals.map((v) => (v == null ? '' : Number.isInteger(v) ? v.toLocaleString('en-US') : ''))),
         },
-        { ...axis, size: fitLabels, values: (_u, vals) => vals.map((v) => (v == null ? '' : (yFormat ?? formatNumber)(v))) },
+        { ...axis, size: fitLabels, values: (_u, vals) => (shown.y = vals.map((v) => (v == null ? '' : (yFormat ?? formatNumber)(v)))) },
       ],
       series: [
         { label: xLabel, value: (_u, v) => (v == null ? '–' : v.toLocaleString('en-US')) },

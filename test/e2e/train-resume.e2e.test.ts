@@ -140,4 +140,36 @@ describe.skipIf(!e2e)('a run survives a reload', () => {
     await shot(page, 'train-check-02-too-large');
     await page.context().close();
   });
+  test('charts: whole step ticks on a short run, and large losses with labels for people', async () => {
+    const page = await openEditor(h);
+    await openTemplate(page, 'ConvMixer', 'mnist');
+    await page.getByRole('tab', { name: 'Train' }).click();
+    // A finished 3-step run whose loss is in the tens of thousands (a diverging run looks like this).
+    await page.evaluate(() => {
+      const loss = [48213.7, 31007.25, 12345.678];
+      const training = (window as unknown as { patchbayTraining: { setState(s: object): void } }).patchbayTraining;
+      training.setState({
+        run: {
+          id: 'run-chart', graphKey: 'name:x', graphName: 'x', date: new Date().toISOString(),
+          setup: { optimizer: 'adam', learningRate: 0.001, schedule: 'constant', warmupSteps: 0, weightDecay: 0, momentum: 0.9, batchSize: 32, epochs: 1, seed: 0, loss: 'categoricalCrossentropy' },
+          backendChoice: 'auto', backend: { name: 'wasm', reason: 'test' }, curves: { loss, accuracy: [0.1, 0.15, 0.2] }, epochs: [], final: null,
+          seconds: 2, stepsPerSecond: 1.5, planJson: '', plan: null, status: 'completed', data: { title: 'MNIST', inputShape: [28, 28, 1], classNames: ['0', '1'], trainCount: 96, testCount: 24 },
+          dataRef: 'mnist', totalSteps: 3,
+          last: { step: 3, totalSteps: 3, epoch: 1, loss: loss[2], accuracy: 0.2, learningRate: 0.001, stepsPerSecond: 1.5, secondsLeft: 0, tensors: 0 },
+        },
+        tick: 1,
+      });
+    });
+    const chart = page.getByTestId('chart-loss');
+    await expect.poll(() => chart.getAttribute('data-x-ticks')).toBeTruthy();
+    const xTicks = (await chart.getAttribute('data-x-ticks'))!.split(' ');
+    expect(xTicks.every((t) => /^[123]$/.test(t))).toBe(true);
+    const yTicks = (await chart.getAttribute('data-y-ticks'))!.split(' ');
+    expect(yTicks.length).toBeGreaterThan(1);
+    for (const t of yTicks) expect(t).toMatch(/^\d{1,3}(\.\d)?k$/);
+    expect(await page.getByTestId('train-progress').textContent()).toMatch(/1\.5 steps\/s on WASM.*loss 12\.35k/);
+    await page.getByTestId('chart-loss').scrollIntoViewIfNeeded();
+    await shot(page, 'train-chart-large-values');
+    await page.context().close();
+  });
 });

@@ -90,7 +90,7 @@ async function until(read: () => Promise<string | null>, timeoutMs = 120_000): P
   return 'timed out';
 }
 
-const toastText = (page: Page) => page.locator('.pb-toast').last().textContent({ timeout: 100 }).catch(() => null);
+const toastText = (page: Page) => page.locator('.pb-toast-error').last().textContent({ timeout: 100 }).catch(() => null);
 const userData = (page: Page) => page.evaluate(() => {
   const el = document.querySelector('[data-testid="user-data"]');
   const status = el?.getAttribute('data-status');

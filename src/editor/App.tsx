@@ -9,6 +9,7 @@ import { CodePanel, IssuesPanel, SummaryPanel } from './Panels';
 import { TrainPanel } from './TrainPanel';
 import { isActiveStatus, useTraining } from './training';
 import { ShortcutsDialog, TemplatesDialog, Toasts } from './Dialogs';
+import { OpenProgress } from './OpenProgress';
 import { openFile, saveToFile } from './files';
 import { emptyDocument } from './graph-ops';
 import { handleShortcut, type ShortcutContext } from './shortcuts';
@@ -189,6 +190,7 @@ function Editor() {
           <Breadcrumb />
           <Canvas />
           <Toasts />
+          <OpenProgress />
         </main>
         <SidePanel />
       </div>

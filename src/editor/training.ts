@@ -9,7 +9,6 @@ import type { Plan } from '../compiler/plan';
 import type { StepReport } from '../runtime/training/train';
 import type { BackendChoice, BackendName, TrainData, WeightArtifacts } from '../runtime/worker/protocol';
 import type { Dataset } from '../runtime/data/dataset';
-import type { ImageGroups } from '../runtime/data/image-folder';
 import type { SyntheticName } from '../runtime/data/synthetic';
 import type { RunCore, RunData, RunRecord, RunStatus } from './runs-db';
 export type { RunData } from './runs-db';
@@ -36,12 +35,12 @@ export interface UserData {
   /** Progress (decoding images) or the error, in words. */
   message?: string;
   dataset?: Dataset;
-  /** CSV: its text and columns, to re-read with another label column. */
-  text?: string;
+  /** The picked file(s), to read again (in the file worker) with another label column or at another input size. */
+  source?: File[];
+  /** CSV: its columns, for the label picker. */
   columns?: string[];
   label?: string;
-  /** Images: the files by class, to decode again at another input size. */
-  groups?: ImageGroups;
+  /** Images: files left out (not images, or outside the class folders). */
   skipped?: number;
 }
 

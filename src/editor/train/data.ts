@@ -5,8 +5,8 @@
 import type { Plan } from '../../compiler/plan';
 import type { TrainData } from '../../runtime/worker/protocol';
 import { cloneDataset, classCounts, DataError, type Dataset } from '../../runtime/data/dataset';
-import { csvColumns, parseCsv } from '../../runtime/data/csv';
-import { decodeImageInBrowser, filesFromPicker, groupByClass, imagesToDataset, listZip, type ImageGroups } from '../../runtime/data/image-folder';
+import { readOffThread } from '../file-reader';
+import type { CsvResult, ImagePick, ImagesResult } from '../file-reading';
 import { isSyntheticName, SYNTHETIC } from '../../runtime/data/synthetic';
 import { ioOf, type DataShape } from '../../runtime/data/fit';
 import { MNIST_INFO, useTraining, type RunData, type TrainingState, type UserData } from '../training';
@@ -36,32 +36,25 @@ export function countsOf(ds: Dataset): Array<{ name: string; train: number; test
   return ds.classNames.map((name, i) => ({ name, train: train[i]!, test: test[i]! }));
 }
 
-/** Reads a CSV file (label: the last column unless told); errors land in `csv.message`. */
-export async function loadCsvFile(file: File): Promise<void> {
-  useTraining.setState({ csv: { kind: 'csv', fileName: file.name, status: 'loading', message: `Reading ${file.name}…` } });
-  let text: string;
-  try {
-    text = await file.text();
-  } catch (err) {
-    useTraining.setState({ csv: { kind: 'csv', fileName: file.name, status: 'error', message: `${file.name} could not be read: ${messageOf(err)}` } });
-    return;
-  }
-  parseCsvInto(file.name, text, undefined);
+/** The latest read of each kind: an earlier, slower read that finishes later is dropped. */
+const latestRead = { csv: 0, images: 0 };
+
+/** Reads a CSV file in the file worker (label: the last column unless told); errors land in `csv.message`. */
+export async function loadCsvFile(file: File, label?: string): Promise<void> {
+  const read = ++latestRead.csv;
+  const prev = useTraining.getState().csv;
+  const base: UserData = { kind: 'csv', fileName: file.name, status: 'loading', source: [file], ...(prev?.source?.[0] === file ? { columns: prev.columns, label } : {}) };
+  useTraining.setState({ csv: { ...base, message: `Reading ${file.name}…` } });
+  const result = await readOffThread({ kind: 'csv', file, name: file.name, label }, (p) => {
+    if (read === latestRead.csv) useTraining.setState({ csv: { ...base, message: `${p.message}…` } });
+  }).catch((err): CsvResult => ({ columns: [], error: messageOf(err) }));
+  if (read !== latestRead.csv) return;
+  useTraining.setState({ csv: { ...base, status: result.dataset ? 'ready' : 'error', dataset: result.dataset, message: result.error, columns: result.columns, label: result.label } });
 }
 
 export function setCsvLabel(label: string): void {
-  const csv = useTraining.getState().csv;
-  if (csv?.text !== undefined) parseCsvInto(csv.fileName, csv.text, label);
-}
-
-function parseCsvInto(fileName: string, text: string, label: string | undefined) {
-  const columns = csvColumns(text);
-  try {
-    const dataset = parseCsv(text, { name: fileName, label });
-    useTraining.setState({ csv: { kind: 'csv', fileName, status: 'ready', dataset, text, columns, label: label ?? columns[columns.length - 1] } });
-  } catch (err) {
-    useTraining.setState({ csv: { kind: 'csv', fileName, status: 'error', message: messageOf(err), text, columns, label: label ?? columns[columns.length - 1] } });
-  }
+  const file = useTraining.getState().csv?.source?.[0];
+  if (file) void loadCsvFile(file, label);
 }
 
 /** The input size images are decoded at: the model's, when it takes images; else 28×28 grey. */
@@ -71,35 +64,29 @@ function imageShapeFor(plan: Plan | null): number[] {
   return [28, 28, 1];
 }
 
-/** Reads a picked folder (its files) or a .zip, groups by class folder and decodes at the model's input size. */
+/** Reads a picked folder (its files) or a .zip, groups by class folder and decodes at the model's input size, in the file worker. */
 export async function loadImages(files: File[], plan: Plan | null): Promise<void> {
   const zip = files.length === 1 && /\.zip$/i.test(files[0]!.name) ? files[0]! : null;
   const fileName = zip ? zip.name : ((files[0] as File & { webkitRelativePath?: string })?.webkitRelativePath?.split('/')[0] || 'the folder');
-  const set = (patch: Partial<UserData>) => useTraining.setState({ images: { kind: 'images', fileName, status: 'loading', ...patch } });
-  set({ message: `Reading ${fileName}…` });
-  try {
-    const list = zip ? await listZip(zip, zip.name) : filesFromPicker(files);
-    const groups = groupByClass(list, fileName);
-    set({ groups, skipped: groups.skipped.length });
-    await decodeInto(groups, imageShapeFor(plan));
-  } catch (err) {
-    const prev = useTraining.getState().images;
-    useTraining.setState({ images: { kind: 'images', fileName, status: 'error', message: messageOf(err), groups: prev?.groups, skipped: prev?.skipped } });
-  }
+  useTraining.setState({ images: { kind: 'images', fileName, status: 'loading', message: `Reading ${fileName}…`, source: files } });
+  await decodeInto(files, imageShapeFor(plan));
 }
 
-async function decodeInto(groups: ImageGroups, shape: number[]): Promise<Dataset> {
+function imagePick(files: File[], name: string): ImagePick {
+  if (files.length === 1 && /\.zip$/i.test(files[0]!.name)) return { zip: files[0]!, name };
+  return { name, files: files.map((file) => ({ path: (file as File & { webkitRelativePath?: string }).webkitRelativePath || file.name, file })) };
+}
+
+/** Decodes the picked images at `shape` in the file worker; the dataset, or why not, lands in `images`. */
+async function decodeInto(files: File[], shape: number[]): Promise<Dataset | undefined> {
+  const read = ++latestRead.images;
   const prev = useTraining.getState().images!;
-  let last = 0;
-  const dataset = await imagesToDataset(groups, shape, decodeImageInBrowser, {
-    onProgress: (done, total) => {
-      if (done !== total && performance.now() - last < 100) return;
-      last = performance.now();
-      useTraining.setState({ images: { ...prev, status: 'loading', message: `Decoding images: ${done} of ${total}…` } });
-    },
-  });
-  useTraining.setState({ images: { ...prev, status: 'ready', message: undefined, dataset } });
-  return dataset;
+  const result = await readOffThread({ kind: 'images', pick: imagePick(files, prev.fileName), shape }, (p) => {
+    if (read === latestRead.images) useTraining.setState({ images: { ...prev, status: 'loading', message: `${p.message}…` } });
+  }).catch((err): ImagesResult => ({ skipped: prev.skipped ?? 0, error: messageOf(err) }));
+  if (read !== latestRead.images) return undefined;
+  useTraining.setState({ images: { ...prev, status: result.dataset ? 'ready' : 'error', message: result.error, dataset: result.dataset, skipped: result.skipped } });
+  return result.dataset;
 }
 
 /** The data for a run: a synthetic set by name, or a copy of the user's data (transferred to the worker). */
@@ -115,6 +102,10 @@ export async function runDataFor(plan: Plan): Promise<{ data: TrainData; info: R
   if (!user?.dataset) throw new DataError(choice === 'csv' ? 'Choose a CSV file first.' : 'Choose a folder of images or a .zip first.');
   let ds = user.dataset;
   // Images are decoded at the model's input size: again, when the model changed since.
-  if (choice === 'images' && user.groups && ds.inputShape.join('x') !== imageShapeFor(plan).join('x')) ds = await decodeInto(user.groups, imageShapeFor(plan));
+  if (choice === 'images' && user.source && ds.inputShape.join('x') !== imageShapeFor(plan).join('x')) {
+    const again = await decodeInto(user.source, imageShapeFor(plan));
+    if (!again) throw new DataError(useTraining.getState().images?.message ?? 'The images could not be decoded at the model\'s input size.');
+    ds = again;
+  }
   return { data: { kind: 'inline', dataset: cloneDataset(ds) }, info: infoOf(ds) };
 }

@@ -13,6 +13,8 @@ export interface CsvOptions {
   /** For messages and the dataset's name (e.g. the file name). */
   name?: string;
   seed?: number;
+  /** Called now and then while parsing, with the fraction of the text read (0 to 1). */
+  onProgress?: (fraction: number) => void;
 }
 
 /** The most classes a dataset holds (labels are stored as bytes). */
@@ -25,7 +27,7 @@ interface Record_ {
 }
 
 /** RFC 4180 records: quoted fields (with "" for a quote, commas and line breaks inside), CRLF, LF or CR line ends, a BOM. */
-export function parseCsvRecords(text: string, delimiter = ','): Record_[] {
+export function parseCsvRecords(text: string, delimiter = ',', onProgress?: (fraction: number) => void): Record_[] {
   const records: Record_[] = [];
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let line = 1;
@@ -42,7 +44,13 @@ export function parseCsvRecords(text: string, delimiter = ','): Record_[] {
     field = '';
     wasQuoted = false;
   };
+  const step = 1 << 20;
+  let nextReport = step;
   while (i < text.length) {
+    if (onProgress && i >= nextReport) {
+      onProgress(i / text.length);
+      nextReport = i + step;
+    }
     const ch = text[i]!;
     if (quoted) {
       if (ch === '"') {
@@ -100,7 +108,7 @@ export function csvColumns(text: string): string[] {
 export function parseCsv(text: string, options: CsvOptions = {}): Dataset {
   const name = options.name ?? 'the CSV file';
   const delimiter = sniffDelimiter(text);
-  const records = parseCsvRecords(text, delimiter);
+  const records = parseCsvRecords(text, delimiter, options.onProgress);
   if (records.length === 0) throw new DataError(`${name} is empty: it needs a header row and at least two rows of data.`);
   const header = records[0]!.fields.map((f) => f.trim());
   const rows = records.slice(1);

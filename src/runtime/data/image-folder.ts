@@ -151,9 +151,11 @@ export async function imagesToDataset(groups: ImageGroups, inputShape: number[],
   let i = 0;
   for (let label = 0; label < groups.files.length; label++) {
     for (const file of groups.files[label]!) {
+      // Reading the bytes fails with its own message (a damaged or hostile archive entry).
+      const bytes = await file.bytes();
       let rgba: Uint8ClampedArray;
       try {
-        rgba = await decode(await file.bytes(), file.path, width, height);
+        rgba = await decode(bytes, file.path, width, height);
       } catch (err) {
         throw new DataError(`The image "${file.path}" could not be read${err instanceof Error && err.message ? ` (${err.message})` : ''}. Remove it or replace it with a .png or .jpg file.`);
       }

@@ -61,7 +61,7 @@ export function SetupForm({ setup, raw, data }: { setup: TrainingSetup; raw: Rec
   );
 }
 
-export const BACKENDS: [BackendChoice, string][] = [['auto', 'Auto'], ['webgpu', 'WebGPU'], ['webgl', 'WebGL'], ['wasm', 'WASM'], ['cpu', 'CPU']];
+const BACKENDS: [BackendChoice, string][] = [['auto', 'Auto'], ['webgpu', 'WebGPU'], ['webgl', 'WebGL'], ['wasm', 'WASM'], ['cpu', 'CPU']];
 
 export function BackendRow() {
   const choice = useTraining((s) => s.backendChoice);

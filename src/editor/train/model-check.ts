@@ -68,7 +68,7 @@ function effectiveParams(node: GraphNode): Record<string, unknown> | null {
 }
 
 /** Inserts a Flatten on the wire into `nodeId`'s input, between its source and it. */
-export function insertFlattenBefore(doc: GraphDocument, nodeId: string): GraphDocument {
+function insertFlattenBefore(doc: GraphDocument, nodeId: string): GraphDocument {
   const wire = doc.edges.find((e) => e.target === nodeId && e.targetPort === 'in');
   const target = doc.nodes.find((n) => n.id === nodeId);
   if (!wire || !target) return doc;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createEditorStore, useEditor } from '../src/editor/store';
-import { addConnected, addItem, canInsert, connect, insertIntoEdge } from '../src/editor/graph-ops';
+import { addConnected, addItem, canInsert, connect, emptyDocument, insertIntoEdge } from '../src/editor/graph-ops';
 import { hasUnplaced, layoutUnplaced } from '../src/editor/layout';
 import { analyze } from '../src/compiler/infer';
 import type { GraphDocument } from '../src/document/schema';
@@ -217,5 +217,17 @@ describe('quick add, insert into a wire and layout, as pure edits', () => {
     for (const n of laid.nodes.slice(2)) expect(n.position!.x).toBeGreaterThan(right);
     expect(hasUnplaced(laid)).toBe(false);
     expect(await layoutUnplaced(laid, sizes)).toBe(laid);
+  });
+});
+
+describe('layout of a huge graph without positions', () => {
+  it('places 5,000 chained nodes in layers without ELK, one per row, none overlapping', async () => {
+    const nodes = Array.from({ length: 5000 }, (_, i) => ({ id: `n${i}`, type: i ? 'Dense' : 'Input', params: {} }));
+    const edges = nodes.slice(1).map((n, i) => ({ id: `e${i}`, source: `n${i}`, sourcePort: 'out', target: n.id, targetPort: 'in' }));
+    const doc: GraphDocument = { ...emptyDocument('huge'), nodes, edges };
+    const laid = await layoutUnplaced(doc, new Map());
+    const ys = laid.nodes.map((n) => n.position!.y);
+    expect(laid.nodes.every((n) => n.position!.x === 0)).toBe(true);
+    for (let i = 1; i < ys.length; i++) expect(ys[i]! - ys[i - 1]!).toBe(90 + 56);
   });
 });

@@ -1,7 +1,7 @@
 import { useEffect, useRef, type ReactNode } from 'react';
 import { useEditor } from './store';
 import { TEMPLATES, templateDocument } from '../../templates/index';
-import { SHORTCUTS, shortcutLabel } from './shortcuts';
+import { keyLabel, SHORTCUTS, shortcutLabel } from './shortcuts';
 
 function Dialog({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
   const ref = useRef<HTMLDivElement>(null);
@@ -69,11 +69,25 @@ export function TemplatesDialog() {
 }
 
 export function ShortcutsDialog() {
+  const keys = SHORTCUTS.filter((s) => s.keys);
+  const gestures = SHORTCUTS.filter((s) => s.gesture);
   return (
     <Dialog title="Keyboard shortcuts" onClose={() => useEditor.getState().setDialog(null)}>
       <table className="pb-shortcuts">
+        <caption>Keys</caption>
         <tbody>
-          {SHORTCUTS.map((s) => <tr key={shortcutLabel(s)}><td><kbd>{shortcutLabel(s)}</kbd></td><td>{s.help}</td></tr>)}
+          {keys.map((s) => (
+            <tr key={shortcutLabel(s)}>
+              <td>{s.keys!.map((k, i) => <span key={k}>{i > 0 && ' or '}<kbd>{keyLabel(k)}</kbd></span>)}</td>
+              <td>{s.help}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <table className="pb-shortcuts">
+        <caption>With the mouse</caption>
+        <tbody>
+          {gestures.map((s) => <tr key={s.gesture}><td>{s.gesture}</td><td>{s.help}</td></tr>)}
         </tbody>
       </table>
       <p className="pb-muted pb-small-text">On a Mac, Cmd works wherever Ctrl is shown.</p>

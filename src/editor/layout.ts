@@ -13,8 +13,58 @@ const ALIGNMENTS = ['BALANCED', 'LEFTDOWN', 'RIGHTDOWN', 'LEFTUP', 'RIGHTUP'] as
 /** Above this many nodes one placement is tried, not five. */
 const TRY_ALIGNMENTS_UP_TO = 150;
 
+/** Above this many nodes ELK (which runs on the main thread) would freeze the page: layers are placed directly. */
+const ELK_UP_TO = 1500;
+
+/**
+ * The cheap layout for huge graphs, linear in their size: each node one layer below the deepest
+ * node that feeds it, nodes side by side within a layer.
+ */
+function simpleLayers(nodes: GraphBody['nodes'], edges: GraphBody['edges'], sizes: Sizes): Positions {
+  const ids = new Set(nodes.map((n) => n.id));
+  const incoming = new Map<string, number>();
+  const outgoing = new Map<string, string[]>();
+  for (const e of edges) {
+    if (!ids.has(e.source) || !ids.has(e.target) || e.source === e.target) continue;
+    incoming.set(e.target, (incoming.get(e.target) ?? 0) + 1);
+    outgoing.set(e.source, [...(outgoing.get(e.source) ?? []), e.target]);
+  }
+  const layer = new Map<string, number>();
+  const queue = nodes.filter((n) => !incoming.get(n.id)).map((n) => n.id);
+  for (const id of queue) layer.set(id, 0);
+  for (let i = 0; i < queue.length; i++) {
+    const id = queue[i]!;
+    for (const next of outgoing.get(id) ?? []) {
+      layer.set(next, Math.max(layer.get(next) ?? 0, layer.get(id)! + 1));
+      const left = incoming.get(next)! - 1;
+      incoming.set(next, left);
+      if (left === 0) queue.push(next);
+    }
+  }
+  // Nodes on a cycle (refused by the editor, possible in a file) go below the rest.
+  const deepest = Math.max(0, ...layer.values());
+  const rows: string[][] = [];
+  for (const n of nodes) (rows[layer.get(n.id) ?? deepest + 1] ??= []).push(n.id);
+  const positions: Positions = new Map();
+  let y = 0;
+  for (const row of rows) {
+    if (!row) continue;
+    let x = 0;
+    let height = 0;
+    for (const id of row) {
+      const size = sizes.get(id) ?? DEFAULT_SIZE;
+      positions.set(id, { x, y });
+      x += size.width + 40;
+      height = Math.max(height, size.height);
+    }
+    y += height + 56;
+  }
+  return positions;
+}
+
 /** Top-left positions for the nodes (with the wires among them), laid out in layers from the inputs down. */
 async function layered(doc: GraphDocument, nodes: GraphBody['nodes'], sizes: Sizes): Promise<Positions> {
+  if (nodes.length > ELK_UP_TO) return simpleLayers(nodes, doc.edges, sizes);
   const { default: ELK } = await import('elkjs/lib/elk.bundled.js');
   const elk = new ELK();
   const ids = new Set(nodes.map((n) => n.id));

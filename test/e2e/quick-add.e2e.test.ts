@@ -118,6 +118,16 @@ describe.skipIf(!e2e)('canvas gestures in Chromium', () => {
 
     await page.keyboard.press('Control+z');
     await expect.poll(() => nodeIds(page)).toEqual([]);
+
+    // The help lists the gesture, from the same table as the keys.
+    await page.keyboard.press('?');
+    const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await help.waitFor();
+    expect(await help.getByRole('row').filter({ hasText: 'Double-click the canvas' }).textContent()).toMatch(/type to search/);
+    expect(await help.getByRole('row').filter({ hasText: 'Redo' }).textContent()).toBe('Ctrl+Shift+Z or Ctrl+YRedo');
+    await shot(page, 'quick-10-shortcuts');
+    await page.keyboard.press('Escape');
+    await help.waitFor({ state: 'detached' });
     await page.context().close();
   });
 

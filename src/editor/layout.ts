@@ -10,11 +10,14 @@ const DEFAULT_SIZE = { width: 200, height: 90 };
 
 /** ELK's four node-aligned placements and its balanced one: each draws some graphs better. */
 const ALIGNMENTS = ['BALANCED', 'LEFTDOWN', 'RIGHTDOWN', 'LEFTUP', 'RIGHTUP'] as const;
-/** Above this many nodes one placement is tried, not five. */
+/** Above this many nodes one placement is tried, not five (five on a 151-node residual stack: 0.55 s). */
 const TRY_ALIGNMENTS_UP_TO = 150;
 
-/** Above this many nodes ELK (which runs on the main thread) would freeze the page: layers are placed directly. */
-const ELK_UP_TO = 1500;
+/**
+ * Above this many nodes ELK (which runs on the main thread) would freeze the page: layers are placed
+ * directly. Measured in Node 20 on a chain of Dense layers: 600 nodes 0.56 s, 1,500 nodes 5.7 s.
+ */
+const ELK_UP_TO = 600;
 
 /**
  * The cheap layout for huge graphs, linear in their size: each node one layer below the deepest

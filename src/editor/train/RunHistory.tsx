@@ -60,8 +60,12 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
                   {r.curves.loss.length}/{r.totalSteps || '?'} steps · {r.setup.optimizer} {r.setup.learningRate} {r.setup.schedule} · batch {r.setup.batchSize} · {runDataText(r)} · {r.backend?.name ?? r.backendChoice} · {duration(r.seconds)}
                 </div>
                 {r.message && r.status !== 'completed' && !live && <div className="pb-small-text pb-muted pb-run-why">{r.message}</div>}
-                {resumable && r.status === 'interrupted' && (
-                  <div className="pb-small-text pb-muted pb-run-why">The page was closed or reloaded during this run. It can go on from its last checkpoint{r.checkpointStep! < r.curves.loss.length ? ` (step ${r.checkpointStep}; the steps after it are run again)` : ''}.</div>
+                {r.status === 'interrupted' && !live && (
+                  <div className="pb-small-text pb-muted pb-run-why">
+                    {resumable
+                      ? `The page was closed or reloaded during this run. It can go on from its last checkpoint${r.checkpointStep! < r.curves.loss.length ? ` (step ${r.checkpointStep}; the steps after it run again)` : ''}.`
+                      : 'The page was closed or reloaded during this run, before its first checkpoint (kept at each epoch end, every 15 s and on pause), so it cannot go on.'}
+                  </div>
                 )}
                 <div className="pb-row pb-run-actions">
                   {resumable && (

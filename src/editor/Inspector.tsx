@@ -12,9 +12,6 @@ import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
 import { formatShape } from '../nodes/shape';
 import { describeField, humanize, ParamField, show, type Field, type FieldInfo } from './ParamField';
 
-// The Train tab imports the field from here; it lives in ParamField.tsx now.
-export { describeField, humanize, ParamField };
-
 function blockField(p: BlockParam): FieldInfo {
   const field: Field = p.kind === 'int' || p.kind === 'number'
     ? { kind: 'number', int: p.kind === 'int', min: p.min }

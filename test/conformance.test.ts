@@ -3,12 +3,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { NODE_SPECS } from '../src/nodes/registry';
 import { isProblem, type AnySpec } from '../src/nodes/spec';
 import { evaluate } from '../src/runtime/build';
+import { createCustomLayer } from '../src/runtime/custom-layers';
 import { countWeights, useCpuBackend } from './helpers/tf';
 
 /**
  * The layer-test harness (Keras's run_layer_test idea): for every spec and each of its examples,
  * the params parse, our inferred shape equals the shape tfjs builds, our parameter counts equal
- * tfjs's weights, a forward pass gives that shape, and the tfjs config round-trips.
+ * tfjs's weights, a forward pass gives that shape, and the tfjs config round-trips. Custom layers
+ * (src/runtime/layers) go through the same checks as tfjs's own.
  */
 let tf: typeof tfType;
 beforeAll(async () => {
@@ -48,9 +50,9 @@ describe.each(withExamples.map((s) => [s.type, s] as [string, AnySpec]))('%s', (
       return;
     }
     const symbolic = example.inputs.map((s) => tf.input({ shape: s, dtype: spec.type === 'Embedding' ? 'int32' : 'float32' }));
-    const factory = (tf.layers as unknown as Record<string, (c: object) => tfType.layers.Layer>)[lowering.factory]!;
-    const config = evaluate(lowering.config, {}, symbolic[0]) as object;
-    const layer = factory(config);
+    const config = evaluate(lowering.config, {}, symbolic[0]) as Record<string, unknown>;
+    const layer = lowering.custom ? createCustomLayer(lowering.factory, config) : (tf.layers as unknown as Record<string, ((c: object) => tfType.layers.Layer) | undefined>)[lowering.factory]?.(config);
+    if (!layer) throw new Error(`${spec.type} lowers to "${lowering.factory}", which ${lowering.custom ? 'no custom layer class' : 'no tfjs factory'} builds.`);
     const output = layer.apply(symbolic.length === 1 ? symbolic[0]! : symbolic) as tfType.SymbolicTensor;
     expect(output.shape).toEqual(inferred);
 

@@ -9,7 +9,7 @@ import { lower } from '../src/compiler/lower';
 import type { GraphDocument } from '../src/document/schema';
 import { buildModel } from '../src/runtime/build';
 import { templateDocument } from '../templates/index';
-import { kitchenSink } from './fixtures-graphs';
+import { customLayers, kitchenSink } from './fixtures-graphs';
 import { countWeights, useCpuBackend } from './helpers/tf';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -25,6 +25,8 @@ const CASES: Array<[string, () => GraphDocument]> = [
   ['convmixer-mnist', () => templateDoc('convmixer', 'mnist')],
   ['mlp-mixer-mnist', () => templateDoc('mlp-mixer', 'mnist')],
   ['kitchen-sink', kitchenSink],
+  // GroupNormalization and L2 normalise: the export carries their classes.
+  ['custom-layers', customLayers],
 ];
 
 function emitted(doc: GraphDocument) {

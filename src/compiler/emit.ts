@@ -1,6 +1,7 @@
 import { isParamRef } from '../document/schema';
 import { formatShape } from '../nodes/shape';
 import { docComment, lineComment, propertyAccess, propertyKey, stringLiteral, templateText } from './escape';
+import { CUSTOM_LAYER_SOURCES } from './generated/layer-sources';
 import { withoutDefaults } from './tfjs-defaults';
 import { isFillShape, modelNameOf, type BlockStep, type Expr, type LayerStep, type Plan, type PlanBlock, type PlanBody } from './plan';
 
@@ -43,12 +44,31 @@ function expr(value: Expr, scope: Scope, input: string): string {
   return literal(value);
 }
 
+/**
+ * The class a custom layer step constructs. Only a class whose source the export carries may be
+ * named, so a plan can never put a name of its own into code.
+ */
+function customClass(factory: string): string {
+  const layer = Object.hasOwn(CUSTOM_LAYER_SOURCES, factory) ? CUSTOM_LAYER_SOURCES[factory] : undefined;
+  if (!layer) throw new Error(`The plan uses the custom layer "${factory}", which has no class in src/runtime/layers (generated sources: ${Object.keys(CUSTOM_LAYER_SOURCES).join(', ')}).`);
+  return layer.declares[0]!;
+}
+
+/** The custom layer classes the plan constructs, in the order of src/runtime/layers. */
+function usedCustomLayers(plan: Plan): string[] {
+  const used = new Set<string>();
+  for (const body of [plan.main, ...plan.blocks.map((b) => b.body)]) {
+    for (const step of body.steps) if (step.kind === 'layer' && step.custom) used.add(customClass(step.factory));
+  }
+  return Object.keys(CUSTOM_LAYER_SOURCES).filter((name) => used.has(name));
+}
+
 const layerName = (name: string, scope: Scope) => (scope.inBlock ? `\`\${name}_${templateText(name)}\`` : literal(name));
 
 function layerStep(step: LayerStep, scope: Scope, lines: string[], indent: string): void {
   const input = step.inputs.length === 1 ? step.inputs[0]! : `[${step.inputs.join(', ')}]`;
   const config = [`name: ${layerName(step.name, scope)}`, ...Object.entries(step.custom ? step.config : withoutDefaults(step.factory, step.config)).map(([k, v]) => `${propertyKey(k)}: ${expr(v, scope, step.inputs[0]!)}`)];
-  const factory = step.custom ? `new ${step.factory}` : `tf.layers.${step.factory}`;
+  const factory = step.custom ? `new ${customClass(step.factory)}` : `tf.layers.${step.factory}`;
   const call = `${factory}({ ${config.join(', ')} }).apply(${input}) as tf.SymbolicTensor`;
   const comment = step.outputShape ? ` // ${formatShape(step.outputShape)}` : '';
   if (step.when !== undefined) {
@@ -186,6 +206,8 @@ export function emit(plan: Plan): string {
     "import * as tf from '@tensorflow/tfjs';",
   ];
   const sections = [header.join('\n')];
+  // Layers tfjs lacks travel with the model as their own classes, so the module needs only tfjs.
+  sections.push(...usedCustomLayers(plan).map((name) => CUSTOM_LAYER_SOURCES[name]!.source));
   if (usesFillShape.value) sections.push(FILL_SHAPE_HELPER.join('\n'));
   sections.push(...blockSections);
   sections.push([

@@ -5,6 +5,7 @@ import { wire, type Wiring } from './graph';
 import type { Analysis, NodeResult } from './infer';
 import { containsRef, parseParams, resolveParams } from './params';
 import { isPlainIdentifier, RESERVED_WORDS, toIdentifier as safeIdentifier } from './escape';
+import { CUSTOM_LAYER_SOURCES } from './generated/layer-sources';
 import type { BlockStep, LayerStep, Plan, PlanBlock, PlanBody, PlanStep } from './plan';
 
 /**
@@ -14,7 +15,10 @@ import type { BlockStep, LayerStep, Plan, PlanBlock, PlanBody, PlanStep } from '
  */
 export const EMITTER_NAMES: readonly string[] = ['tf', 'p', 'name', 'i', 'fillShape', 'createModel', 'model', 'inputs', 'outputs', 'input', 'output'];
 
-const RESERVED: ReadonlySet<string> = new Set([...RESERVED_WORDS, ...EMITTER_NAMES]);
+/** The names custom layer classes declare in an export that uses them: no value or block may shadow one. */
+const CUSTOM_LAYER_NAMES = Object.values(CUSTOM_LAYER_SOURCES).flatMap((layer) => layer.declares);
+
+const RESERVED: ReadonlySet<string> = new Set([...RESERVED_WORDS, ...EMITTER_NAMES, ...CUSTOM_LAYER_NAMES]);
 
 /** `stem conv-1` → `stemConv1`; never a reserved word or a name the emitted code uses itself. */
 export const toIdentifier = (text: string): string => safeIdentifier(text, RESERVED);

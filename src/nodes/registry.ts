@@ -11,7 +11,9 @@ import { DropoutSpec } from './layers/dropout';
 import { EmbeddingSpec } from './layers/embedding';
 import { FlattenSpec } from './layers/flatten';
 import { GlobalAveragePooling1DSpec, GlobalAveragePooling2DSpec } from './layers/global-average-pooling';
+import { GroupNormalizationSpec } from './layers/group-normalization';
 import { InputSpec } from './layers/input';
+import { L2NormalizeSpec } from './layers/l2-normalize';
 import { LayerNormalizationSpec } from './layers/layer-normalization';
 import { AddSpec, ConcatenateSpec, MultiplySpec } from './layers/merge';
 import { OutputSpec } from './layers/output';
@@ -40,6 +42,8 @@ export const NODE_SPECS: readonly AnySpec[] = [
   GlobalAveragePooling2DSpec,
   BatchNormalizationSpec,
   LayerNormalizationSpec,
+  GroupNormalizationSpec,
+  L2NormalizeSpec,
   FlattenSpec,
   ReshapeSpec,
   PermuteSpec,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { isParamRef } from '../document/schema';
 import { fillShape, isFillShape, modelNameOf, type BlockStep, type Expr, type LayerStep, type Plan, type PlanBlock, type PlanBody } from '../compiler/plan';
-import { CUSTOM_LAYERS } from './custom-layers';
+import { createCustomLayer } from './custom-layers';
 import { derivedSeed } from './seeds';
 
 type Env = Record<string, unknown>;
@@ -55,9 +55,11 @@ function seedInitializers(layer: tf.layers.Layer, seed: number): void {
 
 function createLayer(step: LayerStep, env: Env, name: string, input: tf.SymbolicTensor, seed: number | undefined): tf.layers.Layer {
   const config = evaluate(step.config, env, input) as Record<string, unknown>;
-  const factory = step.custom ? CUSTOM_LAYERS[step.factory] : (tf.layers as unknown as Record<string, (c: object) => tf.layers.Layer>)[step.factory];
-  if (!factory) throw new BuildError(`No tfjs layer "${step.factory}".`, step.nodeId);
-  const layer = factory({ ...config, name });
+  const factory = step.custom
+    ? (c: Record<string, unknown>) => createCustomLayer(step.factory, c)
+    : (tf.layers as unknown as Record<string, ((c: object) => tf.layers.Layer) | undefined>)[step.factory];
+  const layer = factory?.({ ...config, name });
+  if (!layer) throw new BuildError(`No ${step.custom ? 'custom' : 'tfjs'} layer "${step.factory}".`, step.nodeId);
   if (seed !== undefined) seedInitializers(layer, seed);
   return layer;
 }

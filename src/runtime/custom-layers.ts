@@ -1,21 +1,25 @@
 import * as tf from '@tensorflow/tfjs';
+import { PatchbayGroupNormalization } from './layers/group-normalization';
+import { PatchbayL2Normalize } from './layers/l2-normalize';
 
 /**
- * Layers that tfjs lacks (attention, GroupNorm, patchify, timestep embedding, capsule routing, flow
- * couplings…) live here as real `tf.layers.Layer` subclasses, registered for serialisation so that
- * saved models load back. A spec lowers to one with `{ kind: 'layer', factory: '<ClassName>',
- * custom: true }`; the emitter copies the class source from CUSTOM_LAYER_SOURCES into the exported
- * file so an export needs only @tensorflow/tfjs. None of the current specs need one yet.
+ * Layers that tfjs lacks live in ./layers, one `tf.layers.Layer` subclass per file, each registered
+ * for serialisation where it is declared (so `tf.loadLayersModel` reads a saved model back). A spec
+ * lowers to one with `{ kind: 'layer', factory: '<className>', custom: true, config }`.
+ *
+ * The emitter copies each used class's source into the exported module, so that an export needs only
+ * @tensorflow/tfjs. That text is not kept by hand: `npm run gen:layers` (scripts/gen-layer-sources.ts)
+ * writes it from ./layers into src/compiler/generated/layer-sources.ts, and a test fails when it is stale.
  */
-export type CustomLayerFactory = (config: Record<string, unknown>) => tf.layers.Layer;
+type CustomLayerClass = (new (config: never) => tf.layers.Layer) & { className: string };
 
-export const CUSTOM_LAYERS: Record<string, CustomLayerFactory> = {};
+const CLASSES: readonly CustomLayerClass[] = [PatchbayGroupNormalization, PatchbayL2Normalize];
 
-/** TypeScript source of each custom layer class, keyed like CUSTOM_LAYERS, for the emitter. */
-export const CUSTOM_LAYER_SOURCES: Record<string, string> = {};
+/** Each custom layer class by its `className`, which is also the spec's `factory` and the name the export declares. */
+export const CUSTOM_LAYERS: ReadonlyMap<string, CustomLayerClass> = new Map(CLASSES.map((cls) => [cls.className, cls]));
 
-export function registerCustomLayer(name: string, cls: tf.serialization.SerializableConstructor<tf.layers.Layer>, factory: CustomLayerFactory, source: string): void {
-  tf.serialization.registerClass(cls);
-  CUSTOM_LAYERS[name] = factory;
-  CUSTOM_LAYER_SOURCES[name] = source;
+/** A custom layer from its plan config, or undefined when no class has that name. */
+export function createCustomLayer(className: string, config: Record<string, unknown>): tf.layers.Layer | undefined {
+  const cls = CUSTOM_LAYERS.get(className) as (new (config: Record<string, unknown>) => tf.layers.Layer) | undefined;
+  return cls ? new cls(config) : undefined;
 }

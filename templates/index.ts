@@ -4,9 +4,10 @@ import type { GraphDocument } from '../src/document/schema';
 import { nodeTypeLookup } from '../src/nodes/registry';
 import convmixer from './convmixer.json';
 import mlpMixer from './mlp-mixer.json';
+import simsiam from './simsiam.json';
 
 /** Every template ships as an ordinary saved document; its presets live in `meta.presets`. */
-const SOURCES: unknown[] = [convmixer, mlpMixer];
+const SOURCES: unknown[] = [convmixer, mlpMixer, simsiam];
 
 export interface Template {
   info: TemplateInfo;

@@ -21,7 +21,7 @@ Commands:
   export <file.json | template> [--preset NAME] [--out model.ts]
                                               The model as a TypeScript module
   train <file.json | template> [--preset NAME] --data DATA [--label COLUMN]
-        [--epochs N] [--batch-size B] [--backend wasm|cpu] [--limit N] [--json]
+        [--epochs N] [--batch-size B] [--backend wasm|cpu] [--limit N] [--json] [--save DIR]
                                               DATA: mnist, moons, spirals, gaussians, shapes,
                                               shapes-rgb, or a .csv file (header row, numeric
                                               columns, the label last or named by --label)
@@ -54,6 +54,23 @@ async function train(doc: GraphDocument, values: Record<string, string | boolean
   if (values.data === undefined) throw new CliError('"patchbay train" needs --data (mnist, moons, spirals, gaussians, shapes, shapes-rgb or a .csv file).', 2);
   const backend = values.backend as string;
   if (backend !== 'wasm' && backend !== 'cpu') throw new CliError(`--backend takes wasm or cpu, received "${backend}".`, 2);
+  if (doc.program) {
+    const { trainProgramCommand, ProgramUsageError } = await import('./train-program');
+    try {
+      return await trainProgramCommand(doc, {
+        data: values.data as string,
+        epochs: positiveInt('epochs', values.epochs as string | undefined),
+        batchSize: positiveInt('batch-size', values['batch-size'] as string | undefined),
+        backend,
+        limit: positiveInt('limit', values.limit as string | undefined),
+        json: values.json === true,
+        save: values.save as string | undefined,
+      }, { out: io.out, err: io.err, status: io.status ?? (() => {}) });
+    } catch (err) {
+      if (err instanceof ProgramUsageError) throw new CliError(err.message, 2);
+      throw err;
+    }
+  }
   return trainCommand(doc, {
     data: values.data as string,
     label: values.label as string | undefined,
@@ -116,6 +133,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         'batch-size': { type: 'string' },
         backend: { type: 'string', default: 'wasm' },
         limit: { type: 'string' },
+        save: { type: 'string' },
       },
     });
   } catch (err) {

@@ -61,7 +61,7 @@ export interface Wiring {
  * and ignored; a second edge into a single-input port is reported and ignored; nodes on a cycle are
  * reported and left out of the order.
  */
-export function wire(body: GraphBody, blocks: ReadonlyMap<string, BlockDef>, blockId?: string): Wiring {
+export function wire(body: GraphBody, blocks: ReadonlyMap<string, BlockDef>, blockId?: string, portsOfNode: (n: GraphNode) => NodePorts | undefined = (n) => portsOf(n, blocks)): Wiring {
   const diagnostics: Diagnostic[] = [];
   const nodes = new Map<string, GraphNode>();
   for (const n of body.nodes) if (!nodes.has(n.id)) nodes.set(n.id, n);
@@ -69,7 +69,7 @@ export function wire(body: GraphBody, blocks: ReadonlyMap<string, BlockDef>, blo
   const outgoing = new Map<string, GraphEdge[]>();
   const ports = new Map<string, NodePorts | undefined>();
   const portsFor = (n: GraphNode) => {
-    if (!ports.has(n.id)) ports.set(n.id, portsOf(n, blocks));
+    if (!ports.has(n.id)) ports.set(n.id, portsOfNode(n));
     return ports.get(n.id);
   };
 

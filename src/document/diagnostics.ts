@@ -19,6 +19,10 @@ export interface Diagnostic {
   path?: string;
   /** For nodes inside a block definition: the block's id. */
   blockId?: string;
+  /** For nodes inside a network other than the main one: the network's id. */
+  network?: string;
+  /** For nodes of a training procedure: the procedure's id. */
+  procedure?: string;
 }
 
 /**
@@ -65,6 +69,14 @@ export const DIAGNOSTIC_CATALOGUE = {
   'PB310': { severity: 'warning', title: 'Model may not fit in memory' },
   'PB311': { severity: 'warning', title: 'Param the node does not take' },
   'PB312': { severity: 'error', title: 'Block param option a layer does not take' },
+  // Training programs (PB4xx)
+  'PB400': { severity: 'error', title: 'Unknown network' },
+  'PB401': { severity: 'error', title: 'Node does not belong in this procedure' },
+  'PB402': { severity: 'error', title: 'Procedure has nothing to do' },
+  'PB403': { severity: 'error', title: 'Data does not fit the network' },
+  'PB404': { severity: 'error', title: 'Optimizer reaches no weights' },
+  'PB405': { severity: 'error', title: 'DirectPred needs a linear predictor' },
+  'PB406': { severity: 'error', title: 'Network is broken' },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CATALOGUE;
@@ -77,6 +89,8 @@ export interface DiagnosticInit {
   param?: string;
   path?: string;
   blockId?: string;
+  network?: string;
+  procedure?: string;
   severity?: Severity;
 }
 
@@ -93,7 +107,7 @@ export const hasErrors = (diagnostics: readonly Diagnostic[]): boolean =>
 /** Human-readable one-liner, as the CLI prints it. */
 export function formatDiagnostic(d: Diagnostic): string {
   // Ids and names come from the document: quoted() keeps a line break or an escape in them visible.
-  const where = [d.blockId && `block ${quoted(d.blockId)}`, d.nodeId && `node ${quoted(d.nodeId)}`, d.port && `port ${quoted(d.port)}`, d.param && `param ${quoted(d.param)}`, d.path && `at ${quoted(d.path)}`]
+  const where = [d.network && `network ${quoted(d.network)}`, d.procedure && `procedure ${quoted(d.procedure)}`, d.blockId && `block ${quoted(d.blockId)}`, d.nodeId && `node ${quoted(d.nodeId)}`, d.port && `port ${quoted(d.port)}`, d.param && `param ${quoted(d.param)}`, d.path && `at ${quoted(d.path)}`]
     .filter(Boolean)
     .join(', ');
   return `${d.severity} ${d.code}${where ? ` (${where})` : ''}: ${visible(d.message)}${d.help ? `\n  help: ${visible(d.help)}` : ''}`;

@@ -1,0 +1,132 @@
+import type * as tfType from '@tensorflow/tfjs';
+import { seededRandom } from '../data/dataset';
+import { derivedSeed } from '../seeds';
+
+type Tf = typeof tfType;
+type T = tfType.Tensor;
+
+/**
+ * The tensor operations of a procedure (augmentations, stop-gradient, losses), as pure functions of
+ * their inputs and config. Random ones draw from a seed made from the run's seed, the step and the
+ * node, so two views of a batch differ, every step differs, and a rerun (or the exported trainer)
+ * repeats them exactly. Written with batched ops only, so each has gradients on every backend.
+ */
+export interface OpContext {
+  seed: number;
+  step: number;
+  nodeId: string;
+}
+
+/** A JS generator for one op at one step: per-example offsets, flips and boxes. */
+const rngFor = (ctx: OpContext) => seededRandom(derivedSeed(ctx.seed, `${ctx.nodeId}@${ctx.step}`));
+
+const l2normalize = (tf: Tf, x: T) => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-12));
+
+function randomTranslate(tf: Tf, x: T, pixels: number, ctx: OpContext): T {
+  if (pixels === 0) return x.clone();
+  const [n, h, w] = x.shape as [number, number, number, number];
+  const random = rngFor(ctx);
+  const padded = tf.pad(x, [[0, 0], [pixels, pixels], [pixels, pixels], [0, 0]]);
+  const H = h + 2 * pixels;
+  const W = w + 2 * pixels;
+  const boxes = new Float32Array(n * 4);
+  for (let i = 0; i < n; i++) {
+    // A whole-pixel offset in [0, 2p]: the crop samples exactly at pixel centres, so no blurring.
+    const dy = Math.floor(random() * (2 * pixels + 1));
+    const dx = Math.floor(random() * (2 * pixels + 1));
+    boxes.set([dy / (H - 1), dx / (W - 1), (dy + h - 1) / (H - 1), (dx + w - 1) / (W - 1)], i * 4);
+  }
+  const indices = tf.range(0, n, 1, 'int32');
+  return tf.image.cropAndResize(padded as tfType.Tensor4D, tf.tensor2d(boxes, [n, 4]), indices as tfType.Tensor1D, [h, w], 'nearest');
+}
+
+function randomFlip(tf: Tf, x: T, probability: number, ctx: OpContext): T {
+  const n = x.shape[0]!;
+  const random = rngFor(ctx);
+  const mask = Float32Array.from({ length: n }, () => (random() < probability ? 1 : 0));
+  const m = tf.tensor4d(mask, [n, 1, 1, 1]);
+  const flipped = tf.image.flipLeftRight(x as tfType.Tensor4D);
+  return tf.add(tf.mul(flipped, m), tf.mul(x, tf.sub(1, m)));
+}
+
+function randomErase(tf: Tf, x: T, probability: number, size: number, ctx: OpContext): T {
+  const [n, h, w] = x.shape as [number, number, number, number];
+  const random = rngFor(ctx);
+  const keep = new Float32Array(n * h * w).fill(1);
+  const side = Math.max(1, Math.round(size * Math.min(h, w)));
+  for (let i = 0; i < n; i++) {
+    if (random() >= probability) continue;
+    const top = Math.floor(random() * (h - side + 1));
+    const left = Math.floor(random() * (w - side + 1));
+    for (let r = top; r < top + side; r++) keep.fill(0, i * h * w + r * w + left, i * h * w + r * w + left + side);
+  }
+  return tf.mul(x, tf.tensor4d(keep, [n, h, w, 1]));
+}
+
+/** The identity forward, a zero gradient backward: tfjs has no stop_gradient (tfjs#967). */
+function stopGradient(tf: Tf, x: T): T {
+  const op = tf.customGrad(((input: T) => ({ value: input.clone(), gradFunc: (dy: T) => tf.zerosLike(dy) })) as unknown as Parameters<Tf['customGrad']>[0]);
+  return op(x);
+}
+
+function crossEntropy(tf: Tf, prediction: T, label: T, fromLogits: boolean): T {
+  const logProbs = fromLogits ? tf.logSoftmax(prediction) : tf.log(tf.clipByValue(prediction, 1e-7, 1 - 1e-7));
+  return tf.neg(tf.mean(tf.sum(tf.mul(label, logProbs), -1)));
+}
+
+function infoNce(tf: Tf, a: T, b: T, scale: T | number): T {
+  const n = a.shape[0]!;
+  const logits = tf.mul(tf.matMul(l2normalize(tf, a), l2normalize(tf, b), false, true), scale);
+  const labels = tf.oneHot(tf.range(0, n, 1, 'int32'), n).toFloat();
+  return tf.div(tf.add(crossEntropy(tf, logits, labels, true), crossEntropy(tf, tf.transpose(logits), labels, true)), 2);
+}
+
+function distillation(tf: Tf, student: T, teacher: T, label: T, temperature: number, alpha: number): T {
+  const soft = tf.softmax(tf.div(teacher, temperature));
+  const kl = tf.mean(tf.sum(tf.mul(soft, tf.sub(tf.log(tf.maximum(soft, 1e-12)), tf.logSoftmax(tf.div(student, temperature)))), -1));
+  const hard = crossEntropy(tf, student, label, true);
+  return tf.add(tf.mul(kl, alpha * temperature * temperature), tf.mul(hard, 1 - alpha));
+}
+
+/** Runs one op of a procedure. */
+export function runOp(tf: Tf, op: string, config: Record<string, unknown>, inputs: T[], ctx: OpContext): T {
+  const [a, b, c] = inputs;
+  switch (op) {
+    case 'RandomTranslate':
+      return randomTranslate(tf, a!, config.pixels as number, ctx);
+    case 'RandomFlip':
+      return randomFlip(tf, a!, config.probability as number, ctx);
+    case 'GaussianNoise':
+      return tf.add(a!, tf.randomNormal(a!.shape, 0, config.stddev as number, 'float32', derivedSeed(ctx.seed, `${ctx.nodeId}@${ctx.step}`)));
+    case 'RandomErase':
+      return randomErase(tf, a!, config.probability as number, config.size as number, ctx);
+    case 'StopGradient':
+      return stopGradient(tf, a!);
+    case 'FlattenExamples':
+      return tf.reshape(a!, [a!.shape[0]!, -1]);
+    case 'MeanOf':
+      return tf.div(tf.addN(inputs), inputs.length);
+    case 'WeightedSum':
+      return tf.addN(inputs.map((x, i) => tf.mul(x, (config.weights as number[])[i]!)));
+    case 'CrossEntropy':
+      return crossEntropy(tf, a!, b!, config.fromLogits as boolean);
+    case 'MeanSquaredError':
+      return tf.mean(tf.squaredDifference(a!, b!));
+    case 'NegativeCosine':
+      return tf.neg(tf.mean(tf.sum(tf.mul(l2normalize(tf, a!), l2normalize(tf, b!)), -1)));
+    case 'NormalizedMSE':
+      return tf.mean(tf.sub(2, tf.mul(2, tf.sum(tf.mul(l2normalize(tf, a!), l2normalize(tf, b!)), -1))));
+    case 'InfoNCE':
+      return infoNce(tf, a!, b!, c ? (config.expScale ? tf.exp(c) : c) : (config.scale as number));
+    case 'DistillationLoss':
+      return distillation(tf, a!, b!, c!, config.temperature as number, config.alpha as number);
+    default:
+      throw new Error(`The runtime has no op "${op}".`);
+  }
+}
+
+/** BYOL's τ_k (deepmind-research byol/utils/schedules.py target_ema): from τ_base up to 1 on a cosine. */
+export function emaDecayAt(base: number, schedule: 'constant' | 'cosine', step: number, total: number): number {
+  if (schedule === 'constant' || total <= 0) return base;
+  return 1 - (1 - base) * (Math.cos((Math.PI * Math.min(step, total)) / total) + 1) / 2;
+}

@@ -1,0 +1,565 @@
+import type * as tfType from '@tensorflow/tfjs';
+import type { MinimizeConfig, PlanProcedure, PlanProgram, ProgramStep } from '../../compiler/program';
+import { buildModel } from '../build';
+import { exampleSize, seededRandom, shuffledIndices, type Dataset, type Split } from '../data/dataset';
+import { directPredWeights } from '../linalg';
+import { derivedSeed, seedStep } from '../seeds';
+import { learningRateAt } from '../training/schedule';
+import { accuracyOf, collapseStd, knnAccuracy, linearProbeAccuracy, type Collected } from './metrics';
+import { emaDecayAt, runOp } from './ops';
+
+type Tf = typeof tfType;
+type T = tfType.Tensor;
+
+/**
+ * The interpreter of a training program: one loop for every procedure, whatever its networks,
+ * losses and rules. It runs the plan (never the document), the same in the browser worker and the
+ * command line. Each step:
+ *
+ * 1. Everything that no optimizer differentiates (data, augmentations, frozen and moving-average
+ *    networks) runs once, outside any gradient tape.
+ * 2. Each Minimize runs the steps its loss needs inside `tf.variableGrads` over the weights it
+ *    updates, then applies the gradients (clipped, decayed, per-network learning rates).
+ * 3. Update rules run: moving averages follow their networks, DirectPred sets its predictor.
+ *
+ * All of it inside `tf.tidy`, so the number of live tensors stays flat from step to step.
+ */
+export interface ProgramStepReport {
+  procedure: string;
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  /** Each loss node's value this step, by node id. */
+  losses: Record<string, number>;
+  /** The moving averages' current decay, by apply-node id. */
+  decays: Record<string, number>;
+  stepsPerSecond: number;
+  tensors: number;
+}
+
+export interface ProgramRunOptions {
+  seed: number;
+  batchSize: number;
+  /** Epochs of a train procedure that does not set its own. */
+  epochs: number;
+  /** Overrides every train procedure's epochs (the CLI's --epochs). */
+  epochsOverride?: number;
+  /** Use only the first N training examples (and N / 4 held-out ones). */
+  limit?: number;
+  onStep?: (report: ProgramStepReport) => void | Promise<void>;
+  onProcedure?: (procedure: PlanProcedure, index: number) => void | Promise<void>;
+  onMetric?: (name: string, value: number) => void | Promise<void>;
+  shouldStop?: () => boolean;
+}
+
+export interface ProcedureRecord {
+  id: string;
+  label: string;
+  kind: 'train' | 'evaluate';
+  steps: number;
+  seconds: number;
+  /** Loss values per step, by loss node id (every step). */
+  curves: Record<string, number[]>;
+}
+
+export interface ProgramResult {
+  status: 'completed' | 'stopped' | 'failed';
+  message?: string;
+  nodeId?: string;
+  procedures: ProcedureRecord[];
+  /** Evaluation results by name; dotted names nest (`baselines.rawPixelsLinearProbe`). */
+  metrics: Record<string, unknown>;
+  seconds: number;
+}
+
+/** A network's weights in the run: the online model, and a moving-average copy when one is used. */
+interface NetworkState {
+  model: tfType.LayersModel;
+  initial: T[];
+  ema?: tfType.LayersModel;
+}
+
+export class ProgramRun {
+  readonly networks = new Map<string, NetworkState>();
+  readonly parameters = new Map<string, tfType.Variable>();
+  /** DirectPred's running correlations, by hook node id. */
+  private correlations = new Map<string, Float64Array>();
+
+  constructor(private tf: Tf, readonly program: PlanProgram, private seed: number) {
+    for (const net of program.networks) {
+      // Seeded as a classifier is (per layer name): two networks with the same layers start equal,
+      // which is what "the same student, same seed" in distillation needs.
+      const model = buildModel(net.plan, { seed });
+      this.networks.set(net.id, { model, initial: model.getWeights().map((w) => w.clone()) });
+    }
+  }
+
+  dispose(): void {
+    for (const state of this.networks.values()) {
+      state.model.dispose();
+      state.ema?.dispose();
+      this.tf.dispose(state.initial);
+    }
+    for (const v of this.parameters.values()) v.dispose();
+  }
+
+  private emaOf(network: string): tfType.LayersModel {
+    const state = this.networks.get(network)!;
+    if (!state.ema) {
+      const plan = this.program.networks.find((n) => n.id === network)!.plan;
+      state.ema = buildModel(plan, { seed: this.seed });
+      state.ema.setWeights(state.model.getWeights());
+    }
+    return state.ema;
+  }
+
+  private parameterFor(step: Extract<ProgramStep, { kind: 'parameter' }>): tfType.Variable {
+    let v = this.parameters.get(step.nodeId);
+    if (!v) this.parameters.set(step.nodeId, (v = this.tf.variable(this.tf.scalar(step.init), true, `parameter_${step.nodeId}`)));
+    return v;
+  }
+
+  /** Runs `steps` over `values`, in order; `only` limits it to some steps. */
+  private forward(steps: readonly ProgramStep[], values: Map<string, T>, ctx: { step: number; training: boolean; totalSteps: number }, only?: ReadonlySet<ProgramStep>): void {
+    const tf = this.tf;
+    for (const s of steps) {
+      if (only && !only.has(s)) continue;
+      switch (s.kind) {
+        case 'apply': {
+          const state = this.networks.get(s.network)!;
+          const model = s.weights === 'ema' ? this.emaOf(s.network) : state.model;
+          const training = ctx.training && s.weights !== 'frozen';
+          if (training) seedStep(model, this.seed, ctx.step);
+          const ins = s.inputs.map((v) => values.get(v)!);
+          const out = model.apply(ins.length === 1 ? ins[0]! : ins, { training }) as T | T[];
+          const outs = Array.isArray(out) ? out : [out];
+          Object.values(s.outputs).forEach((v, i) => values.set(v, outs[i]!));
+          break;
+        }
+        case 'op':
+          values.set(s.output, runOp(tf, s.op, s.config, s.inputs.map((v) => values.get(v)!), { seed: this.seed, step: ctx.step, nodeId: s.nodeId }));
+          break;
+        case 'parameter':
+          values.set(s.output, this.parameterFor(s));
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  /**
+   * Which steps a Minimize must run under its tape: those on a path from its weights to its loss.
+   * The rest (data, augmentation, frozen and moving-average networks) runs before, once.
+   */
+  private partition(proc: PlanProcedure): { pre: Set<ProgramStep>; taped: Map<ProgramStep, Set<ProgramStep>> } {
+    const minimizes = proc.steps.filter((s): s is Extract<ProgramStep, { kind: 'minimize' }> => s.kind === 'minimize');
+    const producer = new Map<string, ProgramStep>();
+    for (const s of proc.steps) for (const v of outputsOf(s)) producer.set(v, s);
+    const taped = new Map<ProgramStep, Set<ProgramStep>>();
+    const anyTaped = new Set<ProgramStep>();
+    for (const m of minimizes) {
+      const trained = new Set(m.networks);
+      const params = new Set(m.parameters);
+      // Steps that depend on a trained weight (forward), among those the loss needs (backward).
+      const depends = new Set<ProgramStep>();
+      for (const s of proc.steps) {
+        const own = (s.kind === 'apply' && s.weights === 'online' && trained.has(s.network)) || (s.kind === 'parameter' && params.has(s.output));
+        if (own || inputsOf(s).some((v) => depends.has(producer.get(v)!))) depends.add(s);
+      }
+      const needed = new Set<ProgramStep>();
+      const stack = [m.loss];
+      while (stack.length) {
+        const s = producer.get(stack.pop()!);
+        if (!s || needed.has(s)) continue;
+        needed.add(s);
+        stack.push(...inputsOf(s));
+      }
+      const set = new Set([...needed].filter((s) => depends.has(s)));
+      taped.set(m, set);
+      for (const s of set) anyTaped.add(s);
+    }
+    const pre = new Set(proc.steps.filter((s) => !anyTaped.has(s) && (s.kind === 'apply' || s.kind === 'op' || s.kind === 'parameter')));
+    return { pre, taped };
+  }
+
+  /** Trains with one train procedure. */
+  async train(proc: PlanProcedure, ds: Dataset, options: ProgramRunOptions, record: ProcedureRecord): Promise<{ status: 'completed' | 'stopped' | 'failed'; message?: string; nodeId?: string }> {
+    const tf = this.tf;
+    const train = limited(ds.train, options.limit, exampleSize(ds));
+    const epochs = options.epochsOverride ?? proc.epochs ?? options.epochs;
+    const stepsPerEpoch = Math.ceil(train.count / options.batchSize);
+    const totalSteps = stepsPerEpoch * epochs;
+    const { pre, taped } = this.partition(proc);
+    const minimizes = [...taped.keys()] as Array<Extract<ProgramStep, { kind: 'minimize' }>>;
+    const optimizers = minimizes.map((m) => new MinimizeRunner(tf, m, this));
+    const lossSteps = proc.steps.filter((s): s is Extract<ProgramStep, { kind: 'op' }> => s.kind === 'op' && s.loss);
+    const hooks = proc.steps.filter((s): s is Extract<ProgramStep, { kind: 'hook' }> => s.kind === 'hook');
+    const emaApplies = proc.steps.filter((s): s is Extract<ProgramStep, { kind: 'apply' }> => s.kind === 'apply' && s.weights === 'ema');
+    for (const l of lossSteps) record.curves[l.nodeId] = [];
+    const data = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'data' }> => s.kind === 'data');
+    // The same data order as a classifier trained with this seed, so an explicit classifier program
+    // and trainClassifier see the same batches.
+    const random = seededRandom(options.seed);
+    const started = performance.now();
+    let step = 0;
+    try {
+      for (let epoch = 0; epoch < epochs; epoch++) {
+        const order = shuffledIndices(train.count, random);
+        for (let start = 0; start < train.count; start += options.batchSize) {
+          if (options.shouldStop?.()) return { status: 'stopped', message: `Stopped by the user at step ${step} of ${totalSteps} of "${proc.label}".` };
+          const batch = batchOf(tf, ds, train, order, start, options.batchSize);
+          const ctx = { step, training: true, totalSteps };
+          const hookInputs: T[] = [];
+          const shown = tf.tidy(() => {
+            const values = new Map<string, T>();
+            if (data) {
+              values.set(data.outputs.image, batch.x);
+              values.set(data.outputs.label, batch.y);
+            }
+            this.forward(proc.steps, values, ctx, pre);
+            const out: Record<string, T> = {};
+            minimizes.forEach((m, i) => {
+              const runner = optimizers[i]!;
+              const { value, grads } = tf.variableGrads(() => {
+                const inner = new Map(values);
+                this.forward(proc.steps, inner, ctx, taped.get(m));
+                for (const l of lossSteps) if (inner.has(l.output) && !values.has(l.output)) out[l.nodeId] = tf.keep(inner.get(l.output)!);
+                for (const h of hooks) if (inner.has(h.input) && !values.has(h.input)) hookInputs.push(tf.keep(inner.get(h.input)!));
+                return inner.get(m.loss) as tfType.Scalar;
+              }, runner.variables);
+              runner.apply(grads, learningRateAt(m.optimizer, step, totalSteps));
+              out[m.nodeId] = tf.keep(value);
+            });
+            // Losses and hook inputs computed before any tape (e.g. all frozen) are read here.
+            for (const l of lossSteps) if (!out[l.nodeId] && values.has(l.output)) out[l.nodeId] = tf.keep(values.get(l.output)!);
+            for (const h of hooks) if (values.has(h.input)) hookInputs.push(tf.keep(values.get(h.input)!));
+            return out;
+          });
+          tf.dispose([batch.x, batch.y]);
+          step++;
+          const losses: Record<string, number> = {};
+          for (const l of lossSteps) {
+            const t = shown[l.nodeId];
+            if (t) losses[l.nodeId] = (await t.data())[0]!;
+          }
+          tf.dispose(Object.values(shown));
+          for (const [id, v] of Object.entries(losses)) {
+            record.curves[id]!.push(v);
+            if (!Number.isFinite(v)) {
+              tf.dispose(hookInputs);
+              return { status: 'failed', nodeId: id, message: `The loss "${id}" became ${v} at step ${step} of "${proc.label}", so training stopped. Lower the learning rate, or check the data.` };
+            }
+          }
+          this.clampParameters(proc);
+          // One update per network, however many nodes apply its moving average (two views, two nodes).
+          const decays: Record<string, number> = {};
+          const followed = new Set<string>();
+          for (const e of emaApplies) {
+            const decay = emaDecayAt(e.ema!.decay, e.ema!.schedule, step, totalSteps);
+            decays[e.nodeId] = decay;
+            if (followed.has(e.network)) continue;
+            followed.add(e.network);
+            this.followAverage(e.network, decay);
+          }
+          await this.runHooks(hooks, hookInputs, step);
+          record.steps = step;
+          const elapsed = (performance.now() - started) / 1000;
+          await options.onStep?.({ procedure: proc.id, step, totalSteps, epoch: epoch + 1, losses, decays, stepsPerSecond: step / elapsed, tensors: tf.memory().numTensors });
+        }
+      }
+    } finally {
+      for (const o of optimizers) o.dispose();
+      record.seconds = (performance.now() - started) / 1000;
+    }
+    return { status: 'completed' };
+  }
+
+  private clampParameters(proc: PlanProcedure): void {
+    for (const s of proc.steps) {
+      if (s.kind !== 'parameter') continue;
+      const v = this.parameters.get(s.nodeId);
+      if (v) this.tf.tidy(() => v.assign(this.tf.clipByValue(v, s.min, s.max)));
+    }
+  }
+
+  /** ξ ← τ·ξ + (1 − τ)·θ over every weight (moving statistics included). */
+  private followAverage(network: string, decay: number): void {
+    const tf = this.tf;
+    const online = this.networks.get(network)!.model.weights;
+    const target = this.emaOf(network).weights;
+    tf.tidy(() => {
+      online.forEach((w, i) => target[i]!.write(tf.add(tf.mul(target[i]!.read(), decay), tf.mul(w.read(), 1 - decay))));
+    });
+  }
+
+  private async runHooks(hooks: Array<Extract<ProgramStep, { kind: 'hook' }>>, inputs: T[], step: number): Promise<void> {
+    const tf = this.tf;
+    for (const [i, h] of hooks.entries()) {
+      const f = inputs[i];
+      if (!f) continue;
+      const d = f.shape[1]!;
+      // F̂ ← ρ·F̂ + (1 − ρ)·E[f fᵀ] over the detached predictor inputs of this step.
+      const corr = tf.tidy(() => tf.div(tf.matMul(f, f, true, false), f.shape[0]!));
+      const batch = await corr.data();
+      corr.dispose();
+      let running = this.correlations.get(h.nodeId);
+      if (!running) this.correlations.set(h.nodeId, (running = Float64Array.from(batch)));
+      else for (let k = 0; k < running.length; k++) running[k] = h.rho * running[k]! + (1 - h.rho) * batch[k]!;
+      if (step % h.every === 0) {
+        const w = directPredWeights(running, d, h.epsilon);
+        const layer = this.networks.get(h.network)!.model.layers.find((l) => l.getWeights().length > 0)!;
+        const kernel = tf.tensor2d(w, [d, d]);
+        layer.setWeights([kernel]);
+        kernel.dispose();
+      }
+    }
+    tf.dispose(inputs);
+  }
+
+  /** Runs an evaluation procedure: collects each metric's inputs over the data, then measures. */
+  evaluate(proc: PlanProcedure, ds: Dataset, options: ProgramRunOptions, metrics: Record<string, unknown>): void {
+    const tf = this.tf;
+    const per = exampleSize(ds);
+    const train = limited(ds.train, options.limit, per);
+    const test = limited(ds.test, options.limit === undefined ? undefined : Math.max(1, Math.floor(options.limit / 4)), per);
+    const classes = ds.classNames.length;
+    const metricSteps = proc.steps.filter((s): s is Extract<ProgramStep, { kind: 'metric' }> => s.kind === 'metric');
+    const collect = (split: Split) => this.collect(proc, ds, split, metricSteps);
+    const onTest = collect(test);
+    const needsTrain = metricSteps.some((m) => m.metric === 'LinearProbe' || m.metric === 'KNearestNeighbours');
+    const onTrain = needsTrain ? collect(train) : undefined;
+    for (const m of metricSteps) {
+      const [f, y] = [onTest.get(`${m.nodeId}:0`)!, onTest.get(`${m.nodeId}:1`)];
+      const features: Collected = { features: f.data, dim: f.dim, labels: y ? argmaxRows(y) : new Int32Array(f.count), count: f.count };
+      switch (m.metric) {
+        case 'Accuracy':
+          setMetric(metrics, m.name, accuracyOf(features));
+          break;
+        case 'CollapseMonitor': {
+          const { std, reference } = collapseStd(features);
+          setMetric(metrics, m.name, std);
+          setMetric(metrics, 'collapseReference', reference);
+          break;
+        }
+        case 'KNearestNeighbours':
+        case 'LinearProbe': {
+          const tf2 = onTrain!.get(`${m.nodeId}:0`)!;
+          const trainFeatures: Collected = { features: tf2.data, dim: tf2.dim, labels: argmaxRows(onTrain!.get(`${m.nodeId}:1`)!), count: tf2.count };
+          const value = m.metric === 'KNearestNeighbours'
+            ? knnAccuracy(tf, trainFeatures, features, m.config.k as number, classes)
+            : linearProbeAccuracy(tf, trainFeatures, features, classes, { epochs: m.config.epochs as number, learningRate: m.config.learningRate as number, seed: derivedSeed(options.seed, `probe:${m.nodeId}`) });
+          setMetric(metrics, m.name, value);
+          break;
+        }
+      }
+    }
+    // Baselines on the networks as initialised: the same evaluation, with the initial weights.
+    const baselines = metricSteps.filter((m) => m.metric === 'LinearProbe' && m.config.randomInitMetric);
+    if (baselines.length) {
+      const current = [...this.networks.values()].map((s) => s.model.getWeights().map((w) => w.clone()));
+      try {
+        for (const s of this.networks.values()) s.model.setWeights(s.initial);
+        const initTest = collect(test);
+        const initTrain = collect(train);
+        for (const m of baselines) {
+          const get = (c: Map<string, { data: Float32Array; dim: number; count: number }>, split: 0 | 1) => c.get(`${m.nodeId}:${split}`)!;
+          const a: Collected = { features: get(initTrain, 0).data, dim: get(initTrain, 0).dim, labels: argmaxRows(get(initTrain, 1)), count: get(initTrain, 0).count };
+          const b: Collected = { features: get(initTest, 0).data, dim: get(initTest, 0).dim, labels: argmaxRows(get(initTest, 1)), count: get(initTest, 0).count };
+          setMetric(metrics, String(m.config.randomInitMetric), linearProbeAccuracy(tf, a, b, classes, { epochs: m.config.epochs as number, learningRate: m.config.learningRate as number, seed: derivedSeed(options.seed, `probe:${m.nodeId}`) }));
+        }
+      } finally {
+        [...this.networks.values()].forEach((s, i) => s.model.setWeights(current[i]!));
+        tf.dispose(current.flat());
+      }
+    }
+  }
+
+  /** Each metric input (`node:index`) over a split, as flat rows, computed in inference mode. */
+  private collect(proc: PlanProcedure, ds: Dataset, split: Split, metricSteps: Array<Extract<ProgramStep, { kind: 'metric' }>>): Map<string, { data: Float32Array; dim: number; count: number }> {
+    const tf = this.tf;
+    const data = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'data' }> => s.kind === 'data');
+    const wanted = metricSteps.flatMap((m) => m.inputs.map((v, i) => ({ key: `${m.nodeId}:${i}`, value: v })));
+    const chunks = new Map<string, Float32Array[]>(wanted.map((w) => [w.key, []]));
+    const dims = new Map<string, number>();
+    const order = Uint32Array.from({ length: split.count }, (_, i) => i);
+    for (let start = 0; start < split.count; start += 256) {
+      const batch = batchOf(tf, ds, split, order, start, 256);
+      const outs = tf.tidy(() => {
+        const values = new Map<string, T>();
+        if (data) {
+          values.set(data.outputs.image, batch.x);
+          values.set(data.outputs.label, batch.y);
+        }
+        this.forward(proc.steps, values, { step: 0, training: false, totalSteps: 0 });
+        return wanted.map((w) => tf.reshape(values.get(w.value)!, [batch.x.shape[0]!, -1]));
+      });
+      wanted.forEach((w, i) => {
+        dims.set(w.key, outs[i]!.shape[1]!);
+        chunks.get(w.key)!.push(outs[i]!.dataSync() as Float32Array);
+      });
+      tf.dispose([batch.x, batch.y, ...outs]);
+    }
+    const out = new Map<string, { data: Float32Array; dim: number; count: number }>();
+    for (const w of wanted) {
+      const parts = chunks.get(w.key)!;
+      const all = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+      let offset = 0;
+      for (const p of parts) {
+        all.set(p, offset);
+        offset += p.length;
+      }
+      out.set(w.key, { data: all, dim: dims.get(w.key) ?? 0, count: split.count });
+    }
+    return out;
+  }
+}
+
+/** The variables one Minimize updates, its optimizer(s), and how it applies gradients. */
+class MinimizeRunner {
+  readonly variables: tfType.Variable[] = [];
+  /** One optimizer per learning-rate multiplier: Adam is invariant to gradient scale, so scaling gradients would not do. */
+  private groups: Array<{ multiplier: number; optimizer: tfType.Optimizer; names: Set<string> }> = [];
+  private kernels = new Set<string>();
+
+  constructor(private tf: Tf, private step: Extract<ProgramStep, { kind: 'minimize' }>, run: ProgramRun) {
+    const byMultiplier = new Map<number, Set<string>>();
+    const add = (v: tfType.Variable, multiplier: number) => {
+      this.variables.push(v);
+      if (!byMultiplier.has(multiplier)) byMultiplier.set(multiplier, new Set());
+      byMultiplier.get(multiplier)!.add(v.name);
+    };
+    for (const net of step.networks) {
+      const multiplier = step.optimizer.learningRateMultipliers[net] ?? 1;
+      for (const w of run.networks.get(net)!.model.trainableWeights) {
+        const v = w.read() as tfType.Variable;
+        add(v, multiplier);
+        if (w.shape.length >= 2) this.kernels.add(v.name);
+      }
+    }
+    for (const id of step.parameters) {
+      const v = run.parameters.get(id.split(':')[0]!) ?? tf.variable(tf.scalar(0));
+      add(v, 1);
+    }
+    for (const [multiplier, names] of byMultiplier) this.groups.push({ multiplier, names, optimizer: makeOptimizer(tf, step.optimizer) });
+  }
+
+  apply(grads: tfType.NamedTensorMap, learningRate: number): void {
+    const tf = this.tf;
+    const cfg = this.step.optimizer;
+    let named = this.variables.flatMap((v) => (grads[v.name] ? [{ v, g: grads[v.name]! }] : []));
+    if (cfg.optimizer === 'sgd' && cfg.weightDecay > 0) named = named.map(({ v, g }) => ({ v, g: this.kernels.has(v.name) ? tf.add(g, tf.mul(v, cfg.weightDecay)) : g }));
+    if (cfg.clipNorm > 0) {
+      const norm = tf.sqrt(tf.addN(named.map(({ g }) => tf.sum(tf.square(g)))));
+      const factor = tf.minimum(1, tf.div(cfg.clipNorm, tf.maximum(norm, 1e-12)));
+      named = named.map(({ v, g }) => ({ v, g: tf.mul(g, factor) }));
+    }
+    for (const group of this.groups) {
+      (group.optimizer as unknown as { learningRate: number }).learningRate = learningRate * group.multiplier;
+      group.optimizer.applyGradients(named.filter(({ v }) => group.names.has(v.name)).map(({ v, g }) => ({ name: v.name, tensor: g })));
+    }
+    if (cfg.optimizer === 'adamw' && cfg.weightDecay > 0) {
+      for (const group of this.groups) {
+        const factor = 1 - learningRate * group.multiplier * cfg.weightDecay;
+        for (const v of this.variables) if (group.names.has(v.name) && this.kernels.has(v.name)) v.assign(tf.mul(v, factor));
+      }
+    }
+  }
+
+  dispose(): void {
+    for (const g of this.groups) g.optimizer.dispose();
+  }
+}
+
+function makeOptimizer(tf: Tf, cfg: MinimizeConfig): tfType.Optimizer {
+  return cfg.optimizer === 'sgd' ? tf.train.momentum(cfg.learningRate, cfg.momentum) : tf.train.adam(cfg.learningRate);
+}
+
+function outputsOf(s: ProgramStep): string[] {
+  switch (s.kind) {
+    case 'data':
+      return [s.outputs.image, s.outputs.label];
+    case 'apply':
+      return Object.values(s.outputs);
+    case 'op':
+    case 'parameter':
+      return [s.output];
+    default:
+      return [];
+  }
+}
+
+function inputsOf(s: ProgramStep): string[] {
+  switch (s.kind) {
+    case 'apply':
+    case 'op':
+    case 'metric':
+      return s.inputs;
+    case 'minimize':
+      return [s.loss];
+    case 'hook':
+      return [s.input];
+    default:
+      return [];
+  }
+}
+
+function limited(split: Split, limit: number | undefined, per: number): Split {
+  if (limit === undefined || limit >= split.count) return split;
+  return { x: split.x.subarray(0, limit * per), y: split.y.subarray(0, limit), count: limit };
+}
+
+function batchOf(tf: Tf, ds: Dataset, split: Split, order: ArrayLike<number>, start: number, size: number): { x: T; y: T } {
+  const per = exampleSize(ds);
+  const count = Math.min(size, split.count - start);
+  const x = new Float32Array(count * per);
+  const labels = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const from = order[start + i]!;
+    x.set(split.x.subarray(from * per, (from + 1) * per), i * per);
+    labels[i] = split.y[from]!;
+  }
+  return tf.tidy(() => ({ x: tf.tensor(x, [count, ...ds.inputShape]), y: tf.oneHot(tf.tensor1d(labels, 'int32'), ds.classNames.length).toFloat() }));
+}
+
+function argmaxRows(c: { data: Float32Array; dim: number; count: number }): Int32Array {
+  const out = new Int32Array(c.count);
+  for (let i = 0; i < c.count; i++) {
+    let best = 0;
+    for (let j = 1; j < c.dim; j++) if (c.data[i * c.dim + j]! > c.data[i * c.dim + best]!) best = j;
+    out[i] = best;
+  }
+  return out;
+}
+
+/** Sets `a.b.c` in a nested object of results. */
+function setMetric(metrics: Record<string, unknown>, name: string, value: number): void {
+  const path = name.split('.');
+  let at = metrics;
+  for (const key of path.slice(0, -1)) at = (at[key] ??= {}) as Record<string, unknown>;
+  at[path[path.length - 1]!] = value;
+}
+
+/** Runs a whole program: its procedures in order. The caller owns `run` (weights for saving). */
+export async function runProgram(tf: Tf, run: ProgramRun, ds: Dataset, options: ProgramRunOptions): Promise<ProgramResult> {
+  const started = performance.now();
+  const result: ProgramResult = { status: 'completed', procedures: [], metrics: {}, seconds: 0 };
+  for (const [index, proc] of run.program.procedures.entries()) {
+    await options.onProcedure?.(proc, index);
+    const record: ProcedureRecord = { id: proc.id, label: proc.label, kind: proc.kind, steps: 0, seconds: 0, curves: {} };
+    result.procedures.push(record);
+    if (proc.kind === 'evaluate') {
+      const t0 = performance.now();
+      run.evaluate(proc, ds, options, result.metrics);
+      record.seconds = (performance.now() - t0) / 1000;
+      continue;
+    }
+    const outcome = await run.train(proc, ds, options, record);
+    if (outcome.status !== 'completed') {
+      Object.assign(result, outcome);
+      break;
+    }
+  }
+  result.seconds = (performance.now() - started) / 1000;
+  return result;
+}

@@ -49,6 +49,9 @@ const OPS: Record<number, fc.Arbitrary<Op>[]> = {
 const ANY_RANK: fc.Arbitrary<Op>[] = [
   act.map((activation) => ({ type: 'Activation', params: { activation }, rank: (r: number) => r })),
   fc.constant({ type: 'BatchNormalization', params: {}, rank: (r: number) => r }),
+  // Custom layers (src/runtime/layers) take part like tfjs's own; odd channel counts make GroupNorm refuse 2 groups.
+  fc.constantFrom(1, 2).map((groups) => ({ type: 'GroupNormalization', params: { groups }, rank: (r: number) => r })),
+  fc.constant({ type: 'L2Normalize', params: {}, rank: (r: number) => r }),
 ];
 
 /** A random graph: a chain of rank-appropriate layers with side branches joined by Concatenate. */

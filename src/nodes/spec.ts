@@ -32,8 +32,8 @@ export interface ShapeProblem {
 export const isProblem = (v: Shape | ShapeProblem): v is ShapeProblem => !Array.isArray(v);
 
 /**
- * How a node becomes tfjs: the name of a `tf.layers` factory (or of a custom layer registered in
- * src/runtime/custom-layers) and its config. Lowering must be structural (copy and rename values,
+ * How a node becomes tfjs: the name of a `tf.layers` factory, or with `custom: true` the className of a
+ * custom layer class in src/runtime/layers (whose source the export carries), and its config. Lowering must be structural (copy and rename values,
  * no arithmetic on them), because inside a block body some values are `{ $param }` references that
  * the emitter prints as expressions.
  */

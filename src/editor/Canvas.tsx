@@ -10,7 +10,7 @@ import { QuickAddMenu, type QuickAddRequest } from './QuickAdd';
 import { edgeIdAt, insertDropped } from './wire-drop';
 import { hasUnplaced, layoutUnplaced } from './layout';
 import { portsOf, type NodePorts } from '../compiler/graph';
-import { fitOptionsFor, MINIMAP_UP_TO, RENDER_VISIBLE_ONLY_ABOVE, unmeasuredNodeGuess } from './huge-graphs';
+import { fitOptionsFor, MINIMAP_UP_TO, RENDER_VISIBLE_ONLY_ABOVE, unmeasuredNodeGuess, useCountForRendering } from './huge-graphs';
 import type { BodyResult, NodeResult } from '../compiler/infer';
 import type { Diagnostic } from '../document/diagnostics';
 import type { BlockDef, GraphBody, GraphEdge, GraphNode } from '../document/schema';
@@ -185,6 +185,7 @@ const BLOCK_FIT = { ...FIT, minZoom: 0.8 };
 
 export function Canvas() {
   const { body, results, diagnostics, blockId } = useViewBody();
+  const renderCount = useCountForRendering(body.nodes.length);
   const analysis = useAnalysis();
   const selectedNodes = useEditor((s) => s.selectedNodes);
   const selectedEdges = useEditor((s) => s.selectedEdges);
@@ -470,7 +471,7 @@ export function Canvas() {
         multiSelectionKeyCode={['Meta', 'Control', 'Shift']}
         selectionKeyCode="Shift"
         // Large graphs: mount only what is on screen, so dragging at a working zoom stays smooth.
-        onlyRenderVisibleElements={body.nodes.length > RENDER_VISIBLE_ONLY_ABOVE}
+        onlyRenderVisibleElements={renderCount > RENDER_VISIBLE_ONLY_ABOVE}
         colorMode="system"
         minZoom={0.1}
         maxZoom={2}
@@ -479,7 +480,7 @@ export function Canvas() {
       >
         <Background gap={20} size={1} />
         <Controls position="bottom-left" showInteractive={false} />
-        {body.nodes.length <= MINIMAP_UP_TO && <MiniMap position="bottom-right" pannable zoomable ariaLabel="Minimap" className="pb-minimap"
+        {renderCount <= MINIMAP_UP_TO && <MiniMap position="bottom-right" pannable zoomable ariaLabel="Minimap" className="pb-minimap"
           nodeColor={minimapColor} nodeBorderRadius={4} maskColor="rgb(120 120 140 / 0.15)" style={{ width: 160, height: 110 }} />}
       </ReactFlow>
       {body.nodes.length === 0 && !quickAdd && (

@@ -10,7 +10,9 @@
  * - Fitting the whole of such a graph in view shows thousands of unreadable nodes at the smallest
  *   zoom, all rendered: a huge graph opens on its first nodes in document order (its inputs).
  * - The minimap of a huge graph is a blur of thousands of SVG shapes that re-render on every pan.
+ * - Both are decided by `useCountForRendering`, so that leaving a huge graph does not render it.
  */
+import { useEffect, useState } from 'react';
 import { Position } from '@xyflow/react';
 import type { BlockDef, GraphNode } from '../document/schema';
 import { portsOf } from '../compiler/graph';
@@ -22,6 +24,20 @@ export const FIT_ALL_UP_TO = 400;
 export const FIT_FIRST = 200;
 /** Above this many nodes the minimap is left out. */
 export const MINIMAP_UP_TO = 2000;
+
+/**
+ * The node count to decide culling and the minimap by: the larger of this render's and the last
+ * committed one's. React Flow takes new nodes in an effect, after the render that changed them;
+ * deciding by the new count alone, undoing from 20,000 nodes to 3 turned culling off while React
+ * Flow still held the 20,000, and rendered every one of them once (an 18 s freeze).
+ */
+export function useCountForRendering(count: number): number {
+  const [settled, setSettled] = useState(count);
+  // The render this causes is the point: it comes after React Flow has taken the new nodes.
+  // oxlint-disable-next-line react/set-state-in-effect
+  useEffect(() => setSettled(count), [count]);
+  return Math.max(count, settled);
+}
 
 /** The size a node is taken to have before it is measured (a typical layer node). */
 const GUESS = { width: 200, height: 90 };

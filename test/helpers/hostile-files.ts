@@ -38,7 +38,7 @@ function deflatedZeros(n: number): Uint8Array {
  * A zip archive written by hand, so that it can lie about sizes the way a zip bomb does. CRCs are
  * left at zero: readers of untrusted archives must cope with that too.
  */
-export function craftZip(entries: BombEntry[]): Uint8Array {
+export function craftZip(entries: BombEntry[]): Uint8Array<ArrayBuffer> {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;

@@ -5,6 +5,7 @@
 import { useEffect, useId, useState } from 'react';
 import type { z } from 'zod';
 import { isParamRef } from '../document/schema';
+import { findExcessiveNesting } from '../document/limits';
 
 /** What a zod param schema turns into on the form. */
 export type Field =
@@ -68,6 +69,9 @@ export const show = (v: unknown): string => (v === undefined ? '' : typeof v ===
 
 type Parsed = { ok: true; value: unknown } | { ok: false; error: string };
 
+/** The deepest list a parameter field accepts (kernel sizes and shapes are one level). */
+const MAX_PARAM_DEPTH = 16;
+
 function parseText(field: Field, text: string): Parsed {
   const t = text.trim();
   if (field.kind === 'number') {
@@ -78,6 +82,8 @@ function parseText(field: Field, text: string): Parsed {
   }
   if (field.kind === 'string') return { ok: true, value: text };
   if (t === '') return { ok: false, error: 'Enter a value, like 3 or [3, 5].' };
+  // A value nested deeper would make the document one the loader refuses (PB110) after a reload.
+  if (findExcessiveNesting(t, MAX_PARAM_DEPTH)) return { ok: false, error: `This value nests lists more than ${MAX_PARAM_DEPTH} levels deep; a parameter needs one or two.` };
   const candidates = [t, /^[^[{"]/.test(t) && t.includes(',') ? `[${t}]` : null].filter((x): x is string => x !== null);
   for (const c of candidates) {
     try {

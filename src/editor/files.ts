@@ -85,12 +85,19 @@ export async function startAutosave(): Promise<void> {
   try {
     const saved = await idbGet<string>(KEY);
     if (saved) {
-      const { doc } = saved.length > RESTORE_IN_WORKER_ABOVE
+      const { doc, diagnostics } = saved.length > RESTORE_IN_WORKER_ABOVE
         ? await readOffThread({ kind: 'document', file: new Blob([saved]), name: 'the autosaved graph' })
         : loadGraph(saved);
       if (doc) {
         useEditor.getState().reset(doc);
         useEditor.getState().requestFit();
+      } else {
+        // Said, not swallowed: the next edit autosaves over it.
+        useEditor.getState().toast({
+          kind: 'error',
+          title: 'The graph from your last visit could not be restored',
+          lines: diagnostics.filter((d) => d.severity === 'error').slice(0, 3).map(formatDiagnostic),
+        });
       }
     }
   } catch (err) {

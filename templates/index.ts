@@ -4,10 +4,13 @@ import type { GraphDocument } from '../src/document/schema';
 import { nodeTypeLookup } from '../src/nodes/registry';
 import convmixer from './convmixer.json';
 import mlpMixer from './mlp-mixer.json';
+import byol from './byol.json';
+import directpred from './directpred.json';
+import distillation from './distillation.json';
 import simsiam from './simsiam.json';
 
 /** Every template ships as an ordinary saved document; its presets live in `meta.presets`. */
-const SOURCES: unknown[] = [convmixer, mlpMixer, simsiam];
+const SOURCES: unknown[] = [convmixer, mlpMixer, distillation, simsiam, byol, directpred];
 
 export interface Template {
   info: TemplateInfo;

@@ -8,6 +8,7 @@ import { tooLarge } from '../document/load';
 import { applyPreset, presetsOf } from '../document/templates';
 import { analyze, emit, formatSummary, loadGraph, lower, summarize } from '../compiler/index';
 import { TEMPLATES, templateDocument } from '../../templates/index';
+import { analyzeProgram, networkCounts, type ProgramAnalysis } from '../compiler/program';
 import { trainCommand, TrainUsageError } from './train';
 
 const USAGE = `Usage: patchbay <command> [options]
@@ -194,6 +195,8 @@ function templates(io: Io, json: boolean): number {
 }
 
 function summary(doc: GraphDocument, io: Io, json: boolean): number {
+  const program = analyzeProgram(doc);
+  if (program) return programSummary(program, doc, io, json);
   const result = summarize(analyze(doc));
   if (json) io.out(JSON.stringify(result, null, 2));
   else {
@@ -203,8 +206,29 @@ function summary(doc: GraphDocument, io: Io, json: boolean): number {
   return hasErrors(result.diagnostics) ? 1 : 0;
 }
 
+/** A program's summary: totals over every network and learned scalar, then one table per network. */
+function programSummary(program: ProgramAnalysis, doc: GraphDocument, io: Io, json: boolean): number {
+  const networks = networkCounts(program);
+  if (json) {
+    io.out(JSON.stringify({
+      name: doc.name,
+      trainableParams: program.count.trainable,
+      nonTrainableParams: program.count.nonTrainable,
+      networks,
+      procedures: program.procedures.map((p) => ({ id: p.def.id, label: p.def.label, kind: p.def.kind })),
+      summaries: program.networks.map((n) => ({ network: n.id, ...summarize(n.analysis) })),
+      diagnostics: program.diagnostics,
+    }, null, 2));
+  } else {
+    io.out(`Program "${quoted(doc.name)}": ${program.count.trainable.toLocaleString('en-US')} trainable and ${program.count.nonTrainable.toLocaleString('en-US')} non-trainable params in ${networks.length} network${networks.length === 1 ? '' : 's'}; procedures ${program.procedures.map((p) => `"${quoted(p.def.label)}" (${p.def.kind})`).join(', ')}.`);
+    for (const n of program.networks) io.out(`\nNetwork ${quoted(n.id)}:\n${formatSummary(summarize(n.analysis))}`);
+    printDiagnostics(program.diagnostics, io);
+  }
+  return hasErrors(program.diagnostics) ? 1 : 0;
+}
+
 function check(doc: GraphDocument, io: Io, json: boolean): number {
-  const { diagnostics } = analyze(doc);
+  const diagnostics = analyzeProgram(doc)?.diagnostics ?? analyze(doc).diagnostics;
   if (json) io.out(JSON.stringify(diagnostics, null, 2));
   else if (diagnostics.length === 0) io.out(`"${quoted(doc.name)}": no problems found.`);
   else {
@@ -223,6 +247,7 @@ function exportModule(doc: GraphDocument, io: Io, out: string | undefined): numb
     return 1;
   }
   const source = emit(plan);
+  if (doc.program) io.err(`Note: "${quoted(doc.name)}" has a training program; this module rebuilds its main network only (createModel). The trainer's export is not written yet.`);
   if (!out) {
     io.out(source.trimEnd());
     return 0;

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import type { GraphDocument } from './schema';
+import { MAIN_NETWORK, type GraphDocument } from './schema';
 
 /** Template metadata and presets travel in an ordinary document's `meta`, so a template is just a file. */
 export const PresetSchema = z.object({
   name: z.string(),
   description: z.string().default(''),
-  /** node id → params to set; the key `repeat` on a block node sets its repeat count. */
+  /** node id (or `network/nodeId`, `procedure/nodeId`) → params to set; the key `repeat` on a block node sets its repeat count. */
   set: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
 });
 export type Preset = z.infer<typeof PresetSchema>;
@@ -29,12 +29,24 @@ export function presetsOf(doc: GraphDocument): Preset[] {
   return parsed.success ? parsed.data : [];
 }
 
+/**
+ * The node a preset key names: `nodeId` in the main network, or `graph/nodeId` in the network or
+ * procedure with that id (`model/…` is the main network).
+ */
+function presetTarget(doc: GraphDocument, key: string): GraphDocument['nodes'][number] | undefined {
+  const slash = key.indexOf('/');
+  if (slash < 0) return doc.nodes.find((n) => n.id === key);
+  const [graph, nodeId] = [key.slice(0, slash), key.slice(slash + 1)];
+  const body = graph === MAIN_NETWORK ? doc : doc.networks.find((n) => n.id === graph) ?? doc.program?.procedures.find((p) => p.id === graph);
+  return body?.nodes.find((n) => n.id === nodeId);
+}
+
 /** A copy of the document with the preset's values applied; the preset's name goes in the title. */
 export function applyPreset(doc: GraphDocument, preset: Preset): GraphDocument {
   const out = structuredClone(doc);
-  for (const [nodeId, values] of Object.entries(preset.set)) {
-    const node = out.nodes.find((n) => n.id === nodeId);
-    if (!node) throw new Error(`Preset "${preset.name}" sets node "${nodeId}", which the template lacks.`);
+  for (const [key, values] of Object.entries(preset.set)) {
+    const node = presetTarget(out, key);
+    if (!node) throw new Error(`Preset "${preset.name}" sets node "${key}", which the template lacks.`);
     for (const [key, value] of Object.entries(values)) {
       if (key === 'repeat' && node.type === 'Block') node.repeat = value as number;
       else node.params[key] = value;

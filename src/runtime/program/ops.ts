@@ -22,31 +22,41 @@ const rngFor = (ctx: OpContext) => seededRandom(derivedSeed(ctx.seed, `${ctx.nod
 
 const l2normalize = (tf: Tf, x: T) => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-12));
 
+/**
+ * Moves each example's pixels by a per-example offset with one gather over precomputed indices:
+ * exact, the same on every backend (cropAndResize's coordinate conventions differ between the CPU
+ * and WASM kernels), and one kernel call for the whole batch. `source(i, r, c)` gives the pixel of
+ * example i that lands at (r, c), or null for zero fill.
+ */
+function remap(tf: Tf, x: T, source: (i: number, r: number, c: number) => [number, number] | null): T {
+  const [n, h, w, ch] = x.shape as [number, number, number, number];
+  // Row n·h·w of the flattened input is a zero row, for pixels that come from outside the image.
+  const zero = n * h * w;
+  const index = new Int32Array(n * h * w);
+  for (let i = 0; i < n; i++) {
+    for (let r = 0; r < h; r++) {
+      for (let c = 0; c < w; c++) {
+        const from = source(i, r, c);
+        index[(i * h + r) * w + c] = from && from[0] >= 0 && from[0] < h && from[1] >= 0 && from[1] < w ? (i * h + from[0]) * w + from[1] : zero;
+      }
+    }
+  }
+  const rows = tf.concat([tf.reshape(x, [n * h * w, ch]), tf.zeros([1, ch])]);
+  return tf.reshape(tf.gather(rows, tf.tensor1d(index, 'int32')), [n, h, w, ch]);
+}
+
 function randomTranslate(tf: Tf, x: T, pixels: number, ctx: OpContext): T {
   if (pixels === 0) return x.clone();
-  const [n, h, w] = x.shape as [number, number, number, number];
   const random = rngFor(ctx);
-  const padded = tf.pad(x, [[0, 0], [pixels, pixels], [pixels, pixels], [0, 0]]);
-  const H = h + 2 * pixels;
-  const W = w + 2 * pixels;
-  const boxes = new Float32Array(n * 4);
-  for (let i = 0; i < n; i++) {
-    // A whole-pixel offset in [0, 2p]: the crop samples exactly at pixel centres, so no blurring.
-    const dy = Math.floor(random() * (2 * pixels + 1));
-    const dx = Math.floor(random() * (2 * pixels + 1));
-    boxes.set([dy / (H - 1), dx / (W - 1), (dy + h - 1) / (H - 1), (dx + w - 1) / (W - 1)], i * 4);
-  }
-  const indices = tf.range(0, n, 1, 'int32');
-  return tf.image.cropAndResize(padded as tfType.Tensor4D, tf.tensor2d(boxes, [n, 4]), indices as tfType.Tensor1D, [h, w], 'nearest');
+  const offsets = Array.from({ length: x.shape[0]! }, () => [Math.floor(random() * (2 * pixels + 1)) - pixels, Math.floor(random() * (2 * pixels + 1)) - pixels] as const);
+  return remap(tf, x, (i, r, c) => [r - offsets[i]![0], c - offsets[i]![1]]);
 }
 
 function randomFlip(tf: Tf, x: T, probability: number, ctx: OpContext): T {
-  const n = x.shape[0]!;
   const random = rngFor(ctx);
-  const mask = Float32Array.from({ length: n }, () => (random() < probability ? 1 : 0));
-  const m = tf.tensor4d(mask, [n, 1, 1, 1]);
-  const flipped = tf.image.flipLeftRight(x as tfType.Tensor4D);
-  return tf.add(tf.mul(flipped, m), tf.mul(x, tf.sub(1, m)));
+  const w = x.shape[2]!;
+  const flip = Array.from({ length: x.shape[0]! }, () => random() < probability);
+  return remap(tf, x, (i, r, c) => [r, flip[i] ? w - 1 - c : c]);
 }
 
 function randomErase(tf: Tf, x: T, probability: number, size: number, ctx: OpContext): T {

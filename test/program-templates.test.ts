@@ -1,0 +1,57 @@
+/**
+ * The program templates: files up to date with their generator, no problems, each network's
+ * parameter count (the paper's where the paper gives one), and tfjs builds every network with
+ * that count.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as tfType from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { analyzeProgram, lowerProgram, networkCounts } from '../src/compiler/program';
+import { ProgramRun } from '../src/runtime/program/run';
+import { programTemplates, serialise } from '../scripts/gen-program-templates';
+import { TEMPLATES, templateDocument } from '../templates/index';
+import { countWeights, useCpuBackend } from './helpers/tf';
+
+let tf: typeof tfType;
+beforeAll(async () => {
+  tf = await useCpuBackend();
+});
+
+const ROOT = join(import.meta.dirname, '..');
+
+/** Trainable parameters per network; Hinton et al.'s pair from the paper (784-1200-1200-10, 784-800-800-10). */
+const COUNTS: Record<string, Record<string, number>> = {
+  'distillation mnist': { model: 26_506, teacher: 669_706, studentAlone: 26_506 },
+  'distillation hinton': { model: 1_276_810, teacher: 2_395_210, studentAlone: 1_276_810 },
+  'simsiam mnist': { model: 154_736, projector: 49_792, predictor: 2_144 },
+  'byol mnist': { model: 154_736, projector: 49_792, predictor: 33_344 },
+  'directpred mnist': { model: 154_736, projector: 49_792, predictor: 4_096 },
+};
+
+const cases = TEMPLATES.filter((t) => t.doc.program).flatMap((t) => t.presets.map((p) => [`${t.info.id} ${p.name}`, t.info.id, p.name] as const));
+
+it('the shipped files are what the generator writes (run npx tsx scripts/gen-program-templates.ts)', () => {
+  for (const [name, doc] of Object.entries(programTemplates())) expect(readFileSync(join(ROOT, 'templates', `${name}.json`), 'utf8'), name).toBe(serialise(doc));
+});
+
+it('covers every preset with counts', () => {
+  expect(cases.map(([key]) => key).sort()).toEqual(Object.keys(COUNTS).sort());
+});
+
+describe.each(cases)('%s', (key, id, preset) => {
+  it('has no problems, its counts, and tfjs builds each network with them', () => {
+    const r = templateDocument(id, preset);
+    if ('error' in r) throw new Error(r.error);
+    const analysis = analyzeProgram(r.doc)!;
+    expect(analysis.diagnostics).toEqual([]);
+    expect(Object.fromEntries(networkCounts(analysis).map((n) => [n.name, n.trainableParams]))).toEqual(COUNTS[key]);
+    const { program } = lowerProgram(analysis);
+    const run = new ProgramRun(tf, program!, 0);
+    try {
+      for (const n of analysis.networks) expect(countWeights(run.networks.get(n.id)!.model), n.id).toEqual(n.analysis.count);
+    } finally {
+      run.dispose();
+    }
+  });
+});

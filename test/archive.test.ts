@@ -7,7 +7,8 @@ import { strToU8 } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { groupByClass, IMAGE_LIMITS, imagesToDataset, listZip } from '../src/runtime/data/image-folder';
 import { bytesSource, MAX_ZIP_ENTRIES, readZipDirectory, readZipEntry, type ByteSource } from '../src/runtime/data/zip-reader';
-import { craftZip } from './helpers/hostile-files';
+import { imageSize } from '../src/runtime/data/image-size';
+import { craftZip, pngClaiming, tinyPng } from './helpers/hostile-files';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -102,5 +103,35 @@ describe('zip archives are read entry by entry', () => {
     await expect(imagesToDataset(groups, [10_000, 10_000, 3], async () => new Uint8ClampedArray())).rejects.toThrow(
       "3 images at the model's input size (10000×10000×3) would take 3.4 GB in memory; Patchbay keeps at most 1 GB.",
     );
+  });
+});
+
+describe('image sizes are read from headers before decoding', () => {
+  it('reads PNG, GIF, BMP, JPEG and WebP headers', () => {
+    expect(imageSize(tinyPng(6, 5, [1, 2, 3]))).toEqual({ width: 6, height: 5 });
+    expect(imageSize(new Uint8Array([...strToU8('GIF89a'), 0x40, 0x01, 0xf0, 0x00]))).toEqual({ width: 320, height: 240 });
+    const bmp = new Uint8Array(26);
+    bmp.set(strToU8('BM'));
+    new DataView(bmp.buffer).setInt32(18, 640, true);
+    new DataView(bmp.buffer).setInt32(22, -480, true); // top-down rows
+    expect(imageSize(bmp)).toEqual({ width: 640, height: 480 });
+    // JPEG: SOI, an APP0 segment of 16 bytes, then SOF0 with height 1080 and width 1920.
+    const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, ...new Array(14).fill(0), 0xff, 0xc0, 0x00, 0x11, 0x08, 0x04, 0x38, 0x07, 0x80, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(imageSize(jpeg)).toEqual({ width: 1920, height: 1080 });
+    const webp = new Uint8Array(30);
+    webp.set(strToU8('RIFF'));
+    webp.set(strToU8('WEBPVP8X'), 8);
+    webp.set([0x1f, 0x03, 0x00, 0xdf, 0x01, 0x00], 24); // 800 × 480, stored minus one
+    expect(imageSize(webp)).toEqual({ width: 800, height: 480 });
+    expect(imageSize(strToU8('not an image at all'))).toBeNull();
+  });
+
+  it('refuses an image whose header claims 40,000 × 40,000 pixels without decoding it', async () => {
+    const zip = craftZip([{ name: 'a/1.png', data: tinyPng(2, 2, [9, 9, 9]) }, { name: 'b/huge.png', data: pngClaiming(40_000, 40_000) }]);
+    const groups = groupByClass(await listZip(zip, 'pixels.zip'), 'pixels.zip');
+    const decoded: string[] = [];
+    const decode = async (_b: Uint8Array, path: string, w: number, h: number) => { decoded.push(path); return new Uint8ClampedArray(w * h * 4); };
+    await expect(imagesToDataset(groups, [4, 4, 1], decode)).rejects.toThrow('The image "b/huge.png" is 40,000 × 40,000 pixels; Patchbay decodes images of at most 50 megapixels');
+    expect(decoded).toEqual(['a/1.png']);
   });
 });

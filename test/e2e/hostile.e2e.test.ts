@@ -1,7 +1,8 @@
 /**
  * Hostile and huge files in real headless Chromium: a document nested 100,000 levels deep, a
- * 20,000-node graph, a 30 MB CSV, a zip bomb (1 GB of zeros beside two images, about 1 MB zipped)
- * and a lying one (an "image" that declares 1,000 bytes and inflates to 1 GB). Each is refused
+ * 20,000-node graph, a 30 MB CSV, a zip bomb (1 GB of zeros beside two images, about 1 MB zipped),
+ * a lying one (an "image" that declares 1,000 bytes and inflates to 1 GB), a pixel bomb (a PNG
+ * claiming 40,000 × 40,000 pixels) and an archive of 50,001 images. Each is refused
  * with a message or read in the file worker; the user's graph survives; nothing is thrown in the
  * page; and the page keeps rendering the progress while a file is read (several distinct progress
  * lines reach the screen, which a frozen main thread could not show). Timings are measured by
@@ -15,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { openEditor, shot, SMALL, startHarness, type Harness } from './harness';
-import { bigCsv, craftZip, deeplyNestedDocument, hugeChainDocument, tinyPng } from '../helpers/hostile-files';
+import { bigCsv, craftZip, deeplyNestedDocument, hugeChainDocument, pngClaiming, tinyPng } from '../helpers/hostile-files';
 
 const e2e = !!process.env.PATCHBAY_E2E;
 const GiB = 1024 ** 3;
@@ -120,6 +121,12 @@ describe.skipIf(!e2e)('hostile and huge files', () => {
     expect(await error.textContent()).toBe('liar.zip: "pets/cats/1.png" in liar.zip inflates to more than the 1000 bytes its header declares; the archive is damaged or a zip bomb, so it was not read.');
     await error.scrollIntoViewIfNeeded();
     await shot(page, 'hostile-03-zip-bomb');
+
+    // A pixel bomb: a PNG whose header claims 40,000 × 40,000 pixels is refused before decoding.
+    const pixels = join(dir, 'pixels.zip');
+    writeFileSync(pixels, craftZip([{ name: 'pets/cats/1.png', data: tinyPng(6, 5, [200, 30, 30]) }, { name: 'pets/dogs/huge.png', data: pngClaiming(40_000, 40_000) }]));
+    await zipInput.setInputFiles(pixels);
+    await expect.poll(() => page.getByTestId('data-error').textContent(), { timeout: 30_000 }).toMatch(/The image "pets\/dogs\/huge\.png" is 40,000 × 40,000 pixels; Patchbay decodes images of at most 50 megapixels/);
 
     // Too many images: the limit and the count are both named.
     const many = join(dir, 'many.zip');

@@ -139,3 +139,12 @@ export function tinyPng(width: number, height: number, rgb: [number, number, num
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) raw.set(rgb, y * (1 + width * 3) + 1 + x * 3);
   return new Uint8Array(Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]));
 }
+
+/** A PNG whose header claims `width` × `height` (its pixel data is a few bytes: a decompression bomb's header, never to be decoded). */
+export function pngClaiming(width: number, height: number): Uint8Array {
+  const png = tinyPng(1, 1, [0, 0, 0]).slice();
+  const view = new DataView(png.buffer, png.byteOffset);
+  view.setUint32(16, width);
+  view.setUint32(20, height);
+  return png;
+}

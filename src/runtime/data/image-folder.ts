@@ -1,6 +1,7 @@
 import { formatBytes } from '../../document/limits';
 import { DataError, datasetFromExamples, type Dataset } from './dataset';
 import { blobSource, bytesSource, readZipDirectory, readZipEntry, type ByteSource } from './zip-reader';
+import { imageSize } from './image-size';
 
 /**
  * The user's own images: a folder with one sub-folder per class (cats/…, dogs/…), picked as a folder
@@ -27,6 +28,8 @@ export const IMAGE_LIMITS = {
   maxImageBytes: 64 * 1024 * 1024,
   /** All the image files together, uncompressed. */
   maxTotalBytes: 1024 * 1024 * 1024,
+  /** One image's pixels, read from its header before decoding (a small PNG can claim 50,000 × 50,000). */
+  maxPixels: 50_000_000,
   /** The decoded dataset kept in memory (float32 pixels at the model's input size). */
   maxDecodedBytes: 1024 * 1024 * 1024,
 };
@@ -153,6 +156,10 @@ export async function imagesToDataset(groups: ImageGroups, inputShape: number[],
     for (const file of groups.files[label]!) {
       // Reading the bytes fails with its own message (a damaged or hostile archive entry).
       const bytes = await file.bytes();
+      const dimensions = imageSize(bytes);
+      if (dimensions && dimensions.width * dimensions.height > IMAGE_LIMITS.maxPixels) {
+        throw new DataError(`The image "${file.path}" is ${dimensions.width.toLocaleString('en')} × ${dimensions.height.toLocaleString('en')} pixels; Patchbay decodes images of at most ${IMAGE_LIMITS.maxPixels / 1e6} megapixels (a 24-megapixel photo is fine). Remove it or make it smaller.`);
+      }
       let rgba: Uint8ClampedArray;
       try {
         rgba = await decode(bytes, file.path, width, height);

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { loadGraph } from '../src/compiler/index';
 import { findExcessiveNesting, formatBytes, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, nestsDeeperThan } from '../src/document/limits';
 import { loadDocumentText, loadDocumentValue, saveDocument } from '../src/document/load';
+import { fromModelJson } from '../src/runtime/tfjs-format';
 import { templateDocument } from '../templates/index';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -72,6 +73,13 @@ describe('nesting depth', () => {
     const r = templateDocument('mlp-mixer', 'B/16');
     if ('error' in r) throw new Error(r.error);
     expect(findExcessiveNesting(saveDocument(r.doc), 10)).toBeNull();
+  });
+});
+
+describe('other JSON the page reads', () => {
+  it('an imported model.json nested 100,000 deep is refused with a message before it is cloned anywhere', () => {
+    const text = `{"modelTopology": ${'['.repeat(100_000)}${']'.repeat(100_000)}, "weightsManifest": []}`;
+    expect(() => fromModelJson(text, new Map())).toThrow('model.json nests lists or objects more than 64 levels deep; it is not a tfjs model.json.');
   });
 });
 

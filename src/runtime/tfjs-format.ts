@@ -4,6 +4,7 @@
  * main bundle uses this for "Export weights" and "Import weights" while tfjs stays in the worker.
  */
 import type { WeightArtifacts } from './worker/protocol';
+import { findExcessiveNesting, MAX_DOCUMENT_DEPTH } from '../document/limits';
 
 export const WEIGHTS_FILE = 'weights.bin';
 
@@ -39,6 +40,8 @@ export function weightBytes(specs: WeightArtifacts['weightSpecs']): number {
  * the files do not fit together.
  */
 export function fromModelJson(text: string, files: Map<string, ArrayBuffer>): WeightArtifacts {
+  // The topology is later cloned to the worker and into IndexedDB, both recursive walks.
+  if (findExcessiveNesting(text)) throw new Error(`model.json nests lists or objects more than ${MAX_DOCUMENT_DEPTH} levels deep; it is not a tfjs model.json.`);
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
-import { scopeDoc, useEditor, type Panel } from './store';
-import { formatCount, useAnalysis } from './analysis';
+import { scopedOf, useEditor, type Panel } from './store';
+import { formatCount } from './analysis';
 import { Canvas } from './Canvas';
 import { Palette } from './Palette';
 import { groupSelection, Inspector } from './Inspector';
@@ -14,6 +14,9 @@ import { openFile, saveToFile } from './files';
 import { emptyDocument } from './graph-ops';
 import { handleShortcut, type ShortcutContext } from './shortcuts';
 import { autoLayout } from './layout';
+import { GraphTabs } from './GraphTabs';
+import { allDiagnosticsOf, hasTabs as docHasTabs, mainNetworkLabel, totalCountOf } from './program-view';
+import { useProgramRun } from './train/program-live';
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -47,7 +50,7 @@ function Toolbar({ openPicker }: { openPicker: () => void }) {
   const tidy = async () => {
     // The graph on show: the main graph, or the open block's body.
     const s = useEditor.getState();
-    const scoped = scopeDoc(s.doc, s.blockView);
+    const scoped = scopedOf(s);
     if (!scoped.nodes.length) return;
     setBusy(true);
     try {
@@ -55,7 +58,7 @@ function Toolbar({ openPicker }: { openPicker: () => void }) {
       const laid = await autoLayout(scoped, sizes);
       const now = useEditor.getState();
       // An edit made while the layout ran wins; the layout would undo it.
-      if (now.doc !== s.doc || now.blockView !== s.blockView) return;
+      if (now.doc !== s.doc || now.blockView !== s.blockView || now.tab !== s.tab) return;
       now.edit(() => laid);
       now.requestFit();
     } catch (err) {
@@ -89,13 +92,17 @@ function Toolbar({ openPicker }: { openPicker: () => void }) {
 function Breadcrumb() {
   const blockView = useEditor((s) => s.blockView);
   const doc = useEditor((s) => s.doc);
+  const tab = useEditor((s) => s.tab);
   if (!blockView) return null;
+  const outer = scopedOf({ doc, tab, blockView: null });
   const def = doc.blocks.find((b) => b.id === blockView.blockId);
-  const node = doc.nodes.find((n) => n.id === blockView.nodeId);
-  const uses = doc.nodes.filter((n) => n.block === blockView.blockId).length;
+  const node = outer.nodes.find((n) => n.id === blockView.nodeId);
+  // Instances in every network share the definition.
+  const uses = [doc.nodes, ...doc.networks.map((n) => n.nodes)].flat().filter((n) => n.block === blockView.blockId).length;
+  const outerName = tab.id === 'model' ? mainNetworkLabel(doc) : doc.networks.find((n) => n.id === tab.id)?.label ?? tab.id;
   return (
     <nav className="pb-breadcrumb" aria-label="Breadcrumb">
-      <button type="button" className="pb-link" onClick={() => useEditor.getState().closeBlock()}>{doc.name}</button>
+      <button type="button" className="pb-link" onClick={() => useEditor.getState().closeBlock()}>{outerName}</button>
       <span aria-hidden="true">›</span>
       <span className="pb-crumb-here" title={(node?.repeat ?? 1) > 1 ? `Repeated ×${node?.repeat}; shapes are those of the first repetition` : undefined}>
         {node?.name ?? blockView.nodeId} ({def?.label ?? blockView.blockId}{(node?.repeat ?? 1) > 1 ? ` ×${node?.repeat}` : ''})
@@ -108,11 +115,15 @@ function Breadcrumb() {
 function SidePanel() {
   const panel = useEditor((s) => s.panel);
   const setPanel = useEditor((s) => s.setPanel);
-  const analysis = useAnalysis();
-  const errors = analysis.diagnostics.filter((d) => d.severity === 'error').length;
-  const warnings = analysis.diagnostics.filter((d) => d.severity === 'warning').length;
+  const doc = useEditor((s) => s.doc);
+  // Every network's and procedure's issues, not only the graph on show.
+  const diagnostics = allDiagnosticsOf(doc);
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
   // The tab's dot means "working now": an active run that is not paused.
-  const training = useTraining((s) => isActiveStatus(s.run?.status) && s.run?.status !== 'paused');
+  const classifierTraining = useTraining((s) => isActiveStatus(s.run?.status) && s.run?.status !== 'paused');
+  const programTraining = useProgramRun((s) => isActiveStatus(s.run?.status) && s.run?.status !== 'paused');
+  const training = classifierTraining || programTraining;
   const tabs: [Panel, string][] = [
     ['inspector', 'Inspector'],
     ['issues', `Issues${errors + warnings ? ` (${errors + warnings})` : ''}`],
@@ -141,16 +152,22 @@ function SidePanel() {
 }
 
 function StatusBar() {
-  const analysis = useAnalysis();
-  const nodes = useEditor((s) => s.doc.nodes.length);
+  const doc = useEditor((s) => s.doc);
   const setPanel = useEditor((s) => s.setPanel);
-  const errors = analysis.diagnostics.filter((d) => d.severity === 'error').length;
-  const warnings = analysis.diagnostics.filter((d) => d.severity === 'warning').length;
+  // A document of several networks counts them all (and a program's learned scalars).
+  const count = totalCountOf(doc);
+  const several = docHasTabs(doc);
+  const tab = useEditor((s) => s.tab);
+  const blockView = useEditor((s) => s.blockView);
+  const nodes = several ? scopedOf({ doc, tab, blockView }).nodes.length : doc.nodes.length;
+  const diagnostics = allDiagnosticsOf(doc);
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
   return (
     <footer className="pb-status">
-      <span data-testid="status-trainable">{formatCount(analysis.count.trainable)} trainable params</span>
-      <span data-testid="status-non-trainable">{formatCount(analysis.count.nonTrainable)} non-trainable</span>
-      <span>{nodes} node{nodes === 1 ? '' : 's'}</span>
+      <span data-testid="status-trainable">{formatCount(count.trainable)} trainable params{several ? ` in ${doc.networks.length + 1} networks` : ''}</span>
+      <span data-testid="status-non-trainable">{formatCount(count.nonTrainable)} non-trainable</span>
+      <span>{nodes} node{nodes === 1 ? '' : 's'}{several ? ' on show' : ''}</span>
       <span className="pb-spacer" />
       <button type="button" className={`pb-link ${errors ? 'pb-error-text' : warnings ? 'pb-warn-text' : 'pb-ok-text'}`} onClick={() => setPanel('issues')}>
         {errors ? `${errors} error${errors === 1 ? '' : 's'}` : 'No errors'}{warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}
@@ -161,6 +178,7 @@ function StatusBar() {
 
 function Editor() {
   const dialog = useEditor((s) => s.dialog);
+  const hasTabs = useEditor((s) => docHasTabs(s.doc));
   const wide = useEditor((s) => s.panel === 'code' || s.panel === 'summary' || s.panel === 'train');
   const fileInput = useRef<HTMLInputElement>(null);
   const [dropping, setDropping] = useState(false);
@@ -186,7 +204,8 @@ function Editor() {
         onChange={(e) => { const f = e.target.files?.[0]; if (f) void openFile(f); e.target.value = ''; }} />
       <div className={`pb-main${wide ? ' pb-wide-side' : ''}`}>
         <Palette />
-        <main className="pb-canvas" aria-label="Canvas">
+        <main className={`pb-canvas${hasTabs ? ' pb-has-tabs' : ''}`} aria-label="Canvas">
+          <GraphTabs />
           <Breadcrumb />
           <Canvas />
           <Toasts />

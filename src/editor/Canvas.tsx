@@ -3,15 +3,18 @@ import {
   Background, Controls, Handle, MiniMap, Position, ReactFlow, useReactFlow,
   type Connection as RFConnection, type Edge, type EdgeChange, type FinalConnectionState, type Node, type NodeChange, type NodeProps,
 } from '@xyflow/react';
-import { scopeDoc, useEditor } from './store';
-import { analysisOf as analysisFor, useAnalysis, compactCount, formatCount } from './analysis';
+import { scopedOf, useEditor } from './store';
+import { compactCount, formatCount } from './analysis';
+import { procedurePortsOf, viewResultsOf } from './program-view';
+import { ProcedureNodeExtras, procedureNodeLabel } from './ProcedureNode';
+import type { NetworkInfo } from '../compiler/program';
 import { canInsert, connect, connectionProblem, setPositions } from './graph-ops';
 import { QuickAddMenu, type QuickAddRequest } from './QuickAdd';
 import { edgeIdAt, insertDropped } from './wire-drop';
 import { hasUnplaced, layoutUnplaced } from './layout';
 import { portsOf, type NodePorts } from '../compiler/graph';
 import { fitOptionsFor, MINIMAP_UP_TO, RENDER_VISIBLE_ONLY_ABOVE, unmeasuredNodeGuess, useCountForRendering } from './huge-graphs';
-import type { BodyResult, NodeResult } from '../compiler/infer';
+import type { NodeResult } from '../compiler/infer';
 import type { Diagnostic } from '../document/diagnostics';
 import type { BlockDef, GraphBody, GraphEdge, GraphNode } from '../document/schema';
 import { isParamRef } from '../document/schema';
@@ -30,6 +33,8 @@ type NodeView = {
   result: NodeResult | undefined;
   diagnostics: Diagnostic[];
   blocks: ReadonlyMap<string, BlockDef>;
+  /** In a procedure: the document's networks (Network nodes take their ports, label and count from them) and the procedure's id. */
+  procedure?: { id: string; networks: ReadonlyMap<string, NetworkInfo> };
 };
 
 type PatchNodeType = Node<NodeView, 'patch'>;
@@ -44,7 +49,8 @@ function valueText(v: unknown): string {
   return String(v);
 }
 
-function describeNode(node: GraphNode, blocks: ReadonlyMap<string, BlockDef>): { typeLabel: string; keyParams: string[]; defaults: Record<string, unknown> } {
+function describeNode(node: GraphNode, blocks: ReadonlyMap<string, BlockDef>, procedure?: NodeView['procedure']): { typeLabel: string; keyParams: string[]; defaults: Record<string, unknown> } {
+  if (procedure) return procedureNodeLabel(node, procedure.networks);
   if (node.type === BLOCK_NODE_TYPE) {
     const def = node.block ? blocks.get(node.block) : undefined;
     const defaults: Record<string, unknown> = {};
@@ -100,8 +106,8 @@ function PortHandles({ ports }: { ports: NodePorts }) {
 
 function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; view: NodeView }) {
   const { node, result } = view;
-  const { typeLabel, keyParams, defaults } = describeNode(node, view.blocks);
-  const ports = portsOf(node, view.blocks) ?? { inputs: [], outputs: [] };
+  const { typeLabel, keyParams, defaults } = describeNode(node, view.blocks, view.procedure);
+  const ports = (view.procedure ? procedurePortsOf(node, view.procedure.networks) : portsOf(node, view.blocks)) ?? { inputs: [], outputs: [] };
   const diags = view.diagnostics;
   const errors = diags.filter((d) => d.severity === 'error');
   const warnings = diags.filter((d) => d.severity === 'warning');
@@ -139,10 +145,11 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
       )}
       <div className="pb-node-foot">
         <span className="pb-node-shape" data-testid={`shape-${id}`}>
-          {outputs.length ? outputs.map(([, s]) => formatShape(s)).join(' ') : errors.length ? 'no shape' : '…'}
+          {outputs.length ? outputs.map(([, s]) => formatShape(s)).join(' ') : errors.length ? 'no shape' : view.procedure && ports.outputs.length === 0 ? '' : '…'}
         </span>
         {count > 0 && <span className="pb-node-count" title={`${formatCount(count)} parameters`}>{compactCount(count)} params</span>}
       </div>
+      {view.procedure && <ProcedureNodeExtras node={node} procedure={view.procedure.id} params={values} networks={view.procedure.networks} />}
       {problem && selected && <div className={`pb-node-message ${errors.length ? '' : 'pb-warn'}`} role="status">{problem.message}</div>}
       {result?.bypassed && <div className="pb-node-note">Off: passes its input through</div>}
     </div>
@@ -163,18 +170,17 @@ function minimapColor(n: Node): string {
   return n.className?.includes('pb-mm-block') ? 'var(--block-border)' : n.className?.includes('pb-mm-error') ? 'var(--error)' : 'var(--muted)';
 }
 
-/** The body on show: the main graph, or a block's definition when one is opened, with its own results and diagnostics. */
-function useViewBody(): { body: GraphBody; results: BodyResult | undefined; diagnostics: Diagnostic[]; blockId?: string } {
+/** The body on show (a network, a procedure, or a block's definition when one is opened) with its own results and diagnostics. */
+function useViewBody() {
   const doc = useEditor((s) => s.doc);
+  const tab = useEditor((s) => s.tab);
   const blockView = useEditor((s) => s.blockView);
-  const analysis = useAnalysis();
-  if (blockView) {
-    const def = doc.blocks.find((b) => b.id === blockView.blockId);
-    // The body's own diagnostics, from the open instance's first repetition (not the outer graph's).
-    const inner = analysis.main.nodes.get(blockView.nodeId)?.inner;
-    if (def) return { body: def, results: inner, diagnostics: inner?.diagnostics ?? NO_DIAGNOSTICS, blockId: def.id };
-  }
-  return { body: doc, results: analysis.main, diagnostics: analysis.diagnostics };
+  const view = viewResultsOf({ doc, tab, blockView });
+  const body: GraphBody = scopedOf({ doc, tab, blockView });
+  // Caches of rendered nodes and measured sizes are per graph: ids repeat across tabs and blocks.
+  const viewKey = `${tab.kind}:${tab.id}/${blockView?.blockId ?? ''}`;
+  const procedure = view.procedure && view.networks ? { id: view.procedure.def.id, networks: view.networks } : undefined;
+  return { body, results: view.results, diagnostics: view.diagnostics, blockId: blockView?.blockId, viewKey, analysis: view.analysis, procedure };
 }
 
 const pointOf = (e: MouseEvent | TouchEvent): { clientX: number; clientY: number } | undefined => ('changedTouches' in e ? e.changedTouches[0] : e);
@@ -184,9 +190,10 @@ const FIT = { padding: 0.15, duration: 200, maxZoom: 1.2 };
 const BLOCK_FIT = { ...FIT, minZoom: 0.8 };
 
 export function Canvas() {
-  const { body, results, diagnostics, blockId } = useViewBody();
+  const { body, results, diagnostics, blockId, viewKey, analysis, procedure } = useViewBody();
   const renderCount = useCountForRendering(body.nodes.length);
-  const analysis = useAnalysis();
+  // One object per procedure and networks, so that node views compare equal while nothing changed.
+  const procedureView = useMemo(() => procedure, [procedure?.id, procedure?.networks]); // eslint-disable-line react-hooks/exhaustive-deps
   const selectedNodes = useEditor((s) => s.selectedNodes);
   const selectedEdges = useEditor((s) => s.selectedEdges);
   const dropEdge = useEditor((s) => s.dropEdge);
@@ -207,20 +214,20 @@ export function Canvas() {
     if (!hasUnplaced(body) || laidOut.current === body) return;
     const sizes = new Map<string, { width: number; height: number }>();
     for (const n of body.nodes) {
-      const m = measured.get(`${blockId ?? ''}/${n.id}`);
+      const m = measured.get(`${viewKey}/${n.id}`);
       if (m) sizes.set(n.id, m);
       // Large graphs mount only what is on screen; the rest take a typical size.
       else if (body.nodes.length <= 300) return;
     }
     laidOut.current = body;
     const before = useEditor.getState();
-    void layoutUnplaced(scopeDoc(before.doc, before.blockView), sizes).then((laid) => {
+    void layoutUnplaced(scopedOf(before), sizes).then((laid) => {
       const s = useEditor.getState();
-      if (s.doc !== before.doc || s.blockView !== before.blockView) return;
+      if (s.doc !== before.doc || s.blockView !== before.blockView || s.tab !== before.tab) return;
       s.editLive(() => laid);
       s.requestFit();
     });
-  }, [body, measured, blockId]);
+  }, [body, measured, viewKey]);
 
   const selNodeSet = useMemo(() => new Set(selectedNodes), [selectedNodes]);
   const selEdgeSet = useMemo(() => new Set(selectedEdges), [selectedEdges]);
@@ -247,7 +254,7 @@ export function Canvas() {
   const rfNodes = useMemo(() => {
     const next = new Map<string, { view: NodeView; selected: boolean; m: unknown; cls: string; rf: PatchNodeType }>();
     const out = body.nodes.map((n) => {
-      const key = `${blockId ?? ''}/${n.id}`;
+      const key = `${viewKey}/${n.id}`;
       const selected = selNodeSet.has(n.id);
       const m = measured.get(key);
       const diagnostics = diagnosticsByNode.get(n.id) ?? NO_DIAGNOSTICS;
@@ -256,11 +263,11 @@ export function Canvas() {
       const result = results?.nodes.get(n.id);
       const prev = cache.current.get(key);
       if (prev && prev.view.node === n && prev.view.result === result && prev.view.diagnostics === diagnostics && prev.view.blocks === analysis.blocks
-        && prev.selected === selected && prev.m === m && prev.cls === cls) {
+        && prev.view.procedure === procedureView && prev.selected === selected && prev.m === m && prev.cls === cls) {
         next.set(key, prev);
         return prev.rf;
       }
-      const view: NodeView = { node: n, result, diagnostics, blocks: analysis.blocks };
+      const view: NodeView = { node: n, result, diagnostics, blocks: analysis.blocks, ...(procedureView ? { procedure: procedureView } : {}) };
       const rf: PatchNodeType = {
         id: n.id,
         type: 'patch',
@@ -275,7 +282,7 @@ export function Canvas() {
     });
     cache.current = next;
     return out;
-  }, [body, results, selNodeSet, measured, blockId, diagnosticsByNode, analysis.blocks]);
+  }, [body, results, selNodeSet, measured, viewKey, diagnosticsByNode, analysis.blocks, procedureView]);
 
   const rfEdges = useMemo<Edge[]>(() => {
     const next = new Map<string, { edge: GraphEdge; shape: Shape | undefined; known: boolean; selected: boolean; dropTarget: boolean; rf: Edge }>();
@@ -290,7 +297,7 @@ export function Canvas() {
       const known = !!results?.nodes.get(e.source)?.outputs?.[e.sourcePort];
       const selected = selEdgeSet.has(e.id);
       const dropTarget = e.id === dropEdge;
-      const key = `${blockId ?? ''}/${e.id}`;
+      const key = `${viewKey}/${e.id}`;
       const prev = edgeCache.current.get(key);
       // Shapes of untouched nodes are the same arrays from one analysis to the next.
       if (prev && prev.edge === e && prev.shape === shape && prev.known === known && prev.selected === selected && prev.dropTarget === dropTarget) {
@@ -315,7 +322,7 @@ export function Canvas() {
     });
     edgeCache.current = next;
     return out;
-  }, [body, results, selEdgeSet, blockId, dropEdge]);
+  }, [body, results, selEdgeSet, viewKey, dropEdge]);
 
   const onNodesChange = useCallback((changes: NodeChange<PatchNodeType>[]) => {
     const s = useEditor.getState();
@@ -325,7 +332,7 @@ export function Canvas() {
     for (const c of changes) {
       if (c.type === 'dimensions' && c.dimensions) {
         dims ??= new Map(measured);
-        dims.set(`${blockId ?? ''}/${c.id}`, c.dimensions);
+        dims.set(`${viewKey}/${c.id}`, c.dimensions);
       } else if (c.type === 'position' && c.position) {
         positions.set(c.id, c.position);
       } else if (c.type === 'select') {
@@ -340,7 +347,7 @@ export function Canvas() {
       else s.edit((d) => setPositions(d, positions));
     }
     if (sel) s.select([...sel], s.selectedEdges);
-  }, [measured, blockId]);
+  }, [measured, viewKey]);
 
   const onEdgesChange = useCallback((changes: EdgeChange[]) => {
     const s = useEditor.getState();
@@ -358,11 +365,12 @@ export function Canvas() {
   const onConnect = useCallback((c: RFConnection) => {
     const s = useEditor.getState();
     const conn = { source: c.source, sourcePort: c.sourceHandle ?? 'out', target: c.target, targetPort: c.targetHandle ?? 'in' };
-    const analysis = analysisFor(s.doc);
-    const scoped = scopeDoc(s.doc, s.blockView);
-    const inner = s.blockView ? analysis.main.nodes.get(s.blockView.nodeId)?.inner : undefined;
-    const shapeOf = inner ? (id: string, port: string) => inner.nodes.get(id)?.outputs?.[port] : undefined;
-    const problem = connectionProblem(scoped, analysis, conn, shapeOf);
+    const view = viewResultsOf(s);
+    const scoped = scopedOf(s);
+    const results = view.results;
+    const shapeOf = (id: string, port: string) => results?.nodes.get(id)?.outputs?.[port];
+    const networks = view.networks;
+    const problem = connectionProblem(scoped, view.analysis, conn, shapeOf, networks ? (n) => procedurePortsOf(n, networks) : undefined);
     if (problem) {
       s.toast({ kind: 'error', title: 'Connection refused', lines: [problem] });
       return;
@@ -401,7 +409,7 @@ export function Canvas() {
     if (dragged.length !== 1 || !point) { s.setDropEdge(null); return; }
     const id = dragged[0]!.id;
     const edgeId = edgeIdAt(point.clientX, point.clientY);
-    const ok = edgeId && canInsert(scopeDoc(s.doc, s.blockView), analysisFor(s.doc).blocks, id, edgeId);
+    const ok = edgeId && s.tab.kind === 'network' && canInsert(scopedOf(s), viewResultsOf(s).analysis.blocks, id, edgeId);
     s.setDropEdge(ok ? edgeId : null);
   }, []);
 
@@ -410,7 +418,7 @@ export function Canvas() {
     const edgeId = s.dropEdge;
     s.setDropEdge(null);
     // Inside the drag's gesture, so that the move and the insertion undo together.
-    if (edgeId) insertDropped(scopeDoc(s.doc, s.blockView), n.id, edgeId, { live: true });
+    if (edgeId) insertDropped(scopedOf(s), n.id, edgeId, { live: true });
     s.endGesture();
     if (edgeId) s.select([n.id]);
   }, []);
@@ -418,7 +426,13 @@ export function Canvas() {
   const onNodeDoubleClick = useCallback((_: React.MouseEvent, n: Node) => {
     const s = useEditor.getState();
     if (s.blockView) return;
-    const node = s.doc.nodes.find((x) => x.id === n.id);
+    const node = scopedOf(s).nodes.find((x) => x.id === n.id);
+    // In a procedure, a Network node opens its network's tab.
+    if (s.tab.kind === 'procedure') {
+      const network = node?.type === 'Network' ? String(node.params.network ?? '') : '';
+      if (network && (network === 'model' || s.doc.networks.some((x) => x.id === network))) s.openTab({ kind: 'network', id: network });
+      return;
+    }
     if (node?.type === BLOCK_NODE_TYPE && node.block) s.openBlock(node.id, node.block);
   }, []);
 
@@ -448,7 +462,7 @@ export function Canvas() {
   }, [focusRequest, flow]);
 
   // The menu belongs to the graph it opened on.
-  useEffect(() => setQuickAdd(null), [blockId]);
+  useEffect(() => setQuickAdd(null), [viewKey]);
 
   return (
     <div className="pb-flow" ref={wrapper} onDoubleClick={onDoubleClick}>
@@ -485,9 +499,18 @@ export function Canvas() {
       </ReactFlow>
       {body.nodes.length === 0 && !quickAdd && (
         <div className="pb-empty" aria-live="polite">
-          <p><strong>An empty graph.</strong></p>
-          <p>Drag layers from the palette onto the canvas, double-click the canvas to search for one, or open a template to start from a known network.</p>
-          <button type="button" onClick={() => useEditor.getState().setDialog('templates')}>Browse templates</button>
+          {procedure ? (
+            <>
+              <p><strong>An empty procedure.</strong></p>
+              <p>Drag Data, networks, losses and Minimize from the palette, or double-click the canvas to search for one.</p>
+            </>
+          ) : (
+            <>
+              <p><strong>An empty graph.</strong></p>
+              <p>Drag layers from the palette onto the canvas, double-click the canvas to search for one, or open a template to start from a known network.</p>
+              <button type="button" onClick={() => useEditor.getState().setDialog('templates')}>Browse templates</button>
+            </>
+          )}
         </div>
       )}
       {quickAdd && (

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { z } from 'zod';
-import { scopeDoc, useEditor } from './store';
+import { scopedOf, useEditor } from './store';
 import type { NodeResult } from '../compiler/infer';
 import type { Diagnostic } from '../document/diagnostics';
 import { formatCount, useAnalysis } from './analysis';
@@ -9,6 +9,8 @@ import { checkBlockArg } from '../compiler/params';
 import type { BlockDef, BlockParam, GraphDocument, GraphNode } from '../document/schema';
 import { isParamRef } from '../document/schema';
 import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
+import { getProgramSpec, NETWORK_NODE_TYPE, NetworkNodeParams } from '../nodes/program/specs';
+import { hasTabs, mainNetworkLabel, networkAnalysisOf, totalCountOf, viewResultsOf } from './program-view';
 import { formatShape } from '../nodes/shape';
 import { describeField, humanize, ParamField, show, type Field, type FieldInfo } from './ParamField';
 
@@ -23,13 +25,47 @@ function commitParam(nodeId: string, key: string, value: unknown) {
   useEditor.getState().edit((d) => setParam(d, nodeId, key, value), { coalesce: `${nodeId}.${key}` });
 }
 
-/** The node's results and diagnostics in the graph on show: the main graph, or the open block's first repetition. */
-function useScopedResults(): { results: Map<string, NodeResult> | undefined; diagnostics: Diagnostic[] } {
-  const analysis = useAnalysis();
+/** The node's results and diagnostics in the graph on show: a network, a procedure, or the open block's first repetition. */
+function useScopedResults(): { results: Map<string, NodeResult> | undefined; diagnostics: Diagnostic[]; kind: 'network' | 'procedure' | 'block' } {
+  const doc = useEditor((s) => s.doc);
+  const tab = useEditor((s) => s.tab);
   const blockView = useEditor((s) => s.blockView);
-  if (!blockView) return { results: analysis.main.nodes, diagnostics: analysis.diagnostics.filter((d) => d.blockId === undefined) };
-  const inner = analysis.main.nodes.get(blockView.nodeId)?.inner;
-  return { results: inner?.nodes, diagnostics: inner?.diagnostics ?? [] };
+  const view = viewResultsOf({ doc, tab, blockView });
+  const diagnostics = view.kind === 'network' ? view.diagnostics.filter((d) => d.blockId === undefined) : view.diagnostics;
+  return { results: view.results?.nodes, diagnostics, kind: view.kind };
+}
+
+/** A Network node of a procedure: which network it applies, and with which weights. */
+function NetworkNodeFields({ node }: { node: GraphNode }) {
+  const doc = useEditor((s) => s.doc);
+  const endCoalesce = useEditor((s) => s.endCoalesce);
+  const shape = NetworkNodeParams.shape;
+  const parsed = NetworkNodeParams.safeParse(node.params);
+  const weights = parsed.success ? parsed.data.weights : 'online';
+  const current = String(node.params.network ?? '');
+  const choices: Array<[string, string]> = [['model', mainNetworkLabel(doc)], ...doc.networks.map((n): [string, string] => [n.id, n.label])];
+  const known = choices.some(([id]) => id === current);
+  return (
+    <>
+      <div className={`pb-field${known ? '' : ' pb-field-invalid'}`}>
+        <label htmlFor={`pb-network-${node.id}`}>Network</label>
+        <select id={`pb-network-${node.id}`} value={current} onChange={(e) => { commitParam(node.id, 'network', e.target.value); endCoalesce(); }}>
+          {!known && <option value={current}>{current || '—'} (missing)</option>}
+          {choices.map(([id, label]) => <option key={id} value={id}>{label}{label !== id ? ` (${id})` : ''}</option>)}
+        </select>
+        {!known && <div className="pb-field-error" role="alert">This document has no network “{current}”.</div>}
+        <div className="pb-field-help">{shape.network.description}</div>
+      </div>
+      {(['weights', 'decay', 'decaySchedule'] as const).filter((k) => k === 'weights' || weights === 'ema').map((key) => {
+        const schema = shape[key] as unknown as z.ZodType;
+        const value = node.params[key];
+        const check = value === undefined ? null : schema.safeParse(value);
+        const problem = check && !check.success ? (check.error.issues[0]?.message ?? 'Invalid value.').replace(/^Invalid input: /, '') : null;
+        return <ParamField key={key} label={humanize(key)} info={describeField(schema)} value={value} problem={problem}
+          onChange={(v) => commitParam(node.id, key, v)} onDone={endCoalesce} />;
+      })}
+    </>
+  );
 }
 
 function NodeForm({ node }: { node: GraphNode }) {
@@ -43,9 +79,13 @@ function NodeForm({ node }: { node: GraphNode }) {
   const result = scoped.results?.get(node.id);
   const diags = scoped.diagnostics.filter((d) => d.nodeId === node.id);
   const paramProblem = (key: string) => diags.find((d) => d.param === key)?.message ?? null;
-  const isBlock = node.type === BLOCK_NODE_TYPE;
+  const inProcedure = scoped.kind === 'procedure';
+  const isBlock = !inProcedure && node.type === BLOCK_NODE_TYPE;
   const def = isBlock && node.block ? analysis.blocks.get(node.block) : undefined;
-  const spec = isBlock ? undefined : getSpec(node.type);
+  const isNetworkNode = inProcedure && node.type === NETWORK_NODE_TYPE;
+  // A procedure's nodes have their own specs (same shape of params: zod, defaults, descriptions).
+  const spec: { label: string; description: string; params: z.ZodObject } | undefined = isBlock ? undefined : inProcedure ? getProgramSpec(node.type) : getSpec(node.type);
+  const networkLabel = isNetworkNode ? (String(node.params.network) === 'model' ? mainNetworkLabel(useEditor.getState().doc) : useEditor.getState().doc.networks.find((n) => n.id === node.params.network)?.label) : undefined;
   const outputs = result?.outputs ? Object.entries(result.outputs) : [];
   const count = result?.count ?? { trainable: 0, nonTrainable: 0 };
 
@@ -53,8 +93,8 @@ function NodeForm({ node }: { node: GraphNode }) {
   return (
     <div className="pb-form">
       <div className="pb-inspector-head">
-        <h2>{spec?.label ?? def?.label ?? node.type}</h2>
-        <p className="pb-muted">{spec?.description ?? def?.description ?? 'This node type is unknown to this Patchbay; it is kept and saved unchanged.'}</p>
+        <h2>{isNetworkNode ? `Network${networkLabel ? `: ${networkLabel}` : ''}` : spec?.label ?? def?.label ?? node.type}</h2>
+        <p className="pb-muted">{isNetworkNode ? 'Applies a network of this document: its inputs and outputs are the network\'s Input and Output nodes. Apply one network twice to share its weights; double-click the node to open the network.' : spec?.description ?? def?.description ?? 'This node type is unknown to this Patchbay; it is kept and saved unchanged.'}</p>
       </div>
       <dl className="pb-facts">
         <dt>Output shape</dt><dd data-testid="inspector-shape">{outputs.length ? outputs.map(([p, s]) => (outputs.length > 1 ? `${p}: ${formatShape(s)}` : formatShape(s))).join(', ') : '—'}</dd>
@@ -133,7 +173,8 @@ function NodeForm({ node }: { node: GraphNode }) {
           {!inBlock && <button type="button" onClick={() => useEditor.getState().openBlock(node.id, def.id)}>Open block</button>}
         </>
       )}
-      {!spec && !def && <pre className="pb-raw">{JSON.stringify(node.params, null, 2)}</pre>}
+      {isNetworkNode && <NetworkNodeFields node={node} />}
+      {!spec && !def && !isNetworkNode && <pre className="pb-raw">{JSON.stringify(node.params, null, 2)}</pre>}
       {node.when && <p className="pb-muted">Applies only when the block's “{humanize(node.when.$param).toLowerCase()}” is on; otherwise its input passes through.</p>}
       <div className="pb-row pb-form-actions">
         <button type="button" className="pb-danger" onClick={() => {
@@ -188,10 +229,67 @@ function BlockSignature({ def }: { def: BlockDef }) {
   );
 }
 
+/** Renames a network or a procedure (its tab's label) as one undo step per field. */
+function renameTab(kind: 'network' | 'procedure', id: string, label: string) {
+  const s = useEditor.getState();
+  const doc = s.doc;
+  const next = kind === 'network'
+    ? { ...doc, networks: doc.networks.map((n) => (n.id === id ? { ...n, label } : n)) }
+    : doc.program ? { ...doc, program: { ...doc.program, procedures: doc.program.procedures.map((p) => (p.id === id ? { ...p, label } : p)) } } : doc;
+  s.commit(next, { coalesce: `$label.${kind}.${id}` });
+}
+
+/** With nothing selected: the graph on show (the document, another network, or a procedure). */
 function GraphForm() {
   const doc = useEditor((s) => s.doc);
+  const tab = useEditor((s) => s.tab);
   const analysis = useAnalysis();
   const endCoalesce = useEditor((s) => s.endCoalesce);
+  const labelInfo: FieldInfo = { field: { kind: 'string' }, description: 'The name on its tab and on the nodes that use it.', optional: false };
+  if (tab.kind === 'procedure') {
+    const proc = doc.program?.procedures.find((p) => p.id === tab.id);
+    if (proc) {
+      return (
+        <div className="pb-form">
+          <div className="pb-inspector-head">
+            <h2>{proc.kind === 'train' ? 'Training procedure' : 'Evaluation'}</h2>
+            <p className="pb-muted">{proc.kind === 'train'
+              ? 'Runs once per batch for its epochs: data, augmentations, networks, losses, and a Minimize node per optimizer. Select a node to edit it.'
+              : 'Runs over the data once, after the training before it, and reports each metric node\'s result by name.'}</p>
+          </div>
+          <ParamField label="Label" info={labelInfo} value={proc.label} onChange={(v) => String(v).trim() && renameTab('procedure', proc.id, String(v))} onDone={endCoalesce} />
+          <dl className="pb-facts">
+            <dt>Id</dt><dd className="pb-mono">{proc.id}</dd>
+            <dt>Nodes</dt><dd>{proc.nodes.length}</dd>
+            {proc.kind === 'train' && <><dt>Epochs</dt><dd>{proc.epochs ?? 'the training setup\'s (Train tab)'}</dd></>}
+          </dl>
+        </div>
+      );
+    }
+  }
+  if (tab.kind === 'network' && tab.id !== 'model') {
+    const net = doc.networks.find((n) => n.id === tab.id);
+    const count = networkAnalysisOf(doc, tab.id)?.count;
+    if (net) {
+      return (
+        <div className="pb-form">
+          <div className="pb-inspector-head">
+            <h2>Network</h2>
+            <p className="pb-muted">{net.description || 'A network with its own weights. Its Input nodes are the ports a Network node takes in a procedure; its Output nodes the ports it gives.'}</p>
+          </div>
+          <ParamField label="Label" info={labelInfo} value={net.label} onChange={(v) => String(v).trim() && renameTab('network', net.id, String(v))} onDone={endCoalesce} />
+          <dl className="pb-facts">
+            <dt>Id</dt><dd className="pb-mono">{net.id}</dd>
+            <dt>Nodes</dt><dd>{net.nodes.length}</dd>
+            <dt>Trainable params</dt><dd>{formatCount(count?.trainable ?? 0)}</dd>
+            <dt>Non-trainable params</dt><dd>{formatCount(count?.nonTrainable ?? 0)}</dd>
+          </dl>
+        </div>
+      );
+    }
+  }
+  const several = hasTabs(doc);
+  const total = totalCountOf(doc);
   return (
     <div className="pb-form">
       <div className="pb-inspector-head">
@@ -206,6 +304,7 @@ function GraphForm() {
         <dt>Nodes</dt><dd>{doc.nodes.length}</dd>
         <dt>Trainable params</dt><dd>{formatCount(analysis.count.trainable)}</dd>
         <dt>Non-trainable params</dt><dd>{formatCount(analysis.count.nonTrainable)}</dd>
+        {several && <><dt>All networks</dt><dd>{formatCount(total.trainable + total.nonTrainable)} params</dd></>}
       </dl>
     </div>
   );
@@ -216,10 +315,11 @@ export function Inspector() {
   const selectedNodes = useEditor((s) => s.selectedNodes);
   const selectedEdges = useEditor((s) => s.selectedEdges);
   const blockView = useEditor((s) => s.blockView);
-  const scope = scopeDoc(doc, blockView);
+  const tab = useEditor((s) => s.tab);
+  const scope = scopedOf({ doc, blockView, tab });
   if (selectedNodes.length === 1) {
     const node = scope.nodes.find((n) => n.id === selectedNodes[0]);
-    if (node) return <NodeForm key={`${blockView?.blockId ?? ''}/${node.id}`} node={node} />;
+    if (node) return <NodeForm key={`${tab.kind}:${tab.id}/${blockView?.blockId ?? ''}/${node.id}`} node={node} />;
   }
   if (blockView && selectedNodes.length + selectedEdges.length === 0) {
     const def = doc.blocks.find((b) => b.id === blockView.blockId);
@@ -259,11 +359,16 @@ export function Inspector() {
 export function groupSelection() {
   const s = useEditor.getState();
   if (s.blockView) return;
-  const result = groupIntoBlock(s.doc, new Set(s.selectedNodes));
+  if (s.tab.kind === 'procedure') {
+    s.toast({ kind: 'error', title: 'Cannot group these nodes', lines: ['Blocks hold layers of a network; a procedure\'s nodes stay in the procedure.'] });
+    return;
+  }
+  // The graph on show: the main network or another one (blocks are shared by all networks).
+  const result = groupIntoBlock(scopedOf(s), new Set(s.selectedNodes));
   if ('error' in result) {
     s.toast({ kind: 'error', title: 'Cannot group these nodes', lines: [result.error] });
     return;
   }
-  s.commit(result.doc, { select: [result.id] });
+  s.edit(() => result.doc, { select: [result.id] });
   s.toast({ kind: 'info', title: 'Grouped into a block. Double-click it to look inside; Ctrl+Z undoes.' });
 }

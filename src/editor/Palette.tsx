@@ -1,8 +1,8 @@
 import { useMemo, useRef, useState, type KeyboardEvent, type PointerEvent as ReactPointerEvent } from 'react';
 import { useReactFlow } from '@xyflow/react';
-import { CATEGORY_ORDER, catalogEntries, searchCatalog, type CatalogEntry as Entry } from './catalog';
+import { CATEGORY_ORDER, entriesFor, searchCatalog, type CatalogEntry as Entry } from './catalog';
 import { addItem, type PaletteItem } from './graph-ops';
-import { scopeDoc, useEditor } from './store';
+import { scopedOf, useEditor } from './store';
 import { edgeIdAt, insertDropped } from './wire-drop';
 import { getSpec } from '../nodes/registry';
 import { getLibraryBlock } from '../nodes/blocks/index';
@@ -10,6 +10,8 @@ import { blockPorts } from '../compiler/graph';
 
 /** Whether a new node of this kind can go into a wire: it has an input and an output. */
 function passesThrough(item: PaletteItem): boolean {
+  // A procedure's nodes are placed, then wired (no insertion into a wire there).
+  if (item.kind === 'procedure' || item.kind === 'network') return false;
   if (item.kind === 'layer') {
     const spec = getSpec(item.type);
     return !!spec && spec.inputs.length > 0 && spec.outputs.length > 0;
@@ -36,7 +38,7 @@ function place(item: PaletteItem, position: { x: number; y: number }, edgeId?: s
     s.toast({ kind: 'error', title: 'Cannot place this here', lines: [problem] });
     return;
   }
-  const { doc, id } = addItem(scopeDoc(s.doc, s.blockView), item, position);
+  const { doc, id } = addItem(scopedOf(s), item, position);
   if (edgeId && insertDropped(doc, id, edgeId)) return;
   s.edit(() => doc, { select: [id] });
 }
@@ -44,23 +46,27 @@ function place(item: PaletteItem, position: { x: number; y: number }, edgeId?: s
 export function Palette() {
   const [query, setQuery] = useState('');
   const inBlock = useEditor((s) => s.blockView !== null);
+  const tab = useEditor((s) => s.tab);
+  // Network entries follow the document's networks (their labels); layer entries never change.
+  const doc = useEditor((s) => (s.tab.kind === 'procedure' ? s.doc : null));
+  const inProcedure = tab.kind === 'procedure';
   const flow = useReactFlow();
   const [ghost, setGhost] = useState<{ label: string; x: number; y: number } | null>(null);
   const drag = useRef<{ entry: Entry; x: number; y: number; active: boolean } | null>(null);
 
   const groups = useMemo(() => {
-    const hits = searchCatalog(catalogEntries(inBlock), query);
+    const hits = searchCatalog(doc ? entriesFor(doc, tab, inBlock) : entriesFor(useEditor.getState().doc, tab, inBlock), query);
     const byCat = new Map<string, Entry[]>();
     for (const e of hits) byCat.set(e.category, [...(byCat.get(e.category) ?? []), e]);
     return [...byCat.entries()].sort((a, b) => CATEGORY_ORDER.indexOf(a[0]) - CATEGORY_ORDER.indexOf(b[0]));
-  }, [query, inBlock]);
+  }, [query, inBlock, tab, doc?.networks, doc?.name, doc?.program]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const centre = () => {
     const pane = document.querySelector('.react-flow')?.getBoundingClientRect();
     const p = pane ? { x: pane.left + pane.width / 2, y: pane.top + pane.height / 2 } : { x: innerWidth / 2, y: innerHeight / 2 };
     const pos = flow.screenToFlowPosition(p);
     // Nudge so that repeated adds do not stack exactly.
-    const n = useEditor.getState().doc.nodes.length % 5;
+    const n = scopedOf(useEditor.getState()).nodes.length % 5;
     return { x: pos.x - 90 + n * 16, y: pos.y - 30 + n * 16 };
   };
 
@@ -106,8 +112,8 @@ export function Palette() {
       <div className="pb-palette-search">
         <input
           type="search"
-          placeholder="Search layers and blocks"
-          aria-label="Search layers and blocks"
+          placeholder={inProcedure ? 'Search procedure nodes' : 'Search layers and blocks'}
+          aria-label={inProcedure ? 'Search procedure nodes' : 'Search layers and blocks'}
           value={query}
           onChange={(e) => setQuery(e.target.value)}
           onKeyDown={(e) => {

@@ -1,6 +1,8 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { scopeDoc, useEditor } from './store';
 import { codeOf, formatCount, summaryOf, useAnalysis } from './analysis';
+import { allDiagnosticsOf, hasTabs, mainNetworkLabel, networkAnalysisOf, tabOfDiagnostic, totalCountOf } from './program-view';
+import type { Summary } from '../compiler/summary';
 import { downloadText, fileBase } from './files';
 import { formatShape } from '../nodes/shape';
 import type { Diagnostic } from '../document/diagnostics';
@@ -20,7 +22,7 @@ function usePrefersDark(): boolean {
 }
 
 function DiagnosticItem({ d, onClick }: { d: Diagnostic; onClick?: () => void }) {
-  const where = [d.blockId && `block ${d.blockId}`, d.nodeId && `${d.nodeId}`, d.param && `${d.param}`].filter(Boolean).join(' · ');
+  const where = [d.network && `network ${d.network}`, d.procedure && `procedure ${d.procedure}`, d.blockId && `block ${d.blockId}`, d.nodeId && `${d.nodeId}`, d.param && `${d.param}`].filter(Boolean).join(' · ');
   const body = (
     <>
       <span className={`pb-badge pb-${d.severity}`}>{d.severity}</span>
@@ -40,23 +42,26 @@ export function DiagnosticList({ diagnostics, inBlock = false }: { diagnostics: 
   const focusNode = useEditor((s) => s.focusNode);
   const doc = useEditor((s) => s.doc);
   const blockView = useEditor((s) => s.blockView);
-  // Inside a block, an issue points at a node of the body; outside, at a node of the main graph.
-  const body = inBlock ? scopeDoc(doc, blockView) : doc;
+  const tab = useEditor((s) => s.tab);
   return (
     <ul className="pb-diags" aria-label="Issues">
       {diagnostics.map((d, i) => {
+        // Inside a block, an issue points at a node of the body; outside, at a node of its network or procedure (whose tab it opens).
+        const where = inBlock ? tab : tabOfDiagnostic(d);
+        const body = inBlock ? scopeDoc(doc, blockView, tab) : scopeDoc(doc, null, where);
         const nodeId = d.nodeId && body.nodes.some((n) => n.id === d.nodeId) ? d.nodeId : undefined;
-        return <DiagnosticItem key={i} d={d} onClick={nodeId ? () => focusNode(nodeId, inBlock) : undefined} />;
+        return <DiagnosticItem key={i} d={d} onClick={nodeId ? () => (inBlock ? focusNode(nodeId, true) : focusNode(nodeId, false, where)) : undefined} />;
       })}
     </ul>
   );
 }
 
 export function IssuesPanel() {
-  const analysis = useAnalysis();
   const blockView = useEditor((s) => s.blockView);
+  const doc = useEditor((s) => s.doc);
   if (blockView) return <BlockIssues nodeId={blockView.nodeId} />;
-  const diags = analysis.diagnostics;
+  // Every network's and procedure's issues; clicking one opens its tab.
+  const diags = allDiagnosticsOf(doc);
   if (!diags.length) return <p className="pb-ok pb-pad">No issues: every node has a shape and the graph compiles.</p>;
   return (
     <div className="pb-pad-x">
@@ -68,7 +73,10 @@ export function IssuesPanel() {
 
 /** While a block is open: the issues of its body (as the open instance uses it), then a count of the rest. */
 function BlockIssues({ nodeId }: { nodeId: string }) {
-  const analysis = useAnalysis();
+  const doc = useEditor((s) => s.doc);
+  const tab = useEditor((s) => s.tab);
+  const main = useAnalysis();
+  const analysis = networkAnalysisOf(doc, tab.id) ?? main;
   const own = analysis.main.nodes.get(nodeId)?.inner?.diagnostics ?? [];
   // The instance repeats the first error of its body as its own: not another issue.
   const elsewhere = analysis.diagnostics.filter((d) => !(d.nodeId === nodeId && d.blockId === undefined)).length;
@@ -92,17 +100,47 @@ function BlockIssues({ nodeId }: { nodeId: string }) {
 const rank = (d: Diagnostic) => (d.severity === 'error' ? 0 : d.severity === 'warning' ? 1 : 2);
 
 export function SummaryPanel() {
-  const summary = summaryOf(useAnalysis());
-  const focusNode = useEditor((s) => s.focusNode);
-  const total = summary.trainableParams + summary.nonTrainableParams;
+  const doc = useEditor((s) => s.doc);
+  const main = useAnalysis();
+  if (!hasTabs(doc)) return <SummaryTable summary={summaryOf(main)} network="model" />;
+  // One table per network, then the totals of all of them (and a program's learned scalars).
+  const total = totalCountOf(doc);
+  const networks = [{ id: 'model', label: mainNetworkLabel(doc) }, ...doc.networks.map((n) => ({ id: n.id, label: n.label }))];
   return (
-    <div className="pb-summary">
+    <div className="pb-summary-all">
+      {networks.map((n) => {
+        const analysis = networkAnalysisOf(doc, n.id);
+        return analysis ? <SummaryTable key={n.id} summary={{ ...summaryOf(analysis), name: n.label }} network={n.id} /> : null;
+      })}
+      <div className="pb-summary">
+        <table data-testid="summary-totals">
+          <caption>All networks{doc.program ? ' and learned scalars' : ''}</caption>
+          <tbody>
+            <tr><th scope="row">Total params</th><td className="pb-num pb-mono" data-testid="summary-total">{formatCount(total.trainable + total.nonTrainable)}</td></tr>
+            <tr><th scope="row">Trainable params</th><td className="pb-num pb-mono" data-testid="summary-trainable">{formatCount(total.trainable)}</td></tr>
+            <tr><th scope="row">Non-trainable params</th><td className="pb-num pb-mono" data-testid="summary-non-trainable">{formatCount(total.nonTrainable)}</td></tr>
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}
+
+/** The Keras-style table of one network; a row selects its node (in the network's tab). */
+function SummaryTable({ summary, network }: { summary: Summary; network: string }) {
+  const focusNode = useEditor((s) => s.focusNode);
+  const several = useEditor((s) => hasTabs(s.doc));
+  const total = summary.trainableParams + summary.nonTrainableParams;
+  // In a document of several networks the totals come once, after all tables; each table keeps its own.
+  const ids = several ? { total: undefined, trainable: undefined, nonTrainable: undefined } : { total: 'summary-total', trainable: 'summary-trainable', nonTrainable: 'summary-non-trainable' };
+  return (
+    <div className="pb-summary" data-testid={`summary-${network}`}>
       <table>
-        <caption>Model: “{summary.name}”</caption>
+        <caption>{several ? 'Network' : 'Model'}: “{summary.name}”</caption>
         <thead><tr><th scope="col">Layer (type)</th><th scope="col">Output shape</th><th scope="col" className="pb-num">Params</th></tr></thead>
         <tbody>
           {summary.nodes.map((r) => (
-            <tr key={r.nodeId} onClick={() => focusNode(r.nodeId)}>
+            <tr key={r.nodeId} onClick={() => focusNode(r.nodeId, false, several ? { kind: 'network', id: network } : undefined)}>
               <td><span className="pb-mono">{r.name}</span> <span className="pb-muted">({r.type})</span></td>
               <td className="pb-mono">{r.outputShape ? formatShape(r.outputShape) : '?'}</td>
               <td className="pb-num pb-mono">{formatCount(r.trainableParams + r.nonTrainableParams)}</td>
@@ -110,9 +148,9 @@ export function SummaryPanel() {
           ))}
         </tbody>
         <tfoot>
-          <tr><th scope="row" colSpan={2}>Total params</th><td className="pb-num pb-mono" data-testid="summary-total">{formatCount(total)}</td></tr>
-          <tr><th scope="row" colSpan={2}>Trainable params</th><td className="pb-num pb-mono" data-testid="summary-trainable">{formatCount(summary.trainableParams)}</td></tr>
-          <tr><th scope="row" colSpan={2}>Non-trainable params</th><td className="pb-num pb-mono" data-testid="summary-non-trainable">{formatCount(summary.nonTrainableParams)}</td></tr>
+          <tr><th scope="row" colSpan={2}>Total params</th><td className="pb-num pb-mono" data-testid={ids.total}>{formatCount(total)}</td></tr>
+          <tr><th scope="row" colSpan={2}>Trainable params</th><td className="pb-num pb-mono" data-testid={ids.trainable}>{formatCount(summary.trainableParams)}</td></tr>
+          <tr><th scope="row" colSpan={2}>Non-trainable params</th><td className="pb-num pb-mono" data-testid={ids.nonTrainable}>{formatCount(summary.nonTrainableParams)}</td></tr>
         </tfoot>
       </table>
     </div>
@@ -124,6 +162,18 @@ export function CodePanel() {
   const doc = useEditor((s) => s.doc);
   const toast = useEditor((s) => s.toast);
   const dark = usePrefersDark();
+  if (doc.program) {
+    return (
+      <div className="pb-pad" data-testid="code-program">
+        <p><strong>Export of training programs comes next.</strong></p>
+        <p className="pb-muted">This document holds a training program ({doc.program.procedures.length} procedure{doc.program.procedures.length === 1 ? '' : 's'}, {doc.networks.length + 1} networks). Its TypeScript export (one function per network and a trainer) is not in this version yet; Save keeps the whole document, and the command line trains it: <code>npx patchbay train {'<file>'} --data mnist</code>.</p>
+      </div>
+    );
+  }
+  return <NetworkCode analysis={analysis} doc={doc} toast={toast} dark={dark} />;
+}
+
+function NetworkCode({ analysis, doc, toast, dark }: { analysis: ReturnType<typeof useAnalysis>; doc: ReturnType<typeof useEditor.getState>['doc']; toast: ReturnType<typeof useEditor.getState>['toast']; dark: boolean }) {
   const { code, diagnostics } = codeOf(analysis);
   const copy = async () => {
     if (!code) return;

@@ -5,10 +5,12 @@
  * such nodes are offered. Placing (and connecting) is one undo step.
  */
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
-import { analysisOf } from './analysis';
-import { catalogEntries, rankCatalog, type CatalogEntry } from './catalog';
+import { entriesFor, rankCatalog, type CatalogEntry } from './catalog';
 import { addConnected, addItem, type WireEnd } from './graph-ops';
-import { scopeDoc, useEditor } from './store';
+import { procedurePortsOf, viewResultsOf } from './program-view';
+import { scopedOf, useEditor } from './store';
+import type { GraphNode } from '../document/schema';
+import type { NodePorts } from '../compiler/graph';
 import type { Shape } from '../nodes/spec';
 
 export interface QuickAddRequest {
@@ -25,10 +27,14 @@ const MENU_HEIGHT = 340;
 
 /** Output shapes of the graph on show (inside a block: its open instance's first repetition). */
 function shapeLookup(): (nodeId: string, port: string) => Shape | undefined {
-  const s = useEditor.getState();
-  const analysis = analysisOf(s.doc);
-  const body = s.blockView ? analysis.main.nodes.get(s.blockView.nodeId)?.inner : analysis.main;
+  const body = viewResultsOf(useEditor.getState()).results;
   return (id, port) => body?.nodes.get(id)?.outputs?.[port];
+}
+
+/** In a procedure, its nodes' ports (specs and networks); elsewhere undefined (layers and blocks). */
+function portsLookup(): ((node: GraphNode) => NodePorts | undefined) | undefined {
+  const networks = viewResultsOf(useEditor.getState()).networks;
+  return networks ? (node) => procedurePortsOf(node, networks) : undefined;
 }
 
 /** Places the entry for the request as one undo step; false when it cannot go there. */
@@ -38,11 +44,11 @@ function placeEntry(entry: CatalogEntry, req: QuickAddRequest): boolean {
     s.toast({ kind: 'error', title: 'Cannot place this here', lines: ['A block cannot contain itself: place it in the main graph, or in another block.'] });
     return false;
   }
-  const scoped = scopeDoc(s.doc, s.blockView);
+  const scoped = scopedOf(s);
   // A dropped output wire feeds the new node's top; a dropped input wire is fed from its bottom.
   const position = req.from?.side === 'target' ? { x: req.flow.x - 90, y: req.flow.y - 80 } : { x: req.flow.x - 90, y: req.flow.y - (req.from ? 0 : 20) };
   if (req.from) {
-    const placed = addConnected(scoped, analysisOf(s.doc), entry.item, position, req.from, shapeLookup());
+    const placed = addConnected(scoped, viewResultsOf(s).analysis, entry.item, position, req.from, shapeLookup(), portsLookup());
     if (!placed) return false;
     s.edit(() => placed.doc, { select: [placed.id] });
     return true;
@@ -56,20 +62,22 @@ export function QuickAddMenu({ request, bounds, onClose }: { request: QuickAddRe
   const [query, setQuery] = useState('');
   const [active, setActive] = useState(0);
   const inBlock = useEditor((s) => s.blockView !== null);
+  const tab = useEditor((s) => s.tab);
   const ref = useRef<HTMLDivElement>(null);
   const listId = useId();
 
   // For a dropped wire, only what can take it: each entry is tried on a copy of the graph.
   const offered = useMemo(() => {
-    const all = catalogEntries(inBlock);
+    const s = useEditor.getState();
+    const all = entriesFor(s.doc, tab, inBlock);
     const from = request.from;
     if (!from) return all;
-    const s = useEditor.getState();
-    const scoped = scopeDoc(s.doc, s.blockView);
-    const analysis = analysisOf(s.doc);
+    const scoped = scopedOf(s);
+    const analysis = viewResultsOf(s).analysis;
     const shapeOf = shapeLookup();
-    return all.filter((e) => addConnected(scoped, analysis, e.item, request.flow, from, shapeOf) !== null);
-  }, [inBlock, request]);
+    const portsOf = portsLookup();
+    return all.filter((e) => addConnected(scoped, analysis, e.item, request.flow, from, shapeOf, portsOf) !== null);
+  }, [inBlock, request, tab]);
   const hits = useMemo(() => rankCatalog(offered, query), [offered, query]);
   const current = Math.min(active, Math.max(0, hits.length - 1));
 

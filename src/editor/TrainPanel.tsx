@@ -24,8 +24,16 @@ import { BackendRow, SetupForm } from './train/SetupForm';
 import { DataPicker } from './train/DataPicker';
 import { Playground } from './train/Playground';
 import { RunsList } from './train/RunHistory';
+import { ProgramTrainPanel } from './train/ProgramTrain';
 
 export function TrainPanel() {
+  const doc = useEditor((s) => s.doc);
+  // A training program has its own tab: its procedures say what a step does.
+  if (doc.program) return <ProgramTrainPanel doc={doc} />;
+  return <ClassifierTrainPanel />;
+}
+
+function ClassifierTrainPanel() {
   const analysis = useAnalysis();
   const doc = useEditor((s) => s.doc);
   const run = useTraining((s) => s.run);

@@ -4,9 +4,10 @@
  */
 import { DOCUMENT_FORMAT, DOCUMENT_VERSION, isParamRef, type BlockDef, type BlockParam, type GraphDocument, type GraphEdge, type GraphNode } from '../document/schema';
 import type { Analysis } from '../compiler/infer';
-import { portsOf } from '../compiler/graph';
+import { portsOf, type NodePorts } from '../compiler/graph';
 import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
 import { getLibraryBlock } from '../nodes/blocks/index';
+import { getProgramSpec, NETWORK_NODE_TYPE } from '../nodes/program/specs';
 import { formatShape } from '../nodes/shape';
 import type { Shape } from '../nodes/spec';
 
@@ -27,11 +28,25 @@ export function freshEdgeId(doc: GraphDocument, taken: Set<string> = new Set()):
   for (let i = doc.edges.length + 1; ; i++) if (!used.has(`e${i}`)) return `e${i}`;
 }
 
-/** What a palette item places: a layer type or a library block id. */
-export type PaletteItem = { kind: 'layer'; type: string } | { kind: 'block'; id: string };
+/** What a palette item places: a layer type, a library block id, a procedure node type, or a Network node applying a network. */
+export type PaletteItem =
+  | { kind: 'layer'; type: string }
+  | { kind: 'block'; id: string }
+  | { kind: 'procedure'; type: string }
+  | { kind: 'network'; network: string; label: string };
 
 export function addItem(doc: GraphDocument, item: PaletteItem, position: { x: number; y: number }): { doc: GraphDocument; id: string } {
   const pos = { x: Math.round(position.x), y: Math.round(position.y) };
+  if (item.kind === 'procedure') {
+    const spec = getProgramSpec(item.type);
+    if (!spec) throw new Error(`Unknown procedure node type ${item.type}`);
+    const id = freshId(doc, spec.label);
+    return { doc: { ...doc, nodes: [...doc.nodes, { id, type: spec.type, params: {}, position: pos }] }, id };
+  }
+  if (item.kind === 'network') {
+    const id = freshId(doc, item.network);
+    return { doc: { ...doc, nodes: [...doc.nodes, { id, type: NETWORK_NODE_TYPE, params: { network: item.network }, position: pos }] }, id };
+  }
   if (item.kind === 'layer') {
     const spec = getSpec(item.type);
     if (!spec) throw new Error(`Unknown node type ${item.type}`);
@@ -91,6 +106,8 @@ export function connectionProblem(
   c: Connection,
   /** Output shapes of the graph on show (inside an open block: its first repetition's). */
   shapeOf: (nodeId: string, port: string) => Shape | undefined = (id, port) => analysis.main.nodes.get(id)?.outputs?.[port],
+  /** The ports of a node of the graph on show (a procedure's nodes take theirs from specs or networks). */
+  portsOfNode: (node: GraphNode) => NodePorts | undefined = (node) => portsOf(node, analysis.blocks),
 ): string | null {
   const source = doc.nodes.find((n) => n.id === c.source);
   const target = doc.nodes.find((n) => n.id === c.target);
@@ -115,7 +132,7 @@ export function connectionProblem(
       if (!seen.has(next)) { parent.set(next, id); stack.push(next); }
     }
   }
-  const ports = portsOf(target, analysis.blocks);
+  const ports = portsOfNode(target);
   const port = ports?.inputs.find((p) => p.name === c.targetPort);
   if (ports && !port) return `Refused: ${label(doc, c.target)} has no input port "${c.targetPort}".`;
   if (port && !port.variadic) {
@@ -358,16 +375,18 @@ export function addConnected(
   position: { x: number; y: number },
   from: WireEnd,
   shapeOf?: (nodeId: string, port: string) => Shape | undefined,
+  /** Ports of the graph's nodes, where they are not layers or blocks (a procedure's). */
+  portsOfNode?: (node: GraphNode) => NodePorts | undefined,
 ): { doc: GraphDocument; id: string; connection: Connection } | null {
   const placed = addItem(doc, item, position);
   const node = placed.doc.nodes.find((n) => n.id === placed.id)!;
   const trialAnalysis = withBlocks(analysis, placed.doc);
-  const ports = portsOf(node, trialAnalysis.blocks);
+  const ports = portsOfNode ? portsOfNode(node) : portsOf(node, trialAnalysis.blocks);
   if (!ports) return null;
   const candidates: Connection[] = from.side === 'source'
     ? ports.inputs.map((p) => ({ source: from.nodeId, sourcePort: from.port, target: placed.id, targetPort: p.name }))
     : ports.outputs.map((p) => ({ source: placed.id, sourcePort: p.name, target: from.nodeId, targetPort: from.port }));
-  const connection = candidates.find((c) => connectionProblem(placed.doc, trialAnalysis, c, shapeOf) === null);
+  const connection = candidates.find((c) => connectionProblem(placed.doc, trialAnalysis, c, shapeOf, portsOfNode) === null);
   return connection ? { doc: connect(placed.doc, connection), id: placed.id, connection } : null;
 }
 

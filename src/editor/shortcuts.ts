@@ -4,7 +4,7 @@
  * are rows without a binding: listed in the help, handled where they happen (the canvas).
  */
 import type { EditorStore } from './store';
-import { scopeDoc } from './store';
+import { scopedOf } from './store';
 import { copyFragment, pasteFragment, removeItems, type Fragment } from './graph-ops';
 
 /** What the actions reach outside the store. */
@@ -33,7 +33,7 @@ let clipboard: Fragment | null = null;
 
 const selection = (ctx: ShortcutContext) => {
   const s = ctx.store.getState();
-  return { s, scoped: scopeDoc(s.doc, s.blockView), nodes: new Set(s.selectedNodes), edges: new Set(s.selectedEdges) };
+  return { s, scoped: scopedOf(s), nodes: new Set(s.selectedNodes), edges: new Set(s.selectedEdges) };
 };
 
 const copy = (ctx: ShortcutContext, cut: boolean) => {

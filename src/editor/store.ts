@@ -6,7 +6,7 @@
  * the `useEditor` instance.
  */
 import { create } from 'zustand';
-import type { GraphDocument } from '../document/schema';
+import { MAIN_NETWORK, type GraphDocument } from '../document/schema';
 import { emptyDocument } from './graph-ops';
 
 const HISTORY_LIMIT = 200;
@@ -20,6 +20,21 @@ export interface Toast {
   lines?: string[];
 }
 
+/**
+ * Which graph of the document the canvas shows: a network (the main one, "model", is the top-level
+ * nodes and edges) or a procedure of the training program. A block opened from one of the tab's
+ * instances shows on top of it (`blockView`).
+ */
+export interface Tab {
+  kind: 'network' | 'procedure';
+  id: string;
+}
+
+export const MAIN_TAB: Tab = { kind: 'network', id: MAIN_NETWORK };
+
+/** The graph on show, as one value: a network, a procedure, or a block body opened inside a network. */
+export type GraphOnShow = { kind: 'network' | 'procedure'; id: string } | { kind: 'block'; id: string; nodeId: string; network: string };
+
 export interface EditorState {
   doc: GraphDocument;
   past: GraphDocument[];
@@ -32,7 +47,9 @@ export interface EditorState {
   selectedNodes: string[];
   selectedEdges: string[];
   panel: Panel;
-  /** Editing a block's body, entered from one of its instances (whose shapes are shown). */
+  /** The network or procedure on show (documents with networks or a program show tabs). */
+  tab: Tab;
+  /** Editing a block's body, entered from one of its instances in the tab's network (whose shapes are shown). */
   blockView: { nodeId: string; blockId: string } | null;
   toasts: Toast[];
   dialog: 'templates' | 'shortcuts' | null;
@@ -60,38 +77,74 @@ export interface EditorState {
 
   select: (nodes: string[], edges?: string[]) => void;
   setPanel: (panel: Panel) => void;
+  /** Shows another network or procedure (leaves an open block). */
+  openTab: (tab: Tab) => void;
   openBlock: (nodeId: string, blockId: string) => void;
   closeBlock: () => void;
   toast: (t: Omit<Toast, 'id'>) => void;
   dismiss: (id: number) => void;
   setDialog: (d: EditorState['dialog']) => void;
-  /** Selects and centres a node: of the main graph (leaving an open block), or with `inBlock` of the open block's body. */
-  focusNode: (nodeId: string, inBlock?: boolean) => void;
+  /** Selects and centres a node: of the tab's graph (leaving an open block), with `inBlock` of the open block's body, or with `tab` of that tab. */
+  focusNode: (nodeId: string, inBlock?: boolean, tab?: Tab) => void;
   requestFit: () => void;
   setDropEdge: (edgeId: string | null) => void;
 }
 
 type BlockView = EditorState['blockView'];
 
+/** The nodes and edges of a tab's graph, or null when the document has no such network or procedure. */
+export function tabBody(doc: GraphDocument, tab: Tab): { nodes: GraphDocument['nodes']; edges: GraphDocument['edges'] } | null {
+  if (tab.kind === 'network') return tab.id === MAIN_NETWORK ? doc : doc.networks.find((n) => n.id === tab.id) ?? null;
+  return doc.program?.procedures.find((p) => p.id === tab.id) ?? null;
+}
+
+/** The tab itself when the document still has it, else the main network. */
+export const validTab = (doc: GraphDocument, tab: Tab): Tab => (tab === MAIN_TAB || tabBody(doc, tab) ? tab : MAIN_TAB);
+
 /**
- * The graph being edited, as a document: the main graph, or, while a block is open, the block's body
- * in place of the main graph's nodes and edges. Every document edit (graph-ops) works on either.
+ * The graph being edited, as a document: the tab's graph (a network or a procedure) in place of the
+ * top-level nodes and edges, or, while a block is open, the block's body. Every document edit
+ * (graph-ops) works on any of them.
  */
-export function scopeDoc(doc: GraphDocument, blockView: BlockView): GraphDocument {
-  if (!blockView) return doc;
-  const def = doc.blocks.find((b) => b.id === blockView.blockId);
-  return def ? { ...doc, nodes: def.nodes, edges: def.edges } : doc;
+export function scopeDoc(doc: GraphDocument, blockView: BlockView, tab: Tab = MAIN_TAB): GraphDocument {
+  if (blockView) {
+    const def = doc.blocks.find((b) => b.id === blockView.blockId);
+    if (def) return { ...doc, nodes: def.nodes, edges: def.edges };
+  }
+  if (tab.kind === 'network' && tab.id === MAIN_NETWORK) return doc;
+  const body = tabBody(doc, tab);
+  return body ? { ...doc, nodes: body.nodes, edges: body.edges } : doc;
 }
 
-/** Writes an edited scope back: the main graph as is, or the block body into its definition. */
-export function unscopeDoc(doc: GraphDocument, blockView: BlockView, scoped: GraphDocument): GraphDocument {
-  if (!blockView) return scoped;
-  const blocks = scoped.blocks.map((b) => (b.id === blockView.blockId && (b.nodes !== scoped.nodes || b.edges !== scoped.edges) ? { ...b, nodes: scoped.nodes, edges: scoped.edges } : b));
-  return { ...scoped, nodes: doc.nodes, edges: doc.edges, blocks };
+/** Writes an edited scope back: the main graph as is, a network or procedure into its place, or the block body into its definition. */
+export function unscopeDoc(doc: GraphDocument, blockView: BlockView, scoped: GraphDocument, tab: Tab = MAIN_TAB): GraphDocument {
+  if (blockView) {
+    const blocks = scoped.blocks.map((b) => (b.id === blockView.blockId && (b.nodes !== scoped.nodes || b.edges !== scoped.edges) ? { ...b, nodes: scoped.nodes, edges: scoped.edges } : b));
+    const outer = scopeDoc(doc, null, tab);
+    return unscopeDoc(doc, null, { ...scoped, nodes: outer.nodes, edges: outer.edges, blocks }, tab);
+  }
+  if (tab.kind === 'network' && tab.id === MAIN_NETWORK) return scoped;
+  const base = { ...scoped, nodes: doc.nodes, edges: doc.edges };
+  const changed = <T extends { nodes: unknown; edges: unknown }>(x: T): T => (x.nodes !== scoped.nodes || x.edges !== scoped.edges ? { ...x, nodes: scoped.nodes, edges: scoped.edges } : x);
+  if (tab.kind === 'network') return { ...base, networks: scoped.networks.map((n) => (n.id === tab.id ? changed(n) : n)) };
+  const program = scoped.program;
+  return program ? { ...base, program: { ...program, procedures: program.procedures.map((p) => (p.id === tab.id ? changed(p) : p)) } } : base;
 }
 
-const pruneSelection = (doc: GraphDocument, blockView: BlockView, nodes: string[], edges: string[]) => {
-  const scope = scopeDoc(doc, blockView);
+/** The graph on show in a state: the store's two fields as one value. */
+export function graphOnShow(s: Pick<EditorState, 'tab' | 'blockView'>): GraphOnShow {
+  return s.blockView ? { kind: 'block', id: s.blockView.blockId, nodeId: s.blockView.nodeId, network: s.tab.id } : s.tab;
+}
+
+/** The graph on show of a state, as a document (what graph-ops edit). */
+export const scopedOf = (s: Pick<EditorState, 'doc' | 'tab' | 'blockView'>): GraphDocument => scopeDoc(s.doc, s.blockView, s.tab);
+
+/** Whether the open block still stands in the tab's graph of `doc`. */
+const blockStands = (doc: GraphDocument, tab: Tab, blockView: BlockView): boolean =>
+  !!blockView && tab.kind === 'network' && !!tabBody(doc, tab)?.nodes.some((n) => n.id === blockView.nodeId) && doc.blocks.some((b) => b.id === blockView.blockId);
+
+const pruneSelection = (doc: GraphDocument, tab: Tab, blockView: BlockView, nodes: string[], edges: string[]) => {
+  const scope = scopeDoc(doc, blockView, tab);
   const n = new Set(scope.nodes.map((x) => x.id));
   const e = new Set(scope.edges.map((x) => x.id));
   return { selectedNodes: nodes.filter((id) => n.has(id)), selectedEdges: edges.filter((id) => e.has(id)) };
@@ -109,6 +162,7 @@ export function createEditorStore() {
     selectedNodes: [],
     selectedEdges: [],
     panel: 'inspector',
+    tab: MAIN_TAB,
     blockView: null,
     toasts: [],
     dialog: null,
@@ -121,21 +175,22 @@ export function createEditorStore() {
       if (doc === s.doc) return;
       const coalesce = options.coalesce !== undefined && options.coalesce === s.coalesceKey;
       const past = coalesce ? s.past : [...s.past, s.doc].slice(-HISTORY_LIMIT);
-      const blockView = s.blockView && doc.nodes.some((n) => n.id === s.blockView!.nodeId) ? s.blockView : null;
-      const selection = options.select ? { selectedNodes: options.select, selectedEdges: [] } : pruneSelection(doc, blockView, s.selectedNodes, s.selectedEdges);
-      set({ doc, past, future: [], coalesceKey: options.coalesce ?? null, ...selection, blockView });
+      const tab = validTab(doc, s.tab);
+      const blockView = blockStands(doc, tab, s.blockView) ? s.blockView : null;
+      const selection = options.select ? { selectedNodes: options.select, selectedEdges: [] } : pruneSelection(doc, tab, blockView, s.selectedNodes, s.selectedEdges);
+      set({ doc, past, future: [], coalesceKey: options.coalesce ?? null, ...selection, tab, blockView });
     },
     edit: (fn, options) => {
       const s = get();
-      const scoped = scopeDoc(s.doc, s.blockView);
+      const scoped = scopedOf(s);
       const next = fn(scoped);
-      if (next !== scoped) s.commit(unscopeDoc(s.doc, s.blockView, next), options);
+      if (next !== scoped) s.commit(unscopeDoc(s.doc, s.blockView, next, s.tab), options);
     },
     editLive: (fn) => {
       const s = get();
-      const scoped = scopeDoc(s.doc, s.blockView);
+      const scoped = scopedOf(s);
       const next = fn(scoped);
-      if (next !== scoped) s.live(unscopeDoc(s.doc, s.blockView, next));
+      if (next !== scoped) s.live(unscopeDoc(s.doc, s.blockView, next, s.tab));
     },
     beginGesture: () => {
       if (!get().gestureBase) set({ gestureBase: get().doc, coalesceKey: null });
@@ -153,18 +208,20 @@ export function createEditorStore() {
       const { past, doc, future } = get();
       const prev = past[past.length - 1];
       if (!prev) return;
-      const blockView = s.blockView && prev.nodes.some((n) => n.id === s.blockView!.nodeId) && prev.blocks.some((b) => b.id === s.blockView!.blockId) ? s.blockView : null;
-      set({ doc: prev, past: past.slice(0, -1), future: [doc, ...future], coalesceKey: null, blockView, ...pruneSelection(prev, blockView, s.selectedNodes, s.selectedEdges) });
+      const tab = validTab(prev, s.tab);
+      const blockView = blockStands(prev, tab, s.blockView) ? s.blockView : null;
+      set({ doc: prev, past: past.slice(0, -1), future: [doc, ...future], coalesceKey: null, tab, blockView, ...pruneSelection(prev, tab, blockView, s.selectedNodes, s.selectedEdges) });
     },
     redo: () => {
-      const { past, doc, future, selectedNodes, selectedEdges, blockView: open } = get();
+      const { past, doc, future, selectedNodes, selectedEdges, blockView: open, tab: shown } = get();
       const next = future[0];
       if (!next) return;
-      const blockView = open && next.nodes.some((n) => n.id === open.nodeId) && next.blocks.some((b) => b.id === open.blockId) ? open : null;
-      set({ doc: next, past: [...past, doc], future: future.slice(1), coalesceKey: null, blockView, ...pruneSelection(next, blockView, selectedNodes, selectedEdges) });
+      const tab = validTab(next, shown);
+      const blockView = blockStands(next, tab, open) ? open : null;
+      set({ doc: next, past: [...past, doc], future: future.slice(1), coalesceKey: null, tab, blockView, ...pruneSelection(next, tab, blockView, selectedNodes, selectedEdges) });
     },
     endCoalesce: () => set({ coalesceKey: null }),
-    reset: (doc) => set({ doc, past: [], future: [], coalesceKey: null, selectedNodes: [], selectedEdges: [], blockView: null }),
+    reset: (doc) => set({ doc, past: [], future: [], coalesceKey: null, selectedNodes: [], selectedEdges: [], tab: validTab(doc, get().tab), blockView: null }),
 
     select: (nodes, edges = []) => {
       const s = get();
@@ -173,6 +230,11 @@ export function createEditorStore() {
       set({ selectedNodes: nodes, selectedEdges: edges, coalesceKey: null });
     },
     setPanel: (panel) => set({ panel }),
+    openTab: (tab) => {
+      const s = get();
+      if (s.tab.kind === tab.kind && s.tab.id === tab.id && !s.blockView) return;
+      set({ tab: validTab(s.doc, tab), blockView: null, selectedNodes: [], selectedEdges: [], coalesceKey: null, fitN: s.fitN + 1 });
+    },
     openBlock: (nodeId, blockId) => set({ blockView: { nodeId, blockId }, selectedNodes: [], selectedEdges: [], fitN: get().fitN + 1 }),
     closeBlock: () => set({ blockView: null, selectedNodes: [], selectedEdges: [], fitN: get().fitN + 1 }),
     toast: (t) => {
@@ -185,7 +247,10 @@ export function createEditorStore() {
     setDialog: (dialog) => set({ dialog }),
     requestFit: () => set({ fitN: get().fitN + 1 }),
     setDropEdge: (dropEdge) => { if (get().dropEdge !== dropEdge) set({ dropEdge }); },
-    focusNode: (nodeId, inBlock = false) => set({ focusRequest: { nodeId, n: (get().focusRequest?.n ?? 0) + 1 }, selectedNodes: [nodeId], selectedEdges: [], blockView: inBlock ? get().blockView : null }),
+    focusNode: (nodeId, inBlock = false, tab) => set({
+      focusRequest: { nodeId, n: (get().focusRequest?.n ?? 0) + 1 }, selectedNodes: [nodeId], selectedEdges: [],
+      blockView: inBlock && !tab ? get().blockView : null, ...(tab ? { tab: validTab(get().doc, tab) } : {}),
+    }),
   }));
 }
 

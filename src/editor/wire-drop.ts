@@ -6,9 +6,9 @@
 import { analyze } from '../compiler/infer';
 import type { Shape } from '../nodes/spec';
 import type { GraphDocument } from '../document/schema';
-import { analysisOf } from './analysis';
 import { insertIntoEdge } from './graph-ops';
-import { unscopeDoc, useEditor } from './store';
+import { viewResultsOf } from './program-view';
+import { scopeDoc, unscopeDoc, useEditor } from './store';
 
 /** The wire under a screen point on the canvas, if any (wires lie under nodes, so look through them). */
 export function edgeIdAt(clientX: number, clientY: number, enabled = true): string | null {
@@ -25,7 +25,8 @@ export function edgeIdAt(clientX: number, clientY: number, enabled = true): stri
 /** Output shapes of a trial version of the graph on show (inside a block: its open instance's). */
 function shapesOf(trial: GraphDocument): (nodeId: string, port: string) => Shape | undefined {
   const s = useEditor.getState();
-  const analysis = analyze(unscopeDoc(s.doc, s.blockView, trial));
+  // The tab's network as a document of its own (the main one is the document itself).
+  const analysis = analyze(scopeDoc(unscopeDoc(s.doc, s.blockView, trial, s.tab), null, s.tab));
   const body = s.blockView ? analysis.main.nodes.get(s.blockView.nodeId)?.inner : analysis.main;
   return (id, port) => body?.nodes.get(id)?.outputs?.[port];
 }
@@ -37,7 +38,7 @@ function shapesOf(trial: GraphDocument): (nodeId: string, port: string) => Shape
  */
 export function insertDropped(scoped: GraphDocument, nodeId: string, edgeId: string, options: { live?: boolean } = {}): boolean {
   const s = useEditor.getState();
-  const result = insertIntoEdge(scoped, analysisOf(s.doc), nodeId, edgeId, shapesOf);
+  const result = insertIntoEdge(scoped, viewResultsOf(s).analysis, nodeId, edgeId, shapesOf);
   if ('error' in result) {
     s.toast({ kind: 'error', title: 'Not inserted into the wire', lines: [result.error] });
     return false;

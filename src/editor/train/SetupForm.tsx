@@ -22,7 +22,12 @@ const LABELS: Partial<Record<keyof TrainingSetup, string>> = { warmupSteps: 'War
 const HELP: Partial<Record<keyof TrainingSetup, string>> = {
   seed: 'Seeds the initial weights, dropout and the data order: the same seed on the same backend gives the same run.',
 };
-export function SetupForm({ setup, raw, data }: { setup: TrainingSetup; raw: Record<string, unknown>; data: RunData | null }) {
+export function SetupForm({ setup, raw, data, fields = FIELDS, help = {} }: {
+  setup: TrainingSetup; raw: Record<string, unknown>; data: RunData | null;
+  /** The setup fields that apply (a training program sets its optimizers on its Minimize nodes). */
+  fields?: (keyof TrainingSetup)[];
+  help?: Partial<Record<keyof TrainingSetup, string>>;
+}) {
   const endCoalesce = useEditor((s) => s.endCoalesce);
   const limit = useTraining((s) => s.limit);
   const [limitText, setLimitText] = useState(limit ? String(limit) : '');
@@ -31,13 +36,14 @@ export function SetupForm({ setup, raw, data }: { setup: TrainingSetup; raw: Rec
   const shape = TrainingSchema.shape as Record<string, z.ZodType>;
   return (
     <div className="pb-train-grid">
-      {FIELDS.filter((k) => RELEVANT[k]?.(setup) ?? true).map((key) => {
+      {fields.filter((k) => RELEVANT[k]?.(setup) ?? true).map((key) => {
         const schema = shape[key]!;
+        const described = help[key] ?? HELP[key];
         const value = raw[key];
         const check = value === undefined ? null : schema.safeParse(value);
         const problem = check && !check.success ? (check.error.issues[0]?.message ?? 'Invalid value.').replace(/^Invalid input: /, '') : null;
         return (
-          <ParamField key={key} label={LABELS[key] ?? humanize(key)} info={HELP[key] ? { ...describeField(schema), description: HELP[key] } : describeField(schema)} value={value} problem={problem}
+          <ParamField key={key} label={LABELS[key] ?? humanize(key)} info={described ? { ...describeField(schema), description: described } : describeField(schema)} value={value} problem={problem}
             onChange={(v) => {
               const s = useEditor.getState();
               s.commit({ ...s.doc, training: { ...(s.doc.training ?? {}), [key]: v } as TrainingSetup }, { coalesce: `$training.${key}` });

@@ -90,7 +90,7 @@ async function decodeInto(files: File[], shape: number[]): Promise<Dataset | und
 }
 
 /** The data for a run: a synthetic set by name, or a copy of the user's data (transferred to the worker). */
-export async function runDataFor(plan: Plan): Promise<{ data: TrainData; info: RunData }> {
+export async function runDataFor(plan: Plan | null): Promise<{ data: TrainData; info: RunData }> {
   const state = useTraining.getState();
   const choice = state.dataChoice;
   if (choice === 'mnist') return { data: 'mnist', info: MNIST_INFO };

@@ -55,7 +55,7 @@ export class TrainingClient {
         waiting?.resolve(message);
         return;
       }
-      if (message.type === 'done' || (message.type === 'error' && message.runId === this.activeRun)) {
+      if (message.type === 'done' || message.type === 'program-done' || (message.type === 'error' && message.runId === this.activeRun)) {
         this.activeRun = undefined;
         this.paused = false;
       }
@@ -123,7 +123,7 @@ export class TrainingClient {
       this.paused = false;
       this.lastHeard = Date.now();
     }
-    if (message.type === 'train') {
+    if (message.type === 'train' || message.type === 'train-program') {
       this.activeRun = message.runId;
       this.paused = false;
       this.lastHeard = Date.now();

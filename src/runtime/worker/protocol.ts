@@ -1,4 +1,6 @@
 import type { Plan } from '../../compiler/plan';
+import type { PlanProgram } from '../../compiler/program';
+import type { ProgramResult, ProgramStepReport } from '../program/run';
 import type { TrainingSetup } from '../../document/schema';
 import type { Checkpoint, EpochReport, StepReport, TrainResult } from '../training/train';
 import type { Dataset } from '../data/dataset';
@@ -25,6 +27,8 @@ export type TrainData = 'mnist' | { kind: 'synthetic'; name: SyntheticName } | {
 export type ToWorker =
   /** `resume` goes on from a checkpoint; its weights come as `initialWeights`. */
   | { type: 'train'; runId: string; plan: Plan; setup: TrainingSetup; data: TrainData; backend: BackendChoice; limit?: number; initialWeights?: WeightArtifacts; resume?: Checkpoint }
+  /** Runs a training program (several networks, procedures) on the data: its own loop, no checkpoints yet. */
+  | { type: 'train-program'; runId: string; program: PlanProgram; data: TrainData; backend: BackendChoice; seed: number; batchSize: number; epochs: number; limit?: number }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
@@ -42,6 +46,10 @@ export type FromWorker =
   /** A point the run can go on from after the page is gone: at epoch ends, every so often, and when a pause begins. */
   | { type: 'checkpoint'; runId: string; checkpoint: Checkpoint; weights: WeightArtifacts }
   | { type: 'done'; runId: string; result: TrainResult; weights: WeightArtifacts | null }
+  /** A training program: each step's losses (by loss node), a procedure beginning, and the end with the evaluations' metrics. */
+  | { type: 'program-step'; runId: string; report: ProgramStepReport }
+  | { type: 'program-procedure'; runId: string; procedure: string; index: number }
+  | { type: 'program-done'; runId: string; result: ProgramResult }
   | { type: 'prediction'; requestId: number; probabilities: number[] | null; error?: string }
   | { type: 'loaded'; requestId: number; error?: string }
   | { type: 'error'; runId?: string; message: string; nodeId?: string };

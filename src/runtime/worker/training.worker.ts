@@ -8,6 +8,7 @@ import { syntheticDataset } from '../data/synthetic';
 import { decodeMnist } from '../data/mnist-binary';
 import { mnistFromDigits } from '../data/mnist';
 import { trainClassifier, type TrainResult } from '../training/train';
+import { ProgramRun, runProgram } from '../program/run';
 import type { BackendName, FromWorker, ToWorker, TrainData, WeightArtifacts } from './protocol';
 
 /**
@@ -168,6 +169,41 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
   post({ type: 'done', runId, result, weights }, weights ? [weights.weightData] : []);
 }
 
+/**
+ * Runs a training program with the same interpreter as the command line. Steps are reported as
+ * they come; between steps the worker reads its messages, so Pause and Stop act at the next step.
+ */
+async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }>): Promise<void> {
+  const { runId } = message;
+  paused = false;
+  stopRequested = false;
+  probe ??= await probeBackends();
+  const ds = await datasetFor(message.data);
+  const backend = await selectBackend(message.backend, probe);
+  backendChosen = true;
+  post({ type: 'backend', runId, name: backend.name, reason: backend.reason });
+  const run = new ProgramRun(tf, message.program, message.seed);
+  try {
+    const result = await runProgram(tf, run, ds, {
+      seed: message.seed,
+      batchSize: message.batchSize,
+      epochs: message.epochs,
+      limit: message.limit,
+      shouldStop: () => stopRequested,
+      onProcedure: (procedure, index) => post({ type: 'program-procedure', runId, procedure: procedure.id, index }),
+      onStep: async (report) => {
+        post({ type: 'program-step', runId, report });
+        // On wasm/cpu a step resolves through microtasks only: without this, 'pause' and 'stop' would wait for the end.
+        await yieldToEvents();
+        if (paused && !stopRequested) await new Promise<void>((resolve) => resumeWaiters.push(resolve));
+      },
+    });
+    post({ type: 'program-done', runId, result });
+  } finally {
+    run.dispose();
+  }
+}
+
 function predict(message: Extract<ToWorker, { type: 'predict' }>): void {
   if (!model) {
     post({ type: 'prediction', requestId: message.requestId, probabilities: null, error: 'Train the model first: there are no weights yet.' });
@@ -204,6 +240,9 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
   switch (message.type) {
     case 'train':
       train(message).catch(fail);
+      break;
+    case 'train-program':
+      trainProgram(message).catch(fail);
       break;
     case 'pause':
       paused = true;

@@ -1,0 +1,177 @@
+/**
+ * The run controller of training programs: Start sends the lowered program to the worker (the same
+ * interpreter the command line runs), step reports grow the per-loss curves, the canvas's live
+ * values follow at most 4 times a second, and the finished run goes into the history with its curves
+ * and metrics. The classifier's controller (controller.ts) stays as it was; both share the worker.
+ */
+import type { PlanProgram } from '../../compiler/program';
+import type { TrainingSetup } from '../../document/schema';
+import type { ClientEvent } from '../../runtime/worker/client';
+import type { TrainData } from '../../runtime/worker/protocol';
+import { saveRun, type RunData, type RunRecord, type RunStatus } from '../runs-db';
+import { isActiveStatus, useTraining } from '../training';
+import { getClient } from './controller';
+import { messageOf, runDataFor } from './data';
+import { refreshRuns } from './history';
+import { useProgramLive, useProgramRun, type ProgramLiveRun } from './program-live';
+import { toast } from './toast';
+
+let listening = false;
+let dirty = false;
+let ticker: ReturnType<typeof setInterval> | undefined;
+let started = 0;
+
+export const programRunIsActive = () => isActiveStatus(useProgramRun.getState().run?.status);
+
+// Leaving the page during a run asks first (a program run has no checkpoints to go on from yet).
+if (typeof window !== 'undefined') {
+  window.addEventListener('beforeunload', (event) => {
+    if (!programRunIsActive()) return;
+    event.preventDefault();
+    event.returnValue = '';
+  });
+}
+
+function update(patch: Partial<ProgramLiveRun>) {
+  const run = useProgramRun.getState().run;
+  if (run) useProgramRun.setState({ run: { ...run, ...patch } });
+}
+
+/** Copies the latest step into the stores the Train tab and the canvas read. */
+function flush() {
+  if (!dirty) return;
+  dirty = false;
+  const run = useProgramRun.getState().run;
+  if (!run) return;
+  useProgramRun.setState({ run: { ...run }, tick: useProgramRun.getState().tick + 1 });
+  const last = run.last;
+  if (!last) return;
+  const losses = { ...useProgramLive.getState().losses };
+  const decays = { ...useProgramLive.getState().decays };
+  for (const [id, v] of Object.entries(last.losses)) losses[`${last.procedure}/${id}`] = v;
+  for (const [id, v] of Object.entries(last.decays)) decays[`${last.procedure}/${id}`] = v;
+  useProgramLive.setState({ losses, decays });
+}
+
+/** The loss a run's history shows per step: the one each training procedure's first Minimize lowers. */
+function minimizedLoss(program: PlanProgram, procedure: string): string | undefined {
+  const proc = program.procedures.find((p) => p.id === procedure);
+  const m = proc?.steps.find((s) => s.kind === 'minimize');
+  return m?.kind === 'minimize' ? m.loss.split(':')[0] : undefined;
+}
+
+function recordOf(run: ProgramLiveRun, status: RunStatus): RunRecord {
+  const loss = run.program.procedures.filter((p) => p.kind === 'train').flatMap((p) => run.curves[p.id]?.[minimizedLoss(run.program, p.id) ?? ''] ?? []);
+  const totalSteps = run.last?.totalSteps ?? loss.length;
+  return {
+    id: run.id, graphKey: run.graphKey, graphName: run.graphName, date: run.date, setup: run.setup, limit: run.limit,
+    backendChoice: run.backendChoice, backend: run.backend, message: run.message,
+    curves: { loss, accuracy: [] }, epochs: [], final: null, status,
+    seconds: run.seconds, stepsPerSecond: run.last?.stepsPerSecond ?? 0, hasWeights: false, totalSteps, data: run.data,
+    program: { curves: run.curves, metrics: run.metrics ?? {} },
+  };
+}
+
+async function finish(status: RunStatus, patch: Partial<ProgramLiveRun>) {
+  const run = useProgramRun.getState().run;
+  if (!run || !isActiveStatus(run.status)) return;
+  if (ticker) clearInterval(ticker);
+  ticker = undefined;
+  dirty = true;
+  flush();
+  const done: ProgramLiveRun = { ...useProgramRun.getState().run!, ...patch, status, seconds: patch.seconds ?? (performance.now() - started) / 1000 };
+  useProgramRun.setState({ run: done, tick: useProgramRun.getState().tick + 1 });
+  if (done.metrics) useProgramLive.setState({ metrics: done.metrics });
+  try {
+    await saveRun(recordOf(done, status), null);
+    if (useTraining.getState().runsKey === done.graphKey) await refreshRuns(done.graphKey);
+  } catch (err) {
+    toast('error', 'The run could not be saved in this browser', [messageOf(err)]);
+  }
+}
+
+function onEvent(e: ClientEvent) {
+  const run = useProgramRun.getState().run;
+  if (!run || !isActiveStatus(run.status)) return;
+  const mine = 'runId' in e && e.runId === run.id;
+  switch (e.type) {
+    case 'backend':
+      if (mine) update({ backend: { name: e.name, reason: e.reason }, status: run.status === 'starting' ? 'running' : run.status });
+      break;
+    case 'program-procedure':
+      if (mine) update({ procedure: e.procedure });
+      break;
+    case 'program-step': {
+      if (!mine) break;
+      const curves = (run.curves[e.report.procedure] ??= {});
+      for (const [id, v] of Object.entries(e.report.losses)) (curves[id] ??= []).push(v);
+      run.last = e.report;
+      run.procedure = e.report.procedure;
+      if (run.status === 'starting') run.status = 'running';
+      dirty = true;
+      break;
+    }
+    case 'program-done': {
+      if (!mine) break;
+      const r = e.result;
+      void finish(r.status, { message: r.message, nodeId: r.nodeId, metrics: r.metrics, seconds: r.seconds });
+      break;
+    }
+    case 'error':
+      if (mine) void finish('failed', { message: e.message, nodeId: e.nodeId });
+      break;
+    case 'crashed':
+      void finish('crashed', { message: e.message });
+      break;
+  }
+}
+
+export async function startProgramRun(args: { program: PlanProgram; setup: TrainingSetup; graphKey: string; graphName: string }): Promise<void> {
+  if (programRunIsActive() || isActiveStatus(useTraining.getState().run?.status)) return;
+  let data: TrainData;
+  let info: RunData;
+  try {
+    // The data's own shape is what matters here (the Data nodes were checked against it).
+    ({ data, info } = await runDataFor(null));
+  } catch (err) {
+    toast('error', 'Could not start the run', [messageOf(err)]);
+    return;
+  }
+  const client = getClient();
+  if (!listening) {
+    client.on(onEvent);
+    listening = true;
+  }
+  const { backendChoice, limit } = useTraining.getState();
+  const run: ProgramLiveRun = {
+    id: `run-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`,
+    graphKey: args.graphKey, graphName: args.graphName, date: new Date().toISOString(), status: 'starting',
+    planJson: JSON.stringify(args.program), program: args.program, setup: args.setup, limit: limit ?? undefined,
+    backendChoice, backend: null, data: info, procedure: null, last: null, curves: {}, metrics: null, seconds: 0,
+  };
+  useProgramRun.setState({ run, tick: useProgramRun.getState().tick + 1 });
+  useProgramLive.setState({ graphKey: args.graphKey, losses: {}, decays: {}, metrics: null });
+  started = performance.now();
+  dirty = false;
+  ticker ??= setInterval(flush, 250);
+  client.send({
+    type: 'train-program', runId: run.id, program: args.program, data, backend: backendChoice,
+    seed: args.setup.seed, batchSize: args.setup.batchSize, epochs: args.setup.epochs, limit: limit ?? undefined,
+  });
+}
+
+export function pauseProgramRun() {
+  if (useProgramRun.getState().run?.status !== 'running') return;
+  getClient().send({ type: 'pause' });
+  update({ status: 'paused' });
+}
+export function resumeProgramRun() {
+  if (useProgramRun.getState().run?.status !== 'paused') return;
+  getClient().send({ type: 'resume' });
+  update({ status: 'running' });
+}
+export function stopProgramRun() {
+  if (!programRunIsActive()) return;
+  getClient().send({ type: 'stop' });
+  update({ status: 'stopping' });
+}

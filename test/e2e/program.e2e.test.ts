@@ -1,0 +1,145 @@
+/**
+ * End-to-end test of training programs in real headless Chromium: the SimSiam template from the
+ * Templates dialog, its tabs (networks and procedures), shapes on a procedure's wires, the weights
+ * badge of a frozen network, an edit in a procedure tab undone and redone, a short run in the worker
+ * with the loss values on the loss nodes changing, the evaluation's results (the collapse monitor
+ * on its node), and Stop. Run with:
+ *   npx vitest run -c vitest.e2e.config.ts test/e2e/program.e2e.test.ts
+ * Screenshots land in .tmp/shots/program-*.png at 1280×800 and 1920×1080.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import type { GraphDocument } from '../../src/document/schema';
+import { openEditor, openTemplate, shot, startHarness, type Harness } from './harness';
+
+const e2e = !!process.env.PATCHBAY_E2E;
+let h: Harness;
+
+interface Exposed { patchbay: { getState(): { doc: GraphDocument; tab: { kind: string; id: string } } } }
+const state = (page: Page) => page.evaluate(() => {
+  const s = (window as unknown as Exposed).patchbay.getState();
+  return { doc: s.doc, tab: s.tab };
+});
+const translatePixels = async (page: Page) =>
+  (await state(page)).doc.program!.procedures.find((p) => p.id === 'pretrain')!.nodes.find((n) => n.id === 'translate1')!.params.pixels;
+const runStatus = (page: Page) => page.getByTestId('train-progress').getAttribute('data-status');
+const text = async (page: Page, testId: string) => ((await page.getByTestId(testId).count()) ? (await page.getByTestId(testId).textContent()) ?? '' : '');
+
+describe.skipIf(!e2e)('training programs in Chromium', () => {
+  beforeAll(async () => {
+    h = await startHarness('.tmp/e2e-dist-program');
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  test('open SimSiam, switch tabs, edit a procedure with undo, train a few steps with live losses, see the evaluation, stop', async () => {
+    const page = await openEditor(h);
+    // A plain document shows no tabs.
+    expect(await page.locator('.pb-graph-tabs').count()).toBe(0);
+
+    await openTemplate(page, 'SimSiam', 'mnist');
+    for (const id of ['network-model', 'network-projector', 'network-predictor', 'procedure-pretrain', 'procedure-evaluate']) {
+      await page.getByTestId(`graph-tab-${id}`).waitFor();
+    }
+    expect(await page.getByTestId('graph-tab-network-model').getAttribute('aria-selected')).toBe('true');
+    await page.getByTestId('node-conv1').waitFor();
+    // Every network counts in the status bar (encoder, projector and predictor).
+    expect(await page.getByTestId('status-trainable').textContent()).toMatch(/in 3 networks/);
+    await shot(page, 'program-00-main-network');
+
+    // Another network: its own nodes and shapes.
+    await page.getByTestId('graph-tab-network-projector').click();
+    await page.getByTestId('node-hiddenDense').waitFor();
+    expect(await page.getByTestId('node-conv1').count()).toBe(0);
+    expect(await page.getByTestId('shape-projDense').textContent()).toBe('(None, 64)');
+    await shot(page, 'program-01-projector');
+
+    // The training procedure: procedure nodes, Network nodes with their network's label and size, shapes on the wires.
+    await page.getByTestId('graph-tab-procedure-pretrain').click();
+    await page.getByTestId('node-encoder1').waitFor();
+    expect(await page.getByTestId('node-encoder1').textContent()).toMatch(/Network · SimSiam/);
+    expect(await page.getByTestId('node-encoder1').textContent()).toMatch(/params/);
+    expect(await page.getByTestId('shape-projector1').textContent()).toBe('(None, 64)');
+    expect(await page.getByTestId('shape-erase1').textContent()).toBe('(None, 28, 28, 1)');
+    expect(await page.getByTestId('shape-loss').textContent()).toBe('()');
+    const wireLabels = await page.locator('.react-flow__edge-text').allTextContents();
+    expect(wireLabels).toContain('(None, 64)');
+    expect(wireLabels).toContain('(None, 28, 28, 1)');
+    // The palette offers the procedure's nodes and one entry per network.
+    const palette = page.getByRole('complementary', { name: 'Palette' });
+    for (const name of ['Negative cosine', 'Stop gradient', 'Minimize', 'Projector', 'Predictor']) await palette.getByRole('button', { name, exact: true }).waitFor();
+    expect(await palette.getByRole('button', { name: 'Dense', exact: true }).count()).toBe(0);
+    await shot(page, 'program-02-procedure');
+
+    // An edit in the procedure tab is one undo step, and undo stays in the tab.
+    await page.getByTestId('node-translate1').click();
+    const inspector = page.locator('.pb-tabpanel');
+    await inspector.getByLabel('Pixels').fill('5');
+    await inspector.getByLabel('Pixels').blur();
+    await expect.poll(() => translatePixels(page)).toBe(5);
+    await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => translatePixels(page)).toBe(3);
+    expect((await state(page)).tab).toEqual({ kind: 'procedure', id: 'pretrain' });
+    await page.keyboard.press('Control+Shift+z');
+    await expect.poll(() => translatePixels(page)).toBe(5);
+    // A node from the palette lands in the procedure, not in the main network; undo takes it away.
+    const before = (await state(page)).doc;
+    await palette.getByRole('button', { name: 'Gaussian noise', exact: true }).dblclick();
+    await expect.poll(async () => (await state(page)).doc.program!.procedures[0]!.nodes.length).toBe(before.program!.procedures[0]!.nodes.length + 1);
+    expect((await state(page)).doc.nodes.length).toBe(before.nodes.length);
+    await page.getByTestId('node-gaussian_noise').waitFor();
+    await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => page.getByTestId('node-gaussian_noise').count()).toBe(0);
+
+    // The evaluation: a frozen encoder says so.
+    await page.getByTestId('graph-tab-procedure-evaluate').click();
+    await page.getByTestId('node-collapse').waitFor();
+    expect(await page.getByTestId('badge-encoder').textContent()).toBe('frozen');
+    await shot(page, 'program-03-evaluate');
+
+    // Train: a quick run on the first 256 digits, batch 64, 1 epoch (4 steps), then the evaluation.
+    await page.getByTestId('graph-tab-procedure-pretrain').click();
+    await page.getByTestId('node-loss12').waitFor();
+    await page.getByRole('tab', { name: 'Train', exact: true }).click();
+    const train = page.getByTestId('program-train');
+    await train.getByLabel('Epochs').fill('1');
+    await train.getByLabel('Batch size').fill('64');
+    await train.getByLabel('Limit training examples').fill('256');
+    await train.getByLabel('Epochs').blur();
+    await expect.poll(() => text(page, 'train-plan')).toMatch(/256 digits × 1 epoch = 4 steps of 64/);
+    expect(await page.getByTestId('playground').count()).toBe(0);
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    // The loss node shows this step's value, and it changes as training goes.
+    await expect.poll(() => text(page, 'live-loss12'), { timeout: 90_000 }).toMatch(/loss −?\d/);
+    const first = await text(page, 'live-loss12');
+    await expect.poll(() => text(page, 'live-loss12'), { timeout: 90_000 }).not.toBe(first);
+    expect(await text(page, 'live-loss')).toMatch(/loss −?\d/);
+    await expect.poll(() => page.getByTestId('chart-pretrain').getAttribute('data-points'), { timeout: 60_000 }).not.toBe('0');
+    await shot(page, 'program-04-training');
+    await expect.poll(() => runStatus(page), { timeout: 180_000 }).toBe('completed');
+    // The evaluation's results: in the Train tab, and the collapse monitor on its node.
+    await page.getByTestId('program-metrics').waitFor();
+    expect(await text(page, 'metric-linearProbeAccuracy')).toMatch(/\d+\.\d+%/);
+    expect(await text(page, 'metric-knnAccuracy')).toMatch(/\d+\.\d+%/);
+    expect(await text(page, 'metric-baselines.rawPixelsLinearProbe')).toMatch(/\d+\.\d+%/);
+    expect(await text(page, 'metric-collapseStd')).toMatch(/1\/√d = 0\.125/);
+    await page.getByTestId('graph-tab-procedure-evaluate').click();
+    await expect.poll(() => text(page, 'live-collapse')).toMatch(/std 0\.\d+ · 1\/√d 0\.125/);
+    expect(await text(page, 'live-probe')).toMatch(/\d+\.\d% · untrained \d+\.\d%/);
+    await shot(page, 'program-05-evaluated');
+    // The run is in the history.
+    await expect.poll(() => page.getByTestId('run-item').count()).toBe(1);
+
+    // Stop a second run mid-way.
+    await train.getByText('Training setup').click();
+    await train.getByLabel('Limit training examples').fill('1024');
+    await page.getByRole('button', { name: 'Start a new run' }).click();
+    await expect.poll(async () => Number((await text(page, 'train-step')).match(/Step (\d+)/)?.[1] ?? 0), { timeout: 90_000 }).toBeGreaterThanOrEqual(1);
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await expect.poll(() => runStatus(page), { timeout: 60_000 }).toBe('stopped');
+    await expect.poll(() => page.getByTestId('run-item').count()).toBe(2);
+  });
+});

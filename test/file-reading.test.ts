@@ -65,7 +65,7 @@ describe('reading a CSV', () => {
 
   it('refuses a CSV over the limit without reading it', async () => {
     const result = await readCsv(unreadable(MAX_CSV_BYTES + 1), 'giant.csv', undefined, () => {});
-    expect(result.error).toBe('giant.csv is 512 MB; Patchbay reads CSV files of up to 512 MB. Use a sample of the rows.');
+    expect(result.error).toBe('giant.csv is 256 MB; Patchbay reads CSV files of up to 256 MB. Use a sample of the rows.');
   });
 });
 

@@ -53,6 +53,20 @@ describe('the editor on a training program', () => {
     expect(pretrain(store.getState().doc).nodes.map((n) => n.id)).toContain(id);
   });
 
+  it('undo shows the graph it changes: an edit made in another tab brings that tab back', () => {
+    const store = createEditorStore();
+    store.getState().reset(simsiam());
+    store.getState().openTab({ kind: 'network', id: 'predictor' });
+    store.getState().edit((d) => setParam(d, 'predict', 'units', 32));
+    store.getState().openTab({ kind: 'procedure', id: 'evaluate' });
+    store.getState().undo();
+    expect(store.getState().tab).toEqual({ kind: 'network', id: 'predictor' });
+    expect(store.getState().doc.networks.find((n) => n.id === 'predictor')!.nodes.find((n) => n.id === 'predict')!.params.units).not.toBe(32);
+    store.getState().openTab({ kind: 'network', id: 'model' });
+    store.getState().redo();
+    expect(store.getState().tab).toEqual({ kind: 'network', id: 'predictor' });
+  });
+
   it('edits another network in its own place, leaving the main network and the program alone', () => {
     const store = createEditorStore();
     store.getState().reset(simsiam());
@@ -78,8 +92,9 @@ describe('the editor on a training program', () => {
     const doc = store.getState().doc;
     store.getState().commit({ ...doc, program: { procedures: doc.program!.procedures.filter((p) => p.id !== 'evaluate') } });
     expect(store.getState().tab).toEqual({ kind: 'network', id: 'model' });
+    // Undo brings the procedure back, and shows it.
     store.getState().undo();
-    expect(store.getState().tab).toEqual({ kind: 'network', id: 'model' });
+    expect(store.getState().tab).toEqual({ kind: 'procedure', id: 'evaluate' });
   });
 
   it('shows a procedure with its shapes, ports and network sizes, and keeps untouched results', () => {

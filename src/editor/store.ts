@@ -139,6 +139,24 @@ export function graphOnShow(s: Pick<EditorState, 'tab' | 'blockView'>): GraphOnS
 /** The graph on show of a state, as a document (what graph-ops edit). */
 export const scopedOf = (s: Pick<EditorState, 'doc' | 'tab' | 'blockView'>): GraphDocument => scopeDoc(s.doc, s.blockView, s.tab);
 
+/** The tabs whose graph differs between two versions of a document (by identity: edits keep untouched graphs). */
+function changedTabs(a: GraphDocument, b: GraphDocument): Tab[] {
+  const differ = (x: { nodes: unknown; edges: unknown } | null, y: { nodes: unknown; edges: unknown } | null) => !x || !y || x.nodes !== y.nodes || x.edges !== y.edges;
+  const tabs: Tab[] = [MAIN_TAB, ...b.networks.map((n): Tab => ({ kind: 'network', id: n.id })), ...(b.program?.procedures ?? []).map((p): Tab => ({ kind: 'procedure', id: p.id }))];
+  return tabs.filter((t) => differ(tabBody(a, t), tabBody(b, t)));
+}
+
+/**
+ * The tab to show after undo or redo: the one on show when the step changed it (or changed
+ * nothing visible), else the one graph the step changed, so that an undo is never invisible.
+ */
+function tabAfterStep(from: GraphDocument, to: GraphDocument, shown: Tab): Tab {
+  const tab = validTab(to, shown);
+  const changed = changedTabs(from, to);
+  if (changed.length !== 1 || changed.some((t) => t.kind === tab.kind && t.id === tab.id)) return tab;
+  return changed[0]!;
+}
+
 /** Whether the open block still stands in the tab's graph of `doc`. */
 const blockStands = (doc: GraphDocument, tab: Tab, blockView: BlockView): boolean =>
   !!blockView && tab.kind === 'network' && !!tabBody(doc, tab)?.nodes.some((n) => n.id === blockView.nodeId) && doc.blocks.some((b) => b.id === blockView.blockId);
@@ -208,17 +226,17 @@ export function createEditorStore() {
       const { past, doc, future } = get();
       const prev = past[past.length - 1];
       if (!prev) return;
-      const tab = validTab(prev, s.tab);
-      const blockView = blockStands(prev, tab, s.blockView) ? s.blockView : null;
-      set({ doc: prev, past: past.slice(0, -1), future: [doc, ...future], coalesceKey: null, tab, blockView, ...pruneSelection(prev, tab, blockView, s.selectedNodes, s.selectedEdges) });
+      const tab = tabAfterStep(doc, prev, s.tab);
+      const blockView = tab === s.tab && blockStands(prev, tab, s.blockView) ? s.blockView : null;
+      set({ doc: prev, past: past.slice(0, -1), future: [doc, ...future], coalesceKey: null, tab, blockView, ...pruneSelection(prev, tab, blockView, s.selectedNodes, s.selectedEdges), fitN: tab === s.tab ? s.fitN : s.fitN + 1 });
     },
     redo: () => {
-      const { past, doc, future, selectedNodes, selectedEdges, blockView: open, tab: shown } = get();
+      const { past, doc, future, selectedNodes, selectedEdges, blockView: open, tab: shown, fitN } = get();
       const next = future[0];
       if (!next) return;
-      const tab = validTab(next, shown);
-      const blockView = blockStands(next, tab, open) ? open : null;
-      set({ doc: next, past: [...past, doc], future: future.slice(1), coalesceKey: null, tab, blockView, ...pruneSelection(next, tab, blockView, selectedNodes, selectedEdges) });
+      const tab = tabAfterStep(doc, next, shown);
+      const blockView = tab === shown && blockStands(next, tab, open) ? open : null;
+      set({ doc: next, past: [...past, doc], future: future.slice(1), coalesceKey: null, tab, blockView, ...pruneSelection(next, tab, blockView, selectedNodes, selectedEdges), fitN: tab === shown ? fitN : fitN + 1 });
     },
     endCoalesce: () => set({ coalesceKey: null }),
     reset: (doc) => set({ doc, past: [], future: [], coalesceKey: null, selectedNodes: [], selectedEdges: [], tab: validTab(doc, get().tab), blockView: null }),

@@ -94,6 +94,26 @@ describe.skipIf(!e2e)('training programs in Chromium', () => {
     await page.keyboard.press('Control+z');
     await expect.poll(() => page.getByTestId('node-gaussian_noise').count()).toBe(0);
 
+    // A Network node's inspector: which network (a choice of the document's), which weights.
+    await page.getByTestId('node-encoder1').click();
+    expect(await inspector.getByLabel('Network', { exact: true }).inputValue()).toBe('model');
+    expect(await inspector.getByLabel('Network', { exact: true }).locator('option').allTextContents()).toEqual(['SimSiam mnist (model)', 'Projector (projector)', 'Predictor (predictor)']);
+    await inspector.getByLabel('Weights').selectOption('ema');
+    await expect.poll(() => text(page, 'badge-encoder1')).toBe('EMA τ 0.99→1');
+    await inspector.getByLabel('Decay schedule').waitFor();
+    await shot(page, 'program-02b-network-node');
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => page.getByTestId('badge-encoder1').count()).toBe(0);
+
+    // The summary: one table per network, then the totals of all.
+    await page.getByRole('tab', { name: 'Summary', exact: true }).click();
+    for (const id of ['model', 'projector', 'predictor']) await page.getByTestId(`summary-${id}`).waitFor();
+    const total = Number((await text(page, 'summary-total')).replace(/,/g, ''));
+    const [trainable, frozen] = [(await text(page, 'status-trainable')), (await text(page, 'status-non-trainable'))].map((t) => Number(t.replace(/,/g, '').match(/\d+/)![0]));
+    expect(total).toBe(trainable! + frozen!);
+    await shot(page, 'program-02c-summary');
+    await page.getByRole('tab', { name: 'Inspector', exact: true }).click();
+
     // The evaluation: a frozen encoder says so.
     await page.getByTestId('graph-tab-procedure-evaluate').click();
     await page.getByTestId('node-collapse').waitFor();
@@ -141,5 +161,24 @@ describe.skipIf(!e2e)('training programs in Chromium', () => {
     await page.getByRole('button', { name: 'Stop' }).click();
     await expect.poll(() => runStatus(page), { timeout: 60_000 }).toBe('stopped');
     await expect.poll(() => page.getByTestId('run-item').count()).toBe(2);
+  });
+
+  test('BYOL: moving-average targets show their decay, live while training', async () => {
+    const page = await openEditor(h);
+    await openTemplate(page, 'BYOL', 'mnist');
+    await page.getByTestId('graph-tab-procedure-pretrain').click();
+    await page.getByTestId('node-targetEncoder1').waitFor();
+    expect(await text(page, 'badge-targetEncoder1')).toBe('EMA τ 0.99→1');
+    await page.getByRole('tab', { name: 'Train', exact: true }).click();
+    const train = page.getByTestId('program-train');
+    await train.getByLabel('Epochs').fill('1');
+    await train.getByLabel('Batch size').fill('64');
+    await train.getByLabel('Limit training examples').fill('192');
+    await train.getByLabel('Epochs').blur();
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    // τ follows the cosine schedule from 0.99 towards 1, step by step.
+    await expect.poll(() => text(page, 'badge-targetEncoder1'), { timeout: 90_000 }).toMatch(/^EMA τ (0\.99\d\d|1\.0000)$/);
+    await expect.poll(() => runStatus(page), { timeout: 180_000 }).toBe('completed');
+    await shot(page, 'program-06-byol');
   });
 });

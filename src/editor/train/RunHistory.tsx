@@ -11,6 +11,16 @@ import { clearPendingWeights, exportWeights, importWeights, tryPastRun } from '.
 import { COLORS, duration, pct, runDataText } from './format';
 import { Section } from './Section';
 
+/** The figure a run is known by: test accuracy, or for a training program its first headline metric. */
+function headline(r: RunRecord): { value: number | null; title: string } {
+  if (!r.program) return { value: r.final ? r.final.test.accuracy : null, title: 'Final test accuracy' };
+  for (const [name, title] of [['testAccuracy', 'Test accuracy'], ['linearProbeAccuracy', 'Linear probe accuracy'], ['knnAccuracy', 'kNN accuracy']] as const) {
+    const v = r.program.metrics[name];
+    if (typeof v === 'number') return { value: v, title };
+  }
+  return { value: null, title: 'Not evaluated' };
+}
+
 /** The badge of a saved run; an interrupted one says how far it got. */
 const badgeOf = (r: RunRecord): string => (r.status === 'interrupted' ? `interrupted at step ${r.curves.loss.length}` : r.status);
 
@@ -54,10 +64,10 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
                   <span className={`pb-badge pb-run-badge pb-run-${live ? 'running' : r.status}`} data-testid="run-badge">{live ? 'running now' : badgeOf(r)}</span>
                   {i === 0 && <span className="pb-tag">latest</span>}
                   <span className="pb-spacer" />
-                  <span className="pb-run-acc" title="Final test accuracy">{r.final ? pct(r.final.test.accuracy, 2) : '–'}</span>
+                  <span className="pb-run-acc" title={headline(r).title}>{pct(headline(r).value, 2)}</span>
                 </div>
                 <div className="pb-small-text pb-muted">
-                  {r.curves.loss.length}/{r.totalSteps || '?'} steps · {r.setup.optimizer} {r.setup.learningRate} {r.setup.schedule} · batch {r.setup.batchSize} · {runDataText(r)} · {r.backend?.name ?? r.backendChoice} · {duration(r.seconds)}
+                  {r.curves.loss.length}/{r.totalSteps || '?'} steps · {r.program ? 'training program' : `${r.setup.optimizer} ${r.setup.learningRate} ${r.setup.schedule}`} · batch {r.setup.batchSize} · {runDataText(r)} · {r.backend?.name ?? r.backendChoice} · {duration(r.seconds)}
                 </div>
                 {r.message && r.status !== 'completed' && !live && <div className="pb-small-text pb-muted pb-run-why">{r.message}</div>}
                 {r.status === 'interrupted' && !live && (

@@ -116,7 +116,7 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
   const count = result ? result.count.trainable + result.count.nonTrainable : 0;
   const repeat = node.type === BLOCK_NODE_TYPE && (node.repeat ?? 1) > 1 ? ` ×${node.repeat}` : '';
   const problem = errors[0] ?? warnings[0];
-  const cls = ['pb-node', node.type === BLOCK_NODE_TYPE ? 'pb-node-block' : '', errors.length ? 'pb-node-error' : warnings.length ? 'pb-node-warning' : '', result?.bypassed ? 'pb-node-bypassed' : '']
+  const cls = ['pb-node', node.type === BLOCK_NODE_TYPE ? 'pb-node-block' : '', view.procedure ? 'pb-node-procedure' : '', errors.length ? 'pb-node-error' : warnings.length ? 'pb-node-warning' : '', result?.bypassed ? 'pb-node-bypassed' : '']
     .filter(Boolean).join(' ');
   return (
     <div
@@ -128,7 +128,7 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
       <PortHandles ports={ports} />
       <div className="pb-node-head">
         <span className="pb-node-title">{node.name ?? node.id}</span>
-        <span className="pb-node-type">{typeLabel}{repeat}</span>
+        <span className="pb-node-type" title={view.procedure ? typeLabel : undefined}>{typeLabel}{repeat}</span>
       </div>
       {keyParams.length > 0 && (
         <div className="pb-node-params">

@@ -157,10 +157,33 @@ describe.skipIf(!e2e)('training programs in Chromium', () => {
     await train.getByText('Training setup').click();
     await train.getByLabel('Limit training examples').fill('1024');
     await page.getByRole('button', { name: 'Start a new run' }).click();
-    await expect.poll(async () => Number((await text(page, 'train-step')).match(/Step (\d+)/)?.[1] ?? 0), { timeout: 90_000 }).toBeGreaterThanOrEqual(1);
+    const stepNow = async () => Number((await text(page, 'train-step')).match(/Step (\d+)/)?.[1] ?? 0);
+    await expect.poll(stepNow, { timeout: 90_000 }).toBeGreaterThanOrEqual(1);
+    // Pause holds the run between steps; Resume goes on.
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => runStatus(page)).toBe('paused');
+    await page.waitForTimeout(1500);
+    const pausedAt = await stepNow();
+    await page.waitForTimeout(1500);
+    expect(await stepNow()).toBe(pausedAt);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(stepNow, { timeout: 60_000 }).toBeGreaterThan(pausedAt);
     await page.getByRole('button', { name: 'Stop' }).click();
     await expect.poll(() => runStatus(page), { timeout: 60_000 }).toBe('stopped');
     await expect.poll(() => page.getByTestId('run-item').count()).toBe(2);
+  });
+
+  test('distillation: three networks and four procedures fit the tab strip; metric nodes wait for results', async () => {
+    const page = await openEditor(h);
+    await openTemplate(page, 'Knowledge distillation', 'mnist');
+    await page.getByTestId('graph-tab-procedure-evaluate').click();
+    await page.getByTestId('node-teacher').waitFor();
+    // The tab on show is scrolled into view.
+    const tab = (await page.getByTestId('graph-tab-procedure-evaluate').boundingBox())!;
+    const strip = (await page.locator('.pb-graph-tabs').boundingBox())!;
+    expect(tab.x + tab.width).toBeLessThanOrEqual(strip.x + strip.width + 1);
+    expect(await page.getByTestId('badge-teacher').textContent()).toBe('frozen');
+    await shot(page, 'program-07-distillation');
   });
 
   test('BYOL: moving-average targets show their decay, live while training', async () => {

@@ -193,13 +193,13 @@ function mlp(g: GraphBuilder, widths: number[], dropout: number): void {
 function distillation(): GraphDocument {
   const student = graphBuilder();
   mlp(student, [32, 32], 0);
-  const supervised = (id: string, label: string, net: string, translate: number) => procedure(id, label, 'train', (p) => {
+  const supervised = (id: string, label: string, net: string, translate: number, epochs: number) => procedure(id, label, 'train', (p) => {
     const data = p.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });
     const x = translate ? p.add('jitter', 'RandomTranslate', { pixels: translate }, [[data, 'image']]) : data;
     const logits = p.add(net, 'Network', { network: net }, [[x, translate ? 'out' : 'image', 'image']]);
     const loss = p.add('loss', 'CrossEntropy', { fromLogits: true }, [[logits, 'out', 'prediction'], [data, 'label', 'label']]);
     p.add('minimize', 'Minimize', { optimizer: 'adam', learningRate: 1e-3, schedule: 'cosine' }, [[loss, 'loss', 'loss']]);
-  });
+  }, epochs);
   return doc({
     name: 'Knowledge distillation',
     nodes: student.nodes,
@@ -210,15 +210,15 @@ function distillation(): GraphDocument {
     ],
     program: {
       procedures: [
-        supervised('teach', 'Train the teacher', 'teacher', 2),
+        supervised('teach', 'Train the teacher', 'teacher', 2, 10),
         procedure('distil', 'Distil into the student', 'train', (p) => {
           const data = p.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });
           const teacher = p.add('teacher', 'Network', { network: 'teacher', weights: 'frozen' }, [[data, 'image', 'image']]);
           const student = p.add('student', 'Network', { network: 'model' }, [[data, 'image', 'image']]);
           const loss = p.add('loss', 'DistillationLoss', { temperature: 4, alpha: 0.9 }, [[student, 'out', 'student'], [teacher, 'out', 'teacher'], [data, 'label', 'label']]);
           p.add('minimize', 'Minimize', { optimizer: 'adam', learningRate: 1e-3, schedule: 'cosine' }, [[loss, 'loss', 'loss']]);
-        }),
-        supervised('alone', 'Train the student alone', 'studentAlone', 0),
+        }, 30),
+        supervised('alone', 'Train the student alone', 'studentAlone', 0, 30),
         procedure('evaluate', 'Evaluation', 'evaluate', (p) => {
           const data = p.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });
           for (const [net, metric] of [['teacher', 'teacherTestAccuracy'], ['model', 'testAccuracy'], ['studentAlone', 'studentAloneAccuracy']] as const) {

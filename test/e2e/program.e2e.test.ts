@@ -184,6 +184,10 @@ describe.skipIf(!e2e)('training programs in Chromium', () => {
     expect(tab.x + tab.width).toBeLessThanOrEqual(strip.x + strip.width + 1);
     expect(await page.getByTestId('badge-teacher').textContent()).toBe('frozen');
     await shot(page, 'program-07-distillation');
+    // Double-clicking a Network node opens its network.
+    await page.getByTestId('node-teacher').dblclick();
+    await expect.poll(() => page.getByTestId('graph-tab-network-teacher').getAttribute('aria-selected')).toBe('true');
+    expect((await state(page)).tab).toEqual({ kind: 'network', id: 'teacher' });
   });
 
   test('BYOL: moving-average targets show their decay, live while training', async () => {

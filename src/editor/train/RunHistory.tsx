@@ -10,6 +10,7 @@ import { removeRun, toggleCompare } from './history';
 import { clearPendingWeights, exportWeights, importWeights, tryPastRun } from './weights';
 import { COLORS, duration, pct, runDataText } from './format';
 import { Section } from './Section';
+import { useProgramRun } from './program-live';
 
 /** The figure a run is known by: test accuracy, or for a training program its first headline metric. */
 function headline(r: RunRecord): { value: number | null; title: string } {
@@ -29,7 +30,9 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
   const compare = useTraining((s) => s.compare);
   const pendingWeights = useTraining((s) => s.pendingWeights);
   // The live run's own record reads "interrupted" (what it would be if the page went away): show it as running.
-  const liveId = useTraining((s) => (isActiveStatus(s.run?.status) ? s.run!.id : null));
+  const classifierLive = useTraining((s) => (isActiveStatus(s.run?.status) ? s.run!.id : null));
+  const programLive = useProgramRun((s) => (isActiveStatus(s.run?.status) ? s.run!.id : null));
+  const liveId = classifierLive ?? programLive;
   const busy = liveId !== null;
   const picker = useRef<HTMLInputElement>(null);
   const chosen = runs.filter((r) => compare.includes(r.id));

@@ -20,6 +20,22 @@ let listening = false;
 let dirty = false;
 let ticker: ReturnType<typeof setInterval> | undefined;
 let started = 0;
+let lastSaved = 0;
+/** History writes of the live run, one after another, so that an older save never lands last. */
+let writes: Promise<void> = Promise.resolve();
+
+function queueSave(record: RunRecord): Promise<void> {
+  writes = writes.then(() => saveRun(record, null)).catch((err: unknown) => toast('error', 'The run could not be saved in this browser', [messageOf(err)]));
+  return writes;
+}
+
+/** The live run in the history as "interrupted": what it is if the page goes away before it ends. */
+function saveProgress(run: ProgramLiveRun) {
+  lastSaved = performance.now();
+  void queueSave(recordOf({ ...run, seconds: (performance.now() - started) / 1000 }, 'interrupted')).then(() => {
+    if (useTraining.getState().runsKey === run.graphKey) return refreshRuns(run.graphKey);
+  });
+}
 
 export const programRunIsActive = () => isActiveStatus(useProgramRun.getState().run?.status);
 
@@ -44,6 +60,7 @@ function flush() {
   const run = useProgramRun.getState().run;
   if (!run) return;
   useProgramRun.setState({ run: { ...run }, tick: useProgramRun.getState().tick + 1 });
+  if (performance.now() - lastSaved > 3000) saveProgress(run);
   const last = run.last;
   if (!last) return;
   const losses = { ...useProgramLive.getState().losses };
@@ -82,12 +99,8 @@ async function finish(status: RunStatus, patch: Partial<ProgramLiveRun>) {
   const done: ProgramLiveRun = { ...useProgramRun.getState().run!, ...patch, status, seconds: patch.seconds ?? (performance.now() - started) / 1000 };
   useProgramRun.setState({ run: done, tick: useProgramRun.getState().tick + 1 });
   if (done.metrics) useProgramLive.setState({ metrics: done.metrics });
-  try {
-    await saveRun(recordOf(done, status), null);
-    if (useTraining.getState().runsKey === done.graphKey) await refreshRuns(done.graphKey);
-  } catch (err) {
-    toast('error', 'The run could not be saved in this browser', [messageOf(err)]);
-  }
+  await queueSave(recordOf(done, status));
+  if (useTraining.getState().runsKey === done.graphKey) await refreshRuns(done.graphKey);
 }
 
 function onEvent(e: ClientEvent) {
@@ -96,7 +109,10 @@ function onEvent(e: ClientEvent) {
   const mine = 'runId' in e && e.runId === run.id;
   switch (e.type) {
     case 'backend':
-      if (mine) update({ backend: { name: e.name, reason: e.reason }, status: run.status === 'starting' ? 'running' : run.status });
+      if (!mine) break;
+      update({ backend: { name: e.name, reason: e.reason }, status: run.status === 'starting' ? 'running' : run.status });
+      // From now on the run is in the history ("running now"; saved as "interrupted" until it ends).
+      saveProgress(useProgramRun.getState().run!);
       break;
     case 'program-procedure':
       if (mine) update({ procedure: e.procedure });

@@ -174,6 +174,31 @@ describe('patchbay CLI', () => {
     expect(named.stdout).not.toContain('\u001b');
   });
 
+  it('runs a training program: metrics by name in --json, each network saved with --save', async () => {
+    const summary = JSON.parse((await patchbay('summary', 'distillation', '--preset', 'hinton', '--json')).stdout);
+    expect(summary.networks).toEqual([
+      { name: 'model', trainableParams: 1_276_810, nonTrainableParams: 0 },
+      { name: 'teacher', trainableParams: 2_395_210, nonTrainableParams: 0 },
+      { name: 'studentAlone', trainableParams: 1_276_810, nonTrainableParams: 0 },
+    ]);
+    expect(summary.trainableParams).toBe(1_276_810 * 2 + 2_395_210);
+    const dir = join(tmp, 'saved');
+    const { code, stdout, stderr } = await patchbay('train', 'simsiam', '--data', 'mnist', '--limit', '256', '--epochs', '1', '--json', '--save', dir);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout);
+    expect(result.status).toBe('completed');
+    expect(Object.keys(result.metrics).sort()).toEqual(['baselines', 'collapseReference', 'collapseStd', 'knnAccuracy', 'linearProbeAccuracy']);
+    expect(Object.keys(result.metrics.baselines).sort()).toEqual(['randomInitLinearProbe', 'rawPixelsLinearProbe']);
+    expect(result.metrics.collapseReference).toBeCloseTo(1 / 8, 6);
+    expect(result.procedures.map((p: { id: string; steps: number }) => [p.id, p.steps])).toEqual([['pretrain', 2], ['evaluate', 0]]);
+    for (const net of ['model', 'projector', 'predictor']) {
+      const saved = JSON.parse(readFileSync(join(dir, net, 'model.json'), 'utf8'));
+      expect(saved.format).toBe('layers-model');
+      expect(saved.weightsManifest[0].paths).toEqual(['weights.bin']);
+    }
+  });
+
   it('names a file once in its message', async () => {
     const empty = join(tmp, 'empty.csv');
     writeFileSync(empty, '');

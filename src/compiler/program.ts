@@ -19,6 +19,8 @@ import type { Plan } from './plan';
 export interface NetworkInfo {
   id: string;
   label: string;
+  /** The network's description ('' for the main network). */
+  description: string;
   /** The network as a document of its own (the document's blocks are shared). */
   doc: GraphDocument;
   analysis: Analysis;
@@ -29,14 +31,15 @@ export interface NetworkInfo {
 
 /** Every network of a document: the main one ("model", the top-level nodes) first. */
 export function networksOf(doc: GraphDocument): NetworkInfo[] {
-  const docs: Array<{ id: string; label: string; doc: GraphDocument }> = [{ id: MAIN_NETWORK, label: doc.name, doc }];
-  for (const net of doc.networks) docs.push({ id: net.id, label: net.label, doc: { ...doc, name: net.label, nodes: net.nodes, edges: net.edges, networks: [], program: undefined } });
-  return docs.map(({ id, label, doc: body }) => {
+  const docs: Array<{ id: string; label: string; description: string; doc: GraphDocument }> = [{ id: MAIN_NETWORK, label: doc.name, description: '', doc }];
+  for (const net of doc.networks) docs.push({ id: net.id, label: net.label, description: net.description, doc: { ...doc, name: net.label, nodes: net.nodes, edges: net.edges, networks: [], program: undefined } });
+  return docs.map(({ id, label, description, doc: body }) => {
     const analysis = analyze(body);
     const shapeOf = (nodeId: string, port = 'out') => analysis.main.nodes.get(nodeId)?.outputs?.[port] ?? null;
     return {
       id,
       label,
+      description,
       doc: body,
       analysis,
       inputs: analysis.inputs.map((nodeId) => ({ port: nodeId, shape: shapeOf(nodeId) })),
@@ -265,6 +268,8 @@ export function trainedBy(def: ProcedureDef, wiring: Wiring, params: ReadonlyMap
 export interface PlanNetwork {
   id: string;
   label: string;
+  /** The network's description (the main network's is empty); the export's doc comment. */
+  description: string;
   plan: Plan;
   /** Port (Input node id) → the model input's position; outputs likewise. */
   inputs: string[];
@@ -272,7 +277,7 @@ export interface PlanNetwork {
 }
 
 export type ProgramStep =
-  | { kind: 'data'; nodeId: string; outputs: { image: string; label: string } }
+  | { kind: 'data'; nodeId: string; /** One example's shape and the class count (labels are one-hot). */ shape: number[]; classes: number; outputs: { image: string; label: string } }
   | { kind: 'apply'; nodeId: string; network: string; weights: 'online' | 'frozen' | 'ema'; ema?: { decay: number; schedule: 'constant' | 'cosine' }; inputs: string[]; outputs: Record<string, string> }
   | { kind: 'op'; nodeId: string; op: string; config: Record<string, unknown>; inputs: string[]; output: string; loss: boolean }
   | { kind: 'parameter'; nodeId: string; init: number; min: number; max: number; output: string }
@@ -319,7 +324,7 @@ export function lowerProgram(analysis: ProgramAnalysis): ProgramLowerResult {
   for (const net of analysis.networks) {
     const { plan, diagnostics } = lower(net.analysis);
     if (!plan) return { program: null, diagnostics: diagnostics.map((d) => (net.id === MAIN_NETWORK ? d : { ...d, network: net.id })) };
-    networks.push({ id: net.id, label: net.label, plan: { ...plan, name: net.id === MAIN_NETWORK ? plan.name : net.id }, inputs: net.inputs.map((i) => i.port), outputs: net.outputs.map((o) => o.port) });
+    networks.push({ id: net.id, label: net.label, description: net.description, plan: { ...plan, name: net.id === MAIN_NETWORK ? plan.name : net.id }, inputs: net.inputs.map((i) => i.port), outputs: net.outputs.map((o) => o.port) });
   }
   const byId = new Map(analysis.networks.map((n) => [n.id, n]));
   const procedures = analysis.procedures.map((p) => lowerProcedure(p, byId));
@@ -351,7 +356,7 @@ function lowerProcedure(result: ProcedureResult, networks: ReadonlyMap<string, N
     const inputs = inputsOf(id, spec.inputs);
     switch (spec.kind) {
       case 'data':
-        steps.push({ kind: 'data', nodeId: id, outputs: { image: valueOf(id, 'image'), label: valueOf(id, 'label') } });
+        steps.push({ kind: 'data', nodeId: id, shape: p.shape as number[], classes: p.classes as number, outputs: { image: valueOf(id, 'image'), label: valueOf(id, 'label') } });
         break;
       case 'parameter':
         steps.push({ kind: 'parameter', nodeId: id, init: p.init as number, min: p.min as number, max: p.max as number, output: valueOf(id, 'out') });

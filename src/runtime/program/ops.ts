@@ -98,7 +98,29 @@ function distillation(tf: Tf, student: T, teacher: T, label: T, temperature: num
   return tf.add(tf.mul(kl, alpha * temperature * temperature), tf.mul(hard, 1 - alpha));
 }
 
-/** Runs one op of a procedure. */
+function gaussianNoise(tf: Tf, x: T, stddev: number, ctx: OpContext): T {
+  return tf.add(x, tf.randomNormal(x.shape, 0, stddev, 'float32', derivedSeed(ctx.seed, `${ctx.nodeId}@${ctx.step}`)));
+}
+
+/** Each example as one row: [batch, …] → [batch, features]. */
+const flattenExamples = (tf: Tf, x: T): T => tf.reshape(x, [x.shape[0]!, -1]);
+
+const meanOf = (tf: Tf, inputs: T[]): T => tf.div(tf.addN(inputs), inputs.length);
+
+const weightedSum = (tf: Tf, inputs: T[], weights: number[]): T => tf.addN(inputs.map((x, i) => tf.mul(x, weights[i]!)));
+
+const meanSquaredError = (tf: Tf, a: T, b: T): T => tf.mean(tf.squaredDifference(a, b));
+
+/** SimSiam's D(p, z): minus the mean cosine similarity of the rows. */
+const negativeCosine = (tf: Tf, a: T, b: T): T => tf.neg(tf.mean(tf.sum(tf.mul(l2normalize(tf, a), l2normalize(tf, b)), -1)));
+
+/** BYOL's loss: 2 − 2·cos(a, b), averaged over the rows. */
+const normalizedMse = (tf: Tf, a: T, b: T): T => tf.mean(tf.sub(2, tf.mul(2, tf.sum(tf.mul(l2normalize(tf, a), l2normalize(tf, b)), -1))));
+
+/**
+ * Runs one op of a procedure. The exported trainer calls the functions above directly, with the
+ * same arguments this switch passes (test/program-export.test.ts checks every op against it).
+ */
 export function runOp(tf: Tf, op: string, config: Record<string, unknown>, inputs: T[], ctx: OpContext): T {
   const [a, b, c] = inputs;
   switch (op) {
@@ -107,25 +129,25 @@ export function runOp(tf: Tf, op: string, config: Record<string, unknown>, input
     case 'RandomFlip':
       return randomFlip(tf, a!, config.probability as number, ctx);
     case 'GaussianNoise':
-      return tf.add(a!, tf.randomNormal(a!.shape, 0, config.stddev as number, 'float32', derivedSeed(ctx.seed, `${ctx.nodeId}@${ctx.step}`)));
+      return gaussianNoise(tf, a!, config.stddev as number, ctx);
     case 'RandomErase':
       return randomErase(tf, a!, config.probability as number, config.size as number, ctx);
     case 'StopGradient':
       return stopGradient(tf, a!);
     case 'FlattenExamples':
-      return tf.reshape(a!, [a!.shape[0]!, -1]);
+      return flattenExamples(tf, a!);
     case 'MeanOf':
-      return tf.div(tf.addN(inputs), inputs.length);
+      return meanOf(tf, inputs);
     case 'WeightedSum':
-      return tf.addN(inputs.map((x, i) => tf.mul(x, (config.weights as number[])[i]!)));
+      return weightedSum(tf, inputs, config.weights as number[]);
     case 'CrossEntropy':
       return crossEntropy(tf, a!, b!, config.fromLogits as boolean);
     case 'MeanSquaredError':
-      return tf.mean(tf.squaredDifference(a!, b!));
+      return meanSquaredError(tf, a!, b!);
     case 'NegativeCosine':
-      return tf.neg(tf.mean(tf.sum(tf.mul(l2normalize(tf, a!), l2normalize(tf, b!)), -1)));
+      return negativeCosine(tf, a!, b!);
     case 'NormalizedMSE':
-      return tf.mean(tf.sub(2, tf.mul(2, tf.sum(tf.mul(l2normalize(tf, a!), l2normalize(tf, b!)), -1))));
+      return normalizedMse(tf, a!, b!);
     case 'InfoNCE':
       return infoNce(tf, a!, b!, c ? (config.expScale ? tf.exp(c) : c) : (config.scale as number));
     case 'DistillationLoss':

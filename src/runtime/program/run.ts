@@ -1,12 +1,13 @@
 import type * as tfType from '@tensorflow/tfjs';
-import type { MinimizeConfig, PlanProcedure, PlanProgram, ProgramStep } from '../../compiler/program';
+import type { PlanProcedure, PlanProgram, ProgramStep } from '../../compiler/program';
+import { partitionProcedure } from '../../compiler/program-partition';
 import { buildModel } from '../build';
 import { exampleSize, seededRandom, shuffledIndices, type Dataset, type Split } from '../data/dataset';
-import { directPredWeights } from '../linalg';
 import { derivedSeed, seedStep } from '../seeds';
 import { learningRateAt } from '../training/schedule';
 import { accuracyOf, collapseStd, knnAccuracy, linearProbeAccuracy, type Collected } from './metrics';
 import { emaDecayAt, runOp } from './ops';
+import { argmaxRows, clampParameter, directPredUpdate, followAverage, Minimizer, setMetric, trainableVariables } from './updates';
 
 type Tf = typeof tfType;
 type T = tfType.Tensor;
@@ -148,41 +149,6 @@ export class ProgramRun {
     }
   }
 
-  /**
-   * Which steps a Minimize must run under its tape: those on a path from its weights to its loss.
-   * The rest (data, augmentation, frozen and moving-average networks) runs before, once.
-   */
-  private partition(proc: PlanProcedure): { pre: Set<ProgramStep>; taped: Map<ProgramStep, Set<ProgramStep>> } {
-    const minimizes = proc.steps.filter((s): s is Extract<ProgramStep, { kind: 'minimize' }> => s.kind === 'minimize');
-    const producer = new Map<string, ProgramStep>();
-    for (const s of proc.steps) for (const v of outputsOf(s)) producer.set(v, s);
-    const taped = new Map<ProgramStep, Set<ProgramStep>>();
-    const anyTaped = new Set<ProgramStep>();
-    for (const m of minimizes) {
-      const trained = new Set(m.networks);
-      const params = new Set(m.parameters);
-      // Steps that depend on a trained weight (forward), among those the loss needs (backward).
-      const depends = new Set<ProgramStep>();
-      for (const s of proc.steps) {
-        const own = (s.kind === 'apply' && s.weights === 'online' && trained.has(s.network)) || (s.kind === 'parameter' && params.has(s.output));
-        if (own || inputsOf(s).some((v) => depends.has(producer.get(v)!))) depends.add(s);
-      }
-      const needed = new Set<ProgramStep>();
-      const stack = [m.loss];
-      while (stack.length) {
-        const s = producer.get(stack.pop()!);
-        if (!s || needed.has(s)) continue;
-        needed.add(s);
-        stack.push(...inputsOf(s));
-      }
-      const set = new Set([...needed].filter((s) => depends.has(s)));
-      taped.set(m, set);
-      for (const s of set) anyTaped.add(s);
-    }
-    const pre = new Set(proc.steps.filter((s) => !anyTaped.has(s) && (s.kind === 'apply' || s.kind === 'op' || s.kind === 'parameter')));
-    return { pre, taped };
-  }
-
   /** Trains with one train procedure. */
   async train(proc: PlanProcedure, ds: Dataset, options: ProgramRunOptions, record: ProcedureRecord): Promise<{ status: 'completed' | 'stopped' | 'failed'; message?: string; nodeId?: string }> {
     const tf = this.tf;
@@ -190,9 +156,9 @@ export class ProgramRun {
     const epochs = options.epochsOverride ?? proc.epochs ?? options.epochs;
     const stepsPerEpoch = Math.ceil(train.count / options.batchSize);
     const totalSteps = stepsPerEpoch * epochs;
-    const { pre, taped } = this.partition(proc);
+    const { pre, taped } = partitionProcedure(proc);
     const minimizes = [...taped.keys()] as Array<Extract<ProgramStep, { kind: 'minimize' }>>;
-    const optimizers = minimizes.map((m) => new MinimizeRunner(tf, m, this));
+    const optimizers = minimizes.map((m) => this.minimizerFor(m));
     const lossSteps = proc.steps.filter((s): s is Extract<ProgramStep, { kind: 'op' }> => s.kind === 'op' && s.loss);
     const hooks = proc.steps.filter((s): s is Extract<ProgramStep, { kind: 'hook' }> => s.kind === 'hook');
     const emaApplies = proc.steps.filter((s): s is Extract<ProgramStep, { kind: 'apply' }> => s.kind === 'apply' && s.weights === 'ema');
@@ -279,42 +245,38 @@ export class ProgramRun {
     for (const s of proc.steps) {
       if (s.kind !== 'parameter') continue;
       const v = this.parameters.get(s.nodeId);
-      if (v) this.tf.tidy(() => v.assign(this.tf.clipByValue(v, s.min, s.max)));
+      if (v) clampParameter(this.tf, v, s.min, s.max);
     }
   }
 
-  /** ξ ← τ·ξ + (1 − τ)·θ over every weight (moving statistics included). */
+  /** ξ ← τ·ξ + (1 − τ)·θ over every weight (moving statistics included): updates.ts's rule, which the export copies. */
   private followAverage(network: string, decay: number): void {
-    const tf = this.tf;
-    const online = this.networks.get(network)!.model.weights;
-    const target = this.emaOf(network).weights;
-    tf.tidy(() => {
-      online.forEach((w, i) => target[i]!.write(tf.add(tf.mul(target[i]!.read(), decay), tf.mul(w.read(), 1 - decay))));
+    followAverage(this.tf, this.networks.get(network)!.model, this.emaOf(network), decay);
+  }
+
+  /**
+   * One Minimize's optimizer over its networks' trainable variables (each network at its
+   * learning-rate multiplier), then its learned scalars. Parameters are made here if no step has
+   * used them yet, so the optimizer holds the variables the steps will read.
+   */
+  private minimizerFor(m: Extract<ProgramStep, { kind: 'minimize' }>): Minimizer {
+    const groups = m.networks.map((net) => ({ variables: trainableVariables(this.networks.get(net)!.model), multiplier: m.optimizer.learningRateMultipliers[net] ?? 1 }));
+    const parameterSteps = this.program.procedures.flatMap((p) => p.steps).filter((s): s is Extract<ProgramStep, { kind: 'parameter' }> => s.kind === 'parameter');
+    const parameters = m.parameters.flatMap((output) => {
+      const step = parameterSteps.find((s) => s.output === output);
+      return step ? [this.parameterFor(step)] : [];
     });
+    if (parameters.length) groups.push({ variables: parameters, multiplier: 1 });
+    return new Minimizer(this.tf, m.optimizer, groups);
   }
 
   private async runHooks(hooks: Array<Extract<ProgramStep, { kind: 'hook' }>>, inputs: T[], step: number): Promise<void> {
-    const tf = this.tf;
     for (const [i, h] of hooks.entries()) {
       const f = inputs[i];
       if (!f) continue;
-      const d = f.shape[1]!;
-      // F̂ ← ρ·F̂ + (1 − ρ)·E[f fᵀ] over the detached predictor inputs of this step.
-      const corr = tf.tidy(() => tf.div(tf.matMul(f, f, true, false), f.shape[0]!));
-      const batch = await corr.data();
-      corr.dispose();
-      let running = this.correlations.get(h.nodeId);
-      if (!running) this.correlations.set(h.nodeId, (running = Float64Array.from(batch)));
-      else for (let k = 0; k < running.length; k++) running[k] = h.rho * running[k]! + (1 - h.rho) * batch[k]!;
-      if (step % h.every === 0) {
-        const w = directPredWeights(running, d, h.epsilon);
-        const layer = this.networks.get(h.network)!.model.layers.find((l) => l.getWeights().length > 0)!;
-        const kernel = tf.tensor2d(w, [d, d]);
-        layer.setWeights([kernel]);
-        kernel.dispose();
-      }
+      this.correlations.set(h.nodeId, await directPredUpdate(this.tf, this.correlations.get(h.nodeId), f, step, h, this.networks.get(h.network)!.model));
     }
-    tf.dispose(inputs);
+    this.tf.dispose(inputs);
   }
 
   /** Runs an evaluation procedure: collects each metric's inputs over the data, then measures. */
@@ -415,95 +377,6 @@ export class ProgramRun {
   }
 }
 
-/** The variables one Minimize updates, its optimizer(s), and how it applies gradients. */
-class MinimizeRunner {
-  readonly variables: tfType.Variable[] = [];
-  /** One optimizer per learning-rate multiplier: Adam is invariant to gradient scale, so scaling gradients would not do. */
-  private groups: Array<{ multiplier: number; optimizer: tfType.Optimizer; names: Set<string> }> = [];
-  private kernels = new Set<string>();
-
-  constructor(private tf: Tf, private step: Extract<ProgramStep, { kind: 'minimize' }>, run: ProgramRun) {
-    const byMultiplier = new Map<number, Set<string>>();
-    const add = (v: tfType.Variable, multiplier: number) => {
-      this.variables.push(v);
-      if (!byMultiplier.has(multiplier)) byMultiplier.set(multiplier, new Set());
-      byMultiplier.get(multiplier)!.add(v.name);
-    };
-    for (const net of step.networks) {
-      const multiplier = step.optimizer.learningRateMultipliers[net] ?? 1;
-      for (const w of run.networks.get(net)!.model.trainableWeights) {
-        const v = w.read() as tfType.Variable;
-        add(v, multiplier);
-        if (w.shape.length >= 2) this.kernels.add(v.name);
-      }
-    }
-    for (const id of step.parameters) {
-      const v = run.parameters.get(id.split(':')[0]!) ?? tf.variable(tf.scalar(0));
-      add(v, 1);
-    }
-    for (const [multiplier, names] of byMultiplier) this.groups.push({ multiplier, names, optimizer: makeOptimizer(tf, step.optimizer) });
-  }
-
-  apply(grads: tfType.NamedTensorMap, learningRate: number): void {
-    const tf = this.tf;
-    const cfg = this.step.optimizer;
-    let named = this.variables.flatMap((v) => (grads[v.name] ? [{ v, g: grads[v.name]! }] : []));
-    if (cfg.optimizer === 'sgd' && cfg.weightDecay > 0) named = named.map(({ v, g }) => ({ v, g: this.kernels.has(v.name) ? tf.add(g, tf.mul(v, cfg.weightDecay)) : g }));
-    if (cfg.clipNorm > 0) {
-      const norm = tf.sqrt(tf.addN(named.map(({ g }) => tf.sum(tf.square(g)))));
-      const factor = tf.minimum(1, tf.div(cfg.clipNorm, tf.maximum(norm, 1e-12)));
-      named = named.map(({ v, g }) => ({ v, g: tf.mul(g, factor) }));
-    }
-    for (const group of this.groups) {
-      (group.optimizer as unknown as { learningRate: number }).learningRate = learningRate * group.multiplier;
-      group.optimizer.applyGradients(named.filter(({ v }) => group.names.has(v.name)).map(({ v, g }) => ({ name: v.name, tensor: g })));
-    }
-    if (cfg.optimizer === 'adamw' && cfg.weightDecay > 0) {
-      for (const group of this.groups) {
-        const factor = 1 - learningRate * group.multiplier * cfg.weightDecay;
-        for (const v of this.variables) if (group.names.has(v.name) && this.kernels.has(v.name)) v.assign(tf.mul(v, factor));
-      }
-    }
-  }
-
-  dispose(): void {
-    for (const g of this.groups) g.optimizer.dispose();
-  }
-}
-
-function makeOptimizer(tf: Tf, cfg: MinimizeConfig): tfType.Optimizer {
-  return cfg.optimizer === 'sgd' ? tf.train.momentum(cfg.learningRate, cfg.momentum) : tf.train.adam(cfg.learningRate);
-}
-
-function outputsOf(s: ProgramStep): string[] {
-  switch (s.kind) {
-    case 'data':
-      return [s.outputs.image, s.outputs.label];
-    case 'apply':
-      return Object.values(s.outputs);
-    case 'op':
-    case 'parameter':
-      return [s.output];
-    default:
-      return [];
-  }
-}
-
-function inputsOf(s: ProgramStep): string[] {
-  switch (s.kind) {
-    case 'apply':
-    case 'op':
-    case 'metric':
-      return s.inputs;
-    case 'minimize':
-      return [s.loss];
-    case 'hook':
-      return [s.input];
-    default:
-      return [];
-  }
-}
-
 function limited(split: Split, limit: number | undefined, per: number): Split {
   if (limit === undefined || limit >= split.count) return split;
   return { x: split.x.subarray(0, limit * per), y: split.y.subarray(0, limit), count: limit };
@@ -520,24 +393,6 @@ function batchOf(tf: Tf, ds: Dataset, split: Split, order: ArrayLike<number>, st
     labels[i] = split.y[from]!;
   }
   return tf.tidy(() => ({ x: tf.tensor(x, [count, ...ds.inputShape]), y: tf.oneHot(tf.tensor1d(labels, 'int32'), ds.classNames.length).toFloat() }));
-}
-
-function argmaxRows(c: { data: Float32Array; dim: number; count: number }): Int32Array {
-  const out = new Int32Array(c.count);
-  for (let i = 0; i < c.count; i++) {
-    let best = 0;
-    for (let j = 1; j < c.dim; j++) if (c.data[i * c.dim + j]! > c.data[i * c.dim + best]!) best = j;
-    out[i] = best;
-  }
-  return out;
-}
-
-/** Sets `a.b.c` in a nested object of results. */
-function setMetric(metrics: Record<string, unknown>, name: string, value: number): void {
-  const path = name.split('.');
-  let at = metrics;
-  for (const key of path.slice(0, -1)) at = (at[key] ??= {}) as Record<string, unknown>;
-  at[path[path.length - 1]!] = value;
 }
 
 /** Runs a whole program: its procedures in order. The caller owns `run` (weights for saving). */

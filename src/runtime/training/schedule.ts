@@ -1,7 +1,16 @@
-import type { TrainingSetup } from '../../document/schema';
+/**
+ * What a learning-rate schedule reads: the training setup's fields (and a Minimize node's). Declared
+ * here rather than picked from the document's TrainingSetup so that this file stands alone in an
+ * exported trainer (scripts/gen-program-sources.ts copies it).
+ */
+export interface LearningRateSchedule {
+  learningRate: number;
+  schedule: 'constant' | 'cosine' | 'onecycle' | 'warmup-cosine';
+  warmupSteps: number;
+}
 
 /** The learning rate at `step` (0-based) of `total` steps, for each schedule in the training setup. */
-export function learningRateAt(setup: Pick<TrainingSetup, 'learningRate' | 'schedule' | 'warmupSteps'>, step: number, total: number): number {
+export function learningRateAt(setup: LearningRateSchedule, step: number, total: number): number {
   const peak = setup.learningRate;
   const t = total <= 1 ? 1 : Math.min(1, step / (total - 1));
   switch (setup.schedule) {

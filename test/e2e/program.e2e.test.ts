@@ -94,6 +94,23 @@ describe.skipIf(!e2e)('training programs in Chromium', () => {
     await page.keyboard.press('Control+z');
     await expect.poll(() => page.getByTestId('node-gaussian_noise').count()).toBe(0);
 
+    // A problem in a procedure: its tab is marked, Issues lists it, and a click there opens the tab on the node.
+    await page.getByTestId('node-stop1').click();
+    await page.keyboard.press('Delete');
+    await page.getByTestId('graph-tab-procedure-pretrain').locator('.pb-graph-tab-error').waitFor();
+    await page.getByTestId('graph-tab-network-model').click();
+    await page.getByRole('tab', { name: /^Issues/ }).click();
+    await page.locator('.pb-diag-item', { hasText: 'loss21' }).first().click();
+    await expect.poll(async () => (await state(page)).tab).toEqual({ kind: 'procedure', id: 'pretrain' });
+    await expect.poll(() => page.evaluate(() => (window as unknown as { patchbay: { getState(): { selectedNodes: string[] } } }).patchbay.getState().selectedNodes)).toEqual(['loss21']);
+    await shot(page, 'program-02a-issue');
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => page.getByTestId('node-stop1').count()).toBe(1);
+    expect(await page.locator('.pb-graph-tab-error').count()).toBe(0);
+    await page.getByRole('tab', { name: 'Inspector', exact: true }).click();
+    await page.getByRole('button', { name: 'Fit view', exact: true }).click();
+    await page.waitForTimeout(400);
+
     // A Network node's inspector: which network (a choice of the document's), which weights.
     await page.getByTestId('node-encoder1').click();
     expect(await inspector.getByLabel('Network', { exact: true }).inputValue()).toBe('model');

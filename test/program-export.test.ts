@@ -3,7 +3,7 @@
  * sources are not stale, each template's module type-checks under --strict, and one step of the
  * exported trainer leaves the same weights as one step of the app's interpreter (ProgramRun) from
  * the same initial weights, batch, seed and step index, moving-average copies included, without
- * leaking tensors. Small data (64 synthetic 28×28 images, batches of 16) keeps it fast on the CPU.
+ * leaking tensors. Small data (32 synthetic 28×28 images, batches of 8) keeps it fast on the CPU.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type * as tfType from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GENERATED_PROGRAM_FILE, generateProgramSources } from '../scripts/gen-program-sources';
+import { run as runCli } from '../src/cli/main';
 import { emitProgram } from '../src/compiler/emit-program';
 import { analyzeProgram, lowerProgram, type PlanProgram } from '../src/compiler/program';
 import { seededRandom, shuffledIndices, type Dataset } from '../src/runtime/data/dataset';
@@ -22,8 +23,8 @@ const ROOT = join(import.meta.dirname, '..');
 const OUT = join(ROOT, '.tmp', 'program-export');
 const TEMPLATES = ['simsiam', 'byol', 'directpred', 'distillation'];
 const SEED = 3;
-const BATCH = 16;
-const LIMIT = 64;
+const BATCH = 8;
+const LIMIT = 32;
 
 let tf: typeof tfType;
 beforeAll(async () => {
@@ -91,6 +92,17 @@ it('each template\'s exported module passes tsc --noEmit --strict', () => {
   } catch (err) {
     throw new Error(`tsc rejected the exported trainer:\n${(err as { stdout?: string }).stdout ?? ''}${(err as { stderr?: string }).stderr ?? ''}`);
   }
+});
+
+it('patchbay export simsiam --out writes the whole module (networks and trainer), without a note', async () => {
+  const file = join(OUT, 'cli-simsiam.ts');
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(['export', 'simsiam', '--out', file], { out: (t) => out.push(t), err: (t) => err.push(t) });
+  expect(code).toBe(0);
+  expect(readFileSync(file, 'utf8')).toBe(emitProgram(programOf('simsiam')));
+  expect(err.join('\n')).toMatch(/^Wrote .*cli-simsiam\.ts \(206,672 trainable params, 3 networks and a trainer\)\.$/);
+  expect(readFileSync(file, 'utf8')).toContain('export function createTrainer(');
 });
 
 interface ExportedModule {

@@ -8,7 +8,8 @@ import { tooLarge } from '../document/load';
 import { applyPreset, presetsOf } from '../document/templates';
 import { analyze, emit, formatSummary, loadGraph, lower, summarize } from '../compiler/index';
 import { TEMPLATES, templateDocument } from '../../templates/index';
-import { analyzeProgram, networkCounts, type ProgramAnalysis } from '../compiler/program';
+import { analyzeProgram, lowerProgram, networkCounts, type PlanProgram, type ProgramAnalysis } from '../compiler/program';
+import { emitProgram } from '../compiler/emit-program';
 import { trainCommand, TrainUsageError } from './train';
 
 const USAGE = `Usage: patchbay <command> [options]
@@ -240,14 +241,15 @@ function check(doc: GraphDocument, io: Io, json: boolean): number {
 }
 
 function exportModule(doc: GraphDocument, io: Io, out: string | undefined): number {
-  const { plan, diagnostics } = lower(analyze(doc));
-  if (!plan) {
-    printDiagnostics(diagnostics, io);
+  // A program exports every network and its trainer (emitProgram); a plain graph its model (emit).
+  const lowered = doc.program ? programPlan(doc) : lower(analyze(doc));
+  if (!lowered.plan) {
+    printDiagnostics(lowered.diagnostics, io);
     io.err('Nothing was exported: fix the errors above first.');
     return 1;
   }
-  const source = emit(plan);
-  if (doc.program) io.err(`Note: "${quoted(doc.name)}" has a training program; this module rebuilds its main network only (createModel). The trainer's export is not written yet.`);
+  const { plan } = lowered;
+  const source = 'networks' in plan ? emitProgram(plan) : emit(plan);
   if (!out) {
     io.out(source.trimEnd());
     return 0;
@@ -257,6 +259,11 @@ function exportModule(doc: GraphDocument, io: Io, out: string | undefined): numb
   } catch (err) {
     throw new CliError(`Cannot write "${out}": ${(err as Error).message}`, 2);
   }
-  io.err(`Wrote ${out} (${plan.count.trainable.toLocaleString('en-US')} trainable params).`);
+  io.err(`Wrote ${out} (${plan.count.trainable.toLocaleString('en-US')} trainable params${'networks' in plan ? `, ${plan.networks.length} networks and a trainer` : ''}).`);
   return 0;
+}
+
+function programPlan(doc: GraphDocument): { plan: PlanProgram | null; diagnostics: Diagnostic[] } {
+  const { program, diagnostics } = lowerProgram(analyzeProgram(doc)!);
+  return { plan: program, diagnostics };
 }

@@ -1,7 +1,7 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { scopeDoc, useEditor } from './store';
 import { codeOf, formatCount, summaryOf, useAnalysis } from './analysis';
-import { allDiagnosticsOf, hasTabs, mainNetworkLabel, networkAnalysisOf, tabOfDiagnostic, totalCountOf } from './program-view';
+import { allDiagnosticsOf, hasTabs, mainNetworkLabel, networkAnalysisOf, programCodeOf, programOf, tabOfDiagnostic, totalCountOf } from './program-view';
 import type { Summary } from '../compiler/summary';
 import { downloadText, fileBase } from './files';
 import { formatShape } from '../nodes/shape';
@@ -162,19 +162,12 @@ export function CodePanel() {
   const doc = useEditor((s) => s.doc);
   const toast = useEditor((s) => s.toast);
   const dark = usePrefersDark();
-  if (doc.program) {
-    return (
-      <div className="pb-pad" data-testid="code-program">
-        <p><strong>Export of training programs comes next.</strong></p>
-        <p className="pb-muted">This document holds a training program ({doc.program.procedures.length} procedure{doc.program.procedures.length === 1 ? '' : 's'}, {doc.networks.length + 1} networks). Its TypeScript export (one function per network and a trainer) is not in this version yet; Save keeps the whole document, and the command line trains it: <code>npx patchbay train {'<file>'} --data mnist</code>.</p>
-      </div>
-    );
-  }
   return <NetworkCode analysis={analysis} doc={doc} toast={toast} dark={dark} />;
 }
 
 function NetworkCode({ analysis, doc, toast, dark }: { analysis: ReturnType<typeof useAnalysis>; doc: ReturnType<typeof useEditor.getState>['doc']; toast: ReturnType<typeof useEditor.getState>['toast']; dark: boolean }) {
-  const { code, diagnostics } = codeOf(analysis);
+  const program = doc.program ? programOf(doc) : null;
+  const { code, diagnostics } = program ? programCodeOf(program) : codeOf(analysis);
   const copy = async () => {
     if (!code) return;
     try {

@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emit } from '../src/compiler/emit';
+import { emitProgram } from '../src/compiler/emit-program';
+import { analyzeProgram, lowerProgram } from '../src/compiler/program';
 import { analyze } from '../src/compiler/infer';
 import { lower } from '../src/compiler/lower';
 import { DOCUMENT_VERSION, type GraphDocument } from '../src/document/schema';
@@ -307,5 +309,173 @@ describe('no node name can shadow what the emitted code calls', () => {
       model.dispose();
       built.dispose();
     }
+  });
+});
+
+// ── Training programs ─────────────────────────────────────────────────────────────────────────────
+
+const programId = fc.oneof(fc.constantFrom('tf', 'nets', 'seed', 'step', 'batch', 'createModel', 'createTrainer', 'Networks', 'eval', 'seedStep', 'randomFlip', 'constructor', 'default'), fc.stringMatching(/^[A-Za-z][A-Za-z0-9_-]{0,10}$/));
+
+interface ProgramStrings {
+  name: string;
+  networkId: string;
+  procedureIds: [string, string];
+  labels: string[];
+  /** Node ids: 2 in the second network, 11 in the procedures. */
+  ids: string[];
+}
+
+const programStringsArb: fc.Arbitrary<ProgramStrings> = fc.record({
+  name: hostile,
+  networkId: programId.filter((id) => id !== 'model'),
+  procedureIds: fc.uniqueArray(programId, { minLength: 2, maxLength: 2 }) as fc.Arbitrary<[string, string]>,
+  labels: fc.array(hostile.filter((s) => s.trim().length > 0), { minLength: 5, maxLength: 5 }),
+  ids: fc.uniqueArray(hostile.filter((s) => s.length > 0), { minLength: 13, maxLength: 13 }),
+});
+
+/**
+ * A program that reaches every path of the program exporter that prints document text: a second
+ * network (label, description, Input/Output ids that become Network ports), a training procedure
+ * with augmentation, online, moving-average and frozen applications, a stop-gradient, losses and a
+ * Minimize; an evaluation with accuracy and the collapse monitor.
+ */
+function programWith(s: ProgramStrings): GraphDocument {
+  const [nIn, nOut, data, noise, online, head, target, targetHead, stop, loss, mean, minimize, evalData] = s.ids as [string, string, string, string, string, string, string, string, string, string, string, string, string];
+  const L = s.labels;
+  const edge = (source: string, sourcePort: string, target: string, targetPort: string, i: number) => ({ id: `e${i}`, source, sourcePort, target, targetPort });
+  return {
+    format: 'patchbay.graph',
+    version: DOCUMENT_VERSION,
+    name: s.name,
+    nodeTypes: {},
+    meta: {},
+    blocks: [],
+    nodes: [
+      { id: 'x', type: 'Input', params: { shape: [6] } },
+      { id: 'dense', type: 'Dense', params: { units: 3 } },
+      { id: 'y', type: 'Output', params: {} },
+    ],
+    edges: [edge('x', 'out', 'dense', 'in', 0), edge('dense', 'out', 'y', 'in', 1)],
+    networks: [
+      {
+        id: s.networkId,
+        label: L[0]!,
+        description: L[1]!,
+        nodes: [
+          { id: nIn, type: 'Input', params: { shape: [3] } },
+          { id: 'dense', type: 'Dense', params: { units: 3 } },
+          { id: nOut, type: 'Output', params: {} },
+        ],
+        edges: [edge(nIn, 'out', 'dense', 'in', 0), edge('dense', 'out', nOut, 'in', 1)],
+      },
+    ],
+    program: {
+      procedures: [
+        {
+          id: s.procedureIds[0],
+          label: L[2]!,
+          kind: 'train',
+          nodes: [
+            { id: data, type: 'Data', params: { shape: [6], classes: 3 } },
+            { id: noise, type: 'GaussianNoise', params: { stddev: 0.1 } },
+            { id: online, type: 'Network', params: { network: 'model' } },
+            { id: head, type: 'Network', params: { network: s.networkId } },
+            { id: target, type: 'Network', params: { network: 'model', weights: 'ema', decay: 0.9, decaySchedule: 'cosine' } },
+            { id: targetHead, type: 'Network', params: { network: s.networkId, weights: 'frozen' } },
+            { id: stop, type: 'StopGradient', params: {} },
+            { id: loss, type: 'NegativeCosine', params: {} },
+            { id: mean, type: 'MeanOf', params: {} },
+            { id: minimize, type: 'Minimize', params: { optimizer: 'sgd', learningRate: 0.1, schedule: 'cosine', weightDecay: 1e-4, clipNorm: 1 } },
+          ],
+          edges: [
+            edge(data, 'image', noise, 'in', 0),
+            edge(noise, 'out', online, 'x', 1),
+            edge(online, 'y', head, nIn, 2),
+            edge(data, 'image', target, 'x', 3),
+            edge(target, 'y', targetHead, nIn, 4),
+            edge(targetHead, nOut, stop, 'in', 5),
+            edge(head, nOut, loss, 'p', 6),
+            edge(stop, 'out', loss, 'z', 7),
+            edge(loss, 'loss', mean, 'inputs', 8),
+            edge(loss, 'loss', mean, 'inputs', 9),
+            edge(mean, 'out', minimize, 'loss', 10),
+          ],
+        },
+        {
+          id: s.procedureIds[1],
+          label: L[3]!,
+          kind: 'evaluate',
+          nodes: [
+            { id: evalData, type: 'Data', params: { shape: [6], classes: 3 } },
+            { id: online, type: 'Network', params: { network: 'model', weights: 'frozen' } },
+            { id: head, type: 'Accuracy', params: { metric: 'testAccuracy' } },
+            { id: target, type: 'CollapseMonitor', params: { metric: 'collapse.std' } },
+          ],
+          edges: [
+            edge(evalData, 'image', online, 'x', 0),
+            edge(online, 'y', head, 'prediction', 1),
+            edge(evalData, 'label', head, 'label', 2),
+            edge(online, 'y', target, 'features', 3),
+          ],
+        },
+      ],
+    },
+  };
+}
+
+const HARMLESS_PROGRAM: ProgramStrings = {
+  name: 'program',
+  networkId: 'head',
+  procedureIds: ['pretrain', 'evaluate'],
+  labels: ['Head', 'A head.', 'Training', 'Evaluation', 'unused'],
+  ids: ['in', 'out', 'data', 'noise', 'online', 'head', 'target', 'targetHead', 'stop', 'loss', 'mean', 'minimize', 'evalData'],
+};
+
+function exportedProgram(doc: GraphDocument): string {
+  const analysis = analyzeProgram(doc)!;
+  expect(analysis.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  const { program, diagnostics } = lowerProgram(analysis);
+  expect(diagnostics).toEqual([]);
+  return emitProgram(program!);
+}
+
+describe('no document string becomes code in a training program\'s export', () => {
+  const baseline = structure(tokenize(exportedProgram(programWith(HARMLESS_PROGRAM))));
+
+  it('the harmless program exports a trainer (the structure compared against is real)', () => {
+    const source = exportedProgram(programWith(HARMLESS_PROGRAM));
+    expect(source).toContain('export function createHead(): tf.LayersModel');
+    expect(source).toContain('async function pretrainStep(batch: Batch');
+    expect(source).toContain("averageOf('model', nets.model, createModel)");
+    expect(source).toContain('stopGradient(tf, targetHead)');
+    expect(baseline.length).toBeGreaterThan(1000);
+  });
+
+  it('hostile network labels and descriptions, procedure labels, node ids and ids change names and literals, never the code', () => {
+    const dir = join(OUT, 'program');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    let n = 0;
+    fc.assert(
+      fc.property(programStringsArb, (strings) => {
+        const source = exportedProgram(programWith(strings));
+        const tokens = tokenize(source);
+        expect(structure(tokens)).toEqual(baseline);
+        for (const name of identifiers(tokens)) expect(DANGEROUS.has(name), `identifier ${name}`).toBe(false);
+        expect(source.split('\n').length).toBe(source.split(/\r\n|[\n\r\u2028\u2029]/).length);
+        if (n < 8) writeFileSync(join(dir, `case${n++}.ts`), source);
+      }),
+      { numRuns: 40, seed: 11 },
+    );
+    const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
+    const files = Array.from({ length: n }, (_, i) => join(dir, `case${i}.ts`));
+    const args = ['--noEmit', '--ignoreConfig', '--strict', '--skipLibCheck', '--target', 'ES2022', '--module', 'ESNext', '--moduleResolution', 'bundler', '--types', 'node', ...files];
+    let output = '';
+    try {
+      output = execFileSync(tsc, args, { encoding: 'utf8', cwd: ROOT });
+    } catch (err) {
+      output = `${(err as { stdout?: string }).stdout ?? ''}${(err as { stderr?: string }).stderr ?? ''}`;
+    }
+    expect(output).toBe('');
   });
 });

@@ -174,6 +174,9 @@ function valueNames(ctx: Context, proc: PlanProcedure): Map<string, string> {
 
 const tensorType = (rank: number) => (rank >= 1 && rank <= 6 ? `tf.Tensor${rank}D` : 'tf.Tensor');
 
+/** A network's learning-rate multiplier in a Minimize (its own key only: a network may be called "constructor"). */
+const multiplierOf = (m: MinimizeStep, net: string): number => (Object.hasOwn(m.optimizer.learningRateMultipliers, net) ? m.optimizer.learningRateMultipliers[net]! : 1);
+
 /** The settings object of a Minimize, as the interpreter passes them to Minimizer and learningRateAt. */
 function settingsLiteral(m: MinimizeStep): string {
   const o = m.optimizer;
@@ -192,7 +195,7 @@ function trainProcedure(ctx: Context, proc: PlanProcedure, index: number, traine
     const name = trainerScope.take(`${proc.id} ${m.nodeId}`);
     const settings = trainerScope.take(`${proc.id} ${m.nodeId} settings`);
     minimizers.set(m, { name, settings });
-    const groups = m.networks.map((net) => `{ variables: trainableVariables(${ctx.networks.get(net)!.access}), multiplier: ${literal(m.optimizer.learningRateMultipliers[net] ?? 1)} }`);
+    const groups = m.networks.map((net) => `{ variables: trainableVariables(${ctx.networks.get(net)!.access}), multiplier: ${literal(multiplierOf(m, net))} }`);
     if (m.parameters.length) {
       const params = m.parameters.map((output) => {
         const step = ctx.program.procedures.flatMap((p) => p.steps).find((s) => s.kind === 'parameter' && s.output === output) as Extract<ProgramStep, { kind: 'parameter' }>;

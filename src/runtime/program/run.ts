@@ -260,7 +260,7 @@ export class ProgramRun {
    * used them yet, so the optimizer holds the variables the steps will read.
    */
   private minimizerFor(m: Extract<ProgramStep, { kind: 'minimize' }>): Minimizer {
-    const groups = m.networks.map((net) => ({ variables: trainableVariables(this.networks.get(net)!.model), multiplier: m.optimizer.learningRateMultipliers[net] ?? 1 }));
+    const groups = m.networks.map((net) => ({ variables: trainableVariables(this.networks.get(net)!.model), multiplier: Object.hasOwn(m.optimizer.learningRateMultipliers, net) ? m.optimizer.learningRateMultipliers[net]! : 1 }));
     const parameterSteps = this.program.procedures.flatMap((p) => p.steps).filter((s): s is Extract<ProgramStep, { kind: 'parameter' }> => s.kind === 'parameter');
     const parameters = m.parameters.flatMap((output) => {
       const step = parameterSteps.find((s) => s.output === output);

@@ -5,7 +5,7 @@
  */
 import { useEffect, useMemo, useRef } from 'react';
 import { useEditor } from './store';
-import { allDiagnosticsOf, sameTab, tabOfDiagnostic, tabsOf } from './program-view';
+import { allDiagnosticsOf, hasTabs, sameTab, tabOfDiagnostic, tabsOf } from './program-view';
 
 export function GraphTabs() {
   const doc = useEditor((s) => s.doc);
@@ -17,6 +17,7 @@ export function GraphTabs() {
   useEffect(() => { strip.current?.querySelector('[aria-selected="true"]')?.scrollIntoView({ block: 'nearest', inline: 'nearest' }); }, [current]);
   const withErrors = useMemo(() => {
     const out = new Set<string>();
+    if (!hasTabs(doc)) return out;
     for (const d of allDiagnosticsOf(doc)) if (d.severity === 'error') out.add(`${tabOfDiagnostic(d).kind}:${tabOfDiagnostic(d).id}`);
     return out;
   }, [doc]);

@@ -12,7 +12,10 @@ import type * as tfType from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GENERATED_PROGRAM_FILE, generateProgramSources } from '../scripts/gen-program-sources';
 import { run as runCli } from '../src/cli/main';
-import { emitProgram } from '../src/compiler/emit-program';
+import { emitProgram, opCall } from '../src/compiler/emit-program';
+import { PROGRAM_SOURCES } from '../src/compiler/generated/program-sources';
+import { PROGRAM_SPECS } from '../src/nodes/program/specs';
+import { runOp } from '../src/runtime/program/ops';
 import { analyzeProgram, lowerProgram, type PlanProgram } from '../src/compiler/program';
 import { seededRandom, shuffledIndices, type Dataset } from '../src/runtime/data/dataset';
 import { ProgramRun, type ProcedureRecord } from '../src/runtime/program/run';
@@ -161,6 +164,58 @@ describe.each(TEMPLATES)('%s: one exported step equals one step in the app', (id
       trainer.dispose();
       for (const m of Object.values(nets)) m.dispose();
       run.dispose();
+    }
+  });
+});
+
+describe('every op: the exported call runs what the interpreter runs', () => {
+  /** Inputs per op, by its spec's inputs: images for augmentations, rows for the rest, one-hot labels. */
+  const inputsFor = (op: string, count: number): tfType.Tensor[] => {
+    const image = () => tf.randomUniform([3, 6, 6, 1], 0, 1, 'float32', 5);
+    const rows = (seed: number) => tf.randomNormal([4, 5], 0, 1, 'float32', seed);
+    const label = () => tf.oneHot(tf.tensor1d([0, 3, 1, 4], 'int32'), 5).toFloat();
+    if (['RandomTranslate', 'RandomFlip', 'GaussianNoise', 'RandomErase', 'FlattenExamples'].includes(op)) return [image()];
+    if (op === 'CrossEntropy') return [tf.softmax(rows(1)), label()];
+    if (op === 'DistillationLoss') return [rows(1), rows(2), label()];
+    return Array.from({ length: count }, (_, i) => rows(i + 1));
+  };
+  const ops = PROGRAM_SPECS.filter((s) => s.kind === 'op' || s.kind === 'loss');
+
+  it('covers every op and loss node', () => {
+    expect(ops.map((s) => s.type).sort()).toEqual(['CrossEntropy', 'DistillationLoss', 'FlattenExamples', 'GaussianNoise', 'InfoNCE', 'MeanOf', 'MeanSquaredError', 'NegativeCosine', 'NormalizedMSE', 'RandomErase', 'RandomFlip', 'RandomTranslate', 'StopGradient', 'WeightedSum']);
+  });
+
+  it('each op with its default params, at step 5 of seed 3, through the copied sources equals runOp', async () => {
+    // One module: every copied declaration, then one function per op that makes the exported call.
+    const calls = ops.map((spec) => {
+      const config = spec.params.parse(spec.type === 'RandomFlip' || spec.type === 'RandomErase' ? { probability: 0.5 } : {}) as Record<string, unknown>;
+      const count = spec.type === 'MeanOf' || spec.type === 'WeightedSum' || spec.type === 'InfoNCE' ? 2 : spec.inputs.length;
+      if (spec.type === 'WeightedSum') config.weights = [0.25, 0.75];
+      const names = ['a', 'b', 'c'].slice(0, count);
+      const { code } = opCall({ kind: 'op', nodeId: `node ${spec.type}`, op: spec.type, config, inputs: names, output: 'out', loss: spec.kind === 'loss' }, names);
+      return { spec, config, count, fn: `  ${spec.type}: (a: tfType.Tensor, b: tfType.Tensor, c: tfType.Tensor): tfType.Tensor => ${code},` };
+    });
+    const source = [
+      "import * as tf from '@tensorflow/tfjs';",
+      "import type * as tfType from '@tensorflow/tfjs';",
+      ...Object.values(PROGRAM_SOURCES).map((s) => s.source),
+      'const seed = 3;',
+      'const step = 5;',
+      'export const OPS: Record<string, (a: tfType.Tensor, b: tfType.Tensor, c: tfType.Tensor) => tfType.Tensor> = {',
+      ...calls.map((c) => c.fn),
+      '};',
+      '',
+    ].join('\n\n');
+    const file = join(OUT, 'ops.ts');
+    writeFileSync(file, source);
+    const { OPS } = (await import(/* @vite-ignore */ file)) as { OPS: Record<string, (a: tfType.Tensor, b?: tfType.Tensor, c?: tfType.Tensor) => tfType.Tensor> };
+    for (const { spec, config, count } of calls) {
+      const inputs = inputsFor(spec.type, count);
+      const exported = OPS[spec.type]!(inputs[0]!, inputs[1], inputs[2]);
+      const app = runOp(tf, spec.type, config, inputs, { seed: 3, step: 5, nodeId: `node ${spec.type}` });
+      expect(exported.shape, spec.type).toEqual(app.shape);
+      expect(maxDifference([exported], [app]), spec.type).toBeLessThanOrEqual(1e-6);
+      tf.dispose([...inputs, exported, app]);
     }
   });
 });

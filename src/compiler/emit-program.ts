@@ -28,8 +28,8 @@ const MODULE_NAMES = ['tfType', 'Networks', 'Batch', 'EvaluationData', 'createNe
 /** Names inside createTrainer and its step functions that no value may take. */
 const TRAINER_NAMES = ['nets', 'options', 'seed', 'averages', 'averageOf', 'parameters', 'parameterOf', 'initial', 'networkList', 'correlations', 'batch', 'step', 'totalSteps', 'done', 'shown', 'out', 'losses', 'value', 'grads', 'data', 'metrics', 'classes', 'forward', 'onTest', 'onTrain', 'current', 'initTest', 'initTrain', 'id', 'v', 't', 'copy', 'network', 'online', 'create', 'init', 'hookInputs'];
 
-/** Each op's call: which copied function, and its arguments as the interpreter's runOp passes them. */
-function opCall(s: Extract<ProgramStep, { kind: 'op' }>, ins: string[]): { fn: string; code: string } {
+/** Each op's call: which copied function, and its arguments as the interpreter's runOp passes them (test/program-export.test.ts runs every op both ways). */
+export function opCall(s: Extract<ProgramStep, { kind: 'op' }>, ins: string[]): { fn: string; code: string } {
   const cfg = s.config;
   const [a, b, c] = ins;
   const ctx = `{ seed, step, nodeId: ${stringLiteral(s.nodeId)} }`;

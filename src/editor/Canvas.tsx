@@ -13,7 +13,7 @@ import { QuickAddMenu, type QuickAddRequest } from './QuickAdd';
 import { edgeIdAt, insertDropped } from './wire-drop';
 import { hasUnplaced, layoutUnplaced } from './layout';
 import { portsOf, type NodePorts } from '../compiler/graph';
-import { fitOptionsFor, MINIMAP_UP_TO, RENDER_VISIBLE_ONLY_ABOVE, unmeasuredNodeGuess, useCountForRendering } from './huge-graphs';
+import { fitOptionsFor, MINIMAP_UP_TO, nodeSizeProps, RENDER_VISIBLE_ONLY_ABOVE, useCountForRendering } from './huge-graphs';
 import type { NodeResult } from '../compiler/infer';
 import type { Diagnostic } from '../document/diagnostics';
 import type { BlockDef, GraphBody, GraphEdge, GraphNode } from '../document/schema';
@@ -275,7 +275,7 @@ export function Canvas() {
         position: n.position ?? { x: 0, y: 0 },
         data: view,
         selected,
-        ...(m ? { measured: m as { width: number; height: number } } : unmeasuredNodeGuess(n, analysis.blocks)),
+        ...nodeSizeProps({ node: n, blocks: analysis.blocks, huge: body.nodes.length > RENDER_VISIBLE_ONLY_ABOVE, stored: m as { width: number; height: number } | undefined, internal: flow.getInternalNode(n.id), previous: prev?.rf }),
       };
       next.set(key, { view, selected, m, cls, rf });
       return rf;

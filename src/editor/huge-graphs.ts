@@ -60,6 +60,31 @@ export function unmeasuredNodeGuess(node: GraphNode, blocks: ReadonlyMap<string,
   return { initialWidth: GUESS.width, initialHeight: GUESS.height, handles: [...place(ports.inputs, 'target'), ...place(ports.outputs, 'source')] };
 }
 
+/**
+ * A node's size for React Flow. Small graphs: the size the canvas has stored, or nothing (React
+ * Flow renders and measures every node, as it always did). Huge graphs: the stored size, else the
+ * size React Flow measured for this very node (its report may not have reached the canvas yet),
+ * else a guess. A node React Flow has measured must never get the guess again: guessed handles on
+ * a measured node would stay, and wires would attach to handles where there are none.
+ */
+export function nodeSizeProps(args: {
+  node: GraphNode;
+  blocks: ReadonlyMap<string, BlockDef>;
+  huge: boolean;
+  stored: { width: number; height: number } | undefined;
+  /** React Flow's internal node of this id, and the node object the canvas last gave it for this graph. */
+  internal: { measured?: { width?: number; height?: number }; internals: { userNode: unknown } } | undefined;
+  previous: unknown;
+}) {
+  const { node, blocks, huge, stored, internal, previous } = args;
+  if (stored) return { measured: stored };
+  if (!huge) return {};
+  // Ids repeat across the main graph and block bodies: trust only the node adopted from our own object.
+  const measured = internal && previous !== undefined && internal.internals.userNode === previous ? internal.measured : undefined;
+  if (measured?.width && measured.height) return { measured: { width: measured.width, height: measured.height } };
+  return unmeasuredNodeGuess(node, blocks);
+}
+
 /** fitView options: the whole graph, or for a huge one its first nodes. */
 export function fitOptionsFor<T extends object>(base: T, nodes: readonly { id: string }[]): T & { nodes?: { id: string }[] } {
   return nodes.length > FIT_ALL_UP_TO ? { ...base, nodes: nodes.slice(0, FIT_FIRST).map((n) => ({ id: n.id })) } : base;

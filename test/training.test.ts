@@ -88,6 +88,21 @@ describe('training loop', () => {
     model.dispose();
   });
 
+  it('the schedule reaches SGD too (its rate lives in a tensor, not in the field Adam reads)', async () => {
+    // With a cosine schedule the last steps take almost no step at all; with a constant one they do.
+    const finalMove = async (schedule: 'constant' | 'cosine') => {
+      const model = mlp(8);
+      const weights: number[][] = [];
+      await trainClassifier(tf, model, mnist, TrainingSchema.parse({ optimizer: 'sgd', learningRate: 0.5, schedule, batchSize: 16, seed: 1 }), {
+        limit: 160,
+        hooks: { onStep: (s) => { if (s.step >= 9) weights.push(Array.from(model.getWeights()[0]!.dataSync())); } },
+      });
+      model.dispose();
+      return Math.max(...weights[1]!.map((w, i) => Math.abs(w - weights[0]![i]!)));
+    };
+    expect(await finalMove('cosine')).toBeLessThan(0.01 * (await finalMove('constant')));
+  });
+
   it('stops on a NaN loss with a message naming the step, and keeps going no further', async () => {
     const poisoned: Dataset = { ...mnist, train: { ...mnist.train, x: mnist.train.x.slice(0, 64 * 784).fill(NaN), y: mnist.train.y.slice(0, 64), count: 64 } };
     const model = mlp(8);

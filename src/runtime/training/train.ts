@@ -1,6 +1,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import type { TrainingSetup } from '../../document/schema';
 import { exampleSize, seededRandom, shuffledIndices, type Dataset, type Split } from '../data/dataset';
+import { setOptimizerLearningRate } from '../program/updates';
 import { learningRateAt } from './schedule';
 import { seedStep } from '../seeds';
 
@@ -223,7 +224,7 @@ export async function trainClassifier(tf: Tf, model: tfType.LayersModel, ds: Dat
         break outer;
       }
       const learningRate = learningRateAt(setup, step, totalSteps);
-      (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+      setOptimizerLearningRate(optimizer, learningRate);
       const { x, y } = batchTensors(tf, train, order, start, setup.batchSize, ds, setup.loss === 'sparseCategoricalCrossentropy' ? 'sparse' : 'oneHot');
       seedStep(model, setup.seed, step);
       let loss: number;

@@ -78,13 +78,43 @@ describe('zip archives are read entry by entry', () => {
     expect(() => groupByClass(files, 'many.zip')).toThrow('many.zip holds 50,001 images; Patchbay reads at most 50,000.');
   });
 
-  it('refuses an archive whose directory lists more than 200,000 files, without reading the directory', async () => {
-    const zip = craftZip([{ name: 'a/1.png', data: strToU8('x') }]);
-    const end = zip.length - 22;
-    new DataView(zip.buffer, zip.byteOffset).setUint16(end + 10, 0xffff, true);
-    // 0xFFFF entries means "see zip64"; without a zip64 record that is a damaged archive.
-    await expect(readZipDirectory(bytesSource(zip), 'odd.zip')).rejects.toThrow(/odd\.zip could not be read as a zip archive \(its zip64 directory is missing\)/);
+  it('reads the zip64 directory, and refuses one that lists more than 200,000 files before reading it', async () => {
+    /** The same archive with its end record pointing to a zip64 record that claims `count` entries. */
+    const zip64 = (count: number) => {
+      const zip = craftZip([{ name: 'a/1.png', data: strToU8('x') }, { name: 'b/1.png', data: strToU8('y') }]);
+      const end = new DataView(zip.buffer, zip.length - 22);
+      const cdSize = end.getUint32(12, true);
+      const cdOffset = end.getUint32(16, true);
+      const body = zip.subarray(0, zip.length - 22);
+      const out = new Uint8Array(body.length + 56 + 20 + 22);
+      out.set(body);
+      const v = new DataView(out.buffer);
+      let p = body.length;
+      v.setUint32(p, 0x06064b50, true); // zip64 end of central directory record
+      v.setBigUint64(p + 4, 44n, true);
+      v.setBigUint64(p + 24, BigInt(count), true);
+      v.setBigUint64(p + 32, BigInt(count), true);
+      v.setBigUint64(p + 40, BigInt(cdSize), true);
+      v.setBigUint64(p + 48, BigInt(cdOffset), true);
+      p += 56;
+      v.setUint32(p, 0x07064b50, true); // its locator
+      v.setBigUint64(p + 8, BigInt(body.length), true);
+      v.setUint32(p + 16, 1, true);
+      p += 20;
+      v.setUint32(p, 0x06054b50, true); // the classic end record, saying "see zip64"
+      v.setUint16(p + 8, 0xffff, true);
+      v.setUint16(p + 10, 0xffff, true);
+      v.setUint32(p + 12, 0xffffffff, true);
+      v.setUint32(p + 16, 0xffffffff, true);
+      return out;
+    };
+    expect((await readZipDirectory(bytesSource(zip64(2)), 'ok.zip')).map((e) => e.name)).toEqual(['a/1.png', 'b/1.png']);
+    await expect(readZipDirectory(bytesSource(zip64(300_000)), 'huge.zip')).rejects.toThrow('huge.zip lists 300,000 files; Patchbay reads archives of at most 200,000 files.');
     expect(MAX_ZIP_ENTRIES).toBe(200_000);
+    // Without its zip64 record, "see zip64" is a damaged archive.
+    const broken = craftZip([{ name: 'a/1.png', data: strToU8('x') }]);
+    new DataView(broken.buffer, broken.byteOffset).setUint16(broken.length - 22 + 10, 0xffff, true);
+    await expect(readZipDirectory(bytesSource(broken), 'odd.zip')).rejects.toThrow(/odd\.zip could not be read as a zip archive \(its zip64 directory is missing\)/);
   });
 
   it('names encrypted entries, unknown compression, and damage', async () => {

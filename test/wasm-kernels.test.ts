@@ -231,6 +231,98 @@ describe('fast paths in front of stock wasm kernels', () => {
     expect(relError(r.wasm, r.cpu)).toBeLessThanOrEqual(1e-6);
   });
 
+  it.each([
+    ['Dense weight gradient xᵀ·dy', [1, 40, 6], [1, 40, 9], true, false],
+    ['Dense input gradient dy·Wᵀ', [1, 40, 9], [1, 6, 9], false, true],
+    ['both transposed, batch 3', [3, 5, 7], [3, 4, 5], true, true],
+    ['rank 2', [33, 8], [17, 33], true, true],
+    ['broadcast batch, rank 4', [2, 1, 6, 5], [1, 3, 4, 5], false, true],
+    ['no transpose (stock kernel)', [2, 6, 5], [2, 5, 4], false, false],
+  ] as const)('BatchMatMul: %s', async (_, aShape, bShape, transposeA, transposeB) => {
+    const b = values(sizeOf([...bShape]), 77);
+    const r = await onBoth([...aShape], (a) => tf.matMul(a, tf.tensor(b, [...bShape]), transposeA, transposeB));
+    expect(r.shapes[1]).toEqual(r.shapes[0]);
+    expect(relError(r.wasm, r.cpu)).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('Dense (gelu) on a token sequence: forward and gradients match the cpu backend', async () => {
+    const f = (x: tf.Tensor) => {
+      const layer = tf.layers.dense({ units: 7, activation: 'gelu' });
+      layer.build(x.shape);
+      layer.setWeights([tf.tensor2d(values(12 * 7, 5), [12, 7]), tf.tensor1d(values(7, 6))]);
+      return gradientsOf(layer, x);
+    };
+    const r = await onBoth([4, 9, 12], f, 13);
+    expect(relError(r.wasm, r.cpu)).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+/** Σ layer(x)·R, its gradient with respect to x and to every weight, flattened into one tensor. */
+function gradientsOf(layer: tf.layers.Layer, x: tf.Tensor): tf.Tensor {
+  const y = layer.apply(x) as tf.Tensor;
+  const r = tf.tensor(values(y.size, 10), y.shape);
+  const loss = (xi: tf.Tensor) => tf.sum(tf.mul(layer.apply(xi) as tf.Tensor, r)) as tf.Scalar;
+  const weights = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+  const { value, grads } = tf.variableGrads(() => loss(x), weights);
+  const dx = tf.grad(loss)(x);
+  const out = tf.concat([y.flatten(), value.reshape([1]), dx.flatten(), ...weights.map((w) => grads[w.name]!.flatten())]);
+  for (const w of layer.weights) w.dispose();
+  return out;
+}
+
+/** tile's gradient computed the slow, obvious way: each element of dy added to the x it copies. */
+function tileGradReference(dy: Float32Array, shape: number[], reps: number[]): Float32Array {
+  const outShape = shape.map((d, i) => d * reps[i]!);
+  const out = new Float32Array(sizeOf(shape));
+  const index = new Array<number>(shape.length).fill(0);
+  for (let flat = 0; flat < dy.length; flat++) {
+    let rest = flat;
+    for (let i = shape.length - 1; i >= 0; i--) {
+      index[i] = rest % outShape[i]!;
+      rest = Math.floor(rest / outShape[i]!);
+    }
+    let target = 0;
+    for (let i = 0; i < shape.length; i++) target = target * shape[i]! + (index[i]! % shape[i]!);
+    out[target]! += dy[flat]!;
+  }
+  return out;
+}
+
+describe('tile gradient (sum over repetitions, every backend)', () => {
+  it.each([
+    ['LayerNorm gamma [1,1,C] over [N,T,1]', [1, 1, 8], [6, 5, 1]],
+    ['LayerNorm statistics [N,T,1] over [1,1,C]', [6, 5, 1], [1, 1, 8]],
+    ['rank 1', [5], [3]],
+    ['rank 2, both axes', [2, 3], [4, 2]],
+    ['rank 4, every axis tiled', [2, 3, 2, 2], [2, 2, 3, 2]],
+    ['rank 5 (the stock gradient throws)', [1, 2, 1, 3, 2], [2, 1, 3, 1, 2]],
+    ['no repetition', [3, 4], [1, 1]],
+  ] as const)('%s', async (_, shape, reps) => {
+    for (const backend of ['cpu', 'wasm']) {
+      await tf.setBackend(backend);
+      const x = tf.tensor(values(sizeOf([...shape]), 3), [...shape]);
+      const outShape = shape.map((d, i) => d * reps[i]!);
+      const dyValues = values(sizeOf(outShape), 4);
+      const dx = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(tf.tile(xi, [...reps]), tf.tensor(dyValues, outShape))))(x);
+      expect(dx.shape).toEqual([...shape]);
+      expect(relError(dx.dataSync() as Float32Array, tileGradReference(dyValues, [...shape], [...reps]))).toBeLessThanOrEqual(1e-6);
+      tf.dispose([x, dx]);
+    }
+  });
+
+  it('LayerNormalization on a token sequence: forward and gradients match between wasm and cpu', async () => {
+    const f = (x: tf.Tensor) => {
+      const layer = tf.layers.layerNormalization({ axis: -1, epsilon: 1e-6 });
+      layer.build(x.shape);
+      layer.setWeights([tf.tensor1d(values(16, 8)), tf.tensor1d(values(16, 9))]);
+      return gradientsOf(layer, x);
+    };
+    const r = await onBoth([4, 7, 16], f, 21);
+    expect(relError(r.wasm, r.cpu)).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+describe('identity and casts', () => {
   it('Identity and same-dtype Cast share data safely; other casts convert', async () => {
     await tf.setBackend('wasm');
     const backend = tf.backend() as unknown as { numDataIds(): number };

@@ -27,9 +27,10 @@ function procedure(id: string, label: string, kind: 'train' | 'evaluate', build:
 }
 
 /**
- * The small conv encoder the SSL templates share: 28×28×1 → 128 features. Strided convolutions
- * (16, 32, 64 filters) then a Dense layer over the flattened 4×4 grid, which keeps where strokes
- * are (a global pool would throw that away, and digits differ by where their strokes are).
+ * The small conv encoder the SSL templates share: 28×28×1 → 1,024 features. Strided convolutions
+ * (16, 32, 64 filters, BatchNorm, ReLU) and the flattened 4×4×64 grid as the representation: it
+ * keeps where strokes are (a global pool would throw that away, and digits differ by where their
+ * strokes are), and a linear probe reads it directly.
  */
 function encoder(g: GraphBuilder): void {
   const image = g.add('image', 'Input', { shape: [28, 28, 1] });
@@ -40,10 +41,7 @@ function encoder(g: GraphBuilder): void {
     x = g.add(`relu${i + 1}`, 'Activation', { activation: 'relu' }, [[b]]);
   });
   const flat = g.add('flatten', 'Flatten', {}, [[x]]);
-  const dense = g.add('embed', 'Dense', { units: 128, useBias: false }, [[flat]]);
-  const norm = g.add('embedNorm', 'BatchNormalization', { momentum: 0.9 }, [[dense]]);
-  const relu = g.add('embedRelu', 'Activation', { activation: 'relu' }, [[norm]]);
-  g.add('features', 'Output', {}, [[relu]]);
+  g.add('features', 'Output', {}, [[flat]]);
 }
 
 /** Two augmented views of one batch: independent random translations and erasing. */
@@ -70,7 +68,7 @@ function sslEvaluation(g: GraphBuilder): void {
 
 function projector(): NetworkDef {
   return network('projector', 'Projector', 'Maps features to the 64-d space the loss compares (Dense–BN–ReLU, Dense–BN).', (g) => {
-    const x = g.add('features', 'Input', { shape: [128] });
+    const x = g.add('features', 'Input', { shape: [1024] });
     const h = denseBnRelu(g, 'hidden', x, 256);
     const z = denseBnRelu(g, 'proj', h, 64, false);
     g.add('z', 'Output', {}, [[z]]);
@@ -117,7 +115,7 @@ function simsiam(): GraphDocument {
     training: { optimizer: 'sgd', learningRate: 0.05, schedule: 'cosine', warmupSteps: 0, weightDecay: 0, momentum: 0.9, loss: 'categoricalCrossentropy', metrics: ['accuracy'], batchSize: 128, epochs: 8, seed: 0 },
     meta: {
       template: { id: 'simsiam', title: 'SimSiam', description: 'Exploring Simple Siamese Representation Learning (Chen & He): two views, one encoder, a predictor and a stop-gradient, no negatives.', paper: 'arXiv:2011.10566', defaultPreset: 'mnist' },
-      presets: [{ name: 'mnist', description: 'Conv encoder (32-64-128, 128-d features), projector 256→64, predictor 64→16→64, on MNIST digits; linear probe, kNN and collapse monitor.', set: {} }],
+      presets: [{ name: 'mnist', description: 'Conv encoder (16-32-64, 1,024-d features), projector 256→64, predictor 64→16→64, on MNIST digits; linear probe, kNN and collapse monitor.', set: {} }],
     },
   });
 }
@@ -173,7 +171,7 @@ function byolLike(directPred: boolean): GraphDocument {
       template: directPred
         ? { id, title: 'DirectPred', description: 'Understanding self-supervised learning dynamics without contrastive pairs (Tian, Chen & Ganguli): BYOL with a linear predictor set from the eigen-decomposition of its inputs\' correlation instead of learned.', paper: 'arXiv:2102.06810', defaultPreset: 'mnist' }
         : { id, title: 'BYOL', description: 'Bootstrap Your Own Latent (Grill et al.): an online network predicts a moving-average target network\'s projection of another view.', paper: 'arXiv:2006.07733', defaultPreset: 'mnist' },
-      presets: [{ name: 'mnist', description: `Conv encoder (16-32-64, 128-d features), projector 256→64, ${directPred ? 'linear 64×64 predictor set by DirectPred (ρ 0.3, ε 0.01, every step)' : 'predictor 64→256→64'}, target τ 0.99→1 (cosine); linear probe, kNN and collapse monitor on MNIST digits.`, set: {} }],
+      presets: [{ name: 'mnist', description: `Conv encoder (16-32-64, 1,024-d features), projector 256→64, ${directPred ? 'linear 64×64 predictor set by DirectPred (ρ 0.3, ε 0.01, every step)' : 'predictor 64→256→64'}, target τ 0.99→1 (cosine); linear probe, kNN and collapse monitor on MNIST digits.`, set: {} }],
     },
   });
 }

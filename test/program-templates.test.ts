@@ -24,9 +24,9 @@ const ROOT = join(import.meta.dirname, '..');
 const COUNTS: Record<string, Record<string, number>> = {
   'distillation mnist': { model: 26_506, teacher: 669_706, studentAlone: 26_506 },
   'distillation hinton': { model: 1_276_810, teacher: 2_395_210, studentAlone: 1_276_810 },
-  'simsiam mnist': { model: 154_736, projector: 49_792, predictor: 2_144 },
-  'byol mnist': { model: 154_736, projector: 49_792, predictor: 33_344 },
-  'directpred mnist': { model: 154_736, projector: 49_792, predictor: 4_096 },
+  'simsiam mnist': { model: 23_408, projector: 279_168, predictor: 2_144 },
+  'byol mnist': { model: 23_408, projector: 279_168, predictor: 33_344 },
+  'directpred mnist': { model: 23_408, projector: 279_168, predictor: 4_096 },
 };
 
 const cases = TEMPLATES.filter((t) => t.doc.program).flatMap((t) => t.presets.map((p) => [`${t.info.id} ${p.name}`, t.info.id, p.name] as const));

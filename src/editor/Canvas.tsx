@@ -111,7 +111,10 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
   const diags = view.diagnostics;
   const errors = diags.filter((d) => d.severity === 'error');
   const warnings = diags.filter((d) => d.severity === 'warning');
-  const values: Record<string, unknown> = { ...defaults, ...(result?.params ?? {}) };
+  // The node's own values show even when inference failed upstream (no parsed params then);
+  // block references stay out of it, they are drawn as links below.
+  const own = Object.fromEntries(Object.entries(node.params).filter(([, v]) => !isParamRef(v)));
+  const values: Record<string, unknown> = { ...defaults, ...own, ...(result?.params ?? {}) };
   const outputs = result?.outputs ? Object.entries(result.outputs) : [];
   const count = result ? result.count.trainable + result.count.nonTrainable : 0;
   const repeat = node.type === BLOCK_NODE_TYPE && (node.repeat ?? 1) > 1 ? ` ×${node.repeat}` : '';

@@ -1,6 +1,6 @@
 /**
  * Training-step benchmark on the wasm backend in Node, with Patchbay's conv-gradient kernels
- * (src/runtime/wasm-kernels.ts). Run with `npx tsx bench/training-step.bench.ts [--profile]`.
+ * (src/runtime/wasm-kernels.ts). Run with `npx tsx bench/training-step.bench.ts [--profile] [--mixer]`.
  *
  * ConvMixer-64/4 (kernel 5, patch 2, 28×28×1, 10 classes, GELU, BatchNorm momentum 0.9 / eps 1e-5,
  * Adam 1e-3, categorical cross-entropy, batch 32), twice: written by hand with tf.layers (as in
@@ -8,6 +8,12 @@
  * interleaved (alternating which goes first) so that machine noise hits both alike. Figures are
  * medians after 2 warm-up steps. With `--profile`, one step of each model is profiled per kernel.
  * If `python3 -c 'import torch'` works, bench/torch_convmixer.py times the same model in PyTorch.
+ *
+ * Then the MLP-Mixer template's `mnist` preset (148,110 params, Adam 1e-3, batch 32) against the same
+ * Mixer in PyTorch (bench/torch_mixer.py). PyTorch runs before and after the tfjs steps, in blocks
+ * that alternate with them, so that load from other processes hits both; the ratio uses the median
+ * of all PyTorch blocks. PyTorch should use OpenBLAS (Debian `libopenblas0-pthread`): with the
+ * reference BLAS it is ~3× slower and the ratio flatters tfjs.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +30,8 @@ const WARMUP = 2;
 const STEPS = Number(process.env.STEPS ?? 10);
 const FORWARDS = 10;
 const PROFILE = process.argv.includes('--profile');
+/** `--mixer` runs only the MLP-Mixer comparison. */
+const MIXER_ONLY = process.argv.includes('--mixer');
 
 function handWritten(): tf.LayersModel {
   const dim = 64, depth = 4, kernel = 5, patch = 2, classes = 10;
@@ -80,6 +88,76 @@ function timeForward(model: tf.LayersModel, xs: tf.Tensor): number {
   return ms;
 }
 
+function mixerFromTemplate(): tf.LayersModel {
+  const t = templateDocument('mlp-mixer', 'mnist');
+  if ('error' in t) throw new Error(t.error);
+  const { plan, diagnostics } = lower(analyze(t.doc));
+  if (!plan) throw new Error(`The mlp-mixer template does not lower: ${diagnostics.map((d) => d.message).join('; ')}`);
+  return buildModel(plan);
+}
+
+/** The template's MLP-Mixer (`mnist`) against the same model in PyTorch, alternating blocks of steps. */
+async function mixer(): Promise<void> {
+  const model = compile(mixerFromTemplate());
+  const PARAMS = 148_110; // bench/torch_mixer.py's model
+  if (model.countParams() !== PARAMS) throw new Error(`the mlp-mixer template has ${model.countParams()} params, the PyTorch model ${PARAMS}`);
+  const xs = tf.randomUniform([BATCH, 28, 28, 1]);
+  const ys = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32') as tf.Tensor1D, 10);
+  for (let i = 0; i < WARMUP; i++) await timeStep(model, xs, ys);
+  const BLOCKS = 3;
+  const perBlock = Math.max(2, Math.ceil(STEPS / BLOCKS));
+  const tfjs: number[] = [];
+  // OpenMP's 2 threads stall whenever another process takes a core (a 2-core machine shared with
+  // other work), so PyTorch also runs on 1 thread; the ratio is taken against the faster of the two.
+  const torch: Record<1 | 2, number[]> = { 1: [], 2: [] };
+  let torchSkipped = '';
+  const runTorch = () => {
+    for (const threads of [2, 1] as const) {
+      const r = pytorch('torch_mixer.py', perBlock, threads);
+      if ('ms' in r) torch[threads].push(r.ms);
+      else torchSkipped = r.skipped;
+    }
+  };
+  for (let b = 0; b < BLOCKS; b++) {
+    if (!torchSkipped) runTorch();
+    for (let i = 0; i < perBlock; i++) tfjs.push(await timeStep(model, xs, ys));
+  }
+  if (!torchSkipped) runTorch();
+  const tensorsBefore = tf.memory().numTensors;
+  await model.trainOnBatch(xs, ys);
+  const leaked = tf.memory().numTensors - tensorsBefore;
+
+  const step = median(tfjs);
+  const ms = (x: number) => `${x.toFixed(1)} ms`;
+  const rows: [string, string, string][] = [
+    ['measure', 'value', 'target'],
+    ['template (tfjs-wasm): trainOnBatch, ms/step', ms(step), ''],
+    ['template: min / max ms/step', `${ms(Math.min(...tfjs))} / ${ms(Math.max(...tfjs))}`, ''],
+    ['tensors leaked per step', String(leaked), '0'],
+  ];
+  if (!torchSkipped) {
+    const [one, two] = [median(torch[1]), median(torch[2])];
+    const best = Math.min(one, two);
+    rows.push(['PyTorch (CPU, 2 threads): ms/step, median of blocks', ms(two), '']);
+    rows.push(['PyTorch (CPU, 1 thread): ms/step, median of blocks', ms(one), '']);
+    rows.push(['PyTorch blocks, 2 threads | 1 thread, ms/step', `${torch[2].map((x) => x.toFixed(1)).join(' / ')} | ${torch[1].map((x) => x.toFixed(1)).join(' / ')}`, '']);
+    rows.push([`tfjs-wasm template / PyTorch (${best === two ? '2 threads' : '1 thread'}, the faster) time`, `${(step / best).toFixed(2)}×`, '≤ 2.5×']);
+  } else {
+    rows.push(['PyTorch', 'skipped', '']);
+  }
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
+  console.log(`\nMLP-Mixer (template 'mlp-mixer', preset 'mnist', ${PARAMS.toLocaleString('en')} params) training step, batch ${BATCH}, ` +
+    `median of ${tfjs.length} steps in ${BLOCKS} blocks alternating with PyTorch`);
+  for (const [i, r] of rows.entries()) {
+    console.log(r.map((c, j) => c.padEnd(widths[j]!)).join('  ').trimEnd());
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+  if (torchSkipped) console.log(`Note: PyTorch comparison skipped: ${torchSkipped}.`);
+  if (PROFILE) await profileStep('MLP-Mixer (template)', model, xs, ys);
+  tf.dispose([xs, ys]);
+  model.dispose();
+}
+
 async function profileStep(name: string, model: tf.LayersModel, xs: tf.Tensor, ys: tf.Tensor): Promise<void> {
   const info = await tf.profile(async () => {
     await model.trainOnBatch(xs, ys);
@@ -98,22 +176,23 @@ async function profileStep(name: string, model: tf.LayersModel, xs: tf.Tensor, y
   for (const [k, e] of rows.slice(0, 14)) console.log(`  ${k.padEnd(38)} ${e.ms.toFixed(1).padStart(7)} ms  ${String(e.calls).padStart(4)} calls`);
 }
 
-function pytorch(): { ms: number } | { skipped: string } {
+function pytorch(scriptName = 'torch_convmixer.py', steps = STEPS, threads = 2): { ms: number } | { skipped: string } {
   // Debian's python3-torch installs for the system interpreter, which may not be the first python3 on PATH.
   const python = ['python3', '/usr/bin/python3'].find((exe) => {
     const probe = spawnSync(exe, ['-c', 'import torch'], { encoding: 'utf8' });
     return !probe.error && probe.status === 0;
   });
   if (!python) return { skipped: 'python3 cannot import torch (Debian python3-torch is not installed)' };
-  const script = fileURLToPath(new URL('./torch_convmixer.py', import.meta.url));
-  const run = spawnSync(python, [script, '--batch', String(BATCH), '--warmup', String(WARMUP), '--steps', String(STEPS)], { encoding: 'utf8' });
+  const script = fileURLToPath(new URL(`./${scriptName}`, import.meta.url));
+  const run = spawnSync(python, [script, '--batch', String(BATCH), '--warmup', String(WARMUP), '--steps', String(steps), '--threads', String(threads)], { encoding: 'utf8' });
   const m = /median_ms_per_step=([\d.]+)/.exec(run.stdout ?? '');
-  if (run.status !== 0 || !m) return { skipped: `torch_convmixer.py failed: ${(run.stderr || run.stdout || '').trim().split('\n').pop()}` };
+  if (run.status !== 0 || !m) return { skipped: `${scriptName} failed: ${(run.stderr || run.stdout || '').trim().split('\n').pop()}` };
   return { ms: Number(m[1]) };
 }
 
 async function main(): Promise<void> {
   await useWasmBackend();
+  if (MIXER_ONLY) return mixer();
   const hand = compile(handWritten());
   const compiled = compile(fromTemplate());
   if (hand.countParams() !== compiled.countParams()) throw new Error(`param counts differ: ${hand.countParams()} vs ${compiled.countParams()}`);
@@ -185,6 +264,7 @@ async function main(): Promise<void> {
   tf.dispose([xs, ys]);
   hand.dispose();
   compiled.dispose();
+  await mixer();
 }
 
 await main();

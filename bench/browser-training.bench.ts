@@ -1,23 +1,21 @@
 /**
- * Browser training benchmark: builds and serves the app, opens it in headless Chromium, loads the
- * ConvMixer template (mnist preset), trains it in the Train tab on the full MNIST training split
- * (8,000 digits) and reports the backend, ms/step, epochs, final test accuracy, and the main
- * thread's long tasks (> 50 ms, from a PerformanceObserver('longtask') injected before the page
- * loads) during training. Run with:
+ * Browser training benchmark: builds and serves the app, opens it in headless Chromium, loads a
+ * template (ConvMixer, or MLP-Mixer with TEMPLATE=MLP-Mixer; mnist preset), trains it in the Train
+ * tab on the full MNIST training split (8,000 digits) and reports the backend, ms/step, epochs, final
+ * test accuracy, and the main thread's long tasks (> 50 ms, from a PerformanceObserver('longtask')
+ * injected before the page loads) during training. Run with:
  *   npx tsx bench/browser-training.bench.ts
- * Environment: EPOCHS (4, as the template), LR (0.003), SCHEDULE (onecycle), OPTIMIZER (adam), BATCH (32), BACKEND (auto), LIMIT (none).
- * Takes several minutes on 2 cores (about 250 ms/step on wasm).
+ *   TEMPLATE=MLP-Mixer npx tsx bench/browser-training.bench.ts
+ * The template's own training setup is used; each of these environment variables, when set,
+ * overrides its field in the form: EPOCHS, LR, SCHEDULE, OPTIMIZER, BATCH, BACKEND (auto), LIMIT (none).
+ * Takes several minutes on 2 cores (ConvMixer about 250 ms/step on wasm).
  */
 import type { Page } from 'playwright-core';
 import { openEditor, openTemplate, startHarness } from '../test/e2e/harness';
 
-const EPOCHS = Number(process.env.EPOCHS ?? 4);
-const LR = process.env.LR ?? '0.003';
-const SCHEDULE = process.env.SCHEDULE ?? 'onecycle';
-const OPTIMIZER = process.env.OPTIMIZER ?? 'adam';
-const BATCH = Number(process.env.BATCH ?? 32);
+const TEMPLATE = process.env.TEMPLATE ?? 'ConvMixer';
+const { EPOCHS, LR, SCHEDULE, OPTIMIZER, BATCH, LIMIT } = process.env;
 const BACKEND = process.env.BACKEND ?? 'auto';
-const LIMIT = process.env.LIMIT;
 
 interface RunView {
   status: string;
@@ -48,15 +46,22 @@ async function main() {
         }).observe({ type: 'longtask', buffered: true });
       });
     });
-    await openTemplate(page, 'ConvMixer', 'mnist');
+    await openTemplate(page, TEMPLATE, 'mnist');
     await page.getByRole('tab', { name: 'Train' }).click();
     const form = page.locator('.pb-train');
-    await form.getByLabel('Optimizer').selectOption(OPTIMIZER);
-    await form.getByLabel('Schedule').selectOption(SCHEDULE);
-    await form.getByLabel('Learning rate').fill(LR);
-    await form.getByLabel('Batch size').fill(String(BATCH));
-    await form.getByLabel('Epochs').fill(String(EPOCHS));
+    if (OPTIMIZER) await form.getByLabel('Optimizer').selectOption(OPTIMIZER);
+    if (SCHEDULE) await form.getByLabel('Schedule').selectOption(SCHEDULE);
+    if (LR) await form.getByLabel('Learning rate').fill(LR);
+    if (BATCH) await form.getByLabel('Batch size').fill(BATCH);
+    if (EPOCHS) await form.getByLabel('Epochs').fill(EPOCHS);
     await form.getByLabel('Limit training examples').fill(LIMIT ?? '');
+    const setup = {
+      optimizer: await form.getByLabel('Optimizer').inputValue(),
+      schedule: await form.getByLabel('Schedule').inputValue(),
+      lr: await form.getByLabel('Learning rate').inputValue(),
+      batch: await form.getByLabel('Batch size').inputValue(),
+      epochs: await form.getByLabel('Epochs').inputValue(),
+    };
     await form.getByLabel('Backend').selectOption(BACKEND);
     await page.waitForTimeout(300);
     const t0 = await page.evaluate(() => performance.now());
@@ -78,8 +83,8 @@ async function main() {
     const tasks = await page.evaluate(([a, b]) => (window as unknown as { __longTasks: { start: number; duration: number }[] }).__longTasks.filter((t) => t.start >= a! && t.start <= b!), [t0, t1]);
     const steps = view!.last?.step ?? 0;
     const lines = [
-      `Patchbay browser training benchmark (headless Chromium, ConvMixer mnist preset, full MNIST training split unless LIMIT)`,
-      `setup:                  ${OPTIMIZER} lr ${LR} ${SCHEDULE}, batch ${BATCH}, ${EPOCHS} epochs${LIMIT ? `, limit ${LIMIT}` : ''}`,
+      `Patchbay browser training benchmark (headless Chromium, ${TEMPLATE} mnist preset, full MNIST training split unless LIMIT)`,
+      `setup (the form's):     ${setup.optimizer} lr ${setup.lr} ${setup.schedule}, batch ${setup.batch}, ${setup.epochs} epochs${LIMIT ? `, limit ${LIMIT}` : ''}`,
       `status:                 ${view!.status}${view!.message ? ` (${view!.message})` : ''}`,
       `backend:                ${view!.backend?.name ?? '?'} (${view!.backend?.reason ?? ''})`,
       `steps:                  ${steps}`,

@@ -28,10 +28,11 @@ interface RunView {
   message?: string;
 }
 
-const runView = (page: Page) => page.evaluate(() => {
-  const s = (window as unknown as { patchbayTraining: { getState(): { run: unknown } } }).patchbayTraining.getState();
-  return JSON.parse(JSON.stringify(s.run, (k, v) => (k === 'plan' || k === 'planJson' || k === 'curves' ? undefined : v))) as RunView | null;
-});
+const runView = (page: Page) =>
+  page.evaluate(() => {
+    const s = (window as unknown as { patchbayTraining: { getState(): { run: unknown } } }).patchbayTraining.getState();
+    return JSON.parse(JSON.stringify(s.run, (k, v) => (k === 'plan' || k === 'planJson' || k === 'curves' ? undefined : v))) as RunView | null;
+  });
 
 async function main() {
   const started = Date.now();
@@ -75,12 +76,17 @@ async function main() {
       if (!['starting', 'running', 'paused', 'stopping'].includes(view.status)) break;
       if (Date.now() - lastPrint > 30_000 && view.last) {
         lastPrint = Date.now();
-        const acc = view.epochs.length ? ` test acc after epoch ${view.epochs.length}: ${(view.epochs[view.epochs.length - 1]!.test.accuracy * 100).toFixed(2)}%` : '';
+        const acc = view.epochs.length
+          ? ` test acc after epoch ${view.epochs.length}: ${(view.epochs[view.epochs.length - 1]!.test.accuracy * 100).toFixed(2)}%`
+          : '';
         console.error(`  step ${view.last.step}/${view.last.totalSteps}, loss ${view.last.loss.toFixed(4)}${acc}`);
       }
     }
     const t1 = await page.evaluate(() => performance.now());
-    const tasks = await page.evaluate(([a, b]) => (window as unknown as { __longTasks: { start: number; duration: number }[] }).__longTasks.filter((t) => t.start >= a! && t.start <= b!), [t0, t1]);
+    const tasks = await page.evaluate(
+      ([a, b]) => (window as unknown as { __longTasks: { start: number; duration: number }[] }).__longTasks.filter((t) => t.start >= a! && t.start <= b!),
+      [t0, t1],
+    );
     const steps = view!.last?.step ?? 0;
     const lines = [
       `Patchbay browser training benchmark (headless Chromium, ${TEMPLATE} mnist preset, full MNIST training split unless LIMIT)`,

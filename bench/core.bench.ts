@@ -74,4 +74,6 @@ for (let i = 0; i < 3; i++) {
   builds.push(performance.now() - t);
   model.dispose();
 }
-console.log(`ConvMixer 768/32: analyze + lower ${ms(compileMs)}; tfjs build (cpu backend, ${analysis.count.trainable.toLocaleString('en-US')} trainable params) median of 3: ${ms(median(builds))}`);
+console.log(
+  `ConvMixer 768/32: analyze + lower ${ms(compileMs)}; tfjs build (cpu backend, ${analysis.count.trainable.toLocaleString('en-US')} trainable params) median of 3: ${ms(median(builds))}`,
+);

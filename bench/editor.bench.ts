@@ -26,12 +26,19 @@ function expandedConvMixer(): GraphDocument {
   const expanded = expandAllBlocks(r.doc);
   if ('error' in expanded) throw new Error(expanded.error);
   // Lay the layers out in columns so they do not pile up.
-  return { ...expanded.doc, name: 'ConvMixer 768/32 expanded', nodes: expanded.doc.nodes.map((n, i) => ({ ...n, position: { x: Math.floor(i / 20) * 260, y: (i % 20) * 130 } })) };
+  return {
+    ...expanded.doc,
+    name: 'ConvMixer 768/32 expanded',
+    nodes: expanded.doc.nodes.map((n, i) => ({ ...n, position: { x: Math.floor(i / 20) * 260, y: (i % 20) * 130 } })),
+  };
 }
 
 /** Opens a document through the file input (a user's Open), then waits for autosave to store it. */
 async function openDocument(page: Page, doc: GraphDocument): Promise<void> {
-  await page.locator('input[type=file][accept*="json"]').first().setInputFiles({ name: 'graph.json', mimeType: 'application/json', buffer: Buffer.from(saveDocument(doc)) });
+  await page
+    .locator('input[type=file][accept*="json"]')
+    .first()
+    .setInputFiles({ name: 'graph.json', mimeType: 'application/json', buffer: Buffer.from(saveDocument(doc)) });
   await page.waitForFunction((n) => document.querySelectorAll('.react-flow__node').length >= n, doc.nodes.length, { timeout: 120_000 });
   await page.waitForTimeout(1500); // autosave is debounced
 }
@@ -90,33 +97,48 @@ async function zoomInOn(page: Page, nodeId: string): Promise<void> {
 
 /** Param edit → the node shows its new output shape, painted. */
 async function editToScreen(page: Page, nodeId: string, units: number): Promise<number> {
-  return page.evaluate(async ({ id, value }) => {
-    const input = [...document.querySelectorAll('label')].find((l) => l.textContent === 'Units')!.control as HTMLInputElement;
-    const shape = document.querySelector(`[data-testid="shape-${id}"]`)!;
-    const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
-    const start = performance.now();
-    setter.call(input, String(value));
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-    while (!shape.textContent?.includes(`, ${value})`)) await new Promise((r) => setTimeout(r, 0));
-    await new Promise((r) => requestAnimationFrame(r));
-    return performance.now() - start;
-  }, { id: nodeId, value: units });
+  return page.evaluate(
+    async ({ id, value }) => {
+      const input = [...document.querySelectorAll('label')].find((l) => l.textContent === 'Units')!.control as HTMLInputElement;
+      const shape = document.querySelector(`[data-testid="shape-${id}"]`)!;
+      const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
+      const start = performance.now();
+      setter.call(input, String(value));
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      while (!shape.textContent?.includes(`, ${value})`)) await new Promise((r) => setTimeout(r, 0));
+      await new Promise((r) => requestAnimationFrame(r));
+      return performance.now() - start;
+    },
+    { id: nodeId, value: units },
+  );
 }
 
 const h = await startHarness('.tmp/bench-editor-dist');
 try {
   // tsx keeps function names with a `__name` helper that page functions would not find.
-  const page = await openEditor(h, LARGE, async (p) => { await p.addInitScript('window.__name = (f) => f'); });
+  const page = await openEditor(h, LARGE, async (p) => {
+    await p.addInitScript('window.__name = (f) => f');
+  });
   const results: string[] = [];
 
   const convmixer = expandedConvMixer();
   await openDocument(page, convmixer);
-  const cmLoads = [await loadToInteractive(page, convmixer.nodes.length), await loadToInteractive(page, convmixer.nodes.length), await loadToInteractive(page, convmixer.nodes.length)];
-  results.push(`load to interactive, ConvMixer 768/32 expanded (${convmixer.nodes.length} nodes): median ${median(cmLoads).toFixed(0)} ms (${cmLoads.map((x) => x.toFixed(0)).join(', ')})`);
+  const cmLoads = [
+    await loadToInteractive(page, convmixer.nodes.length),
+    await loadToInteractive(page, convmixer.nodes.length),
+    await loadToInteractive(page, convmixer.nodes.length),
+  ];
+  results.push(
+    `load to interactive, ConvMixer 768/32 expanded (${convmixer.nodes.length} nodes): median ${median(cmLoads).toFixed(0)} ms (${cmLoads.map((x) => x.toFixed(0)).join(', ')})`,
+  );
 
   const big = withGridPositions(branchyGraph(1000));
   await openDocument(page, big);
-  const bigLoads = [await loadToInteractive(page, big.nodes.length), await loadToInteractive(page, big.nodes.length), await loadToInteractive(page, big.nodes.length)];
+  const bigLoads = [
+    await loadToInteractive(page, big.nodes.length),
+    await loadToInteractive(page, big.nodes.length),
+    await loadToInteractive(page, big.nodes.length),
+  ];
   results.push(`load to interactive, 1,000-node graph: median ${median(bigLoads).toFixed(0)} ms (${bigLoads.map((x) => x.toFixed(0)).join(', ')})`);
 
   const fpsLine = (what: string, frames: number[]) => {
@@ -137,11 +159,15 @@ try {
   await page.getByTestId('node-n3').click(); // n3 is a Dense (the chain cycles Dense, Activation, LayerNorm)
   const edits: number[] = [];
   for (let i = 0; i < 10; i++) edits.push(await editToScreen(page, 'n3', i % 2 ? 64 : 48 + i));
-  results.push(`param edit → shape on screen, 1,000-node chain (a Dense width), all 1,000 on screen: median ${median(edits).toFixed(1)} ms, max ${Math.max(...edits).toFixed(1)} ms`);
+  results.push(
+    `param edit → shape on screen, 1,000-node chain (a Dense width), all 1,000 on screen: median ${median(edits).toFixed(1)} ms, max ${Math.max(...edits).toFixed(1)} ms`,
+  );
   await zoomInOn(page, 'n3');
   const zoomedEdits: number[] = [];
   for (let i = 0; i < 10; i++) zoomedEdits.push(await editToScreen(page, 'n3', i % 2 ? 64 : 48 + i));
-  results.push(`param edit → shape on screen, 1,000-node chain, zoomed in to work on it: median ${median(zoomedEdits).toFixed(1)} ms, max ${Math.max(...zoomedEdits).toFixed(1)} ms`);
+  results.push(
+    `param edit → shape on screen, 1,000-node chain, zoomed in to work on it: median ${median(zoomedEdits).toFixed(1)} ms, max ${Math.max(...zoomedEdits).toFixed(1)} ms`,
+  );
 
   // Worst case: in the branchy graph a width change breaks every residual join after it, so every
   // later node and edge changes (shape gone, error marks).

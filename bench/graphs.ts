@@ -4,7 +4,11 @@ import { DOCUMENT_VERSION, type GraphDocument, type GraphEdge, type GraphNode } 
 export function chainGraph(size: number): GraphDocument {
   const nodes: GraphNode[] = [{ id: 'n0', type: 'Input', params: { shape: [64] } }];
   const edges: GraphEdge[] = [];
-  const kinds: Array<[string, Record<string, unknown>]> = [['Dense', { units: 64 }], ['Activation', { activation: 'gelu' }], ['LayerNormalization', {}]];
+  const kinds: Array<[string, Record<string, unknown>]> = [
+    ['Dense', { units: 64 }],
+    ['Activation', { activation: 'gelu' }],
+    ['LayerNormalization', {}],
+  ];
   for (let i = 1; i < size; i++) {
     const [type, params] = kinds[i % kinds.length]!;
     nodes.push({ id: `n${i}`, type, params: { ...params } });

@@ -56,7 +56,15 @@ function descendantsRss(): number {
   return total;
 }
 
-interface Measure { name: string; seconds: number; longestTaskMs: number; longTasksMs: number; longTasks: number; peakExtraMb: number; outcome: string }
+interface Measure {
+  name: string;
+  seconds: number;
+  longestTaskMs: number;
+  longTasksMs: number;
+  longTasks: number;
+  peakExtraMb: number;
+  outcome: string;
+}
 
 async function measure(page: Page, name: string, act: () => Promise<void>, done: () => Promise<string>): Promise<Measure> {
   const m = await measureOnce(page, name, act, done);
@@ -65,10 +73,14 @@ async function measure(page: Page, name: string, act: () => Promise<void>, done:
 }
 
 async function measureOnce(page: Page, name: string, act: () => Promise<void>, done: () => Promise<string>): Promise<Measure> {
-  await page.evaluate(() => { (window as unknown as { __longtasks: number[] }).__longtasks = []; });
+  await page.evaluate(() => {
+    (window as unknown as { __longtasks: number[] }).__longtasks = [];
+  });
   const base = descendantsRss();
   let peak = base;
-  const timer = setInterval(() => { peak = Math.max(peak, descendantsRss()); }, 50);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, descendantsRss());
+  }, 50);
   const started = performance.now();
   await act();
   const outcome = await done();
@@ -76,7 +88,15 @@ async function measureOnce(page: Page, name: string, act: () => Promise<void>, d
   await page.waitForTimeout(300); // let a long task that is still running report itself
   clearInterval(timer);
   const tasks = await page.evaluate(() => (window as unknown as { __longtasks: number[] }).__longtasks);
-  return { name, seconds, longestTaskMs: Math.max(0, ...tasks), longTasksMs: tasks.reduce((a, b) => a + b, 0), longTasks: tasks.length, peakExtraMb: (peak - base) / 1024 ** 2, outcome: outcome.replace(/\s+/g, ' ').slice(0, 160) };
+  return {
+    name,
+    seconds,
+    longestTaskMs: Math.max(0, ...tasks),
+    longTasksMs: tasks.reduce((a, b) => a + b, 0),
+    longTasks: tasks.length,
+    peakExtraMb: (peak - base) / 1024 ** 2,
+    outcome: outcome.replace(/\s+/g, ' ').slice(0, 160),
+  };
 }
 
 /** Waits until `read` gives a non-empty answer (polling from Node, so a frozen page just delays it). */
@@ -90,36 +110,70 @@ async function until(read: () => Promise<string | null>, timeoutMs = 120_000): P
   return 'timed out';
 }
 
-const toastText = (page: Page) => page.locator('.pb-toast-error').last().textContent({ timeout: 100 }).catch(() => null);
-const userData = (page: Page) => page.evaluate(() => {
-  const el = document.querySelector('[data-testid="user-data"]');
-  const status = el?.getAttribute('data-status');
-  if (status !== 'ready' && status !== 'error') return null;
-  return `${status}: ${document.querySelector('[data-testid="data-error"]')?.textContent ?? document.querySelector('[data-testid="data-summary"]')?.textContent ?? ''}`;
-});
+const toastText = (page: Page) =>
+  page
+    .locator('.pb-toast-error')
+    .last()
+    .textContent({ timeout: 100 })
+    .catch(() => null);
+const userData = (page: Page) =>
+  page.evaluate(() => {
+    const el = document.querySelector('[data-testid="user-data"]');
+    const status = el?.getAttribute('data-status');
+    if (status !== 'ready' && status !== 'error') return null;
+    return `${status}: ${document.querySelector('[data-testid="data-error"]')?.textContent ?? document.querySelector('[data-testid="data-summary"]')?.textContent ?? ''}`;
+  });
 
 async function main() {
   const h = await startHarness('.tmp/bench-hostile');
   const results: Measure[] = [];
   const want = (k: string) => !ONLY || ONLY.includes(k);
   try {
-    const page = await openEditor(h, undefined, async (p) => { await p.addInitScript(() => {
-      const w = window as unknown as { __longtasks: number[] };
-      w.__longtasks = [];
-      new PerformanceObserver((list) => { for (const e of list.getEntries()) w.__longtasks.push(e.duration); }).observe({ type: 'longtask', buffered: true });
-    }); });
+    const page = await openEditor(h, undefined, async (p) => {
+      await p.addInitScript(() => {
+        const w = window as unknown as { __longtasks: number[] };
+        w.__longtasks = [];
+        new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) w.__longtasks.push(e.duration);
+        }).observe({ type: 'longtask', buffered: true });
+      });
+    });
     page.on('pageerror', (err) => console.log('  uncaught in the page:', err.message.slice(0, 200)));
     const input = page.getByLabel('Open a graph file');
     if (want('deep')) {
       const text = deeplyNestedDocument(100_000);
-      results.push(await measure(page, 'document nested 100,000 deep', () => input.setInputFiles(file('deep.json', text)),
-        () => until(async () => (await toastText(page)) ?? null, 20_000)));
+      results.push(
+        await measure(
+          page,
+          'document nested 100,000 deep',
+          () => input.setInputFiles(file('deep.json', text)),
+          () => until(async () => (await toastText(page)) ?? null, 20_000),
+        ),
+      );
     }
     if (want('doc')) {
       const text = JSON.stringify(hugeChainDocument(20_000));
       console.log(`20,000-node document: ${(text.length / 1024 ** 2).toFixed(1)} MB`);
-      results.push(await measure(page, '20,000-node document', () => input.setInputFiles(file('huge.json', text)),
-        () => until(async () => ((await page.locator('.pb-status').textContent({ timeout: 100 }).catch(() => ''))?.includes('20000 nodes') ? 'opened' : null), 180_000)));
+      results.push(
+        await measure(
+          page,
+          '20,000-node document',
+          () => input.setInputFiles(file('huge.json', text)),
+          () =>
+            until(
+              async () =>
+                (
+                  await page
+                    .locator('.pb-status')
+                    .textContent({ timeout: 100 })
+                    .catch(() => '')
+                )?.includes('20000 nodes')
+                  ? 'opened'
+                  : null,
+              180_000,
+            ),
+        ),
+      );
       // Back to a small graph so that the Train tab measurements do not carry the big one.
       await page.getByRole('button', { name: 'New', exact: true }).click();
       await page.waitForTimeout(2000);
@@ -129,21 +183,49 @@ async function main() {
     if (want('csv')) {
       await dataset.selectOption('csv');
       const csv = file('big.csv', bigCsv(50 * 1024 ** 2));
-      results.push(await measure(page, '50 MB CSV', () => page.getByLabel('Your CSV file').setInputFiles(csv), () => until(() => userData(page))));
+      results.push(
+        await measure(
+          page,
+          '50 MB CSV',
+          () => page.getByLabel('Your CSV file').setInputFiles(csv),
+          () => until(() => userData(page)),
+        ),
+      );
     }
     if (want('bomb') || want('liar')) await dataset.selectOption('images');
     if (want('bomb')) {
-      const zip = Buffer.from(craftZip([
-        { name: 'pets/cats/1.png', data: tinyPng(6, 5, [200, 30, 30]) },
-        { name: 'pets/dogs/1.png', data: tinyPng(5, 5, [30, 30, 200]) },
-        { name: 'pets/weights.bin', zeros: GiB },
-      ]));
+      const zip = Buffer.from(
+        craftZip([
+          { name: 'pets/cats/1.png', data: tinyPng(6, 5, [200, 30, 30]) },
+          { name: 'pets/dogs/1.png', data: tinyPng(5, 5, [30, 30, 200]) },
+          { name: 'pets/weights.bin', zeros: GiB },
+        ]),
+      );
       console.log(`bomb: ${(zip.length / 1024 ** 2).toFixed(2)} MB zipped, 1 GB inflated`);
-      results.push(await measure(page, 'zip: 1 GB non-image + 2 images', () => page.getByLabel('Your .zip of images').setInputFiles(file('bomb.zip', zip)), () => until(() => userData(page))));
+      results.push(
+        await measure(
+          page,
+          'zip: 1 GB non-image + 2 images',
+          () => page.getByLabel('Your .zip of images').setInputFiles(file('bomb.zip', zip)),
+          () => until(() => userData(page)),
+        ),
+      );
     }
     if (want('liar')) {
-      const zip = Buffer.from(craftZip([{ name: 'pets/cats/1.png', zeros: GiB, declaredSize: 1000 }, { name: 'pets/dogs/1.png', data: tinyPng(5, 5, [30, 30, 200]) }]));
-      results.push(await measure(page, 'zip: "image" declaring 1 KB, inflating to 1 GB', () => page.getByLabel('Your .zip of images').setInputFiles(file('liar.zip', zip)), () => until(() => userData(page))));
+      const zip = Buffer.from(
+        craftZip([
+          { name: 'pets/cats/1.png', zeros: GiB, declaredSize: 1000 },
+          { name: 'pets/dogs/1.png', data: tinyPng(5, 5, [30, 30, 200]) },
+        ]),
+      );
+      results.push(
+        await measure(
+          page,
+          'zip: "image" declaring 1 KB, inflating to 1 GB',
+          () => page.getByLabel('Your .zip of images').setInputFiles(file('liar.zip', zip)),
+          () => until(() => userData(page)),
+        ),
+      );
     }
   } finally {
     await h.close();
@@ -151,7 +233,9 @@ async function main() {
   }
   console.log('\ncase | time to result (s) | longest main-thread task (ms) | long tasks (count, total ms) | peak extra memory (MB) | outcome');
   for (const r of results) {
-    console.log(`${r.name} | ${r.seconds.toFixed(2)} | ${r.longestTaskMs.toFixed(0)} | ${r.longTasks}, ${r.longTasksMs.toFixed(0)} | ${r.peakExtraMb.toFixed(0)} | ${r.outcome}`);
+    console.log(
+      `${r.name} | ${r.seconds.toFixed(2)} | ${r.longestTaskMs.toFixed(0)} | ${r.longTasks}, ${r.longTasksMs.toFixed(0)} | ${r.peakExtraMb.toFixed(0)} | ${r.outcome}`,
+    );
   }
 }
 

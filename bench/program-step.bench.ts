@@ -40,13 +40,23 @@ const projector = buildModel(plans.projector!, { seed: 0 });
 const predictor = buildModel(plans.predictor!, { seed: 0 });
 const variables = [encoder, projector, predictor].flatMap((m) => m.trainableWeights.map((w) => w.read() as tf.Variable));
 const optimizer = tf.train.momentum(0.05, 0.9);
-const stop = tf.customGrad(((x: tf.Tensor) => ({ value: x.clone(), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<typeof tf.customGrad>[0]);
-const negCos = (p: tf.Tensor, z: tf.Tensor) => tf.neg(tf.mean(tf.sum(tf.mul(tf.div(p, tf.norm(p, 'euclidean', -1, true)), tf.div(z, tf.norm(z, 'euclidean', -1, true))), -1)));
+const stop = tf.customGrad(((x: tf.Tensor) => ({ value: x.clone(), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<
+  typeof tf.customGrad
+>[0]);
+const negCos = (p: tf.Tensor, z: tf.Tensor) =>
+  tf.neg(tf.mean(tf.sum(tf.mul(tf.div(p, tf.norm(p, 'euclidean', -1, true)), tf.div(z, tf.norm(z, 'euclidean', -1, true))), -1)));
 async function handStep(step: number): Promise<number> {
   const t0 = performance.now();
   const loss = tf.tidy(() => {
     const x = tf.tensor4d(ds.train.x.subarray(step * BATCH * 784, (step + 1) * BATCH * 784), [BATCH, 28, 28, 1]);
-    const view = (i: number) => runOp(tf, 'RandomErase', { probability: 0.5, size: 0.3 }, [runOp(tf, 'RandomTranslate', { pixels: 3 }, [x], { seed: 0, step, nodeId: `translate${i}` })], { seed: 0, step, nodeId: `erase${i}` });
+    const view = (i: number) =>
+      runOp(
+        tf,
+        'RandomErase',
+        { probability: 0.5, size: 0.3 },
+        [runOp(tf, 'RandomTranslate', { pixels: 3 }, [x], { seed: 0, step, nodeId: `translate${i}` })],
+        { seed: 0, step, nodeId: `erase${i}` },
+      );
     const v1 = view(1);
     const v2 = view(2);
     const { value, grads } = tf.variableGrads(() => {
@@ -65,24 +75,34 @@ async function handStep(step: number): Promise<number> {
 }
 
 const times = { interpreter: [] as number[], hand: [] as number[] };
-const subset = { ...ds, train: { x: ds.train.x.subarray(0, (STEPS + WARMUP) * BATCH * 784), y: ds.train.y.subarray(0, (STEPS + WARMUP) * BATCH), count: (STEPS + WARMUP) * BATCH } };
+const subset = {
+  ...ds,
+  train: { x: ds.train.x.subarray(0, (STEPS + WARMUP) * BATCH * 784), y: ds.train.y.subarray(0, (STEPS + WARMUP) * BATCH), count: (STEPS + WARMUP) * BATCH },
+};
 let last = performance.now();
-await run.train(proc, subset, {
-  seed: 0,
-  batchSize: BATCH,
-  epochs: 1,
-  onStep: async (r) => {
-    const interpreterMs = performance.now() - last;
-    const handMs = await handStep(r.step - 1);
-    if (r.step > WARMUP) {
-      times.interpreter.push(interpreterMs);
-      times.hand.push(handMs);
-    }
-    last = performance.now();
+await run.train(
+  proc,
+  subset,
+  {
+    seed: 0,
+    batchSize: BATCH,
+    epochs: 1,
+    onStep: async (r) => {
+      const interpreterMs = performance.now() - last;
+      const handMs = await handStep(r.step - 1);
+      if (r.step > WARMUP) {
+        times.interpreter.push(interpreterMs);
+        times.hand.push(handMs);
+      }
+      last = performance.now();
+    },
   },
-}, { id: proc.id, label: proc.label, kind: 'train', steps: 0, seconds: 0, curves: {} });
+  { id: proc.id, label: proc.label, kind: 'train', steps: 0, seconds: 0, curves: {} },
+);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const interp = median(times.interpreter);
 const hand = median(times.hand);
-console.log(`SimSiam step (batch ${BATCH}, two views, wasm, median of ${STEPS}): interpreter ${interp.toFixed(0)} ms, hand-written tfjs ${hand.toFixed(0)} ms; hand / interpreter = ${(hand / interp).toFixed(3)} (the bar: ≥ 0.95)`);
+console.log(
+  `SimSiam step (batch ${BATCH}, two views, wasm, median of ${STEPS}): interpreter ${interp.toFixed(0)} ms, hand-written tfjs ${hand.toFixed(0)} ms; hand / interpreter = ${(hand / interp).toFixed(3)} (the bar: ≥ 0.95)`,
+);
 run.dispose();

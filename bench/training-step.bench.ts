@@ -34,7 +34,11 @@ const PROFILE = process.argv.includes('--profile');
 const MIXER_ONLY = process.argv.includes('--mixer');
 
 function handWritten(): tf.LayersModel {
-  const dim = 64, depth = 4, kernel = 5, patch = 2, classes = 10;
+  const dim = 64,
+    depth = 4,
+    kernel = 5,
+    patch = 2,
+    classes = 10;
   const bn = () => tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5 });
   const gelu = () => tf.layers.activation({ activation: 'gelu' });
   const inp = tf.input({ shape: [28, 28, 1] });
@@ -140,16 +144,27 @@ async function mixer(): Promise<void> {
     const best = Math.min(one, two);
     rows.push(['PyTorch (CPU, 2 threads): ms/step, median of blocks', ms(two), '']);
     rows.push(['PyTorch (CPU, 1 thread): ms/step, median of blocks', ms(one), '']);
-    rows.push(['PyTorch blocks, 2 threads | 1 thread, ms/step', `${torch[2].map((x) => x.toFixed(1)).join(' / ')} | ${torch[1].map((x) => x.toFixed(1)).join(' / ')}`, '']);
+    rows.push([
+      'PyTorch blocks, 2 threads | 1 thread, ms/step',
+      `${torch[2].map((x) => x.toFixed(1)).join(' / ')} | ${torch[1].map((x) => x.toFixed(1)).join(' / ')}`,
+      '',
+    ]);
     rows.push([`tfjs-wasm template / PyTorch (${best === two ? '2 threads' : '1 thread'}, the faster) time`, `${(step / best).toFixed(2)}×`, '≤ 2.5×']);
   } else {
     rows.push(['PyTorch', 'skipped', '']);
   }
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
-  console.log(`\nMLP-Mixer (template 'mlp-mixer', preset 'mnist', ${PARAMS.toLocaleString('en')} params) training step, batch ${BATCH}, ` +
-    `median of ${tfjs.length} steps in ${BLOCKS} blocks alternating with PyTorch`);
+  console.log(
+    `\nMLP-Mixer (template 'mlp-mixer', preset 'mnist', ${PARAMS.toLocaleString('en')} params) training step, batch ${BATCH}, ` +
+      `median of ${tfjs.length} steps in ${BLOCKS} blocks alternating with PyTorch`,
+  );
   for (const [i, r] of rows.entries()) {
-    console.log(r.map((c, j) => c.padEnd(widths[j]!)).join('  ').trimEnd());
+    console.log(
+      r
+        .map((c, j) => c.padEnd(widths[j]!))
+        .join('  ')
+        .trimEnd(),
+    );
     if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   }
   if (torchSkipped) console.log(`Note: PyTorch comparison skipped: ${torchSkipped}.`);
@@ -184,7 +199,9 @@ function pytorch(scriptName = 'torch_convmixer.py', steps = STEPS, threads = 2):
   });
   if (!python) return { skipped: 'python3 cannot import torch (Debian python3-torch is not installed)' };
   const script = fileURLToPath(new URL(`./${scriptName}`, import.meta.url));
-  const run = spawnSync(python, [script, '--batch', String(BATCH), '--warmup', String(WARMUP), '--steps', String(steps), '--threads', String(threads)], { encoding: 'utf8' });
+  const run = spawnSync(python, [script, '--batch', String(BATCH), '--warmup', String(WARMUP), '--steps', String(steps), '--threads', String(threads)], {
+    encoding: 'utf8',
+  });
   const m = /median_ms_per_step=([\d.]+)/.exec(run.stdout ?? '');
   if (run.status !== 0 || !m) return { skipped: `${scriptName} failed: ${(run.stderr || run.stdout || '').trim().split('\n').pop()}` };
   return { ms: Number(m[1]) };
@@ -231,12 +248,20 @@ async function main(): Promise<void> {
   const rows: [string, string, string][] = [
     ['measure', 'value', 'target'],
     ['hand-written: trainOnBatch, ms/step', ms(handStep), ''],
-    ['hand-written: mean / min / max ms/step', `${ms(steps.hand.reduce((a, b) => a + b, 0) / steps.hand.length)} / ${ms(Math.min(...steps.hand))} / ${ms(Math.max(...steps.hand))}`, ''],
+    [
+      'hand-written: mean / min / max ms/step',
+      `${ms(steps.hand.reduce((a, b) => a + b, 0) / steps.hand.length)} / ${ms(Math.min(...steps.hand))} / ${ms(Math.max(...steps.hand))}`,
+      '',
+    ],
     ['hand-written: predict (forward), ms', ms(handFwd), ''],
     ['hand-written: step / forward', `${(handStep / handFwd).toFixed(2)}×`, '≤ 4×'],
     ['hand-written: fastest step / fastest forward', `${(Math.min(...steps.hand) / Math.min(...fwd.hand)).toFixed(2)}×`, '(less sensitive to other load)'],
     ['compiled (template): trainOnBatch, ms/step', ms(compiledStep), ''],
-    ['compiled: mean / min / max ms/step', `${ms(steps.compiled.reduce((a, b) => a + b, 0) / steps.compiled.length)} / ${ms(Math.min(...steps.compiled))} / ${ms(Math.max(...steps.compiled))}`, ''],
+    [
+      'compiled: mean / min / max ms/step',
+      `${ms(steps.compiled.reduce((a, b) => a + b, 0) / steps.compiled.length)} / ${ms(Math.min(...steps.compiled))} / ${ms(Math.max(...steps.compiled))}`,
+      '',
+    ],
     ['compiled: predict (forward), ms', ms(compiledFwd), ''],
     ['compiled: step / forward', `${(compiledStep / compiledFwd).toFixed(2)}×`, ''],
     ['compiled / hand-written speed (hand ms ÷ compiled ms)', `${(handStep / compiledStep).toFixed(3)}`, '≥ 0.97'],
@@ -249,10 +274,17 @@ async function main(): Promise<void> {
     rows.push(['PyTorch', 'skipped', '']);
   }
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
-  console.log(`\nConvMixer-64/4 training step on tfjs ${tf.version.tfjs} '${tf.getBackend()}' (Node ${process.versions.node}), batch ${BATCH}, ` +
-    `median of ${STEPS} steps after ${WARMUP} warm-up, ${FORWARDS} forwards; models interleaved`);
+  console.log(
+    `\nConvMixer-64/4 training step on tfjs ${tf.version.tfjs} '${tf.getBackend()}' (Node ${process.versions.node}), batch ${BATCH}, ` +
+      `median of ${STEPS} steps after ${WARMUP} warm-up, ${FORWARDS} forwards; models interleaved`,
+  );
   for (const [i, r] of rows.entries()) {
-    console.log(r.map((c, j) => c.padEnd(widths[j]!)).join('  ').trimEnd());
+    console.log(
+      r
+        .map((c, j) => c.padEnd(widths[j]!))
+        .join('  ')
+        .trimEnd(),
+    );
     if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   }
   if ('skipped' in torch) console.log(`Note: PyTorch comparison skipped: ${torch.skipped}.`);

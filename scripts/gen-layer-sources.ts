@@ -39,13 +39,15 @@ export function readLayerSource(path: string): LayerSource {
     throw new Error(`${file}: ${why}`);
   };
   const imports = text.match(/^import\b.*$/gm) ?? [];
-  if (imports.length !== 1 || imports[0] !== TF_IMPORT) fail(`a custom layer file imports only tfjs, as \`${TF_IMPORT}\` (found ${imports.length ? imports.join(' ') : 'no import'}).`);
+  if (imports.length !== 1 || imports[0] !== TF_IMPORT)
+    fail(`a custom layer file imports only tfjs, as \`${TF_IMPORT}\` (found ${imports.length ? imports.join(' ') : 'no import'}).`);
   const classes = [...text.matchAll(/^export class (\w+) extends tf\.layers\.Layer \{$/gm)].map((m) => m[1]!);
   if (classes.length !== 1) fail(`expected one \`export class Name extends tf.layers.Layer {\`, found ${classes.length}.`);
   const className = classes[0]!;
   const declared = text.match(/^\s+static className = '([^']*)';$/m)?.[1];
   if (declared !== className) fail(`the class ${className} needs \`static className = '${className}';\` (the export declares the class under that name).`);
-  if (!text.includes(`\ntf.serialization.registerClass(${className});\n`)) fail(`register the class at the end: \`tf.serialization.registerClass(${className});\`.`);
+  if (!text.includes(`\ntf.serialization.registerClass(${className});\n`))
+    fail(`register the class at the end: \`tf.serialization.registerClass(${className});\`.`);
   const declares = [...text.matchAll(/^(?:export )?(?:declare )?(?:abstract )?(?:class|interface|type|function|const|let|var|enum) (\w+)/gm)].map((m) => m[1]!);
   const stray = declares.filter((name) => !name.startsWith(className));
   if (stray.length) fail(`top-level names must start with ${className} so that layers copied into one module cannot clash: ${stray.join(', ')}.`);
@@ -58,7 +60,9 @@ const templateLiteral = (text: string) => `\`${text.replace(/\\/g, '\\\\').repla
 
 /** The text of src/compiler/generated/layer-sources.ts for the layer files as they are now. */
 export function generateLayerSources(dir = LAYERS_DIR): string {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.ts')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .sort();
   const layers = files.map((f) => readLayerSource(join(dir, f)));
   const seen = new Map<string, string>();
   for (const layer of layers) {
@@ -89,7 +93,7 @@ export function generateLayerSources(dir = LAYERS_DIR): string {
     '  source: string;',
     '}',
     '',
-    '/** Each custom layer class by its className (the spec\'s `factory`). */',
+    "/** Each custom layer class by its className (the spec's `factory`). */",
     'export const CUSTOM_LAYER_SOURCES: Readonly<Record<string, CustomLayerSource>> = {',
     ...entries,
     '};',

@@ -29,10 +29,32 @@ export const PROGRAM_SOURCE_ROOTS: ReadonlyArray<{ file: string; names: readonly
   { file: 'src/runtime/seeds.ts', names: ['derivedSeed', 'seedStep'] },
   { file: 'src/runtime/data/dataset.ts', names: ['seededRandom', 'shuffledIndices'] },
   { file: 'src/runtime/training/schedule.ts', names: ['learningRateAt'] },
-  { file: 'src/runtime/program/ops.ts', names: ['randomTranslate', 'randomFlip', 'gaussianNoise', 'randomErase', 'stopGradient', 'flattenExamples', 'meanOf', 'weightedSum', 'crossEntropy', 'meanSquaredError', 'negativeCosine', 'normalizedMse', 'infoNce', 'distillation', 'emaDecayAt'] },
+  {
+    file: 'src/runtime/program/ops.ts',
+    names: [
+      'randomTranslate',
+      'randomFlip',
+      'gaussianNoise',
+      'randomErase',
+      'stopGradient',
+      'flattenExamples',
+      'meanOf',
+      'weightedSum',
+      'crossEntropy',
+      'meanSquaredError',
+      'negativeCosine',
+      'normalizedMse',
+      'infoNce',
+      'distillation',
+      'emaDecayAt',
+    ],
+  },
   { file: 'src/runtime/linalg.ts', names: ['symmetricEigen', 'directPredWeights'] },
   { file: 'src/runtime/program/metrics.ts', names: ['accuracyOf', 'knnAccuracy', 'linearProbeAccuracy', 'collapseStd'] },
-  { file: 'src/runtime/program/updates.ts', names: ['trainableVariables', 'Minimizer', 'followAverage', 'clampParameter', 'directPredUpdate', 'setMetric', 'argmaxRows', 'collectRows', 'asCollected'] },
+  {
+    file: 'src/runtime/program/updates.ts',
+    names: ['trainableVariables', 'Minimizer', 'followAverage', 'clampParameter', 'directPredUpdate', 'setMetric', 'argmaxRows', 'collectRows', 'asCollected'],
+  },
 ];
 
 const TF_TYPES = "import type * as tfType from '@tensorflow/tfjs';";
@@ -97,11 +119,20 @@ function readFile(file: string): { declarations: Map<string, ParsedDeclaration>;
     if (IMPORT.test(line)) {
       if (line === TF_TYPES) return;
       const from = line.match(/from '([^']+)';$/)?.[1] ?? '';
-      const target = from.startsWith('.') ? relative(ROOT, resolve(ROOT, dirname(file), `${from}.ts`)).split('\\').join('/') : null;
+      const target = from.startsWith('.')
+        ? relative(ROOT, resolve(ROOT, dirname(file), `${from}.ts`))
+            .split('\\')
+            .join('/')
+        : null;
       const carried = target && PROGRAM_SOURCE_ROOTS.some((r) => r.file === target) ? target : null;
       const named = line.match(/\{([^}]*)\}/)?.[1];
       for (const part of named ? named.split(',') : []) {
-        const local = part.trim().replace(/^type /, '').split(/\s+as\s+/).pop()!.trim();
+        const local = part
+          .trim()
+          .replace(/^type /, '')
+          .split(/\s+as\s+/)
+          .pop()!
+          .trim();
         if (local) imports.set(local, carried);
       }
       const star = line.match(/\* as (\w+)/)?.[1];
@@ -114,7 +145,8 @@ function readFile(file: string): { declarations: Map<string, ParsedDeclaration>;
       comment = null;
       return;
     }
-    if (/^[A-Za-z_$(]/.test(line) && !line.startsWith('import')) throw new Error(`${file}:${i + 1}: the generator copies top-level declarations only; move this statement into one: ${line.slice(0, 80)}`);
+    if (/^[A-Za-z_$(]/.test(line) && !line.startsWith('import'))
+      throw new Error(`${file}:${i + 1}: the generator copies top-level declarations only; move this statement into one: ${line.slice(0, 80)}`);
   });
   const declarations = new Map<string, ParsedDeclaration>();
   starts.forEach((s, k) => {
@@ -157,7 +189,10 @@ export function collectProgramSources(): Declaration[] {
         stack.push(target);
       }
     }
-    if (foreign.length) throw new Error(`${file}: ${name} uses ${foreign.join(', ')}, imported from a module an exported trainer cannot carry. Declare what it needs in a copied file instead.`);
+    if (foreign.length)
+      throw new Error(
+        `${file}: ${name} uses ${foreign.join(', ')}, imported from a module an exported trainer cannot carry. Declare what it needs in a copied file instead.`,
+      );
     wanted.set(key(file, name), { name, file, source: decl.source, uses: [...new Set(uses)].sort(), usesTfTypes: decl.usesTfTypes });
   }
   // One module holds them all: a name may be declared twice only with the same text (`type Tf = …`).

@@ -10,7 +10,9 @@ import { denseBnRelu, graphBuilder, type GraphBuilder } from '../templates/progr
 
 const ROOT = join(import.meta.dirname, '..');
 
-function doc(fields: Omit<GraphDocument, 'format' | 'version' | 'nodeTypes' | 'blocks'> & Pick<GraphDocument, 'name' | 'nodes' | 'edges' | 'networks' | 'meta'>): GraphDocument {
+function doc(
+  fields: Omit<GraphDocument, 'format' | 'version' | 'nodeTypes' | 'blocks'> & Pick<GraphDocument, 'name' | 'nodes' | 'edges' | 'networks' | 'meta'>,
+): GraphDocument {
   return { format: DOCUMENT_FORMAT, version: DOCUMENT_VERSION, nodeTypes: {}, blocks: [], ...fields };
 }
 
@@ -58,12 +60,21 @@ function twoViews(g: GraphBuilder): [string, string] {
 function sslEvaluation(g: GraphBuilder): void {
   const data = g.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });
   const f = g.add('encoder', 'Network', { network: 'model', weights: 'frozen' }, [[data, 'image', 'image']]);
-  g.add('probe', 'LinearProbe', { metric: 'linearProbeAccuracy', randomInitMetric: 'baselines.randomInitLinearProbe' }, [[f, 'features', 'features'], [data, 'label', 'label']]);
-  g.add('knn', 'KNearestNeighbours', { metric: 'knnAccuracy', k: 20 }, [[f, 'features', 'features'], [data, 'label', 'label']]);
+  g.add('probe', 'LinearProbe', { metric: 'linearProbeAccuracy', randomInitMetric: 'baselines.randomInitLinearProbe' }, [
+    [f, 'features', 'features'],
+    [data, 'label', 'label'],
+  ]);
+  g.add('knn', 'KNearestNeighbours', { metric: 'knnAccuracy', k: 20 }, [
+    [f, 'features', 'features'],
+    [data, 'label', 'label'],
+  ]);
   const z = g.add('projector', 'Network', { network: 'projector', weights: 'frozen' }, [[f, 'features', 'features']]);
   g.add('collapse', 'CollapseMonitor', { metric: 'collapseStd' }, [[z, 'z', 'features']]);
   const pixels = g.add('pixels', 'FlattenExamples', {}, [[data, 'image']]);
-  g.add('pixelProbe', 'LinearProbe', { metric: 'baselines.rawPixelsLinearProbe' }, [[pixels, 'out', 'features'], [data, 'label', 'label']]);
+  g.add('pixelProbe', 'LinearProbe', { metric: 'baselines.rawPixelsLinearProbe' }, [
+    [pixels, 'out', 'features'],
+    [data, 'label', 'label'],
+  ]);
 }
 
 function projector(): NetworkDef {
@@ -104,18 +115,54 @@ function simsiam(): GraphDocument {
           };
           const a = branch(1, v1);
           const b = branch(2, v2);
-          const l1 = p.add('loss12', 'NegativeCosine', {}, [[a.q, 'p', 'p'], [b.stop, 'out', 'z']]);
-          const l2 = p.add('loss21', 'NegativeCosine', {}, [[b.q, 'p', 'p'], [a.stop, 'out', 'z']]);
-          const loss = p.add('loss', 'MeanOf', {}, [[l1, 'loss', 'inputs'], [l2, 'loss', 'inputs']]);
-          p.add('minimize', 'Minimize', { optimizer: 'sgd', learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4, schedule: 'cosine' }, [[loss, 'out', 'loss']]);
+          const l1 = p.add('loss12', 'NegativeCosine', {}, [
+            [a.q, 'p', 'p'],
+            [b.stop, 'out', 'z'],
+          ]);
+          const l2 = p.add('loss21', 'NegativeCosine', {}, [
+            [b.q, 'p', 'p'],
+            [a.stop, 'out', 'z'],
+          ]);
+          const loss = p.add('loss', 'MeanOf', {}, [
+            [l1, 'loss', 'inputs'],
+            [l2, 'loss', 'inputs'],
+          ]);
+          p.add('minimize', 'Minimize', { optimizer: 'sgd', learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4, schedule: 'cosine' }, [
+            [loss, 'out', 'loss'],
+          ]);
         }),
         procedure('evaluate', 'Evaluation', 'evaluate', sslEvaluation),
       ],
     },
-    training: { optimizer: 'sgd', learningRate: 0.05, schedule: 'cosine', warmupSteps: 0, weightDecay: 0, momentum: 0.9, loss: 'categoricalCrossentropy', metrics: ['accuracy'], batchSize: 128, epochs: 8, seed: 0 },
+    training: {
+      optimizer: 'sgd',
+      learningRate: 0.05,
+      schedule: 'cosine',
+      warmupSteps: 0,
+      weightDecay: 0,
+      momentum: 0.9,
+      loss: 'categoricalCrossentropy',
+      metrics: ['accuracy'],
+      batchSize: 128,
+      epochs: 8,
+      seed: 0,
+    },
     meta: {
-      template: { id: 'simsiam', title: 'SimSiam', description: 'Exploring Simple Siamese Representation Learning (Chen & He): two views, one encoder, a predictor and a stop-gradient, no negatives.', paper: 'arXiv:2011.10566', defaultPreset: 'mnist' },
-      presets: [{ name: 'mnist', description: 'Conv encoder (16-32-64, 1,024-d features), projector 256→64, predictor 64→16→64, on MNIST digits; linear probe, kNN and collapse monitor.', set: {} }],
+      template: {
+        id: 'simsiam',
+        title: 'SimSiam',
+        description: 'Exploring Simple Siamese Representation Learning (Chen & He): two views, one encoder, a predictor and a stop-gradient, no negatives.',
+        paper: 'arXiv:2011.10566',
+        defaultPreset: 'mnist',
+      },
+      presets: [
+        {
+          name: 'mnist',
+          description:
+            'Conv encoder (16-32-64, 1,024-d features), projector 256→64, predictor 64→16→64, on MNIST digits; linear probe, kNN and collapse monitor.',
+          set: {},
+        },
+      ],
     },
   });
 }
@@ -129,14 +176,25 @@ function byolProcedure(directPred: boolean): ProcedureDef {
       const z = p.add(`projector${i}`, 'Network', { network: 'projector' }, [[f, 'features', 'features']]);
       const q = p.add(`predictor${i}`, 'Network', { network: 'predictor' }, [[z, 'z', 'z']]);
       const tf = p.add(`targetEncoder${i}`, 'Network', { network: 'model', weights: 'ema', decay: 0.99, decaySchedule: 'cosine' }, [[view, 'out', 'image']]);
-      const tz = p.add(`targetProjector${i}`, 'Network', { network: 'projector', weights: 'ema', decay: 0.99, decaySchedule: 'cosine' }, [[tf, 'features', 'features']]);
+      const tz = p.add(`targetProjector${i}`, 'Network', { network: 'projector', weights: 'ema', decay: 0.99, decaySchedule: 'cosine' }, [
+        [tf, 'features', 'features'],
+      ]);
       return { z, q, tz };
     };
     const a = branch(1, views[0]);
     const b = branch(2, views[1]);
-    const l1 = p.add('loss12', 'NormalizedMSE', {}, [[a.q, 'p', 'p'], [b.tz, 'z', 'z']]);
-    const l2 = p.add('loss21', 'NormalizedMSE', {}, [[b.q, 'p', 'p'], [a.tz, 'z', 'z']]);
-    const loss = p.add('loss', 'MeanOf', {}, [[l1, 'loss', 'inputs'], [l2, 'loss', 'inputs']]);
+    const l1 = p.add('loss12', 'NormalizedMSE', {}, [
+      [a.q, 'p', 'p'],
+      [b.tz, 'z', 'z'],
+    ]);
+    const l2 = p.add('loss21', 'NormalizedMSE', {}, [
+      [b.q, 'p', 'p'],
+      [a.tz, 'z', 'z'],
+    ]);
+    const loss = p.add('loss', 'MeanOf', {}, [
+      [l1, 'loss', 'inputs'],
+      [l2, 'loss', 'inputs'],
+    ]);
     p.add('minimize', 'Minimize', { optimizer: 'adam', learningRate: 2e-3, weightDecay: 0, schedule: 'cosine' }, [[loss, 'out', 'loss']]);
     if (directPred) p.add('directPred', 'DirectPred', { network: 'predictor', every: 1, rho: 0.3, epsilon: 0.01 }, [[a.z, 'z', 'in']]);
   });
@@ -153,25 +211,61 @@ function byolLike(directPred: boolean): GraphDocument {
     networks: [
       projector(),
       directPred
-        ? network('predictor', 'Predictor (set by DirectPred)', 'A linear 64 × 64 predictor without bias, set every step from the eigen-decomposition of its inputs\' correlation.', (p) => {
-          const z = p.add('z', 'Input', { shape: [64] });
-          const w = p.add('linear', 'Dense', { units: 64, useBias: false }, [[z]]);
-          p.add('p', 'Output', {}, [[w]]);
-        })
-        : network('predictor', 'Predictor', 'BYOL\'s predictor q: the same shape as the projector (64 → 256 → 64).', (p) => {
-          const z = p.add('z', 'Input', { shape: [64] });
-          const h = denseBnRelu(p, 'hidden', z, 256);
-          const out = p.add('predict', 'Dense', { units: 64 }, [[h]]);
-          p.add('p', 'Output', {}, [[out]]);
-        }),
+        ? network(
+            'predictor',
+            'Predictor (set by DirectPred)',
+            "A linear 64 × 64 predictor without bias, set every step from the eigen-decomposition of its inputs' correlation.",
+            (p) => {
+              const z = p.add('z', 'Input', { shape: [64] });
+              const w = p.add('linear', 'Dense', { units: 64, useBias: false }, [[z]]);
+              p.add('p', 'Output', {}, [[w]]);
+            },
+          )
+        : network('predictor', 'Predictor', "BYOL's predictor q: the same shape as the projector (64 → 256 → 64).", (p) => {
+            const z = p.add('z', 'Input', { shape: [64] });
+            const h = denseBnRelu(p, 'hidden', z, 256);
+            const out = p.add('predict', 'Dense', { units: 64 }, [[h]]);
+            p.add('p', 'Output', {}, [[out]]);
+          }),
     ],
     program: { procedures: [byolProcedure(directPred), procedure('evaluate', 'Evaluation', 'evaluate', sslEvaluation)] },
-    training: { optimizer: 'adam', learningRate: 2e-3, schedule: 'cosine', warmupSteps: 0, weightDecay: 0, momentum: 0.9, loss: 'categoricalCrossentropy', metrics: ['accuracy'], batchSize: 128, epochs: 8, seed: 0 },
+    training: {
+      optimizer: 'adam',
+      learningRate: 2e-3,
+      schedule: 'cosine',
+      warmupSteps: 0,
+      weightDecay: 0,
+      momentum: 0.9,
+      loss: 'categoricalCrossentropy',
+      metrics: ['accuracy'],
+      batchSize: 128,
+      epochs: 8,
+      seed: 0,
+    },
     meta: {
       template: directPred
-        ? { id, title: 'DirectPred', description: 'Understanding self-supervised learning dynamics without contrastive pairs (Tian, Chen & Ganguli): BYOL with a linear predictor set from the eigen-decomposition of its inputs\' correlation instead of learned.', paper: 'arXiv:2102.06810', defaultPreset: 'mnist' }
-        : { id, title: 'BYOL', description: 'Bootstrap Your Own Latent (Grill et al.): an online network predicts a moving-average target network\'s projection of another view.', paper: 'arXiv:2006.07733', defaultPreset: 'mnist' },
-      presets: [{ name: 'mnist', description: `Conv encoder (16-32-64, 1,024-d features), projector 256→64, ${directPred ? 'linear 64×64 predictor set by DirectPred (ρ 0.3, ε 0.01, every step)' : 'predictor 64→256→64'}, target τ 0.99→1 (cosine); linear probe, kNN and collapse monitor on MNIST digits.`, set: {} }],
+        ? {
+            id,
+            title: 'DirectPred',
+            description:
+              "Understanding self-supervised learning dynamics without contrastive pairs (Tian, Chen & Ganguli): BYOL with a linear predictor set from the eigen-decomposition of its inputs' correlation instead of learned.",
+            paper: 'arXiv:2102.06810',
+            defaultPreset: 'mnist',
+          }
+        : {
+            id,
+            title: 'BYOL',
+            description: "Bootstrap Your Own Latent (Grill et al.): an online network predicts a moving-average target network's projection of another view.",
+            paper: 'arXiv:2006.07733',
+            defaultPreset: 'mnist',
+          },
+      presets: [
+        {
+          name: 'mnist',
+          description: `Conv encoder (16-32-64, 1,024-d features), projector 256→64, ${directPred ? 'linear 64×64 predictor set by DirectPred (ρ 0.3, ε 0.01, every step)' : 'predictor 64→256→64'}, target τ 0.99→1 (cosine); linear probe, kNN and collapse monitor on MNIST digits.`,
+          set: {},
+        },
+      ],
     },
   });
 }
@@ -191,49 +285,106 @@ function mlp(g: GraphBuilder, widths: number[], dropout: number): void {
 function distillation(): GraphDocument {
   const student = graphBuilder();
   mlp(student, [32, 32], 0);
-  const supervised = (id: string, label: string, net: string, translate: number, epochs: number) => procedure(id, label, 'train', (p) => {
-    const data = p.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });
-    const x = translate ? p.add('jitter', 'RandomTranslate', { pixels: translate }, [[data, 'image']]) : data;
-    const logits = p.add(net, 'Network', { network: net }, [[x, translate ? 'out' : 'image', 'image']]);
-    const loss = p.add('loss', 'CrossEntropy', { fromLogits: true }, [[logits, 'out', 'prediction'], [data, 'label', 'label']]);
-    p.add('minimize', 'Minimize', { optimizer: 'adam', learningRate: 1e-3, schedule: 'cosine' }, [[loss, 'loss', 'loss']]);
-  }, epochs);
+  const supervised = (id: string, label: string, net: string, translate: number, epochs: number) =>
+    procedure(
+      id,
+      label,
+      'train',
+      (p) => {
+        const data = p.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });
+        const x = translate ? p.add('jitter', 'RandomTranslate', { pixels: translate }, [[data, 'image']]) : data;
+        const logits = p.add(net, 'Network', { network: net }, [[x, translate ? 'out' : 'image', 'image']]);
+        const loss = p.add('loss', 'CrossEntropy', { fromLogits: true }, [
+          [logits, 'out', 'prediction'],
+          [data, 'label', 'label'],
+        ]);
+        p.add('minimize', 'Minimize', { optimizer: 'adam', learningRate: 1e-3, schedule: 'cosine' }, [[loss, 'loss', 'loss']]);
+      },
+      epochs,
+    );
   return doc({
     name: 'Knowledge distillation',
     nodes: student.nodes,
     edges: student.edges,
     networks: [
-      network('teacher', 'Teacher', 'The large network whose softened outputs teach the student (784-1200-1200-10 in the paper).', (g) => mlp(g, [512, 512], 0.2)),
-      network('studentAlone', 'Student alone', 'The same student (the same layer names, so the same initial weights), the same steps, trained on the labels only: the baseline distillation must beat.', (g) => mlp(g, [32, 32], 0)),
+      network('teacher', 'Teacher', 'The large network whose softened outputs teach the student (784-1200-1200-10 in the paper).', (g) =>
+        mlp(g, [512, 512], 0.2),
+      ),
+      network(
+        'studentAlone',
+        'Student alone',
+        'The same student (the same layer names, so the same initial weights), the same steps, trained on the labels only: the baseline distillation must beat.',
+        (g) => mlp(g, [32, 32], 0),
+      ),
     ],
     program: {
       procedures: [
         supervised('teach', 'Train the teacher', 'teacher', 2, 10),
-        procedure('distil', 'Distil into the student', 'train', (p) => {
-          const data = p.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });
-          const teacher = p.add('teacher', 'Network', { network: 'teacher', weights: 'frozen' }, [[data, 'image', 'image']]);
-          const student = p.add('student', 'Network', { network: 'model' }, [[data, 'image', 'image']]);
-          const loss = p.add('loss', 'DistillationLoss', { temperature: 4, alpha: 0.9 }, [[student, 'out', 'student'], [teacher, 'out', 'teacher'], [data, 'label', 'label']]);
-          p.add('minimize', 'Minimize', { optimizer: 'adam', learningRate: 1e-3, schedule: 'cosine' }, [[loss, 'loss', 'loss']]);
-        }, 30),
+        procedure(
+          'distil',
+          'Distil into the student',
+          'train',
+          (p) => {
+            const data = p.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });
+            const teacher = p.add('teacher', 'Network', { network: 'teacher', weights: 'frozen' }, [[data, 'image', 'image']]);
+            const student = p.add('student', 'Network', { network: 'model' }, [[data, 'image', 'image']]);
+            const loss = p.add('loss', 'DistillationLoss', { temperature: 4, alpha: 0.9 }, [
+              [student, 'out', 'student'],
+              [teacher, 'out', 'teacher'],
+              [data, 'label', 'label'],
+            ]);
+            p.add('minimize', 'Minimize', { optimizer: 'adam', learningRate: 1e-3, schedule: 'cosine' }, [[loss, 'loss', 'loss']]);
+          },
+          30,
+        ),
         supervised('alone', 'Train the student alone', 'studentAlone', 0, 30),
         procedure('evaluate', 'Evaluation', 'evaluate', (p) => {
           const data = p.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });
-          for (const [net, metric] of [['teacher', 'teacherTestAccuracy'], ['model', 'testAccuracy'], ['studentAlone', 'studentAloneAccuracy']] as const) {
+          for (const [net, metric] of [
+            ['teacher', 'teacherTestAccuracy'],
+            ['model', 'testAccuracy'],
+            ['studentAlone', 'studentAloneAccuracy'],
+          ] as const) {
             const logits = p.add(net, 'Network', { network: net, weights: 'frozen' }, [[data, 'image', 'image']]);
-            p.add(`${net}Accuracy`, 'Accuracy', { metric }, [[logits, 'out', 'prediction'], [data, 'label', 'label']]);
+            p.add(`${net}Accuracy`, 'Accuracy', { metric }, [
+              [logits, 'out', 'prediction'],
+              [data, 'label', 'label'],
+            ]);
           }
         }),
       ],
     },
-    training: { optimizer: 'adam', learningRate: 1e-3, schedule: 'cosine', warmupSteps: 0, weightDecay: 0, momentum: 0.9, loss: 'categoricalCrossentropy', metrics: ['accuracy'], batchSize: 128, epochs: 6, seed: 0 },
+    training: {
+      optimizer: 'adam',
+      learningRate: 1e-3,
+      schedule: 'cosine',
+      warmupSteps: 0,
+      weightDecay: 0,
+      momentum: 0.9,
+      loss: 'categoricalCrossentropy',
+      metrics: ['accuracy'],
+      batchSize: 128,
+      epochs: 6,
+      seed: 0,
+    },
     meta: {
-      template: { id: 'distillation', title: 'Knowledge distillation', description: 'Distilling the Knowledge in a Neural Network (Hinton, Vinyals & Dean): a small student learns from a large teacher\'s softened outputs, T²·KL plus cross-entropy, and is compared with the same student trained alone.', paper: 'arXiv:1503.02531', defaultPreset: 'mnist' },
+      template: {
+        id: 'distillation',
+        title: 'Knowledge distillation',
+        description:
+          "Distilling the Knowledge in a Neural Network (Hinton, Vinyals & Dean): a small student learns from a large teacher's softened outputs, T²·KL plus cross-entropy, and is compared with the same student trained alone.",
+        paper: 'arXiv:1503.02531',
+        defaultPreset: 'mnist',
+      },
       presets: [
-        { name: 'mnist', description: 'Teacher 784-512-512-10 with dropout and ±2 px jitter (669,706 params), student 784-32-32-10 (26,506), T = 4, α = 0.9, on MNIST digits.', set: {} },
+        {
+          name: 'mnist',
+          description: 'Teacher 784-512-512-10 with dropout and ±2 px jitter (669,706 params), student 784-32-32-10 (26,506), T = 4, α = 0.9, on MNIST digits.',
+          set: {},
+        },
         {
           name: 'hinton',
-          description: 'The paper\'s pair: teacher 784-1200-1200-10 (2,395,210 params), student 784-800-800-10 (1,276,810), T = 20.',
+          description: "The paper's pair: teacher 784-1200-1200-10 (2,395,210 params), student 784-800-800-10 (1,276,810), T = 20.",
           set: {
             'teacher/hidden1': { units: 1200 },
             'teacher/hidden2': { units: 1200 },

@@ -20,7 +20,9 @@ export function mnistAsset(): Plugin {
     }
     return cached;
   };
-  const serve = (server: { middlewares: { use: (fn: (req: { url?: string }, res: import('node:http').ServerResponse, next: () => void) => void) => void } }) => {
+  const serve = (server: {
+    middlewares: { use: (fn: (req: { url?: string }, res: import('node:http').ServerResponse, next: () => void) => void) => void };
+  }) => {
     server.middlewares.use((req, res, next) => {
       if (!req.url?.split('?')[0]?.endsWith(`/${MNIST_ASSET}`)) return next();
       res.setHeader('Content-Type', 'application/octet-stream');

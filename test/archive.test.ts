@@ -38,7 +38,11 @@ describe('zip archives are read entry by entry', () => {
     expect(zip.length).toBeLessThan(1.1 * MiB);
     const source = countingSource(zip);
     const files = await listZip(source, 'pets.zip');
-    expect(files.map((f) => [f.path, f.size])).toEqual([['pets/cats/1.png', 7], ['pets/dogs/1.png', 7], ['pets/weights.bin', GiB]]);
+    expect(files.map((f) => [f.path, f.size])).toEqual([
+      ['pets/cats/1.png', 7],
+      ['pets/dogs/1.png', 7],
+      ['pets/weights.bin', GiB],
+    ]);
     const groups = groupByClass(files, 'pets.zip');
     expect(groups.skipped).toEqual(['pets/weights.bin']);
     expect(new TextDecoder().decode(await groups.files[0]![0]!.bytes())).toBe('cat one');
@@ -51,13 +55,18 @@ describe('zip archives are read entry by entry', () => {
     const zip = craftZip([{ name: 'cats/1.png', zeros: GiB, declaredSize: 1000 }]);
     const source = countingSource(zip);
     const [entry] = await readZipDirectory(source, 'bomb.zip');
-    await expect(readZipEntry(source, entry!, 'bomb.zip')).rejects.toThrow('"cats/1.png" in bomb.zip inflates to more than the 1000 bytes its header declares; the archive is damaged or a zip bomb');
+    await expect(readZipEntry(source, entry!, 'bomb.zip')).rejects.toThrow(
+      '"cats/1.png" in bomb.zip inflates to more than the 1000 bytes its header declares; the archive is damaged or a zip bomb',
+    );
     // The directory (the last 64 KB) and one 256 KB read of the ~1 MB of deflated data.
     expect(source.bytesRead).toBeLessThan(400 * 1024);
   });
 
   it('refuses one image whose declared size is over the limit, naming it, before inflating anything', async () => {
-    const zip = craftZip([{ name: 'x/cats/1.png', data: strToU8('c') }, { name: 'x/dogs/huge.png', zeros: GiB }]);
+    const zip = craftZip([
+      { name: 'x/cats/1.png', data: strToU8('c') },
+      { name: 'x/dogs/huge.png', zeros: GiB },
+    ]);
     const source = countingSource(zip);
     const files = await listZip(source, 'x.zip');
     expect(() => groupByClass(files, 'x.zip')).toThrow('The image "x/dogs/huge.png" is 1 GB uncompressed; Patchbay reads images of at most 64 MB each.');
@@ -81,7 +90,10 @@ describe('zip archives are read entry by entry', () => {
   it('reads the zip64 directory, and refuses one that lists more than 200,000 files before reading it', async () => {
     /** The same archive with its end record pointing to a zip64 record that claims `count` entries. */
     const zip64 = (count: number) => {
-      const zip = craftZip([{ name: 'a/1.png', data: strToU8('x') }, { name: 'b/1.png', data: strToU8('y') }]);
+      const zip = craftZip([
+        { name: 'a/1.png', data: strToU8('x') },
+        { name: 'b/1.png', data: strToU8('y') },
+      ]);
       const end = new DataView(zip.buffer, zip.length - 22);
       const cdSize = end.getUint32(12, true);
       const cdOffset = end.getUint32(16, true);
@@ -109,12 +121,16 @@ describe('zip archives are read entry by entry', () => {
       return out;
     };
     expect((await readZipDirectory(bytesSource(zip64(2)), 'ok.zip')).map((e) => e.name)).toEqual(['a/1.png', 'b/1.png']);
-    await expect(readZipDirectory(bytesSource(zip64(300_000)), 'huge.zip')).rejects.toThrow('huge.zip lists 300,000 files; Patchbay reads archives of at most 200,000 files.');
+    await expect(readZipDirectory(bytesSource(zip64(300_000)), 'huge.zip')).rejects.toThrow(
+      'huge.zip lists 300,000 files; Patchbay reads archives of at most 200,000 files.',
+    );
     expect(MAX_ZIP_ENTRIES).toBe(200_000);
     // Without its zip64 record, "see zip64" is a damaged archive.
     const broken = craftZip([{ name: 'a/1.png', data: strToU8('x') }]);
     new DataView(broken.buffer, broken.byteOffset).setUint16(broken.length - 22 + 10, 0xffff, true);
-    await expect(readZipDirectory(bytesSource(broken), 'odd.zip')).rejects.toThrow(/odd\.zip could not be read as a zip archive \(its zip64 directory is missing\)/);
+    await expect(readZipDirectory(bytesSource(broken), 'odd.zip')).rejects.toThrow(
+      /odd\.zip could not be read as a zip archive \(its zip64 directory is missing\)/,
+    );
   });
 
   it('names encrypted entries, unknown compression, and damage', async () => {
@@ -124,11 +140,19 @@ describe('zip archives are read entry by entry', () => {
     await expect(readZipEntry(bytesSource(plain), { ...entry!, method: 14 }, 'p.zip')).rejects.toThrow(/compressed with method 14, which Patchbay cannot read/);
     await expect(readZipEntry(bytesSource(plain), { ...entry!, size: 50 }, 'p.zip')).rejects.toThrow(/holds 5 bytes, but its header declares 50 bytes/);
     await expect(readZipEntry(bytesSource(plain), { ...entry!, offset: 3 }, 'p.zip')).rejects.toThrow(/is damaged \(its header is missing\)/);
-    await expect(readZipDirectory(bytesSource(strToU8('PK not really a zip')), 'fake.zip')).rejects.toThrow(/fake\.zip could not be read as a zip archive \(it has no zip directory/);
+    await expect(readZipDirectory(bytesSource(strToU8('PK not really a zip')), 'fake.zip')).rejects.toThrow(
+      /fake\.zip could not be read as a zip archive \(it has no zip directory/,
+    );
   });
 
   it('refuses to decode more pixels than fit in memory, before decoding any', async () => {
-    const files = ['a/1.png', 'a/2.png', 'b/1.png'].map((path) => ({ path, size: 10, bytes: async () => { throw new Error('should not be read'); } }));
+    const files = ['a/1.png', 'a/2.png', 'b/1.png'].map((path) => ({
+      path,
+      size: 10,
+      bytes: async () => {
+        throw new Error('should not be read');
+      },
+    }));
     const groups = groupByClass(files, 'photos');
     await expect(imagesToDataset(groups, [10_000, 10_000, 3], async () => new Uint8ClampedArray())).rejects.toThrow(
       "3 images at the model's input size (10000×10000×3) would take 3.4 GB in memory; Patchbay keeps at most 1 GB.",
@@ -146,7 +170,34 @@ describe('image sizes are read from headers before decoding', () => {
     new DataView(bmp.buffer).setInt32(22, -480, true); // top-down rows
     expect(imageSize(bmp)).toEqual({ width: 640, height: 480 });
     // JPEG: SOI, an APP0 segment of 16 bytes, then SOF0 with height 1080 and width 1920.
-    const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, ...new Array(14).fill(0), 0xff, 0xc0, 0x00, 0x11, 0x08, 0x04, 0x38, 0x07, 0x80, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const jpeg = new Uint8Array([
+      0xff,
+      0xd8,
+      0xff,
+      0xe0,
+      0x00,
+      0x10,
+      ...new Array(14).fill(0),
+      0xff,
+      0xc0,
+      0x00,
+      0x11,
+      0x08,
+      0x04,
+      0x38,
+      0x07,
+      0x80,
+      0x03,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+    ]);
     expect(imageSize(jpeg)).toEqual({ width: 1920, height: 1080 });
     const webp = new Uint8Array(30);
     webp.set(strToU8('RIFF'));
@@ -157,11 +208,19 @@ describe('image sizes are read from headers before decoding', () => {
   });
 
   it('refuses an image whose header claims 40,000 × 40,000 pixels without decoding it', async () => {
-    const zip = craftZip([{ name: 'a/1.png', data: tinyPng(2, 2, [9, 9, 9]) }, { name: 'b/huge.png', data: pngClaiming(40_000, 40_000) }]);
+    const zip = craftZip([
+      { name: 'a/1.png', data: tinyPng(2, 2, [9, 9, 9]) },
+      { name: 'b/huge.png', data: pngClaiming(40_000, 40_000) },
+    ]);
     const groups = groupByClass(await listZip(zip, 'pixels.zip'), 'pixels.zip');
     const decoded: string[] = [];
-    const decode = async (_b: Uint8Array, path: string, w: number, h: number) => { decoded.push(path); return new Uint8ClampedArray(w * h * 4); };
-    await expect(imagesToDataset(groups, [4, 4, 1], decode)).rejects.toThrow('The image "b/huge.png" is 40,000 × 40,000 pixels; Patchbay decodes images of at most 50 megapixels');
+    const decode = async (_b: Uint8Array, path: string, w: number, h: number) => {
+      decoded.push(path);
+      return new Uint8ClampedArray(w * h * 4);
+    };
+    await expect(imagesToDataset(groups, [4, 4, 1], decode)).rejects.toThrow(
+      'The image "b/huge.png" is 40,000 × 40,000 pixels; Patchbay decodes images of at most 50 megapixels',
+    );
     expect(decoded).toEqual(['a/1.png']);
   });
 });

@@ -102,27 +102,55 @@ describe('patchbay CLI', () => {
   });
 
   it('train explains a model that does not fit the data, and bad flags', async () => {
-    expect(await patchbay('train', 'mlp-mixer', '--preset', 'S/16', '--data', 'mnist')).toMatchObject({ code: 2, stderr: expect.stringMatching(/takes \(None, 224, 224, 3\), but mnist digits are \(None, 28, 28, 1\)/) });
+    expect(await patchbay('train', 'mlp-mixer', '--preset', 'S/16', '--data', 'mnist')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/takes \(None, 224, 224, 3\), but mnist digits are \(None, 28, 28, 1\)/),
+    });
     expect(await patchbay('train', 'convmixer', '--data', 'cifar')).toMatchObject({ code: 2, stderr: expect.stringMatching(/Unknown dataset "cifar"/) });
     expect(await patchbay('train', 'convmixer')).toMatchObject({ code: 2, stderr: expect.stringMatching(/needs --data/) });
-    expect(await patchbay('train', 'convmixer', '--data', 'mnist', '--epochs', '0')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--epochs takes a whole number/) });
-    expect(await patchbay('train', 'convmixer', '--data', 'mnist', '--backend', 'tpu')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--backend takes wasm or cpu/) });
+    expect(await patchbay('train', 'convmixer', '--data', 'mnist', '--epochs', '0')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--epochs takes a whole number/),
+    });
+    expect(await patchbay('train', 'convmixer', '--data', 'mnist', '--backend', 'tpu')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--backend takes wasm or cpu/),
+    });
   });
 
   const moonsGraph = {
-    format: 'patchbay.graph', version: 1, name: 'moons mlp',
+    format: 'patchbay.graph',
+    version: 1,
+    name: 'moons mlp',
     nodes: [
       { id: 'in', type: 'Input', params: { shape: [2] } },
       { id: 'hidden', type: 'Dense', params: { units: 16, activation: 'relu' } },
       { id: 'out', type: 'Dense', params: { units: 2, activation: 'softmax' } },
     ],
-    edges: [{ id: 'e1', source: 'in', target: 'hidden' }, { id: 'e2', source: 'hidden', target: 'out' }],
+    edges: [
+      { id: 'e1', source: 'in', target: 'hidden' },
+      { id: 'e2', source: 'hidden', target: 'out' },
+    ],
   };
 
   it('trains a tiny graph on the two moons for a few steps', async () => {
     const file = join(tmp, 'moons.json');
     writeFileSync(file, JSON.stringify(moonsGraph));
-    const { code, stdout, stderr } = await patchbay('train', file, '--data', 'moons', '--limit', '128', '--batch-size', '32', '--epochs', '2', '--backend', 'cpu', '--json');
+    const { code, stdout, stderr } = await patchbay(
+      'train',
+      file,
+      '--data',
+      'moons',
+      '--limit',
+      '128',
+      '--batch-size',
+      '32',
+      '--epochs',
+      '2',
+      '--backend',
+      'cpu',
+      '--json',
+    );
     expect(stderr).not.toMatch(/Error/);
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ status: 'completed', backend: 'cpu', steps: 8, epochs: [{ epoch: 1 }, { epoch: 2 }] });
@@ -130,7 +158,10 @@ describe('patchbay CLI', () => {
 
   it('trains on a CSV (label by name), and a bad cell exits 2 naming its row and column', async () => {
     const file = join(tmp, 'moons3.json');
-    writeFileSync(file, JSON.stringify({ ...moonsGraph, nodes: moonsGraph.nodes.map((n) => (n.id === 'out' ? { ...n, params: { units: 3, activation: 'softmax' } } : n)) }));
+    writeFileSync(
+      file,
+      JSON.stringify({ ...moonsGraph, nodes: moonsGraph.nodes.map((n) => (n.id === 'out' ? { ...n, params: { units: 3, activation: 'softmax' } } : n)) }),
+    );
     const rows = Array.from({ length: 30 }, (_, i) => `${['a', 'b', 'c'][i % 3]},${i % 3},${(i * 7) % 5}`);
     const good = join(tmp, 'good.csv');
     writeFileSync(good, `kind,x,y\r\n${rows.join('\r\n')}\r\n`);
@@ -149,10 +180,19 @@ describe('patchbay CLI', () => {
   it('train says what to change when the data and the model disagree', async () => {
     const file = join(tmp, 'moons2.json');
     writeFileSync(file, JSON.stringify(moonsGraph));
-    expect(await patchbay('train', 'convmixer', '--data', 'moons')).toMatchObject({ code: 2, stderr: expect.stringMatching(/The model takes \(None, 28, 28, 1\), but two moons examples are \(None, 2\): set the Input shape to \[2\]/) });
-    expect(await patchbay('train', file, '--data', 'spirals')).toMatchObject({ code: 2, stderr: expect.stringMatching(/outputs \(None, 2\), but spirals has 3 classes: end with Dense\(3\)/) });
+    expect(await patchbay('train', 'convmixer', '--data', 'moons')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/The model takes \(None, 28, 28, 1\), but two moons examples are \(None, 2\): set the Input shape to \[2\]/),
+    });
+    expect(await patchbay('train', file, '--data', 'spirals')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/outputs \(None, 2\), but spirals has 3 classes: end with Dense\(3\)/),
+    });
     expect(await patchbay('train', file, '--data', 'pets.zip')).toMatchObject({ code: 2, stderr: expect.stringMatching(/browser editor/) });
-    expect(await patchbay('train', file, '--data', 'moons', '--label', 'y')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--label only applies to a CSV/) });
+    expect(await patchbay('train', file, '--data', 'moons', '--label', 'y')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--label only applies to a CSV/),
+    });
     expect(await patchbay('train', file, '--data', join(tmp, 'nope.csv'))).toMatchObject({ code: 2, stderr: expect.stringMatching(/no such file/) });
   });
   it('prints document strings with control characters visible, and caps long diagnostic lists', async () => {
@@ -191,7 +231,10 @@ describe('patchbay CLI', () => {
     expect(Object.keys(result.metrics).sort()).toEqual(['baselines', 'collapseReference', 'collapseStd', 'knnAccuracy', 'linearProbeAccuracy']);
     expect(Object.keys(result.metrics.baselines).sort()).toEqual(['randomInitLinearProbe', 'rawPixelsLinearProbe']);
     expect(result.metrics.collapseReference).toBeCloseTo(1 / 8, 6);
-    expect(result.procedures.map((p: { id: string; steps: number }) => [p.id, p.steps])).toEqual([['pretrain', 2], ['evaluate', 0]]);
+    expect(result.procedures.map((p: { id: string; steps: number }) => [p.id, p.steps])).toEqual([
+      ['pretrain', 2],
+      ['evaluate', 0],
+    ]);
     for (const net of ['model', 'projector', 'predictor']) {
       const saved = JSON.parse(readFileSync(join(dir, net, 'model.json'), 'utf8'));
       expect(saved.format).toBe('layers-model');

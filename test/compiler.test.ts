@@ -11,66 +11,150 @@ const errorsOf = (doc: GraphDocument) => analyze(doc).diagnostics.filter((d) => 
 
 describe('diagnostics say what was received, what was expected and how to fix it', () => {
   it('an unconnected input', () => {
-    const d = errorsOf(graph([{ id: 'in', type: 'Input', params: { shape: [4] } }, { id: 'add', type: 'Add' }], [['in', 'add', 'inputs']])).find((x) => x.nodeId === 'add');
+    const d = errorsOf(
+      graph(
+        [
+          { id: 'in', type: 'Input', params: { shape: [4] } },
+          { id: 'add', type: 'Add' },
+        ],
+        [['in', 'add', 'inputs']],
+      ),
+    ).find((x) => x.nodeId === 'add');
     expect(d).toMatchObject({ code: 'PB200', nodeId: 'add', port: 'inputs' });
     expect(d!.message).toMatch(/Received 1 connection into "inputs" of Add "add", expected at least 2/);
   });
 
   it('a layer with nothing plugged in', () => {
-    const ds = errorsOf(graph([{ id: 'in', type: 'Input' }, { id: 'conv', type: 'Conv2D' }], []));
+    const ds = errorsOf(
+      graph(
+        [
+          { id: 'in', type: 'Input' },
+          { id: 'conv', type: 'Conv2D' },
+        ],
+        [],
+      ),
+    );
     expect(ds).toContainEqual(expect.objectContaining({ code: 'PB200', nodeId: 'conv', port: 'in', message: 'Input "in" of Conv2D "conv" is not connected.' }));
   });
 
   it('a rank mismatch', () => {
-    const [d] = errorsOf(graph([{ id: 'in', type: 'Input', params: { shape: [784] } }, { id: 'conv', type: 'Conv2D' }], [['in', 'conv']]));
+    const [d] = errorsOf(
+      graph(
+        [
+          { id: 'in', type: 'Input', params: { shape: [784] } },
+          { id: 'conv', type: 'Conv2D' },
+        ],
+        [['in', 'conv']],
+      ),
+    );
     expect(d).toMatchObject({ code: 'PB301', nodeId: 'conv', port: 'in' });
     expect(d!.message).toBe('Received an input of shape (None, 784) (rank 2), expected rank 4.');
     expect(d!.help).toMatch(/Reshape/);
   });
 
   it('a shape mismatch in a merge', () => {
-    const [d] = errorsOf(graph(
-      [{ id: 'in', type: 'Input', params: { shape: [8] } }, { id: 'a', type: 'Dense', params: { units: 4 } }, { id: 'b', type: 'Dense', params: { units: 5 } }, { id: 'sum', type: 'Add' }],
-      [['in', 'a'], ['in', 'b'], ['a', 'sum', 'inputs'], ['b', 'sum', 'inputs']],
-    ));
+    const [d] = errorsOf(
+      graph(
+        [
+          { id: 'in', type: 'Input', params: { shape: [8] } },
+          { id: 'a', type: 'Dense', params: { units: 4 } },
+          { id: 'b', type: 'Dense', params: { units: 5 } },
+          { id: 'sum', type: 'Add' },
+        ],
+        [
+          ['in', 'a'],
+          ['in', 'b'],
+          ['a', 'sum', 'inputs'],
+          ['b', 'sum', 'inputs'],
+        ],
+      ),
+    );
     expect(d).toMatchObject({ code: 'PB302', nodeId: 'sum' });
     expect(d!.message).toMatch(/\(None, 4\) and \(None, 5\).*axis 1 differs: 4 vs 5/);
   });
 
   it('a cycle, naming its nodes', () => {
-    const ds = errorsOf(graph(
-      [{ id: 'in', type: 'Input', params: { shape: [8] } }, { id: 'sum', type: 'Add' }, { id: 'a', type: 'Dense', params: { units: 8 } }, { id: 'b', type: 'Dense', params: { units: 8 } }, { id: 'after', type: 'Dense' }],
-      [['in', 'sum', 'inputs'], ['sum', 'a'], ['a', 'b'], ['b', 'sum', 'inputs'], ['b', 'after']],
-    ));
+    const ds = errorsOf(
+      graph(
+        [
+          { id: 'in', type: 'Input', params: { shape: [8] } },
+          { id: 'sum', type: 'Add' },
+          { id: 'a', type: 'Dense', params: { units: 8 } },
+          { id: 'b', type: 'Dense', params: { units: 8 } },
+          { id: 'after', type: 'Dense' },
+        ],
+        [
+          ['in', 'sum', 'inputs'],
+          ['sum', 'a'],
+          ['a', 'b'],
+          ['b', 'sum', 'inputs'],
+          ['b', 'after'],
+        ],
+      ),
+    );
     const cycle = ds.filter((d) => d.code === 'PB202');
     expect(cycle.map((d) => d.nodeId).sort()).toEqual(['a', 'b', 'sum']);
     expect(cycle[0]!.message).toMatch(/is on a cycle: (sum → a → b → sum|a → b → sum → a|b → sum → a → b)/);
   });
 
   it('a kernel larger than its input', () => {
-    const [d] = errorsOf(graph([{ id: 'in', type: 'Input', params: { shape: [4, 4, 1] } }, { id: 'conv', type: 'Conv2D', params: { kernelSize: 5 } }], [['in', 'conv']]));
+    const [d] = errorsOf(
+      graph(
+        [
+          { id: 'in', type: 'Input', params: { shape: [4, 4, 1] } },
+          { id: 'conv', type: 'Conv2D', params: { kernelSize: 5 } },
+        ],
+        [['in', 'conv']],
+      ),
+    );
     expect(d).toMatchObject({ code: 'PB303', nodeId: 'conv', param: 'kernelSize' });
     expect(d!.message).toMatch(/5×5 window on an input of spatial size 4×4/);
     expect(d!.help).toMatch(/at most 4, or set padding to "same"/);
   });
 
   it('an impossible reshape', () => {
-    const [d] = errorsOf(graph([{ id: 'in', type: 'Input', params: { shape: [7, 7, 3] } }, { id: 'r', type: 'Reshape', params: { targetShape: [10, 10] } }], [['in', 'r']]));
+    const [d] = errorsOf(
+      graph(
+        [
+          { id: 'in', type: 'Input', params: { shape: [7, 7, 3] } },
+          { id: 'r', type: 'Reshape', params: { targetShape: [10, 10] } },
+        ],
+        [['in', 'r']],
+      ),
+    );
     expect(d).toMatchObject({ code: 'PB304', nodeId: 'r', param: 'targetShape' });
     expect(d!.message).toMatch(/147 values per example.*\[10, 10\] \(100 values\)/);
   });
 
   it('bad params', () => {
-    const [d] = errorsOf(graph([{ id: 'in', type: 'Input', params: { shape: [8] } }, { id: 'd', type: 'Dense', params: { units: 0 } }], [['in', 'd']]));
+    const [d] = errorsOf(
+      graph(
+        [
+          { id: 'in', type: 'Input', params: { shape: [8] } },
+          { id: 'd', type: 'Dense', params: { units: 0 } },
+        ],
+        [['in', 'd']],
+      ),
+    );
     expect(d).toMatchObject({ code: 'PB300', nodeId: 'd', param: 'units' });
     expect(d!.message).toMatch(/received units = 0/);
   });
 
   it('a second edge into a single input, and an edge to a port that does not exist', () => {
-    const ds = errorsOf(graph(
-      [{ id: 'a', type: 'Input', params: { shape: [8] } }, { id: 'b', type: 'Input', params: { shape: [8] } }, { id: 'd', type: 'Dense' }],
-      [['a', 'd'], ['b', 'd'], ['a', 'd', 'bias']],
-    ));
+    const ds = errorsOf(
+      graph(
+        [
+          { id: 'a', type: 'Input', params: { shape: [8] } },
+          { id: 'b', type: 'Input', params: { shape: [8] } },
+          { id: 'd', type: 'Dense' },
+        ],
+        [
+          ['a', 'd'],
+          ['b', 'd'],
+          ['a', 'd', 'bias'],
+        ],
+      ),
+    );
     expect(ds).toContainEqual(expect.objectContaining({ code: 'PB203', nodeId: 'd', port: 'in' }));
     expect(ds).toContainEqual(expect.objectContaining({ code: 'PB201', nodeId: 'd', port: 'bias' }));
   });
@@ -80,10 +164,21 @@ describe('diagnostics say what was received, what was expected and how to fix it
   });
 
   it('stays quiet downstream of a failure: one problem, one message', () => {
-    const ds = errorsOf(graph(
-      [{ id: 'in', type: 'Input', params: { shape: [784] } }, { id: 'conv', type: 'Conv2D' }, { id: 'pool', type: 'MaxPooling2D' }, { id: 'head', type: 'Dense' }],
-      [['in', 'conv'], ['conv', 'pool'], ['pool', 'head']],
-    ));
+    const ds = errorsOf(
+      graph(
+        [
+          { id: 'in', type: 'Input', params: { shape: [784] } },
+          { id: 'conv', type: 'Conv2D' },
+          { id: 'pool', type: 'MaxPooling2D' },
+          { id: 'head', type: 'Dense' },
+        ],
+        [
+          ['in', 'conv'],
+          ['conv', 'pool'],
+          ['pool', 'head'],
+        ],
+      ),
+    );
     expect(ds.map((d) => d.nodeId)).toEqual(['conv']);
   });
 });
@@ -93,7 +188,10 @@ describe('blocks', () => {
 
   it('report a problem inside the block on the block node', () => {
     const doc = graph(
-      [{ id: 'in', type: 'Input', params: { shape: [16, 8] } }, { id: 'm', type: 'Block', block: 'MixerBlock', params: { tokenMlpDim: 0 } }],
+      [
+        { id: 'in', type: 'Input', params: { shape: [16, 8] } },
+        { id: 'm', type: 'Block', block: 'MixerBlock', params: { tokenMlpDim: 0 } },
+      ],
       [['in', 'm', 'x']],
       { blocks: [mixer] },
     );
@@ -107,7 +205,10 @@ describe('blocks', () => {
       id: 'Down',
     };
     const doc = graph(
-      [{ id: 'in', type: 'Input', params: { shape: [8, 8, 3] } }, { id: 'd', type: 'Block', block: 'Down', params: { dim: 4, patchSize: 2, tokens: true }, repeat: 2 }],
+      [
+        { id: 'in', type: 'Input', params: { shape: [8, 8, 3] } },
+        { id: 'd', type: 'Block', block: 'Down', params: { dim: 4, patchSize: 2, tokens: true }, repeat: 2 },
+      ],
       [['in', 'd', 'x']],
       { blocks: [down] },
     );
@@ -117,7 +218,13 @@ describe('blocks', () => {
   });
 
   it('a missing block definition', () => {
-    const doc = graph([{ id: 'in', type: 'Input' }, { id: 'b', type: 'Block', block: 'Nope' }], [['in', 'b', 'x']]);
+    const doc = graph(
+      [
+        { id: 'in', type: 'Input' },
+        { id: 'b', type: 'Block', block: 'Nope' },
+      ],
+      [['in', 'b', 'x']],
+    );
     expect(errorsOf(doc)).toContainEqual(expect.objectContaining({ code: 'PB109', nodeId: 'b' }));
   });
 
@@ -160,7 +267,17 @@ describe('incremental inference', () => {
 
 describe('lowering and summary', () => {
   it('refuses to lower a graph with errors and returns the reasons', () => {
-    const { plan, diagnostics } = lower(analyze(graph([{ id: 'in', type: 'Input', params: { shape: [784] } }, { id: 'conv', type: 'Conv2D' }], [['in', 'conv']])));
+    const { plan, diagnostics } = lower(
+      analyze(
+        graph(
+          [
+            { id: 'in', type: 'Input', params: { shape: [784] } },
+            { id: 'conv', type: 'Conv2D' },
+          ],
+          [['in', 'conv']],
+        ),
+      ),
+    );
     expect(plan).toBeNull();
     expect(diagnostics[0]!.code).toBe('PB301');
   });
@@ -176,7 +293,11 @@ describe('lowering and summary', () => {
 });
 
 describe('expanding blocks', () => {
-  it.each([['convmixer', '768/32'], ['mlp-mixer', 'mnist'], ['convmixer', 'mnist']])('%s %s expands into plain layers with the same model', async (id, preset) => {
+  it.each([
+    ['convmixer', '768/32'],
+    ['mlp-mixer', 'mnist'],
+    ['convmixer', 'mnist'],
+  ])('%s %s expands into plain layers with the same model', async (id, preset) => {
     const { expandAllBlocks } = await import('../src/compiler/expand');
     const r = templateDocument(id, preset);
     if ('error' in r) throw new Error(r.error);

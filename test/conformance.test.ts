@@ -51,7 +51,9 @@ describe.each(withExamples.map((s) => [s.type, s] as [string, AnySpec]))('%s', (
     }
     const symbolic = example.inputs.map((s) => tf.input({ shape: s, dtype: spec.type === 'Embedding' ? 'int32' : 'float32' }));
     const config = evaluate(lowering.config, {}, symbolic[0]) as Record<string, unknown>;
-    const layer = lowering.custom ? createCustomLayer(lowering.factory, config) : (tf.layers as unknown as Record<string, ((c: object) => tfType.layers.Layer) | undefined>)[lowering.factory]?.(config);
+    const layer = lowering.custom
+      ? createCustomLayer(lowering.factory, config)
+      : (tf.layers as unknown as Record<string, ((c: object) => tfType.layers.Layer) | undefined>)[lowering.factory]?.(config);
     if (!layer) throw new Error(`${spec.type} lowers to "${lowering.factory}", which ${lowering.custom ? 'no custom layer class' : 'no tfjs factory'} builds.`);
     const output = layer.apply(symbolic.length === 1 ? symbolic[0]! : symbolic) as tfType.SymbolicTensor;
     expect(output.shape).toEqual(inferred);

@@ -27,9 +27,34 @@ import { useCpuBackend } from './helpers/tf';
 
 const ROOT = join(import.meta.dirname, '..');
 
-interface GroupNormCase { name: string; groups: number; epsilon: number; shape: number[]; x: number[]; gamma: number[]; beta: number[]; upstream: number[]; y: number[]; dx: number[]; dgamma: number[]; dbeta: number[] }
-interface L2Case { name: string; axis: number; epsilon: number; shape: number[]; x: number[]; upstream: number[]; y: number[]; dx: number[] }
-const REFERENCE = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'custom-layers', 'reference.json'), 'utf8')) as { groupNormalization: GroupNormCase[]; l2Normalize: L2Case[] };
+interface GroupNormCase {
+  name: string;
+  groups: number;
+  epsilon: number;
+  shape: number[];
+  x: number[];
+  gamma: number[];
+  beta: number[];
+  upstream: number[];
+  y: number[];
+  dx: number[];
+  dgamma: number[];
+  dbeta: number[];
+}
+interface L2Case {
+  name: string;
+  axis: number;
+  epsilon: number;
+  shape: number[];
+  x: number[];
+  upstream: number[];
+  y: number[];
+  dx: number[];
+}
+const REFERENCE = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'custom-layers', 'reference.json'), 'utf8')) as {
+  groupNormalization: GroupNormCase[];
+  l2Normalize: L2Case[];
+};
 
 let tf: typeof tfType;
 beforeAll(async () => {
@@ -65,7 +90,9 @@ describe('generated layer sources', () => {
 
   it('every runtime class has its source and every source its class; every custom spec lowers to one of them', () => {
     expect([...CUSTOM_LAYERS.keys()].sort()).toEqual(Object.keys(CUSTOM_LAYER_SOURCES).sort());
-    const custom = NODE_SPECS.flatMap((spec) => spec.examples.map((e) => spec.lower(spec.params.parse(e.params)))).filter((l) => l.kind === 'layer' && l.custom);
+    const custom = NODE_SPECS.flatMap((spec) => spec.examples.map((e) => spec.lower(spec.params.parse(e.params)))).filter(
+      (l) => l.kind === 'layer' && l.custom,
+    );
     expect(custom.length).toBeGreaterThan(0);
     for (const lowering of custom) {
       if (lowering.kind !== 'layer') continue;
@@ -77,8 +104,16 @@ describe('generated layer sources', () => {
   it('refuses a layer file whose text could not stand alone in an export', () => {
     const good = readFileSync(join(ROOT, 'src', 'runtime', 'layers', 'l2-normalize.ts'), 'utf8');
     const broken: Array<[string, string, RegExp]> = [
-      ['another import', good.replace("import * as tf from '@tensorflow/tfjs';", "import * as tf from '@tensorflow/tfjs';\nimport { derivedSeed } from '../seeds';"), /imports only tfjs/],
-      ['a className that is not the class name', good.replace("static className = 'PatchbayL2Normalize';", "static className = 'L2Normalize';"), /static className = 'PatchbayL2Normalize'/],
+      [
+        'another import',
+        good.replace("import * as tf from '@tensorflow/tfjs';", "import * as tf from '@tensorflow/tfjs';\nimport { derivedSeed } from '../seeds';"),
+        /imports only tfjs/,
+      ],
+      [
+        'a className that is not the class name',
+        good.replace("static className = 'PatchbayL2Normalize';", "static className = 'L2Normalize';"),
+        /static className = 'PatchbayL2Normalize'/,
+      ],
       ['no registration', good.replace('tf.serialization.registerClass(PatchbayL2Normalize);', ''), /registerClass/],
       ['a top-level name of its own', `${good}\nexport const EPSILON = 1e-12;\n`, /EPSILON/],
     ];
@@ -124,7 +159,12 @@ describe('GroupNormalization matches PyTorch nn.GroupNorm', () => {
     // read() hands out the tf.Variable itself (typed as a Tensor), which variableGrads differentiates by.
     const [gamma, beta] = layer.trainableWeights.map((w) => w.read() as tfType.Variable);
     const { value, grads } = tf.variableGrads(() => loss(x), [gamma!, beta!]);
-    const errors = { y: maxError(y, c.y), dx: maxError(dx, c.dx), dgamma: maxError(grads[gamma!.name]!, c.dgamma), dbeta: maxError(grads[beta!.name]!, c.dbeta) };
+    const errors = {
+      y: maxError(y, c.y),
+      dx: maxError(dx, c.dx),
+      dgamma: maxError(grads[gamma!.name]!, c.dgamma),
+      dbeta: maxError(grads[beta!.name]!, c.dbeta),
+    };
     // float32 against float64: the largest error here is 3.4e-7 (dx, epsilon 1e-3).
     for (const [what, error] of Object.entries(errors)) expect(error, what).toBeLessThan(5e-6);
     tf.dispose([x, upstream, y, dx, value, ...Object.values(grads)]);
@@ -145,7 +185,11 @@ describe('GroupNormalization matches PyTorch nn.GroupNorm', () => {
     expect(() => layer.apply(tf.input({ shape: [4, 4, 8] }))).toThrow(/8 channels into 3 groups/);
     const p = GroupNormalizationSpec.params.parse({ groups: 3 });
     const problem = GroupNormalizationSpec.infer(p, [[null, 4, 4, 8]]);
-    expect(isProblem(problem) && problem).toMatchObject({ code: 'PB300', param: 'groups', message: 'Received 3 groups for 8 channels, expected a number of groups that divides the channel count.' });
+    expect(isProblem(problem) && problem).toMatchObject({
+      code: 'PB300',
+      param: 'groups',
+      message: 'Received 3 groups for 8 channels, expected a number of groups that divides the channel count.',
+    });
     expect(isProblem(problem) && problem.help).toMatch(/^Use 2 groups/);
     expect(GroupNormalizationSpec.infer(p, [[null, 5]])).toMatchObject({ code: 'PB300' });
     expect(GroupNormalizationSpec.infer(p, [[null]])).toMatchObject({ code: 'PB301' });
@@ -154,7 +198,11 @@ describe('GroupNormalization matches PyTorch nn.GroupNorm', () => {
 
   it('counts a gamma and a beta per channel (2·C), for any rank', () => {
     const p = GroupNormalizationSpec.params.parse({ groups: 4 });
-    for (const shape of [[null, 32, 32, 128], [null, 10, 128], [null, 128]] as Shape[]) {
+    for (const shape of [
+      [null, 32, 32, 128],
+      [null, 10, 128],
+      [null, 128],
+    ] as Shape[]) {
       expect(GroupNormalizationSpec.countParams(p, [shape], shape)).toEqual({ trainable: 256, nonTrainable: 0 });
     }
   });
@@ -188,10 +236,12 @@ describe('a model with custom layers', () => {
     const weights = randomWeights(model, 11);
     model.setWeights(weights);
     let saved: tfType.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
+    await model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        saved = artifacts;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
     const topology = JSON.stringify(saved!.modelTopology);
     expect(topology).toContain('"class_name":"PatchbayGroupNormalization"');
     expect(topology).toContain('"class_name":"PatchbayL2Normalize"');
@@ -249,13 +299,19 @@ describe('the exported module', () => {
     const weights = randomWeights(inApp, 21);
     inApp.setWeights(weights);
     let saved: tfType.io.ModelArtifacts | undefined;
-    await inApp.save(tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
+    await inApp.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        saved = artifacts;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
 
     // Importing the module registers its own copies of the classes, under the same names.
-    const module = (await import(/* @vite-ignore */ join(dir, 'model.ts'))) as { createModel: () => tfType.LayersModel; PatchbayGroupNormalization: unknown; PatchbayL2Normalize: unknown };
+    const module = (await import(/* @vite-ignore */ join(dir, 'model.ts'))) as {
+      createModel: () => tfType.LayersModel;
+      PatchbayGroupNormalization: unknown;
+      PatchbayL2Normalize: unknown;
+    };
     restore = () => {
       for (const cls of CUSTOM_LAYERS.values()) tf.serialization.registerClass(cls as never);
     };

@@ -18,7 +18,8 @@ beforeAll(async () => {
   tf = await useCpuBackend();
 });
 
-const sameBytes = (a: ArrayBufferView, b: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const sameBytes = (a: ArrayBufferView, b: ArrayBufferView) =>
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 function expectWellFormed(ds: Dataset) {
   const size = exampleSize(ds);
@@ -75,7 +76,9 @@ describe('synthetic datasets', () => {
         expect(Math.max(...img)).toBeLessThanOrEqual(1);
         expect(img.filter((v) => v > 0).length).toBeGreaterThan(size / 50);
         const caption = ds.train.captions![i]!;
-        expect(caption).toMatch(new RegExp(`^a (small|medium|large) ${name === 'shapes-rgb' ? '[a-z]+ ' : ''}${ds.classNames[ds.train.y[i]!]} (at the|on the|in the)`));
+        expect(caption).toMatch(
+          new RegExp(`^a (small|medium|large) ${name === 'shapes-rgb' ? '[a-z]+ ' : ''}${ds.classNames[ds.train.y[i]!]} (at the|on the|in the)`),
+        );
       }
     }
     expect(sets.get('shapes-rgb')!.train.captions!.some((c) => / red /.test(c))).toBe(true);
@@ -103,7 +106,8 @@ describe('synthetic datasets', () => {
 });
 
 describe('CSV files', () => {
-  const iris = 'sepal length,sepal width,species\n5.1,3.5,setosa\n4.9,3.0,setosa\n7.0,3.2,versicolor\n6.4,3.2,versicolor\n6.3,3.3,virginica\n5.8,2.7,virginica\n5.0,3.6,setosa\n5.5,2.3,versicolor\n6.5,3.0,virginica\n5.4,3.9,setosa\n';
+  const iris =
+    'sepal length,sepal width,species\n5.1,3.5,setosa\n4.9,3.0,setosa\n7.0,3.2,versicolor\n6.4,3.2,versicolor\n6.3,3.3,virginica\n5.8,2.7,virginica\n5.0,3.6,setosa\n5.5,2.3,versicolor\n6.5,3.0,virginica\n5.4,3.9,setosa\n';
 
   it('reads numeric features and a string label (the last column), split 80 / 20 per class', () => {
     const ds = parseCsv(iris, { name: 'iris.csv' });
@@ -124,9 +128,13 @@ describe('CSV files', () => {
     expect(ds.classNames).toEqual(['2', '10']);
     expect(ds.inputShape).toEqual([2]);
     const rows = new Set<string>();
-    for (const split of [ds.train, ds.test]) for (let i = 0; i < split.count; i++) rows.add(`${split.x[2 * i]}|${split.x[2 * i + 1]}|${ds.classNames[split.y[i]!]}`);
+    for (const split of [ds.train, ds.test])
+      for (let i = 0; i < split.count; i++) rows.add(`${split.x[2 * i]}|${split.x[2 * i + 1]}|${ds.classNames[split.y[i]!]}`);
     expect(rows).toEqual(new Set(['1.5|2|10', '3|4|2', '5|6|10', '7|8|2']));
-    expect(parseCsvRecords('a,"line\nbreak ""quoted"""\n1,2').map((r) => [r.fields, r.line])).toEqual([[['a', 'line\nbreak "quoted"'], 1], [['1', '2'], 3]]);
+    expect(parseCsvRecords('a,"line\nbreak ""quoted"""\n1,2').map((r) => [r.fields, r.line])).toEqual([
+      [['a', 'line\nbreak "quoted"'], 1],
+      [['1', '2'], 3],
+    ]);
   });
 
   it('names the row and column of a non-numeric or empty value', () => {
@@ -154,16 +162,32 @@ describe('image folders and zips', () => {
 
   it('lists a zip (skipping directories and macOS junk) and groups by class folder under a shared top folder', async () => {
     const zip = zipSync({
-      'pets/cats/1.png': strToU8('c1'), 'pets/cats/2.PNG': strToU8('c2'), 'pets/dogs/10.jpg': strToU8('d10'), 'pets/dogs/9.jpeg': strToU8('d9'),
-      'pets/dogs/notes.txt': strToU8('x'), 'pets/README.md': strToU8('r'), '__MACOSX/pets/cats/._1.png': strToU8('junk'), 'pets/.DS_Store': strToU8('junk'),
+      'pets/cats/1.png': strToU8('c1'),
+      'pets/cats/2.PNG': strToU8('c2'),
+      'pets/dogs/10.jpg': strToU8('d10'),
+      'pets/dogs/9.jpeg': strToU8('d9'),
+      'pets/dogs/notes.txt': strToU8('x'),
+      'pets/README.md': strToU8('r'),
+      '__MACOSX/pets/cats/._1.png': strToU8('junk'),
+      'pets/.DS_Store': strToU8('junk'),
     });
     const files = await listZip(zip);
-    expect(files.map((f) => f.path)).toEqual(['pets/README.md', 'pets/cats/1.png', 'pets/cats/2.PNG', 'pets/dogs/10.jpg', 'pets/dogs/9.jpeg', 'pets/dogs/notes.txt']);
+    expect(files.map((f) => f.path)).toEqual([
+      'pets/README.md',
+      'pets/cats/1.png',
+      'pets/cats/2.PNG',
+      'pets/dogs/10.jpg',
+      'pets/dogs/9.jpeg',
+      'pets/dogs/notes.txt',
+    ]);
     expect(new TextDecoder().decode(await files[1]!.bytes())).toBe('c1');
     const groups = groupByClass(files, 'pets.zip');
     expect(groups.name).toBe('pets');
     expect(groups.classNames).toEqual(['cats', 'dogs']);
-    expect(groups.files.map((g) => g.map((f) => f.path))).toEqual([['pets/cats/1.png', 'pets/cats/2.PNG'], ['pets/dogs/9.jpeg', 'pets/dogs/10.jpg']]);
+    expect(groups.files.map((g) => g.map((f) => f.path))).toEqual([
+      ['pets/cats/1.png', 'pets/cats/2.PNG'],
+      ['pets/dogs/9.jpeg', 'pets/dogs/10.jpg'],
+    ]);
     expect(groups.skipped).toEqual(['pets/README.md', 'pets/dogs/notes.txt']);
   });
 
@@ -188,7 +212,8 @@ describe('image folders and zips', () => {
     expect(rgb.classNames).toEqual(['cats', 'dogs']);
     expect(rgb.train.count + rgb.test.count).toBe(5);
     expect(classCounts(rgb.test, 2)).toEqual([1, 1]);
-    for (let i = 0; i < rgb.train.count; i++) expect(Array.from(rgb.train.x.subarray(i * 36, i * 36 + 3))).toEqual(rgb.train.y[i] === 0 ? [1, 0, 0] : [1, 1, 1]);
+    for (let i = 0; i < rgb.train.count; i++)
+      expect(Array.from(rgb.train.x.subarray(i * 36, i * 36 + 3))).toEqual(rgb.train.y[i] === 0 ? [1, 0, 0] : [1, 1, 1]);
     const grey = await imagesToDataset(groups, [2, 2, 1], decode);
     expect(grey.train.x.length).toBe(grey.train.count * 4);
     expect(new Set(Array.from(grey.train.x).map((v) => v.toFixed(3)))).toEqual(new Set(['0.333', '1.000']));
@@ -196,17 +221,25 @@ describe('image folders and zips', () => {
       if (path === 'dogs/2.png') throw new Error('The source image could not be decoded.');
       return decode(bytes, path, w, h);
     };
-    await expect(imagesToDataset(groups, [2, 2, 1], failing)).rejects.toThrow(/The image "dogs\/2.png" could not be read \(The source image could not be decoded.\)/);
+    await expect(imagesToDataset(groups, [2, 2, 1], failing)).rejects.toThrow(
+      /The image "dogs\/2.png" could not be read \(The source image could not be decoded.\)/,
+    );
   });
 });
 
 describe('does the model fit the data', () => {
   const planOf = (doc: Parameters<typeof analyze>[0]) => lower(analyze(doc)).plan!;
-  const moonsGraph = graph([
-    { id: 'in', type: 'Input', params: { shape: [2] } },
-    { id: 'hidden', type: 'Dense', params: { units: 16, activation: 'relu' } },
-    { id: 'out', type: 'Dense', params: { units: 2, activation: 'softmax' } },
-  ], [['in', 'hidden'], ['hidden', 'out']]);
+  const moonsGraph = graph(
+    [
+      { id: 'in', type: 'Input', params: { shape: [2] } },
+      { id: 'hidden', type: 'Dense', params: { units: 16, activation: 'relu' } },
+      { id: 'out', type: 'Dense', params: { units: 2, activation: 'softmax' } },
+    ],
+    [
+      ['in', 'hidden'],
+      ['hidden', 'out'],
+    ],
+  );
 
   it('says exactly what to change', () => {
     const moons = { title: 'two moons', inputShape: [2], classes: 2 };
@@ -214,11 +247,15 @@ describe('does the model fit the data', () => {
     const t = templateDocument('convmixer', 'mnist');
     if ('error' in t) throw new Error(t.error);
     expect(dataMismatch(planOf(t.doc), moons)).toBe('The model takes (None, 28, 28, 1), but two moons examples are (None, 2): set the Input shape to [2].');
-    expect(dataMismatch(planOf(moonsGraph), { title: 'spirals', inputShape: [2], classes: 3 })).toBe('The model outputs (None, 2), but spirals has 3 classes: end with Dense(3) and a softmax.');
+    expect(dataMismatch(planOf(moonsGraph), { title: 'spirals', inputShape: [2], classes: 3 })).toBe(
+      'The model outputs (None, 2), but spirals has 3 classes: end with Dense(3) and a softmax.',
+    );
     expect(dataMismatch(planOf(t.doc), { title: 'MNIST', noun: 'digits', inputShape: [28, 28, 1], classes: 10 })).toBeNull();
     // Image folders fit any [h, w, 1 | 3] input with the right classes.
     expect(dataMismatch(planOf(t.doc), { title: 'pets', inputShape: [28, 28, 1], classes: 10, resizable: true })).toBeNull();
-    expect(dataMismatch(planOf(moonsGraph), { title: 'pets', inputShape: [28, 28, 1], classes: 2, resizable: true })).toMatch(/are images, resized to the model's input: set the Input shape to \[height, width, 1\]/);
+    expect(dataMismatch(planOf(moonsGraph), { title: 'pets', inputShape: [28, 28, 1], classes: 2, resizable: true })).toMatch(
+      /are images, resized to the model's input: set the Input shape to \[height, width, 1\]/,
+    );
   });
 });
 

@@ -121,7 +121,16 @@ describe('migrations', () => {
   ];
 
   it('runs up-only migrations in order and reports the upgrade', () => {
-    const old = { format: 'patchbay.graph', version: 1, title: 'Old', nodes: [{ id: 'a', type: 'Input', params: { shape: [4] } }, { id: 'b', type: 'Dense' }], edges: [{ from: 'a', to: 'b' }] };
+    const old = {
+      format: 'patchbay.graph',
+      version: 1,
+      title: 'Old',
+      nodes: [
+        { id: 'a', type: 'Input', params: { shape: [4] } },
+        { id: 'b', type: 'Dense' },
+      ],
+      edges: [{ from: 'a', to: 'b' }],
+    };
     const { doc, diagnostics } = loadDocumentValue(old, { migrations: chain, currentVersion: 3 });
     expect(diagnostics).toContainEqual(expect.objectContaining({ code: 'PB108', message: expect.stringContaining('from document version 1 to 3') }));
     // What the loader returns went through both steps, in order, and validated.
@@ -138,9 +147,10 @@ describe('migrations', () => {
     expect(diagnostics[0]!.message).toMatch(/No migration from document version 1 to 2/);
   });
 
-  it('migrates node params with the node type\'s own migrations', () => {
+  it("migrates node params with the node type's own migrations", () => {
     const raw = { format: 'patchbay.graph', version: 1, nodeTypes: { Dense: 1 }, nodes: [{ id: 'd', type: 'Dense', params: { size: 5 } }], edges: [] };
-    const lookup = (type: string) => (type === 'Dense' ? { version: 2, migrations: { 1: ({ size, ...rest }: Record<string, unknown>) => ({ ...rest, units: size }) } } : undefined);
+    const lookup = (type: string) =>
+      type === 'Dense' ? { version: 2, migrations: { 1: ({ size, ...rest }: Record<string, unknown>) => ({ ...rest, units: size }) } } : undefined;
     const { doc } = loadDocumentValue(raw, { nodeTypes: lookup });
     expect(doc!.nodes[0]!.params).toEqual({ units: 5 });
     expect(doc!.nodeTypes.Dense).toBe(2);

@@ -24,8 +24,11 @@ describe('the editor on a training program', () => {
   it('has one tab per network, then one per procedure; a plain document has none', () => {
     const doc = simsiam();
     expect(tabsOf(doc).map((t) => `${t.tab.kind}:${t.tab.id}:${t.label}`)).toEqual([
-      `network:model:${doc.name}`, 'network:projector:Projector', 'network:predictor:Predictor',
-      'procedure:pretrain:Self-supervised training', 'procedure:evaluate:Evaluation',
+      `network:model:${doc.name}`,
+      'network:projector:Projector',
+      'network:predictor:Predictor',
+      'procedure:pretrain:Self-supervised training',
+      'procedure:evaluate:Evaluation',
     ]);
     expect(tabsOf(createEditorStore().getState().doc)).toEqual([]);
   });
@@ -36,11 +39,14 @@ describe('the editor on a training program', () => {
     store.getState().openTab({ kind: 'procedure', id: 'pretrain' });
     const before = store.getState().doc;
     let id = '';
-    store.getState().edit((d) => {
-      const placed = addItem(d, { kind: 'procedure', type: 'GaussianNoise' }, { x: 10, y: 10 });
-      id = placed.id;
-      return placed.doc;
-    }, { select: [id] });
+    store.getState().edit(
+      (d) => {
+        const placed = addItem(d, { kind: 'procedure', type: 'GaussianNoise' }, { x: 10, y: 10 });
+        id = placed.id;
+        return placed.doc;
+      },
+      { select: [id] },
+    );
     const after = store.getState().doc;
     expect(pretrain(after).nodes.map((n) => n.id)).toContain(id);
     expect(after.nodes).toBe(before.nodes);
@@ -61,7 +67,12 @@ describe('the editor on a training program', () => {
     store.getState().openTab({ kind: 'procedure', id: 'evaluate' });
     store.getState().undo();
     expect(store.getState().tab).toEqual({ kind: 'network', id: 'predictor' });
-    expect(store.getState().doc.networks.find((n) => n.id === 'predictor')!.nodes.find((n) => n.id === 'predict')!.params.units).not.toBe(32);
+    expect(
+      store
+        .getState()
+        .doc.networks.find((n) => n.id === 'predictor')!
+        .nodes.find((n) => n.id === 'predict')!.params.units,
+    ).not.toBe(32);
     store.getState().openTab({ kind: 'network', id: 'model' });
     store.getState().redo();
     expect(store.getState().tab).toEqual({ kind: 'network', id: 'predictor' });
@@ -107,9 +118,21 @@ describe('the editor on a training program', () => {
     expect(view.results!.nodes.get('loss')!.outputs).toEqual({ out: [] });
     const projector = view.networks!.get('projector')!;
     expect(view.results!.nodes.get('projector1')!.count).toEqual(projector.analysis.count);
-    expect(procedurePortsOf(pretrain(doc).nodes.find((n) => n.id === 'encoder1')!, view.networks!)).toEqual({ inputs: [{ name: 'image' }], outputs: [{ name: 'features' }] });
+    expect(
+      procedurePortsOf(
+        pretrain(doc).nodes.find((n) => n.id === 'encoder1')!,
+        view.networks!,
+      ),
+    ).toEqual({ inputs: [{ name: 'image' }], outputs: [{ name: 'features' }] });
     // Moving a node changes no result: every node keeps its result object (the canvas redraws none).
-    const moved = { ...doc, program: { procedures: doc.program!.procedures.map((p) => (p.id === 'pretrain' ? { ...p, nodes: p.nodes.map((n) => (n.id === 'minimize' ? { ...n, position: { x: 5, y: 5 } } : n)) } : p)) } };
+    const moved = {
+      ...doc,
+      program: {
+        procedures: doc.program!.procedures.map((p) =>
+          p.id === 'pretrain' ? { ...p, nodes: p.nodes.map((n) => (n.id === 'minimize' ? { ...n, position: { x: 5, y: 5 } } : n)) } : p,
+        ),
+      },
+    };
     const again = viewResultsOf({ ...s, doc: moved });
     for (const id of ['projector1', 'loss12', 'data']) expect(again.results!.nodes.get(id)).toBe(view.results!.nodes.get(id));
     expect(allDiagnosticsOf(doc).filter((d) => d.severity === 'error')).toEqual([]);
@@ -134,10 +157,22 @@ describe('the editor on a training program', () => {
     const scoped = scopedOf(s);
     const ports = (n: GraphDocument['nodes'][number]) => procedurePortsOf(n, view.networks!);
     const shapeOf = (id: string, port: string) => view.results!.nodes.get(id)?.outputs?.[port];
-    expect(connectionProblem(scoped, view.analysis, { source: 'stop1', sourcePort: 'out', target: 'loss12', targetPort: 'z' }, shapeOf, ports)).toMatch(/already taken/);
-    expect(connectionProblem(scoped, view.analysis, { source: 'stop1', sourcePort: 'out', target: 'loss12', targetPort: 'nope' }, shapeOf, ports)).toMatch(/no input port "nope"/);
+    expect(connectionProblem(scoped, view.analysis, { source: 'stop1', sourcePort: 'out', target: 'loss12', targetPort: 'z' }, shapeOf, ports)).toMatch(
+      /already taken/,
+    );
+    expect(connectionProblem(scoped, view.analysis, { source: 'stop1', sourcePort: 'out', target: 'loss12', targetPort: 'nope' }, shapeOf, ports)).toMatch(
+      /no input port "nope"/,
+    );
     // Quick add from a dropped wire: a Stop gradient takes the projector's output.
-    const placed = addConnected(scoped, view.analysis, { kind: 'procedure', type: 'StopGradient' }, { x: 0, y: 0 }, { nodeId: 'projector1', port: 'z', side: 'source' }, shapeOf, ports);
+    const placed = addConnected(
+      scoped,
+      view.analysis,
+      { kind: 'procedure', type: 'StopGradient' },
+      { x: 0, y: 0 },
+      { nodeId: 'projector1', port: 'z', side: 'source' },
+      shapeOf,
+      ports,
+    );
     expect(placed?.connection).toEqual({ source: 'projector1', sourcePort: 'z', target: placed!.id, targetPort: 'in' });
     const net = addItem(scoped, { kind: 'network', network: 'predictor', label: 'Predictor' }, { x: 0, y: 0 });
     expect(net.doc.nodes.find((n) => n.id === net.id)).toMatchObject({ type: 'Network', params: { network: 'predictor' } });
@@ -149,7 +184,8 @@ describe('the editor on a training program', () => {
     store.getState().openTab({ kind: 'procedure', id: 'pretrain' });
     store.getState().select(['stop1']);
     const ctx: ShortcutContext = { store, fitView: () => {}, openPicker: () => {}, save: () => {}, group: () => {} };
-    const key = (k: string) => ({ key: k, ctrlKey: true, metaKey: false, shiftKey: false, altKey: false, preventDefault: () => {} }) as unknown as KeyboardEvent;
+    const key = (k: string) =>
+      ({ key: k, ctrlKey: true, metaKey: false, shiftKey: false, altKey: false, preventDefault: () => {} }) as unknown as KeyboardEvent;
     expect(handleShortcut(key('c'), ctx, false)).toBe(true);
     expect(handleShortcut(key('v'), ctx, false)).toBe(true);
     const nodes = pretrain(store.getState().doc).nodes;

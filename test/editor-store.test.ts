@@ -12,17 +12,29 @@ import { handleShortcut, keyLabel, matches, shortcutLabel, SHORTCUTS, type Short
 
 function addNode(store: ReturnType<typeof createEditorStore>, type: string, y: number): string {
   let id = '';
-  store.getState().edit((d) => {
-    const r = addItem(d, { kind: 'layer', type }, { x: 0, y });
-    id = r.id;
-    return r.doc;
-  }, { select: [] });
+  store.getState().edit(
+    (d) => {
+      const r = addItem(d, { kind: 'layer', type }, { x: 0, y });
+      id = r.id;
+      return r.doc;
+    },
+    { select: [] },
+  );
   return id;
 }
 
 const key = (k: string, mods: { ctrl?: boolean; shift?: boolean } = {}) => {
   let prevented = false;
-  const e = { key: k, ctrlKey: !!mods.ctrl, metaKey: false, shiftKey: !!mods.shift, altKey: false, preventDefault: () => { prevented = true; } };
+  const e = {
+    key: k,
+    ctrlKey: !!mods.ctrl,
+    metaKey: false,
+    shiftKey: !!mods.shift,
+    altKey: false,
+    preventDefault: () => {
+      prevented = true;
+    },
+  };
   return { e: e as unknown as KeyboardEvent, prevented: () => prevented };
 };
 
@@ -34,7 +46,10 @@ describe('a headless editor store', () => {
     store.getState().edit((d) => connect(d, { source: input, sourcePort: 'out', target: dense, targetPort: 'in' }));
 
     const doc = store.getState().doc;
-    expect(doc.nodes.map((n) => [n.id, n.type])).toEqual([['input', 'Input'], ['dense', 'Dense']]);
+    expect(doc.nodes.map((n) => [n.id, n.type])).toEqual([
+      ['input', 'Input'],
+      ['dense', 'Dense'],
+    ]);
     expect(doc.edges.map((e) => `${e.source}.${e.sourcePort}->${e.target}.${e.targetPort}`)).toEqual(['input.out->dense.in']);
     // The analysis sees a wired model: Dense 10 on the default 28×28×1 input keeps its rank.
     expect(analyze(doc).main.nodes.get('dense')?.outputs?.out).toEqual([null, 28, 28, 10]);
@@ -76,7 +91,8 @@ describe('a headless editor store', () => {
     const id = addNode(store, 'Dense', 0);
     const s = store.getState();
     s.beginGesture();
-    for (let x = 10; x <= 50; x += 10) store.getState().editLive((d) => ({ ...d, nodes: d.nodes.map((n) => (n.id === id ? { ...n, position: { x, y: 0 } } : n)) }));
+    for (let x = 10; x <= 50; x += 10)
+      store.getState().editLive((d) => ({ ...d, nodes: d.nodes.map((n) => (n.id === id ? { ...n, position: { x, y: 0 } } : n)) }));
     store.getState().endGesture();
     expect(store.getState().doc.nodes[0]!.position).toEqual({ x: 50, y: 0 });
     store.getState().undo();
@@ -86,7 +102,11 @@ describe('a headless editor store', () => {
 
 describe('the shortcut table drives the keys and the help', () => {
   const context = (store: ReturnType<typeof createEditorStore>, log: string[] = []): ShortcutContext => ({
-    store, fitView: () => log.push('fit'), openPicker: () => log.push('open'), save: () => log.push('save'), group: () => log.push('group'),
+    store,
+    fitView: () => log.push('fit'),
+    openPicker: () => log.push('open'),
+    save: () => log.push('save'),
+    group: () => log.push('group'),
   });
 
   it('runs undo, select-all, delete, copy and paste on a headless store', () => {
@@ -183,7 +203,10 @@ describe('quick add, insert into a wire and layout, as pure edits', () => {
     const dropout = addNode(store, 'Dropout', 300);
     const doc = store.getState().doc;
     const edgeId = doc.edges[0]!.id;
-    const shapes = (trial: typeof doc) => { const a = analyze(trial); return (id: string, port: string) => a.main.nodes.get(id)?.outputs?.[port]; };
+    const shapes = (trial: typeof doc) => {
+      const a = analyze(trial);
+      return (id: string, port: string) => a.main.nodes.get(id)?.outputs?.[port];
+    };
     const result = insertIntoEdge(doc, analyze(doc), dropout, edgeId, shapes);
     if ('error' in result) throw new Error(result.error);
     expect(result.doc.edges.map((e) => `${e.source}->${e.target}`)).toEqual(['input->dropout', 'dropout->flatten']);

@@ -54,7 +54,21 @@ describe('golden emitted code', () => {
 it('emitted modules pass tsc --noEmit --strict', () => {
   const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
   const files = CASES.map(([name]) => join(GENERATED, `${name}.ts`));
-  const args = ['--noEmit', '--ignoreConfig', '--strict', '--skipLibCheck', '--target', 'ES2022', '--module', 'ESNext', '--moduleResolution', 'bundler', '--types', 'node', ...files];
+  const args = [
+    '--noEmit',
+    '--ignoreConfig',
+    '--strict',
+    '--skipLibCheck',
+    '--target',
+    'ES2022',
+    '--module',
+    'ESNext',
+    '--moduleResolution',
+    'bundler',
+    '--types',
+    'node',
+    ...files,
+  ];
   let output = '';
   try {
     output = execFileSync(tsc, args, { encoding: 'utf8', cwd: ROOT });

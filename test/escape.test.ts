@@ -6,7 +6,24 @@ import { identifiers, tokenize } from './helpers/ts-tokens';
 /** Evaluates a JavaScript expression the way a module would read it. */
 const evaluate = (expression: string): unknown => new Function(`"use strict"; return (${expression});`)();
 
-const NASTY = ['plain', "it's", 'a\\b', 'line\nbreak', 'cr\rreturn', 'ls\u2028ps\u2029', '*/', '/* */', '`${x}`', '\x1b[2J', '\u0000\u00011', 'tab\there', '\ud800lone', '😀 emoji', '\u202eRLO', 'x'.repeat(10_000)];
+const NASTY = [
+  'plain',
+  "it's",
+  'a\\b',
+  'line\nbreak',
+  'cr\rreturn',
+  'ls\u2028ps\u2029',
+  '*/',
+  '/* */',
+  '`${x}`',
+  '\x1b[2J',
+  '\u0000\u00011',
+  'tab\there',
+  '\ud800lone',
+  '😀 emoji',
+  '\u202eRLO',
+  'x'.repeat(10_000),
+];
 
 describe('stringLiteral', () => {
   it.each(NASTY.map((s) => [s.slice(0, 20), s]))('round-trips %j as one string token', (_label, text) => {

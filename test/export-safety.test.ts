@@ -73,13 +73,22 @@ interface Strings {
 const stringsArb: fc.Arbitrary<Strings> = fc.record({
   graphName: hostile,
   meta: hostile,
-  ids: fc.uniqueArray(hostile.filter((s) => s.length > 0), { minLength: 9, maxLength: 9 }),
+  ids: fc.uniqueArray(
+    hostile.filter((s) => s.length > 0),
+    { minLength: 9, maxLength: 9 },
+  ),
   names: fc.array(hostile, { minLength: 9, maxLength: 9 }),
   blockIds: fc.uniqueArray(blockId, { minLength: 2, maxLength: 2 }) as fc.Arbitrary<[string, string]>,
-  labels: fc.array(hostile.filter((s) => s.length > 0), { minLength: 12, maxLength: 12 }),
+  labels: fc.array(
+    hostile.filter((s) => s.length > 0),
+    { minLength: 12, maxLength: 12 },
+  ),
   paramNames: fc.uniqueArray(identifier, { minLength: 5, maxLength: 5 }),
   ports: fc.uniqueArray(identifier, { minLength: 3, maxLength: 3 }),
-  edgeIds: fc.uniqueArray(hostile.filter((s) => s.length > 0), { minLength: 12, maxLength: 12 }),
+  edgeIds: fc.uniqueArray(
+    hostile.filter((s) => s.length > 0),
+    { minLength: 12, maxLength: 12 },
+  ),
 });
 
 /**
@@ -219,7 +228,21 @@ describe('no document string becomes code in the TypeScript export', () => {
     // The same modules type-check under --strict: nothing was broken, nothing was added.
     const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
     const files = Array.from({ length: n }, (_, i) => join(OUT, `case${i}.ts`));
-    const args = ['--noEmit', '--ignoreConfig', '--strict', '--skipLibCheck', '--target', 'ES2022', '--module', 'ESNext', '--moduleResolution', 'bundler', '--types', 'node', ...files];
+    const args = [
+      '--noEmit',
+      '--ignoreConfig',
+      '--strict',
+      '--skipLibCheck',
+      '--target',
+      'ES2022',
+      '--module',
+      'ESNext',
+      '--moduleResolution',
+      'bundler',
+      '--types',
+      'node',
+      ...files,
+    ];
     let output = '';
     try {
       output = execFileSync(tsc, args, { encoding: 'utf8', cwd: ROOT });
@@ -243,7 +266,10 @@ describe('no node name can shadow what the emitted code calls', () => {
       label: id,
       description: '',
       category: 'Blocks',
-      params: [{ name: 'p', kind: 'int', default: 4, min: 1 }, { name: 'tf', kind: 'int', derive: { input: 'x', axis: -1 } }],
+      params: [
+        { name: 'p', kind: 'int', default: 4, min: 1 },
+        { name: 'tf', kind: 'int', derive: { input: 'x', axis: -1 } },
+      ],
       nodes: [
         { id: 'x', type: 'BlockInput', params: { name: 'x' } },
         { id: 'name', type: 'Dense', name: 'name', params: { units: { $param: 'p' } } },
@@ -259,7 +285,7 @@ describe('no node name can shadow what the emitted code calls', () => {
     const doc: GraphDocument = {
       format: 'patchbay.graph',
       version: DOCUMENT_VERSION,
-    networks: [],
+      networks: [],
       name: 'shadows',
       nodeTypes: {},
       meta: {},
@@ -314,7 +340,24 @@ describe('no node name can shadow what the emitted code calls', () => {
 
 // ── Training programs ─────────────────────────────────────────────────────────────────────────────
 
-const programId = fc.oneof(fc.constantFrom('tf', 'nets', 'seed', 'step', 'batch', 'createModel', 'createTrainer', 'Networks', 'eval', 'seedStep', 'randomFlip', 'constructor', 'default'), fc.stringMatching(/^[A-Za-z][A-Za-z0-9_-]{0,10}$/));
+const programId = fc.oneof(
+  fc.constantFrom(
+    'tf',
+    'nets',
+    'seed',
+    'step',
+    'batch',
+    'createModel',
+    'createTrainer',
+    'Networks',
+    'eval',
+    'seedStep',
+    'randomFlip',
+    'constructor',
+    'default',
+  ),
+  fc.stringMatching(/^[A-Za-z][A-Za-z0-9_-]{0,10}$/),
+);
 
 interface ProgramStrings {
   name: string;
@@ -329,8 +372,14 @@ const programStringsArb: fc.Arbitrary<ProgramStrings> = fc.record({
   name: hostile,
   networkId: programId.filter((id) => id !== 'model'),
   procedureIds: fc.uniqueArray(programId, { minLength: 2, maxLength: 2 }) as fc.Arbitrary<[string, string]>,
-  labels: fc.array(hostile.filter((s) => s.trim().length > 0), { minLength: 5, maxLength: 5 }),
-  ids: fc.uniqueArray(hostile.filter((s) => s.length > 0), { minLength: 13, maxLength: 13 }),
+  labels: fc.array(
+    hostile.filter((s) => s.trim().length > 0),
+    { minLength: 5, maxLength: 5 },
+  ),
+  ids: fc.uniqueArray(
+    hostile.filter((s) => s.length > 0),
+    { minLength: 13, maxLength: 13 },
+  ),
 });
 
 /**
@@ -340,7 +389,21 @@ const programStringsArb: fc.Arbitrary<ProgramStrings> = fc.record({
  * Minimize; an evaluation with accuracy and the collapse monitor.
  */
 function programWith(s: ProgramStrings): GraphDocument {
-  const [nIn, nOut, data, noise, online, head, target, targetHead, stop, loss, mean, minimize, evalData] = s.ids as [string, string, string, string, string, string, string, string, string, string, string, string, string];
+  const [nIn, nOut, data, noise, online, head, target, targetHead, stop, loss, mean, minimize, evalData] = s.ids as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const L = s.labels;
   const edge = (source: string, sourcePort: string, target: string, targetPort: string, i: number) => ({ id: `e${i}`, source, sourcePort, target, targetPort });
   return {
@@ -439,7 +502,7 @@ function exportedProgram(doc: GraphDocument): string {
   return emitProgram(program!);
 }
 
-describe('no document string becomes code in a training program\'s export', () => {
+describe("no document string becomes code in a training program's export", () => {
   const baseline = structure(tokenize(exportedProgram(programWith(HARMLESS_PROGRAM))));
 
   it('the harmless program exports a trainer (the structure compared against is real)', () => {
@@ -469,7 +532,21 @@ describe('no document string becomes code in a training program\'s export', () =
     );
     const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
     const files = Array.from({ length: n }, (_, i) => join(dir, `case${i}.ts`));
-    const args = ['--noEmit', '--ignoreConfig', '--strict', '--skipLibCheck', '--target', 'ES2022', '--module', 'ESNext', '--moduleResolution', 'bundler', '--types', 'node', ...files];
+    const args = [
+      '--noEmit',
+      '--ignoreConfig',
+      '--strict',
+      '--skipLibCheck',
+      '--target',
+      'ES2022',
+      '--module',
+      'ESNext',
+      '--moduleResolution',
+      'bundler',
+      '--types',
+      'node',
+      ...files,
+    ];
     let output = '';
     try {
       output = execFileSync(tsc, args, { encoding: 'utf8', cwd: ROOT });

@@ -40,7 +40,10 @@ function outputsAndGradients(forward: Forward, shape: number[], weightShape: num
   return tf.tidy(() => {
     const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
     // Rows with different means and spreads, so that the normalisation matters.
-    const x = tf.tensor(values(size(shape), 3).map((v, i) => v * (1 + (i % 7)) + (i % 3)), shape);
+    const x = tf.tensor(
+      values(size(shape), 3).map((v, i) => v * (1 + (i % 7)) + (i % 3)),
+      shape,
+    );
     const gamma = scale ? tf.tensor(values(size(weightShape), 10), weightShape) : null;
     const beta = center ? tf.tensor(values(size(weightShape), 11), weightShape) : null;
     const y = forward(x, gamma, beta);
@@ -58,7 +61,10 @@ function outputsAndGradients(forward: Forward, shape: number[], weightShape: num
 function layerOutputsAndGradients(layer: tf.layers.Layer, shape: number[]): Float32Array {
   return tf.tidy(() => {
     const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
-    const x = tf.tensor(values(size(shape), 3).map((v, i) => v * (1 + (i % 7)) + (i % 3)), shape);
+    const x = tf.tensor(
+      values(size(shape), 3).map((v, i) => v * (1 + (i % 7)) + (i % 3)),
+      shape,
+    );
     layer.build(shape);
     layer.setWeights(layer.getWeights().map((w, i) => tf.tensor(values(w.size, 10 + i), w.shape)));
     const y = layer.apply(x) as tf.Tensor;

@@ -10,7 +10,16 @@ import { bigCsv, craftZip, deeplyNestedDocument, hugeChainDocument } from './hel
 
 const GiB = 1024 ** 3;
 /** A Blob that claims a size and fails if anyone reads it. */
-const unreadable = (size: number) => ({ size, stream: () => { throw new Error('read'); }, text: () => { throw new Error('read'); } }) as unknown as Blob;
+const unreadable = (size: number) =>
+  ({
+    size,
+    stream: () => {
+      throw new Error('read');
+    },
+    text: () => {
+      throw new Error('read');
+    },
+  }) as unknown as Blob;
 /** A fake decoder: every image is a grey pixel field of the asked size. */
 const grey = async (_bytes: Uint8Array, _path: string, width: number, height: number) => new Uint8ClampedArray(width * height * 4).fill(128);
 
@@ -71,7 +80,11 @@ describe('reading a CSV', () => {
 
 describe('reading images', () => {
   it('skips a 1 GB file that is not an image and decodes the images beside it', async () => {
-    const zip = craftZip([{ name: 'pets/cats/1.png', data: strToU8('c') }, { name: 'pets/dogs/1.png', data: strToU8('d') }, { name: 'pets/blob.bin', zeros: GiB }]);
+    const zip = craftZip([
+      { name: 'pets/cats/1.png', data: strToU8('c') },
+      { name: 'pets/dogs/1.png', data: strToU8('d') },
+      { name: 'pets/blob.bin', zeros: GiB },
+    ]);
     const result = await readImages({ zip: new Blob([zip]), name: 'pets.zip' }, [8, 8, 1], grey, () => {});
     expect(result.error).toBeUndefined();
     expect(result.skipped).toBe(1);
@@ -80,14 +93,20 @@ describe('reading images', () => {
   });
 
   it('names an image that inflates past its declared size', async () => {
-    const zip = craftZip([{ name: 'pets/cats/1.png', zeros: GiB, declaredSize: 1000 }, { name: 'pets/dogs/1.png', data: strToU8('d') }]);
+    const zip = craftZip([
+      { name: 'pets/cats/1.png', zeros: GiB, declaredSize: 1000 },
+      { name: 'pets/dogs/1.png', data: strToU8('d') },
+    ]);
     const result = await readImages({ zip: new Blob([zip]), name: 'bomb.zip' }, [8, 8, 1], grey, () => {});
     expect(result.dataset).toBeUndefined();
     expect(result.error).toMatch(/"pets\/cats\/1\.png" in bomb\.zip inflates to more than the 1000 bytes its header declares/);
   });
 
   it('reads picked folder files with the same limits', async () => {
-    const files = [{ path: 'x/a/1.png', file: new Blob(['1']) }, { path: 'x/b/1.png', file: unreadable(2 * GiB) }];
+    const files = [
+      { path: 'x/a/1.png', file: new Blob(['1']) },
+      { path: 'x/b/1.png', file: unreadable(2 * GiB) },
+    ];
     const result = await readImages({ files, name: 'x' }, [8, 8, 1], grey, () => {});
     expect(result.error).toBe('The image "x/b/1.png" is 2 GB uncompressed; Patchbay reads images of at most 64 MB each. Remove it or make it smaller.');
   });

@@ -43,7 +43,10 @@ describe('nesting depth', () => {
     expect(nestsDeeperThan(cyclic, 5)).toBe(false);
   });
 
-  it.each([['lists', 'array'], ['objects', 'object']] as const)('refuses 100,000 levels of %s in meta with PB110 (no stack overflow)', (_name, kind) => {
+  it.each([
+    ['lists', 'array'],
+    ['objects', 'object'],
+  ] as const)('refuses 100,000 levels of %s in meta with PB110 (no stack overflow)', (_name, kind) => {
     const { doc, diagnostics } = loadGraph(deepDocument(100_000, kind));
     expect(doc).toBeNull();
     expect(diagnostics).toHaveLength(1);

@@ -77,7 +77,10 @@ function maxDifference(a: tfType.Tensor[], b: tfType.Tensor[]): number {
   let worst = 0;
   a.forEach((t, i) => {
     expect(t.shape).toEqual(b[i]!.shape);
-    worst = Math.max(worst, tf.tidy(() => tf.max(tf.abs(tf.sub(t, b[i]!))).dataSync()[0]!));
+    worst = Math.max(
+      worst,
+      tf.tidy(() => tf.max(tf.abs(tf.sub(t, b[i]!))).dataSync()[0]!),
+    );
   });
   return worst;
 }
@@ -86,10 +89,24 @@ it('src/compiler/generated/program-sources.ts is what scripts/gen-program-source
   expect(readFileSync(GENERATED_PROGRAM_FILE, 'utf8')).toBe(generateProgramSources());
 });
 
-it('each template\'s exported module passes tsc --noEmit --strict', () => {
+it("each template's exported module passes tsc --noEmit --strict", () => {
   const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
   const files = TEMPLATES.map((id) => join(OUT, `${id}.ts`));
-  const args = ['--noEmit', '--ignoreConfig', '--strict', '--skipLibCheck', '--target', 'ES2022', '--module', 'ESNext', '--moduleResolution', 'bundler', '--types', 'node', ...files];
+  const args = [
+    '--noEmit',
+    '--ignoreConfig',
+    '--strict',
+    '--skipLibCheck',
+    '--target',
+    'ES2022',
+    '--module',
+    'ESNext',
+    '--moduleResolution',
+    'bundler',
+    '--types',
+    'node',
+    ...files,
+  ];
   try {
     execFileSync(tsc, args, { encoding: 'utf8', cwd: ROOT });
   } catch (err) {
@@ -111,9 +128,19 @@ it('patchbay export simsiam --out writes the whole module (networks and trainer)
 
 interface ExportedModule {
   createNetworks: () => Record<string, tfType.LayersModel>;
-  createTrainer: (nets: Record<string, tfType.LayersModel>, options: { seed: number }) => {
+  createTrainer: (
+    nets: Record<string, tfType.LayersModel>,
+    options: { seed: number },
+  ) => {
     averages: Map<string, tfType.LayersModel>;
-    procedures: Record<string, { kind: 'train'; trainStep: (batch: { image: tfType.Tensor4D; label: tfType.Tensor2D }, step: number, totalSteps: number) => Promise<Record<string, number>> } | { kind: 'evaluate' }>;
+    procedures: Record<
+      string,
+      | {
+          kind: 'train';
+          trainStep: (batch: { image: tfType.Tensor4D; label: tfType.Tensor2D }, step: number, totalSteps: number) => Promise<Record<string, number>>;
+        }
+      | { kind: 'evaluate' }
+    >;
     dispose: () => void;
   };
 }
@@ -128,7 +155,15 @@ describe.each(TEMPLATES)('%s: one exported step equals one step in the app', (id
     for (const net of program.networks) nets[net.id]!.setWeights(run.networks.get(net.id)!.model.getWeights());
     const trainer = module.createTrainer(nets, { seed: SEED });
     const batch = firstBatch(ds);
-    const before = new Map(program.networks.map((n) => [n.id, run.networks.get(n.id)!.model.getWeights().map((w) => w.clone())]));
+    const before = new Map(
+      program.networks.map((n) => [
+        n.id,
+        run.networks
+          .get(n.id)!
+          .model.getWeights()
+          .map((w) => w.clone()),
+      ]),
+    );
     try {
       const trainProcedures = program.procedures.filter((p) => p.kind === 'train');
       expect(trainProcedures.length).toBeGreaterThan(0);
@@ -136,7 +171,12 @@ describe.each(TEMPLATES)('%s: one exported step equals one step in the app', (id
         // The app: one step of the procedure (stopped after it), from the first of 4 batches.
         let steps = 0;
         const record: ProcedureRecord = { id: proc.id, label: proc.label, kind: 'train', steps: 0, seconds: 0, curves: {} };
-        const outcome = await run.train(proc, ds, { seed: SEED, batchSize: BATCH, epochs: 1, epochsOverride: 1, limit: LIMIT, onStep: () => void steps++, shouldStop: () => steps >= 1 }, record);
+        const outcome = await run.train(
+          proc,
+          ds,
+          { seed: SEED, batchSize: BATCH, epochs: 1, epochsOverride: 1, limit: LIMIT, onStep: () => void steps++, shouldStop: () => steps >= 1 },
+          record,
+        );
         expect(outcome.status).toBe('stopped');
         expect(record.steps).toBe(1);
         // The export: the same step (index 0 of 4).
@@ -149,7 +189,10 @@ describe.each(TEMPLATES)('%s: one exported step equals one step in the app', (id
         const app = run.networks.get(net.id)!;
         expect(maxDifference(app.model.getWeights(), nets[net.id]!.getWeights()), `${id}: network ${net.id}`).toBeLessThanOrEqual(1e-5);
         expect(!!app.ema, `${id}: a moving average of ${net.id} on both sides or neither`).toBe(trainer.averages.has(net.id));
-        if (app.ema) expect(maxDifference(app.ema.getWeights(), trainer.averages.get(net.id)!.getWeights()), `${id}: moving average of ${net.id}`).toBeLessThanOrEqual(1e-5);
+        if (app.ema)
+          expect(maxDifference(app.ema.getWeights(), trainer.averages.get(net.id)!.getWeights()), `${id}: moving average of ${net.id}`).toBeLessThanOrEqual(
+            1e-5,
+          );
       }
       // The comparison is not vacuous: the step moved the main network's weights.
       expect(maxDifference(before.get('model')!, nets.model!.getWeights())).toBeGreaterThan(1e-4);
@@ -183,7 +226,22 @@ describe('every op: the exported call runs what the interpreter runs', () => {
   const ops = PROGRAM_SPECS.filter((s) => s.kind === 'op' || s.kind === 'loss');
 
   it('covers every op and loss node', () => {
-    expect(ops.map((s) => s.type).sort()).toEqual(['CrossEntropy', 'DistillationLoss', 'FlattenExamples', 'GaussianNoise', 'InfoNCE', 'MeanOf', 'MeanSquaredError', 'NegativeCosine', 'NormalizedMSE', 'RandomErase', 'RandomFlip', 'RandomTranslate', 'StopGradient', 'WeightedSum']);
+    expect(ops.map((s) => s.type).sort()).toEqual([
+      'CrossEntropy',
+      'DistillationLoss',
+      'FlattenExamples',
+      'GaussianNoise',
+      'InfoNCE',
+      'MeanOf',
+      'MeanSquaredError',
+      'NegativeCosine',
+      'NormalizedMSE',
+      'RandomErase',
+      'RandomFlip',
+      'RandomTranslate',
+      'StopGradient',
+      'WeightedSum',
+    ]);
   });
 
   it('each op with its default params, at step 5 of seed 3, through the copied sources equals runOp', async () => {
@@ -193,7 +251,10 @@ describe('every op: the exported call runs what the interpreter runs', () => {
       const count = spec.type === 'MeanOf' || spec.type === 'WeightedSum' || spec.type === 'InfoNCE' ? 2 : spec.inputs.length;
       if (spec.type === 'WeightedSum') config.weights = [0.25, 0.75];
       const names = ['a', 'b', 'c'].slice(0, count);
-      const { code } = opCall({ kind: 'op', nodeId: `node ${spec.type}`, op: spec.type, config, inputs: names, output: 'out', loss: spec.kind === 'loss' }, names);
+      const { code } = opCall(
+        { kind: 'op', nodeId: `node ${spec.type}`, op: spec.type, config, inputs: names, output: 'out', loss: spec.kind === 'loss' },
+        names,
+      );
       return { spec, config, count, fn: `  ${spec.type}: (a: tfType.Tensor, b: tfType.Tensor, c: tfType.Tensor): tfType.Tensor => ${code},` };
     });
     const source = [
@@ -209,7 +270,9 @@ describe('every op: the exported call runs what the interpreter runs', () => {
     ].join('\n\n');
     const file = join(OUT, 'ops.ts');
     writeFileSync(file, source);
-    const { OPS } = (await import(/* @vite-ignore */ file)) as { OPS: Record<string, (a: tfType.Tensor, b?: tfType.Tensor, c?: tfType.Tensor) => tfType.Tensor> };
+    const { OPS } = (await import(/* @vite-ignore */ file)) as {
+      OPS: Record<string, (a: tfType.Tensor, b?: tfType.Tensor, c?: tfType.Tensor) => tfType.Tensor>;
+    };
     for (const { spec, config, count } of calls) {
       const inputs = inputsFor(spec.type, count);
       const exported = OPS[spec.type]!(inputs[0]!, inputs[1], inputs[2]);

@@ -52,7 +52,12 @@ describe('shapes', () => {
   });
 
   it('refuses what cannot work, saying what was received', () => {
-    expect(infer('NegativeCosine', {}, [[null, 64], [null, 32]])).toMatchObject({ code: 'PB302', message: expect.stringContaining('(None, 64) for "p" and (None, 32) for "z"') });
+    expect(
+      infer('NegativeCosine', {}, [
+        [null, 64],
+        [null, 32],
+      ]),
+    ).toMatchObject({ code: 'PB302', message: expect.stringContaining('(None, 64) for "p" and (None, 32) for "z"') });
     expect(infer('RandomTranslate', {}, [[null, 784]])).toMatchObject({ code: 'PB301' });
     expect(infer('Minimize', {}, [[null, 10]])).toMatchObject({ code: 'PB301', message: expect.stringContaining('expected a scalar loss') });
     expect(infer('WeightedSum', { weights: [1] }, [[], []])).toMatchObject({ code: 'PB300', param: 'weights' });
@@ -61,8 +66,14 @@ describe('shapes', () => {
 });
 
 describe('losses against hand-computed values', () => {
-  const p = [[1, 0], [0, 2]];
-  const z = [[1, 1], [0, -1]];
+  const p = [
+    [1, 0],
+    [0, 2],
+  ];
+  const z = [
+    [1, 1],
+    [0, -1],
+  ];
   const cos = (a: number[], b: number[]) => (a[0]! * b[0]! + a[1]! * b[1]!) / (Math.hypot(...a) * Math.hypot(...b));
   const value = (op: string, inputs: number[][][], config: Record<string, unknown> = {}) => {
     const ts = inputs.map((x) => tf.tensor2d(x));
@@ -72,7 +83,7 @@ describe('losses against hand-computed values', () => {
     return v;
   };
 
-  it('negative cosine, and BYOL\'s 2 − 2·cos', () => {
+  it("negative cosine, and BYOL's 2 − 2·cos", () => {
     const mean = (cos(p[0]!, z[0]!) + cos(p[1]!, z[1]!)) / 2;
     expect(value('NegativeCosine', [p, z])).toBeCloseTo(-mean, 6);
     expect(value('NormalizedMSE', [p, z])).toBeCloseTo(2 - 2 * mean, 6);
@@ -89,8 +100,14 @@ describe('losses against hand-computed values', () => {
 
   it('InfoNCE: each row must pick its own partner, both ways', () => {
     const scale = 10;
-    const a = [[1, 0], [0, 1]];
-    const b = [[1, 1], [-1, 1]];
+    const a = [
+      [1, 0],
+      [0, 1],
+    ];
+    const b = [
+      [1, 1],
+      [-1, 1],
+    ];
     const sims = a.map((x) => b.map((y) => scale * cos(x, y)));
     const ce = (rows: number[][]) => rows.reduce((s, r, i) => s + (Math.log(r.reduce((t, v) => t + Math.exp(v), 0)) - r[i]!), 0) / rows.length;
     const expected = (ce(sims) + ce(sims[0]!.map((_, j) => sims.map((r) => r[j]!)))) / 2;

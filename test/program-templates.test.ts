@@ -32,7 +32,8 @@ const COUNTS: Record<string, Record<string, number>> = {
 const cases = TEMPLATES.filter((t) => t.doc.program).flatMap((t) => t.presets.map((p) => [`${t.info.id} ${p.name}`, t.info.id, p.name] as const));
 
 it('the shipped files are what the generator writes (run npx tsx scripts/gen-program-templates.ts)', () => {
-  for (const [name, doc] of Object.entries(programTemplates())) expect(readFileSync(join(ROOT, 'templates', `${name}.json`), 'utf8'), name).toBe(serialise(doc));
+  for (const [name, doc] of Object.entries(programTemplates()))
+    expect(readFileSync(join(ROOT, 'templates', `${name}.json`), 'utf8'), name).toBe(serialise(doc));
 });
 
 it('covers every preset with counts', () => {

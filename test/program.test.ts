@@ -24,7 +24,7 @@ beforeAll(async () => {
 /** A seeded toy dataset of 6×6×1 "images" in 3 classes (a bright row, column or diagonal). */
 function toyImages(count: number, seed = 1): Dataset {
   let s = seed;
-  const random = () => ((s = (s * 16807) % 2147483647) / 2147483647);
+  const random = () => (s = (s * 16807) % 2147483647) / 2147483647;
   const make = (n: number) => {
     const x = new Float32Array(n * 36);
     const y = new Uint8Array(n);
@@ -58,7 +58,18 @@ function proc(id: string, kind: 'train' | 'evaluate', build: (g: ReturnType<type
 function programDoc(main: (g: ReturnType<typeof graphBuilder>) => void, networks: NetworkDef[], procedures: ProcedureDef[]): GraphDocument {
   const g = graphBuilder();
   main(g);
-  return { format: 'patchbay.graph', version: DOCUMENT_VERSION, name: 'program', nodeTypes: {}, nodes: g.nodes, edges: g.edges, blocks: [], networks, program: { procedures }, meta: {} };
+  return {
+    format: 'patchbay.graph',
+    version: DOCUMENT_VERSION,
+    name: 'program',
+    nodeTypes: {},
+    nodes: g.nodes,
+    edges: g.edges,
+    blocks: [],
+    networks,
+    program: { procedures },
+    meta: {},
+  };
 }
 
 function compile(doc: GraphDocument): PlanProgram {
@@ -87,12 +98,14 @@ function tinySimSiam(stop: boolean, weights: 'online' | 'ema' = 'online'): Graph
       const z = g.add('proj', 'Dense', { units: 8, useBias: false }, [[h]]);
       g.add('z', 'Output', {}, [[z]]);
     },
-    [net('predictor', (g) => {
-      const z = g.add('z', 'Input', { shape: [8] });
-      const h = g.add('hidden', 'Dense', { units: 8, activation: 'relu' }, [[z]]);
-      const p = g.add('out', 'Dense', { units: 8 }, [[h]]);
-      g.add('p', 'Output', {}, [[p]]);
-    })],
+    [
+      net('predictor', (g) => {
+        const z = g.add('z', 'Input', { shape: [8] });
+        const h = g.add('hidden', 'Dense', { units: 8, activation: 'relu' }, [[z]]);
+        const p = g.add('out', 'Dense', { units: 8 }, [[h]]);
+        g.add('p', 'Output', {}, [[p]]);
+      }),
+    ],
     [
       proc('train', 'train', (g) => {
         const data = g.add('data', 'Data', { shape: [6, 6, 1], classes: 3 });
@@ -100,15 +113,27 @@ function tinySimSiam(stop: boolean, weights: 'online' | 'ema' = 'online'): Graph
         const branch = (i: number) => {
           const z = g.add(`enc${i}`, 'Network', { network: 'model' }, [[views[i - 1]!, 'out', 'image']]);
           const p = g.add(`pred${i}`, 'Network', { network: 'predictor' }, [[z, 'z', 'z']]);
-          const target = weights === 'ema' ? g.add(`target${i}`, 'Network', { network: 'model', weights: 'ema', decay: 0.9, decaySchedule: 'constant' }, [[views[i - 1]!, 'out', 'image']]) : z;
+          const target =
+            weights === 'ema'
+              ? g.add(`target${i}`, 'Network', { network: 'model', weights: 'ema', decay: 0.9, decaySchedule: 'constant' }, [[views[i - 1]!, 'out', 'image']])
+              : z;
           const t = stop ? g.add(`stop${i}`, 'StopGradient', {}, [[target, 'z']]) : target;
           return { p, t, tPort: stop ? 'out' : 'z' };
         };
         const a = branch(1);
         const b = branch(2);
-        const l1 = g.add('l12', 'NegativeCosine', {}, [[a.p, 'p', 'p'], [b.t, b.tPort, 'z']]);
-        const l2 = g.add('l21', 'NegativeCosine', {}, [[b.p, 'p', 'p'], [a.t, a.tPort, 'z']]);
-        const loss = g.add('loss', 'MeanOf', {}, [[l1, 'loss', 'inputs'], [l2, 'loss', 'inputs']]);
+        const l1 = g.add('l12', 'NegativeCosine', {}, [
+          [a.p, 'p', 'p'],
+          [b.t, b.tPort, 'z'],
+        ]);
+        const l2 = g.add('l21', 'NegativeCosine', {}, [
+          [b.p, 'p', 'p'],
+          [a.t, a.tPort, 'z'],
+        ]);
+        const loss = g.add('loss', 'MeanOf', {}, [
+          [l1, 'loss', 'inputs'],
+          [l2, 'loss', 'inputs'],
+        ]);
         g.add('min', 'Minimize', { optimizer: 'sgd', learningRate: 0.1, schedule: 'constant' }, [[loss, 'out', 'loss']]);
       }),
       proc('eval', 'evaluate', (g) => {
@@ -132,7 +157,7 @@ describe('the eigen solver', () => {
   it('A·v = λ·v with orthonormal vectors on a random symmetric 16×16 matrix', () => {
     const n = 16;
     let s = 7;
-    const rnd = () => ((s = (s * 48271) % 2147483647) / 2147483647) - 0.5;
+    const rnd = () => (s = (s * 48271) % 2147483647) / 2147483647 - 0.5;
     const b = Array.from({ length: n * n }, rnd);
     const a = new Float64Array(n * n);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = b[i * n + j]! + b[j * n + i]!;
@@ -156,7 +181,10 @@ describe('the eigen solver', () => {
     // F = U diag(4, 1) Uᵀ with U a 30° rotation: p = (√1 + 0.1, √(1/4) + 0.1) = (1.1, 0.6).
     const c = Math.cos(Math.PI / 6);
     const sn = Math.sin(Math.PI / 6);
-    const u = [[c, -sn], [sn, c]];
+    const u = [
+      [c, -sn],
+      [sn, c],
+    ];
     const f = [0, 1, 2, 3].map((k) => 4 * u[k >> 1]![0]! * u[k & 1]![0]! + 1 * u[k >> 1]![1]! * u[k & 1]![1]!);
     const w = directPredWeights(f, 2, 0.1);
     const expected = [0, 1, 2, 3].map((k) => 1.1 * u[k >> 1]![0]! * u[k & 1]![0]! + 0.6 * u[k >> 1]![1]! * u[k & 1]![1]!);
@@ -165,7 +193,7 @@ describe('the eigen solver', () => {
 });
 
 describe('update rules', () => {
-  it('BYOL\'s τ_k rises from τ_base to 1 on a cosine', () => {
+  it("BYOL's τ_k rises from τ_base to 1 on a cosine", () => {
     expect(emaDecayAt(0.99, 'cosine', 0, 100)).toBeCloseTo(0.99, 12);
     expect(emaDecayAt(0.99, 'cosine', 50, 100)).toBeCloseTo(0.995, 12);
     expect(emaDecayAt(0.99, 'cosine', 100, 100)).toBeCloseTo(1, 12);
@@ -178,9 +206,17 @@ describe('update rules', () => {
     try {
       const online = run.networks.get('model')!.model;
       const before = online.getWeights().map((w) => w.arraySync() as number[][]);
-      await run.train(program.procedures[0]!, toyImages(16), { seed: 3, batchSize: 16, epochs: 1 }, { id: 'train', label: 'train', kind: 'train', steps: 0, seconds: 0, curves: {} });
+      await run.train(
+        program.procedures[0]!,
+        toyImages(16),
+        { seed: 3, batchSize: 16, epochs: 1 },
+        { id: 'train', label: 'train', kind: 'train', steps: 0, seconds: 0, curves: {} },
+      );
       const after = online.getWeights().map((w) => w.arraySync() as number[][]);
-      const target = run.networks.get('model')!.ema!.getWeights().map((w) => w.arraySync() as number[][]);
+      const target = run.networks
+        .get('model')!
+        .ema!.getWeights()
+        .map((w) => w.arraySync() as number[][]);
       // One step: the copy started equal to the online weights, then moved 10 % of the way to the new ones.
       const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x as number]);
       before.forEach((w, i) => {
@@ -215,10 +251,11 @@ describe('update rules', () => {
     const output = a.arraySync() as number[][][][];
     output.forEach((img, i) => {
       const shifts = [];
-      for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) {
-        const same = img.every((row, r) => row.every((px, c) => px[0] === (input[i]![r - dy]?.[c - dx]?.[0] ?? 0)));
-        if (same) shifts.push([dy, dx]);
-      }
+      for (let dy = -2; dy <= 2; dy++)
+        for (let dx = -2; dx <= 2; dx++) {
+          const same = img.every((row, r) => row.every((px, c) => px[0] === (input[i]![r - dy]?.[c - dx]?.[0] ?? 0)));
+          if (same) shifts.push([dy, dx]);
+        }
       expect(shifts.length, `example ${i}`).toBeGreaterThan(0);
     });
     tf.dispose([x, a, b, c]);
@@ -277,7 +314,11 @@ describe('running a program', () => {
       try {
         const result = await runProgram(tf, run, toyImages(480), { seed: 2, batchSize: 32, epochs: 16 });
         const losses = result.procedures[0]!.curves.loss!;
-        return { std: result.metrics.collapseStd as number, reference: result.metrics.collapseReference as number, loss: losses.slice(-10).reduce((a, b) => a + b, 0) / 10 };
+        return {
+          std: result.metrics.collapseStd as number,
+          reference: result.metrics.collapseReference as number,
+          loss: losses.slice(-10).reduce((a, b) => a + b, 0) / 10,
+        };
       } finally {
         run.dispose();
       }
@@ -292,20 +333,39 @@ describe('running a program', () => {
 
   it('the classifier written as an explicit program gives the same losses as the classifier loop', async () => {
     const ds = toyImages(64);
-    const doc = programDoc((g) => classifierNetwork(g), [], [
-      proc('train', 'train', (g) => {
-        const data = g.add('data', 'Data', { shape: [6, 6, 1], classes: 3 });
-        const probs = g.add('net', 'Network', { network: 'model' }, [[data, 'image', 'image']]);
-        const loss = g.add('ce', 'CrossEntropy', { fromLogits: false }, [[probs, 'probs', 'prediction'], [data, 'label', 'label']]);
-        g.add('min', 'Minimize', { optimizer: 'adam', learningRate: 0.01, schedule: 'cosine' }, [[loss, 'loss', 'loss']]);
-      }),
-    ]);
+    const doc = programDoc(
+      (g) => classifierNetwork(g),
+      [],
+      [
+        proc('train', 'train', (g) => {
+          const data = g.add('data', 'Data', { shape: [6, 6, 1], classes: 3 });
+          const probs = g.add('net', 'Network', { network: 'model' }, [[data, 'image', 'image']]);
+          const loss = g.add('ce', 'CrossEntropy', { fromLogits: false }, [
+            [probs, 'probs', 'prediction'],
+            [data, 'label', 'label'],
+          ]);
+          g.add('min', 'Minimize', { optimizer: 'adam', learningRate: 0.01, schedule: 'cosine' }, [[loss, 'loss', 'loss']]);
+        }),
+      ],
+    );
     const program = compile(doc);
     const run = new ProgramRun(tf, program, 4);
     const model = buildModel(program.networks[0]!.plan, { seed: 4 });
     try {
       const result = await runProgram(tf, run, ds, { seed: 4, batchSize: 16, epochs: 2 });
-      const classic = await trainClassifier(tf, model, ds, { optimizer: 'adam', learningRate: 0.01, schedule: 'cosine', warmupSteps: 0, weightDecay: 0, momentum: 0.9, loss: 'categoricalCrossentropy', metrics: ['accuracy'], batchSize: 16, epochs: 2, seed: 4 });
+      const classic = await trainClassifier(tf, model, ds, {
+        optimizer: 'adam',
+        learningRate: 0.01,
+        schedule: 'cosine',
+        warmupSteps: 0,
+        weightDecay: 0,
+        momentum: 0.9,
+        loss: 'categoricalCrossentropy',
+        metrics: ['accuracy'],
+        batchSize: 16,
+        epochs: 2,
+        seed: 4,
+      });
       const a = result.procedures[0]!.curves.ce!;
       const b = classic.steps.map((s) => s.loss);
       expect(a).toHaveLength(8);

@@ -21,10 +21,18 @@ const act = fc.constantFrom('relu', 'gelu', 'tanh', 'linear', 'swish');
 /** Layers by the input rank they accept (batch included) and the rank they produce. */
 const OPS: Record<number, fc.Arbitrary<Op>[]> = {
   4: [
-    fc.record({ filters: small(1, 6), kernelSize: small(1, 4), strides: small(1, 2), padding: fc.constantFrom('valid', 'same'), activation: act }).map((params) => ({ type: 'Conv2D', params, rank: () => 4 })),
-    fc.record({ kernelSize: small(1, 4), depthMultiplier: small(1, 2), padding: fc.constantFrom('valid', 'same') }).map((params) => ({ type: 'DepthwiseConv2D', params, rank: () => 4 })),
-    fc.record({ filters: small(1, 5), kernelSize: small(1, 3), padding: fc.constantFrom('valid', 'same') }).map((params) => ({ type: 'SeparableConv2D', params, rank: () => 4 })),
-    fc.record({ filters: small(1, 4), kernelSize: small(1, 3), strides: small(1, 2), padding: fc.constantFrom('valid', 'same') }).map((params) => ({ type: 'Conv2DTranspose', params, rank: () => 4 })),
+    fc
+      .record({ filters: small(1, 6), kernelSize: small(1, 4), strides: small(1, 2), padding: fc.constantFrom('valid', 'same'), activation: act })
+      .map((params) => ({ type: 'Conv2D', params, rank: () => 4 })),
+    fc
+      .record({ kernelSize: small(1, 4), depthMultiplier: small(1, 2), padding: fc.constantFrom('valid', 'same') })
+      .map((params) => ({ type: 'DepthwiseConv2D', params, rank: () => 4 })),
+    fc
+      .record({ filters: small(1, 5), kernelSize: small(1, 3), padding: fc.constantFrom('valid', 'same') })
+      .map((params) => ({ type: 'SeparableConv2D', params, rank: () => 4 })),
+    fc
+      .record({ filters: small(1, 4), kernelSize: small(1, 3), strides: small(1, 2), padding: fc.constantFrom('valid', 'same') })
+      .map((params) => ({ type: 'Conv2DTranspose', params, rank: () => 4 })),
     fc.record({ poolSize: small(1, 3), padding: fc.constantFrom('valid', 'same') }).map((params) => ({ type: 'MaxPooling2D', params, rank: () => 4 })),
     fc.record({ poolSize: small(1, 3) }).map((params) => ({ type: 'AveragePooling2D', params, rank: () => 4 })),
     fc.record({ size: small(1, 2) }).map((params) => ({ type: 'UpSampling2D', params, rank: () => 4 })),

@@ -32,8 +32,15 @@ function withBlock(dense: Record<string, unknown>, params: BlockDef['params'], e
     ],
   };
   return graph(
-    [{ id: 'in', type: 'Input', params: { shape: [4] } }, { id: 'blk', type: 'Block', block: 'B', params: {} }, { id: 'out', type: 'Output' }],
-    [['in', 'blk', 'x'], ['blk', 'out', 'in', 'y']],
+    [
+      { id: 'in', type: 'Input', params: { shape: [4] } },
+      { id: 'blk', type: 'Block', block: 'B', params: {} },
+      { id: 'out', type: 'Output' },
+    ],
+    [
+      ['in', 'blk', 'x'],
+      ['blk', 'out', 'in', 'y'],
+    ],
     { blocks: [block] },
   );
 }
@@ -76,7 +83,13 @@ describe('block param references', () => {
   });
 
   it('a $param in the main graph is refused', () => {
-    const doc = graph([{ id: 'in', type: 'Input', params: { shape: [4] } }, { id: 'd', type: 'Dense', params: { units: { $param: 'width' } } }], [['in', 'd']]);
+    const doc = graph(
+      [
+        { id: 'in', type: 'Input', params: { shape: [4] } },
+        { id: 'd', type: 'Dense', params: { units: { $param: 'width' } } },
+      ],
+      [['in', 'd']],
+    );
     expect(analyze(doc).diagnostics).toContainEqual(expect.objectContaining({ code: 'PB308', nodeId: 'd', param: 'units' }));
   });
 
@@ -90,7 +103,17 @@ describe('block param references', () => {
 
 describe('models that cannot fit', () => {
   it('Dense with a billion units warns on the node and in the summary, with the estimate', () => {
-    const doc = graph([{ id: 'in', type: 'Input', params: { shape: [20000] } }, { id: 'huge', type: 'Dense', params: { units: 1e9 } }, { id: 'out', type: 'Output' }], [['in', 'huge'], ['huge', 'out']]);
+    const doc = graph(
+      [
+        { id: 'in', type: 'Input', params: { shape: [20000] } },
+        { id: 'huge', type: 'Dense', params: { units: 1e9 } },
+        { id: 'out', type: 'Output' },
+      ],
+      [
+        ['in', 'huge'],
+        ['huge', 'out'],
+      ],
+    );
     const summary = summarize(analyze(doc));
     expect(summary.trainableParams).toBe(20001 * 1e9);
     expect(summary.memory.weightsBytes).toBe(summary.trainableParams * 4);
@@ -106,7 +129,10 @@ describe('models that cannot fit', () => {
       for (const p of t.presets) {
         const r = templateDocument(t.info.id, p.name);
         if ('error' in r) throw new Error(r.error);
-        expect(analyze(r.doc).diagnostics.filter((d) => d.code === 'PB310'), `${t.info.id} ${p.name}`).toEqual([]);
+        expect(
+          analyze(r.doc).diagnostics.filter((d) => d.code === 'PB310'),
+          `${t.info.id} ${p.name}`,
+        ).toEqual([]);
       }
     }
   });
@@ -114,7 +140,15 @@ describe('models that cannot fit', () => {
 
 describe('messages are written for people', () => {
   const messageFor = (params: Record<string, unknown>) =>
-    analyze(graph([{ id: 'in', type: 'Input', params: { shape: [4] } }, { id: 'd', type: 'Dense', params }], [['in', 'd']])).diagnostics.find((x) => x.nodeId === 'd')!.message;
+    analyze(
+      graph(
+        [
+          { id: 'in', type: 'Input', params: { shape: [4] } },
+          { id: 'd', type: 'Dense', params },
+        ],
+        [['in', 'd']],
+      ),
+    ).diagnostics.find((x) => x.nodeId === 'd')!.message;
 
   it('no zod jargon, no JSON null for a number', () => {
     expect(messageFor({ units: 0 })).toBe('Dense "d": received units = 0, expected a number > 0.');
@@ -124,7 +158,15 @@ describe('messages are written for people', () => {
   });
 
   it('an unknown param is a warning of its own code, not an invalid value', () => {
-    const d = analyze(graph([{ id: 'in', type: 'Input', params: { shape: [4] } }, { id: 'd', type: 'Dense', params: { unitz: 3 } }], [['in', 'd']])).diagnostics.find((x) => x.nodeId === 'd');
+    const d = analyze(
+      graph(
+        [
+          { id: 'in', type: 'Input', params: { shape: [4] } },
+          { id: 'd', type: 'Dense', params: { unitz: 3 } },
+        ],
+        [['in', 'd']],
+      ),
+    ).diagnostics.find((x) => x.nodeId === 'd');
     expect(d).toMatchObject({ code: 'PB311', severity: 'warning', param: 'unitz' });
   });
 

@@ -30,16 +30,24 @@ const planOf = (doc: Parameters<typeof analyze>[0]) => {
 const weightsOf = (model: tfType.LayersModel) => model.getWeights().map((w) => Array.from(w.dataSync()));
 
 /** A small classifier for the 2-D synthetic sets, with dropout so that masks matter. */
-const moonsNet = () => planOf(graph(
-  [
-    { id: 'x', type: 'Input', params: { shape: [2] } },
-    { id: 'h', type: 'Dense', params: { units: 16, activation: 'relu' } },
-    { id: 'drop', type: 'Dropout', params: { rate: 0.3 } },
-    { id: 'y', type: 'Dense', params: { units: 2, activation: 'softmax' } },
-    { id: 'out', type: 'Output' },
-  ],
-  [['x', 'h'], ['h', 'drop'], ['drop', 'y'], ['y', 'out']],
-));
+const moonsNet = () =>
+  planOf(
+    graph(
+      [
+        { id: 'x', type: 'Input', params: { shape: [2] } },
+        { id: 'h', type: 'Dense', params: { units: 16, activation: 'relu' } },
+        { id: 'drop', type: 'Dropout', params: { rate: 0.3 } },
+        { id: 'y', type: 'Dense', params: { units: 2, activation: 'softmax' } },
+        { id: 'out', type: 'Output' },
+      ],
+      [
+        ['x', 'h'],
+        ['h', 'drop'],
+        ['drop', 'y'],
+        ['y', 'out'],
+      ],
+    ),
+  );
 
 describe('seeded weight initialisation', () => {
   it('gives the same weights for the same seed, other weights for another seed, every layer its own', () => {

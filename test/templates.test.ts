@@ -38,7 +38,7 @@ it('covers every preset with a paper count', () => {
 });
 
 describe.each(cases)('%s', (key, id, preset) => {
-  it('has no diagnostics, the paper\'s parameter count, and builds in tfjs with that count', () => {
+  it("has no diagnostics, the paper's parameter count, and builds in tfjs with that count", () => {
     const result = templateDocument(id, preset);
     if ('error' in result) throw new Error(result.error);
     const analysis = analyze(result.doc);

@@ -14,10 +14,16 @@ describe('tfjs weights format (export / import without tfjs on the page)', () =>
     const out = tf.layers.dense({ units: 2, activation: 'softmax', name: 'out' }).apply(hidden) as import('@tensorflow/tfjs').SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: out });
     let artifacts: WeightArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = { modelTopology: a.modelTopology as object, weightSpecs: a.weightSpecs!.map((s) => ({ name: s.name, shape: s.shape, dtype: s.dtype })), weightData: a.weightData as ArrayBuffer };
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
+    await model.save(
+      tf.io.withSaveHandler(async (a) => {
+        artifacts = {
+          modelTopology: a.modelTopology as object,
+          weightSpecs: a.weightSpecs!.map((s) => ({ name: s.name, shape: s.shape, dtype: s.dtype })),
+          weightData: a.weightData as ArrayBuffer,
+        };
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
     const json = JSON.stringify(toModelJson(artifacts!));
     const bin = Buffer.from(artifacts!.weightData);
 
@@ -30,7 +36,9 @@ describe('tfjs weights format (export / import without tfjs on the page)', () =>
     try {
       const loaded = await tf.loadLayersModel(`http://127.0.0.1:${(server.address() as AddressInfo).port}/m/model.json`);
       const x = tf.tensor2d([[1, -2, 3, 0.5]]);
-      expect(Array.from((loaded.predict(x) as import('@tensorflow/tfjs').Tensor).dataSync())).toEqual(Array.from((model.predict(x) as import('@tensorflow/tfjs').Tensor).dataSync()));
+      expect(Array.from((loaded.predict(x) as import('@tensorflow/tfjs').Tensor).dataSync())).toEqual(
+        Array.from((model.predict(x) as import('@tensorflow/tfjs').Tensor).dataSync()),
+      );
     } finally {
       server.close();
     }
@@ -43,7 +51,10 @@ describe('tfjs weights format (export / import without tfjs on the page)', () =>
   it('says plainly what is wrong with files that do not fit', () => {
     expect(() => fromModelJson('{', new Map())).toThrow(/not valid JSON/);
     expect(() => fromModelJson('{"a":1}', new Map())).toThrow(/not a tfjs layers model/);
-    const json = JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ['./weights.bin'], weights: [{ name: 'k', shape: [2, 2], dtype: 'float32' }] }] });
+    const json = JSON.stringify({
+      modelTopology: {},
+      weightsManifest: [{ paths: ['./weights.bin'], weights: [{ name: 'k', shape: [2, 2], dtype: 'float32' }] }],
+    });
     expect(() => fromModelJson(json, new Map())).toThrow(/needs the weight file "weights.bin"/);
     expect(() => fromModelJson(json, new Map([['weights.bin', new ArrayBuffer(8)]]))).toThrow(/holds 8 bytes, but model.json describes 16/);
   });

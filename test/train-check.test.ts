@@ -23,7 +23,18 @@ function newcomer(flatten: boolean) {
       { id: 'classes', type: 'Dense', params: { units: 10 }, position: { x: 0, y: 300 } },
       { id: 'out', type: 'Output', position: { x: 0, y: 400 } },
     ],
-    flatten ? [['image', 'conv'], ['conv', 'flat'], ['flat', 'classes'], ['classes', 'out']] : [['image', 'conv'], ['conv', 'classes'], ['classes', 'out']],
+    flatten
+      ? [
+          ['image', 'conv'],
+          ['conv', 'flat'],
+          ['flat', 'classes'],
+          ['classes', 'out'],
+        ]
+      : [
+          ['image', 'conv'],
+          ['conv', 'classes'],
+          ['classes', 'out'],
+        ],
   );
 }
 
@@ -50,13 +61,20 @@ describe('the Train tab check', () => {
         { id: 'd', type: 'Dense', params: { units: 3, activation: 'relu' } },
         { id: 'drop', type: 'Dropout', params: { rate: 0.2 } },
       ],
-      [['x', 'd'], ['d', 'drop']],
+      [
+        ['x', 'd'],
+        ['d', 'drop'],
+      ],
     );
     expect(checkModel(doc, analyze(doc), setup).map((p) => [p.id, p.nodeId])).toEqual([['no-softmax', 'd']]);
     expect(checkModel(doc, analyze(doc), setup)[0]!.detail).toMatch(/ends in "relu"/);
     const withSoftmax = graph(
       [...doc.nodes, { id: 'sm', type: 'Activation', params: { activation: 'softmax' } }],
-      [['x', 'd'], ['d', 'drop'], ['drop', 'sm']],
+      [
+        ['x', 'd'],
+        ['d', 'drop'],
+        ['drop', 'sm'],
+      ],
     );
     expect(checkModel(withSoftmax, analyze(withSoftmax), setup)).toEqual([]);
   });
@@ -78,7 +96,10 @@ describe('the Train tab check', () => {
     const flattened = perPixel.fix(doc);
     const flat = flattened.nodes.find((n) => n.type === 'Flatten')!;
     expect(flat.position).toEqual({ x: 0, y: 200 });
-    expect(flattened.edges.filter((e) => e.target === flat.id || e.source === flat.id).map((e) => [e.source, e.target])).toEqual([['conv', flat.id], [flat.id, 'classes']]);
+    expect(flattened.edges.filter((e) => e.target === flat.id || e.source === flat.id).map((e) => [e.source, e.target])).toEqual([
+      ['conv', flat.id],
+      [flat.id, 'classes'],
+    ]);
     expect(flattened.edges).toHaveLength(doc.edges.length + 1);
     const after = analyze(flattened);
     expect(after.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
@@ -95,7 +116,11 @@ describe('the Train tab check', () => {
         { id: 'gap', type: 'GlobalAveragePooling2D' },
         { id: 'classes', type: 'Dense', params: { units: 2, activation: 'softmax' } },
       ],
-      [['image', 'pixelwise'], ['pixelwise', 'gap'], ['gap', 'classes']],
+      [
+        ['image', 'pixelwise'],
+        ['pixelwise', 'gap'],
+        ['gap', 'classes'],
+      ],
     );
     expect(checkModel(doc, analyze(doc), setup)).toEqual([]);
   });
@@ -103,7 +128,17 @@ describe('the Train tab check', () => {
 
 describe('numbers for people', () => {
   it('rounds to a few significant digits, groups large values and shortens tiny ones', () => {
-    expect([1.6726, 0.0123456, 12345, 1234567, 999.5, 3e-7, 0, -0.25, 2].map((v) => formatNumber(v))).toEqual(['1.67', '0.0123', '12.3k', '1.23M', '1,000', '3e-7', '0', '−0.25', '2']);
+    expect([1.6726, 0.0123456, 12345, 1234567, 999.5, 3e-7, 0, -0.25, 2].map((v) => formatNumber(v))).toEqual([
+      '1.67',
+      '0.0123',
+      '12.3k',
+      '1.23M',
+      '1,000',
+      '3e-7',
+      '0',
+      '−0.25',
+      '2',
+    ]);
     expect(formatNumber(2.302585, 4)).toBe('2.303');
     expect(formatNumber(Number.NaN)).toBe('NaN');
   });

@@ -68,7 +68,14 @@ describe('training loop', () => {
     const model = mlp();
     const tensors: number[] = [];
     const setup = TrainingSchema.parse({ epochs: 1, batchSize: 32, learningRate: 3e-3 });
-    const result = await trainClassifier(tf, model, mnist, setup, { limit: 2000, hooks: { onStep: (s) => { tensors.push(s.tensors); } } });
+    const result = await trainClassifier(tf, model, mnist, setup, {
+      limit: 2000,
+      hooks: {
+        onStep: (s) => {
+          tensors.push(s.tensors);
+        },
+      },
+    });
     expect(result.status).toBe('completed');
     expect(result.steps.length).toBe(Math.ceil(2000 / 32));
     // Zero tensors leaked per step: the count after step 3 equals the count after the last step.
@@ -95,7 +102,11 @@ describe('training loop', () => {
       const weights: number[][] = [];
       await trainClassifier(tf, model, mnist, TrainingSchema.parse({ optimizer: 'sgd', learningRate: 0.5, schedule, batchSize: 16, seed: 1 }), {
         limit: 160,
-        hooks: { onStep: (s) => { if (s.step >= 9) weights.push(Array.from(model.getWeights()[0]!.dataSync())); } },
+        hooks: {
+          onStep: (s) => {
+            if (s.step >= 9) weights.push(Array.from(model.getWeights()[0]!.dataSync()));
+          },
+        },
       });
       model.dispose();
       return Math.max(...weights[1]!.map((w, i) => Math.abs(w - weights[0]![i]!)));
@@ -122,9 +133,16 @@ describe('training loop', () => {
     const result = trainClassifier(tf, model, mnist, TrainingSchema.parse({ batchSize: 16 }), {
       limit: 320,
       hooks: {
-        onStep: () => { steps++; },
+        onStep: () => {
+          steps++;
+        },
         shouldStop: () => steps >= 5,
-        waitWhilePaused: () => (paused ? new Promise<void>((r) => { resume = r; }) : Promise.resolve()),
+        waitWhilePaused: () =>
+          paused
+            ? new Promise<void>((r) => {
+                resume = r;
+              })
+            : Promise.resolve(),
       },
     });
     await new Promise((r) => setTimeout(r, 50));

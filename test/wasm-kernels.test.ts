@@ -76,7 +76,18 @@ const CONV_CASES: Case[] = [
   { name: '2×2 s2 valid, odd input (a row and a column outside every patch)', x: [2, 7, 7, 2], filter: [2, 2, 2, 3], strides: 2, pad: 'valid' },
   { name: '2×3 s(2,3) valid (non-square patches)', x: [1, 8, 9, 2], filter: [2, 3, 2, 3], strides: [2, 3], pad: 'valid' },
   { name: '3×1 kernel, s(1,2) same', x: [2, 7, 8, 3], filter: [3, 1, 3, 2], strides: [1, 2], pad: 'same' },
-  { name: '3×3 s1 explicit pads', x: [2, 6, 7, 2], filter: [3, 3, 2, 3], strides: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  {
+    name: '3×3 s1 explicit pads',
+    x: [2, 6, 7, 2],
+    filter: [3, 3, 2, 3],
+    strides: 1,
+    pad: [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0],
+    ],
+  },
 ];
 
 const DEPTHWISE_CASES: Case[] = [
@@ -127,7 +138,18 @@ describe('wasm training kernels', () => {
   });
 
   it('runs the kernels directly with explicit depthwise padding', async () => {
-    const c: Case = { name: 'explicit', x: [2, 6, 7, 2], filter: [3, 3, 2, 2], strides: 1, pad: [[0, 0], [2, 0], [1, 1], [0, 0]] };
+    const c: Case = {
+      name: 'explicit',
+      x: [2, 6, 7, 2],
+      filter: [3, 3, 2, 2],
+      strides: 1,
+      pad: [
+        [0, 0],
+        [2, 0],
+        [1, 1],
+        [0, 0],
+      ],
+    };
     const cpu = await gradients('cpu', true, c, 900);
     const wasm = await gradients('wasm', true, c, 900);
     expect(relError(wasm.df, cpu.df)).toBeLessThanOrEqual(TOLERANCE);
@@ -136,14 +158,26 @@ describe('wasm training kernels', () => {
 });
 
 /** Runs `f` on the cpu and on the wasm backend, on the same input values. */
-async function onBoth(shape: number[], f: (x: tf.Tensor) => tf.Tensor, seed = 11, dtype: 'float32' | 'int32' = 'float32'): Promise<{ cpu: Float32Array; wasm: Float32Array; shapes: number[][] }> {
+async function onBoth(
+  shape: number[],
+  f: (x: tf.Tensor) => tf.Tensor,
+  seed = 11,
+  dtype: 'float32' | 'int32' = 'float32',
+): Promise<{ cpu: Float32Array; wasm: Float32Array; shapes: number[][] }> {
   const out: Float32Array[] = [];
   const shapes: number[][] = [];
   for (const backend of ['cpu', 'wasm']) {
     await tf.setBackend(backend);
     tf.tidy(() => {
       const raw = values(sizeOf(shape), seed);
-      const x = dtype === 'int32' ? tf.tensor(Int32Array.from(raw, (v) => Math.round(v * 100)), shape, 'int32') : tf.tensor(raw, shape);
+      const x =
+        dtype === 'int32'
+          ? tf.tensor(
+              Int32Array.from(raw, (v) => Math.round(v * 100)),
+              shape,
+              'int32',
+            )
+          : tf.tensor(raw, shape);
       const y = f(x);
       shapes.push(y.shape);
       out.push(Float32Array.from(y.dataSync()));
@@ -202,7 +236,16 @@ describe('fast paths in front of stock wasm kernels', () => {
       worst = Math.max(worst, Math.abs(got[i]! - want) / want);
     }
     expect(worst).toBeLessThanOrEqual(5e-7);
-    expect(Array.from(tf.tidy(() => tf.exp(tf.fill([20_000], -Infinity)).slice(0, 2).dataSync()))).toEqual([0, 0]);
+    expect(
+      Array.from(
+        tf.tidy(() =>
+          tf
+            .exp(tf.fill([20_000], -Infinity))
+            .slice(0, 2)
+            .dataSync(),
+        ),
+      ),
+    ).toEqual([0, 0]);
   });
 
   it('Exp with positive or NaN elements uses the stock kernel', async () => {
@@ -366,8 +409,14 @@ function digits(batch: number): { xs: tf.Tensor4D; ys: tf.Tensor2D; source: stri
     const mnist = createRequire(import.meta.url)('mnist') as { set(train: number, test: number): { training: { input: number[]; output: number[] }[] } };
     const { training } = mnist.set(batch, 0);
     return {
-      xs: tf.tensor4d(training.flatMap((d) => d.input), [batch, 28, 28, 1]),
-      ys: tf.tensor2d(training.map((d) => d.output), [batch, 10]),
+      xs: tf.tensor4d(
+        training.flatMap((d) => d.input),
+        [batch, 28, 28, 1],
+      ),
+      ys: tf.tensor2d(
+        training.map((d) => d.output),
+        [batch, 10],
+      ),
       source: 'mnist',
     };
   } catch {

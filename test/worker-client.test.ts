@@ -26,7 +26,14 @@ class FakeWorker {
 
 function setup(stallMs?: number) {
   const workers: FakeWorker[] = [];
-  const client = new TrainingClient({ createWorker: () => { const w = new FakeWorker(); workers.push(w); return w as unknown as Worker; }, stallMs });
+  const client = new TrainingClient({
+    createWorker: () => {
+      const w = new FakeWorker();
+      workers.push(w);
+      return w as unknown as Worker;
+    },
+    stallMs,
+  });
   const events: ClientEvent[] = [];
   client.on((e) => events.push(e));
   return { client, workers, events };

@@ -33,7 +33,10 @@ Exit codes: 0 success, 1 the graph has errors, 2 bad usage or unreadable input.`
 
 /** An expected failure: print the message, no stack trace, and exit with the code. */
 class CliError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
   }
 }
@@ -59,29 +62,37 @@ async function train(doc: GraphDocument, values: Record<string, string | boolean
   if (doc.program) {
     const { trainProgramCommand, ProgramUsageError } = await import('./train-program');
     try {
-      return await trainProgramCommand(doc, {
-        data: values.data as string,
-        epochs: positiveInt('epochs', values.epochs as string | undefined),
-        batchSize: positiveInt('batch-size', values['batch-size'] as string | undefined),
-        backend,
-        limit: positiveInt('limit', values.limit as string | undefined),
-        json: values.json === true,
-        save: values.save as string | undefined,
-      }, { out: io.out, err: io.err, status: io.status ?? (() => {}) });
+      return await trainProgramCommand(
+        doc,
+        {
+          data: values.data as string,
+          epochs: positiveInt('epochs', values.epochs as string | undefined),
+          batchSize: positiveInt('batch-size', values['batch-size'] as string | undefined),
+          backend,
+          limit: positiveInt('limit', values.limit as string | undefined),
+          json: values.json === true,
+          save: values.save as string | undefined,
+        },
+        { out: io.out, err: io.err, status: io.status ?? (() => {}) },
+      );
     } catch (err) {
       if (err instanceof ProgramUsageError) throw new CliError(err.message, 2);
       throw err;
     }
   }
-  return trainCommand(doc, {
-    data: values.data as string,
-    label: values.label as string | undefined,
-    epochs: positiveInt('epochs', values.epochs as string | undefined),
-    batchSize: positiveInt('batch-size', values['batch-size'] as string | undefined),
-    backend,
-    limit: positiveInt('limit', values.limit as string | undefined),
-    json: values.json === true,
-  }, { out: io.out, err: io.err, status: io.status ?? (() => {}) });
+  return trainCommand(
+    doc,
+    {
+      data: values.data as string,
+      label: values.label as string | undefined,
+      epochs: positiveInt('epochs', values.epochs as string | undefined),
+      batchSize: positiveInt('batch-size', values['batch-size'] as string | undefined),
+      backend,
+      limit: positiveInt('limit', values.limit as string | undefined),
+      json: values.json === true,
+    },
+    { out: io.out, err: io.err, status: io.status ?? (() => {}) },
+  );
 }
 
 function loadSource(source: string, preset: string | undefined, io: Io): GraphDocument {
@@ -110,7 +121,15 @@ function loadSource(source: string, preset: string | undefined, io: Io): GraphDo
   }
   if (preset === undefined) return doc;
   const found = presetsOf(doc).find((p) => p.name === preset);
-  if (!found) throw new CliError(`"${source}" has no preset "${preset}". Presets: ${presetsOf(doc).map((p) => p.name).join(', ') || 'none'}.`, 2);
+  if (!found)
+    throw new CliError(
+      `"${source}" has no preset "${preset}". Presets: ${
+        presetsOf(doc)
+          .map((p) => p.name)
+          .join(', ') || 'none'
+      }.`,
+      2,
+    );
   return applyPreset(doc, found);
 }
 
@@ -185,7 +204,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
 
 function templates(io: Io, json: boolean): number {
   if (json) {
-    io.out(JSON.stringify(TEMPLATES.map((t) => ({ ...t.info, presets: t.presets.map((p) => ({ name: p.name, description: p.description })) })), null, 2));
+    io.out(
+      JSON.stringify(
+        TEMPLATES.map((t) => ({ ...t.info, presets: t.presets.map((p) => ({ name: p.name, description: p.description })) })),
+        null,
+        2,
+      ),
+    );
     return 0;
   }
   for (const t of TEMPLATES) {
@@ -211,17 +236,25 @@ function summary(doc: GraphDocument, io: Io, json: boolean): number {
 function programSummary(program: ProgramAnalysis, doc: GraphDocument, io: Io, json: boolean): number {
   const networks = networkCounts(program);
   if (json) {
-    io.out(JSON.stringify({
-      name: doc.name,
-      trainableParams: program.count.trainable,
-      nonTrainableParams: program.count.nonTrainable,
-      networks,
-      procedures: program.procedures.map((p) => ({ id: p.def.id, label: p.def.label, kind: p.def.kind })),
-      summaries: program.networks.map((n) => ({ network: n.id, ...summarize(n.analysis) })),
-      diagnostics: program.diagnostics,
-    }, null, 2));
+    io.out(
+      JSON.stringify(
+        {
+          name: doc.name,
+          trainableParams: program.count.trainable,
+          nonTrainableParams: program.count.nonTrainable,
+          networks,
+          procedures: program.procedures.map((p) => ({ id: p.def.id, label: p.def.label, kind: p.def.kind })),
+          summaries: program.networks.map((n) => ({ network: n.id, ...summarize(n.analysis) })),
+          diagnostics: program.diagnostics,
+        },
+        null,
+        2,
+      ),
+    );
   } else {
-    io.out(`Program "${quoted(doc.name)}": ${program.count.trainable.toLocaleString('en-US')} trainable and ${program.count.nonTrainable.toLocaleString('en-US')} non-trainable params in ${networks.length} network${networks.length === 1 ? '' : 's'}; procedures ${program.procedures.map((p) => `"${quoted(p.def.label)}" (${p.def.kind})`).join(', ')}.`);
+    io.out(
+      `Program "${quoted(doc.name)}": ${program.count.trainable.toLocaleString('en-US')} trainable and ${program.count.nonTrainable.toLocaleString('en-US')} non-trainable params in ${networks.length} network${networks.length === 1 ? '' : 's'}; procedures ${program.procedures.map((p) => `"${quoted(p.def.label)}" (${p.def.kind})`).join(', ')}.`,
+    );
     for (const n of program.networks) io.out(`\nNetwork ${quoted(n.id)}:\n${formatSummary(summarize(n.analysis))}`);
     printDiagnostics(program.diagnostics, io);
   }
@@ -259,7 +292,9 @@ function exportModule(doc: GraphDocument, io: Io, out: string | undefined): numb
   } catch (err) {
     throw new CliError(`Cannot write "${out}": ${(err as Error).message}`, 2);
   }
-  io.err(`Wrote ${out} (${plan.count.trainable.toLocaleString('en-US')} trainable params${'networks' in plan ? `, ${plan.networks.length} networks and a trainer` : ''}).`);
+  io.err(
+    `Wrote ${out} (${plan.count.trainable.toLocaleString('en-US')} trainable params${'networks' in plan ? `, ${plan.networks.length} networks and a trainer` : ''}).`,
+  );
   return 0;
 }
 

@@ -53,7 +53,9 @@ export async function trainProgramCommand(doc: GraphDocument, args: ProgramTrain
   const run = new ProgramRun(tf, program, setup.seed);
   if (!args.json) {
     const nets = program.networks.map((n) => `${n.id} (${(n.plan.count.trainable + n.plan.count.nonTrainable).toLocaleString('en-US')})`).join(', ');
-    io.err(`Running "${quoted(doc.name)}" on ${ds.name}: networks ${nets}; ${program.procedures.map((p) => `"${quoted(p.label)}"`).join(' → ')}; batch ${setup.batchSize}, backend ${tf.getBackend()}.`);
+    io.err(
+      `Running "${quoted(doc.name)}" on ${ds.name}: networks ${nets}; ${program.procedures.map((p) => `"${quoted(p.label)}"`).join(' → ')}; batch ${setup.batchSize}, backend ${tf.getBackend()}.`,
+    );
   }
   let result;
   try {
@@ -71,7 +73,9 @@ export async function trainProgramCommand(doc: GraphDocument, args: ProgramTrain
       },
       onStep: (s) => {
         if (args.json) return;
-        const losses = Object.entries(s.losses).map(([k, v]) => `${k} ${fixed(v)}`).join('  ');
+        const losses = Object.entries(s.losses)
+          .map(([k, v]) => `${k} ${fixed(v)}`)
+          .join('  ');
         io.status(`epoch ${s.epoch}  step ${s.step}/${s.totalSteps}  ${losses}  ${s.stepsPerSecond.toFixed(2)} steps/s`);
         if (s.step === s.totalSteps || s.step % 50 === 0) {
           io.status('');
@@ -88,7 +92,14 @@ export async function trainProgramCommand(doc: GraphDocument, args: ProgramTrain
     message: result.message,
     backend: tf.getBackend(),
     seconds: result.seconds,
-    procedures: result.procedures.map((p) => ({ id: p.id, label: p.label, kind: p.kind, steps: p.steps, seconds: p.seconds, finalLosses: Object.fromEntries(Object.entries(p.curves).map(([k, v]) => [k, lastMean(v)])) })),
+    procedures: result.procedures.map((p) => ({
+      id: p.id,
+      label: p.label,
+      kind: p.kind,
+      steps: p.steps,
+      seconds: p.seconds,
+      finalLosses: Object.fromEntries(Object.entries(p.curves).map(([k, v]) => [k, lastMean(v)])),
+    })),
     metrics: result.metrics,
   };
   if (args.json) io.out(JSON.stringify(summary, null, 2));
@@ -116,13 +127,18 @@ async function saveNetworks(tf: typeof import('@tensorflow/tfjs'), run: import('
   for (const [id, state] of run.networks) {
     const folder = join(dir, id);
     mkdirSync(folder, { recursive: true });
-    await state.model.save(tf.io.withSaveHandler(async (artifacts) => {
-      const weightsManifest = [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }];
-      writeFileSync(join(folder, 'model.json'), JSON.stringify({ format: 'layers-model', generatedBy: 'Patchbay', modelTopology: artifacts.modelTopology, weightsManifest }, null, 2));
-      const data = artifacts.weightData;
-      const buffers = Array.isArray(data) ? data : data ? [data] : [];
-      writeFileSync(join(folder, 'weights.bin'), Buffer.concat(buffers.map((b) => Buffer.from(b))));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
+    await state.model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        const weightsManifest = [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }];
+        writeFileSync(
+          join(folder, 'model.json'),
+          JSON.stringify({ format: 'layers-model', generatedBy: 'Patchbay', modelTopology: artifacts.modelTopology, weightsManifest }, null, 2),
+        );
+        const data = artifacts.weightData;
+        const buffers = Array.isArray(data) ? data : data ? [data] : [];
+        writeFileSync(join(folder, 'weights.bin'), Buffer.concat(buffers.map((b) => Buffer.from(b))));
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
   }
 }

@@ -51,9 +51,14 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
   const csv = source.kind === 'csv' ? await loadCsv(source.path, args.label) : undefined;
   const shape: DataShape = source.kind === 'csv' ? { title: csv!.name, inputShape: csv!.inputShape, classes: csv!.classNames.length } : source.shape;
   const mismatch = dataMismatch(plan, shape);
-  if (mismatch) throw new TrainUsageError(`${mismatch}${source.kind === 'mnist' && !/outputs/.test(mismatch) ? ' Or use a preset for MNIST (--preset mnist).' : ''}`);
+  if (mismatch)
+    throw new TrainUsageError(`${mismatch}${source.kind === 'mnist' && !/outputs/.test(mismatch) ? ' Or use a preset for MNIST (--preset mnist).' : ''}`);
 
-  const setup = TrainingSchema.parse({ ...doc.training, ...(args.epochs ? { epochs: args.epochs } : {}), ...(args.batchSize ? { batchSize: args.batchSize } : {}) });
+  const setup = TrainingSchema.parse({
+    ...doc.training,
+    ...(args.epochs ? { epochs: args.epochs } : {}),
+    ...(args.batchSize ? { batchSize: args.batchSize } : {}),
+  });
   const tf = await import('@tensorflow/tfjs');
   if (args.backend === 'wasm') {
     const { useWasmBackend } = await import('../runtime/wasm-backend');
@@ -64,23 +69,34 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
   await tf.ready();
   const { buildModel } = await import('../runtime/build');
   const { trainClassifier } = await import('../runtime/training/train');
-  const ds = source.kind === 'csv' ? csv! : source.kind === 'mnist' ? await (await import('../runtime/data/mnist-node')).loadMnistNode() : (await import('../runtime/data/synthetic')).syntheticDataset(source.name);
+  const ds =
+    source.kind === 'csv'
+      ? csv!
+      : source.kind === 'mnist'
+        ? await (await import('../runtime/data/mnist-node')).loadMnistNode()
+        : (await import('../runtime/data/synthetic')).syntheticDataset(source.name);
   const model = buildModel(plan, { seed: setup.seed });
   const trainCount = args.limit ? Math.min(args.limit, ds.train.count) : ds.train.count;
   if (!args.json) {
-    io.err(`Training "${quoted(doc.name)}" (${plan.count.trainable.toLocaleString('en-US')} trainable params) on ${ds.name}: ${trainCount} training ${source.kind === 'mnist' ? 'digits' : 'examples'}, ${setup.epochs} epoch${setup.epochs === 1 ? '' : 's'}, batch ${setup.batchSize}, ${setup.optimizer} lr ${setup.learningRate} (${setup.schedule}), backend ${tf.getBackend()}.`);
+    io.err(
+      `Training "${quoted(doc.name)}" (${plan.count.trainable.toLocaleString('en-US')} trainable params) on ${ds.name}: ${trainCount} training ${source.kind === 'mnist' ? 'digits' : 'examples'}, ${setup.epochs} epoch${setup.epochs === 1 ? '' : 's'}, batch ${setup.batchSize}, ${setup.optimizer} lr ${setup.learningRate} (${setup.schedule}), backend ${tf.getBackend()}.`,
+    );
   }
   const result = await trainClassifier(tf, model, ds, setup, {
     limit: args.limit,
     hooks: {
       onStep: (s) => {
         if (args.json) return;
-        io.status(`epoch ${s.epoch}/${setup.epochs}  step ${s.step}/${s.totalSteps}  loss ${s.loss.toFixed(4)}  acc ${pct(s.accuracy)}  ${s.stepsPerSecond.toFixed(2)} steps/s  ${duration(s.secondsLeft)} left`);
+        io.status(
+          `epoch ${s.epoch}/${setup.epochs}  step ${s.step}/${s.totalSteps}  loss ${s.loss.toFixed(4)}  acc ${pct(s.accuracy)}  ${s.stepsPerSecond.toFixed(2)} steps/s  ${duration(s.secondsLeft)} left`,
+        );
       },
       onEpoch: (e) => {
         if (args.json) return;
         io.status('');
-        io.err(`epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, acc ${pct(e.trainAccuracy)}; test loss ${e.test.loss.toFixed(4)}, acc ${pct(e.test.accuracy)}`);
+        io.err(
+          `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, acc ${pct(e.trainAccuracy)}; test loss ${e.test.loss.toFixed(4)}, acc ${pct(e.test.accuracy)}`,
+        );
       },
     },
   });
@@ -94,11 +110,19 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
     stepsPerSecond: result.stepsPerSecond,
     train: result.final ? { loss: result.final.trainLoss, accuracy: result.final.trainAccuracy } : null,
     test: result.final ? { loss: result.final.test.loss, accuracy: result.final.test.accuracy } : null,
-    epochs: result.epochs.map((e) => ({ epoch: e.epoch, trainLoss: e.trainLoss, trainAccuracy: e.trainAccuracy, testLoss: e.test.loss, testAccuracy: e.test.accuracy })),
+    epochs: result.epochs.map((e) => ({
+      epoch: e.epoch,
+      trainLoss: e.trainLoss,
+      trainAccuracy: e.trainAccuracy,
+      testLoss: e.test.loss,
+      testAccuracy: e.test.accuracy,
+    })),
   };
   if (args.json) io.out(JSON.stringify(summary, null, 2));
   else if (result.final) {
-    io.out(`Final: train loss ${result.final.trainLoss.toFixed(4)}, accuracy ${pct(result.final.trainAccuracy)}; test loss ${result.final.test.loss.toFixed(4)}, accuracy ${pct(result.final.test.accuracy)}; ${result.stepsPerSecond.toFixed(2)} steps/s on ${summary.backend}.`);
+    io.out(
+      `Final: train loss ${result.final.trainLoss.toFixed(4)}, accuracy ${pct(result.final.trainAccuracy)}; test loss ${result.final.test.loss.toFixed(4)}, accuracy ${pct(result.final.test.accuracy)}; ${result.stepsPerSecond.toFixed(2)} steps/s on ${summary.backend}.`,
+    );
   }
   if (result.status === 'failed') {
     io.err(result.message ?? 'Training failed.');
@@ -108,9 +132,7 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
 }
 
 type DataSource =
-  | { kind: 'mnist'; shape: DataShape }
-  | { kind: 'synthetic'; name: (typeof SYNTHETIC_NAMES)[number]; shape: DataShape }
-  | { kind: 'csv'; path: string };
+  { kind: 'mnist'; shape: DataShape } | { kind: 'synthetic'; name: (typeof SYNTHETIC_NAMES)[number]; shape: DataShape } | { kind: 'csv'; path: string };
 
 /** Which data `--data` names, or a usage error that lists the choices. */
 function resolveData(args: TrainArgs): DataSource {
@@ -123,13 +145,17 @@ function resolveData(args: TrainArgs): DataSource {
   }
   const isDir = existsSync(data) && statSync(data).isDirectory();
   if (isDir || /\.zip$/i.test(data)) {
-    throw new TrainUsageError(`"${data}" is an image ${isDir ? 'folder' : 'archive'}: images can be trained on in the browser editor (Train tab, "Your images"), which decodes them; the command line cannot.`);
+    throw new TrainUsageError(
+      `"${data}" is an image ${isDir ? 'folder' : 'archive'}: images can be trained on in the browser editor (Train tab, "Your images"), which decodes them; the command line cannot.`,
+    );
   }
   if (/\.csv$/i.test(data)) {
     if (!existsSync(data)) throw new TrainUsageError(`Cannot read "${data}": no such file.`);
     return { kind: 'csv', path: data };
   }
-  throw new TrainUsageError(`Unknown dataset "${data}". Datasets: mnist, ${SYNTHETIC_NAMES.join(', ')}, or a .csv file (header row, numeric columns, the label last or named with --label).`);
+  throw new TrainUsageError(
+    `Unknown dataset "${data}". Datasets: mnist, ${SYNTHETIC_NAMES.join(', ')}, or a .csv file (header row, numeric columns, the label last or named with --label).`,
+  );
 }
 
 async function loadCsv(path: string, label: string | undefined): Promise<Dataset> {

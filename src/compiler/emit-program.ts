@@ -26,7 +26,45 @@ const INDENT = '  ';
 const MODULE_NAMES = ['tfType', 'Networks', 'Batch', 'EvaluationData', 'createNetworks', 'createTrainer'];
 
 /** Names inside createTrainer and its step functions that no value may take. */
-const TRAINER_NAMES = ['nets', 'options', 'seed', 'averages', 'averageOf', 'parameters', 'parameterOf', 'initial', 'networkList', 'correlations', 'batch', 'step', 'totalSteps', 'done', 'shown', 'out', 'losses', 'value', 'grads', 'data', 'metrics', 'classes', 'forward', 'onTest', 'onTrain', 'current', 'initTest', 'initTrain', 'id', 'v', 't', 'copy', 'network', 'online', 'create', 'init', 'hookInputs'];
+const TRAINER_NAMES = [
+  'nets',
+  'options',
+  'seed',
+  'averages',
+  'averageOf',
+  'parameters',
+  'parameterOf',
+  'initial',
+  'networkList',
+  'correlations',
+  'batch',
+  'step',
+  'totalSteps',
+  'done',
+  'shown',
+  'out',
+  'losses',
+  'value',
+  'grads',
+  'data',
+  'metrics',
+  'classes',
+  'forward',
+  'onTest',
+  'onTrain',
+  'current',
+  'initTest',
+  'initTrain',
+  'id',
+  'v',
+  't',
+  'copy',
+  'network',
+  'online',
+  'create',
+  'init',
+  'hookInputs',
+];
 
 /** Each op's call: which copied function, and its arguments as the interpreter's runOp passes them (test/program-export.test.ts runs every op both ways). */
 export function opCall(s: Extract<ProgramStep, { kind: 'op' }>, ins: string[]): { fn: string; code: string } {
@@ -125,7 +163,10 @@ function networkExpr(ctx: Context, network: string, weights: 'online' | 'frozen'
 function stepLines(ctx: Context, s: ProgramStep, values: Map<string, string>, training: boolean, indent: string): string[] {
   const get = (v: string) => {
     const name = values.get(v);
-    if (!name) throw new Error(`The exporter cannot place step "${s.nodeId}": it reads "${v}", which no earlier step computes here (a value computed under a gradient tape that a step outside it reads).`);
+    if (!name)
+      throw new Error(
+        `The exporter cannot place step "${s.nodeId}": it reads "${v}", which no earlier step computes here (a value computed under a gradient tape that a step outside it reads).`,
+      );
     return name;
   };
   switch (s.kind) {
@@ -135,7 +176,9 @@ function stepLines(ctx: Context, s: ProgramStep, values: Map<string, string>, tr
       const ins = s.inputs.map(get);
       const input = ins.length === 1 ? ins[0]! : `[${ins.join(', ')}]`;
       const outs = Object.values(s.outputs).map((v) => values.get(v)!);
-      const lines = [`${indent}// ${label(s)}: network ${lineComment(s.network)}, ${s.weights === 'ema' ? `moving average (τ ${s.ema!.decay}, ${s.ema!.schedule})` : `${s.weights} weights`}${train ? '' : ', inference mode'}.`];
+      const lines = [
+        `${indent}// ${label(s)}: network ${lineComment(s.network)}, ${s.weights === 'ema' ? `moving average (τ ${s.ema!.decay}, ${s.ema!.schedule})` : `${s.weights} weights`}${train ? '' : ', inference mode'}.`,
+      ];
       if (train && ctx.networks.get(s.network)!.dropout) {
         ctx.helpers.add('seedStep');
         lines.push(`${indent}seedStep(${model}, seed, step);`);
@@ -175,7 +218,8 @@ function valueNames(ctx: Context, proc: PlanProcedure): Map<string, string> {
 const tensorType = (rank: number) => (rank >= 1 && rank <= 6 ? `tf.Tensor${rank}D` : 'tf.Tensor');
 
 /** A network's learning-rate multiplier in a Minimize (its own key only: a network may be called "constructor"). */
-const multiplierOf = (m: MinimizeStep, net: string): number => (Object.hasOwn(m.optimizer.learningRateMultipliers, net) ? m.optimizer.learningRateMultipliers[net]! : 1);
+const multiplierOf = (m: MinimizeStep, net: string): number =>
+  Object.hasOwn(m.optimizer.learningRateMultipliers, net) ? m.optimizer.learningRateMultipliers[net]! : 1;
 
 /** The settings object of a Minimize, as the interpreter passes them to Minimizer and learningRateAt. */
 function settingsLiteral(m: MinimizeStep): string {
@@ -184,7 +228,12 @@ function settingsLiteral(m: MinimizeStep): string {
 }
 
 /** A train procedure: its optimizers (made once) and its step function. */
-function trainProcedure(ctx: Context, proc: PlanProcedure, index: number, trainerScope: Scope): { setup: string[]; fn: string; body: string[]; dispose: string[] } {
+function trainProcedure(
+  ctx: Context,
+  proc: PlanProcedure,
+  index: number,
+  trainerScope: Scope,
+): { setup: string[]; fn: string; body: string[]; dispose: string[] } {
   const I = INDENT;
   const { pre, taped } = partitionProcedure(proc);
   const names = valueNames(ctx, proc);
@@ -198,12 +247,17 @@ function trainProcedure(ctx: Context, proc: PlanProcedure, index: number, traine
     const groups = m.networks.map((net) => `{ variables: trainableVariables(${ctx.networks.get(net)!.access}), multiplier: ${literal(multiplierOf(m, net))} }`);
     if (m.parameters.length) {
       const params = m.parameters.map((output) => {
-        const step = ctx.program.procedures.flatMap((p) => p.steps).find((s) => s.kind === 'parameter' && s.output === output) as Extract<ProgramStep, { kind: 'parameter' }>;
+        const step = ctx.program.procedures.flatMap((p) => p.steps).find((s) => s.kind === 'parameter' && s.output === output) as Extract<
+          ProgramStep,
+          { kind: 'parameter' }
+        >;
         return `parameterOf(${stringLiteral(step.nodeId)}, ${literal(step.init)})`;
       });
       groups.push(`{ variables: [${params.join(', ')}], multiplier: 1 }`);
     }
-    setup.push(`${I}// Minimize ${lineComment(m.nodeId)} (procedure ${lineComment(proc.id)}): ${m.optimizer.optimizer}, learning rate ${m.optimizer.learningRate} (${m.optimizer.schedule}), over ${[...m.networks.map(lineComment), ...m.parameters.map(lineComment)].join(', ') || 'nothing'}.`);
+    setup.push(
+      `${I}// Minimize ${lineComment(m.nodeId)} (procedure ${lineComment(proc.id)}): ${m.optimizer.optimizer}, learning rate ${m.optimizer.learningRate} (${m.optimizer.schedule}), over ${[...m.networks.map(lineComment), ...m.parameters.map(lineComment)].join(', ') || 'nothing'}.`,
+    );
     setup.push(`${I}const ${settings} = ${settingsLiteral(m)};`);
     setup.push(`${I}const ${name} = new Minimizer(tf, ${settings}, [${groups.join(', ')}]);`);
     ctx.helpers.add('Minimizer').add('trainableVariables').add('learningRateAt');
@@ -281,15 +335,20 @@ function trainProcedure(ctx: Context, proc: PlanProcedure, index: number, traine
   body.push(`${I}${I}for (const [id, v] of Object.entries(losses)) {`);
   body.push(`${I}${I}${I}if (!Number.isFinite(v)) {`);
   if (hooks.length) body.push(`${I}${I}${I}${I}tf.dispose([${hooks.map((h) => hookVars.get(h)).join(', ')}].filter((t): t is tf.Tensor => t !== undefined));`);
-  body.push(`${I}${I}${I}${I}throw new Error(\`The loss "\${id}" became \${v} at step \${step + 1}, so training stopped. Lower the learning rate, or check the data.\`);`);
+  body.push(
+    `${I}${I}${I}${I}throw new Error(\`The loss "\${id}" became \${v} at step \${step + 1}, so training stopped. Lower the learning rate, or check the data.\`);`,
+  );
   body.push(`${I}${I}${I}}`);
   body.push(`${I}${I}}`);
   const parameterSteps = proc.steps.filter((s): s is Extract<ProgramStep, { kind: 'parameter' }> => s.kind === 'parameter');
   for (const p of parameterSteps) {
     ctx.helpers.add('clampParameter');
-    body.push(`${I}${I}clampParameter(tf, parameterOf(${stringLiteral(p.nodeId)}, ${literal(p.init)}), ${literal(p.min)}, ${literal(p.max)}); // ${lineComment(p.nodeId)}`);
+    body.push(
+      `${I}${I}clampParameter(tf, parameterOf(${stringLiteral(p.nodeId)}, ${literal(p.init)}), ${literal(p.min)}, ${literal(p.max)}); // ${lineComment(p.nodeId)}`,
+    );
   }
-  if (emaApplies.length || hooks.length) body.push(`${I}${I}// The moving averages and DirectPred count the steps done, this one included.`, `${I}${I}const done = step + 1;`);
+  if (emaApplies.length || hooks.length)
+    body.push(`${I}${I}// The moving averages and DirectPred count the steps done, this one included.`, `${I}${I}const done = step + 1;`);
   const followed = new Set<string>();
   for (const e of emaApplies) {
     // One update per network, however many nodes apply its moving average: the first node's decay.
@@ -297,13 +356,17 @@ function trainProcedure(ctx: Context, proc: PlanProcedure, index: number, traine
     followed.add(e.network);
     ctx.helpers.add('followAverage').add('emaDecayAt');
     const names = ctx.networks.get(e.network)!;
-    body.push(`${I}${I}followAverage(tf, ${names.access}, ${networkExpr(ctx, e.network, 'ema')}, emaDecayAt(${literal(e.ema!.decay)}, ${literal(e.ema!.schedule)}, done, totalSteps)); // ${lineComment(e.nodeId)}`);
+    body.push(
+      `${I}${I}followAverage(tf, ${names.access}, ${networkExpr(ctx, e.network, 'ema')}, emaDecayAt(${literal(e.ema!.decay)}, ${literal(e.ema!.schedule)}, done, totalSteps)); // ${lineComment(e.nodeId)}`,
+    );
   }
   for (const h of hooks) {
     ctx.helpers.add('directPredUpdate');
     const input = hookVars.get(h)!;
     body.push(`${I}${I}// DirectPred ${lineComment(h.nodeId)} sets network ${lineComment(h.network)} from its inputs' running correlation.`);
-    body.push(`${I}${I}if (${input}) correlations.set(${stringLiteral(h.nodeId)}, await directPredUpdate(tf, correlations.get(${stringLiteral(h.nodeId)}), ${input}, done, { every: ${literal(h.every)}, rho: ${literal(h.rho)}, epsilon: ${literal(h.epsilon)} }, ${ctx.networks.get(h.network)!.access}));`);
+    body.push(
+      `${I}${I}if (${input}) correlations.set(${stringLiteral(h.nodeId)}, await directPredUpdate(tf, correlations.get(${stringLiteral(h.nodeId)}), ${input}, done, { every: ${literal(h.every)}, rho: ${literal(h.rho)}, epsilon: ${literal(h.epsilon)} }, ${ctx.networks.get(h.network)!.access}));`,
+    );
   }
   if (hooks.length) body.push(`${I}${I}tf.dispose([${hooks.map((h) => hookVars.get(h)).join(', ')}].filter((t): t is tf.Tensor => t !== undefined));`);
   body.push(`${I}${I}return losses;`);
@@ -335,7 +398,9 @@ function evaluateProcedure(ctx: Context, proc: PlanProcedure, trainerScope: Scop
   const body: string[] = [];
   body.push(`${I}/**`);
   body.push(`${I} * ${docComment(`"${proc.label}"`)} (procedure ${docComment(proc.id)}), as the app evaluates: the networks in inference mode over`);
-  body.push(`${I} * \`data.test\`${needsTrain ? ' (and `data.train`, where the linear probe and kNN learn)' : ''}, batch by batch, then each measure. Results by name; dotted names nest.`);
+  body.push(
+    `${I} * \`data.test\`${needsTrain ? ' (and `data.train`, where the linear probe and kNN learn)' : ''}, batch by batch, then each measure. Results by name; dotted names nest.`,
+  );
   body.push(`${I} */`);
   body.push(`${I}function ${fn}(data: EvaluationData): Record<string, unknown> {`);
   body.push(`${I}${I}const metrics: Record<string, unknown> = {};`);
@@ -358,7 +423,11 @@ function evaluateProcedure(ctx: Context, proc: PlanProcedure, trainerScope: Scop
   // Each metric reads its inputs at these positions of what `forward` returns.
   const positions = new Map<Extract<ProgramStep, { kind: 'metric' }>, number[]>();
   let at = 0;
-  for (const m of metrics) positions.set(m, m.inputs.map(() => at++));
+  for (const m of metrics)
+    positions.set(
+      m,
+      m.inputs.map(() => at++),
+    );
   const rows = (split: string, m: Extract<ProgramStep, { kind: 'metric' }>) => {
     const [f, y] = positions.get(m)!;
     return `asCollected(${split}[${f}]!${y === undefined ? '' : `, ${split}[${y}]`})`;
@@ -435,7 +504,13 @@ export function emitProgram(program: PlanProgram): string {
 
   // Blocks: one function per block id across networks (every network lowers a block the same way);
   // a block named like a copied runtime function or a module name is renamed.
-  const fixed = new Set([...RESERVED_WORDS, ...EMITTER_NAMES, ...Object.values(CUSTOM_LAYER_SOURCES).flatMap((l) => l.declares), ...Object.keys(PROGRAM_SOURCES), ...MODULE_NAMES]);
+  const fixed = new Set([
+    ...RESERVED_WORDS,
+    ...EMITTER_NAMES,
+    ...Object.values(CUSTOM_LAYER_SOURCES).flatMap((l) => l.declares),
+    ...Object.keys(PROGRAM_SOURCES),
+    ...MODULE_NAMES,
+  ]);
   const moduleScope = new Scope(fixed);
   const blocks = new Map<string, PlanBlock>();
   for (const net of program.networks) {
@@ -457,7 +532,10 @@ export function emitProgram(program: PlanProgram): string {
   const blockSections = [...blocks.values()].map((b) => blockFunction(b, blocks, usesFillShape).join('\n'));
   const networkSections = program.networks.map((net) => {
     const own = new Map(net.plan.blocks.map((b) => [b.id, blocks.get(b.id)!]));
-    const about = net.id === MAIN_NETWORK ? `Builds the network ${net.id}, "${net.label}".` : `Builds the network ${net.id}, "${net.label}"${net.description ? `: ${net.description}` : '.'}`;
+    const about =
+      net.id === MAIN_NETWORK
+        ? `Builds the network ${net.id}, "${net.label}".`
+        : `Builds the network ${net.id}, "${net.label}"${net.description ? `: ${net.description}` : '.'}`;
     return modelFunction(net.plan, networks.get(net.id)!.factory, docComment(about), own, usesFillShape);
   });
   const customLayers = new Set(program.networks.flatMap((n) => usedCustomLayers(n.plan)));
@@ -474,12 +552,18 @@ export function emitProgram(program: PlanProgram): string {
       const t = trainProcedure(ctx, proc, index, trainerScope);
       setup.push(...t.setup);
       functions.push(t.body.join('\n'));
-      members.push(`${I}${I}/** ${docComment(`"${proc.label}"`)}: a training procedure. */`, `${I}${I}${propertyKey(proc.id)}: { kind: 'train' as const, trainStep: ${t.fn} },`);
+      members.push(
+        `${I}${I}/** ${docComment(`"${proc.label}"`)}: a training procedure. */`,
+        `${I}${I}${propertyKey(proc.id)}: { kind: 'train' as const, trainStep: ${t.fn} },`,
+      );
       disposes.push(...t.dispose);
     } else {
       const e = evaluateProcedure(ctx, proc, trainerScope);
       functions.push(e.body.join('\n'));
-      members.push(`${I}${I}/** ${docComment(`"${proc.label}"`)}: an evaluation. */`, `${I}${I}${propertyKey(proc.id)}: { kind: 'evaluate' as const, evaluate: ${e.fn} },`);
+      members.push(
+        `${I}${I}/** ${docComment(`"${proc.label}"`)}: an evaluation. */`,
+        `${I}${I}${propertyKey(proc.id)}: { kind: 'evaluate' as const, evaluate: ${e.fn} },`,
+      );
     }
   });
   const dataStep = program.procedures.flatMap((p) => p.steps).find((s): s is Extract<ProgramStep, { kind: 'data' }> => s.kind === 'data');
@@ -497,42 +581,48 @@ export function emitProgram(program: PlanProgram): string {
     ...(tfTypes ? ["import type * as tfType from '@tensorflow/tfjs';"] : []),
   ];
   const sections = [header.join('\n')];
-  sections.push(...Object.keys(CUSTOM_LAYER_SOURCES).filter((n) => customLayers.has(n)).map((n) => CUSTOM_LAYER_SOURCES[n]!.source));
+  sections.push(
+    ...Object.keys(CUSTOM_LAYER_SOURCES)
+      .filter((n) => customLayers.has(n))
+      .map((n) => CUSTOM_LAYER_SOURCES[n]!.source),
+  );
   if (usesFillShape.value) sections.push(FILL_SHAPE_HELPER.join('\n'));
   sections.push(...blockSections, ...networkSections);
   sections.push(`// ── Copied from the Patchbay runtime (${[...new Set(helpers.map((n) => PROGRAM_SOURCES[n]!.file))].join(', ')}): the code the app runs. ──`);
   sections.push(...helpers.map((n) => PROGRAM_SOURCES[n]!.source));
 
   const imageRank = dataStep ? dataStep.shape.length + 1 : 0;
-  sections.push([
-    '/** Every network of the program, by id. */',
-    'export interface Networks {',
-    ...program.networks.map((n) => `${I}${propertyKey(n.id)}: tf.LayersModel;`),
-    '}',
-    '',
-    '/** Builds every network with fresh weights. */',
-    'export function createNetworks(): Networks {',
-    `${I}return { ${program.networks.map((n) => `${propertyKey(n.id)}: ${networks.get(n.id)!.factory}()`).join(', ')} };`,
-    '}',
-    '',
-    `/** A batch as the Data node gives it: images${dataStep ? ` [batch, ${dataStep.shape.join(', ')}]` : ''} and one-hot labels${dataStep ? ` [batch, ${dataStep.classes}]` : ''}. */`,
-    'export interface Batch {',
-    `${I}image: ${tensorType(imageRank)};`,
-    `${I}label: tf.Tensor2D;`,
-    '}',
-    '',
-    '/** What an evaluation reads: the training split (probes and kNN learn there) and the held-out split, in batches. */',
-    'export interface EvaluationData {',
-    `${I}train: Batch[];`,
-    `${I}test: Batch[];`,
-    '}',
-  ].join('\n'));
+  sections.push(
+    [
+      '/** Every network of the program, by id. */',
+      'export interface Networks {',
+      ...program.networks.map((n) => `${I}${propertyKey(n.id)}: tf.LayersModel;`),
+      '}',
+      '',
+      '/** Builds every network with fresh weights. */',
+      'export function createNetworks(): Networks {',
+      `${I}return { ${program.networks.map((n) => `${propertyKey(n.id)}: ${networks.get(n.id)!.factory}()`).join(', ')} };`,
+      '}',
+      '',
+      `/** A batch as the Data node gives it: images${dataStep ? ` [batch, ${dataStep.shape.join(', ')}]` : ''} and one-hot labels${dataStep ? ` [batch, ${dataStep.classes}]` : ''}. */`,
+      'export interface Batch {',
+      `${I}image: ${tensorType(imageRank)};`,
+      `${I}label: tf.Tensor2D;`,
+      '}',
+      '',
+      '/** What an evaluation reads: the training split (probes and kNN learn there) and the held-out split, in batches. */',
+      'export interface EvaluationData {',
+      `${I}train: Batch[];`,
+      `${I}test: Batch[];`,
+      '}',
+    ].join('\n'),
+  );
 
   const trainer = [
     '/**',
-    ' * The program\'s procedures over `nets`, in document order: each training procedure has a',
+    " * The program's procedures over `nets`, in document order: each training procedure has a",
     ' * `trainStep(batch, step, totalSteps)` that does one step exactly as the app does, each evaluation an',
-    ' * `evaluate(data)`. `seed` is the run\'s seed: it seeds the augmentations, dropout and probes per step',
+    " * `evaluate(data)`. `seed` is the run's seed: it seeds the augmentations, dropout and probes per step",
     ' * and node, as in the app. Moving-average copies are made from the online weights the first time a',
     ' * step uses them; random-init baselines use the weights `nets` had when the trainer was made.',
     ' * dispose() frees the optimizers, the copies and the learned scalars (not `nets`).',

@@ -39,7 +39,9 @@ function expr(value: Expr, scope: Scope, input: string): string {
   }
   if (Array.isArray(value)) return `[${value.map((v) => expr(v, scope, input)).join(', ')}]`;
   if (typeof value === 'object' && value !== null) {
-    return `{ ${Object.entries(value).map(([k, v]) => `${propertyKey(k)}: ${expr(v, scope, input)}`).join(', ')} }`;
+    return `{ ${Object.entries(value)
+      .map(([k, v]) => `${propertyKey(k)}: ${expr(v, scope, input)}`)
+      .join(', ')} }`;
   }
   return literal(value);
 }
@@ -50,7 +52,10 @@ function expr(value: Expr, scope: Scope, input: string): string {
  */
 function customClass(factory: string): string {
   const layer = Object.hasOwn(CUSTOM_LAYER_SOURCES, factory) ? CUSTOM_LAYER_SOURCES[factory] : undefined;
-  if (!layer) throw new Error(`The plan uses the custom layer "${factory}", which has no class in src/runtime/layers (generated sources: ${Object.keys(CUSTOM_LAYER_SOURCES).join(', ')}).`);
+  if (!layer)
+    throw new Error(
+      `The plan uses the custom layer "${factory}", which has no class in src/runtime/layers (generated sources: ${Object.keys(CUSTOM_LAYER_SOURCES).join(', ')}).`,
+    );
   return layer.declares[0]!;
 }
 
@@ -67,7 +72,12 @@ const layerName = (name: string, scope: Scope) => (scope.inBlock ? `\`\${name}_$
 
 function layerStep(step: LayerStep, scope: Scope, lines: string[], indent: string): void {
   const input = step.inputs.length === 1 ? step.inputs[0]! : `[${step.inputs.join(', ')}]`;
-  const config = [`name: ${layerName(step.name, scope)}`, ...Object.entries(step.custom ? step.config : withoutDefaults(step.factory, step.config)).map(([k, v]) => `${propertyKey(k)}: ${expr(v, scope, step.inputs[0]!)}`)];
+  const config = [
+    `name: ${layerName(step.name, scope)}`,
+    ...Object.entries(step.custom ? step.config : withoutDefaults(step.factory, step.config)).map(
+      ([k, v]) => `${propertyKey(k)}: ${expr(v, scope, step.inputs[0]!)}`,
+    ),
+  ];
   const factory = step.custom ? `new ${customClass(step.factory)}` : `tf.layers.${step.factory}`;
   const call = `${factory}({ ${config.join(', ')} }).apply(${input}) as tf.SymbolicTensor`;
   const comment = step.outputShape ? ` // ${formatShape(step.outputShape)}` : '';
@@ -159,7 +169,9 @@ export function blockFunction(block: PlanBlock, blocks: Map<string, PlanBlock>, 
   const outputs = block.body.outputs;
   const returnType = outputs.length === 1 ? 'tf.SymbolicTensor' : `{ ${outputs.map((o) => `${propertyKey(o.name)}: tf.SymbolicTensor`).join('; ')} }`;
   lines.push(...docLines(`${block.label}: ${block.description}`));
-  lines.push(`export function ${block.fnName}(${inputs.map((s) => `${s.value}: tf.SymbolicTensor`).join(', ')}, p: ${block.typeName}, name: string): ${returnType} {`);
+  lines.push(
+    `export function ${block.fnName}(${inputs.map((s) => `${s.value}: tf.SymbolicTensor`).join(', ')}, p: ${block.typeName}, name: string): ${returnType} {`,
+  );
   for (const p of derived) {
     // The compiler refuses a derive from an input the block does not have, so `input` is always one of ours.
     const input = inputs.find((s) => s.port === p.derive!.input)!.value;
@@ -168,14 +180,18 @@ export function blockFunction(block: PlanBlock, blocks: Map<string, PlanBlock>, 
   }
   const scope: Scope = { derived: new Map(Object.entries(block.derivedNames)), inBlock: true, usesFillShape };
   lines.push(...bodyLines(block.body, blocks, scope, INDENT));
-  lines.push(outputs.length === 1 ? `${INDENT}return ${outputs[0]!.value};` : `${INDENT}return { ${outputs.map((o) => `${propertyKey(o.name)}: ${o.value}`).join(', ')} };`);
+  lines.push(
+    outputs.length === 1
+      ? `${INDENT}return ${outputs[0]!.value};`
+      : `${INDENT}return { ${outputs.map((o) => `${propertyKey(o.name)}: ${o.value}`).join(', ')} };`,
+  );
   lines.push('}');
   return lines;
 }
 
 export const FILL_SHAPE_HELPER = [
   '/**',
-  ' * Fills the -1 axis of a Reshape target from the input shape. tfjs\'s Reshape keeps -1 in its',
+  " * Fills the -1 axis of a Reshape target from the input shape. tfjs's Reshape keeps -1 in its",
   ' * symbolic output shape while the batch size is unknown, which breaks the layers after it.',
   ' */',
   'function fillShape(input: tf.SymbolicTensor, target: number[]): number[] {',
@@ -211,7 +227,13 @@ export function emit(plan: Plan): string {
   const blocks = new Map(plan.blocks.map((b) => [b.id, b]));
   const usesFillShape = { value: false };
   const blockSections = plan.blocks.map((b) => blockFunction(b, blocks, usesFillShape).join('\n'));
-  const model = modelFunction(plan, 'createModel', `Builds "${docComment(plan.name)}" (uncompiled: choose the optimizer and loss with model.compile).`, blocks, usesFillShape);
+  const model = modelFunction(
+    plan,
+    'createModel',
+    `Builds "${docComment(plan.name)}" (uncompiled: choose the optimizer and loss with model.compile).`,
+    blocks,
+    usesFillShape,
+  );
 
   const header = [
     `// Generated by Patchbay from the graph "${lineComment(plan.source.name)}" (${plan.source.format}, document version ${plan.source.version}).`,

@@ -67,7 +67,9 @@ export function expandBlock(doc: GraphDocument, nodeId: string): { doc: GraphDoc
         if (from) value.set(id, from);
         continue;
       }
-      const sources = incoming(id).map((e) => value.get(e.source)).filter((s): s is Source => !!s);
+      const sources = incoming(id)
+        .map((e) => value.get(e.source))
+        .filter((s): s is Source => !!s);
       if (inner.type === 'BlockOutput') {
         if (sources[0]) outputs.set(String(inner.params.name ?? 'y'), sources[0]);
         continue;

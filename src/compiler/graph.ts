@@ -61,7 +61,12 @@ export interface Wiring {
  * and ignored; a second edge into a single-input port is reported and ignored; nodes on a cycle are
  * reported and left out of the order.
  */
-export function wire(body: GraphBody, blocks: ReadonlyMap<string, BlockDef>, blockId?: string, portsOfNode: (n: GraphNode) => NodePorts | undefined = (n) => portsOf(n, blocks)): Wiring {
+export function wire(
+  body: GraphBody,
+  blocks: ReadonlyMap<string, BlockDef>,
+  blockId?: string,
+  portsOfNode: (n: GraphNode) => NodePorts | undefined = (n) => portsOf(n, blocks),
+): Wiring {
   const diagnostics: Diagnostic[] = [];
   const nodes = new Map<string, GraphNode>();
   for (const n of body.nodes) if (!nodes.has(n.id)) nodes.set(n.id, n);
@@ -78,12 +83,14 @@ export function wire(body: GraphBody, blocks: ReadonlyMap<string, BlockDef>, blo
     const target = nodes.get(edge.target);
     if (!source || !target) {
       const end = source ? 'target' : 'source';
-      diagnostics.push(diagnostic('PB107', {
-        message: `Edge "${edge.id}" has ${end} "${edge[end]}", but no node has that id.`,
-        help: 'The edge is ignored; delete it or reconnect it.',
-        blockId,
-        nodeId: source?.id ?? target?.id,
-      }));
+      diagnostics.push(
+        diagnostic('PB107', {
+          message: `Edge "${edge.id}" has ${end} "${edge[end]}", but no node has that id.`,
+          help: 'The edge is ignored; delete it or reconnect it.',
+          blockId,
+          nodeId: source?.id ?? target?.id,
+        }),
+      );
       continue;
     }
     const sp = portsFor(source);
@@ -103,13 +110,15 @@ export function wire(body: GraphBody, blocks: ReadonlyMap<string, BlockDef>, blo
     if (!byPort) incoming.set(target.id, (byPort = new Map()));
     const list = byPort.get(port.name) ?? [];
     if (list.length > 0 && !port.variadic) {
-      diagnostics.push(diagnostic('PB203', {
-        message: `Node "${target.id}" port "${port.name}" already receives "${list[0]!.source}"; edge "${edge.id}" from "${edge.source}" is a second connection.`,
-        help: 'A layer input takes one tensor. Remove one edge, or join the tensors first with Add or Concatenate.',
-        nodeId: target.id,
-        port: port.name,
-        blockId,
-      }));
+      diagnostics.push(
+        diagnostic('PB203', {
+          message: `Node "${target.id}" port "${port.name}" already receives "${list[0]!.source}"; edge "${edge.id}" from "${edge.source}" is a second connection.`,
+          help: 'A layer input takes one tensor. Remove one edge, or join the tensors first with Add or Concatenate.',
+          nodeId: target.id,
+          port: port.name,
+          blockId,
+        }),
+      );
       continue;
     }
     list.push(edge);
@@ -126,12 +135,14 @@ export function wire(body: GraphBody, blocks: ReadonlyMap<string, BlockDef>, blo
     const cycle = findCycle(stuck, incoming);
     for (const id of stuck) {
       if (!cycle.includes(id)) continue;
-      diagnostics.push(diagnostic('PB202', {
-        message: `Node "${id}" is on a cycle: ${[...cycle, cycle[0]].join(' → ')}.`,
-        help: 'A network is computed front to back; remove one edge of the cycle. For recurrence, use a block with repeat.',
-        nodeId: id,
-        blockId,
-      }));
+      diagnostics.push(
+        diagnostic('PB202', {
+          message: `Node "${id}" is on a cycle: ${[...cycle, cycle[0]].join(' → ')}.`,
+          help: 'A network is computed front to back; remove one edge of the cycle. For recurrence, use a block with repeat.',
+          nodeId: id,
+          blockId,
+        }),
+      );
     }
   }
   return { nodes, incoming, outgoing, order, diagnostics };
@@ -151,11 +162,7 @@ function portProblem(node: GraphNode, port: string, available: PortSpec[], side:
  * Kahn's algorithm, always taking the ready node that comes first in the document, so that emitted
  * code and summaries follow the order the graph was written in. O((n + e) log n).
  */
-function topologicalOrder(
-  nodes: Map<string, GraphNode>,
-  incoming: Map<string, Map<string, GraphEdge[]>>,
-  outgoing: Map<string, GraphEdge[]>,
-): string[] {
+function topologicalOrder(nodes: Map<string, GraphNode>, incoming: Map<string, Map<string, GraphEdge[]>>, outgoing: Map<string, GraphEdge[]>): string[] {
   const index = new Map<string, number>();
   const ids = [...nodes.keys()];
   ids.forEach((id, i) => index.set(id, i));

@@ -141,25 +141,30 @@ function gatherInputs(
   ctx: Context,
   blockId: string | undefined,
 ): { shapes: Shape[]; problems: Diagnostic[] } | 'blocked' {
-  const ports = node.type === BLOCK_NODE_TYPE
-    ? (node.block !== undefined && ctx.blocks.has(node.block) ? blockPorts(ctx.blocks.get(node.block)!).inputs : [])
-    : getSpec(node.type)?.inputs ?? [];
+  const ports =
+    node.type === BLOCK_NODE_TYPE
+      ? node.block !== undefined && ctx.blocks.has(node.block)
+        ? blockPorts(ctx.blocks.get(node.block)!).inputs
+        : []
+      : (getSpec(node.type)?.inputs ?? []);
   const shapes: Shape[] = [];
   const problems: Diagnostic[] = [];
   let blocked = false;
   for (const port of ports) {
     const edges = wiring.incoming.get(node.id)?.get(port.name) ?? [];
-    const needed = port.variadic ? port.minConnections ?? 1 : 1;
+    const needed = port.variadic ? (port.minConnections ?? 1) : 1;
     if (edges.length < needed) {
-      problems.push(diagnostic('PB200', {
-        message: port.variadic
-          ? `Received ${edges.length} connection${edges.length === 1 ? '' : 's'} into "${port.name}" of ${node.type} "${node.id}", expected at least ${needed}.`
-          : `Input "${port.name}" of ${node.type} "${node.id}" is not connected.`,
-        help: 'Drag a wire from another node\'s output to this port.',
-        nodeId: node.id,
-        port: port.name,
-        blockId,
-      }));
+      problems.push(
+        diagnostic('PB200', {
+          message: port.variadic
+            ? `Received ${edges.length} connection${edges.length === 1 ? '' : 's'} into "${port.name}" of ${node.type} "${node.id}", expected at least ${needed}.`
+            : `Input "${port.name}" of ${node.type} "${node.id}" is not connected.`,
+          help: "Drag a wire from another node's output to this port.",
+          nodeId: node.id,
+          port: port.name,
+          blockId,
+        }),
+      );
       continue;
     }
     for (const edge of edges) {
@@ -192,17 +197,25 @@ function inferNode(
   if (node.type === BLOCK_NODE_TYPE) return inferBlockInstance(node, inputs, ctx, binding, out);
   const spec = getSpec(node.type);
   if (!spec) {
-    out.push(diagnostic('PB104', {
-      message: `Node "${node.id}" has type "${node.type}", which this Patchbay does not know.`,
-      help: 'It is kept as a placeholder and saved unchanged; replace or remove it to compile the graph.',
-      nodeId: node.id,
-      blockId,
-    }));
+    out.push(
+      diagnostic('PB104', {
+        message: `Node "${node.id}" has type "${node.type}", which this Patchbay does not know.`,
+        help: 'It is kept as a placeholder and saved unchanged; replace or remove it to compile the graph.',
+        nodeId: node.id,
+        blockId,
+      }),
+    );
     return failed;
   }
   if (node.type === 'BlockInput' || node.type === 'BlockOutput') {
     if (!binding) {
-      out.push(diagnostic('PB209', { message: `${spec.label} "${node.id}" is only meaningful inside a block.`, help: 'Use Input and Output in the main graph.', nodeId: node.id }));
+      out.push(
+        diagnostic('PB209', {
+          message: `${spec.label} "${node.id}" is only meaningful inside a block.`,
+          help: 'Use Input and Output in the main graph.',
+          nodeId: node.id,
+        }),
+      );
       return failed;
     }
   }
@@ -244,28 +257,39 @@ function inferBlockInstance(
   const failed: NodeResult = { nodeId: node.id, outputs: null, inputs, params: null, count: ZERO };
   const def = node.block === undefined ? undefined : ctx.blocks.get(node.block);
   if (!def) {
-    out.push(diagnostic('PB109', {
-      message: `Node "${node.id}" uses block "${node.block ?? '(none)'}", which this graph does not define.`,
-      help: 'Add the block definition, or replace the node with one from the palette.',
-      nodeId: node.id,
-      blockId,
-    }));
+    out.push(
+      diagnostic('PB109', {
+        message: `Node "${node.id}" uses block "${node.block ?? '(none)'}", which this graph does not define.`,
+        help: 'Add the block definition, or replace the node with one from the palette.',
+        nodeId: node.id,
+        blockId,
+      }),
+    );
     return failed;
   }
   if (ctx.stack.includes(def.id)) {
-    out.push(diagnostic('PB210', { message: `Block "${def.id}" contains itself (${[...ctx.stack, def.id].join(' → ')}).`, help: 'A block cannot be placed inside its own body.', nodeId: node.id, blockId }));
+    out.push(
+      diagnostic('PB210', {
+        message: `Block "${def.id}" contains itself (${[...ctx.stack, def.id].join(' → ')}).`,
+        help: 'A block cannot be placed inside its own body.',
+        nodeId: node.id,
+        blockId,
+      }),
+    );
     return failed;
   }
   const ports = blockPorts(def);
   const repeat = node.repeat ?? 1;
   if (repeat > 1 && (ports.inputs.length !== 1 || ports.outputs.length !== 1)) {
-    out.push(diagnostic('PB206', {
-      message: `${def.label} "${node.id}" repeats ×${repeat} but has ${ports.inputs.length} inputs and ${ports.outputs.length} outputs, expected one of each.`,
-      help: 'Set repeat to 1, or place the block several times and wire it by hand.',
-      nodeId: node.id,
-      param: 'repeat',
-      blockId,
-    }));
+    out.push(
+      diagnostic('PB206', {
+        message: `${def.label} "${node.id}" repeats ×${repeat} but has ${ports.inputs.length} inputs and ${ports.outputs.length} outputs, expected one of each.`,
+        help: 'Set repeat to 1, or place the block several times and wire it by hand.',
+        nodeId: node.id,
+        param: 'repeat',
+        blockId,
+      }),
+    );
     return failed;
   }
   const given = blockArgs(def, node, binding?.args, blockId);
@@ -291,13 +315,15 @@ function inferBlockInstance(
     const body = inferBody(def, inner, { inputs: portShapes, args: stepArgs, blockId: def.id });
     if (body.diagnostics.some((d) => d.severity === 'error')) {
       const firstError = body.diagnostics.find((d) => d.severity === 'error')!;
-      out.push(diagnostic(firstError.code, {
-        message: `Inside ${def.label} "${node.id}"${repeat > 1 ? ` (repetition ${r + 1} of ${repeat})` : ''}: ${firstError.message}`,
-        help: firstError.help,
-        nodeId: node.id,
-        param: firstError.param,
-        blockId,
-      }));
+      out.push(
+        diagnostic(firstError.code, {
+          message: `Inside ${def.label} "${node.id}"${repeat > 1 ? ` (repetition ${r + 1} of ${repeat})` : ''}: ${firstError.message}`,
+          help: firstError.help,
+          nodeId: node.id,
+          param: firstError.param,
+          blockId,
+        }),
+      );
       return { ...failed, inner: body };
     }
     outputs = {};
@@ -324,7 +350,12 @@ function inferBlockInstance(
   return { nodeId: node.id, outputs, inputs, params: args, count, inner: first };
 }
 
-function deriveArgs(def: BlockDef, node: GraphNode, ports: ReadonlyMap<string, Shape>, blockId?: string): { values: Record<string, number> } | { problem: Diagnostic } {
+function deriveArgs(
+  def: BlockDef,
+  node: GraphNode,
+  ports: ReadonlyMap<string, Shape>,
+  blockId?: string,
+): { values: Record<string, number> } | { problem: Diagnostic } {
   const values: Record<string, number> = {};
   for (const param of def.params) {
     if (!param.derive) continue;
@@ -373,15 +404,29 @@ export function analyze(doc: GraphDocument, cache?: InferenceCache): Analysis {
   const outputs = explicit.length
     ? explicit.map((n) => ({ nodeId: n.id, port: 'out' }))
     : doc.nodes
-      .filter((n) => n.type !== 'Input' && !(main.wiring.outgoing.get(n.id)?.length))
-      .flatMap((n) => Object.keys(main.nodes.get(n.id)?.outputs ?? { out: null }).map((port) => ({ nodeId: n.id, port })));
+        .filter((n) => n.type !== 'Input' && !main.wiring.outgoing.get(n.id)?.length)
+        .flatMap((n) => Object.keys(main.nodes.get(n.id)?.outputs ?? { out: null }).map((port) => ({ nodeId: n.id, port })));
   if (doc.nodes.length > 0 && inputs.length === 0) {
-    diagnostics.push(diagnostic('PB204', { message: 'Received a graph without an Input node, expected at least one.', help: 'Add an Input from the palette and set the shape of one example.' }));
+    diagnostics.push(
+      diagnostic('PB204', {
+        message: 'Received a graph without an Input node, expected at least one.',
+        help: 'Add an Input from the palette and set the shape of one example.',
+      }),
+    );
   }
   if (doc.nodes.length > 0 && outputs.length === 0) {
-    diagnostics.push(diagnostic('PB208', { message: 'Received a graph with no output: every node feeds another.', help: 'Add an Output node after the last layer.' }));
+    diagnostics.push(
+      diagnostic('PB208', { message: 'Received a graph with no output: every node feeds another.', help: 'Add an Output node after the last layer.' }),
+    );
   }
-  if (explicit.length) diagnostics.push(...unusedNodes(doc, main.wiring, explicit.map((n) => n.id)));
+  if (explicit.length)
+    diagnostics.push(
+      ...unusedNodes(
+        doc,
+        main.wiring,
+        explicit.map((n) => n.id),
+      ),
+    );
   diagnostics.push(...memoryDiagnostics(main.count, new Map([...main.nodes].map(([id, r]) => [id, r.count]))));
   return { doc, blocks, main, inputs, outputs, diagnostics, count: main.count };
 }
@@ -392,14 +437,22 @@ function unusedNodes(doc: GraphDocument, wiring: Wiring, outputIds: string[]): D
   while (stack.length) {
     const id = stack.pop()!;
     for (const edges of wiring.incoming.get(id)?.values() ?? []) {
-      for (const e of edges) if (!used.has(e.source)) { used.add(e.source); stack.push(e.source); }
+      for (const e of edges)
+        if (!used.has(e.source)) {
+          used.add(e.source);
+          stack.push(e.source);
+        }
     }
   }
-  return doc.nodes.filter((n) => !used.has(n.id)).map((n) => diagnostic('PB205', {
-    message: `Node "${n.id}" does not lead to any Output, so it is not part of the model.`,
-    help: 'Connect it towards an Output, or delete it.',
-    nodeId: n.id,
-  }));
+  return doc.nodes
+    .filter((n) => !used.has(n.id))
+    .map((n) =>
+      diagnostic('PB205', {
+        message: `Node "${n.id}" does not lead to any Output, so it is not part of the model.`,
+        help: 'Connect it towards an Output, or delete it.',
+        nodeId: n.id,
+      }),
+    );
 }
 
 /** An analyzer that reuses work between calls: what the editor runs on every edit. */

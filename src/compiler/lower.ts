@@ -38,7 +38,10 @@ export const toTypeName = (id: string) => {
 class Names {
   private used: Set<string>;
   /** `functions`: block function names; a value named like one would shadow it, so it becomes `…Out`. */
-  constructor(reserved: Iterable<string> = [], private functions: ReadonlySet<string> = new Set()) {
+  constructor(
+    reserved: Iterable<string> = [],
+    private functions: ReadonlySet<string> = new Set(),
+  ) {
     this.used = new Set([...reserved, ...functions]);
   }
   take(base: string): string {
@@ -78,7 +81,12 @@ export function lower(analysis: Analysis): LowerResult {
   const main = lowerer.body(analysis.main.wiring, analysis.main.nodes, null);
   const outputs = analysis.outputs.map(({ nodeId, port }) => {
     const value = lowerer.lastValues.get(nodeId)?.[port];
-    return { name: toLayerName(nodeName(analysis.main.wiring.nodes.get(nodeId)!)), nodeId, value: value!, shape: analysis.main.nodes.get(nodeId)?.outputs?.[port] };
+    return {
+      name: toLayerName(nodeName(analysis.main.wiring.nodes.get(nodeId)!)),
+      nodeId,
+      value: value!,
+      shape: analysis.main.nodes.get(nodeId)?.outputs?.[port],
+    };
   });
   main.outputs = outputs;
   if (diagnostics.length) return { plan: null, diagnostics };
@@ -118,7 +126,13 @@ class Lowerer {
    * Lowers one body. `blockArgs` is null for the main graph; inside a block it holds one concrete
    * instance's arguments, used only to fill defaults (values that are `{ $param }` stay symbolic).
    */
-  body(wiring: Wiring, results: ReadonlyMap<string, NodeResult> | null, blockArgs: Record<string, unknown> | null, blockId?: string, taken: Iterable<string> = []): PlanBody {
+  body(
+    wiring: Wiring,
+    results: ReadonlyMap<string, NodeResult> | null,
+    blockArgs: Record<string, unknown> | null,
+    blockId?: string,
+    taken: Iterable<string> = [],
+  ): PlanBody {
     const names = new Names([...RESERVED, ...taken], this.functionNames);
     const layerNames = new Names();
     const values = new Map<string, Record<string, string>>();
@@ -159,7 +173,14 @@ class Lowerer {
           values.set(id, { out: value });
         } else {
           const value = names.take(toIdentifier(nodeName(node)));
-          steps.push({ kind: 'input', nodeId: id, name: layerNames.take(toLayerName(nodeName(node))), value, shape: params.params.shape as number[], dtype: params.params.dtype as 'float32' | 'int32' });
+          steps.push({
+            kind: 'input',
+            nodeId: id,
+            name: layerNames.take(toLayerName(nodeName(node))),
+            value,
+            shape: params.params.shape as number[],
+            dtype: params.params.dtype as 'float32' | 'int32',
+          });
           values.set(id, { out: value });
         }
         continue;
@@ -259,7 +280,13 @@ class Lowerer {
       body,
     });
     if (wiring.order.length < def.nodes.length) {
-      this.diagnostics.push(diagnostic('PB307', { message: `Block "${def.id}" could not be lowered: its body has a cycle.`, help: 'Open the block and remove the cycle.', blockId: def.id }));
+      this.diagnostics.push(
+        diagnostic('PB307', {
+          message: `Block "${def.id}" could not be lowered: its body has a cycle.`,
+          help: 'Open the block and remove the cycle.',
+          blockId: def.id,
+        }),
+      );
     }
   }
 }

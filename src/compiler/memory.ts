@@ -23,7 +23,11 @@ export const TRAINING_MEMORY_LIMIT = 4 * 2 ** 30;
 
 export function memoryEstimate(count: ParamCount): MemoryEstimate {
   const params = count.trainable + count.nonTrainable;
-  return { params, weightsBytes: params * BYTES_PER_PARAM, trainingBytes: count.trainable * BYTES_PER_PARAM * TRAINING_COPIES + count.nonTrainable * BYTES_PER_PARAM };
+  return {
+    params,
+    weightsBytes: params * BYTES_PER_PARAM,
+    trainingBytes: count.trainable * BYTES_PER_PARAM * TRAINING_COPIES + count.nonTrainable * BYTES_PER_PARAM,
+  };
 }
 
 /** "3.2 GB", "870 MB", "21 TB": sizes for people (decimal units, as disks and browsers show them). */
@@ -54,15 +58,22 @@ export function memoryProblem(estimate: MemoryEstimate): string | null {
 export function memoryDiagnostics(total: ParamCount, perNode: ReadonlyMap<string, ParamCount>): Diagnostic[] {
   const problem = memoryProblem(memoryEstimate(total));
   if (!problem) return [];
-  const out = [diagnostic('PB310', { message: problem, help: 'Make the largest layers smaller (fewer units or filters), or export to PyTorch and train on bigger machines.' })];
+  const out = [
+    diagnostic('PB310', {
+      message: problem,
+      help: 'Make the largest layers smaller (fewer units or filters), or export to PyTorch and train on bigger machines.',
+    }),
+  ];
   const nodes = [...perNode].map(([id, c]) => ({ id, estimate: memoryEstimate(c) })).sort((a, b) => b.estimate.params - a.estimate.params);
   const heavy = nodes.filter((n) => n.estimate.trainingBytes > TRAINING_MEMORY_LIMIT);
   for (const n of heavy.length ? heavy : nodes.slice(0, 1)) {
-    out.push(diagnostic('PB310', {
-      message: `This node holds ${count(n.estimate.params)} parameters (${formatBytes(n.estimate.weightsBytes)} of weights, about ${formatBytes(n.estimate.trainingBytes)} to train).`,
-      help: 'Reduce its units, filters or kernel size.',
-      nodeId: n.id,
-    }));
+    out.push(
+      diagnostic('PB310', {
+        message: `This node holds ${count(n.estimate.params)} parameters (${formatBytes(n.estimate.weightsBytes)} of weights, about ${formatBytes(n.estimate.trainingBytes)} to train).`,
+        help: 'Reduce its units, filters or kernel size.',
+        nodeId: n.id,
+      }),
+    );
   }
   return out;
 }

@@ -42,14 +42,20 @@ export function parseParams(spec: AnySpec, node: GraphNode, params: Record<strin
   if (parsed.success) {
     const known = spec.params.shape as Record<string, unknown>;
     const unknown = Object.keys(params).filter((k) => !(k in known));
-    const warnings = unknown.map((k) => diagnostic('PB311', {
-      severity: 'warning',
-      message: `${node.type} "${node.id}" has a param "${k}" that ${node.type} does not take; it is kept in the file but ignored.`,
-      help: `${node.type} takes ${Object.keys(known).map((x) => `"${x}"`).join(', ') || 'no params'}. Remove "${k}" or check its spelling.`,
-      nodeId: node.id,
-      param: k,
-      blockId,
-    }));
+    const warnings = unknown.map((k) =>
+      diagnostic('PB311', {
+        severity: 'warning',
+        message: `${node.type} "${node.id}" has a param "${k}" that ${node.type} does not take; it is kept in the file but ignored.`,
+        help: `${node.type} takes ${
+          Object.keys(known)
+            .map((x) => `"${x}"`)
+            .join(', ') || 'no params'
+        }. Remove "${k}" or check its spelling.`,
+        nodeId: node.id,
+        param: k,
+        blockId,
+      }),
+    );
     return { ok: true, params: parsed.data as Record<string, unknown>, warnings };
   }
   return { ok: false, diagnostics: parsed.error.issues.map((issue) => paramIssue(issue, node, params, blockId)) };
@@ -71,11 +77,19 @@ export function expectedText(issue: z.core.$ZodIssue): string {
       return `a number ${sign} ${bound}`;
     }
     case 'invalid_type':
-      return issue.expected === 'int' ? 'a whole number' : issue.expected === 'array' ? 'a list' : issue.expected === 'boolean' ? 'true or false' : issue.expected === 'string' ? 'text' : `a ${issue.expected}`;
+      return issue.expected === 'int'
+        ? 'a whole number'
+        : issue.expected === 'array'
+          ? 'a list'
+          : issue.expected === 'boolean'
+            ? 'true or false'
+            : issue.expected === 'string'
+              ? 'text'
+              : `a ${issue.expected}`;
     case 'invalid_value':
       return issue.values.length === 1 ? describe(issue.values[0]) : `one of ${issue.values.map((v) => describe(v)).join(', ')}`;
     case 'invalid_union':
-      return 'a value of another form (see the param\'s description)';
+      return "a value of another form (see the param's description)";
     case 'not_multiple_of':
       return `a multiple of ${String(issue.divisor)}`;
     default:
@@ -86,11 +100,17 @@ export function expectedText(issue: z.core.$ZodIssue): string {
 function paramIssue(issue: z.core.$ZodIssue, node: GraphNode, params: Record<string, unknown>, blockId?: string): Diagnostic {
   const param = issue.path.length ? String(issue.path[0]) : undefined;
   const received = param === undefined ? describe(params) : describe(params[param]);
-  const where = issue.path.length > 1 ? ` (at ${issue.path.slice(1).map((k) => (typeof k === 'number' ? `item ${k + 1}` : String(k))).join(', ')})` : '';
+  const where =
+    issue.path.length > 1
+      ? ` (at ${issue.path
+          .slice(1)
+          .map((k) => (typeof k === 'number' ? `item ${k + 1}` : String(k)))
+          .join(', ')})`
+      : '';
   const detail = expectedText(issue);
   return diagnostic('PB300', {
     message: `${node.type} "${node.id}": received ${param ?? 'params'} = ${received}, expected ${detail}${where}.`,
-    help: param ? `Change "${param}" in the inspector.` : 'Check the node\'s params in the inspector.',
+    help: param ? `Change "${param}" in the inspector.` : "Check the node's params in the inspector.",
     nodeId: node.id,
     param,
     blockId,
@@ -118,7 +138,12 @@ export function checkBlockArg(param: BlockParam, value: unknown): string | null 
 }
 
 /** The arguments a block instance passes, before derived params are read from shapes. */
-export function blockArgs(def: BlockDef, node: GraphNode, outerArgs: Readonly<Record<string, unknown>> | undefined, blockId?: string): { args: Record<string, unknown>; diagnostics: Diagnostic[] } {
+export function blockArgs(
+  def: BlockDef,
+  node: GraphNode,
+  outerArgs: Readonly<Record<string, unknown>> | undefined,
+  blockId?: string,
+): { args: Record<string, unknown>; diagnostics: Diagnostic[] } {
   const args: Record<string, unknown> = {};
   const diagnostics: Diagnostic[] = [];
   const given = resolveParams(node.params, outerArgs);
@@ -127,20 +152,28 @@ export function blockArgs(def: BlockDef, node: GraphNode, outerArgs: Readonly<Re
     const value = given[param.name] ?? param.default;
     const problem = checkBlockArg(param, value);
     if (problem) {
-      diagnostics.push(diagnostic('PB300', {
-        message: `${def.label} "${node.id}": received ${param.name} = ${describe(value)}, expected ${problem}.`,
-        help: `Change "${param.name}" in the inspector.`,
-        nodeId: node.id,
-        param: param.name,
-        blockId,
-      }));
+      diagnostics.push(
+        diagnostic('PB300', {
+          message: `${def.label} "${node.id}": received ${param.name} = ${describe(value)}, expected ${problem}.`,
+          help: `Change "${param.name}" in the inspector.`,
+          nodeId: node.id,
+          param: param.name,
+          blockId,
+        }),
+      );
     }
     args[param.name] = value;
   }
   return { args, diagnostics };
 }
 
-const KIND_WORDS: Record<BlockParam['kind'], string> = { int: 'a whole number', number: 'a number', string: 'text', boolean: 'true or false', enum: 'a choice of options' };
+const KIND_WORDS: Record<BlockParam['kind'], string> = {
+  int: 'a whole number',
+  number: 'a number',
+  string: 'text',
+  boolean: 'true or false',
+  enum: 'a choice of options',
+};
 
 const problemsOfBlock = new WeakMap<BlockDef, Diagnostic[]>();
 
@@ -166,13 +199,15 @@ export function blockReferenceProblems(def: BlockDef): Diagnostic[] {
     for (const [key, value] of Object.entries(node.params)) {
       for (const ref of refsIn(value)) {
         if (params.has(ref)) continue;
-        out.push(diagnostic('PB308', {
-          message: `${node.type} "${node.id}" links ${key} to a block param "${ref}", but block "${def.id}" has no such param (its params: ${names}).`,
-          help: `Link "${key}" to one of the block's params in the inspector, or add a param named "${ref}" to the block.`,
-          nodeId: node.id,
-          param: key,
-          blockId: def.id,
-        }));
+        out.push(
+          diagnostic('PB308', {
+            message: `${node.type} "${node.id}" links ${key} to a block param "${ref}", but block "${def.id}" has no such param (its params: ${names}).`,
+            help: `Link "${key}" to one of the block's params in the inspector, or add a param named "${ref}" to the block.`,
+            nodeId: node.id,
+            param: key,
+            blockId: def.id,
+          }),
+        );
       }
     }
     const spec = getSpec(node.type);
@@ -183,23 +218,27 @@ export function blockReferenceProblems(def: BlockDef): Diagnostic[] {
       if (param?.kind !== 'enum' || !shape[key]) continue;
       const refused = (param.options ?? []).filter((o) => !shape[key]!.safeParse(o).success);
       if (refused.length === 0) continue;
-      out.push(diagnostic('PB312', {
-        message: `Block param "${param.name}" offers ${refused.map((o) => describe(o)).join(', ')} for ${key} of ${node.type} "${node.id}", which ${node.type} does not take.`,
-        help: `Remove ${refused.length === 1 ? 'that option' : 'those options'} from "${param.name}", or unlink "${key}".`,
-        nodeId: node.id,
-        param: key,
-        blockId: def.id,
-      }));
+      out.push(
+        diagnostic('PB312', {
+          message: `Block param "${param.name}" offers ${refused.map((o) => describe(o)).join(', ')} for ${key} of ${node.type} "${node.id}", which ${node.type} does not take.`,
+          help: `Remove ${refused.length === 1 ? 'that option' : 'those options'} from "${param.name}", or unlink "${key}".`,
+          nodeId: node.id,
+          param: key,
+          blockId: def.id,
+        }),
+      );
     }
     if (node.when) {
       const target = params.get(node.when.$param);
       if (!target || target.kind !== 'boolean' || target.derive) {
-        out.push(diagnostic('PB309', {
-          message: `${node.type} "${node.id}" applies only when block param "${node.when.$param}" is true, but ${target ? `that param ${target.derive ? 'is read from a shape' : `holds ${KIND_WORDS[target.kind]}`}` : `block "${def.id}" has no such param`}; expected a true/false param.`,
-          help: 'Choose a true/false param of the block for the condition, or remove the condition.',
-          nodeId: node.id,
-          blockId: def.id,
-        }));
+        out.push(
+          diagnostic('PB309', {
+            message: `${node.type} "${node.id}" applies only when block param "${node.when.$param}" is true, but ${target ? `that param ${target.derive ? 'is read from a shape' : `holds ${KIND_WORDS[target.kind]}`}` : `block "${def.id}" has no such param`}; expected a true/false param.`,
+            help: 'Choose a true/false param of the block for the condition, or remove the condition.',
+            nodeId: node.id,
+            blockId: def.id,
+          }),
+        );
       }
     }
   }
@@ -213,20 +252,24 @@ export function mainGraphReferenceProblems(nodes: readonly GraphNode[]): Diagnos
   for (const node of nodes) {
     for (const [key, value] of Object.entries(node.params)) {
       if (refsIn(value).length === 0) continue;
-      out.push(diagnostic('PB308', {
-        message: `${node.type} "${node.id}" links ${key} to a block param, but it is in the main graph, which has no block params.`,
-        help: `Give "${key}" a value in the inspector.`,
-        nodeId: node.id,
-        param: key,
-      }));
+      out.push(
+        diagnostic('PB308', {
+          message: `${node.type} "${node.id}" links ${key} to a block param, but it is in the main graph, which has no block params.`,
+          help: `Give "${key}" a value in the inspector.`,
+          nodeId: node.id,
+          param: key,
+        }),
+      );
     }
     if (node.when) {
-      out.push(diagnostic('PB309', {
-        severity: 'warning',
-        message: `${node.type} "${node.id}" has a condition ("when ${node.when.$param}"), which only works inside a block; it is ignored here.`,
-        help: 'Remove the condition, or group the node into a block with a true/false param.',
-        nodeId: node.id,
-      }));
+      out.push(
+        diagnostic('PB309', {
+          severity: 'warning',
+          message: `${node.type} "${node.id}" has a condition ("when ${node.when.$param}"), which only works inside a block; it is ignored here.`,
+          help: 'Remove the condition, or group the node into a block with a true/false param.',
+          nodeId: node.id,
+        }),
+      );
     }
   }
   return out;

@@ -20,8 +20,7 @@ export type Expr = unknown;
 export interface FillShapeExpr {
   $fillShape: Expr;
 }
-export const isFillShape = (v: unknown): v is FillShapeExpr =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && '$fillShape' in v;
+export const isFillShape = (v: unknown): v is FillShapeExpr => typeof v === 'object' && v !== null && !Array.isArray(v) && '$fillShape' in v;
 
 /** Fills the one -1 of `target` so that it holds as many values as `input` (batch excluded). */
 export function fillShape(input: readonly (number | null)[], target: readonly number[]): number[] {

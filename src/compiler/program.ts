@@ -32,7 +32,13 @@ export interface NetworkInfo {
 /** Every network of a document: the main one ("model", the top-level nodes) first. */
 export function networksOf(doc: GraphDocument): NetworkInfo[] {
   const docs: Array<{ id: string; label: string; description: string; doc: GraphDocument }> = [{ id: MAIN_NETWORK, label: doc.name, description: '', doc }];
-  for (const net of doc.networks) docs.push({ id: net.id, label: net.label, description: net.description, doc: { ...doc, name: net.label, nodes: net.nodes, edges: net.edges, networks: [], program: undefined } });
+  for (const net of doc.networks)
+    docs.push({
+      id: net.id,
+      label: net.label,
+      description: net.description,
+      doc: { ...doc, name: net.label, nodes: net.nodes, edges: net.edges, networks: [], program: undefined },
+    });
   return docs.map(({ id, label, description, doc: body }) => {
     const analysis = analyze(body);
     const shapeOf = (nodeId: string, port = 'out') => analysis.main.nodes.get(nodeId)?.outputs?.[port] ?? null;
@@ -89,7 +95,11 @@ export function analyzeProgram(doc: GraphDocument): ProgramAnalysis | null {
   return { networks, procedures, diagnostics, count };
 }
 
-function analyzeProcedure(def: ProcedureDef, networks: ReadonlyMap<string, NetworkInfo>, blocks: ReadonlyMap<string, never> | ReadonlyMap<string, unknown>): ProcedureResult {
+function analyzeProcedure(
+  def: ProcedureDef,
+  networks: ReadonlyMap<string, NetworkInfo>,
+  blocks: ReadonlyMap<string, never> | ReadonlyMap<string, unknown>,
+): ProcedureResult {
   const procedure = def.id;
   const portsOf = (n: GraphNode): NodePorts | undefined => {
     if (n.type === NETWORK_NODE_TYPE) {
@@ -109,26 +119,46 @@ function analyzeProcedure(def: ProcedureDef, networks: ReadonlyMap<string, Netwo
     const node = wiring.nodes.get(id)!;
     // Inputs by port, in port order; a node downstream of a failure stays quiet.
     if (node.type === NETWORK_NODE_TYPE && !networks.has(String(node.params.network ?? ''))) {
-      say('PB400', { message: `Network node "${id}" applies network "${String(node.params.network ?? '')}", which this document does not have (networks: ${[...networks.keys()].map((k) => `"${k}"`).join(', ')}).`, help: 'Choose one of the document\'s networks in the inspector.', nodeId: id, param: 'network' });
+      say('PB400', {
+        message: `Network node "${id}" applies network "${String(node.params.network ?? '')}", which this document does not have (networks: ${[...networks.keys()].map((k) => `"${k}"`).join(', ')}).`,
+        help: "Choose one of the document's networks in the inspector.",
+        nodeId: id,
+        param: 'network',
+      });
       continue;
     }
     const known = getProgramSpec(node.type);
     if (known && !known.procedures.includes(def.kind)) {
-      say('PB401', { message: `${known.label} "${id}" works in ${known.procedures.join(' and ')} procedures, but "${def.label}" is a ${def.kind} procedure.`, help: known.kind === 'metric' ? 'Move it to an evaluation procedure.' : 'Move it to a training procedure.', nodeId: id });
+      say('PB401', {
+        message: `${known.label} "${id}" works in ${known.procedures.join(' and ')} procedures, but "${def.label}" is a ${def.kind} procedure.`,
+        help: known.kind === 'metric' ? 'Move it to an evaluation procedure.' : 'Move it to a training procedure.',
+        nodeId: id,
+      });
       continue;
     }
     const nodePorts = portsOf(node);
     if (!nodePorts) {
-      say('PB104', { message: `Node "${id}" has type "${node.type}", which procedures do not know.`, help: 'Replace it with a node from the palette.', nodeId: id });
+      say('PB104', {
+        message: `Node "${id}" has type "${node.type}", which procedures do not know.`,
+        help: 'Replace it with a node from the palette.',
+        nodeId: id,
+      });
       continue;
     }
     const inputs: Shape[] = [];
     let blocked = false;
     for (const port of nodePorts.inputs) {
       const edges = wiring.incoming.get(id)?.get(port.name) ?? [];
-      const needed = port.variadic ? port.minConnections ?? 1 : 1;
+      const needed = port.variadic ? (port.minConnections ?? 1) : 1;
       if (edges.length < needed) {
-        say('PB200', { message: port.variadic ? `Received ${edges.length} connections into "${port.name}" of ${node.type} "${id}", expected at least ${needed}.` : `Input "${port.name}" of ${node.type} "${id}" is not connected.`, help: 'Drag a wire from another node\'s output to this port.', nodeId: id, port: port.name });
+        say('PB200', {
+          message: port.variadic
+            ? `Received ${edges.length} connections into "${port.name}" of ${node.type} "${id}", expected at least ${needed}.`
+            : `Input "${port.name}" of ${node.type} "${id}" is not connected.`,
+          help: "Drag a wire from another node's output to this port.",
+          nodeId: id,
+          port: port.name,
+        });
         blocked = true;
         continue;
       }
@@ -143,12 +173,21 @@ function analyzeProcedure(def: ProcedureDef, networks: ReadonlyMap<string, Netwo
       const parsed = NetworkNodeParams.safeParse(node.params);
       const net = parsed.success ? networks.get(parsed.data.network) : undefined;
       if (!parsed.success || !net) {
-        say('PB400', { message: `Network node "${id}" applies network "${String(node.params.network ?? '')}", which this document does not have (networks: ${[...networks.keys()].map((k) => `"${k}"`).join(', ')}).`, help: 'Choose one of the document\'s networks in the inspector.', nodeId: id, param: 'network' });
+        say('PB400', {
+          message: `Network node "${id}" applies network "${String(node.params.network ?? '')}", which this document does not have (networks: ${[...networks.keys()].map((k) => `"${k}"`).join(', ')}).`,
+          help: "Choose one of the document's networks in the inspector.",
+          nodeId: id,
+          param: 'network',
+        });
         continue;
       }
       params.set(id, parsed.data);
       if (hasErrors(net.analysis.diagnostics)) {
-        say('PB406', { message: `Network "${net.id}" has errors, so "${id}" cannot apply it.`, help: `Open the network "${net.label}" and fix its problems first.`, nodeId: id });
+        say('PB406', {
+          message: `Network "${net.id}" has errors, so "${id}" cannot apply it.`,
+          help: `Open the network "${net.label}" and fix its problems first.`,
+          nodeId: id,
+        });
         continue;
       }
       let fits = true;
@@ -156,7 +195,12 @@ function analyzeProcedure(def: ProcedureDef, networks: ReadonlyMap<string, Netwo
         const given = inputs[i]!;
         if (input.shape && !sameExample(given, input.shape)) {
           fits = false;
-          say('PB403', { message: `Network "${net.id}" takes ${formatShape(input.shape)} at "${input.port}", but received ${formatShape(given)}.`, help: 'Feed it data of the shape its Input declares, or change the Input.', nodeId: id, port: input.port });
+          say('PB403', {
+            message: `Network "${net.id}" takes ${formatShape(input.shape)} at "${input.port}", but received ${formatShape(given)}.`,
+            help: 'Feed it data of the shape its Input declares, or change the Input.',
+            nodeId: id,
+            port: input.port,
+          });
         }
       });
       if (!fits) continue;
@@ -186,34 +230,76 @@ function analyzeProcedure(def: ProcedureDef, networks: ReadonlyMap<string, Netwo
 const sameExample = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => i === 0 || d === b[i]);
 
 /** What a procedure as a whole needs: something to do, and optimizers that reach weights. */
-function procedureChecks(def: ProcedureDef, wiring: Wiring, params: Map<string, Record<string, unknown>>, networks: ReadonlyMap<string, NetworkInfo>): Diagnostic[] {
+function procedureChecks(
+  def: ProcedureDef,
+  wiring: Wiring,
+  params: Map<string, Record<string, unknown>>,
+  networks: ReadonlyMap<string, NetworkInfo>,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   const procedure = def.id;
   const nodes = [...wiring.nodes.values()];
   const kinds = nodes.map((n) => getProgramSpec(n.type)?.kind);
   if (def.kind === 'train' && !kinds.includes('minimize')) {
-    out.push(diagnostic('PB402', { message: `Training procedure "${def.label}" has no Minimize node, so it would change nothing.`, help: 'Add a Minimize node and wire a loss into it.', procedure }));
+    out.push(
+      diagnostic('PB402', {
+        message: `Training procedure "${def.label}" has no Minimize node, so it would change nothing.`,
+        help: 'Add a Minimize node and wire a loss into it.',
+        procedure,
+      }),
+    );
   }
   if (def.kind === 'evaluate' && !kinds.includes('metric')) {
-    out.push(diagnostic('PB402', { message: `Evaluation "${def.label}" measures nothing.`, help: 'Add an Accuracy, Linear probe, kNN or Collapse monitor node.', procedure }));
+    out.push(
+      diagnostic('PB402', {
+        message: `Evaluation "${def.label}" measures nothing.`,
+        help: 'Add an Accuracy, Linear probe, kNN or Collapse monitor node.',
+        procedure,
+      }),
+    );
   }
   for (const n of nodes) {
     const p = params.get(n.id);
     if (!p) continue;
     if (n.type === 'Minimize') {
       for (const name of p.networks as string[]) {
-        if (!networks.has(name)) out.push(diagnostic('PB400', { message: `Minimize "${n.id}" lists network "${name}", which this document does not have.`, help: 'Remove it from the list, or name one of the document\'s networks.', nodeId: n.id, param: 'networks', procedure }));
+        if (!networks.has(name))
+          out.push(
+            diagnostic('PB400', {
+              message: `Minimize "${n.id}" lists network "${name}", which this document does not have.`,
+              help: "Remove it from the list, or name one of the document's networks.",
+              nodeId: n.id,
+              param: 'networks',
+              procedure,
+            }),
+          );
       }
       if (out.some((d) => d.nodeId === n.id)) continue;
       const reached = trainedBy(def, wiring, params, n.id, networks);
       if (reached.networks.length === 0 && reached.parameters.length === 0) {
-        out.push(diagnostic('PB404', { message: `Minimize "${n.id}": its loss has no gradient path to any weights it may update (frozen, moving-average and DirectPred-set networks are never updated).`, help: 'Wire the loss from a network applied with "online" weights, or list the networks to update.', nodeId: n.id, procedure }));
+        out.push(
+          diagnostic('PB404', {
+            message: `Minimize "${n.id}": its loss has no gradient path to any weights it may update (frozen, moving-average and DirectPred-set networks are never updated).`,
+            help: 'Wire the loss from a network applied with "online" weights, or list the networks to update.',
+            nodeId: n.id,
+            procedure,
+          }),
+        );
       }
     }
     if (n.type === 'DirectPred') {
       const net = networks.get(String(p.network));
       const problem = net ? linearPredictorProblem(net) : `no network "${String(p.network)}"`;
-      if (problem) out.push(diagnostic('PB405', { message: `DirectPred "${n.id}" sets network "${String(p.network)}", but ${problem}.`, help: 'Make the predictor a network of one Dense layer without bias and without activation, as wide as its input.', nodeId: n.id, param: 'network', procedure }));
+      if (problem)
+        out.push(
+          diagnostic('PB405', {
+            message: `DirectPred "${n.id}" sets network "${String(p.network)}", but ${problem}.`,
+            help: 'Make the predictor a network of one Dense layer without bias and without activation, as wide as its input.',
+            nodeId: n.id,
+            param: 'network',
+            procedure,
+          }),
+        );
     }
   }
   return out;
@@ -236,7 +322,13 @@ function linearPredictorProblem(net: NetworkInfo): string | null {
  * applied with online weights that the loss depends on; never frozen or moving-average
  * applications, and never a network a DirectPred node sets.
  */
-export function trainedBy(def: ProcedureDef, wiring: Wiring, params: ReadonlyMap<string, Record<string, unknown>>, minimizeId: string, networks: ReadonlyMap<string, NetworkInfo>): { networks: string[]; parameters: string[] } {
+export function trainedBy(
+  def: ProcedureDef,
+  wiring: Wiring,
+  params: ReadonlyMap<string, Record<string, unknown>>,
+  minimizeId: string,
+  networks: ReadonlyMap<string, NetworkInfo>,
+): { networks: string[]; parameters: string[] } {
   const setByRule = new Set([...wiring.nodes.values()].filter((n) => n.type === 'DirectPred').map((n) => String(params.get(n.id)?.network)));
   // Walk back from the loss through wires, stopping at StopGradient.
   const upstream = new Set<string>();
@@ -277,8 +369,22 @@ export interface PlanNetwork {
 }
 
 export type ProgramStep =
-  | { kind: 'data'; nodeId: string; /** One example's shape and the class count (labels are one-hot). */ shape: number[]; classes: number; outputs: { image: string; label: string } }
-  | { kind: 'apply'; nodeId: string; network: string; weights: 'online' | 'frozen' | 'ema'; ema?: { decay: number; schedule: 'constant' | 'cosine' }; inputs: string[]; outputs: Record<string, string> }
+  | {
+      kind: 'data';
+      nodeId: string;
+      /** One example's shape and the class count (labels are one-hot). */ shape: number[];
+      classes: number;
+      outputs: { image: string; label: string };
+    }
+  | {
+      kind: 'apply';
+      nodeId: string;
+      network: string;
+      weights: 'online' | 'frozen' | 'ema';
+      ema?: { decay: number; schedule: 'constant' | 'cosine' };
+      inputs: string[];
+      outputs: Record<string, string>;
+    }
   | { kind: 'op'; nodeId: string; op: string; config: Record<string, unknown>; inputs: string[]; output: string; loss: boolean }
   | { kind: 'parameter'; nodeId: string; init: number; min: number; max: number; output: string }
   | { kind: 'minimize'; nodeId: string; loss: string; networks: string[]; parameters: string[]; optimizer: MinimizeConfig }
@@ -324,7 +430,14 @@ export function lowerProgram(analysis: ProgramAnalysis): ProgramLowerResult {
   for (const net of analysis.networks) {
     const { plan, diagnostics } = lower(net.analysis);
     if (!plan) return { program: null, diagnostics: diagnostics.map((d) => (net.id === MAIN_NETWORK ? d : { ...d, network: net.id })) };
-    networks.push({ id: net.id, label: net.label, description: net.description, plan: { ...plan, name: net.id === MAIN_NETWORK ? plan.name : net.id }, inputs: net.inputs.map((i) => i.port), outputs: net.outputs.map((o) => o.port) });
+    networks.push({
+      id: net.id,
+      label: net.label,
+      description: net.description,
+      plan: { ...plan, name: net.id === MAIN_NETWORK ? plan.name : net.id },
+      inputs: net.inputs.map((i) => i.port),
+      outputs: net.outputs.map((o) => o.port),
+    });
   }
   const byId = new Map(analysis.networks.map((n) => [n.id, n]));
   const procedures = analysis.procedures.map((p) => lowerProcedure(p, byId));
@@ -334,7 +447,8 @@ export function lowerProgram(analysis: ProgramAnalysis): ProgramLowerResult {
 function lowerProcedure(result: ProcedureResult, networks: ReadonlyMap<string, NetworkInfo>): PlanProcedure {
   const { def, wiring, params } = result;
   const steps: ProgramStep[] = [];
-  const inputsOf = (id: string, portNames: PortSpec[]) => portNames.flatMap((port) => (wiring.incoming.get(id)?.get(port.name) ?? []).map((e) => valueOf(e.source, e.sourcePort)));
+  const inputsOf = (id: string, portNames: PortSpec[]) =>
+    portNames.flatMap((port) => (wiring.incoming.get(id)?.get(port.name) ?? []).map((e) => valueOf(e.source, e.sourcePort)));
   for (const id of wiring.order) {
     const node = wiring.nodes.get(id)!;
     const p = params.get(id)!;
@@ -356,7 +470,13 @@ function lowerProcedure(result: ProcedureResult, networks: ReadonlyMap<string, N
     const inputs = inputsOf(id, spec.inputs);
     switch (spec.kind) {
       case 'data':
-        steps.push({ kind: 'data', nodeId: id, shape: p.shape as number[], classes: p.classes as number, outputs: { image: valueOf(id, 'image'), label: valueOf(id, 'label') } });
+        steps.push({
+          kind: 'data',
+          nodeId: id,
+          shape: p.shape as number[],
+          classes: p.classes as number,
+          outputs: { image: valueOf(id, 'image'), label: valueOf(id, 'label') },
+        });
         break;
       case 'parameter':
         steps.push({ kind: 'parameter', nodeId: id, init: p.init as number, min: p.min as number, max: p.max as number, output: valueOf(id, 'out') });
@@ -368,11 +488,27 @@ function lowerProcedure(result: ProcedureResult, networks: ReadonlyMap<string, N
       case 'minimize': {
         const reached = trainedBy(def, wiring, params, id, networks);
         const { networks: _listed, ...optimizer } = p as unknown as MinimizeConfig & { networks: string[] };
-        steps.push({ kind: 'minimize', nodeId: id, loss: inputs[0]!, networks: reached.networks, parameters: reached.parameters.map((n) => valueOf(n, 'out')), optimizer });
+        steps.push({
+          kind: 'minimize',
+          nodeId: id,
+          loss: inputs[0]!,
+          networks: reached.networks,
+          parameters: reached.parameters.map((n) => valueOf(n, 'out')),
+          optimizer,
+        });
         break;
       }
       case 'hook':
-        steps.push({ kind: 'hook', nodeId: id, hook: 'directPred', network: String(p.network), input: inputs[0]!, every: p.every as number, rho: p.rho as number, epsilon: p.epsilon as number });
+        steps.push({
+          kind: 'hook',
+          nodeId: id,
+          hook: 'directPred',
+          network: String(p.network),
+          input: inputs[0]!,
+          every: p.every as number,
+          rho: p.rho as number,
+          epsilon: p.epsilon as number,
+        });
         break;
       case 'metric':
         steps.push({ kind: 'metric', nodeId: id, metric: node.type, name: String(p.metric), config: p, inputs });

@@ -39,14 +39,14 @@ export function summarize(analysis: Analysis): Summary {
     const node = main.wiring.nodes.get(id)!;
     const result = main.nodes.get(id);
     const def = node.type === BLOCK_NODE_TYPE && node.block ? analysis.blocks.get(node.block) : undefined;
-    const type = def ? `${def.label}${(node.repeat ?? 1) > 1 ? ` ×${node.repeat}` : ''}` : getSpec(node.type)?.label ?? node.type;
+    const type = def ? `${def.label}${(node.repeat ?? 1) > 1 ? ` ×${node.repeat}` : ''}` : (getSpec(node.type)?.label ?? node.type);
     const inputs: string[] = [];
     for (const edges of main.wiring.incoming.get(id)?.values() ?? []) for (const e of edges) inputs.push(e.source);
     rows.push({
       nodeId: id,
       name: node.name ?? id,
       type,
-      outputShape: result?.outputs ? Object.values(result.outputs)[0] ?? null : null,
+      outputShape: result?.outputs ? (Object.values(result.outputs)[0] ?? null) : null,
       trainableParams: result?.count.trainable ?? 0,
       nonTrainableParams: result?.count.nonTrainable ?? 0,
       inputs,
@@ -79,7 +79,11 @@ export function formatSummary(summary: Summary): string {
     r.inputs.map((id) => quoted(names.get(id) ?? id, 60)).join(', '),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const rule = (ch: string) => ch.repeat(widths.reduce((a, b) => a + b + 2, -2));
   const total = summary.trainableParams + summary.nonTrainableParams;
   return [

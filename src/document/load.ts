@@ -1,12 +1,6 @@
 import { z } from 'zod';
 import { diagnostic, hasErrors, type Diagnostic } from './diagnostics';
-import {
-  DOCUMENT_FORMAT,
-  DOCUMENT_VERSION,
-  DocumentSchema,
-  type GraphBody,
-  type GraphDocument,
-} from './schema';
+import { DOCUMENT_FORMAT, DOCUMENT_VERSION, DocumentSchema, type GraphBody, type GraphDocument } from './schema';
 import { DOCUMENT_MIGRATIONS, type DocumentMigration } from './migrations';
 import { findExcessiveNesting, formatBytes, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, nestsDeeperThan } from './limits';
 
@@ -44,10 +38,12 @@ export function loadDocumentText(text: string, options: LoadOptions = {}): LoadR
     raw = JSON.parse(text);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    return fail(diagnostic('PB100', {
-      message: `Received text that is not valid JSON (${reason}).`,
-      help: 'Open a .json file saved by Patchbay; if you edited it by hand, check for a missing comma or bracket.',
-    }));
+    return fail(
+      diagnostic('PB100', {
+        message: `Received text that is not valid JSON (${reason}).`,
+        help: 'Open a .json file saved by Patchbay; if you edited it by hand, check for a missing comma or bracket.',
+      }),
+    );
   }
   return loadDocumentValue(raw, options);
 }
@@ -56,32 +52,40 @@ export function loadDocumentValue(raw: unknown, options: LoadOptions = {}): Load
   const current = options.currentVersion ?? DOCUMENT_VERSION;
   const migrations = options.migrations ?? DOCUMENT_MIGRATIONS;
   if (!isRecord(raw)) {
-    return fail(diagnostic('PB101', {
-      message: `Received ${describeValue(raw)}, expected a JSON object with "format": "${DOCUMENT_FORMAT}".`,
-      help: 'This file is not a Patchbay graph. Open a file saved with "Save" in Patchbay.',
-    }));
+    return fail(
+      diagnostic('PB101', {
+        message: `Received ${describeValue(raw)}, expected a JSON object with "format": "${DOCUMENT_FORMAT}".`,
+        help: 'This file is not a Patchbay graph. Open a file saved with "Save" in Patchbay.',
+      }),
+    );
   }
   if (raw.format !== DOCUMENT_FORMAT) {
-    return fail(diagnostic('PB101', {
-      message: `Received a JSON object whose "format" is ${raw.format === undefined ? 'missing' : JSON.stringify(raw.format)}, expected "${DOCUMENT_FORMAT}".`,
-      help: 'This JSON file is not a Patchbay graph (it may be a tfjs model.json or another tool\'s file).',
-      path: 'format',
-    }));
+    return fail(
+      diagnostic('PB101', {
+        message: `Received a JSON object whose "format" is ${raw.format === undefined ? 'missing' : JSON.stringify(raw.format)}, expected "${DOCUMENT_FORMAT}".`,
+        help: "This JSON file is not a Patchbay graph (it may be a tfjs model.json or another tool's file).",
+        path: 'format',
+      }),
+    );
   }
   const version = raw.version;
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
-    return fail(diagnostic('PB103', {
-      message: `Received "version": ${JSON.stringify(version)}, expected a whole number from 1 to ${current}.`,
-      help: 'The file is damaged; restore "version" to the number it was saved with.',
-      path: 'version',
-    }));
+    return fail(
+      diagnostic('PB103', {
+        message: `Received "version": ${JSON.stringify(version)}, expected a whole number from 1 to ${current}.`,
+        help: 'The file is damaged; restore "version" to the number it was saved with.',
+        path: 'version',
+      }),
+    );
   }
   if (version > current) {
-    return fail(diagnostic('PB102', {
-      message: `This file was saved by a newer Patchbay (document version ${version}); this one reads up to version ${current}.`,
-      help: 'Update Patchbay to open it. Nothing was loaded, so nothing can be lost by a partial read.',
-      path: 'version',
-    }));
+    return fail(
+      diagnostic('PB102', {
+        message: `This file was saved by a newer Patchbay (document version ${version}); this one reads up to version ${current}.`,
+        help: 'Update Patchbay to open it. Nothing was loaded, so nothing can be lost by a partial read.',
+        path: 'version',
+      }),
+    );
   }
 
   // structuredClone, the migrations and zod all recurse: refuse what would overflow the stack.
@@ -92,11 +96,13 @@ export function loadDocumentValue(raw: unknown, options: LoadOptions = {}): Load
   for (let v = version; v < current; v++) {
     const step = migrations.find((m) => m.from === v);
     if (!step) {
-      return fail(diagnostic('PB103', {
-        message: `No migration from document version ${v} to ${v + 1}.`,
-        help: 'This is a bug in Patchbay: please report it with the file.',
-        path: 'version',
-      }));
+      return fail(
+        diagnostic('PB103', {
+          message: `No migration from document version ${v} to ${v + 1}.`,
+          help: 'This is a bug in Patchbay: please report it with the file.',
+          path: 'version',
+        }),
+      );
     }
     doc = step.migrate(doc);
     doc.version = v + 1;
@@ -110,10 +116,12 @@ export function loadDocumentValue(raw: unknown, options: LoadOptions = {}): Load
   }
   // Said after validation, so that what went wrong with a file comes first.
   if (version < current) {
-    diagnostics.push(diagnostic('PB108', {
-      message: `Upgraded the file from document version ${version} to ${current}.`,
-      help: 'Saving writes the new version; older Patchbay releases will not open the saved file.',
-    }));
+    diagnostics.push(
+      diagnostic('PB108', {
+        message: `Upgraded the file from document version ${version} to ${current}.`,
+        help: 'Saving writes the new version; older Patchbay releases will not open the saved file.',
+      }),
+    );
   }
   const result = parsed.data;
   diagnostics.push(...migrateNodeParams(result, options.nodeTypes));
@@ -167,10 +175,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 function bodies(doc: GraphDocument): { body: GraphBody; prefix: string; blockId?: string }[] {
-  return [
-    { body: doc, prefix: '' },
-    ...doc.blocks.map((b, i) => ({ body: b as GraphBody, prefix: `blocks[${i}].`, blockId: b.id })),
-  ];
+  return [{ body: doc, prefix: '' }, ...doc.blocks.map((b, i) => ({ body: b as GraphBody, prefix: `blocks[${i}].`, blockId: b.id }))];
 }
 
 /** Bring every node's params up to its type's current version. */
@@ -185,13 +190,15 @@ function migrateNodeParams(doc: GraphDocument, lookup: NodeTypeLookup | undefine
       const saved = doc.nodeTypes[node.type] ?? 1;
       if (saved > info.version) {
         if (!seen.has(node.type)) {
-          out.push(diagnostic('PB105', {
-            message: `${node.type} params were saved as version ${saved}; this Patchbay knows version ${info.version}.`,
-            help: 'The params are kept as saved; check them in the inspector or update Patchbay.',
-            nodeId: node.id,
-            blockId,
-            path: `${prefix}nodes[${i}]`,
-          }));
+          out.push(
+            diagnostic('PB105', {
+              message: `${node.type} params were saved as version ${saved}; this Patchbay knows version ${info.version}.`,
+              help: 'The params are kept as saved; check them in the inspector or update Patchbay.',
+              nodeId: node.id,
+              blockId,
+              path: `${prefix}nodes[${i}]`,
+            }),
+          );
           seen.add(node.type);
         }
         return;
@@ -218,7 +225,9 @@ function checkIntegrity(doc: GraphDocument): Diagnostic[] {
   const blockIds = new Set<string>();
   doc.blocks.forEach((b, i) => {
     if (blockIds.has(b.id)) {
-      out.push(diagnostic('PB106', { message: `Two block definitions share the id "${b.id}".`, help: 'Give each block a unique id.', path: `blocks[${i}].id` }));
+      out.push(
+        diagnostic('PB106', { message: `Two block definitions share the id "${b.id}".`, help: 'Give each block a unique id.', path: `blocks[${i}].id` }),
+      );
     }
     blockIds.add(b.id);
   });
@@ -226,14 +235,28 @@ function checkIntegrity(doc: GraphDocument): Diagnostic[] {
     const ids = new Set<string>();
     body.nodes.forEach((node, i) => {
       if (ids.has(node.id)) {
-        out.push(diagnostic('PB106', { message: `Two nodes share the id "${node.id}".`, help: 'Give each node a unique id.', path: `${prefix}nodes[${i}].id`, blockId }));
+        out.push(
+          diagnostic('PB106', {
+            message: `Two nodes share the id "${node.id}".`,
+            help: 'Give each node a unique id.',
+            path: `${prefix}nodes[${i}].id`,
+            blockId,
+          }),
+        );
       }
       ids.add(node.id);
     });
     const edgeIds = new Set<string>();
     body.edges.forEach((edge, i) => {
       if (edgeIds.has(edge.id)) {
-        out.push(diagnostic('PB106', { message: `Two edges share the id "${edge.id}".`, help: 'Give each edge a unique id.', path: `${prefix}edges[${i}].id`, blockId }));
+        out.push(
+          diagnostic('PB106', {
+            message: `Two edges share the id "${edge.id}".`,
+            help: 'Give each edge a unique id.',
+            path: `${prefix}edges[${i}].id`,
+            blockId,
+          }),
+        );
       }
       edgeIds.add(edge.id);
     });

@@ -12,7 +12,8 @@ export interface DocumentMigration {
 export const DOCUMENT_MIGRATIONS: readonly DocumentMigration[] = [
   {
     from: 1,
-    description: 'networks and programs: the list of extra networks starts empty; a stray top-level "program" or "networks" key (free data in version 1) moves into meta, where version 2 keeps free data',
+    description:
+      'networks and programs: the list of extra networks starts empty; a stray top-level "program" or "networks" key (free data in version 1) moves into meta, where version 2 keeps free data',
     migrate: (raw) => {
       const { networks, program, ...rest } = raw;
       const meta = typeof rest.meta === 'object' && rest.meta !== null && !Array.isArray(rest.meta) ? { ...(rest.meta as Record<string, unknown>) } : {};

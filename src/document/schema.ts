@@ -11,8 +11,7 @@ export const DOCUMENT_VERSION = 2;
 /** A reference from a param inside a block body to a param of the block: `{ "$param": "dim" }`. */
 export const ParamRefSchema = z.object({ $param: z.string().min(1) }).strict();
 export type ParamRef = z.infer<typeof ParamRefSchema>;
-export const isParamRef = (v: unknown): v is ParamRef =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as ParamRef).$param === 'string';
+export const isParamRef = (v: unknown): v is ParamRef => typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as ParamRef).$param === 'string';
 
 export const PositionSchema = z.object({ x: z.number(), y: z.number() });
 
@@ -73,7 +72,10 @@ export const TrainingSchema = z.looseObject({
   warmupSteps: z.number().int().min(0).default(0).describe('Steps of linear warm-up (warmup-cosine).'),
   weightDecay: z.number().min(0).default(0).describe('Decoupled weight decay per step (adamw).'),
   momentum: z.number().min(0).max(1).default(0.9).describe('Momentum (sgd).'),
-  loss: z.enum(['categoricalCrossentropy', 'sparseCategoricalCrossentropy', 'meanSquaredError']).default('categoricalCrossentropy').describe('What training minimises.'),
+  loss: z
+    .enum(['categoricalCrossentropy', 'sparseCategoricalCrossentropy', 'meanSquaredError'])
+    .default('categoricalCrossentropy')
+    .describe('What training minimises.'),
   metrics: z.array(z.string()).default(['accuracy']),
   batchSize: z.number().int().positive().default(32).describe('Examples per step.'),
   epochs: z.number().int().positive().default(1).describe('Passes over the training split.'),

@@ -37,7 +37,7 @@ function presetTarget(doc: GraphDocument, key: string): GraphDocument['nodes'][n
   const slash = key.indexOf('/');
   if (slash < 0) return doc.nodes.find((n) => n.id === key);
   const [graph, nodeId] = [key.slice(0, slash), key.slice(slash + 1)];
-  const body = graph === MAIN_NETWORK ? doc : doc.networks.find((n) => n.id === graph) ?? doc.program?.procedures.find((p) => p.id === graph);
+  const body = graph === MAIN_NETWORK ? doc : (doc.networks.find((n) => n.id === graph) ?? doc.program?.procedures.find((p) => p.id === graph));
   return body?.nodes.find((n) => n.id === nodeId);
 }
 

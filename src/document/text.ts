@@ -22,9 +22,7 @@ export const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r',
 
 /** Makes invisible and control characters visible as escapes (`\n`, `\u001b`), keeping all else. */
 export function visible(text: string): string {
-  return text
-    .replace(INVISIBLE, (ch) => NAMED_ESCAPES[ch] ?? hex4(ch))
-    .replace(LONE_SURROGATE, hex4);
+  return text.replace(INVISIBLE, (ch) => NAMED_ESCAPES[ch] ?? hex4(ch)).replace(LONE_SURROGATE, hex4);
 }
 
 /**
@@ -33,7 +31,7 @@ export function visible(text: string): string {
  * clear the screen or retitle the window.
  */
 export function terminalSafe(text: string): string {
-  return text.replace(INVISIBLE, (ch) => (ch === '\n' || ch === '\t' ? ch : NAMED_ESCAPES[ch] ?? hex4(ch))).replace(LONE_SURROGATE, hex4);
+  return text.replace(INVISIBLE, (ch) => (ch === '\n' || ch === '\t' ? ch : (NAMED_ESCAPES[ch] ?? hex4(ch)))).replace(LONE_SURROGATE, hex4);
 }
 
 /** Longest document text a message quotes; longer text is cut with an ellipsis. */

@@ -35,7 +35,9 @@ function useShortcuts(openPicker: () => void) {
       save: saveToFile,
       group: groupSelection,
     };
-    const onKey = (e: KeyboardEvent) => { handleShortcut(e, ctx, isTyping(e.target)); };
+    const onKey = (e: KeyboardEvent) => {
+      handleShortcut(e, ctx, isTyping(e.target));
+    };
     addEventListener('keydown', onKey);
     return () => removeEventListener('keydown', onKey);
   }, [flow, openPicker]);
@@ -69,22 +71,54 @@ function Toolbar({ openPicker }: { openPicker: () => void }) {
   };
   return (
     <header className="pb-toolbar">
-      <div className="pb-brand"><span className="pb-logo" aria-hidden="true" />Patchbay</div>
-      <span className="pb-doc-name" title="Graph name">{name}</span>
+      <div className="pb-brand">
+        <span className="pb-logo" aria-hidden="true" />
+        Patchbay
+      </div>
+      <span className="pb-doc-name" title="Graph name">
+        {name}
+      </span>
       <nav className="pb-row" aria-label="File">
-        <button type="button" onClick={() => { const s = useEditor.getState(); if (s.doc.nodes.length || s.doc.edges.length) { s.commit(emptyDocument()); s.toast({ kind: 'info', title: 'Started a new graph. Ctrl+Z brings the old one back.' }); } }}>New</button>
-        <button type="button" onClick={openPicker}>Open</button>
-        <button type="button" onClick={saveToFile}>Save</button>
-        <button type="button" onClick={() => useEditor.getState().setDialog('templates')}>Templates</button>
+        <button
+          type="button"
+          onClick={() => {
+            const s = useEditor.getState();
+            if (s.doc.nodes.length || s.doc.edges.length) {
+              s.commit(emptyDocument());
+              s.toast({ kind: 'info', title: 'Started a new graph. Ctrl+Z brings the old one back.' });
+            }
+          }}
+        >
+          New
+        </button>
+        <button type="button" onClick={openPicker}>
+          Open
+        </button>
+        <button type="button" onClick={saveToFile}>
+          Save
+        </button>
+        <button type="button" onClick={() => useEditor.getState().setDialog('templates')}>
+          Templates
+        </button>
       </nav>
       <nav className="pb-row" aria-label="Edit">
-        <button type="button" disabled={!canUndo} onClick={() => useEditor.getState().undo()} title="Ctrl+Z">Undo</button>
-        <button type="button" disabled={!canRedo} onClick={() => useEditor.getState().redo()} title="Ctrl+Shift+Z">Redo</button>
-        <button type="button" onClick={tidy} disabled={busy} title="Arrange the nodes top to bottom">Tidy up</button>
-        <button type="button" onClick={() => void flow.fitView({ padding: 0.15, duration: 200, maxZoom: 1.2 })} title="F">Fit view</button>
+        <button type="button" disabled={!canUndo} onClick={() => useEditor.getState().undo()} title="Ctrl+Z">
+          Undo
+        </button>
+        <button type="button" disabled={!canRedo} onClick={() => useEditor.getState().redo()} title="Ctrl+Shift+Z">
+          Redo
+        </button>
+        <button type="button" onClick={tidy} disabled={busy} title="Arrange the nodes top to bottom">
+          Tidy up
+        </button>
+        <button type="button" onClick={() => void flow.fitView({ padding: 0.15, duration: 200, maxZoom: 1.2 })} title="F">
+          Fit view
+        </button>
       </nav>
       <span className="pb-spacer" />
-      <button type="button" onClick={() => useEditor.getState().setDialog('shortcuts')} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)">Shortcuts</button>
+      <button type="button" onClick={() => useEditor.getState().setDialog('shortcuts')} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)">
+        Shortcuts
+      </button>
     </header>
   );
 }
@@ -99,13 +133,16 @@ function Breadcrumb() {
   const node = outer.nodes.find((n) => n.id === blockView.nodeId);
   // Instances in every network share the definition.
   const uses = [doc.nodes, ...doc.networks.map((n) => n.nodes)].flat().filter((n) => n.block === blockView.blockId).length;
-  const outerName = tab.id === 'model' ? mainNetworkLabel(doc) : doc.networks.find((n) => n.id === tab.id)?.label ?? tab.id;
+  const outerName = tab.id === 'model' ? mainNetworkLabel(doc) : (doc.networks.find((n) => n.id === tab.id)?.label ?? tab.id);
   return (
     <nav className="pb-breadcrumb" aria-label="Breadcrumb">
-      <button type="button" className="pb-link" onClick={() => useEditor.getState().closeBlock()}>{outerName}</button>
+      <button type="button" className="pb-link" onClick={() => useEditor.getState().closeBlock()}>
+        {outerName}
+      </button>
       <span aria-hidden="true">›</span>
       <span className="pb-crumb-here" title={(node?.repeat ?? 1) > 1 ? `Repeated ×${node?.repeat}; shapes are those of the first repetition` : undefined}>
-        {node?.name ?? blockView.nodeId} ({def?.label ?? blockView.blockId}{(node?.repeat ?? 1) > 1 ? ` ×${node?.repeat}` : ''})
+        {node?.name ?? blockView.nodeId} ({def?.label ?? blockView.blockId}
+        {(node?.repeat ?? 1) > 1 ? ` ×${node?.repeat}` : ''})
       </span>
       <span className="pb-muted">editing the block: {uses === 1 ? 'its one instance changes' : `all ${uses} instances change`}</span>
     </nav>
@@ -135,9 +172,19 @@ function SidePanel() {
     <aside className="pb-side" aria-label="Side panel">
       <div className="pb-tabs" role="tablist">
         {tabs.map(([id, label]) => (
-          <button key={id} type="button" role="tab" id={`tab-${id}`} aria-selected={panel === id} aria-controls={`panel-${id}`}
+          <button
+            key={id}
+            type="button"
+            role="tab"
+            id={`tab-${id}`}
+            aria-selected={panel === id}
+            aria-controls={`panel-${id}`}
             className={`pb-tab${panel === id ? ' pb-tab-on' : ''}${id === 'issues' && errors ? ' pb-tab-alert' : ''}`}
-            onClick={() => setPanel(id)}>{label}{id === 'train' && training && <span className="pb-live-dot" title="Training" aria-hidden="true" />}</button>
+            onClick={() => setPanel(id)}
+          >
+            {label}
+            {id === 'train' && training && <span className="pb-live-dot" title="Training" aria-hidden="true" />}
+          </button>
         ))}
       </div>
       <div className="pb-tabpanel" role="tabpanel" id={`panel-${panel}`} aria-labelledby={`tab-${panel}`}>
@@ -165,12 +212,18 @@ function StatusBar() {
   const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
   return (
     <footer className="pb-status">
-      <span data-testid="status-trainable">{formatCount(count.trainable)} trainable params{several ? ` in ${doc.networks.length + 1} networks` : ''}</span>
+      <span data-testid="status-trainable">
+        {formatCount(count.trainable)} trainable params{several ? ` in ${doc.networks.length + 1} networks` : ''}
+      </span>
       <span data-testid="status-non-trainable">{formatCount(count.nonTrainable)} non-trainable</span>
-      <span>{nodes} node{nodes === 1 ? '' : 's'}{several ? ' on show' : ''}</span>
+      <span>
+        {nodes} node{nodes === 1 ? '' : 's'}
+        {several ? ' on show' : ''}
+      </span>
       <span className="pb-spacer" />
       <button type="button" className={`pb-link ${errors ? 'pb-error-text' : warnings ? 'pb-warn-text' : 'pb-ok-text'}`} onClick={() => setPanel('issues')}>
-        {errors ? `${errors} error${errors === 1 ? '' : 's'}` : 'No errors'}{warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}
+        {errors ? `${errors} error${errors === 1 ? '' : 's'}` : 'No errors'}
+        {warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}
       </button>
     </footer>
   );
@@ -189,8 +242,15 @@ function Editor() {
   return (
     <div
       className="pb-app"
-      onDragOver={(e) => { if (hasFiles(e)) { e.preventDefault(); setDropping(true); } }}
-      onDragLeave={(e) => { if (e.currentTarget === e.target) setDropping(false); }}
+      onDragOver={(e) => {
+        if (hasFiles(e)) {
+          e.preventDefault();
+          setDropping(true);
+        }
+      }}
+      onDragLeave={(e) => {
+        if (e.currentTarget === e.target) setDropping(false);
+      }}
       onDrop={(e) => {
         if (!hasFiles(e)) return;
         e.preventDefault();
@@ -200,8 +260,18 @@ function Editor() {
       }}
     >
       <Toolbar openPicker={openPicker} />
-      <input ref={fileInput} type="file" accept=".json,application/json" hidden aria-label="Open a graph file"
-        onChange={(e) => { const f = e.target.files?.[0]; if (f) void openFile(f); e.target.value = ''; }} />
+      <input
+        ref={fileInput}
+        type="file"
+        accept=".json,application/json"
+        hidden
+        aria-label="Open a graph file"
+        onChange={(e) => {
+          const f = e.target.files?.[0];
+          if (f) void openFile(f);
+          e.target.value = '';
+        }}
+      />
       <div className={`pb-main${wide ? ' pb-wide-side' : ''}`}>
         <Palette />
         <main className={`pb-canvas${hasTabs ? ' pb-has-tabs' : ''}`} aria-label="Canvas">

@@ -1,7 +1,19 @@
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import {
-  Background, Controls, Handle, MiniMap, Position, ReactFlow, useReactFlow,
-  type Connection as RFConnection, type Edge, type EdgeChange, type FinalConnectionState, type Node, type NodeChange, type NodeProps,
+  Background,
+  Controls,
+  Handle,
+  MiniMap,
+  Position,
+  ReactFlow,
+  useReactFlow,
+  type Connection as RFConnection,
+  type Edge,
+  type EdgeChange,
+  type FinalConnectionState,
+  type Node,
+  type NodeChange,
+  type NodeProps,
 } from '@xyflow/react';
 import { scopedOf, useEditor } from './store';
 import { compactCount, formatCount } from './analysis';
@@ -49,7 +61,11 @@ function valueText(v: unknown): string {
   return String(v);
 }
 
-function describeNode(node: GraphNode, blocks: ReadonlyMap<string, BlockDef>, procedure?: NodeView['procedure']): { typeLabel: string; keyParams: string[]; defaults: Record<string, unknown> } {
+function describeNode(
+  node: GraphNode,
+  blocks: ReadonlyMap<string, BlockDef>,
+  procedure?: NodeView['procedure'],
+): { typeLabel: string; keyParams: string[]; defaults: Record<string, unknown> } {
   if (procedure) return procedureNodeLabel(node, procedure.networks);
   if (node.type === BLOCK_NODE_TYPE) {
     const def = node.block ? blocks.get(node.block) : undefined;
@@ -119,8 +135,15 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
   const count = result ? result.count.trainable + result.count.nonTrainable : 0;
   const repeat = node.type === BLOCK_NODE_TYPE && (node.repeat ?? 1) > 1 ? ` ×${node.repeat}` : '';
   const problem = errors[0] ?? warnings[0];
-  const cls = ['pb-node', node.type === BLOCK_NODE_TYPE ? 'pb-node-block' : '', view.procedure ? 'pb-node-procedure' : '', errors.length ? 'pb-node-error' : warnings.length ? 'pb-node-warning' : '', result?.bypassed ? 'pb-node-bypassed' : '']
-    .filter(Boolean).join(' ');
+  const cls = [
+    'pb-node',
+    node.type === BLOCK_NODE_TYPE ? 'pb-node-block' : '',
+    view.procedure ? 'pb-node-procedure' : '',
+    errors.length ? 'pb-node-error' : warnings.length ? 'pb-node-warning' : '',
+    result?.bypassed ? 'pb-node-bypassed' : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
   return (
     <div
       className={cls}
@@ -131,7 +154,10 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
       <PortHandles ports={ports} />
       <div className="pb-node-head">
         <span className="pb-node-title">{node.name ?? node.id}</span>
-        <span className="pb-node-type" title={view.procedure ? typeLabel : undefined}>{typeLabel}{repeat}</span>
+        <span className="pb-node-type" title={view.procedure ? typeLabel : undefined}>
+          {typeLabel}
+          {repeat}
+        </span>
       </div>
       {keyParams.length > 0 && (
         <div className="pb-node-params">
@@ -139,8 +165,15 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
             const ref = isParamRef(node.params[k]) ? (node.params[k] as { $param: string }).$param : null;
             const v = ref && values[k] === undefined ? node.params[k] : values[k];
             return (
-              <span key={k} className="pb-node-param"><span className="pb-k">{k}</span>{' '}
-                {ref ? <span className="pb-ref" title={`Set by the block's “${ref}” parameter`}>{valueText(v)}</span> : valueText(v)}
+              <span key={k} className="pb-node-param">
+                <span className="pb-k">{k}</span>{' '}
+                {ref ? (
+                  <span className="pb-ref" title={`Set by the block's “${ref}” parameter`}>
+                    {valueText(v)}
+                  </span>
+                ) : (
+                  valueText(v)
+                )}
               </span>
             );
           })}
@@ -148,12 +181,26 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
       )}
       <div className="pb-node-foot">
         <span className="pb-node-shape" data-testid={`shape-${id}`}>
-          {outputs.length ? outputs.map(([, s]) => formatShape(s)).join(' ') : errors.length ? 'no shape' : view.procedure && ports.outputs.length === 0 ? '' : '…'}
+          {outputs.length
+            ? outputs.map(([, s]) => formatShape(s)).join(' ')
+            : errors.length
+              ? 'no shape'
+              : view.procedure && ports.outputs.length === 0
+                ? ''
+                : '…'}
         </span>
-        {count > 0 && <span className="pb-node-count" title={`${formatCount(count)} parameters`}>{compactCount(count)} params</span>}
+        {count > 0 && (
+          <span className="pb-node-count" title={`${formatCount(count)} parameters`}>
+            {compactCount(count)} params
+          </span>
+        )}
       </div>
       {view.procedure && <ProcedureNodeExtras node={node} procedure={view.procedure.id} params={values} networks={view.procedure.networks} />}
-      {problem && selected && <div className={`pb-node-message ${errors.length ? '' : 'pb-warn'}`} role="status">{problem.message}</div>}
+      {problem && selected && (
+        <div className={`pb-node-message ${errors.length ? '' : 'pb-warn'}`} role="status">
+          {problem.message}
+        </div>
+      )}
       {result?.bypassed && <div className="pb-node-note">Off: passes its input through</div>}
     </div>
   );
@@ -265,8 +312,17 @@ export function Canvas() {
       const cls = hasError ? 'pb-mm-error' : n.type === BLOCK_NODE_TYPE ? 'pb-mm-block' : '';
       const result = results?.nodes.get(n.id);
       const prev = cache.current.get(key);
-      if (prev && prev.view.node === n && prev.view.result === result && prev.view.diagnostics === diagnostics && prev.view.blocks === analysis.blocks
-        && prev.view.procedure === procedureView && prev.selected === selected && prev.m === m && prev.cls === cls) {
+      if (
+        prev &&
+        prev.view.node === n &&
+        prev.view.result === result &&
+        prev.view.diagnostics === diagnostics &&
+        prev.view.blocks === analysis.blocks &&
+        prev.view.procedure === procedureView &&
+        prev.selected === selected &&
+        prev.m === m &&
+        prev.cls === cls
+      ) {
         next.set(key, prev);
         return prev.rf;
       }
@@ -278,7 +334,14 @@ export function Canvas() {
         position: n.position ?? { x: 0, y: 0 },
         data: view,
         selected,
-        ...nodeSizeProps({ node: n, blocks: analysis.blocks, huge: body.nodes.length > RENDER_VISIBLE_ONLY_ABOVE, stored: m as { width: number; height: number } | undefined, internal: flow.getInternalNode(n.id), previous: prev?.rf }),
+        ...nodeSizeProps({
+          node: n,
+          blocks: analysis.blocks,
+          huge: body.nodes.length > RENDER_VISIBLE_ONLY_ABOVE,
+          stored: m as { width: number; height: number } | undefined,
+          internal: flow.getInternalNode(n.id),
+          previous: prev?.rf,
+        }),
       };
       next.set(key, { view, selected, m, cls, rf });
       return rf;
@@ -327,30 +390,33 @@ export function Canvas() {
     return out;
   }, [body, results, selEdgeSet, viewKey, dropEdge]);
 
-  const onNodesChange = useCallback((changes: NodeChange<PatchNodeType>[]) => {
-    const s = useEditor.getState();
-    let dims: Map<string, { width: number; height: number }> | null = null;
-    const positions = new Map<string, { x: number; y: number }>();
-    let sel: Set<string> | null = null;
-    for (const c of changes) {
-      if (c.type === 'dimensions' && c.dimensions) {
-        dims ??= new Map(measured);
-        dims.set(`${viewKey}/${c.id}`, c.dimensions);
-      } else if (c.type === 'position' && c.position) {
-        positions.set(c.id, c.position);
-      } else if (c.type === 'select') {
-        sel ??= new Set(s.selectedNodes);
-        if (c.selected) sel.add(c.id);
-        else sel.delete(c.id);
+  const onNodesChange = useCallback(
+    (changes: NodeChange<PatchNodeType>[]) => {
+      const s = useEditor.getState();
+      let dims: Map<string, { width: number; height: number }> | null = null;
+      const positions = new Map<string, { x: number; y: number }>();
+      let sel: Set<string> | null = null;
+      for (const c of changes) {
+        if (c.type === 'dimensions' && c.dimensions) {
+          dims ??= new Map(measured);
+          dims.set(`${viewKey}/${c.id}`, c.dimensions);
+        } else if (c.type === 'position' && c.position) {
+          positions.set(c.id, c.position);
+        } else if (c.type === 'select') {
+          sel ??= new Set(s.selectedNodes);
+          if (c.selected) sel.add(c.id);
+          else sel.delete(c.id);
+        }
       }
-    }
-    if (dims) setMeasured(dims);
-    if (positions.size) {
-      if (s.gestureBase) s.editLive((d) => setPositions(d, positions));
-      else s.edit((d) => setPositions(d, positions));
-    }
-    if (sel) s.select([...sel], s.selectedEdges);
-  }, [measured, viewKey]);
+      if (dims) setMeasured(dims);
+      if (positions.size) {
+        if (s.gestureBase) s.editLive((d) => setPositions(d, positions));
+        else s.edit((d) => setPositions(d, positions));
+      }
+      if (sel) s.select([...sel], s.selectedEdges);
+    },
+    [measured, viewKey],
+  );
 
   const onEdgesChange = useCallback((changes: EdgeChange[]) => {
     const s = useEditor.getState();
@@ -382,34 +448,46 @@ export function Canvas() {
   }, []);
 
   /** Opens the quick-add menu at a screen point, optionally carrying a dropped wire's loose end. */
-  const openQuickAdd = useCallback((clientX: number, clientY: number, from?: QuickAddRequest['from']) => {
-    const box = wrapper.current?.getBoundingClientRect();
-    if (!box) return;
-    setQuickAdd({ screen: { x: clientX - box.left, y: clientY - box.top }, flow: flow.screenToFlowPosition({ x: clientX, y: clientY }), from });
-  }, [flow]);
+  const openQuickAdd = useCallback(
+    (clientX: number, clientY: number, from?: QuickAddRequest['from']) => {
+      const box = wrapper.current?.getBoundingClientRect();
+      if (!box) return;
+      setQuickAdd({ screen: { x: clientX - box.left, y: clientY - box.top }, flow: flow.screenToFlowPosition({ x: clientX, y: clientY }), from });
+    },
+    [flow],
+  );
 
   // A wire dropped on empty space (not on a handle, a node or a control) asks what to connect there.
-  const onConnectEnd = useCallback((event: MouseEvent | TouchEvent, state: FinalConnectionState) => {
-    if (state.isValid || state.toHandle || !state.fromNode || !state.fromHandle?.id) return;
-    const point = pointOf(event);
-    if (!point) return;
-    const under = document.elementFromPoint(point.clientX, point.clientY);
-    if (!under?.closest('.react-flow') || under.closest('.react-flow__node, .react-flow__controls, .react-flow__minimap, .react-flow__panel')) return;
-    openQuickAdd(point.clientX, point.clientY, { nodeId: state.fromNode.id, port: state.fromHandle.id, side: state.fromHandle.type });
-  }, [openQuickAdd]);
+  const onConnectEnd = useCallback(
+    (event: MouseEvent | TouchEvent, state: FinalConnectionState) => {
+      if (state.isValid || state.toHandle || !state.fromNode || !state.fromHandle?.id) return;
+      const point = pointOf(event);
+      if (!point) return;
+      const under = document.elementFromPoint(point.clientX, point.clientY);
+      if (!under?.closest('.react-flow') || under.closest('.react-flow__node, .react-flow__controls, .react-flow__minimap, .react-flow__panel')) return;
+      openQuickAdd(point.clientX, point.clientY, { nodeId: state.fromNode.id, port: state.fromHandle.id, side: state.fromHandle.type });
+    },
+    [openQuickAdd],
+  );
 
-  const onDoubleClick = useCallback((e: React.MouseEvent) => {
-    // Only the empty canvas: nodes, wires and controls have their own double-click.
-    if (!(e.target as Element).classList.contains('react-flow__pane')) return;
-    e.preventDefault();
-    openQuickAdd(e.clientX, e.clientY);
-  }, [openQuickAdd]);
+  const onDoubleClick = useCallback(
+    (e: React.MouseEvent) => {
+      // Only the empty canvas: nodes, wires and controls have their own double-click.
+      if (!(e.target as Element).classList.contains('react-flow__pane')) return;
+      e.preventDefault();
+      openQuickAdd(e.clientX, e.clientY);
+    },
+    [openQuickAdd],
+  );
 
   // A lone node dragged over a wire would be inserted into it: highlight that wire.
   const onNodeDrag = useCallback((e: MouseEvent | TouchEvent, _n: Node, dragged: Node[]) => {
     const s = useEditor.getState();
     const point = pointOf(e);
-    if (dragged.length !== 1 || !point) { s.setDropEdge(null); return; }
+    if (dragged.length !== 1 || !point) {
+      s.setDropEdge(null);
+      return;
+    }
     const id = dragged[0]!.id;
     const edgeId = edgeIdAt(point.clientX, point.clientY);
     const ok = edgeId && s.tab.kind === 'network' && canInsert(scopedOf(s), viewResultsOf(s).analysis.blocks, id, edgeId);
@@ -441,14 +519,18 @@ export function Canvas() {
 
   useEffect(() => {
     if (fitN === 0) return;
-    const t = setTimeout(() => void flow.fitView(useEditor.getState().blockView ? BLOCK_FIT : fitOptionsFor(FIT, flow.getNodes())).then(() => {
-      // A block body taller than the view starts at its top (its inputs), not in its middle.
-      if (!useEditor.getState().blockView) return;
-      const top = Math.min(...flow.getNodes().map((n) => n.position.y));
-      const v = flow.getViewport();
-      // Below the breadcrumb.
-      if (Number.isFinite(top) && top * v.zoom + v.y < 64) void flow.setViewport({ ...v, y: 64 - top * v.zoom });
-    }), 60);
+    const t = setTimeout(
+      () =>
+        void flow.fitView(useEditor.getState().blockView ? BLOCK_FIT : fitOptionsFor(FIT, flow.getNodes())).then(() => {
+          // A block body taller than the view starts at its top (its inputs), not in its middle.
+          if (!useEditor.getState().blockView) return;
+          const top = Math.min(...flow.getNodes().map((n) => n.position.y));
+          const v = flow.getViewport();
+          // Below the breadcrumb.
+          if (Number.isFinite(top) && top * v.zoom + v.y < 64) void flow.setViewport({ ...v, y: 64 - top * v.zoom });
+        }),
+      60,
+    );
     return () => clearTimeout(t);
   }, [fitN, flow]);
 
@@ -497,28 +579,48 @@ export function Canvas() {
       >
         <Background gap={20} size={1} />
         <Controls position="bottom-left" showInteractive={false} />
-        {renderCount <= MINIMAP_UP_TO && <MiniMap position="bottom-right" pannable zoomable ariaLabel="Minimap" className="pb-minimap"
-          nodeColor={minimapColor} nodeBorderRadius={4} maskColor="rgb(120 120 140 / 0.15)" style={{ width: 160, height: 110 }} />}
+        {renderCount <= MINIMAP_UP_TO && (
+          <MiniMap
+            position="bottom-right"
+            pannable
+            zoomable
+            ariaLabel="Minimap"
+            className="pb-minimap"
+            nodeColor={minimapColor}
+            nodeBorderRadius={4}
+            maskColor="rgb(120 120 140 / 0.15)"
+            style={{ width: 160, height: 110 }}
+          />
+        )}
       </ReactFlow>
       {body.nodes.length === 0 && !quickAdd && (
         <div className="pb-empty" aria-live="polite">
           {procedure ? (
             <>
-              <p><strong>An empty procedure.</strong></p>
+              <p>
+                <strong>An empty procedure.</strong>
+              </p>
               <p>Drag Data, networks, losses and Minimize from the palette, or double-click the canvas to search for one.</p>
             </>
           ) : (
             <>
-              <p><strong>An empty graph.</strong></p>
+              <p>
+                <strong>An empty graph.</strong>
+              </p>
               <p>Drag layers from the palette onto the canvas, double-click the canvas to search for one, or open a template to start from a known network.</p>
-              <button type="button" onClick={() => useEditor.getState().setDialog('templates')}>Browse templates</button>
+              <button type="button" onClick={() => useEditor.getState().setDialog('templates')}>
+                Browse templates
+              </button>
             </>
           )}
         </div>
       )}
       {quickAdd && (
-        <QuickAddMenu request={quickAdd} bounds={{ width: wrapper.current?.clientWidth ?? 800, height: wrapper.current?.clientHeight ?? 600 }}
-          onClose={() => setQuickAdd(null)} />
+        <QuickAddMenu
+          request={quickAdd}
+          bounds={{ width: wrapper.current?.clientWidth ?? 800, height: wrapper.current?.clientHeight ?? 600 }}
+          onClose={() => setQuickAdd(null)}
+        />
       )}
     </div>
   );

@@ -74,10 +74,12 @@ export function LineChart({ title, series, data, version, height = 170, xLabel =
     const opts: uPlot.Options = {
       title,
       hooks: {
-        draw: [() => {
-          el.dataset.xTicks = shown.x.filter(Boolean).join(' ');
-          el.dataset.yTicks = shown.y.filter(Boolean).join(' ');
-        }],
+        draw: [
+          () => {
+            el.dataset.xTicks = shown.x.filter(Boolean).join(' ');
+            el.dataset.yTicks = shown.y.filter(Boolean).join(' ');
+          },
+        ],
       },
       width: Math.max(200, el.clientWidth),
       height,
@@ -86,7 +88,11 @@ export function LineChart({ title, series, data, version, height = 170, xLabel =
       scales: { x: { time: false }, y: yRange ? { range: yRange } : { auto: true } },
       axes: [
         {
-          ...axis, label: xLabel, labelSize: 18, labelFont: '11px system-ui, sans-serif', incrs: WHOLE_INCREMENTS,
+          ...axis,
+          label: xLabel,
+          labelSize: 18,
+          labelFont: '11px system-ui, sans-serif',
+          incrs: WHOLE_INCREMENTS,
           values: (_u, vals) => (shown.x = vals.map((v) => (v == null ? '' : Number.isInteger(v) ? v.toLocaleString('en-US') : ''))),
         },
         { ...axis, size: fitLabels, values: (_u, vals) => (shown.y = vals.map((v) => (v == null ? '' : (yFormat ?? formatNumber)(v)))) },

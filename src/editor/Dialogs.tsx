@@ -7,16 +7,28 @@ function Dialog({ title, onClose, children, wide }: { title: string; onClose: ()
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     ref.current?.querySelector<HTMLElement>('button, [href], input')?.focus();
-    const onKey = (e: KeyboardEvent) => { if (e.key === 'Escape') { e.stopPropagation(); onClose(); } };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        e.stopPropagation();
+        onClose();
+      }
+    };
     addEventListener('keydown', onKey, true);
     return () => removeEventListener('keydown', onKey, true);
   }, [onClose]);
   return (
-    <div className="pb-backdrop" onMouseDown={(e) => { if (e.target === e.currentTarget) onClose(); }}>
+    <div
+      className="pb-backdrop"
+      onMouseDown={(e) => {
+        if (e.target === e.currentTarget) onClose();
+      }}
+    >
       <div className={`pb-dialog${wide ? ' pb-dialog-wide' : ''}`} role="dialog" aria-modal="true" aria-label={title} ref={ref}>
         <header className="pb-dialog-head">
           <h2>{title}</h2>
-          <button type="button" className="pb-icon" aria-label="Close" onClick={onClose}>×</button>
+          <button type="button" className="pb-icon" aria-label="Close" onClick={onClose}>
+            ×
+          </button>
         </header>
         <div className="pb-dialog-body">{children}</div>
       </div>
@@ -53,9 +65,11 @@ export function TemplatesDialog() {
             <ul className="pb-presets">
               {(t.presets.length ? t.presets : [{ name: 'default', description: '' }]).map((p) => (
                 <li key={p.name}>
-                  <button type="button" className="pb-preset" aria-label={`Open ${t.info.title} ${p.name}`}
-                    onClick={() => loadTemplate(t.info.id, p.name)}>
-                    <span className="pb-preset-name">{p.name}{p.name === t.info.defaultPreset ? <span className="pb-tag">default</span> : null}</span>
+                  <button type="button" className="pb-preset" aria-label={`Open ${t.info.title} ${p.name}`} onClick={() => loadTemplate(t.info.id, p.name)}>
+                    <span className="pb-preset-name">
+                      {p.name}
+                      {p.name === t.info.defaultPreset ? <span className="pb-tag">default</span> : null}
+                    </span>
                     <span className="pb-preset-desc">{p.description}</span>
                   </button>
                 </li>
@@ -78,7 +92,14 @@ export function ShortcutsDialog() {
         <tbody>
           {keys.map((s) => (
             <tr key={shortcutLabel(s)}>
-              <td>{s.keys!.map((k, i) => <span key={k}>{i > 0 && ' or '}<kbd>{keyLabel(k)}</kbd></span>)}</td>
+              <td>
+                {s.keys!.map((k, i) => (
+                  <span key={k}>
+                    {i > 0 && ' or '}
+                    <kbd>{keyLabel(k)}</kbd>
+                  </span>
+                ))}
+              </td>
               <td>{s.help}</td>
             </tr>
           ))}
@@ -87,7 +108,12 @@ export function ShortcutsDialog() {
       <table className="pb-shortcuts">
         <caption>With the mouse</caption>
         <tbody>
-          {gestures.map((s) => <tr key={s.gesture}><td>{s.gesture}</td><td>{s.help}</td></tr>)}
+          {gestures.map((s) => (
+            <tr key={s.gesture}>
+              <td>{s.gesture}</td>
+              <td>{s.help}</td>
+            </tr>
+          ))}
         </tbody>
       </table>
       <p className="pb-muted pb-small-text">On a Mac, Cmd works wherever Ctrl is shown.</p>
@@ -104,9 +130,13 @@ export function Toasts() {
         <div key={t.id} className={`pb-toast pb-toast-${t.kind}`} role={t.kind === 'error' ? 'alert' : 'status'}>
           <div className="pb-toast-main">
             <strong>{t.title}</strong>
-            {t.lines?.map((l, i) => <p key={i}>{l}</p>)}
+            {t.lines?.map((l, i) => (
+              <p key={i}>{l}</p>
+            ))}
           </div>
-          <button type="button" className="pb-icon" aria-label="Dismiss" onClick={() => dismiss(t.id)}>×</button>
+          <button type="button" className="pb-icon" aria-label="Dismiss" onClick={() => dismiss(t.id)}>
+            ×
+          </button>
         </div>
       ))}
     </div>

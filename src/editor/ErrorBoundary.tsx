@@ -13,9 +13,13 @@ export class NodeBoundary extends Component<{ id: string; children: ReactNode },
     if (this.state.error) {
       return (
         <div className="pb-node pb-node-error" role="alert">
-          <div className="pb-node-head"><span className="pb-node-title">{this.props.id}</span></div>
+          <div className="pb-node-head">
+            <span className="pb-node-title">{this.props.id}</span>
+          </div>
           <div className="pb-node-message">This node could not be drawn: {this.state.error.message}</div>
-          <button type="button" className="pb-small" onClick={() => this.setState({ error: null })}>Try again</button>
+          <button type="button" className="pb-small" onClick={() => this.setState({ error: null })}>
+            Try again
+          </button>
         </div>
       );
     }
@@ -41,9 +45,15 @@ export class AppBoundary extends Component<{ children: ReactNode }, { error: Err
         <p>{this.state.error.message}</p>
         <p>Your graph is still in memory. Download it, then reload the page.</p>
         <div className="pb-row">
-          <button type="button" className="pb-primary" onClick={download}>Download graph</button>
-          <button type="button" onClick={() => location.reload()}>Reload</button>
-          <button type="button" onClick={() => this.setState({ error: null })}>Try to continue</button>
+          <button type="button" className="pb-primary" onClick={download}>
+            Download graph
+          </button>
+          <button type="button" onClick={() => location.reload()}>
+            Reload
+          </button>
+          <button type="button" onClick={() => this.setState({ error: null })}>
+            Try to continue
+          </button>
         </div>
       </div>
     );

@@ -14,7 +14,9 @@ export function GraphTabs() {
   const tabs = tabsOf(doc);
   const strip = useRef<HTMLElement>(null);
   // The tab on show stays in view when the strip is narrower than its tabs.
-  useEffect(() => { strip.current?.querySelector('[aria-selected="true"]')?.scrollIntoView({ block: 'nearest', inline: 'nearest' }); }, [current]);
+  useEffect(() => {
+    strip.current?.querySelector('[aria-selected="true"]')?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }, [current]);
   const withErrors = useMemo(() => {
     const out = new Set<string>();
     if (!hasTabs(doc)) return out;
@@ -32,11 +34,20 @@ export function GraphTabs() {
           return (
             <span key={`${t.tab.kind}:${t.tab.id}`} className="pb-graph-tab-wrap">
               {i === firstProcedure && i > 0 && <span className="pb-graph-tab-sep" aria-hidden="true" />}
-              <button type="button" role="tab" aria-selected={on} data-testid={`graph-tab-${t.tab.kind}-${t.tab.id}`}
+              <button
+                type="button"
+                role="tab"
+                aria-selected={on}
+                data-testid={`graph-tab-${t.tab.kind}-${t.tab.id}`}
                 className={`pb-graph-tab pb-graph-tab-${t.tab.kind}${on ? ' pb-graph-tab-on' : ''}`}
-                title={t.tab.kind === 'network' ? `Network “${t.tab.id}”` : `${t.detail === 'train' ? 'Training procedure' : 'Evaluation procedure'} “${t.tab.id}”`}
-                onClick={() => openTab(t.tab)}>
-                <span className="pb-graph-tab-kind" aria-hidden="true">{t.tab.kind === 'network' ? 'net' : t.detail === 'train' ? 'train' : 'eval'}</span>
+                title={
+                  t.tab.kind === 'network' ? `Network “${t.tab.id}”` : `${t.detail === 'train' ? 'Training procedure' : 'Evaluation procedure'} “${t.tab.id}”`
+                }
+                onClick={() => openTab(t.tab)}
+              >
+                <span className="pb-graph-tab-kind" aria-hidden="true">
+                  {t.tab.kind === 'network' ? 'net' : t.detail === 'train' ? 'train' : 'eval'}
+                </span>
                 <span className="pb-graph-tab-label">{t.label}</span>
                 {broken && <span className="pb-graph-tab-error" title="Has errors (Issues tab)" aria-label="has errors" />}
               </button>

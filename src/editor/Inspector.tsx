@@ -15,9 +15,14 @@ import { formatShape } from '../nodes/shape';
 import { describeField, humanize, ParamField, show, type Field, type FieldInfo } from './ParamField';
 
 function blockField(p: BlockParam): FieldInfo {
-  const field: Field = p.kind === 'int' || p.kind === 'number'
-    ? { kind: 'number', int: p.kind === 'int', min: p.min }
-    : p.kind === 'boolean' ? { kind: 'boolean' } : p.kind === 'enum' ? { kind: 'enum', options: p.options ?? [] } : { kind: 'string' };
+  const field: Field =
+    p.kind === 'int' || p.kind === 'number'
+      ? { kind: 'number', int: p.kind === 'int', min: p.min }
+      : p.kind === 'boolean'
+        ? { kind: 'boolean' }
+        : p.kind === 'enum'
+          ? { kind: 'enum', options: p.options ?? [] }
+          : { kind: 'string' };
   return { field, description: p.description, defaultValue: p.default, optional: false };
 }
 
@@ -49,21 +54,48 @@ function NetworkNodeFields({ node }: { node: GraphNode }) {
     <>
       <div className={`pb-field${known ? '' : ' pb-field-invalid'}`}>
         <label htmlFor={`pb-network-${node.id}`}>Network</label>
-        <select id={`pb-network-${node.id}`} value={current} onChange={(e) => { commitParam(node.id, 'network', e.target.value); endCoalesce(); }}>
+        <select
+          id={`pb-network-${node.id}`}
+          value={current}
+          onChange={(e) => {
+            commitParam(node.id, 'network', e.target.value);
+            endCoalesce();
+          }}
+        >
           {!known && <option value={current}>{current || '—'} (missing)</option>}
-          {choices.map(([id, label]) => <option key={id} value={id}>{label}{label !== id ? ` (${id})` : ''}</option>)}
+          {choices.map(([id, label]) => (
+            <option key={id} value={id}>
+              {label}
+              {label !== id ? ` (${id})` : ''}
+            </option>
+          ))}
         </select>
-        {!known && <div className="pb-field-error" role="alert">This document has no network “{current}”.</div>}
+        {!known && (
+          <div className="pb-field-error" role="alert">
+            This document has no network “{current}”.
+          </div>
+        )}
         <div className="pb-field-help">{shape.network.description}</div>
       </div>
-      {(['weights', 'decay', 'decaySchedule'] as const).filter((k) => k === 'weights' || weights === 'ema').map((key) => {
-        const schema = shape[key] as unknown as z.ZodType;
-        const value = node.params[key];
-        const check = value === undefined ? null : schema.safeParse(value);
-        const problem = check && !check.success ? (check.error.issues[0]?.message ?? 'Invalid value.').replace(/^Invalid input: /, '') : null;
-        return <ParamField key={key} label={humanize(key)} info={describeField(schema)} value={value} problem={problem}
-          onChange={(v) => commitParam(node.id, key, v)} onDone={endCoalesce} />;
-      })}
+      {(['weights', 'decay', 'decaySchedule'] as const)
+        .filter((k) => k === 'weights' || weights === 'ema')
+        .map((key) => {
+          const schema = shape[key] as unknown as z.ZodType;
+          const value = node.params[key];
+          const check = value === undefined ? null : schema.safeParse(value);
+          const problem = check && !check.success ? (check.error.issues[0]?.message ?? 'Invalid value.').replace(/^Invalid input: /, '') : null;
+          return (
+            <ParamField
+              key={key}
+              label={humanize(key)}
+              info={describeField(schema)}
+              value={value}
+              problem={problem}
+              onChange={(v) => commitParam(node.id, key, v)}
+              onDone={endCoalesce}
+            />
+          );
+        })}
     </>
   );
 }
@@ -74,7 +106,7 @@ function NodeForm({ node }: { node: GraphNode }) {
   const inBlock = useEditor((s) => s.blockView !== null);
   const openBlockId = useEditor((s) => s.blockView?.blockId);
   // Inside an open block, a literal value can be linked to one of the block's params instead.
-  const blockParams = openBlockId ? analysis.blocks.get(openBlockId)?.params ?? [] : [];
+  const blockParams = openBlockId ? (analysis.blocks.get(openBlockId)?.params ?? []) : [];
   const scoped = useScopedResults();
   const result = scoped.results?.get(node.id);
   const diags = scoped.diagnostics.filter((d) => d.nodeId === node.id);
@@ -84,81 +116,148 @@ function NodeForm({ node }: { node: GraphNode }) {
   const def = isBlock && node.block ? analysis.blocks.get(node.block) : undefined;
   const isNetworkNode = inProcedure && node.type === NETWORK_NODE_TYPE;
   // A procedure's nodes have their own specs (same shape of params: zod, defaults, descriptions).
-  const spec: { label: string; description: string; params: z.ZodObject } | undefined = isBlock ? undefined : inProcedure ? getProgramSpec(node.type) : getSpec(node.type);
-  const networkLabel = isNetworkNode ? (String(node.params.network) === 'model' ? mainNetworkLabel(useEditor.getState().doc) : useEditor.getState().doc.networks.find((n) => n.id === node.params.network)?.label) : undefined;
+  const spec: { label: string; description: string; params: z.ZodObject } | undefined = isBlock
+    ? undefined
+    : inProcedure
+      ? getProgramSpec(node.type)
+      : getSpec(node.type);
+  const networkLabel = isNetworkNode
+    ? String(node.params.network) === 'model'
+      ? mainNetworkLabel(useEditor.getState().doc)
+      : useEditor.getState().doc.networks.find((n) => n.id === node.params.network)?.label
+    : undefined;
   const outputs = result?.outputs ? Object.entries(result.outputs) : [];
   const count = result?.count ?? { trainable: 0, nonTrainable: 0 };
 
-  const nameInfo: FieldInfo = { field: { kind: 'string' }, description: 'Shown on the canvas and used as the layer name in the exported code.', optional: true };
+  const nameInfo: FieldInfo = {
+    field: { kind: 'string' },
+    description: 'Shown on the canvas and used as the layer name in the exported code.',
+    optional: true,
+  };
   return (
     <div className="pb-form">
       <div className="pb-inspector-head">
-        <h2>{isNetworkNode ? `Network${networkLabel ? `: ${networkLabel}` : ''}` : spec?.label ?? def?.label ?? node.type}</h2>
-        <p className="pb-muted">{isNetworkNode ? 'Applies a network of this document: its inputs and outputs are the network\'s Input and Output nodes. Apply one network twice to share its weights; double-click the node to open the network.' : spec?.description ?? def?.description ?? 'This node type is unknown to this Patchbay; it is kept and saved unchanged.'}</p>
+        <h2>{isNetworkNode ? `Network${networkLabel ? `: ${networkLabel}` : ''}` : (spec?.label ?? def?.label ?? node.type)}</h2>
+        <p className="pb-muted">
+          {isNetworkNode
+            ? "Applies a network of this document: its inputs and outputs are the network's Input and Output nodes. Apply one network twice to share its weights; double-click the node to open the network."
+            : (spec?.description ?? def?.description ?? 'This node type is unknown to this Patchbay; it is kept and saved unchanged.')}
+        </p>
       </div>
       <dl className="pb-facts">
-        <dt>Output shape</dt><dd data-testid="inspector-shape">{outputs.length ? outputs.map(([p, s]) => (outputs.length > 1 ? `${p}: ${formatShape(s)}` : formatShape(s))).join(', ') : '—'}</dd>
-        <dt>Parameters</dt><dd data-testid="inspector-params">{formatCount(count.trainable + count.nonTrainable)}{count.nonTrainable ? ` (${formatCount(count.nonTrainable)} non-trainable)` : ''}</dd>
+        <dt>Output shape</dt>
+        <dd data-testid="inspector-shape">
+          {outputs.length ? outputs.map(([p, s]) => (outputs.length > 1 ? `${p}: ${formatShape(s)}` : formatShape(s))).join(', ') : '—'}
+        </dd>
+        <dt>Parameters</dt>
+        <dd data-testid="inspector-params">
+          {formatCount(count.trainable + count.nonTrainable)}
+          {count.nonTrainable ? ` (${formatCount(count.nonTrainable)} non-trainable)` : ''}
+        </dd>
       </dl>
       {diags.length > 0 && (
         <ul className="pb-node-diags">
-          {diags.map((d, i) => <li key={i} className={`pb-diag pb-${d.severity}`}><strong>{d.message}</strong><br />{d.help}</li>)}
+          {diags.map((d, i) => (
+            <li key={i} className={`pb-diag pb-${d.severity}`}>
+              <strong>{d.message}</strong>
+              <br />
+              {d.help}
+            </li>
+          ))}
         </ul>
       )}
-      <ParamField label="Name" info={nameInfo} value={node.name ?? node.id}
+      <ParamField
+        label="Name"
+        info={nameInfo}
+        value={node.name ?? node.id}
         onChange={(v) => {
           const name = String(v).trim();
-          useEditor.getState().edit((d) => updateNode(d, node.id, (n) => {
-            const next = { ...n, name };
-            if (!name || name === n.id) delete (next as { name?: string }).name;
-            return next;
-          }), { coalesce: `${node.id}.$name` });
+          useEditor.getState().edit(
+            (d) =>
+              updateNode(d, node.id, (n) => {
+                const next = { ...n, name };
+                if (!name || name === n.id) delete (next as { name?: string }).name;
+                return next;
+              }),
+            { coalesce: `${node.id}.$name` },
+          );
         }}
-        onDone={endCoalesce} />
-      {spec && Object.entries(spec.params.shape).map(([key, schema]) => {
-        const info = describeField(schema as z.ZodType);
-        const value = node.params[key];
-        const check = value === undefined ? null : (schema as z.ZodType).safeParse(value);
-        const schemaProblem = check && !check.success ? check.error.issues[0]?.message ?? 'Invalid value.' : null;
-        if (isParamRef(value)) {
-          // Set by a param of the block: show where it comes from, and let it be fixed here instead.
-          const current = result?.params?.[key];
+        onDone={endCoalesce}
+      />
+      {spec &&
+        Object.entries(spec.params.shape).map(([key, schema]) => {
+          const info = describeField(schema as z.ZodType);
+          const value = node.params[key];
+          const check = value === undefined ? null : (schema as z.ZodType).safeParse(value);
+          const schemaProblem = check && !check.success ? (check.error.issues[0]?.message ?? 'Invalid value.') : null;
+          if (isParamRef(value)) {
+            // Set by a param of the block: show where it comes from, and let it be fixed here instead.
+            const current = result?.params?.[key];
+            return (
+              <div key={key}>
+                <ParamField label={humanize(key)} info={info} value={value} problem={paramProblem(key)} onChange={() => {}} onDone={endCoalesce} />
+                <button type="button" className="pb-small" onClick={() => commitParam(node.id, key, current ?? info.defaultValue)}>
+                  Set {humanize(key).toLowerCase()} here instead ({show(current ?? info.defaultValue)})
+                </button>
+              </div>
+            );
+          }
           return (
             <div key={key}>
-              <ParamField label={humanize(key)} info={info} value={value} problem={paramProblem(key)} onChange={() => {}} onDone={endCoalesce} />
-              <button type="button" className="pb-small" onClick={() => commitParam(node.id, key, current ?? info.defaultValue)}>
-                Set {humanize(key).toLowerCase()} here instead ({show(current ?? info.defaultValue)})
-              </button>
+              <ParamField
+                label={humanize(key)}
+                info={info}
+                value={value}
+                problem={schemaProblem ? `${schemaProblem.replace(/^Invalid input: /, '')}` : paramProblem(key)}
+                onChange={(v) => commitParam(node.id, key, v)}
+                onDone={endCoalesce}
+              />
+              {blockParams.length > 0 && (
+                <select
+                  className="pb-link-param"
+                  aria-label={`Link ${humanize(key).toLowerCase()} to a block param`}
+                  value=""
+                  onChange={(e) => e.target.value && commitParam(node.id, key, { $param: e.target.value })}
+                >
+                  <option value="">Link to a block param…</option>
+                  {blockParams.map((p) => (
+                    <option key={p.name} value={p.name}>
+                      {p.name}
+                      {p.derive ? ' (from the input)' : ''}
+                    </option>
+                  ))}
+                </select>
+              )}
             </div>
           );
-        }
-        return (
-          <div key={key}>
-            <ParamField label={humanize(key)} info={info} value={value}
-              problem={schemaProblem ? `${schemaProblem.replace(/^Invalid input: /, '')}` : paramProblem(key)}
-              onChange={(v) => commitParam(node.id, key, v)} onDone={endCoalesce} />
-            {blockParams.length > 0 && (
-              <select className="pb-link-param" aria-label={`Link ${humanize(key).toLowerCase()} to a block param`} value=""
-                onChange={(e) => e.target.value && commitParam(node.id, key, { $param: e.target.value })}>
-                <option value="">Link to a block param…</option>
-                {blockParams.map((p) => <option key={p.name} value={p.name}>{p.name}{p.derive ? ' (from the input)' : ''}</option>)}
-              </select>
-            )}
-          </div>
-        );
-      })}
+        })}
       {def && (
         <>
-          {def.params.filter((p) => !p.derive).map((p) => {
-            const value = node.params[p.name];
-            const problem = value === undefined ? null : checkBlockArg(p, value);
-            return (
-              <ParamField key={p.name} label={humanize(p.name)} info={blockField(p)} value={value}
-                problem={problem ? `Expected ${problem}.` : paramProblem(p.name)}
-                onChange={(v) => commitParam(node.id, p.name, v)} onDone={endCoalesce} />
-            );
-          })}
-          <ParamField label="Repeat" info={{ field: { kind: 'number', int: true, min: 1 }, description: 'Apply the block this many times in sequence, each time with its own weights (the depth).', defaultValue: 1, optional: false }}
+          {def.params
+            .filter((p) => !p.derive)
+            .map((p) => {
+              const value = node.params[p.name];
+              const problem = value === undefined ? null : checkBlockArg(p, value);
+              return (
+                <ParamField
+                  key={p.name}
+                  label={humanize(p.name)}
+                  info={blockField(p)}
+                  value={value}
+                  problem={problem ? `Expected ${problem}.` : paramProblem(p.name)}
+                  onChange={(v) => commitParam(node.id, p.name, v)}
+                  onDone={endCoalesce}
+                />
+              );
+            })}
+          <ParamField
+            label="Repeat"
+            info={{
+              field: { kind: 'number', int: true, min: 1 },
+              description: 'Apply the block this many times in sequence, each time with its own weights (the depth).',
+              defaultValue: 1,
+              optional: false,
+            }}
             value={node.repeat ?? 1}
             problem={node.repeat !== undefined && (!Number.isInteger(node.repeat) || node.repeat < 1) ? 'Expected a whole number ≥ 1.' : null}
             onChange={(v) => {
@@ -166,20 +265,40 @@ function NodeForm({ node }: { node: GraphNode }) {
               if (!Number.isInteger(n) || n < 1) return;
               useEditor.getState().edit((d) => updateNode(d, node.id, (x) => ({ ...x, repeat: n })), { coalesce: `${node.id}.$repeat` });
             }}
-            onDone={endCoalesce} />
+            onDone={endCoalesce}
+          />
           {def.params.some((p) => p.derive) && (
-            <p className="pb-muted pb-small-text">Read from the input: {def.params.filter((p) => p.derive).map((p) => `${humanize(p.name).toLowerCase()} = ${show(result?.params?.[p.name] ?? '?')}`).join(', ')}.</p>
+            <p className="pb-muted pb-small-text">
+              Read from the input:{' '}
+              {def.params
+                .filter((p) => p.derive)
+                .map((p) => `${humanize(p.name).toLowerCase()} = ${show(result?.params?.[p.name] ?? '?')}`)
+                .join(', ')}
+              .
+            </p>
           )}
-          {!inBlock && <button type="button" onClick={() => useEditor.getState().openBlock(node.id, def.id)}>Open block</button>}
+          {!inBlock && (
+            <button type="button" onClick={() => useEditor.getState().openBlock(node.id, def.id)}>
+              Open block
+            </button>
+          )}
         </>
       )}
       {isNetworkNode && <NetworkNodeFields node={node} />}
       {!spec && !def && !isNetworkNode && <pre className="pb-raw">{JSON.stringify(node.params, null, 2)}</pre>}
-      {node.when && <p className="pb-muted">Applies only when the block's “{humanize(node.when.$param).toLowerCase()}” is on; otherwise its input passes through.</p>}
+      {node.when && (
+        <p className="pb-muted">Applies only when the block's “{humanize(node.when.$param).toLowerCase()}” is on; otherwise its input passes through.</p>
+      )}
       <div className="pb-row pb-form-actions">
-        <button type="button" className="pb-danger" onClick={() => {
-          useEditor.getState().edit((d) => removeItems(d, new Set([node.id]), new Set()));
-        }}>Delete node</button>
+        <button
+          type="button"
+          className="pb-danger"
+          onClick={() => {
+            useEditor.getState().edit((d) => removeItems(d, new Set([node.id]), new Set()));
+          }}
+        >
+          Delete node
+        </button>
       </div>
     </div>
   );
@@ -201,17 +320,33 @@ function BlockSignature({ def }: { def: BlockDef }) {
     <section className="pb-block-signature" aria-label="Block params">
       <h3>Block params</h3>
       <p className="pb-muted pb-small-text">Each instance sets these in its inspector; nodes inside link to them.</p>
-      {def.params.map((p) => p.derive ? (
-        <p key={p.name} className="pb-muted pb-small-text"><strong>{p.name}</strong>: read from input “{p.derive.input}”, axis {p.derive.axis}.</p>
-      ) : (
-        <div key={p.name} className="pb-signature-row">
-          <ParamField label={`${p.name} (default)`} info={blockField(p)} value={p.default}
-            onChange={(v) => useEditor.getState().commit(setBlockParamDefault(useEditor.getState().doc, def.id, p.name, v), { coalesce: `$block.${def.id}.${p.name}` })}
-            onDone={endCoalesce} />
-          <button type="button" className="pb-small pb-danger" aria-label={`Remove block param ${p.name}`}
-            onClick={() => apply(removeBlockParam(useEditor.getState().doc, def.id, p.name), `Cannot remove “${p.name}”`)}>Remove</button>
-        </div>
-      ))}
+      {def.params.map((p) =>
+        p.derive ? (
+          <p key={p.name} className="pb-muted pb-small-text">
+            <strong>{p.name}</strong>: read from input “{p.derive.input}”, axis {p.derive.axis}.
+          </p>
+        ) : (
+          <div key={p.name} className="pb-signature-row">
+            <ParamField
+              label={`${p.name} (default)`}
+              info={blockField(p)}
+              value={p.default}
+              onChange={(v) =>
+                useEditor.getState().commit(setBlockParamDefault(useEditor.getState().doc, def.id, p.name, v), { coalesce: `$block.${def.id}.${p.name}` })
+              }
+              onDone={endCoalesce}
+            />
+            <button
+              type="button"
+              className="pb-small pb-danger"
+              aria-label={`Remove block param ${p.name}`}
+              onClick={() => apply(removeBlockParam(useEditor.getState().doc, def.id, p.name), `Cannot remove “${p.name}”`)}
+            >
+              Remove
+            </button>
+          </div>
+        ),
+      )}
       <div className="pb-row pb-add-param">
         <input aria-label="New param name" placeholder="name" value={name} onChange={(e) => setName(e.target.value)} />
         <select aria-label="New param kind" value={kind} onChange={(e) => setKind(e.target.value as typeof kind)}>
@@ -220,10 +355,16 @@ function BlockSignature({ def }: { def: BlockDef }) {
           <option value="boolean">on / off</option>
           <option value="string">text</option>
         </select>
-        <button type="button" disabled={!name.trim()} onClick={() => {
-          apply(addBlockParam(useEditor.getState().doc, def.id, { name: name.trim(), kind, default: NEW_PARAM_DEFAULTS[kind] }), 'Cannot add this param');
-          setName('');
-        }}>Add param</button>
+        <button
+          type="button"
+          disabled={!name.trim()}
+          onClick={() => {
+            apply(addBlockParam(useEditor.getState().doc, def.id, { name: name.trim(), kind, default: NEW_PARAM_DEFAULTS[kind] }), 'Cannot add this param');
+            setName('');
+          }}
+        >
+          Add param
+        </button>
       </div>
     </section>
   );
@@ -233,9 +374,12 @@ function BlockSignature({ def }: { def: BlockDef }) {
 function renameTab(kind: 'network' | 'procedure', id: string, label: string) {
   const s = useEditor.getState();
   const doc = s.doc;
-  const next = kind === 'network'
-    ? { ...doc, networks: doc.networks.map((n) => (n.id === id ? { ...n, label } : n)) }
-    : doc.program ? { ...doc, program: { ...doc.program, procedures: doc.program.procedures.map((p) => (p.id === id ? { ...p, label } : p)) } } : doc;
+  const next =
+    kind === 'network'
+      ? { ...doc, networks: doc.networks.map((n) => (n.id === id ? { ...n, label } : n)) }
+      : doc.program
+        ? { ...doc, program: { ...doc.program, procedures: doc.program.procedures.map((p) => (p.id === id ? { ...p, label } : p)) } }
+        : doc;
   s.commit(next, { coalesce: `$label.${kind}.${id}` });
 }
 
@@ -253,15 +397,30 @@ function GraphForm() {
         <div className="pb-form">
           <div className="pb-inspector-head">
             <h2>{proc.kind === 'train' ? 'Training procedure' : 'Evaluation'}</h2>
-            <p className="pb-muted">{proc.kind === 'train'
-              ? 'Runs once per batch for its epochs: data, augmentations, networks, losses, and a Minimize node per optimizer. Select a node to edit it.'
-              : 'Runs over the data once, after the training before it, and reports each metric node\'s result by name.'}</p>
+            <p className="pb-muted">
+              {proc.kind === 'train'
+                ? 'Runs once per batch for its epochs: data, augmentations, networks, losses, and a Minimize node per optimizer. Select a node to edit it.'
+                : "Runs over the data once, after the training before it, and reports each metric node's result by name."}
+            </p>
           </div>
-          <ParamField label="Label" info={labelInfo} value={proc.label} onChange={(v) => String(v).trim() && renameTab('procedure', proc.id, String(v))} onDone={endCoalesce} />
+          <ParamField
+            label="Label"
+            info={labelInfo}
+            value={proc.label}
+            onChange={(v) => String(v).trim() && renameTab('procedure', proc.id, String(v))}
+            onDone={endCoalesce}
+          />
           <dl className="pb-facts">
-            <dt>Id</dt><dd className="pb-mono">{proc.id}</dd>
-            <dt>Nodes</dt><dd>{proc.nodes.length}</dd>
-            {proc.kind === 'train' && <><dt>Epochs</dt><dd>{proc.epochs ?? 'the training setup\'s (Train tab)'}</dd></>}
+            <dt>Id</dt>
+            <dd className="pb-mono">{proc.id}</dd>
+            <dt>Nodes</dt>
+            <dd>{proc.nodes.length}</dd>
+            {proc.kind === 'train' && (
+              <>
+                <dt>Epochs</dt>
+                <dd>{proc.epochs ?? "the training setup's (Train tab)"}</dd>
+              </>
+            )}
           </dl>
         </div>
       );
@@ -275,14 +434,27 @@ function GraphForm() {
         <div className="pb-form">
           <div className="pb-inspector-head">
             <h2>Network</h2>
-            <p className="pb-muted">{net.description || 'A network with its own weights. Its Input nodes are the ports a Network node takes in a procedure; its Output nodes the ports it gives.'}</p>
+            <p className="pb-muted">
+              {net.description ||
+                'A network with its own weights. Its Input nodes are the ports a Network node takes in a procedure; its Output nodes the ports it gives.'}
+            </p>
           </div>
-          <ParamField label="Label" info={labelInfo} value={net.label} onChange={(v) => String(v).trim() && renameTab('network', net.id, String(v))} onDone={endCoalesce} />
+          <ParamField
+            label="Label"
+            info={labelInfo}
+            value={net.label}
+            onChange={(v) => String(v).trim() && renameTab('network', net.id, String(v))}
+            onDone={endCoalesce}
+          />
           <dl className="pb-facts">
-            <dt>Id</dt><dd className="pb-mono">{net.id}</dd>
-            <dt>Nodes</dt><dd>{net.nodes.length}</dd>
-            <dt>Trainable params</dt><dd>{formatCount(count?.trainable ?? 0)}</dd>
-            <dt>Non-trainable params</dt><dd>{formatCount(count?.nonTrainable ?? 0)}</dd>
+            <dt>Id</dt>
+            <dd className="pb-mono">{net.id}</dd>
+            <dt>Nodes</dt>
+            <dd>{net.nodes.length}</dd>
+            <dt>Trainable params</dt>
+            <dd>{formatCount(count?.trainable ?? 0)}</dd>
+            <dt>Non-trainable params</dt>
+            <dd>{formatCount(count?.nonTrainable ?? 0)}</dd>
           </dl>
         </div>
       );
@@ -296,15 +468,29 @@ function GraphForm() {
         <h2>Graph</h2>
         <p className="pb-muted">Select a node to edit its parameters. Shift-drag on the canvas selects several.</p>
       </div>
-      <ParamField label="Graph name" info={{ field: { kind: 'string' }, description: 'Used for the file names of Save and Export TypeScript.', optional: false }}
+      <ParamField
+        label="Graph name"
+        info={{ field: { kind: 'string' }, description: 'Used for the file names of Save and Export TypeScript.', optional: false }}
         value={doc.name}
-        onChange={(v) => { const s = useEditor.getState(); s.commit({ ...s.doc, name: String(v) }, { coalesce: '$docname' }); }}
-        onDone={endCoalesce} />
+        onChange={(v) => {
+          const s = useEditor.getState();
+          s.commit({ ...s.doc, name: String(v) }, { coalesce: '$docname' });
+        }}
+        onDone={endCoalesce}
+      />
       <dl className="pb-facts">
-        <dt>Nodes</dt><dd>{doc.nodes.length}</dd>
-        <dt>Trainable params</dt><dd>{formatCount(analysis.count.trainable)}</dd>
-        <dt>Non-trainable params</dt><dd>{formatCount(analysis.count.nonTrainable)}</dd>
-        {several && <><dt>All networks</dt><dd>{formatCount(total.trainable + total.nonTrainable)} params</dd></>}
+        <dt>Nodes</dt>
+        <dd>{doc.nodes.length}</dd>
+        <dt>Trainable params</dt>
+        <dd>{formatCount(analysis.count.trainable)}</dd>
+        <dt>Non-trainable params</dt>
+        <dd>{formatCount(analysis.count.nonTrainable)}</dd>
+        {several && (
+          <>
+            <dt>All networks</dt>
+            <dd>{formatCount(total.trainable + total.nonTrainable)} params</dd>
+          </>
+        )}
       </dl>
     </div>
   );
@@ -325,11 +511,19 @@ export function Inspector() {
     const def = doc.blocks.find((b) => b.id === blockView.blockId);
     const users = doc.nodes.filter((n) => n.type === BLOCK_NODE_TYPE && n.block === blockView.blockId).length;
     return (
-      <div className="pb-form"><div className="pb-inspector-head"><h2>{def?.label ?? 'Block'}</h2>
-        <p className="pb-muted">{def?.description}</p>
-        <p className="pb-muted">You are editing the block's body; changes apply to {users === 1 ? 'its one instance' : `all ${users} instances`}. Shapes are those of “{blockView.nodeId}”, first repetition. Block inputs and outputs are in the palette.</p></div>
+      <div className="pb-form">
+        <div className="pb-inspector-head">
+          <h2>{def?.label ?? 'Block'}</h2>
+          <p className="pb-muted">{def?.description}</p>
+          <p className="pb-muted">
+            You are editing the block's body; changes apply to {users === 1 ? 'its one instance' : `all ${users} instances`}. Shapes are those of “
+            {blockView.nodeId}”, first repetition. Block inputs and outputs are in the palette.
+          </p>
+        </div>
         {def && <BlockSignature def={def} />}
-        <button type="button" onClick={() => useEditor.getState().closeBlock()}>Back to the graph</button>
+        <button type="button" onClick={() => useEditor.getState().closeBlock()}>
+          Back to the graph
+        </button>
       </div>
     );
   }
@@ -337,17 +531,31 @@ export function Inspector() {
     const what = [
       selectedNodes.length ? `${selectedNodes.length} node${selectedNodes.length === 1 ? '' : 's'}` : '',
       selectedEdges.length ? `${selectedEdges.length} connection${selectedEdges.length === 1 ? '' : 's'}` : '',
-    ].filter(Boolean).join(' and ');
+    ]
+      .filter(Boolean)
+      .join(' and ');
     return (
       <div className="pb-form">
-        <div className="pb-inspector-head"><h2>{what} selected</h2>
-          <p className="pb-muted">Ctrl+C copies, Ctrl+D duplicates, Ctrl+G groups, Delete removes.</p></div>
+        <div className="pb-inspector-head">
+          <h2>{what} selected</h2>
+          <p className="pb-muted">Ctrl+C copies, Ctrl+D duplicates, Ctrl+G groups, Delete removes.</p>
+        </div>
         <div className="pb-row">
-          {selectedNodes.length > 0 && <button type="button" onClick={groupSelection}>Group into block</button>}
-          <button type="button" className="pb-danger" onClick={() => {
-            const s = useEditor.getState();
-            s.edit((d) => removeItems(d, new Set(s.selectedNodes), new Set(s.selectedEdges)));
-          }}>Delete selection</button>
+          {selectedNodes.length > 0 && (
+            <button type="button" onClick={groupSelection}>
+              Group into block
+            </button>
+          )}
+          <button
+            type="button"
+            className="pb-danger"
+            onClick={() => {
+              const s = useEditor.getState();
+              s.edit((d) => removeItems(d, new Set(s.selectedNodes), new Set(s.selectedEdges)));
+            }}
+          >
+            Delete selection
+          </button>
         </div>
       </div>
     );
@@ -360,7 +568,7 @@ export function groupSelection() {
   const s = useEditor.getState();
   if (s.blockView) return;
   if (s.tab.kind === 'procedure') {
-    s.toast({ kind: 'error', title: 'Cannot group these nodes', lines: ['Blocks hold layers of a network; a procedure\'s nodes stay in the procedure.'] });
+    s.toast({ kind: 'error', title: 'Cannot group these nodes', lines: ["Blocks hold layers of a network; a procedure's nodes stay in the procedure."] });
     return;
   }
   // The graph on show: the main network or another one (blocks are shared by all networks).

@@ -24,7 +24,9 @@ function passesThrough(item: PaletteItem): boolean {
 /** Why the item cannot go into the graph on show, or null. */
 export function placeProblem(item: PaletteItem): string | null {
   const s = useEditor.getState();
-  return s.blockView && item.kind === 'block' && item.id === s.blockView.blockId ? 'A block cannot contain itself: place it in the main graph, or in another block.' : null;
+  return s.blockView && item.kind === 'block' && item.id === s.blockView.blockId
+    ? 'A block cannot contain itself: place it in the main graph, or in another block.'
+    : null;
 }
 
 /**
@@ -146,7 +148,11 @@ export function Palette() {
           </section>
         ))}
       </div>
-      {ghost && <div className="pb-drag-ghost" style={{ left: ghost.x, top: ghost.y }}>{ghost.label}</div>}
+      {ghost && (
+        <div className="pb-drag-ghost" style={{ left: ghost.x, top: ghost.y }}>
+          {ghost.label}
+        </div>
+      )}
     </aside>
   );
 }

@@ -22,20 +22,39 @@ function usePrefersDark(): boolean {
 }
 
 function DiagnosticItem({ d, onClick }: { d: Diagnostic; onClick?: () => void }) {
-  const where = [d.network && `network ${d.network}`, d.procedure && `procedure ${d.procedure}`, d.blockId && `block ${d.blockId}`, d.nodeId && `${d.nodeId}`, d.param && `${d.param}`].filter(Boolean).join(' · ');
+  const where = [
+    d.network && `network ${d.network}`,
+    d.procedure && `procedure ${d.procedure}`,
+    d.blockId && `block ${d.blockId}`,
+    d.nodeId && `${d.nodeId}`,
+    d.param && `${d.param}`,
+  ]
+    .filter(Boolean)
+    .join(' · ');
   const body = (
     <>
       <span className={`pb-badge pb-${d.severity}`}>{d.severity}</span>
       <span className="pb-diag-main">
         <span className="pb-diag-msg">{d.message}</span>
         <span className="pb-diag-help">{d.help}</span>
-        <span className="pb-diag-where">{d.code}{where ? ` · ${where}` : ''}</span>
+        <span className="pb-diag-where">
+          {d.code}
+          {where ? ` · ${where}` : ''}
+        </span>
       </span>
     </>
   );
-  return onClick
-    ? <li><button type="button" className="pb-diag-item" onClick={onClick}>{body}</button></li>
-    : <li><div className="pb-diag-item">{body}</div></li>;
+  return onClick ? (
+    <li>
+      <button type="button" className="pb-diag-item" onClick={onClick}>
+        {body}
+      </button>
+    </li>
+  ) : (
+    <li>
+      <div className="pb-diag-item">{body}</div>
+    </li>
+  );
 }
 
 export function DiagnosticList({ diagnostics, inBlock = false }: { diagnostics: Diagnostic[]; inBlock?: boolean }) {
@@ -87,11 +106,15 @@ function BlockIssues({ nodeId }: { nodeId: string }) {
           <p className="pb-muted pb-small-text">Issues inside this block, as “{nodeId}” uses it. Click one to select its node.</p>
           <DiagnosticList diagnostics={[...own].sort((a, b) => rank(a) - rank(b))} inBlock />
         </>
-      ) : <p className="pb-ok">No issues inside this block.</p>}
+      ) : (
+        <p className="pb-ok">No issues inside this block.</p>
+      )}
       {elsewhere > 0 && (
         <p className="pb-muted pb-small-text">
           The rest of the graph has {elsewhere} more issue{elsewhere === 1 ? '' : 's'}.{' '}
-          <button type="button" className="pb-link" onClick={() => useEditor.getState().closeBlock()}>Back to the graph</button>
+          <button type="button" className="pb-link" onClick={() => useEditor.getState().closeBlock()}>
+            Back to the graph
+          </button>
         </p>
       )}
     </div>
@@ -116,9 +139,24 @@ export function SummaryPanel() {
         <table data-testid="summary-totals">
           <caption>All networks{doc.program ? ' and learned scalars' : ''}</caption>
           <tbody>
-            <tr><th scope="row">Total params</th><td className="pb-num pb-mono" data-testid="summary-total">{formatCount(total.trainable + total.nonTrainable)}</td></tr>
-            <tr><th scope="row">Trainable params</th><td className="pb-num pb-mono" data-testid="summary-trainable">{formatCount(total.trainable)}</td></tr>
-            <tr><th scope="row">Non-trainable params</th><td className="pb-num pb-mono" data-testid="summary-non-trainable">{formatCount(total.nonTrainable)}</td></tr>
+            <tr>
+              <th scope="row">Total params</th>
+              <td className="pb-num pb-mono" data-testid="summary-total">
+                {formatCount(total.trainable + total.nonTrainable)}
+              </td>
+            </tr>
+            <tr>
+              <th scope="row">Trainable params</th>
+              <td className="pb-num pb-mono" data-testid="summary-trainable">
+                {formatCount(total.trainable)}
+              </td>
+            </tr>
+            <tr>
+              <th scope="row">Non-trainable params</th>
+              <td className="pb-num pb-mono" data-testid="summary-non-trainable">
+                {formatCount(total.nonTrainable)}
+              </td>
+            </tr>
           </tbody>
         </table>
       </div>
@@ -132,25 +170,60 @@ function SummaryTable({ summary, network }: { summary: Summary; network: string 
   const several = useEditor((s) => hasTabs(s.doc));
   const total = summary.trainableParams + summary.nonTrainableParams;
   // In a document of several networks the totals come once, after all tables; each table keeps its own.
-  const ids = several ? { total: undefined, trainable: undefined, nonTrainable: undefined } : { total: 'summary-total', trainable: 'summary-trainable', nonTrainable: 'summary-non-trainable' };
+  const ids = several
+    ? { total: undefined, trainable: undefined, nonTrainable: undefined }
+    : { total: 'summary-total', trainable: 'summary-trainable', nonTrainable: 'summary-non-trainable' };
   return (
     <div className="pb-summary" data-testid={`summary-${network}`}>
       <table>
-        <caption>{several ? 'Network' : 'Model'}: “{summary.name}”</caption>
-        <thead><tr><th scope="col">Layer (type)</th><th scope="col">Output shape</th><th scope="col" className="pb-num">Params</th></tr></thead>
+        <caption>
+          {several ? 'Network' : 'Model'}: “{summary.name}”
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col">Layer (type)</th>
+            <th scope="col">Output shape</th>
+            <th scope="col" className="pb-num">
+              Params
+            </th>
+          </tr>
+        </thead>
         <tbody>
           {summary.nodes.map((r) => (
             <tr key={r.nodeId} onClick={() => focusNode(r.nodeId, false, several ? { kind: 'network', id: network } : undefined)}>
-              <td><span className="pb-mono">{r.name}</span> <span className="pb-muted">({r.type})</span></td>
+              <td>
+                <span className="pb-mono">{r.name}</span> <span className="pb-muted">({r.type})</span>
+              </td>
               <td className="pb-mono">{r.outputShape ? formatShape(r.outputShape) : '?'}</td>
               <td className="pb-num pb-mono">{formatCount(r.trainableParams + r.nonTrainableParams)}</td>
             </tr>
           ))}
         </tbody>
         <tfoot>
-          <tr><th scope="row" colSpan={2}>Total params</th><td className="pb-num pb-mono" data-testid={ids.total}>{formatCount(total)}</td></tr>
-          <tr><th scope="row" colSpan={2}>Trainable params</th><td className="pb-num pb-mono" data-testid={ids.trainable}>{formatCount(summary.trainableParams)}</td></tr>
-          <tr><th scope="row" colSpan={2}>Non-trainable params</th><td className="pb-num pb-mono" data-testid={ids.nonTrainable}>{formatCount(summary.nonTrainableParams)}</td></tr>
+          <tr>
+            <th scope="row" colSpan={2}>
+              Total params
+            </th>
+            <td className="pb-num pb-mono" data-testid={ids.total}>
+              {formatCount(total)}
+            </td>
+          </tr>
+          <tr>
+            <th scope="row" colSpan={2}>
+              Trainable params
+            </th>
+            <td className="pb-num pb-mono" data-testid={ids.trainable}>
+              {formatCount(summary.trainableParams)}
+            </td>
+          </tr>
+          <tr>
+            <th scope="row" colSpan={2}>
+              Non-trainable params
+            </th>
+            <td className="pb-num pb-mono" data-testid={ids.nonTrainable}>
+              {formatCount(summary.nonTrainableParams)}
+            </td>
+          </tr>
         </tfoot>
       </table>
     </div>
@@ -165,7 +238,17 @@ export function CodePanel() {
   return <NetworkCode analysis={analysis} doc={doc} toast={toast} dark={dark} />;
 }
 
-function NetworkCode({ analysis, doc, toast, dark }: { analysis: ReturnType<typeof useAnalysis>; doc: ReturnType<typeof useEditor.getState>['doc']; toast: ReturnType<typeof useEditor.getState>['toast']; dark: boolean }) {
+function NetworkCode({
+  analysis,
+  doc,
+  toast,
+  dark,
+}: {
+  analysis: ReturnType<typeof useAnalysis>;
+  doc: ReturnType<typeof useEditor.getState>['doc'];
+  toast: ReturnType<typeof useEditor.getState>['toast'];
+  dark: boolean;
+}) {
   const program = doc.program ? programOf(doc) : null;
   const { code, diagnostics } = program ? programCodeOf(program) : codeOf(analysis);
   const copy = async () => {
@@ -182,9 +265,12 @@ function NetworkCode({ analysis, doc, toast, dark }: { analysis: ReturnType<type
       <div className="pb-row pb-code-bar">
         <span className="pb-muted pb-small-text">{code ? 'Live TypeScript; needs only @tensorflow/tfjs.' : 'Fix these to generate code:'}</span>
         <span className="pb-spacer" />
-        <button type="button" onClick={copy} disabled={!code}>Copy</button>
-        <button type="button" className="pb-primary" disabled={!code}
-          onClick={() => code && downloadText(`${fileBase(doc)}.ts`, code, 'text/typescript')}>Export TypeScript</button>
+        <button type="button" onClick={copy} disabled={!code}>
+          Copy
+        </button>
+        <button type="button" className="pb-primary" disabled={!code} onClick={() => code && downloadText(`${fileBase(doc)}.ts`, code, 'text/typescript')}>
+          Export TypeScript
+        </button>
       </div>
       {code ? (
         <div className="pb-code-editor" data-testid="code-editor">
@@ -193,7 +279,9 @@ function NetworkCode({ analysis, doc, toast, dark }: { analysis: ReturnType<type
           </Suspense>
         </div>
       ) : (
-        <div className="pb-pad-x"><DiagnosticList diagnostics={diagnostics} /></div>
+        <div className="pb-pad-x">
+          <DiagnosticList diagnostics={diagnostics} />
+        </div>
       )}
     </div>
   );

@@ -55,11 +55,20 @@ export function describeField(schema: z.ZodType): FieldInfo {
       field = { kind: 'number', int: !!n.isInt, min: Number.isFinite(min) ? min : undefined, max: Number.isFinite(max) ? max : undefined };
       break;
     }
-    case 'boolean': field = { kind: 'boolean' }; break;
-    case 'enum': field = { kind: 'enum', options: (s as unknown as { options: string[] }).options.map(String) }; break;
-    case 'literal': field = { kind: 'enum', options: ((def.values as unknown[]) ?? []).map(String) }; break;
-    case 'string': field = { kind: 'string' }; break;
-    default: field = { kind: 'json' };
+    case 'boolean':
+      field = { kind: 'boolean' };
+      break;
+    case 'enum':
+      field = { kind: 'enum', options: (s as unknown as { options: string[] }).options.map(String) };
+      break;
+    case 'literal':
+      field = { kind: 'enum', options: ((def.values as unknown[]) ?? []).map(String) };
+      break;
+    case 'string':
+      field = { kind: 'string' };
+      break;
+    default:
+      field = { kind: 'json' };
   }
   return { field, description, defaultValue, optional };
 }
@@ -83,12 +92,15 @@ function parseText(field: Field, text: string): Parsed {
   if (field.kind === 'string') return { ok: true, value: text };
   if (t === '') return { ok: false, error: 'Enter a value, like 3 or [3, 5].' };
   // A value nested deeper would make the document one the loader refuses (PB110) after a reload.
-  if (findExcessiveNesting(t, MAX_PARAM_DEPTH)) return { ok: false, error: `This value nests lists more than ${MAX_PARAM_DEPTH} levels deep; a parameter needs one or two.` };
+  if (findExcessiveNesting(t, MAX_PARAM_DEPTH))
+    return { ok: false, error: `This value nests lists more than ${MAX_PARAM_DEPTH} levels deep; a parameter needs one or two.` };
   const candidates = [t, /^[^[{"]/.test(t) && t.includes(',') ? `[${t}]` : null].filter((x): x is string => x !== null);
   for (const c of candidates) {
     try {
       return { ok: true, value: JSON.parse(c) };
-    } catch { /* try the next reading */ }
+    } catch {
+      /* try the next reading */
+    }
   }
   return { ok: false, error: `Write a number or a list, like 3 or [3, 5].` };
 }
@@ -131,15 +143,36 @@ export function ParamField({ label, info, value, problem, onChange, onDone, read
     control = <input id={id} value={`⟨${value.$param}⟩ from the block`} readOnly />;
   } else if (field.kind === 'boolean') {
     control = (
-      <input id={id} type="checkbox" checked={shown === true} disabled={readOnly} aria-describedby={describedBy}
-        onChange={(e) => { onChange(e.target.checked); onDone?.(); }} />
+      <input
+        id={id}
+        type="checkbox"
+        checked={shown === true}
+        disabled={readOnly}
+        aria-describedby={describedBy}
+        onChange={(e) => {
+          onChange(e.target.checked);
+          onDone?.();
+        }}
+      />
     );
   } else if (field.kind === 'enum') {
     control = (
-      <select id={id} value={String(shown ?? '')} disabled={readOnly} aria-describedby={describedBy}
-        onChange={(e) => { onChange(e.target.value); onDone?.(); }}>
+      <select
+        id={id}
+        value={String(shown ?? '')}
+        disabled={readOnly}
+        aria-describedby={describedBy}
+        onChange={(e) => {
+          onChange(e.target.value);
+          onDone?.();
+        }}
+      >
         {!field.options.includes(String(shown)) && <option value={String(shown ?? '')}>{show(shown) || '—'}</option>}
-        {field.options.map((o) => <option key={o} value={o}>{o}</option>)}
+        {field.options.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
       </select>
     );
   } else {
@@ -158,7 +191,10 @@ export function ParamField({ label, info, value, problem, onChange, onDone, read
         onChange={(e) => {
           setDraft(e.target.value);
           const parsed = parseText(field, e.target.value);
-          if (!parsed.ok) { setLocal(parsed.error); return; }
+          if (!parsed.ok) {
+            setLocal(parsed.error);
+            return;
+          }
           setLocal(null);
           if (!same(parsed.value, shown)) onChange(parsed.value);
         }}
@@ -170,14 +206,25 @@ export function ParamField({ label, info, value, problem, onChange, onDone, read
     <div className={`pb-field${field.kind === 'boolean' ? ' pb-field-check' : ''}${error ? ' pb-field-invalid' : ''}`}>
       <label htmlFor={id}>{label}</label>
       {control}
-      {error && <div className="pb-field-error" role="alert">{error}</div>}
-      {help && <div className="pb-field-help" id={describedBy}>{help}</div>}
+      {error && (
+        <div className="pb-field-error" role="alert">
+          {error}
+        </div>
+      )}
+      {help && (
+        <div className="pb-field-help" id={describedBy}>
+          {help}
+        </div>
+      )}
     </div>
   );
 }
 
 /** camelCase param names as sentence-case labels: `kernelSize` → `Kernel size`. */
 export function humanize(key: string): string {
-  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/_/g, ' ').toLowerCase();
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/_/g, ' ')
+    .toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }

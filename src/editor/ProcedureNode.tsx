@@ -13,7 +13,10 @@ import { graphKeyOf } from './runs-db';
 import { metricAt, useProgramLive } from './train/program-live';
 import { formatNumber, pct } from './train/format';
 
-export function procedureNodeLabel(node: GraphNode, networks: ReadonlyMap<string, NetworkInfo>): { typeLabel: string; keyParams: string[]; defaults: Record<string, unknown> } {
+export function procedureNodeLabel(
+  node: GraphNode,
+  networks: ReadonlyMap<string, NetworkInfo>,
+): { typeLabel: string; keyParams: string[]; defaults: Record<string, unknown> } {
   if (node.type === NETWORK_NODE_TYPE) {
     const id = String(node.params.network ?? '');
     const net = networks.get(id);
@@ -29,11 +32,24 @@ export function procedureNodeLabel(node: GraphNode, networks: ReadonlyMap<string
 function NetworkBadge({ node, procedure, params }: { node: GraphNode; procedure: string; params: Record<string, unknown> }) {
   const live = useLiveFor(procedure, node.id, 'decays');
   const weights = params.weights ?? 'online';
-  if (weights === 'frozen') return <span className="pb-node-badge pb-badge-frozen" data-testid={`badge-${node.id}`} title="Applied in inference mode, never updated">frozen</span>;
+  if (weights === 'frozen')
+    return (
+      <span className="pb-node-badge pb-badge-frozen" data-testid={`badge-${node.id}`} title="Applied in inference mode, never updated">
+        frozen
+      </span>
+    );
   if (weights !== 'ema') return null;
   const decay = Number(params.decay ?? 0.99);
   const text = live !== undefined ? `EMA τ ${live.toFixed(4)}` : params.decaySchedule === 'constant' ? `EMA τ ${decay}` : `EMA τ ${decay}→1`;
-  return <span className="pb-node-badge pb-badge-ema" data-testid={`badge-${node.id}`} title="A moving-average copy of the network: each step it keeps τ of itself and takes 1 − τ of the online weights">{text}</span>;
+  return (
+    <span
+      className="pb-node-badge pb-badge-ema"
+      data-testid={`badge-${node.id}`}
+      title="A moving-average copy of the network: each step it keeps τ of itself and takes 1 − τ of the online weights"
+    >
+      {text}
+    </span>
+  );
 }
 
 /** The current run's value for a node of this procedure, when the run belongs to the graph on show. */
@@ -50,7 +66,11 @@ function useMetric(name: string): unknown {
 function LossValue({ nodeId, procedure }: { nodeId: string; procedure: string }) {
   const value = useLiveFor(procedure, nodeId, 'losses');
   if (value === undefined) return null;
-  return <div className="pb-node-live" data-testid={`live-${nodeId}`} title="This step's value">loss <strong>{formatNumber(value, 4)}</strong></div>;
+  return (
+    <div className="pb-node-live" data-testid={`live-${nodeId}`} title="This step's value">
+      loss <strong>{formatNumber(value, 4)}</strong>
+    </div>
+  );
 }
 
 function MetricValue({ node, params }: { node: GraphNode; params: Record<string, unknown> }) {
@@ -62,19 +82,34 @@ function MetricValue({ node, params }: { node: GraphNode; params: Record<string,
   if (typeof value !== 'number') return null;
   if (node.type === 'CollapseMonitor') {
     return (
-      <div className="pb-node-live" data-testid={`live-${node.id}`} title="Standard deviation of the normalised embedding; 1/√d is what a healthy one is near, 0 is collapse">
-        std <strong>{formatNumber(value, 3)}</strong>{typeof reference === 'number' ? <> · 1/√d {formatNumber(reference, 3)}</> : null}
+      <div
+        className="pb-node-live"
+        data-testid={`live-${node.id}`}
+        title="Standard deviation of the normalised embedding; 1/√d is what a healthy one is near, 0 is collapse"
+      >
+        std <strong>{formatNumber(value, 3)}</strong>
+        {typeof reference === 'number' ? <> · 1/√d {formatNumber(reference, 3)}</> : null}
       </div>
     );
   }
   return (
     <div className="pb-node-live" data-testid={`live-${node.id}`}>
-      <strong>{pct(value, 1)}</strong>{baselineName && typeof baseline === 'number' ? <span className="pb-muted"> · untrained {pct(baseline, 1)}</span> : null}
+      <strong>{pct(value, 1)}</strong>
+      {baselineName && typeof baseline === 'number' ? <span className="pb-muted"> · untrained {pct(baseline, 1)}</span> : null}
     </div>
   );
 }
 
-export function ProcedureNodeExtras({ node, procedure, params }: { node: GraphNode; procedure: string; params: Record<string, unknown>; networks: ReadonlyMap<string, NetworkInfo> }) {
+export function ProcedureNodeExtras({
+  node,
+  procedure,
+  params,
+}: {
+  node: GraphNode;
+  procedure: string;
+  params: Record<string, unknown>;
+  networks: ReadonlyMap<string, NetworkInfo>;
+}) {
   if (node.type === NETWORK_NODE_TYPE) return <NetworkBadge node={node} procedure={procedure} params={params} />;
   const kind = getProgramSpec(node.type)?.kind;
   if (kind === 'loss') return <LossValue nodeId={node.id} procedure={procedure} />;

@@ -82,7 +82,9 @@ export function QuickAddMenu({ request, bounds, onClose }: { request: QuickAddRe
   const current = Math.min(active, Math.max(0, hits.length - 1));
 
   useEffect(() => {
-    const onDown = (e: PointerEvent) => { if (!ref.current?.contains(e.target as Node)) onClose(); };
+    const onDown = (e: PointerEvent) => {
+      if (!ref.current?.contains(e.target as Node)) onClose();
+    };
     addEventListener('pointerdown', onDown, true);
     return () => removeEventListener('pointerdown', onDown, true);
   }, [onClose]);
@@ -98,11 +100,14 @@ export function QuickAddMenu({ request, bounds, onClose }: { request: QuickAddRe
   // Keep the whole menu on the canvas: open it up and to the left of the point when there is no room below or right.
   const { x, y } = request.screen;
   const horizontal = x + MENU_WIDTH + 8 <= bounds.width ? { left: x } : { left: Math.max(8, x - MENU_WIDTH) };
-  const vertical = y + MENU_HEIGHT + 8 <= bounds.height || y < bounds.height / 2
-    ? { top: y, maxHeight: Math.min(MENU_HEIGHT, bounds.height - y - 8) }
-    : { bottom: bounds.height - y, maxHeight: Math.min(MENU_HEIGHT, y - 8) };
+  const vertical =
+    y + MENU_HEIGHT + 8 <= bounds.height || y < bounds.height / 2
+      ? { top: y, maxHeight: Math.min(MENU_HEIGHT, bounds.height - y - 8) }
+      : { bottom: bounds.height - y, maxHeight: Math.min(MENU_HEIGHT, y - 8) };
   const fromText = request.from
-    ? request.from.side === 'source' ? `Takes the output of “${request.from.nodeId}”` : `Feeds input “${request.from.port}” of “${request.from.nodeId}”`
+    ? request.from.side === 'source'
+      ? `Takes the output of “${request.from.nodeId}”`
+      : `Feeds input “${request.from.port}” of “${request.from.nodeId}”`
     : null;
   return (
     <div ref={ref} className="pb-quick-add" style={{ ...horizontal, ...vertical, width: MENU_WIDTH }} role="dialog" aria-label="Add a node">
@@ -117,27 +122,50 @@ export function QuickAddMenu({ request, bounds, onClose }: { request: QuickAddRe
         aria-controls={listId}
         aria-activedescendant={hits.length ? `${listId}-${current}` : undefined}
         value={query}
-        onChange={(e) => { setQuery(e.target.value); setActive(0); }}
+        onChange={(e) => {
+          setQuery(e.target.value);
+          setActive(0);
+        }}
         onKeyDown={(e) => {
-          if (e.key === 'ArrowDown') { e.preventDefault(); setActive((current + 1) % Math.max(1, hits.length)); }
-          else if (e.key === 'ArrowUp') { e.preventDefault(); setActive((current - 1 + hits.length) % Math.max(1, hits.length)); }
-          else if (e.key === 'Enter') { e.preventDefault(); pick(hits[current]); }
-          else if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); onClose(); }
+          if (e.key === 'ArrowDown') {
+            e.preventDefault();
+            setActive((current + 1) % Math.max(1, hits.length));
+          } else if (e.key === 'ArrowUp') {
+            e.preventDefault();
+            setActive((current - 1 + hits.length) % Math.max(1, hits.length));
+          } else if (e.key === 'Enter') {
+            e.preventDefault();
+            pick(hits[current]);
+          } else if (e.key === 'Escape') {
+            e.preventDefault();
+            e.stopPropagation();
+            onClose();
+          }
         }}
       />
       {fromText && <p className="pb-quick-add-from">{fromText}</p>}
       <ul id={listId} role="listbox" aria-label="Nodes" className="pb-quick-add-list">
         {hits.map((e, i) => (
-          <li key={e.key} id={`${listId}-${i}`} data-index={i} role="option" aria-selected={i === current}
+          <li
+            key={e.key}
+            id={`${listId}-${i}`}
+            data-index={i}
+            role="option"
+            aria-selected={i === current}
             className={`pb-quick-add-item${i === current ? ' pb-quick-add-on' : ''}`}
             title={e.description}
             onPointerEnter={() => setActive(i)}
-            onClick={() => pick(e)}>
+            onClick={() => pick(e)}
+          >
             <span className="pb-quick-add-label">{e.label}</span>
             <span className="pb-quick-add-cat">{e.category}</span>
           </li>
         ))}
-        {hits.length === 0 && <li className="pb-quick-add-none" aria-disabled="true">{offered.length ? `Nothing matches “${query}”.` : 'No node can take this wire.'}</li>}
+        {hits.length === 0 && (
+          <li className="pb-quick-add-none" aria-disabled="true">
+            {offered.length ? `Nothing matches “${query}”.` : 'No node can take this wire.'}
+          </li>
+        )}
       </ul>
     </div>
   );

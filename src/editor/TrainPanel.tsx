@@ -54,10 +54,14 @@ function ClassifierTrainPanel() {
       ? `${user.fileName} cannot be used: see the message under Dataset (Training setup).`
       : user?.status === 'loading'
         ? 'Loading the data…'
-        : dataChoice === 'csv' ? 'Choose a CSV file to train on (Dataset, in the training setup).' : 'Choose a folder of images or a .zip to train on (Dataset, in the training setup).'
+        : dataChoice === 'csv'
+          ? 'Choose a CSV file to train on (Dataset, in the training setup).'
+          : 'Choose a folder of images or a .zip to train on (Dataset, in the training setup).'
     : null;
   const fit = plan && data ? dataMismatch(plan, data.shape) : null;
-  const mismatch = plan ? needsData ?? (fit && dataChoice === 'mnist' ? `${fit} To try training, load the ConvMixer template with the mnist preset (Templates).` : fit) : null;
+  const mismatch = plan
+    ? (needsData ?? (fit && dataChoice === 'mnist' ? `${fit} To try training, load the ConvMixer template with the mnist preset (Templates).` : fit))
+    : null;
   // The traps that compile but cannot learn what was meant, named with their fix (only for a graph that compiles).
   const problems = useMemo(() => (plan ? checkModel(doc, analysis, setup) : []), [plan, doc, analysis, setup.loss]); // eslint-disable-line react-hooks/exhaustive-deps
   const blockingProblem = problems.find((p) => p.blocking);
@@ -71,10 +75,14 @@ function ClassifierTrainPanel() {
   // The setup folds away while a run is on screen, so that its curves come first; a click opens it.
   const [setupOpen, setSetupOpen] = useState(!run);
   const runId = run?.id;
-  useEffect(() => { if (runId) setSetupOpen(false); }, [runId]);
+  useEffect(() => {
+    if (runId) setSetupOpen(false);
+  }, [runId]);
 
   useEffect(() => probeBackends(), []);
-  useEffect(() => { if (runsKey !== graphKey) void refreshRuns(graphKey); }, [graphKey, runsKey]);
+  useEffect(() => {
+    if (runsKey !== graphKey) void refreshRuns(graphKey);
+  }, [graphKey, runsKey]);
 
   const blocked = !plan
     ? `The graph has ${errors || 'some'} error${errors === 1 ? '' : 's'}; fix ${errors === 1 ? 'it' : 'them'} first (Issues tab).`
@@ -82,12 +90,19 @@ function ClassifierTrainPanel() {
       ? `Start is refused: ${tooLarge.message} ${tooLarge.help ?? ''}`.trim()
       : blockingProblem
         ? `${blockingProblem.title}: see the fix below.`
-        : mismatch ?? (!parsed.success ? 'Some setup values are not valid; see the fields marked in red.' : null);
+        : (mismatch ?? (!parsed.success ? 'Some setup values are not valid; see the fields marked in red.' : null));
 
   return (
     <div className="pb-train">
-      <RunControls run={run} plan={plan} setup={setup} graphKey={graphKey} graphName={doc.name} blocked={blocked}
-        planned={!active && parsed.success && data ? plannedSteps(setup, limit, data) : null}>
+      <RunControls
+        run={run}
+        plan={plan}
+        setup={setup}
+        graphKey={graphKey}
+        graphName={doc.name}
+        blocked={blocked}
+        planned={!active && parsed.success && data ? plannedSteps(setup, limit, data) : null}
+      >
         {!active && <ModelCheck problems={problems} />}
       </RunControls>
       {run && (
@@ -99,7 +114,12 @@ function ClassifierTrainPanel() {
       <details className="pb-train-section pb-setup" open={setupOpen} onToggle={(e) => setSetupOpen(e.currentTarget.open)}>
         <summary className="pb-row pb-train-head">
           <h3>Training setup</h3>
-          {!setupOpen && <span className="pb-muted pb-small-text pb-setup-summary">{setup.optimizer} {setup.learningRate} {setup.schedule} · batch {setup.batchSize} · {setup.epochs} epoch{setup.epochs === 1 ? '' : 's'}{limit ? ` · ${limit} ${nounOf(data ?? undefined)}` : ''} · {data?.title ?? DATA_CHOICES.find(([id]) => id === dataChoice)?.[1]}</span>}
+          {!setupOpen && (
+            <span className="pb-muted pb-small-text pb-setup-summary">
+              {setup.optimizer} {setup.learningRate} {setup.schedule} · batch {setup.batchSize} · {setup.epochs} epoch{setup.epochs === 1 ? '' : 's'}
+              {limit ? ` · ${limit} ${nounOf(data ?? undefined)}` : ''} · {data?.title ?? DATA_CHOICES.find(([id]) => id === dataChoice)?.[1]}
+            </span>
+          )}
         </summary>
         <DataPicker plan={plan} />
         <SetupForm setup={setup} raw={raw} data={data} />

@@ -17,8 +17,24 @@ export interface CatalogEntry {
   item: PaletteItem;
 }
 
-export const CATEGORY_ORDER = ['Block ports', 'Inputs', 'Blocks', 'Core', 'Convolution', 'Pooling', 'Normalization', 'Reshaping', 'Merge',
-  'Data', 'Networks', 'Augment', 'Tensors', 'Losses', 'Training', 'Evaluation'];
+export const CATEGORY_ORDER = [
+  'Block ports',
+  'Inputs',
+  'Blocks',
+  'Core',
+  'Convolution',
+  'Pooling',
+  'Normalization',
+  'Reshaping',
+  'Merge',
+  'Data',
+  'Networks',
+  'Augment',
+  'Tensors',
+  'Losses',
+  'Training',
+  'Evaluation',
+];
 
 const layerEntry = (s: (typeof NODE_SPECS)[number]): CatalogEntry => ({
   key: `layer:${s.type}`,
@@ -76,7 +92,7 @@ export function rankCatalog(entries: CatalogEntry[], query: string): CatalogEntr
  */
 export function procedureEntries(doc: GraphDocument, kind: 'train' | 'evaluate'): CatalogEntry[] {
   const networks: CatalogEntry[] = [
-    { id: MAIN_NETWORK, label: doc.name.trim() || 'Main network', description: 'The main network (the document\'s own graph).' },
+    { id: MAIN_NETWORK, label: doc.name.trim() || 'Main network', description: "The main network (the document's own graph)." },
     ...doc.networks.map((n) => ({ id: n.id, label: n.label, description: n.description })),
   ].map((n) => ({
     key: `network:${n.id}`,

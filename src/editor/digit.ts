@@ -7,7 +7,10 @@ export const SIDE = 28;
 
 /** Bounding box of the pixels brighter than `threshold` in a w×h grey image, or null when blank. */
 export function inkBox(grey: ArrayLike<number>, w: number, h: number, threshold = 0.05): { x: number; y: number; w: number; h: number } | null {
-  let x0 = w, y0 = h, x1 = -1, y1 = -1;
+  let x0 = w,
+    y0 = h,
+    x1 = -1,
+    y1 = -1;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       if (grey[y * w + x]! > threshold) {
@@ -23,7 +26,9 @@ export function inkBox(grey: ArrayLike<number>, w: number, h: number, threshold 
 
 /** Shifts a w×h image (whole pixels) so that its centre of mass sits at the centre. */
 export function centreByMass(pixels: Float32Array, w = SIDE, h = SIDE): Float32Array {
-  let mass = 0, mx = 0, my = 0;
+  let mass = 0,
+    mx = 0,
+    my = 0;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const v = pixels[y * w + x]!;
@@ -38,7 +43,8 @@ export function centreByMass(pixels: Float32Array, w = SIDE, h = SIDE): Float32A
   const out = new Float32Array(w * h);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const sx = x - dx, sy = y - dy;
+      const sx = x - dx,
+        sy = y - dy;
       if (sx >= 0 && sy >= 0 && sx < w && sy < h) out[y * w + x] = pixels[sy * w + sx]!;
     }
   }
@@ -70,7 +76,8 @@ export function canvasToImage(source: HTMLCanvasElement, height = SIDE, width = 
   s.imageSmoothingEnabled = true;
   s.imageSmoothingQuality = 'high';
   const scale = ((20 / 28) * Math.min(width, height)) / Math.max(box.w, box.h);
-  const w = box.w * scale, h = box.h * scale;
+  const w = box.w * scale,
+    h = box.h * scale;
   s.drawImage(source, box.x, box.y, box.w, box.h, (width - w) / 2, (height - h) / 2, w, h);
   return centreByMass(greyOf(s.getImageData(0, 0, width, height).data), width, height);
 }

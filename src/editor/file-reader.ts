@@ -29,9 +29,12 @@ export type FileReply =
 /** Does the job where it is called: in the worker, or in the page when no worker can start. */
 export function runFileJob(job: FileJob, onProgress: OnProgress): Promise<FileJobResults[FileJob['kind']]> {
   switch (job.kind) {
-    case 'document': return readDocument(job.file, job.name, onProgress);
-    case 'csv': return readCsv(job.file, job.name, job.label, onProgress);
-    case 'images': return readImages(job.pick, job.shape, decodeImageInBrowser, onProgress);
+    case 'document':
+      return readDocument(job.file, job.name, onProgress);
+    case 'csv':
+      return readCsv(job.file, job.name, job.label, onProgress);
+    case 'images':
+      return readImages(job.pick, job.shape, decodeImageInBrowser, onProgress);
   }
 }
 
@@ -70,7 +73,8 @@ function startWorker(): Worker | null {
   worker.onerror = (e) => {
     e.preventDefault();
     const reason = e.message ? ` (${e.message})` : '';
-    for (const job of pending.values()) job.reject(new Error(`The file could not be read: the reader stopped${reason}. The file may be too large for this tab.`));
+    for (const job of pending.values())
+      job.reject(new Error(`The file could not be read: the reader stopped${reason}. The file may be too large for this tab.`));
     pending.clear();
     worker?.terminate();
     worker = undefined;

@@ -67,7 +67,10 @@ export interface CsvResult {
 /** A CSV as a dataset (label: the last column unless named). Never throws: problems come back as `error`. */
 export async function readCsv(file: Blob, name: string, label: string | undefined, onProgress: OnProgress): Promise<CsvResult> {
   if (file.size > MAX_CSV_BYTES) {
-    return { columns: [], error: `${name} is ${formatBytes(file.size)}; Patchbay reads CSV files of up to ${formatBytes(MAX_CSV_BYTES)}. Use a sample of the rows.` };
+    return {
+      columns: [],
+      error: `${name} is ${formatBytes(file.size)}; Patchbay reads CSV files of up to ${formatBytes(MAX_CSV_BYTES)}. Use a sample of the rows.`,
+    };
   }
   let text: string;
   try {
@@ -108,13 +111,15 @@ export async function readImages(pick: ImagePick, shape: number[], decode: Image
   let skipped = 0;
   try {
     onProgress({ message: `Reading ${pick.name}` });
-    const list: ImageFile[] = 'zip' in pick
-      ? await listZip(pick.zip, pick.name)
-      : pick.files.map(({ path, file }) => ({ path, size: file.size, bytes: async () => new Uint8Array(await file.arrayBuffer()) }));
+    const list: ImageFile[] =
+      'zip' in pick
+        ? await listZip(pick.zip, pick.name)
+        : pick.files.map(({ path, file }) => ({ path, size: file.size, bytes: async () => new Uint8Array(await file.arrayBuffer()) }));
     const groups = groupByClass(list, pick.name);
     skipped = groups.skipped.length;
     const dataset = await imagesToDataset(groups, shape, decode, {
-      onProgress: (done, total) => onProgress({ message: `Decoding images: ${done.toLocaleString('en')} of ${total.toLocaleString('en')}`, fraction: done / total }),
+      onProgress: (done, total) =>
+        onProgress({ message: `Decoding images: ${done.toLocaleString('en')} of ${total.toLocaleString('en')}`, fraction: done / total }),
     });
     return { dataset, skipped };
   } catch (err) {

@@ -24,7 +24,11 @@ export function downloadBlob(filename: string, blob: Blob) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-export const fileBase = (doc: GraphDocument) => doc.name.trim().replace(/[\\/:*?"<>|]+/g, '-').replace(/\s+/g, '-') || 'graph';
+export const fileBase = (doc: GraphDocument) =>
+  doc.name
+    .trim()
+    .replace(/[\\/:*?"<>|]+/g, '-')
+    .replace(/\s+/g, '-') || 'graph';
 
 export function saveToFile() {
   const doc = useEditor.getState().doc;
@@ -69,7 +73,9 @@ export async function openFile(file: File) {
     const result = await readOffThread({ kind: 'document', file, name }, (p) => useOpening.setState({ opening: { name, ...p } }));
     openLoaded(result, name);
   } catch (err) {
-    useEditor.getState().toast({ kind: 'error', title: `Could not open ${name}; your graph is unchanged`, lines: [err instanceof Error ? err.message : String(err)] });
+    useEditor
+      .getState()
+      .toast({ kind: 'error', title: `Could not open ${name}; your graph is unchanged`, lines: [err instanceof Error ? err.message : String(err)] });
   } finally {
     useOpening.setState({ opening: null });
   }
@@ -85,9 +91,10 @@ export async function startAutosave(): Promise<void> {
   try {
     const saved = await idbGet<string>(KEY);
     if (saved) {
-      const { doc, diagnostics } = saved.length > RESTORE_IN_WORKER_ABOVE
-        ? await readOffThread({ kind: 'document', file: new Blob([saved]), name: 'the autosaved graph' })
-        : loadGraph(saved);
+      const { doc, diagnostics } =
+        saved.length > RESTORE_IN_WORKER_ABOVE
+          ? await readOffThread({ kind: 'document', file: new Blob([saved]), name: 'the autosaved graph' })
+          : loadGraph(saved);
       if (doc) {
         useEditor.getState().reset(doc);
         useEditor.getState().requestFit();
@@ -96,7 +103,10 @@ export async function startAutosave(): Promise<void> {
         useEditor.getState().toast({
           kind: 'error',
           title: 'The graph from your last visit could not be restored',
-          lines: diagnostics.filter((d) => d.severity === 'error').slice(0, 3).map(formatDiagnostic),
+          lines: diagnostics
+            .filter((d) => d.severity === 'error')
+            .slice(0, 3)
+            .map(formatDiagnostic),
         });
       }
     }

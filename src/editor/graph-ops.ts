@@ -2,7 +2,16 @@
  * Pure edits of a GraphDocument. Every function returns a new document and keeps every node object it
  * did not change (the analyzer's cache is keyed by node identity).
  */
-import { DOCUMENT_FORMAT, DOCUMENT_VERSION, isParamRef, type BlockDef, type BlockParam, type GraphDocument, type GraphEdge, type GraphNode } from '../document/schema';
+import {
+  DOCUMENT_FORMAT,
+  DOCUMENT_VERSION,
+  isParamRef,
+  type BlockDef,
+  type BlockParam,
+  type GraphDocument,
+  type GraphEdge,
+  type GraphNode,
+} from '../document/schema';
 import type { Analysis } from '../compiler/infer';
 import { portsOf, type NodePorts } from '../compiler/graph';
 import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
@@ -17,7 +26,11 @@ export function emptyDocument(name = 'Untitled'): GraphDocument {
 
 /** `Patch embed` → `patch_embed`, then `patch_embed_2`… unique among the document's ids. */
 export function freshId(doc: GraphDocument, base: string, taken: Set<string> = new Set()): string {
-  const stem = base.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_+|_+$/g, '').toLowerCase() || 'node';
+  const stem =
+    base
+      .replace(/[^A-Za-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '')
+      .toLowerCase() || 'node';
   const used = new Set([...doc.nodes.map((n) => n.id), ...taken]);
   if (!used.has(stem)) return stem;
   for (let i = 2; ; i++) if (!used.has(`${stem}_${i}`)) return `${stem}_${i}`;
@@ -30,10 +43,7 @@ export function freshEdgeId(doc: GraphDocument, taken: Set<string> = new Set()):
 
 /** What a palette item places: a layer type, a library block id, a procedure node type, or a Network node applying a network. */
 export type PaletteItem =
-  | { kind: 'layer'; type: string }
-  | { kind: 'block'; id: string }
-  | { kind: 'procedure'; type: string }
-  | { kind: 'network'; network: string; label: string };
+  { kind: 'layer'; type: string } | { kind: 'block'; id: string } | { kind: 'procedure'; type: string } | { kind: 'network'; network: string; label: string };
 
 export function addItem(doc: GraphDocument, item: PaletteItem, position: { x: number; y: number }): { doc: GraphDocument; id: string } {
   const pos = { x: Math.round(position.x), y: Math.round(position.y) };
@@ -129,7 +139,10 @@ export function connectionProblem(
     if (seen.has(id)) continue;
     seen.add(id);
     for (const next of outgoing.get(id) ?? []) {
-      if (!seen.has(next)) { parent.set(next, id); stack.push(next); }
+      if (!seen.has(next)) {
+        parent.set(next, id);
+        stack.push(next);
+      }
     }
   }
   const ports = portsOfNode(target);
@@ -236,7 +249,8 @@ export function groupIntoBlock(doc: GraphDocument, ids: Set<string>): { doc: Gra
   const chosen = doc.nodes.filter((n) => ids.has(n.id));
   if (!chosen.length) return { error: 'Select the nodes to group first.' };
   const io = chosen.find((n) => n.type === 'Input' || n.type === 'Output');
-  if (io) return { error: `"${io.name ?? io.id}" is an ${io.type}; a block takes its inputs from outside and returns its outputs. Leave it out of the selection.` };
+  if (io)
+    return { error: `"${io.name ?? io.id}" is an ${io.type}; a block takes its inputs from outside and returns its outputs. Leave it out of the selection.` };
   const incoming = doc.edges.filter((e) => ids.has(e.target) && !ids.has(e.source));
   const outgoing = doc.edges.filter((e) => ids.has(e.source) && !ids.has(e.target));
   const internal = doc.edges.filter((e) => ids.has(e.source) && ids.has(e.target));
@@ -268,10 +282,17 @@ export function groupIntoBlock(doc: GraphDocument, ids: Set<string>): { doc: Gra
   for (const name of inPorts.values()) bodyNodes.push({ id: `in_${name}`, type: 'BlockInput', params: { name }, position: { x: k++ * 200, y: 0 } });
   for (const n of chosen) bodyNodes.push({ ...structuredClone(n), position: { x: (n.position?.x ?? 0) - minX, y: (n.position?.y ?? 0) - minY + 120 } });
   k = 0;
-  for (const name of outPorts.values()) bodyNodes.push({ id: `out_${name}`, type: 'BlockOutput', params: { name }, position: { x: k++ * 200, y: maxY - minY + 240 } });
+  for (const name of outPorts.values())
+    bodyNodes.push({ id: `out_${name}`, type: 'BlockOutput', params: { name }, position: { x: k++ * 200, y: maxY - minY + 240 } });
   let edgeN = 0;
   const bodyEdges: GraphEdge[] = [
-    ...incoming.map((e) => ({ id: `e${++edgeN}`, source: `in_${inPorts.get(`${e.source}\u0000${e.sourcePort}`)}`, sourcePort: 'out', target: e.target, targetPort: e.targetPort })),
+    ...incoming.map((e) => ({
+      id: `e${++edgeN}`,
+      source: `in_${inPorts.get(`${e.source}\u0000${e.sourcePort}`)}`,
+      sourcePort: 'out',
+      target: e.target,
+      targetPort: e.targetPort,
+    })),
     ...internal.map((e) => ({ ...e, id: `e${++edgeN}` })),
     ...[...outPorts.entries()].map(([key, name]) => {
       const [source, sourcePort] = key.split('\u0000') as [string, string];
@@ -281,19 +302,39 @@ export function groupIntoBlock(doc: GraphDocument, ids: Set<string>): { doc: Gra
   const taken = new Set(doc.blocks.map((b) => b.id));
   let n = 1;
   while (taken.has(`Group${n}`)) n++;
-  const def: BlockDef = { id: `Group${n}`, label: `Group ${n}`, description: 'Nodes grouped in the editor.', category: 'Blocks', params: [], nodes: bodyNodes, edges: bodyEdges };
+  const def: BlockDef = {
+    id: `Group${n}`,
+    label: `Group ${n}`,
+    description: 'Nodes grouped in the editor.',
+    category: 'Blocks',
+    params: [],
+    nodes: bodyNodes,
+    edges: bodyEdges,
+  };
 
   const rest = { ...doc, nodes: doc.nodes.filter((x) => !ids.has(x.id)), edges: doc.edges.filter((e) => !ids.has(e.source) && !ids.has(e.target)) };
   const id = freshId(rest, `group_${n}`);
-  const blockNode: GraphNode = { id, type: BLOCK_NODE_TYPE, block: def.id, params: {}, position: { x: Math.round(xs.reduce((a, b) => a + b, 0) / xs.length), y: minY } };
+  const blockNode: GraphNode = {
+    id,
+    type: BLOCK_NODE_TYPE,
+    block: def.id,
+    params: {},
+    position: { x: Math.round(xs.reduce((a, b) => a + b, 0) / xs.length), y: minY },
+  };
   const edges: GraphEdge[] = [...rest.edges];
   const used = new Set(edges.map((e) => e.id));
-  const nextId = () => { let i = edges.length + 1; while (used.has(`e${i}`)) i++; used.add(`e${i}`); return `e${i}`; };
+  const nextId = () => {
+    let i = edges.length + 1;
+    while (used.has(`e${i}`)) i++;
+    used.add(`e${i}`);
+    return `e${i}`;
+  };
   for (const [key, name] of inPorts) {
     const [source, sourcePort] = key.split('\u0000') as [string, string];
     edges.push({ id: nextId(), source, sourcePort, target: id, targetPort: name });
   }
-  for (const e of outgoing) edges.push({ id: nextId(), source: id, sourcePort: outPorts.get(outKey(e.source, e.sourcePort))!, target: e.target, targetPort: e.targetPort });
+  for (const e of outgoing)
+    edges.push({ id: nextId(), source: id, sourcePort: outPorts.get(outKey(e.source, e.sourcePort))!, target: e.target, targetPort: e.targetPort });
   // Keep the block where its first member stood, so the document order still reads front to back.
   const firstIndex = doc.nodes.findIndex((x) => ids.has(x.id));
   const nodes = [...rest.nodes];
@@ -383,9 +424,10 @@ export function addConnected(
   const trialAnalysis = withBlocks(analysis, placed.doc);
   const ports = portsOfNode ? portsOfNode(node) : portsOf(node, trialAnalysis.blocks);
   if (!ports) return null;
-  const candidates: Connection[] = from.side === 'source'
-    ? ports.inputs.map((p) => ({ source: from.nodeId, sourcePort: from.port, target: placed.id, targetPort: p.name }))
-    : ports.outputs.map((p) => ({ source: placed.id, sourcePort: p.name, target: from.nodeId, targetPort: from.port }));
+  const candidates: Connection[] =
+    from.side === 'source'
+      ? ports.inputs.map((p) => ({ source: from.nodeId, sourcePort: from.port, target: placed.id, targetPort: p.name }))
+      : ports.outputs.map((p) => ({ source: placed.id, sourcePort: p.name, target: from.nodeId, targetPort: from.port }));
   const connection = candidates.find((c) => connectionProblem(placed.doc, trialAnalysis, c, shapeOf, portsOfNode) === null);
   return connection ? { doc: connect(placed.doc, connection), id: placed.id, connection } : null;
 }
@@ -416,9 +458,13 @@ export function insertIntoEdge(
   shapesOf: (trial: GraphDocument) => ((nodeId: string, port: string) => Shape | undefined) | undefined,
 ): { doc: GraphDocument } | { error: string } {
   analysis = withBlocks(analysis, doc);
-  if (!canInsert(doc, analysis.blocks, nodeId, edgeId)) return { error: `${label(doc, nodeId)} needs an input and an output, and no wires yet, to go into a wire.` };
+  if (!canInsert(doc, analysis.blocks, nodeId, edgeId))
+    return { error: `${label(doc, nodeId)} needs an input and an output, and no wires yet, to go into a wire.` };
   const edge = doc.edges.find((e) => e.id === edgeId)!;
-  const ports = portsOf(doc.nodes.find((n) => n.id === nodeId)!, analysis.blocks)!;
+  const ports = portsOf(
+    doc.nodes.find((n) => n.id === nodeId)!,
+    analysis.blocks,
+  )!;
   const without = { ...doc, edges: doc.edges.filter((e) => e.id !== edgeId) };
   const first: Connection = { source: edge.source, sourcePort: edge.sourcePort, target: nodeId, targetPort: ports.inputs[0]!.name };
   const firstProblem = connectionProblem(without, analysis, first, shapesOf(doc));

@@ -48,15 +48,16 @@ const GUESS = { width: 200, height: 90 };
  */
 export function unmeasuredNodeGuess(node: GraphNode, blocks: ReadonlyMap<string, BlockDef>) {
   const ports = portsOf(node, blocks) ?? { inputs: [], outputs: [] };
-  const place = (list: readonly { name: string }[], type: 'source' | 'target') => list.map((p, i) => ({
-    id: p.name,
-    type,
-    position: type === 'source' ? Position.Bottom : Position.Top,
-    x: ((i + 1) / (list.length + 1)) * GUESS.width,
-    y: type === 'source' ? GUESS.height : 0,
-    width: 1,
-    height: 1,
-  }));
+  const place = (list: readonly { name: string }[], type: 'source' | 'target') =>
+    list.map((p, i) => ({
+      id: p.name,
+      type,
+      position: type === 'source' ? Position.Bottom : Position.Top,
+      x: ((i + 1) / (list.length + 1)) * GUESS.width,
+      y: type === 'source' ? GUESS.height : 0,
+      width: 1,
+      height: 1,
+    }));
   return { initialWidth: GUESS.width, initialHeight: GUESS.height, handles: [...place(ports.inputs, 'target'), ...place(ports.outputs, 'source')] };
 }
 

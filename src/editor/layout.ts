@@ -115,12 +115,25 @@ function segmentHitsRect(a: { x: number; y: number }, b: { x: number; y: number 
   let t1 = 1;
   const dx = b.x - a.x;
   const dy = b.y - a.y;
-  const edges: [number, number][] = [[-dx, a.x - r.x], [dx, r.x + r.w - a.x], [-dy, a.y - r.y], [dy, r.y + r.h - a.y]];
+  const edges: [number, number][] = [
+    [-dx, a.x - r.x],
+    [dx, r.x + r.w - a.x],
+    [-dy, a.y - r.y],
+    [dy, r.y + r.h - a.y],
+  ];
   for (const [p, q] of edges) {
-    if (p === 0) { if (q < 0) return false; continue; }
+    if (p === 0) {
+      if (q < 0) return false;
+      continue;
+    }
     const t = q / p;
-    if (p < 0) { if (t > t1) return false; if (t > t0) t0 = t; }
-    else { if (t < t0) return false; if (t < t1) t1 = t; }
+    if (p < 0) {
+      if (t > t1) return false;
+      if (t > t0) t0 = t;
+    } else {
+      if (t < t0) return false;
+      if (t < t1) t1 = t;
+    }
   }
   return true;
 }
@@ -136,7 +149,10 @@ function drawingCost(doc: GraphDocument, edges: GraphBody['edges'], positions: P
   const handle = (id: string, port: string, side: 'inputs' | 'outputs') => {
     const b = box(id);
     const list = portsOf(byId.get(id)!, blocks)?.[side] ?? [];
-    const i = Math.max(0, list.findIndex((p) => p.name === port));
+    const i = Math.max(
+      0,
+      list.findIndex((p) => p.name === port),
+    );
     return { x: b.x + ((i + 1) / (Math.max(1, list.length) + 1)) * b.w, y: side === 'outputs' ? b.y + b.h : b.y };
   };
   const segments = edges.map((e) => ({ e, a: handle(e.source, e.sourcePort, 'outputs'), b: handle(e.target, e.targetPort, 'inputs') }));
@@ -161,7 +177,10 @@ function drawingCost(doc: GraphDocument, edges: GraphBody['edges'], positions: P
       // A wire meets labels where it starts and ends (at its own source and target); elsewhere it should not.
       if (l.e === s.e || l.e.target === s.e.target) continue;
       const r = { ...l.r };
-      if (l.e.source === s.e.source) { r.y += 6; r.h -= 6; } // leaving the same handle, both start together
+      if (l.e.source === s.e.source) {
+        r.y += 6;
+        r.h -= 6;
+      } // leaving the same handle, both start together
       if (segmentHitsRect(s.a, s.b, r)) cost += 1;
     }
   }

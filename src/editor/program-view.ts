@@ -54,7 +54,10 @@ export function programCodeOf(program: ProgramAnalysis): { code: string | null; 
   let out = programCode.get(program);
   if (!out) {
     const lowered = planProgramOf(program);
-    programCode.set(program, (out = lowered.program ? { code: emitProgram(lowered.program), diagnostics: [] } : { code: null, diagnostics: lowered.diagnostics }));
+    programCode.set(
+      program,
+      (out = lowered.program ? { code: emitProgram(lowered.program), diagnostics: [] } : { code: null, diagnostics: lowered.diagnostics }),
+    );
   }
   return out;
 }
@@ -72,7 +75,10 @@ export function planProgramOf(program: ProgramAnalysis): ProgramLowerResult {
  * own (as compiler/program.ts's networksOf builds it), so an edit in a network re-infers only what
  * it touched, as on the main graph.
  */
-const networkAnalyzers = new Map<string, { analyze: (doc: GraphDocument) => Analysis; net: NetworkDef | null; blocks: GraphDocument['blocks'] | null; analysis: Analysis | null }>();
+const networkAnalyzers = new Map<
+  string,
+  { analyze: (doc: GraphDocument) => Analysis; net: NetworkDef | null; blocks: GraphDocument['blocks'] | null; analysis: Analysis | null }
+>();
 
 export function networkAnalysisOf(doc: GraphDocument, networkId: string): Analysis | null {
   if (networkId === MAIN_NETWORK) return analysisOf(doc);
@@ -106,7 +112,10 @@ export function totalCountOf(doc: GraphDocument): ParamCount {
   const count = { ...analysisOf(doc).count };
   for (const net of doc.networks) {
     const c = networkAnalysisOf(doc, net.id)?.count;
-    if (c) { count.trainable += c.trainable; count.nonTrainable += c.nonTrainable; }
+    if (c) {
+      count.trainable += c.trainable;
+      count.nonTrainable += c.nonTrainable;
+    }
   }
   return count;
 }
@@ -179,7 +188,14 @@ export function viewResultsOf(s: Pick<EditorState, 'doc' | 'tab' | 'blockView'>)
     const procedure = program?.procedures.find((p) => p.def.id === tab.id);
     if (program && procedure) {
       const networks = networksById(doc);
-      return { kind: 'procedure', results: procedureBodyResult(procedure, networks), diagnostics: procedure.diagnostics, analysis: analysisOf(doc), networks, procedure };
+      return {
+        kind: 'procedure',
+        results: procedureBodyResult(procedure, networks),
+        diagnostics: procedure.diagnostics,
+        analysis: analysisOf(doc),
+        networks,
+        procedure,
+      };
     }
   }
   const analysis = (tab.kind === 'network' ? networkAnalysisOf(doc, tab.id) : null) ?? analysisOf(doc);

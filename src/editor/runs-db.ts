@@ -66,11 +66,12 @@ export interface SavedCheckpoint {
 }
 
 let stores: { runs: UseStore; weights: UseStore; checkpoints: UseStore } | undefined;
-const db = () => (stores ??= {
-  runs: createStore('patchbay-runs', 'runs'),
-  weights: createStore('patchbay-weights', 'weights'),
-  checkpoints: createStore('patchbay-checkpoints', 'checkpoints'),
-});
+const db = () =>
+  (stores ??= {
+    runs: createStore('patchbay-runs', 'runs'),
+    weights: createStore('patchbay-weights', 'weights'),
+    checkpoints: createStore('patchbay-checkpoints', 'checkpoints'),
+  });
 
 /** The history key of a graph: an id kept in `meta.graphId` when there is one, else its name. */
 export function graphKeyOf(doc: GraphDocument): string {

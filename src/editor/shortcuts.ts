@@ -49,7 +49,8 @@ export const SHORTCUTS: Shortcut[] = [
   { keys: ['mod+z'], help: 'Undo', run: (ctx) => ctx.store.getState().undo() },
   { keys: ['mod+shift+z', 'mod+y'], help: 'Redo', run: (ctx) => ctx.store.getState().redo() },
   {
-    keys: ['Delete', 'Backspace'], help: 'Delete the selection',
+    keys: ['Delete', 'Backspace'],
+    help: 'Delete the selection',
     run: (ctx) => {
       const { s, nodes, edges } = selection(ctx);
       if (!nodes.size && !edges.size) return false;
@@ -59,7 +60,8 @@ export const SHORTCUTS: Shortcut[] = [
   { keys: ['mod+c'], help: 'Copy the selected nodes', run: (ctx) => copy(ctx, false) },
   { keys: ['mod+x'], help: 'Cut the selected nodes', run: (ctx) => copy(ctx, true) },
   {
-    keys: ['mod+v'], help: 'Paste nodes',
+    keys: ['mod+v'],
+    help: 'Paste nodes',
     run: (ctx) => {
       if (!clipboard) return false;
       const { s, scoped } = selection(ctx);
@@ -70,7 +72,8 @@ export const SHORTCUTS: Shortcut[] = [
     },
   },
   {
-    keys: ['mod+d'], help: 'Duplicate the selection',
+    keys: ['mod+d'],
+    help: 'Duplicate the selection',
     run: (ctx) => {
       const { s, scoped, nodes } = selection(ctx);
       const frag = copyFragment(scoped, nodes);
@@ -80,7 +83,14 @@ export const SHORTCUTS: Shortcut[] = [
     },
   },
   { keys: ['mod+g'], help: 'Group the selection into a block', run: (ctx) => ctx.group() },
-  { keys: ['mod+a'], help: 'Select every node', run: (ctx) => { const { s, scoped } = selection(ctx); s.select(scoped.nodes.map((n) => n.id)); } },
+  {
+    keys: ['mod+a'],
+    help: 'Select every node',
+    run: (ctx) => {
+      const { s, scoped } = selection(ctx);
+      s.select(scoped.nodes.map((n) => n.id));
+    },
+  },
   { gesture: 'Shift+drag', help: 'Select with a box' },
   { gesture: 'Shift+click', help: 'Add to the selection' },
   { gesture: 'Double-click the canvas', help: 'Add a node there: type to search, arrows and Enter to pick' },
@@ -91,7 +101,8 @@ export const SHORTCUTS: Shortcut[] = [
   { keys: ['mod+o'], help: 'Open a graph file', global: true, run: (ctx) => ctx.openPicker() },
   { keys: ['f'], help: 'Fit the graph in view', run: (ctx) => ctx.fitView() },
   {
-    keys: ['Escape'], help: 'Clear the selection, then leave the block; closes dialogs and menus',
+    keys: ['Escape'],
+    help: 'Clear the selection, then leave the block; closes dialogs and menus',
     run: (ctx) => {
       const s = ctx.store.getState();
       if (s.blockView && !s.selectedNodes.length && !s.selectedEdges.length) s.closeBlock();
@@ -102,7 +113,12 @@ export const SHORTCUTS: Shortcut[] = [
   { keys: ['?'], help: 'This help', run: (ctx) => ctx.store.getState().setDialog('shortcuts') },
 ];
 
-interface Binding { mod: boolean; shift: boolean; alt: boolean; key: string }
+interface Binding {
+  mod: boolean;
+  shift: boolean;
+  alt: boolean;
+  key: string;
+}
 
 function parse(binding: string): Binding {
   const parts = binding.split('+');

@@ -94,7 +94,7 @@ type BlockView = EditorState['blockView'];
 
 /** The nodes and edges of a tab's graph, or null when the document has no such network or procedure. */
 export function tabBody(doc: GraphDocument, tab: Tab): { nodes: GraphDocument['nodes']; edges: GraphDocument['edges'] } | null {
-  if (tab.kind === 'network') return tab.id === MAIN_NETWORK ? doc : doc.networks.find((n) => n.id === tab.id) ?? null;
+  if (tab.kind === 'network') return tab.id === MAIN_NETWORK ? doc : (doc.networks.find((n) => n.id === tab.id) ?? null);
   return doc.program?.procedures.find((p) => p.id === tab.id) ?? null;
 }
 
@@ -119,13 +119,16 @@ export function scopeDoc(doc: GraphDocument, blockView: BlockView, tab: Tab = MA
 /** Writes an edited scope back: the main graph as is, a network or procedure into its place, or the block body into its definition. */
 export function unscopeDoc(doc: GraphDocument, blockView: BlockView, scoped: GraphDocument, tab: Tab = MAIN_TAB): GraphDocument {
   if (blockView) {
-    const blocks = scoped.blocks.map((b) => (b.id === blockView.blockId && (b.nodes !== scoped.nodes || b.edges !== scoped.edges) ? { ...b, nodes: scoped.nodes, edges: scoped.edges } : b));
+    const blocks = scoped.blocks.map((b) =>
+      b.id === blockView.blockId && (b.nodes !== scoped.nodes || b.edges !== scoped.edges) ? { ...b, nodes: scoped.nodes, edges: scoped.edges } : b,
+    );
     const outer = scopeDoc(doc, null, tab);
     return unscopeDoc(doc, null, { ...scoped, nodes: outer.nodes, edges: outer.edges, blocks }, tab);
   }
   if (tab.kind === 'network' && tab.id === MAIN_NETWORK) return scoped;
   const base = { ...scoped, nodes: doc.nodes, edges: doc.edges };
-  const changed = <T extends { nodes: unknown; edges: unknown }>(x: T): T => (x.nodes !== scoped.nodes || x.edges !== scoped.edges ? { ...x, nodes: scoped.nodes, edges: scoped.edges } : x);
+  const changed = <T extends { nodes: unknown; edges: unknown }>(x: T): T =>
+    x.nodes !== scoped.nodes || x.edges !== scoped.edges ? { ...x, nodes: scoped.nodes, edges: scoped.edges } : x;
   if (tab.kind === 'network') return { ...base, networks: scoped.networks.map((n) => (n.id === tab.id ? changed(n) : n)) };
   const program = scoped.program;
   return program ? { ...base, program: { ...program, procedures: program.procedures.map((p) => (p.id === tab.id ? changed(p) : p)) } } : base;
@@ -141,8 +144,13 @@ export const scopedOf = (s: Pick<EditorState, 'doc' | 'tab' | 'blockView'>): Gra
 
 /** The tabs whose graph differs between two versions of a document (by identity: edits keep untouched graphs). */
 function changedTabs(a: GraphDocument, b: GraphDocument): Tab[] {
-  const differ = (x: { nodes: unknown; edges: unknown } | null, y: { nodes: unknown; edges: unknown } | null) => !x || !y || x.nodes !== y.nodes || x.edges !== y.edges;
-  const tabs: Tab[] = [MAIN_TAB, ...b.networks.map((n): Tab => ({ kind: 'network', id: n.id })), ...(b.program?.procedures ?? []).map((p): Tab => ({ kind: 'procedure', id: p.id }))];
+  const differ = (x: { nodes: unknown; edges: unknown } | null, y: { nodes: unknown; edges: unknown } | null) =>
+    !x || !y || x.nodes !== y.nodes || x.edges !== y.edges;
+  const tabs: Tab[] = [
+    MAIN_TAB,
+    ...b.networks.map((n): Tab => ({ kind: 'network', id: n.id })),
+    ...(b.program?.procedures ?? []).map((p): Tab => ({ kind: 'procedure', id: p.id })),
+  ];
   return tabs.filter((t) => differ(tabBody(a, t), tabBody(b, t)));
 }
 
@@ -159,7 +167,10 @@ function tabAfterStep(from: GraphDocument, to: GraphDocument, shown: Tab): Tab {
 
 /** Whether the open block still stands in the tab's graph of `doc`. */
 const blockStands = (doc: GraphDocument, tab: Tab, blockView: BlockView): boolean =>
-  !!blockView && tab.kind === 'network' && !!tabBody(doc, tab)?.nodes.some((n) => n.id === blockView.nodeId) && doc.blocks.some((b) => b.id === blockView.blockId);
+  !!blockView &&
+  tab.kind === 'network' &&
+  !!tabBody(doc, tab)?.nodes.some((n) => n.id === blockView.nodeId) &&
+  doc.blocks.some((b) => b.id === blockView.blockId);
 
 const pruneSelection = (doc: GraphDocument, tab: Tab, blockView: BlockView, nodes: string[], edges: string[]) => {
   const scope = scopeDoc(doc, blockView, tab);
@@ -195,7 +206,9 @@ export function createEditorStore() {
       const past = coalesce ? s.past : [...s.past, s.doc].slice(-HISTORY_LIMIT);
       const tab = validTab(doc, s.tab);
       const blockView = blockStands(doc, tab, s.blockView) ? s.blockView : null;
-      const selection = options.select ? { selectedNodes: options.select, selectedEdges: [] } : pruneSelection(doc, tab, blockView, s.selectedNodes, s.selectedEdges);
+      const selection = options.select
+        ? { selectedNodes: options.select, selectedEdges: [] }
+        : pruneSelection(doc, tab, blockView, s.selectedNodes, s.selectedEdges);
       set({ doc, past, future: [], coalesceKey: options.coalesce ?? null, ...selection, tab, blockView });
     },
     edit: (fn, options) => {
@@ -228,7 +241,16 @@ export function createEditorStore() {
       if (!prev) return;
       const tab = tabAfterStep(doc, prev, s.tab);
       const blockView = tab === s.tab && blockStands(prev, tab, s.blockView) ? s.blockView : null;
-      set({ doc: prev, past: past.slice(0, -1), future: [doc, ...future], coalesceKey: null, tab, blockView, ...pruneSelection(prev, tab, blockView, s.selectedNodes, s.selectedEdges), fitN: tab === s.tab ? s.fitN : s.fitN + 1 });
+      set({
+        doc: prev,
+        past: past.slice(0, -1),
+        future: [doc, ...future],
+        coalesceKey: null,
+        tab,
+        blockView,
+        ...pruneSelection(prev, tab, blockView, s.selectedNodes, s.selectedEdges),
+        fitN: tab === s.tab ? s.fitN : s.fitN + 1,
+      });
     },
     redo: () => {
       const { past, doc, future, selectedNodes, selectedEdges, blockView: open, tab: shown, fitN } = get();
@@ -236,7 +258,16 @@ export function createEditorStore() {
       if (!next) return;
       const tab = tabAfterStep(doc, next, shown);
       const blockView = tab === shown && blockStands(next, tab, open) ? open : null;
-      set({ doc: next, past: [...past, doc], future: future.slice(1), coalesceKey: null, tab, blockView, ...pruneSelection(next, tab, blockView, selectedNodes, selectedEdges), fitN: tab === shown ? fitN : fitN + 1 });
+      set({
+        doc: next,
+        past: [...past, doc],
+        future: future.slice(1),
+        coalesceKey: null,
+        tab,
+        blockView,
+        ...pruneSelection(next, tab, blockView, selectedNodes, selectedEdges),
+        fitN: tab === shown ? fitN : fitN + 1,
+      });
     },
     endCoalesce: () => set({ coalesceKey: null }),
     reset: (doc) => set({ doc, past: [], future: [], coalesceKey: null, selectedNodes: [], selectedEdges: [], tab: validTab(doc, get().tab), blockView: null }),
@@ -264,11 +295,17 @@ export function createEditorStore() {
     dismiss: (id) => set({ toasts: get().toasts.filter((t) => t.id !== id) }),
     setDialog: (dialog) => set({ dialog }),
     requestFit: () => set({ fitN: get().fitN + 1 }),
-    setDropEdge: (dropEdge) => { if (get().dropEdge !== dropEdge) set({ dropEdge }); },
-    focusNode: (nodeId, inBlock = false, tab) => set({
-      focusRequest: { nodeId, n: (get().focusRequest?.n ?? 0) + 1 }, selectedNodes: [nodeId], selectedEdges: [],
-      blockView: inBlock && !tab ? get().blockView : null, ...(tab ? { tab: validTab(get().doc, tab) } : {}),
-    }),
+    setDropEdge: (dropEdge) => {
+      if (get().dropEdge !== dropEdge) set({ dropEdge });
+    },
+    focusNode: (nodeId, inBlock = false, tab) =>
+      set({
+        focusRequest: { nodeId, n: (get().focusRequest?.n ?? 0) + 1 },
+        selectedNodes: [nodeId],
+        selectedEdges: [],
+        blockView: inBlock && !tab ? get().blockView : null,
+        ...(tab ? { tab: validTab(get().doc, tab) } : {}),
+      }),
   }));
 }
 

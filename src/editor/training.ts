@@ -44,7 +44,13 @@ export interface UserData {
   skipped?: number;
 }
 
-export const MNIST_INFO: RunData = { title: 'MNIST', inputShape: [28, 28, 1], classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], trainCount: 8000, testCount: 2000 };
+export const MNIST_INFO: RunData = {
+  title: 'MNIST',
+  inputShape: [28, 28, 1],
+  classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+  trainCount: 8000,
+  testCount: 2000,
+};
 
 export type LiveStatus = 'starting' | 'running' | 'paused' | 'stopping' | RunStatus;
 
@@ -105,7 +111,11 @@ function readPrefs(): Pick<TrainingState, 'backendChoice' | 'limit' | 'dataChoic
   try {
     const p = JSON.parse(localStorage.getItem(PREFS) ?? '{}') as Partial<TrainingState>;
     const known = DATA_CHOICES.some(([id]) => id === p.dataChoice);
-    return { backendChoice: p.backendChoice ?? 'auto', limit: typeof p.limit === 'number' && p.limit > 0 ? p.limit : null, dataChoice: known ? p.dataChoice! : 'mnist' };
+    return {
+      backendChoice: p.backendChoice ?? 'auto',
+      limit: typeof p.limit === 'number' && p.limit > 0 ? p.limit : null,
+      dataChoice: known ? p.dataChoice! : 'mnist',
+    };
   } catch {
     return { backendChoice: 'auto', limit: null, dataChoice: 'mnist' };
   }
@@ -134,5 +144,7 @@ export function setPrefs(prefs: Partial<Pick<TrainingState, 'backendChoice' | 'l
   try {
     // Your own data is not kept across reloads; the choice of it is (the tab then asks for the file).
     localStorage.setItem(PREFS, JSON.stringify({ backendChoice, limit, dataChoice }));
-  } catch { /* private mode: preferences last for the session */ }
+  } catch {
+    /* private mode: preferences last for the session */
+  }
 }

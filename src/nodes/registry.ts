@@ -65,5 +65,4 @@ export function getSpec(type: string): AnySpec | undefined {
   return byType.get(type);
 }
 
-export const nodeTypeLookup: NodeTypeLookup = (type) =>
-  type === BLOCK_NODE_TYPE ? { version: 1 } : byType.get(type);
+export const nodeTypeLookup: NodeTypeLookup = (type) => (type === BLOCK_NODE_TYPE ? { version: 1 } : byType.get(type));

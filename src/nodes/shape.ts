@@ -29,12 +29,14 @@ export const product = (dims: readonly number[]): number => dims.reduce((a, b) =
 export const pairValue = (min = 1) => z.union([z.number().int().min(min), z.tuple([z.number().int().min(min), z.number().int().min(min)])]);
 
 /** A pair param with its default; the description goes last because zod wrappers drop it. */
-export const pair = (description: string, fallback: number | [number, number], min = 1) =>
-  pairValue(min).default(fallback).describe(description);
+export const pair = (description: string, fallback: number | [number, number], min = 1) => pairValue(min).default(fallback).describe(description);
 
 export const asPair = (v: number | readonly [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
-export const padding = z.enum(['valid', 'same']).default('valid').describe('"valid": no padding, the output shrinks. "same": pad so that stride 1 keeps the size.');
+export const padding = z
+  .enum(['valid', 'same'])
+  .default('valid')
+  .describe('"valid": no padding, the output shrinks. "same": pad so that stride 1 keeps the size.');
 
 /**
  * Output length of a sliding window, with Keras's rules (tfjs `convOutputLength`).
@@ -73,13 +75,42 @@ export function window2d(
 }
 
 export const ACTIVATIONS = [
-  'linear', 'relu', 'relu6', 'gelu', 'gelu_new', 'swish', 'mish', 'sigmoid', 'hardSigmoid', 'tanh',
-  'softmax', 'softplus', 'softsign', 'elu', 'selu',
+  'linear',
+  'relu',
+  'relu6',
+  'gelu',
+  'gelu_new',
+  'swish',
+  'mish',
+  'sigmoid',
+  'hardSigmoid',
+  'tanh',
+  'softmax',
+  'softplus',
+  'softsign',
+  'elu',
+  'selu',
 ] as const;
 export const activation = (fallback: (typeof ACTIVATIONS)[number] = 'linear') =>
-  z.enum(ACTIVATIONS).default(fallback).describe('Activation applied to the output. "swish" is SiLU; "gelu" is the exact erf form, "gelu_new" the tanh approximation.');
+  z
+    .enum(ACTIVATIONS)
+    .default(fallback)
+    .describe('Activation applied to the output. "swish" is SiLU; "gelu" is the exact erf form, "gelu_new" the tanh approximation.');
 
 export const initializer = (fallback: string) =>
-  z.enum(['glorotUniform', 'glorotNormal', 'heNormal', 'heUniform', 'leCunNormal', 'leCunUniform', 'zeros', 'ones', 'randomNormal', 'randomUniform', 'truncatedNormal'])
+  z
+    .enum([
+      'glorotUniform',
+      'glorotNormal',
+      'heNormal',
+      'heUniform',
+      'leCunNormal',
+      'leCunUniform',
+      'zeros',
+      'ones',
+      'randomNormal',
+      'randomUniform',
+      'truncatedNormal',
+    ])
     .default(fallback as 'glorotNormal')
     .describe('How the weights start before training (tfjs defaults to glorotNormal).');

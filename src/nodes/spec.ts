@@ -37,10 +37,7 @@ export const isProblem = (v: Shape | ShapeProblem): v is ShapeProblem => !Array.
  * no arithmetic on them), because inside a block body some values are `{ $param }` references that
  * the emitter prints as expressions.
  */
-export type Lowering =
-  | { kind: 'layer'; factory: string; config: Record<string, unknown>; custom?: boolean }
-  | { kind: 'input' }
-  | { kind: 'identity' };
+export type Lowering = { kind: 'layer'; factory: string; config: Record<string, unknown>; custom?: boolean } | { kind: 'input' } | { kind: 'identity' };
 
 export interface ParamCount {
   trainable: number;

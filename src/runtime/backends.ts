@@ -69,11 +69,12 @@ export async function selectBackend(
   /** Backends that already failed on this model, with why: skipped, and named in the reason. */
   failed: ReadonlyMap<BackendName, string> = new Map(),
 ): Promise<{ name: BackendName; reason: string }> {
-  const preferred: BackendName[] = choice !== 'auto'
-    ? [choice, ...(['wasm', 'cpu'] as BackendName[]).filter((b) => b !== choice)]
-    : probe.software
-      ? ['wasm', 'cpu']
-      : ['webgpu', 'webgl', 'wasm', 'cpu'];
+  const preferred: BackendName[] =
+    choice !== 'auto'
+      ? [choice, ...(['wasm', 'cpu'] as BackendName[]).filter((b) => b !== choice)]
+      : probe.software
+        ? ['wasm', 'cpu']
+        : ['webgpu', 'webgl', 'wasm', 'cpu'];
   const order = preferred.filter((b) => !failed.has(b));
   const failures: string[] = [...failed].map(([name, why]) => `${name} failed on this model: ${why}`);
   for (const name of order) {
@@ -83,9 +84,14 @@ export async function selectBackend(
     }
     try {
       await activate(name);
-      const why = choice === 'auto'
-        ? probe.software ? `chosen automatically: the GPU is a software renderer (${probe.reason}), where wasm trains fastest` : 'chosen automatically: fastest available'
-        : name === choice ? 'chosen by you' : `fallback: ${failures.join('; ')}`;
+      const why =
+        choice === 'auto'
+          ? probe.software
+            ? `chosen automatically: the GPU is a software renderer (${probe.reason}), where wasm trains fastest`
+            : 'chosen automatically: fastest available'
+          : name === choice
+            ? 'chosen by you'
+            : `fallback: ${failures.join('; ')}`;
       return { name, reason: failures.length && (choice === 'auto' || name === choice) ? `${why} (${failures.join('; ')})` : why };
     } catch (err) {
       failures.push(`${name} failed to start: ${err instanceof Error ? err.message : String(err)}`);

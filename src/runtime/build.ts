@@ -23,7 +23,11 @@ export function evaluate(expr: Expr, env: Env, input?: tf.SymbolicTensor): unkno
 
 /** Thrown when tfjs refuses a step; carries the node id so the editor can mark the node. */
 export class BuildError extends Error {
-  constructor(message: string, readonly nodeId: string, readonly blockId?: string) {
+  constructor(
+    message: string,
+    readonly nodeId: string,
+    readonly blockId?: string,
+  ) {
     super(message);
     this.name = 'BuildError';
   }
@@ -35,8 +39,12 @@ interface SeedableInitializer {
   apply(shape: number[], dtype?: string): tf.Tensor;
 }
 const isRandomInitializer = (v: unknown): v is SeedableInitializer =>
-  typeof v === 'object' && v !== null && typeof (v as SeedableInitializer).apply === 'function' && typeof (v as SeedableInitializer).getConfig === 'function' &&
-  typeof (v as SeedableInitializer).getClassName === 'function' && 'seed' in (v as SeedableInitializer).getConfig();
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as SeedableInitializer).apply === 'function' &&
+  typeof (v as SeedableInitializer).getConfig === 'function' &&
+  typeof (v as SeedableInitializer).getClassName === 'function' &&
+  'seed' in (v as SeedableInitializer).getConfig();
 
 /**
  * Gives every random initialiser of a layer (kernel, bias, embeddings…, whatever the layer holds)
@@ -95,8 +103,16 @@ export function buildModel(plan: Plan, options: BuildOptions = {}): tf.LayersMod
   return tf.model({ inputs, outputs, name: modelNameOf(plan.name) });
 }
 
-
-function runBody(body: PlanBody, values: Values, env: Env, prefix: string, blocks: Map<string, PlanBlock>, modelInputs: tf.SymbolicTensor[], blockId: string | undefined, seed: number | undefined): void {
+function runBody(
+  body: PlanBody,
+  values: Values,
+  env: Env,
+  prefix: string,
+  blocks: Map<string, PlanBlock>,
+  modelInputs: tf.SymbolicTensor[],
+  blockId: string | undefined,
+  seed: number | undefined,
+): void {
   for (const step of body.steps) {
     try {
       switch (step.kind) {
@@ -125,12 +141,24 @@ function runBody(body: PlanBody, values: Values, env: Env, prefix: string, block
     } catch (err) {
       if (err instanceof BuildError) throw err;
       const message = err instanceof Error ? err.message : String(err);
-      throw new BuildError(`tfjs could not build ${step.kind === 'layer' || step.kind === 'block' ? `"${step.name}"` : 'this node'}: ${message}`, step.nodeId, blockId);
+      throw new BuildError(
+        `tfjs could not build ${step.kind === 'layer' || step.kind === 'block' ? `"${step.name}"` : 'this node'}: ${message}`,
+        step.nodeId,
+        blockId,
+      );
     }
   }
 }
 
-function runBlock(step: BlockStep, values: Values, env: Env, prefix: string, blocks: Map<string, PlanBlock>, modelInputs: tf.SymbolicTensor[], seed: number | undefined): void {
+function runBlock(
+  step: BlockStep,
+  values: Values,
+  env: Env,
+  prefix: string,
+  blocks: Map<string, PlanBlock>,
+  modelInputs: tf.SymbolicTensor[],
+  seed: number | undefined,
+): void {
   const block = blocks.get(step.block)!;
   const args = evaluate(step.args, env) as Env;
   let current = step.inputs.map((v) => values.get(v)!);

@@ -13,7 +13,7 @@ export function derivedSeed(seed: number, name: string): number {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 1) || 1;
+  return h >>> 1 || 1;
 }
 
 /**
@@ -26,4 +26,3 @@ export function seedStep(model: { layers: Array<{ name: string; getClassName(): 
     if ('seed' in fields && layer.getClassName().includes('Dropout')) fields.seed = derivedSeed(seed, `${layer.name}@${step}`);
   }
 }
-

@@ -41,7 +41,8 @@ export function weightBytes(specs: WeightArtifacts['weightSpecs']): number {
  */
 export function fromModelJson(text: string, files: Map<string, ArrayBuffer>): WeightArtifacts {
   // The topology is later cloned to the worker and into IndexedDB, both recursive walks.
-  if (findExcessiveNesting(text)) throw new Error(`model.json nests lists or objects more than ${MAX_DOCUMENT_DEPTH} levels deep; it is not a tfjs model.json.`);
+  if (findExcessiveNesting(text))
+    throw new Error(`model.json nests lists or objects more than ${MAX_DOCUMENT_DEPTH} levels deep; it is not a tfjs model.json.`);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -56,7 +57,8 @@ export function fromModelJson(text: string, files: Map<string, ArrayBuffer>): We
   const parts: Uint8Array[] = [];
   for (const group of j.weightsManifest) {
     for (const spec of group.weights ?? []) {
-      if ((spec as { quantization?: unknown }).quantization) throw new Error(`The weight "${spec.name}" is quantised; only plain float32 weights can be imported.`);
+      if ((spec as { quantization?: unknown }).quantization)
+        throw new Error(`The weight "${spec.name}" is quantised; only plain float32 weights can be imported.`);
       specs.push({ name: spec.name, shape: spec.shape, dtype: spec.dtype });
     }
     for (const path of group.paths ?? []) {

@@ -78,7 +78,10 @@ function release(backend: RefCounted, t: tf.Tensor): TensorInfo {
 
 /** Runs `body` on engine tensors wrapping `inputs`; everything but the result is disposed. */
 function compose(backend: RefCounted, inputs: TensorInfo[], body: (ts: tf.Tensor[]) => tf.Tensor): TensorInfo {
-  return release(backend, tf.tidy(() => body(inputs.map((i) => wrap(backend, i)))));
+  return release(
+    backend,
+    tf.tidy(() => body(inputs.map((i) => wrap(backend, i)))),
+  );
 }
 
 function asPair(v: number | number[] | undefined): Pair {
@@ -113,12 +116,25 @@ function window(t: tf.Tensor4D, top: number, left: number, height: number, width
     bottom = Math.max(0, bottom);
     right = Math.max(0, right);
   }
-  return { t, pads: [[top, bottom], [left, right]] };
+  return {
+    t,
+    pads: [
+      [top, bottom],
+      [left, right],
+    ],
+  };
 }
 
 function padded(t: tf.Tensor4D, pads: [Pair, Pair]): tf.Tensor4D {
   const [[t0, t1], [l0, l1]] = pads;
-  return t0 || t1 || l0 || l1 ? tf.pad(t, [[0, 0], [t0, t1], [l0, l1], [0, 0]]) : t;
+  return t0 || t1 || l0 || l1
+    ? tf.pad(t, [
+        [0, 0],
+        [t0, t1],
+        [l0, l1],
+        [0, 0],
+      ])
+    : t;
 }
 
 function explicit(pads: [Pair, Pair]): backend_util.ExplicitPadding {
@@ -127,7 +143,17 @@ function explicit(pads: [Pair, Pair]): backend_util.ExplicitPadding {
 
 /** dW for a regular conv: colsᵀ · dy, where cols holds the input patch of every output pixel. */
 function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, info: Conv2DInfo): tf.Tensor {
-  const { batchSize: n, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co } = info;
+  const {
+    batchSize: n,
+    outHeight: oh,
+    outWidth: ow,
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: fh,
+    filterWidth: fw,
+    inChannels: ci,
+    outChannels: co,
+  } = info;
   const rows = n * oh * ow;
   const win = window(x, info.padInfo.top, info.padInfo.left, (oh - 1) * sh + fh, (ow - 1) * sw + fw);
   const xp = padded(win.t, win.pads);
@@ -136,7 +162,10 @@ function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, info: Conv2DInfo): tf
     cols = xp.reshape([rows, ci]);
   } else if (fh === sh && fw === sw) {
     // Non-overlapping patches (patch embedding): the window splits exactly into fh×fw tiles.
-    cols = xp.reshape([n, oh, fh, ow, fw, ci]).transpose([0, 1, 3, 2, 4, 5]).reshape([rows, fh * fw * ci]);
+    cols = xp
+      .reshape([n, oh, fh, ow, fw, ci])
+      .transpose([0, 1, 3, 2, 4, 5])
+      .reshape([rows, fh * fw * ci]);
   } else {
     const taps: tf.Tensor4D[] = [];
     for (let h = 0; h < fh; h++) {
@@ -155,24 +184,60 @@ function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, info: Conv2DInfo): tf
 
 /** dW for a depthwise conv: a depthwise conv of x (batch folded into channels) with dy as filter. */
 function depthwiseFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, info: Conv2DInfo): tf.Tensor {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outChannels, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: c,
+    outChannels,
+    outHeight: oh,
+    outWidth: ow,
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: fh,
+    filterWidth: fw,
+  } = info;
   const m = outChannels / c;
   const xt = x.transpose([1, 2, 0, 3]).reshape([1, h, w, n * c]) as tf.Tensor4D;
   const win = window(xt, info.padInfo.top, info.padInfo.left, (oh - 1) * sh + fh, (ow - 1) * sw + fw);
   const dyt = dy.transpose([1, 2, 0, 3]).reshape([oh, ow, n * c, m]) as tf.Tensor4D;
   const sums = tf.depthwiseConv2d(win.t, dyt, 1, explicit(win.pads), 'NHWC', [sh, sw]); // [1, fh, fw, n·c·m]
-  return n === 1 ? sums.reshape([fh, fw, c, m]) : sums.reshape([fh, fw, n, c * m]).sum(2).reshape([fh, fw, c, m]);
+  return n === 1
+    ? sums.reshape([fh, fw, c, m])
+    : sums
+        .reshape([fh, fw, n, c * m])
+        .sum(2)
+        .reshape([fh, fw, c, m]);
 }
 
 /** dx for a depthwise conv: dy, zero-upsampled by the stride, convolved with the flipped filter. */
 function depthwiseInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, info: Conv2DInfo): tf.Tensor {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outChannels, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: c,
+    outChannels,
+    outHeight: oh,
+    outWidth: ow,
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: fh,
+    filterWidth: fw,
+  } = info;
   const m = outChannels / c;
   let up = dy;
   if (sh > 1 || sw > 1) {
     up = dy
       .reshape([n, oh, 1, ow, 1, outChannels])
-      .pad([[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]])
+      .pad([
+        [0, 0],
+        [0, 0],
+        [0, sh - 1],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ])
       .reshape([n, oh * sh, ow * sw, outChannels]);
   }
   const win = window(up, fh - 1 - info.padInfo.top, fw - 1 - info.padInfo.left, h + fh - 1, w + fw - 1);
@@ -183,9 +248,21 @@ function depthwiseInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, info: Conv2DIn
 
 const conv2DBackpropFilterKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-  const a = attrs as unknown as { strides: number | Pair; pad: Pad; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: RoundingMode; filterShape: [number, number, number, number] };
+  const a = attrs as unknown as {
+    strides: number | Pair;
+    pad: Pad;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode?: RoundingMode;
+    filterShape: [number, number, number, number];
+  };
   const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false,
+    x.shape as [number, number, number, number],
+    a.filterShape,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
     backend_util.convertConv2DDataFormat(a.dataFormat ?? 'NHWC'),
   );
   assertChannelsLast(Conv2DBackpropFilter, info);
@@ -204,7 +281,13 @@ function depthwiseInfo(kernel: string, xShape: number[], filterShape: number[], 
   assertNoDilation(kernel, a.dilations);
   if (a.dataFormat === 'NCHW') throw new Error(`${kernel} (wasm): only NHWC data is supported.`);
   const info = backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number], filterShape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, true,
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    true,
   );
   assertChannelsLast(kernel, info);
   return info;
@@ -230,9 +313,19 @@ function conv2dInputGradAsMatMul(dy: tf.Tensor4D, filter: tf.Tensor4D, info: Con
   const wT = filter.reshape([fh * fw * ci, co]).transpose(); // tiny; keeps the matmul on XNNPACK
   const cols = tf.matMul(dy.reshape([n * oh * ow, co]), wT); // [n·oh·ow, fh·fw·ci]
   if (fh === 1 && fw === 1) return cols.reshape([n, h, w, ci]);
-  const dx = cols.reshape([n, oh, ow, fh, fw, ci]).transpose([0, 1, 3, 2, 4, 5]).reshape([n, oh * fh, ow * fw, ci]);
+  const dx = cols
+    .reshape([n, oh, ow, fh, fw, ci])
+    .transpose([0, 1, 3, 2, 4, 5])
+    .reshape([n, oh * fh, ow * fw, ci]);
   // 'valid' patches may leave the last rows/columns out of every patch: their gradient is zero.
-  return h === oh * fh && w === ow * fw ? dx : tf.pad(dx, [[0, 0], [0, h - oh * fh], [0, w - ow * fw], [0, 0]]);
+  return h === oh * fh && w === ow * fw
+    ? dx
+    : tf.pad(dx, [
+        [0, 0],
+        [0, h - oh * fh],
+        [0, w - ow * fw],
+        [0, 0],
+      ]);
 }
 
 const KERNELS: [string, KernelFunc][] = [
@@ -290,7 +383,13 @@ const FAST_PATHS: [string, FastPath][] = [
     Conv2DBackpropInput,
     ({ inputs, backend, attrs }) => {
       const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
-      const a = attrs as unknown as { strides: number | Pair; pad: Pad; dataFormat?: 'NHWC' | 'NCHW'; dimRoundingMode?: RoundingMode; inputShape: [number, number, number, number] };
+      const a = attrs as unknown as {
+        strides: number | Pair;
+        pad: Pad;
+        dataFormat?: 'NHWC' | 'NCHW';
+        dimRoundingMode?: RoundingMode;
+        inputShape: [number, number, number, number];
+      };
       if (dy.dtype !== 'float32' || filter.dtype !== 'float32' || (a.dataFormat ?? 'NHWC') !== 'NHWC') return null;
       const info = backend_util.computeConv2DInfo(a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode);
       const { top, bottom, left, right } = info.padInfo;

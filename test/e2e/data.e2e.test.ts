@@ -17,16 +17,22 @@ let h: Harness;
 
 const stepOf = async (page: Page) => Number((await page.getByTestId('train-step').textContent())?.match(/Step (\d+)/)?.[1] ?? 0);
 const runStatus = (page: Page) => page.getByTestId('train-progress').getAttribute('data-status');
-const docJson = (page: Page) => page.evaluate(() => JSON.stringify((window as unknown as { patchbay: { getState(): { doc: unknown } } }).patchbay.getState().doc));
+const docJson = (page: Page) =>
+  page.evaluate(() => JSON.stringify((window as unknown as { patchbay: { getState(): { doc: unknown } } }).patchbay.getState().doc));
 
 const moonsGraph = {
-  format: 'patchbay.graph', version: 1, name: 'Moons MLP',
+  format: 'patchbay.graph',
+  version: 1,
+  name: 'Moons MLP',
   nodes: [
     { id: 'in', type: 'Input', params: { shape: [2] }, position: { x: 0, y: 0 } },
     { id: 'hidden', type: 'Dense', params: { units: 16, activation: 'relu' }, position: { x: 0, y: 120 } },
     { id: 'out', type: 'Dense', params: { units: 2, activation: 'softmax' }, position: { x: 0, y: 240 } },
   ],
-  edges: [{ id: 'e1', source: 'in', target: 'hidden' }, { id: 'e2', source: 'hidden', target: 'out' }],
+  edges: [
+    { id: 'e1', source: 'in', target: 'hidden' },
+    { id: 'e2', source: 'hidden', target: 'out' },
+  ],
   training: { optimizer: 'adam', learningRate: 0.02, batchSize: 32, epochs: 2, schedule: 'constant' },
 };
 
@@ -56,7 +62,9 @@ function png(width: number, height: number, rgb: [number, number, number]): Uint
   ihdr.set([8, 2, 0, 0, 0], 8);
   const raw = Buffer.alloc(height * (1 + width * 3));
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) raw.set(rgb, y * (1 + width * 3) + 1 + x * 3);
-  return new Uint8Array(Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]));
+  return new Uint8Array(
+    Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]),
+  );
 }
 
 describe.skipIf(!e2e)('datasets in Chromium', () => {
@@ -69,14 +77,18 @@ describe.skipIf(!e2e)('datasets in Chromium', () => {
 
   test('train a 2-D graph on the two moons; a bad CSV names the row and column; a good CSV and a zip of images are summarised', async () => {
     const page = await openEditor(h);
-    await page.getByLabel('Open a graph file').setInputFiles({ name: 'moons.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(moonsGraph)) });
+    await page
+      .getByLabel('Open a graph file')
+      .setInputFiles({ name: 'moons.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(moonsGraph)) });
     await expect.poll(() => page.locator('.react-flow__node').count()).toBe(3);
     await page.getByRole('tab', { name: 'Train' }).click();
     const dataset = page.getByLabel('Dataset', { exact: true });
 
     // MNIST does not fit a 2-D model, and the tab says exactly what to change.
     await dataset.selectOption('mnist');
-    await expect.poll(() => page.getByTestId('train-blocked').textContent()).toMatch(/The model takes \(None, 2\), but MNIST digits are \(None, 28, 28, 1\): set the Input shape to \[28, 28, 1\]/);
+    await expect
+      .poll(() => page.getByTestId('train-blocked').textContent())
+      .toMatch(/The model takes \(None, 2\), but MNIST digits are \(None, 28, 28, 1\): set the Input shape to \[28, 28, 1\]/);
     await dataset.selectOption('spirals');
     await expect.poll(() => page.getByTestId('train-blocked').textContent()).toMatch(/outputs \(None, 2\), but spirals has 3 classes: end with Dense\(3\)/);
     expect(await page.getByRole('button', { name: 'Start', exact: true }).isDisabled()).toBe(true);
@@ -103,7 +115,9 @@ describe.skipIf(!e2e)('datasets in Chromium', () => {
     await page.locator('details.pb-setup > summary').click();
     await dataset.selectOption('csv');
     await expect.poll(() => page.getByTestId('train-blocked').textContent()).toMatch(/Choose a CSV file/);
-    await page.getByLabel('Your CSV file').setInputFiles({ name: 'points.csv', mimeType: 'text/csv', buffer: Buffer.from('x,y,label\n0.1,0.2,a\n0.3,oops,b\n0.5,0.6,a\n') });
+    await page
+      .getByLabel('Your CSV file')
+      .setInputFiles({ name: 'points.csv', mimeType: 'text/csv', buffer: Buffer.from('x,y,label\n0.1,0.2,a\n0.3,oops,b\n0.5,0.6,a\n') });
     const error = page.getByTestId('data-error');
     await error.waitFor();
     expect(await error.textContent()).toMatch(/points\.csv: Row 3, column "y" \(the 2nd\): the cell holds "oops", which is not a number/);
@@ -114,11 +128,15 @@ describe.skipIf(!e2e)('datasets in Chromium', () => {
 
     // A good CSV with three classes (label picked by name): summarised, and the output must be Dense(3).
     const rows = Array.from({ length: 30 }, (_, i) => `${['setosa', 'versicolor', 'virginica'][i % 3]},${(i % 3) + 0.1 * (i % 5)},${i % 7}`);
-    await page.getByLabel('Your CSV file').setInputFiles({ name: 'iris.csv', mimeType: 'text/csv', buffer: Buffer.from(`species,petal,sepal\r\n${rows.join('\r\n')}\r\n`) });
+    await page
+      .getByLabel('Your CSV file')
+      .setInputFiles({ name: 'iris.csv', mimeType: 'text/csv', buffer: Buffer.from(`species,petal,sepal\r\n${rows.join('\r\n')}\r\n`) });
     await expect.poll(() => page.getByTestId('data-error').count()).toBe(1); // the last column ("sepal") is not a usable label…
     await page.getByLabel('Label column').selectOption('species');
     await expect.poll(() => page.getByTestId('data-error').count()).toBe(0);
-    expect(await page.getByTestId('data-summary').textContent()).toMatch(/iris\.csv: 30 examples of shape \(None, 2\), 3 classes \(setosa, versicolor, virginica\); 24 train, 6 test/);
+    expect(await page.getByTestId('data-summary').textContent()).toMatch(
+      /iris\.csv: 30 examples of shape \(None, 2\), 3 classes \(setosa, versicolor, virginica\); 24 train, 6 test/,
+    );
     expect(await page.getByTestId('data-counts').locator('tbody tr').count()).toBe(3);
     expect(await page.getByTestId('train-blocked').textContent()).toMatch(/but iris\.csv has 3 classes: end with Dense\(3\)/);
     await page.getByTestId('data-summary').scrollIntoViewIfNeeded();
@@ -139,17 +157,27 @@ describe.skipIf(!e2e)('datasets in Chromium', () => {
     // Your images: a zip with an unreadable image is named; then a good one is summarised.
     await page.locator('details.pb-setup > summary').click();
     await dataset.selectOption('images');
-    const zip = (broken: boolean) => Buffer.from(zipSync({
-      'pets/cats/1.png': png(6, 5, [200, 30, 30]), 'pets/cats/2.png': png(5, 5, [220, 40, 20]), 'pets/cats/3.png': png(4, 4, [180, 20, 40]),
-      'pets/dogs/1.png': png(5, 5, [30, 30, 200]), 'pets/dogs/2.png': png(7, 5, [20, 60, 220]),
-      ...(broken ? { 'pets/dogs/broken.png': strToU8('not a png') } : {}),
-    }));
+    const zip = (broken: boolean) =>
+      Buffer.from(
+        zipSync({
+          'pets/cats/1.png': png(6, 5, [200, 30, 30]),
+          'pets/cats/2.png': png(5, 5, [220, 40, 20]),
+          'pets/cats/3.png': png(4, 4, [180, 20, 40]),
+          'pets/dogs/1.png': png(5, 5, [30, 30, 200]),
+          'pets/dogs/2.png': png(7, 5, [20, 60, 220]),
+          ...(broken ? { 'pets/dogs/broken.png': strToU8('not a png') } : {}),
+        }),
+      );
     await page.getByLabel('Your .zip of images').setInputFiles({ name: 'pets.zip', mimeType: 'application/zip', buffer: zip(true) });
     await expect.poll(() => page.getByTestId('data-error').textContent(), { timeout: 20_000 }).toMatch(/The image "pets\/dogs\/broken\.png" could not be read/);
     await page.getByLabel('Your .zip of images').setInputFiles({ name: 'pets.zip', mimeType: 'application/zip', buffer: zip(false) });
     await expect.poll(() => page.getByTestId('user-data').getAttribute('data-status'), { timeout: 20_000 }).toBe('ready');
-    expect(await page.getByTestId('data-summary').textContent()).toMatch(/pets: 5 examples of shape \(None, 28, 28, 1\) \(resized to the model's input\), 2 classes \(cats, dogs\)/);
-    expect(await page.getByTestId('train-blocked').textContent()).toMatch(/pets examples are images, resized to the model's input: set the Input shape to \[height, width, 1\]/);
+    expect(await page.getByTestId('data-summary').textContent()).toMatch(
+      /pets: 5 examples of shape \(None, 28, 28, 1\) \(resized to the model's input\), 2 classes \(cats, dogs\)/,
+    );
+    expect(await page.getByTestId('train-blocked').textContent()).toMatch(
+      /pets examples are images, resized to the model's input: set the Input shape to \[height, width, 1\]/,
+    );
     expect(await docJson(page)).toBe(before);
     await page.getByTestId('data-summary').scrollIntoViewIfNeeded();
     await shot(page, 'data-04-images');

@@ -52,7 +52,6 @@ const edgeLabels = async (page: Page) => (await page.locator('.react-flow__edge-
 const trainable = (page: Page) => page.getByTestId('status-trainable');
 const node = (page: Page, id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
 
-
 const e2e = !!process.env.PATCHBAY_E2E;
 
 describe.skipIf(!e2e)('editor in Chromium', () => {
@@ -82,7 +81,9 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     await dragFromPalette(page, 'Patch embed', { x: 260, y: 250 });
     await dragFromPalette(page, 'Mixer block', { x: 260, y: 420 });
     expect(await nodeCount(page)).toBe(3);
-    await expect.poll(() => page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')))).toEqual(['input', 'patch_embed', 'mixer_block']);
+    await expect
+      .poll(() => page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => e.getAttribute('data-id'))))
+      .toEqual(['input', 'patch_embed', 'mixer_block']);
 
     await wire(page, ['input', 'out'], ['patch_embed', 'x']);
     await wire(page, ['patch_embed', 'y'], ['mixer_block', 'x']);
@@ -192,7 +193,11 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     expect(text).toContain('Trainable params: 25,418');
 
     const tsc = join(ROOT, 'node_modules/.bin/tsc');
-    const run = await promisify(execFile)(tsc, ['--noEmit', '--ignoreConfig', '--strict', '--skipLibCheck', '--target', 'ES2022', '--module', 'ESNext', '--moduleResolution', 'bundler', file], { cwd: ROOT }).then(
+    const run = await promisify(execFile)(
+      tsc,
+      ['--noEmit', '--ignoreConfig', '--strict', '--skipLibCheck', '--target', 'ES2022', '--module', 'ESNext', '--moduleResolution', 'bundler', file],
+      { cwd: ROOT },
+    ).then(
       () => ({ code: 0, out: '' }),
       (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, out: err.stdout + err.stderr }),
     );
@@ -215,32 +220,37 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     const redo = () => page.keyboard.press('Control+Shift+z');
     const units = () => node(page, 'dense').locator('.pb-node-param').first().textContent();
 
-    await dragFromPalette(page, 'Input', { x: 250, y: 100 });            // 1: add
-    await dragFromPalette(page, 'Dense', { x: 250, y: 300 });            // 2: add
-    await wire(page, ['input', 'out'], ['dense', 'in']);                  // 3: connect
+    await dragFromPalette(page, 'Input', { x: 250, y: 100 }); // 1: add
+    await dragFromPalette(page, 'Dense', { x: 250, y: 300 }); // 2: add
+    await wire(page, ['input', 'out'], ['dense', 'in']); // 3: connect
     expect(await edgeCount(page)).toBe(2 - 1);
     await node(page, 'dense').click();
-    await page.getByLabel('Units').fill('64');                            // 4: param edit
+    await page.getByLabel('Units').fill('64'); // 4: param edit
     await expect.poll(units).toBe('units 64');
     await page.getByLabel('Units').blur();
-    const flowX = () => page.evaluate(() => (window as unknown as { patchbay: { getState(): { doc: { nodes: { id: string; position?: { x: number } }[] } } } })
-      .patchbay.getState().doc.nodes.find((n) => n.id === 'dense')?.position?.x);
+    const flowX = () =>
+      page.evaluate(
+        () =>
+          (window as unknown as { patchbay: { getState(): { doc: { nodes: { id: string; position?: { x: number } }[] } } } }).patchbay
+            .getState()
+            .doc.nodes.find((n) => n.id === 'dense')?.position?.x,
+      );
     const before = await node(page, 'dense').boundingBox();
     const beforeX = await flowX();
     const h = (await node(page, 'dense').locator('.pb-node-head').boundingBox())!;
     await page.mouse.move(h.x + 20, h.y + 8);
     await page.mouse.down();
     for (let i = 1; i <= 8; i++) await page.mouse.move(h.x + 20 + i * 20, h.y + 8 + i * 5);
-    await page.mouse.up();                                                // 5: drag (one step)
+    await page.mouse.up(); // 5: drag (one step)
     const after = await node(page, 'dense').boundingBox();
     expect(after!.x - before!.x).toBeGreaterThan(100);
     const afterX = await flowX();
     expect(afterX! - beforeX!).toBeGreaterThan(100);
     await node(page, 'input').click();
-    await page.keyboard.press('Delete');                                  // 6: delete (node and its edge)
+    await page.keyboard.press('Delete'); // 6: delete (node and its edge)
     expect(await nodeCount(page)).toBe(1);
     expect(await edgeCount(page)).toBe(0);
-    await openTemplate(page, 'ConvMixer', 'mnist');                       // 7: template load
+    await openTemplate(page, 'ConvMixer', 'mnist'); // 7: template load
     await expect.poll(() => nodeCount(page)).toBe(6);
     await shot(page, '09-undo-before');
 
@@ -263,7 +273,9 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     await expect.poll(() => nodeCount(page)).toBe(0);
     await shot(page, '10-undo-all');
 
-    await redo(); await redo(); await redo();
+    await redo();
+    await redo();
+    await redo();
     await expect.poll(() => edgeCount(page)).toBe(1);
     await redo();
     await expect.poll(units).toBe('units 64');
@@ -282,7 +294,8 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     await expect.poll(() => nodeCount(page)).toBe(7);
     await page.keyboard.press('Control+d');
     await expect.poll(() => nodeCount(page)).toBe(8);
-    await undo(); await undo();
+    await undo();
+    await undo();
     await expect.poll(() => nodeCount(page)).toBe(6);
     await page.keyboard.press('?');
     await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
@@ -304,7 +317,11 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     expect(await trainable(page).textContent()).toBe('31,498 trainable params');
 
     const input = page.locator('input[type="file"]');
-    await input.setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('{"format": "patchbay.graph", "version": 1, "nodes": [') });
+    await input.setInputFiles({
+      name: 'broken.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from('{"format": "patchbay.graph", "version": 1, "nodes": ['),
+    });
     const alert = page.getByRole('alert').filter({ hasText: 'broken.json' });
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/PB100.*not valid JSON/);
@@ -312,7 +329,11 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     expect(await trainable(page).textContent()).toBe('31,498 trainable params');
     await shot(page, '12-corrupt-file');
 
-    await input.setInputFiles({ name: 'wrong.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify({ format: 'patchbay.graph', version: 1, nodes: 'none', edges: [] })) });
+    await input.setInputFiles({
+      name: 'wrong.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(JSON.stringify({ format: 'patchbay.graph', version: 1, nodes: 'none', edges: [] })),
+    });
     const alert2 = page.getByRole('alert').filter({ hasText: 'wrong.json' });
     await alert2.waitFor();
     expect(await alert2.textContent()).toMatch(/PB103.*nodes/);
@@ -383,7 +404,9 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     await expect.poll(() => nodeCount(page)).toBe(8);
     // The block's port nodes are offered while a block is open.
     await page.getByRole('searchbox', { name: 'Search layers and blocks' }).fill('block');
-    expect(await page.getByRole('complementary', { name: 'Palette' }).getByRole('button').allTextContents()).toEqual(expect.arrayContaining(['Block input', 'Block output']));
+    expect(await page.getByRole('complementary', { name: 'Palette' }).getByRole('button').allTextContents()).toEqual(
+      expect.arrayContaining(['Block input', 'Block output']),
+    );
     await page.getByRole('searchbox', { name: 'Search layers and blocks' }).fill('');
     await shot(page, '14-block-edit');
     // The new layer is not wired yet: that is an error of the block, shown on the canvas.
@@ -408,7 +431,7 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     await page.context().close();
   });
 
-  test('(h) a block\'s own params: add one, link a layer to it, refuse to remove it while used, change its default', async () => {
+  test("(h) a block's own params: add one, link a layer to it, refuse to remove it while used, change its default", async () => {
     const page = await openEditor();
     await openTemplate(page, 'ConvMixer', 'mnist');
     await node(page, 'mixer').dblclick();
@@ -427,7 +450,14 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     await page.mouse.click(pane.x + pane.width * 0.45, pane.y + pane.height - 16); // empty canvas: deselect
     await expect.poll(() => signature.count()).toBe(1);
     await signature.getByRole('button', { name: 'Remove block param pointwiseKernel' }).click();
-    await expect.poll(() => page.locator('.pb-toast').allTextContents().then((t) => t.join(' '))).toMatch(/still used by "pointwise"/);
+    await expect
+      .poll(() =>
+        page
+          .locator('.pb-toast')
+          .allTextContents()
+          .then((t) => t.join(' ')),
+      )
+      .toMatch(/still used by "pointwise"/);
     // A default of 3 makes every repetition's pointwise conv 3×3: 4 × 64 × 64 × 8 more weights.
     await signature.getByLabel('pointwiseKernel (default)').fill('3');
     await expect.poll(() => trainable(page).textContent()).toBe(`${(25_418 + 4 * 64 * 64 * 8).toLocaleString('en-US')} trainable params`);
@@ -435,4 +465,3 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     await page.context().close();
   });
 });
-

@@ -45,7 +45,9 @@ export async function startHarness(outDir: string, extraArgs: string[] = []): Pr
     args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
   return {
-    browser, server, url: `http://127.0.0.1:${port}/`,
+    browser,
+    server,
+    url: `http://127.0.0.1:${port}/`,
     close: async () => {
       await browser.close();
       await server.close();
@@ -78,7 +80,10 @@ export async function shot(page: Page, name: string) {
 
 export async function openTemplate(page: Page, title: string, preset: string) {
   await page.getByRole('button', { name: 'Templates', exact: true }).click();
-  await page.getByRole('dialog', { name: 'Templates' }).getByRole('button', { name: `Open ${title} ${preset}` }).click();
+  await page
+    .getByRole('dialog', { name: 'Templates' })
+    .getByRole('button', { name: `Open ${title} ${preset}` })
+    .click();
   await page.getByRole('dialog').waitFor({ state: 'detached' });
   await page.waitForTimeout(450); // the view fits itself to the new graph (animated)
 }

@@ -23,18 +23,24 @@ const GiB = 1024 ** 3;
 let h: Harness;
 let dir: string;
 
-const docJson = (page: Page) => page.evaluate(() => JSON.stringify((window as unknown as { patchbay: { getState(): { doc: unknown } } }).patchbay.getState().doc));
+const docJson = (page: Page) =>
+  page.evaluate(() => JSON.stringify((window as unknown as { patchbay: { getState(): { doc: unknown } } }).patchbay.getState().doc));
 /** Every distinct text a progress line showed, recorded in the page as it rendered. */
 const progressSeen = (page: Page) => page.evaluate(() => [...(window as unknown as { __progress: Set<string> }).__progress]);
 
 const smallGraph = {
-  format: 'patchbay.graph', version: 1, name: 'Small MLP',
+  format: 'patchbay.graph',
+  version: 1,
+  name: 'Small MLP',
   nodes: [
     { id: 'in', type: 'Input', params: { shape: [2] }, position: { x: 0, y: 0 } },
     { id: 'hidden', type: 'Dense', params: { units: 16, activation: 'relu' }, position: { x: 0, y: 120 } },
     { id: 'out', type: 'Dense', params: { units: 2, activation: 'softmax' }, position: { x: 0, y: 240 } },
   ],
-  edges: [{ id: 'e1', source: 'in', target: 'hidden' }, { id: 'e2', source: 'hidden', target: 'out' }],
+  edges: [
+    { id: 'e1', source: 'in', target: 'hidden' },
+    { id: 'e2', source: 'hidden', target: 'out' },
+  ],
 };
 
 describe.skipIf(!e2e)('hostile and huge files', () => {
@@ -68,7 +74,9 @@ describe.skipIf(!e2e)('hostile and huge files', () => {
     await input.setInputFiles({ name: 'deep.json', mimeType: 'application/json', buffer: Buffer.from(deeplyNestedDocument(100_000)) });
     const deepToast = page.locator('.pb-toast-error').filter({ hasText: 'deep.json' });
     await deepToast.waitFor();
-    expect(await deepToast.textContent()).toMatch(/Could not open deep\.json; your graph is unchanged.*error PB110: The file nests lists or objects more than 64 levels deep \(at line 1, column \d+\)/);
+    expect(await deepToast.textContent()).toMatch(
+      /Could not open deep\.json; your graph is unchanged.*error PB110: The file nests lists or objects more than 64 levels deep \(at line 1, column \d+\)/,
+    );
     expect(await docJson(page)).toBe(before);
     await shot(page, 'hostile-01-deep-document');
     await deepToast.getByRole('button', { name: 'Dismiss' }).click();
@@ -103,36 +111,57 @@ describe.skipIf(!e2e)('hostile and huge files', () => {
     await dataset.selectOption('images');
     const zipInput = page.getByLabel('Your .zip of images');
     const bomb = join(dir, 'bomb.zip');
-    writeFileSync(bomb, craftZip([
-      { name: 'pets/cats/1.png', data: tinyPng(6, 5, [200, 30, 30]) },
-      { name: 'pets/dogs/1.png', data: tinyPng(5, 5, [30, 30, 200]) },
-      { name: 'pets/weights.bin', zeros: GiB },
-    ]));
+    writeFileSync(
+      bomb,
+      craftZip([
+        { name: 'pets/cats/1.png', data: tinyPng(6, 5, [200, 30, 30]) },
+        { name: 'pets/dogs/1.png', data: tinyPng(5, 5, [30, 30, 200]) },
+        { name: 'pets/weights.bin', zeros: GiB },
+      ]),
+    );
     await zipInput.setInputFiles(bomb);
     await expect.poll(() => page.getByTestId('user-data').getAttribute('data-status'), { timeout: 30_000 }).toBe('ready');
     expect(await page.getByTestId('user-data').textContent()).toMatch(/pets: 2 examples .* 2 classes \(cats, dogs\).*1 file was skipped/);
 
     // A lying entry (declares 1,000 bytes, inflates to 1 GB) is stopped and named.
     const liar = join(dir, 'liar.zip');
-    writeFileSync(liar, craftZip([{ name: 'pets/cats/1.png', zeros: GiB, declaredSize: 1000 }, { name: 'pets/dogs/1.png', data: tinyPng(5, 5, [30, 30, 200]) }]));
+    writeFileSync(
+      liar,
+      craftZip([
+        { name: 'pets/cats/1.png', zeros: GiB, declaredSize: 1000 },
+        { name: 'pets/dogs/1.png', data: tinyPng(5, 5, [30, 30, 200]) },
+      ]),
+    );
     await zipInput.setInputFiles(liar);
     const error = page.getByTestId('data-error');
     await error.waitFor({ timeout: 30_000 });
-    expect(await error.textContent()).toBe('liar.zip: "pets/cats/1.png" in liar.zip inflates to more than the 1000 bytes its header declares; the archive is damaged or a zip bomb, so it was not read.');
+    expect(await error.textContent()).toBe(
+      'liar.zip: "pets/cats/1.png" in liar.zip inflates to more than the 1000 bytes its header declares; the archive is damaged or a zip bomb, so it was not read.',
+    );
     await error.scrollIntoViewIfNeeded();
     await shot(page, 'hostile-03-zip-bomb');
 
     // A pixel bomb: a PNG whose header claims 40,000 × 40,000 pixels is refused before decoding.
     const pixels = join(dir, 'pixels.zip');
-    writeFileSync(pixels, craftZip([{ name: 'pets/cats/1.png', data: tinyPng(6, 5, [200, 30, 30]) }, { name: 'pets/dogs/huge.png', data: pngClaiming(40_000, 40_000) }]));
+    writeFileSync(
+      pixels,
+      craftZip([
+        { name: 'pets/cats/1.png', data: tinyPng(6, 5, [200, 30, 30]) },
+        { name: 'pets/dogs/huge.png', data: pngClaiming(40_000, 40_000) },
+      ]),
+    );
     await zipInput.setInputFiles(pixels);
-    await expect.poll(() => page.getByTestId('data-error').textContent(), { timeout: 30_000 }).toMatch(/The image "pets\/dogs\/huge\.png" is 40,000 × 40,000 pixels; Patchbay decodes images of at most 50 megapixels/);
+    await expect
+      .poll(() => page.getByTestId('data-error').textContent(), { timeout: 30_000 })
+      .toMatch(/The image "pets\/dogs\/huge\.png" is 40,000 × 40,000 pixels; Patchbay decodes images of at most 50 megapixels/);
 
     // Too many images: the limit and the count are both named.
     const many = join(dir, 'many.zip');
     writeFileSync(many, craftZip(Array.from({ length: 50_001 }, (_, i) => ({ name: `${i % 2 ? 'a' : 'b'}/${i}.png`, data: new Uint8Array(1), stored: true }))));
     await zipInput.setInputFiles(many);
-    await expect.poll(() => page.getByTestId('data-error').textContent(), { timeout: 30_000 }).toMatch(/many\.zip holds 50,001 images; Patchbay reads at most 50,000\. Use a sample of them\./);
+    await expect
+      .poll(() => page.getByTestId('data-error').textContent(), { timeout: 30_000 })
+      .toMatch(/many\.zip holds 50,001 images; Patchbay reads at most 50,000\. Use a sample of them\./);
 
     expect(await docJson(page)).toBe(before);
     expect(uncaught).toEqual([]);

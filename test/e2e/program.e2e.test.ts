@@ -15,15 +15,18 @@ import { openEditor, openTemplate, shot, startHarness, type Harness } from './ha
 const e2e = !!process.env.PATCHBAY_E2E;
 let h: Harness;
 
-interface Exposed { patchbay: { getState(): { doc: GraphDocument; tab: { kind: string; id: string } } } }
-const state = (page: Page) => page.evaluate(() => {
-  const s = (window as unknown as Exposed).patchbay.getState();
-  return { doc: s.doc, tab: s.tab };
-});
+interface Exposed {
+  patchbay: { getState(): { doc: GraphDocument; tab: { kind: string; id: string } } };
+}
+const state = (page: Page) =>
+  page.evaluate(() => {
+    const s = (window as unknown as Exposed).patchbay.getState();
+    return { doc: s.doc, tab: s.tab };
+  });
 const translatePixels = async (page: Page) =>
   (await state(page)).doc.program!.procedures.find((p) => p.id === 'pretrain')!.nodes.find((n) => n.id === 'translate1')!.params.pixels;
 const runStatus = (page: Page) => page.getByTestId('train-progress').getAttribute('data-status');
-const text = async (page: Page, testId: string) => ((await page.getByTestId(testId).count()) ? (await page.getByTestId(testId).textContent()) ?? '' : '');
+const text = async (page: Page, testId: string) => ((await page.getByTestId(testId).count()) ? ((await page.getByTestId(testId).textContent()) ?? '') : '');
 
 describe.skipIf(!e2e)('training programs in Chromium', () => {
   beforeAll(async () => {
@@ -68,7 +71,8 @@ describe.skipIf(!e2e)('training programs in Chromium', () => {
     expect(wireLabels).toContain('(None, 28, 28, 1)');
     // The palette offers the procedure's nodes and one entry per network.
     const palette = page.getByRole('complementary', { name: 'Palette' });
-    for (const name of ['Negative cosine', 'Stop gradient', 'Minimize', 'Projector', 'Predictor']) await palette.getByRole('button', { name, exact: true }).waitFor();
+    for (const name of ['Negative cosine', 'Stop gradient', 'Minimize', 'Projector', 'Predictor'])
+      await palette.getByRole('button', { name, exact: true }).waitFor();
     expect(await palette.getByRole('button', { name: 'Dense', exact: true }).count()).toBe(0);
     await shot(page, 'program-02-procedure');
 
@@ -102,7 +106,9 @@ describe.skipIf(!e2e)('training programs in Chromium', () => {
     await page.getByRole('tab', { name: /^Issues/ }).click();
     await page.locator('.pb-diag-item', { hasText: 'loss21' }).first().click();
     await expect.poll(async () => (await state(page)).tab).toEqual({ kind: 'procedure', id: 'pretrain' });
-    await expect.poll(() => page.evaluate(() => (window as unknown as { patchbay: { getState(): { selectedNodes: string[] } } }).patchbay.getState().selectedNodes)).toEqual(['loss21']);
+    await expect
+      .poll(() => page.evaluate(() => (window as unknown as { patchbay: { getState(): { selectedNodes: string[] } } }).patchbay.getState().selectedNodes))
+      .toEqual(['loss21']);
     await shot(page, 'program-02a-issue');
     await page.keyboard.press('Control+z');
     await expect.poll(() => page.getByTestId('node-stop1').count()).toBe(1);
@@ -114,7 +120,11 @@ describe.skipIf(!e2e)('training programs in Chromium', () => {
     // A Network node's inspector: which network (a choice of the document's), which weights.
     await page.getByTestId('node-encoder1').click();
     expect(await inspector.getByLabel('Network', { exact: true }).inputValue()).toBe('model');
-    expect(await inspector.getByLabel('Network', { exact: true }).locator('option').allTextContents()).toEqual(['SimSiam mnist (model)', 'Projector (projector)', 'Predictor (predictor)']);
+    expect(await inspector.getByLabel('Network', { exact: true }).locator('option').allTextContents()).toEqual([
+      'SimSiam mnist (model)',
+      'Projector (projector)',
+      'Predictor (predictor)',
+    ]);
     await inspector.getByLabel('Weights').selectOption('ema');
     await expect.poll(() => text(page, 'badge-encoder1')).toBe('EMA τ 0.99→1');
     await inspector.getByLabel('Decay schedule').waitFor();
@@ -126,7 +136,9 @@ describe.skipIf(!e2e)('training programs in Chromium', () => {
     await page.getByRole('tab', { name: 'Summary', exact: true }).click();
     for (const id of ['model', 'projector', 'predictor']) await page.getByTestId(`summary-${id}`).waitFor();
     const total = Number((await text(page, 'summary-total')).replace(/,/g, ''));
-    const [trainable, frozen] = [(await text(page, 'status-trainable')), (await text(page, 'status-non-trainable'))].map((t) => Number(t.replace(/,/g, '').match(/\d+/)![0]));
+    const [trainable, frozen] = [await text(page, 'status-trainable'), await text(page, 'status-non-trainable')].map((t) =>
+      Number(t.replace(/,/g, '').match(/\d+/)![0]),
+    );
     expect(total).toBe(trainable! + frozen!);
     await shot(page, 'program-02c-summary');
     await page.getByRole('tab', { name: 'Inspector', exact: true }).click();

@@ -20,22 +20,27 @@ const handle = (page: Page, nodeId: string, port: string, kind: 'source' | 'targ
 const menu = (page: Page) => page.getByRole('dialog', { name: 'Add a node' });
 
 /** The wires of the graph on show, as the store holds them. */
-const wires = (page: Page) => page.evaluate(() => {
-  const s = (window as unknown as { patchbay: { getState(): { doc: GraphDocument; blockView: { blockId: string } | null } } }).patchbay.getState();
-  const body = s.blockView ? s.doc.blocks.find((b) => b.id === s.blockView!.blockId)! : s.doc;
-  return body.edges.map((e) => `${e.source}.${e.sourcePort}->${e.target}.${e.targetPort}`).sort();
-});
-const positions = (page: Page) => page.evaluate(() => {
-  const s = (window as unknown as { patchbay: { getState(): { doc: GraphDocument; blockView: { blockId: string } | null } } }).patchbay.getState();
-  const body = s.blockView ? s.doc.blocks.find((b) => b.id === s.blockView!.blockId)! : s.doc;
-  return Object.fromEntries(body.nodes.map((n) => [n.id, n.position ?? null]));
-});
+const wires = (page: Page) =>
+  page.evaluate(() => {
+    const s = (window as unknown as { patchbay: { getState(): { doc: GraphDocument; blockView: { blockId: string } | null } } }).patchbay.getState();
+    const body = s.blockView ? s.doc.blocks.find((b) => b.id === s.blockView!.blockId)! : s.doc;
+    return body.edges.map((e) => `${e.source}.${e.sourcePort}->${e.target}.${e.targetPort}`).sort();
+  });
+const positions = (page: Page) =>
+  page.evaluate(() => {
+    const s = (window as unknown as { patchbay: { getState(): { doc: GraphDocument; blockView: { blockId: string } | null } } }).patchbay.getState();
+    const body = s.blockView ? s.doc.blocks.find((b) => b.id === s.blockView!.blockId)! : s.doc;
+    return Object.fromEntries(body.nodes.map((n) => [n.id, n.position ?? null]));
+  });
 
 /** Screen boxes of every node on the canvas. */
-const nodeBoxes = (page: Page) => page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => {
-  const r = e.getBoundingClientRect();
-  return { id: e.getAttribute('data-id')!, x: r.x, y: r.y, w: r.width, h: r.height };
-}));
+const nodeBoxes = (page: Page) =>
+  page.locator('.react-flow__node').evaluateAll((els) =>
+    els.map((e) => {
+      const r = e.getBoundingClientRect();
+      return { id: e.getAttribute('data-id')!, x: r.x, y: r.y, w: r.width, h: r.height };
+    }),
+  );
 type Box = { id: string; x: number; y: number; w: number; h: number };
 const overlapping = (boxes: Box[]) => {
   const pairs: string[] = [];
@@ -65,16 +70,21 @@ async function dragFromPalette(page: Page, label: string, to: { x: number; y: nu
 }
 
 /** The middle of a wire on screen, read from its path. */
-const wireMiddle = (page: Page, edgeId: string) => page.evaluate((id) => {
-  const path = document.querySelector<SVGPathElement>(`.react-flow__edge[data-id="${id}"] .react-flow__edge-path`)!;
-  const p = path.getPointAtLength(path.getTotalLength() / 2);
-  const m = path.getScreenCTM()!;
-  return { x: p.x * m.a + m.e, y: p.y * m.d + m.f };
-}, edgeId);
-const edgeIdOf = (page: Page, source: string, target: string) => page.evaluate(([a, b]) => {
-  const s = (window as unknown as { patchbay: { getState(): { doc: GraphDocument } } }).patchbay.getState();
-  return s.doc.edges.find((e) => e.source === a && e.target === b)!.id;
-}, [source, target] as const);
+const wireMiddle = (page: Page, edgeId: string) =>
+  page.evaluate((id) => {
+    const path = document.querySelector<SVGPathElement>(`.react-flow__edge[data-id="${id}"] .react-flow__edge-path`)!;
+    const p = path.getPointAtLength(path.getTotalLength() / 2);
+    const m = path.getScreenCTM()!;
+    return { x: p.x * m.a + m.e, y: p.y * m.d + m.f };
+  }, edgeId);
+const edgeIdOf = (page: Page, source: string, target: string) =>
+  page.evaluate(
+    ([a, b]) => {
+      const s = (window as unknown as { patchbay: { getState(): { doc: GraphDocument } } }).patchbay.getState();
+      return s.doc.edges.find((e) => e.source === a && e.target === b)!.id;
+    },
+    [source, target] as const,
+  );
 
 const e2e = !!process.env.PATCHBAY_E2E;
 
@@ -275,7 +285,7 @@ describe.skipIf(!e2e)('canvas gestures in Chromium', () => {
     await page.context().close();
   });
 
-  test('inside a block: readable nodes, Tidy up lays out the body, the issues are the body\'s own, help lines not hidden', async () => {
+  test("inside a block: readable nodes, Tidy up lays out the body, the issues are the body's own, help lines not hidden", async () => {
     const page = await openEditor();
     const t = templateDocument('convmixer', 'mnist');
     if ('error' in t) throw new Error(t.error);
@@ -302,10 +312,12 @@ describe.skipIf(!e2e)('canvas gestures in Chromium', () => {
     await page.waitForTimeout(400);
     expect(overlapping(await nodeBoxes(page))).toEqual([]);
     // Shape labels sit clear of each other and of the nodes.
-    const labels = await page.locator('.react-flow__edge-textwrapper').evaluateAll((els) => els.map((e, i) => {
-      const r = e.getBoundingClientRect();
-      return { id: `label${i}`, x: r.x, y: r.y, w: r.width, h: r.height };
-    }));
+    const labels = await page.locator('.react-flow__edge-textwrapper').evaluateAll((els) =>
+      els.map((e, i) => {
+        const r = e.getBoundingClientRect();
+        return { id: `label${i}`, x: r.x, y: r.y, w: r.width, h: r.height };
+      }),
+    );
     // One label per output: the residual's second wire carries the same shape as its first.
     expect(labels.length).toBe(6);
     expect(overlapping([...labels, ...(await nodeBoxes(page))])).toEqual([]);

@@ -52,7 +52,10 @@ describe.skipIf(!e2e)('a run survives a reload', () => {
 
     // Leaving asks first (a beforeunload dialog); accepting it reloads.
     const dialogs: string[] = [];
-    page.on('dialog', (d) => { dialogs.push(d.type()); void d.accept(); });
+    page.on('dialog', (d) => {
+      dialogs.push(d.type());
+      void d.accept();
+    });
     await page.reload();
     await page.waitForSelector('body[data-ready="true"] .react-flow');
     expect(dialogs).toEqual(['beforeunload']);
@@ -85,7 +88,7 @@ describe.skipIf(!e2e)('a run survives a reload', () => {
     expect(dialogs).toEqual(['beforeunload']);
     await page.context().close();
   });
-  test('the check names a hand-built classifier\'s real problems, fixes each in one undoable click, and Start refuses a model too large to train', async () => {
+  test("the check names a hand-built classifier's real problems, fixes each in one undoable click, and Start refuses a model too large to train", async () => {
     const page = await openEditor(h);
     // Input 28×28×1 → Conv2D → Dense 10 (linear, wired straight to the image) → Output, as a newcomer builds it.
     const nodes = [
@@ -94,7 +97,11 @@ describe.skipIf(!e2e)('a run survives a reload', () => {
       { id: 'classes', type: 'Dense', params: { units: 10 }, position: { x: 0, y: 360 } },
       { id: 'out', type: 'Output', params: {}, position: { x: 0, y: 480 } },
     ];
-    const edges = [['image', 'conv'], ['conv', 'classes'], ['classes', 'out']].map(([source, target], i) => ({ id: `e${i + 1}`, source, sourcePort: 'out', target, targetPort: 'in' }));
+    const edges = [
+      ['image', 'conv'],
+      ['conv', 'classes'],
+      ['classes', 'out'],
+    ].map(([source, target], i) => ({ id: `e${i + 1}`, source, sourcePort: 'out', target, targetPort: 'in' }));
     const doc = { format: 'patchbay.graph', version: 1, name: 'My digits', nodeTypes: {}, nodes, edges, blocks: [], meta: {} };
     await page.getByLabel('Open a graph file').setInputFiles({ name: 'digits.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(doc)) });
     await expect.poll(() => page.locator('.react-flow__node').count()).toBe(4);
@@ -135,7 +142,9 @@ describe.skipIf(!e2e)('a run survives a reload', () => {
     await page.getByLabel('Units', { exact: true }).fill('1000000000');
     await page.getByLabel('Units', { exact: true }).blur();
     await page.getByRole('tab', { name: 'Train' }).click();
-    await expect.poll(() => page.getByTestId('train-blocked').textContent()).toMatch(/^Start is refused: The model holds 5,409,000,000,080 parameters: 21.6 TB of weights, and about 86.5 TB to train/);
+    await expect
+      .poll(() => page.getByTestId('train-blocked').textContent())
+      .toMatch(/^Start is refused: The model holds 5,409,000,000,080 parameters: 21.6 TB of weights, and about 86.5 TB to train/);
     expect(await page.getByRole('button', { name: 'Start', exact: true }).isDisabled()).toBe(true);
     await shot(page, 'train-check-02-too-large');
     await page.context().close();
@@ -150,11 +159,35 @@ describe.skipIf(!e2e)('a run survives a reload', () => {
       const training = (window as unknown as { patchbayTraining: { setState(s: object): void } }).patchbayTraining;
       training.setState({
         run: {
-          id: 'run-chart', graphKey: 'name:x', graphName: 'x', date: new Date().toISOString(),
-          setup: { optimizer: 'adam', learningRate: 0.001, schedule: 'constant', warmupSteps: 0, weightDecay: 0, momentum: 0.9, batchSize: 32, epochs: 1, seed: 0, loss: 'categoricalCrossentropy' },
-          backendChoice: 'auto', backend: { name: 'wasm', reason: 'test' }, curves: { loss, accuracy: [0.1, 0.15, 0.2] }, epochs: [], final: null,
-          seconds: 2, stepsPerSecond: 1.5, planJson: '', plan: null, status: 'completed', data: { title: 'MNIST', inputShape: [28, 28, 1], classNames: ['0', '1'], trainCount: 96, testCount: 24 },
-          dataRef: 'mnist', totalSteps: 3,
+          id: 'run-chart',
+          graphKey: 'name:x',
+          graphName: 'x',
+          date: new Date().toISOString(),
+          setup: {
+            optimizer: 'adam',
+            learningRate: 0.001,
+            schedule: 'constant',
+            warmupSteps: 0,
+            weightDecay: 0,
+            momentum: 0.9,
+            batchSize: 32,
+            epochs: 1,
+            seed: 0,
+            loss: 'categoricalCrossentropy',
+          },
+          backendChoice: 'auto',
+          backend: { name: 'wasm', reason: 'test' },
+          curves: { loss, accuracy: [0.1, 0.15, 0.2] },
+          epochs: [],
+          final: null,
+          seconds: 2,
+          stepsPerSecond: 1.5,
+          planJson: '',
+          plan: null,
+          status: 'completed',
+          data: { title: 'MNIST', inputShape: [28, 28, 1], classNames: ['0', '1'], trainCount: 96, testCount: 24 },
+          dataRef: 'mnist',
+          totalSteps: 3,
           last: { step: 3, totalSteps: 3, epoch: 1, loss: loss[2], accuracy: 0.2, learningRate: 0.001, stepsPerSecond: 1.5, secondsLeft: 0, tensors: 0 },
         },
         tick: 1,

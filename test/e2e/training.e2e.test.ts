@@ -31,7 +31,10 @@ async function drawDigit(page: Page) {
 }
 
 async function probabilities(page: Page): Promise<number[]> {
-  return page.getByTestId('probabilities').locator('li').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-value') || NaN)));
+  return page
+    .getByTestId('probabilities')
+    .locator('li')
+    .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-value') || NaN)));
 }
 
 describe.skipIf(!e2e)('training in Chromium', () => {
@@ -61,7 +64,13 @@ describe.skipIf(!e2e)('training in Chromium', () => {
     await panel(page).getByLabel('Batch size').fill('32');
     await panel(page).getByLabel('Limit training examples').fill('256');
     await panel(page).getByLabel('Epochs').blur();
-    await expect.poll(() => page.evaluate(() => (window as unknown as { patchbay: { getState(): { doc: { training?: { epochs?: number } } } } }).patchbay.getState().doc.training?.epochs)).toBe(2);
+    await expect
+      .poll(() =>
+        page.evaluate(
+          () => (window as unknown as { patchbay: { getState(): { doc: { training?: { epochs?: number } } } } }).patchbay.getState().doc.training?.epochs,
+        ),
+      )
+      .toBe(2);
     await shot(page, 'train-00-setup');
 
     await page.getByRole('button', { name: 'Start', exact: true }).click();

@@ -32,7 +32,8 @@ export class PatchbayGroupNormalization extends tf.layers.Layer {
 
   constructor(args: PatchbayGroupNormalizationArgs) {
     super(args);
-    if (!Number.isInteger(args.groups) || args.groups < 1) throw new Error(`GroupNormalization needs a whole number of groups of at least 1, got ${args.groups}.`);
+    if (!Number.isInteger(args.groups) || args.groups < 1)
+      throw new Error(`GroupNormalization needs a whole number of groups of at least 1, got ${args.groups}.`);
     this.groups = args.groups;
     this.epsilon = args.epsilon ?? 1e-5;
   }
@@ -41,7 +42,8 @@ export class PatchbayGroupNormalization extends tf.layers.Layer {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const channels = shape[shape.length - 1];
     if (shape.length < 2 || channels == null) throw new Error(`GroupNormalization needs a known channel axis last, got input shape [${shape.join(', ')}].`);
-    if (channels % this.groups !== 0) throw new Error(`GroupNormalization splits ${channels} channels into ${this.groups} groups, but ${channels} is not a multiple of ${this.groups}.`);
+    if (channels % this.groups !== 0)
+      throw new Error(`GroupNormalization splits ${channels} channels into ${this.groups} groups, but ${channels} is not a multiple of ${this.groups}.`);
     this.gamma = this.addWeight('gamma', [channels], 'float32', this.gammaInitializer);
     this.beta = this.addWeight('beta', [channels], 'float32', this.betaInitializer);
     this.built = true;

@@ -3,7 +3,11 @@ import { DOCUMENT_VERSION, type GraphDocument, type GraphEdge, type GraphNode } 
 let counter = 0;
 
 /** A document from nodes and `[source, target, targetPort?, sourcePort?]` wires, for tests. */
-export function graph(nodes: Array<Partial<GraphNode> & { id: string; type: string }>, wires: Array<[string, string, string?, string?]>, extra: Partial<GraphDocument> = {}): GraphDocument {
+export function graph(
+  nodes: Array<Partial<GraphNode> & { id: string; type: string }>,
+  wires: Array<[string, string, string?, string?]>,
+  extra: Partial<GraphDocument> = {},
+): GraphDocument {
   return {
     format: 'patchbay.graph',
     version: DOCUMENT_VERSION,

@@ -44,7 +44,7 @@ export function craftZip(entries: BombEntry[]): Uint8Array<ArrayBuffer> {
   let offset = 0;
   for (const e of entries) {
     const name = Buffer.from(e.name, 'utf8');
-    const realSize = e.data ? e.data.length : e.zeros ?? 0;
+    const realSize = e.data ? e.data.length : (e.zeros ?? 0);
     const body: Buffer = e.stored ? Buffer.from(e.data ?? new Uint8Array(realSize)) : e.data ? deflateRawSync(e.data) : Buffer.from(deflatedZeros(realSize));
     const size = e.declaredSize ?? realSize;
     const method = e.stored ? 0 : 8;
@@ -89,7 +89,11 @@ export function deeplyNestedDocument(depth: number): string {
 export function hugeChainDocument(size: number): GraphDocument {
   const nodes: GraphNode[] = [{ id: 'n0', type: 'Input', params: { shape: [64] }, position: { x: 0, y: 0 } }];
   const edges: GraphEdge[] = [];
-  const kinds: Array<[string, Record<string, unknown>]> = [['Dense', { units: 64 }], ['Activation', { activation: 'gelu' }], ['LayerNormalization', {}]];
+  const kinds: Array<[string, Record<string, unknown>]> = [
+    ['Dense', { units: 64 }],
+    ['Activation', { activation: 'gelu' }],
+    ['LayerNormalization', {}],
+  ];
   for (let i = 1; i < size; i++) {
     const [type, params] = kinds[i % kinds.length]!;
     nodes.push({ id: `n${i}`, type, params: { ...params }, position: { x: (i % 100) * 260, y: Math.floor(i / 100) * 140 } });
@@ -137,7 +141,9 @@ export function tinyPng(width: number, height: number, rgb: [number, number, num
   ihdr.set([8, 2, 0, 0, 0], 8);
   const raw = Buffer.alloc(height * (1 + width * 3));
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) raw.set(rgb, y * (1 + width * 3) + 1 + x * 3);
-  return new Uint8Array(Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]));
+  return new Uint8Array(
+    Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]),
+  );
 }
 
 /** A PNG whose header claims `width` × `height` (its pixel data is a few bytes: a decompression bomb's header, never to be decoded). */

@@ -57,7 +57,12 @@ export function structure(tokens: readonly Token[]): string[] {
     const prev = tokens[i - 1];
     const next = tokens[i + 1];
     const nameLike = tokenIsIdentifierOrKeyword(t.kind) || t.kind === SyntaxKind.StringLiteral;
-    if (t.kind === SyntaxKind.OpenBracketToken && next?.kind === SyntaxKind.StringLiteral && tokens[i + 2]?.kind === SyntaxKind.CloseBracketToken && prev?.kind === SyntaxKind.Identifier) {
+    if (
+      t.kind === SyntaxKind.OpenBracketToken &&
+      next?.kind === SyntaxKind.StringLiteral &&
+      tokens[i + 2]?.kind === SyntaxKind.CloseBracketToken &&
+      prev?.kind === SyntaxKind.Identifier
+    ) {
       out.push('.', 'Name');
       i += 2;
     } else if (nameLike && (prev?.kind === SyntaxKind.DotToken || next?.kind === SyntaxKind.ColonToken)) out.push('Name');

@@ -30,7 +30,7 @@ export function derivedSeed(seed: number, name: string): number {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 1) || 1;
+  return h >>> 1 || 1;
 }`,
   },
   seedStep: {
@@ -199,7 +199,10 @@ function remap(tf: Tf, x: T, source: (i: number, r: number, c: number) => [numbe
     source: `function randomTranslate(tf: Tf, x: T, pixels: number, ctx: OpContext): T {
   if (pixels === 0) return x.clone();
   const random = rngFor(ctx);
-  const offsets = Array.from({ length: x.shape[0]! }, () => [Math.floor(random() * (2 * pixels + 1)) - pixels, Math.floor(random() * (2 * pixels + 1)) - pixels] as const);
+  const offsets = Array.from(
+    { length: x.shape[0]! },
+    () => [Math.floor(random() * (2 * pixels + 1)) - pixels, Math.floor(random() * (2 * pixels + 1)) - pixels] as const,
+  );
   return remap(tf, x, (i, r, c) => [r - offsets[i]![0], c - offsets[i]![1]]);
 }`,
   },
@@ -327,7 +330,7 @@ const normalizedMse = (tf: Tf, a: T, b: T): T => tf.mean(tf.sub(2, tf.mul(2, tf.
     source: `/** BYOL's τ_k (deepmind-research byol/utils/schedules.py target_ema): from τ_base up to 1 on a cosine. */
 export function emaDecayAt(base: number, schedule: 'constant' | 'cosine', step: number, total: number): number {
   if (schedule === 'constant' || total <= 0) return base;
-  return 1 - (1 - base) * (Math.cos((Math.PI * Math.min(step, total)) / total) + 1) / 2;
+  return 1 - ((1 - base) * (Math.cos((Math.PI * Math.min(step, total)) / total) + 1)) / 2;
 }`,
   },
   SymmetricEigen: {
@@ -506,16 +509,23 @@ export function knnAccuracy(tf: Tf, train: Collected, test: Collected, k: number
  * A linear probe: a softmax classifier trained with Adam on standardised frozen features of the
  * training split, then scored on the held-out split. Seeded, so it repeats exactly.
  */
-export function linearProbeAccuracy(tf: Tf, train: Collected, test: Collected, classes: number, options: { epochs: number; learningRate: number; seed: number }): number {
+export function linearProbeAccuracy(
+  tf: Tf,
+  train: Collected,
+  test: Collected,
+  classes: number,
+  options: { epochs: number; learningRate: number; seed: number },
+): number {
   const dim = train.dim;
   // Standardise with the training split's statistics (features of an untrained net can be tiny or huge).
   const mean = new Float64Array(dim);
   const sq = new Float64Array(dim);
-  for (let i = 0; i < train.count; i++) for (let j = 0; j < dim; j++) {
-    const v = train.features[i * dim + j]!;
-    mean[j]! += v;
-    sq[j]! += v * v;
-  }
+  for (let i = 0; i < train.count; i++)
+    for (let j = 0; j < dim; j++) {
+      const v = train.features[i * dim + j]!;
+      mean[j]! += v;
+      sq[j]! += v * v;
+    }
   const std = new Float32Array(dim);
   for (let j = 0; j < dim; j++) {
     mean[j]! /= train.count;
@@ -639,7 +649,11 @@ export class Minimizer {
   private groups: Array<{ multiplier: number; optimizer: tfType.Optimizer; names: Set<string> }> = [];
   private kernels = new Set<string>();
 
-  constructor(private tf: Tf, private settings: MinimizerSettings, groups: Array<{ variables: tfType.Variable[]; multiplier: number }>) {
+  constructor(
+    private tf: Tf,
+    private settings: MinimizerSettings,
+    groups: Array<{ variables: tfType.Variable[]; multiplier: number }>,
+  ) {
     const byMultiplier = new Map<number, Set<string>>();
     for (const group of groups) {
       for (const v of group.variables) {
@@ -660,7 +674,8 @@ export class Minimizer {
     const tf = this.tf;
     const cfg = this.settings;
     let named = this.variables.flatMap((v) => (grads[v.name] ? [{ v, g: grads[v.name]! }] : []));
-    if (cfg.optimizer === 'sgd' && cfg.weightDecay > 0) named = named.map(({ v, g }) => ({ v, g: this.kernels.has(v.name) ? tf.add(g, tf.mul(v, cfg.weightDecay)) : g }));
+    if (cfg.optimizer === 'sgd' && cfg.weightDecay > 0)
+      named = named.map(({ v, g }) => ({ v, g: this.kernels.has(v.name) ? tf.add(g, tf.mul(v, cfg.weightDecay)) : g }));
     if (cfg.clipNorm > 0) {
       const norm = tf.sqrt(tf.addN(named.map(({ g }) => tf.sum(tf.square(g)))));
       const factor = tf.minimum(1, tf.div(cfg.clipNorm, tf.maximum(norm, 1e-12)));
@@ -726,7 +741,14 @@ export interface DirectPredSettings {
  * W from F̂'s eigen-decomposition. Returns the running correlation (pass it back next step; none
  * before the first). Does not dispose \`f\`.
  */
-export async function directPredUpdate(tf: Tf, running: Float64Array | undefined, f: T, step: number, settings: DirectPredSettings, predictor: tfType.LayersModel): Promise<Float64Array> {
+export async function directPredUpdate(
+  tf: Tf,
+  running: Float64Array | undefined,
+  f: T,
+  step: number,
+  settings: DirectPredSettings,
+  predictor: tfType.LayersModel,
+): Promise<Float64Array> {
   const d = f.shape[1]!;
   const corr = tf.tidy(() => tf.div(tf.matMul(f, f, true, false), f.shape[0]!));
   const batch = await corr.data();

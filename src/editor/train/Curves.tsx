@@ -13,18 +13,33 @@ function ConfusionMatrix({ evaluation, caption, classNames }: { evaluation: Eval
     <table className="pb-confusion" data-testid="confusion-matrix">
       <caption>{caption}</caption>
       <thead>
-        <tr><th scope="col" className="pb-confusion-corner" title="rows: actual class, columns: predicted">act \ pred</th>{m.map((_, j) => <th key={j} scope="col" title={nameOf(j)}>{short(nameOf(j), m.length)}</th>)}</tr>
+        <tr>
+          <th scope="col" className="pb-confusion-corner" title="rows: actual class, columns: predicted">
+            act \ pred
+          </th>
+          {m.map((_, j) => (
+            <th key={j} scope="col" title={nameOf(j)}>
+              {short(nameOf(j), m.length)}
+            </th>
+          ))}
+        </tr>
       </thead>
       <tbody>
         {m.map((row, i) => {
           const total = row.reduce((a, b) => a + b, 0) || 1;
           return (
             <tr key={i}>
-              <th scope="row" title={nameOf(i)}>{short(nameOf(i), m.length)}</th>
+              <th scope="row" title={nameOf(i)}>
+                {short(nameOf(i), m.length)}
+              </th>
               {row.map((n, j) => {
                 const share = n / total;
                 const bg = n === 0 ? undefined : i === j ? `rgb(5 150 105 / ${0.12 + 0.75 * share})` : `rgb(220 38 38 / ${0.12 + 0.8 * share})`;
-                return <td key={j} style={{ background: bg }} title={`actual ${nameOf(i)}, predicted ${nameOf(j)}: ${n}`}>{n || ''}</td>;
+                return (
+                  <td key={j} style={{ background: bg }} title={`actual ${nameOf(i)}, predicted ${nameOf(j)}: ${n}`}>
+                    {n || ''}
+                  </td>
+                );
               })}
             </tr>
           );
@@ -62,8 +77,15 @@ export function LiveCharts({ run, tick }: { run: LiveRun; tick: number }) {
   return (
     <div className="pb-charts">
       <LineChart title="Loss" testId="chart-loss" series={series('loss')} data={build('loss')} version={tick} />
-      <LineChart title="Accuracy" testId="chart-accuracy" series={series('accuracy')} data={build('accuracy')} version={tick}
-        yRange={[0, 1]} yFormat={(v) => `${Math.round(v * 100)}%`} />
+      <LineChart
+        title="Accuracy"
+        testId="chart-accuracy"
+        series={series('accuracy')}
+        data={build('accuracy')}
+        version={tick}
+        yRange={[0, 1]}
+        yFormat={(v) => `${Math.round(v * 100)}%`}
+      />
     </div>
   );
 }
@@ -74,23 +96,56 @@ export function Results({ run }: { run: LiveRun }) {
   return (
     <Section title="Test results">
       <table className="pb-epochs">
-        <thead><tr><th>Epoch</th><th className="pb-num">Train loss</th><th className="pb-num">Train acc.</th><th className="pb-num">Test loss</th><th className="pb-num">Test acc.</th></tr></thead>
+        <thead>
+          <tr>
+            <th>Epoch</th>
+            <th className="pb-num">Train loss</th>
+            <th className="pb-num">Train acc.</th>
+            <th className="pb-num">Test loss</th>
+            <th className="pb-num">Test acc.</th>
+          </tr>
+        </thead>
         <tbody>
           {run.epochs.map((e) => (
-            <tr key={e.epoch}><td>{e.epoch}</td><td className="pb-num pb-mono">{formatNumber(e.trainLoss, 4)}</td><td className="pb-num pb-mono">{pct(e.trainAccuracy)}</td>
-              <td className="pb-num pb-mono">{formatNumber(e.test.loss, 4)}</td><td className="pb-num pb-mono">{pct(e.test.accuracy, 2)}</td></tr>
+            <tr key={e.epoch}>
+              <td>{e.epoch}</td>
+              <td className="pb-num pb-mono">{formatNumber(e.trainLoss, 4)}</td>
+              <td className="pb-num pb-mono">{pct(e.trainAccuracy)}</td>
+              <td className="pb-num pb-mono">{formatNumber(e.test.loss, 4)}</td>
+              <td className="pb-num pb-mono">{pct(e.test.accuracy, 2)}</td>
+            </tr>
           ))}
           {run.final && !run.epochs.length && (
-            <tr><td>end</td><td className="pb-num pb-mono">{Number.isFinite(run.final.trainLoss) ? formatNumber(run.final.trainLoss, 4) : "–"}</td><td className="pb-num pb-mono">{pct(run.final.trainAccuracy)}</td>
-              <td className="pb-num pb-mono">{formatNumber(run.final.test.loss, 4)}</td><td className="pb-num pb-mono">{pct(run.final.test.accuracy, 2)}</td></tr>
+            <tr>
+              <td>end</td>
+              <td className="pb-num pb-mono">{Number.isFinite(run.final.trainLoss) ? formatNumber(run.final.trainLoss, 4) : '–'}</td>
+              <td className="pb-num pb-mono">{pct(run.final.trainAccuracy)}</td>
+              <td className="pb-num pb-mono">{formatNumber(run.final.test.loss, 4)}</td>
+              <td className="pb-num pb-mono">{pct(run.final.test.accuracy, 2)}</td>
+            </tr>
           )}
         </tbody>
       </table>
       {latest && (
         <>
-          <p className="pb-train-acc">Test accuracy <strong data-testid="test-accuracy">{pct(latest.accuracy, 2)}</strong>
-            <span className="pb-muted"> on {latest.confusion.flat().reduce((a, b) => a + b, 0).toLocaleString('en-US')} held-out {nounOf(run.data)} of {run.data.title}{run.final ? '' : ' (after the last epoch)'}</span></p>
-          <ConfusionMatrix evaluation={latest} classNames={run.data.classNames} caption={`Confusion matrix (rows: actual ${nounOf(run.data, false) === 'digit' ? 'digit' : 'class'}, columns: predicted)`} />
+          <p className="pb-train-acc">
+            Test accuracy <strong data-testid="test-accuracy">{pct(latest.accuracy, 2)}</strong>
+            <span className="pb-muted">
+              {' '}
+              on{' '}
+              {latest.confusion
+                .flat()
+                .reduce((a, b) => a + b, 0)
+                .toLocaleString('en-US')}{' '}
+              held-out {nounOf(run.data)} of {run.data.title}
+              {run.final ? '' : ' (after the last epoch)'}
+            </span>
+          </p>
+          <ConfusionMatrix
+            evaluation={latest}
+            classNames={run.data.classNames}
+            caption={`Confusion matrix (rows: actual ${nounOf(run.data, false) === 'digit' ? 'digit' : 'class'}, columns: predicted)`}
+          />
         </>
       )}
     </Section>

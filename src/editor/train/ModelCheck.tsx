@@ -18,8 +18,12 @@ export function ModelCheck({ problems }: { problems: ModelProblem[] }) {
           <strong>{p.title}.</strong>
           <p className="pb-small-text">{p.detail}</p>
           <div className="pb-row">
-            <button type="button" className="pb-small-btn pb-primary" onClick={() => applyFix(p)}>{p.fixLabel}</button>
-            <button type="button" className="pb-link pb-small-text" onClick={() => focusNode(p.nodeId)}>Show the node</button>
+            <button type="button" className="pb-small-btn pb-primary" onClick={() => applyFix(p)}>
+              {p.fixLabel}
+            </button>
+            <button type="button" className="pb-link pb-small-text" onClick={() => focusNode(p.nodeId)}>
+              Show the node
+            </button>
           </div>
         </li>
       ))}

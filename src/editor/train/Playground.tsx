@@ -30,10 +30,15 @@ export function Playground({ inputShape }: { inputShape: number[] }) {
     setError(null);
   };
   useEffect(clear, []);
-  useEffect(() => { if (!model) setProbs(null); }, [model]);
+  useEffect(() => {
+    if (!model) setProbs(null);
+  }, [model]);
 
   const run = async () => {
-    if (busy.current) { again.current = true; return; }
+    if (busy.current) {
+      again.current = true;
+      return;
+    }
     const c = canvas.current;
     if (!c || !useTraining.getState().playground) return;
     const pixels = canvasToImage(c, height, width);
@@ -41,7 +46,9 @@ export function Playground({ inputShape }: { inputShape: number[] }) {
     const p = preview.current?.getContext('2d');
     if (p) {
       const img = p.createImageData(width, height);
-      pixels.forEach((v, i) => { img.data.set([v * 255, v * 255, v * 255, 255], i * 4); });
+      pixels.forEach((v, i) => {
+        img.data.set([v * 255, v * 255, v * 255, 255], i * 4);
+      });
       p.putImageData(img, 0, 0);
     }
     busy.current = true;
@@ -52,7 +59,10 @@ export function Playground({ inputShape }: { inputShape: number[] }) {
       setError(err instanceof Error ? err.message : String(err));
     } finally {
       busy.current = false;
-      if (again.current) { again.current = false; void run(); }
+      if (again.current) {
+        again.current = false;
+        void run();
+      }
     }
   };
 
@@ -73,7 +83,10 @@ export function Playground({ inputShape }: { inputShape: number[] }) {
   };
   const best = probs ? probs.indexOf(Math.max(...probs)) : -1;
   return (
-    <Section title={classNames === MNIST_INFO.classNames || classNames.join() === MNIST_INFO.classNames.join() ? 'Try it: draw a digit' : 'Try it: draw'} testId="playground">
+    <Section
+      title={classNames === MNIST_INFO.classNames || classNames.join() === MNIST_INFO.classNames.join() ? 'Try it: draw a digit' : 'Try it: draw'}
+      testId="playground"
+    >
       {!model && (
         <p className="pb-muted pb-small-text" data-testid="playground-disabled">
           Finish a run (or pick one in Runs and press “Try”) to draw {classNames === MNIST_INFO.classNames ? 'digits' : 'shapes'} for the model here.
@@ -81,7 +94,13 @@ export function Playground({ inputShape }: { inputShape: number[] }) {
       )}
       <div className={`pb-playground${model ? '' : ' pb-disabled'}`}>
         <div className="pb-draw-col">
-          <canvas ref={canvas} width={280} height={280} className="pb-draw" data-testid="draw-canvas" aria-label="Drawing area: draw a digit with the mouse"
+          <canvas
+            ref={canvas}
+            width={280}
+            height={280}
+            className="pb-draw"
+            data-testid="draw-canvas"
+            aria-label="Drawing area: draw a digit with the mouse"
             onPointerDown={(e) => {
               if (!model) return;
               e.currentTarget.setPointerCapture(e.pointerId);
@@ -96,10 +115,18 @@ export function Playground({ inputShape }: { inputShape: number[] }) {
               drawing.current = p;
               void run();
             }}
-            onPointerUp={() => { drawing.current = null; void run(); }}
-            onPointerCancel={() => { drawing.current = null; }} />
+            onPointerUp={() => {
+              drawing.current = null;
+              void run();
+            }}
+            onPointerCancel={() => {
+              drawing.current = null;
+            }}
+          />
           <div className="pb-row">
-            <button type="button" onClick={clear} disabled={!model}>Clear</button>
+            <button type="button" onClick={clear} disabled={!model}>
+              Clear
+            </button>
             <span className="pb-spacer" />
             <span className="pb-small-text pb-muted">model sees</span>
             <canvas ref={preview} width={width} height={height} className="pb-preview" aria-label={`The ${height}×${width} input the model sees`} />
@@ -110,8 +137,12 @@ export function Playground({ inputShape }: { inputShape: number[] }) {
             const v = probs?.[d];
             return (
               <li key={d} className={d === best ? 'pb-prob-best' : undefined} data-testid={`prob-${d}`} data-value={v ?? ''}>
-                <span className="pb-prob-label" title={name}>{short(name, classNames.length)}</span>
-                <span className="pb-prob-bar"><span style={{ width: `${((v ?? 0) * 100).toFixed(1)}%` }} /></span>
+                <span className="pb-prob-label" title={name}>
+                  {short(name, classNames.length)}
+                </span>
+                <span className="pb-prob-bar">
+                  <span style={{ width: `${((v ?? 0) * 100).toFixed(1)}%` }} />
+                </span>
                 <span className="pb-prob-value pb-mono">{v === undefined ? '' : `${(v * 100).toFixed(1)}%`}</span>
               </li>
             );
@@ -119,7 +150,11 @@ export function Playground({ inputShape }: { inputShape: number[] }) {
         </ol>
       </div>
       {model && <p className="pb-small-text pb-muted">Using the weights of {model.label}.</p>}
-      {error && <p className="pb-run-message pb-run-message-bad" role="alert">{error}</p>}
+      {error && (
+        <p className="pb-run-message pb-run-message-bad" role="alert">
+          {error}
+        </p>
+      )}
     </Section>
   );
 }

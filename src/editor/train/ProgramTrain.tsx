@@ -66,10 +66,13 @@ function dataProblem(program: ProgramAnalysis, data: { title: string; inputShape
 /** Steps each training procedure will take, in words. */
 function plannedText(program: PlanProgram, setup: TrainingSetup, examples: number, noun: string): string {
   const perEpoch = Math.ceil(examples / setup.batchSize);
-  return program.procedures.filter((p) => p.kind === 'train').map((p) => {
-    const epochs = p.epochs ?? setup.epochs;
-    return `${p.label}: ${examples.toLocaleString('en-US')} ${noun} × ${epochs} epoch${epochs === 1 ? '' : 's'} = ${(perEpoch * epochs).toLocaleString('en-US')} steps of ${setup.batchSize}`;
-  }).join('; ');
+  return program.procedures
+    .filter((p) => p.kind === 'train')
+    .map((p) => {
+      const epochs = p.epochs ?? setup.epochs;
+      return `${p.label}: ${examples.toLocaleString('en-US')} ${noun} × ${epochs} epoch${epochs === 1 ? '' : 's'} = ${(perEpoch * epochs).toLocaleString('en-US')} steps of ${setup.batchSize}`;
+    })
+    .join('; ');
 }
 
 export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
@@ -92,9 +95,13 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
   const mine = run && run.graphKey === graphKey ? run : null;
   const [setupOpen, setSetupOpen] = useState(!mine);
   const runId = mine?.id;
-  useEffect(() => { if (runId) setSetupOpen(false); }, [runId]);
+  useEffect(() => {
+    if (runId) setSetupOpen(false);
+  }, [runId]);
   useEffect(() => probeBackends(), []);
-  useEffect(() => { if (runsKey !== graphKey) void refreshRuns(graphKey); }, [graphKey, runsKey]);
+  useEffect(() => {
+    if (runsKey !== graphKey) void refreshRuns(graphKey);
+  }, [graphKey, runsKey]);
 
   const errors = lowered.diagnostics.filter((d) => d.severity === 'error').length;
   const blocked = !lowered.program
@@ -103,7 +110,7 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
       ? 'Another run is active; stop it first.'
       : !data
         ? 'Choose the data to train on (Dataset, in the training setup).'
-        : dataProblem(program, data) ?? (!parsed.success ? 'Some setup values are not valid; see the fields marked in red.' : null);
+        : (dataProblem(program, data) ?? (!parsed.success ? 'Some setup values are not valid; see the fields marked in red.' : null));
   const examples = data ? Math.min(limit ?? data.trainCount, data.trainCount) : 0;
   const planned = lowered.program && data && parsed.success ? plannedText(lowered.program, setup, examples, nounOf(data)) : null;
 
@@ -112,15 +119,41 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
       <div className="pb-train-controls">
         <div className="pb-row">
           {!active && (
-            <button type="button" className="pb-primary" disabled={!!blocked}
-              onClick={() => lowered.program && startProgramRun({ program: lowered.program, setup, graphKey, graphName: doc.name })}>{mine ? 'Start a new run' : 'Start'}</button>
+            <button
+              type="button"
+              className="pb-primary"
+              disabled={!!blocked}
+              onClick={() => lowered.program && startProgramRun({ program: lowered.program, setup, graphKey, graphName: doc.name })}
+            >
+              {mine ? 'Start a new run' : 'Start'}
+            </button>
           )}
-          {active && run!.status !== 'paused' && <button type="button" onClick={pauseProgramRun} disabled={run!.status !== 'running'}>Pause</button>}
-          {active && run!.status === 'paused' && <button type="button" className="pb-primary" onClick={resumeProgramRun}>Resume</button>}
-          {active && <button type="button" className="pb-danger" onClick={stopProgramRun} disabled={run!.status === 'stopping'}>Stop</button>}
+          {active && run!.status !== 'paused' && (
+            <button type="button" onClick={pauseProgramRun} disabled={run!.status !== 'running'}>
+              Pause
+            </button>
+          )}
+          {active && run!.status === 'paused' && (
+            <button type="button" className="pb-primary" onClick={resumeProgramRun}>
+              Resume
+            </button>
+          )}
+          {active && (
+            <button type="button" className="pb-danger" onClick={stopProgramRun} disabled={run!.status === 'stopping'}>
+              Stop
+            </button>
+          )}
         </div>
-        {!active && planned && <p className="pb-muted pb-small-text" data-testid="train-plan">{planned}</p>}
-        {blocked && !active && <p className="pb-blocked" data-testid="train-blocked">{blocked}</p>}
+        {!active && planned && (
+          <p className="pb-muted pb-small-text" data-testid="train-plan">
+            {planned}
+          </p>
+        )}
+        {blocked && !active && (
+          <p className="pb-blocked" data-testid="train-blocked">
+            {blocked}
+          </p>
+        )}
         {mine && <ProgramProgress run={mine} current={lowered.program} />}
       </div>
       {mine && <ProgramCurves run={mine} tick={tick} />}
@@ -128,7 +161,12 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
       <details className="pb-train-section pb-setup" open={setupOpen} onToggle={(e) => setSetupOpen(e.currentTarget.open)}>
         <summary className="pb-row pb-train-head">
           <h3>Training setup</h3>
-          {!setupOpen && <span className="pb-muted pb-small-text pb-setup-summary">batch {setup.batchSize} · {setup.epochs} epoch{setup.epochs === 1 ? '' : 's'}{limit ? ` · ${limit} ${nounOf(data ?? undefined)}` : ''} · {data?.title ?? DATA_CHOICES.find(([id]) => id === dataChoice)?.[1]}</span>}
+          {!setupOpen && (
+            <span className="pb-muted pb-small-text pb-setup-summary">
+              batch {setup.batchSize} · {setup.epochs} epoch{setup.epochs === 1 ? '' : 's'}
+              {limit ? ` · ${limit} ${nounOf(data ?? undefined)}` : ''} · {data?.title ?? DATA_CHOICES.find(([id]) => id === dataChoice)?.[1]}
+            </span>
+          )}
         </summary>
         <p className="pb-muted pb-small-text">The optimizers, learning rates and update rules are on the procedure's nodes (Minimize, Network).</p>
         <DataPicker plan={null} />
@@ -152,27 +190,61 @@ function ProgramProgress({ run, current }: { run: ProgramLiveRun; current: PlanP
   return (
     <div className="pb-progress-box" data-testid="train-progress" data-status={run.status}>
       <div className="pb-row">
-        <strong className={`pb-run-status pb-run-${run.status}`} data-testid="run-status">{evaluating ? 'Evaluating' : STATUS_TEXT[run.status]}</strong>
-        {proc && active && <span className="pb-muted pb-small-text" data-testid="run-procedure">{proc.label}</span>}
+        <strong className={`pb-run-status pb-run-${run.status}`} data-testid="run-status">
+          {evaluating ? 'Evaluating' : STATUS_TEXT[run.status]}
+        </strong>
+        {proc && active && (
+          <span className="pb-muted pb-small-text" data-testid="run-procedure">
+            {proc.label}
+          </span>
+        )}
         <span className="pb-spacer" />
-        {last && <span className="pb-mono" data-testid="train-step">Step {last.step} / {last.totalSteps}</span>}
+        {last && (
+          <span className="pb-mono" data-testid="train-step">
+            Step {last.step} / {last.totalSteps}
+          </span>
+        )}
       </div>
-      <div className="pb-progress" role="progressbar" aria-label="Training progress" aria-valuemin={0} aria-valuemax={last?.totalSteps || 1} aria-valuenow={last?.step ?? 0}>
+      <div
+        className="pb-progress"
+        role="progressbar"
+        aria-label="Training progress"
+        aria-valuemin={0}
+        aria-valuemax={last?.totalSteps || 1}
+        aria-valuenow={last?.step ?? 0}
+      >
         <div className={`pb-progress-fill${run.status === 'paused' ? ' pb-progress-paused' : ''}`} style={{ width: `${(fraction * 100).toFixed(2)}%` }} />
       </div>
       <div className="pb-row pb-small-text pb-muted pb-progress-facts">
         {last && <span>Epoch {last.epoch}</span>}
-        <span data-testid="train-speed">{last ? `${formatNumber(last.stepsPerSecond)} steps/s` : '– steps/s'}{run.backend ? ` on ${BACKEND_NAMES[run.backend.name]}` : ''}</span>
+        <span data-testid="train-speed">
+          {last ? `${formatNumber(last.stepsPerSecond)} steps/s` : '– steps/s'}
+          {run.backend ? ` on ${BACKEND_NAMES[run.backend.name]}` : ''}
+        </span>
         {!active && <span>took {duration(run.seconds)}</span>}
         {last && <span title="Tensors alive in the worker: flat from step to step when nothing leaks">{last.tensors.toLocaleString('en-US')} tensors</span>}
       </div>
       {run.message && (
-        <p className={`pb-run-message${run.status === 'failed' || run.status === 'crashed' ? ' pb-run-message-bad' : ''}`} role={run.status === 'failed' || run.status === 'crashed' ? 'alert' : undefined}>
+        <p
+          className={`pb-run-message${run.status === 'failed' || run.status === 'crashed' ? ' pb-run-message-bad' : ''}`}
+          role={run.status === 'failed' || run.status === 'crashed' ? 'alert' : undefined}
+        >
           {run.message}
-          {run.nodeId && proc && <> <button type="button" className="pb-link" onClick={() => focusNode(run.nodeId!, false, { kind: 'procedure', id: proc.id })}>Show the node</button></>}
+          {run.nodeId && proc && (
+            <>
+              {' '}
+              <button type="button" className="pb-link" onClick={() => focusNode(run.nodeId!, false, { kind: 'procedure', id: proc.id })}>
+                Show the node
+              </button>
+            </>
+          )}
         </p>
       )}
-      {changed && <p className="pb-note" data-testid="graph-changed">The program changed since this run started; {active ? 'the run goes on with the program as it was.' : 'its curves belong to the program as it was.'}</p>}
+      {changed && (
+        <p className="pb-note" data-testid="graph-changed">
+          The program changed since this run started; {active ? 'the run goes on with the program as it was.' : 'its curves belong to the program as it was.'}
+        </p>
+      )}
     </div>
   );
 }
@@ -191,8 +263,14 @@ function ProgramCurves({ run, tick }: { run: ProgramLiveRun; tick: number }) {
             return [Array.from({ length: n }, (_, i) => i + 1), ...losses.map((id) => (curves[id] ?? []).slice(0, n))];
           };
           return (
-            <LineChart key={p.id} title={`${p.label}: loss per step`} testId={`chart-${p.id}`} version={tick} data={build}
-              series={losses.map((id, i) => ({ label: id, color: COLORS[i % COLORS.length]! }))} />
+            <LineChart
+              key={p.id}
+              title={`${p.label}: loss per step`}
+              testId={`chart-${p.id}`}
+              version={tick}
+              data={build}
+              series={losses.map((id, i) => ({ label: id, color: COLORS[i % COLORS.length]! }))}
+            />
           );
         })}
       </div>
@@ -213,7 +291,12 @@ const METRIC_WORDS: Record<string, string> = {
 const wordsFor = (name: string) => {
   const parts = name.split('.');
   const last = parts[parts.length - 1]!;
-  const words = METRIC_WORDS[last] ?? last.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().replace(/^./, (c) => c.toUpperCase());
+  const words =
+    METRIC_WORDS[last] ??
+    last
+      .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+      .toLowerCase()
+      .replace(/^./, (c) => c.toUpperCase());
   if (parts.length === 1) return words;
   const group = parts.slice(0, -1).join(' › ');
   return `${group === 'baselines' ? 'Baseline' : group}: ${words.charAt(0).toLowerCase()}${words.slice(1)}`;
@@ -240,15 +323,24 @@ function ProgramMetrics({ run }: { run: ProgramLiveRun }) {
             <tr key={name} data-testid={`metric-${name}`}>
               <th scope="row">{wordsFor(name)}</th>
               <td className="pb-num pb-mono">
-                {collapse.has(name)
-                  ? <>{formatNumber(value, 3)}{typeof reference === 'number' ? <span className="pb-muted"> (1/√d = {formatNumber(reference, 3)})</span> : null}</>
-                  : fractions.has(name) ? pct(value, 2) : formatNumber(value, 4)}
+                {collapse.has(name) ? (
+                  <>
+                    {formatNumber(value, 3)}
+                    {typeof reference === 'number' ? <span className="pb-muted"> (1/√d = {formatNumber(reference, 3)})</span> : null}
+                  </>
+                ) : fractions.has(name) ? (
+                  pct(value, 2)
+                ) : (
+                  formatNumber(value, 4)
+                )}
               </td>
             </tr>
           ))}
         </tbody>
       </table>
-      <p className="pb-muted pb-small-text">On {run.limit ? `the first ${Math.max(1, Math.floor(run.limit / 4)).toLocaleString('en-US')}` : 'the'} held-out {nounOf(run.data)} of {run.data.title}.</p>
+      <p className="pb-muted pb-small-text">
+        On {run.limit ? `the first ${Math.max(1, Math.floor(run.limit / 4)).toLocaleString('en-US')}` : 'the'} held-out {nounOf(run.data)} of {run.data.title}.
+      </p>
     </Section>
   );
 }

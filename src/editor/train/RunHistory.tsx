@@ -15,7 +15,11 @@ import { useProgramRun } from './program-live';
 /** The figure a run is known by: test accuracy, or for a training program its first headline metric. */
 function headline(r: RunRecord): { value: number | null; title: string } {
   if (!r.program) return { value: r.final ? r.final.test.accuracy : null, title: 'Final test accuracy' };
-  for (const [name, title] of [['testAccuracy', 'Test accuracy'], ['linearProbeAccuracy', 'Linear probe accuracy'], ['knnAccuracy', 'kNN accuracy']] as const) {
+  for (const [name, title] of [
+    ['testAccuracy', 'Test accuracy'],
+    ['linearProbeAccuracy', 'Linear probe accuracy'],
+    ['knnAccuracy', 'kNN accuracy'],
+  ] as const) {
     const v = r.program.metrics[name];
     if (typeof v === 'number') return { value: v, title };
   }
@@ -41,15 +45,38 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
     return [Array.from({ length: n }, (_, i) => i + 1), ...chosen.map((r) => Array.from({ length: n }, (_, i) => r.curves.loss[i] ?? null))];
   };
   return (
-    <Section title={`Runs of “${graphName}”`} testId="runs"
-      right={<>
-        <button type="button" onClick={() => picker.current?.click()} title="Pick model.json and weights.bin">Import weights</button>
-        <input ref={picker} type="file" multiple accept=".json,.bin,application/json,application/octet-stream" hidden aria-label="Import weights (model.json and weights.bin)"
-          onChange={(e) => { const files = Array.from(e.target.files ?? []); e.target.value = ''; if (files.length) void importWeights(files, plan); }} />
-      </>}>
+    <Section
+      title={`Runs of “${graphName}”`}
+      testId="runs"
+      right={
+        <>
+          <button type="button" onClick={() => picker.current?.click()} title="Pick model.json and weights.bin">
+            Import weights
+          </button>
+          <input
+            ref={picker}
+            type="file"
+            multiple
+            accept=".json,.bin,application/json,application/octet-stream"
+            hidden
+            aria-label="Import weights (model.json and weights.bin)"
+            onChange={(e) => {
+              const files = Array.from(e.target.files ?? []);
+              e.target.value = '';
+              if (files.length) void importWeights(files, plan);
+            }}
+          />
+        </>
+      }
+    >
       {pendingWeights && (
-        <p className="pb-note pb-row">The next run starts from the imported weights ({pendingWeights.label}).<span className="pb-spacer" />
-          <button type="button" className="pb-link" onClick={clearPendingWeights}>Don't use them</button></p>
+        <p className="pb-note pb-row">
+          The next run starts from the imported weights ({pendingWeights.label}).
+          <span className="pb-spacer" />
+          <button type="button" className="pb-link" onClick={clearPendingWeights}>
+            Don't use them
+          </button>
+        </p>
       )}
       {!runs.length && <p className="pb-muted pb-small-text">No runs of this graph yet. Runs are kept in this browser, with their weights.</p>}
       {runs.length > 0 && (
@@ -58,48 +85,83 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
             const live = r.id === liveId;
             const resumable = !live && r.checkpointStep !== undefined && (r.status === 'interrupted' || r.status === 'crashed');
             return (
-            <li key={r.id} className="pb-run" data-testid="run-item" data-status={live ? 'running' : r.status}>
-              <input type="checkbox" checked={compare.includes(r.id)} onChange={() => toggleCompare(r.id)} aria-label={`Compare the run of ${new Date(r.date).toLocaleString()}`}
-                style={{ accentColor: COLORS[chosen.indexOf(r) % COLORS.length] }} />
-              <div className="pb-run-main">
-                <div className="pb-row">
-                  <span className="pb-run-date">{new Date(r.date).toLocaleString()}</span>
-                  <span className={`pb-badge pb-run-badge pb-run-${live ? 'running' : r.status}`} data-testid="run-badge">{live ? 'running now' : badgeOf(r)}</span>
-                  {i === 0 && <span className="pb-tag">latest</span>}
-                  <span className="pb-spacer" />
-                  <span className="pb-run-acc" title={headline(r).title}>{pct(headline(r).value, 2)}</span>
-                </div>
-                <div className="pb-small-text pb-muted">
-                  {r.curves.loss.length}/{r.totalSteps || '?'} steps · {r.program ? 'training program' : `${r.setup.optimizer} ${r.setup.learningRate} ${r.setup.schedule}`} · batch {r.setup.batchSize} · {runDataText(r)} · {r.backend?.name ?? r.backendChoice} · {duration(r.seconds)}
-                </div>
-                {r.message && r.status !== 'completed' && !live && <div className="pb-small-text pb-muted pb-run-why">{r.message}</div>}
-                {r.status === 'interrupted' && !live && (
-                  <div className="pb-small-text pb-muted pb-run-why">
-                    {resumable
-                      ? `The page was closed or reloaded during this run. It can go on from its last checkpoint${r.checkpointStep! < r.curves.loss.length ? ` (step ${r.checkpointStep}; the steps after it run again)` : ''}.`
-                      : 'The page was closed or reloaded during this run, before its first checkpoint (kept at each epoch end, every 15 s and on pause), so it cannot go on.'}
+              <li key={r.id} className="pb-run" data-testid="run-item" data-status={live ? 'running' : r.status}>
+                <input
+                  type="checkbox"
+                  checked={compare.includes(r.id)}
+                  onChange={() => toggleCompare(r.id)}
+                  aria-label={`Compare the run of ${new Date(r.date).toLocaleString()}`}
+                  style={{ accentColor: COLORS[chosen.indexOf(r) % COLORS.length] }}
+                />
+                <div className="pb-run-main">
+                  <div className="pb-row">
+                    <span className="pb-run-date">{new Date(r.date).toLocaleString()}</span>
+                    <span className={`pb-badge pb-run-badge pb-run-${live ? 'running' : r.status}`} data-testid="run-badge">
+                      {live ? 'running now' : badgeOf(r)}
+                    </span>
+                    {i === 0 && <span className="pb-tag">latest</span>}
+                    <span className="pb-spacer" />
+                    <span className="pb-run-acc" title={headline(r).title}>
+                      {pct(headline(r).value, 2)}
+                    </span>
                   </div>
-                )}
-                <div className="pb-row pb-run-actions">
-                  {resumable && (
-                    <button type="button" className="pb-small-btn pb-primary" disabled={busy} data-step={r.checkpointStep}
-                      title={busy ? 'Wait for the current run to end' : 'Go on training from the last checkpoint'} onClick={() => void resumeSavedRun(r)}>Resume from step {r.checkpointStep}</button>
+                  <div className="pb-small-text pb-muted">
+                    {r.curves.loss.length}/{r.totalSteps || '?'} steps ·{' '}
+                    {r.program ? 'training program' : `${r.setup.optimizer} ${r.setup.learningRate} ${r.setup.schedule}`} · batch {r.setup.batchSize} ·{' '}
+                    {runDataText(r)} · {r.backend?.name ?? r.backendChoice} · {duration(r.seconds)}
+                  </div>
+                  {r.message && r.status !== 'completed' && !live && <div className="pb-small-text pb-muted pb-run-why">{r.message}</div>}
+                  {r.status === 'interrupted' && !live && (
+                    <div className="pb-small-text pb-muted pb-run-why">
+                      {resumable
+                        ? `The page was closed or reloaded during this run. It can go on from its last checkpoint${r.checkpointStep! < r.curves.loss.length ? ` (step ${r.checkpointStep}; the steps after it run again)` : ''}.`
+                        : 'The page was closed or reloaded during this run, before its first checkpoint (kept at each epoch end, every 15 s and on pause), so it cannot go on.'}
+                    </div>
                   )}
-                  <button type="button" className="pb-small-btn" disabled={!r.hasWeights} onClick={() => void exportWeights(r)}>Export weights</button>
-                  <button type="button" className="pb-small-btn" disabled={!r.hasWeights} onClick={() => void tryPastRun(r, plan)} title="Load these weights for the drawing playground">Try</button>
-                  <button type="button" className="pb-small-btn pb-danger" disabled={live} onClick={() => void removeRun(r.id)}>Delete</button>
+                  <div className="pb-row pb-run-actions">
+                    {resumable && (
+                      <button
+                        type="button"
+                        className="pb-small-btn pb-primary"
+                        disabled={busy}
+                        data-step={r.checkpointStep}
+                        title={busy ? 'Wait for the current run to end' : 'Go on training from the last checkpoint'}
+                        onClick={() => void resumeSavedRun(r)}
+                      >
+                        Resume from step {r.checkpointStep}
+                      </button>
+                    )}
+                    <button type="button" className="pb-small-btn" disabled={!r.hasWeights} onClick={() => void exportWeights(r)}>
+                      Export weights
+                    </button>
+                    <button
+                      type="button"
+                      className="pb-small-btn"
+                      disabled={!r.hasWeights}
+                      onClick={() => void tryPastRun(r, plan)}
+                      title="Load these weights for the drawing playground"
+                    >
+                      Try
+                    </button>
+                    <button type="button" className="pb-small-btn pb-danger" disabled={live} onClick={() => void removeRun(r.id)}>
+                      Delete
+                    </button>
+                  </div>
                 </div>
-              </div>
-            </li>
+              </li>
             );
           })}
         </ul>
       )}
       {chosen.length === 1 && <p className="pb-muted pb-small-text">Tick another run to compare loss curves.</p>}
       {chosen.length >= 2 && (
-        <LineChart title="Loss per step, selected runs" testId="chart-compare" version={compare.length + runs.length}
+        <LineChart
+          title="Loss per step, selected runs"
+          testId="chart-compare"
+          version={compare.length + runs.length}
           series={chosen.map((r, i) => ({ label: new Date(r.date).toLocaleTimeString(), color: COLORS[i % COLORS.length]! }))}
-          data={compareData} />
+          data={compareData}
+        />
       )}
     </Section>
   );

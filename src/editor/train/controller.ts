@@ -39,13 +39,24 @@ function queueWrite(write: () => Promise<void>): Promise<void> {
 function recordOf(run: LiveRun, status: RunStatus, hasWeights = false): RunRecord {
   const live = isActiveStatus(run.status);
   return {
-    id: run.id, graphKey: run.graphKey, graphName: run.graphName, date: run.date, setup: run.setup, limit: run.limit,
-    backendChoice: run.backendChoice, backend: run.backend,
+    id: run.id,
+    graphKey: run.graphKey,
+    graphName: run.graphName,
+    date: run.date,
+    setup: run.setup,
+    limit: run.limit,
+    backendChoice: run.backendChoice,
+    backend: run.backend,
     curves: { loss: run.curves.loss.slice(), accuracy: run.curves.accuracy.slice() },
-    epochs: run.epochs, final: run.final, status, message: run.message,
+    epochs: run.epochs,
+    final: run.final,
+    status,
+    message: run.message,
     seconds: live ? run.seconds + (performance.now() - segmentStarted) / 1000 : run.seconds,
     stepsPerSecond: live ? (run.last?.stepsPerSecond ?? 0) : run.stepsPerSecond,
-    hasWeights, totalSteps: run.last?.totalSteps ?? run.totalSteps, data: run.data,
+    hasWeights,
+    totalSteps: run.last?.totalSteps ?? run.totalSteps,
+    data: run.data,
     // Only an interrupted or crashed run goes on from its checkpoint.
     checkpointStep: status === 'interrupted' || status === 'crashed' ? run.checkpointStep : undefined,
   };
@@ -151,8 +162,14 @@ export async function startRun(args: { plan: Plan; setup: TrainingSetup; graphKe
   segmentStarted = performance.now();
   startTicker();
   getClient().send({
-    type: 'train', runId: run.id, plan: args.plan, setup: args.setup, data, backend: backendChoice,
-    limit: limit ?? undefined, initialWeights: pendingWeights?.weights,
+    type: 'train',
+    runId: run.id,
+    plan: args.plan,
+    setup: args.setup,
+    data,
+    backend: backendChoice,
+    limit: limit ?? undefined,
+    initialWeights: pendingWeights?.weights,
   });
 }
 
@@ -203,7 +220,11 @@ function keepCheckpoint(run: LiveRun, saved: Omit<SavedCheckpoint, 'planJson' | 
 }
 
 const sameData = (a: RunData, b: RunData) =>
-  a.title === b.title && a.trainCount === b.trainCount && a.testCount === b.testCount && a.inputShape.join() === b.inputShape.join() && a.classNames.join('\n') === b.classNames.join('\n');
+  a.title === b.title &&
+  a.trainCount === b.trainCount &&
+  a.testCount === b.testCount &&
+  a.inputShape.join() === b.inputShape.join() &&
+  a.classNames.join('\n') === b.classNames.join('\n');
 
 /**
  * Goes on with a saved run from its last checkpoint: the same id, its curves up to the checkpoint,
@@ -234,7 +255,9 @@ export async function resumeSavedRun(record: RunRecord): Promise<void> {
   } else {
     const chosen = chosenData(useTraining.getState());
     if (!chosen || !sameData(chosen, info)) {
-      toast('error', `This run trained on ${info.title}, which is not loaded now.`, [`Choose ${info.title} again under Dataset (Training setup), then resume.`]);
+      toast('error', `This run trained on ${info.title}, which is not loaded now.`, [
+        `Choose ${info.title} again under Dataset (Training setup), then resume.`,
+      ]);
       return;
     }
     try {
@@ -268,8 +291,15 @@ export async function resumeSavedRun(record: RunRecord): Promise<void> {
   segmentStarted = performance.now();
   startTicker();
   getClient().send({
-    type: 'train', runId: run.id, plan, setup: record.setup, data, backend: record.backendChoice,
-    limit: record.limit, initialWeights: saved.weights, resume: saved.checkpoint,
+    type: 'train',
+    runId: run.id,
+    plan,
+    setup: record.setup,
+    data,
+    backend: record.backendChoice,
+    limit: record.limit,
+    initialWeights: saved.weights,
+    resume: saved.checkpoint,
   });
 }
 
@@ -304,9 +334,16 @@ function onEvent(e: ClientEvent) {
     case 'done':
       // The epochs came one by one (a resumed run's result holds only those since the checkpoint).
       if (!mine) break;
-      void finishRun(e.result.status, {
-        message: e.result.message, final: e.result.final, seconds: e.result.seconds, stepsPerSecond: e.result.stepsPerSecond,
-      }, e.weights);
+      void finishRun(
+        e.result.status,
+        {
+          message: e.result.message,
+          final: e.result.final,
+          seconds: e.result.seconds,
+          stepsPerSecond: e.result.stepsPerSecond,
+        },
+        e.weights,
+      );
       break;
     case 'error':
       if (mine && isActiveStatus(run.status)) {

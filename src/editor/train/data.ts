@@ -13,7 +13,13 @@ import { MNIST_INFO, useTraining, type RunData, type TrainingState, type UserDat
 
 export const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-const infoOf = (ds: Dataset): RunData => ({ title: ds.name, inputShape: ds.inputShape, classNames: ds.classNames, trainCount: ds.train.count, testCount: ds.test.count });
+const infoOf = (ds: Dataset): RunData => ({
+  title: ds.name,
+  inputShape: ds.inputShape,
+  classNames: ds.classNames,
+  trainCount: ds.train.count,
+  testCount: ds.test.count,
+});
 
 /** What the chosen data looks like, for the tab (null while the user's own data is not loaded). */
 export function chosenData(state: Pick<TrainingState, 'dataChoice' | 'csv' | 'images'>): (RunData & { shape: DataShape }) | null {
@@ -26,7 +32,10 @@ export function chosenData(state: Pick<TrainingState, 'dataChoice' | 'csv' | 'im
   }
   const user = choice === 'csv' ? state.csv : state.images;
   if (!user?.dataset || user.status !== 'ready') return null;
-  return { ...infoOf(user.dataset), shape: { title: user.dataset.name, inputShape: user.dataset.inputShape, classes: user.dataset.classNames.length, resizable: choice === 'images' } };
+  return {
+    ...infoOf(user.dataset),
+    shape: { title: user.dataset.name, inputShape: user.dataset.inputShape, classes: user.dataset.classNames.length, resizable: choice === 'images' },
+  };
 }
 
 /** Per class, training and test examples. */
@@ -43,13 +52,21 @@ const latestRead = { csv: 0, images: 0 };
 export async function loadCsvFile(file: File, label?: string): Promise<void> {
   const read = ++latestRead.csv;
   const prev = useTraining.getState().csv;
-  const base: UserData = { kind: 'csv', fileName: file.name, status: 'loading', source: [file], ...(prev?.source?.[0] === file ? { columns: prev.columns, label } : {}) };
+  const base: UserData = {
+    kind: 'csv',
+    fileName: file.name,
+    status: 'loading',
+    source: [file],
+    ...(prev?.source?.[0] === file ? { columns: prev.columns, label } : {}),
+  };
   useTraining.setState({ csv: { ...base, message: `Reading ${file.name}…` } });
   const result = await readOffThread({ kind: 'csv', file, name: file.name, label }, (p) => {
     if (read === latestRead.csv) useTraining.setState({ csv: { ...base, message: `${p.message}…` } });
   }).catch((err): CsvResult => ({ columns: [], error: messageOf(err) }));
   if (read !== latestRead.csv) return;
-  useTraining.setState({ csv: { ...base, status: result.dataset ? 'ready' : 'error', dataset: result.dataset, message: result.error, columns: result.columns, label: result.label } });
+  useTraining.setState({
+    csv: { ...base, status: result.dataset ? 'ready' : 'error', dataset: result.dataset, message: result.error, columns: result.columns, label: result.label },
+  });
 }
 
 export function setCsvLabel(label: string): void {
@@ -67,7 +84,7 @@ function imageShapeFor(plan: Plan | null): number[] {
 /** Reads a picked folder (its files) or a .zip, groups by class folder and decodes at the model's input size, in the file worker. */
 export async function loadImages(files: File[], plan: Plan | null): Promise<void> {
   const zip = files.length === 1 && /\.zip$/i.test(files[0]!.name) ? files[0]! : null;
-  const fileName = zip ? zip.name : ((files[0] as File & { webkitRelativePath?: string })?.webkitRelativePath?.split('/')[0] || 'the folder');
+  const fileName = zip ? zip.name : (files[0] as File & { webkitRelativePath?: string })?.webkitRelativePath?.split('/')[0] || 'the folder';
   useTraining.setState({ images: { kind: 'images', fileName, status: 'loading', message: `Reading ${fileName}…`, source: files } });
   await decodeInto(files, imageShapeFor(plan));
 }
@@ -85,7 +102,9 @@ async function decodeInto(files: File[], shape: number[]): Promise<Dataset | und
     if (read === latestRead.images) useTraining.setState({ images: { ...prev, status: 'loading', message: `${p.message}…` } });
   }).catch((err): ImagesResult => ({ skipped: prev.skipped ?? 0, error: messageOf(err) }));
   if (read !== latestRead.images) return undefined;
-  useTraining.setState({ images: { ...prev, status: result.dataset ? 'ready' : 'error', message: result.error, dataset: result.dataset, skipped: result.skipped } });
+  useTraining.setState({
+    images: { ...prev, status: result.dataset ? 'ready' : 'error', message: result.error, dataset: result.dataset, skipped: result.skipped },
+  });
   return result.dataset;
 }
 
@@ -96,7 +115,10 @@ export async function runDataFor(plan: Plan | null): Promise<{ data: TrainData; 
   if (choice === 'mnist') return { data: 'mnist', info: MNIST_INFO };
   if (isSyntheticName(choice)) {
     const info = chosenData(state)!;
-    return { data: { kind: 'synthetic', name: choice }, info: { title: info.title, inputShape: info.inputShape, classNames: info.classNames, trainCount: info.trainCount, testCount: info.testCount } };
+    return {
+      data: { kind: 'synthetic', name: choice },
+      info: { title: info.title, inputShape: info.inputShape, classNames: info.classNames, trainCount: info.trainCount, testCount: info.testCount },
+    };
   }
   const user = choice === 'csv' ? state.csv : state.images;
   if (!user?.dataset) throw new DataError(choice === 'csv' ? 'Choose a CSV file first.' : 'Choose a folder of images or a .zip first.');
@@ -104,7 +126,7 @@ export async function runDataFor(plan: Plan | null): Promise<{ data: TrainData; 
   // Images are decoded at the model's input size: again, when the model changed since.
   if (choice === 'images' && user.source && ds.inputShape.join('x') !== imageShapeFor(plan).join('x')) {
     const again = await decodeInto(user.source, imageShapeFor(plan));
-    if (!again) throw new DataError(useTraining.getState().images?.message ?? 'The images could not be decoded at the model\'s input size.');
+    if (!again) throw new DataError(useTraining.getState().images?.message ?? "The images could not be decoded at the model's input size.");
     ds = again;
   }
   return { data: { kind: 'inline', dataset: cloneDataset(ds) }, info: infoOf(ds) };

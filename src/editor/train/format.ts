@@ -8,7 +8,8 @@ import type { BackendName } from '../../runtime/worker/protocol';
 export const BACKEND_NAMES: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };
 
 /** What one example of the data is called. */
-export const nounOf = (data: Pick<RunData, 'title'> | undefined, plural = true) => (data?.title === 'MNIST' ? (plural ? 'digits' : 'digit') : plural ? 'examples' : 'example');
+export const nounOf = (data: Pick<RunData, 'title'> | undefined, plural = true) =>
+  data?.title === 'MNIST' ? (plural ? 'digits' : 'digit') : plural ? 'examples' : 'example';
 
 export const COLORS = ['#4f46e5', '#ea580c', '#059669', '#db2777', '#0891b2', '#ca8a04', '#7c3aed', '#dc2626'];
 
@@ -21,8 +22,16 @@ export function formatNumber(v: number, digits = 3): string {
   const a = Math.abs(v);
   const sign = v < 0 ? '−' : '';
   if (a === 0) return '0';
-  if (a >= 1e12) return `${sign}${a.toExponential(digits - 1).replace(/\.?0+e/, 'e').replace('e+', 'e')}`;
-  for (const [from, size, unit] of [[1e9, 1e9, 'G'], [1e6, 1e6, 'M'], [1e4, 1e3, 'k']] as const) {
+  if (a >= 1e12)
+    return `${sign}${a
+      .toExponential(digits - 1)
+      .replace(/\.?0+e/, 'e')
+      .replace('e+', 'e')}`;
+  for (const [from, size, unit] of [
+    [1e9, 1e9, 'G'],
+    [1e6, 1e6, 'M'],
+    [1e4, 1e3, 'k'],
+  ] as const) {
     if (a >= from) return `${sign}${trim((a / size).toPrecision(digits))}${unit}`;
   }
   // Below 10,000: whole numbers once the digits run out (999.5 → 1,000, not 1.00e+3).
@@ -60,6 +69,7 @@ export function runDataText(r: RunRecord): string {
   return `${data.title === 'MNIST' ? '' : `${data.title}, `}${count.toLocaleString('en-US')} ${nounOf(data)}`;
 }
 
-export const listNames = (names: string[], max = 12) => (names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} and ${names.length - max} more`);
+export const listNames = (names: string[], max = 12) =>
+  names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
 
 export const shapeText = (shape: number[]) => formatShape([null, ...shape]);

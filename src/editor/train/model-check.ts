@@ -40,7 +40,7 @@ function outputSource(doc: GraphDocument): GraphNode | null {
   if (outputs.length > 1) return null;
   if (outputs.length === 1) {
     const edge = doc.edges.find((e) => e.target === outputs[0]!.id);
-    return edge ? doc.nodes.find((n) => n.id === edge.source) ?? null : null;
+    return edge ? (doc.nodes.find((n) => n.id === edge.source) ?? null) : null;
   }
   const consumed = new Set(doc.edges.map((e) => e.source));
   const ends = doc.nodes.filter((n) => !consumed.has(n.id) && n.type !== 'Input');
@@ -54,7 +54,7 @@ function lastLayer(doc: GraphDocument): GraphNode | null {
   while (node && PASS_THROUGH.has(node.type) && !seen.has(node.id)) {
     seen.add(node.id);
     const edge = doc.edges.find((e) => e.target === node!.id);
-    node = edge ? doc.nodes.find((n) => n.id === edge.source) ?? null : null;
+    node = edge ? (doc.nodes.find((n) => n.id === edge.source) ?? null) : null;
   }
   return node;
 }
@@ -73,9 +73,10 @@ function insertFlattenBefore(doc: GraphDocument, nodeId: string): GraphDocument 
   const target = doc.nodes.find((n) => n.id === nodeId);
   if (!wire || !target) return doc;
   const source = doc.nodes.find((n) => n.id === wire.source);
-  const at = target.position && source?.position
-    ? { x: (source.position.x + target.position.x) / 2, y: (source.position.y + target.position.y) / 2 }
-    : target.position ?? { x: 0, y: 0 };
+  const at =
+    target.position && source?.position
+      ? { x: (source.position.x + target.position.x) / 2, y: (source.position.y + target.position.y) / 2 }
+      : (target.position ?? { x: 0, y: 0 });
   const added = addItem(doc, { kind: 'layer', type: 'Flatten' }, at);
   const flatten = added.id;
   const edges = added.doc.edges.map((e) => (e.id === wire.id ? { ...e, target: flatten, targetPort: 'in' } : e));
@@ -96,7 +97,9 @@ export function checkModel(doc: GraphDocument, analysis: Analysis, setup: Pick<T
       if (!input || input.length !== 4) continue;
       const output = analysis.main.nodes.get(node.id)?.outputs?.out;
       problems.push({
-        id: 'dense-on-image', nodeId: node.id, blocking: true,
+        id: 'dense-on-image',
+        nodeId: node.id,
+        blocking: true,
         title: 'Dense on an image acts per pixel',
         detail: `"${nameOf(node)}" gets ${formatShape(input)}, so it maps each pixel's ${input[3]} channels on its own and gives ${output ? formatShape(output) : 'an image'}; the model ends in ${formatShape(outShape)} instead of one row per example. A Flatten before it makes one vector of each image.`,
         fixLabel: 'Insert Flatten before Dense',
@@ -112,7 +115,9 @@ export function checkModel(doc: GraphDocument, analysis: Analysis, setup: Pick<T
   if (crossEntropy && last && params && typeof params.activation === 'string' && params.activation !== 'softmax') {
     const activation = params.activation;
     problems.push({
-      id: 'no-softmax', nodeId: last.id, blocking: false,
+      id: 'no-softmax',
+      nodeId: last.id,
+      blocking: false,
       title: `The last ${last.type} has no softmax: cross-entropy needs probabilities`,
       detail: `"${nameOf(last)}" ends in ${activation === 'linear' ? 'no activation ("linear", the default)' : `"${activation}"`}, so its outputs are scores, not probabilities that sum to 1; trained with cross-entropy on them, a classifier learns a fraction of what it could.`,
       fixLabel: `Use softmax on the last ${last.type}`,

@@ -81,10 +81,24 @@ function recordOf(run: ProgramLiveRun, status: RunStatus): RunRecord {
   const loss = run.program.procedures.filter((p) => p.kind === 'train').flatMap((p) => run.curves[p.id]?.[minimizedLoss(run.program, p.id) ?? ''] ?? []);
   const totalSteps = run.last?.totalSteps ?? loss.length;
   return {
-    id: run.id, graphKey: run.graphKey, graphName: run.graphName, date: run.date, setup: run.setup, limit: run.limit,
-    backendChoice: run.backendChoice, backend: run.backend, message: run.message,
-    curves: { loss, accuracy: [] }, epochs: [], final: null, status,
-    seconds: run.seconds, stepsPerSecond: run.last?.stepsPerSecond ?? 0, hasWeights: false, totalSteps, data: run.data,
+    id: run.id,
+    graphKey: run.graphKey,
+    graphName: run.graphName,
+    date: run.date,
+    setup: run.setup,
+    limit: run.limit,
+    backendChoice: run.backendChoice,
+    backend: run.backend,
+    message: run.message,
+    curves: { loss, accuracy: [] },
+    epochs: [],
+    final: null,
+    status,
+    seconds: run.seconds,
+    stepsPerSecond: run.last?.stepsPerSecond ?? 0,
+    hasWeights: false,
+    totalSteps,
+    data: run.data,
     program: { curves: run.curves, metrics: run.metrics ?? {} },
   };
 }
@@ -161,9 +175,22 @@ export async function startProgramRun(args: { program: PlanProgram; setup: Train
   const { backendChoice, limit } = useTraining.getState();
   const run: ProgramLiveRun = {
     id: `run-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`,
-    graphKey: args.graphKey, graphName: args.graphName, date: new Date().toISOString(), status: 'starting',
-    planJson: JSON.stringify(args.program), program: args.program, setup: args.setup, limit: limit ?? undefined,
-    backendChoice, backend: null, data: info, procedure: null, last: null, curves: {}, metrics: null, seconds: 0,
+    graphKey: args.graphKey,
+    graphName: args.graphName,
+    date: new Date().toISOString(),
+    status: 'starting',
+    planJson: JSON.stringify(args.program),
+    program: args.program,
+    setup: args.setup,
+    limit: limit ?? undefined,
+    backendChoice,
+    backend: null,
+    data: info,
+    procedure: null,
+    last: null,
+    curves: {},
+    metrics: null,
+    seconds: 0,
   };
   useProgramRun.setState({ run, tick: useProgramRun.getState().tick + 1 });
   useProgramLive.setState({ graphKey: args.graphKey, losses: {}, decays: {}, metrics: null });
@@ -171,8 +198,15 @@ export async function startProgramRun(args: { program: PlanProgram; setup: Train
   dirty = false;
   ticker ??= setInterval(flush, 250);
   client.send({
-    type: 'train-program', runId: run.id, program: args.program, data, backend: backendChoice,
-    seed: args.setup.seed, batchSize: args.setup.batchSize, epochs: args.setup.epochs, limit: limit ?? undefined,
+    type: 'train-program',
+    runId: run.id,
+    program: args.program,
+    data,
+    backend: backendChoice,
+    seed: args.setup.seed,
+    batchSize: args.setup.batchSize,
+    epochs: args.setup.epochs,
+    limit: limit ?? undefined,
   });
 }
 

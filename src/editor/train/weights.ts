@@ -28,7 +28,9 @@ export async function tryPastRun(record: RunRecord, plan: Plan | null): Promise<
   }
   try {
     await getClient().load(plan, weights);
-    useTraining.setState({ playground: { label: `the run of ${new Date(record.date).toLocaleString()}`, runId: record.id, classNames: record.data?.classNames } });
+    useTraining.setState({
+      playground: { label: `the run of ${new Date(record.date).toLocaleString()}`, runId: record.id, classNames: record.data?.classNames },
+    });
   } catch (err) {
     toast('error', 'Could not load these weights into the current graph', [messageOf(err)]);
   }
@@ -45,7 +47,7 @@ export async function exportWeights(record: RunRecord): Promise<void> {
   // Browsers may refuse a second download fired in the same task.
   await new Promise((r) => setTimeout(r, 150));
   downloadBlob(WEIGHTS_FILE, new Blob([weights.weightData], { type: 'application/octet-stream' }));
-  toast('info', 'Downloaded model.json and weights.bin. Load them with tf.loadLayersModel(\'…/model.json\').');
+  toast('info', "Downloaded model.json and weights.bin. Load them with tf.loadLayersModel('…/model.json').");
 }
 
 /** Reads picked model.json + weight files; they initialise the next run (and can be tried in the playground). */

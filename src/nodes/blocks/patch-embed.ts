@@ -14,13 +14,24 @@ export const PatchEmbedBlock: BlockDef = {
   params: [
     { name: 'dim', kind: 'int', default: 64, min: 1, description: 'Embedding size of each patch (output channels).' },
     { name: 'patchSize', kind: 'int', default: 2, min: 1, description: 'Side of each square patch, in pixels; also the stride.' },
-    { name: 'activation', kind: 'enum', default: 'linear', options: ['linear', 'gelu', 'relu', 'swish'], description: 'Activation after the patch convolution (ConvMixer uses gelu).' },
+    {
+      name: 'activation',
+      kind: 'enum',
+      default: 'linear',
+      options: ['linear', 'gelu', 'relu', 'swish'],
+      description: 'Activation after the patch convolution (ConvMixer uses gelu).',
+    },
     { name: 'batchNorm', kind: 'boolean', default: false, description: 'Follow with BatchNormalization, as ConvMixer does.' },
     { name: 'tokens', kind: 'boolean', default: false, description: 'Flatten the patch grid into a sequence (batch, patches, dim), as MLP-Mixer and ViT do.' },
   ],
   nodes: [
     { id: 'x', type: 'BlockInput', params: { name: 'x' }, position: { x: 0, y: 0 } },
-    { id: 'proj', type: 'Conv2D', params: { filters: { $param: 'dim' }, kernelSize: { $param: 'patchSize' }, strides: { $param: 'patchSize' }, activation: { $param: 'activation' } }, position: { x: 0, y: 140 } },
+    {
+      id: 'proj',
+      type: 'Conv2D',
+      params: { filters: { $param: 'dim' }, kernelSize: { $param: 'patchSize' }, strides: { $param: 'patchSize' }, activation: { $param: 'activation' } },
+      position: { x: 0, y: 140 },
+    },
     { id: 'bn', type: 'BatchNormalization', when: { $param: 'batchNorm' }, params: { momentum: 0.9, epsilon: 1e-5 }, position: { x: 0, y: 280 } },
     { id: 'flatten', type: 'Reshape', when: { $param: 'tokens' }, params: { targetShape: [-1, { $param: 'dim' }] }, position: { x: 0, y: 420 } },
     { id: 'y', type: 'BlockOutput', params: { name: 'y' }, position: { x: 0, y: 560 } },

@@ -12,11 +12,17 @@ export const ActivationSpec = defineSpec({
   inputs: [IN],
   outputs: [OUT],
   params: z.object({
-    activation: z.enum(ACTIVATIONS).default('relu').describe('The function: "swish" is SiLU; "gelu" is exact, "gelu_new" the tanh approximation; softmax acts on the last axis.'),
+    activation: z
+      .enum(ACTIVATIONS)
+      .default('relu')
+      .describe('The function: "swish" is SiLU; "gelu" is exact, "gelu_new" the tanh approximation; softmax acts on the last axis.'),
   }),
   keyParams: ['activation'],
   infer: (_p, [x]) => x!,
   countParams: () => NO_PARAMS,
   lower: (p) => ({ kind: 'layer', factory: 'activation', config: { activation: p.activation } }),
-  examples: [{ params: { activation: 'gelu' }, inputs: [[7, 7, 4]] }, { params: { activation: 'softmax' }, inputs: [[10]] }],
+  examples: [
+    { params: { activation: 'gelu' }, inputs: [[7, 7, 4]] },
+    { params: { activation: 'softmax' }, inputs: [[10]] },
+  ],
 });

@@ -21,13 +21,26 @@ export const BatchNormalizationSpec = defineSpec({
   infer(_p, [x]) {
     const problem = requireRank(x!, 2, Infinity, 'BatchNormalization needs a channel axis.');
     if (problem) return problem;
-    if (lastDim(x!) === null) return { code: 'PB305', port: 'in', message: `Received ${formatShape(x!)} with an unknown channel axis, expected a known size.`, help: 'Give the input a fixed last dimension.' };
+    if (lastDim(x!) === null)
+      return {
+        code: 'PB305',
+        port: 'in',
+        message: `Received ${formatShape(x!)} with an unknown channel axis, expected a known size.`,
+        help: 'Give the input a fixed last dimension.',
+      };
     return x!;
   },
   countParams(p, [x]) {
     const c = lastDim(x!) ?? 0;
     return { trainable: (p.center ? c : 0) + (p.scale ? c : 0), nonTrainable: 2 * c };
   },
-  lower: (p) => ({ kind: 'layer', factory: 'batchNormalization', config: { axis: -1, momentum: p.momentum, epsilon: p.epsilon, center: p.center, scale: p.scale } }),
-  examples: [{ params: {}, inputs: [[7, 7, 8]] }, { params: { momentum: 0.9, epsilon: 1e-5, center: false }, inputs: [[12]] }],
+  lower: (p) => ({
+    kind: 'layer',
+    factory: 'batchNormalization',
+    config: { axis: -1, momentum: p.momentum, epsilon: p.epsilon, center: p.center, scale: p.scale },
+  }),
+  examples: [
+    { params: {}, inputs: [[7, 7, 8]] },
+    { params: { momentum: 0.9, epsilon: 1e-5, center: false }, inputs: [[12]] },
+  ],
 });

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { defineSpec, IN, NO_PARAMS, OUT } from '../spec';
 
-const portName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('x').describe('The port name the block shows for this connection.');
+const portName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+  .default('x')
+  .describe('The port name the block shows for this connection.');
 
 /** Inside a block body: where an input of the block enters. Its shape comes from the caller. */
 export const BlockInputSpec = defineSpec({

@@ -9,7 +9,12 @@ export function stridesWithDilation(strides: number | readonly [number, number],
   const s = asPair(strides);
   const d = asPair(dilation);
   if ((s[0] > 1 || s[1] > 1) && (d[0] > 1 || d[1] > 1)) {
-    return { code: 'PB300', param: 'dilationRate', message: `Received strides ${s.join('×')} with dilation ${d.join('×')}, expected one of them to be 1.`, help: 'Set strides to 1 or dilationRate to 1.' };
+    return {
+      code: 'PB300',
+      param: 'dilationRate',
+      message: `Received strides ${s.join('×')} with dilation ${d.join('×')}, expected one of them to be 1.`,
+      help: 'Set strides to 1 or dilationRate to 1.',
+    };
   }
   return null;
 }
@@ -48,7 +53,16 @@ export const Conv2DSpec = defineSpec({
   lower: (p) => ({
     kind: 'layer',
     factory: 'conv2d',
-    config: { filters: p.filters, kernelSize: p.kernelSize, strides: p.strides, padding: p.padding, dilationRate: p.dilationRate, activation: p.activation, useBias: p.useBias, kernelInitializer: p.kernelInitializer },
+    config: {
+      filters: p.filters,
+      kernelSize: p.kernelSize,
+      strides: p.strides,
+      padding: p.padding,
+      dilationRate: p.dilationRate,
+      activation: p.activation,
+      useBias: p.useBias,
+      kernelInitializer: p.kernelInitializer,
+    },
   }),
   examples: [
     { params: { filters: 8, kernelSize: 3 }, inputs: [[28, 28, 1]] },

@@ -12,7 +12,7 @@ export const DenseSpec = defineSpec({
   inputs: [IN],
   outputs: [OUT],
   params: z.object({
-    units: z.number().int().positive().default(10).describe('Size of the output\'s last axis.'),
+    units: z.number().int().positive().default(10).describe("Size of the output's last axis."),
     activation: activation(),
     useBias: z.boolean().default(true).describe('Add a learned bias.'),
     kernelInitializer: initializer('glorotNormal'),
@@ -22,12 +22,21 @@ export const DenseSpec = defineSpec({
     const rank = requireRank(x!, 2, Infinity, 'Dense needs at least a feature axis; connect it after Input, Flatten or another layer.');
     if (rank) return rank;
     if (lastDim(x!) === null) {
-      return { code: 'PB305', port: 'in', message: `Received an input of shape ${formatShape(x!)} whose last axis is unknown, expected a known size.`, help: 'Give the input a fixed last dimension.' };
+      return {
+        code: 'PB305',
+        port: 'in',
+        message: `Received an input of shape ${formatShape(x!)} whose last axis is unknown, expected a known size.`,
+        help: 'Give the input a fixed last dimension.',
+      };
     }
     return [...x!.slice(0, -1), p.units];
   },
   countParams: (p, [x]) => ({ trainable: (lastDim(x!) ?? 0) * p.units + (p.useBias ? p.units : 0), nonTrainable: 0 }),
-  lower: (p) => ({ kind: 'layer', factory: 'dense', config: { units: p.units, activation: p.activation, useBias: p.useBias, kernelInitializer: p.kernelInitializer } }),
+  lower: (p) => ({
+    kind: 'layer',
+    factory: 'dense',
+    config: { units: p.units, activation: p.activation, useBias: p.useBias, kernelInitializer: p.kernelInitializer },
+  }),
   examples: [
     { params: { units: 10 }, inputs: [[784]] },
     { params: { units: 32, activation: 'gelu', useBias: false }, inputs: [[49, 16]] },

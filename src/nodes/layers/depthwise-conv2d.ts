@@ -24,7 +24,8 @@ export const DepthwiseConv2DSpec = defineSpec({
   }),
   keyParams: ['kernelSize', 'padding'],
   infer(p, [x]) {
-    const problem = requireRank(x!, 4, 4, 'DepthwiseConv2D takes images shaped (batch, height, width, channels).') ?? stridesWithDilation(p.strides, p.dilationRate);
+    const problem =
+      requireRank(x!, 4, 4, 'DepthwiseConv2D takes images shaped (batch, height, width, channels).') ?? stridesWithDilation(p.strides, p.dilationRate);
     if (problem) return problem;
     const hw = window2d(x!, asPair(p.kernelSize), asPair(p.strides), p.padding, asPair(p.dilationRate));
     if (!Array.isArray(hw)) return hw;
@@ -39,7 +40,16 @@ export const DepthwiseConv2DSpec = defineSpec({
   lower: (p) => ({
     kind: 'layer',
     factory: 'depthwiseConv2d',
-    config: { kernelSize: p.kernelSize, strides: p.strides, padding: p.padding, depthMultiplier: p.depthMultiplier, dilationRate: p.dilationRate, activation: p.activation, useBias: p.useBias, depthwiseInitializer: p.depthwiseInitializer },
+    config: {
+      kernelSize: p.kernelSize,
+      strides: p.strides,
+      padding: p.padding,
+      depthMultiplier: p.depthMultiplier,
+      dilationRate: p.dilationRate,
+      activation: p.activation,
+      useBias: p.useBias,
+      depthwiseInitializer: p.depthwiseInitializer,
+    },
   }),
   examples: [
     { params: { kernelSize: 5, padding: 'same' }, inputs: [[14, 14, 8]] },

@@ -16,7 +16,12 @@ export const EmbeddingSpec = defineSpec({
     outputDim: z.number().int().positive().default(64).describe('Length of each learned vector.'),
   }),
   keyParams: ['inputDim', 'outputDim'],
-  infer: (p, [x]) => requireRank(x!, 2, 2, 'Embedding takes integer ids shaped (batch, steps); set the Input dtype to int32 and its shape to [steps].') ?? [x![0]!, x![1]!, p.outputDim],
+  infer: (p, [x]) =>
+    requireRank(x!, 2, 2, 'Embedding takes integer ids shaped (batch, steps); set the Input dtype to int32 and its shape to [steps].') ?? [
+      x![0]!,
+      x![1]!,
+      p.outputDim,
+    ],
   countParams: (p) => ({ trainable: p.inputDim * p.outputDim, nonTrainable: 0 }),
   lower: (p) => ({ kind: 'layer', factory: 'embedding', config: { inputDim: p.inputDim, outputDim: p.outputDim } }),
   examples: [{ params: { inputDim: 50, outputDim: 8 }, inputs: [[12]] }],

@@ -18,11 +18,20 @@ export const FlattenSpec = defineSpec({
     const problem = requireRank(x!, 3, Infinity, 'The input is already flat (batch, features); remove the Flatten.');
     if (problem) return problem;
     const rest = x!.slice(1);
-    if (rest.some((d) => d === null)) return { code: 'PB305', port: 'in', message: `Received ${formatShape(x!)}, expected every axis but the batch to be known.`, help: 'Give the input a fixed shape.' };
+    if (rest.some((d) => d === null))
+      return {
+        code: 'PB305',
+        port: 'in',
+        message: `Received ${formatShape(x!)}, expected every axis but the batch to be known.`,
+        help: 'Give the input a fixed shape.',
+      };
     return [x![0]!, product(rest as number[])];
   },
   countParams: () => NO_PARAMS,
   lower: () => ({ kind: 'layer', factory: 'flatten', config: {} }),
-  examples: [{ params: {}, inputs: [[7, 7, 4]] }, { params: {}, inputs: [[5, 3]] }],
+  examples: [
+    { params: {}, inputs: [[7, 7, 4]] },
+    { params: {}, inputs: [[5, 3]] },
+  ],
   // Rank 2 is refused: see infer.
 });

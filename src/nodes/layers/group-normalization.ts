@@ -12,21 +12,43 @@ export const GroupNormalizationSpec = defineSpec({
   label: 'GroupNormalization',
   category: 'Normalization',
   aliases: ['groupnorm', 'gn', 'group norm'],
-  description: 'Splits the channels into groups and normalises each group over its positions and channels, per example, then applies a learned scale and offset per channel (PyTorch GroupNorm). Independent of the batch size, as diffusion UNets need.',
+  description:
+    'Splits the channels into groups and normalises each group over its positions and channels, per example, then applies a learned scale and offset per channel (PyTorch GroupNorm). Independent of the batch size, as diffusion UNets need.',
   inputs: [{ ...IN, minRank: 2 }],
   outputs: [OUT],
   params: z.object({
-    groups: z.number().int().min(1).default(32).describe('How many groups the channels are split into; the channel count must be a multiple of it. 32 in the diffusion UNets; 1 normalises all channels together, as many groups as channels is instance norm.'),
+    groups: z
+      .number()
+      .int()
+      .min(1)
+      .default(32)
+      .describe(
+        'How many groups the channels are split into; the channel count must be a multiple of it. 32 in the diffusion UNets; 1 normalises all channels together, as many groups as channels is instance norm.',
+      ),
     epsilon: z.number().positive().default(1e-5).describe('Added to the variance for stability (PyTorch uses 1e-5).'),
   }),
   keyParams: ['groups'],
   infer(p, [x]) {
-    const problem = requireRank(x!, 2, Infinity, 'GroupNormalization needs a channel axis last: (batch, channels), (batch, length, channels) or (batch, height, width, channels).');
+    const problem = requireRank(
+      x!,
+      2,
+      Infinity,
+      'GroupNormalization needs a channel axis last: (batch, channels), (batch, length, channels) or (batch, height, width, channels).',
+    );
     if (problem) return problem;
     const channels = lastDim(x!);
-    if (channels === null) return { code: 'PB305', port: 'in', message: `Received ${formatShape(x!)} with an unknown channel axis, expected a known size.`, help: 'Give the input a fixed last dimension.' };
+    if (channels === null)
+      return {
+        code: 'PB305',
+        port: 'in',
+        message: `Received ${formatShape(x!)} with an unknown channel axis, expected a known size.`,
+        help: 'Give the input a fixed last dimension.',
+      };
     if (channels % p.groups !== 0) {
-      const fits = divisors(channels).filter((d) => d <= p.groups).pop() ?? 1;
+      const fits =
+        divisors(channels)
+          .filter((d) => d <= p.groups)
+          .pop() ?? 1;
       return {
         code: 'PB300',
         param: 'groups',

@@ -11,12 +11,19 @@ export const InputSpec = defineSpec({
   inputs: [],
   outputs: [OUT],
   params: z.object({
-    shape: z.array(z.number().int().positive()).min(1).default([28, 28, 1]).describe('Shape of one example, without the batch: [28, 28, 1] for an MNIST digit.'),
+    shape: z
+      .array(z.number().int().positive())
+      .min(1)
+      .default([28, 28, 1])
+      .describe('Shape of one example, without the batch: [28, 28, 1] for an MNIST digit.'),
     dtype: z.enum(['float32', 'int32']).default('float32').describe('Element type: float32 for images and features, int32 for token ids.'),
   }),
   keyParams: ['shape'],
   infer: (p) => [null, ...p.shape],
   countParams: () => NO_PARAMS,
   lower: () => ({ kind: 'input' }),
-  examples: [{ params: { shape: [28, 28, 1] }, inputs: [] }, { params: { shape: [16] }, inputs: [] }],
+  examples: [
+    { params: { shape: [28, 28, 1] }, inputs: [] },
+    { params: { shape: [16] }, inputs: [] },
+  ],
 });

@@ -17,7 +17,11 @@ export const L2NormalizeSpec = defineSpec({
   outputs: [OUT],
   params: z.object({
     axis: z.number().int().default(-1).describe('The axis whose vectors get unit length: -1 is the last (the features); axes count from 1 after the batch.'),
-    epsilon: z.number().positive().default(1e-12).describe('The smallest length divided by, so that a zero vector does not divide by zero (PyTorch uses 1e-12).'),
+    epsilon: z
+      .number()
+      .positive()
+      .default(1e-12)
+      .describe('The smallest length divided by, so that a zero vector does not divide by zero (PyTorch uses 1e-12).'),
   }),
   keyParams: [],
   infer(p, [x]) {

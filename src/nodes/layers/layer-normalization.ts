@@ -20,7 +20,13 @@ export const LayerNormalizationSpec = defineSpec({
   infer(_p, [x]) {
     const problem = requireRank(x!, 2, Infinity, 'LayerNormalization needs a feature axis.');
     if (problem) return problem;
-    if (lastDim(x!) === null) return { code: 'PB305', port: 'in', message: `Received ${formatShape(x!)} with an unknown last axis, expected a known size.`, help: 'Give the input a fixed last dimension.' };
+    if (lastDim(x!) === null)
+      return {
+        code: 'PB305',
+        port: 'in',
+        message: `Received ${formatShape(x!)} with an unknown last axis, expected a known size.`,
+        help: 'Give the input a fixed last dimension.',
+      };
     return x!;
   },
   countParams(p, [x]) {
@@ -28,5 +34,8 @@ export const LayerNormalizationSpec = defineSpec({
     return { trainable: (p.center ? c : 0) + (p.scale ? c : 0), nonTrainable: 0 };
   },
   lower: (p) => ({ kind: 'layer', factory: 'layerNormalization', config: { axis: -1, epsilon: p.epsilon, center: p.center, scale: p.scale } }),
-  examples: [{ params: { epsilon: 1e-6 }, inputs: [[49, 16]] }, { params: {}, inputs: [[10]] }],
+  examples: [
+    { params: { epsilon: 1e-6 }, inputs: [[49, 16]] },
+    { params: {}, inputs: [[10]] },
+  ],
 });

@@ -30,5 +30,8 @@ export const PermuteSpec = defineSpec({
   },
   countParams: () => NO_PARAMS,
   lower: (p) => ({ kind: 'layer', factory: 'permute', config: { dims: p.dims } }),
-  examples: [{ params: { dims: [2, 1] }, inputs: [[49, 16]] }, { params: { dims: [3, 1, 2] }, inputs: [[4, 5, 6]] }],
+  examples: [
+    { params: { dims: [2, 1] }, inputs: [[49, 16]] },
+    { params: { dims: [3, 1, 2] }, inputs: [[4, 5, 6]] },
+  ],
 });

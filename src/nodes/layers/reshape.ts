@@ -12,16 +12,37 @@ export const ReshapeSpec = defineSpec({
   inputs: [IN],
   outputs: [OUT],
   params: z.object({
-    targetShape: z.array(z.number().int().min(-1).refine((d) => d !== 0, 'an axis cannot be 0')).min(1).default([-1])
+    targetShape: z
+      .array(
+        z
+          .number()
+          .int()
+          .min(-1)
+          .refine((d) => d !== 0, 'an axis cannot be 0'),
+      )
+      .min(1)
+      .default([-1])
       .describe('New shape without the batch, e.g. [196, 768]; one axis may be -1.'),
   }),
   keyParams: ['targetShape'],
   infer(p, [x]) {
     const target = p.targetShape;
     const wildcards = target.filter((d) => d === -1).length;
-    if (wildcards > 1) return { code: 'PB300', param: 'targetShape', message: `Received targetShape [${target.join(', ')}] with ${wildcards} axes of -1, expected at most one.`, help: 'Write the size of all axes but one.' };
+    if (wildcards > 1)
+      return {
+        code: 'PB300',
+        param: 'targetShape',
+        message: `Received targetShape [${target.join(', ')}] with ${wildcards} axes of -1, expected at most one.`,
+        help: 'Write the size of all axes but one.',
+      };
     const rest = x!.slice(1);
-    if (rest.some((d) => d === null)) return { code: 'PB305', port: 'in', message: `Received ${formatShape(x!)}, expected every axis but the batch to be known.`, help: 'Give the input a fixed shape.' };
+    if (rest.some((d) => d === null))
+      return {
+        code: 'PB305',
+        port: 'in',
+        message: `Received ${formatShape(x!)}, expected every axis but the batch to be known.`,
+        help: 'Give the input a fixed shape.',
+      };
     const total = product(rest as number[]);
     const known = product(target.filter((d) => d !== -1));
     if (wildcards === 1 ? total % known !== 0 : known !== total) {

@@ -24,7 +24,8 @@ export const SeparableConv2DSpec = defineSpec({
   }),
   keyParams: ['filters', 'kernelSize'],
   infer(p, [x]) {
-    const problem = requireRank(x!, 4, 4, 'SeparableConv2D takes images shaped (batch, height, width, channels).') ?? stridesWithDilation(p.strides, p.dilationRate);
+    const problem =
+      requireRank(x!, 4, 4, 'SeparableConv2D takes images shaped (batch, height, width, channels).') ?? stridesWithDilation(p.strides, p.dilationRate);
     if (problem) return problem;
     const hw = window2d(x!, asPair(p.kernelSize), asPair(p.strides), p.padding, asPair(p.dilationRate));
     if (!Array.isArray(hw)) return hw;
@@ -38,7 +39,16 @@ export const SeparableConv2DSpec = defineSpec({
   lower: (p) => ({
     kind: 'layer',
     factory: 'separableConv2d',
-    config: { filters: p.filters, kernelSize: p.kernelSize, strides: p.strides, padding: p.padding, depthMultiplier: p.depthMultiplier, dilationRate: p.dilationRate, activation: p.activation, useBias: p.useBias },
+    config: {
+      filters: p.filters,
+      kernelSize: p.kernelSize,
+      strides: p.strides,
+      padding: p.padding,
+      depthMultiplier: p.depthMultiplier,
+      dilationRate: p.dilationRate,
+      activation: p.activation,
+      useBias: p.useBias,
+    },
   }),
   examples: [
     { params: { filters: 8, kernelSize: 3 }, inputs: [[12, 12, 4]] },

@@ -25,5 +25,8 @@ export const UpSampling2DSpec = defineSpec({
   },
   countParams: () => NO_PARAMS,
   lower: (p) => ({ kind: 'layer', factory: 'upSampling2d', config: { size: p.size, interpolation: p.interpolation } }),
-  examples: [{ params: { size: 2 }, inputs: [[7, 7, 4]] }, { params: { size: [2, 3], interpolation: 'bilinear' }, inputs: [[4, 5, 2]] }],
+  examples: [
+    { params: { size: 2 }, inputs: [[7, 7, 4]] },
+    { params: { size: [2, 3], interpolation: 'bilinear' }, inputs: [[4, 5, 2]] },
+  ],
 });

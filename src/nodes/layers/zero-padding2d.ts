@@ -6,8 +6,16 @@ const amount = z.number().int().min(0);
 
 /** Keras accepts `1`, `[h, w]` or `[[top, bottom], [left, right]]`; this normalises all three. */
 export function paddingAmounts(v: number | [number, number] | [[number, number], [number, number]]): [[number, number], [number, number]] {
-  if (typeof v === 'number') return [[v, v], [v, v]];
-  if (typeof v[0] === 'number') return [[v[0], v[0]], [v[1] as number, v[1] as number]];
+  if (typeof v === 'number')
+    return [
+      [v, v],
+      [v, v],
+    ];
+  if (typeof v[0] === 'number')
+    return [
+      [v[0], v[0]],
+      [v[1] as number, v[1] as number],
+    ];
   return v as [[number, number], [number, number]];
 }
 
@@ -21,7 +29,9 @@ export const ZeroPadding2DSpec = defineSpec({
   inputs: [{ name: 'in', minRank: 4, maxRank: 4 }],
   outputs: [OUT],
   params: z.object({
-    padding: z.union([amount, z.tuple([amount, amount]), z.tuple([z.tuple([amount, amount]), z.tuple([amount, amount])])]).default(1)
+    padding: z
+      .union([amount, z.tuple([amount, amount]), z.tuple([z.tuple([amount, amount]), z.tuple([amount, amount])])])
+      .default(1)
       .describe('Zeros to add: one number, [height, width], or [[top, bottom], [left, right]].'),
   }),
   keyParams: ['padding'],
@@ -33,5 +43,16 @@ export const ZeroPadding2DSpec = defineSpec({
   },
   countParams: () => NO_PARAMS,
   lower: (p) => ({ kind: 'layer', factory: 'zeroPadding2d', config: { padding: p.padding } }),
-  examples: [{ params: { padding: 1 }, inputs: [[5, 5, 2]] }, { params: { padding: [[1, 2], [0, 3]] }, inputs: [[4, 4, 1]] }],
+  examples: [
+    { params: { padding: 1 }, inputs: [[5, 5, 2]] },
+    {
+      params: {
+        padding: [
+          [1, 2],
+          [0, 3],
+        ],
+      },
+      inputs: [[4, 4, 1]],
+    },
+  ],
 });

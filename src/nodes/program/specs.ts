@@ -42,8 +42,20 @@ const same = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => 
 /** Two tensors a loss compares element by element must have one shape. */
 function pairOf(inputs: Shape[], names: [string, string]): Shape | ShapeProblem {
   const [a, b] = inputs as [Shape, Shape];
-  if (!same(a, b)) return problem('PB302', `Received ${formatShape(a)} for "${names[0]}" and ${formatShape(b)} for "${names[1]}", expected the same shape.`, 'Compare outputs of the same size: check the projector and predictor widths.', names[1]);
-  if (a.length < 2) return problem('PB301', `Received ${formatShape(a)}, expected a batch of vectors (rank 2 or more).`, 'Apply the loss to a network output, not to a scalar.', names[0]);
+  if (!same(a, b))
+    return problem(
+      'PB302',
+      `Received ${formatShape(a)} for "${names[0]}" and ${formatShape(b)} for "${names[1]}", expected the same shape.`,
+      'Compare outputs of the same size: check the projector and predictor widths.',
+      names[1],
+    );
+  if (a.length < 2)
+    return problem(
+      'PB301',
+      `Received ${formatShape(a)}, expected a batch of vectors (rank 2 or more).`,
+      'Apply the loss to a network output, not to a scalar.',
+      names[0],
+    );
   return a;
 }
 
@@ -57,11 +69,15 @@ export const DataSpec = define({
   category: 'Data',
   kind: 'data',
   procedures: both,
-  description: 'A batch of the dataset the run trains on: images and their labels (one-hot). Training procedures get shuffled training batches; evaluations see the training split, then the held-out split.',
+  description:
+    'A batch of the dataset the run trains on: images and their labels (one-hot). Training procedures get shuffled training batches; evaluations see the training split, then the held-out split.',
   inputs: [],
-  outputs: [{ name: 'image', label: 'image' }, { name: 'label', label: 'label' }],
+  outputs: [
+    { name: 'image', label: 'image' },
+    { name: 'label', label: 'label' },
+  ],
   params: z.object({
-    shape: z.array(z.number().int().positive()).min(1).default([28, 28, 1]).describe('One example\'s shape (no batch axis).'),
+    shape: z.array(z.number().int().positive()).min(1).default([28, 28, 1]).describe("One example's shape (no batch axis)."),
     classes: z.number().int().min(2).default(10).describe('How many classes the labels have.'),
   }),
   keyParams: ['shape'],
@@ -71,7 +87,14 @@ export const DataSpec = define({
 // ── Augmentations: each call draws fresh, seeded randomness, so two chains give two views ───────
 
 const imageOnly = (x: Shape): ShapeProblem | null =>
-  x.length === 4 ? null : problem('PB301', `Received ${formatShape(x)}, expected a batch of images (rank 4: batch, height, width, channels).`, 'Feed it the image port of Data, or another augmentation.', 'in');
+  x.length === 4
+    ? null
+    : problem(
+        'PB301',
+        `Received ${formatShape(x)}, expected a batch of images (rank 4: batch, height, width, channels).`,
+        'Feed it the image port of Data, or another augmentation.',
+        'in',
+      );
 
 export const RandomTranslateSpec = define({
   type: 'RandomTranslate',
@@ -140,7 +163,7 @@ export const StopGradientSpec = define({
   category: 'Tensors',
   kind: 'op',
   procedures: ['train'],
-  description: 'Passes its input on unchanged, but no gradient flows back through it (SimSiam\'s z.detach()).',
+  description: "Passes its input on unchanged, but no gradient flows back through it (SimSiam's z.detach()).",
   inputs: [{ name: 'in' }],
   outputs: [{ name: 'out' }],
   params: z.object({}),
@@ -161,7 +184,8 @@ export const FlattenBatchSpec = define({
   keyParams: [],
   infer: (_p, [x]) => {
     const rest = x!.slice(1);
-    if (rest.some((d) => d === null)) return problem('PB305', `Received ${formatShape(x!)}, expected every axis but the batch to be known.`, 'Give the data a fixed shape.', 'in');
+    if (rest.some((d) => d === null))
+      return problem('PB305', `Received ${formatShape(x!)}, expected every axis but the batch to be known.`, 'Give the data a fixed shape.', 'in');
     return { out: [null, (rest as number[]).reduce((a, b) => a * b, 1)] };
   },
 });
@@ -172,7 +196,7 @@ export const ParameterSpec = define({
   category: 'Tensors',
   kind: 'parameter',
   procedures: ['train'],
-  description: 'One number that training learns, outside any network (CLIP\'s temperature). Clamped after every step.',
+  description: "One number that training learns, outside any network (CLIP's temperature). Clamped after every step.",
   inputs: [],
   outputs: [{ name: 'out' }],
   params: z.object({
@@ -195,7 +219,10 @@ export const MeanSpec = define({
   outputs: [{ name: 'out' }],
   params: z.object({}),
   keyParams: [],
-  infer: (_p, inputs) => (inputs.every((s) => s.length === 0) ? { out: SCALAR } : problem('PB301', `Received ${inputs.map(formatShape).join(', ')}, expected scalars (losses).`, 'Wire losses into it.', 'inputs')),
+  infer: (_p, inputs) =>
+    inputs.every((s) => s.length === 0)
+      ? { out: SCALAR }
+      : problem('PB301', `Received ${inputs.map(formatShape).join(', ')}, expected scalars (losses).`, 'Wire losses into it.', 'inputs'),
 });
 
 export const WeightedSumSpec = define({
@@ -210,8 +237,15 @@ export const WeightedSumSpec = define({
   params: z.object({ weights: z.array(z.number()).default([1, 1]).describe('One weight per input, in wiring order.') }),
   keyParams: ['weights'],
   infer: (p, inputs) => {
-    if (!inputs.every((s) => s.length === 0)) return problem('PB301', `Received ${inputs.map(formatShape).join(', ')}, expected scalars (losses).`, 'Wire losses into it.', 'inputs');
-    if (p.weights.length !== inputs.length) return { code: 'PB300', param: 'weights', message: `Received ${p.weights.length} weights for ${inputs.length} inputs, expected one weight per input.`, help: 'Add or remove weights so each input has one.' };
+    if (!inputs.every((s) => s.length === 0))
+      return problem('PB301', `Received ${inputs.map(formatShape).join(', ')}, expected scalars (losses).`, 'Wire losses into it.', 'inputs');
+    if (p.weights.length !== inputs.length)
+      return {
+        code: 'PB300',
+        param: 'weights',
+        message: `Received ${p.weights.length} weights for ${inputs.length} inputs, expected one weight per input.`,
+        help: 'Add or remove weights so each input has one.',
+      };
     return { out: SCALAR };
   },
 });
@@ -258,7 +292,7 @@ export const NegativeCosineSpec = define({
   category: 'Losses',
   kind: 'loss',
   procedures: ['train'],
-  description: '−cos(p, z) averaged over the batch (SimSiam\'s D(p, z)); −1 when they point the same way.',
+  description: "−cos(p, z) averaged over the batch (SimSiam's D(p, z)); −1 when they point the same way.",
   inputs: [{ name: 'p' }, { name: 'z' }],
   outputs: [{ name: 'loss' }],
   params: z.object({}),
@@ -275,7 +309,7 @@ export const ByolLossSpec = define({
   category: 'Losses',
   kind: 'loss',
   procedures: ['train'],
-  description: '‖p/‖p‖ − z/‖z‖‖² = 2 − 2·cos(p, z), averaged over the batch (BYOL\'s loss).',
+  description: "‖p/‖p‖ − z/‖z‖‖² = 2 − 2·cos(p, z), averaged over the batch (BYOL's loss).",
   inputs: [{ name: 'p' }, { name: 'z' }],
   outputs: [{ name: 'loss' }],
   params: z.object({}),
@@ -292,7 +326,8 @@ export const InfoNceSpec = define({
   category: 'Losses',
   kind: 'loss',
   procedures: ['train'],
-  description: 'Symmetric contrastive loss: each a must pick its own b among the batch, and each b its a (CLIP). The logit scale multiplies the cosine similarities.',
+  description:
+    'Symmetric contrastive loss: each a must pick its own b among the batch, and each b its a (CLIP). The logit scale multiplies the cosine similarities.',
   inputs: [{ name: 'a' }, { name: 'b' }, { name: 'scale', label: 'logit scale (optional)', variadic: true, minConnections: 0 }],
   outputs: [{ name: 'loss' }],
   params: z.object({
@@ -303,7 +338,8 @@ export const InfoNceSpec = define({
   infer: (_p, inputs) => {
     const pair = pairOf(inputs.slice(0, 2), ['a', 'b']);
     if (!Array.isArray(pair)) return pair;
-    if (inputs[2] && inputs[2].length !== 0) return problem('PB301', `Received ${formatShape(inputs[2])} for "scale", expected a scalar.`, 'Wire a Learned scalar into "scale".', 'scale');
+    if (inputs[2] && inputs[2].length !== 0)
+      return problem('PB301', `Received ${formatShape(inputs[2])} for "scale", expected a scalar.`, 'Wire a Learned scalar into "scale".', 'scale');
     return { loss: SCALAR };
   },
 });
@@ -318,7 +354,7 @@ export const DistillationSpec = define({
   inputs: [{ name: 'student' }, { name: 'teacher' }, { name: 'label' }],
   outputs: [{ name: 'loss' }],
   params: z.object({
-    temperature: z.number().positive().default(4).describe('T: how much the teacher\'s probabilities are softened.'),
+    temperature: z.number().positive().default(4).describe("T: how much the teacher's probabilities are softened."),
     alpha: z.number().min(0).max(1).default(0.9).describe('Weight of the soft-target term; the rest goes to the hard labels.'),
   }),
   keyParams: ['temperature', 'alpha'],
@@ -338,7 +374,8 @@ export const MinimizeSpec = define({
   category: 'Training',
   kind: 'minimize',
   procedures: ['train'],
-  description: 'One optimizer: each step it lowers the loss wired in, over the networks listed (all those the loss reaches, when none are listed), except frozen and moving-average ones.',
+  description:
+    'One optimizer: each step it lowers the loss wired in, over the networks listed (all those the loss reaches, when none are listed), except frozen and moving-average ones.',
   inputs: [{ name: 'loss' }],
   outputs: [],
   params: z.object({
@@ -348,12 +385,15 @@ export const MinimizeSpec = define({
     warmupSteps: z.number().int().min(0).default(0).describe('Steps of linear warm-up (warmup-cosine).'),
     weightDecay: z.number().min(0).default(0).describe('Decoupled weight decay per step (adamw, sgd); kernels only.'),
     momentum: z.number().min(0).max(1).default(0.9).describe('Momentum (sgd).'),
-    clipNorm: z.number().min(0).default(0).describe('Clip the gradients\' global norm to this (0: no clipping).'),
+    clipNorm: z.number().min(0).default(0).describe("Clip the gradients' global norm to this (0: no clipping)."),
     networks: z.array(z.string()).default([]).describe('Networks this optimizer updates; empty: every network the loss reaches.'),
     learningRateMultipliers: z.record(z.string(), z.number().min(0)).default({}).describe('Per network: its learning rate is multiplied by this.'),
   }),
   keyParams: ['optimizer', 'learningRate'],
-  infer: (_p, [loss]) => (loss!.length === 0 ? {} : problem('PB301', `Received ${formatShape(loss!)}, expected a scalar loss.`, 'Wire a loss node (its "loss" port) into Minimize.', 'loss')),
+  infer: (_p, [loss]) =>
+    loss!.length === 0
+      ? {}
+      : problem('PB301', `Received ${formatShape(loss!)}, expected a scalar loss.`, 'Wire a loss node (its "loss" port) into Minimize.', 'loss'),
 });
 
 export const DirectPredSpec = define({
@@ -362,17 +402,26 @@ export const DirectPredSpec = define({
   category: 'Training',
   kind: 'hook',
   procedures: ['train'],
-  description: 'Sets a linear predictor from the eigen-decomposition of the running correlation of its inputs every k steps, instead of learning it (Tian et al., 2021): W = U·diag(√(s/max s) + ε)·Uᵀ.',
+  description:
+    'Sets a linear predictor from the eigen-decomposition of the running correlation of its inputs every k steps, instead of learning it (Tian et al., 2021): W = U·diag(√(s/max s) + ε)·Uᵀ.',
   inputs: [{ name: 'in', label: 'predictor input' }],
   outputs: [],
   params: z.object({
     network: z.string().default('predictor').describe('The predictor network: one Dense layer without bias, as wide as its input.'),
     every: z.number().int().positive().default(1).describe('Set the predictor every k steps.'),
     rho: z.number().min(0).max(1).default(0.3).describe('ρ: the running correlation keeps this much of its past.'),
-    epsilon: z.number().min(0).default(0.01).describe('ε added to each eigenvalue\'s weight.'),
+    epsilon: z.number().min(0).default(0.01).describe("ε added to each eigenvalue's weight."),
   }),
   keyParams: ['network', 'every'],
-  infer: (_p, [x]) => (x!.length === 2 ? {} : problem('PB301', `Received ${formatShape(x!)}, expected a batch of vectors (rank 2).`, 'Wire the input of the predictor (the projector\'s output).', 'in')),
+  infer: (_p, [x]) =>
+    x!.length === 2
+      ? {}
+      : problem(
+          'PB301',
+          `Received ${formatShape(x!)}, expected a batch of vectors (rank 2).`,
+          "Wire the input of the predictor (the projector's output).",
+          'in',
+        ),
 });
 
 // ── Evaluation: each collects its inputs over the data, then reports one number by name ─────────
@@ -398,7 +447,13 @@ export const AccuracySpec = define({
 
 const featuresAndLabels = (inputs: Shape[]): ShapeProblem | null => {
   const [f, y] = inputs as [Shape, Shape];
-  if (f.length !== 2) return problem('PB301', `Received ${formatShape(f)} for "features", expected a batch of vectors (rank 2).`, 'Wire an embedding, or flatten images first.', 'features');
+  if (f.length !== 2)
+    return problem(
+      'PB301',
+      `Received ${formatShape(f)} for "features", expected a batch of vectors (rank 2).`,
+      'Wire an embedding, or flatten images first.',
+      'features',
+    );
   if (y.length !== 2) return problem('PB301', `Received ${formatShape(y)} for "label", expected one-hot labels.`, 'Wire the label port of Data.', 'label');
   return null;
 };
@@ -409,13 +464,17 @@ export const LinearProbeSpec = define({
   category: 'Evaluation',
   kind: 'metric',
   procedures: ['evaluate'],
-  description: 'Trains a linear classifier on frozen features of the training split and reports its accuracy on the held-out split. Optionally the same probe on the networks\' initial (untrained) weights, as a baseline.',
+  description:
+    "Trains a linear classifier on frozen features of the training split and reports its accuracy on the held-out split. Optionally the same probe on the networks' initial (untrained) weights, as a baseline.",
   inputs: [{ name: 'features' }, { name: 'label' }],
   outputs: [],
   params: z.object({
     metric: metricName.default('linearProbeAccuracy').describe('The name the result is reported under.'),
-    randomInitMetric: z.union([metricName, z.literal('')]).default('').describe('If set, the same probe on the networks as initialised, reported under this name.'),
-    epochs: z.number().int().positive().default(30).describe('Passes of the probe\'s own training.'),
+    randomInitMetric: z
+      .union([metricName, z.literal('')])
+      .default('')
+      .describe('If set, the same probe on the networks as initialised, reported under this name.'),
+    epochs: z.number().int().positive().default(30).describe("Passes of the probe's own training."),
     learningRate: z.number().positive().default(0.01).describe('Adam learning rate of the probe.'),
   }),
   keyParams: ['metric'],
@@ -445,12 +504,16 @@ export const CollapseSpec = define({
   category: 'Evaluation',
   kind: 'metric',
   procedures: ['evaluate'],
-  description: 'The standard deviation, per dimension, of the L2-normalised embedding on the held-out split, beside 1/√d: near 1/√d is healthy, near 0 is collapse (SimSiam §4.1).',
+  description:
+    'The standard deviation, per dimension, of the L2-normalised embedding on the held-out split, beside 1/√d: near 1/√d is healthy, near 0 is collapse (SimSiam §4.1).',
   inputs: [{ name: 'features' }],
   outputs: [],
-  params: z.object({ metric: metricName.default('collapseStd').describe('The name the result is reported under; the reference goes under "collapseReference".') }),
+  params: z.object({
+    metric: metricName.default('collapseStd').describe('The name the result is reported under; the reference goes under "collapseReference".'),
+  }),
   keyParams: ['metric'],
-  infer: (_p, [f]) => (f!.length === 2 ? {} : problem('PB301', `Received ${formatShape(f!)}, expected a batch of vectors (rank 2).`, 'Wire an embedding.', 'features')),
+  infer: (_p, [f]) =>
+    f!.length === 2 ? {} : problem('PB301', `Received ${formatShape(f!)}, expected a batch of vectors (rank 2).`, 'Wire an embedding.', 'features'),
 });
 
 /** Every procedure node type, in palette order. */
@@ -488,7 +551,10 @@ export const getProgramSpec = (type: string): AnyProgramSpec | undefined => byTy
 /** Params of a Network node: which network, and which of its weights. */
 export const NetworkNodeParams = z.object({
   network: z.string().min(1).describe('The network to apply.'),
-  weights: z.enum(['online', 'frozen', 'ema']).default('online').describe('online: trained here; frozen: applied in inference mode and never updated (a teacher); ema: a moving-average copy of the network (a target).'),
+  weights: z
+    .enum(['online', 'frozen', 'ema'])
+    .default('online')
+    .describe('online: trained here; frozen: applied in inference mode and never updated (a teacher); ema: a moving-average copy of the network (a target).'),
   decay: z.number().min(0).max(1).default(0.99).describe('Moving average: the copy keeps this much of itself each step (τ).'),
   decaySchedule: z.enum(['constant', 'cosine']).default('cosine').describe('cosine: τ rises from its base to 1 over the run (BYOL); constant: τ stays.'),
 });

@@ -37,7 +37,12 @@ export function parseCsvRecords(text: string, delimiter = ',', onProgress?: (fra
  * The same records, handed over one at a time and not kept: a 50 MB file held as a list of
  * records took about 600 MB; handed over, only what the caller keeps stays.
  */
-export function forEachCsvRecord(text: string, delimiter: string, onRecord: (fields: string[], line: number) => void, onProgress?: (fraction: number) => void): void {
+export function forEachCsvRecord(
+  text: string,
+  delimiter: string,
+  onRecord: (fields: string[], line: number) => void,
+  onProgress?: (fraction: number) => void,
+): void {
   let count = 0;
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let line = 1;
@@ -108,7 +113,8 @@ export function forEachCsvRecord(text: string, delimiter: string, onRecord: (fie
   if (field !== '' || fields.length || wasQuoted) endRecord();
 }
 
-const ordinal = (n: number) => `${n}${n % 10 === 1 && n % 100 !== 11 ? 'st' : n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th'}`;
+const ordinal = (n: number) =>
+  `${n}${n % 10 === 1 && n % 100 !== 11 ? 'st' : n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th'}`;
 const quote = (s: string) => `"${s.length > 40 ? `${s.slice(0, 40)}…` : s}"`;
 
 /** The header's column names, for the label picker. */
@@ -144,60 +150,75 @@ export function parseCsv(text: string, options: CsvOptions = {}): Dataset {
     x = new Float32Array(1024 * features);
     labelIds = new Uint32Array(1024);
   };
-  forEachCsvRecord(text, delimiter, (fields, line) => {
-    if (!header) {
-      header = fields.map((f) => f.trim());
-      return;
-    }
-    if (rows === 0) checkHeader(header);
-    const r = rows;
-    const rowNumber = r + 2;
-    const where = `Row ${rowNumber}${line !== rowNumber ? ` (line ${line})` : ''}`;
-    if (fields.length !== header.length) {
-      throw new DataError(`${where} has ${fields.length} value${fields.length === 1 ? '' : 's'}, but the header has ${header.length} columns. Every row needs one value per column.`);
-    }
-    if ((r + 1) * features > x.length) {
-      const bigger = new Float32Array(x.length * 2);
-      bigger.set(x);
-      x = bigger;
-    }
-    if (r + 1 > labelIds.length) {
-      const bigger = new Uint32Array(labelIds.length * 2);
-      bigger.set(labelIds);
-      labelIds = bigger;
-    }
-    let k = 0;
-    for (let c = 0; c < fields.length; c++) {
-      const value = fields[c]!.trim();
-      if (c === labelColumn) {
-        if (!value) throw new DataError(`${where}, column "${labelName}" (the label): the label is empty.`);
-        let id = labelIdOf.get(value);
-        if (id === undefined) labelIdOf.set(value, (id = labelIdOf.size));
-        labelIds[r] = id;
-        continue;
+  forEachCsvRecord(
+    text,
+    delimiter,
+    (fields, line) => {
+      if (!header) {
+        header = fields.map((f) => f.trim());
+        return;
       }
-      const n = value === '' ? NaN : Number(value);
-      if (!Number.isFinite(n)) {
-        const what = value === '' ? 'is empty' : `holds ${quote(value)}, which is not a number`;
-        throw new DataError(`${where}, column "${header[c]}" (the ${ordinal(c + 1)}): the cell ${what}. Every column except the label ("${labelName}") must hold numbers.`);
+      if (rows === 0) checkHeader(header);
+      const r = rows;
+      const rowNumber = r + 2;
+      const where = `Row ${rowNumber}${line !== rowNumber ? ` (line ${line})` : ''}`;
+      if (fields.length !== header.length) {
+        throw new DataError(
+          `${where} has ${fields.length} value${fields.length === 1 ? '' : 's'}, but the header has ${header.length} columns. Every row needs one value per column.`,
+        );
       }
-      x[r * features + k++] = n;
-    }
-    rows++;
-  }, options.onProgress);
+      if ((r + 1) * features > x.length) {
+        const bigger = new Float32Array(x.length * 2);
+        bigger.set(x);
+        x = bigger;
+      }
+      if (r + 1 > labelIds.length) {
+        const bigger = new Uint32Array(labelIds.length * 2);
+        bigger.set(labelIds);
+        labelIds = bigger;
+      }
+      let k = 0;
+      for (let c = 0; c < fields.length; c++) {
+        const value = fields[c]!.trim();
+        if (c === labelColumn) {
+          if (!value) throw new DataError(`${where}, column "${labelName}" (the label): the label is empty.`);
+          let id = labelIdOf.get(value);
+          if (id === undefined) labelIdOf.set(value, (id = labelIdOf.size));
+          labelIds[r] = id;
+          continue;
+        }
+        const n = value === '' ? NaN : Number(value);
+        if (!Number.isFinite(n)) {
+          const what = value === '' ? 'is empty' : `holds ${quote(value)}, which is not a number`;
+          throw new DataError(
+            `${where}, column "${header[c]}" (the ${ordinal(c + 1)}): the cell ${what}. Every column except the label ("${labelName}") must hold numbers.`,
+          );
+        }
+        x[r * features + k++] = n;
+      }
+      rows++;
+    },
+    options.onProgress,
+  );
   if (!header) throw new DataError(`${name} is empty: it needs a header row and at least two rows of data.`);
   if (rows === 0) throw new DataError(`${name} has a header row but no data rows.`);
   const distinct = [...labelIdOf.keys()];
   const numeric = distinct.every((l) => /^[+-]?\d+$/.test(l));
   const classNames = numeric ? [...distinct].sort((a, b) => Number(a) - Number(b)) : [...distinct].sort();
   if (classNames.length < 2) {
-    throw new DataError(`The label column "${labelName}" holds only one class (${quote(classNames[0]!)}); a classifier needs at least two. Is "${labelName}" the right label column?`);
+    throw new DataError(
+      `The label column "${labelName}" holds only one class (${quote(classNames[0]!)}); a classifier needs at least two. Is "${labelName}" the right label column?`,
+    );
   }
   if (classNames.length > MAX_CLASSES) {
-    throw new DataError(`The label column "${labelName}" holds ${classNames.length} different values; Patchbay trains on at most ${MAX_CLASSES} classes. Is "${labelName}" the right label column?`);
+    throw new DataError(
+      `The label column "${labelName}" holds ${classNames.length} different values; Patchbay trains on at most ${MAX_CLASSES} classes. Is "${labelName}" the right label column?`,
+    );
   }
   const classOfId = new Uint8Array(distinct.length);
-  classNames.forEach((c, i) => { classOfId[labelIdOf.get(c)!] = i; });
+  classNames.forEach((c, i) => {
+    classOfId[labelIdOf.get(c)!] = i;
+  });
   const y = new Uint8Array(rows);
   for (let r = 0; r < rows; r++) y[r] = classOfId[labelIds[r]!]!;
   return datasetFromExamples({ name, inputShape: [features], classNames, x: x.subarray(0, rows * features), y, seed: options.seed ?? 7 });

@@ -51,7 +51,12 @@ export function shuffledIndices(count: number, random: () => number): Uint32Arra
 /** The first `limit` examples of a split (for quick runs). */
 export function limitSplit(split: Split, limit: number | undefined, size: number): Split {
   if (limit === undefined || limit >= split.count) return split;
-  return { x: split.x.subarray(0, limit * size), y: split.y.subarray(0, limit), count: limit, ...(split.captions ? { captions: split.captions.slice(0, limit) } : {}) };
+  return {
+    x: split.x.subarray(0, limit * size),
+    y: split.y.subarray(0, limit),
+    count: limit,
+    ...(split.captions ? { captions: split.captions.slice(0, limit) } : {}),
+  };
 }
 
 /** A loader's failure in words a user can act on (a bad CSV cell, an unreadable image…). */
@@ -94,7 +99,15 @@ export function gatherSplit(x: ArrayLike<number>, y: ArrayLike<number>, size: nu
 }
 
 /** Builds a dataset from all examples, split per class with `splitPerClass`. */
-export function datasetFromExamples(args: { name: string; inputShape: number[]; classNames: string[]; x: ArrayLike<number>; y: ArrayLike<number>; seed: number; captions?: string[] }): Dataset {
+export function datasetFromExamples(args: {
+  name: string;
+  inputShape: number[];
+  classNames: string[];
+  x: ArrayLike<number>;
+  y: ArrayLike<number>;
+  seed: number;
+  captions?: string[];
+}): Dataset {
   const size = exampleSize(args);
   const { train, test } = splitPerClass(args.y, args.classNames.length, args.seed);
   const withCaptions = (split: Split, indices: number[]): Split => (args.captions ? { ...split, captions: indices.map((i) => args.captions![i]!) } : split);

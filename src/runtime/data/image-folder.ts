@@ -52,7 +52,12 @@ const JUNK = /(^|\/)(__MACOSX|\.[^/]*|Thumbs\.db|desktop\.ini)(\/|$)/i;
  * images are never inflated at all.
  */
 export async function listZip(archive: Uint8Array | Blob | ByteSource, name = 'the .zip file'): Promise<ImageFile[]> {
-  const source = archive instanceof Uint8Array ? bytesSource(archive) : typeof Blob !== 'undefined' && archive instanceof Blob ? blobSource(archive) : (archive as ByteSource);
+  const source =
+    archive instanceof Uint8Array
+      ? bytesSource(archive)
+      : typeof Blob !== 'undefined' && archive instanceof Blob
+        ? blobSource(archive)
+        : (archive as ByteSource);
   const entries = await readZipDirectory(source, name);
   return entries
     .filter((e) => !e.name.endsWith('/') && !JUNK.test(e.name))
@@ -99,7 +104,13 @@ export function groupByClass(files: ImageFile[], name = 'the folder'): ImageGrou
   }
   const empty = [...withoutImages.keys()].filter((c) => !byClass.has(c));
   if (empty.length) {
-    throw new DataError(`The class folder "${empty[0]}" in ${datasetName} has no images (only ${withoutImages.get(empty[0]!)!.slice(0, 3).map((f) => `"${f}"`).join(', ')}). Images must be .png, .jpg, .gif, .bmp or .webp files.`);
+    throw new DataError(
+      `The class folder "${empty[0]}" in ${datasetName} has no images (only ${withoutImages
+        .get(empty[0]!)!
+        .slice(0, 3)
+        .map((f) => `"${f}"`)
+        .join(', ')}). Images must be .png, .jpg, .gif, .bmp or .webp files.`,
+    );
   }
   if (byClass.size === 0) {
     throw new DataError(`${datasetName} has no class folders with images in them. Put the images in one sub-folder per class (e.g. cats/1.png, dogs/1.png).`);
@@ -122,15 +133,21 @@ export function groupByClass(files: ImageFile[], name = 'the folder'): ImageGrou
 function checkImageLimits(images: ImageFile[], datasetName: string): void {
   const { maxImages, maxImageBytes, maxTotalBytes } = IMAGE_LIMITS;
   if (images.length > maxImages) {
-    throw new DataError(`${datasetName} holds ${images.length.toLocaleString('en')} images; Patchbay reads at most ${maxImages.toLocaleString('en')}. Use a sample of them.`);
+    throw new DataError(
+      `${datasetName} holds ${images.length.toLocaleString('en')} images; Patchbay reads at most ${maxImages.toLocaleString('en')}. Use a sample of them.`,
+    );
   }
   const largest = images.reduce<ImageFile | undefined>((a, f) => ((f.size ?? 0) > (a?.size ?? 0) ? f : a), undefined);
   if (largest && largest.size! > maxImageBytes) {
-    throw new DataError(`The image "${largest.path}" is ${formatBytes(largest.size!)} uncompressed; Patchbay reads images of at most ${formatBytes(maxImageBytes)} each. Remove it or make it smaller.`);
+    throw new DataError(
+      `The image "${largest.path}" is ${formatBytes(largest.size!)} uncompressed; Patchbay reads images of at most ${formatBytes(maxImageBytes)} each. Remove it or make it smaller.`,
+    );
   }
   const total = images.reduce((a, f) => a + (f.size ?? 0), 0);
   if (total > maxTotalBytes) {
-    throw new DataError(`The images in ${datasetName} take ${formatBytes(total)} uncompressed; Patchbay reads at most ${formatBytes(maxTotalBytes)} of images. Use a sample of them, or smaller images.`);
+    throw new DataError(
+      `The images in ${datasetName} take ${formatBytes(total)} uncompressed; Patchbay reads at most ${formatBytes(maxTotalBytes)} of images. Use a sample of them, or smaller images.`,
+    );
   }
 }
 
@@ -141,13 +158,21 @@ export type ImageDecoder = (bytes: Uint8Array, path: string, width: number, heig
  * Decodes every image at the model's input size ([height, width, channels], channels 1 or 3: grey
  * as the mean of R, G and B) into values in [0, 1], and splits 80 / 20 per class with a fixed seed.
  */
-export async function imagesToDataset(groups: ImageGroups, inputShape: number[], decode: ImageDecoder, options: { seed?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<Dataset> {
+export async function imagesToDataset(
+  groups: ImageGroups,
+  inputShape: number[],
+  decode: ImageDecoder,
+  options: { seed?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<Dataset> {
   const [height, width, channels] = inputShape as [number, number, number];
-  if (inputShape.length !== 3 || !(channels === 1 || channels === 3)) throw new DataError(`Images need an input of shape [height, width, 1 or 3]; the model takes [${inputShape.join(', ')}].`);
+  if (inputShape.length !== 3 || !(channels === 1 || channels === 3))
+    throw new DataError(`Images need an input of shape [height, width, 1 or 3]; the model takes [${inputShape.join(', ')}].`);
   const total = groups.files.reduce((a, f) => a + f.length, 0);
   const size = height * width * channels;
   if (total * size * 4 > IMAGE_LIMITS.maxDecodedBytes) {
-    throw new DataError(`${total.toLocaleString('en')} images at the model's input size (${height}×${width}×${channels}) would take ${formatBytes(total * size * 4)} in memory; Patchbay keeps at most ${formatBytes(IMAGE_LIMITS.maxDecodedBytes)}. Use fewer images or a smaller input.`);
+    throw new DataError(
+      `${total.toLocaleString('en')} images at the model's input size (${height}×${width}×${channels}) would take ${formatBytes(total * size * 4)} in memory; Patchbay keeps at most ${formatBytes(IMAGE_LIMITS.maxDecodedBytes)}. Use fewer images or a smaller input.`,
+    );
   }
   const x = new Float32Array(total * size);
   const y = new Uint8Array(total);
@@ -158,17 +183,23 @@ export async function imagesToDataset(groups: ImageGroups, inputShape: number[],
       const bytes = await file.bytes();
       const dimensions = imageSize(bytes);
       if (dimensions && dimensions.width * dimensions.height > IMAGE_LIMITS.maxPixels) {
-        throw new DataError(`The image "${file.path}" is ${dimensions.width.toLocaleString('en')} × ${dimensions.height.toLocaleString('en')} pixels; Patchbay decodes images of at most ${IMAGE_LIMITS.maxPixels / 1e6} megapixels (a 24-megapixel photo is fine). Remove it or make it smaller.`);
+        throw new DataError(
+          `The image "${file.path}" is ${dimensions.width.toLocaleString('en')} × ${dimensions.height.toLocaleString('en')} pixels; Patchbay decodes images of at most ${IMAGE_LIMITS.maxPixels / 1e6} megapixels (a 24-megapixel photo is fine). Remove it or make it smaller.`,
+        );
       }
       let rgba: Uint8ClampedArray;
       try {
         rgba = await decode(bytes, file.path, width, height);
       } catch (err) {
-        throw new DataError(`The image "${file.path}" could not be read${err instanceof Error && err.message ? ` (${err.message})` : ''}. Remove it or replace it with a .png or .jpg file.`);
+        throw new DataError(
+          `The image "${file.path}" could not be read${err instanceof Error && err.message ? ` (${err.message})` : ''}. Remove it or replace it with a .png or .jpg file.`,
+        );
       }
       const base = i * size;
       for (let p = 0; p < height * width; p++) {
-        const r = rgba[4 * p]!, g = rgba[4 * p + 1]!, b = rgba[4 * p + 2]!;
+        const r = rgba[4 * p]!,
+          g = rgba[4 * p + 1]!,
+          b = rgba[4 * p + 2]!;
         if (channels === 1) x[base + p] = (r + g + b) / (3 * 255);
         else {
           x[base + 3 * p] = r / 255;

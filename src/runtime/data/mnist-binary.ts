@@ -29,7 +29,7 @@ export function encodeMnist(digits: MnistDigits): Uint8Array {
 
 export function decodeMnist(buffer: ArrayBuffer): MnistDigits {
   const view = new DataView(buffer);
-  if (buffer.byteLength < 8 || view.getUint32(0, true) !== MAGIC) throw new Error('The MNIST data file is not in Patchbay\'s format (bad header).');
+  if (buffer.byteLength < 8 || view.getUint32(0, true) !== MAGIC) throw new Error("The MNIST data file is not in Patchbay's format (bad header).");
   if (view.getUint16(4, true) !== VERSION) throw new Error(`The MNIST data file has format version ${view.getUint16(4, true)}; expected ${VERSION}.`);
   const classes = view.getUint16(6, true);
   const bytes = new Uint8Array(buffer);

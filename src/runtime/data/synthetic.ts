@@ -29,29 +29,49 @@ const trainOf = (perClass: number) => Math.round(perClass * 0.8);
 
 export const SYNTHETIC: Record<SyntheticName, SyntheticInfo> = {
   moons: {
-    name: 'moons', title: 'two moons', inputShape: [2], classNames: ['upper moon', 'lower moon'],
+    name: 'moons',
+    title: 'two moons',
+    inputShape: [2],
+    classNames: ['upper moon', 'lower moon'],
     description: 'two interleaved half circles with noise; not linearly separable',
-    trainCount: 2 * trainOf(PER_CLASS.moons), testCount: 2 * (PER_CLASS.moons - trainOf(PER_CLASS.moons)),
+    trainCount: 2 * trainOf(PER_CLASS.moons),
+    testCount: 2 * (PER_CLASS.moons - trainOf(PER_CLASS.moons)),
   },
   spirals: {
-    name: 'spirals', title: 'spirals', inputShape: [2], classNames: ['arm 1', 'arm 2', 'arm 3'],
+    name: 'spirals',
+    title: 'spirals',
+    inputShape: [2],
+    classNames: ['arm 1', 'arm 2', 'arm 3'],
     description: 'three arms winding around the origin, one class per arm',
-    trainCount: 3 * trainOf(PER_CLASS.spirals), testCount: 3 * (PER_CLASS.spirals - trainOf(PER_CLASS.spirals)),
+    trainCount: 3 * trainOf(PER_CLASS.spirals),
+    testCount: 3 * (PER_CLASS.spirals - trainOf(PER_CLASS.spirals)),
   },
   gaussians: {
-    name: 'gaussians', title: 'Gaussian mixture', inputShape: [2], classNames: ['blob 1', 'blob 2', 'blob 3', 'blob 4'],
+    name: 'gaussians',
+    title: 'Gaussian mixture',
+    inputShape: [2],
+    classNames: ['blob 1', 'blob 2', 'blob 3', 'blob 4'],
     description: 'four round, slightly overlapping blobs, one class per blob',
-    trainCount: 4 * trainOf(PER_CLASS.gaussians), testCount: 4 * (PER_CLASS.gaussians - trainOf(PER_CLASS.gaussians)),
+    trainCount: 4 * trainOf(PER_CLASS.gaussians),
+    testCount: 4 * (PER_CLASS.gaussians - trainOf(PER_CLASS.gaussians)),
   },
   shapes: {
-    name: 'shapes', title: 'shapes', inputShape: [28, 28, 1], classNames: [...SHAPES],
+    name: 'shapes',
+    title: 'shapes',
+    inputShape: [28, 28, 1],
+    classNames: [...SHAPES],
     description: 'grey 28×28 images of circles, squares and triangles of random sizes and places, with captions',
-    trainCount: 3 * trainOf(PER_CLASS.shapes), testCount: 3 * (PER_CLASS.shapes - trainOf(PER_CLASS.shapes)),
+    trainCount: 3 * trainOf(PER_CLASS.shapes),
+    testCount: 3 * (PER_CLASS.shapes - trainOf(PER_CLASS.shapes)),
   },
   'shapes-rgb': {
-    name: 'shapes-rgb', title: 'colour shapes', inputShape: [32, 32, 3], classNames: [...SHAPES],
+    name: 'shapes-rgb',
+    title: 'colour shapes',
+    inputShape: [32, 32, 3],
+    classNames: [...SHAPES],
     description: 'colour 32×32 images of circles, squares and triangles of random sizes, places and colours, with captions',
-    trainCount: 3 * trainOf(PER_CLASS.shapes), testCount: 3 * (PER_CLASS.shapes - trainOf(PER_CLASS.shapes)),
+    trainCount: 3 * trainOf(PER_CLASS.shapes),
+    testCount: 3 * (PER_CLASS.shapes - trainOf(PER_CLASS.shapes)),
   },
 };
 
@@ -126,8 +146,14 @@ export function gaussianMixture({ perClass = PER_CLASS.gaussians, noise = 0.6, s
 }
 
 const COLOURS: Array<[string, [number, number, number]]> = [
-  ['red', [0.9, 0.15, 0.15]], ['green', [0.2, 0.75, 0.25]], ['blue', [0.2, 0.35, 0.95]], ['yellow', [0.95, 0.85, 0.15]],
-  ['purple', [0.6, 0.25, 0.85]], ['orange', [0.95, 0.55, 0.1]], ['white', [0.95, 0.95, 0.95]], ['cyan', [0.15, 0.8, 0.85]],
+  ['red', [0.9, 0.15, 0.15]],
+  ['green', [0.2, 0.75, 0.25]],
+  ['blue', [0.2, 0.35, 0.95]],
+  ['yellow', [0.95, 0.85, 0.15]],
+  ['purple', [0.6, 0.25, 0.85]],
+  ['orange', [0.95, 0.55, 0.1]],
+  ['white', [0.95, 0.95, 0.95]],
+  ['cyan', [0.15, 0.8, 0.85]],
 ];
 
 /** Whether point (px, py) lies inside the shape centred at (cx, cy) with "radius" r. */

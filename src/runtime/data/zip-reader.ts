@@ -105,8 +105,14 @@ export async function readZipDirectory(source: ByteSource, name = 'the .zip file
       const length = u16(cd, e + 2);
       if (id === 1) {
         let q = e + 4;
-        if (size === 0xffffffff) { size = u64(cd, q); q += 8; }
-        if (compressedSize === 0xffffffff) { compressedSize = u64(cd, q); q += 8; }
+        if (size === 0xffffffff) {
+          size = u64(cd, q);
+          q += 8;
+        }
+        if (compressedSize === 0xffffffff) {
+          compressedSize = u64(cd, q);
+          q += 8;
+        }
         if (offset === 0xffffffff) offset = u64(cd, q);
       }
       e += 4 + length;
@@ -138,7 +144,9 @@ export async function readZipEntry(source: ByteSource, entry: ZipEntry, name = '
   const where = `"${entry.name}" in ${name}`;
   if (entry.encrypted) throw new DataError(`${where} is encrypted; Patchbay cannot read password-protected archives.`);
   if (entry.method !== 0 && entry.method !== 8) {
-    throw new DataError(`${where} is compressed with method ${entry.method}, which Patchbay cannot read. Re-create the archive with ordinary zip (deflate) compression.`);
+    throw new DataError(
+      `${where} is compressed with method ${entry.method}, which Patchbay cannot read. Re-create the archive with ordinary zip (deflate) compression.`,
+    );
   }
   const header = await source.read(entry.offset, 30);
   if (header.length < 30 || u32(header, 0) !== LOCAL) throw new DataError(`${where} is damaged (its header is missing).`);
@@ -153,7 +161,9 @@ export async function readZipEntry(source: ByteSource, entry: ZipEntry, name = '
   let ended = false;
   const inflater = new Inflate((chunk, final) => {
     if (written + chunk.length > entry.size) {
-      throw new DataError(`${where} inflates to more than the ${formatBytes(entry.size)} its header declares; the archive is damaged or a zip bomb, so it was not read.`);
+      throw new DataError(
+        `${where} inflates to more than the ${formatBytes(entry.size)} its header declares; the archive is damaged or a zip bomb, so it was not read.`,
+      );
     }
     out.set(chunk, written);
     written += chunk.length;

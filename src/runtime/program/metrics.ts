@@ -66,16 +66,23 @@ export function knnAccuracy(tf: Tf, train: Collected, test: Collected, k: number
  * A linear probe: a softmax classifier trained with Adam on standardised frozen features of the
  * training split, then scored on the held-out split. Seeded, so it repeats exactly.
  */
-export function linearProbeAccuracy(tf: Tf, train: Collected, test: Collected, classes: number, options: { epochs: number; learningRate: number; seed: number }): number {
+export function linearProbeAccuracy(
+  tf: Tf,
+  train: Collected,
+  test: Collected,
+  classes: number,
+  options: { epochs: number; learningRate: number; seed: number },
+): number {
   const dim = train.dim;
   // Standardise with the training split's statistics (features of an untrained net can be tiny or huge).
   const mean = new Float64Array(dim);
   const sq = new Float64Array(dim);
-  for (let i = 0; i < train.count; i++) for (let j = 0; j < dim; j++) {
-    const v = train.features[i * dim + j]!;
-    mean[j]! += v;
-    sq[j]! += v * v;
-  }
+  for (let i = 0; i < train.count; i++)
+    for (let j = 0; j < dim; j++) {
+      const v = train.features[i * dim + j]!;
+      mean[j]! += v;
+      sq[j]! += v * v;
+    }
   const std = new Float32Array(dim);
   for (let j = 0; j < dim; j++) {
     mean[j]! /= train.count;

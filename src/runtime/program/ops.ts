@@ -48,7 +48,10 @@ function remap(tf: Tf, x: T, source: (i: number, r: number, c: number) => [numbe
 function randomTranslate(tf: Tf, x: T, pixels: number, ctx: OpContext): T {
   if (pixels === 0) return x.clone();
   const random = rngFor(ctx);
-  const offsets = Array.from({ length: x.shape[0]! }, () => [Math.floor(random() * (2 * pixels + 1)) - pixels, Math.floor(random() * (2 * pixels + 1)) - pixels] as const);
+  const offsets = Array.from(
+    { length: x.shape[0]! },
+    () => [Math.floor(random() * (2 * pixels + 1)) - pixels, Math.floor(random() * (2 * pixels + 1)) - pixels] as const,
+  );
   return remap(tf, x, (i, r, c) => [r - offsets[i]![0], c - offsets[i]![1]]);
 }
 
@@ -160,5 +163,5 @@ export function runOp(tf: Tf, op: string, config: Record<string, unknown>, input
 /** BYOL's τ_k (deepmind-research byol/utils/schedules.py target_ema): from τ_base up to 1 on a cosine. */
 export function emaDecayAt(base: number, schedule: 'constant' | 'cosine', step: number, total: number): number {
   if (schedule === 'constant' || total <= 0) return base;
-  return 1 - (1 - base) * (Math.cos((Math.PI * Math.min(step, total)) / total) + 1) / 2;
+  return 1 - ((1 - base) * (Math.cos((Math.PI * Math.min(step, total)) / total) + 1)) / 2;
 }

@@ -86,7 +86,11 @@ export class ProgramRun {
   /** DirectPred's running correlations, by hook node id. */
   private correlations = new Map<string, Float64Array>();
 
-  constructor(private tf: Tf, readonly program: PlanProgram, private seed: number) {
+  constructor(
+    private tf: Tf,
+    readonly program: PlanProgram,
+    private seed: number,
+  ) {
     for (const net of program.networks) {
       // Seeded as a classifier is (per layer name): two networks with the same layers start equal,
       // which is what "the same student, same seed" in distillation needs.
@@ -121,7 +125,12 @@ export class ProgramRun {
   }
 
   /** Runs `steps` over `values`, in order; `only` limits it to some steps. */
-  private forward(steps: readonly ProgramStep[], values: Map<string, T>, ctx: { step: number; training: boolean; totalSteps: number }, only?: ReadonlySet<ProgramStep>): void {
+  private forward(
+    steps: readonly ProgramStep[],
+    values: Map<string, T>,
+    ctx: { step: number; training: boolean; totalSteps: number },
+    only?: ReadonlySet<ProgramStep>,
+  ): void {
     const tf = this.tf;
     for (const s of steps) {
       if (only && !only.has(s)) continue;
@@ -138,7 +147,16 @@ export class ProgramRun {
           break;
         }
         case 'op':
-          values.set(s.output, runOp(tf, s.op, s.config, s.inputs.map((v) => values.get(v)!), { seed: this.seed, step: ctx.step, nodeId: s.nodeId }));
+          values.set(
+            s.output,
+            runOp(
+              tf,
+              s.op,
+              s.config,
+              s.inputs.map((v) => values.get(v)!),
+              { seed: this.seed, step: ctx.step, nodeId: s.nodeId },
+            ),
+          );
           break;
         case 'parameter':
           values.set(s.output, this.parameterFor(s));
@@ -150,7 +168,12 @@ export class ProgramRun {
   }
 
   /** Trains with one train procedure. */
-  async train(proc: PlanProcedure, ds: Dataset, options: ProgramRunOptions, record: ProcedureRecord): Promise<{ status: 'completed' | 'stopped' | 'failed'; message?: string; nodeId?: string }> {
+  async train(
+    proc: PlanProcedure,
+    ds: Dataset,
+    options: ProgramRunOptions,
+    record: ProcedureRecord,
+  ): Promise<{ status: 'completed' | 'stopped' | 'failed'; message?: string; nodeId?: string }> {
     const tf = this.tf;
     const train = limited(ds.train, options.limit, exampleSize(ds));
     const epochs = options.epochsOverride ?? proc.epochs ?? options.epochs;
@@ -214,7 +237,11 @@ export class ProgramRun {
             record.curves[id]!.push(v);
             if (!Number.isFinite(v)) {
               tf.dispose(hookInputs);
-              return { status: 'failed', nodeId: id, message: `The loss "${id}" became ${v} at step ${step} of "${proc.label}", so training stopped. Lower the learning rate, or check the data.` };
+              return {
+                status: 'failed',
+                nodeId: id,
+                message: `The loss "${id}" became ${v} at step ${step} of "${proc.label}", so training stopped. Lower the learning rate, or check the data.`,
+              };
             }
           }
           this.clampParameters(proc);
@@ -231,7 +258,16 @@ export class ProgramRun {
           await this.runHooks(hooks, hookInputs, step);
           record.steps = step;
           const elapsed = (performance.now() - started) / 1000;
-          await options.onStep?.({ procedure: proc.id, step, totalSteps, epoch: epoch + 1, losses, decays, stepsPerSecond: step / elapsed, tensors: tf.memory().numTensors });
+          await options.onStep?.({
+            procedure: proc.id,
+            step,
+            totalSteps,
+            epoch: epoch + 1,
+            losses,
+            decays,
+            stepsPerSecond: step / elapsed,
+            tensors: tf.memory().numTensors,
+          });
         }
       }
     } finally {
@@ -260,8 +296,13 @@ export class ProgramRun {
    * used them yet, so the optimizer holds the variables the steps will read.
    */
   private minimizerFor(m: Extract<ProgramStep, { kind: 'minimize' }>): Minimizer {
-    const groups = m.networks.map((net) => ({ variables: trainableVariables(this.networks.get(net)!.model), multiplier: Object.hasOwn(m.optimizer.learningRateMultipliers, net) ? m.optimizer.learningRateMultipliers[net]! : 1 }));
-    const parameterSteps = this.program.procedures.flatMap((p) => p.steps).filter((s): s is Extract<ProgramStep, { kind: 'parameter' }> => s.kind === 'parameter');
+    const groups = m.networks.map((net) => ({
+      variables: trainableVariables(this.networks.get(net)!.model),
+      multiplier: Object.hasOwn(m.optimizer.learningRateMultipliers, net) ? m.optimizer.learningRateMultipliers[net]! : 1,
+    }));
+    const parameterSteps = this.program.procedures
+      .flatMap((p) => p.steps)
+      .filter((s): s is Extract<ProgramStep, { kind: 'parameter' }> => s.kind === 'parameter');
     const parameters = m.parameters.flatMap((output) => {
       const step = parameterSteps.find((s) => s.output === output);
       return step ? [this.parameterFor(step)] : [];
@@ -308,9 +349,14 @@ export class ProgramRun {
         case 'LinearProbe': {
           const tf2 = onTrain!.get(`${m.nodeId}:0`)!;
           const trainFeatures: Collected = { features: tf2.data, dim: tf2.dim, labels: argmaxRows(onTrain!.get(`${m.nodeId}:1`)!), count: tf2.count };
-          const value = m.metric === 'KNearestNeighbours'
-            ? knnAccuracy(tf, trainFeatures, features, m.config.k as number, classes)
-            : linearProbeAccuracy(tf, trainFeatures, features, classes, { epochs: m.config.epochs as number, learningRate: m.config.learningRate as number, seed: derivedSeed(options.seed, `probe:${m.nodeId}`) });
+          const value =
+            m.metric === 'KNearestNeighbours'
+              ? knnAccuracy(tf, trainFeatures, features, m.config.k as number, classes)
+              : linearProbeAccuracy(tf, trainFeatures, features, classes, {
+                  epochs: m.config.epochs as number,
+                  learningRate: m.config.learningRate as number,
+                  seed: derivedSeed(options.seed, `probe:${m.nodeId}`),
+                });
           setMetric(metrics, m.name, value);
           break;
         }
@@ -326,9 +372,27 @@ export class ProgramRun {
         const initTrain = collect(train);
         for (const m of baselines) {
           const get = (c: Map<string, { data: Float32Array; dim: number; count: number }>, split: 0 | 1) => c.get(`${m.nodeId}:${split}`)!;
-          const a: Collected = { features: get(initTrain, 0).data, dim: get(initTrain, 0).dim, labels: argmaxRows(get(initTrain, 1)), count: get(initTrain, 0).count };
-          const b: Collected = { features: get(initTest, 0).data, dim: get(initTest, 0).dim, labels: argmaxRows(get(initTest, 1)), count: get(initTest, 0).count };
-          setMetric(metrics, String(m.config.randomInitMetric), linearProbeAccuracy(tf, a, b, classes, { epochs: m.config.epochs as number, learningRate: m.config.learningRate as number, seed: derivedSeed(options.seed, `probe:${m.nodeId}`) }));
+          const a: Collected = {
+            features: get(initTrain, 0).data,
+            dim: get(initTrain, 0).dim,
+            labels: argmaxRows(get(initTrain, 1)),
+            count: get(initTrain, 0).count,
+          };
+          const b: Collected = {
+            features: get(initTest, 0).data,
+            dim: get(initTest, 0).dim,
+            labels: argmaxRows(get(initTest, 1)),
+            count: get(initTest, 0).count,
+          };
+          setMetric(
+            metrics,
+            String(m.config.randomInitMetric),
+            linearProbeAccuracy(tf, a, b, classes, {
+              epochs: m.config.epochs as number,
+              learningRate: m.config.learningRate as number,
+              seed: derivedSeed(options.seed, `probe:${m.nodeId}`),
+            }),
+          );
         }
       } finally {
         [...this.networks.values()].forEach((s, i) => s.model.setWeights(current[i]!));
@@ -338,7 +402,12 @@ export class ProgramRun {
   }
 
   /** Each metric input (`node:index`) over a split, as flat rows, computed in inference mode. */
-  private collect(proc: PlanProcedure, ds: Dataset, split: Split, metricSteps: Array<Extract<ProgramStep, { kind: 'metric' }>>): Map<string, { data: Float32Array; dim: number; count: number }> {
+  private collect(
+    proc: PlanProcedure,
+    ds: Dataset,
+    split: Split,
+    metricSteps: Array<Extract<ProgramStep, { kind: 'metric' }>>,
+  ): Map<string, { data: Float32Array; dim: number; count: number }> {
     const tf = this.tf;
     const data = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'data' }> => s.kind === 'data');
     const wanted = metricSteps.flatMap((m) => m.inputs.map((v, i) => ({ key: `${m.nodeId}:${i}`, value: v })));

@@ -46,7 +46,11 @@ export class Minimizer {
   private groups: Array<{ multiplier: number; optimizer: tfType.Optimizer; names: Set<string> }> = [];
   private kernels = new Set<string>();
 
-  constructor(private tf: Tf, private settings: MinimizerSettings, groups: Array<{ variables: tfType.Variable[]; multiplier: number }>) {
+  constructor(
+    private tf: Tf,
+    private settings: MinimizerSettings,
+    groups: Array<{ variables: tfType.Variable[]; multiplier: number }>,
+  ) {
     const byMultiplier = new Map<number, Set<string>>();
     for (const group of groups) {
       for (const v of group.variables) {
@@ -67,7 +71,8 @@ export class Minimizer {
     const tf = this.tf;
     const cfg = this.settings;
     let named = this.variables.flatMap((v) => (grads[v.name] ? [{ v, g: grads[v.name]! }] : []));
-    if (cfg.optimizer === 'sgd' && cfg.weightDecay > 0) named = named.map(({ v, g }) => ({ v, g: this.kernels.has(v.name) ? tf.add(g, tf.mul(v, cfg.weightDecay)) : g }));
+    if (cfg.optimizer === 'sgd' && cfg.weightDecay > 0)
+      named = named.map(({ v, g }) => ({ v, g: this.kernels.has(v.name) ? tf.add(g, tf.mul(v, cfg.weightDecay)) : g }));
     if (cfg.clipNorm > 0) {
       const norm = tf.sqrt(tf.addN(named.map(({ g }) => tf.sum(tf.square(g)))));
       const factor = tf.minimum(1, tf.div(cfg.clipNorm, tf.maximum(norm, 1e-12)));
@@ -117,7 +122,14 @@ export interface DirectPredSettings {
  * W from F̂'s eigen-decomposition. Returns the running correlation (pass it back next step; none
  * before the first). Does not dispose `f`.
  */
-export async function directPredUpdate(tf: Tf, running: Float64Array | undefined, f: T, step: number, settings: DirectPredSettings, predictor: tfType.LayersModel): Promise<Float64Array> {
+export async function directPredUpdate(
+  tf: Tf,
+  running: Float64Array | undefined,
+  f: T,
+  step: number,
+  settings: DirectPredSettings,
+  predictor: tfType.LayersModel,
+): Promise<Float64Array> {
   const d = f.shape[1]!;
   const corr = tf.tidy(() => tf.div(tf.matMul(f, f, true, false), f.shape[0]!));
   const batch = await corr.data();

@@ -127,7 +127,15 @@ function decayWeights(tf: Tf, model: tfType.LayersModel, factor: number): void {
 /** Labels as the loss wants them: class ids for the sparse loss, one-hot rows otherwise. */
 type LabelForm = 'oneHot' | 'sparse';
 
-function batchTensors(tf: Tf, split: Split, order: ArrayLike<number>, start: number, size: number, ds: Dataset, labelForm: LabelForm = 'oneHot'): { x: tfType.Tensor; y: tfType.Tensor } {
+function batchTensors(
+  tf: Tf,
+  split: Split,
+  order: ArrayLike<number>,
+  start: number,
+  size: number,
+  ds: Dataset,
+  labelForm: LabelForm = 'oneHot',
+): { x: tfType.Tensor; y: tfType.Tensor } {
   const per = exampleSize(ds);
   const count = Math.min(size, order.length - start);
   const x = new Float32Array(count * per);
@@ -177,9 +185,12 @@ export function evaluate(tf: Tf, model: tfType.LayersModel, ds: Dataset, split: 
 export async function trainClassifier(tf: Tf, model: tfType.LayersModel, ds: Dataset, setup: TrainingSetup, options: TrainOptions = {}): Promise<TrainResult> {
   const hooks = options.hooks ?? {};
   const per = exampleSize(ds);
-  const train = options.limit ? { x: ds.train.x.subarray(0, options.limit * per), y: ds.train.y.subarray(0, options.limit), count: Math.min(options.limit, ds.train.count) } : ds.train;
+  const train = options.limit
+    ? { x: ds.train.x.subarray(0, options.limit * per), y: ds.train.y.subarray(0, options.limit), count: Math.min(options.limit, ds.train.count) }
+    : ds.train;
   const testLimit = options.limit ? Math.max(1, Math.floor(options.limit / 4)) : undefined;
-  const test = testLimit && testLimit < ds.test.count ? { x: ds.test.x.subarray(0, testLimit * per), y: ds.test.y.subarray(0, testLimit), count: testLimit } : ds.test;
+  const test =
+    testLimit && testLimit < ds.test.count ? { x: ds.test.x.subarray(0, testLimit * per), y: ds.test.y.subarray(0, testLimit), count: testLimit } : ds.test;
 
   const optimizer = optimizerFor(tf, setup);
   model.compile({ optimizer, loss: setup.loss, metrics: ['accuracy'] });
@@ -187,7 +198,9 @@ export async function trainClassifier(tf: Tf, model: tfType.LayersModel, ds: Dat
   const totalSteps = stepsPerEpoch * setup.epochs;
   const resume = options.resume;
   if (resume && resume.totalSteps !== totalSteps) {
-    throw new Error(`This checkpoint belongs to a run of ${resume.totalSteps} steps, but this setup makes ${totalSteps}: use the run's own setup and data to resume it.`);
+    throw new Error(
+      `This checkpoint belongs to a run of ${resume.totalSteps} steps, but this setup makes ${totalSteps}: use the run's own setup and data to resume it.`,
+    );
   }
   if (resume) await restoreOptimizer(tf, optimizer, resume.optimizer);
   const random = seededRandom(setup.seed);
@@ -250,7 +263,17 @@ export async function trainClassifier(tf: Tf, model: tfType.LayersModel, ds: Dat
       result.steps.push({ step, loss, accuracy });
       const elapsed = (performance.now() - started) / 1000;
       const stepsPerSecond = (step - firstStep) / elapsed;
-      await hooks.onStep?.({ step, totalSteps, epoch: epoch + 1, loss, accuracy, learningRate, stepsPerSecond, secondsLeft: (totalSteps - step) / stepsPerSecond, tensors: tf.memory().numTensors });
+      await hooks.onStep?.({
+        step,
+        totalSteps,
+        epoch: epoch + 1,
+        loss,
+        accuracy,
+        learningRate,
+        stepsPerSecond,
+        secondsLeft: (totalSteps - step) / stepsPerSecond,
+        tensors: tf.memory().numTensors,
+      });
       const epochEnds = start + setup.batchSize >= train.count;
       if (!epochEnds && hooks.checkpointDue?.(step)) await checkpoint();
     }

@@ -26,9 +26,29 @@ export type TrainData = 'mnist' | { kind: 'synthetic'; name: SyntheticName } | {
 /** What the page asks of the worker. The worker only ever receives a plan, never the document. */
 export type ToWorker =
   /** `resume` goes on from a checkpoint; its weights come as `initialWeights`. */
-  | { type: 'train'; runId: string; plan: Plan; setup: TrainingSetup; data: TrainData; backend: BackendChoice; limit?: number; initialWeights?: WeightArtifacts; resume?: Checkpoint }
+  | {
+      type: 'train';
+      runId: string;
+      plan: Plan;
+      setup: TrainingSetup;
+      data: TrainData;
+      backend: BackendChoice;
+      limit?: number;
+      initialWeights?: WeightArtifacts;
+      resume?: Checkpoint;
+    }
   /** Runs a training program (several networks, procedures) on the data: its own loop, no checkpoints yet. */
-  | { type: 'train-program'; runId: string; program: PlanProgram; data: TrainData; backend: BackendChoice; seed: number; batchSize: number; epochs: number; limit?: number }
+  | {
+      type: 'train-program';
+      runId: string;
+      program: PlanProgram;
+      data: TrainData;
+      backend: BackendChoice;
+      seed: number;
+      batchSize: number;
+      epochs: number;
+      limit?: number;
+    }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }

@@ -49,19 +49,35 @@ async function loadMnist(): Promise<Dataset> {
 /** The run's data: cached by name, or the page's own (checked, since it crossed a boundary). */
 function datasetFor(data: TrainData): Promise<Dataset> {
   if (data === 'mnist') {
-    if (!datasets.has('mnist')) datasets.set('mnist', loadMnist().catch((err) => { datasets.delete('mnist'); throw err; }));
+    if (!datasets.has('mnist'))
+      datasets.set(
+        'mnist',
+        loadMnist().catch((err) => {
+          datasets.delete('mnist');
+          throw err;
+        }),
+      );
     return datasets.get('mnist')!;
   }
   if (data.kind === 'synthetic') {
     const key = `synthetic:${data.name}`;
-    if (!datasets.has(key)) datasets.set(key, Promise.resolve().then(() => syntheticDataset(data.name)));
+    if (!datasets.has(key))
+      datasets.set(
+        key,
+        Promise.resolve().then(() => syntheticDataset(data.name)),
+      );
     return datasets.get(key)!;
   }
   const ds = data.dataset;
   const size = exampleSize(ds);
-  for (const [label, split] of [['training', ds.train], ['test', ds.test]] as const) {
+  for (const [label, split] of [
+    ['training', ds.train],
+    ['test', ds.test],
+  ] as const) {
     if (split.x.length !== split.count * size || split.y.length !== split.count) {
-      return Promise.reject(new Error(`The ${label} split of "${ds.name}" is inconsistent: ${split.count} examples but ${split.x.length} values for examples of ${size}.`));
+      return Promise.reject(
+        new Error(`The ${label} split of "${ds.name}" is inconsistent: ${split.count} examples but ${split.x.length} values for examples of ${size}.`),
+      );
     }
   }
   if (ds.train.count === 0) return Promise.reject(new Error(`"${ds.name}" has no training examples.`));
@@ -70,15 +86,17 @@ function datasetFor(data: TrainData): Promise<Dataset> {
 
 async function saveWeights(m: tf.LayersModel): Promise<WeightArtifacts> {
   let saved: WeightArtifacts | undefined;
-  await m.save(tf.io.withSaveHandler(async (artifacts) => {
-    const data = artifacts.weightData;
-    saved = {
-      modelTopology: artifacts.modelTopology as object,
-      weightSpecs: (artifacts.weightSpecs ?? []).map((s) => ({ name: s.name, shape: s.shape, dtype: s.dtype })),
-      weightData: Array.isArray(data) ? (tf.io.concatenateArrayBuffers(data) as ArrayBuffer) : (data as ArrayBuffer),
-    };
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await m.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const data = artifacts.weightData;
+      saved = {
+        modelTopology: artifacts.modelTopology as object,
+        weightSpecs: (artifacts.weightSpecs ?? []).map((s) => ({ name: s.name, shape: s.shape, dtype: s.dtype })),
+        weightData: Array.isArray(data) ? (tf.io.concatenateArrayBuffers(data) as ArrayBuffer) : (data as ArrayBuffer),
+      };
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   return saved!;
 }
 
@@ -236,7 +254,12 @@ async function load(message: Extract<ToWorker, { type: 'load' }>): Promise<void>
 
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const message = event.data;
-  const fail = (err: unknown) => post({ type: 'error', runId: 'runId' in message ? (message as { runId: string }).runId : undefined, message: err instanceof Error ? err.message : String(err) });
+  const fail = (err: unknown) =>
+    post({
+      type: 'error',
+      runId: 'runId' in message ? (message as { runId: string }).runId : undefined,
+      message: err instanceof Error ? err.message : String(err),
+    });
   switch (message.type) {
     case 'train':
       train(message).catch(fail);

@@ -12,11 +12,24 @@ Prints one line `median_ms_per_step=<float>` (plus a human-readable line), which
 """
 
 import argparse
+import os
 import statistics
+import sys
 import time
 
-import torch
-from torch import nn
+
+def _threads_from_argv() -> str:
+    # OpenBLAS sizes its own thread pool when it loads, whatever torch.set_num_threads says later:
+    # without this, "1 thread" still runs OpenBLAS on every core (and stalls when they are busy).
+    argv = sys.argv[1:]
+    return argv[argv.index("--threads") + 1] if "--threads" in argv[:-1] else "2"
+
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", _threads_from_argv())
+os.environ.setdefault("OMP_NUM_THREADS", _threads_from_argv())
+
+import torch  # noqa: E402  (after the thread settings above)
+from torch import nn  # noqa: E402
 
 
 class MlpBlock(nn.Sequential):

@@ -141,6 +141,43 @@ function explicit(pads: [Pair, Pair]): backend_util.ExplicitPadding {
   return [[0, 0], pads[0], pads[1], [0, 0]];
 }
 
+/**
+ * The fh·fw taps of a strided conv's input window, concatenated along channels (im2col):
+ * [n, oh, ow, fh·fw·ci]. tfjs-wasm's StridedSlice with steps above 1 is a slow loop (about 18 ms a
+ * call on a 256-image batch, nine calls per 3×3 conv), so the window is padded to whole strides and
+ * transposed once to [sh, sw, n, H/sh, W/sw, ci]: every stride phase is then a contiguous block, and
+ * each tap a plain rank-4 slice of it.
+ */
+function strideTaps(xp: tf.Tensor4D, info: Conv2DInfo): tf.Tensor4D {
+  const { batchSize: n, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, inChannels: ci } = info;
+  if (sh === 1 && sw === 1) {
+    const taps: tf.Tensor4D[] = [];
+    for (let h = 0; h < fh; h++) for (let w = 0; w < fw; w++) taps.push(tf.slice(xp, [0, h, w, 0], [n, oh, ow, ci]));
+    return taps.length === 1 ? taps[0]! : tf.concat(taps, 3);
+  }
+  const rowsPerPhase = oh + Math.floor((fh - 1) / sh);
+  const colsPerPhase = ow + Math.floor((fw - 1) / sw);
+  const [, ph, pw] = xp.shape;
+  const whole = tf.pad(xp, [
+    [0, 0],
+    [0, rowsPerPhase * sh - ph],
+    [0, colsPerPhase * sw - pw],
+    [0, 0],
+  ]);
+  const phases = whole
+    .reshape([n, rowsPerPhase, sh, colsPerPhase, sw, ci])
+    .transpose([2, 4, 0, 1, 3, 5])
+    .reshape([sh * sw * n, rowsPerPhase, colsPerPhase, ci]) as tf.Tensor4D;
+  const taps: tf.Tensor4D[] = [];
+  for (let h = 0; h < fh; h++) {
+    for (let w = 0; w < fw; w++) {
+      const phase = (h % sh) * sw + (w % sw);
+      taps.push(tf.slice(phases, [phase * n, Math.floor(h / sh), Math.floor(w / sw), 0], [n, oh, ow, ci]));
+    }
+  }
+  return taps.length === 1 ? taps[0]! : tf.concat(taps, 3);
+}
+
 /** dW for a regular conv: colsᵀ · dy, where cols holds the input patch of every output pixel. */
 function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, info: Conv2DInfo): tf.Tensor {
   const {
@@ -167,13 +204,7 @@ function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, info: Conv2DInfo): tf
       .transpose([0, 1, 3, 2, 4, 5])
       .reshape([rows, fh * fw * ci]);
   } else {
-    const taps: tf.Tensor4D[] = [];
-    for (let h = 0; h < fh; h++) {
-      for (let w = 0; w < fw; w++) {
-        taps.push(tf.stridedSlice(xp, [0, h, w, 0], [n, h + (oh - 1) * sh + 1, w + (ow - 1) * sw + 1, ci], [1, sh, sw, 1]) as tf.Tensor4D);
-      }
-    }
-    cols = (taps.length === 1 ? taps[0]! : tf.concat(taps, 3)).reshape([rows, fh * fw * ci]);
+    cols = strideTaps(xp, info).reshape([rows, fh * fw * ci]);
   }
   // (dyᵀ · cols)ᵀ: tfjs-wasm runs matMul with transposeA or transposeB in a scalar loop (~23 ms for
   // [6272,64]ᵀ·[6272,64]); an explicit transpose of dy (no bigger than cols) plus a plain XNNPACK

@@ -3,7 +3,8 @@
  * sources are not stale, each template's module type-checks under --strict, and one step of the
  * exported trainer leaves the same weights as one step of the app's interpreter (ProgramRun) from
  * the same initial weights, batch, seed and step index, moving-average copies included, without
- * leaking tensors. Small data (32 synthetic 28×28 images, batches of 8) keeps it fast on the CPU.
+ * leaking tensors; and each evaluation of the exported trainer gives the app's metrics from the same
+ * weights. Small data (32 or 320 synthetic 28×28 images, batches of 8) keeps it fast on the CPU.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -44,16 +45,16 @@ function programOf(id: string): PlanProgram {
   return program!;
 }
 
-/** Seeded 28×28×1 images in 10 classes: noise plus a bright bar whose row is the class. */
-function images(count: number): Dataset {
+/** Seeded 28×28×1 images in 10 classes: noise plus a bar whose row is the class (brightness 1 by default; fainter is harder). */
+function images(count: number, bar = 1, noise = 0.2): Dataset {
   const random = seededRandom(11);
   const make = (n: number) => {
     const x = new Float32Array(n * 784);
     const y = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       y[i] = i % 10;
-      for (let j = 0; j < 784; j++) x[i * 784 + j] = 0.2 * random();
-      for (let c = 4; c < 24; c++) x[i * 784 + (4 + 2 * y[i]!) * 28 + c] = 1;
+      for (let j = 0; j < 784; j++) x[i * 784 + j] = noise * random();
+      for (let c = 4; c < 24; c++) x[i * 784 + (4 + 2 * y[i]!) * 28 + c] += bar;
     }
     return { x, y, count: n };
   };
@@ -126,6 +127,8 @@ it('patchbay export simsiam --out writes the whole module (networks and trainer)
   expect(readFileSync(file, 'utf8')).toContain('export function createTrainer(');
 });
 
+type Batch = { image: tfType.Tensor4D; label: tfType.Tensor2D };
+
 interface ExportedModule {
   createNetworks: () => Record<string, tfType.LayersModel>;
   createTrainer: (
@@ -139,7 +142,7 @@ interface ExportedModule {
           kind: 'train';
           trainStep: (batch: { image: tfType.Tensor4D; label: tfType.Tensor2D }, step: number, totalSteps: number) => Promise<Record<string, number>>;
         }
-      | { kind: 'evaluate' }
+      | { kind: 'evaluate'; evaluate: (data: { train: Batch[]; test: Batch[] }) => Record<string, unknown> }
     >;
     dispose: () => void;
   };
@@ -205,6 +208,94 @@ describe.each(TEMPLATES)('%s: one exported step equals one step in the app', (id
       expect(tf.memory().numTensors).toBe(tensors);
     } finally {
       tf.dispose([batch.image, batch.label, ...[...before.values()].flat()]);
+      trainer.dispose();
+      for (const m of Object.values(nets)) m.dispose();
+      run.dispose();
+    }
+  });
+});
+
+/** A split as the exported evaluation takes it: batches of 256 in order, as ProgramRun.evaluate collects. */
+function batchesOf(ds: Dataset, split: Dataset['train']): Batch[] {
+  const batches: Batch[] = [];
+  for (let start = 0; start < split.count; start += 256) {
+    const n = Math.min(256, split.count - start);
+    const x = split.x.subarray(start * 784, (start + n) * 784);
+    const labels = Int32Array.from(split.y.subarray(start, start + n));
+    batches.push(
+      tf.tidy(() => ({
+        image: tf.tensor4d(x, [n, 28, 28, 1]),
+        label: tf.oneHot(tf.tensor1d(labels, 'int32'), ds.classNames.length).toFloat() as tfType.Tensor2D,
+      })),
+    );
+  }
+  return batches;
+}
+
+/** Nested results (`baselines.randomInitLinearProbe`) as one flat record of dotted names. */
+function flatMetrics(metrics: Record<string, unknown>, prefix = ''): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(metrics)) {
+    if (typeof value === 'number') out[prefix + key] = value;
+    else Object.assign(out, flatMetrics(value as Record<string, unknown>, `${prefix}${key}.`));
+  }
+  return out;
+}
+
+const EVALUATED: Record<string, string[]> = {
+  simsiam: ['baselines.randomInitLinearProbe', 'baselines.rawPixelsLinearProbe', 'collapseReference', 'collapseStd', 'knnAccuracy', 'linearProbeAccuracy'],
+  distillation: ['studentAloneAccuracy', 'teacherTestAccuracy', 'testAccuracy'],
+};
+
+describe.each(Object.keys(EVALUATED))('%s: the exported evaluation equals the app’s', (id) => {
+  it('the same metrics (≤ 1e-6) from the same weights on 320 training and 80 held-out images, the baselines from the same initial weights, and no tensor leaked on either side', async () => {
+    const program = programOf(id);
+    // Faint bars in strong noise, so that no measure is at 0 or 1; 320 examples are two probe batches, so the probe's seeded shuffle matters.
+    const ds = images(320, 0.5, 1);
+    const run = new ProgramRun(tf, program, SEED);
+    const module = (await import(/* @vite-ignore */ join(OUT, `${id}.ts`))) as ExportedModule;
+    const nets = module.createNetworks();
+    // Both sides start from the app's initial weights (the random-init baseline measures these)...
+    for (const net of program.networks) nets[net.id]!.setWeights(run.networks.get(net.id)!.model.getWeights());
+    const trainer = module.createTrainer(nets, { seed: SEED });
+    // ...then both move to other weights (another seed's), so the current and initial networks differ.
+    const other = new ProgramRun(tf, program, SEED + 1);
+    for (const net of program.networks) {
+      const weights = other.networks.get(net.id)!.model.getWeights();
+      run.networks.get(net.id)!.model.setWeights(weights);
+      nets[net.id]!.setWeights(weights);
+    }
+    other.dispose();
+    const data = { train: batchesOf(ds, ds.train), test: batchesOf(ds, ds.test) };
+    try {
+      const evaluations = program.procedures.filter((p) => p.kind === 'evaluate');
+      expect(evaluations.length).toBeGreaterThan(0);
+      const app: Record<string, unknown> = {};
+      const exported: Record<string, number> = {};
+      for (const proc of evaluations) {
+        const before = tf.memory().numTensors;
+        run.evaluate(proc, ds, { seed: SEED, batchSize: BATCH, epochs: 1 }, app);
+        expect(tf.memory().numTensors, `${id}: tensors left by the app's ${proc.id}`).toBe(before);
+        const procedure = trainer.procedures[proc.id]!;
+        if (procedure.kind !== 'evaluate') throw new Error(`${proc.id} is not an evaluation in the export`);
+        Object.assign(exported, flatMetrics(procedure.evaluate(data)));
+        expect(tf.memory().numTensors, `${id}: tensors left by the exported ${proc.id}`).toBe(before);
+      }
+      const expected = flatMetrics(app);
+      expect(Object.keys(expected).sort()).toEqual(EVALUATED[id]);
+      expect(Object.keys(exported).sort()).toEqual(EVALUATED[id]);
+      // Not vacuous: accuracies away from 0 and 1, and the random-init baseline not the probe on the current weights.
+      for (const name of EVALUATED[id]!.filter((n) => !n.startsWith('collapse'))) {
+        expect(expected[name], name).toBeGreaterThan(0);
+        expect(expected[name], name).toBeLessThan(1);
+      }
+      if (id === 'simsiam') expect(expected['baselines.randomInitLinearProbe']).not.toBe(expected.linearProbeAccuracy);
+      for (const name of EVALUATED[id]!)
+        expect(Math.abs(exported[name]! - expected[name]!), `${id}: ${name} (app ${expected[name]}, export ${exported[name]})`).toBeLessThanOrEqual(1e-6);
+      // Both sides put the current weights back after measuring the baselines on the initial ones.
+      for (const net of program.networks) expect(maxDifference(run.networks.get(net.id)!.model.getWeights(), nets[net.id]!.getWeights())).toBe(0);
+    } finally {
+      tf.dispose([...data.train, ...data.test].flatMap((b) => [b.image, b.label]));
       trainer.dispose();
       for (const m of Object.values(nets)) m.dispose();
       run.dispose();

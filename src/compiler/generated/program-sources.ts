@@ -537,8 +537,8 @@ export function linearProbeAccuracy(
     return out;
   };
   const xs = standardise(train);
-  const w = tf.variable(tf.zeros([dim, classes]));
-  const b = tf.variable(tf.zeros([classes]));
+  // Made inside tidy so the zeros they start from are freed (a variable made from a tensor leaves that tensor alive).
+  const [w, b] = tf.tidy(() => [tf.variable(tf.zeros([dim, classes])), tf.variable(tf.zeros([classes]))]);
   const optimizer = tf.train.adam(options.learningRate);
   const random = seededRandom(options.seed);
   const batch = 256;

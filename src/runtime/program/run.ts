@@ -120,7 +120,12 @@ export class ProgramRun {
 
   private parameterFor(step: Extract<ProgramStep, { kind: 'parameter' }>): tfType.Variable {
     let v = this.parameters.get(step.nodeId);
-    if (!v) this.parameters.set(step.nodeId, (v = this.tf.variable(this.tf.scalar(step.init), true, `parameter_${step.nodeId}`)));
+    if (!v) {
+      // A variable keeps the tensor it was made from alive: make it from a scalar that is freed at once.
+      const init = this.tf.scalar(step.init);
+      this.parameters.set(step.nodeId, (v = this.tf.variable(init, true, `parameter_${step.nodeId}`)));
+      init.dispose();
+    }
     return v;
   }
 
@@ -199,7 +204,8 @@ export class ProgramRun {
           if (options.shouldStop?.()) return { status: 'stopped', message: `Stopped by the user at step ${step} of ${totalSteps} of "${proc.label}".` };
           const batch = batchOf(tf, ds, train, order, start, options.batchSize);
           const ctx = { step, training: true, totalSteps };
-          const hookInputs: T[] = [];
+          // One input per hook, from the first tape that computes it (as the exported trainer does).
+          const hookInputs: Array<T | undefined> = hooks.map(() => undefined);
           const shown = tf.tidy(() => {
             const values = new Map<string, T>();
             if (data) {
@@ -213,8 +219,15 @@ export class ProgramRun {
               const { value, grads } = tf.variableGrads(() => {
                 const inner = new Map(values);
                 this.forward(proc.steps, inner, ctx, taped.get(m));
-                for (const l of lossSteps) if (inner.has(l.output) && !values.has(l.output)) out[l.nodeId] = tf.keep(inner.get(l.output)!);
-                for (const h of hooks) if (inner.has(h.input) && !values.has(h.input)) hookInputs.push(tf.keep(inner.get(h.input)!));
+                // A loss shows its value from the last tape that computes it.
+                for (const l of lossSteps) {
+                  if (!inner.has(l.output) || values.has(l.output)) continue;
+                  out[l.nodeId]?.dispose();
+                  out[l.nodeId] = tf.keep(inner.get(l.output)!);
+                }
+                hooks.forEach((h, k) => {
+                  if (!hookInputs[k] && inner.has(h.input) && !values.has(h.input)) hookInputs[k] = tf.keep(inner.get(h.input)!);
+                });
                 return inner.get(m.loss) as tfType.Scalar;
               }, runner.variables);
               runner.apply(grads, learningRateAt(m.optimizer, step, totalSteps));
@@ -222,7 +235,9 @@ export class ProgramRun {
             });
             // Losses and hook inputs computed before any tape (e.g. all frozen) are read here.
             for (const l of lossSteps) if (!out[l.nodeId] && values.has(l.output)) out[l.nodeId] = tf.keep(values.get(l.output)!);
-            for (const h of hooks) if (values.has(h.input)) hookInputs.push(tf.keep(values.get(h.input)!));
+            hooks.forEach((h, k) => {
+              if (!hookInputs[k] && values.has(h.input)) hookInputs[k] = tf.keep(values.get(h.input)!);
+            });
             return out;
           });
           tf.dispose([batch.x, batch.y]);
@@ -236,7 +251,7 @@ export class ProgramRun {
           for (const [id, v] of Object.entries(losses)) {
             record.curves[id]!.push(v);
             if (!Number.isFinite(v)) {
-              tf.dispose(hookInputs);
+              tf.dispose(hookInputs.filter((t): t is T => t !== undefined));
               return {
                 status: 'failed',
                 nodeId: id,
@@ -311,13 +326,13 @@ export class ProgramRun {
     return new Minimizer(this.tf, m.optimizer, groups);
   }
 
-  private async runHooks(hooks: Array<Extract<ProgramStep, { kind: 'hook' }>>, inputs: T[], step: number): Promise<void> {
+  private async runHooks(hooks: Array<Extract<ProgramStep, { kind: 'hook' }>>, inputs: Array<T | undefined>, step: number): Promise<void> {
     for (const [i, h] of hooks.entries()) {
       const f = inputs[i];
       if (!f) continue;
       this.correlations.set(h.nodeId, await directPredUpdate(this.tf, this.correlations.get(h.nodeId), f, step, h, this.networks.get(h.network)!.model));
     }
-    this.tf.dispose(inputs);
+    this.tf.dispose(inputs.filter((t): t is T => t !== undefined));
   }
 
   /** Runs an evaluation procedure: collects each metric's inputs over the data, then measures. */

@@ -620,6 +620,20 @@ export function trainableVariables(model: tfType.LayersModel): tfType.Variable[]
   return model.trainableWeights.map((w) => w.read() as tfType.Variable);
 }`,
   },
+  disposeOptimizer: {
+    file: 'src/runtime/program/updates.ts',
+    uses: [],
+    tfTypes: true,
+    source: `/**
+ * Disposes an optimizer and its learning-rate tensor: tfjs's MomentumOptimizer.dispose forgets the
+ * rate tensor its SGD base keeps (one tensor left per optimizer); disposing it twice is harmless.
+ */
+export function disposeOptimizer(optimizer: tfType.Optimizer): void {
+  const rate = (optimizer as unknown as { c?: tfType.Tensor }).c;
+  optimizer.dispose();
+  rate?.dispose();
+}`,
+  },
   setOptimizerLearningRate: {
     file: 'src/runtime/program/updates.ts',
     uses: [],
@@ -636,7 +650,7 @@ export function setOptimizerLearningRate(optimizer: tfType.Optimizer, learningRa
   },
   Minimizer: {
     file: 'src/runtime/program/updates.ts',
-    uses: ['MinimizerSettings', 'Tf', 'setOptimizerLearningRate'],
+    uses: ['MinimizerSettings', 'Tf', 'disposeOptimizer', 'setOptimizerLearningRate'],
     tfTypes: true,
     source: `/**
  * One Minimize node's optimizer(s) over a fixed list of variables. One optimizer per learning-rate
@@ -694,7 +708,7 @@ export class Minimizer {
   }
 
   dispose(): void {
-    for (const g of this.groups) g.optimizer.dispose();
+    for (const g of this.groups) disposeOptimizer(g.optimizer);
   }
 }`,
   },

@@ -26,6 +26,16 @@ export function trainableVariables(model: tfType.LayersModel): tfType.Variable[]
 }
 
 /**
+ * Disposes an optimizer and its learning-rate tensor: tfjs's MomentumOptimizer.dispose forgets the
+ * rate tensor its SGD base keeps (one tensor left per optimizer); disposing it twice is harmless.
+ */
+export function disposeOptimizer(optimizer: tfType.Optimizer): void {
+  const rate = (optimizer as unknown as { c?: tfType.Tensor }).c;
+  optimizer.dispose();
+  rate?.dispose();
+}
+
+/**
  * Sets an optimizer's learning rate for the next step. SGD and momentum keep it in a tensor made by
  * `setLearningRate` (assigning the field alone changes nothing); Adam reads the field.
  */
@@ -91,7 +101,7 @@ export class Minimizer {
   }
 
   dispose(): void {
-    for (const g of this.groups) g.optimizer.dispose();
+    for (const g of this.groups) disposeOptimizer(g.optimizer);
   }
 }
 

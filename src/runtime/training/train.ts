@@ -1,7 +1,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import type { TrainingSetup } from '../../document/schema';
 import { exampleSize, seededRandom, shuffledIndices, type Dataset, type Split } from '../data/dataset';
-import { setOptimizerLearningRate } from '../program/updates';
+import { disposeOptimizer, setOptimizerLearningRate } from '../program/updates';
 import { learningRateAt } from './schedule';
 import { seedStep } from '../seeds';
 
@@ -292,6 +292,6 @@ export async function trainClassifier(tf: Tf, model: tfType.LayersModel, ds: Dat
     const testEval = last && result.status === 'completed' ? last.test : evaluate(tf, model, ds, test);
     result.final = { trainLoss: last?.trainLoss ?? lastEpochLoss, trainAccuracy: last?.trainAccuracy ?? lastEpochAccuracy, test: testEval };
   }
-  optimizer.dispose();
+  disposeOptimizer(optimizer);
   return result;
 }

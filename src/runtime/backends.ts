@@ -6,6 +6,7 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { BackendChoice, BackendName } from './worker/protocol';
 import { useWasmBackend } from './wasm-backend';
+import { registerTrainingGradients } from './wasm-kernels';
 
 /**
  * Backend choice in the browser (worker). On a real GPU, WebGPU then WebGL are fastest; on a
@@ -57,6 +58,8 @@ async function activate(name: BackendName): Promise<void> {
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`tfjs could not start the ${name} backend.`);
   await tf.ready();
+  // LayerNormalization's tiled statistics would otherwise differentiate as one Slice and Add per copy.
+  registerTrainingGradients();
 }
 
 /**

@@ -581,6 +581,16 @@ export function registerWasmTrainingKernels(): void {
     tf.unregisterKernel(kernelName, 'wasm');
     tf.registerKernel({ ...stock, kernelFunc }); // keeps the stock setupFunc / disposeFunc
   }
+  registerTrainingGradients();
+}
+
+/**
+ * Installs this module's gradients (tile's as one reshape and Sum; Sum/Mean, which take their fast
+ * path only on wasm). tfjs registers gradients for every backend at once and these are plain tfjs
+ * ops, so WebGPU and WebGL sessions get them too: the backends module calls this whatever backend
+ * it starts. Idempotent.
+ */
+export function registerTrainingGradients(): void {
   for (const [kernelName, make] of GRADIENTS) {
     const stock = tf.getGradient(kernelName);
     if (stock === undefined || INSTALLED_GRADIENTS.has(stock.gradFunc)) continue;

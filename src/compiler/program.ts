@@ -6,7 +6,7 @@
  * comes here: it trains and exports exactly as a plain classifier.
  */
 import { diagnostic, hasErrors, type Diagnostic } from '../document/diagnostics';
-import { MAIN_NETWORK, type GraphDocument, type GraphNode, type ProcedureDef } from '../document/schema';
+import { MAIN_NETWORK, type BlockDef, type GraphDocument, type GraphNode, type ProcedureDef } from '../document/schema';
 import { getProgramSpec, NETWORK_NODE_TYPE, NetworkNodeParams, type AnyProgramSpec } from '../nodes/program/specs';
 import { formatShape } from '../nodes/shape';
 import type { AnySpec, ParamCount, PortSpec, Shape, ShapeProblem } from '../nodes/spec';
@@ -95,11 +95,7 @@ export function analyzeProgram(doc: GraphDocument): ProgramAnalysis | null {
   return { networks, procedures, diagnostics, count };
 }
 
-function analyzeProcedure(
-  def: ProcedureDef,
-  networks: ReadonlyMap<string, NetworkInfo>,
-  blocks: ReadonlyMap<string, never> | ReadonlyMap<string, unknown>,
-): ProcedureResult {
+function analyzeProcedure(def: ProcedureDef, networks: ReadonlyMap<string, NetworkInfo>, blocks: ReadonlyMap<string, BlockDef>): ProcedureResult {
   const procedure = def.id;
   const portsOf = (n: GraphNode): NodePorts | undefined => {
     if (n.type === NETWORK_NODE_TYPE) {
@@ -109,7 +105,7 @@ function analyzeProcedure(
     const spec = getProgramSpec(n.type);
     return spec && { inputs: spec.inputs, outputs: spec.outputs };
   };
-  const wiring = wire(def, blocks as never, undefined, portsOf);
+  const wiring = wire(def, blocks, undefined, portsOf);
   const diagnostics: Diagnostic[] = wiring.diagnostics.map((d) => ({ ...d, procedure }));
   const shapes = new Map<string, Record<string, Shape>>();
   const params = new Map<string, Record<string, unknown>>();

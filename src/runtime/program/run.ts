@@ -49,7 +49,6 @@ export interface ProgramRunOptions {
   limit?: number;
   onStep?: (report: ProgramStepReport) => void | Promise<void>;
   onProcedure?: (procedure: PlanProcedure, index: number) => void | Promise<void>;
-  onMetric?: (name: string, value: number) => void | Promise<void>;
   shouldStop?: () => boolean;
 }
 

@@ -59,6 +59,31 @@ function pairOf(inputs: Shape[], names: [string, string]): Shape | ShapeProblem 
   return a;
 }
 
+/** Inference of a loss that compares two tensors element by element: one shape in, a scalar out. */
+const comparing =
+  (names: [string, string]) =>
+  (_p: unknown, inputs: Shape[]): Record<string, Shape> | ShapeProblem => {
+    const pair = pairOf(inputs, names);
+    return Array.isArray(pair) ? { loss: SCALAR } : pair;
+  };
+
+/** A loss without params over two tensors of one shape (MSE, negative cosine, BYOL's). */
+function pairLoss(type: string, label: string, description: string, ports: [string, string]) {
+  return define({
+    type,
+    label,
+    category: 'Losses',
+    kind: 'loss',
+    procedures: ['train'],
+    description,
+    inputs: ports.map((name) => ({ name })),
+    outputs: [{ name: 'loss' }],
+    params: z.object({}),
+    keyParams: [],
+    infer: comparing(ports),
+  });
+}
+
 const both = ['train', 'evaluate'] as const;
 
 // ── Data ────────────────────────────────────────────────────────────────────────────────────────
@@ -263,62 +288,22 @@ export const CrossEntropySpec = define({
   outputs: [{ name: 'loss' }],
   params: z.object({ fromLogits: z.boolean().default(true).describe('The prediction is logits (no softmax yet); off when the network ends in softmax.') }),
   keyParams: ['fromLogits'],
-  infer: (_p, inputs) => {
-    const pair = pairOf(inputs, ['prediction', 'label']);
-    return Array.isArray(pair) ? { loss: SCALAR } : pair;
-  },
+  infer: comparing(['prediction', 'label']),
 });
 
-export const MseSpec = define({
-  type: 'MeanSquaredError',
-  label: 'Mean squared error',
-  category: 'Losses',
-  kind: 'loss',
-  procedures: ['train'],
-  description: 'The mean of (a − b)² over every value.',
-  inputs: [{ name: 'a' }, { name: 'b' }],
-  outputs: [{ name: 'loss' }],
-  params: z.object({}),
-  keyParams: [],
-  infer: (_p, inputs) => {
-    const pair = pairOf(inputs, ['a', 'b']);
-    return Array.isArray(pair) ? { loss: SCALAR } : pair;
-  },
-});
+export const MseSpec = pairLoss('MeanSquaredError', 'Mean squared error', 'The mean of (a − b)² over every value.', ['a', 'b']);
 
-export const NegativeCosineSpec = define({
-  type: 'NegativeCosine',
-  label: 'Negative cosine',
-  category: 'Losses',
-  kind: 'loss',
-  procedures: ['train'],
-  description: "−cos(p, z) averaged over the batch (SimSiam's D(p, z)); −1 when they point the same way.",
-  inputs: [{ name: 'p' }, { name: 'z' }],
-  outputs: [{ name: 'loss' }],
-  params: z.object({}),
-  keyParams: [],
-  infer: (_p, inputs) => {
-    const pair = pairOf(inputs, ['p', 'z']);
-    return Array.isArray(pair) ? { loss: SCALAR } : pair;
-  },
-});
+export const NegativeCosineSpec = pairLoss(
+  'NegativeCosine',
+  'Negative cosine',
+  "−cos(p, z) averaged over the batch (SimSiam's D(p, z)); −1 when they point the same way.",
+  ['p', 'z'],
+);
 
-export const ByolLossSpec = define({
-  type: 'NormalizedMSE',
-  label: 'Normalised MSE (BYOL)',
-  category: 'Losses',
-  kind: 'loss',
-  procedures: ['train'],
-  description: "‖p/‖p‖ − z/‖z‖‖² = 2 − 2·cos(p, z), averaged over the batch (BYOL's loss).",
-  inputs: [{ name: 'p' }, { name: 'z' }],
-  outputs: [{ name: 'loss' }],
-  params: z.object({}),
-  keyParams: [],
-  infer: (_p, inputs) => {
-    const pair = pairOf(inputs, ['p', 'z']);
-    return Array.isArray(pair) ? { loss: SCALAR } : pair;
-  },
-});
+export const ByolLossSpec = pairLoss('NormalizedMSE', 'Normalised MSE (BYOL)', "‖p/‖p‖ − z/‖z‖‖² = 2 − 2·cos(p, z), averaged over the batch (BYOL's loss).", [
+  'p',
+  'z',
+]);
 
 export const InfoNceSpec = define({
   type: 'InfoNCE',

@@ -4,6 +4,7 @@ import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
 import { formatShape } from '../nodes/shape';
 import { isProblem, type ParamCount, type Shape } from '../nodes/spec';
 import { blockPorts, wire, type Wiring } from './graph';
+import { addCost, layerCost, type CostTotal } from './cost';
 import { memoryDiagnostics } from './memory';
 import { blockArgs, blockReferenceProblems, mainGraphReferenceProblems, parseParams, resolveParams } from './params';
 
@@ -17,6 +18,8 @@ export interface NodeResult {
   /** Parsed params for a layer; resolved arguments (derived ones included) for a block. */
   params: Record<string, unknown> | null;
   count: ParamCount;
+  /** MACs and kept activations per example (every repetition of a block); absent when there is nothing to count. */
+  cost?: CostTotal;
   /** For block instances: the first repetition's body, for showing shapes inside. */
   inner?: BodyResult;
   /** For nodes inside a block whose `when` param is false: the node passes its input through. */
@@ -28,6 +31,7 @@ export interface BodyResult {
   nodes: Map<string, NodeResult>;
   diagnostics: Diagnostic[];
   count: ParamCount;
+  cost: CostTotal;
 }
 
 interface CacheEntry {
@@ -99,6 +103,7 @@ export function inferBody(
   const diagnostics = [...wiring.diagnostics];
   const nodes = new Map<string, NodeResult>();
   const count = { trainable: 0, nonTrainable: 0 };
+  const cost: CostTotal = { macs: 0, activations: 0, unestimated: [] };
 
   for (const id of wiring.order) {
     const node = wiring.nodes.get(id)!;
@@ -128,10 +133,11 @@ export function inferBody(
     nodes.set(id, result);
     count.trainable += result.count.trainable;
     count.nonTrainable += result.count.nonTrainable;
+    addCost(cost, result.cost);
   }
   // Nodes caught in cycles get an empty result so that lookups never miss.
   for (const id of wiring.nodes.keys()) if (!nodes.has(id)) nodes.set(id, { nodeId: id, outputs: null, inputs: [], params: null, count: ZERO });
-  return { wiring, nodes, diagnostics, count };
+  return { wiring, nodes, diagnostics, count, cost };
 }
 
 function gatherInputs(
@@ -243,7 +249,14 @@ function inferNode(
   for (const port of spec.outputs) outputs[port.name] = shape;
   // Output and BlockOutput have no ports to wire from, but what they receive is the result.
   if (spec.outputs.length === 0) outputs.out = shape;
-  return { nodeId: node.id, outputs, inputs, params: parsed.params, count: spec.countParams(parsed.params, inputs, shape) };
+  return {
+    nodeId: node.id,
+    outputs,
+    inputs,
+    params: parsed.params,
+    count: spec.countParams(parsed.params, inputs, shape),
+    cost: layerCost(spec, parsed.params, inputs, shape),
+  };
 }
 
 function inferBlockInstance(
@@ -302,6 +315,7 @@ function inferBlockInstance(
   let first: BodyResult | undefined;
   let args: Record<string, unknown> = given.args;
   const count = { trainable: 0, nonTrainable: 0 };
+  const cost: CostTotal = { macs: 0, activations: 0, unestimated: [] };
   let outputs: Record<string, Shape> = {};
   const inner = { ...ctx, stack: [...ctx.stack, def.id], cache: undefined };
   for (let r = 0; r < repeat; r++) {
@@ -337,17 +351,19 @@ function inferBlockInstance(
     if (r === 0) args = stepArgs;
     count.trainable += body.count.trainable;
     count.nonTrainable += body.count.nonTrainable;
+    addCost(cost, body.cost);
     const next = ports.outputs.map((p) => outputs[p.name]!);
     // Once a repetition maps a shape to itself, the remaining ones are identical: count them at once.
     if (shapeKey(next) === shapeKey(current) && r + 1 < repeat) {
       const left = repeat - r - 1;
       count.trainable += body.count.trainable * left;
       count.nonTrainable += body.count.nonTrainable * left;
+      addCost(cost, body.cost, left);
       break;
     }
     current = next;
   }
-  return { nodeId: node.id, outputs, inputs, params: args, count, inner: first };
+  return { nodeId: node.id, outputs, inputs, params: args, count, cost, inner: first };
 }
 
 function deriveArgs(

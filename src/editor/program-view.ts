@@ -164,7 +164,7 @@ export function procedureBodyResult(result: ProcedureResult, networks: ReadonlyM
     nodes.set(node.id, old && sameJson(old.outputs, fresh.outputs) && sameJson(old.params, fresh.params) && sameJson(old.count, fresh.count) ? old : fresh);
   }
   procedureResults.set(result.def.id, nodes);
-  return { wiring: result.wiring, nodes, diagnostics: result.diagnostics, count: NO_COUNT };
+  return { wiring: result.wiring, nodes, diagnostics: result.diagnostics, count: NO_COUNT, cost: { macs: 0, activations: 0, unestimated: [] } };
 }
 
 /** What the canvas and the inspector show for the graph on show. */

@@ -44,6 +44,25 @@ export interface ParamCount {
   nonTrainable: number;
 }
 
+/**
+ * What one node costs for one example (the batch dimension left out). Units are elements, not bytes:
+ * the compiler multiplies by the dtype's size.
+ */
+export interface NodeCost {
+  /**
+   * Multiply–accumulates, the convention of the papers' tables (fvcore, ptflops): convolutions, dense
+   * layers and matrix products count (one per multiply–add); element-wise work (activations,
+   * normalisation, pooling, adds, softmax) counts 0. null when a size is unknown until run time.
+   */
+  macs: number | null;
+  /**
+   * Elements this node keeps alive for the backward pass, when that is not its output's size: 0 for a
+   * view of its input (Reshape, Flatten); more for a layer that stores intermediates (an attention
+   * layer keeps its heads × tokens × tokens scores). Omitted: the output's size.
+   */
+  activations?: number | null;
+}
+
 export interface SpecExample<P> {
   params: Partial<P>;
   /** Input shapes without the batch dimension. */
@@ -67,6 +86,12 @@ export interface NodeSpec<S extends z.ZodObject = z.ZodObject> {
   keyParams: (keyof z.output<S> & string)[];
   infer(params: z.output<S>, inputs: Shape[]): Shape | ShapeProblem;
   countParams(params: z.output<S>, inputs: Shape[], output: Shape): ParamCount;
+  /**
+   * Multiply–accumulates and kept activations for one example (see NodeCost). Optional so that a new
+   * layer works before it has one, but then the summary says its cost is not estimated. Helpers in
+   * ./cost.ts (`ELEMENTWISE`, `VIEW`, `perExample`).
+   */
+  cost?(params: z.output<S>, inputs: Shape[], output: Shape): NodeCost;
   lower(params: z.output<S>): Lowering;
   examples: SpecExample<z.input<S>>[];
   migrations?: Record<number, (params: Record<string, unknown>) => Record<string, unknown>>;

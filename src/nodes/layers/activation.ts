@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ACTIVATIONS } from '../shape';
 import { defineSpec, IN, NO_PARAMS, OUT } from '../spec';
+import { ELEMENTWISE } from '../cost';
 
 export const ActivationSpec = defineSpec({
   type: 'Activation',
@@ -20,6 +21,7 @@ export const ActivationSpec = defineSpec({
   keyParams: ['activation'],
   infer: (_p, [x]) => x!,
   countParams: () => NO_PARAMS,
+  cost: ELEMENTWISE,
   lower: (p) => ({ kind: 'layer', factory: 'activation', config: { activation: p.activation } }),
   examples: [
     { params: { activation: 'gelu' }, inputs: [[7, 7, 4]] },

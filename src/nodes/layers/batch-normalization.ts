@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatShape, lastDim, requireRank } from '../shape';
 import { defineSpec, IN, OUT } from '../spec';
+import { ELEMENTWISE } from '../cost';
 
 export const BatchNormalizationSpec = defineSpec({
   type: 'BatchNormalization',
@@ -34,6 +35,8 @@ export const BatchNormalizationSpec = defineSpec({
     const c = lastDim(x!) ?? 0;
     return { trainable: (p.center ? c : 0) + (p.scale ? c : 0), nonTrainable: 2 * c };
   },
+  // Normalisation is element-wise work: no MACs by the papers' convention.
+  cost: ELEMENTWISE,
   lower: (p) => ({
     kind: 'layer',
     factory: 'batchNormalization',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineSpec, IN, NO_PARAMS, OUT } from '../spec';
+import { VIEW } from '../cost';
 
 const portName = z
   .string()
@@ -22,6 +23,8 @@ export const BlockInputSpec = defineSpec({
   // The compiler substitutes the caller's shape; on its own a block input has no shape.
   infer: () => ({ code: 'PB209', message: 'A block input has no shape outside a block.', help: 'Use Input in the main graph.' }),
   countParams: () => NO_PARAMS,
+  // Ports pass the tensor through: nothing computed, nothing new kept.
+  cost: VIEW,
   lower: () => ({ kind: 'input' }),
   examples: [],
 });
@@ -40,6 +43,8 @@ export const BlockOutputSpec = defineSpec({
   keyParams: ['name'],
   infer: (_p, [x]) => x!,
   countParams: () => NO_PARAMS,
+  // Ports pass the tensor through: nothing computed, nothing new kept.
+  cost: VIEW,
   lower: () => ({ kind: 'identity' }),
   examples: [],
 });

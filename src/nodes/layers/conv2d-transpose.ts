@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { activation, asPair, lastDim, pair, padding, requireRank } from '../shape';
 import { defineSpec, OUT, type Dim } from '../spec';
+import { perExample, times } from '../cost';
 
 /** tfjs `deconvLength`: the spatial size a transposed convolution produces. */
 function transposedLength(size: Dim, stride: number, kernel: number, pad: 'valid' | 'same'): Dim {
@@ -36,6 +37,11 @@ export const Conv2DTransposeSpec = defineSpec({
   countParams(p, [x]) {
     const [kh, kw] = asPair(p.kernelSize);
     return { trainable: kh * kw * (lastDim(x!) ?? 0) * p.filters + (p.useBias ? p.filters : 0), nonTrainable: 0 };
+  },
+  // Each input element is spread over a kh × kw window of every filter (the count fvcore and ptflops use).
+  cost(p, [x]) {
+    const [kh, kw] = asPair(p.kernelSize);
+    return { macs: times(perExample(x!), kh * kw * p.filters) };
   },
   lower: (p) => ({
     kind: 'layer',

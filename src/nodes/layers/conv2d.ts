@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { activation, asPair, initializer, lastDim, pair, padding, requireRank, window2d } from '../shape';
 import { defineSpec, OUT, type ShapeProblem } from '../spec';
+import { perExample, times } from '../cost';
 
 const RANK_HELP = 'Conv2D takes images shaped (batch, height, width, channels); add a Reshape before it.';
 
@@ -49,6 +50,11 @@ export const Conv2DSpec = defineSpec({
   countParams(p, [x]) {
     const [kh, kw] = asPair(p.kernelSize);
     return { trainable: kh * kw * (lastDim(x!) ?? 0) * p.filters + (p.useBias ? p.filters : 0), nonTrainable: 0 };
+  },
+  // Each output element is a dot product over a kh × kw × in-channels window.
+  cost(p, [x], out) {
+    const [kh, kw] = asPair(p.kernelSize);
+    return { macs: times(perExample(out), times(lastDim(x!), kh * kw)) };
   },
   lower: (p) => ({
     kind: 'layer',

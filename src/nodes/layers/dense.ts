@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { activation, formatShape, initializer, lastDim, requireRank } from '../shape';
 import { defineSpec, IN, OUT } from '../spec';
+import { denseMacs } from '../cost';
 
 export const DenseSpec = defineSpec({
   type: 'Dense',
@@ -32,6 +33,8 @@ export const DenseSpec = defineSpec({
     return [...x!.slice(0, -1), p.units];
   },
   countParams: (p, [x]) => ({ trainable: (lastDim(x!) ?? 0) * p.units + (p.useBias ? p.units : 0), nonTrainable: 0 }),
+  // in × out per position (each token of a sequence, each pixel of an image).
+  cost: (p, [x], out) => ({ macs: denseMacs(lastDim(x!), out) }),
   lower: (p) => ({
     kind: 'layer',
     factory: 'dense',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { activation, asPair, initializer, lastDim, pair, padding, requireRank, window2d } from '../shape';
 import { defineSpec, OUT } from '../spec';
 import { stridesWithDilation } from './conv2d';
+import { perExample, times } from '../cost';
 
 export const DepthwiseConv2DSpec = defineSpec({
   type: 'DepthwiseConv2D',
@@ -36,6 +37,11 @@ export const DepthwiseConv2DSpec = defineSpec({
     const [kh, kw] = asPair(p.kernelSize);
     const out = (lastDim(x!) ?? 0) * p.depthMultiplier;
     return { trainable: kh * kw * out + (p.useBias ? out : 0), nonTrainable: 0 };
+  },
+  // Each output element sums a kh × kw window of one channel. Counted, although some published ConvMixer figures leave it out.
+  cost(p, _inputs, out) {
+    const [kh, kw] = asPair(p.kernelSize);
+    return { macs: times(perExample(out), kh * kw) };
   },
   lower: (p) => ({
     kind: 'layer',

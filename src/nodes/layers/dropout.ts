@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineSpec, IN, NO_PARAMS, OUT } from '../spec';
+import { ELEMENTWISE } from '../cost';
 
 export const DropoutSpec = defineSpec({
   type: 'Dropout',
@@ -14,6 +15,7 @@ export const DropoutSpec = defineSpec({
   keyParams: ['rate'],
   infer: (_p, [x]) => x!,
   countParams: () => NO_PARAMS,
+  cost: ELEMENTWISE,
   lower: (p) => ({ kind: 'layer', factory: 'dropout', config: { rate: p.rate } }),
   examples: [{ params: { rate: 0.25 }, inputs: [[32]] }],
 });

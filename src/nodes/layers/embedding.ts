@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { requireRank } from '../shape';
 import { defineSpec, IN, OUT } from '../spec';
+import { ELEMENTWISE } from '../cost';
 
 export const EmbeddingSpec = defineSpec({
   type: 'Embedding',
@@ -23,6 +24,8 @@ export const EmbeddingSpec = defineSpec({
       p.outputDim,
     ],
   countParams: (p) => ({ trainable: p.inputDim * p.outputDim, nonTrainable: 0 }),
+  // A table lookup: no multiply–accumulates.
+  cost: ELEMENTWISE,
   lower: (p) => ({ kind: 'layer', factory: 'embedding', config: { inputDim: p.inputDim, outputDim: p.outputDim } }),
   examples: [{ params: { inputDim: 50, outputDim: 8 }, inputs: [[12]] }],
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatShape, product, requireRank } from '../shape';
 import { defineSpec, IN, NO_PARAMS, OUT } from '../spec';
+import { VIEW } from '../cost';
 
 export const FlattenSpec = defineSpec({
   type: 'Flatten',
@@ -28,6 +29,8 @@ export const FlattenSpec = defineSpec({
     return [x![0]!, product(rest as number[])];
   },
   countParams: () => NO_PARAMS,
+  // A reshape: tfjs shares the input's data, so nothing new is kept.
+  cost: VIEW,
   lower: () => ({ kind: 'layer', factory: 'flatten', config: {} }),
   examples: [
     { params: {}, inputs: [[7, 7, 4]] },

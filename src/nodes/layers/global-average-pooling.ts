@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { requireRank } from '../shape';
 import { defineSpec, NO_PARAMS, OUT } from '../spec';
+import { ELEMENTWISE } from '../cost';
 
 export const GlobalAveragePooling1DSpec = defineSpec({
   type: 'GlobalAveragePooling1D',
@@ -15,6 +16,7 @@ export const GlobalAveragePooling1DSpec = defineSpec({
   keyParams: [],
   infer: (_p, [x]) => requireRank(x!, 3, 3, 'GlobalAveragePooling1D takes sequences shaped (batch, steps, features).') ?? [x![0]!, x![2]!],
   countParams: () => NO_PARAMS,
+  cost: ELEMENTWISE,
   lower: () => ({ kind: 'layer', factory: 'globalAveragePooling1d', config: {} }),
   examples: [{ params: {}, inputs: [[49, 16]] }],
 });
@@ -32,6 +34,7 @@ export const GlobalAveragePooling2DSpec = defineSpec({
   keyParams: [],
   infer: (_p, [x]) => requireRank(x!, 4, 4, 'GlobalAveragePooling2D takes images shaped (batch, height, width, channels).') ?? [x![0]!, x![3]!],
   countParams: () => NO_PARAMS,
+  cost: ELEMENTWISE,
   lower: () => ({ kind: 'layer', factory: 'globalAveragePooling2d', config: {} }),
   examples: [{ params: {}, inputs: [[7, 7, 16]] }],
 });

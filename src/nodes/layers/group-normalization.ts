@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatShape, lastDim, requireRank } from '../shape';
 import { defineSpec, IN, OUT } from '../spec';
+import { ELEMENTWISE } from '../cost';
 
 /**
  * Group normalisation as PyTorch's nn.GroupNorm does it, channels last: the diffusion UNets' norm.
@@ -62,6 +63,7 @@ export const GroupNormalizationSpec = defineSpec({
     // A scale and an offset per channel, as nn.GroupNorm(affine=True).
     return { trainable: 2 * (lastDim(x!) ?? 0), nonTrainable: 0 };
   },
+  cost: ELEMENTWISE,
   lower: (p) => ({ kind: 'layer', factory: 'PatchbayGroupNormalization', custom: true, config: { groups: p.groups, epsilon: p.epsilon } }),
   examples: [
     { params: { groups: 4 }, inputs: [[6, 5, 8]] },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineSpec, NO_PARAMS, OUT } from '../spec';
+import { ELEMENTWISE } from '../cost';
 
 export const InputSpec = defineSpec({
   type: 'Input',
@@ -21,6 +22,8 @@ export const InputSpec = defineSpec({
   keyParams: ['shape'],
   infer: (p) => [null, ...p.shape],
   countParams: () => NO_PARAMS,
+  // The batch itself is kept for the backward pass of the first layer: its size counts as activation.
+  cost: ELEMENTWISE,
   lower: () => ({ kind: 'input' }),
   examples: [
     { params: { shape: [28, 28, 1] }, inputs: [] },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatShape, requireRank } from '../shape';
 import { defineSpec, IN, NO_PARAMS, OUT } from '../spec';
+import { ELEMENTWISE } from '../cost';
 
 /**
  * Unit-length vectors, as PyTorch's F.normalize (SimSiam, BYOL and CLIP normalise embeddings before
@@ -39,6 +40,7 @@ export const L2NormalizeSpec = defineSpec({
     return x!;
   },
   countParams: () => NO_PARAMS,
+  cost: ELEMENTWISE,
   lower: (p) => ({ kind: 'layer', factory: 'PatchbayL2Normalize', custom: true, config: { axis: p.axis, epsilon: p.epsilon } }),
   examples: [
     { params: {}, inputs: [[16]] },

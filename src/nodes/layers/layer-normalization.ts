@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatShape, lastDim, requireRank } from '../shape';
 import { defineSpec, IN, OUT } from '../spec';
+import { ELEMENTWISE } from '../cost';
 
 export const LayerNormalizationSpec = defineSpec({
   type: 'LayerNormalization',
@@ -33,6 +34,7 @@ export const LayerNormalizationSpec = defineSpec({
     const c = lastDim(x!) ?? 0;
     return { trainable: (p.center ? c : 0) + (p.scale ? c : 0), nonTrainable: 0 };
   },
+  cost: ELEMENTWISE,
   lower: (p) => ({ kind: 'layer', factory: 'layerNormalization', config: { axis: -1, epsilon: p.epsilon, center: p.center, scale: p.scale } }),
   examples: [
     { params: { epsilon: 1e-6 }, inputs: [[49, 16]] },

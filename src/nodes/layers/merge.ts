@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatShape } from '../shape';
 import { defineSpec, NO_PARAMS, OUT, type Dim, type NodeSpec, type Shape, type ShapeProblem } from '../spec';
+import { ELEMENTWISE } from '../cost';
 
 const INPUTS = { name: 'inputs', variadic: true, minConnections: 2 };
 
@@ -57,6 +58,7 @@ function elementwise(type: 'Add' | 'Multiply', factory: string, aliases: string[
     keyParams: [],
     infer: (_p, inputs) => broadcastShapes(inputs, type),
     countParams: () => NO_PARAMS,
+    cost: ELEMENTWISE,
     lower: () => ({ kind: 'layer', factory, config: {} }),
     examples: [
       {
@@ -126,6 +128,7 @@ export const ConcatenateSpec = defineSpec({
     return out;
   },
   countParams: () => NO_PARAMS,
+  cost: ELEMENTWISE,
   lower: (p) => ({ kind: 'layer', factory: 'concatenate', config: { axis: p.axis } }),
   examples: [
     {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineSpec, IN, NO_PARAMS } from '../spec';
+import { VIEW } from '../cost';
 
 export const OutputSpec = defineSpec({
   type: 'Output',
@@ -14,6 +15,8 @@ export const OutputSpec = defineSpec({
   keyParams: [],
   infer: (_p, [x]) => x!,
   countParams: () => NO_PARAMS,
+  // The model output is the last layer's tensor, not a new one.
+  cost: VIEW,
   lower: () => ({ kind: 'identity' }),
   examples: [{ params: {}, inputs: [[10]] }],
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatShape } from '../shape';
 import { defineSpec, IN, NO_PARAMS, OUT } from '../spec';
+import { ELEMENTWISE } from '../cost';
 
 export const PermuteSpec = defineSpec({
   type: 'Permute',
@@ -29,6 +30,8 @@ export const PermuteSpec = defineSpec({
     return [x![0]!, ...p.dims.map((d) => x![d]!)];
   },
   countParams: () => NO_PARAMS,
+  // A transpose copies the data but multiplies nothing.
+  cost: ELEMENTWISE,
   lower: (p) => ({ kind: 'layer', factory: 'permute', config: { dims: p.dims } }),
   examples: [
     { params: { dims: [2, 1] }, inputs: [[49, 16]] },

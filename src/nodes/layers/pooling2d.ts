@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { asPair, pair, pairValue, padding, requireRank, window2d } from '../shape';
 import { defineSpec, NO_PARAMS, OUT, type NodeSpec } from '../spec';
+import { ELEMENTWISE } from '../cost';
 
 const poolingParams = z.object({
   poolSize: pair('Window size.', 2),
@@ -28,6 +29,7 @@ function poolingSpec(type: 'MaxPooling2D' | 'AveragePooling2D', factory: string,
       return [x![0]!, hw[0], hw[1], x![3]!];
     },
     countParams: () => NO_PARAMS,
+    cost: ELEMENTWISE,
     lower: (p) => ({ kind: 'layer', factory, config: { poolSize: p.poolSize, strides: p.strides ?? p.poolSize, padding: p.padding } }),
     examples: [
       { params: { poolSize: 2 }, inputs: [[28, 28, 3]] },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatShape, product } from '../shape';
 import { defineSpec, IN, NO_PARAMS, OUT } from '../spec';
+import { VIEW } from '../cost';
 
 export const ReshapeSpec = defineSpec({
   type: 'Reshape',
@@ -57,6 +58,8 @@ export const ReshapeSpec = defineSpec({
   },
   countParams: () => NO_PARAMS,
   // `$fillShape` resolves -1 from the input shape at build time (see compiler/plan.ts for why).
+  // A view of the input: tfjs shares its data, so nothing new is kept.
+  cost: VIEW,
   lower: (p) => ({ kind: 'layer', factory: 'reshape', config: { targetShape: { $fillShape: p.targetShape } } }),
   examples: [
     { params: { targetShape: [49, 16] }, inputs: [[7, 7, 16]] },

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { activation, asPair, lastDim, pair, padding, requireRank, window2d } from '../shape';
 import { defineSpec, OUT } from '../spec';
 import { stridesWithDilation } from './conv2d';
+import { perExample, times } from '../cost';
 
 export const SeparableConv2DSpec = defineSpec({
   type: 'SeparableConv2D',
@@ -35,6 +36,14 @@ export const SeparableConv2DSpec = defineSpec({
     const [kh, kw] = asPair(p.kernelSize);
     const mid = (lastDim(x!) ?? 0) * p.depthMultiplier;
     return { trainable: kh * kw * mid + mid * p.filters + (p.useBias ? p.filters : 0), nonTrainable: 0 };
+  },
+  // A depthwise step (kh·kw per mid channel) then a pointwise one (mid × filters), both at the output's resolution.
+  cost(p, [x], out) {
+    const [kh, kw] = asPair(p.kernelSize);
+    // The depthwise result at the output's resolution is kept too, for the pointwise step's gradient.
+    const depthwise = times(perExample(out.slice(0, -1).concat([1])), times(lastDim(x!), p.depthMultiplier));
+    const output = perExample(out);
+    return { macs: times(depthwise, kh * kw + p.filters), activations: depthwise === null || output === null ? null : depthwise + output };
   },
   lower: (p) => ({
     kind: 'layer',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { asPair, pairValue, requireRank } from '../shape';
 import { defineSpec, NO_PARAMS, OUT } from '../spec';
+import { ELEMENTWISE } from '../cost';
 
 export const UpSampling2DSpec = defineSpec({
   type: 'UpSampling2D',
@@ -24,6 +25,7 @@ export const UpSampling2DSpec = defineSpec({
     return [x![0]!, x![1] === null ? null : x![1]! * sh, x![2] === null ? null : x![2]! * sw, x![3]!];
   },
   countParams: () => NO_PARAMS,
+  cost: ELEMENTWISE,
   lower: (p) => ({ kind: 'layer', factory: 'upSampling2d', config: { size: p.size, interpolation: p.interpolation } }),
   examples: [
     { params: { size: 2 }, inputs: [[7, 7, 4]] },

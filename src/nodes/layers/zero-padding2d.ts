@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { requireRank } from '../shape';
 import { defineSpec, NO_PARAMS, OUT } from '../spec';
+import { ELEMENTWISE } from '../cost';
 
 const amount = z.number().int().min(0);
 
@@ -42,6 +43,7 @@ export const ZeroPadding2DSpec = defineSpec({
     return [x![0]!, x![1] === null ? null : x![1]! + t + b, x![2] === null ? null : x![2]! + l + r, x![3]!];
   },
   countParams: () => NO_PARAMS,
+  cost: ELEMENTWISE,
   lower: (p) => ({ kind: 'layer', factory: 'zeroPadding2d', config: { padding: p.padding } }),
   examples: [
     { params: { padding: 1 }, inputs: [[5, 5, 2]] },

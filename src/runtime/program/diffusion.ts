@@ -1,0 +1,154 @@
+import type * as tfType from '@tensorflow/tfjs';
+import { seededRandom } from '../data/dataset';
+import { derivedSeed } from '../seeds';
+
+/**
+ * Diffusion in training programs: the noise schedules (DDPM's linear, improved DDPM's cosine), the
+ * forward process q(x_t | x_0) with a timestep per example, and the ops of a diffusion procedure.
+ * Plain functions of their inputs and config, like ops.ts: the interpreter calls them through
+ * runDiffusionOp, and the exported trainer gets this file's text (scripts/gen-program-sources.ts).
+ */
+
+/** Every per-timestep quantity of one schedule, index t = 0 … T−1 (the papers' t = 1 … T), in float64. */
+export interface DiffusionSchedule {
+  kind: 'linear' | 'cosine';
+  timesteps: number;
+  betas: Float64Array;
+  alphasCumprod: Float64Array;
+  /** ᾱ_{t−1}, with ᾱ_{−1} = 1. */
+  alphasCumprodPrev: Float64Array;
+  sqrtAlphasCumprod: Float64Array;
+  sqrtOneMinusAlphasCumprod: Float64Array;
+  /** β̃_t = β_t(1 − ᾱ_{t−1})/(1 − ᾱ_t): the variance of q(x_{t−1} | x_t, x_0). */
+  posteriorVariance: Float64Array;
+  /** log β̃_t with β̃_0 (which is 0) replaced by β̃_1, as improved-diffusion clips it. */
+  posteriorLogVarianceClipped: Float64Array;
+  /** The posterior mean is coef1·x_0 + coef2·x_t. */
+  posteriorMeanCoef1: Float64Array;
+  posteriorMeanCoef2: Float64Array;
+}
+
+/**
+ * β_1 … β_T. Linear: DDPM's 1e-4 … 0.02 over T = 1000, both ends scaled by 1000/T for other T (improved
+ * DDPM's rule; without it a short schedule never reaches noise). Cosine: improved DDPM's
+ * ᾱ(t) = f(t)/f(0), f(t) = cos²((t/T + s)/(1 + s)·π/2), s = 0.008, β_t = min(1 − ᾱ(t)/ᾱ(t−1), 0.999).
+ */
+export function diffusionBetas(kind: 'linear' | 'cosine', timesteps: number): Float64Array {
+  const betas = new Float64Array(timesteps);
+  if (kind === 'linear') {
+    const scale = 1000 / timesteps;
+    const [start, end] = [scale * 1e-4, scale * 0.02];
+    for (let i = 0; i < timesteps; i++) betas[i] = timesteps === 1 ? start : start + ((end - start) * i) / (timesteps - 1);
+    return betas;
+  }
+  const f = (t: number) => Math.cos(((t + 0.008) / 1.008) * (Math.PI / 2)) ** 2;
+  for (let i = 0; i < timesteps; i++) betas[i] = Math.min(1 - f((i + 1) / timesteps) / f(i / timesteps), 0.999);
+  return betas;
+}
+
+/** The whole schedule from its betas (improved-diffusion's GaussianDiffusion.__init__, in float64). */
+export function diffusionSchedule(kind: 'linear' | 'cosine', timesteps: number): DiffusionSchedule {
+  if (!Number.isInteger(timesteps) || timesteps < 1) throw new Error(`A diffusion schedule needs a whole number of timesteps of at least 1, got ${timesteps}.`);
+  return diffusionScheduleFromBetas(kind, diffusionBetas(kind, timesteps));
+}
+
+/** Every quantity from a list of betas (also used for a respaced schedule that samples in fewer steps). */
+export function diffusionScheduleFromBetas(kind: 'linear' | 'cosine', betas: Float64Array): DiffusionSchedule {
+  const n = betas.length;
+  const make = () => new Float64Array(n);
+  const [alphasCumprod, alphasCumprodPrev, sqrtAc, sqrtOneMinusAc, variance, logVariance, coef1, coef2] = [
+    make(),
+    make(),
+    make(),
+    make(),
+    make(),
+    make(),
+    make(),
+    make(),
+  ];
+  let product = 1;
+  for (let i = 0; i < n; i++) {
+    alphasCumprodPrev[i] = product;
+    product *= 1 - betas[i]!;
+    alphasCumprod[i] = product;
+  }
+  for (let i = 0; i < n; i++) {
+    const [ac, prev, beta] = [alphasCumprod[i]!, alphasCumprodPrev[i]!, betas[i]!];
+    sqrtAc[i] = Math.sqrt(ac);
+    sqrtOneMinusAc[i] = Math.sqrt(1 - ac);
+    variance[i] = (beta * (1 - prev)) / (1 - ac);
+    coef1[i] = (beta * Math.sqrt(prev)) / (1 - ac);
+    coef2[i] = ((1 - prev) * Math.sqrt(1 - beta)) / (1 - ac);
+  }
+  for (let i = 0; i < n; i++) logVariance[i] = Math.log(i === 0 && n > 1 ? variance[1]! : variance[i]!);
+  return {
+    kind,
+    timesteps: n,
+    betas,
+    alphasCumprod,
+    alphasCumprodPrev,
+    sqrtAlphasCumprod: sqrtAc,
+    sqrtOneMinusAlphasCumprod: sqrtOneMinusAc,
+    posteriorVariance: variance,
+    posteriorLogVarianceClipped: logVariance,
+    posteriorMeanCoef1: coef1,
+    posteriorMeanCoef2: coef2,
+  };
+}
+
+/** A timestep per example, uniform over 0 … T−1, as a float column [batch, 1] (the network's timestep input). */
+export function diffusionTimestep(tf: typeof tfType, x: tfType.Tensor, timesteps: number, ctx: { seed: number; step: number; nodeId: string }): tfType.Tensor {
+  const random = seededRandom(derivedSeed(ctx.seed, `${ctx.nodeId}@${ctx.step}`));
+  const t = Float32Array.from({ length: x.shape[0]! }, () => Math.min(timesteps - 1, Math.floor(random() * timesteps)));
+  return tf.tensor2d(t, [t.length, 1]);
+}
+
+/** Standard normal noise of the input's shape (ε), seeded by run, step and node. */
+export function diffusionNoise(tf: typeof tfType, x: tfType.Tensor, ctx: { seed: number; step: number; nodeId: string }): tfType.Tensor {
+  return tf.randomNormal(x.shape, 0, 1, 'float32', derivedSeed(ctx.seed, `${ctx.nodeId}@${ctx.step}`));
+}
+
+/** q(x_t | x_0) sampled with the given noise: √ᾱ_t·x_0 + √(1 − ᾱ_t)·ε, t per example ([batch, 1]). */
+export function diffusionForward(
+  tf: typeof tfType,
+  x0: tfType.Tensor,
+  noise: tfType.Tensor,
+  t: tfType.Tensor,
+  kind: 'linear' | 'cosine',
+  timesteps: number,
+): tfType.Tensor {
+  const schedule = diffusionSchedule(kind, timesteps);
+  const index = tf.cast(tf.reshape(t, [-1]), 'int32');
+  const perExample = [x0.shape[0]!, ...x0.shape.slice(1).map(() => 1)];
+  const a = tf.reshape(tf.gather(tf.tensor1d(Float32Array.from(schedule.sqrtAlphasCumprod)), index), perExample);
+  const b = tf.reshape(tf.gather(tf.tensor1d(Float32Array.from(schedule.sqrtOneMinusAlphasCumprod)), index), perExample);
+  return tf.add(tf.mul(a, x0), tf.mul(b, noise));
+}
+
+/** x·scale + shift: images from [0, 1] to the [−1, 1] a diffusion model works in (scale 2, shift −1). */
+export function scaleShift(tf: typeof tfType, x: tfType.Tensor, scale: number, shift: number): tfType.Tensor {
+  return tf.add(tf.mul(x, scale), shift);
+}
+
+/** Runs one diffusion op of a procedure; undefined when `op` is not one (ops.ts's runOp asks here last). */
+export function runDiffusionOp(
+  tf: typeof tfType,
+  op: string,
+  config: Record<string, unknown>,
+  inputs: tfType.Tensor[],
+  ctx: { seed: number; step: number; nodeId: string },
+): tfType.Tensor | undefined {
+  const [a, b, c] = inputs;
+  switch (op) {
+    case 'DiffusionTimestep':
+      return diffusionTimestep(tf, a!, config.timesteps as number, ctx);
+    case 'DiffusionNoise':
+      return diffusionNoise(tf, a!, ctx);
+    case 'Diffuse':
+      return diffusionForward(tf, a!, b!, c!, config.schedule as 'linear' | 'cosine', config.timesteps as number);
+    case 'ScaleShift':
+      return scaleShift(tf, a!, config.scale as number, config.shift as number);
+    default:
+      return undefined;
+  }
+}

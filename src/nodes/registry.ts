@@ -3,6 +3,7 @@ import type { AnySpec } from './spec';
 import { ActivationSpec } from './layers/activation';
 import { BatchNormalizationSpec } from './layers/batch-normalization';
 import { BlockInputSpec, BlockOutputSpec } from './layers/block-ports';
+import { CapsuleLengthSpec, DigitCapsulesSpec, PrimaryCapsulesSpec, SquashSpec } from './layers/capsules';
 import { Conv2DSpec } from './layers/conv2d';
 import { Conv2DTransposeSpec } from './layers/conv2d-transpose';
 import { DenseSpec } from './layers/dense';
@@ -44,6 +45,10 @@ export const NODE_SPECS: readonly AnySpec[] = [
   LayerNormalizationSpec,
   GroupNormalizationSpec,
   L2NormalizeSpec,
+  PrimaryCapsulesSpec,
+  SquashSpec,
+  DigitCapsulesSpec,
+  CapsuleLengthSpec,
   FlattenSpec,
   ReshapeSpec,
   PermuteSpec,

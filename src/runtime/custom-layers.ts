@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import { PatchbayCapsuleLength } from './layers/capsule-length';
+import { PatchbayDigitCapsules } from './layers/digit-capsules';
 import { PatchbayGroupNormalization } from './layers/group-normalization';
 import { PatchbayL2Normalize } from './layers/l2-normalize';
+import { PatchbayPrimaryCapsules } from './layers/primary-capsules';
+import { PatchbaySquash } from './layers/squash';
 
 /**
  * Layers that tfjs lacks live in ./layers, one `tf.layers.Layer` subclass per file, each registered
@@ -13,7 +17,7 @@ import { PatchbayL2Normalize } from './layers/l2-normalize';
  */
 type CustomLayerClass = (new (config: never) => tf.layers.Layer) & { className: string };
 
-const CLASSES: readonly CustomLayerClass[] = [PatchbayGroupNormalization, PatchbayL2Normalize];
+const CLASSES: readonly CustomLayerClass[] = [PatchbayGroupNormalization, PatchbayL2Normalize, PatchbayPrimaryCapsules, PatchbaySquash, PatchbayDigitCapsules, PatchbayCapsuleLength];
 
 /** Each custom layer class by its `className`, which is also the spec's `factory` and the name the export declares. */
 export const CUSTOM_LAYERS: ReadonlyMap<string, CustomLayerClass> = new Map(CLASSES.map((cls) => [cls.className, cls]));

@@ -12,6 +12,360 @@ export interface CustomLayerSource {
 
 /** Each custom layer class by its className (the spec's `factory`). */
 export const CUSTOM_LAYER_SOURCES: Readonly<Record<string, CustomLayerSource>> = {
+  PatchbayActNorm: {
+    file: 'src/runtime/layers/act-norm.ts',
+    declares: ['PatchbayActNorm'],
+    source: `/**
+ * Glow's ActNorm, a flow step: y = (x + bias)·exp(logScale) per channel (the last axis). The first
+ * batch it sees sets bias and logScale so that this batch comes out with zero mean and unit variance
+ * per channel (data-dependent initialisation); after that both are ordinary trained weights. A
+ * non-trainable \`initialized\` flag is saved with the weights, so loaded weights are never re-initialised.
+ * log|det J| = (positions per example)·Σ logScale.
+ */
+export class PatchbayActNorm extends tf.layers.Layer {
+  static className = 'PatchbayActNorm';
+  private logScale: tf.LayerVariable | null = null;
+  private bias: tf.LayerVariable | null = null;
+  private initialized: tf.LayerVariable | null = null;
+  /** Set once the flag has been seen at 1, so that later calls need not read it back. */
+  private known = false;
+
+  build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const channels = shape[shape.length - 1];
+    if (channels == null) throw new Error(\`ActNorm needs a known channel axis last, got input shape [\${shape.join(', ')}].\`);
+    this.logScale = this.addWeight('log_scale', [channels], 'float32', tf.initializers.zeros());
+    this.bias = this.addWeight('bias', [channels], 'float32', tf.initializers.zeros());
+    this.initialized = this.addWeight('initialized', [], 'float32', tf.initializers.zeros(), undefined, false);
+    this.built = true;
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  /** Sets bias and logScale from a batch, once (outside any gradient: the values are data). */
+  private initializeFrom(x: tf.Tensor): void {
+    if (this.known) return;
+    if (this.initialized!.read().dataSync()[0] === 1) {
+      this.known = true;
+      return;
+    }
+    const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+    tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, axes);
+      this.bias!.write(tf.neg(mean));
+      this.logScale!.write(tf.neg(tf.log(tf.add(tf.sqrt(variance), 1e-6))));
+      this.initialized!.write(tf.scalar(1));
+    });
+    this.known = true;
+  }
+
+  private positions(x: tf.Tensor): number {
+    return x.shape.slice(1, -1).reduce((a, b) => a * b, 1);
+  }
+
+  forwardFlow(x: tf.Tensor): { y: tf.Tensor; logdet: tf.Tensor } {
+    this.initializeFrom(x);
+    const logScale = this.logScale!.read();
+    const y = tf.mul(tf.add(x, this.bias!.read()), tf.exp(logScale));
+    const logdet = tf.mul(tf.ones([x.shape[0]!]), tf.mul(tf.sum(logScale), this.positions(x)));
+    return { y, logdet };
+  }
+
+  inverseFlow(y: tf.Tensor): tf.Tensor {
+    return tf.sub(tf.mul(y, tf.exp(tf.neg(this.logScale!.read()))), this.bias!.read());
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    this.initializeFrom(x);
+    return tf.tidy(() => this.forwardFlow(x).y);
+  }
+}
+tf.serialization.registerClass(PatchbayActNorm);`,
+  },
+  PatchbayCapsuleLength: {
+    file: 'src/runtime/layers/capsule-length.ts',
+    declares: ['PatchbayCapsuleLength', 'PatchbayCapsuleLengthArgs'],
+    source: `/** What PatchbayCapsuleLength takes: tfjs's own layer arguments (name, trainable…) plus its one param. */
+export type PatchbayCapsuleLengthArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]> & {
+  /** Added to ‖v‖² under the square root, so that a zero capsule has a finite gradient (1e-7 when left out). */
+  epsilon?: number;
+};
+
+/**
+ * The length of each capsule: [batch, capsules, dim] → [batch, capsules], √(‖v‖² + ε). After a squash
+ * the length is the probability that the capsule's entity is present, which the margin loss and the
+ * accuracy read (the class is the longest digit capsule). No weights.
+ */
+export class PatchbayCapsuleLength extends tf.layers.Layer {
+  /** The name tfjs keys its serialisation on (model.json's class_name); prefixed so that it cannot meet a tfjs class. */
+  static className = 'PatchbayCapsuleLength';
+  readonly epsilon: number;
+
+  constructor(args: PatchbayCapsuleLengthArgs) {
+    super(args);
+    this.epsilon = args.epsilon ?? 1e-7;
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return shape.slice(0, -1);
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const v = Array.isArray(inputs) ? inputs[0]! : inputs;
+      return tf.sqrt(tf.add(tf.sum(tf.square(v), -1), this.epsilon));
+    });
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), epsilon: this.epsilon };
+  }
+}
+tf.serialization.registerClass(PatchbayCapsuleLength);`,
+  },
+  PatchbayClassToken: {
+    file: 'src/runtime/layers/class-token.ts',
+    declares: ['PatchbayClassToken', 'PatchbayClassTokenArgs'],
+    source: `/** What PatchbayClassToken takes: tfjs's own layer arguments (name, trainable…); it has no params of its own. */
+export type PatchbayClassTokenArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
+
+/**
+ * Prepends one learned token to a sequence, as ViT's \`[class]\` token (its final state is what the
+ * head reads): (batch, tokens, width) → (batch, tokens + 1, width). The token starts at zeros, as in
+ * the reference JAX code. It is stored as a vector of the width, so decoupled weight decay, which
+ * skips vectors, leaves it alone, as timm does.
+ */
+export class PatchbayClassToken extends tf.layers.Layer {
+  /** The name tfjs keys its serialisation on (model.json's class_name); prefixed so that it cannot meet a tfjs class. */
+  static className = 'PatchbayClassToken';
+  tokenInitializer = tf.initializers.zeros();
+  private token: tf.LayerVariable | null = null;
+
+  constructor(args: PatchbayClassTokenArgs) {
+    super(args ?? {});
+  }
+
+  build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const width = shape[shape.length - 1];
+    if (shape.length !== 3 || width == null) throw new Error(\`ClassToken takes (batch, tokens, width) with a known width, got input shape [\${shape.join(', ')}].\`);
+    this.token = this.addWeight('token', [width], 'float32', this.tokenInitializer);
+    this.built = true;
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [shape[0]!, shape[1] == null ? null : shape[1] + 1, shape[2]!];
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      const [batch, , width] = x.shape as [number, number, number];
+      // One copy of the token per example; tile's gradient sums the copies back into the one token.
+      const tokens = tf.tile(tf.reshape(this.token!.read(), [1, 1, width]), [batch, 1, 1]);
+      return tf.concat([tokens, x], 1);
+    });
+  }
+}
+tf.serialization.registerClass(PatchbayClassToken);`,
+  },
+  PatchbayDigitCapsules: {
+    file: 'src/runtime/layers/digit-capsules.ts',
+    declares: ['PatchbayDigitCapsules', 'PatchbayDigitCapsulesArgs'],
+    source: `/** What PatchbayDigitCapsules takes: tfjs's own layer arguments (name, trainable…) plus its params. */
+export type PatchbayDigitCapsulesArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]> & {
+  /** Output capsules (10 in the paper: one per digit). */
+  capsules: number;
+  /** Length of each output capsule (16 in the paper). */
+  capsuleDim: number;
+  /** Routing iterations (3 in the paper). */
+  routings?: number;
+  /** Standard deviation of the normal draw the transform matrices start from (0.05 when left out). */
+  weightStddev?: number;
+  /** Added to ‖s‖² in the squash (1e-7 when left out). */
+  epsilon?: number;
+};
+
+/**
+ * Capsules routed by agreement (Sabour, Frosst & Hinton, 2017, procedure 1). Each input capsule i
+ * (of inDim values) predicts each output capsule j through its own matrix W_ij (capsuleDim × inDim):
+ * û_j|i = W_ij·u_i. Then, from logits b_ij = 0, \`routings\` times: c_i = softmax_j(b_i),
+ * s_j = Σ_i c_ij·û_j|i, v_j = squash(s_j), and (except after the last) b_ij += û_j|i · v_j.
+ * Input [batch, inCapsules, inDim], output [batch, capsules, capsuleDim]; weights
+ * inCapsules·capsules·capsuleDim·inDim (1,152·10·16·8 = 1,474,560 in the paper).
+ *
+ * Every product is a rank-3 matMul whose two operands have the same batch size: tfjs's gradient of a
+ * broadcast batched matMul is wrong (tensorflow/tfjs#8721) and tile has no gradient at rank 5, so this
+ * shape of computation is what has gradients on every backend.
+ */
+export class PatchbayDigitCapsules extends tf.layers.Layer {
+  /** The name tfjs keys its serialisation on (model.json's class_name); prefixed so that it cannot meet a tfjs class. */
+  static className = 'PatchbayDigitCapsules';
+  readonly capsules: number;
+  readonly capsuleDim: number;
+  readonly routings: number;
+  readonly weightStddev: number;
+  readonly epsilon: number;
+  /** Named like tfjs's own initialiser fields, so that a seeded build seeds it. */
+  kernelInitializer: ReturnType<typeof tf.initializers.randomNormal>;
+  private kernel: tf.LayerVariable | null = null;
+
+  constructor(args: PatchbayDigitCapsulesArgs) {
+    super(args);
+    for (const key of ['capsules', 'capsuleDim'] as const) {
+      if (!Number.isInteger(args[key]) || args[key] < 1) throw new Error(\`DigitCapsules needs \${key} to be a whole number of at least 1, got \${args[key]}.\`);
+    }
+    this.capsules = args.capsules;
+    this.capsuleDim = args.capsuleDim;
+    this.routings = args.routings ?? 3;
+    if (!Number.isInteger(this.routings) || this.routings < 1) throw new Error(\`DigitCapsules needs at least 1 routing iteration, got \${this.routings}.\`);
+    this.weightStddev = args.weightStddev ?? 0.05;
+    this.epsilon = args.epsilon ?? 1e-7;
+    this.kernelInitializer = tf.initializers.randomNormal({ mean: 0, stddev: this.weightStddev });
+  }
+
+  build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const [inCapsules, inDim] = [shape[1], shape[2]];
+    if (shape.length !== 3 || inCapsules == null || inDim == null)
+      throw new Error(\`DigitCapsules needs capsules (batch, capsules, dim) with known sizes, got input shape [\${shape.join(', ')}].\`);
+    // W[i, j] is the capsuleDim × inDim matrix from input capsule i to output capsule j.
+    this.kernel = this.addWeight('kernel', [inCapsules, this.capsules, this.capsuleDim, inDim], 'float32', this.kernelInitializer);
+    this.built = true;
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [shape[0] ?? null, this.capsules, this.capsuleDim];
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const u = Array.isArray(inputs) ? inputs[0]! : inputs;
+      const [n, inCapsules, inDim] = u.shape as [number, number, number];
+      const [outCapsules, outDim] = [this.capsules, this.capsuleDim];
+      // û: one matMul per input capsule, batched over them: [I, J·D, d] × [I, d, N] → [I, J·D, N].
+      const w = tf.reshape(this.kernel!.read(), [inCapsules, outCapsules * outDim, inDim]);
+      const predictions = tf.matMul(w, tf.transpose(u, [1, 2, 0]));
+      // → [N·J, I, D]: for each example and output capsule, the predictions of every input capsule.
+      const uHat = tf.reshape(tf.transpose(tf.reshape(predictions, [inCapsules, outCapsules, outDim, n]), [3, 1, 0, 2]), [n * outCapsules, inCapsules, outDim]);
+      // Routing logits b, laid out [N, J, I]; the coupling coefficients are a softmax over j.
+      let logits = tf.zeros([n, outCapsules, inCapsules]);
+      let v: tf.Tensor = tf.zeros([n * outCapsules, 1, outDim]);
+      for (let r = 0; r < this.routings; r++) {
+        const coupling = tf.transpose(tf.softmax(tf.transpose(logits, [0, 2, 1])), [0, 2, 1]);
+        const s = tf.matMul(tf.reshape(coupling, [n * outCapsules, 1, inCapsules]), uHat);
+        const squaredNorm = tf.sum(tf.square(s), -1, true);
+        v = tf.mul(s, tf.div(squaredNorm, tf.mul(tf.add(1, squaredNorm), tf.sqrt(tf.add(squaredNorm, this.epsilon)))));
+        // Agreement û_j|i · v_j raises the logit of each input capsule that predicted v_j well.
+        if (r < this.routings - 1) logits = tf.add(logits, tf.reshape(tf.matMul(uHat, v, false, true), [n, outCapsules, inCapsules]));
+      }
+      return tf.reshape(v, [n, outCapsules, outDim]);
+    });
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      capsules: this.capsules,
+      capsuleDim: this.capsuleDim,
+      routings: this.routings,
+      weightStddev: this.weightStddev,
+      epsilon: this.epsilon,
+    };
+  }
+}
+tf.serialization.registerClass(PatchbayDigitCapsules);`,
+  },
+  PatchbayFlowSqueeze: {
+    file: 'src/runtime/layers/flow-squeeze.ts',
+    declares: ['PatchbayFlowSqueeze'],
+    source: `/**
+ * RealNVP's squeeze, a flow step: each 2×2×C patch of an image becomes one 1×1×4C pixel, so that
+ * later couplings and 1×1 convolutions mix neighbouring pixels. A permutation: its log-determinant
+ * is 0, and \`inverseFlow\` puts every value back.
+ */
+export class PatchbayFlowSqueeze extends tf.layers.Layer {
+  static className = 'PatchbayFlowSqueeze';
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    const [b, h, w, c] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [b ?? null, h == null ? null : h / 2, w == null ? null : w / 2, c == null ? null : c * 4];
+  }
+
+  /** y and its log|det J| per example (0: a squeeze only moves values). */
+  forwardFlow(x: tf.Tensor): { y: tf.Tensor; logdet: tf.Tensor } {
+    const [b, h, w, c] = x.shape as [number, number, number, number];
+    if (h % 2 !== 0 || w % 2 !== 0) throw new Error(\`Squeeze needs an even height and width, got \${h}×\${w}.\`);
+    const y = tf.reshape(tf.transpose(tf.reshape(x, [b, h / 2, 2, w / 2, 2, c]), [0, 1, 3, 2, 4, 5]), [b, h / 2, w / 2, 4 * c]);
+    return { y, logdet: tf.zeros([b]) };
+  }
+
+  inverseFlow(y: tf.Tensor): tf.Tensor {
+    const [b, h, w, c4] = y.shape as [number, number, number, number];
+    const c = c4 / 4;
+    return tf.reshape(tf.transpose(tf.reshape(y, [b, h, w, 2, 2, c]), [0, 1, 3, 2, 4, 5]), [b, 2 * h, 2 * w, c]);
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => this.forwardFlow(Array.isArray(inputs) ? inputs[0]! : inputs).y);
+  }
+}
+tf.serialization.registerClass(PatchbayFlowSqueeze);`,
+  },
+  PatchbayGelu: {
+    file: 'src/runtime/layers/gelu.ts',
+    declares: ['PatchbayGelu', 'PatchbayGeluArgs'],
+    source: `/** What PatchbayGelu takes: tfjs's own layer arguments (name…) plus the form of GELU. */
+export type PatchbayGeluArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]> & {
+  /** "none": exact, x·Φ(x) with erf. "tanh": the tanh approximation. "quick": CLIP's QuickGELU, x·σ(1.702x). */
+  approximate?: 'none' | 'tanh' | 'quick';
+};
+
+/**
+ * GELU as PyTorch's nn.GELU(approximate=…), plus CLIP's QuickGELU x·σ(1.702·x) as approximate
+ * "quick" (tfjs has no QuickGELU activation). One layer with a choice, so that a block can pick the
+ * form with a param. No weights.
+ */
+export class PatchbayGelu extends tf.layers.Layer {
+  /** The name tfjs keys its serialisation on (model.json's class_name); prefixed so that it cannot meet a tfjs class. */
+  static className = 'PatchbayGelu';
+  readonly approximate: 'none' | 'tanh' | 'quick';
+
+  constructor(args: PatchbayGeluArgs) {
+    super(args ?? {});
+    this.approximate = args?.approximate ?? 'none';
+    if (!['none', 'tanh', 'quick'].includes(this.approximate))
+      throw new Error(\`GELU's approximate is "none", "tanh" or "quick", got "\${String(this.approximate)}".\`);
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      if (this.approximate === 'quick') return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
+      if (this.approximate === 'tanh') {
+        const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(x, tf.square(x)))));
+        return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
+      }
+      return tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+    });
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), approximate: this.approximate };
+  }
+}
+tf.serialization.registerClass(PatchbayGelu);`,
+  },
   PatchbayGroupNormalization: {
     file: 'src/runtime/layers/group-normalization.ts',
     declares: ['PatchbayGroupNormalization', 'PatchbayGroupNormalizationArgs'],
@@ -82,6 +436,152 @@ export class PatchbayGroupNormalization extends tf.layers.Layer {
 }
 tf.serialization.registerClass(PatchbayGroupNormalization);`,
   },
+  PatchbayInvertibleConv1x1: {
+    file: 'src/runtime/layers/invertible-conv1x1.ts',
+    declares: ['PatchbayInvertibleConv1x1', 'PatchbayInvertibleConv1x1Lu', 'PatchbayInvertibleConv1x1Inverse'],
+    source: `/**
+ * Glow's invertible 1×1 convolution, a flow step: every position's channel vector (the last axis)
+ * is multiplied by one C×C matrix W, kept LU-parameterised as W = P·L·(U + diag(sign·exp(logS)))
+ * with P a fixed permutation, L unit lower and U strictly upper triangular. So
+ * log|det J| = (positions per example)·Σ logS without a determinant (tfjs has none), and the inverse
+ * needs only W⁻¹, worked out in plain JS when sampling. W starts as a random rotation (seeded).
+ */
+export class PatchbayInvertibleConv1x1 extends tf.layers.Layer {
+  static className = 'PatchbayInvertibleConv1x1';
+  /** Named like tfjs's initialiser fields, so that a seeded build seeds the starting rotation. */
+  rotationInitializer = tf.initializers.orthogonal({});
+  private lower: tf.LayerVariable | null = null;
+  private upper: tf.LayerVariable | null = null;
+  private logS: tf.LayerVariable | null = null;
+  private signS: tf.LayerVariable | null = null;
+  private permutation: tf.LayerVariable | null = null;
+
+  build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const c = shape[shape.length - 1];
+    if (c == null) throw new Error(\`The invertible 1×1 convolution needs a known channel axis last, got input shape [\${shape.join(', ')}].\`);
+    const rotation = tf.tidy(() => this.rotationInitializer.apply([c, c]));
+    const { p, l, u, s } = PatchbayInvertibleConv1x1Lu(Array.from(rotation.dataSync()), c);
+    rotation.dispose();
+    const zeros = tf.initializers.zeros();
+    this.permutation = this.addWeight('permutation', [c, c], 'float32', zeros, undefined, false);
+    this.lower = this.addWeight('lower', [c, c], 'float32', zeros);
+    this.upper = this.addWeight('upper', [c, c], 'float32', zeros);
+    this.logS = this.addWeight('log_s', [c], 'float32', zeros);
+    this.signS = this.addWeight('sign_s', [c], 'float32', zeros, undefined, false);
+    tf.tidy(() => {
+      this.permutation!.write(tf.tensor2d(p, [c, c]));
+      this.lower!.write(tf.tensor2d(l, [c, c]));
+      this.upper!.write(tf.tensor2d(u, [c, c]));
+      this.logS!.write(tf.tensor1d(s.map((v) => Math.log(Math.abs(v)))));
+      this.signS!.write(tf.tensor1d(s.map((v) => Math.sign(v) || 1)));
+    });
+    this.built = true;
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  /** W from its LU factors (masks keep L strictly lower and U strictly upper whatever the optimizer does). */
+  weightMatrix(): tf.Tensor2D {
+    return tf.tidy(() => {
+      const c = this.logS!.shape[0]!;
+      const ones = tf.ones([c, c]);
+      const strictlyLower = tf.sub(tf.linalg.bandPart(ones, -1, 0), tf.eye(c));
+      const strictlyUpper = tf.sub(tf.linalg.bandPart(ones, 0, -1), tf.eye(c));
+      const l = tf.add(tf.mul(this.lower!.read(), strictlyLower), tf.eye(c));
+      const u = tf.add(tf.mul(this.upper!.read(), strictlyUpper), tf.diag(tf.mul(this.signS!.read(), tf.exp(this.logS!.read()))));
+      return tf.matMul(this.permutation!.read() as tf.Tensor2D, tf.matMul(l as tf.Tensor2D, u as tf.Tensor2D));
+    });
+  }
+
+  private positions(x: tf.Tensor): number {
+    return x.shape.slice(1, -1).reduce((a, b) => a * b, 1);
+  }
+
+  /** y = W·x at every position, and log|det J| per example. */
+  forwardFlow(x: tf.Tensor): { y: tf.Tensor; logdet: tf.Tensor } {
+    const c = x.shape[x.rank - 1]!;
+    const w = this.weightMatrix();
+    const y = tf.reshape(tf.matMul(tf.reshape(x, [-1, c]) as tf.Tensor2D, w, false, true), x.shape);
+    const logdet = tf.mul(tf.ones([x.shape[0]!]), tf.mul(tf.sum(this.logS!.read()), this.positions(x)));
+    return { y, logdet };
+  }
+
+  /** x = W⁻¹·y at every position (W⁻¹ by Gauss–Jordan in JS: sampling needs no gradient). */
+  inverseFlow(y: tf.Tensor): tf.Tensor {
+    const c = y.shape[y.rank - 1]!;
+    const w = this.weightMatrix();
+    const inverse = tf.tensor2d(PatchbayInvertibleConv1x1Inverse(Array.from(w.dataSync()), c), [c, c]);
+    w.dispose();
+    const x = tf.reshape(tf.matMul(tf.reshape(y, [-1, c]) as tf.Tensor2D, inverse, false, true), y.shape);
+    inverse.dispose();
+    return x;
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => this.forwardFlow(Array.isArray(inputs) ? inputs[0]! : inputs).y);
+  }
+}
+tf.serialization.registerClass(PatchbayInvertibleConv1x1);
+
+/** A = P·L·U with partial pivoting (row-major n×n): P, unit lower L, upper U without its diagonal, and the diagonal s. */
+export function PatchbayInvertibleConv1x1Lu(a: number[], n: number): { p: number[]; l: number[]; u: number[]; s: number[] } {
+  const m = a.slice();
+  const rows = Array.from({ length: n }, (_, i) => i);
+  const l = new Array<number>(n * n).fill(0);
+  for (let k = 0; k < n; k++) {
+    let pivot = k;
+    for (let i = k + 1; i < n; i++) if (Math.abs(m[i * n + k]!) > Math.abs(m[pivot * n + k]!)) pivot = i;
+    if (pivot !== k) {
+      for (let j = 0; j < n; j++) [m[k * n + j], m[pivot * n + j]] = [m[pivot * n + j]!, m[k * n + j]!];
+      for (let j = 0; j < k; j++) [l[k * n + j], l[pivot * n + j]] = [l[pivot * n + j]!, l[k * n + j]!];
+      [rows[k], rows[pivot]] = [rows[pivot]!, rows[k]!];
+    }
+    for (let i = k + 1; i < n; i++) {
+      const f = m[i * n + k]! / m[k * n + k]!;
+      l[i * n + k] = f;
+      for (let j = k; j < n; j++) m[i * n + j] = m[i * n + j]! - f * m[k * n + j]!;
+    }
+  }
+  // Row k of P·(LU) is row rows[k] of A: P has a 1 at (rows[k], k).
+  const p = new Array<number>(n * n).fill(0);
+  rows.forEach((r, k) => (p[r * n + k] = 1));
+  const u = m.map((v, i) => (i % n > Math.floor(i / n) ? v : 0));
+  const s = Array.from({ length: n }, (_, i) => m[i * n + i]!);
+  return { p, l, u, s };
+}
+
+/** The inverse of an n×n row-major matrix by Gauss–Jordan elimination with partial pivoting. */
+export function PatchbayInvertibleConv1x1Inverse(a: ArrayLike<number>, n: number): number[] {
+  const m = Array.from(a);
+  const inv = Array.from({ length: n * n }, (_, i) => (i % n === Math.floor(i / n) ? 1 : 0));
+  for (let k = 0; k < n; k++) {
+    let pivot = k;
+    for (let i = k + 1; i < n; i++) if (Math.abs(m[i * n + k]!) > Math.abs(m[pivot * n + k]!)) pivot = i;
+    for (let j = 0; j < n; j++) {
+      [m[k * n + j], m[pivot * n + j]] = [m[pivot * n + j]!, m[k * n + j]!];
+      [inv[k * n + j], inv[pivot * n + j]] = [inv[pivot * n + j]!, inv[k * n + j]!];
+    }
+    const d = m[k * n + k]!;
+    for (let j = 0; j < n; j++) {
+      m[k * n + j] = m[k * n + j]! / d;
+      inv[k * n + j] = inv[k * n + j]! / d;
+    }
+    for (let i = 0; i < n; i++) {
+      if (i === k) continue;
+      const f = m[i * n + k]!;
+      if (f === 0) continue;
+      for (let j = 0; j < n; j++) {
+        m[i * n + j] = m[i * n + j]! - f * m[k * n + j]!;
+        inv[i * n + j] = inv[i * n + j]! - f * inv[k * n + j]!;
+      }
+    }
+  }
+  return inv;
+}`,
+  },
   PatchbayL2Normalize: {
     file: 'src/runtime/layers/l2-normalize.ts',
     declares: ['PatchbayL2Normalize', 'PatchbayL2NormalizeArgs'],
@@ -128,5 +628,455 @@ export class PatchbayL2Normalize extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(PatchbayL2Normalize);`,
+  },
+  PatchbayMultiHeadSelfAttention: {
+    file: 'src/runtime/layers/multi-head-self-attention.ts',
+    declares: ['PatchbayMultiHeadSelfAttention', 'PatchbayMultiHeadSelfAttentionArgs'],
+    source: `/** What PatchbayMultiHeadSelfAttention takes: tfjs's own layer arguments (name, trainable…) plus its params. */
+export type PatchbayMultiHeadSelfAttentionArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]> & {
+  /** How many heads attend in parallel. */
+  numHeads: number;
+  /** Size of each head's queries, keys and values; 0 (or left out) derives it as the input width / numHeads. */
+  keyDim?: number;
+  /** Dropout rate on the attention weights while training. */
+  dropout?: number;
+  /** Each token attends only to itself and the tokens before it (text transformers). */
+  causal?: boolean;
+  /** Biases on the fused query/key/value projection and the output projection. */
+  useBias?: boolean;
+  /** Seeds the attention dropout; a seeded training loop sets it before each step. */
+  seed?: number;
+};
+
+/**
+ * Multi-head self-attention (Vaswani et al. 2017; ViT's MSA and CLIP's text attention): one fused
+ * projection to queries, keys and values ([width, 3·heads·keyDim], laid out as timm's and CLIP's
+ * \`qkv\` Linear: q for every head, then k, then v), softmax(q·kᵀ/√keyDim) per head (with a causal mask
+ * when asked), the weighted values concatenated over heads, and an output projection back to the
+ * input width. Written only with reshape, transpose, slice, batched matMul and softmax of rank ≤ 4,
+ * so that autodiff gives its gradient on every backend (tfjs's own attention uses einsum, which has
+ * none). Input and output (batch, tokens, width).
+ */
+export class PatchbayMultiHeadSelfAttention extends tf.layers.Layer {
+  /** The name tfjs keys its serialisation on (model.json's class_name); prefixed so that it cannot meet a tfjs class. */
+  static className = 'PatchbayMultiHeadSelfAttention';
+  readonly numHeads: number;
+  readonly keyDim: number;
+  readonly dropout: number;
+  readonly causal: boolean;
+  readonly useBias: boolean;
+  seed: number | undefined;
+  /** Named like tfjs's own initialiser fields, so that a seeded build gives each its own seed. */
+  qkvKernelInitializer = tf.initializers.glorotUniform({});
+  outputKernelInitializer = tf.initializers.glorotUniform({});
+  biasInitializer = tf.initializers.zeros();
+  private qkvKernel: tf.LayerVariable | null = null;
+  private qkvBias: tf.LayerVariable | null = null;
+  private outputKernel: tf.LayerVariable | null = null;
+  private outputBias: tf.LayerVariable | null = null;
+
+  constructor(args: PatchbayMultiHeadSelfAttentionArgs) {
+    super(args);
+    if (!Number.isInteger(args.numHeads) || args.numHeads < 1)
+      throw new Error(\`MultiHeadSelfAttention needs a whole number of heads of at least 1, got \${args.numHeads}.\`);
+    this.numHeads = args.numHeads;
+    this.keyDim = args.keyDim ?? 0;
+    this.dropout = args.dropout ?? 0;
+    this.causal = args.causal ?? false;
+    this.useBias = args.useBias ?? true;
+    this.seed = args.seed;
+  }
+
+  /** The size of each head: keyDim, or the width split evenly over the heads. */
+  private headSize(width: number): number {
+    if (this.keyDim > 0) return this.keyDim;
+    if (width % this.numHeads !== 0)
+      throw new Error(\`MultiHeadSelfAttention splits a width of \${width} over \${this.numHeads} heads, but \${width} is not a multiple of \${this.numHeads}.\`);
+    return width / this.numHeads;
+  }
+
+  build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const width = shape[shape.length - 1];
+    if (shape.length !== 3 || width == null)
+      throw new Error(\`MultiHeadSelfAttention takes (batch, tokens, width) with a known width, got input shape [\${shape.join(', ')}].\`);
+    const inner = this.numHeads * this.headSize(width);
+    this.qkvKernel = this.addWeight('qkv_kernel', [width, 3 * inner], 'float32', this.qkvKernelInitializer);
+    if (this.useBias) this.qkvBias = this.addWeight('qkv_bias', [3 * inner], 'float32', this.biasInitializer);
+    this.outputKernel = this.addWeight('output_kernel', [inner, width], 'float32', this.outputKernelInitializer);
+    if (this.useBias) this.outputBias = this.addWeight('output_bias', [width], 'float32', this.biasInitializer);
+    this.built = true;
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      const [batch, tokens, width] = x.shape as [number, number, number];
+      const heads = this.numHeads;
+      const size = this.headSize(width);
+      const inner = heads * size;
+      let qkv = tf.matMul(tf.reshape(x, [batch * tokens, width]), this.qkvKernel!.read());
+      if (this.qkvBias) qkv = tf.add(qkv, this.qkvBias.read());
+      // [batch, tokens, 3·heads, size] → [batch, 3·heads, tokens, size]: q's heads, then k's, then v's.
+      const split = tf.transpose(tf.reshape(qkv, [batch, tokens, 3 * heads, size]), [0, 2, 1, 3]);
+      const part = (i: number) => tf.reshape(tf.slice(split, [0, i * heads, 0, 0], [batch, heads, tokens, size]), [batch * heads, tokens, size]);
+      const q = tf.mul(part(0), 1 / Math.sqrt(size));
+      const k = part(1);
+      const v = part(2);
+      let scores = tf.matMul(q, k, false, true); // [batch·heads, tokens, tokens]
+      if (this.causal) {
+        // A large negative number rather than -Infinity: the softmax gives the same zeros, and its gradient stays finite.
+        const mask = new Float32Array(tokens * tokens);
+        for (let i = 0; i < tokens; i++) for (let j = i + 1; j < tokens; j++) mask[i * tokens + j] = -1e9;
+        scores = tf.add(scores, tf.tensor2d(mask, [tokens, tokens]));
+      }
+      let weights = tf.softmax(scores);
+      if (kwargs?.training && this.dropout > 0) weights = tf.dropout(weights, this.dropout, undefined, this.seed);
+      const attended = tf.matMul(weights, v); // [batch·heads, tokens, size]
+      const merged = tf.reshape(tf.transpose(tf.reshape(attended, [batch, heads, tokens, size]), [0, 2, 1, 3]), [batch * tokens, inner]);
+      let out = tf.matMul(merged, this.outputKernel!.read());
+      if (this.outputBias) out = tf.add(out, this.outputBias.read());
+      return tf.reshape(out, [batch, tokens, width]);
+    });
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), numHeads: this.numHeads, keyDim: this.keyDim, dropout: this.dropout, causal: this.causal, useBias: this.useBias };
+  }
+}
+tf.serialization.registerClass(PatchbayMultiHeadSelfAttention);`,
+  },
+  PatchbayPositionEmbedding: {
+    file: 'src/runtime/layers/position-embedding.ts',
+    declares: ['PatchbayPositionEmbedding', 'PatchbayPositionEmbeddingArgs'],
+    source: `/** What PatchbayPositionEmbedding takes: tfjs's own layer arguments (name, trainable…) plus its param. */
+export type PatchbayPositionEmbeddingArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]> & {
+  /** Standard deviation of the normal distribution the embeddings start from (0.02 as ViT's code when left out). */
+  stddev?: number;
+};
+
+/**
+ * Learned position embeddings, added: one learned vector per position, (tokens, width), added to every
+ * example of a (batch, tokens, width) input, as ViT and CLIP do. The number of tokens is fixed when the
+ * layer builds.
+ */
+export class PatchbayPositionEmbedding extends tf.layers.Layer {
+  /** The name tfjs keys its serialisation on (model.json's class_name); prefixed so that it cannot meet a tfjs class. */
+  static className = 'PatchbayPositionEmbedding';
+  readonly stddev: number;
+  embeddingsInitializer: tf.initializers.Initializer;
+  private embeddings: tf.LayerVariable | null = null;
+
+  constructor(args: PatchbayPositionEmbeddingArgs) {
+    super(args ?? {});
+    this.stddev = args?.stddev ?? 0.02;
+    this.embeddingsInitializer = tf.initializers.randomNormal({ mean: 0, stddev: this.stddev });
+  }
+
+  build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const [, tokens, width] = shape;
+    if (shape.length !== 3 || tokens == null || width == null)
+      throw new Error(\`PositionEmbedding takes (batch, tokens, width) with a known number of tokens and width, got input shape [\${shape.join(', ')}].\`);
+    this.embeddings = this.addWeight('embeddings', [tokens, width], 'float32', this.embeddingsInitializer);
+    this.built = true;
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      return tf.add(x, this.embeddings!.read());
+    });
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), stddev: this.stddev };
+  }
+}
+tf.serialization.registerClass(PatchbayPositionEmbedding);`,
+  },
+  PatchbayPrimaryCapsules: {
+    file: 'src/runtime/layers/primary-capsules.ts',
+    declares: ['PatchbayPrimaryCapsules', 'PatchbayPrimaryCapsulesArgs'],
+    source: `/** What PatchbayPrimaryCapsules takes: tfjs's own layer arguments (name, trainable…) plus its params. */
+export type PatchbayPrimaryCapsulesArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]> & {
+  /** Capsule types per position (32 in the paper): the convolution has capsules × capsuleDim filters. */
+  capsules: number;
+  /** Length of each capsule vector (8 in the paper). */
+  capsuleDim: number;
+  /** Square window of the convolution (9 in the paper). */
+  kernelSize: number;
+  /** Step of the convolution (2 in the paper). */
+  strides: number;
+  /** 'valid' (the paper) or 'same'. */
+  padding?: 'valid' | 'same';
+  /** Added to ‖s‖² in the squash (1e-7 when left out). */
+  epsilon?: number;
+};
+
+/**
+ * The primary capsule layer of Sabour, Frosst & Hinton (2017): one convolution with
+ * capsules × capsuleDim filters (and a bias), whose output [batch, h, w, capsules·capsuleDim] is read
+ * as h·w·capsules capsules of capsuleDim values each (channel c·capsuleDim + d is dimension d of
+ * capsule type c), then squashed so that each capsule's length lies in [0, 1). Output
+ * [batch, h·w·capsules, capsuleDim]; in the paper's MNIST network 6·6·32 = 1,152 capsules of 8-D.
+ */
+export class PatchbayPrimaryCapsules extends tf.layers.Layer {
+  /** The name tfjs keys its serialisation on (model.json's class_name); prefixed so that it cannot meet a tfjs class. */
+  static className = 'PatchbayPrimaryCapsules';
+  readonly capsules: number;
+  readonly capsuleDim: number;
+  readonly kernelSize: number;
+  readonly strides: number;
+  readonly padding: 'valid' | 'same';
+  readonly epsilon: number;
+  /** Named like tfjs's own initialiser fields, so that a seeded build seeds it. */
+  kernelInitializer = tf.initializers.glorotUniform({});
+  biasInitializer = tf.initializers.zeros();
+  private kernel: tf.LayerVariable | null = null;
+  private bias: tf.LayerVariable | null = null;
+
+  constructor(args: PatchbayPrimaryCapsulesArgs) {
+    super(args);
+    for (const key of ['capsules', 'capsuleDim', 'kernelSize', 'strides'] as const) {
+      if (!Number.isInteger(args[key]) || args[key] < 1) throw new Error(\`PrimaryCapsules needs \${key} to be a whole number of at least 1, got \${args[key]}.\`);
+    }
+    this.capsules = args.capsules;
+    this.capsuleDim = args.capsuleDim;
+    this.kernelSize = args.kernelSize;
+    this.strides = args.strides;
+    this.padding = args.padding ?? 'valid';
+    this.epsilon = args.epsilon ?? 1e-7;
+  }
+
+  build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const channels = shape[3];
+    if (shape.length !== 4 || channels == null)
+      throw new Error(\`PrimaryCapsules needs images (batch, height, width, channels), got input shape [\${shape.join(', ')}].\`);
+    const filters = this.capsules * this.capsuleDim;
+    this.kernel = this.addWeight('kernel', [this.kernelSize, this.kernelSize, channels, filters], 'float32', this.kernelInitializer);
+    this.bias = this.addWeight('bias', [filters], 'float32', this.biasInitializer);
+    this.built = true;
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const side = (n: number | null) =>
+      n == null ? null : this.padding === 'same' ? Math.ceil(n / this.strides) : Math.ceil((n - this.kernelSize + 1) / this.strides);
+    const [h, w] = [side(shape[1] ?? null), side(shape[2] ?? null)];
+    return [shape[0] ?? null, h == null || w == null ? null : h * w * this.capsules, this.capsuleDim];
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
+      const conv = tf.add(tf.conv2d(x, this.kernel!.read() as tf.Tensor4D, this.strides, this.padding), this.bias!.read());
+      const s = tf.reshape(conv, [x.shape[0], -1, this.capsuleDim]);
+      // squash (eq. 1): s · ‖s‖² / ((1 + ‖s‖²) · √(‖s‖² + ε)).
+      const squaredNorm = tf.sum(tf.square(s), -1, true);
+      return tf.mul(s, tf.div(squaredNorm, tf.mul(tf.add(1, squaredNorm), tf.sqrt(tf.add(squaredNorm, this.epsilon)))));
+    });
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      capsules: this.capsules,
+      capsuleDim: this.capsuleDim,
+      kernelSize: this.kernelSize,
+      strides: this.strides,
+      padding: this.padding,
+      epsilon: this.epsilon,
+    };
+  }
+}
+tf.serialization.registerClass(PatchbayPrimaryCapsules);`,
+  },
+  PatchbayRandomTranslation: {
+    file: 'src/runtime/layers/random-translation.ts',
+    declares: ['PatchbayRandomTranslation', 'PatchbayRandomTranslationArgs', 'PatchbayRandomTranslationRandom'],
+    source: `/** What PatchbayRandomTranslation takes: tfjs's own layer arguments (name…) plus its params. */
+export type PatchbayRandomTranslationArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]> & {
+  /** The largest shift, in pixels, up or down and left or right. */
+  pixels?: number;
+  /** Seeds the shifts; a training loop sets it before each step so that a run repeats exactly. Math.random when left out. */
+  seed?: number;
+};
+
+/** A small 32-bit generator (mulberry32): the same shifts from the same seed in the app and an export. */
+function PatchbayRandomTranslationRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Data augmentation inside the model, as Keras's RandomTranslation: while training, each image of the
+ * batch moves by its own whole-pixel offset in [-pixels, pixels] on both axes, and what moves in from
+ * outside is zero; at inference it passes the input through unchanged. The move is one gather over
+ * precomputed indices (exact, the same on every backend, one kernel for the batch, with a gradient).
+ * No weights.
+ */
+export class PatchbayRandomTranslation extends tf.layers.Layer {
+  /** The name tfjs keys its serialisation on (model.json's class_name); prefixed so that it cannot meet a tfjs class. */
+  static className = 'PatchbayRandomTranslation';
+  readonly pixels: number;
+  seed: number | undefined;
+
+  constructor(args: PatchbayRandomTranslationArgs) {
+    super(args);
+    this.pixels = args.pixels ?? 2;
+    this.seed = args.seed;
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      if (!kwargs.training || this.pixels === 0) return tf.clone(x);
+      const [n, h, w, channels] = x.shape as [number, number, number, number];
+      const random = this.seed === undefined ? Math.random : PatchbayRandomTranslationRandom(this.seed);
+      const span = 2 * this.pixels + 1;
+      // Row n·h·w of the flattened input is a row of zeros: the source of every pixel moved in from outside.
+      const zeroRow = n * h * w;
+      const index = new Int32Array(n * h * w);
+      for (let i = 0; i < n; i++) {
+        const dy = Math.floor(random() * span) - this.pixels;
+        const dx = Math.floor(random() * span) - this.pixels;
+        for (let r = 0; r < h; r++) {
+          const from = r - dy;
+          for (let c = 0; c < w; c++) {
+            const fromCol = c - dx;
+            index[(i * h + r) * w + c] = from >= 0 && from < h && fromCol >= 0 && fromCol < w ? (i * h + from) * w + fromCol : zeroRow;
+          }
+        }
+      }
+      const rows = tf.concat([tf.reshape(x, [n * h * w, channels]), tf.zeros([1, channels])]);
+      return tf.reshape(tf.gather(rows, tf.tensor1d(index, 'int32')), [n, h, w, channels]);
+    });
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), pixels: this.pixels };
+  }
+}
+tf.serialization.registerClass(PatchbayRandomTranslation);`,
+  },
+  PatchbaySquash: {
+    file: 'src/runtime/layers/squash.ts',
+    declares: ['PatchbaySquash', 'PatchbaySquashArgs', 'PatchbaySquashOf'],
+    source: `/** What PatchbaySquash takes: tfjs's own layer arguments (name, trainable…) plus its one param. */
+export type PatchbaySquashArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]> & {
+  /** Added to ‖s‖² under the square root, so that a zero vector has a finite gradient (1e-7 when left out). */
+  epsilon?: number;
+};
+
+/**
+ * The capsule non-linearity of Sabour, Frosst & Hinton (2017), eq. 1, along the last axis:
+ * v = ‖s‖² / (1 + ‖s‖²) · s / ‖s‖. A vector keeps its direction (the pose) and its length is pushed
+ * into [0, 1) (the probability that the entity exists): short vectors shrink to almost zero, long ones
+ * approach length 1. Written as s · ‖s‖² / ((1 + ‖s‖²) · √(‖s‖² + ε)). No weights.
+ */
+export class PatchbaySquash extends tf.layers.Layer {
+  /** The name tfjs keys its serialisation on (model.json's class_name); prefixed so that it cannot meet a tfjs class. */
+  static className = 'PatchbaySquash';
+  readonly epsilon: number;
+
+  constructor(args: PatchbaySquashArgs) {
+    super(args);
+    this.epsilon = args.epsilon ?? 1e-7;
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => PatchbaySquashOf(Array.isArray(inputs) ? inputs[0]! : inputs, this.epsilon));
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), epsilon: this.epsilon };
+  }
+}
+
+/** squash(s) along the last axis (eq. 1 of the paper). */
+export function PatchbaySquashOf(s: tf.Tensor, epsilon: number): tf.Tensor {
+  const squaredNorm = tf.sum(tf.square(s), -1, true);
+  return tf.mul(s, tf.div(squaredNorm, tf.mul(tf.add(1, squaredNorm), tf.sqrt(tf.add(squaredNorm, epsilon)))));
+}
+tf.serialization.registerClass(PatchbaySquash);`,
+  },
+  PatchbayTakeToken: {
+    file: 'src/runtime/layers/take-token.ts',
+    declares: ['PatchbayTakeToken', 'PatchbayTakeTokenArgs'],
+    source: `/** What PatchbayTakeToken takes: tfjs's own layer arguments (name…) plus which token to take. */
+export type PatchbayTakeTokenArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]> & {
+  /**
+   * "first": the token at position 0 (ViT's class token). "endOfText": for each example, the token at
+   * the position of the largest id in a second input of token ids (CLIP's end-of-text token, whose id
+   * is the largest in its vocabulary).
+   */
+  mode?: 'first' | 'endOfText';
+};
+
+/**
+ * Takes one token out of a sequence: (batch, tokens, width) → (batch, width). In "endOfText" mode the
+ * position differs per example; it is chosen for the whole batch at once, as a one-hot row of the
+ * argmax of the ids multiplied into the tokens (a batched matMul, whose gradient reaches the chosen
+ * token), with no loop over examples. No weights.
+ */
+export class PatchbayTakeToken extends tf.layers.Layer {
+  /** The name tfjs keys its serialisation on (model.json's class_name); prefixed so that it cannot meet a tfjs class. */
+  static className = 'PatchbayTakeToken';
+  readonly mode: 'first' | 'endOfText';
+
+  constructor(args: PatchbayTakeTokenArgs) {
+    super(args ?? {});
+    this.mode = args?.mode ?? 'first';
+    if (this.mode !== 'first' && this.mode !== 'endOfText') throw new Error(\`TakeToken's mode is "first" or "endOfText", got "\${String(this.mode)}".\`);
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [shape[0]!, shape[2]!];
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const list = Array.isArray(inputs) ? inputs : [inputs];
+      const x = list[0]!;
+      const [batch, tokens, width] = x.shape as [number, number, number];
+      if (this.mode === 'first') return tf.reshape(tf.slice(x, [0, 0, 0], [batch, 1, width]), [batch, width]);
+      const ids = list[1];
+      if (!ids) throw new Error('TakeToken in "endOfText" mode needs a second input: the token ids, (batch, tokens).');
+      const position = tf.argMax(tf.cast(ids, 'float32'), 1);
+      const pick = tf.reshape(tf.oneHot(position, tokens), [batch, 1, tokens]);
+      return tf.reshape(tf.matMul(pick, x), [batch, width]);
+    });
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), mode: this.mode };
+  }
+}
+tf.serialization.registerClass(PatchbayTakeToken);`,
   },
 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatShape, requireRank, window2d } from '../shape';
+import { ELEMENTWISE, perExample, times } from '../cost';
 import { defineSpec, IN, NO_PARAMS, OUT, type Shape, type ShapeProblem } from '../spec';
 
 /**
@@ -48,6 +49,10 @@ export const PrimaryCapsulesSpec = defineSpec({
     const filters = p.capsules * p.capsuleDim;
     return { trainable: p.kernelSize * p.kernelSize * (x![3] ?? 0) * filters + filters, nonTrainable: 0 };
   },
+  cost(p, [x], out) {
+    // The convolution: one k·k·channels dot product per output value (the squash is element-wise).
+    return { macs: times(perExample(out), p.kernelSize * p.kernelSize * (x![3] ?? 0) || null) };
+  },
   lower: (p) => ({
     kind: 'layer',
     factory: 'PatchbayPrimaryCapsules',
@@ -79,6 +84,7 @@ export const SquashSpec = defineSpec({
     return requireRank(x!, 2, Infinity, 'Squash acts on vectors along the last axis: give it (batch, …, dim).') ?? x!;
   },
   countParams: () => NO_PARAMS,
+  cost: ELEMENTWISE,
   lower: (p) => ({ kind: 'layer', factory: 'PatchbaySquash', custom: true, config: { epsilon: p.epsilon } }),
   examples: [
     { params: {}, inputs: [[6, 8]] },
@@ -111,6 +117,15 @@ export const DigitCapsulesSpec = defineSpec({
     // One capsuleDim × inDim matrix per (input capsule, output capsule) pair; no biases.
     return { trainable: (x![1] ?? 0) * p.capsules * p.capsuleDim * (x![2] ?? 0), nonTrainable: 0 };
   },
+  cost(p, [x], out) {
+    const [inCapsules, inDim] = [x![1] ?? null, x![2] ?? null];
+    const pairs = times(inCapsules, p.capsules * p.capsuleDim);
+    // û = W·u (I·J·D·d), then per iteration s = Σ c·û (I·J·D) and, except after the last, the agreements û·v (I·J·D).
+    const macs = times(pairs, inDim === null ? null : inDim + p.routings + (p.routings - 1));
+    // Kept for the backward pass: û, the coupling coefficients of every iteration, and the output.
+    const kept = pairs === null || inCapsules === null ? null : pairs + p.routings * inCapsules * p.capsules + (perExample(out) ?? 0);
+    return { macs, activations: kept };
+  },
   lower: (p) => ({
     kind: 'layer',
     factory: 'PatchbayDigitCapsules',
@@ -138,6 +153,7 @@ export const CapsuleLengthSpec = defineSpec({
     return capsulesIn(x!) ?? [x![0]!, x![1]!];
   },
   countParams: () => NO_PARAMS,
+  cost: ELEMENTWISE,
   lower: (p) => ({ kind: 'layer', factory: 'PatchbayCapsuleLength', custom: true, config: { epsilon: p.epsilon } }),
   examples: [{ params: {}, inputs: [[10, 16]] }],
 });

@@ -49,6 +49,7 @@ export const PROGRAM_SOURCE_ROOTS: ReadonlyArray<{ file: string; names: readonly
       'emaDecayAt',
     ],
   },
+  { file: 'src/runtime/program/clip.ts', names: ['captionTokens', 'promptTokens', 'zeroShotLogits', 'tokenize'] },
   { file: 'src/runtime/linalg.ts', names: ['symmetricEigen', 'directPredWeights'] },
   { file: 'src/runtime/program/metrics.ts', names: ['accuracyOf', 'knnAccuracy', 'linearProbeAccuracy', 'collapseStd'] },
   {

@@ -312,12 +312,15 @@ describe('every op: the exported call runs what the interpreter runs', () => {
     if (['RandomTranslate', 'RandomFlip', 'GaussianNoise', 'RandomErase', 'FlattenExamples'].includes(op)) return [image()];
     if (op === 'CrossEntropy') return [tf.softmax(rows(1)), label()];
     if (op === 'DistillationLoss') return [rows(1), rows(2), label()];
+    if (op === 'Captions') return [tf.oneHot(tf.tensor1d([0, 3, 1, 9], 'int32'), 10).toFloat()];
+    if (op === 'ZeroShotClassifier') return [rows(1), tf.randomNormal([20, 5], 0, 1, 'float32', 2)];
     return Array.from({ length: count }, (_, i) => rows(i + 1));
   };
   const ops = PROGRAM_SPECS.filter((s) => s.kind === 'op' || s.kind === 'loss');
 
   it('covers every op and loss node', () => {
     expect(ops.map((s) => s.type).sort()).toEqual([
+      'Captions',
       'CrossEntropy',
       'DistillationLoss',
       'FlattenExamples',
@@ -327,11 +330,13 @@ describe('every op: the exported call runs what the interpreter runs', () => {
       'MeanSquaredError',
       'NegativeCosine',
       'NormalizedMSE',
+      'Prompts',
       'RandomErase',
       'RandomFlip',
       'RandomTranslate',
       'StopGradient',
       'WeightedSum',
+      'ZeroShotClassifier',
     ]);
   });
 

@@ -46,6 +46,9 @@ describe('shapes', () => {
       LinearProbe: [{}, [vec, label], {}],
       KNearestNeighbours: [{}, [vec, label], {}],
       CollapseMonitor: [{}, [vec], {}],
+      Captions: [{ contextLength: 12 }, [label], { tokens: [null, 12] }],
+      Prompts: [{ templates: ['a {word}', 'the {digit}'], contextLength: 12 }, [], { tokens: [20, 12] }],
+      ZeroShotClassifier: [{}, [vec, vec], { logits: [null, 10] }],
     };
     expect(Object.keys(cases).sort()).toEqual(PROGRAM_SPECS.map((s) => s.type).sort());
     for (const [type, [params, inputs, expected]] of Object.entries(cases)) expect(infer(type, params, inputs), type).toEqual(expected);

@@ -101,9 +101,21 @@ export function opCall(s: Extract<ProgramStep, { kind: 'op' }>, ins: string[]): 
       return { fn: 'infoNce', code: `infoNce(tf, ${a}, ${b}, ${c ? (cfg.expScale ? `tf.exp(${c})` : c) : n('scale')})` };
     case 'DistillationLoss':
       return { fn: 'distillation', code: `distillation(tf, ${a}, ${b}, ${c}, ${n('temperature')}, ${n('alpha')})` };
+    case 'Captions':
+      return { fn: 'captionTokens', code: `captionTokens(tf, ${a}, ${captionSettings(cfg)}, ${ctx})` };
+    case 'Prompts':
+      return { fn: 'promptTokens', code: `promptTokens(tf, ${captionSettings(cfg)})` };
+    case 'ZeroShotClassifier':
+      return { fn: 'zeroShotLogits', code: `zeroShotLogits(tf, ${a}, ${b}, ${n('classes')}, ${n('scale')})` };
     default:
       throw new Error(`The exporter has no op "${s.op}" (node "${s.nodeId}").`);
   }
+}
+
+/** The Captions and Prompts settings as an object literal: every document string through literal(). */
+function captionSettings(cfg: Record<string, unknown>): string {
+  const list = (key: string) => `[${((cfg[key] as unknown[]) ?? []).map(literal).join(', ')}]`;
+  return `{ templates: ${list('templates')}, classWords: ${list('classWords')}, classDigits: ${list('classDigits')}, vocabulary: ${list('vocabulary')}, contextLength: ${literal(cfg.contextLength)} }`;
 }
 
 /** Unique names in one scope, from document text through toIdentifier. */

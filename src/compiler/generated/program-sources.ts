@@ -33,18 +33,26 @@ export function derivedSeed(seed: number, name: string): number {
   return h >>> 1 || 1;
 }`,
   },
+  RESEEDED_EACH_STEP: {
+    file: 'src/runtime/seeds.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** Layers that draw something random every training step: Dropout's mask, RandomTranslation's shifts. */
+export const RESEEDED_EACH_STEP = /Dropout|RandomTranslation/;`,
+  },
   seedStep: {
     file: 'src/runtime/seeds.ts',
-    uses: ['derivedSeed'],
+    uses: ['RESEEDED_EACH_STEP', 'derivedSeed'],
     tfTypes: false,
     source: `/**
- * Dropout draws a fresh mask every step, so a fixed seed per layer would repeat the same mask; the
- * seed follows the step instead. Call before each training step of a seeded run.
+ * Dropout draws a fresh mask every step (and random translation fresh shifts), so a fixed seed per
+ * layer would repeat the same draw; the seed follows the step instead. Call before each training
+ * step of a seeded run.
  */
 export function seedStep(model: { layers: Array<{ name: string; getClassName(): string }> }, seed: number, step: number): void {
   for (const layer of model.layers) {
     const fields = layer as unknown as { seed?: number };
-    if ('seed' in fields && layer.getClassName().includes('Dropout')) fields.seed = derivedSeed(seed, \`\${layer.name}@\${step}\`);
+    if ('seed' in fields && RESEEDED_EACH_STEP.test(layer.getClassName())) fields.seed = derivedSeed(seed, \`\${layer.name}@\${step}\`);
   }
 }`,
   },
@@ -331,6 +339,203 @@ const normalizedMse = (tf: Tf, a: T, b: T): T => tf.mean(tf.sub(2, tf.mul(2, tf.
 export function emaDecayAt(base: number, schedule: 'constant' | 'cosine', step: number, total: number): number {
   if (schedule === 'constant' || total <= 0) return base;
   return 1 - ((1 - base) * (Math.cos((Math.PI * Math.min(step, total)) / total) + 1)) / 2;
+}`,
+  },
+  UNKNOWN_ID: {
+    file: 'src/runtime/program/clip.ts',
+    uses: [],
+    tfTypes: false,
+    source: `export const UNKNOWN_ID = 1;`,
+  },
+  START_ID: {
+    file: 'src/runtime/program/clip.ts',
+    uses: [],
+    tfTypes: false,
+    source: `export const START_ID = 2;`,
+  },
+  endOfTextId: {
+    file: 'src/runtime/program/clip.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** The end-of-text id: the highest one. */
+export const endOfTextId = (vocabulary: readonly string[]): number => vocabulary.length + 3;`,
+  },
+  wordsOf: {
+    file: 'src/runtime/program/clip.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** Lower-case words of a text: letters and digits, everything else separates words. */
+export function wordsOf(text: string): string[] {
+  return text
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+}`,
+  },
+  tokenize: {
+    file: 'src/runtime/program/clip.ts',
+    uses: ['START_ID', 'UNKNOWN_ID', 'endOfTextId', 'wordsOf'],
+    tfTypes: false,
+    source: `/**
+ * A text as \`contextLength\` ids: start, the words (unknown ones as UNKNOWN_ID), end of text, then
+ * padding. A text too long keeps its first words and still ends with end of text.
+ */
+export function tokenize(vocabulary: readonly string[], contextLength: number, text: string): Int32Array {
+  const index = new Map(vocabulary.map((w, i) => [w, i + 3]));
+  const ids = new Int32Array(contextLength);
+  const words = wordsOf(text).slice(0, Math.max(0, contextLength - 2));
+  let at = 0;
+  if (contextLength >= 2) ids[at++] = START_ID;
+  for (const w of words) ids[at++] = index.get(w) ?? UNKNOWN_ID;
+  ids[Math.min(at, contextLength - 1)] = endOfTextId(vocabulary);
+  return ids;
+}`,
+  },
+  fillTemplate: {
+    file: 'src/runtime/program/clip.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** A template with the class filled in: \`{word}\` becomes its word ("seven"), \`{digit}\` its symbol ("7"). */
+export function fillTemplate(template: string, word: string, digit: string): string {
+  return template.split('{word}').join(word).split('{digit}').join(digit);
+}`,
+  },
+  CaptionSettings: {
+    file: 'src/runtime/program/clip.ts',
+    uses: [],
+    tfTypes: false,
+    source: `export interface CaptionSettings {
+  templates: string[];
+  classWords: string[];
+  classDigits: string[];
+  vocabulary: string[];
+  contextLength: number;
+}`,
+  },
+  captionTexts: {
+    file: 'src/runtime/program/clip.ts',
+    uses: ['CaptionSettings', 'derivedSeed', 'fillTemplate', 'seededRandom'],
+    tfTypes: false,
+    source: `/**
+ * One caption per example, for its class: a template drawn per example from a generator seeded by
+ * the run's seed, the node and the step, so a rerun (or the exported trainer) writes the same
+ * captions, and every step draws new ones. Returns the captions' texts (what the editor shows).
+ */
+export function captionTexts(classes: ArrayLike<number>, settings: CaptionSettings, ctx: { seed: number; step: number; nodeId: string }): string[] {
+  const random = seededRandom(derivedSeed(ctx.seed, \`\${ctx.nodeId}@\${ctx.step}\`));
+  const out: string[] = [];
+  for (let i = 0; i < classes.length; i++) {
+    const c = classes[i]!;
+    const template = settings.templates[Math.floor(random() * settings.templates.length)]!;
+    out.push(fillTemplate(template, settings.classWords[c] ?? String(c), settings.classDigits[c] ?? String(c)));
+  }
+  return out;
+}`,
+  },
+  tokenTensor: {
+    file: 'src/runtime/program/clip.ts',
+    uses: ['CaptionSettings', 'T', 'Tf', 'tokenize'],
+    tfTypes: false,
+    source: `/** Texts as a [texts, contextLength] tensor of ids (float32: Embedding casts them, and ops pass one dtype). */
+function tokenTensor(tf: Tf, texts: readonly string[], settings: Pick<CaptionSettings, 'vocabulary' | 'contextLength'>): T {
+  const ids = new Float32Array(texts.length * settings.contextLength);
+  texts.forEach((text, i) => ids.set(tokenize(settings.vocabulary, settings.contextLength, text), i * settings.contextLength));
+  return tf.tensor2d(ids, [texts.length, settings.contextLength]);
+}`,
+  },
+  captionTokens: {
+    file: 'src/runtime/program/clip.ts',
+    uses: ['CaptionSettings', 'T', 'Tf', 'captionTexts', 'tokenTensor'],
+    tfTypes: false,
+    source: `/** The Captions node: one-hot labels [batch, classes] → caption ids [batch, contextLength]. */
+export function captionTokens(tf: Tf, label: T, settings: CaptionSettings, ctx: { seed: number; step: number; nodeId: string }): T {
+  const argmax = tf.argMax(label, -1);
+  const classes = argmax.dataSync();
+  argmax.dispose();
+  return tokenTensor(tf, captionTexts(classes, settings, ctx), settings);
+}`,
+  },
+  promptTexts: {
+    file: 'src/runtime/program/clip.ts',
+    uses: ['CaptionSettings', 'fillTemplate'],
+    tfTypes: false,
+    source: `/** The prompts' texts, class by class: class 0 with every template, then class 1… */
+export function promptTexts(settings: Pick<CaptionSettings, 'templates' | 'classWords' | 'classDigits'>): string[] {
+  return settings.classWords.flatMap((word, c) => settings.templates.map((t) => fillTemplate(t, word, settings.classDigits[c] ?? String(c))));
+}`,
+  },
+  promptTokens: {
+    file: 'src/runtime/program/clip.ts',
+    uses: ['CaptionSettings', 'T', 'Tf', 'promptTexts', 'tokenTensor'],
+    tfTypes: false,
+    source: `/** The Prompts node: every class written with every template, as ids [classes × templates, contextLength]. */
+export function promptTokens(tf: Tf, settings: CaptionSettings): T {
+  return tokenTensor(tf, promptTexts(settings), settings);
+}`,
+  },
+  unitRows: {
+    file: 'src/runtime/program/clip.ts',
+    uses: ['T', 'Tf'],
+    tfTypes: false,
+    source: `const unitRows = (tf: Tf, x: T) => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-12));`,
+  },
+  zeroShotLogits: {
+    file: 'src/runtime/program/clip.ts',
+    uses: ['T', 'Tf', 'unitRows'],
+    tfTypes: false,
+    source: `/**
+ * CLIP's zero-shot classifier: each class's prompt embeddings are normalised, averaged and
+ * normalised again (the paper's prompt ensembling), and each image scores \`scale\` × the cosine
+ * similarity to every class. Images [batch, d], prompts [classes × templates, d] (class-major) →
+ * logits [batch, classes].
+ */
+export function zeroShotLogits(tf: Tf, image: T, text: T, classes: number, scale: number): T {
+  const rows = text.shape[0]!;
+  if (rows % classes !== 0)
+    throw new Error(\`The zero-shot classifier received \${rows} prompt embeddings for \${classes} classes, expected the same number of prompts for every class.\`);
+  if (image.shape[1] !== text.shape[1])
+    throw new Error(
+      \`The zero-shot classifier received image embeddings of size \${image.shape[1]} and text embeddings of size \${text.shape[1]}, expected one size.\`,
+    );
+  const perClass = tf.reshape(unitRows(tf, text), [classes, rows / classes, text.shape[1]!]);
+  const classVectors = unitRows(tf, tf.mean(perClass, 1));
+  return tf.mul(tf.matMul(unitRows(tf, image), classVectors, false, true), scale);
+}`,
+  },
+  maskCapsules: {
+    file: 'src/runtime/program/capsules.ts',
+    uses: ['T', 'Tf'],
+    tfTypes: false,
+    source: `/**
+ * Keeps one capsule per example, zeroing the rest: the labelled one when \`label\` (one-hot) is given,
+ * else the longest. The choice carries no gradient (it is a one-hot mask); the kept capsule does.
+ */
+export function maskCapsules(tf: Tf, capsules: T, label?: T): T {
+  const classes = capsules.shape[1]!;
+  const chosen = label ?? tf.oneHot(tf.argMax(tf.sum(tf.square(capsules), -1), -1), classes).toFloat();
+  return tf.mul(capsules, tf.expandDims(chosen, -1));
+}`,
+  },
+  marginLoss: {
+    file: 'src/runtime/program/capsules.ts',
+    uses: ['T', 'Tf'],
+    tfTypes: false,
+    source: `/** Σₖ Tₖ·max(0, m⁺ − ‖vₖ‖)² + λ·(1 − Tₖ)·max(0, ‖vₖ‖ − m⁻)² per example, averaged over the batch (eq. 4). */
+export function marginLoss(tf: Tf, lengths: T, label: T, mPlus: number, mMinus: number, lambda: number): T {
+  const present = tf.mul(label, tf.square(tf.relu(tf.sub(mPlus, lengths))));
+  const absent = tf.mul(tf.sub(1, label), tf.square(tf.relu(tf.sub(lengths, mMinus))));
+  return tf.mean(tf.sum(tf.add(present, tf.mul(absent, lambda)), -1));
+}`,
+  },
+  reconstructionLoss: {
+    file: 'src/runtime/program/capsules.ts',
+    uses: ['T', 'Tf'],
+    tfTypes: false,
+    source: `/** scale × Σ (reconstruction − image)² per example, averaged over the batch. */
+export function reconstructionLoss(tf: Tf, reconstruction: T, image: T, scale: number): T {
+  const n = reconstruction.shape[0]!;
+  const squared = tf.squaredDifference(tf.reshape(reconstruction, [n, -1]), tf.reshape(image, [n, -1]));
+  return tf.mul(tf.mean(tf.sum(squared, -1)), scale);
 }`,
   },
   SymmetricEigen: {

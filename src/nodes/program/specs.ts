@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { DiagnosticCode } from '../../document/diagnostics';
 import { formatShape } from '../shape';
 import type { PortSpec, Shape, ShapeProblem } from '../spec';
+import { CLIP_PROGRAM_SPECS } from './clip';
 
 /**
  * The nodes of a training procedure: where data comes from, how networks are applied, what is
@@ -525,6 +526,7 @@ export const PROGRAM_SPECS: readonly AnyProgramSpec[] = [
   LinearProbeSpec,
   KnnSpec,
   CollapseSpec,
+  ...CLIP_PROGRAM_SPECS,
 ] as unknown as AnyProgramSpec[];
 
 /** The node type that applies a network in a procedure; its ports are the network's inputs and outputs. */

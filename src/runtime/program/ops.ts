@@ -1,6 +1,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { seededRandom } from '../data/dataset';
 import { derivedSeed } from '../seeds';
+import { captionTokens, promptTokens, zeroShotLogits, type CaptionSettings } from './clip';
 
 type Tf = typeof tfType;
 type T = tfType.Tensor;
@@ -155,6 +156,12 @@ export function runOp(tf: Tf, op: string, config: Record<string, unknown>, input
       return infoNce(tf, a!, b!, c ? (config.expScale ? tf.exp(c) : c) : (config.scale as number));
     case 'DistillationLoss':
       return distillation(tf, a!, b!, c!, config.temperature as number, config.alpha as number);
+    case 'Captions':
+      return captionTokens(tf, a!, config as unknown as CaptionSettings, ctx);
+    case 'Prompts':
+      return promptTokens(tf, config as unknown as CaptionSettings);
+    case 'ZeroShotClassifier':
+      return zeroShotLogits(tf, a!, b!, config.classes as number, config.scale as number);
     default:
       throw new Error(`The runtime has no op "${op}".`);
   }

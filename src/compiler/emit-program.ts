@@ -101,6 +101,12 @@ export function opCall(s: Extract<ProgramStep, { kind: 'op' }>, ins: string[]): 
       return { fn: 'infoNce', code: `infoNce(tf, ${a}, ${b}, ${c ? (cfg.expScale ? `tf.exp(${c})` : c) : n('scale')})` };
     case 'DistillationLoss':
       return { fn: 'distillation', code: `distillation(tf, ${a}, ${b}, ${c}, ${n('temperature')}, ${n('alpha')})` };
+    case 'MaskCapsules':
+      return { fn: 'maskCapsules', code: b ? `maskCapsules(tf, ${a}, ${b})` : `maskCapsules(tf, ${a})` };
+    case 'MarginLoss':
+      return { fn: 'marginLoss', code: `marginLoss(tf, ${a}, ${b}, ${n('mPlus')}, ${n('mMinus')}, ${n('lambda')})` };
+    case 'ReconstructionLoss':
+      return { fn: 'reconstructionLoss', code: `reconstructionLoss(tf, ${a}, ${b}, ${n('scale')})` };
     case 'Captions':
       return { fn: 'captionTokens', code: `captionTokens(tf, ${a}, ${captionSettings(cfg)}, ${ctx})` };
     case 'Prompts':
@@ -145,7 +151,7 @@ interface NetworkNames {
   factory: string;
   /** `nets.model`, `nets['odd-id']`. */
   access: string;
-  /** Whether a training step must seed its dropout layers first (seedStep). */
+  /** Whether a training step must seed its dropout and random-translation layers first (seedStep). */
   dropout: boolean;
 }
 
@@ -160,7 +166,7 @@ interface Context {
 
 function hasDropout(net: PlanNetwork): boolean {
   const bodies = [net.plan.main, ...net.plan.blocks.map((b) => b.body)];
-  return bodies.some((body) => body.steps.some((s) => s.kind === 'layer' && /dropout/i.test(s.factory)));
+  return bodies.some((body) => body.steps.some((s) => s.kind === 'layer' && /dropout|randomtranslation/i.test(s.factory)));
 }
 
 const label = (s: ProgramStep) => lineComment(s.nodeId);

@@ -4,12 +4,18 @@ import { ActivationSpec } from './layers/activation';
 import { BatchNormalizationSpec } from './layers/batch-normalization';
 import { BlockInputSpec, BlockOutputSpec } from './layers/block-ports';
 import { CapsuleLengthSpec, DigitCapsulesSpec, PrimaryCapsulesSpec, SquashSpec } from './layers/capsules';
+import { ActNormSpec, AffineCouplingSpec, FlowSqueezeSpec, InvertibleConv1x1Spec } from './layers/flows';
 import { Conv2DSpec } from './layers/conv2d';
 import { Conv2DTransposeSpec } from './layers/conv2d-transpose';
 import { DenseSpec } from './layers/dense';
 import { DepthwiseConv2DSpec } from './layers/depthwise-conv2d';
 import { DropoutSpec } from './layers/dropout';
 import { EmbeddingSpec } from './layers/embedding';
+import { ClassTokenSpec } from './layers/class-token';
+import { GeluSpec } from './layers/gelu';
+import { MultiHeadSelfAttentionSpec } from './layers/multi-head-self-attention';
+import { PositionEmbeddingSpec } from './layers/position-embedding';
+import { TakeTokenSpec } from './layers/take-token';
 import { FlattenSpec } from './layers/flatten';
 import { GlobalAveragePooling1DSpec, GlobalAveragePooling2DSpec } from './layers/global-average-pooling';
 import { GroupNormalizationSpec } from './layers/group-normalization';
@@ -20,6 +26,7 @@ import { AddSpec, ConcatenateSpec, MultiplySpec } from './layers/merge';
 import { OutputSpec } from './layers/output';
 import { PermuteSpec } from './layers/permute';
 import { AveragePooling2DSpec, MaxPooling2DSpec } from './layers/pooling2d';
+import { RandomTranslationSpec } from './layers/random-translation';
 import { ReshapeSpec } from './layers/reshape';
 import { SeparableConv2DSpec } from './layers/separable-conv2d';
 import { UpSampling2DSpec } from './layers/up-sampling2d';
@@ -32,7 +39,13 @@ export const NODE_SPECS: readonly AnySpec[] = [
   DenseSpec,
   ActivationSpec,
   DropoutSpec,
+  RandomTranslationSpec,
   EmbeddingSpec,
+  MultiHeadSelfAttentionSpec,
+  ClassTokenSpec,
+  PositionEmbeddingSpec,
+  TakeTokenSpec,
+  GeluSpec,
   Conv2DSpec,
   DepthwiseConv2DSpec,
   SeparableConv2DSpec,
@@ -49,6 +62,10 @@ export const NODE_SPECS: readonly AnySpec[] = [
   SquashSpec,
   DigitCapsulesSpec,
   CapsuleLengthSpec,
+  AffineCouplingSpec,
+  ActNormSpec,
+  InvertibleConv1x1Spec,
+  FlowSqueezeSpec,
   FlattenSpec,
   ReshapeSpec,
   PermuteSpec,

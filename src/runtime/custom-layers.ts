@@ -3,8 +3,18 @@ import { PatchbayCapsuleLength } from './layers/capsule-length';
 import { PatchbayDigitCapsules } from './layers/digit-capsules';
 import { PatchbayGroupNormalization } from './layers/group-normalization';
 import { PatchbayL2Normalize } from './layers/l2-normalize';
+import { PatchbayActNorm } from './layers/act-norm';
+import { PatchbayAffineCoupling } from './layers/affine-coupling';
+import { PatchbayFlowSqueeze } from './layers/flow-squeeze';
+import { PatchbayInvertibleConv1x1 } from './layers/invertible-conv1x1';
+import { PatchbayClassToken } from './layers/class-token';
+import { PatchbayGelu } from './layers/gelu';
+import { PatchbayMultiHeadSelfAttention } from './layers/multi-head-self-attention';
+import { PatchbayPositionEmbedding } from './layers/position-embedding';
+import { PatchbayTakeToken } from './layers/take-token';
 import { PatchbayPrimaryCapsules } from './layers/primary-capsules';
 import { PatchbaySquash } from './layers/squash';
+import { PatchbayRandomTranslation } from './layers/random-translation';
 
 /**
  * Layers that tfjs lacks live in ./layers, one `tf.layers.Layer` subclass per file, each registered
@@ -17,7 +27,7 @@ import { PatchbaySquash } from './layers/squash';
  */
 type CustomLayerClass = (new (config: never) => tf.layers.Layer) & { className: string };
 
-const CLASSES: readonly CustomLayerClass[] = [PatchbayGroupNormalization, PatchbayL2Normalize, PatchbayPrimaryCapsules, PatchbaySquash, PatchbayDigitCapsules, PatchbayCapsuleLength];
+const CLASSES: readonly CustomLayerClass[] = [PatchbayGroupNormalization, PatchbayL2Normalize, PatchbayMultiHeadSelfAttention, PatchbayClassToken, PatchbayPositionEmbedding, PatchbayTakeToken, PatchbayGelu, PatchbayRandomTranslation, PatchbayPrimaryCapsules, PatchbaySquash, PatchbayDigitCapsules, PatchbayCapsuleLength, PatchbayActNorm, PatchbayAffineCoupling, PatchbayInvertibleConv1x1, PatchbayFlowSqueeze];
 
 /** Each custom layer class by its `className`, which is also the spec's `factory` and the name the export declares. */
 export const CUSTOM_LAYERS: ReadonlyMap<string, CustomLayerClass> = new Map(CLASSES.map((cls) => [cls.className, cls]));

@@ -16,13 +16,17 @@ export function derivedSeed(seed: number, name: string): number {
   return h >>> 1 || 1;
 }
 
+/** Layers that draw something random every training step: Dropout's mask, RandomTranslation's shifts. */
+export const RESEEDED_EACH_STEP = /Dropout|RandomTranslation/;
+
 /**
- * Dropout draws a fresh mask every step, so a fixed seed per layer would repeat the same mask; the
- * seed follows the step instead. Call before each training step of a seeded run.
+ * Dropout draws a fresh mask every step (and random translation fresh shifts), so a fixed seed per
+ * layer would repeat the same draw; the seed follows the step instead. Call before each training
+ * step of a seeded run.
  */
 export function seedStep(model: { layers: Array<{ name: string; getClassName(): string }> }, seed: number, step: number): void {
   for (const layer of model.layers) {
     const fields = layer as unknown as { seed?: number };
-    if ('seed' in fields && layer.getClassName().includes('Dropout')) fields.seed = derivedSeed(seed, `${layer.name}@${step}`);
+    if ('seed' in fields && RESEEDED_EACH_STEP.test(layer.getClassName())) fields.seed = derivedSeed(seed, `${layer.name}@${step}`);
   }
 }

@@ -4,7 +4,7 @@ import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
 import { formatShape } from '../nodes/shape';
 import { isProblem, type ParamCount, type Shape } from '../nodes/spec';
 import { blockPorts, wire, type Wiring } from './graph';
-import { addCost, layerCost, type CostTotal } from './cost';
+import { addCost, emptyCost, layerCost, type CostTotal } from './cost';
 import { memoryDiagnostics } from './memory';
 import { blockArgs, blockReferenceProblems, mainGraphReferenceProblems, parseParams, resolveParams } from './params';
 
@@ -103,7 +103,7 @@ export function inferBody(
   const diagnostics = [...wiring.diagnostics];
   const nodes = new Map<string, NodeResult>();
   const count = { trainable: 0, nonTrainable: 0 };
-  const cost: CostTotal = { macs: 0, activations: 0, unestimated: [] };
+  const cost = emptyCost();
 
   for (const id of wiring.order) {
     const node = wiring.nodes.get(id)!;
@@ -315,7 +315,7 @@ function inferBlockInstance(
   let first: BodyResult | undefined;
   let args: Record<string, unknown> = given.args;
   const count = { trainable: 0, nonTrainable: 0 };
-  const cost: CostTotal = { macs: 0, activations: 0, unestimated: [] };
+  const cost = emptyCost();
   let outputs: Record<string, Shape> = {};
   const inner = { ...ctx, stack: [...ctx.stack, def.id], cache: undefined };
   for (let r = 0; r < repeat; r++) {

@@ -6,6 +6,7 @@
  * function here answers as the editor did before programs existed.
  */
 import { analyzeProgram, lowerProgram, type NetworkInfo, type ProcedureResult, type ProgramAnalysis, type ProgramLowerResult } from '../compiler/program';
+import { emptyCost } from '../compiler/cost';
 import { createAnalyzer, type Analysis, type BodyResult, type NodeResult } from '../compiler/infer';
 import { emitProgram } from '../compiler/emit-program';
 import type { NodePorts } from '../compiler/graph';
@@ -164,7 +165,7 @@ export function procedureBodyResult(result: ProcedureResult, networks: ReadonlyM
     nodes.set(node.id, old && sameJson(old.outputs, fresh.outputs) && sameJson(old.params, fresh.params) && sameJson(old.count, fresh.count) ? old : fresh);
   }
   procedureResults.set(result.def.id, nodes);
-  return { wiring: result.wiring, nodes, diagnostics: result.diagnostics, count: NO_COUNT, cost: { macs: 0, activations: 0, unestimated: [] } };
+  return { wiring: result.wiring, nodes, diagnostics: result.diagnostics, count: NO_COUNT, cost: emptyCost() };
 }
 
 /** What the canvas and the inspector show for the graph on show. */

@@ -154,7 +154,8 @@ export class PatchbayAffineCoupling extends tf.layers.Layer {
       }
     } else if (shape.length === 4) {
       const c = shape[3];
-      if (c == null || shape[1] == null || shape[2] == null) throw new Error(\`An affine coupling of images needs a known height, width and channels, got [\${shape.join(', ')}].\`);
+      if (c == null || shape[1] == null || shape[2] == null)
+        throw new Error(\`An affine coupling of images needs a known height, width and channels, got [\${shape.join(', ')}].\`);
       if (this.mask === 'channel' && c < 2) throw new Error(\`A channel mask needs at least 2 channels, got \${c}.\`);
       this.vector = false;
       add('conv1_kernel', [3, 3, c, this.hidden], this.kernelInitializer);
@@ -1152,6 +1153,83 @@ export class PatchbayRandomTranslation extends tf.layers.Layer {
 }
 tf.serialization.registerClass(PatchbayRandomTranslation);`,
   },
+  PatchbaySpatialAttention: {
+    file: 'src/runtime/layers/spatial-attention.ts',
+    declares: ['PatchbaySpatialAttention', 'PatchbaySpatialAttentionArgs'],
+    source: `/** What PatchbaySpatialAttention takes: tfjs's own layer arguments plus its params. */
+export type PatchbaySpatialAttentionArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]> & {
+  /** Attention heads; the channels must be a multiple of it (DDPM: 1). */
+  heads?: number;
+  /** GroupNorm groups before q, k, v (32 in DDPM). */
+  groups?: number;
+};
+
+/**
+ * Self-attention over the positions of an image, residual, as the diffusion UNets place it at
+ * chosen resolutions (DDPM's AttnBlock, ADM's AttentionBlock): x + proj(attention(q, k, v)) with
+ * q, k, v one dense layer on GN(x), per head softmax(q·kᵀ/√d)·v, and a zero-initialised proj.
+ * Matrix products keep equal batch dims (tfjs#8721: a broadcast one has a wrong gradient).
+ */
+export class PatchbaySpatialAttention extends tf.layers.Layer {
+  /** The name tfjs keys its serialisation on (model.json's class_name); prefixed so that it cannot meet a tfjs class. */
+  static className = 'PatchbaySpatialAttention';
+  readonly heads: number;
+  readonly groups: number;
+  /** Named like tfjs's initialiser fields, so that a seeded build seeds the q, k, v kernel. */
+  kernelInitializer: tf.initializers.Initializer = tf.initializers.glorotUniform({});
+  private w = new Map<string, tf.LayerVariable>();
+
+  constructor(args: PatchbaySpatialAttentionArgs) {
+    super(args);
+    this.heads = args.heads ?? 1;
+    this.groups = args.groups ?? 32;
+  }
+
+  build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const c = shape[3];
+    if (shape.length !== 4 || c == null) throw new Error('Spatial attention takes images [batch, height, width, channels] with known channels.');
+    if (c % this.groups !== 0) throw new Error(\`GroupNorm splits \${c} channels into \${this.groups} groups, but \${c} is not a multiple of \${this.groups}.\`);
+    if (c % this.heads !== 0) throw new Error(\`Attention splits \${c} channels into \${this.heads} heads, but \${c} is not a multiple of \${this.heads}.\`);
+    const add = (name: string, s: number[], init: tf.initializers.Initializer) => this.w.set(name, this.addWeight(name, s, 'float32', init));
+    add('norm/gamma', [c], tf.initializers.ones());
+    add('norm/beta', [c], tf.initializers.zeros());
+    add('qkv/kernel', [c, 3 * c], this.kernelInitializer);
+    add('qkv/bias', [3 * c], tf.initializers.zeros());
+    add('proj/kernel', [c, c], tf.initializers.zeros());
+    add('proj/bias', [c], tf.initializers.zeros());
+    this.built = true;
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      const get = (name: string) => this.w.get(name)!.read();
+      const [b, height, width, c] = x.shape as [number, number, number, number];
+      const [n, heads, d] = [height * width, this.heads, c / this.heads];
+      const grouped = tf.reshape(x, [b, -1, this.groups, c / this.groups]);
+      const { mean, variance } = tf.moments(grouped, [1, 3], true);
+      const normed = tf.add(tf.mul(tf.reshape(tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, 1e-5))), [b * n, c]), get('norm/gamma')), get('norm/beta'));
+      const qkv = tf.reshape(tf.add(tf.matMul(normed as tf.Tensor2D, get('qkv/kernel') as tf.Tensor2D), get('qkv/bias')), [b, n, 3 * c]);
+      const perHead = (part: number) => tf.reshape(tf.transpose(tf.reshape(tf.slice(qkv, [0, 0, part * c], [b, n, c]), [b, n, heads, d]), [0, 2, 1, 3]), [b * heads, n, d]);
+      const [q, k, v] = [perHead(0), perHead(1), perHead(2)];
+      const weights = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d)));
+      const mixed = tf.reshape(tf.transpose(tf.reshape(tf.matMul(weights, v), [b, heads, n, d]), [0, 2, 1, 3]), [b * n, c]);
+      const out = tf.add(tf.matMul(mixed as tf.Tensor2D, get('proj/kernel') as tf.Tensor2D), get('proj/bias'));
+      return tf.add(x, tf.reshape(out, [b, height, width, c]));
+    });
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), heads: this.heads, groups: this.groups };
+  }
+}
+tf.serialization.registerClass(PatchbaySpatialAttention);`,
+  },
   PatchbaySquash: {
     file: 'src/runtime/layers/squash.ts',
     declares: ['PatchbaySquash', 'PatchbaySquashArgs', 'PatchbaySquashOf'],
@@ -1251,5 +1329,457 @@ export class PatchbayTakeToken extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(PatchbayTakeToken);`,
+  },
+  PatchbayTimeResBlock: {
+    file: 'src/runtime/layers/time-res-block.ts',
+    declares: ['PatchbayTimeResBlock', 'PatchbayTimeResBlockArgs'],
+    source: `/** What PatchbayTimeResBlock takes: tfjs's own layer arguments plus the block's params. */
+export type PatchbayTimeResBlockArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]> & {
+  /** Output channels; a 1×1 shortcut is added when they differ from the input's. */
+  filters: number;
+  /** GroupNorm groups (32 in DDPM). */
+  groups?: number;
+  /** Dropout before the second convolution while training. */
+  dropout?: number;
+  /** ADM's AdaGN: the embedding gives a scale and shift after the second norm, instead of an added bias. */
+  scaleShift?: boolean;
+};
+
+/**
+ * The diffusion UNets' residual block with a timestep embedding: inputs x [batch, H, W, C] and an
+ * embedding [batch, E]. h = conv3×3(swish(GN(x))); then either h + dense(swish(emb)) before the
+ * second GN (DDPM) or GN(h)·(1 + scale) + shift (ADM); swish, dropout, a zero-initialised conv3×3;
+ * plus x (through a 1×1 projection when C ≠ filters). The same block PatchbayUNet uses inside.
+ */
+export class PatchbayTimeResBlock extends tf.layers.Layer {
+  /** The name tfjs keys its serialisation on (model.json's class_name); prefixed so that it cannot meet a tfjs class. */
+  static className = 'PatchbayTimeResBlock';
+  readonly filters: number;
+  readonly groups: number;
+  readonly dropout: number;
+  readonly scaleShift: boolean;
+  /** Named like tfjs's initialiser fields, so that a seeded build seeds it; each kernel derives its own seed from it. */
+  kernelInitializer: tf.initializers.Initializer = tf.initializers.glorotUniform({});
+  private w = new Map<string, tf.LayerVariable>();
+  private inChannels = 0;
+
+  constructor(args: PatchbayTimeResBlockArgs) {
+    super(args);
+    this.filters = args.filters;
+    this.groups = args.groups ?? 32;
+    this.dropout = args.dropout ?? 0;
+    this.scaleShift = args.scaleShift ?? false;
+  }
+
+  build(inputShape: tf.Shape | tf.Shape[]): void {
+    const [x, emb] = inputShape as tf.Shape[];
+    if (!x || !emb || x.length !== 4 || emb.length !== 2) throw new Error('A residual block takes images [batch, height, width, channels] and an embedding [batch, features].');
+    const [c, e, o] = [x[3]!, emb[1]!, this.filters];
+    for (const n of [c, o]) if (n % this.groups !== 0) throw new Error(\`GroupNorm splits \${n} channels into \${this.groups} groups, but \${n} is not a multiple of \${this.groups}.\`);
+    const base = (this.kernelInitializer.getConfig() as { seed?: number }).seed;
+    let k = 0;
+    const glorot = () => tf.initializers.glorotUniform(base === undefined ? {} : { seed: ((base + ++k * 7919) % 2147483646) + 1 });
+    const add = (name: string, shape: number[], init: tf.initializers.Initializer) => this.w.set(name, this.addWeight(name, shape, 'float32', init));
+    add('norm1/gamma', [c], tf.initializers.ones());
+    add('norm1/beta', [c], tf.initializers.zeros());
+    add('conv1/kernel', [3, 3, c, o], glorot());
+    add('conv1/bias', [o], tf.initializers.zeros());
+    add('temb/kernel', [e, this.scaleShift ? 2 * o : o], glorot());
+    add('temb/bias', [this.scaleShift ? 2 * o : o], tf.initializers.zeros());
+    add('norm2/gamma', [o], tf.initializers.ones());
+    add('norm2/beta', [o], tf.initializers.zeros());
+    add('conv2/kernel', [3, 3, o, o], tf.initializers.zeros());
+    add('conv2/bias', [o], tf.initializers.zeros());
+    if (c !== o) {
+      add('shortcut/kernel', [c, o], glorot());
+      add('shortcut/bias', [o], tf.initializers.zeros());
+    }
+    this.inChannels = c;
+    this.built = true;
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    const x = (inputShape as tf.Shape[])[0]!;
+    return [x[0]!, x[1]!, x[2]!, this.filters];
+  }
+
+  private get(name: string): tf.Tensor {
+    return this.w.get(name)!.read();
+  }
+
+  private norm(name: string, x: tf.Tensor): tf.Tensor {
+    const c = x.shape[3]!;
+    const grouped = tf.reshape(x, [x.shape[0]!, -1, this.groups, c / this.groups]);
+    const { mean, variance } = tf.moments(grouped, [1, 3], true);
+    const normalized = tf.reshape(tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, 1e-5))), x.shape);
+    return tf.add(tf.mul(normalized, this.get(\`\${name}/gamma\`)), this.get(\`\${name}/beta\`));
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
+    return tf.tidy(() => {
+      const [x, emb] = inputs as tf.Tensor[];
+      const swish = (t: tf.Tensor) => tf.mul(t, tf.sigmoid(t));
+      const conv = (name: string, t: tf.Tensor) => tf.add(tf.conv2d(t as tf.Tensor4D, this.get(\`\${name}/kernel\`) as tf.Tensor4D, 1, 'same'), this.get(\`\${name}/bias\`));
+      let h = conv('conv1', swish(this.norm('norm1', x!)));
+      const e = tf.reshape(tf.add(tf.matMul(swish(emb!) as tf.Tensor2D, this.get('temb/kernel') as tf.Tensor2D), this.get('temb/bias')), [x!.shape[0]!, 1, 1, -1]);
+      if (this.scaleShift) {
+        const [scale, shift] = tf.split(e, 2, 3);
+        h = tf.add(tf.mul(this.norm('norm2', h), tf.add(scale!, 1)), shift!);
+      } else h = this.norm('norm2', tf.add(h, e));
+      h = swish(h);
+      if (kwargs.training === true && this.dropout > 0) h = tf.dropout(h, this.dropout);
+      h = conv('conv2', h);
+      if (this.inChannels === this.filters) return tf.add(x!, h);
+      const [b, height, width, c] = x!.shape as [number, number, number, number];
+      const shortcut = tf.add(tf.matMul(tf.reshape(x!, [-1, c]) as tf.Tensor2D, this.get('shortcut/kernel') as tf.Tensor2D), this.get('shortcut/bias'));
+      return tf.add(tf.reshape(shortcut, [b, height, width, this.filters]), h);
+    });
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), filters: this.filters, groups: this.groups, dropout: this.dropout, scaleShift: this.scaleShift };
+  }
+}
+tf.serialization.registerClass(PatchbayTimeResBlock);`,
+  },
+  PatchbayTimestepEmbedding: {
+    file: 'src/runtime/layers/timestep-embedding.ts',
+    declares: ['PatchbayTimestepEmbedding', 'PatchbayTimestepEmbeddingArgs'],
+    source: `/** What PatchbayTimestepEmbedding takes: tfjs's own layer arguments plus the embedding's width. */
+export type PatchbayTimestepEmbeddingArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]> & {
+  /** Width of the embedding (DDPM: the UNet's base channels). */
+  dim: number;
+  /** The longest period of the sinusoids (10,000 as in the Transformer). */
+  maxPeriod?: number;
+};
+
+/**
+ * The sinusoidal timestep embedding of the diffusion UNets (improved-diffusion nn.timestep_embedding):
+ * a timestep t [batch, 1] becomes [cos(t·f_0) … cos(t·f_{h−1}), sin(t·f_0) … sin(t·f_{h−1})] with
+ * h = dim/2 and f_i = maxPeriod^(−i/h); an odd width gets a zero last. No weights: the dense layers
+ * after it (in the UNet) learn what to make of it.
+ */
+export class PatchbayTimestepEmbedding extends tf.layers.Layer {
+  /** The name tfjs keys its serialisation on (model.json's class_name); prefixed so that it cannot meet a tfjs class. */
+  static className = 'PatchbayTimestepEmbedding';
+  readonly dim: number;
+  readonly maxPeriod: number;
+
+  constructor(args: PatchbayTimestepEmbeddingArgs) {
+    super(args);
+    if (!Number.isInteger(args.dim) || args.dim < 2) throw new Error(\`A timestep embedding needs a whole width of at least 2, got \${args.dim}.\`);
+    this.dim = args.dim;
+    this.maxPeriod = args.maxPeriod ?? 10000;
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [shape[0]!, this.dim];
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const t = tf.reshape(Array.isArray(inputs) ? inputs[0]! : inputs, [-1, 1]);
+      const half = Math.floor(this.dim / 2);
+      const freqs = Float32Array.from({ length: half }, (_, i) => Math.exp((-Math.log(this.maxPeriod) * i) / half));
+      const args = tf.mul(t, tf.tensor2d(freqs, [1, half]));
+      const parts = [tf.cos(args), tf.sin(args)];
+      if (this.dim % 2 === 1) parts.push(tf.zeros([t.shape[0]!, 1]));
+      return tf.concat(parts, 1);
+    });
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), dim: this.dim, maxPeriod: this.maxPeriod };
+  }
+}
+tf.serialization.registerClass(PatchbayTimestepEmbedding);`,
+  },
+  PatchbayUNet: {
+    file: 'src/runtime/layers/unet.ts',
+    declares: ['PatchbayUNet', 'PatchbayUNetArgs', 'PatchbayUNetStage'],
+    source: `/** What PatchbayUNet takes: tfjs's own layer arguments (name, trainable…) plus the UNet's shape. */
+export type PatchbayUNetArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]> & {
+  /** Channels of the first level (DDPM's ch); the timestep MLP is 4× as wide. */
+  channels: number;
+  /** Channel multiplier per level; one level fewer downsamplings than entries. */
+  channelMult: number[];
+  /** Residual blocks per level on the way down (one more on the way up, as DDPM). */
+  resBlocks: number;
+  /** Spatial sizes (height) at which a self-attention block follows each residual block. */
+  attentionResolutions: number[];
+  /** Output channels (the image's channels for ε prediction). */
+  outChannels: number;
+  /** Dropout in the residual blocks while training. */
+  dropout?: number;
+  /** GroupNorm groups (32 in DDPM). */
+  groups?: number;
+  /** Attention heads (DDPM: 1). */
+  heads?: number;
+  /** ADM's AdaGN: the timestep gives a scale and a shift after the second norm, instead of DDPM's added bias. */
+  scaleShift?: boolean;
+};
+
+/** One stage of the network, in order: a residual block, an attention block, a down- or upsampling. */
+type PatchbayUNetStage =
+  | { kind: 'res'; name: string; inC: number; outC: number; skip: 'push' | 'pop' | 'none' }
+  | { kind: 'attn'; name: string; c: number; push: boolean }
+  | { kind: 'down'; name: string; c: number }
+  | { kind: 'up'; name: string; c: number };
+
+/**
+ * The DDPM UNet (Ho et al. 2020, diffusion_tf/models/unet.py) as one layer, channels last, with
+ * ADM's scale-shift norm as an option. Inputs: the noisy image [batch, H, W, C] and a sinusoidal
+ * timestep embedding [batch, E] (the TimestepEmbedding layer). Inside:
+ * - timestep MLP E → 4ch → swish → 4ch;
+ * - conv 3×3 in; per level \`resBlocks\` residual blocks (GN, swish, conv, + dense(swish(temb)), GN,
+ *   swish, dropout, zero-initialised conv; a 1×1 shortcut when the channels change), each followed
+ *   by self-attention when the resolution is listed; a stride-2 conv between levels;
+ * - middle: residual, attention, residual;
+ * - on the way up \`resBlocks + 1\` residual blocks per level over the concatenation with the skip
+ *   saved on the way down, nearest ×2 upsampling + conv between levels;
+ * - GN, swish, zero-initialised conv 3×3 out.
+ * Weight counts equal the paper's (35,746,307 for the CIFAR-10 model). 1×1 layers are matrix
+ * products on [positions, channels] (faster to differentiate than 1×1 convolutions in tfjs).
+ * Everything this layer needs is in this file, since the export copies it into a module of its own.
+ */
+export class PatchbayUNet extends tf.layers.Layer {
+  /** The name tfjs keys its serialisation on (model.json's class_name); prefixed so that it cannot meet a tfjs class. */
+  static className = 'PatchbayUNet';
+  readonly channels: number;
+  readonly channelMult: number[];
+  readonly resBlocks: number;
+  readonly attentionResolutions: number[];
+  readonly outChannels: number;
+  readonly dropout: number;
+  readonly groups: number;
+  readonly heads: number;
+  readonly scaleShift: boolean;
+  /** Named like tfjs's initialiser fields, so that a seeded build gives it a seed; each weight derives its own from it. */
+  kernelInitializer: tf.initializers.Initializer = tf.initializers.glorotUniform({});
+  private weightsByName = new Map<string, tf.LayerVariable>();
+  private stages: PatchbayUNetStage[] = [];
+
+  constructor(args: PatchbayUNetArgs) {
+    super(args);
+    this.channels = args.channels;
+    this.channelMult = [...args.channelMult];
+    this.resBlocks = args.resBlocks;
+    this.attentionResolutions = [...args.attentionResolutions];
+    this.outChannels = args.outChannels;
+    this.dropout = args.dropout ?? 0;
+    this.groups = args.groups ?? 32;
+    this.heads = args.heads ?? 1;
+    this.scaleShift = args.scaleShift ?? false;
+    if (!this.channelMult.length) throw new Error('A UNet needs at least one level (channelMult).');
+  }
+
+  build(inputShape: tf.Shape | tf.Shape[]): void {
+    const [x, emb] = inputShape as tf.Shape[];
+    if (!x || !emb || x.length !== 4 || emb.length !== 2) throw new Error('A UNet takes two inputs: images [batch, height, width, channels] and a timestep embedding [batch, features].');
+    const [height, inC, embC] = [x[1]!, x[3]!, emb[1]!];
+    const ch = this.channels;
+    const tembC = 4 * ch;
+    let seedIndex = 0;
+    const base = (this.kernelInitializer.getConfig() as { seed?: number }).seed;
+    const add = (name: string, shape: number[], init: 'glorot' | 'zeros' | 'ones') => {
+      seedIndex++;
+      const initializer =
+        init === 'zeros'
+          ? tf.initializers.zeros()
+          : init === 'ones'
+            ? tf.initializers.ones()
+            : tf.initializers.glorotUniform(base === undefined ? {} : { seed: ((base + seedIndex * 7919) % 2147483646) + 1 });
+      this.weightsByName.set(name, this.addWeight(name, shape, 'float32', initializer));
+    };
+    const dense = (name: string, i: number, o: number, zero = false) => {
+      add(\`\${name}/kernel\`, [i, o], zero ? 'zeros' : 'glorot');
+      add(\`\${name}/bias\`, [o], 'zeros');
+    };
+    const conv = (name: string, i: number, o: number, zero = false) => {
+      add(\`\${name}/kernel\`, [3, 3, i, o], zero ? 'zeros' : 'glorot');
+      add(\`\${name}/bias\`, [o], 'zeros');
+    };
+    const norm = (name: string, c: number) => {
+      if (c % this.groups !== 0) throw new Error(\`The UNet's GroupNorm splits \${c} channels into \${this.groups} groups, but \${c} is not a multiple of \${this.groups}.\`);
+      add(\`\${name}/gamma\`, [c], 'ones');
+      add(\`\${name}/beta\`, [c], 'zeros');
+    };
+    const stages: PatchbayUNetStage[] = [];
+    const res = (name: string, c: number, o: number, skip: 'push' | 'pop' | 'none') => {
+      norm(\`\${name}/norm1\`, c);
+      conv(\`\${name}/conv1\`, c, o);
+      dense(\`\${name}/temb\`, tembC, this.scaleShift ? 2 * o : o);
+      norm(\`\${name}/norm2\`, o);
+      conv(\`\${name}/conv2\`, o, o, true);
+      if (c !== o) dense(\`\${name}/shortcut\`, c, o);
+      stages.push({ kind: 'res', name, inC: c, outC: o, skip });
+    };
+    const attn = (name: string, c: number, push: boolean) => {
+      if (c % this.heads !== 0) throw new Error(\`The UNet's attention splits \${c} channels into \${this.heads} heads, but \${c} is not a multiple of \${this.heads}.\`);
+      norm(\`\${name}/norm\`, c);
+      dense(\`\${name}/qkv\`, c, 3 * c);
+      dense(\`\${name}/proj\`, c, c, true);
+      stages.push({ kind: 'attn', name, c, push });
+    };
+    dense('time/dense0', embC, tembC);
+    dense('time/dense1', tembC, tembC);
+    conv('conv_in', inC, ch);
+    const skips = [ch];
+    let c = ch;
+    let size = height;
+    const levels = this.channelMult.length;
+    for (let level = 0; level < levels; level++) {
+      const o = ch * this.channelMult[level]!;
+      for (let b = 0; b < this.resBlocks; b++) {
+        const wantsAttn = this.attentionResolutions.includes(size);
+        res(\`down\${level}_\${b}\`, c, o, wantsAttn ? 'none' : 'push');
+        c = o;
+        if (wantsAttn) attn(\`down\${level}_\${b}_attn\`, c, true);
+        skips.push(c);
+      }
+      if (level !== levels - 1) {
+        conv(\`down\${level}/conv\`, c, c);
+        stages.push({ kind: 'down', name: \`down\${level}/conv\`, c });
+        skips.push(c);
+        size = Math.ceil(size / 2);
+      }
+    }
+    res('mid_0', c, c, 'none');
+    attn('mid_attn', c, false);
+    res('mid_1', c, c, 'none');
+    for (let level = levels - 1; level >= 0; level--) {
+      const o = ch * this.channelMult[level]!;
+      for (let b = 0; b < this.resBlocks + 1; b++) {
+        res(\`up\${level}_\${b}\`, c + skips.pop()!, o, 'pop');
+        c = o;
+        if (this.attentionResolutions.includes(size)) attn(\`up\${level}_\${b}_attn\`, c, false);
+      }
+      if (level !== 0) {
+        conv(\`up\${level}/conv\`, c, c);
+        stages.push({ kind: 'up', name: \`up\${level}/conv\`, c });
+        size *= 2;
+      }
+    }
+    norm('out/norm', c);
+    conv('out/conv', c, this.outChannels, true);
+    this.stages = stages;
+    this.built = true;
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    const x = (inputShape as tf.Shape[])[0]!;
+    return [x[0]!, x[1]!, x[2]!, this.outChannels];
+  }
+
+  private get(name: string): tf.Tensor {
+    return this.weightsByName.get(name)!.read();
+  }
+
+  private groupNorm(name: string, x: tf.Tensor): tf.Tensor {
+    const c = x.shape[3]!;
+    const grouped = tf.reshape(x, [x.shape[0]!, -1, this.groups, c / this.groups]);
+    const { mean, variance } = tf.moments(grouped, [1, 3], true);
+    const normalized = tf.reshape(tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, 1e-5))), x.shape);
+    return tf.add(tf.mul(normalized, this.get(\`\${name}/gamma\`)), this.get(\`\${name}/beta\`));
+  }
+
+  private conv(name: string, x: tf.Tensor, strides = 1): tf.Tensor {
+    return tf.add(tf.conv2d(x as tf.Tensor4D, this.get(\`\${name}/kernel\`) as tf.Tensor4D, strides, 'same'), this.get(\`\${name}/bias\`));
+  }
+
+  /** A dense layer on the last axis, as a matrix product over every position. */
+  private dense(name: string, x: tf.Tensor): tf.Tensor {
+    const kernel = this.get(\`\${name}/kernel\`) as tf.Tensor2D;
+    const rows = tf.reshape(x, [-1, kernel.shape[0]]) as tf.Tensor2D;
+    return tf.reshape(tf.add(tf.matMul(rows, kernel), this.get(\`\${name}/bias\`)), [...x.shape.slice(0, -1), kernel.shape[1]]);
+  }
+
+  private swish(x: tf.Tensor): tf.Tensor {
+    return tf.mul(x, tf.sigmoid(x));
+  }
+
+  private resBlock(s: Extract<PatchbayUNetStage, { kind: 'res' }>, x: tf.Tensor, temb: tf.Tensor, training: boolean): tf.Tensor {
+    let h = this.conv(\`\${s.name}/conv1\`, this.swish(this.groupNorm(\`\${s.name}/norm1\`, x)));
+    const e = tf.reshape(this.dense(\`\${s.name}/temb\`, this.swish(temb)), [x.shape[0]!, 1, 1, -1]);
+    if (this.scaleShift) {
+      const [scale, shift] = tf.split(e, 2, 3);
+      h = tf.add(tf.mul(this.groupNorm(\`\${s.name}/norm2\`, h), tf.add(scale!, 1)), shift!);
+    } else h = this.groupNorm(\`\${s.name}/norm2\`, tf.add(h, e));
+    h = this.swish(h);
+    if (training && this.dropout > 0) h = tf.dropout(h, this.dropout);
+    h = this.conv(\`\${s.name}/conv2\`, h);
+    const shortcut = s.inC === s.outC ? x : this.dense(\`\${s.name}/shortcut\`, x);
+    return tf.add(shortcut, h);
+  }
+
+  /** Multi-head self-attention over the positions (DDPM's AttnBlock with 1 head), residual. */
+  private attention(name: string, x: tf.Tensor): tf.Tensor {
+    const [b, height, width, c] = x.shape as [number, number, number, number];
+    const n = height * width;
+    const heads = this.heads;
+    const d = c / heads;
+    const qkv = this.dense(\`\${name}/qkv\`, tf.reshape(this.groupNorm(\`\${name}/norm\`, x), [b, n, c]));
+    // [b, n, 3, heads, d] → three [b·heads, n, d]: batch dims equal, so matMul's gradient is right (tfjs#8721).
+    const perHead = (part: number) => tf.reshape(tf.transpose(tf.reshape(tf.slice(qkv, [0, 0, part * c], [b, n, c]), [b, n, heads, d]), [0, 2, 1, 3]), [b * heads, n, d]);
+    const [q, k, v] = [perHead(0), perHead(1), perHead(2)];
+    const weights = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d)));
+    const mixed = tf.reshape(tf.transpose(tf.reshape(tf.matMul(weights, v), [b, heads, n, d]), [0, 2, 1, 3]), [b, height, width, c]);
+    return tf.add(x, this.dense(\`\${name}/proj\`, mixed));
+  }
+
+  /** Nearest-neighbour ×2 from concatenations and reshapes (gradients on every backend). */
+  private upsample(x: tf.Tensor): tf.Tensor {
+    const [b, h, w, c] = x.shape as [number, number, number, number];
+    const wide = tf.reshape(tf.stack([x, x], 3), [b, h, 2 * w, c]);
+    return tf.reshape(tf.stack([wide, wide], 2), [b, 2 * h, 2 * w, c]);
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
+    return tf.tidy(() => {
+      const [x, emb] = inputs as tf.Tensor[];
+      const training = kwargs.training === true;
+      const temb = this.dense('time/dense1', this.swish(this.dense('time/dense0', emb!)));
+      let h = this.conv('conv_in', x!);
+      const skips: tf.Tensor[] = [h];
+      for (const s of this.stages) {
+        switch (s.kind) {
+          case 'res':
+            h = this.resBlock(s, s.skip === 'pop' ? tf.concat([h, skips.pop()!], 3) : h, temb, training);
+            if (s.skip === 'push') skips.push(h);
+            break;
+          case 'attn':
+            h = this.attention(s.name, h);
+            if (s.push) skips.push(h);
+            break;
+          case 'down':
+            h = this.conv(s.name, h, 2);
+            skips.push(h);
+            break;
+          case 'up':
+            h = this.conv(s.name, this.upsample(h));
+            break;
+        }
+      }
+      return this.conv('out/conv', this.swish(this.groupNorm('out/norm', h)));
+    });
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      channels: this.channels,
+      channelMult: this.channelMult,
+      resBlocks: this.resBlocks,
+      attentionResolutions: this.attentionResolutions,
+      outChannels: this.outChannels,
+      dropout: this.dropout,
+      groups: this.groups,
+      heads: this.heads,
+      scaleShift: this.scaleShift,
+    };
+  }
+}
+tf.serialization.registerClass(PatchbayUNet);`,
   },
 };

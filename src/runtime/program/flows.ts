@@ -1,0 +1,131 @@
+import type * as tfType from '@tensorflow/tfjs';
+import { derivedSeed } from '../seeds';
+import type { CollectedRows } from './updates';
+
+type Tf = typeof tfType;
+type T = tfType.Tensor;
+
+/**
+ * Normalizing flows over ordinary networks. A flow network is a chain of flow layers (affine
+ * coupling, ActNorm, invertible 1×1 conv, squeeze: src/runtime/layers), each of which has
+ * `forwardFlow(x) → { y, logdet }` and `inverseFlow(y)`. So one set of weights, one LayersModel
+ * (saved, loaded and exported like any other), runs forward for the density (z and Σ log|det J|)
+ * and backward for sampling. The export copies these functions (npm run gen:program).
+ */
+export interface FlowStep {
+  forwardFlow(x: T): { y: T; logdet: T };
+  inverseFlow(y: T): T;
+}
+
+/** The model's flow steps in order, or an error naming the first layer that is not one. */
+export function flowSteps(model: tfType.LayersModel): FlowStep[] {
+  return model.layers
+    .filter((l) => l.getClassName() !== 'InputLayer')
+    .map((l) => {
+      const step = l as unknown as Partial<FlowStep>;
+      if (typeof step.forwardFlow !== 'function' || typeof step.inverseFlow !== 'function')
+        throw new Error(
+          `Layer "${l.name}" (${l.getClassName()}) is not a flow step: a flow network holds only couplings, ActNorm, invertible 1×1 convs and squeezes.`,
+        );
+      return l as unknown as FlowStep;
+    });
+}
+
+/** x → z and log|det ∂z/∂x| per example ([batch]): the density direction, differentiable. */
+export function flowForward(tf: Tf, model: tfType.LayersModel, x: T): { z: T; logdet: T } {
+  let z = x;
+  let logdet: T = tf.zeros([x.shape[0]!]);
+  for (const step of flowSteps(model)) {
+    const out = step.forwardFlow(z);
+    z = out.y;
+    logdet = tf.add(logdet, out.logdet);
+  }
+  return { z, logdet };
+}
+
+/** z → x: the same steps backwards, each inverted (sampling). */
+export function flowInverse(tf: Tf, model: tfType.LayersModel, z: T): T {
+  return tf.tidy(() => flowSteps(model).reduceRight((y, step) => step.inverseFlow(y), z));
+}
+
+/** −log p(x) per example in nats, for a standard normal prior: ½‖z‖² + (D/2)·ln 2π − log|det J|. */
+export function flowNllPerExample(tf: Tf, z: T, logdet: T): T {
+  const flat = tf.reshape(z, [z.shape[0]!, -1]);
+  const d = flat.shape[1]!;
+  return tf.sub(tf.add(tf.mul(tf.sum(tf.square(flat), 1), 0.5), 0.5 * d * Math.log(2 * Math.PI)), tf.reshape(logdet, [-1]));
+}
+
+/** The training loss: the mean negative log-likelihood in nats per example. */
+export function flowNll(tf: Tf, z: T, logdet: T): T {
+  return tf.mean(flowNllPerExample(tf, z, logdet));
+}
+
+/**
+ * Uniform dequantisation (RealNVP, Glow): pixels in [0, 1] that came from `levels` grey levels become
+ * (k + u) / levels with u ~ U[0, 1) drawn fresh per step and node, so the flow models a density
+ * instead of spikes on a grid. Seeded like the augmentations.
+ */
+export function dequantize(tf: Tf, x: T, levels: number, ctx: { seed: number; step: number; nodeId: string }): T {
+  const k = tf.round(tf.mul(x, levels - 1));
+  return tf.div(tf.add(k, tf.randomUniform(x.shape, 0, 1, 'float32', derivedSeed(ctx.seed, `${ctx.nodeId}@${ctx.step}`))), levels);
+}
+
+/**
+ * Mean held-out NLL from collected z and logdet rows (nats per example), and bits per dimension
+ * for data that came from `levels` grey levels scaled to [0, 1]: the discrete likelihood of a bin of
+ * width 1/levels is p(x)/levels^D, so bits/dim = (NLL + D·ln levels) / (D·ln 2).
+ */
+export function flowLikelihood(z: CollectedRows, logdet: CollectedRows, levels: number): { nll: number; bitsPerDim: number } {
+  const d = z.dim;
+  let total = 0;
+  for (let i = 0; i < z.count; i++) {
+    let sq = 0;
+    for (let j = 0; j < d; j++) sq += z.data[i * d + j]! ** 2;
+    total += 0.5 * sq + 0.5 * d * Math.log(2 * Math.PI) - logdet.data[i]!;
+  }
+  const nll = total / Math.max(1, z.count);
+  return { nll, bitsPerDim: (nll + d * Math.log(levels)) / (d * Math.LN2) };
+}
+
+/**
+ * The baseline a flow must beat: a full-covariance Gaussian fitted (maximum likelihood) to the
+ * training rows, and its mean NLL on the held-out rows, in nats per example.
+ */
+export function gaussianBaselineNll(train: CollectedRows, test: CollectedRows): number {
+  const d = train.dim;
+  const mean = new Float64Array(d);
+  for (let i = 0; i < train.count; i++) for (let j = 0; j < d; j++) mean[j]! += train.data[i * d + j]! / train.count;
+  const cov = new Float64Array(d * d);
+  for (let i = 0; i < train.count; i++)
+    for (let a = 0; a < d; a++)
+      for (let b = 0; b < d; b++) cov[a * d + b]! += ((train.data[i * d + a]! - mean[a]!) * (train.data[i * d + b]! - mean[b]!)) / train.count;
+  for (let a = 0; a < d; a++) cov[a * d + a]! += 1e-6;
+  // Cholesky: cov = L·Lᵀ, so log det = 2 Σ log L_ii and the Mahalanobis term is ‖L⁻¹(x − μ)‖².
+  const l = new Float64Array(d * d);
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j <= i; j++) {
+      let s = cov[i * d + j]!;
+      for (let k = 0; k < j; k++) s -= l[i * d + k]! * l[j * d + k]!;
+      l[i * d + j] = i === j ? Math.sqrt(Math.max(s, 1e-12)) : s / l[j * d + j]!;
+    }
+  let logDet = 0;
+  for (let i = 0; i < d; i++) logDet += 2 * Math.log(l[i * d + i]!);
+  let total = 0;
+  const v = new Float64Array(d);
+  for (let n = 0; n < test.count; n++) {
+    let q = 0;
+    for (let i = 0; i < d; i++) {
+      let s = test.data[n * d + i]! - mean[i]!;
+      for (let k = 0; k < i; k++) s -= l[i * d + k]! * v[k]!;
+      v[i] = s / l[i * d + i]!;
+      q += v[i]! ** 2;
+    }
+    total += 0.5 * (q + logDet + d * Math.log(2 * Math.PI));
+  }
+  return total / Math.max(1, test.count);
+}
+
+/** `count` samples of a flow: z from a seeded standard normal of one example's `shape`, then the inverse. */
+export function sampleFlow(tf: Tf, model: tfType.LayersModel, count: number, shape: number[], seed: number): T {
+  return tf.tidy(() => flowInverse(tf, model, tf.randomNormal([count, ...shape], 0, 1, 'float32', derivedSeed(seed, 'flow-sample'))));
+}

@@ -8,6 +8,7 @@ import { ActNormSpec, AffineCouplingSpec, FlowSqueezeSpec, InvertibleConv1x1Spec
 import { Conv2DSpec } from './layers/conv2d';
 import { Conv2DTransposeSpec } from './layers/conv2d-transpose';
 import { DenseSpec } from './layers/dense';
+import { SpatialAttentionSpec, TimeResBlockSpec, TimestepEmbeddingSpec, UNetSpec } from './layers/diffusion';
 import { DepthwiseConv2DSpec } from './layers/depthwise-conv2d';
 import { DropoutSpec } from './layers/dropout';
 import { EmbeddingSpec } from './layers/embedding';
@@ -66,6 +67,10 @@ export const NODE_SPECS: readonly AnySpec[] = [
   ActNormSpec,
   InvertibleConv1x1Spec,
   FlowSqueezeSpec,
+  TimestepEmbeddingSpec,
+  TimeResBlockSpec,
+  SpatialAttentionSpec,
+  UNetSpec,
   FlattenSpec,
   ReshapeSpec,
   PermuteSpec,

@@ -15,6 +15,10 @@ import { PatchbayTakeToken } from './layers/take-token';
 import { PatchbayPrimaryCapsules } from './layers/primary-capsules';
 import { PatchbaySquash } from './layers/squash';
 import { PatchbayRandomTranslation } from './layers/random-translation';
+import { PatchbaySpatialAttention } from './layers/spatial-attention';
+import { PatchbayTimeResBlock } from './layers/time-res-block';
+import { PatchbayTimestepEmbedding } from './layers/timestep-embedding';
+import { PatchbayUNet } from './layers/unet';
 
 /**
  * Layers that tfjs lacks live in ./layers, one `tf.layers.Layer` subclass per file, each registered
@@ -27,7 +31,7 @@ import { PatchbayRandomTranslation } from './layers/random-translation';
  */
 type CustomLayerClass = (new (config: never) => tf.layers.Layer) & { className: string };
 
-const CLASSES: readonly CustomLayerClass[] = [PatchbayGroupNormalization, PatchbayL2Normalize, PatchbayMultiHeadSelfAttention, PatchbayClassToken, PatchbayPositionEmbedding, PatchbayTakeToken, PatchbayGelu, PatchbayRandomTranslation, PatchbayPrimaryCapsules, PatchbaySquash, PatchbayDigitCapsules, PatchbayCapsuleLength, PatchbayActNorm, PatchbayAffineCoupling, PatchbayInvertibleConv1x1, PatchbayFlowSqueeze];
+const CLASSES: readonly CustomLayerClass[] = [PatchbayGroupNormalization, PatchbayL2Normalize, PatchbayMultiHeadSelfAttention, PatchbayClassToken, PatchbayPositionEmbedding, PatchbayTakeToken, PatchbayGelu, PatchbayRandomTranslation, PatchbayPrimaryCapsules, PatchbaySquash, PatchbayDigitCapsules, PatchbayCapsuleLength, PatchbayActNorm, PatchbayAffineCoupling, PatchbayInvertibleConv1x1, PatchbayFlowSqueeze, PatchbayTimestepEmbedding, PatchbayTimeResBlock, PatchbaySpatialAttention, PatchbayUNet];
 
 /** Each custom layer class by its `className`, which is also the spec's `factory` and the name the export declares. */
 export const CUSTOM_LAYERS: ReadonlyMap<string, CustomLayerClass> = new Map(CLASSES.map((cls) => [cls.className, cls]));

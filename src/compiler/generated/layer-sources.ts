@@ -136,7 +136,7 @@ export class PatchbayAffineCoupling extends tf.layers.Layer {
   build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const zeros = tf.initializers.zeros();
-    const add = (name: string, dims: number[], init: tf.initializers.Initializer) => this.weightsOf.push(this.addWeight(name, dims, 'float32', init));
+    const add = (name: string, dims: number[], init: ReturnType<typeof tf.initializers.zeros>) => this.weightsOf.push(this.addWeight(name, dims, 'float32', init));
     if (shape.length === 2) {
       const d = shape[1];
       if (d == null || d < 2) throw new Error(\`An affine coupling of vectors needs at least 2 known features, got [\${shape.join(', ')}].\`);
@@ -326,7 +326,8 @@ export class PatchbayClassToken extends tf.layers.Layer {
   build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const width = shape[shape.length - 1];
-    if (shape.length !== 3 || width == null) throw new Error(\`ClassToken takes (batch, tokens, width) with a known width, got input shape [\${shape.join(', ')}].\`);
+    if (shape.length !== 3 || width == null)
+      throw new Error(\`ClassToken takes (batch, tokens, width) with a known width, got input shape [\${shape.join(', ')}].\`);
     this.token = this.addWeight('token', [width], 'float32', this.tokenInitializer);
     this.built = true;
   }
@@ -1176,7 +1177,7 @@ export class PatchbaySpatialAttention extends tf.layers.Layer {
   readonly heads: number;
   readonly groups: number;
   /** Named like tfjs's initialiser fields, so that a seeded build seeds the q, k, v kernel. */
-  kernelInitializer: tf.initializers.Initializer = tf.initializers.glorotUniform({});
+  kernelInitializer: ReturnType<typeof tf.initializers.zeros> = tf.initializers.glorotUniform({});
   private w = new Map<string, tf.LayerVariable>();
 
   constructor(args: PatchbaySpatialAttentionArgs) {
@@ -1191,7 +1192,7 @@ export class PatchbaySpatialAttention extends tf.layers.Layer {
     if (shape.length !== 4 || c == null) throw new Error('Spatial attention takes images [batch, height, width, channels] with known channels.');
     if (c % this.groups !== 0) throw new Error(\`GroupNorm splits \${c} channels into \${this.groups} groups, but \${c} is not a multiple of \${this.groups}.\`);
     if (c % this.heads !== 0) throw new Error(\`Attention splits \${c} channels into \${this.heads} heads, but \${c} is not a multiple of \${this.heads}.\`);
-    const add = (name: string, s: number[], init: tf.initializers.Initializer) => this.w.set(name, this.addWeight(name, s, 'float32', init));
+    const add = (name: string, s: number[], init: ReturnType<typeof tf.initializers.zeros>) => this.w.set(name, this.addWeight(name, s, 'float32', init));
     add('norm/gamma', [c], tf.initializers.ones());
     add('norm/beta', [c], tf.initializers.zeros());
     add('qkv/kernel', [c, 3 * c], this.kernelInitializer);
@@ -1213,9 +1214,13 @@ export class PatchbaySpatialAttention extends tf.layers.Layer {
       const [n, heads, d] = [height * width, this.heads, c / this.heads];
       const grouped = tf.reshape(x, [b, -1, this.groups, c / this.groups]);
       const { mean, variance } = tf.moments(grouped, [1, 3], true);
-      const normed = tf.add(tf.mul(tf.reshape(tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, 1e-5))), [b * n, c]), get('norm/gamma')), get('norm/beta'));
+      const normed = tf.add(
+        tf.mul(tf.reshape(tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, 1e-5))), [b * n, c]), get('norm/gamma')),
+        get('norm/beta'),
+      );
       const qkv = tf.reshape(tf.add(tf.matMul(normed as tf.Tensor2D, get('qkv/kernel') as tf.Tensor2D), get('qkv/bias')), [b, n, 3 * c]);
-      const perHead = (part: number) => tf.reshape(tf.transpose(tf.reshape(tf.slice(qkv, [0, 0, part * c], [b, n, c]), [b, n, heads, d]), [0, 2, 1, 3]), [b * heads, n, d]);
+      const perHead = (part: number) =>
+        tf.reshape(tf.transpose(tf.reshape(tf.slice(qkv, [0, 0, part * c], [b, n, c]), [b, n, heads, d]), [0, 2, 1, 3]), [b * heads, n, d]);
       const [q, k, v] = [perHead(0), perHead(1), perHead(2)];
       const weights = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d)));
       const mixed = tf.reshape(tf.transpose(tf.reshape(tf.matMul(weights, v), [b, heads, n, d]), [0, 2, 1, 3]), [b * n, c]);
@@ -1359,7 +1364,7 @@ export class PatchbayTimeResBlock extends tf.layers.Layer {
   readonly dropout: number;
   readonly scaleShift: boolean;
   /** Named like tfjs's initialiser fields, so that a seeded build seeds it; each kernel derives its own seed from it. */
-  kernelInitializer: tf.initializers.Initializer = tf.initializers.glorotUniform({});
+  kernelInitializer: ReturnType<typeof tf.initializers.zeros> = tf.initializers.glorotUniform({});
   private w = new Map<string, tf.LayerVariable>();
   private inChannels = 0;
 
@@ -1373,13 +1378,16 @@ export class PatchbayTimeResBlock extends tf.layers.Layer {
 
   build(inputShape: tf.Shape | tf.Shape[]): void {
     const [x, emb] = inputShape as tf.Shape[];
-    if (!x || !emb || x.length !== 4 || emb.length !== 2) throw new Error('A residual block takes images [batch, height, width, channels] and an embedding [batch, features].');
+    if (!x || !emb || x.length !== 4 || emb.length !== 2)
+      throw new Error('A residual block takes images [batch, height, width, channels] and an embedding [batch, features].');
     const [c, e, o] = [x[3]!, emb[1]!, this.filters];
-    for (const n of [c, o]) if (n % this.groups !== 0) throw new Error(\`GroupNorm splits \${n} channels into \${this.groups} groups, but \${n} is not a multiple of \${this.groups}.\`);
+    for (const n of [c, o])
+      if (n % this.groups !== 0) throw new Error(\`GroupNorm splits \${n} channels into \${this.groups} groups, but \${n} is not a multiple of \${this.groups}.\`);
     const base = (this.kernelInitializer.getConfig() as { seed?: number }).seed;
     let k = 0;
     const glorot = () => tf.initializers.glorotUniform(base === undefined ? {} : { seed: ((base + ++k * 7919) % 2147483646) + 1 });
-    const add = (name: string, shape: number[], init: tf.initializers.Initializer) => this.w.set(name, this.addWeight(name, shape, 'float32', init));
+    const add = (name: string, shape: number[], init: ReturnType<typeof tf.initializers.zeros>) =>
+      this.w.set(name, this.addWeight(name, shape, 'float32', init));
     add('norm1/gamma', [c], tf.initializers.ones());
     add('norm1/beta', [c], tf.initializers.zeros());
     add('conv1/kernel', [3, 3, c, o], glorot());
@@ -1419,9 +1427,15 @@ export class PatchbayTimeResBlock extends tf.layers.Layer {
     return tf.tidy(() => {
       const [x, emb] = inputs as tf.Tensor[];
       const swish = (t: tf.Tensor) => tf.mul(t, tf.sigmoid(t));
-      const conv = (name: string, t: tf.Tensor) => tf.add(tf.conv2d(t as tf.Tensor4D, this.get(\`\${name}/kernel\`) as tf.Tensor4D, 1, 'same'), this.get(\`\${name}/bias\`));
+      const conv = (name: string, t: tf.Tensor) =>
+        tf.add(tf.conv2d(t as tf.Tensor4D, this.get(\`\${name}/kernel\`) as tf.Tensor4D, 1, 'same'), this.get(\`\${name}/bias\`));
       let h = conv('conv1', swish(this.norm('norm1', x!)));
-      const e = tf.reshape(tf.add(tf.matMul(swish(emb!) as tf.Tensor2D, this.get('temb/kernel') as tf.Tensor2D), this.get('temb/bias')), [x!.shape[0]!, 1, 1, -1]);
+      const e = tf.reshape(tf.add(tf.matMul(swish(emb!) as tf.Tensor2D, this.get('temb/kernel') as tf.Tensor2D), this.get('temb/bias')), [
+        x!.shape[0]!,
+        1,
+        1,
+        -1,
+      ]);
       if (this.scaleShift) {
         const [scale, shift] = tf.split(e, 2, 3);
         h = tf.add(tf.mul(this.norm('norm2', h), tf.add(scale!, 1)), shift!);
@@ -1556,7 +1570,7 @@ export class PatchbayUNet extends tf.layers.Layer {
   readonly heads: number;
   readonly scaleShift: boolean;
   /** Named like tfjs's initialiser fields, so that a seeded build gives it a seed; each weight derives its own from it. */
-  kernelInitializer: tf.initializers.Initializer = tf.initializers.glorotUniform({});
+  kernelInitializer: ReturnType<typeof tf.initializers.zeros> = tf.initializers.glorotUniform({});
   private weightsByName = new Map<string, tf.LayerVariable>();
   private stages: PatchbayUNetStage[] = [];
 
@@ -1576,7 +1590,8 @@ export class PatchbayUNet extends tf.layers.Layer {
 
   build(inputShape: tf.Shape | tf.Shape[]): void {
     const [x, emb] = inputShape as tf.Shape[];
-    if (!x || !emb || x.length !== 4 || emb.length !== 2) throw new Error('A UNet takes two inputs: images [batch, height, width, channels] and a timestep embedding [batch, features].');
+    if (!x || !emb || x.length !== 4 || emb.length !== 2)
+      throw new Error('A UNet takes two inputs: images [batch, height, width, channels] and a timestep embedding [batch, features].');
     const [height, inC, embC] = [x[1]!, x[3]!, emb[1]!];
     const ch = this.channels;
     const tembC = 4 * ch;
@@ -1601,7 +1616,8 @@ export class PatchbayUNet extends tf.layers.Layer {
       add(\`\${name}/bias\`, [o], 'zeros');
     };
     const norm = (name: string, c: number) => {
-      if (c % this.groups !== 0) throw new Error(\`The UNet's GroupNorm splits \${c} channels into \${this.groups} groups, but \${c} is not a multiple of \${this.groups}.\`);
+      if (c % this.groups !== 0)
+        throw new Error(\`The UNet's GroupNorm splits \${c} channels into \${this.groups} groups, but \${c} is not a multiple of \${this.groups}.\`);
       add(\`\${name}/gamma\`, [c], 'ones');
       add(\`\${name}/beta\`, [c], 'zeros');
     };
@@ -1616,7 +1632,8 @@ export class PatchbayUNet extends tf.layers.Layer {
       stages.push({ kind: 'res', name, inC: c, outC: o, skip });
     };
     const attn = (name: string, c: number, push: boolean) => {
-      if (c % this.heads !== 0) throw new Error(\`The UNet's attention splits \${c} channels into \${this.heads} heads, but \${c} is not a multiple of \${this.heads}.\`);
+      if (c % this.heads !== 0)
+        throw new Error(\`The UNet's attention splits \${c} channels into \${this.heads} heads, but \${c} is not a multiple of \${this.heads}.\`);
       norm(\`\${name}/norm\`, c);
       dense(\`\${name}/qkv\`, c, 3 * c);
       dense(\`\${name}/proj\`, c, c, true);
@@ -1721,7 +1738,8 @@ export class PatchbayUNet extends tf.layers.Layer {
     const d = c / heads;
     const qkv = this.dense(\`\${name}/qkv\`, tf.reshape(this.groupNorm(\`\${name}/norm\`, x), [b, n, c]));
     // [b, n, 3, heads, d] → three [b·heads, n, d]: batch dims equal, so matMul's gradient is right (tfjs#8721).
-    const perHead = (part: number) => tf.reshape(tf.transpose(tf.reshape(tf.slice(qkv, [0, 0, part * c], [b, n, c]), [b, n, heads, d]), [0, 2, 1, 3]), [b * heads, n, d]);
+    const perHead = (part: number) =>
+      tf.reshape(tf.transpose(tf.reshape(tf.slice(qkv, [0, 0, part * c], [b, n, c]), [b, n, heads, d]), [0, 2, 1, 3]), [b * heads, n, d]);
     const [q, k, v] = [perHead(0), perHead(1), perHead(2)];
     const weights = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d)));
     const mixed = tf.reshape(tf.transpose(tf.reshape(tf.matMul(weights, v), [b, heads, n, d]), [0, 2, 1, 3]), [b, height, width, c]);

@@ -93,6 +93,13 @@ const CASES: [string, Record<string, unknown>, number[][], number, number][] = [
     0,
     7 * 7 * 10,
   ],
+  // attention, N = 5 tokens, width 8 = 2 heads × 4: N·(3·8·8 + 8·8) projections + 2·N²·8 (q·kᵀ and weights·v);
+  // keeps q, k, v (3·N·8), scores and softmax (2·2·N²), the heads' output (N·8) and the output (N·8)
+  ['MultiHeadSelfAttention', { numHeads: 2 }, [[5, 8]], 5 * (3 * 64 + 64) + 2 * 25 * 8, 3 * 40 + 2 * 2 * 25 + 40 + 40],
+  ['ClassToken', {}, [[4, 6]], 0, 5 * 6],
+  ['PositionEmbedding', {}, [[5, 6]], 0, 5 * 6],
+  ['TakeToken', {}, [[5, 6]], 0, 6],
+  ['GELU', { approximate: 'quick' }, [[6, 8]], 0, 48],
   // views: tfjs shares the input's data
   ['Flatten', {}, [[7, 7, 4]], 0, 0],
   ['Reshape', { targetShape: [49, 16] }, [[7, 7, 16]], 0, 0],

@@ -1,0 +1,288 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type * as tfType from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GraphDocument } from '../src/document/schema';
+import { analyze, lower } from '../src/compiler/index';
+import { emitPytorch, PYTORCH_FACTORIES, PytorchExportError } from '../src/compiler/emit-pytorch';
+import { getLibraryBlock } from '../src/nodes/blocks/index';
+import { NODE_SPECS } from '../src/nodes/registry';
+import { buildModel } from '../src/runtime/build';
+import { seededRandom } from '../src/runtime/data/dataset';
+import { templateDocument } from '../templates/index';
+import { graph } from './helpers/graphs';
+import { useCpuBackend } from './helpers/tf';
+
+/**
+ * The PyTorch export against tfjs: for every layer type (each spec example plus the padding and
+ * layout cases that differ between the two), the library blocks and the ConvMixer and MLP-Mixer
+ * `mnist` presets, the exported module has tfjs's trainable parameter count, gives tfjs's outputs on
+ * tfjs's weights (loaded through weights.py; max abs difference ≤ 1e-5), and saves the weights back
+ * to tfjs byte for byte. Needs Debian's python3-torch at /usr/bin/python3.
+ */
+const PYTHON = '/usr/bin/python3';
+const torchCheck = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+const hasTorch = torchCheck.status === 0;
+if (!hasTorch)
+  console.warn(
+    `Skipping the PyTorch export checks: ${PYTHON} cannot import torch (${(torchCheck.stderr || torchCheck.error?.message || '').trim().split('\n').pop()}). Install Debian's python3-torch.`,
+  );
+
+/** Factories whose layers the export writes; others must be refused by name. */
+const covered = new Set(PYTORCH_FACTORIES);
+const factoryOf = (type: string) => {
+  const spec = NODE_SPECS.find((s) => s.type === type)!;
+  const lowering = spec.lower(spec.params.parse({}) as never);
+  return lowering.kind === 'layer' ? lowering.factory : null;
+};
+
+interface Case {
+  id: string;
+  doc: GraphDocument;
+}
+
+/** One layer between Inputs and an Output. */
+function layerCase(id: string, type: string, params: Record<string, unknown>, inputs: number[][], dtype: 'float32' | 'int32' = 'float32'): Case {
+  const spec = NODE_SPECS.find((s) => s.type === type)!;
+  const port = spec.inputs[0]!.name;
+  return {
+    id,
+    doc: graph(
+      [
+        ...inputs.map((shape, i) => ({ id: `in${i}`, type: 'Input', params: { shape, dtype } })),
+        { id: 'layer', type, name: `the ${type}`, params },
+        { id: 'out', type: 'Output' },
+      ],
+      [...inputs.map((_, i): [string, string, string] => [`in${i}`, 'layer', port]), ['layer', 'out']],
+    ),
+  };
+}
+
+function blockCase(id: string, block: string, params: Record<string, unknown>, input: number[], repeat = 1): Case {
+  const def = getLibraryBlock(block)!;
+  return {
+    id,
+    doc: graph(
+      [
+        { id: 'in', type: 'Input', params: { shape: input } },
+        { id: 'b', type: 'Block', block, name: 'the block', params, repeat },
+        { id: 'out', type: 'Output' },
+      ],
+      [
+        ['in', 'b', 'x'],
+        ['b', 'out', 'in', 'y'],
+      ],
+      { blocks: [def] },
+    ),
+  };
+}
+
+/** Every spec example of an exported layer type. */
+const exampleCases: Case[] = NODE_SPECS.filter((s) => !s.internal && s.type !== 'Input' && s.type !== 'Output' && covered.has(factoryOf(s.type) ?? '')).flatMap(
+  (spec) =>
+    spec.examples.map((e, i) =>
+      layerCase(`${spec.type} example ${i}`, spec.type, e.params as Record<string, unknown>, e.inputs, spec.type === 'Embedding' ? 'int32' : 'float32'),
+    ),
+);
+
+/** Where PyTorch and tfjs differ: asymmetric "same" padding, transposed-convolution sizes, layouts, activations. */
+const edgeCases: Case[] = [
+  layerCase('Conv2D same, stride 2, even size (asymmetric)', 'Conv2D', { filters: 3, kernelSize: 3, strides: 2, padding: 'same' }, [[8, 8, 2]]),
+  layerCase('Conv2D same, even kernel (asymmetric)', 'Conv2D', { filters: 3, kernelSize: [2, 4], padding: 'same' }, [[5, 6, 2]]),
+  layerCase('Conv2D valid, no bias, relu', 'Conv2D', { filters: 2, kernelSize: 3, useBias: false, activation: 'relu' }, [[5, 5, 3]]),
+  layerCase('DepthwiseConv2D same, stride 2, multiplier 3', 'DepthwiseConv2D', { kernelSize: 4, strides: 2, padding: 'same', depthMultiplier: 3 }, [[7, 8, 2]]),
+  layerCase('SeparableConv2D same, even kernel', 'SeparableConv2D', { filters: 5, kernelSize: 2, padding: 'same', depthMultiplier: 2 }, [[6, 6, 3]]),
+  layerCase('Conv2DTranspose kernel < stride', 'Conv2DTranspose', { filters: 2, kernelSize: 2, strides: 3 }, [[3, 4, 2]]),
+  layerCase('Conv2DTranspose same, kernel 4 stride 2', 'Conv2DTranspose', { filters: 3, kernelSize: 4, strides: 2, padding: 'same' }, [[4, 5, 2]]),
+  layerCase('Conv2DTranspose same, kernel 5 stride 2 (odd crop)', 'Conv2DTranspose', { filters: 2, kernelSize: 5, strides: 2, padding: 'same' }, [[3, 3, 2]]),
+  layerCase('Conv2DTranspose same, kernel 1 stride 2', 'Conv2DTranspose', { filters: 2, kernelSize: 1, strides: 2, padding: 'same' }, [[3, 3, 2]]),
+  layerCase('MaxPooling2D same, asymmetric', 'MaxPooling2D', { poolSize: 2, strides: 2, padding: 'same' }, [[5, 7, 2]]),
+  layerCase('AveragePooling2D same, symmetric', 'AveragePooling2D', { poolSize: 3, strides: 1, padding: 'same' }, [[5, 5, 2]]),
+  layerCase('AveragePooling2D same, asymmetric', 'AveragePooling2D', { poolSize: 2, strides: 2, padding: 'same' }, [[5, 7, 2]]),
+  layerCase('Dense on images', 'Dense', { units: 3, activation: 'tanh' }, [[3, 4, 5]]),
+  layerCase('BatchNormalization on tokens', 'BatchNormalization', { momentum: 0.9, epsilon: 1e-5 }, [[6, 4]]),
+  layerCase('BatchNormalization without affine', 'BatchNormalization', { center: false, scale: false }, [[4, 4, 3]]),
+  layerCase('LayerNormalization on images', 'LayerNormalization', { epsilon: 1e-6 }, [[3, 4, 5]]),
+  layerCase('GroupNormalization on images', 'GroupNormalization', { groups: 2 }, [[3, 4, 6]]),
+  layerCase('L2Normalize on image channels', 'L2Normalize', { axis: -1 }, [[3, 4, 5]]),
+  layerCase('L2Normalize on image rows', 'L2Normalize', { axis: 1 }, [[3, 4, 5]]),
+  layerCase('Flatten of an image', 'Flatten', {}, [[3, 4, 5]]),
+  layerCase('Reshape image to image', 'Reshape', { targetShape: [6, 2, -1] }, [[3, 4, 5]]),
+  layerCase('Reshape tokens to image', 'Reshape', { targetShape: [2, 3, 4] }, [[6, 4]]),
+  layerCase('Permute an image', 'Permute', { dims: [2, 3, 1] }, [[3, 4, 5]]),
+  layerCase('Permute an image to tokens order', 'Permute', { dims: [3, 1, 2] }, [[3, 4, 5]]),
+  layerCase('Concatenate images on rows', 'Concatenate', { axis: 1 }, [
+    [3, 4, 2],
+    [2, 4, 2],
+  ]),
+  layerCase('Concatenate images on channels', 'Concatenate', {}, [
+    [3, 4, 2],
+    [3, 4, 5],
+  ]),
+  layerCase('Softmax over image channels', 'Activation', { activation: 'softmax' }, [[3, 4, 5]]),
+  layerCase('UpSampling2D bilinear 3x', 'UpSampling2D', { size: 3, interpolation: 'bilinear' }, [[3, 4, 2]]),
+  layerCase(
+    'ZeroPadding2D asymmetric',
+    'ZeroPadding2D',
+    {
+      padding: [
+        [0, 2],
+        [3, 1],
+      ],
+    },
+    [[3, 4, 2]],
+  ),
+  ...['linear', 'relu', 'relu6', 'gelu', 'gelu_new', 'swish', 'mish', 'sigmoid', 'hardSigmoid', 'tanh', 'softplus', 'softsign', 'elu', 'selu'].map((a) =>
+    layerCase(`Activation ${a}`, 'Activation', { activation: a }, [[7, 3]]),
+  ),
+];
+
+const blockCases: Case[] = [
+  blockCase('PatchEmbed block, BatchNorm and tokens', 'PatchEmbed', { dim: 6, patchSize: 2, activation: 'gelu', batchNorm: true, tokens: true }, [8, 8, 3]),
+  blockCase('PatchEmbed block, plain', 'PatchEmbed', { dim: 4, patchSize: 3, activation: 'linear', batchNorm: false, tokens: false }, [9, 9, 2]),
+  blockCase('ConvMixer block ×2', 'ConvMixerBlock', { kernelSize: 4, activation: 'relu' }, [6, 6, 8], 2),
+  blockCase('Mixer block ×2', 'MixerBlock', { tokenMlpDim: 5, channelMlpDim: 12 }, [9, 8], 2),
+];
+
+function presetCase(template: string, preset: string): Case {
+  const result = templateDocument(template, preset);
+  if ('error' in result) throw new Error(result.error);
+  return { id: `${template} --preset ${preset}`, doc: result.doc };
+}
+
+const presetCases: Case[] = [presetCase('convmixer', 'mnist'), presetCase('mlp-mixer', 'mnist')];
+
+let tf: typeof tfType;
+let root: string;
+beforeAll(async () => {
+  tf = await useCpuBackend();
+  root = mkdtempSync(join(tmpdir(), 'patchbay-pytorch-'));
+});
+afterAll(() => {
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+/**
+ * Writes a case folder: the export, tfjs weights (randomised, BatchNorm statistics included, so that
+ * no layout mistake hides behind zeros and ones), inputs and tfjs's outputs.
+ */
+function prepare(c: Case, index: number): { folder: string; trainable: number; nonTrainable: number } {
+  const { plan, diagnostics } = lower(analyze(c.doc));
+  if (!plan) throw new Error(`${c.id}: ${diagnostics.map((d) => d.message).join('; ')}`);
+  const exported = emitPytorch(plan, c.doc.training);
+  const folder = join(root, `case${index}`);
+  mkdirSync(join(folder, 'tfjs'), { recursive: true });
+  for (const [name, text] of Object.entries(exported.files)) writeFileSync(join(folder, name), text);
+  const random = seededRandom(1000 + index);
+  const model = buildModel(plan, { seed: index });
+  const specs: Array<{ name: string; shape: number[]; dtype: string }> = [];
+  const chunks: Buffer[] = [];
+  for (const w of model.weights) {
+    const shape = w.shape as number[];
+    const values = w.read().dataSync() as Float32Array;
+    const next = Float32Array.from(values, (v) =>
+      w.originalName.endsWith('moving_variance')
+        ? 0.5 + random()
+        : w.originalName.endsWith('kernel') || w.originalName.endsWith('embeddings')
+          ? v
+          : random() - 0.5,
+    );
+    w.write(tf.tensor(next, shape));
+    specs.push({ name: w.originalName, shape, dtype: 'float32' });
+    chunks.push(Buffer.from(next.buffer, next.byteOffset, next.byteLength));
+  }
+  writeFileSync(join(folder, 'tfjs', 'weights.bin'), Buffer.concat(chunks));
+  writeFileSync(
+    join(folder, 'tfjs', 'model.json'),
+    JSON.stringify({ format: 'layers-model', modelTopology: null, weightsManifest: [{ paths: ['./weights.bin'], weights: specs }] }),
+  );
+  const inputs = model.inputs.map((input, i) => {
+    const shape = [2, ...(input.shape.slice(1) as number[])];
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (input.dtype === 'int32') {
+      const max = Number((c.doc.nodes.find((n) => n.type === 'Embedding')?.params.inputDim as number | undefined) ?? 10);
+      const ids = Int32Array.from({ length: count }, () => Math.floor(random() * max));
+      writeFileSync(join(folder, `input${i}.bin`), Buffer.from(ids.buffer));
+      return tf.tensor(ids, shape, 'int32');
+    }
+    const xs = Float32Array.from({ length: count }, () => random() * 2 - 1);
+    writeFileSync(join(folder, `input${i}.bin`), Buffer.from(xs.buffer));
+    return tf.tensor(xs, shape);
+  });
+  const raw = model.predict(inputs.length === 1 ? inputs[0]! : inputs);
+  const outputs = Array.isArray(raw) ? raw : [raw];
+  outputs.forEach((o, i) => writeFileSync(join(folder, `output${i}.bin`), Buffer.from((o.dataSync() as Float32Array).buffer)));
+  writeFileSync(
+    join(folder, 'case.json'),
+    JSON.stringify({
+      id: c.id,
+      inputs: model.inputs.map((input) => ({ shape: [2, ...input.shape.slice(1)], dtype: input.dtype })),
+      outputs: outputs.map((o) => ({ shape: o.shape })),
+    }),
+  );
+  tf.dispose([...inputs, ...outputs]);
+  model.dispose();
+  return { folder, trainable: plan.count.trainable, nonTrainable: plan.count.nonTrainable };
+}
+
+describe('every registered layer type is exported or refused by name', () => {
+  it.each(NODE_SPECS.filter((s) => !s.internal && s.examples.length > 0 && s.type !== 'Input' && s.type !== 'Output').map((s) => [s.type, s] as const))(
+    '%s',
+    (_type, spec) => {
+      const example = spec.examples[0]!;
+      const c = layerCase(spec.type, spec.type, example.params as Record<string, unknown>, example.inputs, spec.type === 'Embedding' ? 'int32' : 'float32');
+      const { plan } = lower(analyze(c.doc));
+      if (!plan) return; // an example that needs a context this one-layer graph lacks
+      if (covered.has(factoryOf(spec.type) ?? '')) {
+        expect(() => emitPytorch(plan, undefined)).not.toThrow();
+        return;
+      }
+      try {
+        emitPytorch(plan, undefined);
+        throw new Error(`${spec.type} is not in the export's table but exported`);
+      } catch (err) {
+        expect(err).toBeInstanceOf(PytorchExportError);
+        expect((err as PytorchExportError).message).toContain(`"the_${spec.type}"`);
+        expect((err as PytorchExportError).nodeId).toBe('layer');
+      }
+    },
+  );
+});
+
+describe.skipIf(!hasTorch)('PyTorch export matches tfjs (python3-torch)', () => {
+  const all = [...exampleCases, ...edgeCases, ...blockCases, ...presetCases];
+  let results: Map<string, Record<string, unknown>>;
+  let expected: Map<string, { trainable: number; nonTrainable: number }>;
+
+  beforeAll(() => {
+    expected = new Map();
+    const folders = all.map((c, i) => {
+      const prepared = prepare(c, i);
+      expected.set(c.id, prepared);
+      return prepared.folder;
+    });
+    // One Python process for every case: importing torch takes seconds.
+    const output = execFileSync(PYTHON, [join(__dirname, 'pytorch', 'check_export.py'), ...folders], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    results = new Map(
+      output
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .map((r, i) => [all[i]!.id, r]),
+    );
+  }, 300_000);
+
+  it.each(all.map((c) => [c.id]))('%s', (id) => {
+    const r = results.get(id)!;
+    if (process.env.SHOW_PYTORCH) console.log(JSON.stringify(r));
+    expect(r.error, String(r.error)).toBeUndefined();
+    expect(r.case).toBe(id);
+    expect(r.trainable).toBe(expected.get(id)!.trainable);
+    expect(r.buffers).toBe(expected.get(id)!.nonTrainable);
+    expect(r.maxDiff as number).toBeLessThanOrEqual(1e-5);
+    expect(r.roundTrip).toBe(true);
+    expect(r.unused).toEqual([]);
+  });
+});

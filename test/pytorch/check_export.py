@@ -1,0 +1,66 @@
+"""Checks PyTorch exports against tfjs, for test/pytorch-export.test.ts. For each case folder (argv):
+imports its model.py and weights.py, counts parameters, loads tfjs's weights (tfjs/model.json),
+runs the tfjs inputs and compares with tfjs's outputs, then saves the weights back in tfjs format and
+compares them with the originals. Prints one JSON line per case."""
+import importlib
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+torch.set_num_threads(1)
+
+
+def read(folder, name, shape, dtype="<f4"):
+    return np.fromfile(os.path.join(folder, name), dtype=dtype).reshape(shape)
+
+
+def to_torch_layout(a):
+    return a.transpose(0, 3, 1, 2) if a.ndim == 4 else a
+
+
+def check(folder):
+    meta = json.load(open(os.path.join(folder, "case.json")))
+    sys.path.insert(0, folder)
+    for name in ("model", "weights"):
+        sys.modules.pop(name, None)
+    try:
+        model_py = importlib.import_module("model")
+        weights_py = importlib.import_module("weights")
+    finally:
+        sys.path.pop(0)
+    model = model_py.create_model()
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    buffers = sum(b.numel() for n, b in model.named_buffers() if not n.endswith("num_batches_tracked"))
+    unused = weights_py.load_tfjs_weights(model, os.path.join(folder, "tfjs", "model.json"))
+    model.eval()
+    inputs = []
+    for i, spec in enumerate(meta["inputs"]):
+        a = read(folder, f"input{i}.bin", spec["shape"], "<i4" if spec["dtype"] == "int32" else "<f4")
+        inputs.append(torch.from_numpy(np.ascontiguousarray(to_torch_layout(a))))
+    with torch.no_grad():
+        outs = model(*inputs)
+    if not isinstance(outs, tuple):
+        outs = (outs,)
+    diff = 0.0
+    for i, spec in enumerate(meta["outputs"]):
+        expected = to_torch_layout(read(folder, f"output{i}.bin", spec["shape"]))
+        got = outs[i].numpy()
+        if got.shape != expected.shape:
+            return {"case": meta["id"], "error": f"output {i} has shape {got.shape}, tfjs {expected.shape}"}
+        diff = max(diff, float(np.abs(got - expected).max()) if got.size else 0.0)
+    weights_py.save_tfjs_weights(model, os.path.join(folder, "roundtrip"))
+    original = weights_py.read_tfjs_weights(os.path.join(folder, "tfjs", "model.json"))
+    back = weights_py.read_tfjs_weights(os.path.join(folder, "roundtrip", "model.json"))
+    exact = set(original) == set(back) and all(original[k].shape == back[k].shape and original[k].tobytes() == back[k].tobytes() for k in original)
+    return {"case": meta["id"], "trainable": trainable, "buffers": buffers, "maxDiff": diff, "roundTrip": exact, "unused": unused}
+
+
+for folder in sys.argv[1:]:
+    try:
+        result = check(folder)
+    except Exception as err:  # a failing case is reported, the others still run
+        result = {"case": folder, "error": f"{type(err).__name__}: {err}"}
+    print(json.dumps(result), flush=True)

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DOCUMENT_FORMAT, DOCUMENT_VERSION, type GraphDocument, type NetworkDef, type ProcedureDef } from '../src/document/schema';
 import { denseBnRelu, graphBuilder, type GraphBuilder } from '../templates/program-builder';
+import { clip } from './clip-template';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -399,7 +400,7 @@ function distillation(): GraphDocument {
   });
 }
 
-const TEMPLATES: Record<string, () => GraphDocument> = { simsiam, byol: () => byolLike(false), directpred: () => byolLike(true), distillation };
+const TEMPLATES: Record<string, () => GraphDocument> = { simsiam, byol: () => byolLike(false), directpred: () => byolLike(true), distillation, clip };
 
 export function programTemplates(): Record<string, GraphDocument> {
   return Object.fromEntries(Object.entries(TEMPLATES).map(([name, make]) => [name, make()]));

@@ -8,9 +8,10 @@ import byol from './byol.json';
 import directpred from './directpred.json';
 import distillation from './distillation.json';
 import simsiam from './simsiam.json';
+import clip from './clip.json';
 
 /** Every template ships as an ordinary saved document; its presets live in `meta.presets`. */
-const SOURCES: unknown[] = [convmixer, mlpMixer, distillation, simsiam, byol, directpred];
+const SOURCES: unknown[] = [convmixer, mlpMixer, distillation, simsiam, byol, directpred, clip];
 
 export interface Template {
   info: TemplateInfo;

@@ -27,7 +27,13 @@ const COUNTS: Record<string, Record<string, number>> = {
   'simsiam mnist': { model: 23_408, projector: 279_168, predictor: 2_144 },
   'byol mnist': { model: 23_408, projector: 279_168, predictor: 33_344 },
   'directpred mnist': { model: 23_408, projector: 279_168, predictor: 4_096 },
+  'clip mnist': { model: 108_608, text: 107_904 },
+  // The released CLIP ViT-B/32 (open_clip docs/model_profile.csv: 87.85M + 63.43M).
+  'clip ViT-B/32': { model: 87_849_216, text: 63_428_096 },
 };
+
+/** Presets counted but not built here: 151M weights would take minutes and gigabytes in the suite. */
+const COUNTED_ONLY = new Set(['clip ViT-B/32']);
 
 const cases = TEMPLATES.filter((t) => t.doc.program).flatMap((t) => t.presets.map((p) => [`${t.info.id} ${p.name}`, t.info.id, p.name] as const));
 
@@ -47,6 +53,7 @@ describe.each(cases)('%s', (key, id, preset) => {
     const analysis = analyzeProgram(r.doc)!;
     expect(analysis.diagnostics).toEqual([]);
     expect(Object.fromEntries(networkCounts(analysis).map((n) => [n.name, n.trainableParams]))).toEqual(COUNTS[key]);
+    if (COUNTED_ONLY.has(key)) return;
     const { program } = lowerProgram(analysis);
     const run = new ProgramRun(tf, program!, 0);
     try {

@@ -359,7 +359,25 @@ function conv2dInputGradAsMatMul(dy: tf.Tensor4D, filter: tf.Tensor4D, info: Con
       ]);
 }
 
+/**
+ * UnsortedSegmentSum, which tfjs-wasm lacks and Gather's gradient calls (an Embedding layer's
+ * gradient): out[s] = Σ data[i] over i with ids[i] = s, as one matrix product oneHot(ids)ᵀ · data.
+ * Ids outside [0, numSegments) add nothing, as in TensorFlow.
+ */
+const unsortedSegmentSumKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, segmentIds } = inputs as { x: TensorInfo; segmentIds: TensorInfo };
+  const numSegments = (attrs as { numSegments: number }).numSegments;
+  return compose(backend as unknown as RefCounted, [x, segmentIds], ([data, ids]) => {
+    const n = ids!.size;
+    const rows = tf.reshape(data!, [n, -1]);
+    const oneHot = tf.oneHot(tf.cast(tf.reshape(ids!, [n]), 'int32'), numSegments).toFloat();
+    const sums = tf.matMul(oneHot, tf.cast(rows, 'float32'), true, false);
+    return tf.reshape(sums, [numSegments, ...data!.shape.slice(ids!.rank)]);
+  });
+};
+
 const KERNELS: [string, KernelFunc][] = [
+  ['UnsortedSegmentSum', unsortedSegmentSumKernel],
   [Conv2DBackpropFilter, conv2DBackpropFilterKernel],
   [DepthwiseConv2dNativeBackpropFilter, depthwiseBackpropFilterKernel],
   [DepthwiseConv2dNativeBackpropInput, depthwiseBackpropInputKernel],

@@ -4,6 +4,7 @@ import type { GraphDocument } from '../src/document/schema';
 import { nodeTypeLookup } from '../src/nodes/registry';
 import convmixer from './convmixer.json';
 import mlpMixer from './mlp-mixer.json';
+import vit from './vit.json';
 import byol from './byol.json';
 import directpred from './directpred.json';
 import distillation from './distillation.json';
@@ -11,7 +12,7 @@ import simsiam from './simsiam.json';
 import clip from './clip.json';
 
 /** Every template ships as an ordinary saved document; its presets live in `meta.presets`. */
-const SOURCES: unknown[] = [convmixer, mlpMixer, distillation, simsiam, byol, directpred, clip];
+const SOURCES: unknown[] = [convmixer, mlpMixer, vit, distillation, simsiam, byol, directpred, clip];
 
 export interface Template {
   info: TemplateInfo;

@@ -110,6 +110,8 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
     stepsPerSecond: result.stepsPerSecond,
     train: result.final ? { loss: result.final.trainLoss, accuracy: result.final.trainAccuracy } : null,
     test: result.final ? { loss: result.final.test.loss, accuracy: result.final.test.accuracy } : null,
+    // The same figures under the names a program's run reports (`metrics.testAccuracy`), so that every template reads alike.
+    metrics: result.final ? { testAccuracy: result.final.test.accuracy, testLoss: result.final.test.loss, trainAccuracy: result.final.trainAccuracy } : {},
     epochs: result.epochs.map((e) => ({
       epoch: e.epoch,
       trainLoss: e.trainLoss,
@@ -135,7 +137,7 @@ type DataSource =
   { kind: 'mnist'; shape: DataShape } | { kind: 'synthetic'; name: (typeof SYNTHETIC_NAMES)[number]; shape: DataShape } | { kind: 'csv'; path: string };
 
 /** Which data `--data` names, or a usage error that lists the choices. */
-function resolveData(args: TrainArgs): DataSource {
+export function resolveData(args: Pick<TrainArgs, 'data' | 'label'>): DataSource {
   const data = args.data;
   if (args.label !== undefined && !/\.csv$/i.test(data)) throw new TrainUsageError('--label only applies to a CSV file (--data file.csv).');
   if (data === 'mnist') return { kind: 'mnist', shape: { title: 'mnist', noun: 'digits', inputShape: [28, 28, 1], classes: 10 } };
@@ -158,7 +160,7 @@ function resolveData(args: TrainArgs): DataSource {
   );
 }
 
-async function loadCsv(path: string, label: string | undefined): Promise<Dataset> {
+export async function loadCsv(path: string, label: string | undefined): Promise<Dataset> {
   const { parseCsv } = await import('../runtime/data/csv');
   const { DataError } = await import('../runtime/data/dataset');
   let text: string;

@@ -101,6 +101,14 @@ export function opCall(s: Extract<ProgramStep, { kind: 'op' }>, ins: string[]): 
       return { fn: 'infoNce', code: `infoNce(tf, ${a}, ${b}, ${c ? (cfg.expScale ? `tf.exp(${c})` : c) : n('scale')})` };
     case 'DistillationLoss':
       return { fn: 'distillation', code: `distillation(tf, ${a}, ${b}, ${c}, ${n('temperature')}, ${n('alpha')})` };
+    case 'DiffusionTimestep':
+      return { fn: 'diffusionTimestep', code: `diffusionTimestep(tf, ${a}, ${n('timesteps')}, ${ctx})` };
+    case 'DiffusionNoise':
+      return { fn: 'diffusionNoise', code: `diffusionNoise(tf, ${a}, ${ctx})` };
+    case 'Diffuse':
+      return { fn: 'diffusionForward', code: `diffusionForward(tf, ${a}, ${b}, ${c}, ${n('schedule')}, ${n('timesteps')})` };
+    case 'ScaleShift':
+      return { fn: 'scaleShift', code: `scaleShift(tf, ${a}, ${n('scale')}, ${n('shift')})` };
     case 'MaskCapsules':
       return { fn: 'maskCapsules', code: b ? `maskCapsules(tf, ${a}, ${b})` : `maskCapsules(tf, ${a})` };
     case 'MarginLoss':
@@ -462,6 +470,12 @@ function evaluateProcedure(ctx: Context, proc: PlanProcedure, trainerScope: Scop
         ctx.helpers.add('accuracyOf');
         body.push(`${I}${I}setMetric(metrics, ${name}, accuracyOf(${rows('onTest', m)}));`);
         break;
+      case 'MeanSquaredErrorMetric': {
+        ctx.helpers.add('meanSquaredBetween');
+        const [a, b] = positions.get(m)!;
+        body.push(`${I}${I}setMetric(metrics, ${name}, meanSquaredBetween(onTest[${a}]!, onTest[${b}]!));`);
+        break;
+      }
       case 'CollapseMonitor':
         ctx.helpers.add('collapseStd');
         body.push(`${I}${I}{`);

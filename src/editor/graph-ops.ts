@@ -71,9 +71,29 @@ export function addItem(doc: GraphDocument, item: PaletteItem, position: { x: nu
   const id = freshId(doc, def.label);
   const node: GraphNode = { id, type: BLOCK_NODE_TYPE, block: def.id, params: {}, position: pos };
   return {
-    doc: { ...doc, nodes: [...doc.nodes, node], blocks: existing ? doc.blocks : [...doc.blocks, structuredClone(def) as BlockDef] },
+    doc: { ...doc, nodes: [...doc.nodes, node], blocks: existing ? doc.blocks : [...doc.blocks, ...withNestedLibraryBlocks(def, doc.blocks)] },
     id,
   };
+}
+
+/**
+ * A library block and the library blocks its body places (ViT encoder holds Transformer blocks), as
+ * copies, leaving out those the document already defines: a placed block must compile on its own.
+ */
+function withNestedLibraryBlocks(def: BlockDef, have: readonly BlockDef[]): BlockDef[] {
+  const out: BlockDef[] = [];
+  const known = new Set(have.map((b) => b.id));
+  const visit = (block: BlockDef) => {
+    if (known.has(block.id)) return;
+    known.add(block.id);
+    out.push(structuredClone(block) as BlockDef);
+    for (const inner of block.nodes) {
+      const nested = inner.type === BLOCK_NODE_TYPE && inner.block !== undefined ? getLibraryBlock(inner.block) : undefined;
+      if (nested) visit(nested);
+    }
+  };
+  visit(def);
+  return out;
 }
 
 export function updateNode(doc: GraphDocument, id: string, fn: (n: GraphNode) => GraphNode): GraphDocument {

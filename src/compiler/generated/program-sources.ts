@@ -538,6 +538,170 @@ export function reconstructionLoss(tf: Tf, reconstruction: T, image: T, scale: n
   return tf.mul(tf.mean(tf.sum(squared, -1)), scale);
 }`,
   },
+  DiffusionSchedule: {
+    file: 'src/runtime/program/diffusion.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** Every per-timestep quantity of one schedule, index t = 0 … T−1 (the papers' t = 1 … T), in float64. */
+export interface DiffusionSchedule {
+  kind: 'linear' | 'cosine';
+  timesteps: number;
+  betas: Float64Array;
+  alphasCumprod: Float64Array;
+  /** ᾱ_{t−1}, with ᾱ_{−1} = 1. */
+  alphasCumprodPrev: Float64Array;
+  sqrtAlphasCumprod: Float64Array;
+  sqrtOneMinusAlphasCumprod: Float64Array;
+  /** β̃_t = β_t(1 − ᾱ_{t−1})/(1 − ᾱ_t): the variance of q(x_{t−1} | x_t, x_0). */
+  posteriorVariance: Float64Array;
+  /** log β̃_t with β̃_0 (which is 0) replaced by β̃_1, as improved-diffusion clips it. */
+  posteriorLogVarianceClipped: Float64Array;
+  /** The posterior mean is coef1·x_0 + coef2·x_t. */
+  posteriorMeanCoef1: Float64Array;
+  posteriorMeanCoef2: Float64Array;
+}`,
+  },
+  diffusionBetas: {
+    file: 'src/runtime/program/diffusion.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/**
+ * β_1 … β_T. Linear: DDPM's 1e-4 … 0.02 over T = 1000, both ends scaled by 1000/T for other T (improved
+ * DDPM's rule; without it a short schedule never reaches noise). Cosine: improved DDPM's
+ * ᾱ(t) = f(t)/f(0), f(t) = cos²((t/T + s)/(1 + s)·π/2), s = 0.008, β_t = min(1 − ᾱ(t)/ᾱ(t−1), 0.999).
+ */
+export function diffusionBetas(kind: 'linear' | 'cosine', timesteps: number): Float64Array {
+  const betas = new Float64Array(timesteps);
+  if (kind === 'linear') {
+    const scale = 1000 / timesteps;
+    const [start, end] = [scale * 1e-4, scale * 0.02];
+    for (let i = 0; i < timesteps; i++) betas[i] = timesteps === 1 ? start : start + ((end - start) * i) / (timesteps - 1);
+    return betas;
+  }
+  const f = (t: number) => Math.cos(((t + 0.008) / 1.008) * (Math.PI / 2)) ** 2;
+  for (let i = 0; i < timesteps; i++) betas[i] = Math.min(1 - f((i + 1) / timesteps) / f(i / timesteps), 0.999);
+  return betas;
+}`,
+  },
+  diffusionSchedule: {
+    file: 'src/runtime/program/diffusion.ts',
+    uses: ['DiffusionSchedule', 'diffusionBetas', 'diffusionScheduleFromBetas'],
+    tfTypes: false,
+    source: `/** The whole schedule from its betas (improved-diffusion's GaussianDiffusion.__init__, in float64). */
+export function diffusionSchedule(kind: 'linear' | 'cosine', timesteps: number): DiffusionSchedule {
+  if (!Number.isInteger(timesteps) || timesteps < 1) throw new Error(\`A diffusion schedule needs a whole number of timesteps of at least 1, got \${timesteps}.\`);
+  return diffusionScheduleFromBetas(kind, diffusionBetas(kind, timesteps));
+}`,
+  },
+  diffusionScheduleFromBetas: {
+    file: 'src/runtime/program/diffusion.ts',
+    uses: ['DiffusionSchedule'],
+    tfTypes: false,
+    source: `/** Every quantity from a list of betas (also used for a respaced schedule that samples in fewer steps). */
+export function diffusionScheduleFromBetas(kind: 'linear' | 'cosine', betas: Float64Array): DiffusionSchedule {
+  const n = betas.length;
+  const make = () => new Float64Array(n);
+  const [alphasCumprod, alphasCumprodPrev, sqrtAc, sqrtOneMinusAc, variance, logVariance, coef1, coef2] = [
+    make(),
+    make(),
+    make(),
+    make(),
+    make(),
+    make(),
+    make(),
+    make(),
+  ];
+  let product = 1;
+  for (let i = 0; i < n; i++) {
+    alphasCumprodPrev[i] = product;
+    product *= 1 - betas[i]!;
+    alphasCumprod[i] = product;
+  }
+  for (let i = 0; i < n; i++) {
+    const [ac, prev, beta] = [alphasCumprod[i]!, alphasCumprodPrev[i]!, betas[i]!];
+    sqrtAc[i] = Math.sqrt(ac);
+    sqrtOneMinusAc[i] = Math.sqrt(1 - ac);
+    variance[i] = (beta * (1 - prev)) / (1 - ac);
+    coef1[i] = (beta * Math.sqrt(prev)) / (1 - ac);
+    coef2[i] = ((1 - prev) * Math.sqrt(1 - beta)) / (1 - ac);
+  }
+  for (let i = 0; i < n; i++) logVariance[i] = Math.log(i === 0 && n > 1 ? variance[1]! : variance[i]!);
+  return {
+    kind,
+    timesteps: n,
+    betas,
+    alphasCumprod,
+    alphasCumprodPrev,
+    sqrtAlphasCumprod: sqrtAc,
+    sqrtOneMinusAlphasCumprod: sqrtOneMinusAc,
+    posteriorVariance: variance,
+    posteriorLogVarianceClipped: logVariance,
+    posteriorMeanCoef1: coef1,
+    posteriorMeanCoef2: coef2,
+  };
+}`,
+  },
+  diffusionTimestep: {
+    file: 'src/runtime/program/diffusion.ts',
+    uses: ['derivedSeed', 'seededRandom'],
+    tfTypes: true,
+    source: `/** A timestep per example, uniform over 0 … T−1, as a float column [batch, 1] (the network's timestep input). */
+export function diffusionTimestep(tf: typeof tfType, x: tfType.Tensor, timesteps: number, ctx: { seed: number; step: number; nodeId: string }): tfType.Tensor {
+  const random = seededRandom(derivedSeed(ctx.seed, \`\${ctx.nodeId}@\${ctx.step}\`));
+  const t = Float32Array.from({ length: x.shape[0]! }, () => Math.min(timesteps - 1, Math.floor(random() * timesteps)));
+  return tf.tensor2d(t, [t.length, 1]);
+}`,
+  },
+  diffusionNoise: {
+    file: 'src/runtime/program/diffusion.ts',
+    uses: ['derivedSeed'],
+    tfTypes: true,
+    source: `/** Standard normal noise of the input's shape (ε), seeded by run, step and node. */
+export function diffusionNoise(tf: typeof tfType, x: tfType.Tensor, ctx: { seed: number; step: number; nodeId: string }): tfType.Tensor {
+  return tf.randomNormal(x.shape, 0, 1, 'float32', derivedSeed(ctx.seed, \`\${ctx.nodeId}@\${ctx.step}\`));
+}`,
+  },
+  diffusionForward: {
+    file: 'src/runtime/program/diffusion.ts',
+    uses: ['diffusionSchedule'],
+    tfTypes: true,
+    source: `/** q(x_t | x_0) sampled with the given noise: √ᾱ_t·x_0 + √(1 − ᾱ_t)·ε, t per example ([batch, 1]). */
+export function diffusionForward(
+  tf: typeof tfType,
+  x0: tfType.Tensor,
+  noise: tfType.Tensor,
+  t: tfType.Tensor,
+  kind: 'linear' | 'cosine',
+  timesteps: number,
+): tfType.Tensor {
+  const schedule = diffusionSchedule(kind, timesteps);
+  const index = tf.cast(tf.reshape(t, [-1]), 'int32');
+  const perExample = [x0.shape[0]!, ...x0.shape.slice(1).map(() => 1)];
+  const a = tf.reshape(tf.gather(tf.tensor1d(Float32Array.from(schedule.sqrtAlphasCumprod)), index), perExample);
+  const b = tf.reshape(tf.gather(tf.tensor1d(Float32Array.from(schedule.sqrtOneMinusAlphasCumprod)), index), perExample);
+  return tf.add(tf.mul(a, x0), tf.mul(b, noise));
+}`,
+  },
+  scaleShift: {
+    file: 'src/runtime/program/diffusion.ts',
+    uses: [],
+    tfTypes: true,
+    source: `/** x·scale + shift: images from [0, 1] to the [−1, 1] a diffusion model works in (scale 2, shift −1). */
+export function scaleShift(tf: typeof tfType, x: tfType.Tensor, scale: number, shift: number): tfType.Tensor {
+  return tf.add(tf.mul(x, scale), shift);
+}`,
+  },
+  meanSquaredBetween: {
+    file: 'src/runtime/program/diffusion.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** The mean of (a − b)² over two collected splits of one shape (the held-out ε-prediction loss). */
+export function meanSquaredBetween(a: { data: Float32Array }, b: { data: Float32Array }): number {
+  let sum = 0;
+  for (let i = 0; i < a.data.length; i++) sum += (a.data[i]! - b.data[i]!) ** 2;
+  return a.data.length ? sum / a.data.length : Number.NaN;
+}`,
+  },
   SymmetricEigen: {
     file: 'src/runtime/linalg.ts',
     uses: [],
@@ -629,6 +793,181 @@ export function directPredWeights(correlation: ArrayLike<number>, n: number, eps
     }
   }
   return w;
+}`,
+  },
+  FlowStep: {
+    file: 'src/runtime/program/flows.ts',
+    uses: ['T'],
+    tfTypes: false,
+    source: `/**
+ * Normalizing flows over ordinary networks. A flow network is a chain of flow layers (affine
+ * coupling, ActNorm, invertible 1×1 conv, squeeze: src/runtime/layers), each of which has
+ * \`forwardFlow(x) → { y, logdet }\` and \`inverseFlow(y)\`. So one set of weights, one LayersModel
+ * (saved, loaded and exported like any other), runs forward for the density (z and Σ log|det J|)
+ * and backward for sampling. The export copies these functions (npm run gen:program).
+ */
+export interface FlowStep {
+  forwardFlow(x: T): { y: T; logdet: T };
+  inverseFlow(y: T): T;
+}`,
+  },
+  flowSteps: {
+    file: 'src/runtime/program/flows.ts',
+    uses: ['FlowStep'],
+    tfTypes: true,
+    source: `/** The model's flow steps in order, or an error naming the first layer that is not one. */
+export function flowSteps(model: tfType.LayersModel): FlowStep[] {
+  return model.layers
+    .filter((l) => l.getClassName() !== 'InputLayer')
+    .map((l) => {
+      const step = l as unknown as Partial<FlowStep>;
+      if (typeof step.forwardFlow !== 'function' || typeof step.inverseFlow !== 'function')
+        throw new Error(
+          \`Layer "\${l.name}" (\${l.getClassName()}) is not a flow step: a flow network holds only couplings, ActNorm, invertible 1×1 convs and squeezes.\`,
+        );
+      return l as unknown as FlowStep;
+    });
+}`,
+  },
+  flowForward: {
+    file: 'src/runtime/program/flows.ts',
+    uses: ['T', 'Tf', 'flowSteps'],
+    tfTypes: true,
+    source: `/** x → z and log|det ∂z/∂x| per example ([batch]): the density direction, differentiable. */
+export function flowForward(tf: Tf, model: tfType.LayersModel, x: T): { z: T; logdet: T } {
+  let z = x;
+  let logdet: T = tf.zeros([x.shape[0]!]);
+  for (const step of flowSteps(model)) {
+    const out = step.forwardFlow(z);
+    z = out.y;
+    logdet = tf.add(logdet, out.logdet);
+  }
+  return { z, logdet };
+}`,
+  },
+  flowInverse: {
+    file: 'src/runtime/program/flows.ts',
+    uses: ['T', 'Tf', 'flowSteps'],
+    tfTypes: true,
+    source: `/** z → x: the same steps backwards, each inverted (sampling). */
+export function flowInverse(tf: Tf, model: tfType.LayersModel, z: T): T {
+  return tf.tidy(() => flowSteps(model).reduceRight((y, step) => step.inverseFlow(y), z));
+}`,
+  },
+  flowNllPerExample: {
+    file: 'src/runtime/program/flows.ts',
+    uses: ['T', 'Tf'],
+    tfTypes: false,
+    source: `/** −log p(x) per example in nats, for a standard normal prior: ½‖z‖² + (D/2)·ln 2π − log|det J|. */
+export function flowNllPerExample(tf: Tf, z: T, logdet: T): T {
+  const flat = tf.reshape(z, [z.shape[0]!, -1]);
+  const d = flat.shape[1]!;
+  return tf.sub(tf.add(tf.mul(tf.sum(tf.square(flat), 1), 0.5), 0.5 * d * Math.log(2 * Math.PI)), tf.reshape(logdet, [-1]));
+}`,
+  },
+  flowNll: {
+    file: 'src/runtime/program/flows.ts',
+    uses: ['T', 'Tf', 'flowNllPerExample'],
+    tfTypes: false,
+    source: `/** The training loss: the mean negative log-likelihood in nats per example. */
+export function flowNll(tf: Tf, z: T, logdet: T): T {
+  return tf.mean(flowNllPerExample(tf, z, logdet));
+}`,
+  },
+  dequantize: {
+    file: 'src/runtime/program/flows.ts',
+    uses: ['T', 'Tf', 'derivedSeed'],
+    tfTypes: false,
+    source: `/**
+ * Uniform dequantisation (RealNVP, Glow): pixels in [0, 1] that came from \`levels\` grey levels become
+ * (k + u) / levels with u ~ U[0, 1) drawn fresh per step and node, so the flow models a density
+ * instead of spikes on a grid. Seeded like the augmentations.
+ */
+export function dequantize(tf: Tf, x: T, levels: number, ctx: { seed: number; step: number; nodeId: string }): T {
+  const k = tf.round(tf.mul(x, levels - 1));
+  return tf.div(tf.add(k, tf.randomUniform(x.shape, 0, 1, 'float32', derivedSeed(ctx.seed, \`\${ctx.nodeId}@\${ctx.step}\`))), levels);
+}`,
+  },
+  flowLikelihood: {
+    file: 'src/runtime/program/flows.ts',
+    uses: ['CollectedRows'],
+    tfTypes: false,
+    source: `/**
+ * Mean held-out NLL from collected z and logdet rows (nats per example), and bits per dimension
+ * for data that came from \`levels\` grey levels scaled to [0, 1]: the discrete likelihood of a bin of
+ * width 1/levels is p(x)/levels^D, so bits/dim = (NLL + D·ln levels) / (D·ln 2).
+ */
+export function flowLikelihood(z: CollectedRows, logdet: CollectedRows, levels: number): { nll: number; bitsPerDim: number } {
+  const d = z.dim;
+  let total = 0;
+  for (let i = 0; i < z.count; i++) {
+    let sq = 0;
+    for (let j = 0; j < d; j++) sq += z.data[i * d + j]! ** 2;
+    total += 0.5 * sq + 0.5 * d * Math.log(2 * Math.PI) - logdet.data[i]!;
+  }
+  const nll = total / Math.max(1, z.count);
+  return { nll, bitsPerDim: (nll + d * Math.log(levels)) / (d * Math.LN2) };
+}`,
+  },
+  gaussianBaselineNll: {
+    file: 'src/runtime/program/flows.ts',
+    uses: ['CollectedRows'],
+    tfTypes: false,
+    source: `/**
+ * The baseline a flow must beat: a full-covariance Gaussian fitted (maximum likelihood) to the
+ * training rows, and its mean NLL on the held-out rows, in nats per example.
+ */
+export function gaussianBaselineNll(train: CollectedRows, test: CollectedRows): number {
+  const d = train.dim;
+  const mean = new Float64Array(d);
+  for (let i = 0; i < train.count; i++) for (let j = 0; j < d; j++) mean[j]! += train.data[i * d + j]! / train.count;
+  const cov = new Float64Array(d * d);
+  for (let i = 0; i < train.count; i++)
+    for (let a = 0; a < d; a++)
+      for (let b = 0; b < d; b++) cov[a * d + b]! += ((train.data[i * d + a]! - mean[a]!) * (train.data[i * d + b]! - mean[b]!)) / train.count;
+  for (let a = 0; a < d; a++) cov[a * d + a]! += 1e-6;
+  // Cholesky: cov = L·Lᵀ, so log det = 2 Σ log L_ii and the Mahalanobis term is ‖L⁻¹(x − μ)‖².
+  const l = new Float64Array(d * d);
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j <= i; j++) {
+      let s = cov[i * d + j]!;
+      for (let k = 0; k < j; k++) s -= l[i * d + k]! * l[j * d + k]!;
+      l[i * d + j] = i === j ? Math.sqrt(Math.max(s, 1e-12)) : s / l[j * d + j]!;
+    }
+  let logDet = 0;
+  for (let i = 0; i < d; i++) logDet += 2 * Math.log(l[i * d + i]!);
+  let total = 0;
+  const v = new Float64Array(d);
+  for (let n = 0; n < test.count; n++) {
+    let q = 0;
+    for (let i = 0; i < d; i++) {
+      let s = test.data[n * d + i]! - mean[i]!;
+      for (let k = 0; k < i; k++) s -= l[i * d + k]! * v[k]!;
+      v[i] = s / l[i * d + i]!;
+      q += v[i]! ** 2;
+    }
+    total += 0.5 * (q + logDet + d * Math.log(2 * Math.PI));
+  }
+  return total / Math.max(1, test.count);
+}`,
+  },
+  sampleFlow: {
+    file: 'src/runtime/program/flows.ts',
+    uses: ['T', 'Tf', 'derivedSeed', 'flowInverse'],
+    tfTypes: true,
+    source: `/** \`count\` samples of a flow: z from a seeded standard normal of one example's \`shape\`, then the inverse. */
+export function sampleFlow(tf: Tf, model: tfType.LayersModel, count: number, shape: number[], seed: number): T {
+  return tf.tidy(() => flowInverse(tf, model, tf.randomNormal([count, ...shape], 0, 1, 'float32', derivedSeed(seed, 'flow-sample'))));
+}`,
+  },
+  flowOutputs: {
+    file: 'src/runtime/program/flows.ts',
+    uses: ['T', 'Tf', 'flowForward'],
+    tfTypes: true,
+    source: `/** A flow network applied in a procedure: its two outputs, z and logdet, in the Network node's port order. */
+export function flowOutputs(tf: Tf, model: tfType.LayersModel, x: T): T[] {
+  const { z, logdet } = flowForward(tf, model, x);
+  return [z, logdet];
 }`,
   },
   Collected: {

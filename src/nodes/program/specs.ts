@@ -4,6 +4,7 @@ import { formatShape } from '../shape';
 import type { PortSpec, Shape, ShapeProblem } from '../spec';
 import { CLIP_PROGRAM_SPECS } from './clip';
 
+import { DIFFUSION_PROGRAM_SPECS } from './diffusion';
 /**
  * The nodes of a training procedure: where data comes from, how networks are applied, what is
  * minimised and how, which update rules run after a step, and what is measured. Each is data: ports,
@@ -530,6 +531,7 @@ export const PROGRAM_SPECS: readonly AnyProgramSpec[] = [
 ] as unknown as AnyProgramSpec[];
 
 /** The node type that applies a network in a procedure; its ports are the network's inputs and outputs. */
+  ...DIFFUSION_PROGRAM_SPECS,
 export const NETWORK_NODE_TYPE = 'Network';
 
 const byType = new Map(PROGRAM_SPECS.map((s) => [s.type, s]));

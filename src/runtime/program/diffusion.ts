@@ -152,3 +152,10 @@ export function runDiffusionOp(
       return undefined;
   }
 }
+
+/** The mean of (a − b)² over two collected splits of one shape (the held-out ε-prediction loss). */
+export function meanSquaredBetween(a: { data: Float32Array }, b: { data: Float32Array }): number {
+  let sum = 0;
+  for (let i = 0; i < a.data.length; i++) sum += (a.data[i]! - b.data[i]!) ** 2;
+  return a.data.length ? sum / a.data.length : Number.NaN;
+}

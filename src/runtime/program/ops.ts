@@ -1,6 +1,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { seededRandom } from '../data/dataset';
 import { derivedSeed } from '../seeds';
+import { runDiffusionOp } from './diffusion';
 import { captionTokens, promptTokens, zeroShotLogits, type CaptionSettings } from './clip';
 
 type Tf = typeof tfType;
@@ -162,8 +163,11 @@ export function runOp(tf: Tf, op: string, config: Record<string, unknown>, input
       return promptTokens(tf, config as unknown as CaptionSettings);
     case 'ZeroShotClassifier':
       return zeroShotLogits(tf, a!, b!, config.classes as number, config.scale as number);
-    default:
+    default: {
+      const diffusion = runDiffusionOp(tf, op, config, inputs, ctx);
+      if (diffusion) return diffusion;
       throw new Error(`The runtime has no op "${op}".`);
+    }
   }
 }
 

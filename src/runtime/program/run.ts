@@ -6,6 +6,7 @@ import { exampleSize, seededRandom, shuffledIndices, type Dataset, type Split } 
 import { derivedSeed, seedStep } from '../seeds';
 import { learningRateAt } from '../training/schedule';
 import { accuracyOf, collapseStd, knnAccuracy, linearProbeAccuracy, type Collected } from './metrics';
+import { meanSquaredBetween } from './diffusion';
 import { emaDecayAt, runOp } from './ops';
 import { argmaxRows, clampParameter, directPredUpdate, followAverage, Minimizer, setMetric, trainableVariables } from './updates';
 
@@ -352,6 +353,9 @@ export class ProgramRun {
       switch (m.metric) {
         case 'Accuracy':
           setMetric(metrics, m.name, accuracyOf(features));
+          break;
+        case 'MeanSquaredErrorMetric':
+          setMetric(metrics, m.name, meanSquaredBetween(f, y!));
           break;
         case 'CollapseMonitor': {
           const { std, reference } = collapseStd(features);

@@ -1,0 +1,159 @@
+/**
+ * Writes the diffusion templates (templates/ddpm.json) from the builder below. Run
+ * `npx tsx scripts/gen-diffusion-templates.ts` after changing it; test/diffusion.test.ts fails while
+ * the file is stale.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DOCUMENT_FORMAT, DOCUMENT_VERSION, type GraphDocument, type ProcedureDef } from '../src/document/schema';
+import { graphBuilder, type GraphBuilder } from '../templates/program-builder';
+
+const ROOT = join(import.meta.dirname, '..');
+
+function procedure(id: string, label: string, kind: 'train' | 'evaluate', build: (g: GraphBuilder) => void): ProcedureDef {
+  const g = graphBuilder();
+  build(g);
+  return { id, label, kind, nodes: g.nodes, edges: g.edges };
+}
+
+/** The MNIST preset's schedule: T = 1000 cosine (improved DDPM), which a 50-step DDIM sampler walks quickly. */
+const SCHEDULE = { schedule: 'cosine', timesteps: 1000 };
+
+/**
+ * x₀ in [−1, 1], a timestep and ε per example, x_t by the forward process: what both procedures
+ * start from. Returns the node ids of ε, t and x_t.
+ */
+function noisedBatch(g: GraphBuilder): { noise: string; t: string; xt: string } {
+  const data = g.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });
+  const x0 = g.add('x0', 'ScaleShift', { scale: 2, shift: -1 }, [[data, 'image']]);
+  const t = g.add('timestep', 'DiffusionTimestep', { timesteps: SCHEDULE.timesteps }, [[x0]]);
+  const noise = g.add('noise', 'DiffusionNoise', {}, [[x0]]);
+  const xt = g.add('diffuse', 'Diffuse', SCHEDULE, [
+    [x0, 'out', 'x0'],
+    [noise, 'out', 'noise'],
+    [t, 'out', 't'],
+  ]);
+  return { noise, t, xt };
+}
+
+const apply = (g: GraphBuilder, id: string, weights: Record<string, unknown>, b: { t: string; xt: string }) =>
+  g.add(id, 'Network', { network: 'model', ...weights }, [
+    [b.xt, 'out', 'image'],
+    [b.t, 'out', 'timestep'],
+  ]);
+
+export function ddpm(): GraphDocument {
+  const g = graphBuilder();
+  const image = g.add('image', 'Input', { shape: [28, 28, 1] });
+  const timestep = g.add('timestep', 'Input', { shape: [1] });
+  const embedding = g.add('embedding', 'TimestepEmbedding', { dim: 32 }, [[timestep]]);
+  const unet = g.add(
+    'unet',
+    'UNet',
+    { channels: 32, channelMult: [1, 2, 2], resBlocks: 1, attentionResolutions: [7], outChannels: 1, dropout: 0, groups: 8, heads: 1, scaleShift: true },
+    [
+      [image, 'out', 'in'],
+      [embedding, 'out', 'emb'],
+    ],
+  );
+  g.add('eps', 'Output', {}, [[unet]]);
+  return {
+    format: DOCUMENT_FORMAT,
+    version: DOCUMENT_VERSION,
+    nodeTypes: {},
+    blocks: [],
+    name: 'DDPM',
+    nodes: g.nodes,
+    edges: g.edges,
+    networks: [],
+    program: {
+      procedures: [
+        procedure('train', 'Denoising training (L_simple)', 'train', (p) => {
+          const b = noisedBatch(p);
+          const predicted = apply(p, 'unet', {}, b);
+          const loss = p.add('loss', 'MeanSquaredError', {}, [
+            [predicted, 'eps', 'a'],
+            [b.noise, 'out', 'b'],
+          ]);
+          p.add('minimize', 'Minimize', { optimizer: 'adam', learningRate: 1e-3, schedule: 'cosine', warmupSteps: 0, clipNorm: 1 }, [[loss, 'loss', 'loss']]);
+          // The moving-average copy the sampler uses (DDPM: 0.9999 over 800k steps; a short run needs a shorter memory).
+          apply(p, 'ema', { weights: 'ema', decay: 0.995, decaySchedule: 'constant' }, b);
+        }),
+        procedure('evaluate', 'Held-out loss', 'evaluate', (p) => {
+          const b = noisedBatch(p);
+          const predicted = apply(p, 'ema', { weights: 'ema', decay: 0.995, decaySchedule: 'constant' }, b);
+          p.add('testLoss', 'MeanSquaredErrorMetric', { metric: 'testLoss' }, [
+            [predicted, 'eps', 'a'],
+            [b.noise, 'out', 'b'],
+          ]);
+        }),
+      ],
+    },
+    training: {
+      optimizer: 'adam',
+      learningRate: 1e-3,
+      schedule: 'cosine',
+      warmupSteps: 0,
+      weightDecay: 0,
+      momentum: 0.9,
+      loss: 'categoricalCrossentropy',
+      metrics: ['accuracy'],
+      batchSize: 64,
+      epochs: 6,
+      seed: 0,
+    },
+    meta: {
+      template: {
+        id: 'ddpm',
+        title: 'DDPM',
+        description:
+          'Denoising diffusion (Ho et al.): a UNet learns to predict the noise added to an image at a random timestep; sampling runs the process backwards (ancestral DDPM or DDIM).',
+        paper: 'arXiv:2006.11239',
+        defaultPreset: 'mnist',
+      },
+      presets: [
+        {
+          name: 'mnist',
+          description: 'A small UNet (32-64-64 channels, 28→14→7, attention at 7×7, AdaGN) on MNIST digits, cosine schedule T = 1000, EMA 0.995.',
+          set: {},
+        },
+        {
+          name: 'cifar10',
+          description:
+            'The DDPM CIFAR-10 UNet exactly (ch 128, multipliers 1-2-2-2, 2 residual blocks, attention at 16×16, dropout 0.1; 35,746,307 parameters), linear schedule T = 1000, Adam 2e-4, EMA 0.9999. Inspect and export it; training it needs CIFAR-10 and a GPU.',
+          set: {
+            image: { shape: [32, 32, 3] },
+            embedding: { dim: 128 },
+            unet: {
+              channels: 128,
+              channelMult: [1, 2, 2, 2],
+              resBlocks: 2,
+              attentionResolutions: [16],
+              outChannels: 3,
+              dropout: 0.1,
+              groups: 32,
+              scaleShift: false,
+            },
+            'train/data': { shape: [32, 32, 3] },
+            'train/timestep': { timesteps: 1000 },
+            'train/diffuse': { schedule: 'linear', timesteps: 1000 },
+            'train/minimize': { learningRate: 2e-4, schedule: 'warmup-cosine', warmupSteps: 5000 },
+            'train/ema': { decay: 0.9999 },
+            'evaluate/data': { shape: [32, 32, 3] },
+            'evaluate/timestep': { timesteps: 1000 },
+            'evaluate/diffuse': { schedule: 'linear', timesteps: 1000 },
+            'evaluate/ema': { decay: 0.9999 },
+          },
+        },
+      ],
+    },
+  };
+}
+
+export const diffusionTemplates = (): Record<string, GraphDocument> => ({ ddpm: ddpm() });
+
+export const serialiseTemplate = (d: GraphDocument) => `${JSON.stringify(d, null, 2)}\n`;
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const [name, d] of Object.entries(diffusionTemplates())) writeFileSync(join(ROOT, 'templates', `${name}.json`), serialiseTemplate(d));
+}

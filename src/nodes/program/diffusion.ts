@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { formatShape } from '../shape';
+import type { Shape, ShapeProblem } from '../spec';
+import type { ProgramNodeSpec } from './specs';
+
+/**
+ * The procedure nodes of denoising diffusion (Ho et al. 2020; Nichol & Dhariwal 2021): draw a
+ * timestep and Gaussian noise per example, and make x_t from x_0 by the forward process
+ * q(x_t | x_0) of a schedule; with the network's prediction of the noise and Mean squared error
+ * this is DDPM's L_simple. runtime/program/diffusion.ts runs them (and the schedules live there).
+ */
+const define = <S extends z.ZodObject>(spec: ProgramNodeSpec<S>): ProgramNodeSpec<S> => spec;
+const problem = (message: string, help: string, port: string): ShapeProblem => ({ code: 'PB301', message, help, port });
+const both = ['train', 'evaluate'] as const;
+
+export const timestepsParam = z.number().int().min(1).max(100_000).default(1000).describe('T: how many noise levels the schedule has.');
+export const scheduleParam = z
+  .enum(['linear', 'cosine'])
+  .default('cosine')
+  .describe("linear: DDPM's β from 1e-4 to 0.02 (×1000/T); cosine: improved DDPM's ᾱ = cos² curve, gentler at both ends.");
+
+const batchOf = (x: Shape, port: string): ShapeProblem | null =>
+  x.length >= 2 ? null : problem(`Received ${formatShape(x)}, expected a batch (rank 2 or more).`, 'Wire the image port of Data.', port);
+
+export const DiffusionTimestepSpec = define({
+  type: 'DiffusionTimestep',
+  label: 'Random timestep',
+  category: 'Tensors',
+  kind: 'op',
+  procedures: both,
+  description: 'A timestep t per example, uniform over 0 … T−1 (seeded by run, step and node), as a column (batch, 1) to feed the network and Diffuse.',
+  inputs: [{ name: 'in', label: 'batch' }],
+  outputs: [{ name: 'out' }],
+  params: z.object({ timesteps: timestepsParam }),
+  keyParams: ['timesteps'],
+  infer: (_p, [x]) => batchOf(x!, 'in') ?? { out: [null, 1] },
+});
+
+export const DiffusionNoiseSpec = define({
+  type: 'DiffusionNoise',
+  label: 'Gaussian noise ε',
+  category: 'Tensors',
+  kind: 'op',
+  procedures: both,
+  description: "Standard normal noise ε of the input's shape, fresh every step (seeded): what Diffuse adds and what the network learns to predict.",
+  inputs: [{ name: 'in', label: 'like' }],
+  outputs: [{ name: 'out' }],
+  params: z.object({}),
+  keyParams: [],
+  infer: (_p, [x]) => ({ out: x! }),
+});
+
+export const DiffuseSpec = define({
+  type: 'Diffuse',
+  label: 'Diffuse q(x_t | x₀)',
+  category: 'Tensors',
+  kind: 'op',
+  procedures: both,
+  description: 'The forward process: x_t = √ᾱ_t·x₀ + √(1 − ᾱ_t)·ε, each example at its own timestep. Give it the same T as the Random timestep node.',
+  inputs: [
+    { name: 'x0', label: 'x₀' },
+    { name: 'noise', label: 'ε' },
+    { name: 't', label: 't' },
+  ],
+  outputs: [{ name: 'out' }],
+  params: z.object({ schedule: scheduleParam, timesteps: timestepsParam }),
+  keyParams: ['schedule', 'timesteps'],
+  infer: (_p, [x0, noise, t]) => {
+    const sameShape = x0!.length === noise!.length && x0!.every((d, i) => d === noise![i]);
+    if (!sameShape)
+      return problem(
+        `Received ${formatShape(x0!)} for x₀ and ${formatShape(noise!)} for ε, expected the same shape.`,
+        'Make ε from x₀ with Gaussian noise ε.',
+        'noise',
+      );
+    if (t!.length !== 2 || t![1] !== 1)
+      return problem(`Received ${formatShape(t!)} for t, expected one timestep per example, (batch, 1).`, 'Wire a Random timestep node into t.', 't');
+    return { out: x0! };
+  },
+});
+
+export const ScaleShiftSpec = define({
+  type: 'ScaleShift',
+  label: 'Scale and shift',
+  category: 'Tensors',
+  kind: 'op',
+  procedures: both,
+  description: 'x·scale + shift: e.g. pixels from [0, 1] to the [−1, 1] diffusion models work in (scale 2, shift −1).',
+  inputs: [{ name: 'in' }],
+  outputs: [{ name: 'out' }],
+  params: z.object({
+    scale: z.number().default(2).describe('Multiplies every value.'),
+    shift: z.number().default(-1).describe('Then added to every value.'),
+  }),
+  keyParams: ['scale', 'shift'],
+  infer: (_p, [x]) => ({ out: x! }),
+});
+
+export const HeldOutMseSpec = define({
+  type: 'MeanSquaredErrorMetric',
+  label: 'Mean squared error (held out)',
+  category: 'Evaluation',
+  kind: 'metric',
+  procedures: ['evaluate'],
+  description: "The mean of (a − b)² over the held-out split, reported by name: a diffusion model's ε-prediction loss on digits it never trained on.",
+  inputs: [{ name: 'a' }, { name: 'b' }],
+  outputs: [],
+  params: z.object({
+    metric: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/, 'a name like "testLoss"')
+      .default('testLoss')
+      .describe('The name the result is reported under.'),
+  }),
+  keyParams: ['metric'],
+  infer: (_p, [a, b]) => {
+    const sameShape = a!.length === b!.length && a!.every((d, i) => d === b![i]);
+    return sameShape
+      ? {}
+      : problem(`Received ${formatShape(a!)} and ${formatShape(b!)}, expected the same shape.`, 'Compare the prediction with its target.', 'b');
+  },
+});
+
+export const DIFFUSION_PROGRAM_SPECS = [DiffusionTimestepSpec, DiffusionNoiseSpec, DiffuseSpec, ScaleShiftSpec, HeldOutMseSpec];

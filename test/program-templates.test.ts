@@ -28,6 +28,9 @@ const COUNTS: Record<string, Record<string, number>> = {
   'byol mnist': { model: 23_408, projector: 279_168, predictor: 33_344 },
   'directpred mnist': { model: 23_408, projector: 279_168, predictor: 4_096 },
   'clip mnist': { model: 108_608, text: 107_904 },
+  // karpathy/pytorch-normalizing-flows' 2-D RealNVP: 9 couplings, s and t 1→24→24→24→1.
+  'realnvp moons': { model: 22_914 },
+  'glow mnist': { model: 60_300 },
   // The released CLIP ViT-B/32 (open_clip docs/model_profile.csv: 87.85M + 63.43M).
   'clip ViT-B/32': { model: 87_849_216, text: 63_428_096 },
 };

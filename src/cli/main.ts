@@ -28,6 +28,9 @@ Commands:
                                               shapes-rgb, or a .csv file (header row, numeric
                                               columns, the label last or named by --label)
                                               Train in Node and print the final metrics
+  sample <file.json | template> [--preset NAME] --weights DIR --count N [--seed S] [--steps K] --out FILE
+                                              Samples of a trained generative program (DIR from
+                                              train --save): FILE.png a grid, FILE.json the values
 
 Exit codes: 0 success, 1 the graph has errors, 2 bad usage or unreadable input.`;
 
@@ -95,6 +98,33 @@ async function train(doc: GraphDocument, values: Record<string, string | boolean
   );
 }
 
+async function sample(doc: GraphDocument, values: Record<string, string | boolean | undefined>, io: Io): Promise<number> {
+  const { sampleCommand, SampleUsageError } = await import('./sample');
+  if (typeof values.weights !== 'string') throw new CliError('"patchbay sample" needs --weights DIR (the folder train --save wrote).', 2);
+  if (typeof values.out !== 'string') throw new CliError('"patchbay sample" needs --out FILE (.png or .json).', 2);
+  const backend = values.backend as string;
+  if (backend !== 'wasm' && backend !== 'cpu') throw new CliError(`--backend takes wasm or cpu, received "${backend}".`, 2);
+  const seed = values.seed === undefined ? 0 : Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0) throw new CliError(`--seed takes a whole number of at least 0, received "${String(values.seed)}".`, 2);
+  try {
+    return await sampleCommand(
+      doc,
+      {
+        weights: values.weights,
+        count: positiveInt('count', values.count as string | undefined) ?? 16,
+        seed,
+        steps: positiveInt('steps', values.steps as string | undefined),
+        out: values.out,
+        backend,
+      },
+      io,
+    );
+  } catch (err) {
+    if (err instanceof SampleUsageError) throw new CliError(err.message, 2);
+    throw err;
+  }
+}
+
 function loadSource(source: string, preset: string | undefined, io: Io): GraphDocument {
   const looksLikeFile = source.endsWith('.json') || source.includes('/') || existsSync(source);
   if (!looksLikeFile) {
@@ -155,6 +185,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
         backend: { type: 'string', default: 'wasm' },
         limit: { type: 'string' },
         save: { type: 'string' },
+        weights: { type: 'string' },
+        count: { type: 'string' },
+        seed: { type: 'string' },
+        steps: { type: 'string' },
       },
     });
   } catch (err) {
@@ -182,6 +216,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
         if (command === 'check') return check(doc, io, values.json);
         if (command === 'train') return await train(doc, values, io);
         return exportModule(doc, io, values.out);
+      }
+      case 'sample': {
+        if (!source) throw new CliError(`"patchbay sample" needs a graph file or a template id.\n\n${USAGE}`, 2);
+        return await sample(loadSource(source, values.preset, io), values, io);
       }
       case undefined:
         io.err(USAGE);

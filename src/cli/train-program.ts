@@ -5,6 +5,7 @@ import { formatDiagnostics } from '../document/diagnostics';
 import { TrainingSchema, type GraphDocument } from '../document/schema';
 import { quoted } from '../document/text';
 import type { Dataset } from '../runtime/data/dataset';
+import { programDataset } from './program-data';
 
 export interface ProgramTrainArgs {
   data: string;
@@ -40,7 +41,6 @@ export async function trainProgramCommand(doc: GraphDocument, args: ProgramTrain
     io.err('Nothing was trained: fix the errors above first.');
     return 1;
   }
-  if (args.data !== 'mnist') throw new ProgramUsageError(`"${quoted(doc.name)}" is a training program for images of digits: use --data mnist.`);
   const setup = TrainingSchema.parse({ ...doc.training, ...(args.batchSize ? { batchSize: args.batchSize } : {}) });
   const tf = await import('@tensorflow/tfjs');
   if (args.backend === 'wasm') {
@@ -49,7 +49,9 @@ export async function trainProgramCommand(doc: GraphDocument, args: ProgramTrain
   } else await tf.setBackend('cpu');
   await tf.ready();
   const { ProgramRun, runProgram } = await import('../runtime/program/run');
-  const ds: Dataset = await (await import('../runtime/data/mnist-node')).loadMnistNode();
+  const loaded = await programDataset(program, args.data);
+  if ('error' in loaded) throw new ProgramUsageError(`"${quoted(doc.name)}": ${loaded.error}`);
+  const ds: Dataset = loaded;
   const run = new ProgramRun(tf, program, setup.seed);
   if (!args.json) {
     const nets = program.networks.map((n) => `${n.id} (${(n.plan.count.trainable + n.plan.count.nonTrainable).toLocaleString('en-US')})`).join(', ');

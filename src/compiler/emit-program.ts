@@ -23,7 +23,7 @@ import { partitionProcedure, type MinimizeStep } from './program-partition';
 const INDENT = '  ';
 
 /** Names the module declares itself, besides the copied runtime functions and the networks' factories. */
-const MODULE_NAMES = ['tfType', 'Networks', 'Batch', 'EvaluationData', 'createNetworks', 'createTrainer'];
+const MODULE_NAMES = ['tfType', 'Networks', 'Batch', 'EvaluationData', 'createNetworks', 'createTrainer', 'sample'];
 
 /** Names inside createTrainer and its step functions that no value may take. */
 const TRAINER_NAMES = [
@@ -121,6 +121,10 @@ export function opCall(s: Extract<ProgramStep, { kind: 'op' }>, ins: string[]): 
       return { fn: 'promptTokens', code: `promptTokens(tf, ${captionSettings(cfg)})` };
     case 'ZeroShotClassifier':
       return { fn: 'zeroShotLogits', code: `zeroShotLogits(tf, ${a}, ${b}, ${n('classes')}, ${n('scale')})` };
+    case 'FlowNLL':
+      return { fn: 'flowNll', code: `flowNll(tf, ${a}, ${b})` };
+    case 'Dequantize':
+      return { fn: 'dequantize', code: `dequantize(tf, ${a}, ${n('levels')}, ${ctx})` };
     default:
       throw new Error(`The exporter has no op "${s.op}" (node "${s.nodeId}").`);
   }
@@ -208,6 +212,12 @@ function stepLines(ctx: Context, s: ProgramStep, values: Map<string, string>, tr
       if (train && ctx.networks.get(s.network)!.dropout) {
         ctx.helpers.add('seedStep');
         lines.push(`${indent}seedStep(${model}, seed, step);`);
+      }
+      if (ctx.program.networks.find((n) => n.id === s.network)?.flow) {
+        // A flow network gives z and its log-determinant, as the app applies it (runtime/program/flows.ts).
+        ctx.helpers.add('flowOutputs');
+        lines.push(`${indent}const [${outs.join(', ')}] = flowOutputs(tf, ${model}, ${ins[0]});`);
+        return lines;
       }
       const call = `${model}.apply(${input}, { training: ${train} })`;
       lines.push(outs.length === 1 ? `${indent}const ${outs[0]} = ${call} as tf.Tensor;` : `${indent}const [${outs.join(', ')}] = ${call} as tf.Tensor[];`);
@@ -418,7 +428,7 @@ function evaluateProcedure(ctx: Context, proc: PlanProcedure, trainerScope: Scop
   const data = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'data' }> => s.kind === 'data');
   const metrics = proc.steps.filter((s): s is Extract<ProgramStep, { kind: 'metric' }> => s.kind === 'metric');
   const wanted = metrics.flatMap((m) => m.inputs);
-  const needsTrain = metrics.some((m) => m.metric === 'LinearProbe' || m.metric === 'KNearestNeighbours');
+  const needsTrain = metrics.some((m) => m.metric === 'LinearProbe' || m.metric === 'KNearestNeighbours' || m.metric === 'GaussianBaseline');
   const baselines = metrics.filter((m) => m.metric === 'LinearProbe' && m.config.randomInitMetric);
   ctx.helpers.add('collectRows').add('asCollected').add('setMetric');
   const body: string[] = [];
@@ -492,6 +502,23 @@ function evaluateProcedure(ctx: Context, proc: PlanProcedure, trainerScope: Scop
         ctx.helpers.add('linearProbeAccuracy').add('derivedSeed');
         body.push(`${I}${I}setMetric(metrics, ${name}, ${probe(m, 'onTrain', 'onTest')});`);
         break;
+      case 'FlowLikelihood': {
+        ctx.helpers.add('flowLikelihood');
+        const [z, logdet] = positions.get(m)!;
+        body.push(`${I}${I}{`);
+        body.push(`${J}const { nll, bitsPerDim } = flowLikelihood(onTest[${z}]!, onTest[${logdet}]!, ${literal(m.config.levels)});`);
+        body.push(`${J}setMetric(metrics, ${name}, nll);`);
+        if (m.config.bitsPerDimMetric) body.push(`${J}setMetric(metrics, ${stringLiteral(String(m.config.bitsPerDimMetric))}, bitsPerDim);`);
+        else body.push(`${J}void bitsPerDim;`);
+        body.push(`${I}${I}}`);
+        break;
+      }
+      case 'GaussianBaseline': {
+        ctx.helpers.add('gaussianBaselineNll');
+        const [x] = positions.get(m)!;
+        body.push(`${I}${I}setMetric(metrics, ${name}, gaussianBaselineNll(onTrain[${x}]!, onTest[${x}]!));`);
+        break;
+      }
       default:
         throw new Error(`The exporter has no metric "${m.metric}" (node "${m.nodeId}").`);
     }
@@ -599,6 +626,8 @@ export function emitProgram(program: PlanProgram): string {
     }
   });
   const dataStep = program.procedures.flatMap((p) => p.steps).find((s): s is Extract<ProgramStep, { kind: 'data' }> => s.kind === 'data');
+  const flow = program.networks.find((n) => n.flow);
+  if (flow) ctx.helpers.add('sampleFlow');
   const helpers = helperClosure(ctx.helpers);
   const tfTypes = helpers.some((n) => PROGRAM_SOURCES[n]!.tfTypes);
 
@@ -708,5 +737,22 @@ export function emitProgram(program: PlanProgram): string {
     '}',
   ];
   sections.push(trainer.join('\n'));
+  if (flow) sections.push(flowSampleFunction(flow, networks.get(flow.id)!));
   return `${sections.join('\n\n')}\n`;
+}
+
+/** `sample()` of a program with a flow network: the same weights run backwards from a seeded normal z. */
+function flowSampleFunction(net: PlanNetwork, names: NetworkNames): string {
+  const I = INDENT;
+  return [
+    '/**',
+    ` * Draws \`count\` samples from the flow network ${docComment(net.id)}: z from a standard normal (seeded), run backwards`,
+    ' * through the network, each step inverted: the same weights that give the density. Returns [count, …one',
+    " * example's shape]: images as the flow models them (dequantised pixels, about [0, 1]), 2-D data as coordinates.",
+    ' */',
+    'export function sample(nets: Networks, count: number, seed = 0): tf.Tensor {',
+    `${I}const zShape = ${names.access}.outputs[0]!.shape.slice(1) as number[];`,
+    `${I}return sampleFlow(tf, ${names.access}, count, zShape, seed);`,
+    '}',
+  ].join('\n');
 }

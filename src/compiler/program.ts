@@ -8,6 +8,7 @@
 import { diagnostic, hasErrors, type Diagnostic } from '../document/diagnostics';
 import { MAIN_NETWORK, type BlockDef, type GraphDocument, type GraphNode, type ProcedureDef } from '../document/schema';
 import { getProgramSpec, NETWORK_NODE_TYPE, NetworkNodeParams, type AnyProgramSpec } from '../nodes/program/specs';
+import { isFlowNetwork, LOGDET_PORT } from '../nodes/program/flows';
 import { formatShape } from '../nodes/shape';
 import type { AnySpec, ParamCount, PortSpec, Shape, ShapeProblem } from '../nodes/spec';
 import { wire, type NodePorts, type Wiring } from './graph';
@@ -27,6 +28,8 @@ export interface NetworkInfo {
   /** Ports a Network node shows: the network's Input and Output node ids, with their shapes. */
   inputs: { port: string; shape: Shape | null }[];
   outputs: { port: string; shape: Shape | null }[];
+  /** A flow network: its Network node also outputs `logdet` (nodes/program/flows.ts). */
+  flow?: true;
 }
 
 /** Every network of a document: the main one ("model", the top-level nodes) first. */
@@ -49,9 +52,15 @@ export function networksOf(doc: GraphDocument): NetworkInfo[] {
       doc: body,
       analysis,
       inputs: analysis.inputs.map((nodeId) => ({ port: nodeId, shape: shapeOf(nodeId) })),
-      outputs: analysis.outputs.map((o) => ({ port: o.nodeId, shape: shapeOf(o.nodeId, o.port) })),
+      outputs: [...analysis.outputs.map((o) => ({ port: o.nodeId, shape: shapeOf(o.nodeId, o.port) })), ...flowPorts(body)],
+      ...(isFlowNetwork(body.nodes) ? { flow: true as const } : {}),
     };
   });
+}
+
+/** A flow network (nodes/program/flows.ts) also outputs Σ log|det J| per example, after its z. */
+function flowPorts(body: GraphDocument): Array<{ port: string; shape: Shape }> {
+  return isFlowNetwork(body.nodes) ? [{ port: LOGDET_PORT, shape: [null] }] : [];
 }
 
 export interface ProcedureResult {
@@ -362,6 +371,8 @@ export interface PlanNetwork {
   /** Port (Input node id) → the model input's position; outputs likewise. */
   inputs: string[];
   outputs: string[];
+  /** A flow: applied as z and logdet (runtime/program/flows.ts), and sampled by inverting it. */
+  flow?: true;
 }
 
 export type ProgramStep =
@@ -433,6 +444,7 @@ export function lowerProgram(analysis: ProgramAnalysis): ProgramLowerResult {
       plan: { ...plan, name: net.id === MAIN_NETWORK ? plan.name : net.id },
       inputs: net.inputs.map((i) => i.port),
       outputs: net.outputs.map((o) => o.port),
+      ...(net.flow ? { flow: true as const } : {}),
     });
   }
   const byId = new Map(analysis.networks.map((n) => [n.id, n]));

@@ -3,6 +3,7 @@ import type { DiagnosticCode } from '../../document/diagnostics';
 import { formatShape } from '../shape';
 import type { PortSpec, Shape, ShapeProblem } from '../spec';
 import { CLIP_PROGRAM_SPECS } from './clip';
+import { FLOW_PROGRAM_SPECS } from './flows';
 
 import { DIFFUSION_PROGRAM_SPECS } from './diffusion';
 /**
@@ -528,6 +529,7 @@ export const PROGRAM_SPECS: readonly AnyProgramSpec[] = [
   KnnSpec,
   CollapseSpec,
   ...CLIP_PROGRAM_SPECS,
+  ...FLOW_PROGRAM_SPECS,
 ] as unknown as AnyProgramSpec[];
 
 /** The node type that applies a network in a procedure; its ports are the network's inputs and outputs. */

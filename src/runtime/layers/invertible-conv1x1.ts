@@ -117,7 +117,7 @@ export function PatchbayInvertibleConv1x1Lu(a: number[], n: number): { p: number
 /** The inverse of an n×n row-major matrix by Gauss–Jordan elimination with partial pivoting. */
 export function PatchbayInvertibleConv1x1Inverse(a: ArrayLike<number>, n: number): number[] {
   const m = Array.from(a);
-  const inv = Array.from({ length: n * n }, (_, i) => (i % n === Math.floor(i / n) ? 1 : 0));
+  const inv: number[] = Array.from({ length: n * n }, (_, i) => (i % n === Math.floor(i / n) ? 1 : 0));
   for (let k = 0; k < n; k++) {
     let pivot = k;
     for (let i = k + 1; i < n; i++) if (Math.abs(m[i * n + k]!) > Math.abs(m[pivot * n + k]!)) pivot = i;

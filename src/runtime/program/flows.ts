@@ -129,3 +129,9 @@ export function gaussianBaselineNll(train: CollectedRows, test: CollectedRows): 
 export function sampleFlow(tf: Tf, model: tfType.LayersModel, count: number, shape: number[], seed: number): T {
   return tf.tidy(() => flowInverse(tf, model, tf.randomNormal([count, ...shape], 0, 1, 'float32', derivedSeed(seed, 'flow-sample'))));
 }
+
+/** A flow network applied in a procedure: its two outputs, z and logdet, in the Network node's port order. */
+export function flowOutputs(tf: Tf, model: tfType.LayersModel, x: T): T[] {
+  const { z, logdet } = flowForward(tf, model, x);
+  return [z, logdet];
+}

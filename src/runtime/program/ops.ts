@@ -1,6 +1,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { seededRandom } from '../data/dataset';
 import { derivedSeed } from '../seeds';
+import { dequantize, flowNll } from './flows';
 import { runDiffusionOp } from './diffusion';
 import { captionTokens, promptTokens, zeroShotLogits, type CaptionSettings } from './clip';
 
@@ -157,6 +158,10 @@ export function runOp(tf: Tf, op: string, config: Record<string, unknown>, input
       return infoNce(tf, a!, b!, c ? (config.expScale ? tf.exp(c) : c) : (config.scale as number));
     case 'DistillationLoss':
       return distillation(tf, a!, b!, c!, config.temperature as number, config.alpha as number);
+    case 'FlowNLL':
+      return flowNll(tf, a!, b!);
+    case 'Dequantize':
+      return dequantize(tf, a!, config.levels as number, ctx);
     case 'Captions':
       return captionTokens(tf, a!, config as unknown as CaptionSettings, ctx);
     case 'Prompts':

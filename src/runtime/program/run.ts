@@ -7,6 +7,7 @@ import { derivedSeed, seedStep } from '../seeds';
 import { learningRateAt } from '../training/schedule';
 import { accuracyOf, collapseStd, knnAccuracy, linearProbeAccuracy, type Collected } from './metrics';
 import { meanSquaredBetween } from './diffusion';
+import { flowOutputs, flowLikelihood, gaussianBaselineNll } from './flows';
 import { emaDecayAt, runOp } from './ops';
 import { argmaxRows, clampParameter, directPredUpdate, followAverage, Minimizer, setMetric, trainableVariables } from './updates';
 
@@ -85,6 +86,8 @@ export class ProgramRun {
   readonly parameters = new Map<string, tfType.Variable>();
   /** DirectPred's running correlations, by hook node id. */
   private correlations = new Map<string, Float64Array>();
+  /** The networks that are flows: applied as [z, logdet]. */
+  private flows = new Set<string>();
 
   constructor(
     private tf: Tf,
@@ -92,6 +95,7 @@ export class ProgramRun {
     private seed: number,
   ) {
     for (const net of program.networks) {
+      if (net.flow) this.flows.add(net.id);
       // Seeded as a classifier is (per layer name): two networks with the same layers start equal,
       // which is what "the same student, same seed" in distillation needs.
       const model = buildModel(net.plan, { seed });
@@ -146,7 +150,8 @@ export class ProgramRun {
           const training = ctx.training && s.weights !== 'frozen';
           if (training) seedStep(model, this.seed, ctx.step);
           const ins = s.inputs.map((v) => values.get(v)!);
-          const out = model.apply(ins.length === 1 ? ins[0]! : ins, { training }) as T | T[];
+          // A flow network gives z and its log-determinant (runtime/program/flows.ts).
+          const out = this.flows.has(s.network) ? flowOutputs(tf, model, ins[0]!) : (model.apply(ins.length === 1 ? ins[0]! : ins, { training }) as T | T[]);
           const outs = Array.isArray(out) ? out : [out];
           Object.values(s.outputs).forEach((v, i) => values.set(v, outs[i]!));
           break;
@@ -345,7 +350,7 @@ export class ProgramRun {
     const metricSteps = proc.steps.filter((s): s is Extract<ProgramStep, { kind: 'metric' }> => s.kind === 'metric');
     const collect = (split: Split) => this.collect(proc, ds, split, metricSteps);
     const onTest = collect(test);
-    const needsTrain = metricSteps.some((m) => m.metric === 'LinearProbe' || m.metric === 'KNearestNeighbours');
+    const needsTrain = metricSteps.some((m) => m.metric === 'LinearProbe' || m.metric === 'KNearestNeighbours' || m.metric === 'GaussianBaseline');
     const onTrain = needsTrain ? collect(train) : undefined;
     for (const m of metricSteps) {
       const [f, y] = [onTest.get(`${m.nodeId}:0`)!, onTest.get(`${m.nodeId}:1`)];
@@ -363,6 +368,15 @@ export class ProgramRun {
           setMetric(metrics, 'collapseReference', reference);
           break;
         }
+        case 'FlowLikelihood': {
+          const { nll, bitsPerDim } = flowLikelihood(f, y!, m.config.levels as number);
+          setMetric(metrics, m.name, nll);
+          if (m.config.bitsPerDimMetric) setMetric(metrics, String(m.config.bitsPerDimMetric), bitsPerDim);
+          break;
+        }
+        case 'GaussianBaseline':
+          setMetric(metrics, m.name, gaussianBaselineNll(onTrain!.get(`${m.nodeId}:0`)!, f));
+          break;
         case 'KNearestNeighbours':
         case 'LinearProbe': {
           const tf2 = onTrain!.get(`${m.nodeId}:0`)!;

@@ -14,10 +14,11 @@ import { graph } from './helpers/graphs';
 /** Input(s) → one node of `type`; the node's analysed result. */
 function analyzed(type: string, params: Record<string, unknown>, inputs: number[][]) {
   const spec = getSpec(type)!;
-  const port = spec.inputs[0]!.name;
+  // A variadic first port takes every input; otherwise input i goes to port i.
+  const port = (i: number) => (spec.inputs[0]!.variadic ? spec.inputs[0]!.name : spec.inputs[i]!.name);
   const doc = graph(
     [...inputs.map((shape, i) => ({ id: `in${i}`, type: 'Input', params: { shape } })), { id: 'x', type, params }],
-    inputs.map((_, i): [string, string, string] => [`in${i}`, 'x', port]),
+    inputs.map((_, i): [string, string, string] => [`in${i}`, 'x', port(i)]),
   );
   const analysis = analyze(doc);
   expect(analysis.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
@@ -100,6 +101,29 @@ const CASES: [string, Record<string, unknown>, number[][], number, number][] = [
   ['PositionEmbedding', {}, [[5, 6]], 0, 5 * 6],
   ['TakeToken', {}, [[5, 6]], 0, 6],
   ['GELU', { approximate: 'quick' }, [[6, 8]], 0, 48],
+  ['RandomTranslation', {}, [[28, 28, 1]], 0, 28 * 28],
+  ['GELU', {}, [[6, 8]], 0, 48],
+  ['ClassToken', {}, [[4, 6]], 0, 5 * 6],
+  ['PositionEmbedding', {}, [[5, 6]], 0, 5 * 6],
+  ['TakeToken', {}, [[5, 6]], 0, 6],
+  // a one-hot row (tokens) times the tokens × width matrix
+  ['TakeToken', { mode: 'endOfText' }, [[7, 4], [7]], 7 * 4, 4],
+  // tokens × (q, k, v and output projections: 4 · width · inner) + q·kᵀ and weights·v (2 · tokens² · inner);
+  // kept: q, k, v, scores and softmax per head, heads' outputs, output
+  ['MultiHeadSelfAttention', { numHeads: 2 }, [[5, 8]], 5 * 4 * 8 * 8 + 2 * 25 * 8, 3 * 5 * 8 + 2 * 2 * 25 + 5 * 8 + 5 * 8],
+  [
+    'MultiHeadSelfAttention',
+    { numHeads: 3, keyDim: 4, causal: true, useBias: false },
+    [[6, 10]],
+    6 * (3 * 10 * 12 + 12 * 10) + 2 * 36 * 12,
+    3 * 6 * 12 + 2 * 3 * 36 + 6 * 12 + 6 * 10,
+  ],
+  // a 9×9 stride-2 convolution to 6×6 positions × 4 capsules × 8 values, k·k·channels each
+  ['PrimaryCapsules', { capsules: 4, capsuleDim: 8, kernelSize: 9, strides: 2 }, [[20, 20, 6]], 6 * 6 * 4 * 8 * 81 * 6, 6 * 6 * 4 * 8],
+  ['Squash', {}, [[6, 8]], 0, 48],
+  // pairs I·J·D = 12·3·4: û = W·u (× d = 8), 3 weighted sums, 2 agreements; kept: û, 3 iterations of I·J couplings, output
+  ['DigitCapsules', { capsules: 3, capsuleDim: 4, routings: 3 }, [[12, 8]], 12 * 3 * 4 * (8 + 3 + 2), 12 * 3 * 4 + 3 * 12 * 3 + 3 * 4],
+  ['CapsuleLength', {}, [[10, 16]], 0, 10],
   // views: tfjs shares the input's data
   ['Flatten', {}, [[7, 7, 4]], 0, 0],
   ['Reshape', { targetShape: [49, 16] }, [[7, 7, 16]], 0, 0],
@@ -214,6 +238,17 @@ describe('paper presets against published totals', () => {
     // stem 196·768·768, then 12 × (768·196·384·2 + 196·768·3072·2), head 768·1000
     expect(macs).toBe(196 * 768 * 768 + 12 * (768 * 196 * 384 * 2 + 196 * 768 * 3072 * 2) + 768 * 1000);
     expect(Math.abs(macs - 12.6e9) / 12.6e9).toBeLessThan(0.005);
+  });
+
+  it('ViT-B/16: 17.6 G MACs, as published with the reference model', () => {
+    const { macs, cost } = summarize(analyze(preset('vit', 'B/16')));
+    const tokens = 197; // 196 patches and the class token
+    const attention = 4 * tokens * 768 * 768 + 2 * tokens * tokens * 768;
+    const mlp = 2 * tokens * 768 * 3072;
+    // stem on the 196 patches, 12 blocks, head
+    expect(macs).toBe(196 * 768 * 16 * 16 * 3 + 12 * (attention + mlp) + 768 * 1000);
+    expect(Math.abs(macs - 17.6e9) / 17.6e9).toBeLessThan(0.005);
+    expect(cost.unestimated).toEqual([]);
   });
 
   it('ConvMixer-1536/20 counts its depthwise convolutions and says so', () => {

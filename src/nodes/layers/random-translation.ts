@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { requireRank } from '../shape';
 import { defineSpec, IN, NO_PARAMS, OUT } from '../spec';
+import { ELEMENTWISE } from '../cost';
 
 /**
  * Augmentation as a layer (Keras's RandomTranslation): a classifier graph carries its own
@@ -36,6 +37,8 @@ export const RandomTranslationSpec = defineSpec({
     return x!;
   },
   countParams: () => NO_PARAMS,
+  // Shifting pixels multiplies nothing (and it is the identity at inference).
+  cost: ELEMENTWISE,
   lower: (p) => ({ kind: 'layer', factory: 'PatchbayRandomTranslation', custom: true, config: { pixels: p.pixels } }),
   examples: [
     { params: {}, inputs: [[28, 28, 1]] },

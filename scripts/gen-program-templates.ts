@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { DOCUMENT_FORMAT, DOCUMENT_VERSION, type GraphDocument, type NetworkDef, type ProcedureDef } from '../src/document/schema';
 import { denseBnRelu, graphBuilder, type GraphBuilder } from '../templates/program-builder';
 import { clip } from './clip-template';
+import { capsnet } from '../templates/capsnet-builder';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -400,7 +401,7 @@ function distillation(): GraphDocument {
   });
 }
 
-const TEMPLATES: Record<string, () => GraphDocument> = { simsiam, byol: () => byolLike(false), directpred: () => byolLike(true), distillation, clip };
+const TEMPLATES: Record<string, () => GraphDocument> = { simsiam, byol: () => byolLike(false), directpred: () => byolLike(true), distillation, capsnet, clip };
 
 export function programTemplates(): Record<string, GraphDocument> {
   return Object.fromEntries(Object.entries(TEMPLATES).map(([name, make]) => [name, make()]));

@@ -8,14 +8,15 @@ import vit from './vit.json';
 import byol from './byol.json';
 import directpred from './directpred.json';
 import distillation from './distillation.json';
+import capsnet from './capsnet.json';
 import simsiam from './simsiam.json';
 import clip from './clip.json';
+import ddpm from './ddpm.json';
 import realnvp from './realnvp.json';
 import glow from './glow.json';
-import ddpm from './ddpm.json';
 
 /** Every template ships as an ordinary saved document; its presets live in `meta.presets`. */
-const SOURCES: unknown[] = [convmixer, mlpMixer, vit, distillation, simsiam, byol, directpred, clip, realnvp, glow, ddpm];
+const SOURCES: unknown[] = [convmixer, mlpMixer, vit, distillation, simsiam, byol, directpred, capsnet, clip, realnvp, glow, ddpm];
 
 export interface Template {
   info: TemplateInfo;

@@ -25,7 +25,7 @@ import { useCpuBackend } from './helpers/tf';
 
 const ROOT = join(import.meta.dirname, '..');
 const OUT = join(ROOT, '.tmp', 'program-export');
-const TEMPLATES = ['simsiam', 'byol', 'directpred', 'distillation', 'clip'];
+const TEMPLATES = ['simsiam', 'byol', 'directpred', 'distillation', 'clip', 'capsnet tiny'];
 const SEED = 3;
 const BATCH = 8;
 const LIMIT = 32;
@@ -37,8 +37,10 @@ beforeAll(async () => {
   for (const id of TEMPLATES) writeFileSync(join(OUT, `${id}.ts`), emitProgram(programOf(id)));
 });
 
+/** A template's program: `id`, or `id preset` (CapsNet's tiny preset keeps its step quick on the cpu backend). */
 function programOf(id: string): PlanProgram {
-  const r = templateDocument(id);
+  const [template, preset] = id.split(' ');
+  const r = templateDocument(template!, preset);
   if ('error' in r) throw new Error(r.error);
   const { program, diagnostics } = lowerProgram(analyzeProgram(r.doc)!);
   expect(diagnostics).toEqual([]);
@@ -331,6 +333,8 @@ describe('every op: the exported call runs what the interpreter runs', () => {
     if (['RandomTranslate', 'RandomFlip', 'GaussianNoise', 'RandomErase', 'FlattenExamples'].includes(op)) return [image()];
     if (op === 'CrossEntropy') return [tf.softmax(rows(1)), label()];
     if (op === 'DistillationLoss') return [rows(1), rows(2), label()];
+    if (op === 'MaskCapsules') return [tf.randomNormal([4, 5, 3], 0, 1, 'float32', 1), label()];
+    if (op === 'MarginLoss') return [tf.randomUniform([4, 5], 0, 1, 'float32', 1), label()];
     if (op === 'Captions') return [tf.oneHot(tf.tensor1d([0, 3, 1, 9], 'int32'), 10).toFloat()];
     if (op === 'ZeroShotClassifier') return [rows(1), tf.randomNormal([20, 5], 0, 1, 'float32', 2)];
     return Array.from({ length: count }, (_, i) => rows(i + 1));
@@ -345,6 +349,8 @@ describe('every op: the exported call runs what the interpreter runs', () => {
       'FlattenExamples',
       'GaussianNoise',
       'InfoNCE',
+      'MarginLoss',
+      'MaskCapsules',
       'MeanOf',
       'MeanSquaredError',
       'NegativeCosine',
@@ -353,6 +359,7 @@ describe('every op: the exported call runs what the interpreter runs', () => {
       'RandomErase',
       'RandomFlip',
       'RandomTranslate',
+      'ReconstructionLoss',
       'StopGradient',
       'WeightedSum',
       'ZeroShotClassifier',

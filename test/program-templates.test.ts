@@ -24,6 +24,10 @@ const ROOT = join(import.meta.dirname, '..');
 const COUNTS: Record<string, Record<string, number>> = {
   'distillation mnist': { model: 26_506, teacher: 669_706, studentAlone: 26_506 },
   'distillation hinton': { model: 1_276_810, teacher: 2_395_210, studentAlone: 1_276_810 },
+  // The paper's CapsNet (Sabour et al., 2017): 6,804,224 parameters, 8,215,568 with the decoder.
+  'capsnet mnist': { model: 6_804_224, decoder: 1_411_344 },
+  'capsnet small': { model: 1_071_808, decoder: 1_411_344 },
+  'capsnet tiny': { model: 205_744, decoder: 1_411_344 },
   'simsiam mnist': { model: 23_408, projector: 279_168, predictor: 2_144 },
   'byol mnist': { model: 23_408, projector: 279_168, predictor: 33_344 },
   'directpred mnist': { model: 23_408, projector: 279_168, predictor: 4_096 },

@@ -136,7 +136,8 @@ export class PatchbayAffineCoupling extends tf.layers.Layer {
   build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const zeros = tf.initializers.zeros();
-    const add = (name: string, dims: number[], init: ReturnType<typeof tf.initializers.zeros>) => this.weightsOf.push(this.addWeight(name, dims, 'float32', init));
+    const add = (name: string, dims: number[], init: ReturnType<typeof tf.initializers.zeros>) =>
+      this.weightsOf.push(this.addWeight(name, dims, 'float32', init));
     if (shape.length === 2) {
       const d = shape[1];
       if (d == null || d < 2) throw new Error(\`An affine coupling of vectors needs at least 2 known features, got [\${shape.join(', ')}].\`);

@@ -2,10 +2,11 @@ import { z } from 'zod';
 import type { DiagnosticCode } from '../../document/diagnostics';
 import { formatShape } from '../shape';
 import type { PortSpec, Shape, ShapeProblem } from '../spec';
+import { CAPSULE_PROGRAM_SPECS } from './capsules';
 import { CLIP_PROGRAM_SPECS } from './clip';
+import { DIFFUSION_PROGRAM_SPECS } from './diffusion';
 import { FLOW_PROGRAM_SPECS } from './flows';
 
-import { DIFFUSION_PROGRAM_SPECS } from './diffusion';
 /**
  * The nodes of a training procedure: where data comes from, how networks are applied, what is
  * minimised and how, which update rules run after a step, and what is measured. Each is data: ports,
@@ -528,12 +529,13 @@ export const PROGRAM_SPECS: readonly AnyProgramSpec[] = [
   LinearProbeSpec,
   KnnSpec,
   CollapseSpec,
+  ...CAPSULE_PROGRAM_SPECS,
   ...CLIP_PROGRAM_SPECS,
+  ...DIFFUSION_PROGRAM_SPECS,
   ...FLOW_PROGRAM_SPECS,
 ] as unknown as AnyProgramSpec[];
 
 /** The node type that applies a network in a procedure; its ports are the network's inputs and outputs. */
-  ...DIFFUSION_PROGRAM_SPECS,
 export const NETWORK_NODE_TYPE = 'Network';
 
 const byType = new Map(PROGRAM_SPECS.map((s) => [s.type, s]));

@@ -1,9 +1,10 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { seededRandom } from '../data/dataset';
 import { derivedSeed } from '../seeds';
-import { dequantize, flowNll } from './flows';
 import { runDiffusionOp } from './diffusion';
+import { marginLoss, maskCapsules, reconstructionLoss } from './capsules';
 import { captionTokens, promptTokens, zeroShotLogits, type CaptionSettings } from './clip';
+import { dequantize, flowNll } from './flows';
 
 type Tf = typeof tfType;
 type T = tfType.Tensor;
@@ -158,6 +159,12 @@ export function runOp(tf: Tf, op: string, config: Record<string, unknown>, input
       return infoNce(tf, a!, b!, c ? (config.expScale ? tf.exp(c) : c) : (config.scale as number));
     case 'DistillationLoss':
       return distillation(tf, a!, b!, c!, config.temperature as number, config.alpha as number);
+    case 'MaskCapsules':
+      return maskCapsules(tf, a!, b);
+    case 'MarginLoss':
+      return marginLoss(tf, a!, b!, config.mPlus as number, config.mMinus as number, config.lambda as number);
+    case 'ReconstructionLoss':
+      return reconstructionLoss(tf, a!, b!, config.scale as number);
     case 'FlowNLL':
       return flowNll(tf, a!, b!);
     case 'Dequantize':

@@ -24,6 +24,7 @@ Commands:
                                               The model as a TypeScript module
   train <file.json | template> [--preset NAME] --data DATA [--label COLUMN]
         [--epochs N] [--batch-size B] [--backend wasm|cpu] [--limit N] [--json] [--save DIR]
+        [--weights DIR [--networks A,B]]          (programs) start networks from a --save folder
                                               DATA: mnist, moons, spirals, gaussians, shapes,
                                               shapes-rgb, or a .csv file (header row, numeric
                                               columns, the label last or named by --label)
@@ -75,6 +76,8 @@ async function train(doc: GraphDocument, values: Record<string, string | boolean
           limit: positiveInt('limit', values.limit as string | undefined),
           json: values.json === true,
           save: values.save as string | undefined,
+          weights: values.weights as string | undefined,
+          networks: typeof values.networks === 'string' ? values.networks.split(',').map((n) => n.trim()) : undefined,
         },
         { out: io.out, err: io.err, status: io.status ?? (() => {}) },
       );
@@ -185,6 +188,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         backend: { type: 'string', default: 'wasm' },
         limit: { type: 'string' },
         save: { type: 'string' },
+        networks: { type: 'string' },
         weights: { type: 'string' },
         count: { type: 'string' },
         seed: { type: 'string' },

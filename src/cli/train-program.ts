@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { analyzeProgram, lowerProgram } from '../compiler/program';
+import { analyzeProgram, lowerProgram, proceduresCoveredBy } from '../compiler/program';
 import { formatDiagnostics } from '../document/diagnostics';
 import { TrainingSchema, type GraphDocument } from '../document/schema';
 import { quoted } from '../document/text';
@@ -16,6 +16,13 @@ export interface ProgramTrainArgs {
   json: boolean;
   /** Write each network's weights (tfjs format) under this folder. */
   save?: string;
+  /**
+   * Start networks from weights a run saved with --save (DIR/<network>/model.json); train procedures
+   * that would train only those networks are skipped (distillation's teacher from an earlier run).
+   */
+  weights?: string;
+  /** With --weights: only these networks (default: every network saved there). */
+  networks?: string[];
 }
 
 interface Io {
@@ -53,6 +60,28 @@ export async function trainProgramCommand(doc: GraphDocument, args: ProgramTrain
   if ('error' in loaded) throw new ProgramUsageError(`"${quoted(doc.name)}": ${loaded.error}`);
   const ds: Dataset = loaded;
   const run = new ProgramRun(tf, program, setup.seed);
+  let skip: string[] = [];
+  if (args.weights) {
+    let loaded: string[];
+    try {
+      const ids = program.networks.map((n) => n.id);
+      const unknown = (args.networks ?? []).filter((n) => !ids.includes(n));
+      if (unknown.length)
+        throw new ProgramUsageError(
+          `--networks names ${unknown.map((n) => `"${quoted(n)}"`).join(', ')}, which this program does not have; its networks: ${ids.join(', ')}.`,
+        );
+      loaded = await loadSavedNetworks(tf, run, args.networks ?? ids, args.weights, args.networks !== undefined);
+    } catch (err) {
+      run.dispose();
+      throw err;
+    }
+    skip = proceduresCoveredBy(program, new Set(loaded));
+    if (!args.json) {
+      io.err(`Networks ${loaded.join(', ')} start from ${quoted(args.weights)}.`);
+      if (skip.length)
+        io.err(`Skipped, as their networks come trained: ${skip.map((id) => `"${quoted(program.procedures.find((p) => p.id === id)!.label)}"`).join(', ')}.`);
+    }
+  }
   if (!args.json) {
     const nets = program.networks.map((n) => `${n.id} (${(n.plan.count.trainable + n.plan.count.nonTrainable).toLocaleString('en-US')})`).join(', ');
     io.err(
@@ -67,6 +96,7 @@ export async function trainProgramCommand(doc: GraphDocument, args: ProgramTrain
       epochs: setup.epochs,
       epochsOverride: args.epochs,
       limit: args.limit,
+      skipProcedures: new Set(skip),
       onProcedure: (p) => {
         if (!args.json) {
           io.status('');
@@ -98,6 +128,7 @@ export async function trainProgramCommand(doc: GraphDocument, args: ProgramTrain
       id: p.id,
       label: p.label,
       kind: p.kind,
+      ...(p.skipped ? { skipped: true } : {}),
       steps: p.steps,
       seconds: p.seconds,
       finalLosses: Object.fromEntries(Object.entries(p.curves).map(([k, v]) => [k, lastMean(v)])),
@@ -122,6 +153,45 @@ function lastMean(values: number[]): number | null {
   if (!values.length) return null;
   const tail = values.slice(-20);
   return tail.reduce((a, b) => a + b, 0) / tail.length;
+}
+
+/**
+ * Loads each network that has a folder under `dir` (as --save writes them); the ids of those loaded.
+ * Throws a ProgramUsageError naming the folder when none is there or one does not fit.
+ */
+async function loadSavedNetworks(
+  tf: typeof import('@tensorflow/tfjs'),
+  run: import('../runtime/program/run').ProgramRun,
+  ids: string[],
+  dir: string,
+  everyOne: boolean,
+): Promise<string[]> {
+  const { existsSync, readFileSync } = await import('node:fs');
+  const { fromModelJson, WEIGHTS_FILE } = await import('../runtime/tfjs-format');
+  const loaded: string[] = [];
+  for (const id of ids) {
+    const json = join(dir, id, 'model.json');
+    if (!existsSync(json)) {
+      if (everyOne) throw new ProgramUsageError(`${quoted(join(dir, id))} has no model.json: --networks asks for network "${id}" from there.`);
+      continue;
+    }
+    try {
+      const bin = readFileSync(join(dir, id, WEIGHTS_FILE));
+      const weights = fromModelJson(
+        readFileSync(json, 'utf8'),
+        new Map([[WEIGHTS_FILE, bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer]]),
+      );
+      await run.loadNetwork(id, weights);
+    } catch (err) {
+      throw new ProgramUsageError(`Could not start network "${id}" from ${quoted(join(dir, id))}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    loaded.push(id);
+  }
+  if (!loaded.length)
+    throw new ProgramUsageError(
+      `${quoted(dir)} holds no saved network of this program: expected folders named ${ids.join(', ')}, each with model.json and weights.bin (as --save writes them).`,
+    );
+  return loaded;
 }
 
 async function saveNetworks(tf: typeof import('@tensorflow/tfjs'), run: import('../runtime/program/run').ProgramRun, dir: string): Promise<void> {

@@ -530,3 +530,21 @@ function lowerProcedure(result: ProcedureResult, networks: ReadonlyMap<string, N
 export function networkCounts(analysis: ProgramAnalysis): Array<{ name: string; trainableParams: number; nonTrainableParams: number }> {
   return analysis.networks.map((n) => ({ name: n.id, trainableParams: n.analysis.count.trainable, nonTrainableParams: n.analysis.count.nonTrainable }));
 }
+
+/**
+ * The train procedures with nothing left to do when `loaded` networks come already trained: every
+ * Minimize in them updates only loaded networks (and no learned scalar), and no update rule sets a
+ * network that was not loaded. Distillation's teacher procedure, with the teacher from a past run.
+ */
+export function proceduresCoveredBy(program: PlanProgram, loaded: ReadonlySet<string>): string[] {
+  return program.procedures
+    .filter((proc) => {
+      if (proc.kind !== 'train') return false;
+      const minimizes = proc.steps.filter((s) => s.kind === 'minimize');
+      if (minimizes.length === 0) return false;
+      const trainsOnlyLoaded = minimizes.every((m) => m.parameters.length === 0 && m.networks.every((n) => loaded.has(n)));
+      const hooksOnLoaded = proc.steps.every((s) => s.kind !== 'hook' || loaded.has(s.network));
+      return trainsOnlyLoaded && hooksOnLoaded;
+    })
+    .map((p) => p.id);
+}

@@ -52,7 +52,12 @@ export interface RunRecord extends RunCore {
   /** The step of the latest checkpoint kept for this run, when it can be resumed. */
   checkpointStep?: number;
   /** A training program's run: per procedure, per loss node, the value at each step; the evaluations' metrics by name. */
-  program?: { curves: Record<string, Record<string, number[]>>; metrics: Record<string, unknown> };
+  program?: {
+    curves: Record<string, Record<string, number[]>>;
+    metrics: Record<string, unknown>;
+    /** Networks this run took from an earlier one (by its id and date), and the procedures it skipped. */
+    from?: { runId: string; date: string; networks: string[]; skipped: string[] };
+  };
 }
 
 /** What resuming a run needs besides its record. */
@@ -79,8 +84,15 @@ export function graphKeyOf(doc: GraphDocument): string {
   return typeof id === 'string' && id ? `id:${id}` : `name:${doc.name}`;
 }
 
+/** A training program's weights at the end of a run: each network's, by network id. */
+export interface ProgramWeights {
+  networks: Record<string, WeightArtifacts>;
+}
+
+const isProgramWeights = (w: WeightArtifacts | ProgramWeights | undefined): w is ProgramWeights => !!w && 'networks' in w;
+
 /** Saves a run's record, with its final weights when it has them. A run that cannot be resumed drops its checkpoint. */
-export async function saveRun(record: RunRecord, weights: WeightArtifacts | null): Promise<void> {
+export async function saveRun(record: RunRecord, weights: WeightArtifacts | ProgramWeights | null): Promise<void> {
   if (weights) await set(record.id, weights, db().weights);
   await set(record.id, record, db().runs);
   if (record.checkpointStep === undefined) await del(record.id, db().checkpoints);
@@ -100,7 +112,17 @@ export async function listRuns(graphKey: string): Promise<RunRecord[]> {
   return all.filter((r) => r.graphKey === graphKey).sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : 0));
 }
 
-export const loadWeights = (id: string) => get<WeightArtifacts>(id, db().weights);
+/** A classifier run's final weights. */
+export async function loadWeights(id: string): Promise<WeightArtifacts | undefined> {
+  const saved = await get<WeightArtifacts | ProgramWeights>(id, db().weights);
+  return isProgramWeights(saved) ? undefined : saved;
+}
+
+/** A training program run's weights, per network. */
+export async function loadProgramWeights(id: string): Promise<ProgramWeights | undefined> {
+  const saved = await get<WeightArtifacts | ProgramWeights>(id, db().weights);
+  return isProgramWeights(saved) ? saved : undefined;
+}
 
 export async function deleteRun(id: string): Promise<void> {
   await del(id, db().checkpoints);

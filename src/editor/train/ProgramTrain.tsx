@@ -25,6 +25,7 @@ import { pauseProgramRun, resumeProgramRun, startProgramRun, stopProgramRun } fr
 import { flatMetrics, useProgramRun, type ProgramLiveRun } from './program-live';
 import { RunsList } from './RunHistory';
 import { Section } from './Section';
+import { StartFrom, type StartFromChoice } from './StartFrom';
 import { BackendRow, SetupForm } from './SetupForm';
 import { isActiveStatus } from '../training';
 
@@ -94,6 +95,7 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
   const active = isActiveStatus(run?.status);
   const mine = run && run.graphKey === graphKey ? run : null;
   const [setupOpen, setSetupOpen] = useState(!mine);
+  const [startFrom, setStartFrom] = useState<StartFromChoice | null>(null);
   const runId = mine?.id;
   useEffect(() => {
     if (runId) setSetupOpen(false);
@@ -123,7 +125,10 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
               type="button"
               className="pb-primary"
               disabled={!!blocked}
-              onClick={() => lowered.program && startProgramRun({ program: lowered.program, setup, graphKey, graphName: doc.name })}
+              onClick={() =>
+                lowered.program &&
+                startProgramRun({ program: lowered.program, setup, graphKey, graphName: doc.name, from: startFrom?.networks.length ? startFrom : undefined })
+              }
             >
               {mine ? 'Start a new run' : 'Start'}
             </button>
@@ -171,6 +176,7 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
         <p className="pb-muted pb-small-text">The optimizers, learning rates and update rules are on the procedure's nodes (Minimize, Network).</p>
         <DataPicker plan={null} />
         <SetupForm setup={setup} raw={raw} data={data} fields={FIELDS} help={HELP} />
+        {lowered.program && <StartFrom program={lowered.program} value={startFrom} onChange={setStartFrom} />}
         <BackendRow />
       </details>
       <RunsList plan={null} graphName={doc.name} />

@@ -111,6 +111,15 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
                     {runDataText(r)} · {r.backend?.name ?? r.backendChoice} · {duration(r.seconds)}
                   </div>
                   {r.message && r.status !== 'completed' && !live && <div className="pb-small-text pb-muted pb-run-why">{r.message}</div>}
+                  {r.program?.from && (
+                    <div className="pb-small-text pb-muted" data-testid="run-from">
+                      {r.program.from.networks.join(', ')} from the run of{' '}
+                      {r.program.from.date ? new Date(r.program.from.date).toLocaleString() : 'an earlier run'}
+                      {r.program.from.skipped.length
+                        ? ` (${r.program.from.skipped.length} procedure${r.program.from.skipped.length === 1 ? '' : 's'} skipped)`
+                        : ''}
+                    </div>
+                  )}
                   {r.status === 'interrupted' && !live && (
                     <div className="pb-small-text pb-muted pb-run-why">
                       {resumable
@@ -137,7 +146,7 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
                     <button
                       type="button"
                       className="pb-small-btn"
-                      disabled={!r.hasWeights}
+                      disabled={!r.hasWeights || !!r.program}
                       onClick={() => void tryPastRun(r, plan)}
                       title="Load these weights for the drawing playground"
                     >

@@ -4,16 +4,16 @@
  * values follow at most 4 times a second, and the finished run goes into the history with its curves
  * and metrics. The classifier's controller (controller.ts) stays as it was; both share the worker.
  */
-import type { PlanProgram } from '../../compiler/program';
+import { proceduresCoveredBy, type PlanProgram } from '../../compiler/program';
 import type { TrainingSetup } from '../../document/schema';
 import type { ClientEvent } from '../../runtime/worker/client';
-import type { TrainData } from '../../runtime/worker/protocol';
-import { saveRun, type RunData, type RunRecord, type RunStatus } from '../runs-db';
+import type { TrainData, WeightArtifacts } from '../../runtime/worker/protocol';
+import { loadProgramWeights, saveRun, type ProgramWeights, type RunData, type RunRecord, type RunStatus } from '../runs-db';
 import { isActiveStatus, useTraining } from '../training';
 import { getClient } from './controller';
 import { messageOf, runDataFor } from './data';
 import { refreshRuns } from './history';
-import { useProgramLive, useProgramRun, type ProgramLiveRun } from './program-live';
+import { useProgramLive, useProgramRun, type ProgramLiveRun, type ProgramRunOrigin } from './program-live';
 import { toast } from './toast';
 
 let listening = false;
@@ -24,8 +24,8 @@ let lastSaved = 0;
 /** History writes of the live run, one after another, so that an older save never lands last. */
 let writes: Promise<void> = Promise.resolve();
 
-function queueSave(record: RunRecord): Promise<void> {
-  writes = writes.then(() => saveRun(record, null)).catch((err: unknown) => toast('error', 'The run could not be saved in this browser', [messageOf(err)]));
+function queueSave(record: RunRecord, weights: ProgramWeights | null = null): Promise<void> {
+  writes = writes.then(() => saveRun(record, weights)).catch((err: unknown) => toast('error', 'The run could not be saved in this browser', [messageOf(err)]));
   return writes;
 }
 
@@ -77,7 +77,7 @@ function minimizedLoss(program: PlanProgram, procedure: string): string | undefi
   return m?.kind === 'minimize' ? m.loss.split(':')[0] : undefined;
 }
 
-function recordOf(run: ProgramLiveRun, status: RunStatus): RunRecord {
+function recordOf(run: ProgramLiveRun, status: RunStatus, hasWeights = false): RunRecord {
   const loss = run.program.procedures.filter((p) => p.kind === 'train').flatMap((p) => run.curves[p.id]?.[minimizedLoss(run.program, p.id) ?? ''] ?? []);
   const totalSteps = run.last?.totalSteps ?? loss.length;
   return {
@@ -96,14 +96,14 @@ function recordOf(run: ProgramLiveRun, status: RunStatus): RunRecord {
     status,
     seconds: run.seconds,
     stepsPerSecond: run.last?.stepsPerSecond ?? 0,
-    hasWeights: false,
+    hasWeights,
     totalSteps,
     data: run.data,
-    program: { curves: run.curves, metrics: run.metrics ?? {} },
+    program: { curves: run.curves, metrics: run.metrics ?? {}, ...(run.from ? { from: run.from } : {}) },
   };
 }
 
-async function finish(status: RunStatus, patch: Partial<ProgramLiveRun>) {
+async function finish(status: RunStatus, patch: Partial<ProgramLiveRun>, weights: ProgramWeights | null = null) {
   const run = useProgramRun.getState().run;
   if (!run || !isActiveStatus(run.status)) return;
   if (ticker) clearInterval(ticker);
@@ -113,7 +113,7 @@ async function finish(status: RunStatus, patch: Partial<ProgramLiveRun>) {
   const done: ProgramLiveRun = { ...useProgramRun.getState().run!, ...patch, status, seconds: patch.seconds ?? (performance.now() - started) / 1000 };
   useProgramRun.setState({ run: done, tick: useProgramRun.getState().tick + 1 });
   if (done.metrics) useProgramLive.setState({ metrics: done.metrics });
-  await queueSave(recordOf(done, status));
+  await queueSave(recordOf(done, status, weights !== null), weights);
   if (useTraining.getState().runsKey === done.graphKey) await refreshRuns(done.graphKey);
 }
 
@@ -144,7 +144,7 @@ function onEvent(e: ClientEvent) {
     case 'program-done': {
       if (!mine) break;
       const r = e.result;
-      void finish(r.status, { message: r.message, nodeId: r.nodeId, metrics: r.metrics, seconds: r.seconds });
+      void finish(r.status, { message: r.message, nodeId: r.nodeId, metrics: r.metrics, seconds: r.seconds }, e.weights ? { networks: e.weights } : null);
       break;
     }
     case 'error':
@@ -156,13 +156,43 @@ function onEvent(e: ClientEvent) {
   }
 }
 
-export async function startProgramRun(args: { program: PlanProgram; setup: TrainingSetup; graphKey: string; graphName: string }): Promise<void> {
+/**
+ * The weights of the networks taken from a past run, and the train procedures that need not run.
+ * Throws a plain message when the run's weights are gone or lack a network.
+ */
+async function weightsFrom(program: PlanProgram, from: { runId: string; networks: string[] }) {
+  const saved = await loadProgramWeights(from.runId);
+  if (!saved) throw new Error('That run has no saved weights any more.');
+  const initialWeights: Record<string, WeightArtifacts> = {};
+  for (const id of from.networks) {
+    const w = saved.networks[id];
+    if (!w) throw new Error(`That run has no weights for network "${id}".`);
+    initialWeights[id] = w;
+  }
+  return { initialWeights, skipProcedures: proceduresCoveredBy(program, new Set(from.networks)) };
+}
+
+export async function startProgramRun(args: {
+  program: PlanProgram;
+  setup: TrainingSetup;
+  graphKey: string;
+  graphName: string;
+  /** Networks to take from a past run of this document. */
+  from?: { runId: string; networks: string[] };
+}): Promise<void> {
   if (programRunIsActive() || isActiveStatus(useTraining.getState().run?.status)) return;
   let data: TrainData;
   let info: RunData;
+  let start: { initialWeights?: Record<string, WeightArtifacts>; skipProcedures?: string[] } = {};
+  let origin: ProgramRunOrigin | undefined;
   try {
     // The data's own shape is what matters here (the Data nodes were checked against it).
     ({ data, info } = await runDataFor(null));
+    if (args.from) {
+      start = await weightsFrom(args.program, args.from);
+      const source = useTraining.getState().runs.find((r) => r.id === args.from!.runId);
+      origin = { runId: args.from.runId, date: source?.date ?? '', networks: args.from.networks, skipped: start.skipProcedures ?? [] };
+    }
   } catch (err) {
     toast('error', 'Could not start the run', [messageOf(err)]);
     return;
@@ -191,6 +221,7 @@ export async function startProgramRun(args: { program: PlanProgram; setup: Train
     curves: {},
     metrics: null,
     seconds: 0,
+    ...(origin ? { from: origin } : {}),
   };
   useProgramRun.setState({ run, tick: useProgramRun.getState().tick + 1 });
   useProgramLive.setState({ graphKey: args.graphKey, losses: {}, decays: {}, metrics: null });
@@ -207,6 +238,7 @@ export async function startProgramRun(args: { program: PlanProgram; setup: Train
     batchSize: args.setup.batchSize,
     epochs: args.setup.epochs,
     limit: limit ?? undefined,
+    ...start,
   });
 }
 

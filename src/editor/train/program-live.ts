@@ -37,6 +37,15 @@ export interface ProgramLiveRun {
   /** The evaluations' results by name (nested for dotted names), once measured. */
   metrics: Record<string, unknown> | null;
   seconds: number;
+  /** Networks taken from a past run, and the procedures skipped for it. */
+  from?: ProgramRunOrigin;
+}
+
+export interface ProgramRunOrigin {
+  runId: string;
+  date: string;
+  networks: string[];
+  skipped: string[];
 }
 
 export const useProgramRun = create<{ run: ProgramLiveRun | null; tick: number }>(() => ({ run: null, tick: 0 }));

@@ -5,7 +5,7 @@
 import type { Plan } from '../../compiler/plan';
 import { fromModelJson, toModelJson, WEIGHTS_FILE } from '../../runtime/tfjs-format';
 import { downloadBlob } from '../files';
-import { loadWeights, type RunRecord } from '../runs-db';
+import { loadProgramWeights, loadWeights, type RunRecord } from '../runs-db';
 import { runIsActive, useTraining } from '../training';
 import { getClient } from './controller';
 import { messageOf } from './data';
@@ -36,8 +36,30 @@ export async function tryPastRun(record: RunRecord, plan: Plan | null): Promise<
   }
 }
 
-/** Downloads model.json and weights.bin in tfjs's format (tf.loadLayersModel reads them). */
+/**
+ * A training program run's weights as one .zip: a folder per network with its model.json and
+ * weights.bin, the layout `patchbay train --save` writes and `--weights` reads.
+ */
+async function exportProgramWeights(record: RunRecord): Promise<void> {
+  const saved = await loadProgramWeights(record.id);
+  if (!saved) {
+    toast('error', 'This run has no saved weights.');
+    return;
+  }
+  const { zipSync, strToU8 } = await import('fflate');
+  const files: Record<string, Uint8Array> = {};
+  for (const [id, w] of Object.entries(saved.networks)) {
+    files[`${id}/model.json`] = strToU8(JSON.stringify(toModelJson(w)));
+    files[`${id}/${WEIGHTS_FILE}`] = new Uint8Array(w.weightData);
+  }
+  const zip = zipSync(files, { level: 0 });
+  downloadBlob('weights.zip', new Blob([zip as Uint8Array<ArrayBuffer>], { type: 'application/zip' }));
+  toast('info', `Downloaded weights.zip: a folder per network (${Object.keys(saved.networks).join(', ')}) with model.json and weights.bin.`);
+}
+
+/** Downloads model.json and weights.bin in tfjs's format (tf.loadLayersModel reads them); a program's networks as one .zip. */
 export async function exportWeights(record: RunRecord): Promise<void> {
+  if (record.program) return exportProgramWeights(record);
   const weights = await loadWeights(record.id);
   if (!weights) {
     toast('error', 'This run has no saved weights.');

@@ -4,6 +4,8 @@ import { partitionProcedure } from '../../compiler/program-partition';
 import { buildModel } from '../build';
 import { exampleSize, seededRandom, shuffledIndices, type Dataset, type Split } from '../data/dataset';
 import { derivedSeed, seedStep } from '../seeds';
+import { loadArtifactsInto } from '../saved-weights';
+import type { WeightArtifacts } from '../worker/protocol';
 import { learningRateAt } from '../training/schedule';
 import { accuracyOf, collapseStd, knnAccuracy, linearProbeAccuracy, type Collected } from './metrics';
 import { meanSquaredBetween } from './diffusion';
@@ -52,6 +54,8 @@ export interface ProgramRunOptions {
   onStep?: (report: ProgramStepReport) => void | Promise<void>;
   onProcedure?: (procedure: PlanProcedure, index: number) => void | Promise<void>;
   shouldStop?: () => boolean;
+  /** Train procedures not to run, because the networks they train come already trained (from a past run's weights). */
+  skipProcedures?: ReadonlySet<string>;
 }
 
 export interface ProcedureRecord {
@@ -62,6 +66,8 @@ export interface ProcedureRecord {
   seconds: number;
   /** Loss values per step, by loss node id (every step). */
   curves: Record<string, number[]>;
+  /** Not run: its networks came trained from a past run. */
+  skipped?: boolean;
 }
 
 export interface ProgramResult {
@@ -101,6 +107,16 @@ export class ProgramRun {
       const model = buildModel(net.plan, { seed });
       this.networks.set(net.id, { model, initial: model.getWeights().map((w) => w.clone()) });
     }
+  }
+
+  /**
+   * Starts a network from saved weights (a past run's, or --weights on the command line). Its
+   * "as initialised" baseline stays the seeded random initialisation.
+   */
+  async loadNetwork(network: string, weights: WeightArtifacts): Promise<void> {
+    const state = this.networks.get(network);
+    if (!state) throw new Error(`The program has no network "${network}".`);
+    await loadArtifactsInto(this.tf, state.model, weights, `network "${network}"`);
   }
 
   dispose(): void {
@@ -501,9 +517,13 @@ export async function runProgram(tf: Tf, run: ProgramRun, ds: Dataset, options: 
   const started = performance.now();
   const result: ProgramResult = { status: 'completed', procedures: [], metrics: {}, seconds: 0 };
   for (const [index, proc] of run.program.procedures.entries()) {
-    await options.onProcedure?.(proc, index);
     const record: ProcedureRecord = { id: proc.id, label: proc.label, kind: proc.kind, steps: 0, seconds: 0, curves: {} };
     result.procedures.push(record);
+    if (proc.kind === 'train' && options.skipProcedures?.has(proc.id)) {
+      record.skipped = true;
+      continue;
+    }
+    await options.onProcedure?.(proc, index);
     if (proc.kind === 'evaluate') {
       const t0 = performance.now();
       run.evaluate(proc, ds, options, result.metrics);

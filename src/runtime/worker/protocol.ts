@@ -48,6 +48,10 @@ export type ToWorker =
       batchSize: number;
       epochs: number;
       limit?: number;
+      /** Networks that start from saved weights (a past run's), by network id. */
+      initialWeights?: Record<string, WeightArtifacts>;
+      /** Train procedures not to run: those networks come trained. */
+      skipProcedures?: string[];
     }
   | { type: 'pause' }
   | { type: 'resume' }
@@ -69,7 +73,8 @@ export type FromWorker =
   /** A training program: each step's losses (by loss node), a procedure beginning, and the end with the evaluations' metrics. */
   | { type: 'program-step'; runId: string; report: ProgramStepReport }
   | { type: 'program-procedure'; runId: string; procedure: string; index: number }
-  | { type: 'program-done'; runId: string; result: ProgramResult }
+  /** `weights`: each network's weights at the end, by network id, when the run completed or was stopped. */
+  | { type: 'program-done'; runId: string; result: ProgramResult; weights: Record<string, WeightArtifacts> | null }
   | { type: 'prediction'; requestId: number; probabilities: number[] | null; error?: string }
   | { type: 'loaded'; requestId: number; error?: string }
   | { type: 'error'; runId?: string; message: string; nodeId?: string };

@@ -9,6 +9,7 @@ import { decodeMnist } from '../data/mnist-binary';
 import { mnistFromDigits } from '../data/mnist';
 import { trainClassifier, type TrainResult } from '../training/train';
 import { ProgramRun, runProgram } from '../program/run';
+import { artifactsOf, loadArtifactsInto } from '../saved-weights';
 import type { BackendName, FromWorker, ToWorker, TrainData, WeightArtifacts } from './protocol';
 
 /**
@@ -84,34 +85,8 @@ function datasetFor(data: TrainData): Promise<Dataset> {
   return Promise.resolve(ds);
 }
 
-async function saveWeights(m: tf.LayersModel): Promise<WeightArtifacts> {
-  let saved: WeightArtifacts | undefined;
-  await m.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const data = artifacts.weightData;
-      saved = {
-        modelTopology: artifacts.modelTopology as object,
-        weightSpecs: (artifacts.weightSpecs ?? []).map((s) => ({ name: s.name, shape: s.shape, dtype: s.dtype })),
-        weightData: Array.isArray(data) ? (tf.io.concatenateArrayBuffers(data) as ArrayBuffer) : (data as ArrayBuffer),
-      };
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return saved!;
-}
-
-/** Loads saved weights into a model of the same topology, matching by position and shape. */
-async function loadWeights(m: tf.LayersModel, weights: WeightArtifacts): Promise<void> {
-  const source = await tf.loadLayersModel(tf.io.fromMemory(weights.modelTopology, weights.weightSpecs as tf.io.WeightsManifestEntry[], weights.weightData));
-  const values = source.getWeights();
-  const targets = m.getWeights();
-  if (values.length !== targets.length || values.some((v, i) => v.shape.join() !== targets[i]!.shape.join())) {
-    source.dispose();
-    throw new Error('The saved weights do not fit this graph (different layers or shapes).');
-  }
-  m.setWeights(values);
-  source.dispose();
-}
+const saveWeights = (m: tf.LayersModel) => artifactsOf(tf, m);
+const loadWeights = (m: tf.LayersModel, weights: WeightArtifacts) => loadArtifactsInto(tf, m, weights);
 
 async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<void> {
   const { runId } = message;
@@ -202,11 +177,13 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
   post({ type: 'backend', runId, name: backend.name, reason: backend.reason });
   const run = new ProgramRun(tf, message.program, message.seed);
   try {
+    for (const [network, weights] of Object.entries(message.initialWeights ?? {})) await run.loadNetwork(network, weights);
     const result = await runProgram(tf, run, ds, {
       seed: message.seed,
       batchSize: message.batchSize,
       epochs: message.epochs,
       limit: message.limit,
+      skipProcedures: new Set(message.skipProcedures ?? []),
       shouldStop: () => stopRequested,
       onProcedure: (procedure, index) => post({ type: 'program-procedure', runId, procedure: procedure.id, index }),
       onStep: async (report) => {
@@ -216,7 +193,9 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
         if (paused && !stopRequested) await new Promise<void>((resolve) => resumeWaiters.push(resolve));
       },
     });
-    post({ type: 'program-done', runId, result });
+    const weights: Record<string, WeightArtifacts> | null = result.status === 'failed' ? null : {};
+    if (weights) for (const [id, state] of run.networks) weights[id] = await saveWeights(state.model);
+    post({ type: 'program-done', runId, result, weights }, weights ? Object.values(weights).map((w) => w.weightData) : []);
   } finally {
     run.dispose();
   }

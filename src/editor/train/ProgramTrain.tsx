@@ -27,6 +27,7 @@ import { RunsList } from './RunHistory';
 import { Section } from './Section';
 import { StartFrom, type StartFromChoice } from './StartFrom';
 import { BackendRow, SetupForm } from './SetupForm';
+import { ZeroShotPanel, zeroShotSetupOf } from './ZeroShot';
 import { isActiveStatus } from '../training';
 
 const FIELDS: (keyof TrainingSetup)[] = ['batchSize', 'epochs', 'seed'];
@@ -79,6 +80,7 @@ function plannedText(program: PlanProgram, setup: TrainingSetup, examples: numbe
 export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
   const program = programOf(doc)!;
   const lowered = planProgramOf(program);
+  const zeroShot = useMemo(() => zeroShotSetupOf(program), [program]);
   const run = useProgramRun((s) => s.run);
   const tick = useProgramRun((s) => s.tick);
   const classifierActive = useTraining((s) => isActiveStatus(s.run?.status));
@@ -163,6 +165,13 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
       </div>
       {mine && <ProgramCurves run={mine} tick={tick} />}
       {mine?.metrics && <ProgramMetrics run={mine} />}
+      {zeroShot && (
+        <ZeroShotPanel
+          key={JSON.stringify([zeroShot.classWords, zeroShot.classDigits, zeroShot.templates[0]])}
+          setup={zeroShot}
+          trained={!!mine && (mine.status === 'completed' || mine.status === 'stopped')}
+        />
+      )}
       <details className="pb-train-section pb-setup" open={setupOpen} onToggle={(e) => setSetupOpen(e.currentTarget.open)}>
         <summary className="pb-row pb-train-head">
           <h3>Training setup</h3>

@@ -1,9 +1,10 @@
 import { transferablesOf } from '../data/dataset';
 import type { Plan } from '../../compiler/plan';
 import type { FromWorker, ToWorker, WeightArtifacts } from './protocol';
+import type { ZeroShotAnswer, ZeroShotRequest } from '../program/zero-shot';
 
 /** Replies the client answers itself (a request's promise); they never reach listeners. */
-type Reply = Extract<FromWorker, { type: 'prediction' | 'loaded' }>;
+type Reply = Extract<FromWorker, { type: 'prediction' | 'loaded' | 'zero-shot-result' }>;
 
 /** Worker messages (other than replies to requests) plus what the watchdog itself reports. */
 export type ClientEvent = Exclude<FromWorker, Reply> | { type: 'crashed'; message: string; runId?: string };
@@ -49,7 +50,7 @@ export class TrainingClient {
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       this.lastHeard = Date.now();
       const message = event.data;
-      if (message.type === 'prediction' || message.type === 'loaded') {
+      if (message.type === 'prediction' || message.type === 'loaded' || message.type === 'zero-shot-result') {
         const waiting = this.pending.get(message.requestId);
         this.pending.delete(message.requestId);
         waiting?.resolve(message);
@@ -99,6 +100,13 @@ export class TrainingClient {
   async load(plan: Plan, weights: WeightArtifacts): Promise<void> {
     const reply = await this.request({ type: 'load', requestId: ++this.requestIds, plan, weights }, [weights.weightData]);
     if (reply.type === 'loaded' && reply.error) throw new Error(reply.error);
+  }
+
+  /** Zero-shot class probabilities from the last training program's networks (CLIP). */
+  async zeroShot(request: ZeroShotRequest): Promise<ZeroShotAnswer> {
+    const reply = await this.request({ type: 'zero-shot', requestId: ++this.requestIds, request });
+    if (reply.type !== 'zero-shot-result' || !reply.answer) throw new Error((reply.type === 'zero-shot-result' && reply.error) || 'No answer.');
+    return reply.answer;
   }
 
   private emit(event: ClientEvent): void {

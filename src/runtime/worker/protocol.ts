@@ -1,6 +1,7 @@
 import type { Plan } from '../../compiler/plan';
 import type { PlanProgram } from '../../compiler/program';
 import type { ProgramResult, ProgramStepReport } from '../program/run';
+import type { ZeroShotAnswer, ZeroShotRequest } from '../program/zero-shot';
 import type { TrainingSetup } from '../../document/schema';
 import type { Checkpoint, EpochReport, StepReport, TrainResult } from '../training/train';
 import type { Dataset } from '../data/dataset';
@@ -59,6 +60,8 @@ export type ToWorker =
   | { type: 'predict'; requestId: number; pixels: Float32Array }
   /** Builds the plan and loads saved weights into it, for predictions without training (a past run, imported weights). */
   | { type: 'load'; requestId: number; plan: Plan; weights: WeightArtifacts }
+  /** Zero-shot classification (CLIP) with the last training program's networks: typed prompts, held-out and drawn images. */
+  | { type: 'zero-shot'; requestId: number; request: ZeroShotRequest }
   | { type: 'probe' };
 
 /** What the worker reports. */
@@ -76,5 +79,6 @@ export type FromWorker =
   /** `weights`: each network's weights at the end, by network id, when the run completed or was stopped. */
   | { type: 'program-done'; runId: string; result: ProgramResult; weights: Record<string, WeightArtifacts> | null }
   | { type: 'prediction'; requestId: number; probabilities: number[] | null; error?: string }
+  | { type: 'zero-shot-result'; requestId: number; answer?: ZeroShotAnswer; error?: string }
   | { type: 'loaded'; requestId: number; error?: string }
   | { type: 'error'; runId?: string; message: string; nodeId?: string };

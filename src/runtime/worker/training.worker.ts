@@ -9,6 +9,7 @@ import { decodeMnist } from '../data/mnist-binary';
 import { mnistFromDigits } from '../data/mnist';
 import { trainClassifier, type TrainResult } from '../training/train';
 import { ProgramRun, runProgram } from '../program/run';
+import { answerZeroShot } from '../program/zero-shot';
 import { artifactsOf, loadArtifactsInto } from '../saved-weights';
 import type { BackendName, FromWorker, ToWorker, TrainData, WeightArtifacts } from './protocol';
 
@@ -22,6 +23,8 @@ let probe: BackendProbe | undefined;
 /** MNIST and the synthetic sets, loaded or generated once per worker. */
 const datasets = new Map<string, Promise<Dataset>>();
 let model: tf.LayersModel | undefined;
+/** The last training program run and its data: its networks answer the zero-shot panel. */
+let lastProgram: { run: ProgramRun; ds: Dataset } | undefined;
 let paused = false;
 /** Whether a backend was chosen (by a run or a load); tfjs's own default would be WebGL even on a software GPU. */
 let backendChosen = false;
@@ -197,8 +200,21 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
     if (weights) for (const [id, state] of run.networks) weights[id] = await saveWeights(state.model);
     post({ type: 'program-done', runId, result, weights }, weights ? Object.values(weights).map((w) => w.weightData) : []);
   } finally {
-    run.dispose();
+    // Kept, with its data, for questions about the trained networks (the zero-shot panel) until the next program run.
+    lastProgram?.run.dispose();
+    lastProgram = { run, ds };
   }
+}
+
+/** Zero-shot classification with the last program run's networks. */
+function zeroShot(message: Extract<ToWorker, { type: 'zero-shot' }>): void {
+  if (!lastProgram) {
+    post({ type: 'zero-shot-result', requestId: message.requestId, error: 'Train the program first: there are no trained networks yet.' });
+    return;
+  }
+  const models = new Map([...lastProgram.run.networks].map(([id, state]) => [id, state.model]));
+  const answer = answerZeroShot(tf, models, lastProgram.ds, message.request);
+  post({ type: 'zero-shot-result', requestId: message.requestId, answer }, [answer.images.buffer as ArrayBuffer]);
 }
 
 function predict(message: Extract<ToWorker, { type: 'predict' }>): void {
@@ -269,6 +285,13 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
     case 'load':
       load(message).catch((err) => post({ type: 'loaded', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }));
+      break;
+    case 'zero-shot':
+      try {
+        zeroShot(message);
+      } catch (err) {
+        post({ type: 'zero-shot-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) });
+      }
       break;
     case 'probe':
       probeBackends().then((p) => {

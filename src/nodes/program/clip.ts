@@ -75,7 +75,7 @@ export const CaptionsSpec = define({
   inputs: [{ name: 'label', label: 'label (one-hot)' }],
   outputs: [{ name: 'tokens' }],
   params: z.object({ ...classParams, ...tokenizerParams }),
-  keyParams: ['templates', 'contextLength'],
+  keyParams: ['contextLength'],
   infer: (p, [label]): Record<string, Shape> | ShapeProblem => {
     const bad = classProblem(p);
     if (bad) return bad;
@@ -109,7 +109,7 @@ export const PromptsSpec = define({
   inputs: [],
   outputs: [{ name: 'tokens' }],
   params: z.object({ ...classParams, ...tokenizerParams }),
-  keyParams: ['templates'],
+  keyParams: ['contextLength'],
   infer: (p): Record<string, Shape> | ShapeProblem => classProblem(p) ?? { tokens: [p.classWords.length * p.templates.length, p.contextLength] as Shape },
 });
 

@@ -6,7 +6,10 @@
  */
 import type * as tfType from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyzeProgram, networkCounts } from '../src/compiler/program';
+import { analyzeProgram, lowerProgram, networkCounts } from '../src/compiler/program';
+import type { Dataset } from '../src/runtime/data/dataset';
+import { answerCapsuleView } from '../src/runtime/program/capsule-view';
+import { ProgramRun } from '../src/runtime/program/run';
 import { createCustomLayer } from '../src/runtime/custom-layers';
 import { runOp } from '../src/runtime/program/ops';
 import { templateDocument } from '../templates/index';
@@ -304,5 +307,38 @@ describe('the capsnet template', () => {
     const r = templateDocument('capsnet');
     expect('doc' in r && r.doc.meta.preset).toBe('small');
     expect(counts('small').model).toBeLessThan(6_804_224);
+  });
+});
+
+describe('the capsule views (reconstructions and tweak a dimension)', () => {
+  it('reconstructs from the longest capsule, and offset 0 of every tweak row is that reconstruction', () => {
+    const r = templateDocument('capsnet', 'tiny');
+    if ('error' in r) throw new Error(r.error);
+    const run = new ProgramRun(tf, lowerProgram(analyzeProgram(r.doc)!).program!, 1);
+    const pixels = Float32Array.from(values(5 * 784, 21), (v) => Math.abs(v));
+    const ds: Dataset = {
+      name: 'noise',
+      inputShape: [28, 28, 1],
+      classNames: Array.from({ length: 10 }, (_, i) => String(i)),
+      train: { x: pixels, y: Uint8Array.from([0, 1, 2, 3, 4]), count: 5 },
+      test: { x: pixels, y: Uint8Array.from([0, 1, 2, 3, 4]), count: 5 },
+    };
+    const models = new Map([...run.networks].map(([id, s]) => [id, s.model]));
+    const offsets = [-0.25, 0, 0.25];
+    const before = tf.memory().numTensors;
+    const a = answerCapsuleView(tf, models, ds, { capsuleNetwork: 'model', decoderNetwork: 'decoder', testCount: 4, tweakExample: 2, offsets });
+    expect(tf.memory().numTensors).toBe(before);
+    expect([a.images.length, a.reconstructions.length, a.labels, a.dims]).toEqual([4 * 784, 4 * 784, [0, 1, 2, 3], 16]);
+    expect(a.tweaks.length).toBe(16 * 3 * 784);
+    const [, lengths] = models.get('model')!.predict(tf.tensor4d(pixels.slice(0, 4 * 784), [4, 28, 28, 1])) as tfType.Tensor[];
+    expect(a.predictions).toEqual(Array.from(tf.argMax(lengths!, -1).dataSync()));
+    const reconstruction = a.reconstructions.slice(2 * 784, 3 * 784);
+    for (let d = 0; d < 16; d++) close(a.tweaks.slice((d * 3 + 1) * 784, (d * 3 + 2) * 784), reconstruction, 1e-6);
+    // Moving a pose dimension changes the decoded image.
+    expect(Math.max(...a.tweaks.slice(0, 784).map((v, i) => Math.abs(v - reconstruction[i]!)))).toBeGreaterThan(0);
+    expect(() => answerCapsuleView(tf, models, ds, { capsuleNetwork: 'nope', decoderNetwork: 'decoder', testCount: 4, tweakExample: 0, offsets })).toThrow(
+      'The trained program has no network "nope".',
+    );
+    run.dispose();
   });
 });

@@ -11,6 +11,7 @@ import { buildModel } from '../src/runtime/build';
 import { templateDocument } from '../templates/index';
 import { customLayers, kitchenSink } from './fixtures-graphs';
 import { countWeights, useCpuBackend } from './helpers/tf';
+import { vitEncoderGraph } from './helpers/vit-graphs';
 
 const ROOT = join(import.meta.dirname, '..');
 const GENERATED = join(ROOT, '.tmp', 'generated');
@@ -24,6 +25,9 @@ function templateDoc(id: string, preset: string): GraphDocument {
 const CASES: Array<[string, () => GraphDocument]> = [
   ['convmixer-mnist', () => templateDoc('convmixer', 'mnist')],
   ['mlp-mixer-mnist', () => templateDoc('mlp-mixer', 'mnist')],
+  // Attention, class token, positions and take token; the ViT encoder block holds Transformer blocks (a block in a block).
+  ['vit-mnist', () => templateDoc('vit', 'mnist')],
+  ['vit-encoder', vitEncoderGraph],
   ['kitchen-sink', kitchenSink],
   // GroupNormalization and L2 normalise: the export carries their classes.
   ['custom-layers', customLayers],

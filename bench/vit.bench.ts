@@ -1,5 +1,5 @@
 /**
- * Vision Transformer benchmarks on the wasm backend in Node. Run with `npx tsx bench/vit.bench.ts`.
+ * Vision Transformer benchmarks on the wasm backend in Node. Run with `npx tsx bench/vit.bench.ts [--attention]`.
  *
  * 1. Attention forward + backward at the `vit` template's `mnist` sizes (its tokens, width and heads,
  *    batch 32): our PatchbayMultiHeadSelfAttention layer against the same computation written with
@@ -184,7 +184,8 @@ async function main(): Promise<void> {
   await useWasmBackend();
   const sizes = presetSizes();
   await attention(sizes);
-  await step(sizes);
+  // `--attention` runs only the attention comparison (quick).
+  if (!process.argv.includes('--attention')) await step(sizes);
 }
 
 await main();

@@ -209,7 +209,8 @@ export class PatchbayAffineCoupling extends tf.layers.Layer {
     const b = tf.relu(tf.add(tf.reshape(tf.matMul(tf.reshape(a, [-1, this.hidden]) as tf.Tensor2D, v[2] as tf.Tensor2D), [n, h, w, this.hidden]), v[3]!));
     const out = tf.add(tf.conv2d(b as tf.Tensor4D, v[4] as tf.Tensor4D, 1, 'same'), v[5]!);
     const [shift, raw] = tf.split(out, [c, c], 3);
-    return { shift: shift!, logScale: tf.logSigmoid(tf.add(raw!, 2)) };
+    // log σ(h + 2) as −softplus(−(h + 2)): tf.logSigmoid's gradient reads a tensor that the gradient tape has already freed.
+    return { shift: shift!, logScale: tf.neg(tf.softplus(tf.neg(tf.add(raw!, 2)))) };
   }
 
   forwardFlow(x: tf.Tensor): { y: tf.Tensor; logdet: tf.Tensor } {
@@ -661,7 +662,7 @@ export class PatchbayInvertibleConv1x1 extends tf.layers.Layer {
     return inputShape;
   }
 
-  /** W from its LU factors (masks keep L strictly lower and U strictly upper whatever the optimizer does). */
+  /** W from its LU factors (masks keep L strictly lower and U strictly upper whatever the optimizer does; diag(s) as I·s, since tf.diag has no gradient). */
   weightMatrix(): tf.Tensor2D {
     return tf.tidy(() => {
       const c = this.logS!.shape[0]!;
@@ -669,7 +670,7 @@ export class PatchbayInvertibleConv1x1 extends tf.layers.Layer {
       const strictlyLower = tf.sub(tf.linalg.bandPart(ones, -1, 0), tf.eye(c));
       const strictlyUpper = tf.sub(tf.linalg.bandPart(ones, 0, -1), tf.eye(c));
       const l = tf.add(tf.mul(this.lower!.read(), strictlyLower), tf.eye(c));
-      const u = tf.add(tf.mul(this.upper!.read(), strictlyUpper), tf.diag(tf.mul(this.signS!.read(), tf.exp(this.logS!.read()))));
+      const u = tf.add(tf.mul(this.upper!.read(), strictlyUpper), tf.mul(tf.eye(c), tf.mul(this.signS!.read(), tf.exp(this.logS!.read()))));
       return tf.matMul(this.permutation!.read() as tf.Tensor2D, tf.matMul(l as tf.Tensor2D, u as tf.Tensor2D));
     });
   }
@@ -831,7 +832,7 @@ export type PatchbayMultiHeadSelfAttentionArgs = NonNullable<ConstructorParamete
  * projection to queries, keys and values ([width, 3·heads·keyDim], laid out as timm's and CLIP's
  * \`qkv\` Linear: q for every head, then k, then v), softmax(q·kᵀ/√keyDim) per head (with a causal mask
  * when asked), the weighted values concatenated over heads, and an output projection back to the
- * input width. Written only with reshape, transpose, slice, batched matMul and softmax of rank ≤ 4,
+ * input width. Written only with reshape, split, transpose, batched matMul and softmax of rank ≤ 4,
  * so that autodiff gives its gradient on every backend (tfjs's own attention uses einsum, which has
  * none). Input and output (batch, tokens, width).
  */
@@ -899,13 +900,9 @@ export class PatchbayMultiHeadSelfAttention extends tf.layers.Layer {
       const inner = heads * size;
       let qkv = tf.matMul(tf.reshape(x, [batch * tokens, width]), this.qkvKernel!.read());
       if (this.qkvBias) qkv = tf.add(qkv, this.qkvBias.read());
-      // [batch, tokens, 3·heads, size] → [batch, 3·heads, tokens, size]: q's heads, then k's, then v's.
-      const split = tf.transpose(tf.reshape(qkv, [batch, tokens, 3 * heads, size]), [0, 2, 1, 3]);
-      const part = (i: number) => tf.reshape(tf.slice(split, [0, i * heads, 0, 0], [batch, heads, tokens, size]), [batch * heads, tokens, size]);
-      const q = tf.mul(part(0), 1 / Math.sqrt(size));
-      const k = part(1);
-      const v = part(2);
-      let scores = tf.matMul(q, k, false, true); // [batch·heads, tokens, tokens]
+      // Columns: q of every head, then k, then v; each to [batch, heads, tokens, size].
+      const [q, k, v] = tf.split(qkv, 3, 1).map((part) => tf.transpose(tf.reshape(part, [batch, tokens, heads, size]), [0, 2, 1, 3]));
+      let scores = tf.matMul(tf.mul(q!, 1 / Math.sqrt(size)), k!, false, true); // [batch, heads, tokens, tokens]
       if (this.causal) {
         // A large negative number rather than -Infinity: the softmax gives the same zeros, and its gradient stays finite.
         const mask = new Float32Array(tokens * tokens);
@@ -914,8 +911,8 @@ export class PatchbayMultiHeadSelfAttention extends tf.layers.Layer {
       }
       let weights = tf.softmax(scores);
       if (kwargs?.training && this.dropout > 0) weights = tf.dropout(weights, this.dropout, undefined, this.seed);
-      const attended = tf.matMul(weights, v); // [batch·heads, tokens, size]
-      const merged = tf.reshape(tf.transpose(tf.reshape(attended, [batch, heads, tokens, size]), [0, 2, 1, 3]), [batch * tokens, inner]);
+      const attended = tf.matMul(weights, v!); // [batch, heads, tokens, size]
+      const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [batch * tokens, inner]);
       let out = tf.matMul(merged, this.outputKernel!.read());
       if (this.outputBias) out = tf.add(out, this.outputBias.read());
       return tf.reshape(out, [batch, tokens, width]);

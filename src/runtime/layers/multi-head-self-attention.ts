@@ -21,7 +21,7 @@ export type PatchbayMultiHeadSelfAttentionArgs = NonNullable<ConstructorParamete
  * projection to queries, keys and values ([width, 3·heads·keyDim], laid out as timm's and CLIP's
  * `qkv` Linear: q for every head, then k, then v), softmax(q·kᵀ/√keyDim) per head (with a causal mask
  * when asked), the weighted values concatenated over heads, and an output projection back to the
- * input width. Written only with reshape, transpose, slice, batched matMul and softmax of rank ≤ 4,
+ * input width. Written only with reshape, split, transpose, batched matMul and softmax of rank ≤ 4,
  * so that autodiff gives its gradient on every backend (tfjs's own attention uses einsum, which has
  * none). Input and output (batch, tokens, width).
  */
@@ -89,13 +89,9 @@ export class PatchbayMultiHeadSelfAttention extends tf.layers.Layer {
       const inner = heads * size;
       let qkv = tf.matMul(tf.reshape(x, [batch * tokens, width]), this.qkvKernel!.read());
       if (this.qkvBias) qkv = tf.add(qkv, this.qkvBias.read());
-      // [batch, tokens, 3·heads, size] → [batch, 3·heads, tokens, size]: q's heads, then k's, then v's.
-      const split = tf.transpose(tf.reshape(qkv, [batch, tokens, 3 * heads, size]), [0, 2, 1, 3]);
-      const part = (i: number) => tf.reshape(tf.slice(split, [0, i * heads, 0, 0], [batch, heads, tokens, size]), [batch * heads, tokens, size]);
-      const q = tf.mul(part(0), 1 / Math.sqrt(size));
-      const k = part(1);
-      const v = part(2);
-      let scores = tf.matMul(q, k, false, true); // [batch·heads, tokens, tokens]
+      // Columns: q of every head, then k, then v; each to [batch, heads, tokens, size].
+      const [q, k, v] = tf.split(qkv, 3, 1).map((part) => tf.transpose(tf.reshape(part, [batch, tokens, heads, size]), [0, 2, 1, 3]));
+      let scores = tf.matMul(tf.mul(q!, 1 / Math.sqrt(size)), k!, false, true); // [batch, heads, tokens, tokens]
       if (this.causal) {
         // A large negative number rather than -Infinity: the softmax gives the same zeros, and its gradient stays finite.
         const mask = new Float32Array(tokens * tokens);
@@ -104,8 +100,8 @@ export class PatchbayMultiHeadSelfAttention extends tf.layers.Layer {
       }
       let weights = tf.softmax(scores);
       if (kwargs?.training && this.dropout > 0) weights = tf.dropout(weights, this.dropout, undefined, this.seed);
-      const attended = tf.matMul(weights, v); // [batch·heads, tokens, size]
-      const merged = tf.reshape(tf.transpose(tf.reshape(attended, [batch, heads, tokens, size]), [0, 2, 1, 3]), [batch * tokens, inner]);
+      const attended = tf.matMul(weights, v!); // [batch, heads, tokens, size]
+      const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [batch * tokens, inner]);
       let out = tf.matMul(merged, this.outputKernel!.read());
       if (this.outputBias) out = tf.add(out, this.outputBias.read());
       return tf.reshape(out, [batch, tokens, width]);

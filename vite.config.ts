@@ -2,8 +2,17 @@ import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { mnistAsset } from './scripts/vite-plugin-mnist.ts';
 
+/**
+ * Cross-origin isolation: without it the browser gives no SharedArrayBuffer, and the wasm backend
+ * trains on one thread instead of one per core. Any static host must send the same two headers
+ * (README, "Hosting the built site").
+ */
+export const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
 export default defineConfig({
   plugins: [react(), mnistAsset()],
+  server: { headers: ISOLATION_HEADERS },
+  preview: { headers: ISOLATION_HEADERS },
   worker: { format: 'es' },
   build: {
     // Monaco's language chunks are large by nature; they load only when the code panel opens.

@@ -23,12 +23,13 @@ Commands:
   export <file.json | template> [--preset NAME] [--out model.ts]
                                               The model as a TypeScript module
   train <file.json | template> [--preset NAME] --data DATA [--label COLUMN]
-        [--epochs N] [--batch-size B] [--backend wasm|cpu] [--limit N] [--json] [--save DIR]
+        [--epochs N] [--batch-size B] [--backend wasm|cpu] [--threads N] [--limit N] [--json] [--save DIR]
         [--weights DIR [--networks A,B]]          (programs) start networks from a --save folder
                                               DATA: mnist, moons, spirals, gaussians, shapes,
                                               shapes-rgb, or a .csv file (header row, numeric
                                               columns, the label last or named by --label)
-                                              Train in Node and print the final metrics
+                                              Train in Node and print the final metrics;
+                                              --threads: wasm threads (default: every core)
   sample <file.json | template> [--preset NAME] --weights DIR --count N [--seed S] [--steps K] --out FILE
                                               Samples of a trained generative program (DIR from
                                               train --save): FILE.png a grid, FILE.json the values
@@ -73,6 +74,7 @@ async function train(doc: GraphDocument, values: Record<string, string | boolean
           epochs: positiveInt('epochs', values.epochs as string | undefined),
           batchSize: positiveInt('batch-size', values['batch-size'] as string | undefined),
           backend,
+          threads: positiveInt('threads', values.threads as string | undefined),
           limit: positiveInt('limit', values.limit as string | undefined),
           json: values.json === true,
           save: values.save as string | undefined,
@@ -94,6 +96,7 @@ async function train(doc: GraphDocument, values: Record<string, string | boolean
       epochs: positiveInt('epochs', values.epochs as string | undefined),
       batchSize: positiveInt('batch-size', values['batch-size'] as string | undefined),
       backend,
+      threads: positiveInt('threads', values.threads as string | undefined),
       limit: positiveInt('limit', values.limit as string | undefined),
       json: values.json === true,
     },
@@ -186,6 +189,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         epochs: { type: 'string' },
         'batch-size': { type: 'string' },
         backend: { type: 'string', default: 'wasm' },
+        threads: { type: 'string' },
         limit: { type: 'string' },
         save: { type: 'string' },
         networks: { type: 'string' },

@@ -6,12 +6,15 @@ import { TrainingSchema, type GraphDocument } from '../document/schema';
 import { quoted } from '../document/text';
 import type { Dataset } from '../runtime/data/dataset';
 import { programDataset } from './program-data';
+import { describeBackend, startBackend } from './backend';
 
 export interface ProgramTrainArgs {
   data: string;
   epochs?: number;
   batchSize?: number;
   backend: 'wasm' | 'cpu';
+  /** wasm threads (default: every core). */
+  threads?: number;
   limit?: number;
   json: boolean;
   /** Write each network's weights (tfjs format) under this folder. */
@@ -50,11 +53,7 @@ export async function trainProgramCommand(doc: GraphDocument, args: ProgramTrain
   }
   const setup = TrainingSchema.parse({ ...doc.training, ...(args.batchSize ? { batchSize: args.batchSize } : {}) });
   const tf = await import('@tensorflow/tfjs');
-  if (args.backend === 'wasm') {
-    const { useWasmBackend } = await import('../runtime/wasm-backend');
-    await useWasmBackend();
-  } else await tf.setBackend('cpu');
-  await tf.ready();
+  const active = await startBackend(tf, args.backend, args.threads, io.err);
   const { ProgramRun, runProgram } = await import('../runtime/program/run');
   const loaded = await programDataset(program, args.data);
   if ('error' in loaded) throw new ProgramUsageError(`"${quoted(doc.name)}": ${loaded.error}`);
@@ -85,7 +84,7 @@ export async function trainProgramCommand(doc: GraphDocument, args: ProgramTrain
   if (!args.json) {
     const nets = program.networks.map((n) => `${n.id} (${(n.plan.count.trainable + n.plan.count.nonTrainable).toLocaleString('en-US')})`).join(', ');
     io.err(
-      `Running "${quoted(doc.name)}" on ${ds.name}: networks ${nets}; ${program.procedures.map((p) => `"${quoted(p.label)}"`).join(' → ')}; batch ${setup.batchSize}, backend ${tf.getBackend()}.`,
+      `Running "${quoted(doc.name)}" on ${ds.name}: networks ${nets}; ${program.procedures.map((p) => `"${quoted(p.label)}"`).join(' → ')}; batch ${setup.batchSize}, backend ${describeBackend(active)}.`,
     );
   }
   let result;
@@ -123,6 +122,7 @@ export async function trainProgramCommand(doc: GraphDocument, args: ProgramTrain
     status: result.status,
     message: result.message,
     backend: tf.getBackend(),
+    threads: active.threads,
     seconds: result.seconds,
     procedures: result.procedures.map((p) => ({
       id: p.id,

@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import type { Dataset } from '../runtime/data/dataset';
 import { dataMismatch, type DataShape } from '../runtime/data/fit';
 import { isSyntheticName, SYNTHETIC, SYNTHETIC_NAMES } from '../runtime/data/synthetic';
+import { describeBackend, startBackend } from './backend';
 
 export interface TrainArgs {
   /** mnist, a synthetic set's name, or a .csv file. */
@@ -16,6 +17,8 @@ export interface TrainArgs {
   epochs?: number;
   batchSize?: number;
   backend: 'wasm' | 'cpu';
+  /** wasm threads (default: every core). */
+  threads?: number;
   limit?: number;
   json: boolean;
 }
@@ -60,13 +63,7 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
     ...(args.batchSize ? { batchSize: args.batchSize } : {}),
   });
   const tf = await import('@tensorflow/tfjs');
-  if (args.backend === 'wasm') {
-    const { useWasmBackend } = await import('../runtime/wasm-backend');
-    await useWasmBackend();
-  } else {
-    await tf.setBackend('cpu');
-  }
-  await tf.ready();
+  const active = await startBackend(tf, args.backend, args.threads, io.err);
   const { buildModel } = await import('../runtime/build');
   const { trainClassifier } = await import('../runtime/training/train');
   const ds =
@@ -79,7 +76,7 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
   const trainCount = args.limit ? Math.min(args.limit, ds.train.count) : ds.train.count;
   if (!args.json) {
     io.err(
-      `Training "${quoted(doc.name)}" (${plan.count.trainable.toLocaleString('en-US')} trainable params) on ${ds.name}: ${trainCount} training ${source.kind === 'mnist' ? 'digits' : 'examples'}, ${setup.epochs} epoch${setup.epochs === 1 ? '' : 's'}, batch ${setup.batchSize}, ${setup.optimizer} lr ${setup.learningRate} (${setup.schedule}), backend ${tf.getBackend()}.`,
+      `Training "${quoted(doc.name)}" (${plan.count.trainable.toLocaleString('en-US')} trainable params) on ${ds.name}: ${trainCount} training ${source.kind === 'mnist' ? 'digits' : 'examples'}, ${setup.epochs} epoch${setup.epochs === 1 ? '' : 's'}, batch ${setup.batchSize}, ${setup.optimizer} lr ${setup.learningRate} (${setup.schedule}), backend ${describeBackend(active)}.`,
     );
   }
   const result = await trainClassifier(tf, model, ds, setup, {
@@ -105,6 +102,7 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
     status: result.status,
     message: result.message,
     backend: tf.getBackend(),
+    threads: active.threads,
     steps: result.steps.length,
     seconds: result.seconds,
     stepsPerSecond: result.stepsPerSecond,
@@ -123,7 +121,7 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
   if (args.json) io.out(JSON.stringify(summary, null, 2));
   else if (result.final) {
     io.out(
-      `Final: train loss ${result.final.trainLoss.toFixed(4)}, accuracy ${pct(result.final.trainAccuracy)}; test loss ${result.final.test.loss.toFixed(4)}, accuracy ${pct(result.final.test.accuracy)}; ${result.stepsPerSecond.toFixed(2)} steps/s on ${summary.backend}.`,
+      `Final: train loss ${result.final.trainLoss.toFixed(4)}, accuracy ${pct(result.final.trainAccuracy)}; test loss ${result.final.test.loss.toFixed(4)}, accuracy ${pct(result.final.test.accuracy)}; ${result.stepsPerSecond.toFixed(2)} steps/s on ${describeBackend(active)}.`,
     );
   }
   if (result.status === 'failed') {

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+// The threaded build's pthread workers load this script as it ships (see wasm-module.ts for why not the bundle).
+import wasmThreadedScript from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js?url';
 import type { BackendChoice, BackendName } from './worker/protocol';
-import { useWasmBackend } from './wasm-backend';
+import { describeWasmThreads, useWasmBackend } from './wasm-backend';
 import { registerTrainingGradients } from './wasm-kernels';
 
 /**
@@ -44,22 +45,25 @@ export async function probeBackends(): Promise<BackendProbe> {
   return { available, software, reason };
 }
 
-let wasmPathsSet = false;
-
-async function activate(name: BackendName): Promise<void> {
+/**
+ * Starts a backend; for wasm, says on how many threads (every logical core the browser reports,
+ * at most 8; one where the page is not cross-origin isolated, and why).
+ */
+async function activate(name: BackendName): Promise<string | undefined> {
   if (name === 'wasm') {
-    if (!wasmPathsSet) {
-      setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
-      wasmPathsSet = true;
-    }
-    await useWasmBackend();
-    return;
+    const threads = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+    const status = await useWasmBackend({
+      threads,
+      urls: { plain: wasmPlain, simd: wasmSimd, threadedSimd: wasmThreaded, threadedScript: wasmThreadedScript },
+    });
+    return describeWasmThreads(status);
   }
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`tfjs could not start the ${name} backend.`);
   await tf.ready();
   // LayerNormalization's tiled statistics would otherwise differentiate as one Slice and Add per copy.
   registerTrainingGradients();
+  return undefined;
 }
 
 /**
@@ -86,7 +90,7 @@ export async function selectBackend(
       continue;
     }
     try {
-      await activate(name);
+      const detail = await activate(name);
       const why =
         choice === 'auto'
           ? probe.software
@@ -95,7 +99,8 @@ export async function selectBackend(
           : name === choice
             ? 'chosen by you'
             : `fallback: ${failures.join('; ')}`;
-      return { name, reason: failures.length && (choice === 'auto' || name === choice) ? `${why} (${failures.join('; ')})` : why };
+      const reason = failures.length && (choice === 'auto' || name === choice) ? `${why} (${failures.join('; ')})` : why;
+      return { name, reason: detail ? `${detail}; ${reason}` : reason };
     } catch (err) {
       failures.push(`${name} failed to start: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -1,51 +1,200 @@
 /**
- * Switches tfjs to the WASM backend with Patchbay's training kernels registered.
+ * Switches tfjs to the WASM backend with Patchbay's training kernels registered, on one thread
+ * (the SIMD build) or several (the threaded SIMD build: XNNPACK splits each kernel over a pool of
+ * pthreads, which are Web Workers in the browser and worker_threads in Node).
  *
- * Node: the `.wasm` binaries are located next to the installed `@tensorflow/tfjs-backend-wasm`
- * package (resolved at run time; `node:module` is imported dynamically so that browser bundles never
- * see it). Browser: pass the URL prefix the three `.wasm` files are served from (for example
- * `new URL('/wasm/', location.href).href`) or a file-name → URL map; without one, paths already
- * given to `setWasmPaths` are kept.
+ * The emscripten module is started by `wasm-module.ts` rather than by the package's own `init()`;
+ * that file says why. Node finds the binaries in the installed `@tensorflow/tfjs-backend-wasm`
+ * (resolved at run time; Node modules are imported dynamically so that browser bundles never see
+ * them). The browser passes the URLs its bundler gave the files.
  */
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { BackendWasm, getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import workerModule from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';
+import { createWasmModule, MAX_WASM_THREADS, type WasmAssets } from './wasm-module';
 import { registerWasmTrainingKernels } from './wasm-kernels';
+
+/** Where the browser finds the three `.wasm` binaries and the threaded build's emscripten script. */
+export interface WasmUrls {
+  plain: string;
+  simd: string;
+  threadedSimd: string;
+  /** `wasm-out/tfjs-backend-wasm-threaded-simd.js`, served as it is (not bundled, not minified). */
+  threadedScript: string;
+}
+
+export interface WasmBackendOptions {
+  /** XNNPACK threads, 1 to 8 (default 1: the single-threaded SIMD build, no workers). */
+  threads?: number;
+  /** Browser only: the files' URLs (relative ones resolve against the page). Node finds them itself. */
+  urls?: WasmUrls;
+  /** How long the threaded module may take to start its workers before one thread is used instead. */
+  timeoutMs?: number;
+}
+
+export interface WasmBackendStatus {
+  /** Threads the backend runs on. */
+  threads: number;
+  /** Threads asked for (after capping at 8). */
+  requested: number;
+  /** Why fewer threads than asked for run, written for a person; absent when all of them run. */
+  note?: string;
+}
 
 function isNode(): boolean {
   return typeof process !== 'undefined' && !!process.versions?.node;
 }
 
-/** The `dist/` folder of the installed tfjs-backend-wasm package, with a trailing slash (Node only). */
-async function nodeWasmDir(): Promise<string> {
-  // Specifiers in variables: bundlers for the browser leave these imports alone (and quiet), and the
-  // browser never reaches them.
-  const moduleId = 'node:module';
-  const pathId = 'node:path';
-  const [{ createRequire }, path] = (await Promise.all([import(/* @vite-ignore */ moduleId), import(/* @vite-ignore */ pathId)])) as [
+/** Node's modules, imported by specifiers in variables: browser bundlers leave these alone, and the browser never reaches them. */
+async function nodeModules() {
+  const ids = ['node:module', 'node:path', 'node:fs', 'node:os', 'node:crypto', 'node:worker_threads'];
+  const [mod, path, fs, os, crypto, workerThreads] = (await Promise.all(ids.map((id) => import(/* @vite-ignore */ id)))) as [
     typeof import('node:module'),
     typeof import('node:path'),
+    typeof import('node:fs'),
+    typeof import('node:os'),
+    typeof import('node:crypto'),
+    typeof import('node:worker_threads'),
   ];
-  const require = createRequire(import.meta.url);
-  return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/';
+  return { mod, path, fs, os, crypto, workerThreads };
 }
 
-/** A URL prefix / folder, or a map from `.wasm` file name to URL, as `setWasmPaths` takes. */
-export type WasmPaths = Parameters<typeof setWasmPaths>[0];
+let nodeWorkerThreads: typeof import('node:worker_threads') | undefined;
 
 /**
- * Makes 'wasm' the active tfjs backend, able to train conv nets.
- * @param wasmPath URL prefix (browser) or folder (Node) holding the tfjs-backend-wasm `.wasm` files,
- *   or a map from file name to URL. Optional: in Node it defaults to the installed package's `dist/`
- *   folder; in the browser, paths set earlier with `setWasmPaths` (or tfjs's default, next to the
- *   script) are kept.
+ * The pthread worker's source (tfjs keeps it as a string) as a script. Its newlines inside string
+ * literals arrive unescaped from the template literal it is stored in, hence the replace (tfjs does
+ * the same before making its blob).
  */
-export async function useWasmBackend(wasmPath?: WasmPaths): Promise<void> {
-  const path = wasmPath ?? (isNode() ? await nodeWasmDir() : undefined);
-  if (path !== undefined) setWasmPaths(path);
-  // Threaded wasm builds its pthread workers from a stringified factory, which minified bundles
-  // break (setBackend then never resolves); on the 2-core targets threads bring nothing anyway.
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+const workerSource = () => workerModule.wasmWorkerContents.replace(/\n/g, '\\n');
+
+async function nodeAssets(threaded: boolean, simd: boolean): Promise<WasmAssets> {
+  const { mod, path, fs, os, crypto, workerThreads } = await nodeModules();
+  nodeWorkerThreads = workerThreads;
+  const pkg = path.dirname(mod.createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  const file = threaded ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm';
+  const binary = () => fs.promises.readFile(path.join(pkg, 'dist', file));
+  if (!threaded) return { binary };
+  // worker_threads starts files, not blob: URLs: the worker's source goes to a file named by its
+  // hash, written whole under a temporary name first so that concurrent processes never see half of it.
+  const source = workerSource();
+  const hash = crypto.createHash('sha256').update(source).digest('hex').slice(0, 16);
+  const workerScript = path.join(os.tmpdir(), `patchbay-tfjs-wasm-pthread-${hash}.cjs`);
+  if (!fs.existsSync(workerScript)) {
+    const partial = `${workerScript}.${process.pid}.tmp`;
+    fs.writeFileSync(partial, source);
+    fs.renameSync(partial, workerScript);
+  }
+  return { binary, threaded: { mainScript: path.join(pkg, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.js'), workerScript }, aroundStart: withoutLoaderHooks };
+}
+
+/**
+ * Runs the emscripten factory with Node workers started without this process's loader flags
+ * (tsx, vitest): the pthread script is plain CommonJS, and loading a TypeScript loader into each
+ * of the 8 pool workers tripled the start-up (about 3 s instead of 1 s on 2 cores). The factory
+ * assigns `globalThis.Worker` itself and then creates its pool synchronously, so for that call
+ * `Worker` is a property that keeps our subclass.
+ */
+function withoutLoaderHooks<T>(start: () => T): T {
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'Worker');
+  const { Worker } = nodeWorkerThreads!;
+  class PlainWorker extends Worker {
+    constructor(file: string | URL, options: import('node:worker_threads').WorkerOptions = {}) {
+      super(file, { ...options, execArgv: [] });
+    }
+  }
+  Object.defineProperty(globalThis, 'Worker', { configurable: true, get: () => PlainWorker, set: () => {} });
+  try {
+    return start();
+  } finally {
+    if (saved) Object.defineProperty(globalThis, 'Worker', saved);
+    else delete (globalThis as { Worker?: unknown }).Worker;
+  }
+}
+
+function browserAssets(urls: WasmUrls, threaded: boolean, simd: boolean): WasmAssets {
+  // Pthread workers start from a blob: URL, against which a relative URL cannot resolve.
+  const absolute = (url: string) => new URL(url, globalThis.location?.href).href;
+  const wasmUrl = absolute(threaded ? urls.threadedSimd : simd ? urls.simd : urls.plain);
+  const binary = async () => {
+    const response = await fetch(wasmUrl, { credentials: 'same-origin' });
+    if (!response.ok) throw new Error(`${wasmUrl} answered ${response.status}`);
+    return response.arrayBuffer();
+  };
+  if (!threaded) return { binary };
+  const workerScript = URL.createObjectURL(new Blob([workerSource()], { type: 'application/javascript' }));
+  return { binary, threaded: { mainScript: absolute(urls.threadedScript), workerScript } };
+}
+
+/** Why this environment cannot run wasm threads, or null when it can. */
+export function threadsUnavailable(): string | null {
+  if (typeof SharedArrayBuffer === 'undefined' || (!isNode() && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false)) {
+    return isNode()
+      ? 'this Node has no SharedArrayBuffer'
+      : 'the page is not cross-origin isolated (its server sends no COOP/COEP headers), so the browser gives no SharedArrayBuffer';
+  }
+  return null;
+}
+
+/** The 'wasm' backend registered by us: its thread count (the package's own registration until the first call). */
+let registered: { threads: number } | null = null;
+
+async function registerModule(threads: number, assets: WasmAssets, timeoutMs: number): Promise<void> {
+  const module = await createWasmModule(assets, threads, timeoutMs);
+  // BackendWasm's constructor sizes the XNNPACK pool from this.
+  setThreadsCount(threads);
+  const backend = new BackendWasm(module);
+  // XNNPACK's pool threads wait for work forever, and emscripten keeps a running pthread's Node
+  // worker referenced: the process would never exit when its work is done. The main thread blocks
+  // while the pool computes, so nothing needs the workers to hold the event loop open.
+  const pool = (module as unknown as { PThread?: { runningWorkers: Array<{ unref?: () => void }> } }).PThread;
+  if (isNode()) for (const worker of pool?.runningWorkers ?? []) worker.unref?.();
+  if (tf.findBackendFactory('wasm')) tf.removeBackend('wasm');
+  tf.registerBackend('wasm', () => backend, 2);
+  registered = { threads: getThreadsCount() };
+}
+
+/**
+ * Makes 'wasm' the active tfjs backend, able to train conv nets, on `threads` threads where the
+ * environment allows (else one, and `note` says why). Calling it again with another thread count
+ * replaces the backend (tensors on the old one are gone).
+ */
+export async function useWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackendStatus> {
+  const requested = Math.max(1, Math.min(MAX_WASM_THREADS, Math.floor(options.threads ?? 1)));
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  if (!isNode() && !options.urls) throw new Error('useWasmBackend needs the wasm files’ URLs in the browser.');
   registerWasmTrainingKernels();
+  const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
+  const assetsFor = (threaded: boolean) => (isNode() ? nodeAssets(threaded, simd) : Promise.resolve(browserAssets(options.urls!, threaded, simd)));
+  let note: string | undefined =
+    (options.threads ?? 1) > MAX_WASM_THREADS ? `${MAX_WASM_THREADS} threads, the most the wasm build's worker pool holds` : undefined;
+  let threads = requested;
+  if (requested > 1) {
+    const why = threadsUnavailable() ?? (simd ? null : 'this engine has no WebAssembly SIMD, which the threaded build needs');
+    if (why) {
+      note = `one thread: ${why}`;
+      threads = 1;
+    }
+  }
+  if (registered?.threads !== threads) {
+    try {
+      await registerModule(threads, await assetsFor(threads > 1), timeoutMs);
+    } catch (err) {
+      if (threads === 1) throw new Error(`tfjs could not initialise the wasm backend: ${err instanceof Error ? err.message : String(err)}`);
+      note = `one thread: ${threads} threads could not start (${err instanceof Error ? err.message : String(err)})`;
+      threads = 1;
+      if (registered?.threads !== 1) await registerModule(1, await assetsFor(false), timeoutMs);
+    }
+  }
   const ok = await tf.setBackend('wasm');
   if (!ok || tf.getBackend() !== 'wasm') throw new Error('tfjs could not initialise the wasm backend.');
+  const running = getThreadsCount();
+  if (running < threads && !note) note = `${running} of ${threads} threads started`;
+  return { threads: running, requested, ...(note ? { note } : {}) };
+}
+
+/** "2 threads", or "one thread: <why>" when fewer run than were asked for. */
+export function describeWasmThreads(status: WasmBackendStatus): string {
+  if (status.note) return status.note;
+  return status.threads === 1 ? 'one thread' : `${status.threads} threads`;
 }

@@ -2,6 +2,7 @@
  * Weights beyond the live run: exporting and importing them in tfjs's format, and loading a past
  * run's weights into the worker for the playground.
  */
+import { strToU8, zipSync } from 'fflate';
 import type { Plan } from '../../compiler/plan';
 import { fromModelJson, toModelJson, WEIGHTS_FILE } from '../../runtime/tfjs-format';
 import { downloadBlob } from '../files';
@@ -46,7 +47,6 @@ async function exportProgramWeights(record: RunRecord): Promise<void> {
     toast('error', 'This run has no saved weights.');
     return;
   }
-  const { zipSync, strToU8 } = await import('fflate');
   const files: Record<string, Uint8Array> = {};
   for (const [id, w] of Object.entries(saved.networks)) {
     files[`${id}/model.json`] = strToU8(JSON.stringify(toModelJson(w)));

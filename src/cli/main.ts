@@ -22,6 +22,10 @@ Commands:
                                               Diagnostics; exits 1 when there are errors
   export <file.json | template> [--preset NAME] [--out model.ts]
                                               The model as a TypeScript module
+  export <file.json | template> [--preset NAME] --format pytorch --out DIR
+                                              model.py, weights.py, train.py (torchrun) and a README
+  data <mnist | moons | spirals | gaussians | shapes | shapes-rgb | file.csv> --out data.npz
+                                              The app's train/test split for train.py
   train <file.json | template> [--preset NAME] --data DATA [--label COLUMN]
         [--epochs N] [--batch-size B] [--backend wasm|cpu] [--threads N] [--limit N] [--json] [--save DIR]
         [--weights DIR [--networks A,B]]          (programs) start networks from a --save folder
@@ -192,6 +196,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         threads: { type: 'string' },
         limit: { type: 'string' },
         save: { type: 'string' },
+        format: { type: 'string' },
         networks: { type: 'string' },
         weights: { type: 'string' },
         count: { type: 'string' },
@@ -223,8 +228,16 @@ export async function run(argv: string[], io: Io): Promise<number> {
         if (command === 'summary') return summary(doc, io, values.json);
         if (command === 'check') return check(doc, io, values.json);
         if (command === 'train') return await train(doc, values, io);
+        if (values.format !== undefined && values.format !== 'typescript') {
+          if (values.format !== 'pytorch') throw new CliError(`--format takes typescript or pytorch, received "${values.format}".`, 2);
+          return await (await import('./export-pytorch')).exportPytorchCommand(doc, values.out, io);
+        }
         return exportModule(doc, io, values.out);
       }
+      case 'data':
+        if (!source)
+          throw new CliError(`"patchbay data" needs a dataset (mnist, moons, spirals, gaussians, shapes, shapes-rgb) or a .csv file.\n\n${USAGE}`, 2);
+        return await (await import('./data')).dataCommand(source, { out: values.out, label: values.label }, io);
       case 'sample': {
         if (!source) throw new CliError(`"patchbay sample" needs a graph file or a template id.\n\n${USAGE}`, 2);
         return await sample(loadSource(source, values.preset, io), values, io);

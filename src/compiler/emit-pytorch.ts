@@ -374,3 +374,47 @@ function setupFields(setup: Partial<TrainingSetup>): Record<string, unknown> {
     seed: setup.seed ?? 0,
   };
 }
+
+/** A whole document's PyTorch export: a plain graph's files, or one folder per network of a program. */
+export interface DocumentExport {
+  /** Relative path → contents. */
+  files: Record<string, string>;
+  /** Each exported network: its folder ('' for a plain graph) and plan. */
+  networks: Array<{ folder: string; plan: Plan; trainableParams: number }>;
+}
+
+/**
+ * The files for a plan or a program's networks. A program's networks go into `networks/<id>/`
+ * (ids are letters, digits, - and _), each with model.py and weights.py; its training step is not
+ * exported (train.py trains a plain classifier graph only), which the README says.
+ */
+export function pytorchFiles(
+  target: { plan: Plan; training?: TrainingSetup } | { program: { networks: Array<{ id: string; plan: Plan }> }; name: string },
+): DocumentExport {
+  if ('plan' in target) {
+    const out = emitPytorch(target.plan, target.training);
+    return { files: out.files, networks: [{ folder: '', plan: target.plan, trainableParams: out.trainableParams }] };
+  }
+  const files: Record<string, string> = {};
+  const networks: DocumentExport['networks'] = [];
+  for (const net of target.program.networks) {
+    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(net.id)) throw new PytorchExportError(`The network id "${net.id}" cannot name a folder.`);
+    const out = emitPytorch(net.plan, undefined);
+    const folder = `networks/${net.id}`;
+    files[`${folder}/model.py`] = out.files['model.py']!;
+    files[`${folder}/weights.py`] = out.files['weights.py']!;
+    networks.push({ folder, plan: net.plan, trainableParams: out.trainableParams });
+  }
+  files['README.md'] = [
+    `# ${target.name.replace(/[^\w .,()+-]/g, '?').slice(0, 120)} in PyTorch`,
+    '',
+    'Exported by Patchbay: a training program. Each network is a folder under `networks/` with its',
+    '`model.py` (`create_model()`) and `weights.py` (`load_tfjs_weights`, `save_tfjs_weights`), as a',
+    "plain graph's export has. The program's procedures (its losses and update rules) are not exported",
+    'to PyTorch yet: train them in the editor or with `patchbay train`, or write the step with these modules.',
+    '',
+    ...networks.map((n) => `- \`${n.folder}/\`: ${thousands(n.trainableParams)} trainable params`),
+    '',
+  ].join('\n');
+  return { files, networks };
+}

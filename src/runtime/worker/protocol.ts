@@ -2,6 +2,7 @@ import type { Plan } from '../../compiler/plan';
 import type { PlanProgram } from '../../compiler/program';
 import type { ProgramResult, ProgramStepReport } from '../program/run';
 import type { ZeroShotAnswer, ZeroShotRequest } from '../program/zero-shot';
+import type { CapsuleViewAnswer, CapsuleViewRequest } from '../program/capsule-view';
 import type { TrainingSetup } from '../../document/schema';
 import type { Checkpoint, EpochReport, StepReport, TrainResult } from '../training/train';
 import type { Dataset } from '../data/dataset';
@@ -62,6 +63,8 @@ export type ToWorker =
   | { type: 'load'; requestId: number; plan: Plan; weights: WeightArtifacts }
   /** Zero-shot classification (CLIP) with the last training program's networks: typed prompts, held-out and drawn images. */
   | { type: 'zero-shot'; requestId: number; request: ZeroShotRequest }
+  /** Reconstructions and the tweak-a-dimension grid from the last training program's capsule network and decoder (CapsNet). */
+  | { type: 'capsule-view'; requestId: number; request: CapsuleViewRequest }
   | { type: 'probe' };
 
 /** What the worker reports. */
@@ -80,5 +83,6 @@ export type FromWorker =
   | { type: 'program-done'; runId: string; result: ProgramResult; weights: Record<string, WeightArtifacts> | null }
   | { type: 'prediction'; requestId: number; probabilities: number[] | null; error?: string }
   | { type: 'zero-shot-result'; requestId: number; answer?: ZeroShotAnswer; error?: string }
+  | { type: 'capsule-view-result'; requestId: number; answer?: CapsuleViewAnswer; error?: string }
   | { type: 'loaded'; requestId: number; error?: string }
   | { type: 'error'; runId?: string; message: string; nodeId?: string };

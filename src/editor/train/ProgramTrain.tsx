@@ -28,6 +28,7 @@ import { Section } from './Section';
 import { StartFrom, type StartFromChoice } from './StartFrom';
 import { BackendRow, SetupForm } from './SetupForm';
 import { ZeroShotPanel, zeroShotSetupOf } from './ZeroShot';
+import { CapsuleViewsPanel, capsuleSetupOf } from './CapsuleViews';
 import { isActiveStatus } from '../training';
 
 const FIELDS: (keyof TrainingSetup)[] = ['batchSize', 'epochs', 'seed'];
@@ -81,6 +82,7 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
   const program = programOf(doc)!;
   const lowered = planProgramOf(program);
   const zeroShot = useMemo(() => zeroShotSetupOf(program), [program]);
+  const capsules = useMemo(() => capsuleSetupOf(program), [program]);
   const run = useProgramRun((s) => s.run);
   const tick = useProgramRun((s) => s.tick);
   const classifierActive = useTraining((s) => isActiveStatus(s.run?.status));
@@ -172,6 +174,7 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
           trained={!!mine && (mine.status === 'completed' || mine.status === 'stopped')}
         />
       )}
+      {capsules && <CapsuleViewsPanel setup={capsules} trained={!!mine && (mine.status === 'completed' || mine.status === 'stopped')} />}
       <details className="pb-train-section pb-setup" open={setupOpen} onToggle={(e) => setSetupOpen(e.currentTarget.open)}>
         <summary className="pb-row pb-train-head">
           <h3>Training setup</h3>

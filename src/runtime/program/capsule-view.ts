@@ -73,10 +73,11 @@ export function answerCapsuleView(tf: Tf, networks: ReadonlyMap<string, tfType.L
       height,
       width,
       images,
-      reconstructions: reconstructions.dataSync() as Float32Array,
+      // Copies: the answer's buffers are transferred to the page, and must not be a backend's own memory.
+      reconstructions: (reconstructions.dataSync() as Float32Array).slice(),
       labels,
       predictions: Array.from(predicted.dataSync()),
-      tweaks: tweaks.dataSync() as Float32Array,
+      tweaks: (tweaks.dataSync() as Float32Array).slice(),
       dims,
     };
   });

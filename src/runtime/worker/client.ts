@@ -2,9 +2,10 @@ import { transferablesOf } from '../data/dataset';
 import type { Plan } from '../../compiler/plan';
 import type { FromWorker, ToWorker, WeightArtifacts } from './protocol';
 import type { ZeroShotAnswer, ZeroShotRequest } from '../program/zero-shot';
+import type { CapsuleViewAnswer, CapsuleViewRequest } from '../program/capsule-view';
 
 /** Replies the client answers itself (a request's promise); they never reach listeners. */
-type Reply = Extract<FromWorker, { type: 'prediction' | 'loaded' | 'zero-shot-result' }>;
+type Reply = Extract<FromWorker, { type: 'prediction' | 'loaded' | 'zero-shot-result' | 'capsule-view-result' }>;
 
 /** Worker messages (other than replies to requests) plus what the watchdog itself reports. */
 export type ClientEvent = Exclude<FromWorker, Reply> | { type: 'crashed'; message: string; runId?: string };
@@ -50,7 +51,7 @@ export class TrainingClient {
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       this.lastHeard = Date.now();
       const message = event.data;
-      if (message.type === 'prediction' || message.type === 'loaded' || message.type === 'zero-shot-result') {
+      if (message.type === 'prediction' || message.type === 'loaded' || message.type === 'zero-shot-result' || message.type === 'capsule-view-result') {
         const waiting = this.pending.get(message.requestId);
         this.pending.delete(message.requestId);
         waiting?.resolve(message);
@@ -106,6 +107,13 @@ export class TrainingClient {
   async zeroShot(request: ZeroShotRequest): Promise<ZeroShotAnswer> {
     const reply = await this.request({ type: 'zero-shot', requestId: ++this.requestIds, request });
     if (reply.type !== 'zero-shot-result' || !reply.answer) throw new Error((reply.type === 'zero-shot-result' && reply.error) || 'No answer.');
+    return reply.answer;
+  }
+
+  /** Reconstructions and the tweak-a-dimension grid from the last training program's capsule network (CapsNet). */
+  async capsuleView(request: CapsuleViewRequest): Promise<CapsuleViewAnswer> {
+    const reply = await this.request({ type: 'capsule-view', requestId: ++this.requestIds, request });
+    if (reply.type !== 'capsule-view-result' || !reply.answer) throw new Error((reply.type === 'capsule-view-result' && reply.error) || 'No answer.');
     return reply.answer;
   }
 

@@ -10,6 +10,7 @@ import { mnistFromDigits } from '../data/mnist';
 import { trainClassifier, type TrainResult } from '../training/train';
 import { ProgramRun, runProgram } from '../program/run';
 import { answerZeroShot } from '../program/zero-shot';
+import { answerCapsuleView } from '../program/capsule-view';
 import { artifactsOf, loadArtifactsInto } from '../saved-weights';
 import type { BackendName, FromWorker, ToWorker, TrainData, WeightArtifacts } from './protocol';
 
@@ -285,6 +286,17 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
     case 'load':
       load(message).catch((err) => post({ type: 'loaded', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }));
+      break;
+    case 'capsule-view':
+      try {
+        if (!lastProgram) throw new Error('Train the program first: there are no trained networks yet.');
+        const models = new Map([...lastProgram.run.networks].map(([id, state]) => [id, state.model]));
+        const answer = answerCapsuleView(tf, models, lastProgram.ds, message.request);
+        const buffers = [answer.images.buffer, answer.reconstructions.buffer, answer.tweaks.buffer] as ArrayBuffer[];
+        post({ type: 'capsule-view-result', requestId: message.requestId, answer }, buffers);
+      } catch (err) {
+        post({ type: 'capsule-view-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) });
+      }
       break;
     case 'zero-shot':
       try {

@@ -8,7 +8,7 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import type uPlot from 'uplot';
-import type { PlanProgram, ProgramAnalysis } from '../../compiler/program';
+import { proceduresCoveredBy, type PlanProgram, type ProgramAnalysis } from '../../compiler/program';
 import { TrainingSchema, type GraphDocument, type TrainingSetup } from '../../document/schema';
 import { formatShape } from '../../nodes/shape';
 import { LineChart } from '../Chart';
@@ -67,11 +67,12 @@ function dataProblem(program: ProgramAnalysis, data: { title: string; inputShape
 }
 
 /** Steps each training procedure will take, in words. */
-function plannedText(program: PlanProgram, setup: TrainingSetup, examples: number, noun: string): string {
+function plannedText(program: PlanProgram, setup: TrainingSetup, examples: number, noun: string, skipped: readonly string[]): string {
   const perEpoch = Math.ceil(examples / setup.batchSize);
   return program.procedures
     .filter((p) => p.kind === 'train')
     .map((p) => {
+      if (skipped.includes(p.id)) return `${p.label}: skipped (its networks come trained from the past run)`;
       const epochs = p.epochs ?? setup.epochs;
       return `${p.label}: ${examples.toLocaleString('en-US')} ${noun} × ${epochs} epoch${epochs === 1 ? '' : 's'} = ${(perEpoch * epochs).toLocaleString('en-US')} steps of ${setup.batchSize}`;
     })
@@ -118,7 +119,8 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
         ? 'Choose the data to train on (Dataset, in the training setup).'
         : (dataProblem(program, data) ?? (!parsed.success ? 'Some setup values are not valid; see the fields marked in red.' : null));
   const examples = data ? Math.min(limit ?? data.trainCount, data.trainCount) : 0;
-  const planned = lowered.program && data && parsed.success ? plannedText(lowered.program, setup, examples, nounOf(data)) : null;
+  const skipped = lowered.program && startFrom?.networks.length ? proceduresCoveredBy(lowered.program, new Set(startFrom.networks)) : [];
+  const planned = lowered.program && data && parsed.success ? plannedText(lowered.program, setup, examples, nounOf(data), skipped) : null;
 
   return (
     <div className="pb-train" data-testid="program-train">

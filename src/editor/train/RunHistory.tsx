@@ -148,7 +148,11 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
                       className="pb-small-btn"
                       disabled={!r.hasWeights || !!r.program}
                       onClick={() => void tryPastRun(r, plan)}
-                      title="Load these weights for the drawing playground"
+                      title={
+                        r.program
+                          ? "The drawing playground takes a classifier's weights; a program's networks are in Export weights"
+                          : 'Load these weights for the drawing playground'
+                      }
                     >
                       Try
                     </button>

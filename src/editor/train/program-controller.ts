@@ -77,9 +77,18 @@ function minimizedLoss(program: PlanProgram, procedure: string): string | undefi
   return m?.kind === 'minimize' ? m.loss.split(':')[0] : undefined;
 }
 
+/** Steps of every train procedure the run was to go through (skipped ones excepted): what "n / total steps" counts. */
+function plannedSteps(run: ProgramLiveRun): number {
+  const examples = run.limit ? Math.min(run.limit, run.data.trainCount) : run.data.trainCount;
+  const perEpoch = Math.ceil(examples / run.setup.batchSize);
+  return run.program.procedures
+    .filter((p) => p.kind === 'train' && !run.from?.skipped.includes(p.id))
+    .reduce((sum, p) => sum + perEpoch * (p.epochs ?? run.setup.epochs), 0);
+}
+
 function recordOf(run: ProgramLiveRun, status: RunStatus, hasWeights = false): RunRecord {
   const loss = run.program.procedures.filter((p) => p.kind === 'train').flatMap((p) => run.curves[p.id]?.[minimizedLoss(run.program, p.id) ?? ''] ?? []);
-  const totalSteps = run.last?.totalSteps ?? loss.length;
+  const totalSteps = plannedSteps(run);
   return {
     id: run.id,
     graphKey: run.graphKey,

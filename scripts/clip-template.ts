@@ -12,7 +12,8 @@
  *
  * The default preset is sized for MNIST on a CPU; `ViT-B/32` sets the released model's sizes.
  */
-import { DOCUMENT_FORMAT, DOCUMENT_VERSION, type BlockDef, type GraphDocument, type NetworkDef, type ProcedureDef } from '../src/document/schema';
+import { DOCUMENT_FORMAT, DOCUMENT_VERSION, type GraphDocument, type NetworkDef, type ProcedureDef } from '../src/document/schema';
+import { TransformerBlock } from '../src/nodes/blocks/transformer-block';
 import { vocabularyOf } from '../src/runtime/program/clip';
 import { graphBuilder, type GraphBuilder } from '../templates/program-builder';
 
@@ -51,48 +52,8 @@ export const VOCABULARY = vocabularyOf([...TRAIN_TEMPLATES, ...ZERO_SHOT_TEMPLAT
 
 const CONTEXT = 12;
 
-/**
- * CLIP's ResidualAttentionBlock: x + attn(ln_1(x)), then + mlp(ln_2(x)) with c_fc (mlpWidth),
- * QuickGELU and c_proj; LayerNorm epsilon 1e-5 (PyTorch's). 12W² + 13W params at width W with mlpWidth 4W.
- */
-export const RESIDUAL_ATTENTION_BLOCK: BlockDef = {
-  id: 'ResidualAttentionBlock',
-  label: 'Residual attention block',
-  description: "CLIP's transformer layer: pre-norm multi-head self-attention and a QuickGELU MLP, each with a skip connection.",
-  category: 'Blocks',
-  keyParams: ['heads', 'causal'],
-  params: [
-    { name: 'heads', kind: 'int', default: 4, min: 1, description: 'Attention heads (CLIP: width / 64).' },
-    { name: 'mlpWidth', kind: 'int', default: 256, min: 1, description: 'Hidden width of the MLP (CLIP: 4 × width).' },
-    { name: 'causal', kind: 'boolean', default: false, description: 'Each token sees only the tokens before it (the text tower).' },
-    { name: 'width', kind: 'int', derive: { input: 'x', axis: -1 }, description: 'Token width, read from the input.' },
-  ],
-  nodes: [
-    { id: 'x', type: 'BlockInput', params: { name: 'x' }, position: { x: 0, y: 0 } },
-    { id: 'ln1', type: 'LayerNormalization', params: { epsilon: 1e-5 }, position: { x: 0, y: 130 } },
-    { id: 'attn', type: 'MultiHeadSelfAttention', params: { numHeads: { $param: 'heads' }, causal: { $param: 'causal' } }, position: { x: 0, y: 260 } },
-    { id: 'skip1', type: 'Add', params: {}, position: { x: 240, y: 390 } },
-    { id: 'ln2', type: 'LayerNormalization', params: { epsilon: 1e-5 }, position: { x: 240, y: 520 } },
-    { id: 'fc', type: 'Dense', params: { units: { $param: 'mlpWidth' } }, position: { x: 240, y: 650 } },
-    { id: 'gelu', type: 'GELU', params: { approximate: 'quick' }, position: { x: 240, y: 780 } },
-    { id: 'proj', type: 'Dense', params: { units: { $param: 'width' } }, position: { x: 240, y: 910 } },
-    { id: 'skip2', type: 'Add', params: {}, position: { x: 480, y: 1040 } },
-    { id: 'y', type: 'BlockOutput', params: { name: 'y' }, position: { x: 480, y: 1170 } },
-  ],
-  edges: [
-    { id: 'e1', source: 'x', sourcePort: 'out', target: 'ln1', targetPort: 'in' },
-    { id: 'e2', source: 'ln1', sourcePort: 'out', target: 'attn', targetPort: 'in' },
-    { id: 'e3', source: 'attn', sourcePort: 'out', target: 'skip1', targetPort: 'inputs' },
-    { id: 'e4', source: 'x', sourcePort: 'out', target: 'skip1', targetPort: 'inputs' },
-    { id: 'e5', source: 'skip1', sourcePort: 'out', target: 'ln2', targetPort: 'in' },
-    { id: 'e6', source: 'ln2', sourcePort: 'out', target: 'fc', targetPort: 'in' },
-    { id: 'e7', source: 'fc', sourcePort: 'out', target: 'gelu', targetPort: 'in' },
-    { id: 'e8', source: 'gelu', sourcePort: 'out', target: 'proj', targetPort: 'in' },
-    { id: 'e9', source: 'proj', sourcePort: 'out', target: 'skip2', targetPort: 'inputs' },
-    { id: 'e10', source: 'skip1', sourcePort: 'out', target: 'skip2', targetPort: 'inputs' },
-    { id: 'e11', source: 'skip2', sourcePort: 'out', target: 'y', targetPort: 'in' },
-  ],
-};
+/** CLIP's ResidualAttentionBlock as the library's Transformer block: LayerNorm epsilon 1e-5 (PyTorch's), QuickGELU. */
+const CLIP_LAYER = { epsilon: 1e-5, gelu: 'quick' };
 
 /** The mnist sizes (the document's own values); ViT-B/32's are in the preset below. */
 const MNIST = { image: 28, channels: 1, patch: 7, width: 64, layers: 2, heads: 4, textWidth: 64, textLayers: 2, textHeads: 4, embed: 64 };
@@ -106,8 +67,8 @@ function imageTower(g: GraphBuilder): void {
   const cls = g.add('classToken', 'ClassToken', {}, [[patches]]);
   const pos = g.add('positions', 'PositionEmbedding', { stddev: 0.01 }, [[cls]]);
   const lnPre = g.add('lnPre', 'LayerNormalization', { epsilon: 1e-5 }, [[pos]]);
-  const blocks = g.add('transformer', 'Block', { heads: m.heads, mlpWidth: 4 * m.width, causal: false }, [[lnPre, 'out', 'x']], {
-    block: RESIDUAL_ATTENTION_BLOCK.id,
+  const blocks = g.add('transformer', 'Block', { ...CLIP_LAYER, numHeads: m.heads, mlpDim: 4 * m.width, causal: false }, [[lnPre, 'out', 'x']], {
+    block: TransformerBlock.id,
     repeat: m.layers,
   });
   const take = g.add('classOut', 'TakeToken', { mode: 'first' }, [[blocks, 'y']]);
@@ -122,8 +83,8 @@ function textTower(): NetworkDef {
   const tokens = g.add('tokens', 'Input', { shape: [CONTEXT], dtype: 'int32' });
   const embed = g.add('tokenEmbedding', 'Embedding', { inputDim: VOCABULARY.length + 4, outputDim: m.textWidth }, [[tokens]]);
   const pos = g.add('positions', 'PositionEmbedding', { stddev: 0.01 }, [[embed]]);
-  const blocks = g.add('transformer', 'Block', { heads: m.textHeads, mlpWidth: 4 * m.textWidth, causal: true }, [[pos, 'out', 'x']], {
-    block: RESIDUAL_ATTENTION_BLOCK.id,
+  const blocks = g.add('transformer', 'Block', { ...CLIP_LAYER, numHeads: m.textHeads, mlpDim: 4 * m.textWidth, causal: true }, [[pos, 'out', 'x']], {
+    block: TransformerBlock.id,
     repeat: m.textLayers,
   });
   const ln = g.add('lnFinal', 'LayerNormalization', { epsilon: 1e-5 }, [[blocks, 'y']]);
@@ -187,7 +148,7 @@ const evaluate = procedure('evaluate', 'Zero-shot evaluation', 'evaluate', (p) =
 const VIT_B_32 = {
   conv1: { filters: 768, kernelSize: 32, strides: 32 },
   patches: { targetShape: [-1, 768] },
-  transformer: { heads: 12, mlpWidth: 3072, repeat: 12 },
+  transformer: { numHeads: 12, mlpDim: 3072, repeat: 12 },
   projection: { units: 512 },
 };
 
@@ -201,7 +162,7 @@ export function clip(): GraphDocument {
     name: 'CLIP',
     nodes: g.nodes,
     edges: g.edges,
-    blocks: [RESIDUAL_ATTENTION_BLOCK],
+    blocks: [TransformerBlock],
     networks: [textTower()],
     program: { procedures: [train, evaluate] },
     training: {
@@ -241,7 +202,7 @@ export function clip(): GraphDocument {
             ...VIT_B_32,
             'text/tokens': { shape: [77] },
             'text/tokenEmbedding': { inputDim: 49_408, outputDim: 512 },
-            'text/transformer': { heads: 8, mlpWidth: 2048, repeat: 12 },
+            'text/transformer': { numHeads: 8, mlpDim: 2048, repeat: 12 },
             'text/projection': { units: 512 },
             'contrastive/data': { shape: [224, 224, 3] },
             'contrastive/captions': { contextLength: 77 },

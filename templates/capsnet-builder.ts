@@ -88,7 +88,7 @@ export function capsnet(): GraphDocument {
             ]);
             p.add('minimize', 'Minimize', { optimizer: 'adam', learningRate: 1e-3, schedule: 'cosine' }, [[total, 'out', 'loss']]);
           },
-          5,
+          3,
         ),
         procedure('evaluate', 'Evaluation', 'evaluate', (p) => {
           const data = p.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });

@@ -41,7 +41,7 @@ export function realnvp(): GraphDocument {
   let x = g.add('x', 'Input', { shape: [2] });
   for (let i = 0; i < 9; i++) x = g.add(`coupling${i + 1}`, 'AffineCoupling', { parity: i % 2, hidden: 24, depth: 3 }, [[x]]);
   g.add('z', 'Output', {}, [[x]]);
-  const train = procedure('train', 'Train', 'train', (p) => {
+  const train = procedure('train', 'Maximum likelihood', 'train', (p) => {
     const data = p.add('data', 'Data', { shape: [2], classes: 2 });
     const flow = p.add('flow', 'Network', { network: 'model' }, [[data, 'image', 'x']]);
     const nll = p.add('nll', 'FlowNLL', {}, [
@@ -108,7 +108,7 @@ export function glow(): GraphDocument {
     }
   }
   g.add('z', 'Output', {}, [[x]]);
-  const train = procedure('train', 'Train', 'train', (p) => {
+  const train = procedure('train', 'Maximum likelihood', 'train', (p) => {
     const data = p.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });
     const deq = p.add('dequantize', 'Dequantize', { levels: 256 }, [[data, 'image']]);
     const flow = p.add('flow', 'Network', { network: 'model' }, [[deq, 'out', 'x']]);

@@ -30,6 +30,7 @@ import { BackendRow, SetupForm } from './SetupForm';
 import { ZeroShotPanel, zeroShotSetupOf } from './ZeroShot';
 import { CapsuleViewsPanel, capsuleSetupOf } from './CapsuleViews';
 import { isActiveStatus } from '../training';
+import { FlowDensity } from './FlowDensity';
 
 const FIELDS: (keyof TrainingSetup)[] = ['batchSize', 'epochs', 'seed'];
 const HELP: Partial<Record<keyof TrainingSetup, string>> = {
@@ -168,6 +169,7 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
         {mine && <ProgramProgress run={mine} current={lowered.program} />}
       </div>
       {mine && <ProgramCurves run={mine} tick={tick} />}
+      {mine && <FlowDensity runId={mine.id} />}
       {mine?.metrics && <ProgramMetrics run={mine} />}
       {zeroShot && (
         <ZeroShotPanel

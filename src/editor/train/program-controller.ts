@@ -15,6 +15,7 @@ import { messageOf, runDataFor } from './data';
 import { refreshRuns } from './history';
 import { useProgramLive, useProgramRun, type ProgramLiveRun, type ProgramRunOrigin } from './program-live';
 import { toast } from './toast';
+import { useFlowView } from './FlowDensity';
 
 let listening = false;
 let dirty = false;
@@ -150,6 +151,9 @@ function onEvent(e: ClientEvent) {
       dirty = true;
       break;
     }
+    case 'flow-view':
+      if (mine) useFlowView.setState({ runId: e.runId, view: e.view });
+      break;
     case 'program-done': {
       if (!mine) break;
       const r = e.result;

@@ -121,7 +121,8 @@ export class PatchbayAffineCoupling extends tf.layers.Layer {
     const b = tf.relu(tf.add(tf.reshape(tf.matMul(tf.reshape(a, [-1, this.hidden]) as tf.Tensor2D, v[2] as tf.Tensor2D), [n, h, w, this.hidden]), v[3]!));
     const out = tf.add(tf.conv2d(b as tf.Tensor4D, v[4] as tf.Tensor4D, 1, 'same'), v[5]!);
     const [shift, raw] = tf.split(out, [c, c], 3);
-    return { shift: shift!, logScale: tf.logSigmoid(tf.add(raw!, 2)) };
+    // log σ(h + 2) as −softplus(−(h + 2)): tf.logSigmoid's gradient reads a tensor that the gradient tape has already freed.
+    return { shift: shift!, logScale: tf.neg(tf.softplus(tf.neg(tf.add(raw!, 2)))) };
   }
 
   forwardFlow(x: tf.Tensor): { y: tf.Tensor; logdet: tf.Tensor } {

@@ -44,7 +44,7 @@ export class PatchbayInvertibleConv1x1 extends tf.layers.Layer {
     return inputShape;
   }
 
-  /** W from its LU factors (masks keep L strictly lower and U strictly upper whatever the optimizer does). */
+  /** W from its LU factors (masks keep L strictly lower and U strictly upper whatever the optimizer does; diag(s) as I·s, since tf.diag has no gradient). */
   weightMatrix(): tf.Tensor2D {
     return tf.tidy(() => {
       const c = this.logS!.shape[0]!;
@@ -52,7 +52,7 @@ export class PatchbayInvertibleConv1x1 extends tf.layers.Layer {
       const strictlyLower = tf.sub(tf.linalg.bandPart(ones, -1, 0), tf.eye(c));
       const strictlyUpper = tf.sub(tf.linalg.bandPart(ones, 0, -1), tf.eye(c));
       const l = tf.add(tf.mul(this.lower!.read(), strictlyLower), tf.eye(c));
-      const u = tf.add(tf.mul(this.upper!.read(), strictlyUpper), tf.diag(tf.mul(this.signS!.read(), tf.exp(this.logS!.read()))));
+      const u = tf.add(tf.mul(this.upper!.read(), strictlyUpper), tf.mul(tf.eye(c), tf.mul(this.signS!.read(), tf.exp(this.logS!.read()))));
       return tf.matMul(this.permutation!.read() as tf.Tensor2D, tf.matMul(l as tf.Tensor2D, u as tf.Tensor2D));
     });
   }

@@ -1,6 +1,7 @@
 import type { Plan } from '../../compiler/plan';
 import type { PlanProgram } from '../../compiler/program';
 import type { ProgramResult, ProgramStepReport } from '../program/run';
+import type { FlowView } from '../program/flow-view';
 import type { ZeroShotAnswer, ZeroShotRequest } from '../program/zero-shot';
 import type { CapsuleViewAnswer, CapsuleViewRequest } from '../program/capsule-view';
 import type { TrainingSetup } from '../../document/schema';
@@ -81,6 +82,8 @@ export type FromWorker =
   | { type: 'program-procedure'; runId: string; procedure: string; index: number }
   /** `weights`: each network's weights at the end, by network id, when the run completed or was stopped. */
   | { type: 'program-done'; runId: string; result: ProgramResult; weights: Record<string, WeightArtifacts> | null }
+  /** A flow on 2-D points: its density, the data and samples, every few steps and before program-done. */
+  | { type: 'flow-view'; runId: string; view: FlowView }
   | { type: 'prediction'; requestId: number; probabilities: number[] | null; error?: string }
   | { type: 'zero-shot-result'; requestId: number; answer?: ZeroShotAnswer; error?: string }
   | { type: 'capsule-view-result'; requestId: number; answer?: CapsuleViewAnswer; error?: string }

@@ -9,6 +9,7 @@ import { decodeMnist } from '../data/mnist-binary';
 import { mnistFromDigits } from '../data/mnist';
 import { trainClassifier, type TrainResult } from '../training/train';
 import { ProgramRun, runProgram } from '../program/run';
+import { flowView, planarFlow } from '../program/flow-view';
 import { answerZeroShot } from '../program/zero-shot';
 import { answerCapsuleView } from '../program/capsule-view';
 import { artifactsOf, loadArtifactsInto } from '../saved-weights';
@@ -180,6 +181,11 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
   backendChosen = true;
   post({ type: 'backend', runId, name: backend.name, reason: backend.reason });
   const run = new ProgramRun(tf, message.program, message.seed);
+  // A flow on 2-D points shows its density and samples as it trains (editor/train/FlowDensity.tsx).
+  const flow = planarFlow(message.program);
+  const drawFlow = (step: number) => {
+    if (flow) post({ type: 'flow-view', runId, view: flowView(tf, run.networks.get(flow)!.model, ds, { step, seed: message.seed }) });
+  };
   try {
     for (const [network, weights] of Object.entries(message.initialWeights ?? {})) await run.loadNetwork(network, weights);
     const result = await runProgram(tf, run, ds, {
@@ -192,11 +198,13 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
       onProcedure: (procedure, index) => post({ type: 'program-procedure', runId, procedure: procedure.id, index }),
       onStep: async (report) => {
         post({ type: 'program-step', runId, report });
+        if (report.step % 20 === 0 || report.step === report.totalSteps) drawFlow(report.step);
         // On wasm/cpu a step resolves through microtasks only: without this, 'pause' and 'stop' would wait for the end.
         await yieldToEvents();
         if (paused && !stopRequested) await new Promise<void>((resolve) => resumeWaiters.push(resolve));
       },
     });
+    if (result.status !== 'failed') drawFlow(result.procedures[0]?.steps ?? 0);
     const weights: Record<string, WeightArtifacts> | null = result.status === 'failed' ? null : {};
     if (weights) for (const [id, state] of run.networks) weights[id] = await saveWeights(state.model);
     post({ type: 'program-done', runId, result, weights }, weights ? Object.values(weights).map((w) => w.weightData) : []);

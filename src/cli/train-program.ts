@@ -196,10 +196,12 @@ async function loadSavedNetworks(
 
 async function saveNetworks(tf: typeof import('@tensorflow/tfjs'), run: import('../runtime/program/run').ProgramRun, dir: string): Promise<void> {
   const { writeFileSync } = await import('node:fs');
-  for (const [id, state] of run.networks) {
+  // A moving-average copy (the weights a diffusion model samples with) goes beside its network as "<id>-ema".
+  const saved = [...run.networks].flatMap(([id, state]) => [{ id, model: state.model }, ...(state.ema ? [{ id: `${id}-ema`, model: state.ema }] : [])]);
+  for (const { id, model } of saved) {
     const folder = join(dir, id);
     mkdirSync(folder, { recursive: true });
-    await state.model.save(
+    await model.save(
       tf.io.withSaveHandler(async (artifacts) => {
         const weightsManifest = [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }];
         writeFileSync(

@@ -245,7 +245,7 @@ class Exporter {
       weights: [],
     };
     const locals = new Set(MODULE_NAMES);
-    const attrs = new Set(MODULE_ATTRIBUTES);
+    const attrs = new Set([...MODULE_ATTRIBUTES, ...MODULE_NAMES]);
     const values = new Map<string, PyValue>();
     for (const step of block.body.steps) {
       if (step.kind !== 'blockInput') continue;
@@ -275,7 +275,7 @@ class Exporter {
       weights: [],
     };
     const values = new Map<string, PyValue>();
-    this.body(this.plan.main, {}, values, cls, new Set(MODULE_ATTRIBUTES), new Set(MODULE_NAMES));
+    this.body(this.plan.main, {}, values, cls, new Set([...MODULE_ATTRIBUTES, ...MODULE_NAMES]), new Set(MODULE_NAMES));
     const outputs = this.plan.main.outputs.map((o) => values.get(o.value)!);
     cls.forward.push(`return ${outputs.map((o) => o.name).join(', ')}`);
     this.classes.push(cls);

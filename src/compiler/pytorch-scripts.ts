@@ -358,6 +358,10 @@ python train.py --data data.npz --weights browser-run/model.json   # continue fr
 python train.py --data data.npz --resume              # continue from run/checkpoint.pt
 \`\`\`
 
+On Debian's PyTorch 1.13 with Python 3.11, torchrun fails with "'NoneType' object has no attribute
+'get'" (its default \`--redirects 0\` is not a flag member there); add \`--redirects 1 --tee 1\`:
+\`torchrun --redirects 1 --tee 1 --nproc_per_node=2 train.py --data data.npz\`.
+
 Each process trains its shard of every epoch with the graph's batch size. Rank 0 writes
 \`run/checkpoint.pt\` after every epoch and, at the end, \`run/model.pt\`, \`run/tfjs/model.json\` +
 \`weights.bin\` (open them in the editor) and \`run/metrics.json\` (test accuracy). \`--limit N\`

@@ -33,6 +33,7 @@ export const PROGRAM_SOURCE_ROOTS: ReadonlyArray<{ file: string; names: readonly
     file: 'src/runtime/program/ops.ts',
     names: [
       'randomTranslate',
+      'randomAffine',
       'randomFlip',
       'gaussianNoise',
       'randomErase',

@@ -350,7 +350,7 @@ describe('every op: the exported call runs what the interpreter runs', () => {
     const image = () => tf.randomUniform([3, 6, 6, 1], 0, 1, 'float32', 5);
     const rows = (seed: number) => tf.randomNormal([4, 5], 0, 1, 'float32', seed);
     const label = () => tf.oneHot(tf.tensor1d([0, 3, 1, 4], 'int32'), 5).toFloat();
-    if (['RandomTranslate', 'RandomFlip', 'GaussianNoise', 'RandomErase', 'FlattenExamples'].includes(op)) return [image()];
+    if (['RandomTranslate', 'RandomAffine', 'RandomFlip', 'GaussianNoise', 'RandomErase', 'FlattenExamples'].includes(op)) return [image()];
     if (op === 'CrossEntropy') return [tf.softmax(rows(1)), label()];
     if (op === 'DistillationLoss') return [rows(1), rows(2), label()];
     if (op === 'MaskCapsules') return [tf.randomNormal([4, 5, 3], 0, 1, 'float32', 1), label()];
@@ -376,6 +376,7 @@ describe('every op: the exported call runs what the interpreter runs', () => {
       'NegativeCosine',
       'NormalizedMSE',
       'Prompts',
+      'RandomAffine',
       'RandomErase',
       'RandomFlip',
       'RandomTranslate',

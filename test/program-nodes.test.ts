@@ -26,6 +26,7 @@ describe('shapes', () => {
     const cases: Record<string, [Record<string, unknown>, (number | null)[][], Record<string, unknown>]> = {
       Data: [{}, [], { image, label }],
       RandomTranslate: [{}, [image], { out: image }],
+      RandomAffine: [{}, [image], { out: image }],
       RandomFlip: [{}, [image], { out: image }],
       GaussianNoise: [{}, [vec], { out: vec }],
       RandomErase: [{}, [image], { out: image }],

@@ -10,7 +10,7 @@ import { DOCUMENT_VERSION, type GraphDocument, type GraphNode, type NetworkDef, 
 import { buildModel } from '../src/runtime/build';
 import type { Dataset } from '../src/runtime/data/dataset';
 import { directPredWeights, symmetricEigen } from '../src/runtime/linalg';
-import { emaDecayAt, runOp } from '../src/runtime/program/ops';
+import { affineSource, emaDecayAt, runOp } from '../src/runtime/program/ops';
 import { ProgramRun, runProgram } from '../src/runtime/program/run';
 import { trainClassifier } from '../src/runtime/training/train';
 import { graphBuilder } from '../templates/program-builder';
@@ -237,6 +237,33 @@ describe('update rules', () => {
     // d/dv Σ sg(v)·v = sg(v) = v, not 2v.
     expect(Array.from(g.dataSync())).toEqual([1, 2, 3]);
     tf.dispose([x, y, g]);
+  });
+
+  it('random affine: the inverse map rotates and scales about the centre; no rotation, zoom or shift is the identity', () => {
+    // A quarter turn of a 5×5 image: output (r, c) comes from (4 − c, r).
+    const quarter = affineSource(5, 5, Math.PI / 2, 1, 0, 0);
+    for (let r = 0; r < 5; r++) for (let c = 0; c < 5; c++) expect(quarter(r, c)).toEqual([4 - c, r]);
+    // Zoom 2 about the centre: the centre stays, a pixel 2 away comes from 1 away; a shift moves the source back.
+    const zoom = affineSource(5, 5, 0, 2, 0, 0);
+    expect(zoom(2, 2)).toEqual([2, 2]);
+    expect(zoom(0, 2)).toEqual([1, 2]);
+    expect(affineSource(5, 5, 0, 1, 1, -1)(3, 1)).toEqual([2, 2]);
+    expect(affineSource(5, 5, 0, 1, 3, 0)(0, 0)).toBeNull();
+    const x = tf.randomUniform([3, 7, 7, 1], 0, 1, 'float32', 2);
+    const same = runOp(tf, 'RandomAffine', { degrees: 0, minScale: 1, maxScale: 1, pixels: 0 }, [x], { seed: 1, step: 0, nodeId: 'a' });
+    expect(Array.from(same.dataSync())).toEqual(Array.from(x.dataSync()));
+    const a = runOp(tf, 'RandomAffine', { degrees: 30, minScale: 0.8, maxScale: 1.2, pixels: 2 }, [x], { seed: 1, step: 4, nodeId: 'a' });
+    const b = runOp(tf, 'RandomAffine', { degrees: 30, minScale: 0.8, maxScale: 1.2, pixels: 2 }, [x], { seed: 1, step: 4, nodeId: 'a' });
+    const c = runOp(tf, 'RandomAffine', { degrees: 30, minScale: 0.8, maxScale: 1.2, pixels: 2 }, [x], { seed: 1, step: 5, nodeId: 'a' });
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    expect(Array.from(a.dataSync())).not.toEqual(Array.from(c.dataSync()));
+    // Every output value is an input value of the same example, or the zero fill.
+    const input = x.arraySync() as number[][][][];
+    (a.arraySync() as number[][][][]).forEach((img, i) => {
+      const values = new Set(input[i]!.flat(2));
+      for (const v of img.flat(2)) expect(v === 0 || values.has(v)).toBe(true);
+    });
+    tf.dispose([x, same, a, b, c]);
   });
 
   it('augmentations are seeded: the same step and node repeat, another node differs', () => {

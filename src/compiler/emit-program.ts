@@ -75,6 +75,8 @@ export function opCall(s: Extract<ProgramStep, { kind: 'op' }>, ins: string[]): 
   switch (s.op) {
     case 'RandomTranslate':
       return { fn: 'randomTranslate', code: `randomTranslate(tf, ${a}, ${n('pixels')}, ${ctx})` };
+    case 'RandomAffine':
+      return { fn: 'randomAffine', code: `randomAffine(tf, ${a}, ${n('degrees')}, ${n('minScale')}, ${n('maxScale')}, ${n('pixels')}, ${ctx})` };
     case 'RandomFlip':
       return { fn: 'randomFlip', code: `randomFlip(tf, ${a}, ${n('probability')}, ${ctx})` };
     case 'GaussianNoise':

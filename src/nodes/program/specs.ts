@@ -139,6 +139,27 @@ export const RandomTranslateSpec = define({
   infer: (_p, [x]) => imageOnly(x!) ?? { out: x! },
 });
 
+export const RandomAffineSpec = define({
+  type: 'RandomAffine',
+  label: 'Random affine',
+  category: 'Augment',
+  kind: 'op',
+  procedures: ['train'],
+  description: 'Rotates, scales and shifts each image by its own random amount about its centre (nearest pixel, zero fill).',
+  inputs: [{ name: 'in' }],
+  outputs: [{ name: 'out' }],
+  params: z
+    .object({
+      degrees: z.number().min(0).max(180).default(15).describe('Largest rotation, in degrees, either way.'),
+      minScale: z.number().positive().max(4).default(0.9).describe('Smallest zoom (below 1 shrinks the image).'),
+      maxScale: z.number().positive().max(4).default(1.1).describe('Largest zoom (above 1 enlarges the image).'),
+      pixels: z.number().int().min(0).max(16).default(2).describe('Largest shift, in pixels, in each direction.'),
+    })
+    .refine((p) => p.minScale <= p.maxScale, { message: 'The smallest zoom must not exceed the largest.', path: ['minScale'] }),
+  keyParams: ['degrees', 'pixels'],
+  infer: (_p, [x]) => imageOnly(x!) ?? { out: x! },
+});
+
 export const RandomFlipSpec = define({
   type: 'RandomFlip',
   label: 'Random flip',
@@ -509,6 +530,7 @@ export const CollapseSpec = define({
 export const PROGRAM_SPECS: readonly AnyProgramSpec[] = [
   DataSpec,
   RandomTranslateSpec,
+  RandomAffineSpec,
   RandomFlipSpec,
   GaussianNoiseSpec,
   RandomEraseSpec,

@@ -59,6 +59,45 @@ function randomTranslate(tf: Tf, x: T, pixels: number, ctx: OpContext): T {
   return remap(tf, x, (i, r, c) => [r - offsets[i]![0], c - offsets[i]![1]]);
 }
 
+/**
+ * Where output pixel (r, c) of an h×w image takes its value from when the image is rotated by
+ * `angle` radians and scaled by `scale` about its centre, then moved by (dy, dx) pixels: the inverse
+ * map, so that every output pixel has exactly one source (nearest pixel; null outside).
+ */
+export function affineSource(h: number, w: number, angle: number, scale: number, dy: number, dx: number): (r: number, c: number) => [number, number] | null {
+  const cy = (h - 1) / 2;
+  const cx = (w - 1) / 2;
+  const cos = Math.cos(angle) / scale;
+  const sin = Math.sin(angle) / scale;
+  return (r, c) => {
+    const y = r - cy - dy;
+    const x = c - cx - dx;
+    // The inverse rotation (by −angle) of the offset from the centre, then the inverse scale.
+    // (+ 0 turns a rounded −0 into 0.)
+    const sr = Math.round(cy + cos * y - sin * x) + 0;
+    const sc = Math.round(cx + sin * y + cos * x) + 0;
+    return sr >= 0 && sr < h && sc >= 0 && sc < w ? [sr, sc] : null;
+  };
+}
+
+/**
+ * Rotates, scales and moves each image by its own random draw (angle within ±degrees, scale within
+ * [minScale, maxScale], a whole-pixel shift within ±pixels), nearest pixel, zero fill: the affine
+ * augmentation digit models are usually trained with.
+ */
+function randomAffine(tf: Tf, x: T, degrees: number, minScale: number, maxScale: number, pixels: number, ctx: OpContext): T {
+  const [n, h, w] = x.shape as [number, number, number, number];
+  const random = rngFor(ctx);
+  const maps = Array.from({ length: n }, () => {
+    const angle = ((random() * 2 - 1) * degrees * Math.PI) / 180;
+    const scale = minScale + random() * (maxScale - minScale);
+    const dy = Math.floor(random() * (2 * pixels + 1)) - pixels;
+    const dx = Math.floor(random() * (2 * pixels + 1)) - pixels;
+    return affineSource(h, w, angle, scale, dy, dx);
+  });
+  return remap(tf, x, (i, r, c) => maps[i]!(r, c));
+}
+
 function randomFlip(tf: Tf, x: T, probability: number, ctx: OpContext): T {
   const random = rngFor(ctx);
   const w = x.shape[2]!;
@@ -133,6 +172,8 @@ export function runOp(tf: Tf, op: string, config: Record<string, unknown>, input
   switch (op) {
     case 'RandomTranslate':
       return randomTranslate(tf, a!, config.pixels as number, ctx);
+    case 'RandomAffine':
+      return randomAffine(tf, a!, config.degrees as number, config.minScale as number, config.maxScale as number, config.pixels as number, ctx);
     case 'RandomFlip':
       return randomFlip(tf, a!, config.probability as number, ctx);
     case 'GaussianNoise':

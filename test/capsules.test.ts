@@ -12,6 +12,8 @@ import { answerCapsuleView } from '../src/runtime/program/capsule-view';
 import { ProgramRun } from '../src/runtime/program/run';
 import { createCustomLayer } from '../src/runtime/custom-layers';
 import { runOp } from '../src/runtime/program/ops';
+import { MarginLossSpec, MaskCapsulesSpec, ReconstructionLossSpec } from '../src/nodes/program/capsules';
+import { DigitCapsulesSpec, PrimaryCapsulesSpec } from '../src/nodes/layers/capsules';
 import { templateDocument } from '../templates/index';
 import { useCpuBackend } from './helpers/tf';
 
@@ -340,5 +342,56 @@ describe('the capsule views (reconstructions and tweak a dimension)', () => {
       'The trained program has no network "nope".',
     );
     run.dispose();
+  });
+});
+
+describe('wiring mistakes get a sentence, not a crash', () => {
+  const message = (r: unknown) => (r as { message?: string }).message ?? '';
+  it('layers', () => {
+    expect(message(DigitCapsulesSpec.infer(DigitCapsulesSpec.params.parse({}), [[null, 28, 28, 1]]))).toMatch(/rank 3/);
+    expect(message(PrimaryCapsulesSpec.infer(PrimaryCapsulesSpec.params.parse({ kernelSize: 9 }), [[null, 6, 6, 8]]))).toMatch(
+      /window no larger than the input/,
+    );
+  });
+  it('procedure nodes', () => {
+    expect(
+      message(
+        MaskCapsulesSpec.infer({}, [
+          [null, 10],
+          [null, 10],
+        ]),
+      ),
+    ).toMatch(/expected capsules \(batch, capsules, dim\)/);
+    expect(
+      message(
+        MaskCapsulesSpec.infer({}, [
+          [null, 10, 16],
+          [null, 7],
+        ]),
+      ),
+    ).toMatch(/expected one-hot labels \(batch, 10\)/);
+    expect(MaskCapsulesSpec.infer({}, [[null, 10, 16]])).toEqual({ out: [null, 10, 16] });
+    expect(
+      message(
+        MarginLossSpec.infer(MarginLossSpec.params.parse({}), [
+          [null, 10, 16],
+          [null, 10],
+        ]),
+      ),
+    ).toMatch(/for "lengths", expected \(batch, capsules\)/);
+    expect(
+      message(
+        ReconstructionLossSpec.infer({ scale: 0.0005 }, [
+          [null, 512],
+          [null, 28, 28, 1],
+        ]),
+      ),
+    ).toMatch(/as many values in the reconstruction as in the image/);
+    expect(
+      ReconstructionLossSpec.infer({ scale: 0.0005 }, [
+        [null, 784],
+        [null, 28, 28, 1],
+      ]),
+    ).toEqual({ loss: [] });
   });
 });

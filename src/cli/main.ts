@@ -34,7 +34,7 @@ Commands:
                                               columns, the label last or named by --label)
                                               Train in Node and print the final metrics;
                                               --threads: wasm threads (default: every core)
-  sample <file.json | template> [--preset NAME] --weights DIR --count N [--seed S] [--steps K] --out FILE
+  sample <file.json | template> [--preset NAME] --weights DIR --count N [--seed S] [--steps K] [--sampler ddim|ancestral] [--eta E] --out FILE
                                               Samples of a trained generative program (DIR from
                                               train --save): FILE.png a grid, FILE.json the values
 
@@ -124,6 +124,8 @@ async function sample(doc: GraphDocument, values: Record<string, string | boolea
         count: positiveInt('count', values.count as string | undefined) ?? 16,
         seed,
         steps: positiveInt('steps', values.steps as string | undefined),
+        sampler: values.sampler as string | undefined,
+        eta: values.eta === undefined ? undefined : Number(values.eta),
         out: values.out,
         backend,
       },
@@ -202,6 +204,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         count: { type: 'string' },
         seed: { type: 'string' },
         steps: { type: 'string' },
+        sampler: { type: 'string' },
+        eta: { type: 'string' },
       },
     });
   } catch (err) {

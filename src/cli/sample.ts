@@ -6,6 +6,7 @@ import { formatDiagnostics } from '../document/diagnostics';
 import type { GraphDocument } from '../document/schema';
 import { quoted } from '../document/text';
 import { encodePng, imageGrid, scatterPicture } from './png';
+import { diffusionSampler } from './sample-diffusion';
 
 type Tf = typeof tfType;
 
@@ -16,6 +17,10 @@ export interface SampleArgs {
   seed: number;
   /** Sampler steps (diffusion); samplers without steps ignore it. */
   steps?: number;
+  /** Diffusion: ddim (default) or ancestral. */
+  sampler?: string;
+  /** Diffusion: DDIM's η (0 deterministic … 1). */
+  eta?: number;
   /** .png (a grid, or a scatter for 2-D points) or .json ({ shape, data }). */
   out: string;
   backend: 'wasm' | 'cpu';
@@ -68,7 +73,7 @@ export const flowSampler: Sampler = {
  * with one line here: a `Sampler` (e.g. the diffusion engineer's DDPM/DDIM sampler, which can read
  * `args.steps`).
  */
-export const SAMPLERS: Sampler[] = [flowSampler];
+export const SAMPLERS: Sampler[] = [flowSampler, diffusionSampler];
 
 /** Loads each network's saved weights that --weights holds (custom layers registered first). */
 async function loadNetworks(tf: Tf, program: PlanProgram, dir: string): Promise<Map<string, tfType.LayersModel>> {

@@ -1,0 +1,228 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type * as tfType from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { diffusionTemplates, serialiseTemplate } from '../scripts/gen-diffusion-templates';
+import { analyzeProgram, lowerProgram } from '../src/compiler/program';
+import { diffusionSetup } from '../src/cli/sample-diffusion';
+import { unetParamCount, type UNetParams } from '../src/nodes/layers/diffusion';
+import { diffusionForward, diffusionSchedule, runDiffusionOp, sampleDiffusion, samplingTimesteps } from '../src/runtime/program/diffusion';
+import { PatchbayTimestepEmbedding } from '../src/runtime/layers/timestep-embedding';
+import { PatchbayUNet } from '../src/runtime/layers/unet';
+import { templateDocument } from '../templates/index';
+import { useCpuBackend } from './helpers/tf';
+
+const ROOT = join(import.meta.dirname, '..');
+let tf: typeof tfType;
+beforeAll(async () => {
+  tf = await useCpuBackend();
+});
+
+const UNET: Omit<UNetParams, 'channels' | 'channelMult' | 'resBlocks' | 'attentionResolutions' | 'outChannels'> = {
+  dropout: 0,
+  groups: 32,
+  heads: 1,
+  scaleShift: false,
+};
+
+describe('UNet parameter counts (papers.md §5 oracles, DDPM counter)', () => {
+  it.each([
+    ['DDPM CIFAR-10', { channels: 128, channelMult: [1, 2, 2, 2], resBlocks: 2, attentionResolutions: [16], outChannels: 3 }, 3, 32, 35_746_307],
+    ['DDPM 256 px', { channels: 128, channelMult: [1, 1, 2, 2, 4, 4], resBlocks: 2, attentionResolutions: [16], outChannels: 3 }, 3, 256, 113_673_219],
+    ['MNIST toy ch16', { channels: 16, channelMult: [1, 2], resBlocks: 1, attentionResolutions: [], outChannels: 1 }, 1, 28, 163_985],
+    ['MNIST toy ch32 attn 7', { channels: 32, channelMult: [1, 2, 2], resBlocks: 1, attentionResolutions: [7], outChannels: 1 }, 1, 28, 1_112_801],
+  ] as const)('%s', (_name, p, inC, size, expected) => {
+    expect(unetParamCount({ ...UNET, ...p, channelMult: [...p.channelMult], attentionResolutions: [...p.attentionResolutions] }, inC, p.channels, size)).toBe(
+      expected,
+    );
+  });
+
+  it('patchbay summary ddpm --preset cifar10 --json gives 35,746,307 trainable parameters', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin', 'patchbay.js'), 'summary', 'ddpm', '--preset', 'cifar10', '--json'], {
+      cwd: ROOT,
+    });
+    const summary = JSON.parse(stdout);
+    expect(summary.trainableParams).toBe(35_746_307);
+    expect(summary.networks).toEqual([{ name: 'model', trainableParams: 35_746_307, nonTrainableParams: 0 }]);
+  });
+});
+
+describe('UNet layer', () => {
+  const tiny = () => {
+    const x = tf.input({ shape: [8, 8, 2] });
+    const t = tf.input({ shape: [1] });
+    const e = new PatchbayTimestepEmbedding({ dim: 8 }).apply(t) as tfType.SymbolicTensor;
+    const y = new PatchbayUNet({
+      channels: 4,
+      channelMult: [1, 2],
+      resBlocks: 1,
+      attentionResolutions: [4],
+      outChannels: 2,
+      groups: 2,
+      heads: 2,
+      scaleShift: true,
+    }).apply([x, e]) as tfType.SymbolicTensor;
+    return tf.model({ inputs: [x, t], outputs: y });
+  };
+
+  it('starts at zero output (zero-initialised last conv) and, after a few steps, every weight has learned', () => {
+    const model = tiny();
+    const before = model.getWeights().map((w) => w.dataSync().slice());
+    const x = tf.randomNormal([4, 8, 8, 2], 0, 1, 'float32', 1);
+    const t = tf.tensor2d([[3], [50], [400], [999]]);
+    const y0 = model.predict([x, t]) as tfType.Tensor;
+    expect(tf.max(tf.abs(y0)).dataSync()[0]).toBe(0);
+    const optimizer = tf.train.adam(1e-2);
+    const vars = model.trainableWeights.map((w) => w.read() as tfType.Variable);
+    for (let i = 0; i < 3; i++) {
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(
+          () => tf.mean(tf.square(tf.sub(model.apply([x, t], { training: true }) as tfType.Tensor, x))) as tfType.Scalar,
+          vars,
+        );
+        optimizer.applyGradients(grads);
+      });
+    }
+    const moved = model.getWeights().map((w, i) => Math.max(...Array.from(w.dataSync(), (v, k) => Math.abs(v - before[i]![k]!))));
+    model.weights.forEach((w, i) => expect(moved[i], w.name).toBeGreaterThan(0));
+    tf.dispose([x, t, y0]);
+    optimizer.dispose();
+    model.dispose();
+  });
+
+  it('the timestep embedding is [cos(t·f_i), sin(t·f_i)] with f_i = 10000^(−i/half)', () => {
+    const layer = new PatchbayTimestepEmbedding({ dim: 6 });
+    const out = layer.apply(tf.tensor2d([[0], [7]])) as tfType.Tensor;
+    const rows = out.arraySync() as number[][];
+    const f = [0, 1, 2].map((i) => 10000 ** (-i / 3));
+    expect(rows[0]).toEqual([1, 1, 1, 0, 0, 0]);
+    rows[1]!.forEach((v, i) => expect(v).toBeCloseTo(i < 3 ? Math.cos(7 * f[i]!) : Math.sin(7 * f[i - 3]!), 5));
+    out.dispose();
+  });
+});
+
+describe('diffusion ops', () => {
+  it('Diffuse is √ᾱ_t·x₀ + √(1 − ᾱ_t)·ε per example', () => {
+    const s = diffusionSchedule('cosine', 100);
+    const x0 = tf.tensor4d([0.5, -0.25], [2, 1, 1, 1]);
+    const eps = tf.tensor4d([1, 2], [2, 1, 1, 1]);
+    const t = tf.tensor2d([[0], [73]]);
+    const xt = diffusionForward(tf, x0, eps, t, 'cosine', 100).dataSync();
+    expect(xt[0]).toBeCloseTo(Math.sqrt(s.alphasCumprod[0]!) * 0.5 + Math.sqrt(1 - s.alphasCumprod[0]!) * 1, 6);
+    expect(xt[1]).toBeCloseTo(Math.sqrt(s.alphasCumprod[73]!) * -0.25 + Math.sqrt(1 - s.alphasCumprod[73]!) * 2, 6);
+    tf.dispose([x0, eps, t]);
+  });
+
+  it('timesteps and noise are seeded by run, step and node: repeatable, different each step', () => {
+    const x = tf.zeros([64, 2, 2, 1]);
+    const draw = (op: string, step: number) => runDiffusionOp(tf, op, { timesteps: 10 }, [x], { seed: 3, step, nodeId: 'n' })!.dataSync();
+    const t = draw('DiffusionTimestep', 0);
+    expect(Array.from(t)).toEqual(Array.from(draw('DiffusionTimestep', 0)));
+    expect(Array.from(t)).not.toEqual(Array.from(draw('DiffusionTimestep', 1)));
+    expect(Math.min(...t)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...t)).toBeLessThanOrEqual(9);
+    expect(new Set(t).size).toBeGreaterThan(5);
+    expect(Array.from(draw('DiffusionNoise', 2))).toEqual(Array.from(draw('DiffusionNoise', 2)));
+    expect(Array.from(draw('DiffusionNoise', 2))).not.toEqual(Array.from(draw('DiffusionNoise', 3)));
+    x.dispose();
+  });
+});
+
+describe('samplers', () => {
+  /**
+   * The exact ε-predictor for data x₀ ~ N(μ, s²) (one pixel): x_t ~ N(√ᾱ·μ, ᾱ·s² + 1 − ᾱ), so
+   * E[ε | x_t] = √(1 − ᾱ)·(x_t − √ᾱ·μ)/(ᾱ·s² + 1 − ᾱ). With it, a correct sampler draws N(μ, s²).
+   */
+  const gaussianOracle = (schedule: ReturnType<typeof diffusionSchedule>, mu: number, s: number) => ({
+    apply([x, t]: tfType.Tensor[]) {
+      const ab = schedule.alphasCumprod[t!.dataSync()[0]!]!;
+      return tf.mul(tf.sub(x!, Math.sqrt(ab) * mu), Math.sqrt(1 - ab) / (ab * s * s + 1 - ab));
+    },
+  });
+  const stats = (v: Float32Array) => {
+    const mean = v.reduce((a, b) => a + b, 0) / v.length;
+    return { mean, std: Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length) };
+  };
+  // Samples come back in [0, 1]: x/2 + 1/2, so N(μ, s²) in model space is N(μ/2 + 1/2, (s/2)²).
+  const [mu, s] = [0.2, 0.3];
+
+  // Ancestral sampling with the posterior variance β̃ leaves out Var(x₀ | x_t), so coarse steps draw a
+  // little too narrow (about 9% at 50 steps here; DDIM with η = 1 is the same sampler); η = 0 is exact.
+  it.each([
+    ['ancestral over all 200 steps', 'ancestral', 200, 0, 0.012, 0.012],
+    ['ancestral respaced to 50 steps', 'ancestral', 50, 0, 0.025, 0],
+    ['DDIM, 50 steps, η = 0', 'ddim', 50, 0, 0.012, 0.012],
+    ['DDIM, 50 steps, η = 1', 'ddim', 50, 1, 0.025, 0],
+  ] as const)('%s draws the data distribution, and leaks no tensor', async (_name, sampler, steps, eta, below, above) => {
+    const schedule = diffusionSchedule('cosine', 200);
+    const before = tf.memory().numTensors;
+    const out = await sampleDiffusion(tf, gaussianOracle(schedule, mu, s), schedule, [1, 1, 1], { count: 4000, seed: 7, steps, sampler, eta });
+    const { mean, std } = stats(out.dataSync() as Float32Array);
+    expect(out.shape).toEqual([4000, 1, 1, 1]);
+    out.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(mean).toBeCloseTo(mu / 2 + 0.5, 1.5);
+    expect(std).toBeGreaterThan(s / 2 - below);
+    expect(std).toBeLessThan(s / 2 + above + 1e-9);
+  });
+
+  it('a point mass comes back exactly, and the same seed gives the same samples', async () => {
+    const schedule = diffusionSchedule('linear', 100);
+    const point = gaussianOracle(schedule, -0.4, 0);
+    const a = await sampleDiffusion(tf, point, schedule, [2, 2, 1], { count: 3, seed: 1, steps: 100, sampler: 'ancestral' });
+    for (const v of a.dataSync()) expect(v).toBeCloseTo(0.3, 5);
+    const b = await sampleDiffusion(tf, gaussianOracle(schedule, 0.1, 0.5), schedule, [2, 2, 1], { count: 3, seed: 1, steps: 20, sampler: 'ddim', eta: 0.5 });
+    const c = await sampleDiffusion(tf, gaussianOracle(schedule, 0.1, 0.5), schedule, [2, 2, 1], { count: 3, seed: 1, steps: 20, sampler: 'ddim', eta: 0.5 });
+    const d = await sampleDiffusion(tf, gaussianOracle(schedule, 0.1, 0.5), schedule, [2, 2, 1], { count: 3, seed: 2, steps: 20, sampler: 'ddim', eta: 0.5 });
+    expect(Array.from(b.dataSync())).toEqual(Array.from(c.dataSync()));
+    expect(Array.from(b.dataSync())).not.toEqual(Array.from(d.dataSync()));
+    tf.dispose([a, b, c, d]);
+  });
+
+  it('respacing visits evenly spread timesteps from 0 to T − 1', () => {
+    expect(samplingTimesteps(1000, 5)).toEqual([0, 250, 500, 749, 999]);
+    expect(samplingTimesteps(10, 50)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(() => samplingTimesteps(10, 0)).toThrow(/whole number of steps/);
+  });
+
+  it('with a trained-shape UNet, one step per tidy: the tensor count is flat during sampling', async () => {
+    const x = tf.input({ shape: [4, 4, 1] });
+    const t = tf.input({ shape: [1] });
+    const e = new PatchbayTimestepEmbedding({ dim: 4 }).apply(t) as tfType.SymbolicTensor;
+    const y = new PatchbayUNet({ channels: 4, channelMult: [1, 1], resBlocks: 1, attentionResolutions: [2], outChannels: 1, groups: 2 }).apply([
+      x,
+      e,
+    ]) as tfType.SymbolicTensor;
+    const model = tf.model({ inputs: [x, t], outputs: y });
+    const counts: number[] = [];
+    const before = tf.memory().numTensors;
+    const out = await sampleDiffusion(tf, model, diffusionSchedule('cosine', 50), [4, 4, 1], {
+      count: 2,
+      seed: 0,
+      steps: 10,
+      sampler: 'ddim',
+      onStep: () => void counts.push(tf.memory().numTensors),
+    });
+    expect(new Set(counts).size).toBe(1);
+    out.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+});
+
+describe('ddpm template', () => {
+  it('the shipped file is what the generator writes (npx tsx scripts/gen-diffusion-templates.ts)', () => {
+    for (const [name, doc] of Object.entries(diffusionTemplates()))
+      expect(readFileSync(join(ROOT, 'templates', `${name}.json`), 'utf8'), name).toBe(serialiseTemplate(doc));
+  });
+
+  it.each(['mnist', 'cifar10'])('preset %s lowers without problems; sampling finds its schedule and network', (preset) => {
+    const t = templateDocument('ddpm', preset);
+    if ('error' in t) throw new Error(t.error);
+    const { program, diagnostics } = lowerProgram(analyzeProgram(t.doc)!);
+    expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(diffusionSetup(program!)).toEqual({ network: 'model', schedule: preset === 'mnist' ? 'cosine' : 'linear', timesteps: 1000 });
+  });
+});

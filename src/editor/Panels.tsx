@@ -3,7 +3,7 @@ import { scopeDoc, useEditor } from './store';
 import { codeOf, formatCount, summaryOf, useAnalysis } from './analysis';
 import { allDiagnosticsOf, hasTabs, mainNetworkLabel, networkAnalysisOf, programCodeOf, programOf, tabOfDiagnostic, totalCountOf } from './program-view';
 import type { Summary } from '../compiler/summary';
-import { downloadText, fileBase } from './files';
+import { downloadBlob, downloadText, fileBase } from './files';
 import { formatShape } from '../nodes/shape';
 import type { Diagnostic } from '../document/diagnostics';
 
@@ -267,6 +267,19 @@ function NetworkCode({
         <span className="pb-spacer" />
         <button type="button" onClick={copy} disabled={!code}>
           Copy
+        </button>
+        <button
+          type="button"
+          disabled={!code}
+          title="model.py, weights.py and train.py (torchrun) as a zip"
+          onClick={async () => {
+            const { pytorchZip } = await import('./pytorch-export');
+            const result = await pytorchZip(doc, analysis, program);
+            if ('error' in result) toast({ kind: 'error', title: `Cannot export PyTorch: ${result.error}` });
+            else downloadBlob(`${fileBase(doc)}-pytorch.zip`, new Blob([result.zip as Uint8Array<ArrayBuffer>], { type: 'application/zip' }));
+          }}
+        >
+          Export PyTorch
         </button>
         <button type="button" className="pb-primary" disabled={!code} onClick={() => code && downloadText(`${fileBase(doc)}.ts`, code, 'text/typescript')}>
           Export TypeScript

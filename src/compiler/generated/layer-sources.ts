@@ -106,8 +106,8 @@ export type PatchbayAffineCouplingArgs = NonNullable<ConstructorParameters<typeo
  * network is, and its Jacobian is triangular: log|det J| = Σ log(scale).
  *
  * - Vectors [batch, D] (RealNVP on 2-D data, as karpathy/pytorch-normalizing-flows' AffineHalfFlow):
- *   the even (parity 0) or odd coordinates are kept; separate MLPs s and t of \`depth\` hidden layers
- *   with LeakyReLU(0.2) map them to y_b = x_b·exp(s) + t.
+ *   the even (parity 0) or odd coordinates are kept; two MLPs s and t of \`depth\` hidden layers with
+ *   LeakyReLU(0.2) map them to y_b = x_b·exp(s) + t.
  * - Images [batch, H, W, C] (Glow): a checkerboard or channel mask m; a conv net (3×3 conv, ReLU,
  *   1×1, ReLU, 3×3 conv started at zero) of m·x gives shift and h; y = m·x + (1 − m)·(x + shift)·σ(h + 2).
  * The last layer of every conditioner starts at zero, so a new coupling is (nearly) the identity.
@@ -143,15 +143,21 @@ export class PatchbayAffineCoupling extends tf.layers.Layer {
       if (d == null || d < 2) throw new Error(\`An affine coupling of vectors needs at least 2 known features, got [\${shape.join(', ')}].\`);
       this.vector = true;
       const [kept, changed] = this.vectorSplit(d);
-      for (const net of ['s', 't']) {
-        let width = kept.length;
-        for (let i = 0; i < this.depth; i++) {
-          add(\`\${net}_kernel_\${i}\`, [width, this.hidden], this.kernelInitializer);
-          add(\`\${net}_bias_\${i}\`, [this.hidden], zeros);
-          width = this.hidden;
+      // s and t are two MLPs of the same widths, held stacked ([2, in, out] per layer) and run as one
+      // batched product: half the variables and kernels of two separate nets, the same parameters.
+      let width = kept.length;
+      for (let i = 0; i <= this.depth; i++) {
+        const out = i === this.depth ? changed.length : this.hidden;
+        const kernel = this.addWeight(i === this.depth ? 'kernel_out' : \`kernel_\${i}\`, [2, width, out], 'float32', zeros);
+        if (i < this.depth) {
+          // One draw of the seeded initialiser for both nets, [width, 2·out] split into s's and t's halves.
+          const init = tf.tidy(() => tf.transpose(tf.reshape(this.kernelInitializer.apply([width, 2 * out]), [width, 2, out]), [1, 0, 2]));
+          kernel.write(init);
+          init.dispose();
         }
-        add(\`\${net}_kernel_out\`, [width, changed.length], zeros);
-        add(\`\${net}_bias_out\`, [changed.length], zeros);
+        this.weightsOf.push(kernel);
+        add(i === this.depth ? 'bias_out' : \`bias_\${i}\`, [2, 1, out], zeros);
+        width = out;
       }
     } else if (shape.length === 4) {
       const c = shape[3];
@@ -180,12 +186,16 @@ export class PatchbayAffineCoupling extends tf.layers.Layer {
     return this.parity === 0 ? [even, odd] : [odd, even];
   }
 
-  private mlp(net: 's' | 't', x: tf.Tensor): tf.Tensor {
+  /** s(a) and t(a): both MLPs at once, [2, batch, in] through batched products. */
+  private scaleAndShift(a: tf.Tensor): { s: tf.Tensor; t: tf.Tensor } {
     const w = this.weightsOf.map((v) => v.read());
-    const offset = net === 's' ? 0 : 2 * (this.depth + 1);
-    let h = x;
-    for (let i = 0; i < this.depth; i++) h = tf.leakyRelu(tf.add(tf.matMul(h as tf.Tensor2D, w[offset + 2 * i] as tf.Tensor2D), w[offset + 2 * i + 1]!), 0.2);
-    return tf.add(tf.matMul(h as tf.Tensor2D, w[offset + 2 * this.depth] as tf.Tensor2D), w[offset + 2 * this.depth + 1]!);
+    let h: tf.Tensor = tf.stack([a, a]);
+    for (let i = 0; i <= this.depth; i++) {
+      h = tf.add(tf.matMul(h as tf.Tensor3D, w[2 * i] as tf.Tensor3D), w[2 * i + 1]!);
+      if (i < this.depth) h = tf.leakyRelu(h, 0.2);
+    }
+    const [s, t] = tf.unstack(h);
+    return { s: s!, t: t! };
   }
 
   /** The image mask m (1 where kept), [1, H, W, C]. */
@@ -218,8 +228,8 @@ export class PatchbayAffineCoupling extends tf.layers.Layer {
       const [kept, changed] = this.vectorSplit(x.shape[1]!);
       const a = tf.gather(x, kept, 1);
       const b = tf.gather(x, changed, 1);
-      const s = this.mlp('s', a);
-      const yb = tf.add(tf.mul(b, tf.exp(s)), this.mlp('t', a));
+      const { s, t } = this.scaleAndShift(a);
+      const yb = tf.add(tf.mul(b, tf.exp(s)), t);
       return { y: this.unsplit(a, yb, kept, changed), logdet: tf.sum(s, 1) };
     }
     const [, h, w, c] = x.shape as [number, number, number, number];
@@ -235,7 +245,8 @@ export class PatchbayAffineCoupling extends tf.layers.Layer {
       const [kept, changed] = this.vectorSplit(y.shape[1]!);
       const a = tf.gather(y, kept, 1);
       const yb = tf.gather(y, changed, 1);
-      const b = tf.mul(tf.sub(yb, this.mlp('t', a)), tf.exp(tf.neg(this.mlp('s', a))));
+      const { s, t } = this.scaleAndShift(a);
+      const b = tf.mul(tf.sub(yb, t), tf.exp(tf.neg(s)));
       return this.unsplit(a, b, kept, changed);
     }
     const [, h, w, c] = y.shape as [number, number, number, number];

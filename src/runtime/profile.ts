@@ -10,7 +10,7 @@ export interface NodeTiming {
   trainMs: number;
   /** tfjs layers the node became. */
   layers: number;
-  /** Time per kernel in training (forward for a node with nothing to differentiate), most first. */
+  /** Time per kernel in one training run through tfjs's profiler, most first (empty for a node with nothing to differentiate). */
   kernels: { name: string; ms: number }[];
 }
 
@@ -18,7 +18,7 @@ export interface ProfileResult {
   backend: string;
   batchSize: number;
   passes: number;
-  /** 'kernels': tfjs's profiler timed each kernel; 'wall': the backend gave no kernel times (a GPU without timer queries), so each layer's wall time is shown. */
+  /** 'kernels': the backend timed its kernels (tf.time); 'wall': it could not (a GPU without timer queries), so each layer's wall time up to its results' download is shown. */
   timing: 'kernels' | 'wall';
   nodes: NodeTiming[];
   /** The whole model at once, wall time: predict, and forward + backward (no optimizer step). */
@@ -69,16 +69,6 @@ function kernelTimes(info: ProfileInfo): Map<string, number> {
   return times;
 }
 
-/** Kernel time of a profile, or null when the backend could not time a kernel. */
-function kernelMs(info: ProfileInfo): number | null {
-  let total = 0;
-  for (const k of ownKernels(info)) {
-    if (typeof k.kernelTimeMs !== 'number') return null;
-    total += k.kernelTimeMs;
-  }
-  return total;
-}
-
 type ProfileInfo = Awaited<ReturnType<typeof tf.profile>>;
 
 const asArray = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
@@ -92,25 +82,93 @@ function fakeInput(shape: (number | null)[], dtype: string, batchSize: number): 
 interface LayerSample {
   forwardMs: number;
   trainMs: number;
-  kernels: Map<string, number>;
+}
+
+/** A backend's own measure of the kernels `f` ran (GPU timer queries on WebGL; the synchronous kernels' time on wasm and cpu), or null. */
+async function backendMs(f: () => void): Promise<number | null> {
+  const info = await tf.time(f);
+  return typeof info.kernelMs === 'number' ? info.kernelMs : null;
 }
 
 /**
- * Times every layer of `model` on a batch of made-up data with tfjs's profiler: each layer is applied
- * on its own to concrete tensors (forward, inference mode), then its weights' and inputs' gradients
- * are taken (forward + backward, training mode). One warm-up pass (kernel compilation, WebGL shader
- * builds) is dropped and the median of `passes` passes kept. Nothing is trained: training mode moves
- * BatchNormalization's moving averages, so every non-trainable weight is put back at the end.
+ * One layer on its own, on concrete tensors: forward in inference mode, then forward and the
+ * gradients of its weights and float inputs in training mode. Times are the backend's kernel time
+ * (tf.time), or the wall time up to the results' download when the backend cannot time kernels.
+ * With `profile`, the training run goes through tfjs's profiler instead, for its time per kernel.
  */
-export async function profileModel(model: tf.LayersModel, plan: Plan, options: { batchSize: number; passes?: number }): Promise<ProfileResult> {
+async function runLayer(layer: tf.layers.Layer, ins: tf.Tensor[], fromData: boolean[], profile: boolean) {
+  let out: tf.Tensor[] = [];
+  const arg = ins.length === 1 ? ins[0]! : ins;
+  const forwardStart = performance.now();
+  const forwardKernel = await backendMs(() => {
+    out = asArray(layer.apply(arg, { training: false }) as tf.Tensor | tf.Tensor[]);
+  });
+  await Promise.all(out.map((t) => t.data()));
+  const forwardWall = performance.now() - forwardStart;
+
+  // Training needs no gradient for the data itself, only for what a layer computed.
+  const variables = ins.map((t, i) => (t.dtype === 'float32' && !fromData[i] ? tf.variable(t, true) : null));
+  const weights = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+  const wrt = [...weights, ...variables.filter((v): v is tf.Variable => v !== null)];
+  let train: { kernel: number | null; wall: number; kernels?: Map<string, number> } | null = null;
+  if (wrt.length) {
+    let results: tf.Tensor[] = [];
+    const step = () => {
+      const trainArgs = variables.map((v, i) => v ?? ins[i]!);
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(asArray(layer.apply(trainArgs.length === 1 ? trainArgs[0]! : trainArgs, { training: true }) as tf.Tensor | tf.Tensor[])[0]!),
+        wrt,
+      );
+      results = [value, ...Object.values(grads)];
+    };
+    const trainStart = performance.now();
+    if (profile) {
+      const info = await tf.profile(() => {
+        step();
+        return results;
+      });
+      await Promise.all(results.map((t) => t.data()));
+      train = { kernel: null, wall: performance.now() - trainStart, kernels: kernelTimes(info) };
+    } else {
+      const kernel = await backendMs(step);
+      await Promise.all(results.map((t) => t.data()));
+      train = { kernel, wall: performance.now() - trainStart };
+    }
+    tf.dispose(results);
+  }
+  for (const v of variables) v?.dispose();
+  return { out, forwardKernel, forwardWall, train };
+}
+
+/**
+ * Times every layer of `model` on a batch of made-up data: each layer applied on its own (forward,
+ * inference mode), then its weights' and inputs' gradients taken (forward + backward, training
+ * mode). One warm-up pass (kernel compilation, WebGL shader builds) is dropped and the median of
+ * `passes` timed passes kept; a last pass goes through tfjs's profiler for the time per kernel.
+ * Nothing is trained: training mode moves BatchNormalization's moving averages, so every
+ * non-trainable weight is put back at the end.
+ */
+export async function profileModel(
+  model: tf.LayersModel,
+  plan: Plan,
+  options: { batchSize: number; passes?: number; onProgress?: (done: number, total: number) => void },
+): Promise<ProfileResult> {
   const passes = Math.max(1, options.passes ?? 3);
   const owners = layerOwners(plan);
   const samples = new Map<string, LayerSample[]>();
+  const kernelsByLayer = new Map<string, Map<string, number>>();
   let wallOnly = false;
   const inputs = model.inputs.map((s) => fakeInput(s.shape, s.dtype, options.batchSize));
   const frozen = model.nonTrainableWeights.map((w) => ({ weight: w, value: tf.clone(w.read()) }));
   try {
-    for (let pass = 0; pass <= passes; pass++) {
+    // Progress in layer runs: each layer of each pass, then each whole-model pass, which runs all of them.
+    const computing = model.layers.filter((l) => l.getClassName() !== 'InputLayer').length;
+    const total = (passes + 2) * computing + (passes + 1) * computing;
+    let done = 0;
+    const dataIds = new Set(model.inputs.map((s) => s.id));
+    // Pass 0 warms up, passes 1…passes are timed, the last one is profiled kernel by kernel.
+    for (let pass = 0; pass <= passes + 1; pass++) {
+      const profiled = pass === passes + 1;
       const values = new Map<number, tf.Tensor>();
       model.inputs.forEach((s, i) => values.set(s.id, inputs[i]!));
       const made: tf.Tensor[] = [];
@@ -118,52 +176,26 @@ export async function profileModel(model: tf.LayersModel, plan: Plan, options: {
         for (const layer of model.layers) {
           const node = layer.inboundNodes[0];
           if (!node || layer.getClassName() === 'InputLayer') continue;
-          const ins = node.inputTensors.map((s) => values.get(s.id)!);
-          const arg = ins.length === 1 ? ins[0]! : ins;
-          let out: tf.Tensor[] = [];
-          const forwardStart = performance.now();
-          const forward = await tf.profile(() => {
-            out = asArray(layer.apply(arg, { training: false }) as tf.Tensor | tf.Tensor[]);
-            return out;
-          });
-          await Promise.all(out.map((t) => t.data()));
-          const forwardWall = performance.now() - forwardStart;
-          // tfjs reuses one profile object for every tf.profile call: read it before the next.
-          const fk = kernelMs(forward);
-          const forwardKernels = kernelTimes(forward);
-          made.push(...out);
-          node.outputTensors.forEach((s, i) => values.set(s.id, out[i]!));
-
-          const variables = ins.map((t) => (t.dtype === 'float32' ? tf.variable(t, true) : null));
-          const weights = layer.trainableWeights.map((w) => w.read() as tf.Variable);
-          const wrt = [...weights, ...variables.filter((v): v is tf.Variable => v !== null)];
-          let trainWall = 0;
-          let tk: number | null = 0;
-          let trainKernels: Map<string, number> | null = null;
-          if (wrt.length) {
-            const trainStart = performance.now();
-            const train = await tf.profile(() => {
-              const trainArgs = variables.map((v, i) => v ?? ins[i]!);
-              const { value, grads } = tf.variableGrads(
-                () => tf.sum(asArray(layer.apply(trainArgs.length === 1 ? trainArgs[0]! : trainArgs, { training: true }) as tf.Tensor | tf.Tensor[])[0]!),
-                wrt,
-              );
-              return [value, ...Object.values(grads)];
-            });
-            await Promise.all(asArray(train.result as tf.Tensor[]).map((t) => t.data()));
-            trainWall = performance.now() - trainStart;
-            tk = kernelMs(train);
-            trainKernels = kernelTimes(train);
-            tf.dispose(train.result as tf.Tensor[]);
+          const run = await runLayer(
+            layer,
+            node.inputTensors.map((s) => values.get(s.id)!),
+            node.inputTensors.map((s) => dataIds.has(s.id)),
+            profiled,
+          );
+          made.push(...run.out);
+          node.outputTensors.forEach((s, i) => values.set(s.id, run.out[i]!));
+          options.onProgress?.(++done, total);
+          if (profiled) {
+            if (run.train?.kernels) kernelsByLayer.set(layer.name, run.train.kernels);
+            continue;
           }
-          for (const v of variables) v?.dispose();
-
-          if (fk === null || tk === null) wallOnly = true;
-          if (pass === 0) continue; // warm-up
-          const list = samples.get(layer.name) ?? [];
+          if (pass === 0) continue;
+          if (run.forwardKernel === null || (run.train && run.train.kernel === null)) wallOnly = true;
+          const forwardMs = run.forwardKernel ?? run.forwardWall;
           // A layer with nothing to differentiate (no weights, integer inputs) costs its forward pass in training.
-          const trainMs = trainKernels ? (tk ?? trainWall) : (fk ?? forwardWall);
-          list.push({ forwardMs: fk ?? forwardWall, trainMs, kernels: trainKernels ?? forwardKernels });
+          const trainMs = run.train ? (run.train.kernel ?? run.train.wall) : forwardMs;
+          const list = samples.get(layer.name) ?? [];
+          list.push({ forwardMs, trainMs });
           samples.set(layer.name, list);
         }
       } finally {
@@ -180,7 +212,7 @@ export async function profileModel(model: tf.LayersModel, plan: Plan, options: {
       t.trainMs += median(list.map((s) => s.trainMs));
       t.layers++;
       const kernels = new Map(t.kernels.map((k) => [k.name, k.ms]));
-      for (const [name, ms] of list[list.length - 1]!.kernels) kernels.set(name, (kernels.get(name) ?? 0) + ms);
+      for (const [name, ms] of kernelsByLayer.get(layerName) ?? []) kernels.set(name, (kernels.get(name) ?? 0) + ms);
       t.kernels = [...kernels].map(([name, ms]) => ({ name, ms })).sort((a, b) => b.ms - a.ms);
       byNode.set(nodeId, t);
     }
@@ -200,6 +232,8 @@ export async function profileModel(model: tf.LayersModel, plan: Plan, options: {
       );
       await Promise.all([value, ...Object.values(grads)].map((t) => t.data()));
       tf.dispose([value, ...Object.values(grads)]);
+      done += computing;
+      options.onProgress?.(done, total);
       if (pass === 0) continue;
       forwardWalls.push(t0 - f0);
       trainWalls.push(performance.now() - t0);

@@ -1,11 +1,12 @@
 import { transferablesOf } from '../data/dataset';
 import type { Plan } from '../../compiler/plan';
 import type { FromWorker, ToWorker, WeightArtifacts } from './protocol';
+import type { ProfileResult } from '../profile';
 import type { ZeroShotAnswer, ZeroShotRequest } from '../program/zero-shot';
 import type { CapsuleViewAnswer, CapsuleViewRequest } from '../program/capsule-view';
 
 /** Replies the client answers itself (a request's promise); they never reach listeners. */
-type Reply = Extract<FromWorker, { type: 'prediction' | 'loaded' | 'zero-shot-result' | 'capsule-view-result' }>;
+type Reply = Extract<FromWorker, { type: 'prediction' | 'loaded' | 'profiled' | 'zero-shot-result' | 'capsule-view-result' }>;
 
 /** Worker messages (other than replies to requests) plus what the watchdog itself reports. */
 export type ClientEvent = Exclude<FromWorker, Reply> | { type: 'crashed'; message: string; runId?: string };
@@ -51,7 +52,13 @@ export class TrainingClient {
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       this.lastHeard = Date.now();
       const message = event.data;
-      if (message.type === 'prediction' || message.type === 'loaded' || message.type === 'zero-shot-result' || message.type === 'capsule-view-result') {
+      if (
+        message.type === 'prediction' ||
+        message.type === 'loaded' ||
+        message.type === 'profiled' ||
+        message.type === 'zero-shot-result' ||
+        message.type === 'capsule-view-result'
+      ) {
         const waiting = this.pending.get(message.requestId);
         this.pending.delete(message.requestId);
         waiting?.resolve(message);
@@ -101,6 +108,13 @@ export class TrainingClient {
   async load(plan: Plan, weights: WeightArtifacts): Promise<void> {
     const reply = await this.request({ type: 'load', requestId: ++this.requestIds, plan, weights }, [weights.weightData]);
     if (reply.type === 'loaded' && reply.error) throw new Error(reply.error);
+  }
+
+  /** Times each node of the plan on the worker's backend (a fresh build; the current model is untouched). */
+  async profile(plan: Plan, batchSize: number, passes = 3): Promise<ProfileResult> {
+    const reply = await this.request({ type: 'profile', requestId: ++this.requestIds, plan, batchSize, passes });
+    if (reply.type !== 'profiled' || !reply.result) throw new Error((reply.type === 'profiled' && reply.error) || 'The profile did not finish.');
+    return reply.result;
   }
 
   /** Zero-shot class probabilities from the last training program's networks (CLIP). */

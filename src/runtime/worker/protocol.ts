@@ -8,6 +8,7 @@ import type { TrainingSetup } from '../../document/schema';
 import type { Checkpoint, EpochReport, StepReport, TrainResult } from '../training/train';
 import type { Dataset } from '../data/dataset';
 import type { SyntheticName } from '../data/synthetic';
+import type { ProfileResult } from '../profile';
 
 /** The backends tfjs can run on, fastest-first on real hardware. */
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -62,6 +63,8 @@ export type ToWorker =
   | { type: 'predict'; requestId: number; pixels: Float32Array }
   /** Builds the plan and loads saved weights into it, for predictions without training (a past run, imported weights). */
   | { type: 'load'; requestId: number; plan: Plan; weights: WeightArtifacts }
+  /** Times each node of a fresh build of the plan on a made-up batch (runtime/profile.ts), on the active backend. */
+  | { type: 'profile'; requestId: number; plan: Plan; batchSize: number; passes: number }
   /** Zero-shot classification (CLIP) with the last training program's networks: typed prompts, held-out and drawn images. */
   | { type: 'zero-shot'; requestId: number; request: ZeroShotRequest }
   /** Reconstructions and the tweak-a-dimension grid from the last training program's capsule network and decoder (CapsNet). */
@@ -88,4 +91,7 @@ export type FromWorker =
   | { type: 'zero-shot-result'; requestId: number; answer?: ZeroShotAnswer; error?: string }
   | { type: 'capsule-view-result'; requestId: number; answer?: CapsuleViewAnswer; error?: string }
   | { type: 'loaded'; requestId: number; error?: string }
+  | { type: 'profiled'; requestId: number; result?: ProfileResult; error?: string }
+  /** How far a profile has come, in layer runs. */
+  | { type: 'profile-progress'; requestId: number; done: number; total: number }
   | { type: 'error'; runId?: string; message: string; nodeId?: string };

@@ -14,6 +14,7 @@ import { answerZeroShot } from '../program/zero-shot';
 import { answerCapsuleView } from '../program/capsule-view';
 import { artifactsOf, loadArtifactsInto } from '../saved-weights';
 import type { BackendName, FromWorker, ToWorker, TrainData, WeightArtifacts } from './protocol';
+import { profileModel } from '../profile';
 
 /**
  * The one long-lived worker that owns tfjs: it receives plans, builds, trains, streams progress
@@ -256,6 +257,32 @@ async function load(message: Extract<ToWorker, { type: 'load' }>): Promise<void>
   post({ type: 'loaded', requestId: message.requestId });
 }
 
+/** Profile on the backend runs use (chosen now if none is yet), on a fresh build so a trained model is untouched. */
+async function profile(message: Extract<ToWorker, { type: 'profile' }>): Promise<void> {
+  probe ??= await probeBackends();
+  if (!backendChosen) {
+    await selectBackend('auto', probe);
+    backendChosen = true;
+  }
+  const fresh = buildModel(message.plan, { seed: 0 });
+  try {
+    let last = 0;
+    const result = await profileModel(fresh, message.plan, {
+      batchSize: message.batchSize,
+      passes: message.passes,
+      onProgress: (done, total) => {
+        // A few updates a second are plenty.
+        if (performance.now() - last < 250 && done < total) return;
+        last = performance.now();
+        post({ type: 'profile-progress', requestId: message.requestId, done, total });
+      },
+    });
+    post({ type: 'profiled', requestId: message.requestId, result });
+  } finally {
+    fresh.dispose();
+  }
+}
+
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   const fail = (err: unknown) =>
@@ -294,6 +321,9 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
     case 'load':
       load(message).catch((err) => post({ type: 'loaded', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }));
+      break;
+    case 'profile':
+      profile(message).catch((err) => post({ type: 'profiled', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }));
       break;
     case 'capsule-view':
       try {

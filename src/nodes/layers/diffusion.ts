@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatShape, requireRank } from '../shape';
 import { defineSpec, NO_PARAMS, OUT, type Shape, type ShapeProblem } from '../spec';
+import { ELEMENTWISE } from '../cost';
 
 /**
  * The diffusion UNets' layers (DDPM, improved DDPM, ADM): the sinusoidal timestep embedding, the
@@ -48,6 +49,7 @@ export const TimestepEmbeddingSpec = defineSpec({
     return [null, p.dim];
   },
   countParams: () => NO_PARAMS,
+  cost: ELEMENTWISE,
   lower: (p) => ({ kind: 'layer', factory: 'PatchbayTimestepEmbedding', custom: true, config: { dim: p.dim, maxPeriod: p.maxPeriod } }),
   examples: [
     { params: { dim: 16 }, inputs: [[1]] },
@@ -92,6 +94,7 @@ export const TimeResBlockSpec = defineSpec({
     const [c, e, o] = [x![3] ?? 0, emb![1] ?? 0, p.filters];
     return { trainable: resBlockCount(c, o, e, p.scaleShift), nonTrainable: 0 };
   },
+  cost: (p, [x, emb]) => ({ macs: known(x![1], x![2], x![3], emb![1]) ? resBlockMacs(x![1]! * x![2]!, x![3]!, p.filters, emb![1]!, p.scaleShift) : null }),
   lower: (p) => ({
     kind: 'layer',
     factory: 'PatchbayTimeResBlock',
@@ -123,6 +126,11 @@ export const SpatialAttentionSpec = defineSpec({
     return channelsProblem('groups', x![3]!, p.groups, 'groups') ?? channelsProblem('heads', x![3]!, p.heads, 'heads') ?? x!;
   },
   countParams: (_p, [x]) => ({ trainable: attentionCount(x![3] ?? 0), nonTrainable: 0 }),
+  // q, k, v and the projection per position, plus the scores and the weighted sum (n² × channels each).
+  cost: (p, [x]) =>
+    known(x![1], x![2], x![3])
+      ? { macs: attentionMacs(x![1]! * x![2]!, x![3]!), activations: p.heads * (x![1]! * x![2]!) ** 2 + 5 * x![1]! * x![2]! * x![3]! }
+      : { macs: null },
   lower: (p) => ({ kind: 'layer', factory: 'PatchbaySpatialAttention', custom: true, config: { heads: p.heads, groups: p.groups } }),
   examples: [
     { params: { groups: 4 }, inputs: [[4, 4, 8]] },
@@ -177,6 +185,7 @@ export const UNetSpec = defineSpec({
     return [null, h, w, p.outChannels];
   },
   countParams: (p, [x, emb]) => ({ trainable: unetParamCount(p, x![3] ?? 0, emb![1] ?? 0, x![1] ?? 0), nonTrainable: 0 }),
+  cost: (p, [x, emb]) => ({ macs: known(x![1], x![2], x![3], emb![1]) ? unetMacs(p, x![3]!, emb![1]!, x![1]!, x![2]!) : null }),
   lower: (p) => ({
     kind: 'layer',
     factory: 'PatchbayUNet',
@@ -248,4 +257,53 @@ export function unetParamCount(p: UNetParams, inChannels: number, embDim: number
     }
   }
   return total + 2 * c + (9 * c * p.outChannels + p.outChannels);
+}
+
+const known = (...dims: Array<number | null | undefined>): boolean => dims.every((d) => typeof d === 'number');
+
+/** Multiply–accumulates of a residual block over n positions: two 3×3 convs, the embedding's dense, the 1×1 shortcut. */
+export function resBlockMacs(n: number, c: number, o: number, e: number, scaleShift: boolean): number {
+  return n * 9 * c * o + e * (scaleShift ? 2 : 1) * o + n * 9 * o * o + (c !== o ? n * c * o : 0);
+}
+
+/** Multiply–accumulates of attention over n positions and c channels: q, k, v, scores, weighted sum, projection. */
+export const attentionMacs = (n: number, c: number): number => n * c * 3 * c + 2 * n * n * c + n * c * c;
+
+/** Multiply–accumulates of the UNet for one example, walking the same stages as unetParamCount. */
+export function unetMacs(p: UNetParams, inChannels: number, embDim: number, height: number, width: number): number {
+  const ch = p.channels;
+  const temb = 4 * ch;
+  let [h, w] = [height, width];
+  let total = embDim * temb + temb * temb + h * w * 9 * inChannels * ch;
+  const skips = [ch];
+  let c = ch;
+  const levels = p.channelMult.length;
+  for (let level = 0; level < levels; level++) {
+    const o = ch * p.channelMult[level]!;
+    for (let b = 0; b < p.resBlocks; b++) {
+      total += resBlockMacs(h * w, c, o, temb, p.scaleShift);
+      c = o;
+      if (p.attentionResolutions.includes(h)) total += attentionMacs(h * w, c);
+      skips.push(c);
+    }
+    if (level !== levels - 1) {
+      [h, w] = [Math.ceil(h / 2), Math.ceil(w / 2)];
+      total += h * w * 9 * c * c;
+      skips.push(c);
+    }
+  }
+  total += 2 * resBlockMacs(h * w, c, c, temb, p.scaleShift) + attentionMacs(h * w, c);
+  for (let level = levels - 1; level >= 0; level--) {
+    const o = ch * p.channelMult[level]!;
+    for (let b = 0; b < p.resBlocks + 1; b++) {
+      total += resBlockMacs(h * w, c + skips.pop()!, o, temb, p.scaleShift);
+      c = o;
+      if (p.attentionResolutions.includes(h)) total += attentionMacs(h * w, c);
+    }
+    if (level !== 0) {
+      [h, w] = [2 * h, 2 * w];
+      total += h * w * 9 * c * c;
+    }
+  }
+  return total + h * w * 9 * c * p.outChannels;
 }

@@ -352,6 +352,7 @@ describe('every op: the exported call runs what the interpreter runs', () => {
     const label = () => tf.oneHot(tf.tensor1d([0, 3, 1, 4], 'int32'), 5).toFloat();
     if (['RandomTranslate', 'RandomAffine', 'RandomFlip', 'GaussianNoise', 'RandomErase', 'FlattenExamples'].includes(op)) return [image()];
     if (op === 'CrossEntropy') return [tf.softmax(rows(1)), label()];
+    if (op === 'Diffuse') return [rows(1), rows(2), tf.tensor2d([[0], [10], [500], [999]])];
     if (op === 'DistillationLoss') return [rows(1), rows(2), label()];
     if (op === 'MaskCapsules') return [tf.randomNormal([4, 5, 3], 0, 1, 'float32', 1), label()];
     if (op === 'MarginLoss') return [tf.randomUniform([4, 5], 0, 1, 'float32', 1), label()];
@@ -365,6 +366,9 @@ describe('every op: the exported call runs what the interpreter runs', () => {
     expect(ops.map((s) => s.type).sort()).toEqual([
       'Captions',
       'CrossEntropy',
+      'Diffuse',
+      'DiffusionNoise',
+      'DiffusionTimestep',
       'DistillationLoss',
       'FlattenExamples',
       'GaussianNoise',
@@ -381,6 +385,7 @@ describe('every op: the exported call runs what the interpreter runs', () => {
       'RandomFlip',
       'RandomTranslate',
       'ReconstructionLoss',
+      'ScaleShift',
       'StopGradient',
       'WeightedSum',
       'ZeroShotClassifier',

@@ -26,6 +26,8 @@ Commands:
                                               model.py, weights.py, train.py (torchrun) and a README
   data <mnist | moons | spirals | gaussians | shapes | shapes-rgb | file.csv> --out data.npz
                                               The app's train/test split for train.py
+  import <model.json> [--out graph.json] [--json]
+                                              A tfjs Layers or Keras model.json as a graph
   train <file.json | template> [--preset NAME] --data DATA [--label COLUMN]
         [--epochs N] [--batch-size B] [--backend wasm|cpu] [--threads N] [--limit N] [--json] [--save DIR]
         [--weights DIR [--networks A,B]]          (programs) start networks from a --save folder
@@ -238,6 +240,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
         }
         return exportModule(doc, io, values.out);
       }
+      case 'import':
+        if (!source) throw new CliError(`"patchbay import" needs a model.json.\n\n${USAGE}`, 2);
+        return await (await import('./import')).importCommand(source, { out: values.out, json: values.json }, io);
       case 'data':
         if (!source)
           throw new CliError(`"patchbay data" needs a dataset (mnist, moons, spirals, gaussians, shapes, shapes-rgb) or a .csv file.\n\n${USAGE}`, 2);

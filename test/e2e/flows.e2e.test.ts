@@ -43,6 +43,8 @@ describe.skipIf(!e2e)('RealNVP in Chromium', () => {
     const nll = Number((await text(page, 'metric-testNll')).match(/-?\d+\.\d+/)?.[0]);
     const gaussian = Number((await text(page, 'metric-baselines.gaussianNll')).match(/-?\d+\.\d+/)?.[0]);
     expect(Number.isFinite(nll) && Number.isFinite(gaussian)).toBe(true);
+    // Shown as nats, not as a percentage.
+    expect(await text(page, 'metric-testNll')).toMatch(/\d nats$/);
     expect(await text(page, 'flow-density')).toContain('step 42');
 
     // The canvas holds a real picture: the heat map varies, and red sample dots are drawn on it.

@@ -329,10 +329,15 @@ function ProgramMetrics({ run }: { run: ProgramLiveRun }) {
   const metricSteps = run.program.procedures.flatMap((p) => p.steps.filter((s) => s.kind === 'metric'));
   const collapse = new Set<string>();
   const fractions = new Set<string>();
+  const units = new Map<string, string>();
   for (const s of metricSteps) {
     if (s.kind !== 'metric') continue;
     if (s.metric === 'CollapseMonitor') collapse.add(s.name);
-    else fractions.add(s.name);
+    else if (s.metric === 'FlowLikelihood' || s.metric === 'GaussianBaseline') {
+      // Likelihoods are not fractions: nats per example, and bits per dimension for images.
+      units.set(s.name, 'nats');
+      if (typeof s.config.bitsPerDimMetric === 'string' && s.config.bitsPerDimMetric) units.set(s.config.bitsPerDimMetric, 'bits/dim');
+    } else fractions.add(s.name);
     if (typeof s.config.randomInitMetric === 'string' && s.config.randomInitMetric) fractions.add(s.config.randomInitMetric);
   }
   const rows = flatMetrics(run.metrics ?? {}).filter(([name]) => name !== 'collapseReference');
@@ -353,7 +358,7 @@ function ProgramMetrics({ run }: { run: ProgramLiveRun }) {
                 ) : fractions.has(name) ? (
                   pct(value, 2)
                 ) : (
-                  formatNumber(value, 4)
+                  `${formatNumber(value, 4)}${units.has(name) ? ` ${units.get(name)}` : ''}`
                 )}
               </td>
             </tr>

@@ -13,6 +13,7 @@ import type * as tfType from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { emitProgram } from '../src/compiler/emit-program';
 import { analyzeProgram, lowerProgram, type PlanProgram } from '../src/compiler/program';
+import { getProgramSpec } from '../src/nodes/program/specs';
 import { createCustomLayer } from '../src/runtime/custom-layers';
 import { PatchbayInvertibleConv1x1Inverse, PatchbayInvertibleConv1x1Lu } from '../src/runtime/layers/invertible-conv1x1';
 import { seededRandom, shuffledIndices } from '../src/runtime/data/dataset';
@@ -541,4 +542,21 @@ describe('command line', () => {
     expect(shape.code).toBe(2);
     expect(shape.stderr).toMatch(/takes examples of shape \[2\], but mnist has \[28, 28, 1\]: use --data moons, spirals or gaussians/);
   }, 60_000);
+});
+
+describe('procedure nodes', () => {
+  const infer = (type: string, inputs: (number | null)[][]) => {
+    const spec = getProgramSpec(type)!;
+    return spec.infer(spec.params.parse({}) as never, inputs);
+  };
+  it('refuse a logdet that is not one number per example, and a baseline of images, saying what was received', () => {
+    expect(
+      infer('FlowNLL', [
+        [null, 2],
+        [null, 2],
+      ]),
+    ).toMatchObject({ code: 'PB301', port: 'logdet', message: expect.stringContaining('(None, 2) for "logdet"') });
+    expect(infer('FlowLikelihood', [[null], [null]])).toMatchObject({ code: 'PB301', port: 'z' });
+    expect(infer('GaussianBaseline', [[null, 28, 28, 1]])).toMatchObject({ code: 'PB301', message: expect.stringContaining('expected a batch of vectors') });
+  });
 });

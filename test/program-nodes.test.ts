@@ -50,6 +50,10 @@ describe('shapes', () => {
       Captions: [{ contextLength: 12 }, [label], { tokens: [null, 12] }],
       Prompts: [{ templates: ['a {word}', 'the {digit}'], contextLength: 12 }, [], { tokens: [20, 12] }],
       ZeroShotClassifier: [{}, [vec, vec], { logits: [null, 10] }],
+      FlowNLL: [{}, [vec, [null]], { loss: [] }],
+      Dequantize: [{}, [image], { out: image }],
+      FlowLikelihood: [{}, [vec, [null]], {}],
+      GaussianBaseline: [{}, [[null, 2]], {}],
     };
     expect(Object.keys(cases).sort()).toEqual(PROGRAM_SPECS.map((s) => s.type).sort());
     for (const [type, [params, inputs, expected]] of Object.entries(cases)) expect(infer(type, params, inputs), type).toEqual(expected);

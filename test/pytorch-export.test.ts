@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GraphDocument } from '../src/document/schema';
 import { analyze, lower } from '../src/compiler/index';
 import { emitPytorch, PYTORCH_FACTORIES, PytorchExportError } from '../src/compiler/emit-pytorch';
+import { HELPERS } from '../src/compiler/pytorch-layers';
 import { getLibraryBlock } from '../src/nodes/blocks/index';
 import { NODE_SPECS } from '../src/nodes/registry';
 import { buildModel } from '../src/runtime/build';
@@ -284,5 +285,32 @@ describe.skipIf(!hasTorch)('PyTorch export matches tfjs (python3-torch)', () => 
     expect(r.maxDiff as number).toBeLessThanOrEqual(1e-5);
     expect(r.roundTrip).toBe(true);
     expect(r.unused).toEqual([]);
+  });
+});
+
+describe.skipIf(!hasTorch)('RandomTranslation in PyTorch (python3-torch)', () => {
+  it('moves each training image by a whole-pixel offset within the limit, zeros moving in, and passes through in eval mode', () => {
+    const script = [
+      'import torch',
+      'import torch.nn as nn',
+      'import torch.nn.functional as F',
+      HELPERS.RandomTranslation,
+      'torch.manual_seed(0)',
+      'm = RandomTranslation(2)',
+      'x = torch.arange(8 * 3 * 5 * 6, dtype=torch.float32).view(8, 3, 5, 6) + 1',
+      'y = m(x)',
+      'found = []',
+      'for i in range(8):',
+      '    for dy in range(-2, 3):',
+      '        for dx in range(-2, 3):',
+      '            z = torch.zeros_like(x[i])',
+      '            z[:, max(dy, 0):5 + min(dy, 0), max(dx, 0):6 + min(dx, 0)] = x[i, :, max(-dy, 0):5 - max(dy, 0), max(-dx, 0):6 - max(dx, 0)]',
+      '            if torch.equal(z, y[i]): found.append((dy, dx))',
+      'm.eval()',
+      'print(len(found), len(set(found)) > 1, torch.equal(m(x), x))',
+    ].join('\n');
+    const out = execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' }).trim();
+    // Each of the 8 images is exactly one shift (the values are distinct), the shifts differ, eval is the identity.
+    expect(out).toBe('8 True True');
   });
 });

@@ -47,7 +47,7 @@ export interface LayerContext {
   helper: (name: HelperName) => void;
 }
 
-export type HelperName = 'SeparableConv2d' | 'avg_pool_excluding_padding' | 'resize_bilinear_tf' | 'hard_sigmoid';
+export type HelperName = 'SeparableConv2d' | 'RandomTranslation' | 'avg_pool_excluding_padding' | 'resize_bilinear_tf' | 'hard_sigmoid';
 
 /** An export refusal: a layer or setting the PyTorch export cannot write faithfully. */
 export class PytorchExportError extends Error {
@@ -352,6 +352,11 @@ export const LAYER_EMITTERS: Record<string, LayerEmitter> = {
     // nn.GroupNorm wants channels second; (N, L, C) sequences move there and back.
     return x!.shape.length === 2 ? `self.${ctx.attr}(${x!.name}.transpose(1, 2)).transpose(1, 2)` : `self.${ctx.attr}(${x!.name})`;
   },
+  PatchbayRandomTranslation(config, [x], _out, ctx) {
+    ctx.helper('RandomTranslation');
+    ctx.init(`self.${ctx.attr} = RandomTranslation(${Number(config.pixels ?? 2)})`);
+    return `self.${ctx.attr}(${x!.name})`;
+  },
   PatchbayL2Normalize: (config, [x]) =>
     `F.normalize(${x!.name}, dim=${torchAxis(Number(config.axis ?? -1), x!.shape.length + 1)}, eps=${pyLiteral(Number(config.epsilon ?? 1e-12))})`,
   activation: (config, [x], out, ctx) => activation(String(config.activation), x!.name, out, ctx),
@@ -420,6 +425,28 @@ export const HELPERS: Record<HelperName, string> = {
 
     def forward(self, x):
         return self.pointwise(self.depthwise(x))`,
+  RandomTranslation: `class RandomTranslation(nn.Module):
+    """Augmentation inside the model, as the graph's RandomTranslation: while training, each image
+    moves by its own whole-pixel offset in [-pixels, pixels] on both axes and zeros move in from
+    outside; in eval mode the input passes through unchanged. No weights."""
+
+    def __init__(self, pixels):
+        super().__init__()
+        self.pixels = pixels
+
+    def forward(self, x):
+        if not self.training or self.pixels == 0:
+            return x
+        n, _, height, width = x.shape
+        p = self.pixels
+        dy = torch.randint(-p, p + 1, (n, 1), device=x.device)
+        dx = torch.randint(-p, p + 1, (n, 1), device=x.device)
+        # Source rows and columns in the zero-padded image: pixel (r, c) reads (r - dy, c - dx).
+        rows = torch.arange(height, device=x.device).view(1, height) - dy + p
+        cols = torch.arange(width, device=x.device).view(1, width) - dx + p
+        padded = F.pad(x, (p, p, p, p)).permute(0, 2, 3, 1)
+        batch = torch.arange(n, device=x.device).view(n, 1, 1)
+        return padded[batch, rows.view(n, height, 1), cols.view(n, 1, width)].permute(0, 3, 1, 2)`,
   avg_pool_excluding_padding: `def avg_pool_excluding_padding(x, kernel, stride, pads):
     """Average pooling over padded windows that counts only the pixels inside the image, as
     TensorFlow's padding "same" does (pads: left, right, top, bottom; they may differ)."""

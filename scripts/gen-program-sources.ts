@@ -52,7 +52,10 @@ export const PROGRAM_SOURCE_ROOTS: ReadonlyArray<{ file: string; names: readonly
   },
   { file: 'src/runtime/program/clip.ts', names: ['captionTokens', 'promptTokens', 'zeroShotLogits', 'tokenize'] },
   { file: 'src/runtime/program/capsules.ts', names: ['maskCapsules', 'marginLoss', 'reconstructionLoss'] },
-  { file: 'src/runtime/program/diffusion.ts', names: ['diffusionTimestep', 'diffusionNoise', 'diffusionForward', 'scaleShift', 'meanSquaredBetween'] },
+  {
+    file: 'src/runtime/program/diffusion.ts',
+    names: ['diffusionTimestep', 'diffusionNoise', 'diffusionForward', 'scaleShift', 'meanSquaredBetween', 'diffusionSchedule', 'sampleDiffusion'],
+  },
   { file: 'src/runtime/linalg.ts', names: ['symmetricEigen', 'directPredWeights'] },
   { file: 'src/runtime/program/flows.ts', names: ['flowOutputs', 'flowNll', 'dequantize', 'flowLikelihood', 'gaussianBaselineNll', 'sampleFlow'] },
   { file: 'src/runtime/program/metrics.ts', names: ['accuracyOf', 'knnAccuracy', 'linearProbeAccuracy', 'collapseStd'] },

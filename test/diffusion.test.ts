@@ -1,11 +1,13 @@
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type * as tfType from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { diffusionTemplates, serialiseTemplate } from '../scripts/gen-diffusion-templates';
+import { emitProgram } from '../src/compiler/emit-program';
 import { analyzeProgram, lowerProgram } from '../src/compiler/program';
+import { buildModel } from '../src/runtime/build';
 import { diffusionSetup } from '../src/cli/sample-diffusion';
 import { unetParamCount, type UNetParams } from '../src/nodes/layers/diffusion';
 import { diffusionForward, diffusionSchedule, runDiffusionOp, sampleDiffusion, samplingTimesteps } from '../src/runtime/program/diffusion';
@@ -225,4 +227,49 @@ describe('ddpm template', () => {
     expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(diffusionSetup(program!)).toEqual({ network: 'model', schedule: preset === 'mnist' ? 'cosine' : 'linear', timesteps: 1000 });
   });
+});
+
+describe('ddpm export', () => {
+  it('the exported module passes tsc --strict, and its sample() draws what the app draws from the same weights', async () => {
+    const t = templateDocument('ddpm', 'mnist');
+    if ('error' in t) throw new Error(t.error);
+    const { program } = lowerProgram(analyzeProgram(t.doc)!);
+    const dir = join(ROOT, '.tmp', 'diffusion-export');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'ddpm.ts');
+    writeFileSync(file, emitProgram(program!));
+    const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
+    const flags = [
+      '--noEmit',
+      '--ignoreConfig',
+      '--strict',
+      '--skipLibCheck',
+      '--target',
+      'ES2022',
+      '--module',
+      'ESNext',
+      '--moduleResolution',
+      'bundler',
+      '--types',
+      'node',
+    ];
+    execFileSync(tsc, [...flags, file], { encoding: 'utf8', cwd: ROOT });
+    const exported = (await import(/* @vite-ignore */ file)) as {
+      createNetworks(): { model: tfType.LayersModel };
+      sample(nets: { model: tfType.LayersModel }, count: number, seed?: number, steps?: number, sampler?: string, eta?: number): Promise<tfType.Tensor>;
+    };
+    const nets = exported.createNetworks();
+    const app = buildModel(program!.networks[0]!.plan, { seed: 4 });
+    // Trained-looking weights: the zero-initialised output conv would make every ε zero.
+    app.setWeights(app.getWeights().map((w, i) => tf.add(w, tf.randomNormal(w.shape, 0, 0.02, 'float32', i + 1))));
+    nets.model.setWeights(app.getWeights());
+    const ours = await sampleDiffusion(tf, app, diffusionSchedule('cosine', 1000), [28, 28, 1], { count: 2, seed: 3, steps: 3, sampler: 'ddim', eta: 0.5 });
+    const theirs = await exported.sample(nets, 2, 3, 3, 'ddim', 0.5);
+    expect(theirs.shape).toEqual([2, 28, 28, 1]);
+    expect(tf.max(tf.abs(tf.sub(ours, theirs))).dataSync()[0]).toBeLessThan(1e-5);
+    expect(tf.moments(ours).variance.dataSync()[0]).toBeGreaterThan(1e-4);
+    tf.dispose([ours, theirs]);
+    app.dispose();
+    nets.model.dispose();
+  }, 120_000);
 });

@@ -630,6 +630,8 @@ export function emitProgram(program: PlanProgram): string {
   const dataStep = program.procedures.flatMap((p) => p.steps).find((s): s is Extract<ProgramStep, { kind: 'data' }> => s.kind === 'data');
   const flow = program.networks.find((n) => n.flow);
   if (flow) ctx.helpers.add('sampleFlow');
+  const diffusion = flow ? null : diffusionOf(program);
+  if (diffusion) ctx.helpers.add('sampleDiffusion').add('diffusionSchedule');
   const helpers = helperClosure(ctx.helpers);
   const tfTypes = helpers.some((n) => PROGRAM_SOURCES[n]!.tfTypes);
 
@@ -740,7 +742,36 @@ export function emitProgram(program: PlanProgram): string {
   ];
   sections.push(trainer.join('\n'));
   if (flow) sections.push(flowSampleFunction(flow, networks.get(flow.id)!));
+  if (diffusion) sections.push(diffusionSampleFunction(diffusion, networks.get(diffusion.network)!));
   return `${sections.join('\n\n')}\n`;
+}
+
+/** A diffusion program's schedule (its Diffuse node's) and the network applied to that node's x_t. */
+function diffusionOf(program: PlanProgram): { network: string; schedule: string; timesteps: number } | null {
+  for (const proc of program.procedures) {
+    const diffuse = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'op' }> => s.kind === 'op' && s.op === 'Diffuse');
+    const apply = diffuse && proc.steps.find((s): s is Extract<ProgramStep, { kind: 'apply' }> => s.kind === 'apply' && s.inputs.includes(diffuse.output));
+    if (diffuse && apply) return { network: apply.network, schedule: String(diffuse.config.schedule), timesteps: Number(diffuse.config.timesteps) };
+  }
+  return null;
+}
+
+/** `sample()` of a diffusion program: DDIM or ancestral DDPM from seeded noise, the app's sampler (runtime/program/diffusion.ts). */
+function diffusionSampleFunction(d: { network: string; schedule: string; timesteps: number }, names: NetworkNames): string {
+  const I = INDENT;
+  return [
+    '/**',
+    ` * Draws \`count\` images with the network ${docComment(d.network)}, which predicts the noise ε of x_t at timestep t`,
+    ` * (schedule ${docComment(d.schedule)}, T = ${d.timesteps}): DDIM (η = 0 unless given) or ancestral DDPM over \`steps\``,
+    ' * evenly spread timesteps, one tidy per step. Pass networks holding the moving-average weights to sample',
+    " * with those. Returns [count, …one image's shape] in [0, 1].",
+    ' */',
+    "export async function sample(nets: Networks, count: number, seed = 0, steps = 50, sampler: 'ddim' | 'ancestral' = 'ddim', eta = 0): Promise<tf.Tensor> {",
+    `${I}const model = ${names.access};`,
+    `${I}const shape = model.inputs[0]!.shape.slice(1) as number[];`,
+    `${I}return sampleDiffusion(tf, model, diffusionSchedule(${literal(d.schedule)}, ${literal(d.timesteps)}), shape, { count, seed, steps, sampler, eta });`,
+    '}',
+  ].join('\n');
 }
 
 /** `sample()` of a program with a flow network: the same weights run backwards from a seeded normal z. */

@@ -749,6 +749,96 @@ export function meanSquaredBetween(a: { data: Float32Array }, b: { data: Float32
   return a.data.length ? sum / a.data.length : Number.NaN;
 }`,
   },
+  samplingTimesteps: {
+    file: 'src/runtime/program/diffusion.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** The timesteps a sampler visits, increasing: \`steps\` of 0 … T−1 spread evenly (all of them when steps ≥ T). */
+export function samplingTimesteps(timesteps: number, steps: number): number[] {
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(\`A sampler needs a whole number of steps of at least 1, got \${steps}.\`);
+  if (steps >= timesteps) return Array.from({ length: timesteps }, (_, i) => i);
+  if (steps === 1) return [timesteps - 1];
+  const out = new Set<number>();
+  for (let j = 0; j < steps; j++) out.add(Math.round((j * (timesteps - 1)) / (steps - 1)));
+  return [...out].sort((a, b) => a - b);
+}`,
+  },
+  DiffusionSampleOptions: {
+    file: 'src/runtime/program/diffusion.ts',
+    uses: [],
+    tfTypes: false,
+    source: `export interface DiffusionSampleOptions {
+  count: number;
+  seed: number;
+  /** How many of the T timesteps to visit (improved DDPM's respacing; DDIM's S). */
+  steps: number;
+  /** ancestral: DDPM's p(x_{t−1} | x_t) with the posterior variance; ddim: Song et al.'s update with η. */
+  sampler: 'ancestral' | 'ddim';
+  /** DDIM's η: 0 is deterministic, 1 has the ancestral sampler's variance. */
+  eta?: number;
+  /** Called after each step with the steps done; await it to keep a page responsive. */
+  onStep?: (done: number, total: number) => void | Promise<void>;
+}`,
+  },
+  sampleDiffusion: {
+    file: 'src/runtime/program/diffusion.ts',
+    uses: ['DiffusionSampleOptions', 'DiffusionSchedule', 'derivedSeed', 'samplingTimesteps'],
+    tfTypes: true,
+    source: `/**
+ * Draws \`count\` images with a network that predicts ε from (x_t, t) (inputs in that order, t as
+ * [batch, 1]), from seeded Gaussian noise, walking the visited timesteps τ_K > … > τ_1 backwards.
+ * Each step predicts x̂₀ = (x_t − √(1 − ᾱ)·ε̂)/√ᾱ, clipped to [−1, 1], then:
+ * - ancestral: x_prev = posterior mean of q(x_prev | x_t, x̂₀) + √β̃·z, with β' = 1 − ᾱ/ᾱ_prev for the
+ *   respaced step (z = 0 at the last step);
+ * - DDIM: x_prev = √ᾱ_prev·x̂₀ + √(1 − ᾱ_prev − σ²)·ε̂ + σ·z, σ = η·√((1 − ᾱ_prev)/(1 − ᾱ))·√(1 − ᾱ/ᾱ_prev).
+ * One tidy per step (the previous x is freed as the next is made), so no tensor outlives the call
+ * but the result: images [count, …shape] mapped from [−1, 1] to [0, 1].
+ */
+export async function sampleDiffusion(
+  tf: typeof tfType,
+  model: {
+    apply(inputs: tfType.Tensor[], kwargs?: Record<string, unknown>): tfType.Tensor | tfType.Tensor[] | tfType.SymbolicTensor | tfType.SymbolicTensor[];
+  },
+  schedule: DiffusionSchedule,
+  shape: number[],
+  options: DiffusionSampleOptions,
+): Promise<tfType.Tensor> {
+  const visit = samplingTimesteps(schedule.timesteps, options.steps);
+  const eta = options.eta ?? 0;
+  const full = [options.count, ...shape];
+  let x = tf.randomNormal(full, 0, 1, 'float32', derivedSeed(options.seed, 'sample:x_T'));
+  for (let i = visit.length - 1; i >= 0; i--) {
+    const t = visit[i]!;
+    const alphaBar = schedule.alphasCumprod[t]!;
+    const alphaBarPrev = i > 0 ? schedule.alphasCumprod[visit[i - 1]!]! : 1;
+    const last = i === 0;
+    const previous = x;
+    x = tf.tidy(() => {
+      const eps = model.apply([previous, tf.fill([options.count, 1], t)], { training: false }) as tfType.Tensor;
+      const x0 = tf.clipByValue(tf.div(tf.sub(previous, tf.mul(eps, Math.sqrt(1 - alphaBar))), Math.sqrt(alphaBar)), -1, 1);
+      const noise = () => tf.randomNormal(full, 0, 1, 'float32', derivedSeed(options.seed, \`sample:z@\${t}\`));
+      if (options.sampler === 'ancestral') {
+        const beta = 1 - alphaBar / alphaBarPrev;
+        const mean = tf.add(
+          tf.mul(x0, (beta * Math.sqrt(alphaBarPrev)) / (1 - alphaBar)),
+          tf.mul(previous, ((1 - alphaBarPrev) * Math.sqrt(1 - beta)) / (1 - alphaBar)),
+        );
+        return last ? mean : tf.add(mean, tf.mul(noise(), Math.sqrt((beta * (1 - alphaBarPrev)) / (1 - alphaBar))));
+      }
+      // ε consistent with the clipped x̂₀ (improved-diffusion's _predict_eps_from_xstart).
+      const epsClipped = tf.div(tf.sub(previous, tf.mul(x0, Math.sqrt(alphaBar))), Math.sqrt(1 - alphaBar));
+      const sigma = eta * Math.sqrt((1 - alphaBarPrev) / (1 - alphaBar)) * Math.sqrt(1 - alphaBar / alphaBarPrev);
+      const direction = tf.add(tf.mul(x0, Math.sqrt(alphaBarPrev)), tf.mul(epsClipped, Math.sqrt(Math.max(0, 1 - alphaBarPrev - sigma * sigma))));
+      return last || sigma === 0 ? direction : tf.add(direction, tf.mul(noise(), sigma));
+    });
+    previous.dispose();
+    await options.onStep?.(visit.length - i, visit.length);
+  }
+  const images = tf.tidy(() => tf.clipByValue(tf.add(tf.mul(x, 0.5), 0.5), 0, 1));
+  x.dispose();
+  return images;
+}`,
+  },
   SymmetricEigen: {
     file: 'src/runtime/linalg.ts',
     uses: [],

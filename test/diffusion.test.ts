@@ -273,3 +273,52 @@ describe('ddpm export', () => {
     nets.model.dispose();
   }, 120_000);
 });
+
+describe('UNet layer against PyTorch (test/helpers/torch_unet_reference.py, float64)', () => {
+  const python = ['/usr/bin/python3', 'python3'].find((exe) => {
+    try {
+      execFileSync(exe, ['-c', 'import torch'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  it.each([
+    [
+      'DDPM: added embedding, one head',
+      { channels: 8, channelMult: [1, 2], resBlocks: 1, attentionResolutions: [4], outChannels: 2, groups: 4, heads: 1, scaleShift: false },
+    ],
+    [
+      'ADM: scale-shift, two heads, two blocks',
+      { channels: 4, channelMult: [1, 2, 2], resBlocks: 2, attentionResolutions: [8, 2], outChannels: 1, groups: 2, heads: 2, scaleShift: true },
+    ],
+  ])(
+    '%s: same output from the same weights',
+    (_name, config) => {
+      if (!python) return void console.warn('Skipped: python3 cannot import torch.');
+      const unet = new PatchbayUNet(config);
+      const x = tf.input({ shape: [8, 8, 3] });
+      const e = tf.input({ shape: [6] });
+      const model = tf.model({ inputs: [x, e], outputs: unet.apply([x, e]) as tfType.SymbolicTensor });
+      // Every weight random (the zero-initialised convs too), so that each path counts.
+      model.setWeights(model.getWeights().map((w, i) => tf.randomNormal(w.shape, 0, 0.3, 'float32', i + 11)));
+      const images = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 1);
+      const emb = tf.randomNormal([2, 6], 0, 1, 'float32', 2);
+      const ours = model.predict([images, emb]) as tfType.Tensor;
+      const weights = Object.fromEntries(
+        unet.weights.map((w) => [w.originalName.slice(w.originalName.indexOf('/') + 1), { shape: w.shape, data: Array.from(w.read().dataSync()) }]),
+      );
+      const dir = join(ROOT, '.tmp', 'diffusion-torch');
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, `${config.channels}-${config.heads}.json`);
+      writeFileSync(file, JSON.stringify({ config, weights, x: images.arraySync(), emb: emb.arraySync() }));
+      const theirs = JSON.parse(execFileSync(python, [join(ROOT, 'test', 'helpers', 'torch_unet_reference.py'), file], { encoding: 'utf8' })) as number[][][][];
+      const diff = tf.max(tf.abs(tf.sub(ours, tf.tensor(theirs)))).dataSync()[0]!;
+      expect(diff).toBeLessThan(1e-4);
+      expect(tf.moments(ours).variance.dataSync()[0]).toBeGreaterThan(0.01);
+      tf.dispose([images, emb, ours]);
+      model.dispose();
+    },
+    60_000,
+  );
+});

@@ -105,6 +105,10 @@ function simsiam(): GraphDocument {
       }),
     ],
     program: {
+      mainNetwork: {
+        label: 'Encoder',
+        description: 'The convolutional encoder f whose features the evaluation probes; the projector and predictor train on top of it.',
+      },
       procedures: [
         procedure('pretrain', 'Self-supervised training', 'train', (p) => {
           const [v1, v2] = twoViews(p);
@@ -229,7 +233,13 @@ function byolLike(directPred: boolean): GraphDocument {
             p.add('p', 'Output', {}, [[out]]);
           }),
     ],
-    program: { procedures: [byolProcedure(directPred), procedure('evaluate', 'Evaluation', 'evaluate', sslEvaluation)] },
+    program: {
+      mainNetwork: {
+        label: 'Online encoder',
+        description: 'The online encoder whose features the evaluation probes; its moving average is the target encoder.',
+      },
+      procedures: [byolProcedure(directPred), procedure('evaluate', 'Evaluation', 'evaluate', sslEvaluation)],
+    },
     training: {
       optimizer: 'adam',
       learningRate: 2e-3,
@@ -319,6 +329,7 @@ function distillation(): GraphDocument {
       ),
     ],
     program: {
+      mainNetwork: { label: 'Student', description: 'The small network distilled from the teacher’s softened outputs (784-800-800-10 in the paper).' },
       procedures: [
         supervised('teach', 'Train the teacher', 'teacher', 2, 10),
         procedure(

@@ -24,13 +24,17 @@ describe('the editor on a training program', () => {
   it('has one tab per network, then one per procedure; a plain document has none', () => {
     const doc = simsiam();
     expect(tabsOf(doc).map((t) => `${t.tab.kind}:${t.tab.id}:${t.label}`)).toEqual([
-      `network:model:${doc.name}`,
+      // The top-level graph under the program's own name for it, not the document's.
+      'network:model:Encoder',
       'network:projector:Projector',
       'network:predictor:Predictor',
       'procedure:pretrain:Self-supervised training',
       'procedure:evaluate:Evaluation',
     ]);
     expect(tabsOf(createEditorStore().getState().doc)).toEqual([]);
+    // Without a name of its own it goes by the document's.
+    const unnamed = { ...doc, program: { ...doc.program!, mainNetwork: undefined } };
+    expect(tabsOf(unnamed)[0]!.label).toBe(doc.name);
   });
 
   it('edits the procedure on show as one undo step, and undo and redo stay in its tab', () => {

@@ -34,7 +34,9 @@ export interface NetworkInfo {
 
 /** Every network of a document: the main one ("model", the top-level nodes) first. */
 export function networksOf(doc: GraphDocument): NetworkInfo[] {
-  const docs: Array<{ id: string; label: string; description: string; doc: GraphDocument }> = [{ id: MAIN_NETWORK, label: doc.name, description: '', doc }];
+  const docs: Array<{ id: string; label: string; description: string; doc: GraphDocument }> = [
+    { id: MAIN_NETWORK, label: doc.program?.mainNetwork?.label ?? doc.name, description: doc.program?.mainNetwork?.description ?? '', doc },
+  ];
   for (const net of doc.networks)
     docs.push({
       id: net.id,

@@ -117,6 +117,11 @@ export const ProcedureSchema = z.looseObject({
 export type ProcedureDef = z.infer<typeof ProcedureSchema>;
 
 export const ProgramSchema = z.looseObject({
+  /**
+   * The top-level graph's name as a network of the program ("Student", "Encoder"); the document's
+   * name when left out.
+   */
+  mainNetwork: z.looseObject({ label: z.string().min(1), description: z.string().default('') }).optional(),
   procedures: z.array(ProcedureSchema).min(1),
 });
 export type ProgramDef = z.infer<typeof ProgramSchema>;

@@ -21,7 +21,8 @@ import { MAIN_TAB, type EditorState, type Tab } from './store';
 export const hasTabs = (doc: GraphDocument): boolean => doc.networks.length > 0 || !!doc.program;
 
 /** The main network's tab label: the document's name (the tab of the network "model"). */
-export const mainNetworkLabel = (doc: GraphDocument): string => doc.name.trim() || 'Main network';
+/** The top-level graph as a network of the program: its own label, or the document's name. */
+export const mainNetworkLabel = (doc: GraphDocument): string => doc.program?.mainNetwork?.label.trim() || doc.name.trim() || 'Main network';
 
 export interface TabInfo {
   tab: Tab;

@@ -61,7 +61,7 @@ describe.skipIf(!e2e)('training programs in Chromium', () => {
     // The training procedure: procedure nodes, Network nodes with their network's label and size, shapes on the wires.
     await page.getByTestId('graph-tab-procedure-pretrain').click();
     await page.getByTestId('node-encoder1').waitFor();
-    expect(await page.getByTestId('node-encoder1').textContent()).toMatch(/Network · SimSiam/);
+    expect(await page.getByTestId('node-encoder1').textContent()).toMatch(/Network · Encoder/);
     expect(await page.getByTestId('node-encoder1').textContent()).toMatch(/params/);
     expect(await page.getByTestId('shape-projector1').textContent()).toBe('(None, 64)');
     expect(await page.getByTestId('shape-erase1').textContent()).toBe('(None, 28, 28, 1)');
@@ -121,7 +121,7 @@ describe.skipIf(!e2e)('training programs in Chromium', () => {
     await page.getByTestId('node-encoder1').click();
     expect(await inspector.getByLabel('Network', { exact: true }).inputValue()).toBe('model');
     expect(await inspector.getByLabel('Network', { exact: true }).locator('option').allTextContents()).toEqual([
-      'SimSiam mnist (model)',
+      'Encoder (model)',
       'Projector (projector)',
       'Predictor (predictor)',
     ]);

@@ -36,6 +36,13 @@ Commands:
                                               columns, the label last or named by --label)
                                               Train in Node and print the final metrics;
                                               --threads: wasm threads (default: every core)
+  sweep <file.json | template> [--preset NAME] --param NAME=V1,V2,… [--param …] --data DATA
+        [--random N [--seed S]] [--parallel N] [--epochs N] [--limit N] [--batch-size B] [--csv FILE] [--json]
+                                              Train every variant (a grid, or N random picks) with
+                                              "patchbay train", N at a time, and compare accuracy,
+                                              params, MACs and step time; * marks the Pareto front.
+                                              NAME: lr, batchSize, epochs, depth, a param set on one
+                                              node (dim, kernelSize…) or NODE.PARAM
   sample <file.json | template> [--preset NAME] --weights DIR --count N [--seed S] [--steps K] [--sampler ddim|ancestral] [--eta E] --out FILE
                                               Samples of a trained generative program (DIR from
                                               train --save): FILE.png a grid, FILE.json the values
@@ -208,6 +215,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
         steps: { type: 'string' },
         sampler: { type: 'string' },
         eta: { type: 'string' },
+        param: { type: 'string' },
+        random: { type: 'string' },
+        parallel: { type: 'string' },
+        csv: { type: 'string' },
       },
     });
   } catch (err) {
@@ -247,6 +258,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
         if (!source)
           throw new CliError(`"patchbay data" needs a dataset (mnist, moons, spirals, gaussians, shapes, shapes-rgb) or a .csv file.\n\n${USAGE}`, 2);
         return await (await import('./data')).dataCommand(source, { out: values.out, label: values.label }, io);
+      case 'sweep': {
+        if (!source) throw new CliError(`"patchbay sweep" needs a graph file or a template id.\n\n${USAGE}`, 2);
+        const doc = loadSource(source, values.preset, io);
+        const { repeatedOption, sweepArgs, sweepCommand, SweepUsageError } = await import('./sweep');
+        try {
+          return await sweepCommand(doc, sweepArgs({ ...values, param: repeatedOption(argv, 'param') }), io);
+        } catch (err) {
+          if (err instanceof SweepUsageError) throw new CliError(err.message, 2);
+          throw err;
+        }
+      }
       case 'sample': {
         if (!source) throw new CliError(`"patchbay sample" needs a graph file or a template id.\n\n${USAGE}`, 2);
         return await sample(loadSource(source, values.preset, io), values, io);

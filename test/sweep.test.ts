@@ -43,7 +43,9 @@ describe('sweep: which document field a --param changes', () => {
     expect(sweepTarget(doc, 'kernelSize')).toEqual({ kind: 'param', nodeId: 'mixer', param: 'kernelSize' });
     expect(sweepTarget(doc, 'head.units')).toEqual({ kind: 'param', nodeId: 'head', param: 'units' });
     // "activation" is set on the stem, the mixer and the head: sweeping it everywhere would change the softmax head.
-    expect(() => sweepTarget(doc, 'activation')).toThrow(/--param activation is ambiguous: 3 nodes set it \(stem\.activation, mixer\.activation, head\.activation\)/);
+    expect(() => sweepTarget(doc, 'activation')).toThrow(
+      /--param activation is ambiguous: 3 nodes set it \(stem\.activation, mixer\.activation, head\.activation\)/,
+    );
     expect(() => sweepTarget(doc, 'width')).toThrow(/no node sets "width"/);
     expect(() => sweepTarget(doc, 'nope.units')).toThrow(/the graph has no node "nope"/);
   });

@@ -71,6 +71,8 @@ export async function openFile(file: File) {
   useOpening.setState({ opening: { name, message: 'Reading', fraction: 0 } });
   try {
     const result = await readOffThread({ kind: 'document', file, name }, (p) => useOpening.setState({ opening: { name, ...p } }));
+    // Not a Patchbay document: a tfjs or Keras model.json is imported as a graph instead.
+    if (!result.doc && (await (await import('./model-import')).openModelJson(file))) return;
     openLoaded(result, name);
   } catch (err) {
     useEditor

@@ -62,4 +62,45 @@ describe.skipIf(!e2e)('Export PyTorch in Chromium', () => {
     if (!python.error) expect(python.status, python.stderr).toBe(0);
     await page.context().close();
   });
+
+  test('opening a Keras model.json imports it as a graph; one with a layer Patchbay lacks names it and keeps the graph', async () => {
+    const page = await openEditor(h);
+    const layer = (className: string, name: string, config: object, from: string | null) => ({
+      class_name: className,
+      name,
+      config: { name, ...config },
+      inbound_nodes: from ? [[[from, 0, 0, {}]]] : [],
+    });
+    const model = (extra: object[]) => ({
+      class_name: 'Functional',
+      config: {
+        name: 'tiny_mlp',
+        layers: [
+          layer('InputLayer', 'features', { batch_input_shape: [null, 4], dtype: 'float32' }, null),
+          layer('Dense', 'hidden', { units: 8, activation: 'relu' }, 'features'),
+          layer('Dense', 'logits', { units: 3, activation: 'softmax' }, 'hidden'),
+          ...extra,
+        ],
+        output_layers: [['logits', 0, 0]],
+      },
+    });
+    await page
+      .getByLabel('Open a graph file')
+      .setInputFiles({ name: 'model.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(model([]))) });
+    await expect.poll(() => page.locator('.react-flow__node').count()).toBe(4);
+    await expect.poll(() => page.getByTestId('status-trainable').textContent()).toContain('67');
+    await shot(page, 'pytorch-import-opened');
+    await page
+      .getByLabel('Open a graph file')
+      .setInputFiles({
+        name: 'lstm.json',
+        mimeType: 'application/json',
+        buffer: Buffer.from(JSON.stringify(model([layer('LSTM', 'memory', { units: 4 }, 'logits')]))),
+      });
+    await expect.poll(() => page.getByText('Could not import lstm.json; your graph is unchanged').count()).toBe(1);
+    await expect.poll(() => page.getByText('Layer "memory" (LSTM): Patchbay has no "LSTM" layer.').count()).toBe(1);
+    expect(await page.locator('.react-flow__node').count()).toBe(4);
+    await shot(page, 'pytorch-import-refused');
+    await page.context().close();
+  });
 });

@@ -17,6 +17,7 @@ import {
 } from '@xyflow/react';
 import { scopedOf, useEditor } from './store';
 import { compactCount, formatCount } from './analysis';
+import { NodeCost } from './Profile';
 import { procedurePortsOf, viewResultsOf } from './program-view';
 import { ProcedureNodeExtras, procedureNodeLabel } from './ProcedureNode';
 import type { NetworkInfo } from '../compiler/program';
@@ -195,6 +196,7 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
           </span>
         )}
       </div>
+      {!view.procedure && <NodeCost id={id} result={result} />}
       {view.procedure && <ProcedureNodeExtras node={node} procedure={view.procedure.id} params={values} networks={view.procedure.networks} />}
       {problem && selected && (
         <div className={`pb-node-message ${errors.length ? '' : 'pb-warn'}`} role="status">

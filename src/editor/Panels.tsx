@@ -3,9 +3,13 @@ import { scopeDoc, useEditor } from './store';
 import { codeOf, formatCount, summaryOf, useAnalysis } from './analysis';
 import { allDiagnosticsOf, hasTabs, mainNetworkLabel, networkAnalysisOf, programCodeOf, programOf, tabOfDiagnostic, totalCountOf } from './program-view';
 import type { Summary } from '../compiler/summary';
+import { formatCount as formatMacs } from '../compiler/cost';
+import { formatBytes } from '../compiler/memory';
+import { ProfileBar, TimingCells, useHasProfile } from './Profile';
 import { downloadBlob, downloadText, fileBase } from './files';
 import { formatShape } from '../nodes/shape';
 import type { Diagnostic } from '../document/diagnostics';
+import type { Analysis } from '../compiler/infer';
 
 const CodeEditor = lazy(() => import('./CodeEditor'));
 
@@ -125,7 +129,13 @@ const rank = (d: Diagnostic) => (d.severity === 'error' ? 0 : d.severity === 'wa
 export function SummaryPanel() {
   const doc = useEditor((s) => s.doc);
   const main = useAnalysis();
-  if (!hasTabs(doc)) return <SummaryTable summary={summaryOf(main)} network="model" />;
+  if (!hasTabs(doc))
+    return (
+      <>
+        <ProfileBar analysis={main} isProgram={false} />
+        <SummaryTable summary={summaryOf(main)} network="model" results={main.main.nodes} />
+      </>
+    );
   // One table per network, then the totals of all of them (and a program's learned scalars).
   const total = totalCountOf(doc);
   const networks = [{ id: 'model', label: mainNetworkLabel(doc) }, ...doc.networks.map((n) => ({ id: n.id, label: n.label }))];
@@ -165,8 +175,10 @@ export function SummaryPanel() {
 }
 
 /** The Keras-style table of one network; a row selects its node (in the network's tab). */
-function SummaryTable({ summary, network }: { summary: Summary; network: string }) {
+function SummaryTable({ summary, network, results }: { summary: Summary; network: string; results?: Analysis['main']['nodes'] }) {
   const focusNode = useEditor((s) => s.focusNode);
+  // Measured times, once Profile has run (a single-network graph only).
+  const timed = useHasProfile() && !!results;
   const several = useEditor((s) => hasTabs(s.doc));
   const total = summary.trainableParams + summary.nonTrainableParams;
   // In a document of several networks the totals come once, after all tables; each table keeps its own.
@@ -186,6 +198,14 @@ function SummaryTable({ summary, network }: { summary: Summary; network: string 
             <th scope="col" className="pb-num">
               Params
             </th>
+            <th scope="col" className="pb-num" title="Multiply–accumulates for one example, and below them the activation memory kept for the backward pass">
+              MACs
+            </th>
+            {timed && (
+              <th scope="col" className="pb-num" title="Measured by Profile on one batch: forward (inference), and below it forward + backward">
+                Time
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -196,6 +216,12 @@ function SummaryTable({ summary, network }: { summary: Summary; network: string 
               </td>
               <td className="pb-mono">{r.outputShape ? formatShape(r.outputShape) : '?'}</td>
               <td className="pb-num pb-mono">{formatCount(r.trainableParams + r.nonTrainableParams)}</td>
+              <td className="pb-num pb-mono" title="Multiply–accumulates; activations kept, one example">
+                {r.macs ? formatMacs(r.macs) : '–'}
+                <br />
+                <span className="pb-muted">{r.activationBytes ? formatBytes(r.activationBytes) : '–'}</span>
+              </td>
+              {timed && <TimingCells nodeId={r.nodeId} result={results.get(r.nodeId)} />}
             </tr>
           ))}
         </tbody>
@@ -224,9 +250,47 @@ function SummaryTable({ summary, network }: { summary: Summary; network: string 
               {formatCount(summary.nonTrainableParams)}
             </td>
           </tr>
+          <SummaryCostRows summary={summary} />
         </tfoot>
       </table>
     </div>
+  );
+}
+
+/** The cost totals under a summary table: MACs and activation memory, for one example and a training batch. */
+function SummaryCostRows({ summary }: { summary: Summary }) {
+  return (
+    <>
+      <tr>
+        <th scope="row" colSpan={2} title="Convolutions, dense layers and matrix products; element-wise work is not counted">
+          MACs per example
+        </th>
+        <td className="pb-num pb-mono" data-testid="summary-macs">
+          {formatMacs(summary.macs)}
+        </td>
+      </tr>
+      <tr>
+        <th scope="row" colSpan={2}>
+          Activations per example
+        </th>
+        <td className="pb-num pb-mono" data-testid="summary-activations">
+          {formatBytes(summary.activationBytes)}
+        </td>
+      </tr>
+      <tr>
+        <th scope="row" colSpan={2}>
+          Activations, training batch of {summary.cost.batchSize}
+        </th>
+        <td className="pb-num pb-mono">{formatBytes(summary.cost.batchActivationBytes)}</td>
+      </tr>
+      {summary.cost.notes.map((note) => (
+        <tr key={note}>
+          <td colSpan={5} className="pb-muted pb-small-text" data-testid="summary-cost-note">
+            {note}
+          </td>
+        </tr>
+      ))}
+    </>
   );
 }
 

@@ -10,7 +10,7 @@ import { analyzeProgram, lowerProgram } from '../src/compiler/program';
 import { buildModel } from '../src/runtime/build';
 import { diffusionSetup } from '../src/cli/sample-diffusion';
 import { unetParamCount, type UNetParams } from '../src/nodes/layers/diffusion';
-import { diffusionForward, diffusionSchedule, runDiffusionOp, sampleDiffusion, samplingTimesteps } from '../src/runtime/program/diffusion';
+import { diffusionForward, diffusionHybridLoss, diffusionSchedule, runDiffusionOp, sampleDiffusion, samplingTimesteps } from '../src/runtime/program/diffusion';
 import { PatchbayTimestepEmbedding } from '../src/runtime/layers/timestep-embedding';
 import { PatchbayUNet } from '../src/runtime/layers/unet';
 import { templateDocument } from '../templates/index';
@@ -84,7 +84,7 @@ describe('UNet layer', () => {
           () => tf.mean(tf.square(tf.sub(model.apply([x, t], { training: true }) as tfType.Tensor, x))) as tfType.Scalar,
           vars,
         );
-        optimizer.applyGradients(grads);
+        optimizer.applyGradients(grads as Record<string, tfType.Variable>);
       });
     }
     const moved = model.getWeights().map((w, i) => Math.max(...Array.from(w.dataSync(), (v, k) => Math.abs(v - before[i]![k]!))));
@@ -321,4 +321,37 @@ describe('UNet layer against PyTorch (test/helpers/torch_unet_reference.py, floa
     },
     60_000,
   );
+});
+
+describe("improved DDPM's hybrid loss", () => {
+  const fixture = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'diffusion', 'hybrid-loss.json'), 'utf8')) as {
+    timesteps: number;
+    x0: number[][][][];
+    xt: number[][][][];
+    t: number[];
+    noise: number[][][][];
+    output: number[][][][];
+    perExample: number[];
+    loss: number;
+  };
+  it('equals improved-diffusion training_losses (learned range, rescaled MSE; scripts/iddpm-hybrid-fixture.py), decoder NLL at t = 0 included', () => {
+    const [x0, xt, noise, output] = [fixture.x0, fixture.xt, fixture.noise, fixture.output].map((a) => tf.tensor(a));
+    const t = tf.tensor2d(fixture.t.map((v) => [v]));
+    const loss = diffusionHybridLoss(tf, output!, noise!, x0!, xt!, t, 'cosine', fixture.timesteps);
+    expect(Math.abs(loss.dataSync()[0]! - fixture.loss) / fixture.loss).toBeLessThan(1e-4);
+    tf.dispose([x0!, xt!, noise!, output!, t, loss]);
+  });
+
+  it('the VB term trains only the variance half: the mean half gets the MSE gradient alone', () => {
+    const [x0, xt, noise] = [fixture.x0, fixture.xt, fixture.noise].map((a) => tf.tensor(a));
+    const t = tf.tensor2d(fixture.t.map((v) => [v]));
+    const output = tf.tensor(fixture.output);
+    const g = tf.grad((o: tfType.Tensor) => diffusionHybridLoss(tf, o, noise!, x0!, xt!, t, 'cosine', fixture.timesteps))(output);
+    const [gMean, gVar] = tf.split(g, 2, -1);
+    const [epsHat] = tf.split(output, 2, -1);
+    const mseOnly = tf.div(tf.mul(2, tf.sub(epsHat!, noise!)), noise!.size);
+    expect(tf.max(tf.abs(tf.sub(gMean!, mseOnly))).dataSync()[0]).toBeLessThan(1e-6);
+    expect(tf.max(tf.abs(gVar!)).dataSync()[0]).toBeGreaterThan(1e-4);
+    tf.dispose([x0!, xt!, noise!, t, output, g, gMean!, gVar!, epsHat!, mseOnly]);
+  });
 });

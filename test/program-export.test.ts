@@ -353,6 +353,10 @@ describe('every op: the exported call runs what the interpreter runs', () => {
     if (['RandomTranslate', 'RandomAffine', 'RandomFlip', 'GaussianNoise', 'RandomErase', 'FlattenExamples'].includes(op)) return [image()];
     if (op === 'CrossEntropy') return [tf.softmax(rows(1)), label()];
     if (op === 'Diffuse') return [rows(1), rows(2), tf.tensor2d([[0], [10], [500], [999]])];
+    if (op === 'DiffusionHybridLoss') {
+      const pixels = (seed: number, c = 1) => tf.randomUniform([4, 3, 3, c], -1, 1, 'float32', seed);
+      return [pixels(1, 2), pixels(2), pixels(3), pixels(4), tf.tensor2d([[0], [10], [500], [999]])];
+    }
     if (op === 'DistillationLoss') return [rows(1), rows(2), label()];
     if (op === 'MaskCapsules') return [tf.randomNormal([4, 5, 3], 0, 1, 'float32', 1), label()];
     if (op === 'MarginLoss') return [tf.randomUniform([4, 5], 0, 1, 'float32', 1), label()];
@@ -367,6 +371,7 @@ describe('every op: the exported call runs what the interpreter runs', () => {
       'Captions',
       'CrossEntropy',
       'Diffuse',
+      'DiffusionHybridLoss',
       'DiffusionNoise',
       'DiffusionTimestep',
       'DistillationLoss',
@@ -398,12 +403,12 @@ describe('every op: the exported call runs what the interpreter runs', () => {
       const config = spec.params.parse(spec.type === 'RandomFlip' || spec.type === 'RandomErase' ? { probability: 0.5 } : {}) as Record<string, unknown>;
       const count = spec.type === 'MeanOf' || spec.type === 'WeightedSum' || spec.type === 'InfoNCE' ? 2 : spec.inputs.length;
       if (spec.type === 'WeightedSum') config.weights = [0.25, 0.75];
-      const names = ['a', 'b', 'c'].slice(0, count);
+      const names = ['a', 'b', 'c', 'd', 'e'].slice(0, count);
       const { code } = opCall(
         { kind: 'op', nodeId: `node ${spec.type}`, op: spec.type, config, inputs: names, output: 'out', loss: spec.kind === 'loss' },
         names,
       );
-      return { spec, config, count, fn: `  ${spec.type}: (a: tfType.Tensor, b: tfType.Tensor, c: tfType.Tensor): tfType.Tensor => ${code},` };
+      return { spec, config, count, fn: `  ${spec.type}: (a: tfType.Tensor, b: tfType.Tensor, c: tfType.Tensor, d: tfType.Tensor, e: tfType.Tensor): tfType.Tensor => ${code},` };
     });
     const source = [
       "import * as tf from '@tensorflow/tfjs';",
@@ -411,7 +416,7 @@ describe('every op: the exported call runs what the interpreter runs', () => {
       ...Object.values(PROGRAM_SOURCES).map((s) => s.source),
       'const seed = 3;',
       'const step = 5;',
-      'export const OPS: Record<string, (a: tfType.Tensor, b: tfType.Tensor, c: tfType.Tensor) => tfType.Tensor> = {',
+      'export const OPS: Record<string, (a: tfType.Tensor, b: tfType.Tensor, c: tfType.Tensor, d: tfType.Tensor, e: tfType.Tensor) => tfType.Tensor> = {',
       ...calls.map((c) => c.fn),
       '};',
       '',
@@ -419,11 +424,11 @@ describe('every op: the exported call runs what the interpreter runs', () => {
     const file = join(OUT, 'ops.ts');
     writeFileSync(file, source);
     const { OPS } = (await import(/* @vite-ignore */ file)) as {
-      OPS: Record<string, (a: tfType.Tensor, b?: tfType.Tensor, c?: tfType.Tensor) => tfType.Tensor>;
+      OPS: Record<string, (a: tfType.Tensor, b?: tfType.Tensor, c?: tfType.Tensor, d?: tfType.Tensor, e?: tfType.Tensor) => tfType.Tensor>;
     };
     for (const { spec, config, count } of calls) {
       const inputs = inputsFor(spec.type, count);
-      const exported = OPS[spec.type]!(inputs[0]!, inputs[1], inputs[2]);
+      const exported = OPS[spec.type]!(inputs[0]!, inputs[1], inputs[2], inputs[3], inputs[4]);
       const app = runOp(tf, spec.type, config, inputs, { seed: 3, step: 5, nodeId: `node ${spec.type}` });
       expect(exported.shape, spec.type).toEqual(app.shape);
       expect(maxDifference([exported], [app]), spec.type).toBeLessThanOrEqual(1e-6);

@@ -111,6 +111,8 @@ export function opCall(s: Extract<ProgramStep, { kind: 'op' }>, ins: string[]): 
       return { fn: 'diffusionForward', code: `diffusionForward(tf, ${a}, ${b}, ${c}, ${n('schedule')}, ${n('timesteps')})` };
     case 'ScaleShift':
       return { fn: 'scaleShift', code: `scaleShift(tf, ${a}, ${n('scale')}, ${n('shift')})` };
+    case 'DiffusionHybridLoss':
+      return { fn: 'diffusionHybridLoss', code: `diffusionHybridLoss(tf, ${a}, ${b}, ${c}, ${ins[3]}, ${ins[4]}, ${n('schedule')}, ${n('timesteps')})` };
     case 'MaskCapsules':
       return { fn: 'maskCapsules', code: b ? `maskCapsules(tf, ${a}, ${b})` : `maskCapsules(tf, ${a})` };
     case 'MarginLoss':

@@ -839,6 +839,84 @@ export async function sampleDiffusion(
   return images;
 }`,
   },
+  approxStandardNormalCdf: {
+    file: 'src/runtime/program/diffusion.ts',
+    uses: [],
+    tfTypes: true,
+    source: `/** Φ(x) by improved-diffusion's tanh approximation (approx_standard_normal_cdf). */
+export function approxStandardNormalCdf(tf: typeof tfType, x: tfType.Tensor): tfType.Tensor {
+  return tf.mul(0.5, tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))));
+}`,
+  },
+  diffusionHybridLoss: {
+    file: 'src/runtime/program/diffusion.ts',
+    uses: ['approxStandardNormalCdf', 'diffusionSchedule'],
+    tfTypes: true,
+    source: `/**
+ * Improved DDPM's hybrid loss (Nichol & Dhariwal 2021, improved-diffusion training_losses with
+ * learn_sigma and rescaled MSE): the network outputs 2C channels, ε̂ then v. L = mean‖ε − ε̂‖² +
+ * (T/1000)·L_t, where L_t (in bits per dimension) is KL(q(x_{t−1} | x_t, x₀) ‖ p(x_{t−1} | x_t)) for
+ * t > 0 and the discretised decoder NLL of x₀ at t = 0; p has the mean from ε̂ with its gradient
+ * stopped (the VB term only trains the variance) and log Σ = frac·log β_t + (1 − frac)·log β̃_t,
+ * frac = (v + 1)/2. Averaged over the batch. Masks come from x₀ and t, which are data: no
+ * comparison lands on the gradient tape.
+ */
+export function diffusionHybridLoss(
+  tf: typeof tfType,
+  output: tfType.Tensor,
+  noise: tfType.Tensor,
+  x0: tfType.Tensor,
+  xt: tfType.Tensor,
+  t: tfType.Tensor,
+  kind: 'linear' | 'cosine',
+  timesteps: number,
+): tfType.Tensor {
+  const s = diffusionSchedule(kind, timesteps);
+  const channels = x0.shape[x0.rank - 1]!;
+  const [epsRaw, v] = tf.split(output, [channels, channels], -1);
+  const n = x0.shape[0]!;
+  const index = tf.cast(tf.reshape(t, [-1]), 'int32');
+  const perExample = [n, ...x0.shape.slice(1).map(() => 1)];
+  const at = (values: Float64Array) => tf.reshape(tf.gather(tf.tensor1d(Float32Array.from(values)), index), perExample);
+  const mse = tf.mean(tf.squaredDifference(noise, epsRaw));
+  // The mean's path is cut: the VB term trains only v (model_output.detach()).
+  const eps = tf.customGrad(((e: tfType.Tensor) => ({ value: e.clone(), gradFunc: (dy: tfType.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<
+    typeof tf.customGrad
+  >[0])(epsRaw);
+  const [ab, c1, c2] = [at(s.alphasCumprod), at(s.posteriorMeanCoef1), at(s.posteriorMeanCoef2)];
+  const predX0 = tf.sub(tf.mul(tf.rsqrt(ab), xt), tf.mul(tf.sqrt(tf.sub(tf.reciprocal(ab), 1)), eps));
+  const modelMean = tf.add(tf.mul(c1, predX0), tf.mul(c2, xt));
+  const minLog = at(s.posteriorLogVarianceClipped);
+  const maxLog = at(Float64Array.from(s.betas, Math.log));
+  const frac = tf.div(tf.add(v, 1), 2);
+  const modelLogVar = tf.add(tf.mul(frac, maxLog), tf.mul(tf.sub(1, frac), minLog));
+  const trueMean = tf.add(tf.mul(c1, x0), tf.mul(c2, xt));
+  const kl = tf.mul(
+    0.5,
+    tf.add(
+      tf.sub(tf.sub(modelLogVar, minLog), 1),
+      tf.add(tf.exp(tf.sub(minLog, modelLogVar)), tf.mul(tf.square(tf.sub(trueMean, modelMean)), tf.exp(tf.neg(modelLogVar)))),
+    ),
+  );
+  // Discretised Gaussian log-likelihood of x₀ in 256 bins of [−1, 1] (the decoder at t = 0).
+  const centered = tf.sub(x0, modelMean);
+  const invStd = tf.exp(tf.mul(-0.5, modelLogVar));
+  const cdfPlus = approxStandardNormalCdf(tf, tf.mul(invStd, tf.add(centered, 1 / 255)));
+  const cdfMin = approxStandardNormalCdf(tf, tf.mul(invStd, tf.sub(centered, 1 / 255)));
+  const low = tf.cast(tf.less(x0, -0.999), 'float32');
+  const high = tf.mul(tf.cast(tf.greater(x0, 0.999), 'float32'), tf.sub(1, low));
+  const middle = tf.sub(1, tf.add(low, high));
+  const logProbs = tf.addN([
+    tf.mul(low, tf.log(tf.maximum(cdfPlus, 1e-12))),
+    tf.mul(high, tf.log(tf.maximum(tf.sub(1, cdfMin), 1e-12))),
+    tf.mul(middle, tf.log(tf.maximum(tf.sub(cdfPlus, cdfMin), 1e-12))),
+  ]);
+  const perEx = (x: tfType.Tensor) => tf.div(tf.mean(tf.reshape(x, [n, -1]), 1), Math.LN2);
+  const first = tf.cast(tf.equal(index, 0), 'float32');
+  const vb = tf.add(tf.mul(first, perEx(tf.neg(logProbs))), tf.mul(tf.sub(1, first), perEx(kl)));
+  return tf.add(mse, tf.mul(tf.mean(vb), timesteps / 1000));
+}`,
+  },
   SymmetricEigen: {
     file: 'src/runtime/linalg.ts',
     uses: [],

@@ -96,6 +96,46 @@ export const ScaleShiftSpec = define({
   infer: (_p, [x]) => ({ out: x! }),
 });
 
+export const HybridLossSpec = define({
+  type: 'DiffusionHybridLoss',
+  label: 'Hybrid loss (improved DDPM)',
+  category: 'Losses',
+  kind: 'loss',
+  procedures: ['train'],
+  description:
+    "Improved DDPM's L_simple + λ·L_vlb (λ = 0.001 as T/1000 on the per-step bound): the network outputs ε̂ and v (twice the image's channels); the bound trains only the variance, log Σ = frac·log β + (1 − frac)·log β̃ with frac = (v + 1)/2, the mean's gradient stopped.",
+  inputs: [
+    { name: 'output', label: 'ε̂ and v' },
+    { name: 'noise', label: 'ε' },
+    { name: 'x0', label: 'x₀' },
+    { name: 'xt', label: 'x_t' },
+    { name: 't', label: 't' },
+  ],
+  outputs: [{ name: 'loss' }],
+  params: z.object({ schedule: scheduleParam, timesteps: timestepsParam }),
+  keyParams: ['schedule', 'timesteps'],
+  infer: (_p, [output, noise, x0, xt, t]) => {
+    const same = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
+    if (!same(noise!, x0!) || !same(xt!, x0!))
+      return problem(
+        `Received ${formatShape(noise!)}, ${formatShape(x0!)} and ${formatShape(xt!)} for ε, x₀ and x_t, expected one shape.`,
+        'Wire the Gaussian noise, the scaled image and Diffuse.',
+        'noise',
+      );
+    const c = x0![x0!.length - 1];
+    const o = output!;
+    if (o.length !== x0!.length || o[o.length - 1] !== (c === null || c === undefined ? null : 2 * c) || !o.slice(1, -1).every((d, i) => d === x0![i + 1]))
+      return problem(
+        `Received ${formatShape(o)} for the network output, expected ${formatShape([...x0!.slice(0, -1), c == null ? null : 2 * c])}: ε̂ and v, twice the image's channels.`,
+        "Give the network's last layer twice the image's channels.",
+        'output',
+      );
+    if (t!.length !== 2 || t![1] !== 1)
+      return problem(`Received ${formatShape(t!)} for t, expected one timestep per example, (batch, 1).`, 'Wire a Random timestep node into t.', 't');
+    return { loss: [] };
+  },
+});
+
 export const HeldOutMseSpec = define({
   type: 'MeanSquaredErrorMetric',
   label: 'Mean squared error (held out)',
@@ -121,4 +161,4 @@ export const HeldOutMseSpec = define({
   },
 });
 
-export const DIFFUSION_PROGRAM_SPECS = [DiffusionTimestepSpec, DiffusionNoiseSpec, DiffuseSpec, ScaleShiftSpec, HeldOutMseSpec];
+export const DIFFUSION_PROGRAM_SPECS = [DiffusionTimestepSpec, DiffusionNoiseSpec, DiffuseSpec, ScaleShiftSpec, HybridLossSpec, HeldOutMseSpec];

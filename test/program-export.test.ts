@@ -362,6 +362,8 @@ describe('every op: the exported call runs what the interpreter runs', () => {
     if (op === 'MarginLoss') return [tf.randomUniform([4, 5], 0, 1, 'float32', 1), label()];
     if (op === 'Captions') return [tf.oneHot(tf.tensor1d([0, 3, 1, 9], 'int32'), 10).toFloat()];
     if (op === 'ZeroShotClassifier') return [rows(1), tf.randomNormal([20, 5], 0, 1, 'float32', 2)];
+    if (op === 'Dequantize') return [image()];
+    if (op === 'FlowNLL') return [rows(1), tf.randomNormal([4], 0, 1, 'float32', 2)];
     return Array.from({ length: count }, (_, i) => rows(i + 1));
   };
   const ops = PROGRAM_SPECS.filter((s) => s.kind === 'op' || s.kind === 'loss');
@@ -370,12 +372,14 @@ describe('every op: the exported call runs what the interpreter runs', () => {
     expect(ops.map((s) => s.type).sort()).toEqual([
       'Captions',
       'CrossEntropy',
+      'Dequantize',
       'Diffuse',
       'DiffusionHybridLoss',
       'DiffusionNoise',
       'DiffusionTimestep',
       'DistillationLoss',
       'FlattenExamples',
+      'FlowNLL',
       'GaussianNoise',
       'InfoNCE',
       'MarginLoss',
@@ -408,7 +412,12 @@ describe('every op: the exported call runs what the interpreter runs', () => {
         { kind: 'op', nodeId: `node ${spec.type}`, op: spec.type, config, inputs: names, output: 'out', loss: spec.kind === 'loss' },
         names,
       );
-      return { spec, config, count, fn: `  ${spec.type}: (a: tfType.Tensor, b: tfType.Tensor, c: tfType.Tensor, d: tfType.Tensor, e: tfType.Tensor): tfType.Tensor => ${code},` };
+      return {
+        spec,
+        config,
+        count,
+        fn: `  ${spec.type}: (a: tfType.Tensor, b: tfType.Tensor, c: tfType.Tensor, d: tfType.Tensor, e: tfType.Tensor): tfType.Tensor => ${code},`,
+      };
     });
     const source = [
       "import * as tf from '@tensorflow/tfjs';",

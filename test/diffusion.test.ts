@@ -183,6 +183,25 @@ describe('samplers', () => {
     tf.dispose([a, b, c, d]);
   });
 
+  it('a network with learned variances (ε̂ and v): v = −1 is the posterior variance β̃, v = 1 the larger β', async () => {
+    const schedule = diffusionSchedule('cosine', 100);
+    const oracle = gaussianOracle(schedule, mu, s);
+    const withV = (v: number) => ({
+      apply: (inputs: tfType.Tensor[]) =>
+        tf.tidy(() => {
+          const eps = oracle.apply(inputs);
+          return tf.concat([eps, tf.fill(eps.shape, v)], -1);
+        }),
+    });
+    const options = { count: 2000, seed: 5, steps: 25, sampler: 'ancestral' as const };
+    const plain = await sampleDiffusion(tf, oracle, schedule, [1, 1, 1], options);
+    const small = await sampleDiffusion(tf, withV(-1), schedule, [1, 1, 1], options);
+    const large = await sampleDiffusion(tf, withV(1), schedule, [1, 1, 1], options);
+    expect(tf.max(tf.abs(tf.sub(plain, small))).dataSync()[0]).toBeLessThan(1e-5);
+    expect(stats(large.dataSync() as Float32Array).std).toBeGreaterThan(stats(small.dataSync() as Float32Array).std + 0.005);
+    tf.dispose([plain, small, large]);
+  });
+
   it('respacing visits evenly spread timesteps from 0 to T − 1', () => {
     expect(samplingTimesteps(1000, 5)).toEqual([0, 250, 500, 749, 999]);
     expect(samplingTimesteps(10, 50)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);

@@ -786,7 +786,7 @@ export function samplingTimesteps(timesteps: number, steps: number): number[] {
     tfTypes: true,
     source: `/**
  * Draws \`count\` images with a network that predicts ε from (x_t, t) (inputs in that order, t as
- * [batch, 1]), from seeded Gaussian noise, walking the visited timesteps τ_K > … > τ_1 backwards.
+ * [batch, 1]; with twice the image's channels out, ε̂ then improved DDPM's variance v), from seeded Gaussian noise, walking the visited timesteps τ_K > … > τ_1 backwards.
  * Each step predicts x̂₀ = (x_t − √(1 − ᾱ)·ε̂)/√ᾱ, clipped to [−1, 1], then:
  * - ancestral: x_prev = posterior mean of q(x_prev | x_t, x̂₀) + √β̃·z, with β' = 1 − ᾱ/ᾱ_prev for the
  *   respaced step (z = 0 at the last step);
@@ -814,7 +814,11 @@ export async function sampleDiffusion(
     const last = i === 0;
     const previous = x;
     x = tf.tidy(() => {
-      const eps = model.apply([previous, tf.fill([options.count, 1], t)], { training: false }) as tfType.Tensor;
+      const out = model.apply([previous, tf.fill([options.count, 1], t)], { training: false }) as tfType.Tensor;
+      // A network with learned variances (improved DDPM) outputs ε̂ then v: twice the image's channels.
+      const channels = shape[shape.length - 1]!;
+      const learned = out.shape[out.rank - 1] === 2 * channels;
+      const [eps, v] = learned ? tf.split(out, 2, -1) : [out, undefined];
       const x0 = tf.clipByValue(tf.div(tf.sub(previous, tf.mul(eps, Math.sqrt(1 - alphaBar))), Math.sqrt(alphaBar)), -1, 1);
       const noise = () => tf.randomNormal(full, 0, 1, 'float32', derivedSeed(options.seed, \`sample:z@\${t}\`));
       if (options.sampler === 'ancestral') {
@@ -823,7 +827,14 @@ export async function sampleDiffusion(
           tf.mul(x0, (beta * Math.sqrt(alphaBarPrev)) / (1 - alphaBar)),
           tf.mul(previous, ((1 - alphaBarPrev) * Math.sqrt(1 - beta)) / (1 - alphaBar)),
         );
-        return last ? mean : tf.add(mean, tf.mul(noise(), Math.sqrt((beta * (1 - alphaBarPrev)) / (1 - alphaBar))));
+        if (last) return mean;
+        const small = (beta * (1 - alphaBarPrev)) / (1 - alphaBar);
+        if (!v) return tf.add(mean, tf.mul(noise(), Math.sqrt(small)));
+        // log Σ = frac·log β + (1 − frac)·log β̃, frac = (v + 1)/2 (β̃ clipped away from 0 as in training).
+        const frac = tf.div(tf.add(v, 1), 2);
+        const logSmall = Math.log(Math.max(small, schedule.posteriorVariance[Math.min(1, schedule.timesteps - 1)]!));
+        const logVar = tf.add(tf.mul(frac, Math.log(beta)), tf.mul(tf.sub(1, frac), logSmall));
+        return tf.add(mean, tf.mul(noise(), tf.exp(tf.mul(0.5, logVar))));
       }
       // ε consistent with the clipped x̂₀ (improved-diffusion's _predict_eps_from_xstart).
       const epsClipped = tf.div(tf.sub(previous, tf.mul(x0, Math.sqrt(alphaBar))), Math.sqrt(1 - alphaBar));

@@ -124,6 +124,21 @@ const CASES: [string, Record<string, unknown>, number[][], number, number][] = [
   // pairs I·J·D = 12·3·4: û = W·u (× d = 8), 3 weighted sums, 2 agreements; kept: û, 3 iterations of I·J couplings, output
   ['DigitCapsules', { capsules: 3, capsuleDim: 4, routings: 3 }, [[12, 8]], 12 * 3 * 4 * (8 + 3 + 2), 12 * 3 * 4 + 3 * 12 * 3 + 3 * 4],
   ['CapsuleLength', {}, [[10, 16]], 0, 10],
+  ['TimestepEmbedding', { dim: 16 }, [[1]], 0, 16],
+  // n = 36 positions, 4 → 8 channels, embedding 12: two 3×3 convolutions, the embedding's dense, the 1×1 skip
+  ['TimeResBlock', { filters: 8, groups: 4 }, [[6, 6, 4], [12]], 36 * 9 * 4 * 8 + 12 * 8 + 36 * 9 * 8 * 8 + 36 * 4 * 8, 6 * 6 * 8],
+  // n = 16 positions, 8 channels: q, k, v (n·c·3c), scores and weighted sum (2·n²·c), projection (n·c²); kept: the n² scores and five n·c tensors
+  ['SpatialAttention', { groups: 4 }, [[4, 4, 8]], 16 * 8 * 24 + 2 * 256 * 8 + 16 * 64, 256 + 5 * 16 * 8],
+  // One level of 4 channels on 4×4, embedding 8 (time MLP 16 wide): time MLP 8·16 + 16·16; stem 16·9·1·4; one res block 4→4
+  // (16·9·16 + 16·4 + 16·9·16); middle: two of those and attention (16·4·12 + 2·16²·4 + 16·16); up: two res blocks 8→4
+  // (16·9·8·4 + 16·4 + 16·9·16 + 16·8·4 each); out conv 16·9·4·1
+  [
+    'UNet',
+    { channels: 4, channelMult: [1], resBlocks: 1, attentionResolutions: [], groups: 2 },
+    [[4, 4, 1], [8]],
+    8 * 16 + 16 * 16 + 16 * 9 * 4 + 4672 + 2 * 4672 + (16 * 4 * 12 + 2 * 256 * 4 + 256) + 2 * (16 * 9 * 8 * 4 + 64 + 16 * 9 * 16 + 16 * 8 * 4) + 16 * 9 * 4,
+    16,
+  ],
   // views: tfjs shares the input's data
   ['Flatten', {}, [[7, 7, 4]], 0, 0],
   ['Reshape', { targetShape: [49, 16] }, [[7, 7, 16]], 0, 0],

@@ -202,6 +202,45 @@ describe('samplers', () => {
     tf.dispose([plain, small, large]);
   });
 
+  /**
+   * Classifier guidance with the exact ε and the exact noisy classifier of two point masses at ±0.5:
+   * p(k | x_t) ∝ N(x_t; √ᾱ·m_k, 1 − ᾱ). Guided with s = 1, sampling draws the chosen class only.
+   */
+  it.each([
+    ['ancestral, 100 steps', 'ancestral', 100],
+    ['DDIM, 50 steps', 'ddim', 50],
+  ] as const)('classifier guidance (%s) steers to the chosen class', async (_name, sampler, steps) => {
+    const schedule = diffusionSchedule('cosine', 100);
+    const means = [-0.5, 0.5];
+    const logits = (x: tfType.Tensor, t: tfType.Tensor) => {
+      const ab = schedule.alphasCumprod[t.dataSync()[0]!]!;
+      return tf.concat(
+        means.map((m) => tf.div(tf.square(tf.sub(x, Math.sqrt(ab) * m)), -2 * (1 - ab))).map((l) => tf.reshape(l, [-1, 1])),
+        1,
+      );
+    };
+    const model = {
+      apply: ([x, t]: tfType.Tensor[]) =>
+        tf.tidy(() => {
+          const ab = schedule.alphasCumprod[t!.dataSync()[0]!]!;
+          const posterior = tf.softmax(logits(x!, t!));
+          const x0 = tf.reshape(tf.sum(tf.mul(posterior, tf.tensor2d([means])), 1), x!.shape);
+          return tf.div(tf.sub(x!, tf.mul(x0, Math.sqrt(ab))), Math.sqrt(1 - ab));
+        }),
+    };
+    const share = async (guidance?: { classifier: typeof logits; label: number; scale: number }) => {
+      const out = await sampleDiffusion(tf, model, schedule, [1, 1, 1], { count: 400, seed: 2, steps, sampler, guidance });
+      const v = out.dataSync();
+      out.dispose();
+      return Array.from(v).filter((p) => p > 0.5).length / v.length;
+    };
+    const free = await share();
+    expect(free).toBeGreaterThan(0.35);
+    expect(free).toBeLessThan(0.65);
+    expect(await share({ classifier: logits, label: 1, scale: 1 })).toBeGreaterThan(0.97);
+    expect(await share({ classifier: logits, label: 0, scale: 1 })).toBeLessThan(0.03);
+  });
+
   it('respacing visits evenly spread timesteps from 0 to T − 1', () => {
     expect(samplingTimesteps(1000, 5)).toEqual([0, 250, 500, 749, 999]);
     expect(samplingTimesteps(10, 50)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);

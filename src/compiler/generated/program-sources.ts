@@ -766,7 +766,7 @@ export function samplingTimesteps(timesteps: number, steps: number): number[] {
   DiffusionSampleOptions: {
     file: 'src/runtime/program/diffusion.ts',
     uses: [],
-    tfTypes: false,
+    tfTypes: true,
     source: `export interface DiffusionSampleOptions {
   count: number;
   seed: number;
@@ -778,6 +778,12 @@ export function samplingTimesteps(timesteps: number, steps: number): number[] {
   eta?: number;
   /** Called after each step with the steps done; await it to keep a page responsive. */
   onStep?: (done: number, total: number) => void | Promise<void>;
+  /**
+   * Classifier guidance (Dhariwal & Nichol 2021): a noise-aware classifier's logits for (x_t, t), the
+   * class to steer to and the scale s. Ancestral steps move the mean by s·Σ·∇ log p(y | x_t); DDIM
+   * steps use ε̂ − √(1 − ᾱ)·s·∇ log p(y | x_t) (ADM's condition_mean and condition_score).
+   */
+  guidance?: { classifier: (x: tfType.Tensor, t: tfType.Tensor) => tfType.Tensor; label: number; scale: number };
 }`,
   },
   sampleDiffusion: {
@@ -818,7 +824,15 @@ export async function sampleDiffusion(
       // A network with learned variances (improved DDPM) outputs ε̂ then v: twice the image's channels.
       const channels = shape[shape.length - 1]!;
       const learned = out.shape[out.rank - 1] === 2 * channels;
-      const [eps, v] = learned ? tf.split(out, 2, -1) : [out, undefined];
+      const [raw, v] = learned ? tf.split(out, 2, -1) : [out, undefined];
+      const guide = options.guidance;
+      const gradient = guide
+        ? tf.grad((input: tfType.Tensor) => {
+            const logits = guide.classifier(input, tf.fill([options.count, 1], t));
+            return tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.fill([options.count], guide.label, 'int32'), logits.shape[1]!)));
+          })(previous)
+        : undefined;
+      const eps = gradient && options.sampler === 'ddim' ? tf.sub(raw!, tf.mul(gradient, Math.sqrt(1 - alphaBar) * guide!.scale)) : raw!;
       const x0 = tf.clipByValue(tf.div(tf.sub(previous, tf.mul(eps, Math.sqrt(1 - alphaBar))), Math.sqrt(alphaBar)), -1, 1);
       const noise = () => tf.randomNormal(full, 0, 1, 'float32', derivedSeed(options.seed, \`sample:z@\${t}\`));
       if (options.sampler === 'ancestral') {
@@ -827,14 +841,14 @@ export async function sampleDiffusion(
           tf.mul(x0, (beta * Math.sqrt(alphaBarPrev)) / (1 - alphaBar)),
           tf.mul(previous, ((1 - alphaBarPrev) * Math.sqrt(1 - beta)) / (1 - alphaBar)),
         );
-        if (last) return mean;
         const small = (beta * (1 - alphaBarPrev)) / (1 - alphaBar);
-        if (!v) return tf.add(mean, tf.mul(noise(), Math.sqrt(small)));
         // log Σ = frac·log β + (1 − frac)·log β̃, frac = (v + 1)/2 (β̃ clipped away from 0 as in training).
-        const frac = tf.div(tf.add(v, 1), 2);
         const logSmall = Math.log(Math.max(small, schedule.posteriorVariance[Math.min(1, schedule.timesteps - 1)]!));
-        const logVar = tf.add(tf.mul(frac, Math.log(beta)), tf.mul(tf.sub(1, frac), logSmall));
-        return tf.add(mean, tf.mul(noise(), tf.exp(tf.mul(0.5, logVar))));
+        const variance: tfType.Tensor | number = v
+          ? tf.exp(tf.add(tf.mul(tf.div(tf.add(v, 1), 2), Math.log(beta)), tf.mul(tf.sub(1, tf.div(tf.add(v, 1), 2)), logSmall)))
+          : small;
+        const guided = gradient ? tf.add(mean, tf.mul(tf.mul(gradient, variance), guide!.scale)) : mean;
+        return last ? guided : tf.add(guided, tf.mul(noise(), tf.sqrt(variance)));
       }
       // ε consistent with the clipped x̂₀ (improved-diffusion's _predict_eps_from_xstart).
       const epsClipped = tf.div(tf.sub(previous, tf.mul(x0, Math.sqrt(alphaBar))), Math.sqrt(1 - alphaBar));

@@ -22,3 +22,11 @@ export function fractionOnMoons(points: ArrayLike<number>, radius: number): numb
   for (let i = 0; i < n; i++) if (distanceToMoons(points[2 * i]!, points[2 * i + 1]!) <= radius) near++;
   return near / n;
 }
+
+/** The mean distance of points [x0, y0, x1, y1, …] to the nearest moon curve. */
+export function meanDistanceToMoons(points: ArrayLike<number>): number {
+  let total = 0;
+  const n = points.length / 2;
+  for (let i = 0; i < n; i++) total += distanceToMoons(points[2 * i]!, points[2 * i + 1]!);
+  return total / n;
+}

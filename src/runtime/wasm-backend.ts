@@ -14,6 +14,11 @@ import workerModule from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wa
 import { createWasmModule, MAX_WASM_THREADS, type WasmAssets } from './wasm-module';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
+// The package's own start-up stays registered until our first call, and in a cross-origin isolated
+// page it would take the threaded path that hangs in a minified bundle (wasm-module.ts): should
+// anything start it (tf.ready() picking by priority), it must take the single-threaded path.
+tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+
 /** Where the browser finds the three `.wasm` binaries and the threaded build's emscripten script. */
 export interface WasmUrls {
   plain: string;

@@ -14,6 +14,7 @@ import { diffusionForward, diffusionHybridLoss, diffusionSchedule, runDiffusionO
 import { PatchbayTimestepEmbedding } from '../src/runtime/layers/timestep-embedding';
 import { PatchbayUNet } from '../src/runtime/layers/unet';
 import { templateDocument } from '../templates/index';
+import { seedStep } from '../src/runtime/seeds';
 import { useCpuBackend } from './helpers/tf';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -91,6 +92,22 @@ describe('UNet layer', () => {
     model.weights.forEach((w, i) => expect(moved[i], w.name).toBeGreaterThan(0));
     tf.dispose([x, t, y0]);
     optimizer.dispose();
+    model.dispose();
+  });
+
+  it('dropout follows the run: seedStep reseeds the UNet each step, the same step repeats its masks', () => {
+    const x = tf.input({ shape: [4, 4, 2] });
+    const e = tf.input({ shape: [4] });
+    const unet = new PatchbayUNet({ channels: 4, channelMult: [1, 1], resBlocks: 1, attentionResolutions: [], outChannels: 2, groups: 2, dropout: 0.5 });
+    const model = tf.model({ inputs: [x, e], outputs: unet.apply([x, e]) as tfType.SymbolicTensor });
+    model.setWeights(model.getWeights().map((w, i) => tf.randomNormal(w.shape, 0, 0.3, 'float32', i + 1)));
+    const inputs = [tf.randomNormal([2, 4, 4, 2], 0, 1, 'float32', 1), tf.randomNormal([2, 4], 0, 1, 'float32', 2)];
+    const run = (step: number) => {
+      seedStep(model, 9, step);
+      return Array.from((model.apply(inputs, { training: true }) as tfType.Tensor).dataSync());
+    };
+    expect(run(3)).toEqual(run(3));
+    expect(run(3)).not.toEqual(run(4));
     model.dispose();
   });
 

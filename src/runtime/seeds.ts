@@ -16,8 +16,8 @@ export function derivedSeed(seed: number, name: string): number {
   return h >>> 1 || 1;
 }
 
-/** Layers that draw something random every training step: Dropout's mask, RandomTranslation's shifts. */
-export const RESEEDED_EACH_STEP = /Dropout|RandomTranslation/;
+/** Layers that draw something random every training step: Dropout's mask, RandomTranslation's shifts, the diffusion blocks' dropout. */
+export const RESEEDED_EACH_STEP = /Dropout|RandomTranslation|PatchbayUNet|PatchbayTimeResBlock/;
 
 /**
  * Dropout draws a fresh mask every step (and random translation fresh shifts), so a fixed seed per

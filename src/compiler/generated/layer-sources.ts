@@ -1376,6 +1376,8 @@ export class PatchbayTimeResBlock extends tf.layers.Layer {
   readonly scaleShift: boolean;
   /** Named like tfjs's initialiser fields, so that a seeded build seeds it; each kernel derives its own seed from it. */
   kernelInitializer: ReturnType<typeof tf.initializers.zeros> = tf.initializers.glorotUniform({});
+  /** Dropout's seed; a seeded run sets it before each training step (seedStep), so masks repeat with the run. */
+  seed: number | undefined = undefined;
   private w = new Map<string, tf.LayerVariable>();
   private inChannels = 0;
 
@@ -1452,7 +1454,7 @@ export class PatchbayTimeResBlock extends tf.layers.Layer {
         h = tf.add(tf.mul(this.norm('norm2', h), tf.add(scale!, 1)), shift!);
       } else h = this.norm('norm2', tf.add(h, e));
       h = swish(h);
-      if (kwargs.training === true && this.dropout > 0) h = tf.dropout(h, this.dropout);
+      if (kwargs.training === true && this.dropout > 0) h = tf.dropout(h, this.dropout, undefined, this.seed);
       h = conv('conv2', h);
       if (this.inChannels === this.filters) return tf.add(x!, h);
       const [b, height, width, c] = x!.shape as [number, number, number, number];
@@ -1547,7 +1549,7 @@ export type PatchbayUNetArgs = NonNullable<ConstructorParameters<typeof tf.layer
 
 /** One stage of the network, in order: a residual block, an attention block, a down- or upsampling. */
 type PatchbayUNetStage =
-  | { kind: 'res'; name: string; inC: number; outC: number; skip: 'push' | 'pop' | 'none' }
+  | { kind: 'res'; name: string; index: number; inC: number; outC: number; skip: 'push' | 'pop' | 'none' }
   | { kind: 'attn'; name: string; c: number; push: boolean }
   | { kind: 'down'; name: string; c: number }
   | { kind: 'up'; name: string; c: number };
@@ -1582,6 +1584,8 @@ export class PatchbayUNet extends tf.layers.Layer {
   readonly scaleShift: boolean;
   /** Named like tfjs's initialiser fields, so that a seeded build gives it a seed; each weight derives its own from it. */
   kernelInitializer: ReturnType<typeof tf.initializers.zeros> = tf.initializers.glorotUniform({});
+  /** Dropout's seed; a seeded run sets it before each training step (seedStep), so masks repeat with the run. */
+  seed: number | undefined = undefined;
   private weightsByName = new Map<string, tf.LayerVariable>();
   private stages: PatchbayUNetStage[] = [];
 
@@ -1640,7 +1644,7 @@ export class PatchbayUNet extends tf.layers.Layer {
       norm(\`\${name}/norm2\`, o);
       conv(\`\${name}/conv2\`, o, o, true);
       if (c !== o) dense(\`\${name}/shortcut\`, c, o);
-      stages.push({ kind: 'res', name, inC: c, outC: o, skip });
+      stages.push({ kind: 'res', name, index: stages.length, inC: c, outC: o, skip });
     };
     const attn = (name: string, c: number, push: boolean) => {
       if (c % this.heads !== 0)
@@ -1735,7 +1739,7 @@ export class PatchbayUNet extends tf.layers.Layer {
       h = tf.add(tf.mul(this.groupNorm(\`\${s.name}/norm2\`, h), tf.add(scale!, 1)), shift!);
     } else h = this.groupNorm(\`\${s.name}/norm2\`, tf.add(h, e));
     h = this.swish(h);
-    if (training && this.dropout > 0) h = tf.dropout(h, this.dropout);
+    if (training && this.dropout > 0) h = tf.dropout(h, this.dropout, undefined, this.seed === undefined ? undefined : this.seed + s.index);
     h = this.conv(\`\${s.name}/conv2\`, h);
     const shortcut = s.inC === s.outC ? x : this.dense(\`\${s.name}/shortcut\`, x);
     return tf.add(shortcut, h);

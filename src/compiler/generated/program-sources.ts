@@ -37,8 +37,8 @@ export function derivedSeed(seed: number, name: string): number {
     file: 'src/runtime/seeds.ts',
     uses: [],
     tfTypes: false,
-    source: `/** Layers that draw something random every training step: Dropout's mask, RandomTranslation's shifts. */
-export const RESEEDED_EACH_STEP = /Dropout|RandomTranslation/;`,
+    source: `/** Layers that draw something random every training step: Dropout's mask, RandomTranslation's shifts, the diffusion blocks' dropout. */
+export const RESEEDED_EACH_STEP = /Dropout|RandomTranslation|PatchbayUNet|PatchbayTimeResBlock/;`,
   },
   seedStep: {
     file: 'src/runtime/seeds.ts',

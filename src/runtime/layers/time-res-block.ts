@@ -27,6 +27,8 @@ export class PatchbayTimeResBlock extends tf.layers.Layer {
   readonly scaleShift: boolean;
   /** Named like tfjs's initialiser fields, so that a seeded build seeds it; each kernel derives its own seed from it. */
   kernelInitializer: ReturnType<typeof tf.initializers.zeros> = tf.initializers.glorotUniform({});
+  /** Dropout's seed; a seeded run sets it before each training step (seedStep), so masks repeat with the run. */
+  seed: number | undefined = undefined;
   private w = new Map<string, tf.LayerVariable>();
   private inChannels = 0;
 
@@ -103,7 +105,7 @@ export class PatchbayTimeResBlock extends tf.layers.Layer {
         h = tf.add(tf.mul(this.norm('norm2', h), tf.add(scale!, 1)), shift!);
       } else h = this.norm('norm2', tf.add(h, e));
       h = swish(h);
-      if (kwargs.training === true && this.dropout > 0) h = tf.dropout(h, this.dropout);
+      if (kwargs.training === true && this.dropout > 0) h = tf.dropout(h, this.dropout, undefined, this.seed);
       h = conv('conv2', h);
       if (this.inChannels === this.filters) return tf.add(x!, h);
       const [b, height, width, c] = x!.shape as [number, number, number, number];

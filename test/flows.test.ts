@@ -100,7 +100,7 @@ describe('flow layers on 2-D data', () => {
     flowForward(tf, model, x);
     const { z, logdet } = flowForward(tf, model, x);
     expect(maxAbs(flowInverse(tf, model, z), x)).toBeLessThan(1e-4);
-    const numeric = numericLogDet(model, x.dataSync() as Float32Array);
+    const numeric = numericLogDet(model, x.dataSync() as Float32Array, 4e-3);
     const exact = Array.from(logdet.dataSync());
     numeric.forEach((n, i) => expect(Math.abs(n - exact[i]!), `example ${i}: ${exact[i]} against ${n}`).toBeLessThan(2e-3));
     // The moved weights matter: a flow that is the identity would pass trivially.

@@ -377,6 +377,12 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     await expect.poll(() => node(page, 'flatten').count()).toBe(1);
     await page.getByRole('button', { name: 'Tidy up' }).click();
     await page.waitForTimeout(600);
+    // Both ends of the wire must be on screen and uncovered: fit the tidied graph (its nodes are taller since they
+    // show their cost) and close the template's "Opened…" note, which sits over the top row.
+    await page.getByRole('button', { name: 'Fit view', exact: true }).first().click();
+    await page.waitForTimeout(450);
+    for (const close of await page.locator('.pb-toast').getByRole('button', { name: 'Dismiss' }).all()) await close.click();
+    await expect.poll(() => page.locator('.pb-toast').count()).toBe(0);
     await wire(page, ['head', 'out'], ['conv2d', 'in']);
     await toast.first().waitFor();
     expect(await toast.first().textContent()).toMatch(/Conv2D "conv2d" expects rank 4, but "head" gives \(None, 10\) \(rank 2\)/);

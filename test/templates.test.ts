@@ -23,8 +23,8 @@ const PAPER_COUNTS: Record<string, number> = {
   'mlp-mixer B/32': 60_293_428,
   'mlp-mixer B/16': 59_880_472,
   'mlp-mixer L/16': 208_196_168,
-  // ViT: timm's vit_*_patch16_224 (papers.md §1); the mnist toy: 7×7 patches, width 64, 6 blocks, MLP 128.
-  'vit mnist': 205_962,
+  // ViT: timm's vit_*_patch16_224 (papers.md §1); the mnist toy: 7×7 patches, width 64, 4 blocks, MLP 128 (papers.md's toy).
+  'vit mnist': 139_018,
   'vit Ti/16': 5_717_416,
   'vit S/16': 22_050_664,
   'vit B/16': 86_567_656,

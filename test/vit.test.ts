@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../src/compiler/infer';
 import { lower } from '../src/compiler/lower';
 import { addItem } from '../src/editor/graph-ops';
+import { getLibraryBlock } from '../src/nodes/blocks/index';
 import { buildModel } from '../src/runtime/build';
 import { findTemplate, templateDocument } from '../templates/index';
 import { countWeights, useCpuBackend } from './helpers/tf';
@@ -71,6 +72,7 @@ describe('vit template', () => {
     const template = findTemplate('vit')!;
     expect(template.info.defaultPreset).toBe('mnist');
     expect(template.presets.map((p) => p.name)).toEqual(['mnist', 'Ti/16', 'S/16', 'B/16']);
+    expect(template.doc.training).toMatchObject({ optimizer: 'adamw', schedule: 'warmup-cosine' });
     const r = templateDocument('vit');
     if ('error' in r) throw new Error(r.error);
     const plan = planOf(r.doc);
@@ -107,6 +109,35 @@ describe('ViT encoder block (a Transformer block nested inside)', () => {
     // Placing it again reuses the document's definitions instead of adding copies.
     const again = addItem(doc, { kind: 'block', id: 'VitEncoder' }, { x: 0, y: 300 }).doc;
     expect(again.blocks.map((b) => b.id).sort()).toEqual(['TransformerBlock', 'VitEncoder']);
+  });
+});
+
+describe('Conv stem block (a hybrid ViT)', () => {
+  const stemGraph = (enabled: boolean) =>
+    graph(
+      [
+        { id: 'image', type: 'Input', params: { shape: [28, 28, 1] } },
+        { id: 'stem', type: 'Block', block: 'ConvStem', params: { filters: 8, enabled } },
+        { id: 'patches', type: 'Block', block: 'PatchEmbed', params: { dim: 16, patchSize: 7, tokens: true } },
+        { id: 'out', type: 'Output' },
+      ],
+      [
+        ['image', 'stem', 'x'],
+        ['stem', 'patches', 'x', 'y'],
+        ['patches', 'out', 'in', 'y'],
+      ],
+      { blocks: [structuredClone(getLibraryBlock('ConvStem')!), structuredClone(getLibraryBlock('PatchEmbed')!)] },
+    );
+
+  it('on: a 3×3 convolution before the patches (9·1·8 + 8 weights); off: the image passes straight to the patch embedding', () => {
+    const on = planOf(stemGraph(true));
+    const off = planOf(stemGraph(false));
+    expect(on.count.trainable).toBe(9 * 8 + 8 + (49 * 8 * 16 + 16));
+    expect(off.count.trainable).toBe(49 * 1 * 16 + 16);
+    const model = buildModel(off, { seed: 1 });
+    expect(model.layers.filter((l) => l.getClassName() === 'Conv2D')).toHaveLength(1);
+    expect(countWeights(model)).toEqual(off.count);
+    model.dispose();
   });
 });
 

@@ -60,18 +60,6 @@ const CASES: [string, Record<string, unknown>, number[][], number, number][] = [
   ['BatchNormalization', {}, [[7, 7, 4]], 0, 196],
   ['LayerNormalization', {}, [[49, 16]], 0, 49 * 16],
   ['GroupNormalization', { groups: 4 }, [[6, 5, 8]], 0, 240],
-  // Diffusion: convs (positions × 9 × in × out), the embedding's dense, 1×1 shortcut; attention: q/k/v, n² scores, weighted sum, projection.
-  ['TimestepEmbedding', { dim: 16 }, [[1]], 0, 16],
-  ['TimeResBlock', { filters: 8, groups: 4 }, [[6, 6, 4], [12]], 36 * 9 * 4 * 8 + 12 * 8 + 36 * 9 * 8 * 8 + 36 * 4 * 8, 288],
-  ['SpatialAttention', { groups: 4 }, [[4, 4, 8]], 16 * 8 * 24 + 2 * 256 * 8 + 16 * 64, 256 + 5 * 16 * 8],
-  // time MLP 4·16 + 16·16; conv in; down res 4→4; middle res, attention, res; up res 8→4 twice; conv out
-  [
-    'UNet',
-    { channels: 4, channelMult: [1], resBlocks: 1, attentionResolutions: [], outChannels: 1, groups: 2 },
-    [[4, 4, 1], [4]],
-    320 + 576 + 4672 + 2 * 4672 + (16 * 4 * 12 + 2 * 256 * 4 + 16 * 16) + 2 * (16 * 9 * 8 * 4 + 16 * 4 + 16 * 9 * 16 + 16 * 8 * 4) + 576,
-    16,
-  ],
   ['L2Normalize', {}, [[16]], 0, 16],
   ['Permute', { dims: [2, 1] }, [[49, 16]], 0, 49 * 16],
   ['UpSampling2D', { size: 2 }, [[7, 7, 4]], 0, 14 * 14 * 4],

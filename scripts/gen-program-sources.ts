@@ -54,7 +54,16 @@ export const PROGRAM_SOURCE_ROOTS: ReadonlyArray<{ file: string; names: readonly
   { file: 'src/runtime/program/capsules.ts', names: ['maskCapsules', 'marginLoss', 'reconstructionLoss'] },
   {
     file: 'src/runtime/program/diffusion.ts',
-    names: ['diffusionTimestep', 'diffusionNoise', 'diffusionForward', 'scaleShift', 'meanSquaredBetween', 'diffusionSchedule', 'sampleDiffusion', 'diffusionHybridLoss'],
+    names: [
+      'diffusionTimestep',
+      'diffusionNoise',
+      'diffusionForward',
+      'scaleShift',
+      'meanSquaredBetween',
+      'diffusionSchedule',
+      'sampleDiffusion',
+      'diffusionHybridLoss',
+    ],
   },
   { file: 'src/runtime/linalg.ts', names: ['symmetricEigen', 'directPredWeights'] },
   { file: 'src/runtime/program/flows.ts', names: ['flowOutputs', 'flowNll', 'dequantize', 'flowLikelihood', 'gaussianBaselineNll', 'sampleFlow'] },

@@ -31,7 +31,28 @@ import { PatchbayUNet } from './layers/unet';
  */
 type CustomLayerClass = (new (config: never) => tf.layers.Layer) & { className: string };
 
-const CLASSES: readonly CustomLayerClass[] = [PatchbayGroupNormalization, PatchbayL2Normalize, PatchbayMultiHeadSelfAttention, PatchbayClassToken, PatchbayPositionEmbedding, PatchbayTakeToken, PatchbayGelu, PatchbayRandomTranslation, PatchbayPrimaryCapsules, PatchbaySquash, PatchbayDigitCapsules, PatchbayCapsuleLength, PatchbayActNorm, PatchbayAffineCoupling, PatchbayInvertibleConv1x1, PatchbayFlowSqueeze, PatchbayTimestepEmbedding, PatchbayTimeResBlock, PatchbaySpatialAttention, PatchbayUNet];
+const CLASSES: readonly CustomLayerClass[] = [
+  PatchbayGroupNormalization,
+  PatchbayL2Normalize,
+  PatchbayMultiHeadSelfAttention,
+  PatchbayClassToken,
+  PatchbayPositionEmbedding,
+  PatchbayTakeToken,
+  PatchbayGelu,
+  PatchbayRandomTranslation,
+  PatchbayPrimaryCapsules,
+  PatchbaySquash,
+  PatchbayDigitCapsules,
+  PatchbayCapsuleLength,
+  PatchbayActNorm,
+  PatchbayAffineCoupling,
+  PatchbayInvertibleConv1x1,
+  PatchbayFlowSqueeze,
+  PatchbayTimestepEmbedding,
+  PatchbayTimeResBlock,
+  PatchbaySpatialAttention,
+  PatchbayUNet,
+];
 
 /** Each custom layer class by its `className`, which is also the spec's `factory` and the name the export declares. */
 export const CUSTOM_LAYERS: ReadonlyMap<string, CustomLayerClass> = new Map(CLASSES.map((cls) => [cls.className, cls]));

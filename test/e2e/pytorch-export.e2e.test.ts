@@ -90,13 +90,11 @@ describe.skipIf(!e2e)('Export PyTorch in Chromium', () => {
     await expect.poll(() => page.locator('.react-flow__node').count()).toBe(4);
     await expect.poll(() => page.getByTestId('status-trainable').textContent()).toContain('67');
     await shot(page, 'pytorch-import-opened');
-    await page
-      .getByLabel('Open a graph file')
-      .setInputFiles({
-        name: 'lstm.json',
-        mimeType: 'application/json',
-        buffer: Buffer.from(JSON.stringify(model([layer('LSTM', 'memory', { units: 4 }, 'logits')]))),
-      });
+    await page.getByLabel('Open a graph file').setInputFiles({
+      name: 'lstm.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(JSON.stringify(model([layer('LSTM', 'memory', { units: 4 }, 'logits')]))),
+    });
     await expect.poll(() => page.getByText('Could not import lstm.json; your graph is unchanged').count()).toBe(1);
     await expect.poll(() => page.getByText('Layer "memory" (LSTM): Patchbay has no "LSTM" layer.').count()).toBe(1);
     expect(await page.locator('.react-flow__node').count()).toBe(4);

@@ -83,8 +83,9 @@ function plannedText(program: PlanProgram, setup: TrainingSetup, examples: numbe
 export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
   const program = programOf(doc)!;
   const lowered = planProgramOf(program);
-  const zeroShot = useMemo(() => zeroShotSetupOf(program), [program]);
-  const capsules = useMemo(() => capsuleSetupOf(program), [program]);
+  // Linear scans of the procedures: cheap enough for every render, and the compiler memoises the component.
+  const zeroShot = zeroShotSetupOf(program);
+  const capsules = capsuleSetupOf(program);
   const run = useProgramRun((s) => s.run);
   const tick = useProgramRun((s) => s.tick);
   const classifierActive = useTraining((s) => isActiveStatus(s.run?.status));

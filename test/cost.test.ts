@@ -139,6 +139,13 @@ const CASES: [string, Record<string, unknown>, number[][], number, number][] = [
     8 * 16 + 16 * 16 + 16 * 9 * 4 + 4672 + 2 * 4672 + (16 * 4 * 12 + 2 * 256 * 4 + 256) + 2 * (16 * 9 * 8 * 4 + 64 + 16 * 9 * 16 + 16 * 8 * 4) + 16 * 9 * 4,
     16,
   ],
+  // RealNVP coupling on 2-D points: s and t are 1 → 24 → 24 → 24 → 1 MLPs; kept: their 3 hidden layers each and the output
+  ['AffineCoupling', { parity: 0, hidden: 24, depth: 3 }, [[2]], 2 * (24 + 2 * 576 + 24), 2 * 3 * 24 + 2],
+  // Glow coupling on 4×4×2: at 16 positions 3×3 2 → 8, 1×1 8 → 8, 3×3 8 → 4; kept: two hidden maps, shift and scale, output
+  ['AffineCoupling', { parity: 0, hidden: 8, mask: 'checkerboard' }, [[4, 4, 2]], 16 * (9 * 2 * 8 + 64 + 9 * 8 * 4), 16 * (16 + 4 + 2)],
+  ['ActNorm', {}, [[4, 4, 3]], 0, 48],
+  ['InvertibleConv1x1', {}, [[3, 3, 4]], 9 * 16, 36],
+  ['Squeeze', {}, [[4, 4, 1]], 0, 16],
   // views: tfjs shares the input's data
   ['Flatten', {}, [[7, 7, 4]], 0, 0],
   ['Reshape', { targetShape: [49, 16] }, [[7, 7, 16]], 0, 0],

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ELEMENTWISE, perExample } from '../cost';
 import { formatShape, lastDim } from '../shape';
 import { defineSpec, IN, OUT, type Shape, type ShapeProblem } from '../spec';
 
@@ -82,6 +83,19 @@ export const AffineCouplingSpec = defineSpec({
     const c = lastDim(x!) as number;
     return { trainable: 9 * c * p.hidden + p.hidden + p.hidden * p.hidden + p.hidden + 9 * p.hidden * 2 * c + 2 * c, nonTrainable: 0 };
   },
+  cost(p, [x]) {
+    if (x!.length === 2) {
+      const d = x![1] as number;
+      const kept = p.parity === 0 ? Math.ceil(d / 2) : Math.floor(d / 2);
+      // s and t: kept → hidden → … → hidden → the moved half; kept for the backward pass: their hidden layers and the output.
+      const mlp = kept * p.hidden + (p.depth - 1) * p.hidden * p.hidden + p.hidden * (d - kept);
+      return { macs: 2 * mlp, activations: 2 * p.depth * p.hidden + d };
+    }
+    const positions = perExample(x!.slice(0, 3)) ?? 0;
+    const c = lastDim(x!) as number;
+    // The conditioner at every position: 3×3 c → hidden, 1×1 hidden → hidden, 3×3 hidden → 2c (shift and scale).
+    return { macs: positions * (9 * c * p.hidden + p.hidden * p.hidden + 9 * p.hidden * 2 * c), activations: positions * (2 * p.hidden + 2 * c + c) };
+  },
   lower: (p) => ({
     kind: 'layer',
     factory: 'PatchbayAffineCoupling',
@@ -110,6 +124,7 @@ export const ActNormSpec = defineSpec({
   keyParams: [],
   infer: (_p, [x]) => vectorOrImage(x!, 'ActNorm') ?? x!,
   countParams: (_p, [x]) => ({ trainable: 2 * ((lastDim(x!) as number) ?? 0), nonTrainable: 1 }),
+  cost: ELEMENTWISE,
   lower: () => ({ kind: 'layer', factory: 'PatchbayActNorm', custom: true, config: {} }),
   examples: [
     { params: {}, inputs: [[2]] },
@@ -135,6 +150,8 @@ export const InvertibleConv1x1Spec = defineSpec({
     // L and U are stored as full matrices (masks keep them triangular); P and sign(s) are fixed.
     return { trainable: 2 * c * c + c, nonTrainable: c * c + c };
   },
+  // Every position's channels times one c × c matrix.
+  cost: (_p, [x]) => ({ macs: (perExample(x!.slice(0, -1).concat([1])) ?? 0) * ((lastDim(x!) as number) ?? 0) ** 2 }),
   lower: () => ({ kind: 'layer', factory: 'PatchbayInvertibleConv1x1', custom: true, config: {} }),
   examples: [
     { params: {}, inputs: [[2]] },
@@ -174,6 +191,8 @@ export const FlowSqueezeSpec = defineSpec({
     return [null, h / 2, w / 2, 4 * c];
   },
   countParams: () => ({ trainable: 0, nonTrainable: 0 }),
+  // A rearrangement (reshape and transpose): no multiply–accumulates, a new tensor.
+  cost: ELEMENTWISE,
   lower: () => ({ kind: 'layer', factory: 'PatchbayFlowSqueeze', custom: true, config: {} }),
   examples: [{ params: {}, inputs: [[4, 4, 1]] }],
 });

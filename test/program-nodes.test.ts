@@ -54,6 +54,15 @@ describe('shapes', () => {
       Dequantize: [{}, [image], { out: image }],
       FlowLikelihood: [{}, [vec, [null]], {}],
       GaussianBaseline: [{}, [[null, 2]], {}],
+      MaskCapsules: [{}, [[null, 10, 16], label], { out: [null, 10, 16] }],
+      MarginLoss: [{}, [label, label], { loss: [] }],
+      ReconstructionLoss: [{}, [[null, 784], image], { loss: [] }],
+      DiffusionTimestep: [{}, [image], { out: [null, 1] }],
+      DiffusionNoise: [{}, [image], { out: image }],
+      Diffuse: [{}, [image, image, [null, 1]], { out: image }],
+      ScaleShift: [{}, [image], { out: image }],
+      DiffusionHybridLoss: [{}, [[null, 28, 28, 2], image, image, image, [null, 1]], { loss: [] }],
+      MeanSquaredErrorMetric: [{}, [image, image], {}],
     };
     expect(Object.keys(cases).sort()).toEqual(PROGRAM_SPECS.map((s) => s.type).sort());
     for (const [type, [params, inputs, expected]] of Object.entries(cases)) expect(infer(type, params, inputs), type).toEqual(expected);

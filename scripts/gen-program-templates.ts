@@ -49,10 +49,15 @@ function encoder(g: GraphBuilder): void {
 }
 
 /** Two augmented views of one batch: independent random translations and erasing. */
+/** The views' random affine: the self-supervised templates' main augmentation. */
+const AFFINE = { degrees: 15, minScale: 0.85, maxScale: 1.15, pixels: 3 };
+
 function twoViews(g: GraphBuilder): [string, string] {
   const data = g.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });
   const views = [1, 2].map((i) => {
-    const t = g.add(`translate${i}`, 'RandomTranslate', { pixels: 3 }, [[data, 'image']]);
+    // Rotation and zoom on top of the shift: DirectPred's probe went from 95.85% (±3 px shifts only)
+    // to 96.5% with the same 8 epochs (notes of issue 8).
+    const t = g.add(`affine${i}`, 'RandomAffine', AFFINE, [[data, 'image']]);
     return g.add(`erase${i}`, 'RandomErase', { probability: 0.5, size: 0.3 }, [[t]]);
   });
   return views as [string, string];

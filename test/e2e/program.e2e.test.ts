@@ -23,8 +23,8 @@ const state = (page: Page) =>
     const s = (window as unknown as Exposed).patchbay.getState();
     return { doc: s.doc, tab: s.tab };
   });
-const translatePixels = async (page: Page) =>
-  (await state(page)).doc.program!.procedures.find((p) => p.id === 'pretrain')!.nodes.find((n) => n.id === 'translate1')!.params.pixels;
+const viewPixels = async (page: Page) =>
+  (await state(page)).doc.program!.procedures.find((p) => p.id === 'pretrain')!.nodes.find((n) => n.id === 'affine1')!.params.pixels;
 const runStatus = (page: Page) => page.getByTestId('train-progress').getAttribute('data-status');
 const text = async (page: Page, testId: string) => ((await page.getByTestId(testId).count()) ? ((await page.getByTestId(testId).textContent()) ?? '') : '');
 
@@ -77,17 +77,17 @@ describe.skipIf(!e2e)('training programs in Chromium', () => {
     await shot(page, 'program-02-procedure');
 
     // An edit in the procedure tab is one undo step, and undo stays in the tab.
-    await page.getByTestId('node-translate1').click();
+    await page.getByTestId('node-affine1').click();
     const inspector = page.locator('.pb-tabpanel');
     await inspector.getByLabel('Pixels').fill('5');
     await inspector.getByLabel('Pixels').blur();
-    await expect.poll(() => translatePixels(page)).toBe(5);
+    await expect.poll(() => viewPixels(page)).toBe(5);
     await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
     await page.keyboard.press('Control+z');
-    await expect.poll(() => translatePixels(page)).toBe(3);
+    await expect.poll(() => viewPixels(page)).toBe(3);
     expect((await state(page)).tab).toEqual({ kind: 'procedure', id: 'pretrain' });
     await page.keyboard.press('Control+Shift+z');
-    await expect.poll(() => translatePixels(page)).toBe(5);
+    await expect.poll(() => viewPixels(page)).toBe(5);
     // A node from the palette lands in the procedure, not in the main network; undo takes it away.
     const before = (await state(page)).doc;
     await palette.getByRole('button', { name: 'Gaussian noise', exact: true }).dblclick();

@@ -275,6 +275,7 @@ const MAPPERS: Record<string, (c: Json, name: string, notes: Notes) => Mapped> =
   Concatenate: (c) => ({ type: 'Concatenate', params: { axis: Number(c.axis ?? -1) } }),
   PatchbayGroupNormalization: (c) => ({ type: 'GroupNormalization', params: { groups: Number(c.groups), epsilon: Number(c.epsilon ?? 1e-5) } }),
   PatchbayL2Normalize: (c) => ({ type: 'L2Normalize', params: { axis: Number(c.axis ?? -1), epsilon: Number(c.epsilon ?? 1e-12) } }),
+  PatchbayRandomTranslation: (c) => ({ type: 'RandomTranslation', params: { pixels: Number(c.pixels ?? 2) } }),
 };
 MAPPERS.MaxPool2D = MAPPERS.MaxPooling2D!;
 MAPPERS.AvgPool2D = MAPPERS.AveragePooling2D!;

@@ -164,7 +164,10 @@ export function clip(): GraphDocument {
     edges: g.edges,
     blocks: [TransformerBlock],
     networks: [textTower()],
-    program: { procedures: [train, evaluate] },
+    program: {
+      mainNetwork: { label: 'Image tower', description: "CLIP's ViT image encoder and its projection into the shared space." },
+      procedures: [train, evaluate],
+    },
     training: {
       optimizer: 'adamw',
       learningRate: 1e-3,

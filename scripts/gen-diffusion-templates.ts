@@ -75,6 +75,7 @@ export function ddpm(): GraphDocument {
     edges: g.edges,
     networks: [],
     program: {
+      mainNetwork: { label: 'Denoiser', description: 'The UNet that predicts the noise ε in x_t from x_t and t; its moving average samples.' },
       procedures: [
         procedure('train', 'Denoising training (L_simple)', 'train', (p) => {
           const b = noisedBatch(p);

@@ -68,7 +68,10 @@ export function realnvp(): GraphDocument {
     nodes: g.nodes,
     edges: g.edges,
     networks: [],
-    program: { procedures: [train, evaluate] },
+    program: {
+      mainNetwork: { label: 'Flow', description: 'The invertible network: forward gives z and log|det J|, backward turns noise into samples.' },
+      procedures: [train, evaluate],
+    },
     training: training(2e-3, 128, 150),
     meta: {
       template: {
@@ -136,7 +139,10 @@ export function glow(): GraphDocument {
     nodes: g.nodes,
     edges: g.edges,
     networks: [],
-    program: { procedures: [train, evaluate] },
+    program: {
+      mainNetwork: { label: 'Flow', description: 'The invertible network: forward gives z and log|det J|, backward turns noise into samples.' },
+      procedures: [train, evaluate],
+    },
     training: training(1e-3, 32, 1),
     meta: {
       template: {

@@ -59,6 +59,10 @@ export function capsnet(): GraphDocument {
       }),
     ],
     program: {
+      mainNetwork: {
+        label: 'Capsules',
+        description: 'Convolution, primary capsules and digit capsules routed by agreement; the lengths of the digit capsules are the class probabilities.',
+      },
       procedures: [
         procedure(
           'train',

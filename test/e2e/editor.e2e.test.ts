@@ -123,8 +123,14 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     expect(await page.getByTestId('status-non-trainable').textContent()).toBe('1,152 non-trainable');
     expect(await nodeCount(page)).toBe(6);
 
+    // Let the view finish fitting itself to the template, and close the "Opened…" note over the top row,
+    // so that the click lands on the block (nodes are taller since they show their cost).
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await page.waitForTimeout(450);
+    for (const close of await page.locator('.pb-toast').getByRole('button', { name: 'Dismiss' }).all()) await close.click();
     await node(page, 'mixer').click();
     const repeat = page.getByLabel('Repeat');
+    await expect.poll(() => repeat.count()).toBe(1);
     expect(await repeat.inputValue()).toBe('4');
     await repeat.fill('5');
     await expect.poll(() => trainable(page).textContent()).toBe('31,498 trainable params');

@@ -433,6 +433,7 @@ function programWith(s: ProgramStrings): GraphDocument {
       },
     ],
     program: {
+      mainNetwork: { label: L[4]!, description: L[1]! },
       procedures: [
         {
           id: s.procedureIds[0],
@@ -514,7 +515,7 @@ describe("no document string becomes code in a training program's export", () =>
     expect(baseline.length).toBeGreaterThan(1000);
   });
 
-  it('hostile network labels and descriptions, procedure labels, node ids and ids change names and literals, never the code', () => {
+  it('hostile network labels and descriptions (the main network as well), procedure labels, node ids and ids change names and literals, never the code', () => {
     const dir = join(OUT, 'program');
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });

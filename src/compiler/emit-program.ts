@@ -595,10 +595,7 @@ export function emitProgram(program: PlanProgram): string {
   const blockSections = [...blocks.values()].map((b) => blockFunction(b, blocks, usesFillShape).join('\n'));
   const networkSections = program.networks.map((net) => {
     const own = new Map(net.plan.blocks.map((b) => [b.id, blocks.get(b.id)!]));
-    const about =
-      net.id === MAIN_NETWORK
-        ? `Builds the network ${net.id}, "${net.label}".`
-        : `Builds the network ${net.id}, "${net.label}"${net.description ? `: ${net.description}` : '.'}`;
+    const about = `Builds the network ${net.id}, "${net.label}"${net.description ? `: ${net.description}` : '.'}`;
     return modelFunction(net.plan, networks.get(net.id)!.factory, docComment(about), own, usesFillShape);
   });
   const customLayers = new Set(program.networks.flatMap((n) => usedCustomLayers(n.plan)));

@@ -22,7 +22,7 @@ import { DataPicker } from './DataPicker';
 import { BACKEND_NAMES, COLORS, duration, formatNumber, nounOf, pct } from './format';
 import { refreshRuns } from './history';
 import { pauseProgramRun, resumeProgramRun, startProgramRun, stopProgramRun } from './program-controller';
-import { flatMetrics, useProgramRun, type ProgramLiveRun } from './program-live';
+import { flatMetrics, plannedProcedures, useProgramRun, type ProgramLiveRun } from './program-live';
 import { RunsList } from './RunHistory';
 import { Section } from './Section';
 import { StartFrom, type StartFromChoice } from './StartFrom';
@@ -69,14 +69,12 @@ function dataProblem(program: ProgramAnalysis, data: { title: string; inputShape
 
 /** Steps each training procedure will take, in words. */
 function plannedText(program: PlanProgram, setup: TrainingSetup, examples: number, noun: string, skipped: readonly string[]): string {
-  const perEpoch = Math.ceil(examples / setup.batchSize);
-  return program.procedures
-    .filter((p) => p.kind === 'train')
-    .map((p) => {
-      if (skipped.includes(p.id)) return `${p.label}: skipped (its networks come trained from the past run)`;
-      const epochs = p.epochs ?? setup.epochs;
-      return `${p.label}: ${examples.toLocaleString('en-US')} ${noun} × ${epochs} epoch${epochs === 1 ? '' : 's'} = ${(perEpoch * epochs).toLocaleString('en-US')} steps of ${setup.batchSize}`;
-    })
+  return plannedProcedures(program, setup, examples, skipped)
+    .map((p) =>
+      'skipped' in p
+        ? `${p.label}: skipped (its networks come trained from the past run)`
+        : `${p.label}: ${examples.toLocaleString('en-US')} ${noun} × ${p.epochs} epoch${p.epochs === 1 ? '' : 's'} = ${p.steps.toLocaleString('en-US')} steps of ${setup.batchSize}`,
+    )
     .join('; ');
 }
 

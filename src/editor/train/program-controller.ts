@@ -13,7 +13,7 @@ import { isActiveStatus, useTraining } from '../training';
 import { getClient } from './controller';
 import { messageOf, runDataFor } from './data';
 import { refreshRuns } from './history';
-import { useProgramLive, useProgramRun, type ProgramLiveRun, type ProgramRunOrigin } from './program-live';
+import { plannedProcedures, useProgramLive, useProgramRun, type ProgramLiveRun, type ProgramRunOrigin } from './program-live';
 import { toast } from './toast';
 import { useFlowView } from './FlowDensity';
 
@@ -81,10 +81,7 @@ function minimizedLoss(program: PlanProgram, procedure: string): string | undefi
 /** Steps of every train procedure the run was to go through (skipped ones excepted): what "n / total steps" counts. */
 function plannedSteps(run: ProgramLiveRun): number {
   const examples = run.limit ? Math.min(run.limit, run.data.trainCount) : run.data.trainCount;
-  const perEpoch = Math.ceil(examples / run.setup.batchSize);
-  return run.program.procedures
-    .filter((p) => p.kind === 'train' && !run.from?.skipped.includes(p.id))
-    .reduce((sum, p) => sum + perEpoch * (p.epochs ?? run.setup.epochs), 0);
+  return plannedProcedures(run.program, run.setup, examples, run.from?.skipped ?? []).reduce((sum, p) => sum + ('steps' in p ? p.steps : 0), 0);
 }
 
 function recordOf(run: ProgramLiveRun, status: RunStatus, hasWeights = false): RunRecord {

@@ -48,6 +48,27 @@ export interface ProgramRunOrigin {
   skipped: string[];
 }
 
+/**
+ * What each train procedure of a run will do: its epochs and steps over `examples` training
+ * examples, or null for a procedure skipped because its networks come trained from a past run.
+ * One reckoning for the planned-steps line and the history's step count.
+ */
+export function plannedProcedures(
+  program: PlanProgram,
+  setup: Pick<TrainingSetup, 'batchSize' | 'epochs'>,
+  examples: number,
+  skipped: readonly string[],
+): Array<{ id: string; label: string; epochs: number; steps: number } | { id: string; label: string; skipped: true }> {
+  const perEpoch = Math.ceil(examples / setup.batchSize);
+  return program.procedures
+    .filter((p) => p.kind === 'train')
+    .map((p) => {
+      if (skipped.includes(p.id)) return { id: p.id, label: p.label, skipped: true as const };
+      const epochs = p.epochs ?? setup.epochs;
+      return { id: p.id, label: p.label, epochs, steps: perEpoch * epochs };
+    });
+}
+
 export const useProgramRun = create<{ run: ProgramLiveRun | null; tick: number }>(() => ({ run: null, tick: 0 }));
 
 /** What the canvas shows on nodes, keyed `procedure/node`; only for the graph the run belongs to. */

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tfType from '@tensorflow/tfjs';
 import type { PlanProgram, ProgramStep } from '../compiler/program';
 import { SampleUsageError, type Sampler } from './sample';
+import { loadSavedModel } from './saved-networks';
 
 type Tf = typeof tfType;
 
@@ -34,12 +35,7 @@ async function loadSaved(tf: Tf, folder: string): Promise<tfType.LayersModel> {
   await import('../runtime/custom-layers');
   const file = join(folder, 'model.json');
   try {
-    const json = JSON.parse(readFileSync(file, 'utf8')) as { modelTopology: object; weightsManifest: Array<{ weights: tfType.io.WeightsManifestEntry[] }> };
-    const bin = readFileSync(join(folder, 'weights.bin'));
-    const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer;
-    return await tf.loadLayersModel(
-      tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((m) => m.weights), weightData }),
-    );
+    return await loadSavedModel(tf, folder);
   } catch (err) {
     throw new SampleUsageError(`Cannot read the weights in ${file}: ${(err as Error).message}`);
   }

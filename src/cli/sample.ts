@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tfType from '@tensorflow/tfjs';
 import { analyzeProgram, lowerProgram, type PlanProgram } from '../compiler/program';
@@ -7,6 +7,7 @@ import type { GraphDocument } from '../document/schema';
 import { quoted } from '../document/text';
 import { encodePng, imageGrid, scatterPicture } from './png';
 import { diffusionSampler } from './sample-diffusion';
+import { hasSavedNetwork, loadSavedModel } from './saved-networks';
 
 type Tf = typeof tfType;
 
@@ -81,17 +82,9 @@ async function loadNetworks(tf: Tf, program: PlanProgram, dir: string): Promise<
   const out = new Map<string, tfType.LayersModel>();
   for (const net of program.networks) {
     const file = join(dir, net.id, 'model.json');
-    if (!existsSync(file)) continue;
-    const json = JSON.parse(readFileSync(file, 'utf8')) as { modelTopology: object; weightsManifest: Array<{ weights: tfType.io.WeightsManifestEntry[] }> };
-    const bin = readFileSync(join(dir, net.id, 'weights.bin'));
-    const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer;
+    if (!hasSavedNetwork(join(dir, net.id))) continue;
     try {
-      out.set(
-        net.id,
-        await tf.loadLayersModel(
-          tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((m) => m.weights), weightData }),
-        ),
-      );
+      out.set(net.id, await loadSavedModel(tf, join(dir, net.id)));
     } catch (err) {
       throw new SampleUsageError(`Cannot read the weights in ${file}: ${(err as Error).message}`);
     }

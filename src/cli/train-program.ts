@@ -4,6 +4,7 @@ import { analyzeProgram, lowerProgram, proceduresCoveredBy } from '../compiler/p
 import { formatDiagnostics } from '../document/diagnostics';
 import { TrainingSchema, type GraphDocument } from '../document/schema';
 import { quoted } from '../document/text';
+import { hasSavedNetwork, readSavedNetwork } from './saved-networks';
 import type { Dataset } from '../runtime/data/dataset';
 import { programDataset } from './program-data';
 import { describeBackend, startBackend } from './backend';
@@ -166,21 +167,14 @@ async function loadSavedNetworks(
   dir: string,
   everyOne: boolean,
 ): Promise<string[]> {
-  const { existsSync, readFileSync } = await import('node:fs');
-  const { fromModelJson, WEIGHTS_FILE } = await import('../runtime/tfjs-format');
   const loaded: string[] = [];
   for (const id of ids) {
-    const json = join(dir, id, 'model.json');
-    if (!existsSync(json)) {
+    if (!hasSavedNetwork(join(dir, id))) {
       if (everyOne) throw new ProgramUsageError(`${quoted(join(dir, id))} has no model.json: --networks asks for network "${id}" from there.`);
       continue;
     }
     try {
-      const bin = readFileSync(join(dir, id, WEIGHTS_FILE));
-      const weights = fromModelJson(
-        readFileSync(json, 'utf8'),
-        new Map([[WEIGHTS_FILE, bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer]]),
-      );
+      const weights = readSavedNetwork(join(dir, id));
       await run.loadNetwork(id, weights);
     } catch (err) {
       throw new ProgramUsageError(`Could not start network "${id}" from ${quoted(join(dir, id))}: ${err instanceof Error ? err.message : String(err)}`);

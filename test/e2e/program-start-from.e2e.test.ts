@@ -39,8 +39,9 @@ describe.skipIf(!e2e)('starting a program from a past run, in Chromium', () => {
     expect(await page.getByTestId('start-from').count()).toBe(0);
     await page.getByRole('button', { name: 'Start', exact: true }).click();
     await expect.poll(() => runStatus(page), { timeout: 240_000 }).toBe('completed');
+    // The evaluation's table renders just after the status turns to completed.
+    await expect.poll(() => text(page, 'metric-teacherTestAccuracy')).toMatch(/\d+\.\d+%/);
     const teacherBefore = await text(page, 'metric-teacherTestAccuracy');
-    expect(teacherBefore).toMatch(/\d+\.\d+%/);
     await expect.poll(() => page.getByTestId('run-item').count()).toBe(1);
 
     // Its weights: one .zip with a folder per network, each readable by tf.loadLayersModel.
@@ -68,9 +69,11 @@ describe.skipIf(!e2e)('starting a program from a past run, in Chromium', () => {
     await expect.poll(async () => (await from.textContent()) ?? '').toMatch(/Skipped, as their networks come trained: Train the teacher\./);
     await shot(page, 'start-from-00-choice');
     await page.getByRole('button', { name: 'Start a new run' }).click();
+    // The new run is in the history once it starts (the first run's "completed" must not be read as its end).
+    await expect.poll(() => page.getByTestId('run-item').count(), { timeout: 60_000 }).toBe(2);
     await expect.poll(() => runStatus(page), { timeout: 240_000 }).toBe('completed');
     // The same teacher on the same held-out digits.
-    expect(await text(page, 'metric-teacherTestAccuracy')).toBe(teacherBefore);
+    await expect.poll(() => text(page, 'metric-teacherTestAccuracy')).toBe(teacherBefore);
     await expect.poll(() => page.getByTestId('run-item').count()).toBe(2);
     expect(await text(page, 'run-from')).toMatch(/^teacher from the run of .+ \(1 procedure skipped\)$/);
     await shot(page, 'start-from-01-done');

@@ -19,13 +19,8 @@ async function tfjsTopology(plan: Plan): Promise<unknown> {
   const tf = await import('@tensorflow/tfjs');
   await tf.setBackend('cpu');
   await tf.ready();
-  const { buildModel } = await import('../runtime/build');
-  const model = buildModel(plan);
-  try {
-    return model.toJSON(undefined, false);
-  } finally {
-    model.dispose();
-  }
+  const { tfjsTopologyOf } = await import('../runtime/tfjs-topology');
+  return tfjsTopologyOf(plan);
 }
 
 /** `patchbay export … --format pytorch --out DIR`. Returns the exit code. */

@@ -10,7 +10,7 @@ import { TrainPanel } from './TrainPanel';
 import { isActiveStatus, useTraining } from './training';
 import { ShortcutsDialog, TemplatesDialog, Toasts } from './Dialogs';
 import { OpenProgress } from './OpenProgress';
-import { openFile, saveToFile } from './files';
+import { openFiles, saveToFile } from './files';
 import { emptyDocument } from './graph-ops';
 import { handleShortcut, type ShortcutContext } from './shortcuts';
 import { autoLayout } from './layout';
@@ -255,20 +255,19 @@ function Editor() {
         if (!hasFiles(e)) return;
         e.preventDefault();
         setDropping(false);
-        const file = e.dataTransfer.files[0];
-        if (file) void openFile(file);
+        void openFiles(Array.from(e.dataTransfer.files));
       }}
     >
       <Toolbar openPicker={openPicker} />
       <input
         ref={fileInput}
         type="file"
-        accept=".json,application/json"
+        accept=".json,.bin,.zip,application/json,application/zip"
+        multiple
         hidden
         aria-label="Open a graph file"
         onChange={(e) => {
-          const f = e.target.files?.[0];
-          if (f) void openFile(f);
+          void openFiles(Array.from(e.target.files ?? []));
           e.target.value = '';
         }}
       />
@@ -286,7 +285,7 @@ function Editor() {
       <StatusBar />
       {dialog === 'templates' && <TemplatesDialog />}
       {dialog === 'shortcuts' && <ShortcutsDialog />}
-      {dropping && <div className="pb-dropzone">Drop a Patchbay .json file to open it</div>}
+      {dropping && <div className="pb-dropzone">Drop a Patchbay .json file to open it, or a model.json with its weight files (or a .zip) to import it</div>}
     </div>
   );
 }

@@ -83,6 +83,16 @@ export async function openFile(file: File) {
   }
 }
 
+/**
+ * Opens what was picked or dropped: one graph file (or a model.json alone) as before; a model.json
+ * with its weight files, or a .zip of them, is imported with its weights.
+ */
+export async function openFiles(files: File[]) {
+  if (files.length === 0) return;
+  if (files.length === 1 && !/\.zip$/i.test(files[0]!.name)) return openFile(files[0]!);
+  await (await import('./model-import')).openModelFiles(files);
+}
+
 /** Autosaves larger than this are restored in the file worker, smaller ones at once. */
 const RESTORE_IN_WORKER_ABOVE = 256 * 1024;
 

@@ -51,6 +51,8 @@ export interface RunRecord extends RunCore {
   data?: RunData;
   /** The step of the latest checkpoint kept for this run, when it can be resumed. */
   checkpointStep?: number;
+  /** Weights imported with a model.json (no training here): the files they came from, model.json first. */
+  imported?: { files: string[] };
   /** A training program's run: per procedure, per loss node, the value at each step; the evaluations' metrics by name. */
   program?: {
     curves: Record<string, Record<string, number[]>>;

@@ -27,7 +27,8 @@ function headline(r: RunRecord): { value: number | null; title: string } {
 }
 
 /** The badge of a saved run; an interrupted one says how far it got. */
-const badgeOf = (r: RunRecord): string => (r.status === 'interrupted' ? `interrupted at step ${r.curves.loss.length}` : r.status);
+const badgeOf = (r: RunRecord): string =>
+  r.imported ? 'imported weights' : r.status === 'interrupted' ? `interrupted at step ${r.curves.loss.length}` : r.status;
 
 export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: string }) {
   const runs = useTraining((s) => s.runs);
@@ -105,7 +106,12 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
                       {pct(headline(r).value, 2)}
                     </span>
                   </div>
-                  <div className="pb-small-text pb-muted">
+                  {r.imported && (
+                    <div className="pb-small-text pb-muted" data-testid="run-imported">
+                      Imported with the graph from {r.imported.files.join(' + ')}; not trained here
+                    </div>
+                  )}
+                  <div className="pb-small-text pb-muted" hidden={!!r.imported}>
                     {r.curves.loss.length}/{r.totalSteps || '?'} steps ·{' '}
                     {r.program ? 'training program' : `${r.setup.optimizer} ${r.setup.learningRate} ${r.setup.schedule}`} · batch {r.setup.batchSize} ·{' '}
                     {runDataText(r)} · {r.backend?.name ?? r.backendChoice} · {duration(r.seconds)}

@@ -30,7 +30,11 @@ export async function tryPastRun(record: RunRecord, plan: Plan | null): Promise<
   try {
     await getClient().load(plan, weights);
     useTraining.setState({
-      playground: { label: `the run of ${new Date(record.date).toLocaleString()}`, runId: record.id, classNames: record.data?.classNames },
+      playground: {
+        label: record.imported ? 'the imported weights' : `the run of ${new Date(record.date).toLocaleString()}`,
+        runId: record.id,
+        classNames: record.data?.classNames,
+      },
     });
   } catch (err) {
     toast('error', 'Could not load these weights into the current graph', [messageOf(err)]);

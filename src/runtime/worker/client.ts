@@ -6,7 +6,7 @@ import type { ZeroShotAnswer, ZeroShotRequest } from '../program/zero-shot';
 import type { CapsuleViewAnswer, CapsuleViewRequest } from '../program/capsule-view';
 
 /** Replies the client answers itself (a request's promise); they never reach listeners. */
-type Reply = Extract<FromWorker, { type: 'prediction' | 'loaded' | 'profiled' | 'zero-shot-result' | 'capsule-view-result' }>;
+type Reply = Extract<FromWorker, { type: 'prediction' | 'loaded' | 'profiled' | 'zero-shot-result' | 'capsule-view-result' | 'topology-result' }>;
 
 /** Worker messages (other than replies to requests) plus what the watchdog itself reports. */
 export type ClientEvent = Exclude<FromWorker, Reply> | { type: 'crashed'; message: string; runId?: string };
@@ -57,7 +57,8 @@ export class TrainingClient {
         message.type === 'loaded' ||
         message.type === 'profiled' ||
         message.type === 'zero-shot-result' ||
-        message.type === 'capsule-view-result'
+        message.type === 'capsule-view-result' ||
+        message.type === 'topology-result'
       ) {
         const waiting = this.pending.get(message.requestId);
         this.pending.delete(message.requestId);
@@ -115,6 +116,13 @@ export class TrainingClient {
     const reply = await this.request({ type: 'profile', requestId: ++this.requestIds, plan, batchSize, passes });
     if (reply.type !== 'profiled' || !reply.result) throw new Error((reply.type === 'profiled' && reply.error) || 'The profile did not finish.');
     return reply.result;
+  }
+
+  /** tfjs's topology JSON of the plan's model (a fresh build, disposed at once; the current model is untouched). */
+  async topology(plan: Plan): Promise<object> {
+    const reply = await this.request({ type: 'topology', requestId: ++this.requestIds, plan });
+    if (reply.type !== 'topology-result' || !reply.topology) throw new Error((reply.type === 'topology-result' && reply.error) || 'No topology.');
+    return reply.topology;
   }
 
   /** Zero-shot class probabilities from the last training program's networks (CLIP). */

@@ -65,6 +65,8 @@ export type ToWorker =
   | { type: 'load'; requestId: number; plan: Plan; weights: WeightArtifacts }
   /** Times each node of a fresh build of the plan on a made-up batch (runtime/profile.ts), on the active backend. */
   | { type: 'profile'; requestId: number; plan: Plan; batchSize: number; passes: number }
+  /** tfjs's topology JSON of the plan's model, for the PyTorch export's tfjs-topology.json. */
+  | { type: 'topology'; requestId: number; plan: Plan }
   /** Zero-shot classification (CLIP) with the last training program's networks: typed prompts, held-out and drawn images. */
   | { type: 'zero-shot'; requestId: number; request: ZeroShotRequest }
   /** Reconstructions and the tweak-a-dimension grid from the last training program's capsule network and decoder (CapsNet). */
@@ -91,6 +93,7 @@ export type FromWorker =
   | { type: 'zero-shot-result'; requestId: number; answer?: ZeroShotAnswer; error?: string }
   | { type: 'capsule-view-result'; requestId: number; answer?: CapsuleViewAnswer; error?: string }
   | { type: 'loaded'; requestId: number; error?: string }
+  | { type: 'topology-result'; requestId: number; topology?: object; error?: string }
   | { type: 'profiled'; requestId: number; result?: ProfileResult; error?: string }
   /** How far a profile has come, in layer runs. */
   | { type: 'profile-progress'; requestId: number; done: number; total: number }

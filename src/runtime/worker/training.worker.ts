@@ -15,6 +15,7 @@ import { answerCapsuleView } from '../program/capsule-view';
 import { artifactsOf, loadArtifactsInto } from '../saved-weights';
 import type { BackendName, FromWorker, ToWorker, TrainData, WeightArtifacts } from './protocol';
 import { profileModel } from '../profile';
+import { tfjsTopologyOf } from '../tfjs-topology';
 
 /**
  * The one long-lived worker that owns tfjs: it receives plans, builds, trains, streams progress
@@ -257,6 +258,16 @@ async function load(message: Extract<ToWorker, { type: 'load' }>): Promise<void>
   post({ type: 'loaded', requestId: message.requestId });
 }
 
+/** tfjs's topology JSON of a plan's model, built on the backend runs use (a fresh build, disposed at once). */
+async function topology(message: Extract<ToWorker, { type: 'topology' }>): Promise<void> {
+  probe ??= await probeBackends();
+  if (!backendChosen) {
+    await selectBackend('auto', probe);
+    backendChosen = true;
+  }
+  post({ type: 'topology-result', requestId: message.requestId, topology: tfjsTopologyOf(message.plan) });
+}
+
 /** Profile on the backend runs use (chosen now if none is yet), on a fresh build so a trained model is untouched. */
 async function profile(message: Extract<ToWorker, { type: 'profile' }>): Promise<void> {
   probe ??= await probeBackends();
@@ -324,6 +335,11 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
     case 'profile':
       profile(message).catch((err) => post({ type: 'profiled', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }));
+      break;
+    case 'topology':
+      topology(message).catch((err) =>
+        post({ type: 'topology-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }),
+      );
       break;
     case 'capsule-view':
       try {

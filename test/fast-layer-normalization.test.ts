@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FastLayerNormalization, layerNormLastAxis } from '../src/runtime/fast-layer-normalization';
+import { FastLayerNormalization, fastLayerNormalizationLastAxis } from '../src/runtime/fast-layer-normalization';
 import { useWasmBackend } from '../src/runtime/wasm-backend';
 
 function values(size: number, seed: number): Float32Array {
@@ -105,7 +105,7 @@ describe('FastLayerNormalization matches layer normalisation', () => {
     const c = shape[shape.length - 1]!;
     for (const backend of ['cpu', 'wasm']) {
       await tf.setBackend(backend);
-      const fast = outputsAndGradients((x, g, b) => layerNormLastAxis(x, g, b, epsilon), [...shape], [c], center, scale);
+      const fast = outputsAndGradients((x, g, b) => fastLayerNormalizationLastAxis(x, g, b, epsilon), [...shape], [c], center, scale);
       const reference = outputsAndGradients(plain([shape.length - 1], epsilon), [...shape], [c], center, scale);
       expect(relError(fast, reference)).toBeLessThanOrEqual(2e-5);
     }

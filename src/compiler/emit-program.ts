@@ -10,9 +10,9 @@
  * Every document string reaches the output through ./escape, chosen for the place it lands; every
  * name in code is made by toIdentifier or is one of the fixed names below.
  */
-import { blockFunction, FILL_SHAPE_HELPER, literal, modelFunction, thousands, usedCustomLayers } from './emit';
+import { blockFunction, FILL_SHAPE_HELPER, literal, modelFunction, thousands, usedLayerSources } from './emit';
 import { docComment, lineComment, propertyAccess, propertyKey, RESERVED_WORDS, stringLiteral, toIdentifier } from './escape';
-import { CUSTOM_LAYER_SOURCES } from './generated/layer-sources';
+import { CUSTOM_LAYER_SOURCES, STOCK_LAYER_REPLACEMENTS } from './generated/layer-sources';
 import { PROGRAM_SOURCES } from './generated/program-sources';
 import { EMITTER_NAMES } from './lower';
 import type { PlanBlock } from './plan';
@@ -571,6 +571,7 @@ export function emitProgram(program: PlanProgram): string {
     ...RESERVED_WORDS,
     ...EMITTER_NAMES,
     ...Object.values(CUSTOM_LAYER_SOURCES).flatMap((l) => l.declares),
+    ...Object.values(STOCK_LAYER_REPLACEMENTS).flatMap((l) => l.declares),
     ...Object.keys(PROGRAM_SOURCES),
     ...MODULE_NAMES,
   ]);
@@ -598,7 +599,7 @@ export function emitProgram(program: PlanProgram): string {
     const about = `Builds the network ${net.id}, "${net.label}"${net.description ? `: ${net.description}` : '.'}`;
     return modelFunction(net.plan, networks.get(net.id)!.factory, docComment(about), own, usesFillShape);
   });
-  const customLayers = new Set(program.networks.flatMap((n) => usedCustomLayers(n.plan)));
+  const layerSources = usedLayerSources(program.networks.map((n) => n.plan));
 
   // The trainer.
   const trainerScope = new Scope([...moduleNames, ...TRAINER_NAMES]);
@@ -645,11 +646,7 @@ export function emitProgram(program: PlanProgram): string {
     ...(tfTypes ? ["import type * as tfType from '@tensorflow/tfjs';"] : []),
   ];
   const sections = [header.join('\n')];
-  sections.push(
-    ...Object.keys(CUSTOM_LAYER_SOURCES)
-      .filter((n) => customLayers.has(n))
-      .map((n) => CUSTOM_LAYER_SOURCES[n]!.source),
-  );
+  sections.push(...layerSources.map((layer) => layer.source));
   if (usesFillShape.value) sections.push(FILL_SHAPE_HELPER.join('\n'));
   sections.push(...blockSections, ...networkSections);
   sections.push(`// ── Copied from the Patchbay runtime (${[...new Set(helpers.map((n) => PROGRAM_SOURCES[n]!.file))].join(', ')}): the code the app runs. ──`);

@@ -1,7 +1,7 @@
 import { isParamRef } from '../document/schema';
 import { formatShape } from '../nodes/shape';
 import { docComment, lineComment, propertyAccess, propertyKey, stringLiteral, templateText } from './escape';
-import { CUSTOM_LAYER_SOURCES } from './generated/layer-sources';
+import { CUSTOM_LAYER_SOURCES, STOCK_LAYER_REPLACEMENTS, type CustomLayerSource } from './generated/layer-sources';
 import { withoutDefaults } from './tfjs-defaults';
 import { isFillShape, modelNameOf, type BlockStep, type Expr, type LayerStep, type Plan, type PlanBlock, type PlanBody } from './plan';
 
@@ -59,6 +59,32 @@ function customClass(factory: string): string {
   return layer.declares[0]!;
 }
 
+/**
+ * The class of Patchbay's own that stands in for a tfjs layer, as the app builds it (LayerNormalization
+ * → FastLayerNormalization), or none: the export constructs the same class so that it computes the
+ * same values and gradients.
+ */
+function stockReplacement(step: LayerStep): CustomLayerSource | undefined {
+  return !step.custom && Object.hasOwn(STOCK_LAYER_REPLACEMENTS, step.factory) ? STOCK_LAYER_REPLACEMENTS[step.factory] : undefined;
+}
+
+/** The sources of the classes the plan constructs: custom layers in the order of src/runtime/layers, then stock-layer replacements. */
+export function usedLayerSources(plans: readonly Plan[]): CustomLayerSource[] {
+  const custom = new Set(plans.flatMap(usedCustomLayers));
+  const replaced = new Set<string>();
+  for (const plan of plans)
+    for (const body of [plan.main, ...plan.blocks.map((b) => b.body)])
+      for (const step of body.steps) if (step.kind === 'layer' && stockReplacement(step)) replaced.add(step.factory);
+  return [
+    ...Object.keys(CUSTOM_LAYER_SOURCES)
+      .filter((name) => custom.has(name))
+      .map((name) => CUSTOM_LAYER_SOURCES[name]!),
+    ...Object.keys(STOCK_LAYER_REPLACEMENTS)
+      .filter((factory) => replaced.has(factory))
+      .map((factory) => STOCK_LAYER_REPLACEMENTS[factory]!),
+  ];
+}
+
 /** The custom layer classes the plan constructs, in the order of src/runtime/layers. */
 export function usedCustomLayers(plan: Plan): string[] {
   const used = new Set<string>();
@@ -78,7 +104,8 @@ function layerStep(step: LayerStep, scope: Scope, lines: string[], indent: strin
       ([k, v]) => `${propertyKey(k)}: ${expr(v, scope, step.inputs[0]!)}`,
     ),
   ];
-  const factory = step.custom ? `new ${customClass(step.factory)}` : `tf.layers.${step.factory}`;
+  const replacement = stockReplacement(step);
+  const factory = step.custom ? `new ${customClass(step.factory)}` : replacement ? `new ${replacement.declares[0]!}` : `tf.layers.${step.factory}`;
   const call = `${factory}({ ${config.join(', ')} }).apply(${input}) as tf.SymbolicTensor`;
   const comment = step.outputShape ? ` // ${formatShape(step.outputShape)}` : '';
   if (step.when !== undefined) {
@@ -244,7 +271,7 @@ export function emit(plan: Plan): string {
   ];
   const sections = [header.join('\n')];
   // Layers tfjs lacks travel with the model as their own classes, so the module needs only tfjs.
-  sections.push(...usedCustomLayers(plan).map((name) => CUSTOM_LAYER_SOURCES[name]!.source));
+  sections.push(...usedLayerSources([plan]).map((layer) => layer.source));
   if (usesFillShape.value) sections.push(FILL_SHAPE_HELPER.join('\n'));
   sections.push(...blockSections);
   sections.push(model);

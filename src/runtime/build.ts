@@ -64,7 +64,8 @@ function seedInitializers(layer: tf.layers.Layer, seed: number): void {
 
 /**
  * Stock tfjs layers built here as a faster subclass with the same class name, config and weights
- * (saved models and exports, which call the stock factory, are unchanged).
+ * (saved models are unchanged; the TypeScript export constructs the same subclass, through
+ * STOCK_LAYER_REPLACEMENTS in src/compiler/generated/layer-sources.ts).
  */
 const FASTER_FACTORIES: Record<string, (c: object) => tf.layers.Layer> = {
   layerNormalization: (c) => new FastLayerNormalization(c),

@@ -1,4 +1,6 @@
-/**
+import * as tf from '@tensorflow/tfjs';
+
+/*
  * tfjs's LayerNormalization, computed with a hand-written gradient.
  *
  * The stock layer tiles its [N,T,1] mean and variance and its [C] gamma and beta to the input's full
@@ -10,21 +12,22 @@
  *   dx = r·(g − mean(g) − x̂·mean(g·x̂)),  g = dy·γ   (means over the normalised axis)
  *   dγ = Σ dy·x̂,  dβ = Σ dy   (sums over the other axes)
  *
- * Same class name, config and weights as the stock layer, so a saved model or an exported module
- * (which uses `tf.layers.layerNormalization`) is unchanged; only the last-axis case is taken here,
- * which is what Patchbay's LayerNormalization node lowers to. Anything else runs the stock code.
+ * Same class name, config and weights as the stock layer, so a saved model needs nothing of Patchbay
+ * to load. Only the last-axis case is taken here, which is what Patchbay's LayerNormalization node
+ * lowers to; anything else runs the stock code. Patchbay's TypeScript export carries this class as
+ * well, so an exported model or trainer computes LayerNorm and its gradient with the same ops as
+ * the app, to the last bit.
  */
-import * as tf from '@tensorflow/tfjs';
 
-type LayerNormalizationLayer = ReturnType<typeof tf.layers.layerNormalization>;
-type LayerNormalizationArgs = Parameters<typeof tf.layers.layerNormalization>[0];
-type StockClass = new (args?: LayerNormalizationArgs) => LayerNormalizationLayer;
+type FastLayerNormalizationStockLayer = ReturnType<typeof tf.layers.layerNormalization>;
+type FastLayerNormalizationArgs = Parameters<typeof tf.layers.layerNormalization>[0];
+type FastLayerNormalizationStockClass = new (args?: FastLayerNormalizationArgs) => FastLayerNormalizationStockLayer;
 
 /** The stock class (tfjs exports only its factory). */
-const Stock = tf.layers.layerNormalization({}).constructor as StockClass;
+const FastLayerNormalizationStock = tf.layers.layerNormalization({}).constructor as FastLayerNormalizationStockClass;
 
 /** Fields of the stock layer that `call` reads (public in tfjs-layers' JS, not in its typings). */
-interface StockFields {
+interface FastLayerNormalizationFields {
   axis: number[];
   epsilon: number;
   gamma: tf.LayerVariable | null;
@@ -32,7 +35,7 @@ interface StockFields {
 }
 
 /** Layer norm over the last axis with optional gamma/beta, as one custom-gradient op. */
-export function layerNormLastAxis(x: tf.Tensor, gamma: tf.Tensor | null, beta: tf.Tensor | null, epsilon: number): tf.Tensor {
+export function fastLayerNormalizationLastAxis(x: tf.Tensor, gamma: tf.Tensor | null, beta: tf.Tensor | null, epsilon: number): tf.Tensor {
   const axis = x.rank - 1;
   const lead = Array.from({ length: axis }, (_, i) => i);
   const c = x.shape[axis]!;
@@ -59,14 +62,14 @@ export function layerNormLastAxis(x: tf.Tensor, gamma: tf.Tensor | null, beta: t
   return op(x, gamma ?? ones(), beta ?? tf.zeros([c]));
 }
 
-export class FastLayerNormalization extends Stock {
+export class FastLayerNormalization extends FastLayerNormalizationStock {
   /** Serialised as the stock layer: a saved model needs nothing of Patchbay to load. */
   static className = 'LayerNormalization';
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-    const self = this as unknown as StockFields;
+    const self = this as unknown as FastLayerNormalizationFields;
     if (self.axis.length !== 1 || self.axis[0] !== x.rank - 1) return super.call(inputs, kwargs);
-    return tf.tidy(() => layerNormLastAxis(x, self.gamma?.read() ?? null, self.beta?.read() ?? null, self.epsilon));
+    return tf.tidy(() => fastLayerNormalizationLastAxis(x, self.gamma?.read() ?? null, self.beta?.read() ?? null, self.epsilon));
   }
 }

@@ -9,6 +9,7 @@
  * the graph's order and back where they must, so the numbers match the graph exactly.
  */
 import { pyLiteral } from './escape-python';
+import { ATTENTION_EMITTERS, ATTENTION_HELPERS, type AttentionHelperName } from './pytorch-layers-attention';
 
 /** One value in `forward`: its Python name and its shape in the graph's order, without the batch. */
 export interface PyValue {
@@ -47,7 +48,8 @@ export interface LayerContext {
   helper: (name: HelperName) => void;
 }
 
-export type HelperName = 'SeparableConv2d' | 'RandomTranslation' | 'avg_pool_excluding_padding' | 'resize_bilinear_tf' | 'hard_sigmoid';
+export type HelperName = 'SeparableConv2d' | 'RandomTranslation' | 'avg_pool_excluding_padding' | 'resize_bilinear_tf' | 'hard_sigmoid'
+  | AttentionHelperName;
 
 /** An export refusal: a layer or setting the PyTorch export cannot write faithfully. */
 export class PytorchExportError extends Error {
@@ -392,6 +394,8 @@ export const LAYER_EMITTERS: Record<string, LayerEmitter> = {
   multiply: (_c, inputs) => inputs.map((v) => v.name).join(' * '),
   concatenate: (config, inputs) =>
     `torch.cat([${inputs.map((v) => v.name).join(', ')}], dim=${torchAxis(Number(config.axis ?? -1), inputs[0]!.shape.length + 1)})`,
+  // ViT's and CLIP's token layers and CapsNet's capsules: ./pytorch-layers-attention.
+  ...ATTENTION_EMITTERS,
 };
 
 /** ZeroPadding2D: one number, [height, width] or [[top, bottom], [left, right]], as Keras accepts. */
@@ -473,4 +477,5 @@ export const HELPERS: Record<HelperName, string> = {
   hard_sigmoid: `def hard_sigmoid(x):
     """tfjs's hardSigmoid: clip(0.2 x + 0.5, 0, 1) (PyTorch's F.hardsigmoid uses x / 6 + 0.5)."""
     return torch.clamp(0.2 * x + 0.5, 0.0, 1.0)`,
+  ...ATTENTION_HELPERS,
 };

@@ -316,6 +316,8 @@ export function emitPytorch(plan: Plan, training: TrainingSetup | undefined): Py
     '# expects, where the graph is channels-last. weights.py moves weights between this and tfjs.',
     `# Trainable params: ${thousands(trainable)}. Non-trainable params: ${thousands(nonTrainable)}.`,
     '',
+    'import math',
+    '',
     'import torch',
     'import torch.nn as nn',
     'import torch.nn.functional as F',

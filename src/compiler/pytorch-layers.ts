@@ -48,8 +48,7 @@ export interface LayerContext {
   helper: (name: HelperName) => void;
 }
 
-export type HelperName = 'SeparableConv2d' | 'RandomTranslation' | 'avg_pool_excluding_padding' | 'resize_bilinear_tf' | 'hard_sigmoid'
-  | AttentionHelperName;
+export type HelperName = 'SeparableConv2d' | 'RandomTranslation' | 'avg_pool_excluding_padding' | 'resize_bilinear_tf' | 'hard_sigmoid' | AttentionHelperName;
 
 /** An export refusal: a layer or setting the PyTorch export cannot write faithfully. */
 export class PytorchExportError extends Error {

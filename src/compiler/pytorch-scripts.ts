@@ -92,7 +92,8 @@ def load_tfjs_weights(model, path):
             array = arrays[name]
             if tuple(array.shape) != tuple(shape):
                 raise ValueError(f"The weight {name!r} has shape {tuple(array.shape)} in {path}, but the model needs {tuple(shape)}.")
-            state[key].copy_(torch.from_numpy(np.ascontiguousarray(tfjs_to_torch(array, layout))))
+            # np.array, not np.ascontiguousarray: a scalar weight (ActNorm's flag) must stay 0-d.
+            state[key].copy_(torch.from_numpy(np.array(tfjs_to_torch(array, layout), order="C")))
     used = {name for name, _, _, _ in WEIGHTS}
     return [name for name in arrays if name not in used]
 

@@ -35,6 +35,8 @@ def check(folder):
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     buffers = sum(b.numel() for n, b in model.named_buffers() if not n.endswith("num_batches_tracked"))
     unused = weights_py.load_tfjs_weights(model, os.path.join(folder, "tfjs", "model.json"))
+    # The way back first: a forward may change weights (ActNorm's data-dependent initialisation, as tfjs's does).
+    weights_py.save_tfjs_weights(model, os.path.join(folder, "roundtrip"))
     model.eval()
     inputs = []
     for i, spec in enumerate(meta["inputs"]):
@@ -51,7 +53,6 @@ def check(folder):
         if got.shape != expected.shape:
             return {"case": meta["id"], "error": f"output {i} has shape {got.shape}, tfjs {expected.shape}"}
         diff = max(diff, float(np.abs(got - expected).max()) if got.size else 0.0)
-    weights_py.save_tfjs_weights(model, os.path.join(folder, "roundtrip"))
     original = weights_py.read_tfjs_weights(os.path.join(folder, "tfjs", "model.json"))
     back = weights_py.read_tfjs_weights(os.path.join(folder, "roundtrip", "model.json"))
     exact = set(original) == set(back) and all(original[k].shape == back[k].shape and original[k].tobytes() == back[k].tobytes() for k in original)

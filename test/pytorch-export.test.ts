@@ -6,7 +6,9 @@ import type * as tfType from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GraphDocument } from '../src/document/schema';
 import { analyze, lower } from '../src/compiler/index';
-import { emitPytorch, PYTORCH_FACTORIES, PytorchExportError } from '../src/compiler/emit-pytorch';
+import type { Plan } from '../src/compiler/plan';
+import { analyzeProgram, lowerProgram } from '../src/compiler/program';
+import { emitPytorch, PYTORCH_FACTORIES, pytorchFiles, PytorchExportError } from '../src/compiler/emit-pytorch';
 import { HELPERS } from '../src/compiler/pytorch-layers';
 import { getLibraryBlock } from '../src/nodes/blocks/index';
 import { NODE_SPECS } from '../src/nodes/registry';
@@ -42,12 +44,14 @@ const factoryOf = (type: string) => {
 interface Case {
   id: string;
   doc: GraphDocument;
+  /** A program's network to check (its id); a plain graph when left out. */
+  network?: string;
 }
 
-/** One layer between Inputs and an Output. */
+/** One layer between Inputs and an Output: input i goes to the spec's port i (the last port takes the rest, as a variadic one). */
 function layerCase(id: string, type: string, params: Record<string, unknown>, inputs: number[][], dtype: 'float32' | 'int32' = 'float32'): Case {
   const spec = NODE_SPECS.find((s) => s.type === type)!;
-  const port = spec.inputs[0]!.name;
+  const portOf = (i: number) => spec.inputs[Math.min(i, spec.inputs.length - 1)]!.name;
   return {
     id,
     doc: graph(
@@ -56,7 +60,7 @@ function layerCase(id: string, type: string, params: Record<string, unknown>, in
         { id: 'layer', type, name: `the ${type}`, params },
         { id: 'out', type: 'Output' },
       ],
-      [...inputs.map((_, i): [string, string, string] => [`in${i}`, 'layer', port]), ['layer', 'out']],
+      [...inputs.map((_, i): [string, string, string] => [`in${i}`, 'layer', portOf(i)]), ['layer', 'out']],
     ),
   };
 }
@@ -138,6 +142,26 @@ const edgeCases: Case[] = [
   ...['linear', 'relu', 'relu6', 'gelu', 'gelu_new', 'swish', 'mish', 'sigmoid', 'hardSigmoid', 'tanh', 'softplus', 'softsign', 'elu', 'selu'].map((a) =>
     layerCase(`Activation ${a}`, 'Activation', { activation: a }, [[7, 3]]),
   ),
+  // Attention: the causal mask, several heads, heads narrower or wider than width / heads.
+  layerCase('MultiHeadSelfAttention causal, 4 heads', 'MultiHeadSelfAttention', { numHeads: 4, causal: true }, [[6, 16]]),
+  layerCase('MultiHeadSelfAttention 3 heads of 5 on width 9', 'MultiHeadSelfAttention', { numHeads: 3, keyDim: 5 }, [[4, 9]]),
+  layerCase('MultiHeadSelfAttention one head, causal', 'MultiHeadSelfAttention', { numHeads: 1, causal: true }, [[5, 6]]),
+  layerCase('MultiHeadSelfAttention 8 heads of 2', 'MultiHeadSelfAttention', { numHeads: 8 }, [[3, 16]]),
+  layerCase('GELU quick on images', 'GELU', { approximate: 'quick' }, [[3, 4, 2]]),
+  // Capsules: routing iterations, "same" padding with the odd pixel after, squash on image channels.
+  layerCase('DigitCapsules 5 routings', 'DigitCapsules', { capsules: 4, capsuleDim: 6, routings: 5 }, [[20, 8]]),
+  layerCase('DigitCapsules 2 routings, stddev and epsilon', 'DigitCapsules', { capsules: 3, capsuleDim: 2, routings: 2, weightStddev: 0.3, epsilon: 1e-3 }, [
+    [7, 5],
+  ]),
+  layerCase(
+    'PrimaryCapsules same, stride 2, even kernel (asymmetric)',
+    'PrimaryCapsules',
+    { capsules: 3, capsuleDim: 4, kernelSize: 4, strides: 2, padding: 'same' },
+    [[7, 8, 3]],
+  ),
+  layerCase('PrimaryCapsules epsilon', 'PrimaryCapsules', { capsules: 2, capsuleDim: 3, kernelSize: 3, strides: 2, epsilon: 1e-2 }, [[6, 6, 2]]),
+  layerCase('Squash on image channels', 'Squash', { epsilon: 1e-3 }, [[3, 4, 5]]),
+  layerCase('CapsuleLength epsilon', 'CapsuleLength', { epsilon: 1e-2 }, [[4, 3]]),
 ];
 
 const blockCases: Case[] = [
@@ -153,7 +177,33 @@ function presetCase(template: string, preset: string): Case {
   return { id: `${template} --preset ${preset}`, doc: result.doc };
 }
 
-const presetCases: Case[] = [presetCase('convmixer', 'mnist'), presetCase('mlp-mixer', 'mnist')];
+/** One network of a program template's preset (CLIP's towers, CapsNet's capsules and decoder). */
+function networkCase(template: string, preset: string, network: string): Case {
+  return { ...presetCase(template, preset), id: `${template} --preset ${preset}, network ${network}`, network };
+}
+
+const presetCases: Case[] = [
+  presetCase('convmixer', 'mnist'),
+  presetCase('mlp-mixer', 'mnist'),
+  presetCase('vit', 'mnist'),
+  networkCase('capsnet', 'small', 'model'),
+  networkCase('capsnet', 'small', 'decoder'),
+  networkCase('clip', 'mnist', 'model'),
+  networkCase('clip', 'mnist', 'text'),
+];
+
+/** A case's plan: the graph's, or its program network's. */
+function planOf(c: Case): Plan {
+  if (c.network) {
+    const lowered = lowerProgram(analyzeProgram(c.doc)!);
+    const net = lowered.program?.networks.find((n) => n.id === c.network);
+    if (!net) throw new Error(`${c.id}: ${lowered.diagnostics.map((d) => d.message).join('; ') || 'no such network'}`);
+    return net.plan;
+  }
+  const { plan, diagnostics } = lower(analyze(c.doc));
+  if (!plan) throw new Error(`${c.id}: ${diagnostics.map((d) => d.message).join('; ')}`);
+  return plan;
+}
 
 let tf: typeof tfType;
 let root: string;
@@ -170,9 +220,8 @@ afterAll(() => {
  * no layout mistake hides behind zeros and ones), inputs and tfjs's outputs.
  */
 function prepare(c: Case, index: number): { folder: string; trainable: number; nonTrainable: number } {
-  const { plan, diagnostics } = lower(analyze(c.doc));
-  if (!plan) throw new Error(`${c.id}: ${diagnostics.map((d) => d.message).join('; ')}`);
-  const exported = emitPytorch(plan, c.doc.training);
+  const plan = planOf(c);
+  const exported = emitPytorch(plan, c.network ? undefined : c.doc.training);
   const folder = join(root, `case${index}`);
   mkdirSync(join(folder, 'tfjs'), { recursive: true });
   for (const [name, text] of Object.entries(exported.files)) writeFileSync(join(folder, name), text);
@@ -203,7 +252,8 @@ function prepare(c: Case, index: number): { folder: string; trainable: number; n
     const shape = [2, ...(input.shape.slice(1) as number[])];
     const count = shape.reduce((a, b) => a * b, 1);
     if (input.dtype === 'int32') {
-      const max = Number((c.doc.nodes.find((n) => n.type === 'Embedding')?.params.inputDim as number | undefined) ?? 10);
+      const nodes = [...c.doc.nodes, ...c.doc.networks.flatMap((n) => n.nodes)];
+      const max = Number((nodes.find((n) => n.type === 'Embedding')?.params.inputDim as number | undefined) ?? 10);
       const ids = Int32Array.from({ length: count }, () => Math.floor(random() * max));
       writeFileSync(join(folder, `input${i}.bin`), Buffer.from(ids.buffer));
       return tf.tensor(ids, shape, 'int32');
@@ -250,6 +300,23 @@ describe('every registered layer type is exported or refused by name', () => {
       }
     },
   );
+});
+
+describe('a program exports one folder per network', () => {
+  it.each([
+    ['clip', 'mnist', ['model', 'text']],
+    ['capsnet', 'small', ['model', 'decoder']],
+  ])('%s --preset %s', (template, preset, ids) => {
+    const { doc } = presetCase(template, preset);
+    const lowered = lowerProgram(analyzeProgram(doc)!);
+    const exported = pytorchFiles({ program: lowered.program!, name: doc.name });
+    expect(exported.networks.map((n) => n.folder)).toEqual(ids.map((id) => `networks/${id}`));
+    for (const net of exported.networks) {
+      expect(exported.files[`${net.folder}/model.py`]).toContain('def create_model():');
+      expect(exported.files[`${net.folder}/weights.py`]).toContain('def load_tfjs_weights(');
+      expect(net.trainableParams).toBe(net.plan.count.trainable);
+    }
+  });
 });
 
 describe.skipIf(!hasTorch)('PyTorch export matches tfjs (python3-torch)', () => {

@@ -10,6 +10,7 @@
  */
 import { pyLiteral } from './escape-python';
 import { ATTENTION_EMITTERS, ATTENTION_HELPERS, type AttentionHelperName } from './pytorch-layers-attention';
+import { GENERATIVE_EMITTERS, GENERATIVE_HELPERS, type GenerativeHelperName } from './pytorch-layers-generative';
 
 /** One value in `forward`: its Python name and its shape in the graph's order, without the batch. */
 export interface PyValue {
@@ -48,7 +49,8 @@ export interface LayerContext {
   helper: (name: HelperName) => void;
 }
 
-export type HelperName = 'SeparableConv2d' | 'RandomTranslation' | 'avg_pool_excluding_padding' | 'resize_bilinear_tf' | 'hard_sigmoid' | AttentionHelperName;
+export type HelperName =
+  'SeparableConv2d' | 'RandomTranslation' | 'avg_pool_excluding_padding' | 'resize_bilinear_tf' | 'hard_sigmoid' | AttentionHelperName | GenerativeHelperName;
 
 /** An export refusal: a layer or setting the PyTorch export cannot write faithfully. */
 export class PytorchExportError extends Error {
@@ -395,6 +397,8 @@ export const LAYER_EMITTERS: Record<string, LayerEmitter> = {
     `torch.cat([${inputs.map((v) => v.name).join(', ')}], dim=${torchAxis(Number(config.axis ?? -1), inputs[0]!.shape.length + 1)})`,
   // ViT's and CLIP's token layers and CapsNet's capsules: ./pytorch-layers-attention.
   ...ATTENTION_EMITTERS,
+  // The flow steps (RealNVP, Glow) and the diffusion layers (DDPM): ./pytorch-layers-generative.
+  ...GENERATIVE_EMITTERS,
 };
 
 /** ZeroPadding2D: one number, [height, width] or [[top, bottom], [left, right]], as Keras accepts. */
@@ -477,4 +481,5 @@ export const HELPERS: Record<HelperName, string> = {
     """tfjs's hardSigmoid: clip(0.2 x + 0.5, 0, 1) (PyTorch's F.hardsigmoid uses x / 6 + 0.5)."""
     return torch.clamp(0.2 * x + 0.5, 0.0, 1.0)`,
   ...ATTENTION_HELPERS,
+  ...GENERATIVE_HELPERS,
 };

@@ -174,32 +174,54 @@ export class PatchbayMultiHeadSelfAttention extends tf.layers.Layer {
     return inputShape;
   }
 
+  /**
+   * The attention probabilities softmax(q·kᵀ/√keyDim) per head (causal mask included) and the values
+   * they weight, each [batch, heads, tokens, ·]. `call` and `attentionWeights` both take them from
+   * here, so the weights the editor shows are the ones the output is made of.
+   */
+  private weightsAndValues(x: tf.Tensor): { weights: tf.Tensor; v: tf.Tensor } {
+    const [batch, tokens, width] = x.shape as [number, number, number];
+    const heads = this.numHeads;
+    const size = this.headSize(width);
+    let qkv = tf.matMul(tf.reshape(x, [batch * tokens, width]), this.qkvKernel!.read());
+    if (this.qkvBias) qkv = tf.add(qkv, this.qkvBias.read());
+    // Columns: q of every head, then k, then v; each to [batch, heads, tokens, size].
+    const [q, k, v] = tf.split(qkv, 3, 1).map((part) => tf.transpose(tf.reshape(part, [batch, tokens, heads, size]), [0, 2, 1, 3]));
+    let scores = tf.matMul(tf.mul(q!, 1 / Math.sqrt(size)), k!, false, true); // [batch, heads, tokens, tokens]
+    if (this.causal) {
+      // A large negative number rather than -Infinity: the softmax gives the same zeros, and its gradient stays finite.
+      const mask = new Float32Array(tokens * tokens);
+      for (let i = 0; i < tokens; i++) for (let j = i + 1; j < tokens; j++) mask[i * tokens + j] = -1e9;
+      scores = tf.add(scores, tf.tensor2d(mask, [tokens, tokens]));
+    }
+    return { weights: tf.softmax(scores), v: v! };
+  }
+
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
       const [batch, tokens, width] = x.shape as [number, number, number];
-      const heads = this.numHeads;
-      const size = this.headSize(width);
-      const inner = heads * size;
-      let qkv = tf.matMul(tf.reshape(x, [batch * tokens, width]), this.qkvKernel!.read());
-      if (this.qkvBias) qkv = tf.add(qkv, this.qkvBias.read());
-      // Columns: q of every head, then k, then v; each to [batch, heads, tokens, size].
-      const [q, k, v] = tf.split(qkv, 3, 1).map((part) => tf.transpose(tf.reshape(part, [batch, tokens, heads, size]), [0, 2, 1, 3]));
-      let scores = tf.matMul(tf.mul(q!, 1 / Math.sqrt(size)), k!, false, true); // [batch, heads, tokens, tokens]
-      if (this.causal) {
-        // A large negative number rather than -Infinity: the softmax gives the same zeros, and its gradient stays finite.
-        const mask = new Float32Array(tokens * tokens);
-        for (let i = 0; i < tokens; i++) for (let j = i + 1; j < tokens; j++) mask[i * tokens + j] = -1e9;
-        scores = tf.add(scores, tf.tensor2d(mask, [tokens, tokens]));
-      }
-      let weights = tf.softmax(scores);
-      if (kwargs?.training && this.dropout > 0) weights = tf.dropout(weights, this.dropout, undefined, this.seed);
-      const attended = tf.matMul(weights, v!); // [batch, heads, tokens, size]
+      const inner = this.numHeads * this.headSize(width);
+      const softmax = this.weightsAndValues(x);
+      const weights = kwargs?.training && this.dropout > 0 ? tf.dropout(softmax.weights, this.dropout, undefined, this.seed) : softmax.weights;
+      const attended = tf.matMul(weights, softmax.v); // [batch, heads, tokens, size]
       const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [batch * tokens, inner]);
       let out = tf.matMul(merged, this.outputKernel!.read());
       if (this.outputBias) out = tf.add(out, this.outputBias.read());
       return tf.reshape(out, [batch, tokens, width]);
     });
+  }
+
+  /**
+   * How much each token attends to each other token, [batch, heads, tokens (query), tokens (key)]:
+   * each row sums to 1. Computed with the current weights on this (batch, tokens, width) input, as
+   * at inference (no dropout); the layer's output is not touched. For looking inside a trained
+   * model (the editor's attention maps), not for training.
+   */
+  attentionWeights(input: tf.Tensor): tf.Tensor4D {
+    if (!this.built) throw new Error('MultiHeadSelfAttention has no weights yet: build or apply the layer before asking for its attention.');
+    if (input.rank !== 3) throw new Error(`MultiHeadSelfAttention takes (batch, tokens, width), got a tensor of shape [${input.shape.join(', ')}].`);
+    return tf.tidy(() => this.weightsAndValues(input).weights as tf.Tensor4D);
   }
 
   getConfig(): tf.serialization.ConfigDict {

@@ -268,3 +268,118 @@ describe.skipIf(!hasPython)('no document string becomes code in the PyTorch expo
     }
   }, 120_000);
 });
+
+/**
+ * The token and capsule layers (ViT, CLIP, CapsNet) with every id and name from the document: their
+ * emitters write sizes and the escaped attribute and value names, never a name as it stands.
+ */
+function tokenLayersWith(ids: string[], names: string[]): GraphDocument {
+  const [text, tokenIds, image, cls, pos, attn, gelu, take, primary, digits, squash, length, out1, out2] = ids as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  const node = (id: string, type: string, i: number, params: Record<string, unknown> = {}) => ({ id, type, name: names[i], params });
+  const edge = (i: number, source: string, target: string, targetPort = 'in') => ({ id: `e${i}`, source, sourcePort: 'out', target, targetPort });
+  return {
+    format: 'patchbay.graph',
+    version: DOCUMENT_VERSION,
+    networks: [],
+    name: names[0]!,
+    nodeTypes: {},
+    meta: {},
+    blocks: [],
+    nodes: [
+      node(text, 'Input', 1, { shape: [5, 8] }),
+      node(tokenIds, 'Input', 2, { shape: [6], dtype: 'int32' }),
+      node(image, 'Input', 3, { shape: [6, 6, 2] }),
+      node(cls, 'ClassToken', 4),
+      node(pos, 'PositionEmbedding', 5),
+      node(attn, 'MultiHeadSelfAttention', 6, { numHeads: 2, causal: true }),
+      node(gelu, 'GELU', 7, { approximate: 'quick' }),
+      node(take, 'TakeToken', 8, { mode: 'endOfText' }),
+      node(primary, 'PrimaryCapsules', 9, { capsules: 2, capsuleDim: 4, kernelSize: 3, strides: 2, padding: 'same' }),
+      node(digits, 'DigitCapsules', 10, { capsules: 3, capsuleDim: 4, routings: 2 }),
+      node(squash, 'Squash', 11),
+      node(length, 'CapsuleLength', 12),
+      node(out1, 'Output', 13),
+      node(out2, 'Output', 14),
+    ],
+    edges: [
+      edge(1, text, cls),
+      edge(2, cls, pos),
+      edge(3, pos, attn),
+      edge(4, attn, gelu),
+      edge(5, gelu, take),
+      edge(6, tokenIds, take, 'ids'),
+      edge(7, take, out1),
+      edge(8, image, primary),
+      edge(9, primary, digits),
+      edge(10, digits, squash),
+      edge(11, squash, length),
+      edge(12, length, out2),
+    ],
+  };
+}
+
+describe.skipIf(!hasPython)('no document string becomes code in the token and capsule layers', () => {
+  it('hostile ids and names give the same Python tokens as harmless ones', () => {
+    const harmless = tokenLayersWith(
+      Array.from({ length: 14 }, (_, i) => `node${i}`),
+      Array.from({ length: 15 }, (_, i) => `name ${i}`),
+    );
+    const refDir = join(root, 'token-reference');
+    mkdirSync(refDir, { recursive: true });
+    for (const [name, text] of Object.entries(exported(harmless))) writeFileSync(join(refDir, name), text);
+    const samples: Array<{ ids: string[]; names: string[] }> = [
+      ...PAYLOADS.map((p, i) => ({
+        ids: Array.from({ length: 14 }, (_, j) => (j === i % 14 ? `${p}${j}` : `node${j}`)),
+        names: Array.from({ length: 15 }, () => p),
+      })),
+      ...fc.sample(
+        fc.record({
+          ids: fc.uniqueArray(
+            hostile.filter((s) => s.length > 0),
+            { minLength: 14, maxLength: 14 },
+          ),
+          names: fc.array(hostile, { minLength: 15, maxLength: 15 }),
+        }),
+        { numRuns: 20, seed: 13 },
+      ),
+    ];
+    const args: string[] = [];
+    samples.forEach((s, i) => {
+      const dir = join(root, `token-sample${i}`);
+      mkdirSync(dir, { recursive: true });
+      for (const [name, text] of Object.entries(exported(tokenLayersWith(s.ids, s.names)))) {
+        if (!name.endsWith('.py')) continue;
+        writeFileSync(join(dir, name), text);
+        args.push(join(refDir, name), join(dir, name));
+      }
+    });
+    const output = execFileSync(PYTHON, [join(import.meta.dirname, 'pytorch', 'check_tokens.py'), ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const results = output
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(results.length).toBe(args.length / 2);
+    for (const r of results) {
+      expect(r.error, `${String(r.file)}: ${String(r.error)}`).toBeUndefined();
+      expect(r.sameStructure, `${String(r.file)}: ${JSON.stringify(r.at)}`).toBe(true);
+      expect(r.ascii, String(r.file)).toBe(true);
+      expect(r.plainStrings, String(r.file)).toBe(true);
+      expect(r.badNames, String(r.file)).toEqual([]);
+    }
+  }, 120_000);
+});

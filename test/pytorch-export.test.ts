@@ -13,6 +13,7 @@ import { HELPERS } from '../src/compiler/pytorch-layers';
 import { getLibraryBlock } from '../src/nodes/blocks/index';
 import { NODE_SPECS } from '../src/nodes/registry';
 import { buildModel } from '../src/runtime/build';
+import { flowForward } from '../src/runtime/program/flows';
 import { seededRandom } from '../src/runtime/data/dataset';
 import { templateDocument } from '../templates/index';
 import { graph } from './helpers/graphs';
@@ -46,6 +47,10 @@ interface Case {
   doc: GraphDocument;
   /** A program's network to check (its id); a plain graph when left out. */
   network?: string;
+  /** ActNorm's flag left at 0, so that the forward pass runs its data-dependent initialisation. */
+  freshActNorm?: boolean;
+  /** A flow network: the model's forward_flow must also give tfjs's log-determinant, and inverse give x back. */
+  flow?: boolean;
 }
 
 /** One layer between Inputs and an Output: input i goes to the spec's port i (the last port takes the rest, as a variadic one). */
@@ -162,6 +167,25 @@ const edgeCases: Case[] = [
   layerCase('PrimaryCapsules epsilon', 'PrimaryCapsules', { capsules: 2, capsuleDim: 3, kernelSize: 3, strides: 2, epsilon: 1e-2 }, [[6, 6, 2]]),
   layerCase('Squash on image channels', 'Squash', { epsilon: 1e-3 }, [[3, 4, 5]]),
   layerCase('CapsuleLength epsilon', 'CapsuleLength', { epsilon: 1e-2 }, [[4, 3]]),
+  // Flow steps: the coupling masks and splits with odd sizes, ActNorm's data-dependent initialisation.
+  layerCase('AffineCoupling vectors, odd width, parity 0, depth 1', 'AffineCoupling', { parity: 0, hidden: 6, depth: 1 }, [[5]]),
+  layerCase('AffineCoupling checkerboard, parity 1, odd size', 'AffineCoupling', { parity: 1, hidden: 4, mask: 'checkerboard' }, [[5, 3, 3]]),
+  layerCase('AffineCoupling channel mask, odd channels, parity 0', 'AffineCoupling', { parity: 0, hidden: 5, mask: 'channel' }, [[3, 4, 3]]),
+  layerCase('AffineCoupling channel mask, odd channels, parity 1', 'AffineCoupling', { parity: 1, hidden: 5, mask: 'channel' }, [[3, 4, 5]]),
+  { ...layerCase('ActNorm data-dependent initialisation, images', 'ActNorm', {}, [[3, 4, 5]]), freshActNorm: true },
+  { ...layerCase('ActNorm data-dependent initialisation, vectors', 'ActNorm', {}, [[6]]), freshActNorm: true },
+  layerCase('InvertibleConv1x1 on vectors of 5', 'InvertibleConv1x1', {}, [[5]]),
+  layerCase('Squeeze of a 4×6×3 image', 'Squeeze', {}, [[4, 6, 3]]),
+  // Diffusion: odd embedding widths, a residual block without a shortcut, several heads, a UNet with every kind of stage.
+  layerCase('TimestepEmbedding odd width, period 1000', 'TimestepEmbedding', { dim: 9, maxPeriod: 1000 }, [[1]]),
+  layerCase('TimeResBlock same channels, dropout (eval)', 'TimeResBlock', { filters: 6, groups: 3, dropout: 0.3 }, [[4, 5, 6], [5]]),
+  layerCase('SpatialAttention 4 heads', 'SpatialAttention', { heads: 4, groups: 2 }, [[3, 3, 8]]),
+  layerCase(
+    'UNet 3 levels, 2 blocks, attention down and up, 2 heads',
+    'UNet',
+    { channels: 4, channelMult: [1, 2, 2], resBlocks: 2, attentionResolutions: [8, 2], groups: 2, heads: 2, dropout: 0.1, outChannels: 2 },
+    [[8, 8, 2], [5]],
+  ),
 ];
 
 const blockCases: Case[] = [
@@ -190,6 +214,9 @@ const presetCases: Case[] = [
   networkCase('capsnet', 'small', 'decoder'),
   networkCase('clip', 'mnist', 'model'),
   networkCase('clip', 'mnist', 'text'),
+  { ...networkCase('realnvp', 'moons', 'model'), flow: true },
+  { ...networkCase('glow', 'mnist', 'model'), flow: true },
+  networkCase('ddpm', 'mnist', 'model'),
 ];
 
 /** A case's plan: the graph's, or its program network's. */
@@ -232,12 +259,28 @@ function prepare(c: Case, index: number): { folder: string; trainable: number; n
   for (const w of model.weights) {
     const shape = w.shape as number[];
     const values = w.read().dataSync() as Float32Array;
+    const name = w.originalName;
+    // Kernels keep their initialiser's values, except zero-initialised ones (the last layers of
+    // couplings, residual and attention blocks, the UNet's output), which get small random ones so
+    // that every weight shows in the outputs. A 1×1 conv's permutation and signs stay as built (in a
+    // whole flow its L and U too: random ones compound into ill-conditioned products); ActNorm's flag
+    // says "initialised" unless the case tests the initialisation.
+    const zeros = values.every((v) => v === 0);
+    const built = name.endsWith('/permutation') || name.endsWith('/sign_s') || (c.flow === true && (name.endsWith('/lower') || name.endsWith('/upper')));
     const next = Float32Array.from(values, (v) =>
-      w.originalName.endsWith('moving_variance')
+      name.endsWith('moving_variance')
         ? 0.5 + random()
-        : w.originalName.endsWith('kernel') || w.originalName.endsWith('embeddings')
-          ? v
-          : random() - 0.5,
+        : name.endsWith('/initialized')
+          ? c.freshActNorm
+            ? 0
+            : 1
+          : built
+            ? v
+            : name.endsWith('kernel') || name.endsWith('embeddings')
+              ? zeros
+                ? (random() - 0.5) * 0.1
+                : v
+              : random() - 0.5,
     );
     w.write(tf.tensor(next, shape));
     specs.push({ name: w.originalName, shape, dtype: 'float32' });
@@ -265,12 +308,19 @@ function prepare(c: Case, index: number): { folder: string; trainable: number; n
   const raw = model.predict(inputs.length === 1 ? inputs[0]! : inputs);
   const outputs = Array.isArray(raw) ? raw : [raw];
   outputs.forEach((o, i) => writeFileSync(join(folder, `output${i}.bin`), Buffer.from((o.dataSync() as Float32Array).buffer)));
+  if (c.flow) {
+    // What the flow programs train on: Σ log|det J| per example, by the layers' own forwardFlow.
+    const { z, logdet } = flowForward(tf, model, inputs[0]!);
+    writeFileSync(join(folder, 'logdet.bin'), Buffer.from((logdet.dataSync() as Float32Array).slice().buffer));
+    tf.dispose([z, logdet]);
+  }
   writeFileSync(
     join(folder, 'case.json'),
     JSON.stringify({
       id: c.id,
       inputs: model.inputs.map((input) => ({ shape: [2, ...input.shape.slice(1)], dtype: input.dtype })),
       outputs: outputs.map((o) => ({ shape: o.shape })),
+      flow: c.flow === true,
     }),
   );
   tf.dispose([...inputs, ...outputs]);
@@ -306,6 +356,10 @@ describe('a program exports one folder per network', () => {
   it.each([
     ['clip', 'mnist', ['model', 'text']],
     ['capsnet', 'small', ['model', 'decoder']],
+    ['realnvp', 'moons', ['model']],
+    ['glow', 'mnist', ['model']],
+    ['ddpm', 'mnist', ['model']],
+    ['ddpm', 'cifar10', ['model']],
   ])('%s --preset %s', (template, preset, ids) => {
     const { doc } = presetCase(template, preset);
     const lowered = lowerProgram(analyzeProgram(doc)!);
@@ -317,6 +371,34 @@ describe('a program exports one folder per network', () => {
       expect(net.trainableParams).toBe(net.plan.count.trainable);
     }
   });
+});
+
+describe.skipIf(!hasTorch)('the DDPM CIFAR-10 UNet in PyTorch (python3-torch)', () => {
+  it("builds with the paper's 35,746,307 parameters, every one in weights.py's table (no forward pass: too slow here)", () => {
+    const { doc } = presetCase('ddpm', 'cifar10');
+    const lowered = lowerProgram(analyzeProgram(doc)!);
+    const exported = pytorchFiles({ program: lowered.program!, name: doc.name });
+    const folder = join(root, 'ddpm-cifar10');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'model.py'), exported.files['networks/model/model.py']!);
+    writeFileSync(join(folder, 'weights.py'), exported.files['networks/model/weights.py']!);
+    const script = [
+      'import sys',
+      `sys.path.insert(0, ${JSON.stringify(folder)})`,
+      'import numpy as np',
+      'import torch',
+      'import model, weights',
+      'm = model.create_model()',
+      'state = m.state_dict()',
+      'trainable = sum(p.numel() for p in m.parameters() if p.requires_grad)',
+      'table = sum(int(np.prod(shape)) for _, _, _, shape in weights.WEIGHTS)',
+      'sizes_match = all(state[key].numel() == int(np.prod(shape)) for _, key, _, shape in weights.WEIGHTS)',
+      'print(trainable, table, len(weights.WEIGHTS) == len(state), sizes_match)',
+    ].join('\n');
+    const out = execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' }).trim();
+    expect(exported.networks[0]!.trainableParams).toBe(35_746_307);
+    expect(out).toBe('35746307 35746307 True True');
+  }, 120_000);
 });
 
 describe.skipIf(!hasTorch)('PyTorch export matches tfjs (python3-torch)', () => {
@@ -352,6 +434,11 @@ describe.skipIf(!hasTorch)('PyTorch export matches tfjs (python3-torch)', () => 
     expect(r.maxDiff as number).toBeLessThanOrEqual(1e-5);
     expect(r.roundTrip).toBe(true);
     expect(r.unused).toEqual([]);
+    if (all.find((c) => c.id === id)!.flow) {
+      expect(r.flowDiff as number).toBeLessThanOrEqual(1e-5);
+      expect(r.logdetRelDiff as number).toBeLessThanOrEqual(1e-5);
+      expect(r.inverseRelDiff as number).toBeLessThanOrEqual(1e-6);
+    }
   });
 });
 

@@ -15,6 +15,7 @@ import { NODE_SPECS } from '../nodes/registry';
 import { isProblem, type AnySpec } from '../nodes/spec';
 import { MODULE_ATTRIBUTES, pyClassName, pyComment, pyIdentifier, pyLiteral, pyString } from './escape-python';
 import { fillShape, isFillShape, type BlockStep, type Expr, type LayerStep, type Plan, type PlanBlock, type PlanBody } from './plan';
+import { flowMethods } from './pytorch-layers-generative';
 import { HELPERS, LAYER_EMITTERS, PytorchExportError, type HelperName, type LayerContext, type PyValue, type WeightEntry } from './pytorch-layers';
 import { PYTORCH_README, PYTORCH_TRAIN, PYTORCH_WEIGHTS } from './pytorch-scripts';
 
@@ -66,6 +67,8 @@ interface PyClass {
   args: string[];
   init: string[];
   forward: string[];
+  /** Methods after forward (a flow's forward_flow and inverse), lines relative to the class body. */
+  methods?: string[];
   weights: WeightEntry[];
 }
 
@@ -83,6 +86,8 @@ class Exporter {
   private classNames = new Set<string>(MODULE_NAMES);
   private compiled = new Map<string, CompiledBlock>();
   private blocks: Map<string, PlanBlock>;
+  /** Each layer step's module attribute, by the step's value (for a flow model's methods). */
+  private layerAttrs = new Map<string, string>();
 
   constructor(private plan: Plan) {
     this.blocks = new Map(plan.blocks.map((b) => [b.id, b]));
@@ -173,6 +178,7 @@ class Exporter {
       throw err;
     }
     if (usesAttr) attrs.add(attr);
+    this.layerAttrs.set(step.value, attr);
     locals.add(name);
     cls.forward.push(`${name} = ${expr}  # ${torchShape(outShape)}`);
     values.set(step.value, out);
@@ -278,6 +284,7 @@ class Exporter {
     this.body(this.plan.main, {}, values, cls, new Set([...MODULE_ATTRIBUTES, ...MODULE_NAMES]), new Set(MODULE_NAMES));
     const outputs = this.plan.main.outputs.map((o) => values.get(o.value)!);
     cls.forward.push(`return ${outputs.map((o) => o.name).join(', ')}`);
+    cls.methods = flowMethods(this.plan.main, this.layerAttrs) ?? undefined;
     this.classes.push(cls);
     const inputs = this.plan.main.steps.flatMap((s) => (s.kind === 'input' ? [values.get(s.value)!] : []));
     return { cls, outputs, inputs };
@@ -289,6 +296,7 @@ function classSource(cls: PyClass): string {
   for (const line of cls.init) lines.push(`${INDENT}${INDENT}${line}`);
   lines.push('', `${INDENT}def forward(self, ${cls.args.join(', ')}):`);
   for (const line of cls.forward) lines.push(`${INDENT}${INDENT}${line}`);
+  if (cls.methods) lines.push('', ...cls.methods.map((line) => (line ? `${INDENT}${line}` : '')));
   return lines.join('\n');
 }
 

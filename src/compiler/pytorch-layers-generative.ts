@@ -15,6 +15,7 @@
  * (pyLiteral) and fixed words only.
  */
 import { pyLiteral } from './escape-python';
+import type { PlanBody } from './plan';
 import type { LayerContext, PyValue, WeightLayout } from './pytorch-layers';
 
 export type GenerativeHelperName =
@@ -136,6 +137,45 @@ const addWeights = (ctx: GenerativeContext, weights: Weight[]) => {
 
 /** The tfjs factories of the flow steps: a network of only these has forward_flow and inverse. */
 export const FLOW_FACTORIES: ReadonlySet<string> = new Set(['PatchbayAffineCoupling', 'PatchbayActNorm', 'PatchbayInvertibleConv1x1', 'PatchbayFlowSqueeze']);
+
+/**
+ * The model class's `forward_flow` and `inverse` when its graph is one chain of flow steps from its
+ * one input to its one output (RealNVP, Glow: what src/runtime/program/flows.ts walks), else null.
+ * `attrOf` gives each layer step's module attribute (by the step's value). Lines are relative to
+ * the class body; only fixed words and those attributes (already safe identifiers) appear.
+ */
+export function flowMethods(main: PlanBody, attrOf: ReadonlyMap<string, string>): string[] | null {
+  const inputs = main.steps.filter((s) => s.kind === 'input');
+  if (inputs.length !== 1 || main.outputs.length !== 1) return null;
+  let previous = inputs[0]!.value;
+  const attrs: string[] = [];
+  for (const step of main.steps) {
+    if (step.kind === 'input') continue;
+    if (step.kind !== 'layer' || !FLOW_FACTORIES.has(step.factory) || step.when !== undefined) return null;
+    if (step.inputs.length !== 1 || step.inputs[0] !== previous || !attrOf.has(step.value)) return null;
+    attrs.push(attrOf.get(step.value)!);
+    previous = step.value;
+  }
+  if (!attrs.length || main.outputs[0]!.value !== previous) return null;
+  const I = '    ';
+  // `for step in (\n self.a,\n self.b,\n ):` — one step a line.
+  const loop = (list: string[]) => [`${I}for step in (`, ...list.map((a) => `${I}${I}self.${a},`), `${I}):`];
+  return [
+    'def forward_flow(self, x):',
+    `${I}${pyLiteral("x -> (z, log|det dz/dx|) per example: the flow's density direction, each step adding its log-determinant.")}`,
+    `${I}logdet = x.new_zeros(x.shape[0])`,
+    ...loop(attrs),
+    `${I}${I}x, step_logdet = step.forward_flow(x)`,
+    `${I}${I}logdet = logdet + step_logdet`,
+    `${I}return x, logdet`,
+    '',
+    'def inverse(self, z):',
+    `${I}${pyLiteral('z -> x: the steps backwards, each inverted (sampling: z from a standard normal).')}`,
+    ...loop([...attrs].reverse()),
+    `${I}${I}z = step.inverse(z)`,
+    `${I}return z`,
+  ];
+}
 
 export const GENERATIVE_EMITTERS: Record<string, GenerativeEmitter> = {
   PatchbayFlowSqueeze(_config, [x], _out, ctx) {

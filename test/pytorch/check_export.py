@@ -47,16 +47,33 @@ def check(folder):
     if not isinstance(outs, tuple):
         outs = (outs,)
     diff = 0.0
+    largest = 0.0  # the largest |output|, to read maxDiff against
     for i, spec in enumerate(meta["outputs"]):
         expected = to_torch_layout(read(folder, f"output{i}.bin", spec["shape"]))
         got = outs[i].numpy()
         if got.shape != expected.shape:
             return {"case": meta["id"], "error": f"output {i} has shape {got.shape}, tfjs {expected.shape}"}
         diff = max(diff, float(np.abs(got - expected).max()) if got.size else 0.0)
+        largest = max(largest, float(np.abs(expected).max()) if expected.size else 0.0)
+    flow = {}
+    if meta.get("flow"):
+        # A flow network: forward_flow's z and log-determinant against tfjs's forwardFlow, and inverse(z)
+        # against the input (relative to the largest |logdet| and |x|). The round trip runs in float64, so
+        # that a wrong inverse shows and float32 rounding through many steps does not.
+        with torch.no_grad():
+            z, logdet = model.forward_flow(inputs[0])
+            model64 = model.double()
+            back = model64.inverse(model64.forward_flow(inputs[0].double())[0]).float()
+        expected_logdet = read(folder, "logdet.bin", [inputs[0].shape[0]])
+        flow = {
+            "flowDiff": float(np.abs(z.numpy() - to_torch_layout(read(folder, "output0.bin", meta["outputs"][0]["shape"]))).max()),
+            "logdetRelDiff": float(np.abs(logdet.numpy() - expected_logdet).max() / max(1.0, np.abs(expected_logdet).max())),
+            "inverseRelDiff": float((back - inputs[0]).abs().max() / max(1.0, float(inputs[0].abs().max()))),
+        }
     original = weights_py.read_tfjs_weights(os.path.join(folder, "tfjs", "model.json"))
     back = weights_py.read_tfjs_weights(os.path.join(folder, "roundtrip", "model.json"))
     exact = set(original) == set(back) and all(original[k].shape == back[k].shape and original[k].tobytes() == back[k].tobytes() for k in original)
-    return {"case": meta["id"], "trainable": trainable, "buffers": buffers, "maxDiff": diff, "roundTrip": exact, "unused": unused}
+    return {"case": meta["id"], "trainable": trainable, "buffers": buffers, "maxDiff": diff, "largestOutput": largest, "roundTrip": exact, "unused": unused, **flow}
 
 
 for folder in sys.argv[1:]:

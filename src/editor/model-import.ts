@@ -7,6 +7,7 @@
  * for the playground.
  */
 import { analyze, lower } from '../compiler/index';
+import type { Plan } from '../compiler/plan';
 import { importModel } from '../compiler/import-keras';
 import { TrainingSchema, type GraphDocument } from '../document/schema';
 import { quoted } from '../document/text';
@@ -75,8 +76,14 @@ async function importRead(read: ModelFiles): Promise<void> {
     const kept = await keepImportedWeights(result.doc, read.weights, [fileName, ...read.weightFiles.map((f) => f.replace(/^.*\//, ''))]);
     if (kept.ok)
       weightsLine = ` Its weights are a run of their own in the Train tab (Imported weights)${kept.playground ? ', loaded for the playground' : ''}.`;
-    else lines.unshift(`The weights were not imported: ${quoted(kept.reason, 400)}`);
-  } else if (read.weightsProblem) lines.unshift(`The weights were not imported: ${quoted(read.weightsProblem, 400)}`);
+    else {
+      weightsLine = ' Its weights were not imported.';
+      lines.unshift(`The weights were not imported: ${quoted(kept.reason, 400)}`);
+    }
+  } else if (read.weightsProblem) {
+    weightsLine = ' Its weights were not imported.';
+    lines.unshift(`The weights were not imported: ${quoted(read.weightsProblem, 400)}`);
+  }
   s.toast({
     kind: lines.length ? 'error' : 'info',
     title: `Imported ${quoted(fileName)} as a graph of ${result.doc.nodes.length} nodes.${weightsLine} Undo with Ctrl+Z.`,
@@ -107,6 +114,7 @@ async function keepImportedWeights(
     }
   }
   const record = importedRunRecord(doc, files);
+  if (playground) Object.assign(record, await scoreLoaded(plan));
   try {
     await saveRun(record, weights);
   } catch (err) {
@@ -114,8 +122,26 @@ async function keepImportedWeights(
   }
   const { refreshRuns } = await import('./train/history');
   await refreshRuns(record.graphKey);
-  if (playground) useTraining.setState({ playground: { label: 'the imported weights', runId: record.id } });
+  if (playground) useTraining.setState({ playground: { label: 'the imported weights', runId: record.id, classNames: record.data?.classNames } });
   return { ok: true, playground };
+}
+
+/**
+ * The loaded weights' test score on the Train tab's data when it is MNIST or a synthetic set that
+ * fits the graph (so that weights trained elsewhere show their accuracy here); nothing otherwise.
+ */
+async function scoreLoaded(plan: Plan): Promise<Partial<Pick<RunRecord, 'final' | 'data'>>> {
+  try {
+    const { runDataFor } = await import('./train/data');
+    const { getClient } = await import('./train/controller');
+    const { data, info } = await runDataFor(plan);
+    if (typeof data === 'object' && data.kind === 'inline') return {};
+    const test = await getClient().evaluate(plan, data);
+    return { final: { trainLoss: Number.NaN, trainAccuracy: Number.NaN, test }, data: info };
+  } catch {
+    // Data that does not fit this graph (another input shape or class count): the run has no score.
+    return {};
+  }
 }
 
 /** The history record of imported weights: a completed run with no steps, which says where its weights came from. */

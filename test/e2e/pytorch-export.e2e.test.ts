@@ -1,6 +1,8 @@
 /**
  * "Export PyTorch" in the code panel downloads a zip with what `pytorchFiles` writes (model.py,
- * weights.py, train.py, README.md), and the Python parses.
+ * weights.py, train.py, README.md) and the tfjs-topology.json the training worker builds, and the
+ * Python parses. Opening a model.json imports it as a graph; picked with its weights.bin (or as one
+ * .zip), the weights become an "Imported weights" run scored on MNIST, and the playground uses them.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -42,9 +44,14 @@ describe.skipIf(!e2e)('Export PyTorch in Chromium', () => {
     if ('error' in result) throw new Error(result.error);
     const { plan } = lower(analyze(result.doc));
     const expected = pytorchFiles({ plan: plan!, training: result.doc.training }).files;
-    expect(Object.keys(files).sort()).toEqual(['README.md', 'model.py', 'train.py', 'weights.py']);
-    for (const name of ['model.py', 'weights.py', 'train.py']) expect(files[name]).toBe(expected[name]);
-    expect(files['README.md']).toContain('Exported from the editor');
+    expect(Object.keys(files).sort()).toEqual(['README.md', 'model.py', 'tfjs-topology.json', 'train.py', 'weights.py']);
+    for (const name of ['model.py', 'weights.py', 'train.py', 'README.md']) expect(files[name]).toBe(expected[name]);
+    // The topology the worker built is the one the command line writes (tfjs in Node).
+    const tf = await import('@tensorflow/tfjs');
+    await tf.setBackend('cpu');
+    await import('../../src/runtime/custom-layers');
+    const { tfjsTopologyOf } = await import('../../src/runtime/tfjs-topology');
+    expect(JSON.parse(files['tfjs-topology.json']!)).toEqual(tfjsTopologyOf(plan!));
     expect(files['model.py']).toContain('nn.ModuleList([MixerBlock() for _ in range(4)])');
 
     // The Python parses (when there is a Python to ask).
@@ -99,6 +106,99 @@ describe.skipIf(!e2e)('Export PyTorch in Chromium', () => {
     await expect.poll(() => page.getByText('Layer "memory" (LSTM): Patchbay has no "LSTM" layer.').count()).toBe(1);
     expect(await page.locator('.react-flow__node').count()).toBe(4);
     await shot(page, 'pytorch-import-refused');
+    await page.context().close();
+  });
+  test('model.json with its weights.bin (or a .zip) opens as a graph with an Imported weights run, scored on MNIST, in the playground', async () => {
+    // A small MLP trained in tfjs (Node) on 2,000 digits, saved as tfjs saves it, and its own score on the app's test digits.
+    const tf = await import('@tensorflow/tfjs');
+    await tf.setBackend('cpu');
+    const { loadMnistNode } = await import('../../src/runtime/data/mnist-node');
+    const { evaluate } = await import('../../src/runtime/training/train');
+    const { artifactsOf } = await import('../../src/runtime/saved-weights');
+    const { toModelJson } = await import('../../src/runtime/tfjs-format');
+    const ds = await loadMnistNode();
+    tf.setBackend('cpu');
+    const mlp = tf.sequential({
+      name: 'digits_mlp',
+      layers: [
+        tf.layers.flatten({ inputShape: [28, 28, 1], name: 'flat' }),
+        tf.layers.dense({ units: 32, activation: 'relu', name: 'hidden' }),
+        tf.layers.dense({ units: 10, activation: 'softmax', name: 'digit' }),
+      ],
+    });
+    mlp.compile({ optimizer: tf.train.adam(3e-3), loss: 'categoricalCrossentropy' });
+    const n = 2000;
+    const x = tf.tensor4d(ds.train.x.subarray(0, n * 784), [n, 28, 28, 1]);
+    const y = tf.oneHot(tf.tensor1d(Array.from(ds.train.y.subarray(0, n)), 'int32'), 10);
+    await mlp.fit(x, y, { epochs: 3, batchSize: 32, verbose: 0 });
+    tf.dispose([x, y]);
+    const accuracy = evaluate(tf, mlp, ds, ds.test).accuracy;
+    const artifacts = await artifactsOf(tf, mlp);
+    mlp.dispose();
+    const modelJson = Buffer.from(JSON.stringify(toModelJson(artifacts)));
+    const weightsBin = Buffer.from(artifacts.weightData);
+
+    const page = await openEditor(h);
+    const open = page.getByLabel('Open a graph file');
+    await open.setInputFiles([
+      { name: 'model.json', mimeType: 'application/json', buffer: modelJson },
+      { name: 'weights.bin', mimeType: 'application/octet-stream', buffer: weightsBin },
+    ]);
+    await expect.poll(() => page.locator('.react-flow__node').count()).toBe(4);
+    await expect
+      .poll(() => page.getByText('Imported model.json as a graph of 4 nodes. Its weights are a run of their own in the Train tab').count(), { timeout: 60_000 })
+      .toBe(1);
+    await page.getByRole('tab', { name: 'Train' }).click();
+    const run = page.getByTestId('run-item').filter({ hasText: 'imported weights' });
+    await expect.poll(() => run.count()).toBe(1);
+    expect(await run.getByTestId('run-imported').textContent()).toBe(
+      "Imported with the graph from model.json + weights.bin; not trained here. Scored on MNIST's 2,000 test examples.",
+    );
+    // The same weights and digits: the score tfjs gave in Node, up to a float near-tie on one digit.
+    const shown = Number((await run.locator('.pb-run-acc').textContent())!.replace('%', ''));
+    expect(Math.abs(shown - accuracy * 100)).toBeLessThanOrEqual(0.051);
+    expect(accuracy).toBeGreaterThan(0.8);
+
+    // The playground predicts with the imported weights.
+    expect(await page.getByTestId('playground-disabled').count()).toBe(0);
+    await page.getByTestId('playground').scrollIntoViewIfNeeded();
+    const box = (await page.getByTestId('draw-canvas').boundingBox())!;
+    const at = (fx: number, fy: number) => [box.x + box.width * fx, box.y + box.height * fy] as const;
+    await page.mouse.move(...at(0.5, 0.15));
+    await page.mouse.down();
+    await page.mouse.move(...at(0.5, 0.85), { steps: 10 });
+    await page.mouse.up();
+    const probabilities = () =>
+      page
+        .getByTestId('probabilities')
+        .locator('li')
+        .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-value') || NaN)));
+    await expect.poll(async () => (await probabilities()).length).toBe(10);
+    expect(Math.abs((await probabilities()).reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-3);
+    await run.scrollIntoViewIfNeeded();
+    await shot(page, 'import-weights-run');
+
+    // A weight file cut short: the graph still opens, and the message says why the weights did not come.
+    await open.setInputFiles([
+      { name: 'model.json', mimeType: 'application/json', buffer: modelJson },
+      { name: 'weights.bin', mimeType: 'application/octet-stream', buffer: weightsBin.subarray(0, 1000) },
+    ]);
+    await expect
+      .poll(() =>
+        page
+          .getByText(`The weights were not imported: weights.bin holds 1,000 bytes, but model.json describes ${weightsBin.length.toLocaleString('en-US')}`)
+          .count(),
+      )
+      .toBe(1);
+    expect(await page.getByText('Imported model.json as a graph of 4 nodes. Its weights were not imported. Undo with Ctrl+Z.').count()).toBe(1);
+    expect(await page.locator('.react-flow__node').count()).toBe(4);
+    await shot(page, 'import-weights-short');
+
+    // One .zip of the folder: a second imported run of the same graph.
+    const { zipSync } = await import('fflate');
+    const zip = zipSync({ 'trained/model.json': new Uint8Array(modelJson), 'trained/weights.bin': new Uint8Array(weightsBin) });
+    await open.setInputFiles({ name: 'trained.zip', mimeType: 'application/zip', buffer: Buffer.from(zip) });
+    await expect.poll(() => run.count(), { timeout: 60_000 }).toBe(2);
     await page.context().close();
   });
 });

@@ -109,6 +109,7 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
                   {r.imported && (
                     <div className="pb-small-text pb-muted" data-testid="run-imported">
                       Imported with the graph from {r.imported.files.join(' + ')}; not trained here
+                      {r.final && r.data ? `. Scored on ${r.data.title}'s ${r.data.testCount.toLocaleString('en-US')} test examples.` : '.'}
                     </div>
                   )}
                   <div className="pb-small-text pb-muted" hidden={!!r.imported}>

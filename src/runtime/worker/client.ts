@@ -1,12 +1,17 @@
 import { transferablesOf } from '../data/dataset';
 import type { Plan } from '../../compiler/plan';
-import type { FromWorker, ToWorker, WeightArtifacts } from './protocol';
+import type { FromWorker, ToWorker, TrainData, WeightArtifacts } from './protocol';
+import type { Evaluation } from '../training/train';
 import type { ProfileResult } from '../profile';
 import type { ZeroShotAnswer, ZeroShotRequest } from '../program/zero-shot';
+import type { AttentionMapsAnswer, AttentionMapsRequest } from '../attention-maps';
 import type { CapsuleViewAnswer, CapsuleViewRequest } from '../program/capsule-view';
 
 /** Replies the client answers itself (a request's promise); they never reach listeners. */
-type Reply = Extract<FromWorker, { type: 'prediction' | 'loaded' | 'profiled' | 'zero-shot-result' | 'capsule-view-result' | 'topology-result' }>;
+type Reply = Extract<
+  FromWorker,
+  { type: 'prediction' | 'loaded' | 'profiled' | 'zero-shot-result' | 'attention-maps-result' | 'capsule-view-result' | 'topology-result' | 'evaluated' }
+>;
 
 /** Worker messages (other than replies to requests) plus what the watchdog itself reports. */
 export type ClientEvent = Exclude<FromWorker, Reply> | { type: 'crashed'; message: string; runId?: string };
@@ -57,8 +62,10 @@ export class TrainingClient {
         message.type === 'loaded' ||
         message.type === 'profiled' ||
         message.type === 'zero-shot-result' ||
+        message.type === 'attention-maps-result' ||
         message.type === 'capsule-view-result' ||
-        message.type === 'topology-result'
+        message.type === 'topology-result' ||
+        message.type === 'evaluated'
       ) {
         const waiting = this.pending.get(message.requestId);
         this.pending.delete(message.requestId);
@@ -125,10 +132,24 @@ export class TrainingClient {
     return reply.topology;
   }
 
+  /** Scores the model loaded with `load` on the test split of named data (MNIST, a synthetic set). */
+  async evaluate(plan: Plan, data: Exclude<TrainData, { kind: 'inline' }>): Promise<Evaluation> {
+    const reply = await this.request({ type: 'evaluate', requestId: ++this.requestIds, plan, data });
+    if (reply.type !== 'evaluated' || !reply.result) throw new Error((reply.type === 'evaluated' && reply.error) || 'No evaluation.');
+    return reply.result;
+  }
+
   /** Zero-shot class probabilities from the last training program's networks (CLIP). */
   async zeroShot(request: ZeroShotRequest): Promise<ZeroShotAnswer> {
     const reply = await this.request({ type: 'zero-shot', requestId: ++this.requestIds, request });
     if (reply.type !== 'zero-shot-result' || !reply.answer) throw new Error((reply.type === 'zero-shot-result' && reply.error) || 'No answer.');
+    return reply.answer;
+  }
+
+  /** The class token's attention maps of a trained ViT (the classifier's model, or a program network); `data`: held-out images for a loaded model. */
+  async attentionMaps(request: AttentionMapsRequest, data?: Exclude<TrainData, { kind: 'inline' }>): Promise<AttentionMapsAnswer> {
+    const reply = await this.request({ type: 'attention-maps', requestId: ++this.requestIds, request, ...(data ? { data } : {}) });
+    if (reply.type !== 'attention-maps-result' || !reply.answer) throw new Error((reply.type === 'attention-maps-result' && reply.error) || 'No answer.');
     return reply.answer;
   }
 

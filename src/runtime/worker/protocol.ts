@@ -3,9 +3,10 @@ import type { PlanProgram } from '../../compiler/program';
 import type { ProgramResult, ProgramStepReport } from '../program/run';
 import type { FlowView } from '../program/flow-view';
 import type { ZeroShotAnswer, ZeroShotRequest } from '../program/zero-shot';
+import type { AttentionMapsAnswer, AttentionMapsRequest } from '../attention-maps';
 import type { CapsuleViewAnswer, CapsuleViewRequest } from '../program/capsule-view';
 import type { TrainingSetup } from '../../document/schema';
-import type { Checkpoint, EpochReport, StepReport, TrainResult } from '../training/train';
+import type { Checkpoint, EpochReport, Evaluation, StepReport, TrainResult } from '../training/train';
 import type { Dataset } from '../data/dataset';
 import type { SyntheticName } from '../data/synthetic';
 import type { ProfileResult } from '../profile';
@@ -67,8 +68,15 @@ export type ToWorker =
   | { type: 'profile'; requestId: number; plan: Plan; batchSize: number; passes: number }
   /** tfjs's topology JSON of the plan's model, for the PyTorch export's tfjs-topology.json. */
   | { type: 'topology'; requestId: number; plan: Plan }
+  /** Scores the loaded model (see 'load') on the test split of named data; the plan checks that the data fits. */
+  | { type: 'evaluate'; requestId: number; plan: Plan; data: Exclude<TrainData, { kind: 'inline' }> }
   /** Zero-shot classification (CLIP) with the last training program's networks: typed prompts, held-out and drawn images. */
   | { type: 'zero-shot'; requestId: number; request: ZeroShotRequest }
+  /**
+   * The class token's attention over the patches in every attention layer (a ViT): the classifier's model
+   * with its run's held-out data (`data` when the model was loaded, not trained, here), or a network of the last program run.
+   */
+  | { type: 'attention-maps'; requestId: number; request: AttentionMapsRequest; data?: Exclude<TrainData, { kind: 'inline' }> }
   /** Reconstructions and the tweak-a-dimension grid from the last training program's capsule network and decoder (CapsNet). */
   | { type: 'capsule-view'; requestId: number; request: CapsuleViewRequest }
   | { type: 'probe' };
@@ -91,9 +99,11 @@ export type FromWorker =
   | { type: 'flow-view'; runId: string; view: FlowView }
   | { type: 'prediction'; requestId: number; probabilities: number[] | null; error?: string }
   | { type: 'zero-shot-result'; requestId: number; answer?: ZeroShotAnswer; error?: string }
+  | { type: 'attention-maps-result'; requestId: number; answer?: AttentionMapsAnswer; error?: string }
   | { type: 'capsule-view-result'; requestId: number; answer?: CapsuleViewAnswer; error?: string }
   | { type: 'loaded'; requestId: number; error?: string }
   | { type: 'topology-result'; requestId: number; topology?: object; error?: string }
+  | { type: 'evaluated'; requestId: number; result?: Evaluation; error?: string }
   | { type: 'profiled'; requestId: number; result?: ProfileResult; error?: string }
   /** How far a profile has come, in layer runs. */
   | { type: 'profile-progress'; requestId: number; done: number; total: number }

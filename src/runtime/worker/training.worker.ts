@@ -7,10 +7,11 @@ import { dataMismatch } from '../data/fit';
 import { syntheticDataset } from '../data/synthetic';
 import { decodeMnist } from '../data/mnist-binary';
 import { mnistFromDigits } from '../data/mnist';
-import { trainClassifier, type TrainResult } from '../training/train';
+import { evaluate, trainClassifier, type TrainResult } from '../training/train';
 import { ProgramRun, runProgram } from '../program/run';
 import { flowView, planarFlow } from '../program/flow-view';
 import { answerZeroShot } from '../program/zero-shot';
+import { answerAttentionMaps } from '../attention-maps';
 import { answerCapsuleView } from '../program/capsule-view';
 import { artifactsOf, loadArtifactsInto } from '../saved-weights';
 import type { BackendName, FromWorker, ToWorker, TrainData, WeightArtifacts } from './protocol';
@@ -27,6 +28,8 @@ let probe: BackendProbe | undefined;
 /** MNIST and the synthetic sets, loaded or generated once per worker. */
 const datasets = new Map<string, Promise<Dataset>>();
 let model: tf.LayersModel | undefined;
+/** The data `model` was trained on (its held-out images feed the attention view); none for a model loaded with saved weights. */
+let modelData: Dataset | undefined;
 /** The last training program run and its data: its networks answer the zero-shot panel. */
 let lastProgram: { run: ProgramRun; ds: Dataset } | undefined;
 let paused = false;
@@ -118,6 +121,7 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
     model = undefined;
     try {
       model = buildModel(message.plan, { seed: message.setup.seed });
+      modelData = ds;
     } catch (err) {
       post({ type: 'error', runId, message: err instanceof Error ? err.message : String(err), nodeId: err instanceof BuildError ? err.nodeId : undefined });
       return;
@@ -228,6 +232,28 @@ function zeroShot(message: Extract<ToWorker, { type: 'zero-shot' }>): void {
   post({ type: 'zero-shot-result', requestId: message.requestId, answer }, [answer.images.buffer as ArrayBuffer]);
 }
 
+/** The class token's attention maps: of the classifier's model (held-out images of its run's data), or of a network of the last program run. */
+async function attentionMaps(message: Extract<ToWorker, { type: 'attention-maps' }>): Promise<void> {
+  const { request } = message;
+  const networkName = request.network;
+  let target: tf.LayersModel;
+  let ds: Dataset | null;
+  if (networkName !== undefined) {
+    if (!lastProgram) throw new Error('Train the program first: there are no trained networks yet.');
+    const network = lastProgram.run.networks.get(networkName);
+    if (!network) throw new Error(`The trained program has no network "${networkName}".`);
+    target = network.model;
+    ds = lastProgram.ds;
+  } else {
+    if (!model) throw new Error('Train the model first: there are no weights yet.');
+    target = model;
+    ds = modelData ?? (message.data ? await datasetFor(message.data) : null);
+  }
+  const answer = answerAttentionMaps(tf, target, ds, request, networkName === undefined);
+  const buffers = [answer.images.buffer, ...answer.layers.flatMap((l) => [l.patches.buffer, l.self.buffer])] as ArrayBuffer[];
+  post({ type: 'attention-maps-result', requestId: message.requestId, answer }, buffers);
+}
+
 function predict(message: Extract<ToWorker, { type: 'predict' }>): void {
   if (!model) {
     post({ type: 'prediction', requestId: message.requestId, probabilities: null, error: 'Train the model first: there are no weights yet.' });
@@ -255,7 +281,17 @@ async function load(message: Extract<ToWorker, { type: 'load' }>): Promise<void>
   }
   model?.dispose();
   model = next;
+  modelData = undefined;
   post({ type: 'loaded', requestId: message.requestId });
+}
+
+/** The loaded model's loss, accuracy and confusion on the test split of named data (imported weights get a score). */
+async function evaluateLoaded(message: Extract<ToWorker, { type: 'evaluate' }>): Promise<void> {
+  if (!model) throw new Error('No weights are loaded.');
+  const ds = await datasetFor(message.data);
+  const mismatch = dataMismatch(message.plan, { title: ds.name, inputShape: ds.inputShape, classes: ds.classNames.length });
+  if (mismatch) throw new Error(mismatch);
+  post({ type: 'evaluated', requestId: message.requestId, result: evaluate(tf, model, ds, ds.test) });
 }
 
 /** tfjs's topology JSON of a plan's model, built on the backend runs use (a fresh build, disposed at once). */
@@ -336,6 +372,11 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     case 'profile':
       profile(message).catch((err) => post({ type: 'profiled', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }));
       break;
+    case 'evaluate':
+      evaluateLoaded(message).catch((err) =>
+        post({ type: 'evaluated', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }),
+      );
+      break;
     case 'topology':
       topology(message).catch((err) =>
         post({ type: 'topology-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }),
@@ -351,6 +392,11 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       } catch (err) {
         post({ type: 'capsule-view-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) });
       }
+      break;
+    case 'attention-maps':
+      attentionMaps(message).catch((err) =>
+        post({ type: 'attention-maps-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }),
+      );
       break;
     case 'zero-shot':
       try {

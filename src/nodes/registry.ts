@@ -4,6 +4,7 @@ import { ActivationSpec } from './layers/activation';
 import { BatchNormalizationSpec } from './layers/batch-normalization';
 import { BlockInputSpec, BlockOutputSpec } from './layers/block-ports';
 import { CapsuleLengthSpec, DigitCapsulesSpec, PrimaryCapsulesSpec, SquashSpec } from './layers/capsules';
+import { GlomLevelsSpec, GlomUpdateSpec, PatchesToImageSpec } from './layers/glom';
 import { ActNormSpec, AffineCouplingSpec, FlowSqueezeSpec, InvertibleConv1x1Spec } from './layers/flows';
 import { Conv2DSpec } from './layers/conv2d';
 import { Conv2DTransposeSpec } from './layers/conv2d-transpose';
@@ -63,6 +64,9 @@ export const NODE_SPECS: readonly AnySpec[] = [
   SquashSpec,
   DigitCapsulesSpec,
   CapsuleLengthSpec,
+  GlomLevelsSpec,
+  GlomUpdateSpec,
+  PatchesToImageSpec,
   AffineCouplingSpec,
   ActNormSpec,
   InvertibleConv1x1Spec,

@@ -19,6 +19,9 @@ import { PatchbaySpatialAttention } from './layers/spatial-attention';
 import { PatchbayTimeResBlock } from './layers/time-res-block';
 import { PatchbayTimestepEmbedding } from './layers/timestep-embedding';
 import { PatchbayUNet } from './layers/unet';
+import { PatchbayGlomLevels } from './layers/glom-levels';
+import { PatchbayGlomUpdate } from './layers/glom-update';
+import { PatchbayPatchesToImage } from './layers/patches-to-image';
 
 /**
  * Layers that tfjs lacks live in ./layers, one `tf.layers.Layer` subclass per file, each registered
@@ -52,6 +55,9 @@ const CLASSES: readonly CustomLayerClass[] = [
   PatchbayTimeResBlock,
   PatchbaySpatialAttention,
   PatchbayUNet,
+  PatchbayGlomLevels,
+  PatchbayGlomUpdate,
+  PatchbayPatchesToImage,
 ];
 
 /** Each custom layer class by its `className`, which is also the spec's `factory` and the name the export declares. */

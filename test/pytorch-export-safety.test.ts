@@ -383,3 +383,105 @@ describe.skipIf(!hasPython)('no document string becomes code in the token and ca
     }
   }, 120_000);
 });
+
+/**
+ * The generative layers' export (pytorch-layers-generative): a flow chain, whose model class also
+ * gets forward_flow and inverse over its layers' attributes, and a diffusion graph (timestep
+ * embedding, residual block, spatial attention, UNet), with every node id and name and the graph's
+ * name hostile.
+ */
+function generativeDocuments(graphName: string, ids: string[], names: string[]): GraphDocument[] {
+  const doc = (nodes: GraphDocument['nodes'], edges: Array<[number, number, string]>): GraphDocument => ({
+    format: 'patchbay.graph',
+    version: DOCUMENT_VERSION,
+    networks: [],
+    name: graphName,
+    nodeTypes: {},
+    meta: {},
+    blocks: [],
+    nodes,
+    edges: edges.map(([s, t, port], i) => ({ id: `e${i}`, source: nodes[s]!.id, sourcePort: 'out', target: nodes[t]!.id, targetPort: port })),
+  });
+  const node = (i: number, type: string, params: Record<string, unknown>) => ({ id: ids[i]!, type, name: names[i], params });
+  return [
+    doc(
+      [
+        node(0, 'Input', { shape: [4, 4, 2] }),
+        node(1, 'ActNorm', {}),
+        node(2, 'InvertibleConv1x1', {}),
+        node(3, 'AffineCoupling', { parity: 1, hidden: 4 }),
+        node(4, 'Squeeze', {}),
+        node(5, 'Output', {}),
+      ],
+      [
+        [0, 1, 'in'],
+        [1, 2, 'in'],
+        [2, 3, 'in'],
+        [3, 4, 'in'],
+        [4, 5, 'in'],
+      ],
+    ),
+    doc(
+      [
+        node(0, 'Input', { shape: [8, 8, 2] }),
+        node(1, 'Input', { shape: [1] }),
+        node(2, 'TimestepEmbedding', { dim: 8 }),
+        node(3, 'UNet', { channels: 4, channelMult: [1, 2], attentionResolutions: [4], groups: 2, outChannels: 4 }),
+        node(4, 'TimeResBlock', { filters: 4, groups: 2 }),
+        node(5, 'SpatialAttention', { groups: 2 }),
+        node(6, 'Output', {}),
+      ],
+      [
+        [1, 2, 'in'],
+        [0, 3, 'in'],
+        [2, 3, 'emb'],
+        [3, 4, 'in'],
+        [2, 4, 'emb'],
+        [4, 5, 'in'],
+        [5, 6, 'in'],
+      ],
+    ),
+  ];
+}
+
+describe.skipIf(!hasPython)('no document string becomes code in the generative layers’ PyTorch export', () => {
+  it('flow and diffusion graphs with hostile ids and names give the same Python tokens as harmless ones', () => {
+    const harmless = generativeDocuments(
+      'graph',
+      Array.from({ length: 7 }, (_, i) => `node${i}`),
+      Array.from({ length: 7 }, (_, i) => `name${i}`),
+    ).map(exported);
+    expect(harmless[0]!['model.py']).toContain('def forward_flow(self, x):');
+    const args: string[] = [];
+    PAYLOADS.forEach((p, i) => {
+      const hostile = generativeDocuments(
+        p,
+        Array.from({ length: 7 }, (_, j) => `${p}${j}`),
+        Array.from({ length: 7 }, () => p),
+      ).map(exported);
+      hostile.forEach((files, d) => {
+        for (const name of ['model.py', 'weights.py']) {
+          const ref = join(root, `generative-ref${d}-${name}`);
+          const dir = join(root, `generative${i}-${d}`);
+          mkdirSync(dir, { recursive: true });
+          writeFileSync(ref, harmless[d]![name]!);
+          writeFileSync(join(dir, name), files[name]!);
+          args.push(ref, join(dir, name));
+        }
+      });
+    });
+    const output = execFileSync(PYTHON, [join(import.meta.dirname, 'pytorch', 'check_tokens.py'), ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const results = output
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(results.length).toBe(args.length / 2);
+    for (const r of results) {
+      expect(r.error, `${String(r.file)}: ${String(r.error)}`).toBeUndefined();
+      expect(r.sameStructure, `${String(r.file)}: ${JSON.stringify(r.at)}`).toBe(true);
+      expect(r.ascii, String(r.file)).toBe(true);
+      expect(r.plainStrings, String(r.file)).toBe(true);
+      expect(r.badNames, String(r.file)).toEqual([]);
+    }
+  }, 120_000);
+});

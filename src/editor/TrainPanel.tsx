@@ -23,6 +23,8 @@ import { Section } from './train/Section';
 import { BackendRow, SetupForm } from './train/SetupForm';
 import { DataPicker } from './train/DataPicker';
 import { Playground } from './train/Playground';
+import { AttentionMapsPanel, classTokenAttentionInput } from './train/AttentionMaps';
+import { isSyntheticName } from '../runtime/data/synthetic';
 import { RunsList } from './train/RunHistory';
 import { ProgramTrainPanel } from './train/ProgramTrain';
 
@@ -70,6 +72,9 @@ function ClassifierTrainPanel() {
   const io = plan?.main.steps.find((st) => st.kind === 'input');
   const imageInput = io?.kind === 'input' && io.shape.length === 3 && (io.shape[2] === 1 || io.shape[2] === 3) ? io.shape : null;
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  // A ViT (class token + attention) gets the attention view; the worker holds the playground's weights.
+  const attentionInput = plan ? classTokenAttentionInput(plan) : null;
+  const playground = useTraining((s) => s.playground);
   const runsKey = useTraining((s) => s.runsKey);
   const limit = useTraining((s) => s.limit);
   // The setup folds away while a run is on screen, so that its curves come first; a click opens it.
@@ -126,6 +131,16 @@ function ClassifierTrainPanel() {
         <BackendRow />
       </details>
       {imageInput && <Playground inputShape={imageInput} />}
+      {attentionInput && (
+        <AttentionMapsPanel
+          key={playground?.runId ?? playground?.label ?? 'none'}
+          inputShape={attentionInput}
+          ready={!!playground}
+          waiting="Finish a run (or pick one in Runs and press “Try”) to see where the class token looks."
+          data={dataChoice === 'mnist' ? 'mnist' : isSyntheticName(dataChoice) ? { kind: 'synthetic', name: dataChoice } : undefined}
+          classNames={playground?.classNames ?? data?.classNames ?? []}
+        />
+      )}
       <RunsList plan={plan} graphName={doc.name} />
     </div>
   );

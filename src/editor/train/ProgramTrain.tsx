@@ -28,6 +28,7 @@ import { Section } from './Section';
 import { StartFrom, type StartFromChoice } from './StartFrom';
 import { BackendRow, SetupForm } from './SetupForm';
 import { ZeroShotPanel, zeroShotSetupOf } from './ZeroShot';
+import { AttentionMapsPanel, classTokenAttentionInput } from './AttentionMaps';
 import { CapsuleViewsPanel, capsuleSetupOf } from './CapsuleViews';
 import { isActiveStatus } from '../training';
 import { FlowDensity } from './FlowDensity';
@@ -84,6 +85,8 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
   // Linear scans of the procedures: cheap enough for every render, and the compiler memoises the component.
   const zeroShot = zeroShotSetupOf(program);
   const capsules = capsuleSetupOf(program);
+  // The first network with a class token and attention on images (CLIP's image tower) gets the attention view.
+  const attentionNetwork = lowered.program?.networks.map((n) => ({ id: n.id, input: classTokenAttentionInput(n.plan) })).find((n) => n.input);
   const run = useProgramRun((s) => s.run);
   const tick = useProgramRun((s) => s.tick);
   const classifierActive = useTraining((s) => isActiveStatus(s.run?.status));
@@ -175,6 +178,16 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
           key={JSON.stringify([zeroShot.classWords, zeroShot.classDigits, zeroShot.templates[0]])}
           setup={zeroShot}
           trained={!!mine && (mine.status === 'completed' || mine.status === 'stopped')}
+        />
+      )}
+      {attentionNetwork && (
+        <AttentionMapsPanel
+          key={mine?.id ?? 'none'}
+          network={attentionNetwork.id}
+          inputShape={attentionNetwork.input!}
+          ready={!!mine && (mine.status === 'completed' || mine.status === 'stopped')}
+          waiting="Train the program first: the maps are read from the networks of the last run."
+          classNames={data?.classNames ?? []}
         />
       )}
       {capsules && <CapsuleViewsPanel setup={capsules} trained={!!mine && (mine.status === 'completed' || mine.status === 'stopped')} />}

@@ -9,6 +9,7 @@ import { DOCUMENT_FORMAT, DOCUMENT_VERSION, type GraphDocument, type NetworkDef,
 import { denseBnRelu, graphBuilder, type GraphBuilder } from '../templates/program-builder';
 import { clip } from './clip-template';
 import { capsnet } from '../templates/capsnet-builder';
+import { glom } from '../templates/glom-builder';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -417,7 +418,7 @@ function distillation(): GraphDocument {
   });
 }
 
-const TEMPLATES: Record<string, () => GraphDocument> = { simsiam, byol: () => byolLike(false), directpred: () => byolLike(true), distillation, capsnet, clip };
+const TEMPLATES: Record<string, () => GraphDocument> = { simsiam, byol: () => byolLike(false), directpred: () => byolLike(true), distillation, capsnet, clip, glom };
 
 export function programTemplates(): Record<string, GraphDocument> {
   return Object.fromEntries(Object.entries(TEMPLATES).map(([name, make]) => [name, make()]));

@@ -14,9 +14,10 @@ import clip from './clip.json';
 import ddpm from './ddpm.json';
 import realnvp from './realnvp.json';
 import glow from './glow.json';
+import glom from './glom.json';
 
 /** Every template ships as an ordinary saved document; its presets live in `meta.presets`. */
-const SOURCES: unknown[] = [convmixer, mlpMixer, vit, distillation, simsiam, byol, directpred, capsnet, clip, realnvp, glow, ddpm];
+const SOURCES: unknown[] = [convmixer, mlpMixer, vit, distillation, simsiam, byol, directpred, capsnet, clip, realnvp, glow, ddpm, glom];
 
 export interface Template {
   info: TemplateInfo;

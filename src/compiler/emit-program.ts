@@ -127,6 +127,8 @@ export function opCall(s: Extract<ProgramStep, { kind: 'op' }>, ins: string[]): 
       return { fn: 'zeroShotLogits', code: `zeroShotLogits(tf, ${a}, ${b}, ${n('classes')}, ${n('scale')})` };
     case 'FlowNLL':
       return { fn: 'flowNll', code: `flowNll(tf, ${a}, ${b})` };
+    case 'CorruptImage':
+      return { fn: 'corruptImage', code: `corruptImage(tf, ${a}, ${n('stddev')}, ${n('dropPatches')}, ${n('patchSize')}, ${ctx})` };
     case 'Dequantize':
       return { fn: 'dequantize', code: `dequantize(tf, ${a}, ${n('levels')}, ${ctx})` };
     default:

@@ -6,6 +6,7 @@ import { CAPSULE_PROGRAM_SPECS } from './capsules';
 import { CLIP_PROGRAM_SPECS } from './clip';
 import { DIFFUSION_PROGRAM_SPECS } from './diffusion';
 import { FLOW_PROGRAM_SPECS } from './flows';
+import { GLOM_PROGRAM_SPECS } from './glom';
 
 /**
  * The nodes of a training procedure: where data comes from, how networks are applied, what is
@@ -555,6 +556,7 @@ export const PROGRAM_SPECS: readonly AnyProgramSpec[] = [
   ...CLIP_PROGRAM_SPECS,
   ...DIFFUSION_PROGRAM_SPECS,
   ...FLOW_PROGRAM_SPECS,
+  ...GLOM_PROGRAM_SPECS,
 ] as unknown as AnyProgramSpec[];
 
 /** The node type that applies a network in a procedure; its ports are the network's inputs and outputs. */

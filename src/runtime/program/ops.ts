@@ -5,6 +5,7 @@ import { runDiffusionOp } from './diffusion';
 import { marginLoss, maskCapsules, reconstructionLoss } from './capsules';
 import { captionTokens, promptTokens, zeroShotLogits, type CaptionSettings } from './clip';
 import { dequantize, flowNll } from './flows';
+import { corruptImage } from './glom';
 
 type Tf = typeof tfType;
 type T = tfType.Tensor;
@@ -214,6 +215,8 @@ export function runOp(tf: Tf, op: string, config: Record<string, unknown>, input
       return captionTokens(tf, a!, config as unknown as CaptionSettings, ctx);
     case 'Prompts':
       return promptTokens(tf, config as unknown as CaptionSettings);
+    case 'CorruptImage':
+      return corruptImage(tf, a!, config.stddev as number, config.dropPatches as number, config.patchSize as number, ctx);
     case 'ZeroShotClassifier':
       return zeroShotLogits(tf, a!, b!, config.classes as number, config.scale as number);
     default: {

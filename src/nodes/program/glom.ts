@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { formatShape } from '../shape';
+import type { Shape, ShapeProblem } from '../spec';
+import type { ProgramNodeSpec } from './specs';
+
+/**
+ * The procedure node of GLOM's training (Hinton, 2021, built as a denoising autoencoder): the
+ * corruption the columns learn to see through. It belongs to evaluations too, unlike the training
+ * augmentations, because the held-out reconstruction loss is measured on corrupted digits. The
+ * runtime is runtime/program/glom.ts.
+ */
+const define = <S extends z.ZodObject>(spec: ProgramNodeSpec<S>): ProgramNodeSpec<S> => spec;
+
+const imageProblem = (x: Shape): ShapeProblem | null =>
+  x.length === 4
+    ? null
+    : {
+        code: 'PB301',
+        port: 'in',
+        message: `Received ${formatShape(x)}, expected a batch of images (rank 4: batch, height, width, channels).`,
+        help: 'Feed it the image port of Data.',
+      };
+
+export const CorruptImageSpec = define({
+  type: 'CorruptImage',
+  label: 'Corrupt image',
+  category: 'Augment',
+  kind: 'op',
+  procedures: ['train', 'evaluate'],
+  description:
+    'Blanks a random share of the patches and adds Gaussian noise, clipped to [0, 1]: the corrupted input a denoising autoencoder reconstructs the clean image from. Seeded, so an evaluation sees the same corruption every time.',
+  inputs: [{ name: 'in' }],
+  outputs: [{ name: 'out' }],
+  params: z.object({
+    stddev: z.number().min(0).default(0.3).describe('Standard deviation of the noise added to every pixel.'),
+    dropPatches: z.number().min(0).max(1).default(0.25).describe('Chance that each patch is blanked to zero.'),
+    patchSize: z.number().int().min(1).default(4).describe('Side of the blanked squares, in pixels (the columns’ patch size).'),
+  }),
+  keyParams: ['stddev', 'dropPatches'],
+  infer: (_p, [x]) => imageProblem(x!) ?? { out: x! },
+});
+
+export const GLOM_PROGRAM_SPECS = [CorruptImageSpec];

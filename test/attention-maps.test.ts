@@ -11,6 +11,8 @@ import type * as tfType from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../src/compiler/infer';
 import { lower } from '../src/compiler/lower';
+import { analyzeProgram, lowerProgram } from '../src/compiler/program';
+import { headAverage, heatColour } from '../src/editor/train/attention-heat';
 import { answerAttentionMaps } from '../src/runtime/attention-maps';
 import { buildModel } from '../src/runtime/build';
 import { createCustomLayer } from '../src/runtime/custom-layers';
@@ -228,5 +230,32 @@ describe('answerAttentionMaps on the ViT template (mnist preset: 7×7 patches, 4
     const y = tf.input({ shape: [4] });
     const dense = tf.model({ name: 'mlp', inputs: y, outputs: tf.layers.dense({ units: 2 }).apply(y) as tfType.SymbolicTensor });
     expect(() => answerAttentionMaps(tf, dense, null, { testCount: 1 }, false)).toThrow(/The network "mlp" has no multi-head self-attention layer to show/);
+  });
+});
+
+describe("CLIP's image tower (mnist preset) and the view's colour map", () => {
+  it('the image network of the clip template gives maps too: 2 layers of 4 heads on a 4×4 grid, no predicted classes', () => {
+    const r = templateDocument('clip', 'mnist');
+    if ('error' in r) throw new Error(r.error);
+    const { program } = lowerProgram(analyzeProgram(r.doc)!);
+    const image = program!.networks.find((n) => n.id === 'model')!;
+    const model = buildModel(image.plan, { seed: 1 });
+    const answer = answerAttentionMaps(tf, model, bars(2), { testCount: 2 }, false);
+    expect(answer.grid).toEqual([4, 4]);
+    expect(answer.predicted).toBeNull();
+    expect(answer.layers.map((l) => l.heads)).toEqual([4, 4]);
+    for (const layer of answer.layers)
+      for (let row = 0; row < 2 * 4; row++)
+        expect(Math.abs(layer.self[row]! + layer.patches.subarray(row * 16, (row + 1) * 16).reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-5);
+  });
+
+  it('the head average is the mean over heads; the colour map runs from near black to pale yellow, brighter with the weight', () => {
+    expect(Array.from(headAverage(new Float32Array([0.1, 0.3, 0.5, 0.7]), 2, 2))).toEqual([0.30000001192092896, 0.5]);
+    const luminance = (v: number) => heatColour(v).reduce((s, c, i) => s + c * [0.2126, 0.7152, 0.0722][i]!, 0);
+    expect(heatColour(0)).toEqual([0, 0, 4]);
+    expect(heatColour(1)).toEqual([252, 253, 191]);
+    expect(heatColour(2)).toEqual(heatColour(1));
+    expect(heatColour(Number.NaN)).toEqual(heatColour(0));
+    for (let v = 0.1; v <= 1; v += 0.1) expect(luminance(v)).toBeGreaterThan(luminance(v - 0.1));
   });
 });

@@ -72,7 +72,7 @@ export async function importCommand(path: string, args: { out?: string; json: bo
     io.err(
       `Imported "${quoted(doc.name)}": ${doc.nodes.length} nodes${plan ? `, ${plan.count.trainable.toLocaleString('en-US')} trainable params` : ''}${args.out ? `, written to ${args.out}` : ''}.${
         result.weightNames.length
-          ? ` ${matched} of the ${result.weightNames.length} weights in the file load by name (Train tab, "Import weights" with model.json and its weight file).`
+          ? ` ${matched} of the ${result.weightNames.length} weights in the file load by name (in the editor, open model.json together with its weight files, or one .zip of them, to import the weights as a run).`
           : ''
       }`,
     );

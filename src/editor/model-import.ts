@@ -8,7 +8,9 @@
  */
 import { analyze, lower } from '../compiler/index';
 import type { Plan } from '../compiler/plan';
+import { foldLibraryBlocks, type FoldedBlock } from '../compiler/fold-blocks';
 import { importModel } from '../compiler/import-keras';
+import { getLibraryBlock } from '../nodes/blocks/index';
 import { TrainingSchema, type GraphDocument } from '../document/schema';
 import { quoted } from '../document/text';
 import type { WeightArtifacts } from '../runtime/worker/protocol';
@@ -67,13 +69,15 @@ async function importRead(read: ModelFiles): Promise<void> {
     });
     return;
   }
-  s.commit(result.doc, { select: [] });
+  // Runs of layers that spell out a library block become that block (the weights still load by position).
+  const { doc, folded } = foldLibraryBlocks(result.doc);
+  s.commit(doc, { select: [] });
   s.closeBlock();
   s.requestFit();
   const lines = result.notes.slice(0, 4).map((n) => quoted(n, 300));
   let weightsLine = '';
   if (read.weights) {
-    const kept = await keepImportedWeights(result.doc, read.weights, [fileName, ...read.weightFiles.map((f) => f.replace(/^.*\//, ''))]);
+    const kept = await keepImportedWeights(doc, read.weights, [fileName, ...read.weightFiles.map((f) => f.replace(/^.*\//, ''))]);
     if (kept.ok)
       weightsLine = ` Its weights are a run of their own in the Train tab (Imported weights)${kept.playground ? ', loaded for the playground' : ''}.`;
     else {
@@ -86,9 +90,17 @@ async function importRead(read: ModelFiles): Promise<void> {
   }
   s.toast({
     kind: lines.length ? 'error' : 'info',
-    title: `Imported ${quoted(fileName)} as a graph of ${result.doc.nodes.length} nodes.${weightsLine} Undo with Ctrl+Z.`,
+    title: `Imported ${quoted(fileName)} as a graph of ${doc.nodes.length} nodes.${foldedText(folded)}${weightsLine} Undo with Ctrl+Z.`,
     lines,
   });
+}
+
+/** " 20 layers became ConvMixer block × 4." for the toast. */
+function foldedText(folded: FoldedBlock[]): string {
+  if (!folded.length) return '';
+  const layers = folded.reduce((a, f) => a + f.layers.length, 0);
+  const blocks = folded.map((f) => `${getLibraryBlock(f.block)?.label ?? f.block}${f.repeat > 1 ? ` × ${f.repeat}` : ''}`);
+  return ` ${layers} layers became ${blocks.join(', ')}.`;
 }
 
 /**

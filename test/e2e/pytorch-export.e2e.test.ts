@@ -106,6 +106,22 @@ describe.skipIf(!e2e)('Export PyTorch in Chromium', () => {
     await expect.poll(() => page.getByText('Layer "memory" (LSTM): Patchbay has no "LSTM" layer.').count()).toBe(1);
     expect(await page.locator('.react-flow__node').count()).toBe(4);
     await shot(page, 'pytorch-import-refused');
+
+    // A tfjs model.json of the ConvMixer mnist preset: its 20 block layers fold back into ConvMixer block × 4.
+    const tf = await import('@tensorflow/tfjs');
+    await tf.setBackend('cpu');
+    await import('../../src/runtime/custom-layers');
+    const { tfjsTopologyOf } = await import('../../src/runtime/tfjs-topology');
+    const convmixer = templateDocument('convmixer', 'mnist');
+    if ('error' in convmixer) throw new Error(convmixer.error);
+    const topology = tfjsTopologyOf(lower(analyze(convmixer.doc)).plan!);
+    await page
+      .getByLabel('Open a graph file')
+      .setInputFiles({ name: 'convmixer.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify({ modelTopology: topology })) });
+    await expect.poll(() => page.getByText('Imported convmixer.json as a graph of 7 nodes. 20 layers became ConvMixer block × 4.').count()).toBe(1);
+    expect(await page.locator('.react-flow__node').count()).toBe(7);
+    await expect.poll(() => page.getByTestId('status-trainable').textContent()).toContain('25,418');
+    await shot(page, 'import-folded-convmixer');
     await page.context().close();
   });
   test('model.json with its weights.bin (or a .zip) opens as a graph with an Imported weights run, scored on MNIST, in the playground', async () => {

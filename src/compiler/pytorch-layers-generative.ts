@@ -302,6 +302,8 @@ export const GENERATIVE_HELPERS: Record<GenerativeHelperName, string> = {
     the last dim of vectors). While the buffer \`initialized\` is not 1, a batch sets bias and
     log_scale so that it comes out with zero mean and unit variance per channel, then sets it to 1
     (data-dependent initialisation, as the graph's layer does in any mode); loaded weights carry it.
+    Under DistributedDataParallel, initialise before wrapping (one forward on a batch, or loaded
+    weights): DDP copies rank 0's parameters to the others only when it wraps the model.
     log|det J| = positions * sum(log_scale)."""
 
     def __init__(self, channels, image):

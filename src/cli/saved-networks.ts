@@ -24,6 +24,12 @@ export function readSavedNetwork(folder: string): WeightArtifacts {
 /** The saved network in `folder` as a model (custom layers must be registered first). */
 export function loadSavedModel(tf: typeof tfType, folder: string): Promise<tfType.LayersModel> {
   const w = readSavedNetwork(folder);
+  if (!w.modelTopology)
+    return Promise.reject(
+      new Error(
+        `${join(folder, 'model.json')} has no model topology (save_tfjs_weights of a PyTorch export without tfjs-topology.json); export again with patchbay export --format pytorch, which writes it, and save the weights again.`,
+      ),
+    );
   return tf.loadLayersModel(
     tf.io.fromMemory({ modelTopology: w.modelTopology, weightSpecs: w.weightSpecs as tfType.io.WeightsManifestEntry[], weightData: w.weightData }),
   );

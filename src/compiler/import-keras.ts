@@ -330,6 +330,10 @@ export function importModel(text: string, fallbackName = 'Imported model'): Impo
   const weightNames = Array.isArray(json.weightsManifest)
     ? (json.weightsManifest as Json[]).flatMap((g) => (Array.isArray(g.weights) ? (g.weights as Json[]).map((w) => String(w.name)) : []))
     : [];
+  if (json.modelTopology === null && Array.isArray(json.weightsManifest))
+    return fail(
+      'The model.json has weights but no model description (its modelTopology is null): save_tfjs_weights wrote it from a PyTorch export without tfjs-topology.json. Open the graph it was exported from and load these weights with the Train tab\'s "Import weights".',
+    );
   let topology: unknown = json.modelTopology ?? json;
   if (isObject(topology) && isObject(topology.model_config)) topology = topology.model_config;
   if (!isObject(topology) || !isObject(topology.config)) return fail('The file has no model config (modelTopology, or a Keras class_name and config).');

@@ -9,7 +9,7 @@ import { findExcessiveNesting, MAX_DOCUMENT_DEPTH } from '../document/limits';
 export const WEIGHTS_FILE = 'weights.bin';
 
 export interface ModelJson {
-  modelTopology: object;
+  modelTopology: object | null;
   format: 'layers-model';
   generatedBy: string;
   convertedBy: null;
@@ -50,7 +50,8 @@ export function fromModelJson(text: string, files: Map<string, ArrayBuffer>): We
     throw new Error('model.json is not valid JSON.');
   }
   const j = json as Partial<ModelJson> & { weightsManifest?: Array<{ paths?: string[]; weights?: WeightArtifacts['weightSpecs'] }> };
-  if (!j || typeof j !== 'object' || !j.modelTopology || !Array.isArray(j.weightsManifest)) {
+  // A null topology is kept (weights saved by a PyTorch export without tfjs-topology.json load by name).
+  if (!j || typeof j !== 'object' || j.modelTopology === undefined || typeof j.modelTopology !== 'object' || !Array.isArray(j.weightsManifest)) {
     throw new Error('model.json has no modelTopology or weightsManifest: it is not a tfjs layers model.');
   }
   const specs: WeightArtifacts['weightSpecs'] = [];
@@ -77,5 +78,5 @@ export function fromModelJson(text: string, files: Map<string, ArrayBuffer>): We
     weightData.set(p, offset);
     offset += p.byteLength;
   }
-  return { modelTopology: j.modelTopology, weightSpecs: specs, weightData: weightData.buffer };
+  return { modelTopology: j.modelTopology ?? null, weightSpecs: specs, weightData: weightData.buffer };
 }

@@ -17,7 +17,11 @@ export type BackendChoice = BackendName | 'auto';
 
 /** Weights in tfjs's own save format, as `tf.io.withSaveHandler` produces them. */
 export interface WeightArtifacts {
-  modelTopology: object;
+  /**
+   * null in a model.json written by a PyTorch export's save_tfjs_weights without tfjs-topology.json:
+   * such weights load by name into a graph built from its plan (loadArtifactsInto).
+   */
+  modelTopology: object | null;
   weightSpecs: Array<{ name: string; shape: number[]; dtype: string }>;
   weightData: ArrayBuffer;
 }

@@ -71,5 +71,18 @@ describe.skipIf(!e2e)('CLIP in Chromium', () => {
     expect(values.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
     await page.getByTestId('zero-shot').scrollIntoViewIfNeeded();
     await shot(page, 'clip-01-zero-shot');
+
+    // The image tower's attention maps: 2 blocks × (4 heads + average) over its 4×4 patches; the tower
+    // embeds, it does not classify, so the digits show their true class only.
+    await page.getByTestId('attention-show').scrollIntoViewIfNeeded();
+    await page.getByTestId('attention-show').click();
+    await expect.poll(() => page.getByTestId('attention-cell').count(), { timeout: 60_000 }).toBe(10);
+    expect(await page.getByTestId('attention-focus').textContent()).toMatch(
+      /^Layer 2, average of the heads · [\d.]+% on the class token itself, [\d.]+% on the 16 patches/,
+    );
+    expect(await page.getByTestId('attention-image').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^\d$/)]));
+    expect((await page.getByTestId('attention-image').allTextContents()).some((t) => t.includes('→'))).toBe(false);
+    await page.getByTestId('attention-maps').scrollIntoViewIfNeeded();
+    await shot(page, 'clip-02-attention');
   });
 });

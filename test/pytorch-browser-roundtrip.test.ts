@@ -14,7 +14,7 @@ import { templateDocument } from '../templates/index';
 /**
  * The weights round trip from the editor's own "Export PyTorch" zip: the zip carries
  * tfjs-topology.json (built by the same helper the training worker runs), train.py trains the
- * ConvMixer mnist export in PyTorch (one CPU process, one epoch of the first 500 digits), and the
+ * ConvMixer mnist export in PyTorch (one CPU process, one epoch of the first 2,000 digits), and the
  * folder save_tfjs_weights writes, picked as model.json + weights.bin or as one .zip, imports in the
  * editor's path as a graph with the same trainable parameters whose weights score, on the app's
  * 2,000 test digits, the test accuracy PyTorch reported.
@@ -49,7 +49,7 @@ describe.skipIf(!hasTorch)("the editor's PyTorch zip round-trips trained weights
       writeFileSync(join(out, path), bytes);
     }
     expect(await run(['data', 'mnist', '--out', join(dir, 'data.npz')], quiet)).toBe(0);
-    const trained = spawnSync(PYTHON, ['train.py', '--data', '../data.npz', '--epochs', '1', '--limit', '500', '--out', 'run', '--threads', '1'], {
+    const trained = spawnSync(PYTHON, ['train.py', '--data', '../data.npz', '--epochs', '1', '--limit', '2000', '--out', 'run', '--threads', '1'], {
       cwd: out,
       encoding: 'utf8',
       timeout: 240_000,
@@ -126,7 +126,7 @@ describe.skipIf(!hasTorch)("the editor's PyTorch zip round-trips trained weights
     const maxDiff = Math.max(...expected.map((v, i) => Math.abs(v - probabilities[i]!)));
     expect(maxDiff).toBeLessThanOrEqual(1e-5);
     console.log(
-      `Editor zip → PyTorch (1 epoch of 500 digits) → import: PyTorch test accuracy ${(metrics.test_accuracy * 100).toFixed(2)}%, the imported weights in tfjs ${(scored.accuracy * 100).toFixed(2)}%, probabilities of 100 digits within ${maxDiff.toExponential(1)}`,
+      `Editor zip → PyTorch (1 epoch of 2,000 digits) → import: PyTorch test accuracy ${(metrics.test_accuracy * 100).toFixed(2)}%, the imported weights in tfjs ${(scored.accuracy * 100).toFixed(2)}%, probabilities of 100 digits within ${maxDiff.toExponential(1)}`,
     );
   }, 300_000);
 });

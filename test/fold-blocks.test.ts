@@ -5,7 +5,12 @@
  * graph load into the folded graph by position and give the same outputs. A run that differs from
  * the block in one param, or whose inner layer is read from outside, stays as it was.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run } from '../src/cli/main';
+import { toModelJson } from '../src/runtime/tfjs-format';
 import { analyze, lower } from '../src/compiler/index';
 import { importModel } from '../src/compiler/import-keras';
 import { foldLibraryBlocks } from '../src/compiler/fold-blocks';
@@ -96,5 +101,33 @@ describe('foldLibraryBlocks', () => {
     const { doc } = foldLibraryBlocks(tapped);
     expect(blockNodes(doc).map(([b, r]) => [b, r])).toEqual([['ConvMixerBlock', 3]]);
     expect(doc.nodes.some((n) => n.id === firstBn.id)).toBe(true);
+  });
+
+  it("patchbay import folds too, and says whether the file's weights fit the folded graph in order", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'patchbay-fold-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const { tf, buildModel, artifactsOf } = await runtime();
+    const result = templateDocument('convmixer', 'mnist');
+    if ('error' in result) throw new Error(result.error);
+    const model = buildModel(lower(analyze(result.doc)).plan!);
+    const saved = toModelJson(await artifactsOf(tf, model));
+    model.dispose();
+    const lines: string[] = [];
+    const io = { out: (t: string) => lines.push(t), err: (t: string) => lines.push(t) };
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(saved));
+    expect(await run(['import', join(dir, 'model.json'), '--out', join(dir, 'graph.json'), '--json'], io)).toBe(0);
+    const summary = JSON.parse(lines.join('\n'));
+    expect(summary.folded).toEqual([{ block: 'ConvMixerBlock', repeat: 4, layers: 20 }]);
+    expect(summary.nodes).toBe(7);
+    expect(summary.weights).toMatchObject({ inFile: 56, fitInOrder: true });
+
+    // The same manifest with two weights swapped does not fit in order, and the line says so.
+    const swapped = structuredClone(saved);
+    const w = swapped.weightsManifest[0]!.weights;
+    [w[0], w[1]] = [w[1]!, w[0]!];
+    writeFileSync(join(dir, 'swapped.json'), JSON.stringify(swapped));
+    lines.length = 0;
+    expect(await run(['import', join(dir, 'swapped.json'), '--out', join(dir, 'graph2.json')], io)).toBe(0);
+    expect(lines.join('\n')).toMatch(/20 layers became ConvMixerBlock x 4\. The 56 weights in the file do not fit it in order \(\d+ match by name\)\./);
   });
 });

@@ -4,6 +4,17 @@ import { saveDocument } from '../document/load';
 import { quoted } from '../document/text';
 import { importModel } from '../compiler/import-keras';
 import { analyze, lower } from '../compiler/index';
+import { foldLibraryBlocks } from '../compiler/fold-blocks';
+
+/** The shapes of the weights a model.json's manifest lists, in order (none when it has no manifest). */
+function manifestShapes(text: string): number[][] {
+  try {
+    const groups = (JSON.parse(text) as { weightsManifest?: Array<{ weights?: Array<{ shape?: number[] }> }> }).weightsManifest;
+    return Array.isArray(groups) ? groups.flatMap((g) => (Array.isArray(g.weights) ? g.weights.map((w) => (Array.isArray(w.shape) ? w.shape : [])) : [])) : [];
+  } catch {
+    return [];
+  }
+}
 
 export interface ImportIo {
   out: (text: string) => void;
@@ -36,9 +47,11 @@ export async function importCommand(path: string, args: { out?: string; json: bo
     }
     return 1;
   }
-  const doc = result.doc;
+  // Runs of layers that spell out a library block fold into it, as in the editor (the weights then load in order).
+  const { doc, folded } = foldLibraryBlocks(result.doc);
   const { plan } = lower(analyze(doc));
   let matched = 0;
+  let fitInOrder = false;
   if (plan && result.weightNames.length) {
     const tf = await import('@tensorflow/tfjs');
     await tf.setBackend('cpu');
@@ -47,6 +60,9 @@ export async function importCommand(path: string, args: { out?: string; json: bo
     const model = buildModel(plan);
     const names = new Set(model.weights.map((w) => w.originalName));
     matched = result.weightNames.filter((n) => names.has(n)).length;
+    // What the editor's import checks: the file's weights, in its order, have the graph's shapes.
+    const shapes = manifestShapes(text);
+    fitInOrder = shapes.length === model.weights.length && model.weights.every((w, i) => w.shape.join() === shapes[i]!.join());
     model.dispose();
   }
   const summary = {
@@ -55,7 +71,8 @@ export async function importCommand(path: string, args: { out?: string; json: bo
     nodes: doc.nodes.length,
     trainableParams: plan?.count.trainable ?? null,
     notes: result.notes,
-    weights: { inFile: result.weightNames.length, matchByName: matched },
+    folded: folded.map((f) => ({ block: f.block, repeat: f.repeat, layers: f.layers.length })),
+    weights: { inFile: result.weightNames.length, matchByName: matched, fitInOrder },
   };
   const saved = saveDocument(doc);
   if (args.out) {
@@ -71,8 +88,14 @@ export async function importCommand(path: string, args: { out?: string; json: bo
     for (const note of result.notes) io.err(`Note: ${quoted(note, 400)}`);
     io.err(
       `Imported "${quoted(doc.name)}": ${doc.nodes.length} nodes${plan ? `, ${plan.count.trainable.toLocaleString('en-US')} trainable params` : ''}${args.out ? `, written to ${args.out}` : ''}.${
+        folded.length
+          ? ` ${folded.reduce((a, f) => a + f.layers.length, 0)} layers became ${folded.map((f) => `${f.block}${f.repeat > 1 ? ` x ${f.repeat}` : ''}`).join(', ')}.`
+          : ''
+      }${
         result.weightNames.length
-          ? ` ${matched} of the ${result.weightNames.length} weights in the file load by name (in the editor, open model.json together with its weight files, or one .zip of them, to import the weights as a run).`
+          ? fitInOrder
+            ? ` The ${result.weightNames.length} weights in the file fit it in order: in the editor, open model.json together with its weight files (or one .zip of them) to import them as a run.`
+            : ` The ${result.weightNames.length} weights in the file do not fit it in order (${matched} match by name).`
           : ''
       }`,
     );

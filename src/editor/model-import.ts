@@ -134,7 +134,7 @@ async function keepImportedWeights(
   }
   const { refreshRuns } = await import('./train/history');
   await refreshRuns(record.graphKey);
-  if (playground) useTraining.setState({ playground: { label: 'the imported weights', runId: record.id, classNames: record.data?.classNames } });
+  if (playground) useTraining.setState({ playground: { label: 'the imported model', runId: record.id, classNames: record.data?.classNames } });
   return { ok: true, playground };
 }
 

@@ -31,7 +31,7 @@ export async function tryPastRun(record: RunRecord, plan: Plan | null): Promise<
     await getClient().load(plan, weights);
     useTraining.setState({
       playground: {
-        label: record.imported ? 'the imported weights' : `the run of ${new Date(record.date).toLocaleString()}`,
+        label: record.imported ? 'the imported model' : `the run of ${new Date(record.date).toLocaleString()}`,
         runId: record.id,
         classNames: record.data?.classNames,
       },
@@ -91,7 +91,7 @@ export async function importWeights(files: File[], plan: Plan | null): Promise<v
     if (plan && !runIsActive()) {
       // The worker takes its own copy: the page keeps these weights for the next run.
       await getClient().load(plan, { ...weights, weightData: weights.weightData.slice(0) });
-      useTraining.setState({ playground: { label: 'the imported weights' } });
+      useTraining.setState({ playground: { label: 'the imported model.json' } });
     }
     toast('info', 'Imported the weights: the next run starts from them.');
   } catch (err) {

@@ -28,7 +28,7 @@ function procedure(id: string, label: string, kind: 'train' | 'evaluate', build:
 }
 
 /** The template's sizes: 4×4 patches of a 28×28 digit make a 7×7 grid of columns. */
-export const GLOM = { patch: 4, grid: 7, levels: 3, width: 32, hidden: 32, iterations: 3, decoderHidden: 64, epochs: 1 };
+export const GLOM = { patch: 4, grid: 7, levels: 3, width: 32, hidden: 32, iterations: 3, decoderHidden: 64, epochs: 5 };
 const COLUMNS = GLOM.grid * GLOM.grid;
 const CORRUPTION = { stddev: 0.3, dropPatches: 0.25, patchSize: GLOM.patch };
 
@@ -91,14 +91,19 @@ export function glom(): GraphDocument {
           u.add('next', 'Output', {}, [[update]]);
         },
       ),
-      network('decoder', 'Decoder', 'Decodes each column’s levels into its 4×4 patch of pixels, and lays the patches out as the 28×28 image.', (d) => {
-        const levels = d.add('levels', 'Input', { shape: [COLUMNS, GLOM.levels, GLOM.width] });
-        const rows = d.add('columnRows', 'Reshape', { targetShape: [COLUMNS, GLOM.levels * GLOM.width] }, [[levels]]);
-        const hidden = d.add('hidden', 'Dense', { units: GLOM.decoderHidden, activation: 'relu' }, [[rows]]);
-        const pixels = d.add('pixels', 'Dense', { units: GLOM.patch * GLOM.patch, activation: 'sigmoid' }, [[hidden]]);
-        const image = d.add('image', 'PatchesToImage', { patchSize: GLOM.patch, channels: 1 }, [[pixels]]);
-        d.add('reconstruction', 'Output', {}, [[image]]);
-      }),
+      network(
+        'decoder',
+        'Decoder',
+        'Decodes each column’s levels into its 4×4 patch of pixels (a linear last layer: the loss is on the pixel values), and lays the patches out as the 28×28 image.',
+        (d) => {
+          const levels = d.add('levels', 'Input', { shape: [COLUMNS, GLOM.levels, GLOM.width] });
+          const rows = d.add('columnRows', 'Reshape', { targetShape: [COLUMNS, GLOM.levels * GLOM.width] }, [[levels]]);
+          const hidden = d.add('hidden', 'Dense', { units: GLOM.decoderHidden, activation: 'relu' }, [[rows]]);
+          const pixels = d.add('pixels', 'Dense', { units: GLOM.patch * GLOM.patch }, [[hidden]]);
+          const image = d.add('image', 'PatchesToImage', { patchSize: GLOM.patch, channels: 1 }, [[pixels]]);
+          d.add('reconstruction', 'Output', {}, [[image]]);
+        },
+      ),
     ],
     program: {
       mainNetwork: {
@@ -163,6 +168,20 @@ export function glom(): GraphDocument {
           name: 'small',
           description: `A ${GLOM.grid}×${GLOM.grid} grid of ${GLOM.patch}×${GLOM.patch} patches, ${GLOM.levels} levels of width ${GLOM.width}, networks of ${GLOM.hidden} hidden units, ${GLOM.iterations} iterations with shared weights; denoises digits with a quarter of the patches blanked and noise σ 0.3.`,
           set: {},
+        },
+        {
+          name: 'tiny',
+          description: 'Levels of width 8 and networks of 8 hidden units: for tests and quick checks on the cpu backend.',
+          set: {
+            'model/patchEmbed': { filters: 8 },
+            'model/patchRows': { targetShape: [COLUMNS, 8] },
+            'update/levels': { shape: [COLUMNS, GLOM.levels, 8] },
+            'update/patches': { shape: [COLUMNS, 8] },
+            'update/update': { hiddenUnits: 8 },
+            'decoder/levels': { shape: [COLUMNS, GLOM.levels, 8] },
+            'decoder/columnRows': { targetShape: [COLUMNS, GLOM.levels * 8] },
+            'decoder/hidden': { units: 32 },
+          },
         },
       ],
     },

@@ -25,7 +25,7 @@ import { useCpuBackend } from './helpers/tf';
 
 const ROOT = join(import.meta.dirname, '..');
 const OUT = join(ROOT, '.tmp', 'program-export');
-const TEMPLATES = ['simsiam', 'byol', 'directpred', 'distillation', 'clip', 'capsnet tiny'];
+const TEMPLATES = ['simsiam', 'byol', 'directpred', 'distillation', 'clip', 'capsnet tiny', 'glom tiny'];
 const SEED = 3;
 const BATCH = 8;
 const LIMIT = 32;

@@ -28,8 +28,40 @@ export function procedureNodeLabel(
   return { typeLabel: spec.label, keyParams: spec.keyParams, defaults: parsed.success ? (parsed.data as Record<string, unknown>) : {} };
 }
 
-/** The weights badge of a Network node: nothing for online weights. */
+/**
+ * How many Network nodes of this procedure apply the same network with the same weights: more than
+ * one is a repeat with shared weights (GLOM's iterations, SimSiam's two views).
+ */
+function useSharedCount(procedure: string, node: GraphNode, params: Record<string, unknown>): number {
+  return useEditor((s) => {
+    const nodes = s.doc.program?.procedures.find((p) => p.id === procedure)?.nodes ?? [];
+    const same = (n: GraphNode) =>
+      n.type === NETWORK_NODE_TYPE && n.params.network === params.network && (n.params.weights ?? 'online') === (params.weights ?? 'online');
+    return same(node) ? nodes.filter(same).length : 0;
+  });
+}
+
+/** The weights badges of a Network node: shared with other applications, frozen, or a moving average. */
 function NetworkBadge({ node, procedure, params }: { node: GraphNode; procedure: string; params: Record<string, unknown> }) {
+  const shared = useSharedCount(procedure, node, params);
+  const badge = <WeightsBadge node={node} procedure={procedure} params={params} />;
+  if (shared < 2) return badge;
+  return (
+    <>
+      <span
+        className="pb-node-badge pb-badge-shared"
+        data-testid={`shared-${node.id}`}
+        title={`This network is applied ${shared} times in this procedure, every time with the same weights: a repeat with shared weights, whose gradients add up`}
+      >
+        shared weights ×{shared}
+      </span>
+      {badge}
+    </>
+  );
+}
+
+/** The weights badge of a Network node: nothing for online weights. */
+function WeightsBadge({ node, procedure, params }: { node: GraphNode; procedure: string; params: Record<string, unknown> }) {
   const live = useLiveFor(procedure, node.id, 'decays');
   const weights = params.weights ?? 'online';
   if (weights === 'frozen')
@@ -80,6 +112,12 @@ function MetricValue({ node, params }: { node: GraphNode; params: Record<string,
   const baseline = useMetric(baselineName);
   const reference = useMetric('collapseReference');
   if (typeof value !== 'number') return null;
+  if (node.type === 'MeanSquaredErrorMetric')
+    return (
+      <div className="pb-node-live" data-testid={`live-${node.id}`} title="Mean squared error over the held-out split">
+        mse <strong>{formatNumber(value, 4)}</strong>
+      </div>
+    );
   if (node.type === 'CollapseMonitor') {
     return (
       <div

@@ -674,7 +674,9 @@ export class PatchbayGlomUpdate extends tf.layers.Layer {
       );
     const [columns, count, width] = [levels[1]!, levels[2]!, levels[3]!];
     if (patches[1] !== columns || patches[2] !== width)
-      throw new Error(\`GLOM update needs patch embeddings (batch, \${columns}, \${width}) to match the levels, got [\${patches.join(', ')}].\`);
+      throw new Error(
+        \`GLOM update needs patch embeddings (batch, \${columns}, \${width}) to match the levels, got [\${patches.map((d) => d ?? 'batch').join(', ')}].\`,
+      );
     const side = Math.round(Math.sqrt(columns));
     if (this.radius > 0 && side * side !== columns) throw new Error(\`A local radius needs a square grid of columns, got \${columns} columns.\`);
     const base = (this.kernelInitializer.getConfig() as { seed?: number }).seed;

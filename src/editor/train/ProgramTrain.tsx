@@ -30,6 +30,7 @@ import { BackendRow, SetupForm } from './SetupForm';
 import { ZeroShotPanel, zeroShotSetupOf } from './ZeroShot';
 import { AttentionMapsPanel, classTokenAttentionInput } from './AttentionMaps';
 import { CapsuleViewsPanel, capsuleSetupOf } from './CapsuleViews';
+import { GlomIslandsPanel, glomSetupOf } from './GlomIslands';
 import { isActiveStatus } from '../training';
 import { FlowDensity } from './FlowDensity';
 
@@ -85,6 +86,7 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
   // Linear scans of the procedures: cheap enough for every render, and the compiler memoises the component.
   const zeroShot = zeroShotSetupOf(program);
   const capsules = capsuleSetupOf(program);
+  const glom = glomSetupOf(program);
   // The first network with a class token and attention on images (CLIP's image tower) gets the attention view.
   const attentionNetwork = lowered.program?.networks.map((n) => ({ id: n.id, input: classTokenAttentionInput(n.plan) })).find((n) => n.input);
   const run = useProgramRun((s) => s.run);
@@ -191,6 +193,7 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
         />
       )}
       {capsules && <CapsuleViewsPanel setup={capsules} trained={!!mine && (mine.status === 'completed' || mine.status === 'stopped')} />}
+      {glom && <GlomIslandsPanel setup={glom} trained={!!mine && (mine.status === 'completed' || mine.status === 'stopped')} />}
       <details className="pb-train-section pb-setup" open={setupOpen} onToggle={(e) => setSetupOpen(e.currentTarget.open)}>
         <summary className="pb-row pb-train-head">
           <h3>Training setup</h3>
@@ -349,7 +352,7 @@ function ProgramMetrics({ run }: { run: ProgramLiveRun }) {
       // Likelihoods are not fractions: nats per example, and bits per dimension for images.
       units.set(s.name, 'nats');
       if (typeof s.config.bitsPerDimMetric === 'string' && s.config.bitsPerDimMetric) units.set(s.config.bitsPerDimMetric, 'bits/dim');
-    } else fractions.add(s.name);
+    } else if (s.metric !== 'MeanSquaredErrorMetric') fractions.add(s.name);
     if (typeof s.config.randomInitMetric === 'string' && s.config.randomInitMetric) fractions.add(s.config.randomInitMetric);
   }
   const rows = flatMetrics(run.metrics ?? {}).filter(([name]) => name !== 'collapseReference');

@@ -6,11 +6,23 @@ import type { ProfileResult } from '../profile';
 import type { ZeroShotAnswer, ZeroShotRequest } from '../program/zero-shot';
 import type { AttentionMapsAnswer, AttentionMapsRequest } from '../attention-maps';
 import type { CapsuleViewAnswer, CapsuleViewRequest } from '../program/capsule-view';
+import type { GlomIslandsAnswer, GlomIslandsRequest } from '../program/glom-view';
 
 /** Replies the client answers itself (a request's promise); they never reach listeners. */
 type Reply = Extract<
   FromWorker,
-  { type: 'prediction' | 'loaded' | 'profiled' | 'zero-shot-result' | 'attention-maps-result' | 'capsule-view-result' | 'topology-result' | 'evaluated' }
+  {
+    type:
+      | 'prediction'
+      | 'loaded'
+      | 'profiled'
+      | 'zero-shot-result'
+      | 'attention-maps-result'
+      | 'capsule-view-result'
+      | 'glom-islands-result'
+      | 'topology-result'
+      | 'evaluated';
+  }
 >;
 
 /** Worker messages (other than replies to requests) plus what the watchdog itself reports. */
@@ -64,6 +76,7 @@ export class TrainingClient {
         message.type === 'zero-shot-result' ||
         message.type === 'attention-maps-result' ||
         message.type === 'capsule-view-result' ||
+        message.type === 'glom-islands-result' ||
         message.type === 'topology-result' ||
         message.type === 'evaluated'
       ) {
@@ -157,6 +170,13 @@ export class TrainingClient {
   async capsuleView(request: CapsuleViewRequest): Promise<CapsuleViewAnswer> {
     const reply = await this.request({ type: 'capsule-view', requestId: ++this.requestIds, request });
     if (reply.type !== 'capsule-view-result' || !reply.answer) throw new Error((reply.type === 'capsule-view-result' && reply.error) || 'No answer.');
+    return reply.answer;
+  }
+
+  /** Reconstructions and per-level similarity of neighbouring columns from the last training program's GLOM networks. */
+  async glomIslands(request: GlomIslandsRequest): Promise<GlomIslandsAnswer> {
+    const reply = await this.request({ type: 'glom-islands', requestId: ++this.requestIds, request });
+    if (reply.type !== 'glom-islands-result' || !reply.answer) throw new Error((reply.type === 'glom-islands-result' && reply.error) || 'No answer.');
     return reply.answer;
   }
 

@@ -5,6 +5,7 @@ import type { FlowView } from '../program/flow-view';
 import type { ZeroShotAnswer, ZeroShotRequest } from '../program/zero-shot';
 import type { AttentionMapsAnswer, AttentionMapsRequest } from '../attention-maps';
 import type { CapsuleViewAnswer, CapsuleViewRequest } from '../program/capsule-view';
+import type { GlomIslandsAnswer, GlomIslandsRequest } from '../program/glom-view';
 import type { TrainingSetup } from '../../document/schema';
 import type { Checkpoint, EpochReport, Evaluation, StepReport, TrainResult } from '../training/train';
 import type { Dataset } from '../data/dataset';
@@ -83,6 +84,8 @@ export type ToWorker =
   | { type: 'attention-maps'; requestId: number; request: AttentionMapsRequest; data?: Exclude<TrainData, { kind: 'inline' }> }
   /** Reconstructions and the tweak-a-dimension grid from the last training program's capsule network and decoder (CapsNet). */
   | { type: 'capsule-view'; requestId: number; request: CapsuleViewRequest }
+  /** Reconstructions and the similarity of neighbouring columns per level, from the last training program's GLOM networks. */
+  | { type: 'glom-islands'; requestId: number; request: GlomIslandsRequest }
   | { type: 'probe' };
 
 /** What the worker reports. */
@@ -105,6 +108,7 @@ export type FromWorker =
   | { type: 'zero-shot-result'; requestId: number; answer?: ZeroShotAnswer; error?: string }
   | { type: 'attention-maps-result'; requestId: number; answer?: AttentionMapsAnswer; error?: string }
   | { type: 'capsule-view-result'; requestId: number; answer?: CapsuleViewAnswer; error?: string }
+  | { type: 'glom-islands-result'; requestId: number; answer?: GlomIslandsAnswer; error?: string }
   | { type: 'loaded'; requestId: number; error?: string }
   | { type: 'topology-result'; requestId: number; topology?: object; error?: string }
   | { type: 'evaluated'; requestId: number; result?: Evaluation; error?: string }

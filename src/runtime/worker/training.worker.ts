@@ -13,6 +13,7 @@ import { flowView, planarFlow } from '../program/flow-view';
 import { answerZeroShot } from '../program/zero-shot';
 import { answerAttentionMaps } from '../attention-maps';
 import { answerCapsuleView } from '../program/capsule-view';
+import { answerGlomIslands } from '../program/glom-view';
 import { artifactsOf, loadArtifactsInto } from '../saved-weights';
 import type { BackendName, FromWorker, ToWorker, TrainData, WeightArtifacts } from './protocol';
 import { profileModel } from '../profile';
@@ -254,14 +255,17 @@ async function attentionMaps(message: Extract<ToWorker, { type: 'attention-maps'
   post({ type: 'attention-maps-result', requestId: message.requestId, answer }, buffers);
 }
 
-function predict(message: Extract<ToWorker, { type: 'predict' }>): void {
+async function predict(message: Extract<ToWorker, { type: 'predict' }>): Promise<void> {
   if (!model) {
     post({ type: 'prediction', requestId: message.requestId, probabilities: null, error: 'Train the model first: there are no weights yet.' });
     return;
   }
   const input = model.inputs[0]!;
   const shape = [1, ...(input.shape.slice(1) as number[])];
-  const probabilities = tf.tidy(() => Array.from((model!.predict(tf.tensor(message.pixels, shape)) as tf.Tensor).dataSync()));
+  // data(), not dataSync(): webgpu cannot read a model's output synchronously (see evaluate).
+  const output = tf.tidy(() => model!.predict(tf.tensor(message.pixels, shape)) as tf.Tensor);
+  const probabilities = Array.from(await output.data());
+  output.dispose();
   post({ type: 'prediction', requestId: message.requestId, probabilities });
 }
 
@@ -291,7 +295,7 @@ async function evaluateLoaded(message: Extract<ToWorker, { type: 'evaluate' }>):
   const ds = await datasetFor(message.data);
   const mismatch = dataMismatch(message.plan, { title: ds.name, inputShape: ds.inputShape, classes: ds.classNames.length });
   if (mismatch) throw new Error(mismatch);
-  post({ type: 'evaluated', requestId: message.requestId, result: evaluate(tf, model, ds, ds.test) });
+  post({ type: 'evaluated', requestId: message.requestId, result: await evaluate(tf, model, ds, ds.test) });
 }
 
 /** tfjs's topology JSON of a plan's model, built on the backend runs use (a fresh build, disposed at once). */
@@ -360,11 +364,9 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       resumeWaiters = [];
       break;
     case 'predict':
-      try {
-        predict(message);
-      } catch (err) {
-        post({ type: 'prediction', requestId: message.requestId, probabilities: null, error: err instanceof Error ? err.message : String(err) });
-      }
+      predict(message).catch((err) =>
+        post({ type: 'prediction', requestId: message.requestId, probabilities: null, error: err instanceof Error ? err.message : String(err) }),
+      );
       break;
     case 'load':
       load(message).catch((err) => post({ type: 'loaded', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }));
@@ -391,6 +393,20 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
         post({ type: 'capsule-view-result', requestId: message.requestId, answer }, buffers);
       } catch (err) {
         post({ type: 'capsule-view-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) });
+      }
+      break;
+    case 'glom-islands':
+      try {
+        if (!lastProgram) throw new Error('Train the program first: there are no trained networks yet.');
+        const models = new Map([...lastProgram.run.networks].map(([id, state]) => [id, state.model]));
+        const answer = answerGlomIslands(tf, models, lastProgram.ds, message.request);
+        post({ type: 'glom-islands-result', requestId: message.requestId, answer }, [
+          answer.images.buffer,
+          answer.reconstructions.buffer,
+          answer.similarities.buffer,
+        ] as ArrayBuffer[]);
+      } catch (err) {
+        post({ type: 'glom-islands-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) });
       }
       break;
     case 'attention-maps':

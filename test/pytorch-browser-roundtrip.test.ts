@@ -92,7 +92,7 @@ describe.skipIf(!hasTorch)("the editor's PyTorch zip round-trips trained weights
     const model = buildModel(plan);
     await loadArtifactsInto(tf, model, picked.weights!);
     const ds = await loadMnistNode();
-    const scored = evaluate(tf, model, ds, ds.test);
+    const scored = await evaluate(tf, model, ds, ds.test);
     const correct = Math.round(scored.accuracy * ds.test.count);
     expect(Math.abs(correct - Math.round(metrics.test_accuracy * ds.test.count))).toBeLessThanOrEqual(1);
 

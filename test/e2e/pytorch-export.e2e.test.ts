@@ -148,7 +148,7 @@ describe.skipIf(!e2e)('Export PyTorch in Chromium', () => {
     const y = tf.oneHot(tf.tensor1d(Array.from(ds.train.y.subarray(0, n)), 'int32'), 10);
     await mlp.fit(x, y, { epochs: 3, batchSize: 32, verbose: 0 });
     tf.dispose([x, y]);
-    const accuracy = evaluate(tf, mlp, ds, ds.test).accuracy;
+    const accuracy = (await evaluate(tf, mlp, ds, ds.test)).accuracy;
     const artifacts = await artifactsOf(tf, mlp);
     mlp.dispose();
     const modelJson = Buffer.from(JSON.stringify(toModelJson(artifacts)));

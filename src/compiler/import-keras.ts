@@ -7,7 +7,9 @@
  */
 import { DOCUMENT_VERSION, type GraphDocument, type GraphEdge, type GraphNode } from '../document/schema';
 import { findExcessiveNesting, MAX_DOCUMENT_DEPTH } from '../document/limits';
+import { getSpec } from '../nodes/registry';
 import { analyze } from './infer';
+import { mapPatchbayLayer, PATCHBAY_LAYER_TYPES } from './import-patchbay-layers';
 
 export interface ImportProblem {
   /** The layer's name in the file. */
@@ -273,10 +275,15 @@ const MAPPERS: Record<string, (c: Json, name: string, notes: Notes) => Mapped> =
   Add: () => ({ type: 'Add', params: {} }),
   Multiply: () => ({ type: 'Multiply', params: {} }),
   Concatenate: (c) => ({ type: 'Concatenate', params: { axis: Number(c.axis ?? -1) } }),
-  PatchbayGroupNormalization: (c) => ({ type: 'GroupNormalization', params: { groups: Number(c.groups), epsilon: Number(c.epsilon ?? 1e-5) } }),
-  PatchbayL2Normalize: (c) => ({ type: 'L2Normalize', params: { axis: Number(c.axis ?? -1), epsilon: Number(c.epsilon ?? 1e-12) } }),
-  PatchbayRandomTranslation: (c) => ({ type: 'RandomTranslation', params: { pixels: Number(c.pixels ?? 2) } }),
 };
+// Patchbay's own layers (PatchbayGroupNormalization, PatchbayMultiHeadSelfAttention, PatchbayUNet…):
+// each spec's lowering read backwards, every value checked by the spec's schema (import-patchbay-layers.ts).
+for (const className of PATCHBAY_LAYER_TYPES.keys())
+  MAPPERS[className] = (c) => {
+    const mapped = mapPatchbayLayer(className, c)!;
+    if ('reason' in mapped) throw new Unmappable(mapped.reason);
+    return mapped;
+  };
 MAPPERS.MaxPool2D = MAPPERS.MaxPooling2D!;
 MAPPERS.AvgPool2D = MAPPERS.AveragePooling2D!;
 MAPPERS.GlobalAvgPool2D = MAPPERS.GlobalAveragePooling2D!;
@@ -400,13 +407,23 @@ export function importModel(text: string, fallbackName = 'Imported model'): Impo
     idOf.set(name, id);
     if (mapped.axis !== undefined && mapped.axis !== -1) axes.set(id, mapped.axis);
     nodes.push({ id, type: mapped.type, name, params: mapped.params, position: place() });
-    const port = mapped.type === 'Add' || mapped.type === 'Multiply' || mapped.type === 'Concatenate' ? 'inputs' : 'in';
+    const ports = getSpec(mapped.type)?.inputs ?? [];
     const sources = sequential ? (previous ? [[previous, 0] as [string, number]] : []) : inbound.map(([n, i]) => [idOf.get(n) ?? '', i] as [string, number]);
-    for (const [source, index] of sources) {
-      if (!source) continue; // its source was reported already
+    if (sources.length > ports.length && !ports.at(-1)?.variadic)
+      problems.push({
+        layer: name,
+        className,
+        reason: `it takes ${sources.length} inputs; Patchbay's ${mapped.type} takes ${ports.length} (${ports.map((p) => p.name).join(', ')})`,
+      });
+    // The file lists a layer's inputs in call order, which is the order of the spec's ports (x, then
+    // the ids of Take token; the image, then the timestep embedding of the UNet); a variadic last port
+    // (Add's inputs) takes the rest, in order.
+    sources.forEach(([source, index], k) => {
+      if (!source) return; // its source was reported already
       if (index !== 0) problems.push({ layer: name, className, reason: 'it reads a second output of a layer; Patchbay layers have one' });
+      const port = ports[Math.min(k, ports.length - 1)]?.name ?? 'in';
       edges.push({ id: `e${edges.length + 1}`, source, sourcePort: 'out', target: id, targetPort: port });
-    }
+    });
     previous = id;
   }
   if (problems.length) return { doc: null, problems, notes, weightNames };

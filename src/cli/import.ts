@@ -2,7 +2,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { MAX_DOCUMENT_BYTES } from '../document/limits';
 import { saveDocument } from '../document/load';
 import { quoted } from '../document/text';
-import { importModel } from '../compiler/import-keras';
+import { importModel, weightsMismatch } from '../compiler/import-keras';
 import { analyze, lower } from '../compiler/index';
 import { foldLibraryBlocks } from '../compiler/fold-blocks';
 
@@ -52,7 +52,9 @@ export async function importCommand(path: string, args: { out?: string; json: bo
   const { plan } = lower(analyze(doc));
   let matched = 0;
   let fitInOrder = false;
-  if (plan && result.weightNames.length) {
+  // Checked on the counts before building: a config that describes a huge graph is never allocated.
+  const mismatch = plan && result.weightNames.length ? weightsMismatch(manifestShapes(text), plan) : null;
+  if (plan && result.weightNames.length && !mismatch) {
     const tf = await import('@tensorflow/tfjs');
     await tf.setBackend('cpu');
     await import('../runtime/custom-layers');
@@ -72,7 +74,7 @@ export async function importCommand(path: string, args: { out?: string; json: bo
     trainableParams: plan?.count.trainable ?? null,
     notes: result.notes,
     folded: folded.map((f) => ({ block: f.block, repeat: f.repeat, layers: f.layers.length })),
-    weights: { inFile: result.weightNames.length, matchByName: matched, fitInOrder },
+    weights: { inFile: result.weightNames.length, matchByName: matched, fitInOrder, ...(mismatch ? { problem: mismatch } : {}) },
   };
   const saved = saveDocument(doc);
   if (args.out) {
@@ -95,7 +97,9 @@ export async function importCommand(path: string, args: { out?: string; json: bo
         result.weightNames.length
           ? fitInOrder
             ? ` The ${result.weightNames.length} weights in the file fit it in order: in the editor, open model.json together with its weight files (or one .zip of them) to import them as a run.`
-            : ` The ${result.weightNames.length} weights in the file do not fit it in order (${matched} match by name).`
+            : mismatch
+              ? ` The weights in the file do not fit it: ${quoted(mismatch, 400)}.`
+              : ` The ${result.weightNames.length} weights in the file do not fit it in order (${matched} match by name).`
           : ''
       }`,
     );

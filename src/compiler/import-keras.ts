@@ -324,6 +324,18 @@ const safeId = (name: string, taken: Set<string>) => {
 };
 
 /** Reads model.json text (tfjs or Keras) into a graph, or the reasons it cannot. */
+/**
+ * Why a file's weights cannot belong to an imported graph, checked on the plan's counts before any
+ * model is built: a hostile or mismatched config (a layer of 10⁹ capsules beside a small weight file)
+ * must never make the import allocate the graph it describes. null when the totals agree.
+ */
+export function weightsMismatch(shapes: readonly number[][], plan: { count: { trainable: number; nonTrainable: number } }): string | null {
+  const inFile = shapes.reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
+  const inGraph = plan.count.trainable + plan.count.nonTrainable;
+  if (inFile === inGraph) return null;
+  return `the file holds ${inFile.toLocaleString('en-US')} weight values, but the imported graph has ${inGraph.toLocaleString('en-US')} parameters, so they do not belong to it`;
+}
+
 export function importModel(text: string, fallbackName = 'Imported model'): ImportResult {
   const fail = (reason: string): ImportResult => ({ doc: null, problems: [{ layer: '(file)', className: '', reason }], notes: [], weightNames: [] });
   if (findExcessiveNesting(text)) return fail(`The file nests lists or objects more than ${MAX_DOCUMENT_DEPTH} levels deep; it is not a model.json.`);

@@ -9,7 +9,7 @@
 import { analyze, lower } from '../compiler/index';
 import type { Plan } from '../compiler/plan';
 import { foldLibraryBlocks, type FoldedBlock } from '../compiler/fold-blocks';
-import { importModel } from '../compiler/import-keras';
+import { importModel, weightsMismatch } from '../compiler/import-keras';
 import { getLibraryBlock } from '../nodes/blocks/index';
 import { TrainingSchema, type GraphDocument } from '../document/schema';
 import { quoted } from '../document/text';
@@ -114,6 +114,12 @@ async function keepImportedWeights(
 ): Promise<{ ok: true; playground: boolean } | { ok: false; reason: string }> {
   const { plan } = lower(analyze(doc));
   if (!plan) return { ok: false, reason: 'the imported graph has errors (see the Issues tab), so they cannot be checked against it.' };
+  // Before the worker builds anything: a config describing a huge graph beside small weights is refused here.
+  const mismatch = weightsMismatch(
+    weights.weightSpecs.map((w) => w.shape),
+    plan,
+  );
+  if (mismatch) return { ok: false, reason: `${mismatch}.` };
   const { getClient } = await import('./train/controller');
   // The worker's model is the live run's while one trains: check and load the weights once it ends.
   const playground = !runIsActive();

@@ -485,3 +485,94 @@ describe.skipIf(!hasPython)('no document string becomes code in the generative l
     }
   }, 120_000);
 });
+
+/**
+ * GLOM's layers (pytorch-layers-glom): patch embeddings into levels, two updates (one with a local
+ * radius), a decoder and the patches laid back out as an image, with every node id and name and the
+ * graph's name hostile.
+ */
+function glomDocument(graphName: string, ids: string[], names: string[]): GraphDocument {
+  const node = (i: number, type: string, params: Record<string, unknown>) => ({ id: ids[i]!, type, name: names[i], params });
+  const nodes = [
+    node(0, 'Input', { shape: [9, 4] }),
+    node(1, 'GlomLevels', { levels: 2 }),
+    node(2, 'GlomUpdate', { hiddenUnits: 3, radius: 1 }),
+    node(3, 'GlomUpdate', { hiddenUnits: 5, sharpness: 2 }),
+    node(4, 'Reshape', { targetShape: [9, 8] }),
+    node(5, 'PatchesToImage', { patchSize: 2, channels: 2 }),
+    node(6, 'Output', {}),
+  ];
+  const edges: Array<[number, number, string]> = [
+    [0, 1, 'in'],
+    [1, 2, 'in'],
+    [0, 2, 'patches'],
+    [2, 3, 'in'],
+    [0, 3, 'patches'],
+    [3, 4, 'in'],
+    [4, 5, 'in'],
+    [5, 6, 'in'],
+  ];
+  return {
+    format: 'patchbay.graph',
+    version: DOCUMENT_VERSION,
+    networks: [],
+    name: graphName,
+    nodeTypes: {},
+    meta: {},
+    blocks: [],
+    nodes,
+    edges: edges.map(([s, t, port], i) => ({ id: `e${i}`, source: nodes[s]!.id, sourcePort: 'out', target: nodes[t]!.id, targetPort: port })),
+  };
+}
+
+describe.skipIf(!hasPython)('no document string becomes code in the GLOM layers’ PyTorch export', () => {
+  it('a GLOM graph with hostile ids and names gives the same Python tokens as a harmless one', () => {
+    const harmless = exported(
+      glomDocument(
+        'graph',
+        Array.from({ length: 7 }, (_, i) => `node${i}`),
+        Array.from({ length: 7 }, (_, i) => `name${i}`),
+      ),
+    );
+    expect(harmless['model.py']).toContain('GlomUpdate(9, 2, 4, 3, sharpness=8, radius=1)');
+    const args: string[] = [];
+    const samples = [
+      ...PAYLOADS.map((p) => ({ graphName: p, ids: Array.from({ length: 7 }, (_, j) => `${p}${j}`), names: Array.from({ length: 7 }, () => p) })),
+      ...fc.sample(
+        fc.record({
+          graphName: hostile,
+          ids: fc.uniqueArray(
+            hostile.filter((s) => s.length > 0),
+            { minLength: 7, maxLength: 7 },
+          ),
+          names: fc.array(hostile, { minLength: 7, maxLength: 7 }),
+        }),
+        { numRuns: 10, seed: 11 },
+      ),
+    ];
+    samples.forEach((s, i) => {
+      const files = exported(glomDocument(s.graphName, s.ids, s.names));
+      for (const name of ['model.py', 'weights.py']) {
+        const ref = join(root, `glom-ref-${name}`);
+        const dir = join(root, `glom${i}`);
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(ref, harmless[name]!);
+        writeFileSync(join(dir, name), files[name]!);
+        args.push(ref, join(dir, name));
+      }
+    });
+    const output = execFileSync(PYTHON, [join(import.meta.dirname, 'pytorch', 'check_tokens.py'), ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const results = output
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(results.length).toBe(args.length / 2);
+    for (const r of results) {
+      expect(r.error, `${String(r.file)}: ${String(r.error)}`).toBeUndefined();
+      expect(r.sameStructure, `${String(r.file)}: ${JSON.stringify(r.at)}`).toBe(true);
+      expect(r.ascii, String(r.file)).toBe(true);
+      expect(r.plainStrings, String(r.file)).toBe(true);
+      expect(r.badNames, String(r.file)).toEqual([]);
+    }
+  }, 120_000);
+});

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as tfType from '@tensorflow/tfjs';
@@ -186,7 +186,69 @@ const edgeCases: Case[] = [
     { channels: 4, channelMult: [1, 2, 2], resBlocks: 2, attentionResolutions: [8, 2], groups: 2, heads: 2, dropout: 0.1, outChannels: 2 },
     [[8, 8, 2], [5]],
   ),
+  // GLOM: one level (no top-down, a mean of three), a local radius on square grids, sharp and flat
+  // consensus, many levels; patches back into images with channels, 1-pixel patches and one column.
+  layerCase('GlomLevels 5 levels', 'GlomLevels', { levels: 5 }, [[6, 3]]),
+  layerCase('GlomUpdate one level (bottom-up only, mean of three)', 'GlomUpdate', { hiddenUnits: 4 }, [
+    [5, 1, 3],
+    [5, 3],
+  ]),
+  layerCase('GlomUpdate two levels, sharpness 0.5', 'GlomUpdate', { hiddenUnits: 5, sharpness: 0.5 }, [
+    [6, 2, 4],
+    [6, 4],
+  ]),
+  layerCase('GlomUpdate radius 1 on a 4×4 grid, sharpness 30', 'GlomUpdate', { hiddenUnits: 3, sharpness: 30, radius: 1 }, [
+    [16, 3, 4],
+    [16, 4],
+  ]),
+  layerCase('GlomUpdate radius 2 on a 5×5 grid, 4 levels', 'GlomUpdate', { hiddenUnits: 6, radius: 2 }, [
+    [25, 4, 3],
+    [25, 3],
+  ]),
+  layerCase('GlomUpdate two columns', 'GlomUpdate', { hiddenUnits: 2 }, [
+    [2, 3, 2],
+    [2, 2],
+  ]),
+  layerCase('PatchesToImage 3 channels on a 3×3 grid', 'PatchesToImage', { patchSize: 2, channels: 3 }, [[9, 12]]),
+  layerCase('PatchesToImage 1-pixel patches', 'PatchesToImage', { patchSize: 1, channels: 2 }, [[16, 2]]),
+  layerCase('PatchesToImage one column', 'PatchesToImage', { patchSize: 3, channels: 1 }, [[1, 9]]),
 ];
+
+/**
+ * GLOM in one plain graph: a patch convolution into columns, levels, two updates (each with its own
+ * weights: a graph's nodes do not share), the decoder and the patches laid back out as the image.
+ * Rank-4 levels travel through the export as (N, width, columns, levels) between the layers.
+ */
+const glomGraphCase: Case = {
+  id: 'GLOM graph: patches, levels, two updates, decoder, image',
+  doc: graph(
+    [
+      { id: 'image', type: 'Input', params: { shape: [6, 6, 2] } },
+      { id: 'embed', type: 'Conv2D', params: { filters: 5, kernelSize: 2, strides: 2 } },
+      { id: 'rows', type: 'Reshape', params: { targetShape: [9, 5] } },
+      { id: 'start', type: 'GlomLevels', params: { levels: 3 } },
+      { id: 'first', type: 'GlomUpdate', params: { hiddenUnits: 4, radius: 1 } },
+      { id: 'second', type: 'GlomUpdate', params: { hiddenUnits: 3, sharpness: 2 } },
+      { id: 'flat', type: 'Reshape', params: { targetShape: [9, 15] } },
+      { id: 'pixels', type: 'Dense', params: { units: 8 } },
+      { id: 'picture', type: 'PatchesToImage', params: { patchSize: 2, channels: 2 } },
+      { id: 'out', type: 'Output' },
+    ],
+    [
+      ['image', 'embed'],
+      ['embed', 'rows'],
+      ['rows', 'start'],
+      ['start', 'first'],
+      ['rows', 'first', 'patches'],
+      ['first', 'second'],
+      ['rows', 'second', 'patches'],
+      ['second', 'flat'],
+      ['flat', 'pixels'],
+      ['pixels', 'picture'],
+      ['picture', 'out'],
+    ],
+  ),
+};
 
 const blockCases: Case[] = [
   blockCase('PatchEmbed block, BatchNorm and tokens', 'PatchEmbed', { dim: 6, patchSize: 2, activation: 'gelu', batchNorm: true, tokens: true }, [8, 8, 3]),
@@ -217,6 +279,12 @@ const presetCases: Case[] = [
   { ...networkCase('realnvp', 'moons', 'model'), flow: true },
   { ...networkCase('glow', 'mnist', 'model'), flow: true },
   networkCase('ddpm', 'mnist', 'model'),
+  networkCase('glom', 'tiny', 'model'),
+  networkCase('glom', 'tiny', 'update'),
+  networkCase('glom', 'tiny', 'decoder'),
+  networkCase('glom', 'small', 'model'),
+  networkCase('glom', 'small', 'update'),
+  networkCase('glom', 'small', 'decoder'),
 ];
 
 /** A case's plan: the graph's, or its program network's. */
@@ -329,6 +397,10 @@ function prepare(c: Case, index: number): { folder: string; trainable: number; n
 }
 
 describe('every registered layer type is exported or refused by name', () => {
+  it('GLOM levels, update and patches to image export (they were refused by name before their emitters)', () => {
+    for (const type of ['GlomLevels', 'GlomUpdate', 'PatchesToImage']) expect(covered.has(factoryOf(type) ?? ''), type).toBe(true);
+  });
+
   it.each(NODE_SPECS.filter((s) => !s.internal && s.examples.length > 0 && s.type !== 'Input' && s.type !== 'Output').map((s) => [s.type, s] as const))(
     '%s',
     (_type, spec) => {
@@ -360,6 +432,7 @@ describe('a program exports one folder per network', () => {
     ['glow', 'mnist', ['model']],
     ['ddpm', 'mnist', ['model']],
     ['ddpm', 'cifar10', ['model']],
+    ['glom', 'small', ['model', 'update', 'decoder']],
   ])('%s --preset %s', (template, preset, ids) => {
     const { doc } = presetCase(template, preset);
     const lowered = lowerProgram(analyzeProgram(doc)!);
@@ -402,9 +475,9 @@ describe.skipIf(!hasTorch)('the DDPM CIFAR-10 UNet in PyTorch (python3-torch)', 
 });
 
 describe.skipIf(!hasTorch)('PyTorch export matches tfjs (python3-torch)', () => {
-  const all = [...exampleCases, ...edgeCases, ...blockCases, ...presetCases];
+  const all = [...exampleCases, ...edgeCases, glomGraphCase, ...blockCases, ...presetCases];
   let results: Map<string, Record<string, unknown>>;
-  let expected: Map<string, { trainable: number; nonTrainable: number }>;
+  let expected: Map<string, { folder: string; trainable: number; nonTrainable: number }>;
 
   beforeAll(() => {
     expected = new Map();
@@ -440,7 +513,93 @@ describe.skipIf(!hasTorch)('PyTorch export matches tfjs (python3-torch)', () => 
       expect(r.inverseRelDiff as number).toBeLessThanOrEqual(1e-6);
     }
   });
+
+  /**
+   * GLOM's iterations share their weights: the glom procedures apply the update network three times.
+   * In PyTorch that is one GlomUpdate module called three times. With the tfjs weights of the glom
+   * tiny networks (their cases above), columns → update ×3 → decoder in PyTorch gives tfjs's chain
+   * (the levels after every iteration and the reconstruction), and the gradient of the reconstruction
+   * loss with respect to the update's weights, which autograd sums over the three calls, is tfjs's.
+   */
+  it('GLOM tiny: one update module applied three times gives the chain of tfjs, outputs and gradients', () => {
+    const networks = ['model', 'update', 'decoder'].map((n) => {
+      const id = `glom --preset tiny, network ${n}`;
+      const folder = expected.get(id)!.folder;
+      return {
+        folder,
+        model: buildWithCaseWeights(
+          all.find((c) => c.id === id)!,
+          folder,
+        ),
+      };
+    });
+    const [columns, update, decoder] = networks.map((n) => n.model) as [tfType.LayersModel, tfType.LayersModel, tfType.LayersModel];
+    const chain = join(root, 'glom-chain');
+    mkdirSync(chain, { recursive: true });
+    const random = seededRandom(31);
+    const pixels = Float32Array.from({ length: 2 * 28 * 28 }, () => random());
+    writeFileSync(join(chain, 'image.bin'), Buffer.from(pixels.buffer));
+    const image = tf.tensor(pixels, [2, 28, 28, 1]);
+    const weights = update.trainableWeights.map((w) => w.read() as tfType.Variable);
+    const trail: tfType.Tensor[] = [];
+    const { grads } = tf.variableGrads(() => {
+      const [patches, start] = columns.apply(image) as tfType.Tensor[];
+      let levels = start!;
+      for (let i = 0; i < 3; i++) {
+        levels = update.apply([levels, patches!]) as tfType.Tensor;
+        trail.push(tf.keep(levels));
+      }
+      const reconstruction = decoder.apply(levels) as tfType.Tensor;
+      trail.push(tf.keep(reconstruction));
+      return tf.mean(tf.square(tf.sub(reconstruction, image))) as tfType.Scalar;
+    }, weights);
+    trail.forEach((t, i) => writeFileSync(join(chain, `trail${i}.bin`), Buffer.from((t.dataSync() as Float32Array).slice().buffer)));
+    const gradients = weights.map((w) => grads[w.name]!.dataSync() as Float32Array);
+    writeFileSync(join(chain, 'gradients.bin'), Buffer.concat(gradients.map((g) => Buffer.from(g.slice().buffer))));
+    tf.dispose([image, ...trail, ...Object.values(grads)]);
+    networks.forEach((n) => n.model.dispose());
+    const out = execFileSync(
+      PYTHON,
+      [join(__dirname, 'pytorch', 'check_glom_chain.py'), chain, ...networks.map((n) => n.folder), ...trail.map((t) => JSON.stringify(t.shape))],
+      { encoding: 'utf8' },
+    );
+    const r = JSON.parse(out) as {
+      trailDiffs: number[];
+      gradientRelDiff: number;
+      gradientLargest: number;
+      updateModules: number;
+      gradientValues: number;
+      expectedValues: number;
+    };
+    if (process.env.SHOW_PYTORCH) console.log(JSON.stringify(r));
+    expect(r.updateModules).toBe(1);
+    expect(r.trailDiffs).toHaveLength(4);
+    for (const d of r.trailDiffs) expect(d).toBeLessThanOrEqual(1e-5);
+    expect(r.gradientValues).toBe(r.expectedValues);
+    expect(r.gradientLargest).toBeGreaterThan(0);
+    expect(r.gradientRelDiff).toBeLessThanOrEqual(1e-4);
+  }, 120_000);
 });
+
+/** A case's tfjs model with the weights prepare() wrote into its folder (tfjs/model.json + weights.bin, in model.weights order). */
+function buildWithCaseWeights(c: Case, folder: string): tfType.LayersModel {
+  const model = buildModel(planOf(c), {});
+  const manifest = JSON.parse(readFileSync(join(folder, 'tfjs', 'model.json'), 'utf8')) as {
+    weightsManifest: Array<{ weights: Array<{ name: string; shape: number[] }> }>;
+  };
+  const specs = manifest.weightsManifest[0]!.weights;
+  const data = readFileSync(join(folder, 'tfjs', 'weights.bin'));
+  const values = new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  let offset = 0;
+  model.weights.forEach((w, i) => {
+    const spec = specs[i]!;
+    expect(spec.name).toBe(w.originalName);
+    const count = spec.shape.reduce((a, b) => a * b, 1);
+    w.write(tf.tensor(values.slice(offset, offset + count), spec.shape));
+    offset += count;
+  });
+  return model;
+}
 
 describe.skipIf(!hasTorch)('RandomTranslation in PyTorch (python3-torch)', () => {
   it('moves each training image by a whole-pixel offset within the limit, zeros moving in, and passes through in eval mode', () => {

@@ -11,6 +11,7 @@
 import { pyLiteral } from './escape-python';
 import { ATTENTION_EMITTERS, ATTENTION_HELPERS, type AttentionHelperName } from './pytorch-layers-attention';
 import { GENERATIVE_EMITTERS, GENERATIVE_HELPERS, type GenerativeHelperName } from './pytorch-layers-generative';
+import { GLOM_HELPERS, glomEmitters, type GlomHelperName } from './pytorch-layers-glom';
 
 /** One value in `forward`: its Python name and its shape in the graph's order, without the batch. */
 export interface PyValue {
@@ -50,7 +51,14 @@ export interface LayerContext {
 }
 
 export type HelperName =
-  'SeparableConv2d' | 'RandomTranslation' | 'avg_pool_excluding_padding' | 'resize_bilinear_tf' | 'hard_sigmoid' | AttentionHelperName | GenerativeHelperName;
+  | 'SeparableConv2d'
+  | 'RandomTranslation'
+  | 'avg_pool_excluding_padding'
+  | 'resize_bilinear_tf'
+  | 'hard_sigmoid'
+  | AttentionHelperName
+  | GenerativeHelperName
+  | GlomHelperName;
 
 /** An export refusal: a layer or setting the PyTorch export cannot write faithfully. */
 export class PytorchExportError extends Error {
@@ -399,6 +407,8 @@ export const LAYER_EMITTERS: Record<string, LayerEmitter> = {
   ...ATTENTION_EMITTERS,
   // The flow steps (RealNVP, Glow) and the diffusion layers (DDPM): ./pytorch-layers-generative.
   ...GENERATIVE_EMITTERS,
+  // GLOM's levels, update and patches-to-image: ./pytorch-layers-glom.
+  ...glomEmitters((message) => new PytorchExportError(message)),
 };
 
 /** ZeroPadding2D: one number, [height, width] or [[top, bottom], [left, right]], as Keras accepts. */
@@ -482,4 +492,5 @@ export const HELPERS: Record<HelperName, string> = {
     return torch.clamp(0.2 * x + 0.5, 0.0, 1.0)`,
   ...ATTENTION_HELPERS,
   ...GENERATIVE_HELPERS,
+  ...GLOM_HELPERS,
 };

@@ -162,12 +162,12 @@ function bars(count: number): Dataset {
 }
 
 describe('answerAttentionMaps on the ViT template (mnist preset: 7×7 patches, 4 blocks of 4 heads)', () => {
-  it("reads the class token's row in every layer and head: a 4×4 patch grid, rows that sum to 1, the formula's values, predictions", () => {
+  it("reads the class token's row in every layer and head: a 4×4 patch grid, rows that sum to 1, the formula's values, predictions", async () => {
     const model = vitModel();
     const data = bars(5);
     const drawn = new Float32Array(784);
     for (let r = 6; r < 22; r++) drawn[r * 28 + 14] = 1; // a vertical stroke
-    const answer = answerAttentionMaps(tf, model, data, { testCount: 3, drawn }, true);
+    const answer = await answerAttentionMaps(tf, model, data, { testCount: 3, drawn }, true);
     expect(answer.grid).toEqual([4, 4]);
     expect(answer.labels).toEqual([0, 1, 2]);
     expect(answer.drawn).toBe(true);
@@ -206,41 +206,43 @@ describe('answerAttentionMaps on the ViT template (mnist preset: 7×7 patches, 4
     expect(maxAbsDiff(first.subarray(0, 64), first.subarray(64, 128))).toBeGreaterThan(1e-3);
   });
 
-  it('takes only the drawn image when the held-out images do not fit the model, and says so when there is nothing to show', () => {
+  it('takes only the drawn image when the held-out images do not fit the model, and says so when there is nothing to show', async () => {
     const model = vitModel();
     const other: Dataset = { ...bars(2), inputShape: [14, 56, 1] };
-    const answer = answerAttentionMaps(tf, model, other, { testCount: 2, drawn: new Float32Array(784).fill(0.5) }, false);
+    const answer = await answerAttentionMaps(tf, model, other, { testCount: 2, drawn: new Float32Array(784).fill(0.5) }, false);
     expect(answer.labels).toEqual([]);
     expect(answer.predicted).toBeNull();
     expect(answer.layers[0]!.self.length).toBe(4);
-    expect(() => answerAttentionMaps(tf, model, other, { testCount: 2 }, false)).toThrow(
+    await expect(answerAttentionMaps(tf, model, other, { testCount: 2 }, false)).rejects.toThrow(
       /held-out examples are 14×56×1 but the model takes 28×28×1: draw an image instead/,
     );
-    expect(() => answerAttentionMaps(tf, model, null, { testCount: 2 }, false)).toThrow(/no image to look at: draw one/);
-    expect(() => answerAttentionMaps(tf, model, null, { testCount: 0, drawn: new Float32Array(10) }, false)).toThrow(/drawn image has 10 values/);
+    await expect(answerAttentionMaps(tf, model, null, { testCount: 2 }, false)).rejects.toThrow(/no image to look at: draw one/);
+    await expect(answerAttentionMaps(tf, model, null, { testCount: 0, drawn: new Float32Array(10) }, false)).rejects.toThrow(/drawn image has 10 values/);
   });
 
-  it('refuses a model without a class token or without attention, in a sentence', () => {
+  it('refuses a model without a class token or without attention, in a sentence', async () => {
     const x = tf.input({ shape: [5, 8] });
     const attention = createCustomLayer('PatchbayMultiHeadSelfAttention', { numHeads: 2 })!;
     const noToken = tf.model({ name: 'text', inputs: x, outputs: attention.apply(x) as tfType.SymbolicTensor });
-    expect(() => answerAttentionMaps(tf, noToken, null, { testCount: 1 }, false)).toThrow(
+    await expect(answerAttentionMaps(tf, noToken, null, { testCount: 1 }, false)).rejects.toThrow(
       /The network "text" has no class token: the attention view shows what the class token attends to/,
     );
     const y = tf.input({ shape: [4] });
     const dense = tf.model({ name: 'mlp', inputs: y, outputs: tf.layers.dense({ units: 2 }).apply(y) as tfType.SymbolicTensor });
-    expect(() => answerAttentionMaps(tf, dense, null, { testCount: 1 }, false)).toThrow(/The network "mlp" has no multi-head self-attention layer to show/);
+    await expect(answerAttentionMaps(tf, dense, null, { testCount: 1 }, false)).rejects.toThrow(
+      /The network "mlp" has no multi-head self-attention layer to show/,
+    );
   });
 });
 
 describe("CLIP's image tower (mnist preset) and the view's colour map", () => {
-  it('the image network of the clip template gives maps too: 2 layers of 4 heads on a 4×4 grid, no predicted classes', () => {
+  it('the image network of the clip template gives maps too: 2 layers of 4 heads on a 4×4 grid, no predicted classes', async () => {
     const r = templateDocument('clip', 'mnist');
     if ('error' in r) throw new Error(r.error);
     const { program } = lowerProgram(analyzeProgram(r.doc)!);
     const image = program!.networks.find((n) => n.id === 'model')!;
     const model = buildModel(image.plan, { seed: 1 });
-    const answer = answerAttentionMaps(tf, model, bars(2), { testCount: 2 }, false);
+    const answer = await answerAttentionMaps(tf, model, bars(2), { testCount: 2 }, false);
     expect(answer.grid).toEqual([4, 4]);
     expect(answer.predicted).toBeNull();
     expect(answer.layers.map((l) => l.heads)).toEqual([4, 4]);
@@ -249,7 +251,7 @@ describe("CLIP's image tower (mnist preset) and the view's colour map", () => {
         expect(Math.abs(layer.self[row]! + layer.patches.subarray(row * 16, (row + 1) * 16).reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-5);
   });
 
-  it('the head average is the mean over heads; the colour map runs from near black to pale yellow, brighter with the weight', () => {
+  it('the head average is the mean over heads; the colour map runs from near black to pale yellow, brighter with the weight', async () => {
     expect(Array.from(headAverage(new Float32Array([0.1, 0.3, 0.5, 0.7]), 2, 2))).toEqual([0.30000001192092896, 0.5]);
     const luminance = (v: number) => heatColour(v).reduce((s, c, i) => s + c * [0.2126, 0.7152, 0.0722][i]!, 0);
     expect(heatColour(0)).toEqual([0, 0, 4]);

@@ -313,7 +313,7 @@ describe('the capsnet template', () => {
 });
 
 describe('the capsule views (reconstructions and tweak a dimension)', () => {
-  it('reconstructs from the longest capsule, and offset 0 of every tweak row is that reconstruction', () => {
+  it('reconstructs from the longest capsule, and offset 0 of every tweak row is that reconstruction', async () => {
     const r = templateDocument('capsnet', 'tiny');
     if ('error' in r) throw new Error(r.error);
     const run = new ProgramRun(tf, lowerProgram(analyzeProgram(r.doc)!).program!, 1);
@@ -328,7 +328,7 @@ describe('the capsule views (reconstructions and tweak a dimension)', () => {
     const models = new Map([...run.networks].map(([id, s]) => [id, s.model]));
     const offsets = [-0.25, 0, 0.25];
     const before = tf.memory().numTensors;
-    const a = answerCapsuleView(tf, models, ds, { capsuleNetwork: 'model', decoderNetwork: 'decoder', testCount: 4, tweakExample: 2, offsets });
+    const a = await answerCapsuleView(tf, models, ds, { capsuleNetwork: 'model', decoderNetwork: 'decoder', testCount: 4, tweakExample: 2, offsets });
     expect(tf.memory().numTensors).toBe(before);
     expect([a.images.length, a.reconstructions.length, a.labels, a.dims]).toEqual([4 * 784, 4 * 784, [0, 1, 2, 3], 16]);
     expect(a.tweaks.length).toBe(16 * 3 * 784);
@@ -338,9 +338,9 @@ describe('the capsule views (reconstructions and tweak a dimension)', () => {
     for (let d = 0; d < 16; d++) close(a.tweaks.slice((d * 3 + 1) * 784, (d * 3 + 2) * 784), reconstruction, 1e-6);
     // Moving a pose dimension changes the decoded image.
     expect(Math.max(...a.tweaks.slice(0, 784).map((v, i) => Math.abs(v - reconstruction[i]!)))).toBeGreaterThan(0);
-    expect(() => answerCapsuleView(tf, models, ds, { capsuleNetwork: 'nope', decoderNetwork: 'decoder', testCount: 4, tweakExample: 0, offsets })).toThrow(
-      'The trained program has no network "nope".',
-    );
+    await expect(
+      answerCapsuleView(tf, models, ds, { capsuleNetwork: 'nope', decoderNetwork: 'decoder', testCount: 4, tweakExample: 0, offsets }),
+    ).rejects.toThrow('The trained program has no network "nope".');
     run.dispose();
   });
 });

@@ -48,9 +48,9 @@ const request = (over: Partial<ZeroShotRequest> = {}): ZeroShotRequest => ({
 });
 const softmax2 = (a: number, b: number) => [Math.exp(a) / (Math.exp(a) + Math.exp(b)), Math.exp(b) / (Math.exp(a) + Math.exp(b))];
 
-it('classifies held-out and drawn images by scaled cosine similarity to the typed prompts', () => {
+it('classifies held-out and drawn images by scaled cosine similarity to the typed prompts', async () => {
   const nets = networks();
-  const answer = answerZeroShot(tf, nets, data, request({ drawn: Float32Array.from([1, 1]) }));
+  const answer = await answerZeroShot(tf, nets, data, request({ drawn: Float32Array.from([1, 1]) }));
   expect(answer.labels).toEqual([0, 1]);
   expect(Array.from(answer.images)).toEqual([0, 2, 3, 1]);
   // (0, 2): cos 1 with up, 0 with right. (3, 1): cos 1/√10 with up, 3/√10 with right. (1, 1): 1/√2 with both.
@@ -61,11 +61,13 @@ it('classifies held-out and drawn images by scaled cosine similarity to the type
   for (const m of nets.values()) m.dispose();
 });
 
-it('names unknown words, and refuses a prompt missing or a network the run lacks', () => {
+it('names unknown words, and refuses a prompt missing or a network the run lacks', async () => {
   const nets = networks();
-  expect(answerZeroShot(tf, nets, data, request({ prompts: ['up up', 'a right turn'] })).unknownWords).toEqual(['a', 'turn']);
-  expect(() => answerZeroShot(tf, nets, data, request({ prompts: ['up'] }))).toThrow('Received 1 prompts for 2 classes, expected one prompt per class.');
-  expect(() => answerZeroShot(tf, nets, data, request({ prompts: ['up', '  '] }))).toThrow(/one is empty/);
-  expect(() => answerZeroShot(tf, nets, data, request({ textNetwork: 'words' }))).toThrow('The trained program has no network "words".');
+  expect((await answerZeroShot(tf, nets, data, request({ prompts: ['up up', 'a right turn'] }))).unknownWords).toEqual(['a', 'turn']);
+  await expect(answerZeroShot(tf, nets, data, request({ prompts: ['up'] }))).rejects.toThrow(
+    'Received 1 prompts for 2 classes, expected one prompt per class.',
+  );
+  await expect(answerZeroShot(tf, nets, data, request({ prompts: ['up', '  '] }))).rejects.toThrow(/one is empty/);
+  await expect(answerZeroShot(tf, nets, data, request({ textNetwork: 'words' }))).rejects.toThrow('The trained program has no network "words".');
   for (const m of nets.values()) m.dispose();
 });

@@ -93,6 +93,18 @@ describe('captions', () => {
     tf.dispose([label, ids]);
   });
 
+  it('the Captions op gathers each caption on the backend: the ids of captionTexts for 200 examples, no tensor left', () => {
+    const s = settings();
+    const ctx = { seed: 5, step: 11, nodeId: 'captions' };
+    const label = tf.oneHot(tf.tensor1d(classes, 'int32'), 10).toFloat();
+    const before = tf.memory().numTensors;
+    const ids = runOp(tf, 'Captions', s as unknown as Record<string, unknown>, [label], ctx);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    const expected = captionTexts(classes, s, ctx).flatMap((t) => Array.from(tokenize(s.vocabulary, 8, t)));
+    expect(Array.from(ids.dataSync())).toEqual(expected);
+    tf.dispose([label, ids]);
+  });
+
   it('prompts write every class with every template, class by class', () => {
     const texts = promptTexts({ templates: ['a picture of a {word}', 'an image of {digit}'], classWords: ['zero', 'one'], classDigits: ['0', '1'] });
     expect(texts).toEqual(['a picture of a zero', 'an image of 0', 'a picture of a one', 'an image of 1']);

@@ -335,7 +335,7 @@ describe('RealNVP on two moons', () => {
       const { testNll, baselines } = result.metrics as { testNll: number; baselines: { gaussianNll: number } };
       expect(testNll).toBeLessThan(baselines.gaussianNll - 0.1);
       expect(tf.memory().numTensors).toBe(before);
-      const samples = sampleFlow(tf, run.networks.get('model')!.model, 500, [2], 1);
+      const samples = await sampleFlow(tf, run.networks.get('model')!.model, 500, [2], 1);
       const points = samples.dataSync();
       samples.dispose();
       // Against samples of the fitted Gaussian (same count): more of them near the moon curves, and
@@ -375,7 +375,7 @@ describe('export', () => {
     mkdirSync(OUT, { recursive: true });
     const files = ['realnvp', 'glow'].map((id) => {
       const source = emitProgram(programOf(id).program);
-      expect(source).toMatch(/export function sample\(nets: Networks, count: number, seed = 0\): tf\.Tensor/);
+      expect(source).toMatch(/export async function sample\(nets: Networks, count: number, seed = 0\): Promise<tf\.Tensor>/);
       const file = join(OUT, `${id}.ts`);
       writeFileSync(file, source);
       return file;
@@ -419,13 +419,13 @@ describe('export', () => {
         };
         dispose(): void;
       };
-      sample(nets: { model: tfType.LayersModel }, count: number, seed?: number): tfType.Tensor;
+      sample(nets: { model: tfType.LayersModel }, count: number, seed?: number): Promise<tfType.Tensor>;
     };
     const run = new ProgramRun(tf, program, 0);
     const nets = mod.createNetworks();
     nets.model.setWeights(run.networks.get('model')!.model.getWeights());
-    const appSamples = sampleFlow(tf, run.networks.get('model')!.model, 20, [2], 4);
-    expect(maxAbs(mod.sample(nets, 20, 4), appSamples)).toBe(0);
+    const appSamples = await sampleFlow(tf, run.networks.get('model')!.model, 20, [2], 4);
+    expect(maxAbs(await mod.sample(nets, 20, 4), appSamples)).toBe(0);
     // Three training steps each (the cosine schedule is at its peak, half and zero) from the same
     // weights and batches, in the order the app's first epoch draws them: the same losses, the same weights.
     const moons = twoMoons();

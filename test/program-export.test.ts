@@ -144,7 +144,7 @@ interface ExportedModule {
           kind: 'train';
           trainStep: (batch: { image: tfType.Tensor4D; label: tfType.Tensor2D }, step: number, totalSteps: number) => Promise<Record<string, number>>;
         }
-      | { kind: 'evaluate'; evaluate: (data: { train: Batch[]; test: Batch[] }) => Record<string, unknown> }
+      | { kind: 'evaluate'; evaluate: (data: { train: Batch[]; test: Batch[] }) => Promise<Record<string, unknown>> }
     >;
     dispose: () => void;
   };
@@ -278,11 +278,11 @@ describe.each(Object.keys(EVALUATED))('%s: the exported evaluation equals the ap
       const exported: Record<string, number> = {};
       for (const proc of evaluations) {
         const before = tf.memory().numTensors;
-        run.evaluate(proc, ds, { seed: SEED, batchSize: BATCH, epochs: 1 }, app);
+        await run.evaluate(proc, ds, { seed: SEED, batchSize: BATCH, epochs: 1 }, app);
         expect(tf.memory().numTensors, `${id}: tensors left by the app's ${proc.id}`).toBe(before);
         const procedure = trainer.procedures[proc.id]!;
         if (procedure.kind !== 'evaluate') throw new Error(`${proc.id} is not an evaluation in the export`);
-        Object.assign(exported, flatMetrics(procedure.evaluate(data)));
+        Object.assign(exported, flatMetrics(await procedure.evaluate(data)));
         expect(tf.memory().numTensors, `${id}: tensors left by the exported ${proc.id}`).toBe(before);
       }
       const expected = flatMetrics(app);

@@ -72,7 +72,7 @@ export const diffusionSampler: Sampler = {
         sampler,
         eta,
       });
-      const data = Float32Array.from(images.dataSync());
+      const data = Float32Array.from(await images.data());
       const out = images.shape.slice();
       images.dispose();
       return { kind: 'images', shape: out, data };

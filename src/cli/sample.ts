@@ -60,11 +60,12 @@ export const flowSampler: Sampler = {
     if (!model)
       throw new SampleUsageError(`No weights for the flow network "${net.id}" under ${args.weights}: expected ${join(args.weights, net.id, 'model.json')}.`);
     const zShape = model.outputs[0]!.shape.slice(1) as number[];
-    const x = sampleFlow(tf, model, args.count, zShape, args.seed);
+    const x = await sampleFlow(tf, model, args.count, zShape, args.seed);
     const images = x.rank === 4;
-    const data = (images ? tf.tidy(() => tf.clipByValue(x, 0, 1)) : x).dataSync() as Float32Array;
+    const shown = images ? tf.tidy(() => tf.clipByValue(x, 0, 1)) : x;
+    const data = (await shown.data()) as Float32Array;
     const shape = x.shape.slice();
-    tf.dispose(x);
+    tf.dispose([x, shown]);
     return { kind: images ? 'images' : 'points', shape, data: Float32Array.from(data) };
   },
 };

@@ -443,8 +443,9 @@ function evaluateProcedure(ctx: Context, proc: PlanProcedure, trainerScope: Scop
   body.push(
     `${I} * \`data.test\`${needsTrain ? ' (and `data.train`, where the linear probe and kNN learn)' : ''}, batch by batch, then each measure. Results by name; dotted names nest.`,
   );
+  body.push(`${I} * Asynchronous: results are read back with \`data()\`, the only read the webgpu backend has.`);
   body.push(`${I} */`);
-  body.push(`${I}function ${fn}(data: EvaluationData): Record<string, unknown> {`);
+  body.push(`${I}async function ${fn}(data: EvaluationData): Promise<Record<string, unknown>> {`);
   body.push(`${I}${I}const metrics: Record<string, unknown> = {};`);
   body.push(`${I}${I}const classes = data.test[0]?.label.shape[1] ?? 0;`);
   body.push(`${I}${I}const forward = (batch: Batch): tf.Tensor[] => {`);
@@ -474,10 +475,10 @@ function evaluateProcedure(ctx: Context, proc: PlanProcedure, trainerScope: Scop
     const [f, y] = positions.get(m)!;
     return `asCollected(${split}[${f}]!${y === undefined ? '' : `, ${split}[${y}]`})`;
   };
-  body.push(`${I}${I}const onTest = collectRows(tf, data.test, forward);`);
-  if (needsTrain) body.push(`${I}${I}const onTrain = collectRows(tf, data.train, forward);`);
+  body.push(`${I}${I}const onTest = await collectRows(tf, data.test, forward);`);
+  if (needsTrain) body.push(`${I}${I}const onTrain = await collectRows(tf, data.train, forward);`);
   const probe = (m: Extract<ProgramStep, { kind: 'metric' }>, train: string, test: string) =>
-    `linearProbeAccuracy(tf, ${rows(train, m)}, ${rows(test, m)}, classes, { epochs: ${literal(m.config.epochs)}, learningRate: ${literal(m.config.learningRate)}, seed: derivedSeed(seed, ${stringLiteral(`probe:${m.nodeId}`)}) })`;
+    `await linearProbeAccuracy(tf, ${rows(train, m)}, ${rows(test, m)}, classes, { epochs: ${literal(m.config.epochs)}, learningRate: ${literal(m.config.learningRate)}, seed: derivedSeed(seed, ${stringLiteral(`probe:${m.nodeId}`)}) })`;
   for (const m of metrics) {
     const name = stringLiteral(m.name);
     body.push(`${I}${I}// ${lineComment(m.nodeId)}: ${lineComment(m.metric)}`);
@@ -502,7 +503,7 @@ function evaluateProcedure(ctx: Context, proc: PlanProcedure, trainerScope: Scop
         break;
       case 'KNearestNeighbours':
         ctx.helpers.add('knnAccuracy');
-        body.push(`${I}${I}setMetric(metrics, ${name}, knnAccuracy(tf, ${rows('onTrain', m)}, ${rows('onTest', m)}, ${literal(m.config.k)}, classes));`);
+        body.push(`${I}${I}setMetric(metrics, ${name}, await knnAccuracy(tf, ${rows('onTrain', m)}, ${rows('onTest', m)}, ${literal(m.config.k)}, classes));`);
         break;
       case 'LinearProbe':
         ctx.helpers.add('linearProbeAccuracy').add('derivedSeed');
@@ -534,8 +535,8 @@ function evaluateProcedure(ctx: Context, proc: PlanProcedure, trainerScope: Scop
     body.push(`${I}${I}const current = networkList.map((m) => m.getWeights().map((w) => w.clone()));`);
     body.push(`${I}${I}try {`);
     body.push(`${J}networkList.forEach((m, i) => m.setWeights(initial[i]!));`);
-    body.push(`${J}const initTest = collectRows(tf, data.test, forward);`);
-    body.push(`${J}const initTrain = collectRows(tf, data.train, forward);`);
+    body.push(`${J}const initTest = await collectRows(tf, data.test, forward);`);
+    body.push(`${J}const initTrain = await collectRows(tf, data.train, forward);`);
     for (const m of baselines) body.push(`${J}setMetric(metrics, ${stringLiteral(String(m.config.randomInitMetric))}, ${probe(m, 'initTrain', 'initTest')});`);
     body.push(`${I}${I}} finally {`);
     body.push(`${J}networkList.forEach((m, i) => m.setWeights(current[i]!));`);
@@ -685,7 +686,7 @@ export function emitProgram(program: PlanProgram): string {
     '/**',
     " * The program's procedures over `nets`, in document order: each training procedure has a",
     ' * `trainStep(batch, step, totalSteps)` that does one step exactly as the app does, each evaluation an',
-    " * `evaluate(data)`. `seed` is the run's seed: it seeds the augmentations, dropout and probes per step",
+    " * `evaluate(data)` (a promise). `seed` is the run's seed: it seeds the augmentations, dropout and probes per step",
     ' * and node, as in the app. Moving-average copies are made from the online weights the first time a',
     ' * step uses them; random-init baselines use the weights `nets` had when the trainer was made.',
     ' * dispose() frees the optimizers, the copies and the learned scalars (not `nets`).',
@@ -781,7 +782,7 @@ function flowSampleFunction(net: PlanNetwork, names: NetworkNames): string {
     ' * through the network, each step inverted: the same weights that give the density. Returns [count, …one',
     " * example's shape]: images as the flow models them (dequantised pixels, about [0, 1]), 2-D data as coordinates.",
     ' */',
-    'export function sample(nets: Networks, count: number, seed = 0): tf.Tensor {',
+    'export async function sample(nets: Networks, count: number, seed = 0): Promise<tf.Tensor> {',
     `${I}const zShape = ${names.access}.outputs[0]!.shape.slice(1) as number[];`,
     `${I}return sampleFlow(tf, ${names.access}, count, zShape, seed);`,
     '}',

@@ -101,15 +101,16 @@ export function attentionSetup(model: tfType.LayersModel): { layers: AttentionLa
 /**
  * Runs the request on a trained model. `data` gives the held-out images (none: only the drawn one);
  * `classifies`: the model's output is one probability per class of `data` (a classifier, not CLIP's
- * image tower), so each image's predicted class comes with its maps.
+ * image tower), so each image's predicted class comes with its maps. Reads back with `data()`
+ * (webgpu has no synchronous read), so it answers a promise.
  */
-export function answerAttentionMaps(
+export async function answerAttentionMaps(
   tf: Tf,
   model: tfType.LayersModel,
   data: Dataset | null,
   request: AttentionMapsRequest,
   classifies: boolean,
-): AttentionMapsAnswer {
+): Promise<AttentionMapsAnswer> {
   const { layers, grid, tokens } = attentionSetup(model);
   const inputShape = (model.inputs[0]!.shape.slice(1) as number[]).map((d) => d ?? 0);
   const per = inputShape.reduce((a, b) => a * b, 1);
@@ -135,17 +136,22 @@ export function answerAttentionMaps(
     probes.set(model, probe);
   }
   const patches = tokens - 1;
-  let maps: AttentionLayerMaps[] = [];
-  let predicted: number[] | null = null;
-  // Plain arrays leave the scope; every tensor made here is disposed at its end.
-  tf.tidy(() => {
+  // The class token's row over all tokens per layer ([images, heads, tokens]), and the model's output.
+  const computed = tf.tidy(() => {
     const x = tf.tensor(images, [total, ...inputShape]);
     const layerInputs = probe.predict(x) as tfType.Tensor | tfType.Tensor[];
     const inputsList = Array.isArray(layerInputs) ? layerInputs : [layerInputs];
-    maps = layers.map((layer, i) => {
-      // The class token is token 0; its row over all tokens: [images, heads, tokens].
-      const row = tf.squeeze(tf.slice(layer.attentionWeights(inputsList[i]!), [0, 0, 0, 0], [-1, -1, 1, -1]), [2]);
-      const values = row.dataSync() as Float32Array;
+    const rows = layers.map((layer, i) => tf.squeeze(tf.slice(layer.attentionWeights(inputsList[i]!), [0, 0, 0, 0], [-1, -1, 1, -1]), [2]));
+    const out = model.predict(x) as tfType.Tensor | tfType.Tensor[];
+    const first = Array.isArray(out) ? out[0]! : out;
+    return { rows, classes: classifies && first.rank === 2 ? [tf.argMax(first, 1)] : [] };
+  });
+  let maps: AttentionLayerMaps[];
+  let predicted: number[] | null;
+  try {
+    maps = [];
+    for (const [i, layer] of layers.entries()) {
+      const values = (await computed.rows[i]!.data()) as Float32Array;
       const heads = layer.numHeads;
       const patchValues = new Float32Array(total * heads * patches);
       const self = new Float32Array(total * heads);
@@ -153,11 +159,11 @@ export function answerAttentionMaps(
         self[r] = values[r * tokens]!;
         patchValues.set(values.subarray(r * tokens + 1, (r + 1) * tokens), r * patches);
       }
-      return { name: layer.name, heads, patches: patchValues, self };
-    });
-    const out = model.predict(x) as tfType.Tensor | tfType.Tensor[];
-    const first = Array.isArray(out) ? out[0]! : out;
-    predicted = classifies && first.rank === 2 ? Array.from(tf.argMax(first, 1).dataSync()) : null;
-  });
+      maps.push({ name: layer.name, heads, patches: patchValues, self });
+    }
+    predicted = computed.classes[0] ? Array.from(await computed.classes[0].data()) : null;
+  } finally {
+    tf.dispose([...computed.rows, ...computed.classes]);
+  }
   return { images, inputShape, labels, drawn: !!request.drawn, predicted, grid, layers: maps };
 }

@@ -27,7 +27,7 @@ export class PatchbayActNorm extends tf.layers.Layer {
   private logScale: tf.LayerVariable | null = null;
   private bias: tf.LayerVariable | null = null;
   private initialized: tf.LayerVariable | null = null;
-  /** Set once the flag has been seen at 1, so that later calls need not read it back. */
+  /** Set once the first batch has been seen, so that later calls need not look at the flag again. */
   private known = false;
 
   build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -44,18 +44,20 @@ export class PatchbayActNorm extends tf.layers.Layer {
     return inputShape;
   }
 
-  /** Sets bias and logScale from a batch, once (outside any gradient: the values are data). */
+  /**
+   * Sets bias and logScale from the first batch this layer sees, unless the saved flag says that
+   * they are set already (loaded weights). The choice is made on the backend (where, not a read of
+   * the flag): webgpu has no synchronous read, and this runs inside the forward pass. Outside any
+   * gradient: the values are data.
+   */
   private initializeFrom(x: tf.Tensor): void {
     if (this.known) return;
-    if (this.initialized!.read().dataSync()[0] === 1) {
-      this.known = true;
-      return;
-    }
     const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
     tf.tidy(() => {
+      const done = tf.equal(this.initialized!.read(), 1);
       const { mean, variance } = tf.moments(x, axes);
-      this.bias!.write(tf.neg(mean));
-      this.logScale!.write(tf.neg(tf.log(tf.add(tf.sqrt(variance), 1e-6))));
+      this.bias!.write(tf.where(done, this.bias!.read(), tf.neg(mean)));
+      this.logScale!.write(tf.where(done, this.logScale!.read(), tf.neg(tf.log(tf.add(tf.sqrt(variance), 1e-6)))));
       this.initialized!.write(tf.scalar(1));
     });
     this.known = true;
@@ -864,14 +866,14 @@ export class PatchbayInvertibleConv1x1 extends tf.layers.Layer {
   private logS: tf.LayerVariable | null = null;
   private signS: tf.LayerVariable | null = null;
   private permutation: tf.LayerVariable | null = null;
+  /** W⁻¹ read ahead by prepareInverse (sampling), used by inverseFlow until releaseInverse. */
+  private preparedInverse: tf.Tensor2D | null = null;
 
   build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const c = shape[shape.length - 1];
     if (c == null) throw new Error(\`The invertible 1×1 convolution needs a known channel axis last, got input shape [\${shape.join(', ')}].\`);
-    const rotation = tf.tidy(() => this.rotationInitializer.apply([c, c]));
-    const { p, l, u, s } = PatchbayInvertibleConv1x1Lu(Array.from(rotation.dataSync()), c);
-    rotation.dispose();
+    const { p, l, u, s } = PatchbayInvertibleConv1x1Lu(this.startingRotation(c), c);
     const zeros = tf.initializers.zeros();
     this.permutation = this.addWeight('permutation', [c, c], 'float32', zeros, undefined, false);
     this.lower = this.addWeight('lower', [c, c], 'float32', zeros);
@@ -886,6 +888,33 @@ export class PatchbayInvertibleConv1x1 extends tf.layers.Layer {
       this.signS!.write(tf.tensor1d(s.map((v) => Math.sign(v) || 1)));
     });
     this.built = true;
+  }
+
+  /**
+   * The starting rotation as tfjs's orthogonal initialiser makes it (its seed and gain, the same
+   * normal draws, Q of their QR with R's diagonal made positive), worked out in JS: build cannot
+   * wait for a read, and webgpu has no synchronous one. The draws are read before any kernel uses
+   * them, while the values are still on the host (every backend keeps a new tensor's values there
+   * until it is uploaded), so this is no read-back. Q is unique, so it equals tfjs's QR to rounding.
+   */
+  private startingRotation(c: number): number[] {
+    const { gain = 1, seed } = this.rotationInitializer.getConfig() as { gain?: number; seed?: number };
+    const draws = tf.randomNormal([c, c], 0, 1, 'float32', seed);
+    const a = Array.from(draws.dataSync());
+    draws.dispose();
+    // Modified Gram–Schmidt over the columns (float64): column j of Q, with R's diagonal positive.
+    const q = new Array<number>(c * c).fill(0);
+    for (let j = 0; j < c; j++) {
+      const v = Array.from({ length: c }, (_, r) => a[r * c + j]!);
+      for (let i = 0; i < j; i++) {
+        let dot = 0;
+        for (let r = 0; r < c; r++) dot += q[r * c + i]! * v[r]!;
+        for (let r = 0; r < c; r++) v[r] = v[r]! - dot * q[r * c + i]!;
+      }
+      const norm = Math.hypot(...v) || 1;
+      for (let r = 0; r < c; r++) q[r * c + j] = v[r]! / norm;
+    }
+    return q.map((x) => gain * x);
   }
 
   computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
@@ -918,14 +947,39 @@ export class PatchbayInvertibleConv1x1 extends tf.layers.Layer {
     return { y, logdet };
   }
 
-  /** x = W⁻¹·y at every position (W⁻¹ by Gauss–Jordan in JS: sampling needs no gradient). */
+  /**
+   * Works out W⁻¹ (Gauss–Jordan in JS, from W read with \`data()\`) for the inverseFlow calls that
+   * follow, until releaseInverse: how sampling inverts, on every backend (webgpu has no synchronous read).
+   */
+  async prepareInverse(): Promise<void> {
+    const c = this.logS!.shape[0]!;
+    const w = this.weightMatrix();
+    const values = await w.data().finally(() => w.dispose());
+    this.releaseInverse();
+    this.preparedInverse = tf.tensor2d(PatchbayInvertibleConv1x1Inverse(Array.from(values), c), [c, c]);
+  }
+
+  releaseInverse(): void {
+    this.preparedInverse?.dispose();
+    this.preparedInverse = null;
+  }
+
+  /**
+   * x = W⁻¹·y at every position (W⁻¹ by Gauss–Jordan in JS: sampling needs no gradient). Uses the
+   * W⁻¹ of prepareInverse when there is one; without it, reads W synchronously, which only the
+   * CPU-side backends (cpu, wasm) can: sampleFlow always prepares.
+   */
   inverseFlow(y: tf.Tensor): tf.Tensor {
     const c = y.shape[y.rank - 1]!;
-    const w = this.weightMatrix();
-    const inverse = tf.tensor2d(PatchbayInvertibleConv1x1Inverse(Array.from(w.dataSync()), c), [c, c]);
-    w.dispose();
+    const prepared = this.preparedInverse;
+    let inverse = prepared;
+    if (!inverse) {
+      const w = this.weightMatrix();
+      inverse = tf.tensor2d(PatchbayInvertibleConv1x1Inverse(Array.from(w.dataSync()), c), [c, c]);
+      w.dispose();
+    }
     const x = tf.reshape(tf.matMul(tf.reshape(y, [-1, c]) as tf.Tensor2D, inverse, false, true), y.shape);
-    inverse.dispose();
+    if (inverse !== prepared) inverse.dispose();
     return x;
   }
 

@@ -459,26 +459,6 @@ export function fillTemplate(template: string, word: string, digit: string): str
   contextLength: number;
 }`,
   },
-  captionTexts: {
-    file: 'src/runtime/program/clip.ts',
-    uses: ['CaptionSettings', 'derivedSeed', 'fillTemplate', 'seededRandom'],
-    tfTypes: false,
-    source: `/**
- * One caption per example, for its class: a template drawn per example from a generator seeded by
- * the run's seed, the node and the step, so a rerun (or the exported trainer) writes the same
- * captions, and every step draws new ones. Returns the captions' texts (what the editor shows).
- */
-export function captionTexts(classes: ArrayLike<number>, settings: CaptionSettings, ctx: { seed: number; step: number; nodeId: string }): string[] {
-  const random = seededRandom(derivedSeed(ctx.seed, \`\${ctx.nodeId}@\${ctx.step}\`));
-  const out: string[] = [];
-  for (let i = 0; i < classes.length; i++) {
-    const c = classes[i]!;
-    const template = settings.templates[Math.floor(random() * settings.templates.length)]!;
-    out.push(fillTemplate(template, settings.classWords[c] ?? String(c), settings.classDigits[c] ?? String(c)));
-  }
-  return out;
-}`,
-  },
   tokenTensor: {
     file: 'src/runtime/program/clip.ts',
     uses: ['CaptionSettings', 'T', 'Tf', 'tokenize'],
@@ -492,14 +472,28 @@ function tokenTensor(tf: Tf, texts: readonly string[], settings: Pick<CaptionSet
   },
   captionTokens: {
     file: 'src/runtime/program/clip.ts',
-    uses: ['CaptionSettings', 'T', 'Tf', 'captionTexts', 'tokenTensor'],
+    uses: ['CaptionSettings', 'T', 'Tf', 'derivedSeed', 'fillTemplate', 'seededRandom', 'tokenTensor'],
     tfTypes: false,
-    source: `/** The Captions node: one-hot labels [batch, classes] → caption ids [batch, contextLength]. */
+    source: `/**
+ * The Captions node: one-hot labels [batch, classes] → caption ids [batch, contextLength]. Which
+ * template each example gets is drawn on the host (it does not depend on the class); every
+ * template × class caption is tokenised into a table, and each example's row is gathered by
+ * template·classes + argmax(label) on the backend, so the labels are never read back (webgpu has
+ * no synchronous read, and this runs inside the training step). The same ids as \`captionTexts\`.
+ */
 export function captionTokens(tf: Tf, label: T, settings: CaptionSettings, ctx: { seed: number; step: number; nodeId: string }): T {
-  const argmax = tf.argMax(label, -1);
-  const classes = argmax.dataSync();
-  argmax.dispose();
-  return tokenTensor(tf, captionTexts(classes, settings, ctx), settings);
+  const [batch, classes] = label.shape as [number, number];
+  const random = seededRandom(derivedSeed(ctx.seed, \`\${ctx.nodeId}@\${ctx.step}\`));
+  // Each example's first row in the table: its template's.
+  const templateRow = new Int32Array(batch);
+  for (let i = 0; i < batch; i++) templateRow[i] = Math.floor(random() * settings.templates.length) * classes;
+  const texts = settings.templates.flatMap((template) =>
+    Array.from({ length: classes }, (_, c) => fillTemplate(template, settings.classWords[c] ?? String(c), settings.classDigits[c] ?? String(c))),
+  );
+  return tf.tidy(() => {
+    const rows = tf.add(tf.tensor1d(templateRow, 'int32'), tf.cast(tf.argMax(label, -1), 'int32'));
+    return tf.gather(tokenTensor(tf, texts, settings), rows);
+  });
 }`,
   },
   promptTexts: {
@@ -1077,6 +1071,13 @@ export function directPredWeights(correlation: ArrayLike<number>, n: number, eps
 export interface FlowStep {
   forwardFlow(x: T): { y: T; logdet: T };
   inverseFlow(y: T): T;
+  /**
+   * A step whose inverse needs host values (the invertible 1×1 conv's W⁻¹, worked out in JS) reads
+   * them here, asynchronously, for the \`inverseFlow\` calls that follow until \`releaseInverse\`:
+   * webgpu has no synchronous read.
+   */
+  prepareInverse?(): Promise<void>;
+  releaseInverse?(): void;
 }`,
   },
   flowSteps: {
@@ -1221,11 +1222,20 @@ export function gaussianBaselineNll(train: CollectedRows, test: CollectedRows): 
   },
   sampleFlow: {
     file: 'src/runtime/program/flows.ts',
-    uses: ['T', 'Tf', 'derivedSeed', 'flowInverse'],
+    uses: ['T', 'Tf', 'derivedSeed', 'flowInverse', 'flowSteps'],
     tfTypes: true,
-    source: `/** \`count\` samples of a flow: z from a seeded standard normal of one example's \`shape\`, then the inverse. */
-export function sampleFlow(tf: Tf, model: tfType.LayersModel, count: number, shape: number[], seed: number): T {
-  return tf.tidy(() => flowInverse(tf, model, tf.randomNormal([count, ...shape], 0, 1, 'float32', derivedSeed(seed, 'flow-sample'))));
+    source: `/**
+ * \`count\` samples of a flow: z from a seeded standard normal of one example's \`shape\`, then the
+ * inverse. Asynchronous: steps that invert with host values read them first (FlowStep.prepareInverse).
+ */
+export async function sampleFlow(tf: Tf, model: tfType.LayersModel, count: number, shape: number[], seed: number): Promise<T> {
+  const steps = flowSteps(model);
+  try {
+    for (const step of steps) await step.prepareInverse?.();
+    return tf.tidy(() => flowInverse(tf, model, tf.randomNormal([count, ...shape], 0, 1, 'float32', derivedSeed(seed, 'flow-sample'))));
+  } finally {
+    for (const step of steps) step.releaseInverse?.();
+  }
 }`,
   },
   flowOutputs: {
@@ -1286,30 +1296,32 @@ function normalizedRows(tf: Tf, c: Collected): tfType.Tensor2D {
     source: `/**
  * kNN accuracy (cosine similarity): each test example takes the majority class of its k nearest
  * training examples, ties to the nearer neighbours' class. Similarities are computed in chunks so
- * memory stays at chunk × train.
+ * memory stays at chunk × train. Reads back with \`data()\`: webgpu has no synchronous read.
  */
-export function knnAccuracy(tf: Tf, train: Collected, test: Collected, k: number, classes: number): number {
+export async function knnAccuracy(tf: Tf, train: Collected, test: Collected, k: number, classes: number): Promise<number> {
   const bank = normalizedRows(tf, train);
   const kk = Math.min(k, train.count);
   let correct = 0;
-  for (let start = 0; start < test.count; start += 256) {
-    const count = Math.min(256, test.count - start);
-    const indices = tf.tidy(() => {
-      const q = normalizedRows(tf, { ...test, features: test.features.subarray(start * test.dim, (start + count) * test.dim), count });
-      return tf.topk(tf.matMul(q, bank, false, true), kk).indices;
-    });
-    const nearest = indices.dataSync();
-    indices.dispose();
-    for (let i = 0; i < count; i++) {
-      const votes = new Float64Array(classes);
-      // Nearer neighbours weigh a little more, which breaks ties towards them.
-      for (let j = 0; j < kk; j++) votes[train.labels[nearest[i * kk + j]!]!]! += 1 + (kk - j) * 1e-6;
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (votes[c]! > votes[best]!) best = c;
-      if (best === test.labels[start + i]) correct++;
+  try {
+    for (let start = 0; start < test.count; start += 256) {
+      const count = Math.min(256, test.count - start);
+      const indices = tf.tidy(() => {
+        const q = normalizedRows(tf, { ...test, features: test.features.subarray(start * test.dim, (start + count) * test.dim), count });
+        return tf.topk(tf.matMul(q, bank, false, true), kk).indices;
+      });
+      const nearest = await indices.data().finally(() => indices.dispose());
+      for (let i = 0; i < count; i++) {
+        const votes = new Float64Array(classes);
+        // Nearer neighbours weigh a little more, which breaks ties towards them.
+        for (let j = 0; j < kk; j++) votes[train.labels[nearest[i * kk + j]!]!]! += 1 + (kk - j) * 1e-6;
+        let best = 0;
+        for (let c = 1; c < classes; c++) if (votes[c]! > votes[best]!) best = c;
+        if (best === test.labels[start + i]) correct++;
+      }
     }
+  } finally {
+    bank.dispose();
   }
-  bank.dispose();
   return correct / test.count;
 }`,
   },
@@ -1321,13 +1333,13 @@ export function knnAccuracy(tf: Tf, train: Collected, test: Collected, k: number
  * A linear probe: a softmax classifier trained with Adam on standardised frozen features of the
  * training split, then scored on the held-out split. Seeded, so it repeats exactly.
  */
-export function linearProbeAccuracy(
+export async function linearProbeAccuracy(
   tf: Tf,
   train: Collected,
   test: Collected,
   classes: number,
   options: { epochs: number; learningRate: number; seed: number },
-): number {
+): Promise<number> {
   const dim = train.dim;
   // Standardise with the training split's statistics (features of an untrained net can be tiny or huge).
   const mean = new Float64Array(dim);
@@ -1373,10 +1385,12 @@ export function linearProbeAccuracy(
     }
   }
   const logits = tf.tidy(() => tf.add(tf.matMul(tf.tensor2d(standardise(test), [test.count, dim]), w), b));
-  const accuracy = accuracyOf({ features: logits.dataSync() as Float32Array, dim: classes, labels: test.labels, count: test.count });
-  tf.dispose([logits, w, b]);
-  optimizer.dispose();
-  return accuracy;
+  try {
+    return accuracyOf({ features: (await logits.data()) as Float32Array, dim: classes, labels: test.labels, count: test.count });
+  } finally {
+    tf.dispose([logits, w, b]);
+    optimizer.dispose();
+  }
 }`,
   },
   collapseStd: {
@@ -1636,19 +1650,23 @@ export interface CollectedRows {
     source: `/**
  * Runs \`forward\` (inference) over each batch and gathers each tensor it returns as flat rows
  * ([batch, …] → [batch, features]), concatenated over the batches: what evaluation measures read.
+ * Reads back with \`data()\`: webgpu has no synchronous read.
  */
-export function collectRows<B>(tf: Tf, batches: Iterable<B>, forward: (batch: B) => T[]): CollectedRows[] {
+export async function collectRows<B>(tf: Tf, batches: Iterable<B>, forward: (batch: B) => T[]): Promise<CollectedRows[]> {
   const chunks: Float32Array[][] = [];
   const dims: number[] = [];
   let count = 0;
   for (const batch of batches) {
     const outs = tf.tidy(() => forward(batch).map((t) => tf.reshape(t, [t.shape[0]!, -1])));
-    outs.forEach((o, i) => {
-      dims[i] = o.shape[1]!;
-      (chunks[i] ??= []).push(o.dataSync() as Float32Array);
-    });
+    try {
+      for (const [i, o] of outs.entries()) {
+        dims[i] = o.shape[1]!;
+        (chunks[i] ??= []).push((await o.data()) as Float32Array);
+      }
+    } finally {
+      tf.dispose(outs);
+    }
     count += outs[0]?.shape[0] ?? 0;
-    tf.dispose(outs);
   }
   return chunks.map((parts, i) => {
     const data = new Float32Array(parts.reduce((s, p) => s + p.length, 0));

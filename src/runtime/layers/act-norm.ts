@@ -12,7 +12,7 @@ export class PatchbayActNorm extends tf.layers.Layer {
   private logScale: tf.LayerVariable | null = null;
   private bias: tf.LayerVariable | null = null;
   private initialized: tf.LayerVariable | null = null;
-  /** Set once the flag has been seen at 1, so that later calls need not read it back. */
+  /** Set once the first batch has been seen, so that later calls need not look at the flag again. */
   private known = false;
 
   build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -29,18 +29,20 @@ export class PatchbayActNorm extends tf.layers.Layer {
     return inputShape;
   }
 
-  /** Sets bias and logScale from a batch, once (outside any gradient: the values are data). */
+  /**
+   * Sets bias and logScale from the first batch this layer sees, unless the saved flag says that
+   * they are set already (loaded weights). The choice is made on the backend (where, not a read of
+   * the flag): webgpu has no synchronous read, and this runs inside the forward pass. Outside any
+   * gradient: the values are data.
+   */
   private initializeFrom(x: tf.Tensor): void {
     if (this.known) return;
-    if (this.initialized!.read().dataSync()[0] === 1) {
-      this.known = true;
-      return;
-    }
     const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
     tf.tidy(() => {
+      const done = tf.equal(this.initialized!.read(), 1);
       const { mean, variance } = tf.moments(x, axes);
-      this.bias!.write(tf.neg(mean));
-      this.logScale!.write(tf.neg(tf.log(tf.add(tf.sqrt(variance), 1e-6))));
+      this.bias!.write(tf.where(done, this.bias!.read(), tf.neg(mean)));
+      this.logScale!.write(tf.where(done, this.logScale!.read(), tf.neg(tf.log(tf.add(tf.sqrt(variance), 1e-6)))));
       this.initialized!.write(tf.scalar(1));
     });
     this.known = true;

@@ -37,8 +37,17 @@ export interface CapsuleViewAnswer {
   dims: number;
 }
 
-/** Runs the request on trained networks. Throws with a sentence for a person when it cannot. */
-export function answerCapsuleView(tf: Tf, networks: ReadonlyMap<string, tfType.LayersModel>, data: Dataset, request: CapsuleViewRequest): CapsuleViewAnswer {
+/**
+ * Runs the request on trained networks. Throws with a sentence for a person when it cannot.
+ * Reads back with `data()` (webgpu has no synchronous read), so it answers a promise; the tweak
+ * grid needs the winning class first, so it is built in a second pass.
+ */
+export async function answerCapsuleView(
+  tf: Tf,
+  networks: ReadonlyMap<string, tfType.LayersModel>,
+  data: Dataset,
+  request: CapsuleViewRequest,
+): Promise<CapsuleViewAnswer> {
   const caps = networks.get(request.capsuleNetwork);
   const decoder = networks.get(request.decoderNetwork);
   if (!caps || !decoder) throw new Error(`The trained program has no network "${!caps ? request.capsuleNetwork : request.decoderNetwork}".`);
@@ -48,37 +57,43 @@ export function answerCapsuleView(tf: Tf, networks: ReadonlyMap<string, tfType.L
   const images = data.test.x.slice(0, count * per);
   const labels = Array.from(data.test.y.subarray(0, count));
   const example = Math.min(Math.max(0, request.tweakExample), count - 1);
-  return tf.tidy(() => {
+  const first = tf.tidy(() => {
     const x = tf.tensor(images, [count, ...data.inputShape]);
     const out = caps.predict(x) as tfType.Tensor | tfType.Tensor[];
     const capsules = (Array.isArray(out) ? out : [out]).find((t) => t.rank === 3);
     if (!capsules) throw new Error(`The network "${request.capsuleNetwork}" has no capsule output (batch, capsules, dim): wire DigitCapsules to an Output.`);
-    const [, classes, dims] = capsules.shape as [number, number, number];
-    const lengths = tf.sum(tf.square(capsules), -1);
-    const predicted = tf.argMax(lengths, -1);
-    const mask = tf.expandDims(tf.oneHot(predicted, classes).toFloat(), -1);
-    const masked = tf.mul(capsules, mask);
-    const reconstructions = decoder.predict(masked) as tfType.Tensor;
-    // The tweak grid: the example's masked capsules, dims × offsets copies, each with one pose value moved.
-    const one = tf.slice(masked, [example, 0, 0], [1, classes, dims]);
-    const winner = predicted.dataSync()[example]!;
+    const classes = capsules.shape[1]!;
+    const predicted = tf.argMax(tf.sum(tf.square(capsules), -1), -1);
+    const masked = tf.mul(capsules, tf.expandDims(tf.oneHot(predicted, classes).toFloat(), -1));
+    // The example's masked capsules, which the tweak grid perturbs.
+    const one = tf.slice(masked, [example, 0, 0], [1, classes, capsules.shape[2]!]);
+    return { predicted, one, reconstructions: decoder.predict(masked) as tfType.Tensor };
+  });
+  const held: tfType.Tensor[] = [first.predicted, first.one, first.reconstructions];
+  try {
+    const [, classes, dims] = first.one.shape as [number, number, number];
+    const predictions = Array.from(await first.predicted.data());
+    const winner = predictions[example]!;
+    // dims × offsets copies of the example, each with one pose value of the winning capsule moved.
     const shifts = new Float32Array(dims * request.offsets.length * classes * dims);
     for (let d = 0; d < dims; d++)
       request.offsets.forEach((offset, k) => {
         shifts[((d * request.offsets.length + k) * classes + winner) * dims + d] = offset;
       });
-    const tweaked = tf.add(one, tf.tensor3d(shifts, [dims * request.offsets.length, classes, dims]));
-    const tweaks = decoder.predict(tweaked) as tfType.Tensor;
+    const tweaks = tf.tidy(() => decoder.predict(tf.add(first.one, tf.tensor3d(shifts, [dims * request.offsets.length, classes, dims]))) as tfType.Tensor);
+    held.push(tweaks);
     return {
       height,
       width,
       images,
       // Copies: the answer's buffers are transferred to the page, and must not be a backend's own memory.
-      reconstructions: (reconstructions.dataSync() as Float32Array).slice(),
+      reconstructions: ((await first.reconstructions.data()) as Float32Array).slice(),
       labels,
-      predictions: Array.from(predicted.dataSync()),
-      tweaks: (tweaks.dataSync() as Float32Array).slice(),
+      predictions,
+      tweaks: ((await tweaks.data()) as Float32Array).slice(),
       dims,
     };
-  });
+  } finally {
+    tf.dispose(held);
+  }
 }

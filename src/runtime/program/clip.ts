@@ -91,12 +91,26 @@ function tokenTensor(tf: Tf, texts: readonly string[], settings: Pick<CaptionSet
   return tf.tensor2d(ids, [texts.length, settings.contextLength]);
 }
 
-/** The Captions node: one-hot labels [batch, classes] → caption ids [batch, contextLength]. */
+/**
+ * The Captions node: one-hot labels [batch, classes] → caption ids [batch, contextLength]. Which
+ * template each example gets is drawn on the host (it does not depend on the class); every
+ * template × class caption is tokenised into a table, and each example's row is gathered by
+ * template·classes + argmax(label) on the backend, so the labels are never read back (webgpu has
+ * no synchronous read, and this runs inside the training step). The same ids as `captionTexts`.
+ */
 export function captionTokens(tf: Tf, label: T, settings: CaptionSettings, ctx: { seed: number; step: number; nodeId: string }): T {
-  const argmax = tf.argMax(label, -1);
-  const classes = argmax.dataSync();
-  argmax.dispose();
-  return tokenTensor(tf, captionTexts(classes, settings, ctx), settings);
+  const [batch, classes] = label.shape as [number, number];
+  const random = seededRandom(derivedSeed(ctx.seed, `${ctx.nodeId}@${ctx.step}`));
+  // Each example's first row in the table: its template's.
+  const templateRow = new Int32Array(batch);
+  for (let i = 0; i < batch; i++) templateRow[i] = Math.floor(random() * settings.templates.length) * classes;
+  const texts = settings.templates.flatMap((template) =>
+    Array.from({ length: classes }, (_, c) => fillTemplate(template, settings.classWords[c] ?? String(c), settings.classDigits[c] ?? String(c))),
+  );
+  return tf.tidy(() => {
+    const rows = tf.add(tf.tensor1d(templateRow, 'int32'), tf.cast(tf.argMax(label, -1), 'int32'));
+    return tf.gather(tokenTensor(tf, texts, settings), rows);
+  });
 }
 
 /** The prompts' texts, class by class: class 0 with every template, then class 1… */

@@ -30,8 +30,16 @@ export function planarFlow(program: PlanProgram): string | null {
   return input && input.kind === 'input' && input.shape.length === 1 && input.shape[0] === 2 ? net.id : null;
 }
 
-/** Draws the view for `model` (a 2-D flow) over the training split of `ds`: a few ms for a 48×48 grid. */
-export function flowView(tf: Tf, model: tfType.LayersModel, ds: Dataset, options: { step: number; grid?: number; points?: number; seed: number }): FlowView {
+/**
+ * Draws the view for `model` (a 2-D flow) over the training split of `ds`: a few ms for a 48×48 grid.
+ * Reads back with `data()` (webgpu has no synchronous read), so it answers a promise.
+ */
+export async function flowView(
+  tf: Tf,
+  model: tfType.LayersModel,
+  ds: Dataset,
+  options: { step: number; grid?: number; points?: number; seed: number },
+): Promise<FlowView> {
   const grid = options.grid ?? 48;
   const points = Math.min(options.points ?? 400, ds.train.count);
   const xs = ds.train.x;
@@ -52,15 +60,18 @@ export function flowView(tf: Tf, model: tfType.LayersModel, ds: Dataset, options
     const { z, logdet } = flowForward(tf, model, tf.tensor2d(cells, [grid * grid, 2]));
     return tf.neg(flowNllPerExample(tf, z, logdet));
   });
-  const samples = sampleFlow(tf, model, points, [2], options.seed + options.step);
-  const view: FlowView = {
-    step: options.step,
-    bounds,
-    grid,
-    logDensity: logDensity.dataSync() as Float32Array,
-    data: xs.slice(0, 2 * points),
-    samples: samples.dataSync() as Float32Array,
-  };
-  tf.dispose([logDensity, samples]);
-  return view;
+  let samples: tfType.Tensor | undefined;
+  try {
+    samples = await sampleFlow(tf, model, points, [2], options.seed + options.step);
+    return {
+      step: options.step,
+      bounds,
+      grid,
+      logDensity: (await logDensity.data()) as Float32Array,
+      data: xs.slice(0, 2 * points),
+      samples: (await samples.data()) as Float32Array,
+    };
+  } finally {
+    tf.dispose([logDensity, ...(samples ? [samples] : [])]);
+  }
 }

@@ -15,6 +15,13 @@ type T = tfType.Tensor;
 export interface FlowStep {
   forwardFlow(x: T): { y: T; logdet: T };
   inverseFlow(y: T): T;
+  /**
+   * A step whose inverse needs host values (the invertible 1×1 conv's W⁻¹, worked out in JS) reads
+   * them here, asynchronously, for the `inverseFlow` calls that follow until `releaseInverse`:
+   * webgpu has no synchronous read.
+   */
+  prepareInverse?(): Promise<void>;
+  releaseInverse?(): void;
 }
 
 /** The model's flow steps in order, or an error naming the first layer that is not one. */
@@ -125,9 +132,18 @@ export function gaussianBaselineNll(train: CollectedRows, test: CollectedRows): 
   return total / Math.max(1, test.count);
 }
 
-/** `count` samples of a flow: z from a seeded standard normal of one example's `shape`, then the inverse. */
-export function sampleFlow(tf: Tf, model: tfType.LayersModel, count: number, shape: number[], seed: number): T {
-  return tf.tidy(() => flowInverse(tf, model, tf.randomNormal([count, ...shape], 0, 1, 'float32', derivedSeed(seed, 'flow-sample'))));
+/**
+ * `count` samples of a flow: z from a seeded standard normal of one example's `shape`, then the
+ * inverse. Asynchronous: steps that invert with host values read them first (FlowStep.prepareInverse).
+ */
+export async function sampleFlow(tf: Tf, model: tfType.LayersModel, count: number, shape: number[], seed: number): Promise<T> {
+  const steps = flowSteps(model);
+  try {
+    for (const step of steps) await step.prepareInverse?.();
+    return tf.tidy(() => flowInverse(tf, model, tf.randomNormal([count, ...shape], 0, 1, 'float32', derivedSeed(seed, 'flow-sample'))));
+  } finally {
+    for (const step of steps) step.releaseInverse?.();
+  }
 }
 
 /** A flow network applied in a procedure: its two outputs, z and logdet, in the Network node's port order. */

@@ -42,8 +42,16 @@ export interface GlomIslandsAnswer {
 /** Values per example and level in `similarities`. */
 export const neighbourPairs = (grid: number) => 2 * grid * (grid - 1);
 
-/** Runs the request on trained networks. Throws with a sentence for a person when it cannot. */
-export function answerGlomIslands(tf: Tf, networks: ReadonlyMap<string, tfType.LayersModel>, data: Dataset, request: GlomIslandsRequest): GlomIslandsAnswer {
+/**
+ * Runs the request on trained networks. Throws with a sentence for a person when it cannot.
+ * Reads back with `data()` (webgpu has no synchronous read), so it answers a promise.
+ */
+export async function answerGlomIslands(
+  tf: Tf,
+  networks: ReadonlyMap<string, tfType.LayersModel>,
+  data: Dataset,
+  request: GlomIslandsRequest,
+): Promise<GlomIslandsAnswer> {
   const [columns, update, decoder] = [request.columnsNetwork, request.updateNetwork, request.decoderNetwork].map((id) => {
     const model = networks.get(id);
     if (!model) throw new Error(`The trained program has no network "${id}".`);
@@ -53,7 +61,7 @@ export function answerGlomIslands(tf: Tf, networks: ReadonlyMap<string, tfType.L
   const per = data.inputShape.reduce((a, b) => a * b, 1);
   const count = Math.max(1, Math.min(request.testCount, data.test.count));
   const images = data.test.x.slice(0, count * per);
-  return tf.tidy(() => {
+  const computed = tf.tidy(() => {
     const out = columns.predict(tf.tensor(images, [count, ...data.inputShape])) as tfType.Tensor[];
     const patches = Array.isArray(out) ? out.find((t) => t.rank === 3) : undefined;
     let levels = Array.isArray(out) ? out.find((t) => t.rank === 4) : undefined;
@@ -73,16 +81,21 @@ export function answerGlomIslands(tf: Tf, networks: ReadonlyMap<string, tfType.L
     const across = cos(tf.slice(normed, [0, 0, 0, 0, 0], [-1, -1, grid, grid - 1, -1]), tf.slice(normed, [0, 0, 0, 1, 0], [-1, -1, grid, grid - 1, -1]));
     const down = cos(tf.slice(normed, [0, 0, 0, 0, 0], [-1, -1, grid - 1, grid, -1]), tf.slice(normed, [0, 0, 1, 0, 0], [-1, -1, grid - 1, grid, -1]));
     const similarities = tf.concat([tf.reshape(across, [count, levelCount, -1]), tf.reshape(down, [count, levelCount, -1])], -1);
+    return { grid, levelCount, reconstructions, similarities };
+  });
+  try {
     return {
       height,
       width,
-      grid,
-      levels: levelCount,
+      grid: computed.grid,
+      levels: computed.levelCount,
       images,
       // Copies: the answer's buffers are transferred to the page, and must not be a backend's own memory.
-      reconstructions: (reconstructions.dataSync() as Float32Array).slice(),
+      reconstructions: ((await computed.reconstructions.data()) as Float32Array).slice(),
       labels: Array.from(data.test.y.subarray(0, count)),
-      similarities: (similarities.dataSync() as Float32Array).slice(),
+      similarities: ((await computed.similarities.data()) as Float32Array).slice(),
     };
-  });
+  } finally {
+    tf.dispose([computed.reconstructions, computed.similarities]);
+  }
 }

@@ -35,30 +35,32 @@ function normalizedRows(tf: Tf, c: Collected): tfType.Tensor2D {
 /**
  * kNN accuracy (cosine similarity): each test example takes the majority class of its k nearest
  * training examples, ties to the nearer neighbours' class. Similarities are computed in chunks so
- * memory stays at chunk × train.
+ * memory stays at chunk × train. Reads back with `data()`: webgpu has no synchronous read.
  */
-export function knnAccuracy(tf: Tf, train: Collected, test: Collected, k: number, classes: number): number {
+export async function knnAccuracy(tf: Tf, train: Collected, test: Collected, k: number, classes: number): Promise<number> {
   const bank = normalizedRows(tf, train);
   const kk = Math.min(k, train.count);
   let correct = 0;
-  for (let start = 0; start < test.count; start += 256) {
-    const count = Math.min(256, test.count - start);
-    const indices = tf.tidy(() => {
-      const q = normalizedRows(tf, { ...test, features: test.features.subarray(start * test.dim, (start + count) * test.dim), count });
-      return tf.topk(tf.matMul(q, bank, false, true), kk).indices;
-    });
-    const nearest = indices.dataSync();
-    indices.dispose();
-    for (let i = 0; i < count; i++) {
-      const votes = new Float64Array(classes);
-      // Nearer neighbours weigh a little more, which breaks ties towards them.
-      for (let j = 0; j < kk; j++) votes[train.labels[nearest[i * kk + j]!]!]! += 1 + (kk - j) * 1e-6;
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (votes[c]! > votes[best]!) best = c;
-      if (best === test.labels[start + i]) correct++;
+  try {
+    for (let start = 0; start < test.count; start += 256) {
+      const count = Math.min(256, test.count - start);
+      const indices = tf.tidy(() => {
+        const q = normalizedRows(tf, { ...test, features: test.features.subarray(start * test.dim, (start + count) * test.dim), count });
+        return tf.topk(tf.matMul(q, bank, false, true), kk).indices;
+      });
+      const nearest = await indices.data().finally(() => indices.dispose());
+      for (let i = 0; i < count; i++) {
+        const votes = new Float64Array(classes);
+        // Nearer neighbours weigh a little more, which breaks ties towards them.
+        for (let j = 0; j < kk; j++) votes[train.labels[nearest[i * kk + j]!]!]! += 1 + (kk - j) * 1e-6;
+        let best = 0;
+        for (let c = 1; c < classes; c++) if (votes[c]! > votes[best]!) best = c;
+        if (best === test.labels[start + i]) correct++;
+      }
     }
+  } finally {
+    bank.dispose();
   }
-  bank.dispose();
   return correct / test.count;
 }
 
@@ -66,13 +68,13 @@ export function knnAccuracy(tf: Tf, train: Collected, test: Collected, k: number
  * A linear probe: a softmax classifier trained with Adam on standardised frozen features of the
  * training split, then scored on the held-out split. Seeded, so it repeats exactly.
  */
-export function linearProbeAccuracy(
+export async function linearProbeAccuracy(
   tf: Tf,
   train: Collected,
   test: Collected,
   classes: number,
   options: { epochs: number; learningRate: number; seed: number },
-): number {
+): Promise<number> {
   const dim = train.dim;
   // Standardise with the training split's statistics (features of an untrained net can be tiny or huge).
   const mean = new Float64Array(dim);
@@ -118,10 +120,12 @@ export function linearProbeAccuracy(
     }
   }
   const logits = tf.tidy(() => tf.add(tf.matMul(tf.tensor2d(standardise(test), [test.count, dim]), w), b));
-  const accuracy = accuracyOf({ features: logits.dataSync() as Float32Array, dim: classes, labels: test.labels, count: test.count });
-  tf.dispose([logits, w, b]);
-  optimizer.dispose();
-  return accuracy;
+  try {
+    return accuracyOf({ features: (await logits.data()) as Float32Array, dim: classes, labels: test.labels, count: test.count });
+  } finally {
+    tf.dispose([logits, w, b]);
+    optimizer.dispose();
+  }
 }
 
 /**

@@ -356,8 +356,11 @@ export class ProgramRun {
     this.tf.dispose(inputs.filter((t): t is T => t !== undefined));
   }
 
-  /** Runs an evaluation procedure: collects each metric's inputs over the data, then measures. */
-  evaluate(proc: PlanProcedure, ds: Dataset, options: ProgramRunOptions, metrics: Record<string, unknown>): void {
+  /**
+   * Runs an evaluation procedure: collects each metric's inputs over the data, then measures.
+   * Asynchronous because it reads results back with `data()`: webgpu has no synchronous read.
+   */
+  async evaluate(proc: PlanProcedure, ds: Dataset, options: ProgramRunOptions, metrics: Record<string, unknown>): Promise<void> {
     const tf = this.tf;
     const per = exampleSize(ds);
     const train = limited(ds.train, options.limit, per);
@@ -365,9 +368,9 @@ export class ProgramRun {
     const classes = ds.classNames.length;
     const metricSteps = proc.steps.filter((s): s is Extract<ProgramStep, { kind: 'metric' }> => s.kind === 'metric');
     const collect = (split: Split) => this.collect(proc, ds, split, metricSteps);
-    const onTest = collect(test);
+    const onTest = await collect(test);
     const needsTrain = metricSteps.some((m) => m.metric === 'LinearProbe' || m.metric === 'KNearestNeighbours' || m.metric === 'GaussianBaseline');
-    const onTrain = needsTrain ? collect(train) : undefined;
+    const onTrain = needsTrain ? await collect(train) : undefined;
     for (const m of metricSteps) {
       const [f, y] = [onTest.get(`${m.nodeId}:0`)!, onTest.get(`${m.nodeId}:1`)];
       const features: Collected = { features: f.data, dim: f.dim, labels: y ? argmaxRows(y) : new Int32Array(f.count), count: f.count };
@@ -399,8 +402,8 @@ export class ProgramRun {
           const trainFeatures: Collected = { features: tf2.data, dim: tf2.dim, labels: argmaxRows(onTrain!.get(`${m.nodeId}:1`)!), count: tf2.count };
           const value =
             m.metric === 'KNearestNeighbours'
-              ? knnAccuracy(tf, trainFeatures, features, m.config.k as number, classes)
-              : linearProbeAccuracy(tf, trainFeatures, features, classes, {
+              ? await knnAccuracy(tf, trainFeatures, features, m.config.k as number, classes)
+              : await linearProbeAccuracy(tf, trainFeatures, features, classes, {
                   epochs: m.config.epochs as number,
                   learningRate: m.config.learningRate as number,
                   seed: derivedSeed(options.seed, `probe:${m.nodeId}`),
@@ -416,8 +419,8 @@ export class ProgramRun {
       const current = [...this.networks.values()].map((s) => s.model.getWeights().map((w) => w.clone()));
       try {
         for (const s of this.networks.values()) s.model.setWeights(s.initial);
-        const initTest = collect(test);
-        const initTrain = collect(train);
+        const initTest = await collect(test);
+        const initTrain = await collect(train);
         for (const m of baselines) {
           const get = (c: Map<string, { data: Float32Array; dim: number; count: number }>, split: 0 | 1) => c.get(`${m.nodeId}:${split}`)!;
           const a: Collected = {
@@ -435,7 +438,7 @@ export class ProgramRun {
           setMetric(
             metrics,
             String(m.config.randomInitMetric),
-            linearProbeAccuracy(tf, a, b, classes, {
+            await linearProbeAccuracy(tf, a, b, classes, {
               epochs: m.config.epochs as number,
               learningRate: m.config.learningRate as number,
               seed: derivedSeed(options.seed, `probe:${m.nodeId}`),
@@ -450,12 +453,12 @@ export class ProgramRun {
   }
 
   /** Each metric input (`node:index`) over a split, as flat rows, computed in inference mode. */
-  private collect(
+  private async collect(
     proc: PlanProcedure,
     ds: Dataset,
     split: Split,
     metricSteps: Array<Extract<ProgramStep, { kind: 'metric' }>>,
-  ): Map<string, { data: Float32Array; dim: number; count: number }> {
+  ): Promise<Map<string, { data: Float32Array; dim: number; count: number }>> {
     const tf = this.tf;
     const data = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'data' }> => s.kind === 'data');
     const wanted = metricSteps.flatMap((m) => m.inputs.map((v, i) => ({ key: `${m.nodeId}:${i}`, value: v })));
@@ -464,20 +467,24 @@ export class ProgramRun {
     const order = Uint32Array.from({ length: split.count }, (_, i) => i);
     for (let start = 0; start < split.count; start += 256) {
       const batch = batchOf(tf, ds, split, order, start, 256);
-      const outs = tf.tidy(() => {
-        const values = new Map<string, T>();
-        if (data) {
-          values.set(data.outputs.image, batch.x);
-          values.set(data.outputs.label, batch.y);
+      let outs: T[] = [];
+      try {
+        outs = tf.tidy(() => {
+          const values = new Map<string, T>();
+          if (data) {
+            values.set(data.outputs.image, batch.x);
+            values.set(data.outputs.label, batch.y);
+          }
+          this.forward(proc.steps, values, { step: 0, training: false, totalSteps: 0 });
+          return wanted.map((w) => tf.reshape(values.get(w.value)!, [batch.x.shape[0]!, -1]));
+        });
+        for (const [i, w] of wanted.entries()) {
+          dims.set(w.key, outs[i]!.shape[1]!);
+          chunks.get(w.key)!.push((await outs[i]!.data()) as Float32Array);
         }
-        this.forward(proc.steps, values, { step: 0, training: false, totalSteps: 0 });
-        return wanted.map((w) => tf.reshape(values.get(w.value)!, [batch.x.shape[0]!, -1]));
-      });
-      wanted.forEach((w, i) => {
-        dims.set(w.key, outs[i]!.shape[1]!);
-        chunks.get(w.key)!.push(outs[i]!.dataSync() as Float32Array);
-      });
-      tf.dispose([batch.x, batch.y, ...outs]);
+      } finally {
+        tf.dispose([batch.x, batch.y, ...outs]);
+      }
     }
     const out = new Map<string, { data: Float32Array; dim: number; count: number }>();
     for (const w of wanted) {
@@ -526,7 +533,7 @@ export async function runProgram(tf: Tf, run: ProgramRun, ds: Dataset, options: 
     await options.onProcedure?.(proc, index);
     if (proc.kind === 'evaluate') {
       const t0 = performance.now();
-      run.evaluate(proc, ds, options, result.metrics);
+      await run.evaluate(proc, ds, options, result.metrics);
       record.seconds = (performance.now() - t0) / 1000;
       continue;
     }

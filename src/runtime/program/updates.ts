@@ -185,19 +185,23 @@ export interface CollectedRows {
 /**
  * Runs `forward` (inference) over each batch and gathers each tensor it returns as flat rows
  * ([batch, …] → [batch, features]), concatenated over the batches: what evaluation measures read.
+ * Reads back with `data()`: webgpu has no synchronous read.
  */
-export function collectRows<B>(tf: Tf, batches: Iterable<B>, forward: (batch: B) => T[]): CollectedRows[] {
+export async function collectRows<B>(tf: Tf, batches: Iterable<B>, forward: (batch: B) => T[]): Promise<CollectedRows[]> {
   const chunks: Float32Array[][] = [];
   const dims: number[] = [];
   let count = 0;
   for (const batch of batches) {
     const outs = tf.tidy(() => forward(batch).map((t) => tf.reshape(t, [t.shape[0]!, -1])));
-    outs.forEach((o, i) => {
-      dims[i] = o.shape[1]!;
-      (chunks[i] ??= []).push(o.dataSync() as Float32Array);
-    });
+    try {
+      for (const [i, o] of outs.entries()) {
+        dims[i] = o.shape[1]!;
+        (chunks[i] ??= []).push((await o.data()) as Float32Array);
+      }
+    } finally {
+      tf.dispose(outs);
+    }
     count += outs[0]?.shape[0] ?? 0;
-    tf.dispose(outs);
   }
   return chunks.map((parts, i) => {
     const data = new Float32Array(parts.reduce((s, p) => s + p.length, 0));

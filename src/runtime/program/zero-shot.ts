@@ -36,8 +36,16 @@ export interface ZeroShotAnswer {
   unknownWords: string[];
 }
 
-/** Runs the request on trained networks. Throws with a sentence for a person when it cannot. */
-export function answerZeroShot(tf: Tf, networks: ReadonlyMap<string, tfType.LayersModel>, data: Dataset, request: ZeroShotRequest): ZeroShotAnswer {
+/**
+ * Runs the request on trained networks. Throws with a sentence for a person when it cannot.
+ * Reads back with `data()` (webgpu has no synchronous read), so it answers a promise.
+ */
+export async function answerZeroShot(
+  tf: Tf,
+  networks: ReadonlyMap<string, tfType.LayersModel>,
+  data: Dataset,
+  request: ZeroShotRequest,
+): Promise<ZeroShotAnswer> {
   const image = networks.get(request.imageNetwork);
   const text = networks.get(request.textNetwork);
   if (!image || !text) throw new Error(`The trained program has no network "${!image ? request.imageNetwork : request.textNetwork}".`);
@@ -62,13 +70,14 @@ export function answerZeroShot(tf: Tf, networks: ReadonlyMap<string, tfType.Laye
   const ids = new Float32Array(request.prompts.length * request.contextLength);
   request.prompts.forEach((p, i) => ids.set(tokenize(request.vocabulary, request.contextLength, p), i * request.contextLength));
   const drawnCount = request.drawn ? 1 : 0;
-  const probabilities = tf.tidy(() => {
+  const scores = tf.tidy(() => {
     const all = new Float32Array((count + drawnCount) * per);
     all.set(images);
     if (request.drawn) all.set(request.drawn.subarray(0, per), count * per);
     const imageEmbeddings = image.predict(tf.tensor(all, [count + drawnCount, ...data.inputShape])) as tfType.Tensor;
     const textEmbeddings = text.predict(tf.tensor2d(ids, [request.prompts.length, request.contextLength])) as tfType.Tensor;
-    return tf.softmax(zeroShotLogits(tf, imageEmbeddings, textEmbeddings, request.prompts.length, request.scale)).arraySync() as number[][];
+    return tf.softmax(zeroShotLogits(tf, imageEmbeddings, textEmbeddings, request.prompts.length, request.scale));
   });
+  const probabilities = (await scores.array().finally(() => scores.dispose())) as number[][];
   return { images, labels, probabilities: probabilities.slice(0, count), ...(request.drawn ? { drawn: probabilities[count] } : {}), unknownWords };
 }

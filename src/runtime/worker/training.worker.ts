@@ -190,8 +190,8 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
   const run = new ProgramRun(tf, message.program, message.seed);
   // A flow on 2-D points shows its density and samples as it trains (editor/train/FlowDensity.tsx).
   const flow = planarFlow(message.program);
-  const drawFlow = (step: number) => {
-    if (flow) post({ type: 'flow-view', runId, view: flowView(tf, run.networks.get(flow)!.model, ds, { step, seed: message.seed }) });
+  const drawFlow = async (step: number) => {
+    if (flow) post({ type: 'flow-view', runId, view: await flowView(tf, run.networks.get(flow)!.model, ds, { step, seed: message.seed }) });
   };
   try {
     for (const [network, weights] of Object.entries(message.initialWeights ?? {})) await run.loadNetwork(network, weights);
@@ -205,13 +205,13 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
       onProcedure: (procedure, index) => post({ type: 'program-procedure', runId, procedure: procedure.id, index }),
       onStep: async (report) => {
         post({ type: 'program-step', runId, report });
-        if (report.step % 20 === 0 || report.step === report.totalSteps) drawFlow(report.step);
+        if (report.step % 20 === 0 || report.step === report.totalSteps) await drawFlow(report.step);
         // On wasm/cpu a step resolves through microtasks only: without this, 'pause' and 'stop' would wait for the end.
         await yieldToEvents();
         if (paused && !stopRequested) await new Promise<void>((resolve) => resumeWaiters.push(resolve));
       },
     });
-    if (result.status !== 'failed') drawFlow(result.procedures[0]?.steps ?? 0);
+    if (result.status !== 'failed') await drawFlow(result.procedures[0]?.steps ?? 0);
     const weights: Record<string, WeightArtifacts> | null = result.status === 'failed' ? null : {};
     if (weights) for (const [id, state] of run.networks) weights[id] = await saveWeights(state.model);
     post({ type: 'program-done', runId, result, weights }, weights ? Object.values(weights).map((w) => w.weightData) : []);
@@ -223,13 +223,13 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
 }
 
 /** Zero-shot classification with the last program run's networks. */
-function zeroShot(message: Extract<ToWorker, { type: 'zero-shot' }>): void {
+async function zeroShot(message: Extract<ToWorker, { type: 'zero-shot' }>): Promise<void> {
   if (!lastProgram) {
     post({ type: 'zero-shot-result', requestId: message.requestId, error: 'Train the program first: there are no trained networks yet.' });
     return;
   }
   const models = new Map([...lastProgram.run.networks].map(([id, state]) => [id, state.model]));
-  const answer = answerZeroShot(tf, models, lastProgram.ds, message.request);
+  const answer = await answerZeroShot(tf, models, lastProgram.ds, message.request);
   post({ type: 'zero-shot-result', requestId: message.requestId, answer }, [answer.images.buffer as ArrayBuffer]);
 }
 
@@ -250,7 +250,7 @@ async function attentionMaps(message: Extract<ToWorker, { type: 'attention-maps'
     target = model;
     ds = modelData ?? (message.data ? await datasetFor(message.data) : null);
   }
-  const answer = answerAttentionMaps(tf, target, ds, request, networkName === undefined);
+  const answer = await answerAttentionMaps(tf, target, ds, request, networkName === undefined);
   const buffers = [answer.images.buffer, ...answer.layers.flatMap((l) => [l.patches.buffer, l.self.buffer])] as ArrayBuffer[];
   post({ type: 'attention-maps-result', requestId: message.requestId, answer }, buffers);
 }
@@ -385,29 +385,25 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       );
       break;
     case 'capsule-view':
-      try {
+      (async () => {
         if (!lastProgram) throw new Error('Train the program first: there are no trained networks yet.');
         const models = new Map([...lastProgram.run.networks].map(([id, state]) => [id, state.model]));
-        const answer = answerCapsuleView(tf, models, lastProgram.ds, message.request);
+        const answer = await answerCapsuleView(tf, models, lastProgram.ds, message.request);
         const buffers = [answer.images.buffer, answer.reconstructions.buffer, answer.tweaks.buffer] as ArrayBuffer[];
         post({ type: 'capsule-view-result', requestId: message.requestId, answer }, buffers);
-      } catch (err) {
-        post({ type: 'capsule-view-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) });
-      }
+      })().catch((err) => post({ type: 'capsule-view-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }));
       break;
     case 'glom-islands':
-      try {
+      (async () => {
         if (!lastProgram) throw new Error('Train the program first: there are no trained networks yet.');
         const models = new Map([...lastProgram.run.networks].map(([id, state]) => [id, state.model]));
-        const answer = answerGlomIslands(tf, models, lastProgram.ds, message.request);
+        const answer = await answerGlomIslands(tf, models, lastProgram.ds, message.request);
         post({ type: 'glom-islands-result', requestId: message.requestId, answer }, [
           answer.images.buffer,
           answer.reconstructions.buffer,
           answer.similarities.buffer,
         ] as ArrayBuffer[]);
-      } catch (err) {
-        post({ type: 'glom-islands-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) });
-      }
+      })().catch((err) => post({ type: 'glom-islands-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }));
       break;
     case 'attention-maps':
       attentionMaps(message).catch((err) =>
@@ -415,11 +411,9 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       );
       break;
     case 'zero-shot':
-      try {
-        zeroShot(message);
-      } catch (err) {
-        post({ type: 'zero-shot-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) });
-      }
+      zeroShot(message).catch((err) =>
+        post({ type: 'zero-shot-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }),
+      );
       break;
     case 'probe':
       probeBackends().then((p) => {

@@ -16,7 +16,8 @@ import { Section } from './Section';
 export type GlomSetup = Omit<GlomIslandsRequest, 'testCount'>;
 
 const EXAMPLES = 6;
-const THRESHOLDS = [0.8, 0.9, 0.95, 0.99];
+/** Trained columns agree closely (level 3 of the small preset is near 1.0 everywhere), so the useful thresholds sit high. */
+const THRESHOLDS = [0.8, 0.9, 0.95, 0.99, 0.999];
 const CELL = 12;
 /** Island colours: distinct hues that stay readable on the dark map. */
 const PALETTE = ['#e6194b', '#3cb44b', '#ffe119', '#4363d8', '#f58231', '#42d4f4', '#f032e6', '#bfef45', '#fabed4', '#469990', '#dcbeff', '#9a6324'];
@@ -125,7 +126,7 @@ function IslandMap({ answer, example, level, threshold }: { answer: GlomIslandsA
 
 export function GlomIslandsPanel({ setup, trained }: { setup: GlomSetup; trained: boolean }) {
   const [answer, setAnswer] = useState<GlomIslandsAnswer | null>(null);
-  const [threshold, setThreshold] = useState(0.9);
+  const [threshold, setThreshold] = useState(0.95);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 

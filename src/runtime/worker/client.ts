@@ -1,6 +1,7 @@
 import { transferablesOf } from '../data/dataset';
 import type { Plan } from '../../compiler/plan';
-import type { FromWorker, ToWorker, TrainData, WeightArtifacts } from './protocol';
+import type { FromWorker, PreviewSample, ToWorker, TrainData, WeightArtifacts } from './protocol';
+import type { PreviewAnswer } from '../preview';
 import type { Evaluation } from '../training/train';
 import type { ProfileResult } from '../profile';
 import type { ZeroShotAnswer, ZeroShotRequest } from '../program/zero-shot';
@@ -21,6 +22,7 @@ type Reply = Extract<
       | 'capsule-view-result'
       | 'glom-islands-result'
       | 'topology-result'
+      | 'preview-result'
       | 'evaluated';
   }
 >;
@@ -78,6 +80,7 @@ export class TrainingClient {
         message.type === 'capsule-view-result' ||
         message.type === 'glom-islands-result' ||
         message.type === 'topology-result' ||
+        message.type === 'preview-result' ||
         message.type === 'evaluated'
       ) {
         const waiting = this.pending.get(message.requestId);
@@ -178,6 +181,13 @@ export class TrainingClient {
     const reply = await this.request({ type: 'glom-islands', requestId: ++this.requestIds, request });
     if (reply.type !== 'glom-islands-result' || !reply.answer) throw new Error((reply.type === 'glom-islands-result' && reply.error) || 'No answer.');
     return reply.answer;
+  }
+
+  /** Every main-graph node's output on the pinned example (null unpins it: a run then refreshes no previews). */
+  async preview(plan: Plan, seed: number, sample: PreviewSample | null): Promise<{ answer: PreviewAnswer; example?: Float32Array; label?: number }> {
+    const reply = await this.request({ type: 'preview', requestId: ++this.requestIds, plan, seed, sample });
+    if (reply.type !== 'preview-result' || !reply.answer) throw new Error((reply.type === 'preview-result' && reply.error) || 'No preview.');
+    return { answer: reply.answer, example: reply.example, label: reply.label };
   }
 
   private emit(event: ClientEvent): void {

@@ -11,6 +11,8 @@ import type { Checkpoint, EpochReport, Evaluation, StepReport, TrainResult } fro
 import type { Dataset } from '../data/dataset';
 import type { SyntheticName } from '../data/synthetic';
 import type { ProfileResult } from '../profile';
+import type { PreviewAnswer } from '../preview';
+import type { NodeWeights } from '../preview-data';
 
 /** The backends tfjs can run on, fastest-first on real hardware. */
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -86,7 +88,17 @@ export type ToWorker =
   | { type: 'capsule-view'; requestId: number; request: CapsuleViewRequest }
   /** Reconstructions and the similarity of neighbouring columns per level, from the last training program's GLOM networks. */
   | { type: 'glom-islands'; requestId: number; request: GlomIslandsRequest }
+  /**
+   * Previews every main-graph node's output on the pinned example (runtime/preview.ts): with the worker's
+   * model when it was built from this very plan (a run's), else a fresh build seeded by `seed` that keeps
+   * the run's weights for the layers an edit left alone. The example stays pinned for the previews a
+   * run refreshes as it trains ('preview-live'); `sample: null` unpins it.
+   */
+  | { type: 'preview'; requestId: number; plan: Plan; seed: number; sample: PreviewSample | null }
   | { type: 'probe' };
+
+/** The pinned example: its values (a drawn digit, a CSV row), or a held-out example of data the worker loads itself. */
+export type PreviewSample = { kind: 'values'; values: Float32Array } | { kind: 'held-out'; data: Exclude<TrainData, { kind: 'inline' }>; index: number };
 
 /** What the worker reports. */
 export type FromWorker =
@@ -110,6 +122,10 @@ export type FromWorker =
   | { type: 'capsule-view-result'; requestId: number; answer?: CapsuleViewAnswer; error?: string }
   | { type: 'glom-islands-result'; requestId: number; answer?: GlomIslandsAnswer; error?: string }
   | { type: 'loaded'; requestId: number; error?: string }
+  /** `example`: the pinned example's values; `label`: its class, for a held-out one. */
+  | { type: 'preview-result'; requestId: number; answer?: PreviewAnswer; example?: Float32Array; label?: number; error?: string }
+  /** A run's refresh of the pinned example's previews and of every node's weights, every few steps within a cost budget. */
+  | { type: 'preview-live'; runId: string; step: number; answer: PreviewAnswer; weights: NodeWeights[] }
   | { type: 'topology-result'; requestId: number; topology?: object; error?: string }
   | { type: 'evaluated'; requestId: number; result?: Evaluation; error?: string }
   | { type: 'profiled'; requestId: number; result?: ProfileResult; error?: string }

@@ -17,7 +17,10 @@ import { answerGlomIslands } from '../program/glom-view';
 import { artifactsOf, loadArtifactsInto } from '../saved-weights';
 import type { BackendName, FromWorker, ToWorker, TrainData, WeightArtifacts } from './protocol';
 import { profileModel } from '../profile';
+import { RefreshSchedule } from '../preview';
 import { tfjsTopologyOf } from '../tfjs-topology';
+import { PreviewService } from './previews';
+import { previewBuffers } from '../preview-data';
 
 /**
  * The one long-lived worker that owns tfjs: it receives plans, builds, trains, streams progress
@@ -29,6 +32,8 @@ let probe: BackendProbe | undefined;
 /** MNIST and the synthetic sets, loaded or generated once per worker. */
 const datasets = new Map<string, Promise<Dataset>>();
 let model: tf.LayersModel | undefined;
+/** The plan `model` was built from, as JSON: previews of the same plan use its weights as they are. */
+let modelPlanJson: string | undefined;
 /** The data `model` was trained on (its held-out images feed the attention view); none for a model loaded with saved weights. */
 let modelData: Dataset | undefined;
 /** The last training program run and its data: its networks answer the zero-shot panel. */
@@ -38,6 +43,8 @@ let paused = false;
 let backendChosen = false;
 let stopRequested = false;
 let resumeWaiters: Array<() => void> = [];
+/** Previews on the pinned example (runtime/worker/previews.ts). */
+const previews = new PreviewService((data) => datasetFor(data));
 
 /** Lets queued messages in (a macrotask turn) without setTimeout's clamping. */
 function yieldToEvents(): Promise<void> {
@@ -122,6 +129,7 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
     model = undefined;
     try {
       model = buildModel(message.plan, { seed: message.setup.seed });
+      modelPlanJson = JSON.stringify(message.plan);
       modelData = ds;
     } catch (err) {
       post({ type: 'error', runId, message: err instanceof Error ? err.message : String(err), nodeId: err instanceof BuildError ? err.nodeId : undefined });
@@ -130,6 +138,7 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
     if (message.initialWeights) await loadWeights(model, message.initialWeights);
     let steps = 0;
     const trained = model;
+    previews.schedule = new RefreshSchedule();
     // Checkpoints cost a copy of the weights and the optimizer's state: at most every 15 s of
     // training, or 10 times as long as the last one took, whichever is longer (plus epoch ends and pauses).
     let lastCheckpoint = performance.now();
@@ -147,9 +156,12 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
             lastCheckpoint = performance.now();
             checkpointCost = lastCheckpoint - began;
           },
-          onStep: (report) => {
+          onStep: async (report) => {
             steps++;
             post({ type: 'step', runId, report });
+            // The pinned example's previews and the weights' histograms, within a small share of the run's time.
+            const live = previews.pinned ? await previews.live(message.plan, trained, report.step) : null;
+            if (live) post({ type: 'preview-live', runId, step: report.step, ...live }, previewBuffers(live.answer.previews));
           },
           onEpoch: (report) => post({ type: 'epoch', runId, report }),
           shouldStop: () => stopRequested,
@@ -285,6 +297,7 @@ async function load(message: Extract<ToWorker, { type: 'load' }>): Promise<void>
   }
   model?.dispose();
   model = next;
+  modelPlanJson = JSON.stringify(message.plan);
   modelData = undefined;
   post({ type: 'loaded', requestId: message.requestId });
 }
@@ -414,6 +427,20 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       zeroShot(message).catch((err) =>
         post({ type: 'zero-shot-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }),
       );
+      break;
+    case 'preview':
+      (async () => {
+        probe ??= await probeBackends();
+        if (!backendChosen) {
+          await selectBackend('auto', probe);
+          backendChosen = true;
+        }
+        const { answer, example, label } = await previews.answer(message.plan, message.seed, message.sample, { model, planJson: modelPlanJson });
+        post({ type: 'preview-result', requestId: message.requestId, answer, example, label }, [
+          ...previewBuffers(answer.previews),
+          ...(example ? [example.buffer as ArrayBuffer] : []),
+        ]);
+      })().catch((err) => post({ type: 'preview-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }));
       break;
     case 'probe':
       probeBackends().then((p) => {

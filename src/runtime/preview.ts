@@ -1,0 +1,262 @@
+/**
+ * Previews on a pinned example: one forward pass of a model whose outputs are every main-graph
+ * node's output (a multi-output tf.model over the same layers, so it shares the weights), read
+ * asynchronously (data(), never dataSync(): webgpu cannot read synchronously), reduced to small
+ * pictures, statistics and histograms (preview-data.ts). Also the weights' histograms and norms per
+ * node, for the inspector during training.
+ *
+ * A block node's preview is the block instance's output (its last repeat's); the tensors inside a
+ * block are not previewed yet.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Plan, PlanBlock, PlanBody } from '../compiler/plan';
+import { buildModel } from './build';
+import { layerOwners } from './profile';
+import { HISTOGRAM_BINS, histogramOf, nodePreviewOf, statsOf, type NodePreview, type NodeWeights } from './preview-data';
+
+/** More output values than this in one pass are not read back: the nodes past it say so instead. */
+export const MAX_PREVIEW_VALUES = 16_000_000;
+
+export interface PreviewAnswer {
+  previews: NodePreview[];
+  /** Nodes with an output that was not previewed, and why (too large, a second output port). */
+  skipped: Array<{ nodeId: string; reason: string }>;
+  /** Where the weights came from: a fresh build, the worker's trained or loaded model, or both (layers the edit left alone keep the run's). */
+  weights: { source: 'fresh' | 'run' | 'mixed'; fromRun: number; layers: number };
+  /** Milliseconds the forward pass and reading it back took. */
+  ms: number;
+}
+
+/**
+ * Every main-graph node's output as a symbolic tensor of `model` (built from `plan` by build.ts, so
+ * layer names follow it): a layer's output, a block's first output port (through its last
+ * repeat), an Output node's value. Inputs map to the model's inputs.
+ */
+export function nodeOutputs(plan: Plan, model: tf.LayersModel): Map<string, tf.SymbolicTensor> {
+  const blocks = new Map(plan.blocks.map((b) => [b.id, b]));
+  const has = new Set(model.layers.map((l) => l.name));
+  const values = new Map<string, tf.SymbolicTensor>();
+  const single = (out: tf.SymbolicTensor | tf.SymbolicTensor[]) => (Array.isArray(out) ? out[0]! : out);
+
+  // Mirrors build.ts's runBody: the same walk, reading the layers it made instead of making them.
+  const walk = (body: PlanBody, vals: Map<string, tf.SymbolicTensor>, prefix: string) => {
+    let inputIndex = 0;
+    for (const step of body.steps) {
+      if (step.kind === 'input') vals.set(step.value, model.inputs[inputIndex++]!);
+      else if (step.kind === 'layer') {
+        const name = prefix + step.name;
+        // A layer switched off by a block's boolean param was never made: its input passes through.
+        const tensor = has.has(name) ? single(model.getLayer(name).output) : vals.get(step.inputs[0]!);
+        if (tensor) vals.set(step.value, tensor);
+      } else if (step.kind === 'block') {
+        const block: PlanBlock | undefined = blocks.get(step.block);
+        if (!block) continue;
+        let current = step.inputs.map((v) => vals.get(v));
+        let results = new Map<string, tf.SymbolicTensor | undefined>();
+        for (let r = 0; r < step.repeat; r++) {
+          const instance = step.repeat > 1 ? `${prefix}${step.name}_${r}` : `${prefix}${step.name}`;
+          const inner = new Map<string, tf.SymbolicTensor>();
+          block.inputs.forEach((port, i) => {
+            const bound = block.body.steps.find((s) => s.kind === 'blockInput' && s.port === port);
+            const t = current[i];
+            if (t) inner.set(bound && bound.kind === 'blockInput' ? bound.value : port, t);
+          });
+          walk(block.body, inner, `${instance}_`);
+          results = new Map(block.body.outputs.map((o) => [o.name, inner.get(o.value)]));
+          current = [...results.values()];
+        }
+        for (const [port, value] of Object.entries(step.outputs)) {
+          const t = results.get(port);
+          if (t) vals.set(value, t);
+        }
+      }
+    }
+  };
+  walk(plan.main, values, '');
+
+  const byNode = new Map<string, tf.SymbolicTensor>();
+  for (const step of plan.main.steps) {
+    if (step.kind === 'input' || step.kind === 'layer') {
+      const t = values.get(step.value);
+      if (t) byNode.set(step.nodeId, t);
+    } else if (step.kind === 'block') {
+      const first = Object.values(step.outputs)[0];
+      const t = first !== undefined ? values.get(first) : undefined;
+      if (t) byNode.set(step.nodeId, t);
+    }
+  }
+  for (const out of plan.main.outputs) {
+    const t = values.get(out.value);
+    if (t && !byNode.has(out.nodeId)) byNode.set(out.nodeId, t);
+  }
+  return byNode;
+}
+
+/** The multi-output model of a model's node outputs, made once per model (it shares the layers, so the weights too). */
+const probes = new WeakMap<tf.LayersModel, { probe: tf.LayersModel | null; nodes: Array<{ nodeId: string; index: number }> }>();
+
+function probeOf(plan: Plan, model: tf.LayersModel) {
+  let entry = probes.get(model);
+  if (entry) return entry;
+  const outputs = nodeOutputs(plan, model);
+  const unique: tf.SymbolicTensor[] = [];
+  const nodes: Array<{ nodeId: string; index: number }> = [];
+  for (const [nodeId, t] of outputs) {
+    // Inputs are previewed from the pinned example itself (a model output cannot be a model input).
+    if (model.inputs.includes(t)) continue;
+    let index = unique.indexOf(t);
+    if (index < 0) index = unique.push(t) - 1;
+    nodes.push({ nodeId, index });
+  }
+  const probe = unique.length ? tf.model({ inputs: model.inputs, outputs: unique }) : null;
+  entry = { probe, nodes };
+  probes.set(model, entry);
+  return entry;
+}
+
+const exampleShape = (t: tf.SymbolicTensor) => t.shape.slice(1).map((d) => d ?? 1);
+
+/** Runs `model` (built from `plan`) on one example and previews every main-graph node's output. */
+export async function previewModel(
+  plan: Plan,
+  model: tf.LayersModel,
+  example: Float32Array,
+  weights: PreviewAnswer['weights'] = { source: 'fresh', fromRun: 0, layers: model.layers.length },
+): Promise<PreviewAnswer> {
+  if (model.inputs.length !== 1) throw new Error(`Previews need a model with one input; this one has ${model.inputs.length}.`);
+  const began = performance.now();
+  const input = model.inputs[0]!;
+  const inShape = exampleShape(input);
+  const size = inShape.reduce((a, d) => a * d, 1);
+  if (example.length !== size) throw new Error(`The pinned example has ${example.length} values, but the model's input [${inShape.join(', ')}] needs ${size}.`);
+  const previews: NodePreview[] = [];
+  const skipped: PreviewAnswer['skipped'] = [];
+  const inputNode = plan.main.steps.find((s) => s.kind === 'input');
+  if (inputNode) previews.push(nodePreviewOf(inputNode.nodeId, inShape, example));
+
+  const { probe, nodes } = probeOf(plan, model);
+  if (probe) {
+    const x = tf.tensor(example, [1, ...inShape], input.dtype);
+    const outs = (() => {
+      try {
+        const y = probe.predict(x);
+        return Array.isArray(y) ? y : [y];
+      } finally {
+        x.dispose();
+      }
+    })();
+    try {
+      let budget = MAX_PREVIEW_VALUES;
+      const read = outs.map((t) => {
+        budget -= t.size;
+        return budget >= 0 ? t.data() : null;
+      });
+      const data = await Promise.all(read);
+      for (const { nodeId, index } of nodes) {
+        const values = data[index];
+        const shape = outs[index]!.shape.slice(1);
+        if (!values) skipped.push({ nodeId, reason: `Not previewed: the model's outputs hold more than ${MAX_PREVIEW_VALUES.toLocaleString('en')} values.` });
+        else previews.push(nodePreviewOf(nodeId, shape, values as Float32Array));
+      }
+    } finally {
+      for (const t of outs) t.dispose();
+    }
+  }
+  return { previews, skipped, weights, ms: performance.now() - began };
+}
+
+/**
+ * A model for previews when the worker holds none for this exact plan: a fresh build (the run's
+ * seed, so it is the model a run would start from), with the weights of every layer the edit left
+ * alone (same name, same weight shapes) copied from `trained`, the worker's trained or loaded model.
+ */
+export function previewBuild(plan: Plan, seed: number, trained: tf.LayersModel | undefined): { model: tf.LayersModel; weights: PreviewAnswer['weights'] } {
+  const model = buildModel(plan, { seed });
+  const withWeights = model.layers.filter((l) => l.weights.length > 0);
+  let fromRun = 0;
+  if (trained) {
+    const theirs = new Map(trained.layers.map((l) => [l.name, l]));
+    for (const layer of withWeights) {
+      const other = theirs.get(layer.name);
+      if (!other || other.weights.length !== layer.weights.length) continue;
+      if (!other.weights.every((w, i) => w.shape.join() === layer.weights[i]!.shape.join())) continue;
+      layer.setWeights(other.getWeights());
+      fromRun++;
+    }
+  }
+  const source = fromRun === 0 ? 'fresh' : fromRun === withWeights.length ? 'run' : 'mixed';
+  return { model, weights: { source, fromRun, layers: withWeights.length } };
+}
+
+/** How many variables a single-layer node lists one by one in the inspector. */
+const MAX_VARIABLES = 6;
+
+/** Each main-graph node's trainable weights: histogram and norm of all together, and of each variable for a one-layer node. */
+export async function weightsByNode(plan: Plan, model: tf.LayersModel): Promise<NodeWeights[]> {
+  const owners = layerOwners(plan);
+  const byNode = new Map<string, Array<{ layer: string; weight: tf.LayerVariable }>>();
+  for (const layer of model.layers) {
+    const owner = owners.get(layer.name);
+    if (!owner) continue;
+    for (const weight of layer.trainableWeights) {
+      const list = byNode.get(owner) ?? [];
+      list.push({ layer: layer.name, weight });
+      byNode.set(owner, list);
+    }
+  }
+  const entries = [...byNode];
+  const data = await Promise.all(entries.map(([, list]) => Promise.all(list.map(({ weight }) => weight.read().data()))));
+  return entries.map(([nodeId, list], i) => {
+    const arrays = data[i]!;
+    const total = arrays.reduce((a, v) => a + v.length, 0);
+    const all = new Float32Array(total);
+    let offset = 0;
+    for (const v of arrays) {
+      all.set(v as Float32Array, offset);
+      offset += v.length;
+    }
+    const stats = statsOf(all);
+    const oneLayer = new Set(list.map((w) => w.layer)).size === 1;
+    const variables =
+      oneLayer && list.length <= MAX_VARIABLES
+        ? list.map(({ weight }, k) => {
+            const s = statsOf(arrays[k]!);
+            // "dense/kernel" → "kernel": the node already names the layer.
+            const name = weight.originalName.split('/').pop() ?? weight.name;
+            return { name, shape: weight.shape.map((d) => d ?? 1), stats: s, histogram: histogramOf(arrays[k]!, HISTOGRAM_BINS, s) };
+          })
+        : [];
+    return { nodeId, all: { count: total, stats, histogram: histogramOf(all, HISTOGRAM_BINS, stats) }, variables };
+  });
+}
+
+/**
+ * When a run refreshes its previews and weight histograms: at most once every `minSteps` steps, and
+ * only after training for `1 / share` times as long as the last refresh took, so that refreshing
+ * costs at most about `share` of the training time whatever the model's size.
+ */
+export class RefreshSchedule {
+  private lastAt = -Infinity;
+  private lastStep = -Infinity;
+  private lastCost = 0;
+  /** Refreshes so far and their total milliseconds, for the report. */
+  count = 0;
+  totalMs = 0;
+  constructor(
+    private readonly minSteps = 10,
+    private readonly share = 0.02,
+  ) {}
+
+  due(step: number, now: number): boolean {
+    return step - this.lastStep >= this.minSteps && now - this.lastAt >= this.lastCost / this.share;
+  }
+
+  /** Call after a refresh with when it began and ended. */
+  done(step: number, began: number, ended: number): void {
+    this.lastStep = step;
+    this.lastAt = ended;
+    this.lastCost = ended - began;
+    this.count++;
+    this.totalMs += this.lastCost;
+  }
+}

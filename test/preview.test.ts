@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest';
+import { analyze } from '../src/compiler/infer';
+import { lower } from '../src/compiler/lower';
+import { buildModel } from '../src/runtime/build';
+import { histogramOf, looksLikeProbabilities, pictureOf, previewKindOf, statsOf } from '../src/runtime/preview-data';
+import { nodeOutputs, previewBuild, previewModel, RefreshSchedule, weightsByNode } from '../src/runtime/preview';
+import { templateDocument } from '../templates/index';
+import { useCpuBackend } from './helpers/tf';
+
+function planOf(id: string, preset: string) {
+  const t = templateDocument(id, preset);
+  if ('error' in t) throw new Error(t.error);
+  const { plan } = lower(analyze(t.doc));
+  if (!plan) throw new Error('no plan');
+  return { plan, doc: t.doc };
+}
+
+describe('preview data: which picture a shape gets', () => {
+  it('picks image, channel grid, heat map, bars and probabilities by shape', () => {
+    expect(previewKindOf([28, 28, 1])).toBe('image');
+    expect(previewKindOf([32, 32, 3])).toBe('image');
+    expect(previewKindOf([14, 14, 64])).toBe('channels');
+    expect(previewKindOf([14, 14, 2])).toBe('channels');
+    expect(previewKindOf([49, 64])).toBe('heat');
+    expect(previewKindOf([4, 49, 16])).toBe('channels');
+    expect(previewKindOf([2, 4, 49, 16])).toBe('heat');
+    expect(previewKindOf([64], new Float32Array(64).fill(0.5))).toBe('bars');
+    expect(previewKindOf([4], [0.1, 0.2, 0.3, 0.4])).toBe('probabilities');
+    expect(previewKindOf([4], [0.1, 0.2, 0.3, 0.5])).toBe('bars');
+    expect(previewKindOf([2], [-0.5, 1.5])).toBe('bars');
+    expect(looksLikeProbabilities([1])).toBe(false);
+  });
+});
+
+describe('preview data: statistics and histograms by hand', () => {
+  it('min, max, mean, std and norm of [1, 2, 3, 4] and of values with NaN', () => {
+    const s = statsOf([1, 2, 3, 4]);
+    expect(s).toMatchObject({ count: 4, min: 1, max: 4, mean: 2.5, nonFinite: 0 });
+    // Population variance: ((1.5² + 0.5²) · 2) / 4 = 1.25.
+    expect(s.std).toBeCloseTo(Math.sqrt(1.25), 12);
+    expect(s.norm).toBeCloseTo(Math.sqrt(30), 12);
+    const t = statsOf([-2, NaN, 2, Infinity]);
+    expect(t).toMatchObject({ count: 2, min: -2, max: 2, mean: 0, std: 2, nonFinite: 2 });
+    expect(statsOf([])).toMatchObject({ count: 0, min: 0, max: 0, mean: 0 });
+  });
+
+  it('bins are equal slices of [min, max], the maximum in the last one', () => {
+    const h = histogramOf([0, 0.1, 0.25, 0.5, 0.74, 0.75, 1], 4);
+    expect(h).toEqual({ lo: 0, hi: 1, counts: [2, 1, 2, 2] });
+    const constant = histogramOf([3, 3, 3], 5);
+    expect(constant.counts).toEqual([0, 0, 3, 0, 0]);
+    expect(histogramOf([NaN, 1, 2], 2).counts).toEqual([1, 1]);
+  });
+});
+
+describe('preview data: reduced pictures', () => {
+  it('an image is average-pooled per channel to at most 32 × 32', () => {
+    const values = Float32Array.from({ length: 64 * 64 * 3 }, (_, i) => i % 3);
+    const p = pictureOf([64, 64, 3], values);
+    expect(p.kind).toBe('image');
+    expect(p.shape).toEqual([32, 32, 3]);
+    expect(Array.from(p.values.slice(0, 6))).toEqual([0, 1, 2, 0, 1, 2]);
+  });
+
+  it('a channel grid keeps the first 8 channels, channels first, each pooled by averaging', () => {
+    // 4 × 4 × 10, value = channel index + 100·row.
+    const values = Float32Array.from({ length: 4 * 4 * 10 }, (_, i) => (i % 10) + 100 * Math.floor(i / 40));
+    const p = pictureOf([4, 4, 10], values);
+    expect(p).toMatchObject({ kind: 'channels', shape: [8, 4, 4], channelsShown: 8, channelsTotal: 10 });
+    expect(p.values[0]).toBe(0);
+    expect(p.values[16 * 3 + 4]).toBe(103); // channel 3, row 1, column 0
+    const big = pictureOf(
+      [32, 32, 4],
+      Float32Array.from({ length: 32 * 32 * 4 }, (_, i) => Math.floor(i / (32 * 4)) % 2),
+    );
+    expect(big.shape).toEqual([4, 16, 16]);
+    // Rows 0 and 1 (values 0 and 1) pool into one cell: 0.5.
+    expect(big.values[0]).toBe(0.5);
+  });
+
+  it('a heat map pools rows and columns; a long vector pools into 64 bars', () => {
+    const heat = pictureOf(
+      [100, 2],
+      Float32Array.from({ length: 200 }, (_, i) => Math.floor(i / 2)),
+    );
+    expect(heat.kind).toBe('heat');
+    expect(heat.shape).toEqual([32, 2]);
+    // Rows 0..2 (cell 0 covers [0, 3)): mean 1.
+    expect(heat.values[0]).toBe(1);
+    const bars = pictureOf(
+      [128],
+      Float32Array.from({ length: 128 }, (_, i) => i),
+    );
+    expect(bars).toMatchObject({ kind: 'bars', shape: [64] });
+    expect(bars.values[0]).toBe(0.5);
+    expect(bars.values[63]).toBe(126.5);
+    expect(() => pictureOf([3, 3], [1, 2])).toThrow(/needs 9 values/);
+  });
+});
+
+describe('previews of a model', () => {
+  it('every ConvMixer node gets its output on one forward; the values are those of the model itself', async () => {
+    const tf = await useCpuBackend();
+    const { plan, doc } = planOf('convmixer', 'mnist');
+    const model = buildModel(plan, { seed: 1 });
+    const outputs = nodeOutputs(plan, model);
+    expect([...outputs.keys()].sort()).toEqual(doc.nodes.map((n) => n.id).sort());
+    const example = Float32Array.from({ length: 28 * 28 }, (_, i) => ((i * 7) % 13) / 13);
+    const answer = await previewModel(plan, model, example);
+    expect(answer.previews.map((p) => p.nodeId).sort()).toEqual(doc.nodes.map((n) => n.id).sort());
+    const byId = new Map(answer.previews.map((p) => [p.nodeId, p]));
+    expect(byId.get('input')!.picture.kind).toBe('image');
+    expect(byId.get('mixer')!.shape).toEqual([14, 14, 64]);
+    expect(byId.get('mixer')!.picture.kind).toBe('channels');
+    expect(byId.get('pool')!.picture.kind).toBe('bars');
+    expect(byId.get('head')!.picture.kind).toBe('probabilities');
+    // The Output node and the head show the model's own prediction.
+    const predicted = model.predict(tf.tensor(example, [1, 28, 28, 1])) as import('@tensorflow/tfjs').Tensor;
+    const probabilities = await predicted.data();
+    predicted.dispose();
+    const head = byId.get('output')!;
+    for (let i = 0; i < 10; i++) expect(head.picture.values[i]).toBeCloseTo(probabilities[i]!, 5);
+    expect(head.stats.mean).toBeCloseTo(0.1, 5);
+    // The block's output is its last repeat's: the pooled features are its spatial mean.
+    const mixer = tf.model({ inputs: model.inputs, outputs: outputs.get('mixer')! });
+    const features = mixer.predict(tf.tensor(example, [1, 28, 28, 1])) as import('@tensorflow/tfjs').Tensor;
+    const mean = await features.mean([1, 2]).data();
+    expect(byId.get('pool')!.picture.values[5]).toBeCloseTo(mean[5]!, 5);
+    expect(byId.get('mixer')!.stats.mean).toBeCloseTo((await features.mean().data())[0]!, 5);
+    features.dispose();
+    model.dispose();
+  });
+
+  it('a fresh build keeps the run weights of the layers an edit left alone', async () => {
+    await useCpuBackend();
+    const { plan } = planOf('convmixer', 'mnist');
+    const trained = buildModel(plan, { seed: 5 });
+    const same = previewBuild(plan, 0, trained);
+    expect(same.weights.source).toBe('run');
+    expect(same.weights.fromRun).toBe(same.weights.layers);
+    // Kernel size 5 → 3: the depthwise convolutions change shape and start fresh; the rest keeps the run's.
+    const edited = JSON.parse(JSON.stringify(plan).replaceAll('"kernelSize":5', '"kernelSize":3'));
+    const mixed = previewBuild(edited, 0, trained);
+    expect(mixed.weights.source).toBe('mixed');
+    expect(mixed.weights.fromRun).toBe(mixed.weights.layers - 4);
+    const head = (m: import('@tensorflow/tfjs').LayersModel) => m.getLayer('head').getWeights()[0]!.dataSync();
+    expect(Array.from(head(mixed.model))).toEqual(Array.from(head(trained)));
+    const fresh = previewBuild(plan, 0, undefined);
+    expect(fresh.weights.source).toBe('fresh');
+    expect(Array.from(head(fresh.model))).not.toEqual(Array.from(head(trained)));
+    for (const m of [trained, same.model, mixed.model, fresh.model]) m.dispose();
+  });
+
+  it('weights by node: a block gathers all its layers, a layer lists its variables; figures match the weights', async () => {
+    await useCpuBackend();
+    const { plan } = planOf('convmixer', 'mnist');
+    const model = buildModel(plan, { seed: 2 });
+    const weights = await weightsByNode(plan, model);
+    const head = weights.find((w) => w.nodeId === 'head')!;
+    expect(head.variables.map((v) => [v.name, v.shape])).toEqual([
+      ['kernel', [64, 10]],
+      ['bias', [10]],
+    ]);
+    const kernel = Array.from(model.getLayer('head').getWeights()[0]!.dataSync() as Float32Array);
+    expect(head.variables[0]!.stats.norm).toBeCloseTo(Math.sqrt(kernel.reduce((a, v) => a + v * v, 0)), 4);
+    expect(head.all.count).toBe(650);
+    const mixer = weights.find((w) => w.nodeId === 'mixer')!;
+    expect(mixer.all.count).toBe(24320);
+    expect(mixer.variables).toEqual([]);
+    expect(mixer.all.histogram.counts.reduce((a, b) => a + b, 0)).toBe(24320);
+    model.dispose();
+  });
+});
+
+describe('refresh schedule during a run', () => {
+  it('waits at least the minimum steps and 1/share times the last refresh', () => {
+    const s = new RefreshSchedule(10, 0.02);
+    expect(s.due(1, 0)).toBe(true);
+    s.done(1, 0, 20); // 20 ms: the next one waits 1,000 ms after it ended
+    expect(s.due(11, 500)).toBe(false);
+    expect(s.due(5, 2000)).toBe(false);
+    expect(s.due(11, 1020)).toBe(true);
+    expect(s.count).toBe(1);
+    expect(s.totalMs).toBe(20);
+  });
+});

@@ -160,6 +160,65 @@ describe('GLOM update: one iteration', () => {
   });
 });
 
+describe('the contrastive consensus loss', () => {
+  /** The InfoNCE of the node's description with plain arrays: per column and level, positives on the diagonal. */
+  function consensusReference(x: number[], [N, C, L, D]: number[], temperature: number): number {
+    const side = Math.round(Math.sqrt(C));
+    const at = (n: number, c: number, l: number) => {
+      const v = x.slice(((n * C + c) * L + l) * D, ((n * C + c) * L + l + 1) * D);
+      const norm = Math.sqrt(dot(v, v));
+      return v.map((e) => e / norm);
+    };
+    let total = 0;
+    for (let c = 0; c < C; c++) {
+      const [r, k] = [Math.floor(c / side), c % side];
+      const near = [
+        [r - 1, k],
+        [r + 1, k],
+        [r, k - 1],
+        [r, k + 1],
+      ].filter(([a, b]) => a! >= 0 && a! < side && b! >= 0 && b! < side);
+      for (let l = 0; l < L; l++) {
+        const targets = Array.from({ length: N }, (_, m) => {
+          const mean = Array.from({ length: D }, (_, d) => near.reduce((s, [a, b]) => s + at(m, a! * side + b!, l)[d]!, 0) / near.length);
+          const norm = Math.sqrt(dot(mean, mean));
+          return mean.map((e) => e / norm);
+        });
+        for (let n = 0; n < N; n++) {
+          const logits = targets.map((t) => dot(at(n, c, l), t) / temperature);
+          const max = Math.max(...logits);
+          const logSum = max + Math.log(logits.reduce((s, v) => s + Math.exp(v - max), 0));
+          total += logSum - logits[n]!;
+        }
+      }
+    }
+    return total / (C * L * N);
+  }
+
+  it('equals the InfoNCE of neighbourhood means computed with plain arrays, and its gradient reaches every column', () => {
+    const shape = [3, 9, 2, 4];
+    const raw = values(3 * 9 * 2 * 4, 41);
+    const x = tf.tensor4d(raw, shape as [number, number, number, number]);
+    const loss = runOp(tf, 'GlomConsensusLoss', { temperature: 0.5 }, [x], { seed: 0, step: 0, nodeId: 'consensus' });
+    expect(loss.shape).toEqual([]);
+    expect(loss.dataSync()[0]).toBeCloseTo(consensusReference(raw, shape, 0.5), 5);
+    const g = tf.grad((t: tfType.Tensor) => runOp(tf, 'GlomConsensusLoss', { temperature: 0.5 }, [t], { seed: 0, step: 0, nodeId: 'consensus' }))(x);
+    const perColumn = tf.sum(tf.abs(g), [0, 2, 3]).dataSync();
+    expect(Array.from(perColumn).every((v) => v > 0)).toBe(true);
+  });
+
+  it('is lower when each image’s columns agree with their neighbours and images differ', () => {
+    // Every column of image n holds the same vector e_n: positives are exact, negatives orthogonal.
+    const [N, C, L, D] = [3, 4, 1, 3];
+    const islands = Array.from({ length: N * C * L * D }, (_, i) => (i % D === Math.floor(i / (C * L * D)) ? 1 : 0));
+    const noise = values(N * C * L * D, 42);
+    const lossOf = (v: number[]) =>
+      runOp(tf, 'GlomConsensusLoss', { temperature: 0.1 }, [tf.tensor4d(v, [N, C, L, D])], { seed: 0, step: 0, nodeId: 'c' }).dataSync()[0]!;
+    expect(lossOf(islands)).toBeLessThan(0.01);
+    expect(lossOf(noise)).toBeGreaterThan(0.5);
+  });
+});
+
 describe('GLOM levels and patches to image', () => {
   it('every column of every example starts each level from the same learned vector', () => {
     const l = layer('PatchbayGlomLevels', { levels: 3 }, [[5, 2]]);

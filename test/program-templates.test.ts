@@ -40,6 +40,7 @@ const COUNTS: Record<string, Record<string, number>> = {
   'glow mnist': { model: 60_300 },
   // GLOM: conv 4×4 (16·w + w) and 3 start vectors; the update's 5 networks 2·w·h + h + w each and 49 positions × w; decoder 3w→64→16.
   'glom small': { model: 640, update: 12_128, decoder: 7_248 },
+  'glom contrastive': { model: 640, update: 12_128, decoder: 7_248 },
   'glom tiny': { model: 160, update: 1_112, decoder: 1_328 },
   // The released CLIP ViT-B/32 (open_clip docs/model_profile.csv: 87.85M + 63.43M).
   'clip ViT-B/32': { model: 87_849_216, text: 63_428_096 },

@@ -129,6 +129,8 @@ export function opCall(s: Extract<ProgramStep, { kind: 'op' }>, ins: string[]): 
       return { fn: 'flowNll', code: `flowNll(tf, ${a}, ${b})` };
     case 'CorruptImage':
       return { fn: 'corruptImage', code: `corruptImage(tf, ${a}, ${n('stddev')}, ${n('dropPatches')}, ${n('patchSize')}, ${ctx})` };
+    case 'GlomConsensusLoss':
+      return { fn: 'glomConsensusLoss', code: `glomConsensusLoss(tf, ${a}, ${n('temperature')})` };
     case 'Dequantize':
       return { fn: 'dequantize', code: `dequantize(tf, ${a}, ${n('levels')}, ${ctx})` };
     default:

@@ -607,6 +607,47 @@ export function corruptImage(tf: Tf, x: T, stddev: number, dropPatches: number, 
   return tf.clipByValue(noisy, 0, 1);
 }`,
   },
+  glomConsensusLoss: {
+    file: 'src/runtime/program/glom.ts',
+    uses: ['T', 'Tf'],
+    tfTypes: false,
+    source: `/**
+ * GLOM's contrastive consensus term (Hinton, 2021, section on learning islands), as an InfoNCE per
+ * column and level: a column's embedding should be closer (cosine) to the mean of its grid
+ * neighbours' embeddings in its own image than to that neighbourhood mean at the same place in the
+ * other images of the batch. So columns agree with their neighbours (islands), but not by making
+ * every image's columns the same (the negatives). \`levels\` is [batch, columns, levels, width] on a
+ * square grid; averaged over columns, levels and examples.
+ */
+export function glomConsensusLoss(tf: Tf, levels: T, temperature: number): T {
+  const [n, columns, count, width] = levels.shape as [number, number, number, number];
+  const side = Math.round(Math.sqrt(columns));
+  if (side * side !== columns) throw new Error(\`The consensus loss needs a square grid of columns, got \${columns}.\`);
+  // Row c of the neighbourhood matrix averages the 4-neighbours of column c.
+  const adjacency = new Float32Array(columns * columns);
+  for (let c = 0; c < columns; c++) {
+    const [r, k] = [Math.floor(c / side), c % side];
+    const near = [
+      [r - 1, k],
+      [r + 1, k],
+      [r, k - 1],
+      [r, k + 1],
+    ].filter(([a, b]) => a! >= 0 && a! < side && b! >= 0 && b! < side);
+    for (const [a, b] of near) adjacency[c * columns + a! * side + b!] = 1 / near.length;
+  }
+  const unit = (x: T) => tf.div(x, tf.sqrt(tf.add(tf.sum(tf.square(x), -1, true), 1e-12)));
+  const z = unit(levels);
+  // Neighbourhood means with one 2-D matMul: columns first, everything else as columns of the matrix.
+  const byColumn = tf.reshape(tf.transpose(z, [1, 0, 2, 3]), [columns, n * count * width]);
+  const mean = tf.transpose(tf.reshape(tf.matMul(tf.tensor2d(adjacency, [columns, columns]), byColumn), [columns, n, count, width]), [0, 2, 1, 3]);
+  const target = unit(tf.reshape(mean, [columns * count, n, width]));
+  const query = tf.reshape(tf.transpose(z, [1, 2, 0, 3]), [columns * count, n, width]);
+  // For each (column, level): a batch × batch table of similarities; the diagonal holds the positives.
+  const logits = tf.div(tf.matMul(query, target, false, true), temperature);
+  const positives = tf.mul(tf.logSoftmax(logits), tf.eye(n));
+  return tf.neg(tf.div(tf.sum(positives), columns * count * n));
+}`,
+  },
   DiffusionSchedule: {
     file: 'src/runtime/program/diffusion.ts',
     uses: [],

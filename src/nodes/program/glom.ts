@@ -40,4 +40,30 @@ export const CorruptImageSpec = define({
   infer: (_p, [x]) => imageProblem(x!) ?? { out: x! },
 });
 
-export const GLOM_PROGRAM_SPECS = [CorruptImageSpec];
+export const GlomConsensusLossSpec = define({
+  type: 'GlomConsensusLoss',
+  label: 'Consensus loss (contrastive)',
+  category: 'Losses',
+  kind: 'loss',
+  procedures: ['train'],
+  description:
+    'GLOM’s contrastive consensus term: per column and level, an InfoNCE that asks the column’s embedding to be closer to the mean of its grid neighbours in its own image than to that mean in the other images of the batch. Columns agree with their neighbours (islands) without every image becoming the same.',
+  inputs: [{ name: 'levels' }],
+  outputs: [{ name: 'loss' }],
+  params: z.object({ temperature: z.number().positive().default(0.1).describe('τ dividing the cosine similarities before the softmax over the batch.') }),
+  keyParams: ['temperature'],
+  infer: (_p, [levels]): Record<string, Shape> | ShapeProblem => {
+    const columns = levels![1];
+    const side = columns == null ? NaN : Math.round(Math.sqrt(columns));
+    if (levels!.length !== 4 || columns == null || side * side !== columns || levels![2] == null || levels![3] == null)
+      return {
+        code: 'PB301',
+        port: 'levels',
+        message: `Received ${formatShape(levels!)}, expected the levels of a square grid of columns (batch, columns, levels, width).`,
+        help: 'Wire the output of the last GLOM update.',
+      };
+    return { loss: [] };
+  },
+});
+
+export const GLOM_PROGRAM_SPECS = [CorruptImageSpec, GlomConsensusLossSpec];

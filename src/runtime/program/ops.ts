@@ -5,7 +5,7 @@ import { runDiffusionOp } from './diffusion';
 import { marginLoss, maskCapsules, reconstructionLoss } from './capsules';
 import { captionTokens, promptTokens, zeroShotLogits, type CaptionSettings } from './clip';
 import { dequantize, flowNll } from './flows';
-import { corruptImage } from './glom';
+import { corruptImage, glomConsensusLoss } from './glom';
 
 type Tf = typeof tfType;
 type T = tfType.Tensor;
@@ -217,6 +217,8 @@ export function runOp(tf: Tf, op: string, config: Record<string, unknown>, input
       return promptTokens(tf, config as unknown as CaptionSettings);
     case 'CorruptImage':
       return corruptImage(tf, a!, config.stddev as number, config.dropPatches as number, config.patchSize as number, ctx);
+    case 'GlomConsensusLoss':
+      return glomConsensusLoss(tf, a!, config.temperature as number);
     case 'ZeroShotClassifier':
       return zeroShotLogits(tf, a!, b!, config.classes as number, config.scale as number);
     default: {

@@ -52,7 +52,7 @@ export const PROGRAM_SOURCE_ROOTS: ReadonlyArray<{ file: string; names: readonly
   },
   { file: 'src/runtime/program/clip.ts', names: ['captionTokens', 'promptTokens', 'zeroShotLogits', 'tokenize'] },
   { file: 'src/runtime/program/capsules.ts', names: ['maskCapsules', 'marginLoss', 'reconstructionLoss'] },
-  { file: 'src/runtime/program/glom.ts', names: ['corruptImage', 'glomConsensusLoss'] },
+  { file: 'src/runtime/program/glom.ts', names: ['corruptImage', 'glomConsensusLoss', 'meanImageBaselineMse'] },
   {
     file: 'src/runtime/program/diffusion.ts',
     names: [

@@ -436,7 +436,9 @@ function evaluateProcedure(ctx: Context, proc: PlanProcedure, trainerScope: Scop
   const data = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'data' }> => s.kind === 'data');
   const metrics = proc.steps.filter((s): s is Extract<ProgramStep, { kind: 'metric' }> => s.kind === 'metric');
   const wanted = metrics.flatMap((m) => m.inputs);
-  const needsTrain = metrics.some((m) => m.metric === 'LinearProbe' || m.metric === 'KNearestNeighbours' || m.metric === 'GaussianBaseline');
+  const needsTrain = metrics.some(
+    (m) => m.metric === 'LinearProbe' || m.metric === 'KNearestNeighbours' || m.metric === 'GaussianBaseline' || m.metric === 'MeanImageBaseline',
+  );
   const baselines = metrics.filter((m) => m.metric === 'LinearProbe' && m.config.randomInitMetric);
   ctx.helpers.add('collectRows').add('asCollected').add('setMetric');
   const body: string[] = [];
@@ -526,6 +528,12 @@ function evaluateProcedure(ctx: Context, proc: PlanProcedure, trainerScope: Scop
         ctx.helpers.add('gaussianBaselineNll');
         const [x] = positions.get(m)!;
         body.push(`${I}${I}setMetric(metrics, ${name}, gaussianBaselineNll(onTrain[${x}]!, onTest[${x}]!));`);
+        break;
+      }
+      case 'MeanImageBaseline': {
+        ctx.helpers.add('meanImageBaselineMse');
+        const [x] = positions.get(m)!;
+        body.push(`${I}${I}setMetric(metrics, ${name}, meanImageBaselineMse(onTrain[${x}]!, onTest[${x}]!));`);
         break;
       }
       default:

@@ -112,7 +112,7 @@ function MetricValue({ node, params }: { node: GraphNode; params: Record<string,
   const baseline = useMetric(baselineName);
   const reference = useMetric('collapseReference');
   if (typeof value !== 'number') return null;
-  if (node.type === 'MeanSquaredErrorMetric')
+  if (node.type === 'MeanSquaredErrorMetric' || node.type === 'MeanImageBaseline')
     return (
       <div className="pb-node-live" data-testid={`live-${node.id}`} title="Mean squared error over the held-out split">
         mse <strong>{formatNumber(value, 4)}</strong>

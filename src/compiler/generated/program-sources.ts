@@ -648,6 +648,27 @@ export function glomConsensusLoss(tf: Tf, levels: T, temperature: number): T {
   return tf.neg(tf.div(tf.sum(positives), columns * count * n));
 }`,
   },
+  meanImageBaselineMse: {
+    file: 'src/runtime/program/glom.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/**
+ * The mean squared error of predicting every held-out example by the mean training example (pixel by
+ * pixel): the trivial answer a reconstruction must beat without looking at its input. Rows as
+ * collectRows gives them (one example per row).
+ */
+export function meanImageBaselineMse(
+  train: { data: Float32Array; dim: number; count: number },
+  test: { data: Float32Array; dim: number; count: number },
+): number {
+  const d = train.dim;
+  const mean = new Float64Array(d);
+  for (let i = 0; i < train.count; i++) for (let j = 0; j < d; j++) mean[j]! += train.data[i * d + j]! / train.count;
+  let sum = 0;
+  for (let i = 0; i < test.count; i++) for (let j = 0; j < d; j++) sum += (test.data[i * d + j]! - mean[j]!) ** 2;
+  return sum / (test.count * d);
+}`,
+  },
   DiffusionSchedule: {
     file: 'src/runtime/program/diffusion.ts',
     uses: [],

@@ -352,7 +352,7 @@ function ProgramMetrics({ run }: { run: ProgramLiveRun }) {
       // Likelihoods are not fractions: nats per example, and bits per dimension for images.
       units.set(s.name, 'nats');
       if (typeof s.config.bitsPerDimMetric === 'string' && s.config.bitsPerDimMetric) units.set(s.config.bitsPerDimMetric, 'bits/dim');
-    } else if (s.metric !== 'MeanSquaredErrorMetric') fractions.add(s.name);
+    } else if (s.metric !== 'MeanSquaredErrorMetric' && s.metric !== 'MeanImageBaseline') fractions.add(s.name);
     if (typeof s.config.randomInitMetric === 'string' && s.config.randomInitMetric) fractions.add(s.config.randomInitMetric);
   }
   const rows = flatMetrics(run.metrics ?? {}).filter(([name]) => name !== 'collapseReference');

@@ -66,4 +66,33 @@ export const GlomConsensusLossSpec = define({
   },
 });
 
-export const GLOM_PROGRAM_SPECS = [CorruptImageSpec, GlomConsensusLossSpec];
+export const MeanImageBaselineSpec = define({
+  type: 'MeanImageBaseline',
+  label: 'Mean image baseline',
+  category: 'Evaluation',
+  kind: 'metric',
+  procedures: ['evaluate'],
+  description:
+    'The mean squared error of answering every held-out image with the mean training image: the trivial reconstruction, reported by name, that a denoiser must beat.',
+  inputs: [{ name: 'image' }],
+  outputs: [],
+  params: z.object({
+    metric: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/, 'a name like "baselines.meanImage"')
+      .default('baselines.meanImage')
+      .describe('The name the result is reported under.'),
+  }),
+  keyParams: ['metric'],
+  infer: (_p, [image]): Record<string, Shape> | ShapeProblem =>
+    image!.length >= 2 && image!.slice(1).every((d) => d !== null)
+      ? {}
+      : {
+          code: 'PB301',
+          port: 'image',
+          message: `Received ${formatShape(image!)}, expected a batch of examples with known sizes.`,
+          help: 'Wire the image port of Data.',
+        },
+});
+
+export const GLOM_PROGRAM_SPECS = [CorruptImageSpec, GlomConsensusLossSpec, MeanImageBaselineSpec];

@@ -10,6 +10,7 @@ import { learningRateAt } from '../training/schedule';
 import { accuracyOf, collapseStd, knnAccuracy, linearProbeAccuracy, type Collected } from './metrics';
 import { meanSquaredBetween } from './diffusion';
 import { flowOutputs, flowLikelihood, gaussianBaselineNll } from './flows';
+import { meanImageBaselineMse } from './glom';
 import { emaDecayAt, runOp } from './ops';
 import { argmaxRows, clampParameter, directPredUpdate, followAverage, Minimizer, setMetric, trainableVariables } from './updates';
 
@@ -369,7 +370,9 @@ export class ProgramRun {
     const metricSteps = proc.steps.filter((s): s is Extract<ProgramStep, { kind: 'metric' }> => s.kind === 'metric');
     const collect = (split: Split) => this.collect(proc, ds, split, metricSteps);
     const onTest = await collect(test);
-    const needsTrain = metricSteps.some((m) => m.metric === 'LinearProbe' || m.metric === 'KNearestNeighbours' || m.metric === 'GaussianBaseline');
+    const needsTrain = metricSteps.some(
+      (m) => m.metric === 'LinearProbe' || m.metric === 'KNearestNeighbours' || m.metric === 'GaussianBaseline' || m.metric === 'MeanImageBaseline',
+    );
     const onTrain = needsTrain ? await collect(train) : undefined;
     for (const m of metricSteps) {
       const [f, y] = [onTest.get(`${m.nodeId}:0`)!, onTest.get(`${m.nodeId}:1`)];
@@ -395,6 +398,9 @@ export class ProgramRun {
         }
         case 'GaussianBaseline':
           setMetric(metrics, m.name, gaussianBaselineNll(onTrain!.get(`${m.nodeId}:0`)!, f));
+          break;
+        case 'MeanImageBaseline':
+          setMetric(metrics, m.name, meanImageBaselineMse(onTrain!.get(`${m.nodeId}:0`)!, f));
           break;
         case 'KNearestNeighbours':
         case 'LinearProbe': {

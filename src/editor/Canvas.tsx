@@ -4,6 +4,7 @@ import {
   Controls,
   Handle,
   MiniMap,
+  Panel,
   Position,
   ReactFlow,
   useReactFlow,
@@ -35,6 +36,9 @@ import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
 import { formatShape } from '../nodes/shape';
 import type { Shape } from '../nodes/spec';
 import { NodeBoundary } from './ErrorBoundary';
+import { NodePreview } from './preview/NodePreview';
+import { PinBar } from './preview/PinBar';
+import { startPreviews } from './preview/previews';
 
 /**
  * What one node component shows: its document node, its inference result and its diagnostics. No
@@ -180,23 +184,29 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
           })}
         </div>
       )}
-      <div className="pb-node-foot">
-        <span className="pb-node-shape" data-testid={`shape-${id}`}>
-          {outputs.length
-            ? outputs.map(([, s]) => formatShape(s)).join(' ')
-            : errors.length
-              ? 'no shape'
-              : view.procedure && ports.outputs.length === 0
-                ? ''
-                : '…'}
-        </span>
-        {count > 0 && (
-          <span className="pb-node-count" title={`${formatCount(count)} parameters`}>
-            {compactCount(count)} params
-          </span>
-        )}
+      {/* The preview on the pinned example sits beside the shape and cost lines, so the node grows wider, not taller. */}
+      <div className="pb-node-body-row">
+        <div className="pb-node-body-main">
+          <div className="pb-node-foot">
+            <span className="pb-node-shape" data-testid={`shape-${id}`}>
+              {outputs.length
+                ? outputs.map(([, s]) => formatShape(s)).join(' ')
+                : errors.length
+                  ? 'no shape'
+                  : view.procedure && ports.outputs.length === 0
+                    ? ''
+                    : '…'}
+            </span>
+            {count > 0 && (
+              <span className="pb-node-count" title={`${formatCount(count)} parameters`}>
+                {compactCount(count)} params
+              </span>
+            )}
+          </div>
+          {!view.procedure && <NodeCost id={id} result={result} />}
+        </div>
+        {!view.procedure && <NodePreview id={id} />}
       </div>
-      {!view.procedure && <NodeCost id={id} result={result} />}
       {view.procedure && <ProcedureNodeExtras node={node} procedure={view.procedure.id} params={values} networks={view.procedure.networks} />}
       {problem && selected && (
         <div className={`pb-node-message ${errors.length ? '' : 'pb-warn'}`} role="status">
@@ -258,6 +268,8 @@ export function Canvas() {
   const cache = useRef(new Map<string, { view: NodeView; selected: boolean; m: unknown; cls: string; rf: PatchNodeType }>());
   const edgeCache = useRef(new Map<string, { edge: GraphEdge; shape: Shape | undefined; known: boolean; selected: boolean; dropTarget: boolean; rf: Edge }>());
   const diagnosticsCache = useRef(new Map<string, Diagnostic[]>());
+  // Previews on the pinned example follow edits, runs and pins from here on (preview/previews.ts).
+  useEffect(startPreviews, []);
 
   // A file without positions would open as a pile at the origin: once its nodes are measured, lay
   // out those without a position. Not an undo step of its own: it completes the open it follows.
@@ -581,6 +593,9 @@ export function Canvas() {
       >
         <Background gap={20} size={1} />
         <Controls position="bottom-left" showInteractive={false} />
+        <Panel position="top-left">
+          <PinBar />
+        </Panel>
         {renderCount <= MINIMAP_UP_TO && (
           <MiniMap
             position="bottom-right"

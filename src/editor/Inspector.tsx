@@ -13,6 +13,7 @@ import { getProgramSpec, NETWORK_NODE_TYPE, NetworkNodeParams } from '../nodes/p
 import { hasTabs, mainNetworkLabel, networkAnalysisOf, totalCountOf, viewResultsOf } from './program-view';
 import { formatShape } from '../nodes/shape';
 import { describeField, humanize, ParamField, show, type Field, type FieldInfo } from './ParamField';
+import { PreviewInspector } from './preview/PreviewInspector';
 
 function blockField(p: BlockParam): FieldInfo {
   const field: Field =
@@ -505,7 +506,13 @@ export function Inspector() {
   const scope = scopedOf({ doc, blockView, tab });
   if (selectedNodes.length === 1) {
     const node = scope.nodes.find((n) => n.id === selectedNodes[0]);
-    if (node) return <NodeForm key={`${tab.kind}:${tab.id}/${blockView?.blockId ?? ''}/${node.id}`} node={node} />;
+    if (node)
+      return (
+        <>
+          <NodeForm key={`${tab.kind}:${tab.id}/${blockView?.blockId ?? ''}/${node.id}`} node={node} />
+          <PreviewInspector nodeId={node.id} isBlock={node.type === BLOCK_NODE_TYPE} />
+        </>
+      );
   }
   if (blockView && selectedNodes.length + selectedEdges.length === 0) {
     const def = doc.blocks.find((b) => b.id === blockView.blockId);

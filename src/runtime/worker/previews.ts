@@ -78,11 +78,12 @@ export class PreviewService {
   }
 
   /**
-   * During a run, after a step: when the schedule says so and an example is pinned, the previews
+   * During a run, after a step: when the schedule says so (or at the run's last step) and an example is pinned, the previews
    * with the run's current weights and every node's weight histograms.
    */
-  async live(plan: Plan, model: tf.LayersModel, step: number): Promise<{ answer: PreviewAnswer; weights: NodeWeights[] } | null> {
-    if (!this.example || !this.schedule.due(step, performance.now())) return null;
+  async live(plan: Plan, model: tf.LayersModel, step: number, last = false): Promise<{ answer: PreviewAnswer; weights: NodeWeights[] } | null> {
+    // The last step always refreshes: the histograms end where the run ended.
+    if (!this.example || !(last || this.schedule.due(step, performance.now()))) return null;
     const began = performance.now();
     const layers = model.layers.filter((l) => l.weights.length > 0).length;
     const [answer, weights] = await Promise.all([

@@ -160,7 +160,7 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
             steps++;
             post({ type: 'step', runId, report });
             // The pinned example's previews and the weights' histograms, within a small share of the run's time.
-            const live = previews.pinned ? await previews.live(message.plan, trained, report.step) : null;
+            const live = previews.pinned ? await previews.live(message.plan, trained, report.step, report.step === report.totalSteps) : null;
             if (live) post({ type: 'preview-live', runId, step: report.step, ...live }, previewBuffers(live.answer.previews));
           },
           onEpoch: (report) => post({ type: 'epoch', runId, report }),

@@ -1,0 +1,153 @@
+/**
+ * The bar over the canvas that says which example is pinned for the previews and changes it: step
+ * through held-out examples, draw one (image inputs), or turn previews off.
+ */
+import { useRef, useState } from 'react';
+import { canvasToImage, toChannels } from '../digit';
+import { useEditor } from '../store';
+import { MAIN_NETWORK } from '../../document/schema';
+import { analysisOf, planOf } from '../analysis';
+import { setPin, setPreviewsEnabled, usePreviews, usePreviewsOnShow } from './previews';
+import { heldOutIndexOf } from './sample';
+import './previews.css';
+
+const DRAW_SIDE = 140;
+
+function DrawPad({ onDone }: { onDone: () => void }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const last = useRef<{ x: number; y: number } | null>(null);
+  const [inked, setInked] = useState(false);
+  const point = (e: React.PointerEvent<HTMLCanvasElement>) => {
+    const r = e.currentTarget.getBoundingClientRect();
+    return { x: ((e.clientX - r.left) / r.width) * e.currentTarget.width, y: ((e.clientY - r.top) / r.height) * e.currentTarget.height };
+  };
+  const line = (a: { x: number; y: number }, b: { x: number; y: number }) => {
+    const ctx = canvas.current?.getContext('2d');
+    if (!ctx) return;
+    ctx.strokeStyle = '#fff';
+    ctx.lineWidth = DRAW_SIDE / 12;
+    ctx.lineCap = 'round';
+    ctx.lineJoin = 'round';
+    ctx.beginPath();
+    ctx.moveTo(a.x, a.y);
+    ctx.lineTo(b.x, b.y);
+    ctx.stroke();
+  };
+  const clear = () => {
+    const ctx = canvas.current?.getContext('2d');
+    if (!ctx) return;
+    ctx.fillStyle = '#000';
+    ctx.fillRect(0, 0, DRAW_SIDE, DRAW_SIDE);
+    setInked(false);
+  };
+  const pin = () => {
+    const doc = useEditor.getState().doc;
+    const plan = planOf(analysisOf(doc)).plan;
+    const input = plan?.main.steps.find((s) => s.kind === 'input');
+    if (!canvas.current || !input || input.kind !== 'input') return;
+    const [h, w, c] = input.shape as [number, number, number];
+    const grey = canvasToImage(canvas.current, h, w);
+    if (!grey) return;
+    setPin({ kind: 'drawn', values: toChannels(grey, c), after: heldOutIndexOf(usePreviews.getState().pin) });
+    onDone();
+  };
+  return (
+    <div className="pb-pin-draw" role="dialog" aria-label="Draw an example to pin">
+      <canvas
+        ref={(el) => {
+          canvas.current = el;
+          if (el && !el.dataset.cleared) {
+            el.dataset.cleared = '1';
+            const ctx = el.getContext('2d');
+            if (ctx) {
+              ctx.fillStyle = '#000';
+              ctx.fillRect(0, 0, DRAW_SIDE, DRAW_SIDE);
+            }
+          }
+        }}
+        width={DRAW_SIDE}
+        height={DRAW_SIDE}
+        className="pb-pin-draw-canvas"
+        data-testid="pin-draw-canvas"
+        aria-label="Drawing area"
+        onPointerDown={(e) => {
+          e.currentTarget.setPointerCapture(e.pointerId);
+          last.current = point(e);
+          line(last.current, last.current);
+          setInked(true);
+        }}
+        onPointerMove={(e) => {
+          if (!last.current) return;
+          const p = point(e);
+          line(last.current, p);
+          last.current = p;
+        }}
+        onPointerUp={() => (last.current = null)}
+        onPointerCancel={() => (last.current = null)}
+      />
+      <div className="pb-pin-draw-actions">
+        <button type="button" onClick={clear}>
+          Clear
+        </button>
+        <button type="button" onClick={onDone}>
+          Cancel
+        </button>
+        <button type="button" className="pb-primary" onClick={pin} disabled={!inked} data-testid="pin-drawing">
+          Pin
+        </button>
+      </div>
+    </div>
+  );
+}
+
+export function PinBar() {
+  const onShow = usePreviewsOnShow();
+  const tabIsMain = useEditor((s) => s.tab.kind === 'network' && s.tab.id === MAIN_NETWORK && !s.blockView);
+  const enabled = usePreviews((s) => s.enabled);
+  const pin = usePreviews((s) => s.pin);
+  const label = usePreviews((s) => s.pinLabel);
+  const status = usePreviews((s) => s.status);
+  const message = usePreviews((s) => s.message);
+  const count = usePreviews((s) => s.sourceCount);
+  const drawable = usePreviews((s) => s.drawable);
+  const [drawing, setDrawing] = useState(false);
+  if (!tabIsMain) return null;
+  const index = heldOutIndexOf(pin);
+  const step = (d: number) => setPin({ kind: 'held-out', index: (index + d + count) % count });
+  return (
+    <div className="pb-pin-bar" data-testid="pin-bar">
+      <label className="pb-pin-toggle" title="Show each node's output on a pinned example">
+        <input type="checkbox" checked={enabled} onChange={(e) => setPreviewsEnabled(e.target.checked)} data-testid="previews-toggle" />
+        Previews
+      </label>
+      {onShow && (
+        <>
+          <span className="pb-pin-label" data-testid="pin-label" data-status={status} title={message ?? label}>
+            {status === 'error' ? message : label || 'Pinning an example…'}
+          </span>
+          {count > 0 && (
+            <span className="pb-pin-steps">
+              <button type="button" onClick={() => step(-1)} aria-label="Previous held-out example" title="Previous held-out example" data-testid="pin-prev">
+                ‹
+              </button>
+              <button type="button" onClick={() => step(1)} aria-label="Next held-out example" title="Next held-out example" data-testid="pin-next">
+                ›
+              </button>
+            </span>
+          )}
+          {drawable && (
+            <button type="button" onClick={() => setDrawing((d) => !d)} aria-expanded={drawing} data-testid="pin-draw">
+              Draw
+            </button>
+          )}
+          {pin.kind === 'drawn' && (
+            <button type="button" onClick={() => setPin({ kind: 'auto' })} title="Pin the first held-out example again">
+              Reset
+            </button>
+          )}
+        </>
+      )}
+      {drawing && onShow && <DrawPad onDone={() => setDrawing(false)} />}
+    </div>
+  );
+}

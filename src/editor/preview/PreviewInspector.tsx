@@ -1,0 +1,172 @@
+/**
+ * The inspector's view of the selected node's preview: its output on the pinned example drawn
+ * large, the shape, min / max / mean / std and a histogram; during and after a run, the histograms
+ * of its weights and the norm of its weights (and the spread of its output) over the steps.
+ */
+import { useEffect, useRef } from 'react';
+import { formatFigure, type Histogram, type TensorStats } from '../../runtime/preview-data';
+import { drawHistogram, drawLine, themeColours } from './draw';
+import { PreviewCanvas } from './NodePreview';
+import { usePreviews, usePreviewsOnShow, type NormPoint } from './previews';
+import './previews.css';
+
+const dpr = () => Math.min(2, Math.max(1, globalThis.devicePixelRatio || 1));
+const WIDE = 248;
+
+function HistogramCanvas({ histogram, height = 56, testId }: { histogram: Histogram; height?: number; testId?: string }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    if (ref.current) drawHistogram(ref.current, histogram, themeColours(ref.current));
+  }, [histogram]);
+  return (
+    <div className="pb-preview-hist">
+      <canvas
+        ref={ref}
+        width={Math.round(WIDE * dpr())}
+        height={Math.round(height * dpr())}
+        style={{ width: WIDE, height }}
+        role="img"
+        aria-label={`Histogram from ${formatFigure(histogram.lo)} to ${formatFigure(histogram.hi)}`}
+        data-testid={testId}
+        data-counts={histogram.counts.join(',')}
+      />
+      <div className="pb-preview-hist-axis pb-mono">
+        <span>{formatFigure(histogram.lo)}</span>
+        <span>{formatFigure(histogram.hi)}</span>
+      </div>
+    </div>
+  );
+}
+
+function LineCanvas({ points, label, testId }: { points: Array<{ x: number; y: number }>; label: string; testId: string }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    if (ref.current) drawLine(ref.current, points, themeColours(ref.current).bar);
+  }, [points]);
+  const last = points[points.length - 1];
+  return (
+    <div className="pb-preview-line">
+      <div className="pb-preview-line-head">
+        <span>{label}</span>
+        <span className="pb-mono">{last ? formatFigure(last.y) : ''}</span>
+      </div>
+      <canvas
+        ref={ref}
+        width={Math.round(WIDE * dpr())}
+        height={Math.round(44 * dpr())}
+        style={{ width: WIDE, height: 44 }}
+        role="img"
+        aria-label={`${label} over ${points.length} refreshes`}
+        data-testid={testId}
+        data-points={points.length}
+      />
+    </div>
+  );
+}
+
+function Stats({ stats, shape }: { stats: TensorStats; shape?: number[] }) {
+  return (
+    <dl className="pb-facts pb-preview-facts">
+      {shape && (
+        <>
+          <dt>Shape</dt>
+          <dd>[{shape.join(', ')}]</dd>
+        </>
+      )}
+      <dt>Min</dt>
+      <dd>{formatFigure(stats.min)}</dd>
+      <dt>Max</dt>
+      <dd>{formatFigure(stats.max)}</dd>
+      <dt>Mean</dt>
+      <dd>{formatFigure(stats.mean)}</dd>
+      <dt>Std</dt>
+      <dd>{formatFigure(stats.std)}</dd>
+      {stats.nonFinite > 0 && (
+        <>
+          <dt>NaN or ∞</dt>
+          <dd className="pb-preview-bad">{stats.nonFinite}</dd>
+        </>
+      )}
+    </dl>
+  );
+}
+
+const weightsWords = (w: { source: string; fromRun: number; layers: number } | null) =>
+  !w
+    ? ''
+    : w.source === 'fresh'
+      ? 'fresh weights (not trained)'
+      : w.source === 'run'
+        ? "the run's weights"
+        : `the run's weights for ${w.fromRun} of ${w.layers} layers; fresh ones where the edit changed a layer`;
+
+export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock: boolean }) {
+  const onShow = usePreviewsOnShow();
+  const preview = usePreviews((s) => s.previews.get(nodeId));
+  const skipped = usePreviews((s) => s.skipped.get(nodeId));
+  const pinLabel = usePreviews((s) => s.pinLabel);
+  const source = usePreviews((s) => s.weightsSource);
+  const weights = usePreviews((s) => s.weights.get(nodeId));
+  const step = usePreviews((s) => s.weightsStep);
+  const history = usePreviews((s) => s.history.get(nodeId));
+  if (!onShow) return null;
+  if (!preview && !skipped) return null;
+  return (
+    <section className="pb-form pb-preview-inspector" data-testid="preview-inspector" aria-label="Preview on the pinned example">
+      <h3>Output on the pinned example</h3>
+      <p className="pb-muted pb-small-text">
+        {pinLabel}, with {weightsWords(source)}.{isBlock ? " A block shows its last layer's output; the tensors inside it are not previewed yet." : ''}
+      </p>
+      {skipped && !preview && <p className="pb-muted pb-small-text">{skipped}</p>}
+      {preview && (
+        <>
+          <PreviewCanvas
+            preview={preview}
+            width={WIDE}
+            height={preview.picture.kind === 'bars' || preview.picture.kind === 'probabilities' ? 64 : 124}
+            testId="preview-large"
+          />
+          {preview.picture.kind === 'channels' && (
+            <p className="pb-muted pb-small-text">
+              The first {preview.picture.channelsShown} of {preview.picture.channelsTotal} channels, on one colour scale.
+            </p>
+          )}
+          <Stats stats={preview.stats} shape={preview.shape} />
+          <HistogramCanvas histogram={preview.histogram} testId="preview-histogram" />
+        </>
+      )}
+      {weights && (
+        <>
+          <h3>Weights{step !== null ? ` at step ${step}` : ''}</h3>
+          <p className="pb-muted pb-small-text">
+            {weights.all.count.toLocaleString('en')} trainable values, norm {formatFigure(weights.all.stats.norm)}.
+          </p>
+          {(weights.variables.length ? weights.variables : [{ name: 'all', shape: [weights.all.count], ...weights.all }]).map((v) => (
+            <div key={v.name} className="pb-preview-variable">
+              <div className="pb-preview-line-head">
+                <span>
+                  {v.name} <span className="pb-muted pb-mono">[{v.shape.join(', ')}]</span>
+                </span>
+                <span className="pb-mono">‖·‖ {formatFigure(v.stats.norm)}</span>
+              </div>
+              <HistogramCanvas histogram={v.histogram} height={40} testId={`weights-histogram-${v.name}`} />
+            </div>
+          ))}
+        </>
+      )}
+      {history && history.length > 0 && <NormCharts history={history} />}
+    </section>
+  );
+}
+
+function NormCharts({ history }: { history: NormPoint[] }) {
+  const weights = history.map((p) => ({ x: p.step, y: p.weights }));
+  const activations = history.filter((p) => p.activations !== undefined).map((p) => ({ x: p.step, y: p.activations! }));
+  return (
+    <>
+      <h3>Over the steps</h3>
+      <LineCanvas points={weights} label="Weight norm" testId="weights-norm-chart" />
+      {activations.length > 0 && <LineCanvas points={activations} label="Output spread (std)" testId="activations-chart" />}
+    </>
+  );
+}

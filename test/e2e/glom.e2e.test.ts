@@ -49,7 +49,11 @@ describe.skipIf(!e2e)('GLOM in Chromium', () => {
     await page.getByRole('button', { name: 'Start', exact: true }).click();
     await expect.poll(() => page.getByTestId('train-progress').getAttribute('data-status'), { timeout: 240_000 }).toBe('completed');
     await page.getByTestId('program-metrics').waitFor();
-    expect(await text(page, 'metric-reconstructionLoss')).toMatch(/\d/);
+    expect(await text(page, 'metric-reconstructionLoss')).toMatch(/^Reconstruction loss0\.\d+$/);
+    expect(await text(page, 'metric-baselines.corruptedInput')).toMatch(/^Baseline: [a-z ]+0\.0\d+$/);
+    expect(await text(page, 'metric-baselines.meanImage')).toMatch(/^Baseline: [a-z ]+0\.0\d+$/);
+    await page.getByTestId('program-metrics').scrollIntoViewIfNeeded();
+    await shot(page, 'glom-02-metrics');
 
     expect(await page.getByTestId('glom-islands-disabled').count()).toBe(0);
     await page.getByTestId('glom-islands-show').click();
@@ -60,6 +64,6 @@ describe.skipIf(!e2e)('GLOM in Chromium', () => {
     expect(await rows.first().locator('canvas').nth(2).getAttribute('aria-label')).toMatch(/^Level 1: \d+ islands? covering \d+ of 49 columns$/);
     await page.getByTestId('glom-islands-threshold').selectOption('0.8');
     await page.getByTestId('glom-islands').scrollIntoViewIfNeeded();
-    await shot(page, 'glom-02-islands');
+    await shot(page, 'glom-03-islands');
   }, 360_000);
 });

@@ -122,9 +122,9 @@ export function glom(): GraphDocument {
               [decoded, 'reconstruction', 'a'],
               [data, 'image', 'b'],
             ]);
-            // The contrastive consensus term, off by default (weight 0); the contrastive preset turns it on.
-            const consensus = p.add('consensus', 'GlomConsensusLoss', { temperature: 0.1 }, [[levels, 'next', 'levels']]);
-            const total = p.add('total', 'WeightedSum', { weights: [1, 0] }, [
+            // The contrastive consensus term, off by default (weight 0, not computed); the contrastive preset turns it on.
+            const consensus = p.add('consensus', 'GlomConsensusLoss', { temperature: 0.1, weight: 0 }, [[levels, 'next', 'levels']]);
+            const total = p.add('total', 'WeightedSum', { weights: [1, 1] }, [
               [loss, 'loss', 'inputs'],
               [consensus, 'loss', 'inputs'],
             ]);
@@ -181,7 +181,7 @@ export function glom(): GraphDocument {
           name: 'contrastive',
           description:
             'The small preset with GLOM’s contrastive consensus term added to the reconstruction loss (weight 0.05, τ 0.1): each column is pulled towards the mean of its neighbours in its own image and away from that mean in the other images. Not measured yet.',
-          set: { 'train/total': { weights: [1, 0.05] } },
+          set: { 'train/consensus': { weight: 0.05 } },
         },
         {
           name: 'tiny',

@@ -200,12 +200,16 @@ describe('the contrastive consensus loss', () => {
     const shape = [3, 9, 2, 4];
     const raw = values(3 * 9 * 2 * 4, 41);
     const x = tf.tensor4d(raw, shape as [number, number, number, number]);
-    const loss = runOp(tf, 'GlomConsensusLoss', { temperature: 0.5 }, [x], { seed: 0, step: 0, nodeId: 'consensus' });
+    const loss = runOp(tf, 'GlomConsensusLoss', { temperature: 0.5, weight: 1 }, [x], { seed: 0, step: 0, nodeId: 'consensus' });
     expect(loss.shape).toEqual([]);
     expect(loss.dataSync()[0]).toBeCloseTo(consensusReference(raw, shape, 0.5), 5);
-    const g = tf.grad((t: tfType.Tensor) => runOp(tf, 'GlomConsensusLoss', { temperature: 0.5 }, [t], { seed: 0, step: 0, nodeId: 'consensus' }))(x);
+    const g = tf.grad((t: tfType.Tensor) => runOp(tf, 'GlomConsensusLoss', { temperature: 0.5, weight: 1 }, [t], { seed: 0, step: 0, nodeId: 'consensus' }))(x);
     const perColumn = tf.sum(tf.abs(g), [0, 2, 3]).dataSync();
     expect(Array.from(perColumn).every((v) => v > 0)).toBe(true);
+    // The weight scales it; 0 turns it off.
+    const scaled = runOp(tf, 'GlomConsensusLoss', { temperature: 0.5, weight: 0.25 }, [x], { seed: 0, step: 0, nodeId: 'consensus' }).dataSync()[0]!;
+    expect(scaled).toBeCloseTo(0.25 * consensusReference(raw, shape, 0.5), 5);
+    expect(runOp(tf, 'GlomConsensusLoss', { temperature: 0.5, weight: 0 }, [x], { seed: 0, step: 0, nodeId: 'consensus' }).dataSync()[0]).toBe(0);
   });
 
   it('is lower when each image’s columns agree with their neighbours and images differ', () => {
@@ -214,7 +218,7 @@ describe('the contrastive consensus loss', () => {
     const islands = Array.from({ length: N * C * L * D }, (_, i) => (i % D === Math.floor(i / (C * L * D)) ? 1 : 0));
     const noise = values(N * C * L * D, 42);
     const lossOf = (v: number[]) =>
-      runOp(tf, 'GlomConsensusLoss', { temperature: 0.1 }, [tf.tensor4d(v, [N, C, L, D])], { seed: 0, step: 0, nodeId: 'c' }).dataSync()[0]!;
+      runOp(tf, 'GlomConsensusLoss', { temperature: 0.1, weight: 1 }, [tf.tensor4d(v, [N, C, L, D])], { seed: 0, step: 0, nodeId: 'c' }).dataSync()[0]!;
     expect(lossOf(islands)).toBeLessThan(0.01);
     expect(lossOf(noise)).toBeGreaterThan(0.5);
   });

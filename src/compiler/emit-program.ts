@@ -130,7 +130,7 @@ export function opCall(s: Extract<ProgramStep, { kind: 'op' }>, ins: string[]): 
     case 'CorruptImage':
       return { fn: 'corruptImage', code: `corruptImage(tf, ${a}, ${n('stddev')}, ${n('dropPatches')}, ${n('patchSize')}, ${ctx})` };
     case 'GlomConsensusLoss':
-      return { fn: 'glomConsensusLoss', code: `glomConsensusLoss(tf, ${a}, ${n('temperature')})` };
+      return { fn: 'glomConsensusLoss', code: `glomConsensusLoss(tf, ${a}, ${n('temperature')}, ${n('weight')})` };
     case 'Dequantize':
       return { fn: 'dequantize', code: `dequantize(tf, ${a}, ${n('levels')}, ${ctx})` };
     default:

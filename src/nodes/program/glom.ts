@@ -50,8 +50,11 @@ export const GlomConsensusLossSpec = define({
     'GLOM’s contrastive consensus term: per column and level, an InfoNCE that asks the column’s embedding to be closer to the mean of its grid neighbours in its own image than to that mean in the other images of the batch. Columns agree with their neighbours (islands) without every image becoming the same.',
   inputs: [{ name: 'levels' }],
   outputs: [{ name: 'loss' }],
-  params: z.object({ temperature: z.number().positive().default(0.1).describe('τ dividing the cosine similarities before the softmax over the batch.') }),
-  keyParams: ['temperature'],
+  params: z.object({
+    temperature: z.number().positive().default(0.1).describe('τ dividing the cosine similarities before the softmax over the batch.'),
+    weight: z.number().min(0).default(1).describe('What the term is multiplied by; 0 turns it off (and skips computing it).'),
+  }),
+  keyParams: ['weight', 'temperature'],
   infer: (_p, [levels]): Record<string, Shape> | ShapeProblem => {
     const columns = levels![1];
     const side = columns == null ? NaN : Math.round(Math.sqrt(columns));

@@ -35,9 +35,11 @@ export function corruptImage(tf: Tf, x: T, stddev: number, dropPatches: number, 
  * neighbours' embeddings in its own image than to that neighbourhood mean at the same place in the
  * other images of the batch. So columns agree with their neighbours (islands), but not by making
  * every image's columns the same (the negatives). `levels` is [batch, columns, levels, width] on a
- * square grid; averaged over columns, levels and examples.
+ * square grid; averaged over columns, levels and examples, then times `weight` (0 turns the term off
+ * without computing it, so a template can carry it switched off).
  */
-export function glomConsensusLoss(tf: Tf, levels: T, temperature: number): T {
+export function glomConsensusLoss(tf: Tf, levels: T, temperature: number, weight: number): T {
+  if (weight === 0) return tf.zeros([]);
   const [n, columns, count, width] = levels.shape as [number, number, number, number];
   const side = Math.round(Math.sqrt(columns));
   if (side * side !== columns) throw new Error(`The consensus loss needs a square grid of columns, got ${columns}.`);
@@ -63,7 +65,7 @@ export function glomConsensusLoss(tf: Tf, levels: T, temperature: number): T {
   // For each (column, level): a batch × batch table of similarities; the diagonal holds the positives.
   const logits = tf.div(tf.matMul(query, target, false, true), temperature);
   const positives = tf.mul(tf.logSoftmax(logits), tf.eye(n));
-  return tf.neg(tf.div(tf.sum(positives), columns * count * n));
+  return tf.mul(tf.neg(tf.div(tf.sum(positives), columns * count * n)), weight);
 }
 
 /**

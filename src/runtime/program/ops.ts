@@ -218,7 +218,7 @@ export function runOp(tf: Tf, op: string, config: Record<string, unknown>, input
     case 'CorruptImage':
       return corruptImage(tf, a!, config.stddev as number, config.dropPatches as number, config.patchSize as number, ctx);
     case 'GlomConsensusLoss':
-      return glomConsensusLoss(tf, a!, config.temperature as number);
+      return glomConsensusLoss(tf, a!, config.temperature as number, config.weight as number);
     case 'ZeroShotClassifier':
       return zeroShotLogits(tf, a!, b!, config.classes as number, config.scale as number);
     default: {

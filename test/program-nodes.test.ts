@@ -63,6 +63,9 @@ describe('shapes', () => {
       ScaleShift: [{}, [image], { out: image }],
       DiffusionHybridLoss: [{}, [[null, 28, 28, 2], image, image, image, [null, 1]], { loss: [] }],
       MeanSquaredErrorMetric: [{}, [image, image], {}],
+      CorruptImage: [{}, [image], { out: image }],
+      GlomConsensusLoss: [{}, [[null, 49, 3, 32]], { loss: [] }],
+      MeanImageBaseline: [{}, [image], {}],
     };
     expect(Object.keys(cases).sort()).toEqual(PROGRAM_SPECS.map((s) => s.type).sort());
     for (const [type, [params, inputs, expected]] of Object.entries(cases)) expect(infer(type, params, inputs), type).toEqual(expected);
@@ -79,6 +82,8 @@ describe('shapes', () => {
     expect(infer('Minimize', {}, [[null, 10]])).toMatchObject({ code: 'PB301', message: expect.stringContaining('expected a scalar loss') });
     expect(infer('WeightedSum', { weights: [1] }, [[], []])).toMatchObject({ code: 'PB300', param: 'weights' });
     expect(infer('MeanOf', {}, [[null, 3], []])).toMatchObject({ code: 'PB301' });
+    expect(infer('GlomConsensusLoss', {}, [[null, 6, 3, 32]])).toMatchObject({ code: 'PB301', port: 'levels' });
+    expect(infer('CorruptImage', {}, [[null, 784]])).toMatchObject({ code: 'PB301' });
   });
 });
 

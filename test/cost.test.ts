@@ -124,6 +124,20 @@ const CASES: [string, Record<string, unknown>, number[][], number, number][] = [
   // pairs I·J·D = 12·3·4: û = W·u (× d = 8), 3 weighted sums, 2 agreements; kept: û, 3 iterations of I·J couplings, output
   ['DigitCapsules', { capsules: 3, capsuleDim: 4, routings: 3 }, [[12, 8]], 12 * 3 * 4 * (8 + 3 + 2), 12 * 3 * 4 + 3 * 12 * 3 + 3 * 4],
   ['CapsuleLength', {}, [[10, 16]], 0, 10],
+  ['GlomLevels', { levels: 3 }, [[4, 5]], 0, 4 * 3 * 5],
+  // C = 4 columns, L = 3 levels of D = 5, H = 6: 5 networks (2 matMuls each per column), 3 levels of 4×4 similarities and sums;
+  // kept: each network's input and 2 hidden tensors, 3 levels' scores and softmax, the output
+  [
+    'GlomUpdate',
+    { hiddenUnits: 6 },
+    [
+      [4, 3, 5],
+      [4, 5],
+    ],
+    5 * 4 * 2 * 5 * 6 + 3 * 4 * 4 * 5 * 2,
+    5 * 4 * (5 + 12) + 2 * 3 * 16 + 4 * 3 * 5,
+  ],
+  ['PatchesToImage', { patchSize: 2 }, [[9, 4]], 0, 36],
   ['TimestepEmbedding', { dim: 16 }, [[1]], 0, 16],
   // n = 36 positions, 4 → 8 channels, embedding 12: two 3×3 convolutions, the embedding's dense, the 1×1 skip
   ['TimeResBlock', { filters: 8, groups: 4 }, [[6, 6, 4], [12]], 36 * 9 * 4 * 8 + 12 * 8 + 36 * 9 * 8 * 8 + 36 * 4 * 8, 6 * 6 * 8],

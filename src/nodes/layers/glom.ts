@@ -87,7 +87,12 @@ export const GlomUpdateSpec = defineSpec({
     const [c, l, d] = [levels![1], levels![2], levels![3]];
     if (c == null || l == null || d == null) return { macs: null };
     // 2L − 1 networks of two matMuls per column, and per level the C×C similarities and weighted sums.
-    return { macs: (2 * l - 1) * c * 2 * d * p.hiddenUnits + l * c * c * d * 2 };
+    // Kept for the backward pass: each network's normalised input and hidden values before and after
+    // GELU, the scores and softmax of each level, and the output.
+    return {
+      macs: (2 * l - 1) * c * 2 * d * p.hiddenUnits + l * c * c * d * 2,
+      activations: (2 * l - 1) * c * (d + 2 * p.hiddenUnits) + 2 * l * c * c + c * l * d,
+    };
   },
   lower: (p) => ({
     kind: 'layer',

@@ -26,10 +26,23 @@ interface CaseResult {
   weights: number[][];
   error?: string;
 }
+interface ProgramResult {
+  losses: number[];
+  metrics: Record<string, number>;
+  error?: string;
+}
+interface FlowResult {
+  rotation: number[];
+  z: number[];
+  logdet: number[];
+  actNorm: number[];
+  samples: number[];
+  error?: string;
+}
 interface Check {
   fatal?: string;
   probe: { available: string[]; reason: string };
-  backends: Record<string, { active: string; reason: string; cases: Record<string, CaseResult> }>;
+  backends: Record<string, { active: string; reason: string; cases: Record<string, CaseResult>; programs: Record<string, ProgramResult>; flow: FlowResult }>;
 }
 
 const maxAbs = (xs: number[]) => xs.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
@@ -65,6 +78,9 @@ describe.skipIf(!e2e)('training is the same on wasm, webgl and webgpu', () => {
     });
     const page = await browser.newPage();
     page.on('pageerror', (err) => console.error('page error:', err.message));
+    page.on('console', (m) => {
+      if (/^ *(wasm|webgl|webgpu) .*: [\d.]+ s$/.test(m.text())) console.log(m.text());
+    });
     await page.goto(`${server.resolvedUrls!.local[0]!}test/e2e/backends/index.html`);
     await page.waitForFunction(() => (window as unknown as { __backendCheck?: unknown }).__backendCheck !== undefined, undefined, { timeout: 170_000 });
     check = (await page.evaluate(() => (window as unknown as { __backendCheck: unknown }).__backendCheck)) as Check;
@@ -101,6 +117,56 @@ describe.skipIf(!e2e)('training is the same on wasm, webgl and webgpu', () => {
         // Relative to the weight's scale, floored at 0.01 so that a bias that barely moved from zero is held to 1e-6 absolute.
         expect(maxDiff(w, reference.weights[i]!) / Math.max(maxAbs(reference.weights[i]!), 0.01), `${name} weight ${i}`).toBeLessThanOrEqual(1e-4);
       });
+    }
+  });
+  // A training program through the app's interpreter (distillation's distilling step on 32 examples,
+  // then its evaluation on 8 held out). The loss within 1e-4 relative; continuous measures (the collapse monitor) within 1e-4
+  // relative; accuracies (teacher, students, kNN, linear probes) within one held-out example (1/8),
+  // for a decision that sits on a tie.
+  test('program distillation with a probe, kNN and the collapse monitor: losses and evaluation agree with wasm', () => {
+    const reference = check.backends.wasm!.programs.distillation!;
+    expect(reference.error).toBeUndefined();
+    expect(reference.losses.length).toBe(1);
+    expect(reference.losses.every(Number.isFinite)).toBe(true);
+    expect(Object.keys(reference.metrics).sort()).toEqual([
+      'baselines.randomInitLinearProbe',
+      'collapseReference',
+      'collapseStd',
+      'knnAccuracy',
+      'linearProbeAccuracy',
+      'studentAloneAccuracy',
+      'teacherTestAccuracy',
+      'testAccuracy',
+    ]);
+    for (const name of ['webgl', 'webgpu']) {
+      const got = check.backends[name]!.programs.distillation!;
+      expect(got.error, `${name}: ${got.error}`).toBeUndefined();
+      expect(maxDiff(got.losses, reference.losses) / Math.abs(reference.losses[0]!), `${name} losses ${got.losses} vs ${reference.losses}`).toBeLessThanOrEqual(
+        1e-4,
+      );
+      expect(Object.keys(got.metrics).sort()).toEqual(Object.keys(reference.metrics).sort());
+      for (const [metric, want] of Object.entries(reference.metrics)) {
+        const have = got.metrics[metric]!;
+        if (metric.startsWith('collapse')) expect(Math.abs(have - want) / want, `${name} ${metric}: ${have} vs ${want}`).toBeLessThanOrEqual(1e-4);
+        else expect(Math.abs(have - want), `${name} ${metric}: ${have} vs ${want}`).toBeLessThanOrEqual(1 / 8 + 1e-9);
+      }
+    }
+  });
+
+  // Glow's layers: the seeded starting rotation (built in JS) equal to 1e-6; z, log|det J|, ActNorm's
+  // data-dependent start and the samples (through W⁻¹) within 1e-4 of their largest value.
+  test("flow layers: the 1×1 conv's starting rotation, ActNorm's start, z, log|det J| and samples agree with wasm", () => {
+    const reference = check.backends.wasm!.flow;
+    expect(reference.error).toBeUndefined();
+    // The flag is set, and the start is not zero (or equal values would prove nothing).
+    expect(reference.actNorm.at(-1)).toBe(1);
+    expect(maxAbs(reference.actNorm.slice(0, -1))).toBeGreaterThan(0.1);
+    for (const name of ['webgl', 'webgpu']) {
+      const got = check.backends[name]!.flow;
+      expect(got.error, `${name}: ${got.error}`).toBeUndefined();
+      expect(maxDiff(got.rotation, reference.rotation), `${name} rotation`).toBeLessThanOrEqual(1e-6);
+      for (const key of ['z', 'logdet', 'actNorm', 'samples'] as const)
+        expect(maxDiff(got[key], reference[key]) / Math.max(maxAbs(reference[key]), 1e-6), `${name} ${key}`).toBeLessThanOrEqual(1e-4);
     }
   });
 });

@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { GraphDocument } from '../../src/document/schema';
+import { chainGraph } from '../../bench/graphs';
 import { openEditor, openTemplate, shot, startHarness, type Harness } from './harness';
 
 const e2e = !!process.env.PATCHBAY_E2E;
@@ -109,6 +110,28 @@ describe.skipIf(!e2e)('previews on a pinned example', () => {
     expect(await countsOf(page, 'weights-histogram-kernel')).not.toBe(first);
     expect(await page.getByTestId('preview-inspector').textContent()).not.toBe(firstNorm);
     expect(Number(await page.getByTestId('weights-norm-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(2);
+    await page.getByTestId('weights-norm-chart').scrollIntoViewIfNeeded();
     await shot(page, 'previews-05-trained');
+  });
+
+  test('a 1,000-node chain: a made-up example is pinned (no data takes [64]) and only the nodes on screen draw previews', async () => {
+    const page = await openEditor(h);
+    await page
+      .getByLabel('Open a graph file')
+      .setInputFiles({ name: 'chain.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(chainGraph(1000))) });
+    await expect.poll(() => page.getByTestId('pin-label').textContent(), { timeout: 60_000 }).toBe('A made-up example (no data fits this input)');
+    await page.getByTestId('preview-n0').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('preview-n0').getAttribute('data-kind')).toBe('bars');
+    // Input → GELU → LayerNorm → Dense…: a LayerNorm's output has mean 0 and std just under 1 (fresh gain 1, offset 0; its ε shrinks it).
+    const norm = page.getByTestId('preview-n2');
+    await norm.waitFor();
+    expect(Math.abs(Number(await norm.getAttribute('data-mean')))).toBeLessThan(1e-3);
+    expect(Number(await norm.getAttribute('data-std'))).toBeGreaterThan(0.9);
+    expect(Number(await norm.getAttribute('data-std'))).toBeLessThan(1.0001);
+    // Every node React Flow renders shows its preview; it renders only those on screen.
+    const rendered = await page.locator('.react-flow__node').count();
+    expect(rendered).toBeLessThan(1000);
+    await expect.poll(() => page.locator('[data-testid^="preview-n"]').count()).toBe(rendered);
+    await shot(page, 'previews-06-chain-1000');
   });
 });

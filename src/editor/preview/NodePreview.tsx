@@ -5,7 +5,7 @@
  */
 import { useEffect, useRef } from 'react';
 import { formatFigure, type NodePreview as Preview } from '../../runtime/preview-data';
-import { drawPicture, themeColours } from './draw';
+import { drawPicture, pictureSize, themeColours } from './draw';
 import { usePreviews, usePreviewsOnShow } from './previews';
 import './previews.css';
 
@@ -36,12 +36,13 @@ export function PreviewCanvas({ preview, width, height, testId }: { preview: Pre
     if (ref.current) drawPicture(ref.current, preview.picture, themeColours(ref.current));
   }, [preview]);
   const scale = dpr();
+  const size = pictureSize(preview.picture, width, height);
   return (
     <canvas
       ref={ref}
-      width={Math.round(width * scale)}
-      height={Math.round(height * scale)}
-      style={{ width, height }}
+      width={Math.round(size.width * scale)}
+      height={Math.round(size.height * scale)}
+      style={size}
       className="pb-preview-canvas"
       role="img"
       aria-label={previewTitle(preview)}

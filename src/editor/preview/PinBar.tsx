@@ -7,7 +7,7 @@ import { canvasToImage, toChannels } from '../digit';
 import { useEditor } from '../store';
 import { MAIN_NETWORK } from '../../document/schema';
 import { analysisOf, planOf } from '../analysis';
-import { setPin, setPreviewsEnabled, usePreviews, usePreviewsOnShow } from './previews';
+import { previewLargeModelOnce, setPin, setPreviewsEnabled, usePreviews, usePreviewsOnShow } from './previews';
 import { heldOutIndexOf } from './sample';
 import './previews.css';
 
@@ -110,6 +110,7 @@ export function PinBar() {
   const message = usePreviews((s) => s.message);
   const count = usePreviews((s) => s.sourceCount);
   const drawable = usePreviews((s) => s.drawable);
+  const large = usePreviews((s) => s.large);
   const [drawing, setDrawing] = useState(false);
   if (!tabIsMain) return null;
   const index = heldOutIndexOf(pin);
@@ -123,8 +124,13 @@ export function PinBar() {
       {onShow && (
         <>
           <span className="pb-pin-label" data-testid="pin-label" data-status={status} title={message ?? label}>
-            {status === 'error' ? message : label || 'Pinning an example…'}
+            {status === 'error' ? message : large && status === 'idle' ? 'A large model: previews run when asked' : label || 'Pinning an example…'}
           </span>
+          {large && status === 'idle' && (
+            <button type="button" onClick={previewLargeModelOnce} data-testid="preview-large-once">
+              Preview now
+            </button>
+          )}
           {count > 0 && (
             <span className="pb-pin-steps">
               <button type="button" onClick={() => step(-1)} aria-label="Previous held-out example" title="Previous held-out example" data-testid="pin-prev">

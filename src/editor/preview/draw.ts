@@ -57,6 +57,26 @@ export function gridFor(n: number, aspect: number, width: number, height: number
   return best;
 }
 
+/**
+ * The size a picture's canvas takes inside width × height (CSS pixels): an image keeps its aspect,
+ * a channel grid takes the extent of its cells, heat maps and bars fill the box. No grey margins.
+ */
+export function pictureSize(picture: PreviewPicture, width: number, height: number): { width: number; height: number } {
+  if (picture.kind === 'image') {
+    const [h, w] = picture.shape as [number, number];
+    const scale = Math.min(width / w, height / h);
+    return { width: Math.max(1, Math.round(w * scale)), height: Math.max(1, Math.round(h * scale)) };
+  }
+  if (picture.kind === 'channels') {
+    const [n, h, w] = picture.shape as [number, number, number];
+    const gap = Math.max(1, Math.round(width / 64));
+    const { cols, rows, cell } = gridFor(n, w / h, width, height, gap);
+    const cellH = Math.max(1, Math.round(cell * (h / w)));
+    return { width: cols * cell + (cols - 1) * gap, height: rows * cellH + (rows - 1) * gap };
+  }
+  return { width, height };
+}
+
 export interface DrawColours {
   bar: string;
   muted: string;

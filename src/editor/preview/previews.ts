@@ -12,13 +12,21 @@ import type { Plan } from '../../compiler/plan';
 import type { PreviewAnswer } from '../../runtime/preview';
 import type { NodePreview, NodeWeights } from '../../runtime/preview-data';
 import { useEditor, MAIN_TAB } from '../store';
-import { analysisOf, planOf } from '../analysis';
+import { analysisOf, planOf, summaryOf } from '../analysis';
 import { useTraining } from '../training';
 import { getClient } from '../train/controller';
 import { pinText, sampleOf, sampleSourceFor, type Pin, type SampleSource } from './sample';
 
 /** Wait this long after the last edit before asking the worker: typing a number is several edits. */
 export const PREVIEW_DEBOUNCE_MS = 350;
+/**
+ * Past these, a model's previews run only when asked (the pin bar's button): building and running
+ * ViT-B/16 after every edit would keep the worker busy for seconds each time.
+ */
+export const LARGE_MACS = 2e9;
+export const LARGE_PARAMS = 20e6;
+/** Nodes in the main network past which previews also wait to be asked for (a tfjs model of 20,000 layers takes long to build). */
+export const LARGE_NODES = 2000;
 /** Norms kept per node for the chart over steps. */
 const MAX_HISTORY = 400;
 
@@ -53,6 +61,8 @@ export interface PreviewState {
   sourceCount: number;
   /** Whether a digit can be drawn for this input (a 28×28 or other grey/colour image). */
   drawable: boolean;
+  /** The model is too large for previews after every edit: they wait for the pin bar's button. */
+  large: boolean;
 }
 
 export const usePreviews = create<PreviewState>()(() => ({
@@ -72,7 +82,17 @@ export const usePreviews = create<PreviewState>()(() => ({
   refreshes: { count: 0, totalMs: 0 },
   sourceCount: 0,
   drawable: false,
+  large: false,
 }));
+
+/** The plan a person asked to preview although it is large (previewsOfLargeModel). */
+let largeAllowed: Plan | null = null;
+
+/** Runs the previews of a large model once, for the plan as it stands. */
+export function previewLargeModelOnce(): void {
+  largeAllowed = currentPlan().plan;
+  schedule(0);
+}
 
 /** Only the top-level network of the document has previews (a program's other networks and procedures do not yet). */
 export const usePreviewsOnShow = () => {
@@ -139,6 +159,14 @@ async function refresh(): Promise<void> {
     usePreviews.setState({ status: 'error', message: 'No previews while the graph has errors.', previews: new Map(), skipped: new Map() });
     return;
   }
+  const analysis = analysisOf(useEditor.getState().doc);
+  const large =
+    analysis.count.trainable + analysis.count.nonTrainable > LARGE_PARAMS || summaryOf(analysis).macs > LARGE_MACS || plan.main.steps.length > LARGE_NODES;
+  if (large && largeAllowed !== plan) {
+    usePreviews.setState({ large: true, status: 'idle', previews: new Map(), skipped: new Map(), message: null });
+    return;
+  }
+  usePreviews.setState({ large });
   const { source, input } = sourceFor(plan);
   if (!input) {
     usePreviews.setState({ status: 'error', message: 'Previews need a graph with one Input.', previews: new Map(), skipped: new Map() });

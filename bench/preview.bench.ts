@@ -1,0 +1,137 @@
+/**
+ * Previews on a pinned example, on the wasm backend in Node (one thread): what a refresh after an
+ * edit costs (a fresh build that keeps the untouched layers' weights, one forward over every node,
+ * read back and reduced) for ConvMixer `mnist` and a 1,000-node chain; what a refresh during a run
+ * costs (previews plus every node's weight histograms); and the training slowdown with refreshes
+ * on, ConvMixer `mnist` on MNIST, runs with and without interleaved so machine noise hits both.
+ * Run with `npx tsx bench/preview.bench.ts` (STEPS=… steps per run, default 60; RUNS=… pairs, default 2).
+ */
+import { performance } from 'node:perf_hooks';
+import * as tf from '@tensorflow/tfjs';
+import { templateDocument } from '../templates/index';
+import { analyze } from '../src/compiler/infer';
+import { lower } from '../src/compiler/lower';
+import { buildModel } from '../src/runtime/build';
+import { useWasmBackend } from '../src/runtime/wasm-backend';
+import { previewBuild, previewModel, RefreshSchedule, weightsByNode } from '../src/runtime/preview';
+import { loadMnistNode } from '../src/runtime/data/mnist-node';
+import { trainClassifier } from '../src/runtime/training/train';
+import { chainGraph } from './graphs';
+import type { Plan } from '../src/compiler/plan';
+import type { GraphDocument } from '../src/document/schema';
+
+const STEPS = Number(process.env.STEPS ?? 60);
+const RUNS = Number(process.env.RUNS ?? 2);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function planOf(doc: GraphDocument): Plan {
+  const { plan, diagnostics } = lower(analyze(doc));
+  if (!plan) throw new Error(diagnostics.map((d) => d.message).join('; '));
+  return plan;
+}
+
+function convmixer(): { doc: GraphDocument; plan: Plan } {
+  const t = templateDocument('convmixer', 'mnist');
+  if ('error' in t) throw new Error(t.error);
+  return { doc: t.doc, plan: planOf(t.doc) };
+}
+
+/** A refresh after an edit: the edited plan built fresh, the run's weights copied where they fit, one forward read back. */
+async function refreshAfterEdit(name: string, plan: Plan, edited: Plan, example: Float32Array) {
+  const trained = buildModel(plan, { seed: 1 });
+  const times: number[] = [];
+  const builds: number[] = [];
+  let nodes = 0;
+  for (let i = 0; i < 4; i++) {
+    const began = performance.now();
+    const { model, weights } = previewBuild(edited, 0, trained);
+    const built = performance.now();
+    const answer = await previewModel(edited, model, example, weights);
+    times.push(performance.now() - began);
+    builds.push(built - began);
+    nodes = answer.previews.length;
+    model.dispose();
+  }
+  trained.dispose();
+  // The first refresh includes kernel warm-up; the median of the rest is what a person sees after an edit.
+  console.log(
+    `${name}: refresh after an edit ${median(times.slice(1)).toFixed(0)} ms (build ${median(builds.slice(1)).toFixed(0)} ms), ${nodes} node previews; first ${times[0]!.toFixed(0)} ms`,
+  );
+}
+
+async function main() {
+  const status = await useWasmBackend({ threads: 1 });
+  console.log(`backend ${tf.getBackend()}, ${status.threads} thread`);
+  const { doc, plan } = convmixer();
+  const edited = planOf({ ...doc, nodes: doc.nodes.map((n) => (n.id === 'mixer' ? { ...n, params: { ...n.params, kernelSize: 3 } } : n)) });
+  const ds = await loadMnistNode();
+  const digit = ds.test.x.slice(0, 28 * 28);
+  await refreshAfterEdit('ConvMixer mnist', plan, edited, digit);
+  const chain = chainGraph(1000);
+  const chainPlan = planOf(chain);
+  const chainEdited = planOf({ ...chain, nodes: chain.nodes.map((n, i) => (i === 500 ? { ...n, params: { ...n.params, activation: 'relu' } } : n)) });
+  await refreshAfterEdit(
+    '1,000-node chain',
+    chainPlan,
+    chainEdited,
+    Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)),
+  );
+
+  // During a run: previews and weight histograms of the training model.
+  const model = buildModel(plan, { seed: 0 });
+  const live: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const began = performance.now();
+    await Promise.all([previewModel(plan, model, digit), weightsByNode(plan, model)]);
+    live.push(performance.now() - began);
+  }
+  model.dispose();
+  console.log(`ConvMixer mnist: one refresh during a run (previews + weight histograms of 6 nodes) ${median(live.slice(1)).toFixed(0)} ms`);
+
+  // Training slowdown: the same run with and without refreshes, interleaved.
+  const setup = { ...doc.training!, epochs: 1, batchSize: 32, seed: 0 } as Parameters<typeof trainClassifier>[3];
+  const limit = STEPS * 32;
+  const timeRun = async (withPreviews: boolean) => {
+    const m = buildModel(plan, { seed: 0 });
+    const schedule = new RefreshSchedule();
+    const began = performance.now();
+    await trainClassifier(tf, m, ds, setup, {
+      limit,
+      hooks: {
+        onStep: async (report) => {
+          if (!withPreviews) return;
+          const last = report.step === report.totalSteps;
+          if (!(last || schedule.due(report.step, performance.now()))) return;
+          const at = performance.now();
+          await Promise.all([previewModel(plan, m, digit), weightsByNode(plan, m)]);
+          schedule.done(report.step, at, performance.now());
+        },
+      },
+    });
+    const ms = performance.now() - began;
+    m.dispose();
+    return { ms, refreshes: schedule.count, refreshMs: schedule.totalMs };
+  };
+  const without: number[] = [];
+  const withP: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    // Alternate which goes first.
+    const pair = r % 2 === 0 ? [false, true] : [true, false];
+    for (const on of pair) {
+      const result = await timeRun(on);
+      (on ? withP : without).push(result.ms);
+      console.log(
+        `  run ${r + 1} ${on ? 'with' : 'without'} previews: ${(result.ms / 1000).toFixed(2)} s for ${STEPS} steps${on ? `, ${result.refreshes} refreshes taking ${result.refreshMs.toFixed(0)} ms` : ''}`,
+      );
+    }
+  }
+  const a = median(without),
+    b = median(withP);
+  console.log(`training slowdown with previews on: ${(((b - a) / a) * 100).toFixed(1)}% (median ${(a / 1000).toFixed(2)} s → ${(b / 1000).toFixed(2)} s)`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -15,6 +15,7 @@ import { createCustomLayer } from '../src/runtime/custom-layers';
 import type { Dataset } from '../src/runtime/data/dataset';
 import { loadMnistNode } from '../src/runtime/data/mnist-node';
 import { meanImageBaselineMse } from '../src/runtime/program/glom';
+import { answerGlomIslands, islandsOf, neighbourPairs } from '../src/runtime/program/glom-view';
 import { runOp } from '../src/runtime/program/ops';
 import { ProgramRun, runProgram } from '../src/runtime/program/run';
 import { glomUpdateParams } from '../src/nodes/layers/glom';
@@ -469,4 +470,42 @@ describe('the glom template learns', () => {
     expect(metrics.baselines.meanImage).toBeGreaterThan(0.03);
     expect(metrics.reconstructionLoss).toBeLessThan(Math.min(metrics.baselines.corruptedInput, metrics.baselines.meanImage));
   }, 120_000);
+});
+
+describe('the island maps', () => {
+  it('join neighbours at or above the threshold: a 3×3 grid whose left column disagrees with the rest', () => {
+    // Horizontal pairs (3 rows × 2), then vertical pairs (2 rows × 3); the pairs across column 0 | 1 are low.
+    const across = [0.2, 0.99, 0.2, 0.99, 0.2, 0.99];
+    const down = [0.99, 0.99, 0.99, 0.99, 0.99, 0.99];
+    const islands = islandsOf([...across, ...down], 0, 3, 0.95);
+    expect(new Set(islands).size).toBe(2);
+    expect(new Set([0, 3, 6].map((i) => islands[i])).size).toBe(1);
+    expect(new Set([1, 2, 4, 5, 7, 8].map((i) => islands[i])).size).toBe(1);
+    expect(islands[0]).not.toBe(islands[1]);
+    expect(new Set(islandsOf([...across, ...down], 0, 3, 0.999)).size).toBe(9);
+  });
+
+  it('report the cosine similarity of neighbouring columns after the iterations, and the reconstructions, leaking nothing', async () => {
+    const { program } = compile(glomDoc('tiny'));
+    const run = new ProgramRun(tf, program, 5);
+    const ds = digits(3, 50);
+    const models = new Map([...run.networks].map(([id, s]) => [id, s.model]));
+    const request = { columnsNetwork: 'model', updateNetwork: 'update', decoderNetwork: 'decoder', iterations: 3, testCount: 2 };
+    const before = tf.memory().numTensors;
+    const a = await answerGlomIslands(tf, models, ds, request);
+    expect(tf.memory().numTensors).toBe(before);
+    expect([a.grid, a.levels, a.labels, a.reconstructions.length]).toEqual([7, 3, [0, 1], 2 * 784]);
+    expect(a.similarities.length).toBe(2 * 3 * neighbourPairs(7));
+    // The same chain by hand: example 1, level 2, the vertical pair (row 3, column 4) – (row 4, column 4).
+    const [patches, start] = models.get('model')!.predict(tf.tensor4d(ds.test.x.slice(0, 2 * 784), [2, 28, 28, 1])) as tfType.Tensor[];
+    let levels = start!;
+    for (let i = 0; i < 3; i++) levels = models.get('update')!.predict([levels, patches!]) as tfType.Tensor;
+    const v = levels.arraySync() as number[][][][];
+    const [p, q] = [v[1]![3 * 7 + 4]![2]!, v[1]![4 * 7 + 4]![2]!];
+    const cosine = dot(p, q) / Math.sqrt(dot(p, p) * dot(q, q));
+    expect(a.similarities[(1 * 3 + 2) * neighbourPairs(7) + 7 * 6 + 3 * 7 + 4]).toBeCloseTo(cosine, 5);
+    close(a.reconstructions, (models.get('decoder')!.predict(levels) as tfType.Tensor).dataSync(), 1e-6);
+    await expect(answerGlomIslands(tf, models, ds, { ...request, updateNetwork: 'nope' })).rejects.toThrow('The trained program has no network "nope".');
+    run.dispose();
+  });
 });

@@ -9,7 +9,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { ProgramAnalysis } from '../../compiler/program';
 import { NETWORK_NODE_TYPE } from '../../nodes/program/specs';
-import { neighbourPairs, type GlomIslandsAnswer, type GlomIslandsRequest } from '../../runtime/program/glom-view';
+import { islandsOf, neighbourPairs, type GlomIslandsAnswer, type GlomIslandsRequest } from '../../runtime/program/glom-view';
 import { getClient } from './controller';
 import { Section } from './Section';
 
@@ -49,19 +49,6 @@ export function glomSetupOf(program: ProgramAnalysis): GlomSetup | null {
     }
   }
   return null;
-}
-
-/** Islands of one level: union of neighbouring columns whose similarity reaches the threshold; an island id per column. */
-export function islandsOf(similarities: ArrayLike<number>, offset: number, grid: number, threshold: number): number[] {
-  const parent = Array.from({ length: grid * grid }, (_, i) => i);
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
-  const join = (a: number, b: number) => (parent[find(a)] = find(b));
-  const across = grid * (grid - 1);
-  for (let r = 0; r < grid; r++)
-    for (let c = 0; c < grid - 1; c++) if (similarities[offset + r * (grid - 1) + c]! >= threshold) join(r * grid + c, r * grid + c + 1);
-  for (let r = 0; r < grid - 1; r++)
-    for (let c = 0; c < grid; c++) if (similarities[offset + across + r * grid + c]! >= threshold) join(r * grid + c, (r + 1) * grid + c);
-  return parent.map((_, i) => find(i));
 }
 
 function Digit({ values, offset, height, width, label }: { values: Float32Array; offset: number; height: number; width: number; label: string }) {

@@ -42,6 +42,19 @@ export interface GlomIslandsAnswer {
 /** Values per example and level in `similarities`. */
 export const neighbourPairs = (grid: number) => 2 * grid * (grid - 1);
 
+/** Islands of one level: union of neighbouring columns whose similarity reaches the threshold; an island id per column. */
+export function islandsOf(similarities: ArrayLike<number>, offset: number, grid: number, threshold: number): number[] {
+  const parent = Array.from({ length: grid * grid }, (_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  const join = (a: number, b: number) => (parent[find(a)] = find(b));
+  const across = grid * (grid - 1);
+  for (let r = 0; r < grid; r++)
+    for (let c = 0; c < grid - 1; c++) if (similarities[offset + r * (grid - 1) + c]! >= threshold) join(r * grid + c, r * grid + c + 1);
+  for (let r = 0; r < grid - 1; r++)
+    for (let c = 0; c < grid; c++) if (similarities[offset + across + r * grid + c]! >= threshold) join(r * grid + c, (r + 1) * grid + c);
+  return parent.map((_, i) => find(i));
+}
+
 /**
  * Runs the request on trained networks. Throws with a sentence for a person when it cannot.
  * Reads back with `data()` (webgpu has no synchronous read), so it answers a promise.

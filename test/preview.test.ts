@@ -4,7 +4,7 @@ import { lower } from '../src/compiler/lower';
 import { buildModel } from '../src/runtime/build';
 import { histogramOf, looksLikeProbabilities, pictureOf, previewKindOf, statsOf } from '../src/runtime/preview-data';
 import { nodeOutputs, previewBuild, previewModel, RefreshSchedule, weightsByNode } from '../src/runtime/preview';
-import { templateDocument } from '../templates/index';
+import { templateDocument, TEMPLATES } from '../templates/index';
 import { useCpuBackend } from './helpers/tf';
 
 function planOf(id: string, preset: string) {
@@ -170,6 +170,27 @@ describe('previews of a model', () => {
     expect(mixer.all.histogram.counts.reduce((a, b) => a + b, 0)).toBe(24320);
     model.dispose();
   });
+});
+
+describe('previews of every template', () => {
+  it("every node of each template's main network gets a preview (blocks, custom layers, programs' top-level network)", async () => {
+    await useCpuBackend();
+    let checked = 0;
+    for (const t of TEMPLATES) {
+      const { plan, doc } = planOf(t.info.id, t.presets[0]!.id);
+      const inputs = plan.main.steps.filter((s) => s.kind === 'input');
+      // DDPM's network takes the image and the timestep: previews need one input (the pin bar says so).
+      if (inputs.length !== 1 || inputs[0]!.kind !== 'input') continue;
+      const model = buildModel(plan, { seed: 0 });
+      const size = inputs[0]!.shape.reduce((a, d) => a * d, 1);
+      const answer = await previewModel(plan, model, new Float32Array(size).fill(0.3));
+      expect(answer.previews.map((p) => p.nodeId).sort(), t.info.id).toEqual(doc.nodes.map((n) => n.id).sort());
+      for (const p of answer.previews) expect(p.stats.nonFinite, `${t.info.id} ${p.nodeId}`).toBe(0);
+      model.dispose();
+      checked++;
+    }
+    expect(checked).toBe(TEMPLATES.length - 1);
+  }, 60_000);
 });
 
 describe('refresh schedule during a run', () => {

@@ -169,7 +169,13 @@ async function refresh(): Promise<void> {
   usePreviews.setState({ large });
   const { source, input } = sourceFor(plan);
   if (!input) {
-    usePreviews.setState({ status: 'error', message: 'Previews need a graph with one Input.', previews: new Map(), skipped: new Map() });
+    const count = plan.main.steps.filter((s) => s.kind === 'input').length;
+    usePreviews.setState({
+      status: 'error',
+      message: `Previews need a network with one Input; this one has ${count}.`,
+      previews: new Map(),
+      skipped: new Map(),
+    });
     return;
   }
   const pin = state.pin.kind === 'held-out' && source.kind === 'made-up' ? ({ kind: 'auto' } as const) : state.pin;

@@ -177,7 +177,7 @@ describe('previews of every template', () => {
     await useCpuBackend();
     let checked = 0;
     for (const t of TEMPLATES) {
-      const { plan, doc } = planOf(t.info.id, t.presets[0]!.id);
+      const { plan, doc } = planOf(t.info.id, t.presets[0]!.name);
       const inputs = plan.main.steps.filter((s) => s.kind === 'input');
       // DDPM's network takes the image and the timestep: previews need one input (the pin bar says so).
       if (inputs.length !== 1 || inputs[0]!.kind !== 'input') continue;

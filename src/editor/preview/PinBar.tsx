@@ -124,7 +124,11 @@ export function PinBar() {
       {onShow && (
         <>
           <span className="pb-pin-label" data-testid="pin-label" data-status={status} title={message ?? label}>
-            {status === 'error' ? message : large && status === 'idle' ? 'A large model: previews run when asked' : label || 'Pinning an example…'}
+            {status === 'error'
+              ? message
+              : large && status === 'idle'
+                ? 'A large model: previews run when asked'
+                : label || (status === 'idle' ? 'Nothing to preview yet' : 'Pinning an example…')}
           </span>
           {large && status === 'idle' && (
             <button type="button" onClick={previewLargeModelOnce} data-testid="preview-large-once">

@@ -156,7 +156,15 @@ async function refresh(): Promise<void> {
     return;
   }
   if (!plan) {
-    usePreviews.setState({ status: 'error', message: 'No previews while the graph has errors.', previews: new Map(), skipped: new Map() });
+    // An empty canvas has nothing to preview and nothing wrong to say.
+    const empty = useEditor.getState().doc.nodes.length === 0;
+    usePreviews.setState({
+      status: empty ? 'idle' : 'error',
+      message: empty ? null : 'No previews while the graph has errors.',
+      pinLabel: '',
+      previews: new Map(),
+      skipped: new Map(),
+    });
     return;
   }
   const analysis = analysisOf(useEditor.getState().doc);

@@ -21,11 +21,19 @@ export class PreviewService {
   /** The pinned example's values, kept for the refreshes during a run; none when unpinned. */
   private example: Float32Array | undefined;
   /** The last fresh build, for as long as the plan and the worker's model stay the same. */
-  private cache: { planJson: string; trained: tf.LayersModel | undefined; model: tf.LayersModel; weights: PreviewAnswer['weights'] } | undefined;
+  private cache:
+    { planJson: string; trained: tf.LayersModel | undefined; version: number; model: tf.LayersModel; weights: PreviewAnswer['weights'] } | undefined;
+  /** Bumped by every training step: a fresh build copied the run's weights as they were then. */
+  private version = 0;
   /** The live run's refresh timing; replaced by each run. */
   schedule = new RefreshSchedule();
 
   constructor(private readonly datasetFor: (data: Exclude<TrainData, { kind: 'inline' }>) => Promise<Dataset>) {}
+
+  /** The worker's model trained a step: builds that copied its weights are out of date. */
+  weightsChanged(): void {
+    this.version++;
+  }
 
   get pinned(): boolean {
     return this.example !== undefined;
@@ -62,10 +70,10 @@ export class PreviewService {
       const layers = held.model.layers.filter((l) => l.weights.length > 0).length;
       answer = await previewModel(plan, held.model, example, { source: 'run', fromRun: layers, layers });
     } else {
-      if (!this.cache || this.cache.planJson !== planJson || this.cache.trained !== held.model) {
+      if (!this.cache || this.cache.planJson !== planJson || this.cache.trained !== held.model || this.cache.version !== this.version) {
         this.dropCache();
         const built = previewBuild(plan, seed, held.model);
-        this.cache = { planJson, trained: held.model, ...built };
+        this.cache = { planJson, trained: held.model, version: this.version, ...built };
       }
       answer = await previewModel(plan, this.cache.model, example, this.cache.weights);
     }

@@ -158,6 +158,7 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
           },
           onStep: async (report) => {
             steps++;
+            previews.weightsChanged();
             post({ type: 'step', runId, report });
             // The pinned example's previews and the weights' histograms, within a small share of the run's time.
             const live = previews.pinned ? await previews.live(message.plan, trained, report.step, report.step === report.totalSteps) : null;

@@ -2,12 +2,16 @@
  * Every backend proven, not assumed: a test-only page (test/e2e/backends/) trains small versions of
  * the ConvMixer, MLP-Mixer and ViT graphs for three SGD steps on wasm, webgl and webgpu in headless
  * Chromium (WebGL and WebGPU on SwiftShader), from the same initial weights and batches, and the app's
- * own training loop (trainClassifier with its evaluation) for one epoch. The untrained
+ * own training loop (trainClassifier with its evaluation) for one epoch; a training program through
+ * the app's interpreter (distillation's distilling step and its evaluation, with a linear probe, kNN
+ * and the collapse monitor added) and Glow's flow layers, forward and sampled. The untrained
  * outputs, the three losses and the weights after the steps must agree with wasm's:
  *   outputs and losses within 1e-4 relative; each weight tensor within 1e-4 of its largest value
  *   (at least 1e-6 absolute, for biases that barely moved from zero).
  * float32 everywhere; the tolerance covers the reordering of sums between backends, not a lower
  * precision (WebGL runs with float32 textures here: EXT_color_buffer_float).
+ * Programs and views read results with data(): on webgpu a synchronous read (dataSync) of a computed
+ * tensor loses the device, which these cases would show as an error on webgpu.
  * Run with: npx vitest run -c vitest.e2e.config.ts test/e2e/backend-equivalence.e2e.test.ts
  */
 import { writeFileSync } from 'node:fs';

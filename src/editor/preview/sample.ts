@@ -77,7 +77,8 @@ export function madeUpExample(inputShape: readonly number[], dtype: 'float32' | 
     let v = 1;
     inputShape.forEach((d, axis) => {
       const i = Math.floor(k / strides[axis]!) % d;
-      v *= 0.5 + 0.5 * Math.sin(((i + 0.5) / d) * Math.PI * (axis + 1));
+      // A phase off the middle, so the pattern is not mirror-symmetric (its channels and rows differ).
+      v *= 0.5 + 0.5 * Math.sin(((i + 0.5) / d) * Math.PI * (axis + 1) + 0.7 * axis - 0.4);
     });
     out[k] = v;
   }

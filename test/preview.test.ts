@@ -106,7 +106,10 @@ describe('previews of a model', () => {
     const outputs = nodeOutputs(plan, model);
     expect([...outputs.keys()].sort()).toEqual(doc.nodes.map((n) => n.id).sort());
     const example = Float32Array.from({ length: 28 * 28 }, (_, i) => ((i * 7) % 13) / 13);
+    const tensors = tf.memory().numTensors;
     const answer = await previewModel(plan, model, example);
+    // Nothing is left behind: the input and every node's output are disposed.
+    expect(tf.memory().numTensors).toBe(tensors);
     expect(answer.previews.map((p) => p.nodeId).sort()).toEqual(doc.nodes.map((n) => n.id).sort());
     const byId = new Map(answer.previews.map((p) => [p.nodeId, p]));
     expect(byId.get('input')!.picture.kind).toBe('image');

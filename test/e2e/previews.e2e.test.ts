@@ -62,6 +62,7 @@ describe.skipIf(!e2e)('previews on a pinned example', () => {
     expect(await page.getByTestId('preview-inspector').textContent()).toMatch(/A block shows its last layer's output/);
     const histogram = (await countsOf(page, 'preview-histogram'))!.split(',').map(Number);
     expect(histogram.reduce((a, b) => a + b, 0)).toBe(14 * 14 * 64);
+    await page.getByTestId('preview-histogram').scrollIntoViewIfNeeded();
     await shot(page, 'previews-02-inspector');
 
     // Kernel size 5 → 3: the mixer and everything after it change; the stem before it does not.

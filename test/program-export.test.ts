@@ -327,6 +327,9 @@ describe('every op: the exported call runs what the interpreter runs', () => {
     if (op === 'ZeroShotClassifier') return [rows(1), tf.randomNormal([20, 5], 0, 1, 'float32', 2)];
     if (op === 'Dequantize') return [image()];
     if (op === 'FlowNLL') return [rows(1), tf.randomNormal([4], 0, 1, 'float32', 2)];
+    // Whole 4×4 patches (its default patch size) on 8×8 images; GLOM's levels: 4 images, a 2×2 grid, 3 levels of width 5.
+    if (op === 'CorruptImage') return [tf.randomUniform([3, 8, 8, 1], 0, 1, 'float32', 5)];
+    if (op === 'GlomConsensusLoss') return [tf.randomNormal([4, 4, 3, 5], 0, 1, 'float32', 6)];
     return Array.from({ length: count }, (_, i) => rows(i + 1));
   };
   const ops = PROGRAM_SPECS.filter((s) => s.kind === 'op' || s.kind === 'loss');
@@ -334,6 +337,7 @@ describe('every op: the exported call runs what the interpreter runs', () => {
   it('covers every op and loss node', () => {
     expect(ops.map((s) => s.type).sort()).toEqual([
       'Captions',
+      'CorruptImage',
       'CrossEntropy',
       'Dequantize',
       'Diffuse',
@@ -344,6 +348,7 @@ describe('every op: the exported call runs what the interpreter runs', () => {
       'FlattenExamples',
       'FlowNLL',
       'GaussianNoise',
+      'GlomConsensusLoss',
       'InfoNCE',
       'MarginLoss',
       'MaskCapsules',

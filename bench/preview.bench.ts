@@ -13,7 +13,8 @@ import { analyze } from '../src/compiler/infer';
 import { lower } from '../src/compiler/lower';
 import { buildModel } from '../src/runtime/build';
 import { useWasmBackend } from '../src/runtime/wasm-backend';
-import { previewBuild, previewModel, RefreshSchedule, weightsByNode } from '../src/runtime/preview';
+import { gradientsByNode, previewBuild, previewModel, RefreshSchedule, weightsByNode } from '../src/runtime/preview';
+import { gradientBatchOf } from '../src/runtime/worker/previews';
 import { loadMnistNode } from '../src/runtime/data/mnist-node';
 import { trainClassifier } from '../src/runtime/training/train';
 import { chainGraph } from './graphs';
@@ -78,16 +79,17 @@ async function main() {
     Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)),
   );
 
-  // During a run: previews and weight histograms of the training model.
+  // During a run: previews, weight and gradient histograms of the training model (as the worker refreshes).
+  const batch = gradientBatchOf(ds, doc.training!)!;
   const model = buildModel(plan, { seed: 0 });
   const live: number[] = [];
   for (let i = 0; i < 5; i++) {
     const began = performance.now();
-    await Promise.all([previewModel(plan, model, digit), weightsByNode(plan, model)]);
+    await Promise.all([previewModel(plan, model, digit), weightsByNode(plan, model), gradientsByNode(plan, model, batch)]);
     live.push(performance.now() - began);
   }
   model.dispose();
-  console.log(`ConvMixer mnist: one refresh during a run (previews + weight histograms of 6 nodes) ${median(live.slice(1)).toFixed(0)} ms`);
+  console.log(`ConvMixer mnist: one refresh during a run (previews, weight and gradient histograms of 6 nodes) ${median(live.slice(1)).toFixed(0)} ms`);
 
   // Training slowdown: the same run with and without refreshes, interleaved.
   const setup = { ...doc.training!, epochs: 1, batchSize: 32, seed: 0 } as Parameters<typeof trainClassifier>[3];
@@ -104,7 +106,7 @@ async function main() {
           const last = report.step === report.totalSteps;
           if (!(last || schedule.due(report.step, performance.now()))) return;
           const at = performance.now();
-          await Promise.all([previewModel(plan, m, digit), weightsByNode(plan, m)]);
+          await Promise.all([previewModel(plan, m, digit), weightsByNode(plan, m), gradientsByNode(plan, m, batch)]);
           schedule.done(report.step, at, performance.now());
         },
       },

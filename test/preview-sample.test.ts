@@ -7,9 +7,9 @@ const csv: Dataset = {
   name: 'flowers.csv',
   inputShape: [3],
   classNames: ['a', 'b'],
-  train: { count: 1, x: Float32Array.from([1, 2, 3]), y: Int32Array.from([0]) },
-  test: { count: 2, x: Float32Array.from([10, 11, 12, 20, 21, 22]), y: Int32Array.from([1, 0]) },
-} as Dataset;
+  train: { count: 1, x: Float32Array.from([1, 2, 3]), y: Uint8Array.from([0]) },
+  test: { count: 2, x: Float32Array.from([10, 11, 12, 20, 21, 22]), y: Uint8Array.from([1, 0]) },
+};
 
 describe('the pinned example', () => {
   it('comes from the data that fits the input: the Train tab choice first, then MNIST or a synthetic set of that shape', () => {

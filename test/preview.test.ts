@@ -3,7 +3,8 @@ import { analyze } from '../src/compiler/infer';
 import { lower } from '../src/compiler/lower';
 import { buildModel } from '../src/runtime/build';
 import { histogramOf, looksLikeProbabilities, pictureOf, previewKindOf, statsOf } from '../src/runtime/preview-data';
-import { nodeOutputs, previewBuild, previewModel, RefreshSchedule, weightsByNode } from '../src/runtime/preview';
+import { gradientsByNode, nodeOutputs, previewBuild, previewModel, RefreshSchedule, weightsByNode } from '../src/runtime/preview';
+import { graph } from './helpers/graphs';
 import { templateDocument, TEMPLATES } from '../templates/index';
 import { useCpuBackend } from './helpers/tf';
 
@@ -171,6 +172,45 @@ describe('previews of a model', () => {
     expect(mixer.all.count).toBe(24320);
     expect(mixer.variables).toEqual([]);
     expect(mixer.all.histogram.counts.reduce((a, b) => a + b, 0)).toBe(24320);
+    model.dispose();
+  });
+});
+
+describe('gradients by node', () => {
+  it("a softmax Dense layer's gradients are xᵀ(p − y) / n and (p − y) / n, by hand", async () => {
+    const tf = await useCpuBackend();
+    const doc = graph(
+      [
+        { id: 'in', type: 'Input', params: { shape: [2] } },
+        { id: 'head', type: 'Dense', params: { units: 3, activation: 'softmax' } },
+      ],
+      [['in', 'head']],
+    );
+    const { plan } = lower(analyze(doc));
+    const model = buildModel(plan!, { seed: 3 });
+    const x = [0.5, -1, 2, 0.25];
+    const labels = [2, 0];
+    const probs = Array.from(await (model.predict(tf.tensor(x, [2, 2])) as import('@tensorflow/tfjs').Tensor).data());
+    // d(mean cross-entropy)/d(logits) = (p − y) / n; kernel gradient xᵀ·that, bias gradient its column sums.
+    const d = probs.map((p, i) => (p - (labels[Math.floor(i / 3)] === i % 3 ? 1 : 0)) / 2);
+    const kernel = [0, 1].flatMap((r) => [0, 1, 2].map((c) => x[r]! * d[c]! + x[2 + r]! * d[3 + c]!));
+    const bias = [0, 1, 2].map((c) => d[c]! + d[3 + c]!);
+    const expected = [...kernel, ...bias];
+    const tensors = tf.memory().numTensors;
+    const grads = await gradientsByNode(plan!, model, {
+      x: Float32Array.from(x),
+      labels: Int32Array.from(labels),
+      inputShape: [2],
+      classes: 3,
+      loss: 'categoricalCrossentropy',
+    });
+    expect(tf.memory().numTensors).toBe(tensors);
+    const head = grads.get('head')!;
+    expect(head.count).toBe(9);
+    expect(head.stats.norm).toBeCloseTo(Math.sqrt(expected.reduce((a, v) => a + v * v, 0)), 5);
+    expect(head.stats.min).toBeCloseTo(Math.min(...expected), 5);
+    expect(head.stats.max).toBeCloseTo(Math.max(...expected), 5);
+    expect(head.stats.mean).toBeCloseTo(expected.reduce((a, v) => a + v, 0) / 9, 6);
     model.dispose();
   });
 });

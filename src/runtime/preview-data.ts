@@ -61,6 +61,8 @@ export interface NodeWeights {
   all: { count: number; stats: TensorStats; histogram: Histogram };
   /** Variables by short name (kernel, bias, gamma…), only for a node that is one layer with at most a few. */
   variables: Array<{ name: string; shape: number[]; stats: TensorStats; histogram: Histogram }>;
+  /** The loss's gradient with respect to all of them, on a fixed batch of training examples (inference mode), when measured. */
+  gradients?: { count: number; stats: TensorStats; histogram: Histogram };
 }
 
 export const HISTOGRAM_BINS = 24;

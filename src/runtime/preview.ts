@@ -230,6 +230,75 @@ export async function weightsByNode(plan: Plan, model: tf.LayersModel): Promise<
   });
 }
 
+/** A fixed batch of labelled training examples for the gradients' histograms, and the run's loss. */
+export interface GradientBatch {
+  x: Float32Array;
+  labels: Int32Array;
+  inputShape: number[];
+  classes: number;
+  loss: 'categoricalCrossentropy' | 'sparseCategoricalCrossentropy' | 'meanSquaredError';
+}
+
+/**
+ * The loss's gradient with respect to every trainable weight on `batch`, gathered by main-graph
+ * node: count, figures (the norm is the signal of exploding or vanishing gradients) and histogram.
+ * The model runs in inference mode (no dropout, BatchNorm's moving statistics), so that measuring
+ * never changes the run: BatchNorm in training mode would update its moving averages.
+ */
+export async function gradientsByNode(plan: Plan, model: tf.LayersModel, batch: GradientBatch): Promise<Map<string, NonNullable<NodeWeights['gradients']>>> {
+  const owners = layerOwners(plan);
+  const byVariable = new Map<string, string>();
+  const variables: tf.Variable[] = [];
+  for (const layer of model.layers) {
+    const owner = owners.get(layer.name);
+    if (!owner) continue;
+    for (const w of layer.trainableWeights) {
+      const v = w.read() as tf.Variable;
+      byVariable.set(v.name, owner);
+      variables.push(v);
+    }
+  }
+  if (variables.length === 0) return new Map();
+  const n = batch.labels.length;
+  const { value, grads } = tf.tidy(() =>
+    tf.variableGrads(() => {
+      const x = tf.tensor(batch.x, [n, ...batch.inputShape]);
+      const out = model.apply(x, { training: false }) as tf.Tensor;
+      const y = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), batch.classes).toFloat();
+      if (batch.loss === 'meanSquaredError') return tf.mean(tf.square(tf.sub(out, y))) as tf.Scalar;
+      // Cross-entropy on the softmax's probabilities, as Keras computes it (clipped away from 0 and 1).
+      return tf.mean(tf.sum(tf.mul(y, tf.log(tf.clipByValue(out, 1e-7, 1 - 1e-7))).neg(), -1)) as tf.Scalar;
+    }, variables),
+  );
+  try {
+    const names = Object.keys(grads);
+    const data = await Promise.all(names.map((name) => grads[name]!.data()));
+    const arrays = new Map<string, Float32Array[]>();
+    names.forEach((name, i) => {
+      const owner = byVariable.get(name);
+      if (!owner) return;
+      const list = arrays.get(owner) ?? [];
+      list.push(data[i] as Float32Array);
+      arrays.set(owner, list);
+    });
+    const out = new Map<string, NonNullable<NodeWeights['gradients']>>();
+    for (const [owner, list] of arrays) {
+      const all = new Float32Array(list.reduce((a, v) => a + v.length, 0));
+      let offset = 0;
+      for (const v of list) {
+        all.set(v, offset);
+        offset += v.length;
+      }
+      const stats = statsOf(all);
+      out.set(owner, { count: all.length, stats, histogram: histogramOf(all, HISTOGRAM_BINS, stats) });
+    }
+    return out;
+  } finally {
+    value.dispose();
+    tf.dispose(Object.values(grads));
+  }
+}
+
 /**
  * When a run refreshes its previews and weight histograms: at most once every `minSteps` steps, and
  * only after training for `1 / share` times as long as the last refresh took, so that refreshing

@@ -2,7 +2,7 @@
  * Previews on a pinned example, in real headless Chromium: the ConvMixer template pins its first
  * held-out digit and every node shows its output on it; an edit (kernel size 5 → 3) brings new
  * previews for the nodes it changed and leaves the stem's alone; another digit and a drawn one can
- * be pinned; a short run refreshes the selected node's weight histograms and their norms over steps.
+ * be pinned; a short run refreshes the selected node's weight and gradient histograms and their norms over steps.
  * Run with:
  *   npx vitest run -c vitest.e2e.config.ts test/e2e/previews.e2e.test.ts
  * Screenshots land in .tmp/shots/previews-*.png at 1280×800 and 1920×1080.
@@ -106,9 +106,13 @@ describe.skipIf(!e2e)('previews on a pinned example', () => {
     // The first refresh (step 1) shows the head's weights; the last one (step 12) has moved them.
     await page.getByTestId('weights-histogram-kernel').waitFor({ timeout: 60_000 });
     const first = await countsOf(page, 'weights-histogram-kernel');
+    const firstGradients = await countsOf(page, 'gradients-histogram');
     const firstNorm = await page.getByTestId('preview-inspector').textContent();
     await expect.poll(() => page.getByTestId('preview-inspector').textContent(), { timeout: 120_000 }).toMatch(/Weights at step 12/);
     expect(await countsOf(page, 'weights-histogram-kernel')).not.toBe(first);
+    expect(firstGradients).toBeTruthy();
+    expect(await countsOf(page, 'gradients-histogram')).not.toBe(firstGradients);
+    expect(Number(await page.getByTestId('gradients-norm-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(2);
     expect(await page.getByTestId('preview-inspector').textContent()).not.toBe(firstNorm);
     expect(Number(await page.getByTestId('weights-norm-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(2);
     await page.getByTestId('weights-norm-chart').scrollIntoViewIfNeeded();

@@ -152,6 +152,18 @@ export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock:
               <HistogramCanvas histogram={v.histogram} height={40} testId={`weights-histogram-${v.name}`} />
             </div>
           ))}
+          {weights.gradients && (
+            <div className="pb-preview-variable">
+              <div className="pb-preview-line-head">
+                <span>Gradients</span>
+                <span className="pb-mono">‖·‖ {formatFigure(weights.gradients.stats.norm)}</span>
+              </div>
+              <HistogramCanvas histogram={weights.gradients.histogram} height={40} testId="gradients-histogram" />
+              <p className="pb-muted pb-small-text">
+                The loss's gradient on the run's first training examples (up to 32), without dropout and with BatchNorm's moving statistics.
+              </p>
+            </div>
+          )}
         </>
       )}
       {history && history.length > 0 && <NormCharts history={history} />}
@@ -162,10 +174,12 @@ export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock:
 function NormCharts({ history }: { history: NormPoint[] }) {
   const weights = history.map((p) => ({ x: p.step, y: p.weights }));
   const activations = history.filter((p) => p.activations !== undefined).map((p) => ({ x: p.step, y: p.activations! }));
+  const gradients = history.filter((p) => p.gradients !== undefined).map((p) => ({ x: p.step, y: p.gradients! }));
   return (
     <>
       <h3>Over the steps</h3>
       <LineCanvas points={weights} label="Weight norm" testId="weights-norm-chart" />
+      {gradients.length > 0 && <LineCanvas points={gradients} label="Gradient norm" testId="gradients-norm-chart" />}
       {activations.length > 0 && <LineCanvas points={activations} label="Output spread (std)" testId="activations-chart" />}
     </>
   );

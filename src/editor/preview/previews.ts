@@ -36,6 +36,8 @@ export interface NormPoint {
   weights: number;
   /** Standard deviation of the node's output on the pinned example. */
   activations: number | undefined;
+  /** Norm of the loss's gradient with respect to the node's weights (a fixed batch). */
+  gradients: number | undefined;
 }
 
 export interface PreviewState {
@@ -229,7 +231,10 @@ function onLive(step: number, answer: PreviewAnswer, weights: NodeWeights[]): vo
   const previews = new Map(answer.previews.map((p) => [p.nodeId, p]));
   const history = new Map(s.history);
   for (const w of weights) {
-    const list = [...(history.get(w.nodeId) ?? []), { step, weights: w.all.stats.norm, activations: previews.get(w.nodeId)?.stats.std }];
+    const list = [
+      ...(history.get(w.nodeId) ?? []),
+      { step, weights: w.all.stats.norm, activations: previews.get(w.nodeId)?.stats.std, gradients: w.gradients?.stats.norm },
+    ];
     history.set(w.nodeId, list.length > MAX_HISTORY ? list.filter((_, i) => i % 2 === 0 || i === list.length - 1) : list);
   }
   usePreviews.setState({

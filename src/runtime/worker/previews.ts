@@ -7,9 +7,27 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Plan } from '../../compiler/plan';
 import type { Dataset } from '../data/dataset';
 import { exampleSize } from '../data/dataset';
-import { previewBuild, previewModel, RefreshSchedule, weightsByNode, type PreviewAnswer } from '../preview';
+import { gradientsByNode, previewBuild, previewModel, RefreshSchedule, weightsByNode, type GradientBatch, type PreviewAnswer } from '../preview';
 import type { NodeWeights } from '../preview-data';
 import type { PreviewSample, TrainData } from './protocol';
+import type { TrainingSetup } from '../../document/schema';
+
+/** Examples in the fixed batch the gradients are measured on: enough to average, cheap next to a run. */
+const GRADIENT_EXAMPLES = 32;
+
+/** The run's first training examples, with their labels and the run's loss: the same batch at every refresh, so the figures compare. */
+export function gradientBatchOf(ds: Dataset, setup: Pick<TrainingSetup, 'loss' | 'batchSize'>): GradientBatch | undefined {
+  const n = Math.min(GRADIENT_EXAMPLES, setup.batchSize, ds.train.count);
+  if (n === 0) return undefined;
+  const per = exampleSize(ds);
+  return {
+    x: Float32Array.from(ds.train.x.subarray(0, n * per)),
+    labels: Int32Array.from(ds.train.y.subarray(0, n)),
+    inputShape: ds.inputShape,
+    classes: ds.classNames.length,
+    loss: setup.loss,
+  };
+}
 
 /** The worker's model and the plan it was built from (as JSON, to compare with a request's). */
 export interface HeldModel {
@@ -89,15 +107,26 @@ export class PreviewService {
    * During a run, after a step: when the schedule says so (or at the run's last step) and an example is pinned, the previews
    * with the run's current weights and every node's weight histograms.
    */
-  async live(plan: Plan, model: tf.LayersModel, step: number, last = false): Promise<{ answer: PreviewAnswer; weights: NodeWeights[] } | null> {
+  async live(
+    plan: Plan,
+    model: tf.LayersModel,
+    step: number,
+    last = false,
+    batch?: GradientBatch,
+  ): Promise<{ answer: PreviewAnswer; weights: NodeWeights[] } | null> {
     // The last step always refreshes: the histograms end where the run ended.
     if (!this.example || !(last || this.schedule.due(step, performance.now()))) return null;
     const began = performance.now();
     const layers = model.layers.filter((l) => l.weights.length > 0).length;
-    const [answer, weights] = await Promise.all([
+    const [answer, weights, gradients] = await Promise.all([
       previewModel(plan, model, this.example, { source: 'run', fromRun: layers, layers }),
       weightsByNode(plan, model),
+      batch ? gradientsByNode(plan, model, batch) : Promise.resolve(new Map<string, NonNullable<NodeWeights['gradients']>>()),
     ]);
+    for (const w of weights) {
+      const g = gradients.get(w.nodeId);
+      if (g) w.gradients = g;
+    }
     this.schedule.done(step, began, performance.now());
     return { answer, weights };
   }

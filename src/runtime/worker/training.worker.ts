@@ -19,7 +19,7 @@ import type { BackendName, FromWorker, ToWorker, TrainData, WeightArtifacts } fr
 import { profileModel } from '../profile';
 import { RefreshSchedule } from '../preview';
 import { tfjsTopologyOf } from '../tfjs-topology';
-import { PreviewService } from './previews';
+import { gradientBatchOf, PreviewService } from './previews';
 import { previewBuffers } from '../preview-data';
 
 /**
@@ -139,6 +139,7 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
     let steps = 0;
     const trained = model;
     previews.schedule = new RefreshSchedule();
+    const gradientBatch = gradientBatchOf(ds, message.setup);
     // Checkpoints cost a copy of the weights and the optimizer's state: at most every 15 s of
     // training, or 10 times as long as the last one took, whichever is longer (plus epoch ends and pauses).
     let lastCheckpoint = performance.now();
@@ -161,7 +162,7 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
             previews.weightsChanged();
             post({ type: 'step', runId, report });
             // The pinned example's previews and the weights' histograms, within a small share of the run's time.
-            const live = previews.pinned ? await previews.live(message.plan, trained, report.step, report.step === report.totalSteps) : null;
+            const live = previews.pinned ? await previews.live(message.plan, trained, report.step, report.step === report.totalSteps, gradientBatch) : null;
             if (live) post({ type: 'preview-live', runId, step: report.step, ...live }, previewBuffers(live.answer.previews));
           },
           onEpoch: (report) => post({ type: 'epoch', runId, report }),

@@ -160,7 +160,7 @@ export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock:
               </div>
               <HistogramCanvas histogram={weights.gradients.histogram} height={40} testId="gradients-histogram" />
               <p className="pb-muted pb-small-text">
-                The loss's gradient on the run's first training examples (up to 32), without dropout and with BatchNorm's moving statistics.
+                The loss's gradient on the run's first training examples (up to 16), without dropout and with BatchNorm's moving statistics.
               </p>
             </div>
           )}

@@ -12,8 +12,8 @@ import type { NodeWeights } from '../preview-data';
 import type { PreviewSample, TrainData } from './protocol';
 import type { TrainingSetup } from '../../document/schema';
 
-/** Examples in the fixed batch the gradients are measured on: enough to average, cheap next to a run. */
-const GRADIENT_EXAMPLES = 32;
+/** Examples in the fixed batch the gradients are measured on: enough to average, and a refresh then costs about half a training step of 32 (bench/preview.bench.ts). */
+const GRADIENT_EXAMPLES = 16;
 
 /** The run's first training examples, with their labels and the run's loss: the same batch at every refresh, so the figures compare. */
 export function gradientBatchOf(ds: Dataset, setup: Pick<TrainingSetup, 'loss' | 'batchSize'>): GradientBatch | undefined {

@@ -418,7 +418,15 @@ function distillation(): GraphDocument {
   });
 }
 
-const TEMPLATES: Record<string, () => GraphDocument> = { simsiam, byol: () => byolLike(false), directpred: () => byolLike(true), distillation, capsnet, clip, glom };
+const TEMPLATES: Record<string, () => GraphDocument> = {
+  simsiam,
+  byol: () => byolLike(false),
+  directpred: () => byolLike(true),
+  distillation,
+  capsnet,
+  clip,
+  glom,
+};
 
 export function programTemplates(): Record<string, GraphDocument> {
   return Object.fromEntries(Object.entries(TEMPLATES).map(([name, make]) => [name, make()]));

@@ -36,10 +36,22 @@ async function dragFromPalette(page: Page, label: string, at: { x: number; y: nu
 const handle = (page: Page, nodeId: string, port: string, kind: 'source' | 'target') =>
   page.locator(`.react-flow__handle.${kind}[data-nodeid="${nodeId}"][data-handleid="${port}"]`);
 
+/** A handle's box once it has stopped moving (previews arrive asynchronously and widen their nodes). */
+async function settledBox(page: Page, locator: ReturnType<typeof handle>) {
+  let box = (await locator.boundingBox())!;
+  for (let i = 0; i < 40; i++) {
+    await page.waitForTimeout(150);
+    const next = (await locator.boundingBox())!;
+    if (next.x === box.x && next.y === box.y) return next;
+    box = next;
+  }
+  return box;
+}
+
 /** Drags a wire from an output handle to an input handle. */
 async function wire(page: Page, from: [string, string], to: [string, string]) {
-  const a = (await handle(page, from[0], from[1], 'source').boundingBox())!;
-  const b = (await handle(page, to[0], to[1], 'target').boundingBox())!;
+  const a = await settledBox(page, handle(page, from[0], from[1], 'source'));
+  const b = await settledBox(page, handle(page, to[0], to[1], 'target'));
   await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
   await page.mouse.down();
   await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 10 });

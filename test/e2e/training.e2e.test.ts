@@ -79,8 +79,15 @@ describe.skipIf(!e2e)('training in Chromium', () => {
     expect(await page.getByTestId('train-backend').textContent()).toMatch(/Active: WASM/);
     await page.getByRole('button', { name: 'Pause' }).click();
     await expect.poll(() => runStatus(page)).toBe('paused');
-    await page.waitForTimeout(600);
-    const pausedAt = await stepOf(page);
+    // A step that was under way when Pause was pressed may still report (after a preview refresh);
+    // once the count has settled, it must stay put while paused.
+    let pausedAt = await stepOf(page);
+    for (let settled = false, i = 0; !settled && i < 30; i++) {
+      await page.waitForTimeout(600);
+      const now = await stepOf(page);
+      settled = now === pausedAt;
+      pausedAt = now;
+    }
     await page.waitForTimeout(1200);
     expect(await stepOf(page)).toBe(pausedAt);
     await shot(page, 'train-01-paused');

@@ -149,17 +149,27 @@ async function keepImportedWeights(
  * fits the graph (so that weights trained elsewhere show their accuracy here); nothing otherwise.
  */
 async function scoreLoaded(plan: Plan): Promise<Partial<Pick<RunRecord, 'final' | 'data'>>> {
+  const { runDataFor } = await import('./train/data');
+  const { getClient } = await import('./train/controller');
+  let data: Awaited<ReturnType<typeof runDataFor>>;
   try {
-    const { runDataFor } = await import('./train/data');
-    const { getClient } = await import('./train/controller');
-    const { data, info } = await runDataFor(plan);
-    if (typeof data === 'object' && data.kind === 'inline') return {};
-    const test = await getClient().evaluate(plan, data);
-    return { final: { trainLoss: Number.NaN, trainAccuracy: Number.NaN, test }, data: info };
+    data = await runDataFor(plan);
   } catch {
-    // Data that does not fit this graph (another input shape or class count): the run has no score.
-    return {};
+    return {}; // no data that fits this graph: the run has no score
   }
+  if (typeof data.data === 'object' && data.data.kind === 'inline') return {};
+  // The worker answers other requests meanwhile (previews load the same data for the pinned example);
+  // a failed evaluation is tried again before the run goes without a score.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const test = await getClient().evaluate(plan, data.data as Exclude<typeof data.data, { kind: 'inline' }>);
+      return { final: { trainLoss: Number.NaN, trainAccuracy: Number.NaN, test }, data: data.info };
+    } catch (err) {
+      console.warn(`Scoring the imported weights failed (attempt ${attempt + 1}): ${err instanceof Error ? err.message : String(err)}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+  return {};
 }
 
 /** The history record of imported weights: a completed run with no steps, which says where its weights came from. */

@@ -155,6 +155,7 @@ describe.skipIf(!e2e)('Export PyTorch in Chromium', () => {
     const weightsBin = Buffer.from(artifacts.weightData);
 
     const page = await openEditor(h);
+    page.on('console', (m) => m.type() === 'warning' && console.warn('page:', m.text()));
     const open = page.getByLabel('Open a graph file');
     await open.setInputFiles([
       { name: 'model.json', mimeType: 'application/json', buffer: modelJson },

@@ -41,6 +41,23 @@ let lastProgram: { run: ProgramRun; ds: Dataset } | undefined;
 let paused = false;
 /** Whether a backend was chosen (by a run or a load); tfjs's own default would be WebGL even on a software GPU. */
 let backendChosen = false;
+/** The one 'auto' selection in flight: concurrent requests (previews, load, topology) share it, since a second wasm start would replace the backend under the first one's model. */
+let autoSelection: Promise<void> | undefined;
+
+async function ensureAutoBackend(): Promise<void> {
+  probe ??= await probeBackends();
+  if (backendChosen) return;
+  autoSelection ??= selectBackend('auto', probe).then(
+    () => {
+      backendChosen = true;
+    },
+    (err: unknown) => {
+      autoSelection = undefined;
+      throw err;
+    },
+  );
+  await autoSelection;
+}
 let stopRequested = false;
 let resumeWaiters: Array<() => void> = [];
 /** Previews on the pinned example (runtime/worker/previews.ts). */
@@ -285,11 +302,7 @@ async function predict(message: Extract<ToWorker, { type: 'predict' }>): Promise
 
 /** A model for predictions only: built from the plan, with saved weights, on the best backend. */
 async function load(message: Extract<ToWorker, { type: 'load' }>): Promise<void> {
-  probe ??= await probeBackends();
-  if (!backendChosen) {
-    await selectBackend('auto', probe);
-    backendChosen = true;
-  }
+  await ensureAutoBackend();
   const next = buildModel(message.plan);
   try {
     await loadWeights(next, message.weights);
@@ -315,21 +328,13 @@ async function evaluateLoaded(message: Extract<ToWorker, { type: 'evaluate' }>):
 
 /** tfjs's topology JSON of a plan's model, built on the backend runs use (a fresh build, disposed at once). */
 async function topology(message: Extract<ToWorker, { type: 'topology' }>): Promise<void> {
-  probe ??= await probeBackends();
-  if (!backendChosen) {
-    await selectBackend('auto', probe);
-    backendChosen = true;
-  }
+  await ensureAutoBackend();
   post({ type: 'topology-result', requestId: message.requestId, topology: tfjsTopologyOf(message.plan) });
 }
 
 /** Profile on the backend runs use (chosen now if none is yet), on a fresh build so a trained model is untouched. */
 async function profile(message: Extract<ToWorker, { type: 'profile' }>): Promise<void> {
-  probe ??= await probeBackends();
-  if (!backendChosen) {
-    await selectBackend('auto', probe);
-    backendChosen = true;
-  }
+  await ensureAutoBackend();
   const fresh = buildModel(message.plan, { seed: 0 });
   try {
     let last = 0;

@@ -243,49 +243,12 @@ function depthwiseFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, info: Conv2DInfo):
         .reshape([fh, fw, c, m]);
 }
 
-/** dx for a depthwise conv: dy, zero-upsampled by the stride, convolved with the flipped filter. */
-function depthwiseInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, info: Conv2DInfo): tf.Tensor {
-  const {
-    batchSize: n,
-    inHeight: h,
-    inWidth: w,
-    inChannels: c,
-    outChannels,
-    outHeight: oh,
-    outWidth: ow,
-    strideHeight: sh,
-    strideWidth: sw,
-    filterHeight: fh,
-    filterWidth: fw,
-  } = info;
-  const m = outChannels / c;
-  let up = dy;
-  if (sh > 1 || sw > 1) {
-    up = dy
-      .reshape([n, oh, 1, ow, 1, outChannels])
-      .pad([
-        [0, 0],
-        [0, 0],
-        [0, sh - 1],
-        [0, 0],
-        [0, sw - 1],
-        [0, 0],
-      ])
-      .reshape([n, oh * sh, ow * sw, outChannels]);
-  }
-  const win = window(up, fh - 1 - info.padInfo.top, fw - 1 - info.padInfo.left, h + fh - 1, w + fw - 1);
-  const flipped = tf.reverse(filter, [0, 1]).reshape([fh, fw, outChannels, 1]) as tf.Tensor4D;
-  const dx = tf.depthwiseConv2d(win.t, flipped, 1, explicit(win.pads)); // [n, h, w, c·m]
-  return m === 1 ? dx : dx.reshape([n, h, w, c, m]).sum(4);
-}
-
 /**
- * dx for a regular conv: dy, zero-upsampled by the stride, convolved (XNNPACK) with the filter
- * flipped in space and with its in/out channels swapped, padded by fh−1−top / fw−1−left: the same
- * rule as depthwiseInputGrad. The stock wasm kernel is a direct loop: ~490 ms against ~38 ms for
- * a 3×3 conv, 64→64 channels, on 32×14×14 (the DDPM UNet's; measured in Node, one core).
+ * The window of dy that an input gradient convolves with the flipped filter: dy zero-upsampled by
+ * the stride, offset by fh−1−top / fw−1−left (the cpu backend's padding rule). Shared by the regular
+ * and the depthwise input gradients.
  */
-function conv2dInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, info: Conv2DInfo): tf.Tensor {
+function flippedFilterWindow(dy: tf.Tensor4D, info: Conv2DInfo): { t: tf.Tensor4D; pads: [Pair, Pair] } {
   const {
     batchSize: n,
     inHeight: h,
@@ -312,7 +275,27 @@ function conv2dInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, info: Conv2DInfo)
       ])
       .reshape([n, oh * sh, ow * sw, co]);
   }
-  const win = window(up, fh - 1 - info.padInfo.top, fw - 1 - info.padInfo.left, h + fh - 1, w + fw - 1);
+  return window(up, fh - 1 - info.padInfo.top, fw - 1 - info.padInfo.left, h + fh - 1, w + fw - 1);
+}
+
+/** dx for a depthwise conv: dy, zero-upsampled by the stride, convolved with the flipped filter. */
+function depthwiseInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, info: Conv2DInfo): tf.Tensor {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outChannels, filterHeight: fh, filterWidth: fw } = info;
+  const m = outChannels / c;
+  const win = flippedFilterWindow(dy, info);
+  const flipped = tf.reverse(filter, [0, 1]).reshape([fh, fw, outChannels, 1]) as tf.Tensor4D;
+  const dx = tf.depthwiseConv2d(win.t, flipped, 1, explicit(win.pads)); // [n, h, w, c·m]
+  return m === 1 ? dx : dx.reshape([n, h, w, c, m]).sum(4);
+}
+
+/**
+ * dx for a regular conv: dy, zero-upsampled by the stride, convolved (XNNPACK) with the filter
+ * flipped in space and with its in/out channels swapped, padded by fh−1−top / fw−1−left: the same
+ * rule as depthwiseInputGrad. The stock wasm kernel is a direct loop: ~490 ms against ~38 ms for
+ * a 3×3 conv, 64→64 channels, on 32×14×14 (the DDPM UNet's; measured in Node, one core).
+ */
+function conv2dInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, info: Conv2DInfo): tf.Tensor {
+  const win = flippedFilterWindow(dy, info);
   const flipped = tf.reverse(filter, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D; // [fh, fw, co, ci]
   return tf.conv2d(win.t, flipped, 1, explicit(win.pads));
 }

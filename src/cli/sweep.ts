@@ -7,6 +7,8 @@ import { analyze, summarize } from '../compiler/index';
 import { formatCount } from '../compiler/cost';
 import type { GraphDocument } from '../document/schema';
 import { quoted } from '../document/text';
+import { csvText, paretoFront } from '../document/compare';
+import { parseSweepParam, sweepVariants, SweepUsageError, variantLabel, type SweepParam, type SweepValue } from '../document/sweep';
 
 /**
  * `patchbay sweep`: variants of one graph (a grid, or random picks from it, over a few params), each
@@ -14,128 +16,8 @@ import { quoted } from '../document/text';
  * parameters, MACs and step time, with the Pareto front of accuracy against MACs marked.
  */
 
-export class SweepUsageError extends Error {}
-
-export type SweepValue = number | string | boolean;
-
-export interface SweepParam {
-  name: string;
-  values: SweepValue[];
-}
-
-/** Where a swept name lands in the document. */
-export type SweepTarget = { kind: 'training'; field: string } | { kind: 'param'; nodeId: string; param: string } | { kind: 'repeat'; nodeId: string };
-
-/** Short names for the training setup, and the setup's own field names. */
-const TRAINING_NAMES: Record<string, string> = {
-  lr: 'learningRate',
-  learningRate: 'learningRate',
-  batch: 'batchSize',
-  batchSize: 'batchSize',
-  'batch-size': 'batchSize',
-  epochs: 'epochs',
-  optimizer: 'optimizer',
-  schedule: 'schedule',
-  weightDecay: 'weightDecay',
-  momentum: 'momentum',
-  seed: 'seed',
-};
-
-function parseValue(text: string): SweepValue {
-  const t = text.trim();
-  if (t === 'true' || t === 'false') return t === 'true';
-  const n = Number(t);
-  return t !== '' && Number.isFinite(n) ? n : t;
-}
-
-/** "dim=32,64,128" → { name: 'dim', values: [32, 64, 128] }. */
-export function parseSweepParam(spec: string): SweepParam {
-  const eq = spec.indexOf('=');
-  const name = eq > 0 ? spec.slice(0, eq).trim() : '';
-  const values =
-    eq > 0
-      ? spec
-          .slice(eq + 1)
-          .split(',')
-          .filter((v) => v.trim() !== '')
-          .map(parseValue)
-      : [];
-  if (!name || values.length === 0)
-    throw new SweepUsageError(`--param takes NAME=V1,V2,… (for example dim=32,64 or lr=1e-3,3e-3), received "${quoted(spec, 80)}".`);
-  return { name, values };
-}
-
-/**
- * What `name` changes: a training field (lr, batchSize, epochs…), `depth`/`repeat` (the repeat count
- * of the one repeated block), `node.param`, or a bare param name set on exactly one node. A bare
- * name on several nodes is refused: sweeping `units` would also change the classifier head.
- */
-export function sweepTarget(doc: GraphDocument, name: string): SweepTarget {
-  if (TRAINING_NAMES[name]) return { kind: 'training', field: TRAINING_NAMES[name]! };
-  if (name === 'depth' || name === 'repeat') {
-    const repeated = doc.nodes.filter((n) => n.type === 'Block' && (n.repeat ?? 1) > 1);
-    if (repeated.length !== 1)
-      throw new SweepUsageError(
-        repeated.length
-          ? `"${name}" is ambiguous: ${repeated.length} blocks repeat (${repeated.map((n) => `"${quoted(n.id, 40)}"`).join(', ')}); write NODE.repeat.`
-          : `"${name}" needs a repeated block, and this graph has none.`,
-      );
-    return { kind: 'repeat', nodeId: repeated[0]!.id };
-  }
-  const dot = name.indexOf('.');
-  if (dot > 0) {
-    const nodeId = name.slice(0, dot);
-    const param = name.slice(dot + 1);
-    if (!doc.nodes.some((n) => n.id === nodeId)) throw new SweepUsageError(`--param ${quoted(name, 80)}: the graph has no node "${quoted(nodeId, 60)}".`);
-    return param === 'repeat' ? { kind: 'repeat', nodeId } : { kind: 'param', nodeId, param };
-  }
-  const owners = doc.nodes.filter((n) => Object.prototype.hasOwnProperty.call(n.params, name));
-  if (owners.length === 1) return { kind: 'param', nodeId: owners[0]!.id, param: name };
-  if (owners.length === 0)
-    throw new SweepUsageError(
-      `--param ${quoted(name, 80)}: no node sets "${quoted(name, 60)}" and it is not a training setting (lr, batchSize, epochs, optimizer, schedule, weightDecay, momentum, seed) or depth. Write NODE.PARAM to set a param on one node.`,
-    );
-  throw new SweepUsageError(
-    `--param ${quoted(name, 80)} is ambiguous: ${owners.length} nodes set it (${owners.map((n) => `${quoted(n.id, 40)}.${quoted(name, 40)}`).join(', ')}). Name one.`,
-  );
-}
-
-/** The document with one variant's values set. */
-export function applyVariant(doc: GraphDocument, targets: SweepTarget[], values: SweepValue[]): GraphDocument {
-  let out: GraphDocument = { ...doc, nodes: [...doc.nodes], training: { ...(doc.training ?? {}) } as GraphDocument['training'] };
-  targets.forEach((target, i) => {
-    const value = values[i];
-    if (target.kind === 'training') out = { ...out, training: { ...out.training, [target.field]: value } as GraphDocument['training'] };
-    else
-      out.nodes = out.nodes.map((n) =>
-        n.id !== target.nodeId ? n : target.kind === 'repeat' ? { ...n, repeat: Number(value) } : { ...n, params: { ...n.params, [target.param]: value } },
-      );
-  });
-  return out;
-}
-
-/** Every combination, first param slowest. */
-export function grid(params: SweepParam[]): SweepValue[][] {
-  return params.reduce<SweepValue[][]>((combos, p) => combos.flatMap((c) => p.values.map((v) => [...c, v])), [[]]);
-}
-
-/** `count` distinct combinations drawn from the grid with a seeded generator (mulberry32). */
-export function randomPicks(combos: SweepValue[][], count: number, seed: number): SweepValue[][] {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-  const pool = [...combos];
-  for (let i = pool.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
-  }
-  return pool.slice(0, Math.min(count, pool.length));
-}
+export { applyVariant, grid, parseSweepParam, randomPicks, SweepUsageError, sweepTarget } from '../document/sweep';
+export type { SweepParam, SweepTarget, SweepValue } from '../document/sweep';
 
 export interface VariantResult {
   index: number;
@@ -157,12 +39,12 @@ export interface VariantResult {
 
 /** Marks the variants no other beats on both accuracy and MACs (at least as good on both, better on one). */
 export function markPareto(results: VariantResult[]): void {
-  const scored = results.filter((r) => r.testAccuracy !== null);
-  for (const r of results) {
-    r.pareto =
-      r.testAccuracy !== null &&
-      !scored.some((o) => o !== r && o.macs <= r.macs && o.testAccuracy! >= r.testAccuracy! && (o.macs < r.macs || o.testAccuracy! > r.testAccuracy!));
-  }
+  const front = paretoFront(
+    results,
+    (r) => r.testAccuracy,
+    (r) => r.macs,
+  );
+  results.forEach((r, i) => (r.pareto = front[i]!));
 }
 
 export interface SweepArgs {
@@ -207,9 +89,7 @@ function trainChild(file: string, args: string[]): Promise<{ report?: Record<str
 export async function sweepCommand(doc: GraphDocument, args: SweepArgs, io: Io): Promise<number> {
   if (doc.program) throw new SweepUsageError('"patchbay sweep" trains classifier graphs; this document is a training program.');
   if (args.params.length === 0) throw new SweepUsageError('"patchbay sweep" needs at least one --param NAME=V1,V2,….');
-  const targets = args.params.map((p) => sweepTarget(doc, p.name));
-  const all = grid(args.params);
-  const combos = args.random ? randomPicks(all, args.random, args.seed) : all;
+  const combos = sweepVariants(doc, args.params, { random: args.random, seed: args.seed });
   const parallel = Math.max(1, Math.min(args.parallel ?? 2, combos.length));
   const threads = Math.max(1, Math.floor(availableParallelism() / parallel));
   const dir = mkdtempSync(join(tmpdir(), 'patchbay-sweep-'));
@@ -218,15 +98,14 @@ export async function sweepCommand(doc: GraphDocument, args: SweepArgs, io: Io):
       `Sweeping ${combos.length} variant${combos.length === 1 ? '' : 's'} of "${quoted(doc.name)}", ${parallel} at a time (${threads} wasm thread${threads === 1 ? '' : 's'} each).`,
     );
 
-  const results: VariantResult[] = combos.map((values, index) => {
-    const variant = applyVariant(doc, targets, values);
+  const results: VariantResult[] = combos.map(({ index, values, doc: variant }) => {
     const analysis = analyze(variant);
     const summary = summarize(analysis);
     const error = analysis.diagnostics.find((d) => d.severity === 'error');
     if (!error) writeFileSync(join(dir, `variant-${index}.json`), JSON.stringify(variant));
     return {
       index,
-      values: Object.fromEntries(args.params.map((p, i) => [p.name, values[i]!])),
+      values,
       status: error ? 'invalid' : 'failed',
       message: error ? error.message : undefined,
       trainableParams: summary.trainableParams,
@@ -281,10 +160,7 @@ export async function sweepCommand(doc: GraphDocument, args: SweepArgs, io: Io):
 }
 
 const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(2)}%`);
-const describeValues = (values: Record<string, SweepValue>) =>
-  Object.entries(values)
-    .map(([k, v]) => `${quoted(k, 40)}=${quoted(String(v), 40)}`)
-    .join(' ');
+const describeValues = (values: Record<string, SweepValue>) => variantLabel(values).replace(/ · /g, ' ');
 
 /** The comparison, best test accuracy first; * marks the Pareto front of accuracy against MACs. */
 export function formatTable(results: VariantResult[], params: SweepParam[]): string {
@@ -315,13 +191,6 @@ export function formatTable(results: VariantResult[], params: SweepParam[]): str
   ].join('\n');
 }
 
-/** A CSV cell: quoted when it holds a comma, a quote or a line break; a leading =, +, - or @ is prefixed so that a spreadsheet does not read a formula. */
-function csvCell(value: unknown): string {
-  let s = value === null || value === undefined ? '' : String(value);
-  if (typeof value === 'string' && /^[=+\-@]/.test(s)) s = `'${s}`;
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 export function toCsv(results: VariantResult[], params: SweepParam[]): string {
   const header = [...params.map((p) => p.name), 'status', 'testAccuracy', 'testLoss', 'trainLoss', 'trainableParams', 'macs', 'stepMs', 'seconds', 'pareto'];
   const rows = results.map((r) => [
@@ -336,7 +205,7 @@ export function toCsv(results: VariantResult[], params: SweepParam[]): string {
     r.seconds,
     r.pareto,
   ]);
-  return [header, ...rows].map((row) => row.map(csvCell).join(',')).join('\n') + '\n';
+  return csvText([header, ...rows]);
 }
 
 /**

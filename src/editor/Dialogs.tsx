@@ -3,7 +3,7 @@ import { useEditor } from './store';
 import { TEMPLATES, templateDocument } from '../../templates/index';
 import { keyLabel, SHORTCUTS, shortcutLabel } from './shortcuts';
 
-function Dialog({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
+export function Dialog({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     ref.current?.querySelector<HTMLElement>('button, [href], input')?.focus();

@@ -26,6 +26,7 @@ import { Playground } from './train/Playground';
 import { AttentionMapsPanel, classTokenAttentionInput } from './train/AttentionMaps';
 import { isSyntheticName } from '../runtime/data/synthetic';
 import { RunsList } from './train/RunHistory';
+import { SweepPanel } from './train/SweepPanel';
 import { ProgramTrainPanel } from './train/ProgramTrain';
 
 export function TrainPanel() {
@@ -130,6 +131,7 @@ function ClassifierTrainPanel() {
         <SetupForm setup={setup} raw={raw} data={data} />
         <BackendRow />
       </details>
+      <SweepPanel doc={doc} graphKey={graphKey} blocked={blocked} runActive={active} />
       {imageInput && <Playground inputShape={imageInput} />}
       {attentionInput && (
         <AttentionMapsPanel

@@ -40,6 +40,19 @@ export interface RunCore {
   final: { trainLoss: number; trainAccuracy: number; test: Evaluation } | null;
   seconds: number;
   stepsPerSecond: number;
+  /** A variant of a sweep started in the Train tab: which sweep, and its swept values (the run's label). */
+  sweep?: RunSweep;
+  /** The trained graph's cost, counted when the run started (absent in runs saved before it was kept). */
+  cost?: { macs: number; trainableParams: number };
+}
+
+export interface RunSweep {
+  id: string;
+  /** The swept values by name, e.g. { "stem.dim": 32, lr: 0.001 }. */
+  values: Record<string, number | string | boolean>;
+  /** Position in the sweep (0-based) and how many variants it has. */
+  index: number;
+  count: number;
 }
 
 export interface RunRecord extends RunCore {

@@ -10,6 +10,9 @@ import { removeRun, toggleCompare } from './history';
 import { clearPendingWeights, exportWeights, importWeights, tryPastRun } from './weights';
 import { COLORS, duration, pct, runDataText } from './format';
 import { Section } from './Section';
+import { ComparisonDialog } from './Comparison';
+import { openComparison } from './sweep';
+import { variantLabel } from '../../document/sweep';
 import { useProgramRun } from './program-live';
 
 /** The figure a run is known by: test accuracy, or for a training program its first headline metric. */
@@ -106,6 +109,14 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
                       {pct(headline(r).value, 2)}
                     </span>
                   </div>
+                  {r.sweep && (
+                    <div className="pb-row pb-small-text" data-testid="run-sweep">
+                      <span className="pb-tag">
+                        sweep {r.sweep.index + 1}/{r.sweep.count}
+                      </span>
+                      <span className="pb-run-sweep">{variantLabel(r.sweep.values)}</span>
+                    </div>
+                  )}
                   {r.imported && (
                     <div className="pb-small-text pb-muted" data-testid="run-imported">
                       Imported with the graph from {r.imported.files.join(' + ')}; not trained here
@@ -174,6 +185,16 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
         </ul>
       )}
       {chosen.length === 1 && <p className="pb-muted pb-small-text">Tick another run to compare loss curves.</p>}
+      {chosen.length >= 2 && (
+        <div className="pb-row">
+          <span className="pb-muted pb-small-text">{chosen.length} runs ticked</span>
+          <span className="pb-spacer" />
+          <button type="button" className="pb-primary" onClick={openComparison}>
+            Compare {chosen.length} runs
+          </button>
+        </div>
+      )}
+      <ComparisonDialog />
       {chosen.length >= 2 && (
         <LineChart
           title="Loss per step, selected runs"

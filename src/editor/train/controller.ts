@@ -10,7 +10,20 @@ import type { Plan } from '../../compiler/plan';
 import type { TrainingSetup } from '../../document/schema';
 import { TrainingClient, type ClientEvent } from '../../runtime/worker/client';
 import type { TrainData, WeightArtifacts } from '../../runtime/worker/protocol';
-import { loadCheckpoint, saveCheckpoint, saveRun, type RunData, type RunRecord, type RunStatus, type SavedCheckpoint } from '../runs-db';
+import type { GraphDocument } from '../../document/schema';
+import { analysisOf, summaryOf } from '../analysis';
+import { useEditor } from '../store';
+import {
+  loadCheckpoint,
+  saveCheckpoint,
+  saveRun,
+  type RunCore,
+  type RunData,
+  type RunRecord,
+  type RunStatus,
+  type RunSweep,
+  type SavedCheckpoint,
+} from '../runs-db';
 import { isActiveStatus, MNIST_INFO, runIsActive, useTraining, type LiveRun } from '../training';
 import { chosenData, messageOf, runDataFor } from './data';
 import { refreshRuns } from './history';
@@ -59,6 +72,8 @@ function recordOf(run: LiveRun, status: RunStatus, hasWeights = false): RunRecor
     data: run.data,
     // Only an interrupted or crashed run goes on from its checkpoint.
     checkpointStep: status === 'interrupted' || status === 'crashed' ? run.checkpointStep : undefined,
+    sweep: run.sweep,
+    cost: run.cost,
   };
 }
 
@@ -123,17 +138,30 @@ function stopTicker() {
   }
 }
 
-export async function startRun(args: { plan: Plan; setup: TrainingSetup; graphKey: string; graphName: string }): Promise<void> {
-  if (runIsActive()) return;
+/**
+ * Starts a run of `plan`; resolves to its id once it is sent to the worker, or null when it did not
+ * start (another run is active, or the data could not be prepared: said in a toast).
+ */
+export async function startRun(args: {
+  plan: Plan;
+  setup: TrainingSetup;
+  graphKey: string;
+  graphName: string;
+  /** A sweep's variant: its label and place in the sweep. */
+  sweep?: RunSweep;
+  /** The graph's cost; counted from the editor's graph when not given. */
+  cost?: RunCore['cost'];
+}): Promise<string | null> {
+  if (runIsActive()) return null;
   let data: TrainData;
   let info: RunData;
   try {
     ({ data, info } = await runDataFor(args.plan));
   } catch (err) {
     toast('error', 'Could not start the run', [messageOf(err)]);
-    return;
+    return null;
   }
-  if (runIsActive()) return;
+  if (runIsActive()) return null;
   const { backendChoice, limit, pendingWeights } = useTraining.getState();
   const run: LiveRun = {
     id: `run-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`,
@@ -156,6 +184,8 @@ export async function startRun(args: { plan: Plan; setup: TrainingSetup; graphKe
     data: info,
     dataRef: typeof data === 'object' && data.kind === 'inline' ? null : data,
     totalSteps: 0,
+    sweep: args.sweep,
+    cost: args.cost ?? costOf(useEditor.getState().doc),
   };
   // Imported weights initialise this run only.
   useTraining.setState({ run, playground: null, pendingWeights: null, tick: useTraining.getState().tick + 1 });
@@ -171,6 +201,18 @@ export async function startRun(args: { plan: Plan; setup: TrainingSetup; graphKe
     limit: limit ?? undefined,
     initialWeights: pendingWeights?.weights,
   });
+  return run.id;
+}
+
+/** What the table of the comparison view shows as a graph's cost: its MACs for one example and its trainable parameters. */
+export function costOf(doc: GraphDocument): RunCore['cost'] {
+  try {
+    const summary = summaryOf(analysisOf(doc));
+    return { macs: summary.macs, trainableParams: summary.trainableParams };
+  } catch {
+    // A cost that cannot be counted leaves the run without one; it never stops the run.
+    return undefined;
+  }
 }
 
 export function pauseRun() {

@@ -94,14 +94,18 @@ export function realnvp(): GraphDocument {
 }
 
 /**
- * A small Glow on MNIST (no multi-scale factor-out): squeeze to 14×14×4, K steps of ActNorm →
- * invertible 1×1 conv → affine coupling (channel mask, alternating), squeeze to 7×7×16, K more steps.
+ * A small Glow on MNIST with Glow's multi-scale architecture, L = 2 levels: each level squeezes
+ * (14×14×4, then 7×7×8) and runs K steps of ActNorm → invertible 1×1 conv → affine coupling (channel
+ * mask, alternating); after the first level a split factors out half of the channels (14×14×2,
+ * modelled by a conditional Gaussian of the kept half), and a learned prior models the last level's
+ * output. (L = 3 would need a third squeeze of 7×7, which is odd.)
  */
 export function glow(): GraphDocument {
   const g = graphBuilder();
   const K = 3;
+  const L = 2;
   let x = g.add('x', 'Input', { shape: [28, 28, 1] });
-  for (const level of [1, 2]) {
+  for (let level = 1; level <= L; level++) {
     x = g.add(`squeeze${level}`, 'Squeeze', {}, [[x]]);
     for (let k = 1; k <= K; k++) {
       const id = `${level}_${k}`;
@@ -109,7 +113,9 @@ export function glow(): GraphDocument {
       x = g.add(`invconv${id}`, 'InvertibleConv1x1', {}, [[x]]);
       x = g.add(`coupling${id}`, 'AffineCoupling', { parity: (k + 1) % 2, mask: 'channel', hidden: 32 }, [[x]]);
     }
+    if (level < L) x = g.add(`split${level}`, 'FlowSplit', {}, [[x]]);
   }
+  x = g.add('prior', 'FlowPrior', {}, [[x]]);
   g.add('z', 'Output', {}, [[x]]);
   const train = procedure('train', 'Maximum likelihood', 'train', (p) => {
     const data = p.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });
@@ -125,9 +131,12 @@ export function glow(): GraphDocument {
     const data = p.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });
     const deq = p.add('dequantize', 'Dequantize', { levels: 256 }, [[data, 'image']]);
     const flow = p.add('flow', 'Network', { network: 'model', weights: 'frozen' }, [[deq, 'out', 'x']]);
+    // The dequantised digits go to "x" too: bits per dimension count all 784 of them, not only the
+    // 7×7×8 values the flow ends in (the factored-out 14×14×2 are in logdet).
     p.add('likelihood', 'FlowLikelihood', { metric: 'testNll', bitsPerDimMetric: 'bitsPerDim', levels: 256 }, [
       [flow, 'z', 'z'],
       [flow, 'logdet', 'logdet'],
+      [deq, 'out', 'x'],
     ]);
   });
   return {
@@ -156,7 +165,7 @@ export function glow(): GraphDocument {
       presets: [
         {
           name: 'mnist',
-          description: `Small Glow on MNIST digits: two squeezes (14×14×4, 7×7×16), ${K} steps each (ActNorm, 1×1 conv, channel coupling with a 32-channel conv net), no multi-scale split; bits per dimension on held-out digits.`,
+          description: `Small multi-scale Glow on MNIST digits: ${L} levels (squeeze to 14×14×4, ${K} steps, split off 14×14×2; squeeze to 7×7×8, ${K} steps, learned prior), each step ActNorm, 1×1 conv and a channel coupling with a 32-channel conv net; bits per dimension on held-out digits.`,
           set: {},
         },
       ],

@@ -515,12 +515,15 @@ describe('command line', () => {
     expect(metrics.bitsPerDim).toBeGreaterThan(0);
     expect(metrics.bitsPerDim).toBeLessThan(20);
     expect(Number.isFinite(metrics.testNll)).toBe(true);
+    // Over all 784 pixels, though the flow ends in 7×7×8 values: the split's 14×14×2 are in logdet.
+    expect(metrics.bitsPerDim).toBeCloseTo((metrics.testNll + 784 * Math.log(256)) / (784 * Math.LN2), 4);
     const json = join(OUT, 'glow-samples.json');
     expect(patchbay('sample', 'glow', '--weights', dir, '--count', '4', '--out', json).code).toBe(0);
     const samples = JSON.parse(readFileSync(json, 'utf8')) as { shape: number[]; data: number[] };
     expect(samples.shape).toEqual([4, 28, 28, 1]);
     expect(samples.data.every((v) => v >= 0 && v <= 1)).toBe(true);
-    expect(patchbay('sample', 'glow', '--weights', dir, '--count', '4', '--out', join(OUT, 'glow-samples.png')).code).toBe(0);
+    expect(patchbay('sample', 'glow', '--weights', dir, '--count', '4', '--temperature', '0.7', '--out', join(OUT, 'glow-samples.png')).code).toBe(0);
+    expect(patchbay('sample', 'glow', '--weights', dir, '--temperature=-1', '--out', json).stderr).toMatch(/--temperature takes a number of at least 0/);
   }, 180_000);
 
   it('refuses with a message: no weights, a wrong file type, a plain network, data of the wrong shape', () => {

@@ -106,6 +106,8 @@ const PATCHBAY_CLASSES = [
   'PatchbayCapsuleLength',
   'PatchbayClassToken',
   'PatchbayDigitCapsules',
+  'PatchbayFlowPrior',
+  'PatchbayFlowSplit',
   'PatchbayFlowSqueeze',
   'PatchbayGelu',
   'PatchbayGlomLevels',

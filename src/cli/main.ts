@@ -43,7 +43,7 @@ Commands:
                                               params, MACs and step time; * marks the Pareto front.
                                               NAME: lr, batchSize, epochs, depth, a param set on one
                                               node (dim, kernelSize…) or NODE.PARAM
-  sample <file.json | template> [--preset NAME] --weights DIR --count N [--seed S] [--steps K] [--sampler ddim|ancestral] [--eta E] --out FILE
+  sample <file.json | template> [--preset NAME] --weights DIR --count N [--seed S] [--steps K] [--sampler ddim|ancestral] [--eta E] [--temperature T] --out FILE
                                               Samples of a trained generative program (DIR from
                                               train --save): FILE.png a grid, FILE.json the values
 
@@ -125,6 +125,12 @@ async function sample(doc: GraphDocument, values: Record<string, string | boolea
   if (backend !== 'wasm' && backend !== 'cpu') throw new CliError(`--backend takes wasm or cpu, received "${backend}".`, 2);
   const seed = values.seed === undefined ? 0 : Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new CliError(`--seed takes a whole number of at least 0, received "${String(values.seed)}".`, 2);
+  const temperature = values.temperature === undefined ? undefined : Number(values.temperature);
+  if (temperature !== undefined && !(temperature >= 0 && Number.isFinite(temperature)))
+    throw new CliError(
+      `--temperature takes a number of at least 0 (flows: 1 samples the model, Glow's samples use about 0.7), received "${String(values.temperature)}".`,
+      2,
+    );
   try {
     return await sampleCommand(
       doc,
@@ -135,6 +141,7 @@ async function sample(doc: GraphDocument, values: Record<string, string | boolea
         steps: positiveInt('steps', values.steps as string | undefined),
         sampler: values.sampler as string | undefined,
         eta: values.eta === undefined ? undefined : Number(values.eta),
+        temperature,
         out: values.out,
         backend,
       },
@@ -215,6 +222,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         steps: { type: 'string' },
         sampler: { type: 'string' },
         eta: { type: 'string' },
+        temperature: { type: 'string' },
         param: { type: 'string' },
         random: { type: 'string' },
         parallel: { type: 'string' },

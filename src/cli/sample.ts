@@ -22,6 +22,8 @@ export interface SampleArgs {
   sampler?: string;
   /** Diffusion: DDIM's η (0 deterministic … 1). */
   eta?: number;
+  /** Flows: the standard deviation z and every split's factored part are drawn with (Glow's temperature; 1 by default). */
+  temperature?: number;
   /** .png (a grid, or a scatter for 2-D points) or .json ({ shape, data }). */
   out: string;
   backend: 'wasm' | 'cpu';
@@ -49,10 +51,13 @@ export interface Sampler {
 
 export class SampleUsageError extends Error {}
 
-/** A normalizing flow: z from a seeded standard normal, run backwards through the flow network. */
+/** A normalizing flow: z (and each split's factored part) from a seeded normal, run backwards through the flow network. */
 export const flowSampler: Sampler = {
   name: 'normalizing flow',
-  refuses: (program) => (program.networks.some((n) => n.flow) ? null : 'it has no flow network (a network of only couplings, ActNorm, 1×1 convs and squeezes)'),
+  refuses: (program) =>
+    program.networks.some((n) => n.flow)
+      ? null
+      : 'it has no flow network (a network of only flow steps: couplings, ActNorm, 1×1 convs, squeezes, splits and a learned prior)',
   async sample(tf, program, networks, args) {
     const { sampleFlow } = await import('../runtime/program/flows');
     const net = program.networks.find((n) => n.flow)!;
@@ -60,7 +65,7 @@ export const flowSampler: Sampler = {
     if (!model)
       throw new SampleUsageError(`No weights for the flow network "${net.id}" under ${args.weights}: expected ${join(args.weights, net.id, 'model.json')}.`);
     const zShape = model.outputs[0]!.shape.slice(1) as number[];
-    const x = await sampleFlow(tf, model, args.count, zShape, args.seed);
+    const x = await sampleFlow(tf, model, args.count, zShape, args.seed, args.temperature ?? 1);
     const images = x.rank === 4;
     const shown = images ? tf.tidy(() => tf.clipByValue(x, 0, 1)) : x;
     const data = (await shown.data()) as Float32Array;

@@ -133,6 +133,14 @@ export function opCall(s: Extract<ProgramStep, { kind: 'op' }>, ins: string[]): 
       return { fn: 'glomConsensusLoss', code: `glomConsensusLoss(tf, ${a}, ${n('temperature')}, ${n('weight')})` };
     case 'Dequantize':
       return { fn: 'dequantize', code: `dequantize(tf, ${a}, ${n('levels')}, ${ctx})` };
+    case 'LowResolution':
+      return { fn: 'lowResolution', code: `lowResolution(tf, ${a}, ${n('factor')}, ${n('upsample')})` };
+    case 'SquareMask':
+      return { fn: 'squareMask', code: `squareMask(tf, ${a}, ${n('size')}, ${n('placement')}, ${ctx})` };
+    case 'Composite':
+      return { fn: 'composite', code: `composite(tf, ${a}, ${b}, ${c})` };
+    case 'MaskedMeanSquaredError':
+      return { fn: 'maskedMeanSquaredError', code: `maskedMeanSquaredError(tf, ${a}, ${b}, ${c})` };
     default:
       throw new Error(`The exporter has no op "${s.op}" (node "${s.nodeId}").`);
   }
@@ -437,7 +445,12 @@ function evaluateProcedure(ctx: Context, proc: PlanProcedure, trainerScope: Scop
   const metrics = proc.steps.filter((s): s is Extract<ProgramStep, { kind: 'metric' }> => s.kind === 'metric');
   const wanted = metrics.flatMap((m) => m.inputs);
   const needsTrain = metrics.some(
-    (m) => m.metric === 'LinearProbe' || m.metric === 'KNearestNeighbours' || m.metric === 'GaussianBaseline' || m.metric === 'MeanImageBaseline',
+    (m) =>
+      m.metric === 'LinearProbe' ||
+      m.metric === 'KNearestNeighbours' ||
+      m.metric === 'GaussianBaseline' ||
+      m.metric === 'MeanImageBaseline' ||
+      m.metric === 'InpaintingScore',
   );
   const baselines = metrics.filter((m) => m.metric === 'LinearProbe' && m.config.randomInitMetric);
   ctx.helpers.add('collectRows').add('asCollected').add('setMetric');
@@ -515,9 +528,10 @@ function evaluateProcedure(ctx: Context, proc: PlanProcedure, trainerScope: Scop
         break;
       case 'FlowLikelihood': {
         ctx.helpers.add('flowLikelihood');
-        const [z, logdet] = positions.get(m)!;
+        const [z, logdet, x] = positions.get(m)!;
         body.push(`${I}${I}{`);
-        body.push(`${J}const { nll, bitsPerDim } = flowLikelihood(onTest[${z}]!, onTest[${logdet}]!, ${literal(m.config.levels)});`);
+        const dimensions = x === undefined ? '' : `, onTest[${x}]!.dim`;
+        body.push(`${J}const { nll, bitsPerDim } = flowLikelihood(onTest[${z}]!, onTest[${logdet}]!, ${literal(m.config.levels)}${dimensions});`);
         body.push(`${J}setMetric(metrics, ${name}, nll);`);
         if (m.config.bitsPerDimMetric) body.push(`${J}setMetric(metrics, ${stringLiteral(String(m.config.bitsPerDimMetric))}, bitsPerDim);`);
         else body.push(`${J}void bitsPerDim;`);
@@ -534,6 +548,27 @@ function evaluateProcedure(ctx: Context, proc: PlanProcedure, trainerScope: Scop
         ctx.helpers.add('meanImageBaselineMse');
         const [x] = positions.get(m)!;
         body.push(`${I}${I}setMetric(metrics, ${name}, meanImageBaselineMse(onTrain[${x}]!, onTest[${x}]!));`);
+        break;
+      }
+      case 'SuperResolutionScore':
+      case 'InpaintingScore': {
+        // Samples the denoiser conditioned on the held-out conditions, as the app's measure does.
+        const d = diffusionOf(ctx.program);
+        if (!d) throw new Error(`The metric "${m.nodeId}" samples a denoiser, but no training procedure applies a network to Diffuse's x_t.`);
+        ctx.helpers.add('conditionalScores').add('derivedSeed').add('setMetric');
+        const [target, condition, mask] = positions.get(m)!;
+        const model = networkExpr(ctx, d.network, m.config.weights === 'ema' ? 'ema' : 'online');
+        const kind = m.metric === 'SuperResolutionScore' ? 'superResolution' : 'inpainting';
+        body.push(`${I}${I}{`);
+        body.push(
+          `${J}const rows = { target: onTest[${target}]!.data, condition: onTest[${condition}]!.data, ${mask === undefined ? '' : `mask: onTest[${mask}]!.data, `}size: onTest[${target}]!.dim };`,
+        );
+        body.push(
+          `${J}const { score, baseline } = await conditionalScores(tf, ${model}, ${model}.inputs[0]!.shape.slice(1) as number[], ${stringLiteral(kind)}, rows, ${kind === 'inpainting' ? `onTrain[${target}]!.data` : 'undefined'}, { schedule: ${literal(d.schedule)}, timesteps: ${literal(d.timesteps)}, steps: ${literal(m.config.steps)}, examples: ${literal(m.config.examples)}, seed: derivedSeed(seed, ${stringLiteral(`sample:${m.nodeId}`)}) });`,
+        );
+        body.push(`${J}setMetric(metrics, ${name}, score);`);
+        body.push(`${J}setMetric(metrics, ${stringLiteral(String(m.config.baselineMetric))}, baseline);`);
+        body.push(`${I}${I}}`);
         break;
       }
       default:
@@ -756,18 +791,38 @@ export function emitProgram(program: PlanProgram): string {
 }
 
 /** A diffusion program's schedule (its Diffuse node's) and the network applied to that node's x_t. */
-function diffusionOf(program: PlanProgram): { network: string; schedule: string; timesteps: number } | null {
+function diffusionOf(program: PlanProgram): { network: string; schedule: string; timesteps: number; inputs: number } | null {
   for (const proc of program.procedures) {
     const diffuse = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'op' }> => s.kind === 'op' && s.op === 'Diffuse');
-    const apply = diffuse && proc.steps.find((s): s is Extract<ProgramStep, { kind: 'apply' }> => s.kind === 'apply' && s.inputs.includes(diffuse.output));
-    if (diffuse && apply) return { network: apply.network, schedule: String(diffuse.config.schedule), timesteps: Number(diffuse.config.timesteps) };
+    if (!diffuse) continue;
+    // x_t reaches the network directly or through ops (Palette's composite with the known pixels), as runtime/program/denoiser.ts reads it.
+    const carries = new Set([diffuse.output]);
+    for (const s of proc.steps) if (s.kind === 'op' && !s.loss && s.inputs.some((v) => carries.has(v))) carries.add(s.output);
+    const apply = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'apply' }> => s.kind === 'apply' && s.inputs.some((v) => carries.has(v)));
+    if (apply)
+      return { network: apply.network, schedule: String(diffuse.config.schedule), timesteps: Number(diffuse.config.timesteps), inputs: apply.inputs.length };
   }
   return null;
 }
 
 /** `sample()` of a diffusion program: DDIM or ancestral DDPM from seeded noise, the app's sampler (runtime/program/diffusion.ts). */
-function diffusionSampleFunction(d: { network: string; schedule: string; timesteps: number }, names: NetworkNames): string {
+function diffusionSampleFunction(d: { network: string; schedule: string; timesteps: number; inputs: number }, names: NetworkNames): string {
   const I = INDENT;
+  if (d.inputs === 3)
+    return [
+      '/**',
+      ` * Draws one image per condition with the network ${docComment(d.network)}, which predicts the noise ε of x_t at timestep t`,
+      ` * given a condition image (schedule ${docComment(d.schedule)}, T = ${d.timesteps}): DDIM (η = 0) over \`steps\` evenly spread`,
+      ' * timesteps, one tidy per step. `condition` is [count, …one image’s shape] in [−1, 1], made as the procedures make it',
+      ' * (the upsampled low-resolution image, or the masked one). For inpainting pass `known`: the image (in [−1, 1]) and the',
+      ' * mask (1 = fill in); the known pixels are put back every step. Returns [count, …] in [0, 1].',
+      ' */',
+      'export async function sample(nets: Networks, condition: tf.Tensor, seed = 0, steps = 50, known?: { image: tf.Tensor; mask: tf.Tensor }): Promise<tf.Tensor> {',
+      `${I}const model = ${names.access};`,
+      `${I}const shape = model.inputs[0]!.shape.slice(1) as number[];`,
+      `${I}return sampleDiffusion(tf, model, diffusionSchedule(${literal(d.schedule)}, ${literal(d.timesteps)}), shape, { count: condition.shape[0]!, seed, steps, sampler: 'ddim', condition, known });`,
+      '}',
+    ].join('\n');
   return [
     '/**',
     ` * Draws \`count\` images with the network ${docComment(d.network)}, which predicts the noise ε of x_t at timestep t`,

@@ -1,6 +1,6 @@
 /**
  * The PyTorch export of the generative layers: the flow steps (RealNVP, Glow: affine coupling,
- * ActNorm, invertible 1×1 convolution, squeeze) and the diffusion layers (timestep embedding,
+ * ActNorm, invertible 1×1 convolution, squeeze, split, learned prior) and the diffusion layers (timestep embedding,
  * residual block with a timestep, spatial attention, the DDPM UNet). Each becomes a readable
  * nn.Module of model.py (the helper classes below) with the weight names of its tfjs layer, so that
  * weights.py moves them both ways. The classes compute what src/runtime/layers computes, in the same
@@ -20,6 +20,8 @@ import type { LayerContext, PyValue, WeightLayout } from './pytorch-layers';
 
 export type GenerativeHelperName =
   | 'FlowSqueeze'
+  | 'FlowSplit'
+  | 'FlowPrior'
   | 'ActNorm'
   | 'InvertibleConv1x1'
   | 'AffineCouplingMLP'
@@ -136,7 +138,14 @@ const addWeights = (ctx: GenerativeContext, weights: Weight[]) => {
 };
 
 /** The tfjs factories of the flow steps: a network of only these has forward_flow and inverse. */
-export const FLOW_FACTORIES: ReadonlySet<string> = new Set(['PatchbayAffineCoupling', 'PatchbayActNorm', 'PatchbayInvertibleConv1x1', 'PatchbayFlowSqueeze']);
+export const FLOW_FACTORIES: ReadonlySet<string> = new Set([
+  'PatchbayAffineCoupling',
+  'PatchbayActNorm',
+  'PatchbayInvertibleConv1x1',
+  'PatchbayFlowSqueeze',
+  'PatchbayFlowSplit',
+  'PatchbayFlowPrior',
+]);
 
 /**
  * The model class's `forward_flow` and `inverse` when its graph is one chain of flow steps from its
@@ -149,17 +158,41 @@ export function flowMethods(main: PlanBody, attrOf: ReadonlyMap<string, string>)
   if (inputs.length !== 1 || main.outputs.length !== 1) return null;
   let previous = inputs[0]!.value;
   const attrs: string[] = [];
+  let splits = false;
   for (const step of main.steps) {
     if (step.kind === 'input') continue;
     if (step.kind !== 'layer' || !FLOW_FACTORIES.has(step.factory) || step.when !== undefined) return null;
     if (step.inputs.length !== 1 || step.inputs[0] !== previous || !attrOf.has(step.value)) return null;
     attrs.push(attrOf.get(step.value)!);
+    splits ||= step.factory === 'PatchbayFlowSplit';
     previous = step.value;
   }
   if (!attrs.length || main.outputs[0]!.value !== previous) return null;
   const I = '    ';
   // `for step in (\n self.a,\n self.b,\n ):` — one step a line.
   const loop = (list: string[]) => [`${I}for step in (`, ...list.map((a) => `${I}${I}self.${a},`), `${I}):`];
+  if (splits)
+    return [
+      'def forward_flow(self, x, factored=None):',
+      `${I}${pyLiteral("x -> (z, log|det dz/dx|) per example: the flow's density direction, each step adding its log-determinant and each split its factored-out half's log-likelihood. Pass a list as factored to get those halves back (in standard form, one per split, in order) for inverse.")}`,
+      `${I}logdet = x.new_zeros(x.shape[0])`,
+      ...loop(attrs),
+      `${I}${I}x, step_logdet, *eps = step.forward_flow(x)`,
+      `${I}${I}logdet = logdet + step_logdet`,
+      `${I}${I}if factored is not None:`,
+      `${I}${I}${I}factored.extend(eps)`,
+      `${I}return x, logdet`,
+      '',
+      'def inverse(self, z, factored=None, temperature=1.0):',
+      `${I}${pyLiteral("z -> x: the steps backwards, each inverted. Each split takes its factored-out half from factored (forward_flow's, to get x back) or draws it from N(0, temperature^2); to sample, draw z from N(0, temperature^2) too.")}`,
+      `${I}pending = list(factored) if factored is not None else []`,
+      ...loop([...attrs].reverse()),
+      `${I}${I}if isinstance(step, FlowSplit):`,
+      `${I}${I}${I}z = step.inverse(z, pending.pop() if pending else None, temperature)`,
+      `${I}${I}else:`,
+      `${I}${I}${I}z = step.inverse(z)`,
+      `${I}return z`,
+    ];
   return [
     'def forward_flow(self, x):',
     `${I}${pyLiteral("x -> (z, log|det dz/dx|) per example: the flow's density direction, each step adding its log-determinant.")}`,
@@ -181,6 +214,24 @@ export const GENERATIVE_EMITTERS: Record<string, GenerativeEmitter> = {
   PatchbayFlowSqueeze(_config, [x], _out, ctx) {
     ctx.helper('FlowSqueeze');
     ctx.init(`self.${ctx.attr} = FlowSqueeze()`);
+    return `self.${ctx.attr}(${x!.name})`;
+  },
+  PatchbayFlowSplit(_config, [x], _out, ctx) {
+    const c = last(x!);
+    const [kept, factored] = [Math.floor(c / 2), c - Math.floor(c / 2)];
+    ctx.helper('FlowSplit');
+    ctx.init(`self.${ctx.attr} = FlowSplit(${c})`);
+    ctx.weight('prior_kernel', 'prior.weight', 'conv', [3, 3, kept, 2 * factored]);
+    ctx.weight('prior_bias', 'prior.bias', 'copy', [2 * factored]);
+    ctx.weight('prior_log_scale', 'prior_log_scale', 'copy', [2 * factored]);
+    return `self.${ctx.attr}(${x!.name})`;
+  },
+  PatchbayFlowPrior(_config, [x], _out, ctx) {
+    const c = last(x!);
+    ctx.helper('FlowPrior');
+    ctx.init(`self.${ctx.attr} = FlowPrior(${c}, image=${bool(isImage(x!))})`);
+    ctx.weight('mean', 'mean', 'copy', [c]);
+    ctx.weight('log_scale', 'log_scale', 'copy', [c]);
     return `self.${ctx.attr}(${x!.name})`;
   },
   PatchbayActNorm(_config, [x], _out, ctx) {
@@ -297,6 +348,67 @@ export const GENERATIVE_HELPERS: Record<GenerativeHelperName, string> = {
         n, c4, h, w = y.shape
         patches = y.reshape(n, 2, 2, c4 // 4, h, w)  # n, dy, dx, c, row, column
         return patches.permute(0, 3, 4, 1, 5, 2).reshape(n, c4 // 4, 2 * h, 2 * w)`,
+  FlowSplit: `class FlowSplit(nn.Module):
+    """Glow's split (factor-out), a flow step: the first C // 2 channels are kept; the rest are
+    factored out and modelled by a Gaussian whose mean and log-scale a 3x3 convolution of the kept
+    half gives (Glow's split2d_prior: weights and bias start at zero and the output is scaled by
+    exp(3 * prior_log_scale), so a new split's prior is the standard normal). forward_flow returns
+    the kept half, the factored half's log-likelihood (added to the log-determinant) and that half in
+    standard form, eps = (factored - mean) * exp(-log_scale); inverse(y, eps) puts it back, drawing
+    eps from N(0, temperature^2) when none is given."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.kept = channels // 2
+        factored = channels - self.kept
+        self.prior = nn.Conv2d(self.kept, 2 * factored, 3, padding=1)
+        self.prior_log_scale = nn.Parameter(torch.zeros(2 * factored))
+        nn.init.zeros_(self.prior.weight)
+        nn.init.zeros_(self.prior.bias)
+
+    def prior_of(self, kept):
+        h = self.prior(kept) * torch.exp(3 * self.prior_log_scale).view(1, -1, 1, 1)
+        mean, log_scale = h.chunk(2, dim=1)
+        return mean, log_scale
+
+    def forward(self, x):
+        return x[:, : self.kept]
+
+    def forward_flow(self, x):
+        kept, factored = x[:, : self.kept], x[:, self.kept :]
+        mean, log_scale = self.prior_of(kept)
+        eps = (factored - mean) * torch.exp(-log_scale)
+        log_p = (-0.5 * eps.square() - log_scale).sum(dim=(1, 2, 3)) - eps[0].numel() * 0.5 * math.log(2 * math.pi)
+        return kept, log_p, eps
+
+    def inverse(self, y, eps=None, temperature=1.0):
+        mean, log_scale = self.prior_of(y)
+        if eps is None:
+            eps = torch.randn_like(mean) * temperature
+        return torch.cat([y, mean + torch.exp(log_scale) * eps], dim=1)`,
+  FlowPrior: `class FlowPrior(nn.Module):
+    """Glow's learned top prior as the last flow step: the flow's output h is modelled by
+    N(mean, exp(log_scale)^2) per channel, written as z = (h - mean) * exp(-log_scale) (standard
+    normal), log|det J| = -positions * sum(log_scale). Both start at zero."""
+
+    def __init__(self, channels, image):
+        super().__init__()
+        self.image = image
+        self.mean = nn.Parameter(torch.zeros(channels))
+        self.log_scale = nn.Parameter(torch.zeros(channels))
+
+    def _per_channel(self, v):
+        return v.view(1, -1, 1, 1) if self.image else v
+
+    def forward(self, x):
+        return (x - self._per_channel(self.mean)) * torch.exp(-self._per_channel(self.log_scale))
+
+    def forward_flow(self, x):
+        positions = x.shape[2] * x.shape[3] if self.image else 1
+        return self(x), (-self.log_scale.sum() * positions).expand(x.shape[0])
+
+    def inverse(self, y):
+        return y * torch.exp(self._per_channel(self.log_scale)) + self._per_channel(self.mean)`,
   ActNorm: `class ActNorm(nn.Module):
     """Glow's ActNorm, a flow step: y = (x + bias) * exp(log_scale) per channel (dim 1 of images,
     the last dim of vectors). While the buffer \`initialized\` is not 1, a batch sets bias and

@@ -5,7 +5,7 @@ import { BatchNormalizationSpec } from './layers/batch-normalization';
 import { BlockInputSpec, BlockOutputSpec } from './layers/block-ports';
 import { CapsuleLengthSpec, DigitCapsulesSpec, PrimaryCapsulesSpec, SquashSpec } from './layers/capsules';
 import { GlomLevelsSpec, GlomUpdateSpec, PatchesToImageSpec } from './layers/glom';
-import { ActNormSpec, AffineCouplingSpec, FlowSqueezeSpec, InvertibleConv1x1Spec } from './layers/flows';
+import { ActNormSpec, AffineCouplingSpec, FlowPriorSpec, FlowSplitSpec, FlowSqueezeSpec, InvertibleConv1x1Spec } from './layers/flows';
 import { Conv2DSpec } from './layers/conv2d';
 import { Conv2DTransposeSpec } from './layers/conv2d-transpose';
 import { DenseSpec } from './layers/dense';
@@ -71,6 +71,8 @@ export const NODE_SPECS: readonly AnySpec[] = [
   ActNormSpec,
   InvertibleConv1x1Spec,
   FlowSqueezeSpec,
+  FlowSplitSpec,
+  FlowPriorSpec,
   TimestepEmbeddingSpec,
   TimeResBlockSpec,
   SpatialAttentionSpec,

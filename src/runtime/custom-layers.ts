@@ -6,6 +6,8 @@ import { PatchbayL2Normalize } from './layers/l2-normalize';
 import { PatchbayActNorm } from './layers/act-norm';
 import { PatchbayAffineCoupling } from './layers/affine-coupling';
 import { PatchbayFlowSqueeze } from './layers/flow-squeeze';
+import { PatchbayFlowSplit } from './layers/flow-split';
+import { PatchbayFlowPrior } from './layers/flow-prior';
 import { PatchbayInvertibleConv1x1 } from './layers/invertible-conv1x1';
 import { PatchbayClassToken } from './layers/class-token';
 import { PatchbayGelu } from './layers/gelu';
@@ -51,6 +53,8 @@ const CLASSES: readonly CustomLayerClass[] = [
   PatchbayAffineCoupling,
   PatchbayInvertibleConv1x1,
   PatchbayFlowSqueeze,
+  PatchbayFlowSplit,
+  PatchbayFlowPrior,
   PatchbayTimestepEmbedding,
   PatchbayTimeResBlock,
   PatchbaySpatialAttention,

@@ -4,6 +4,7 @@ runs the tfjs inputs and compares with tfjs's outputs, then saves the weights ba
 compares them with the originals. Prints one JSON line per case."""
 import importlib
 import json
+import inspect
 import os
 import sys
 
@@ -60,10 +61,15 @@ def check(folder):
         # A flow network: forward_flow's z and log-determinant against tfjs's forwardFlow, and inverse(z)
         # against the input (relative to the largest |logdet| and |x|). The round trip runs in float64, so
         # that a wrong inverse shows and float32 rounding through many steps does not.
+        # A flow with splits (Glow's multi-scale) factors halves out on the way: forward_flow hands them
+        # back in a list and inverse takes them, so that x comes back exactly.
+        splits = "factored" in inspect.signature(model.forward_flow).parameters
         with torch.no_grad():
             z, logdet = model.forward_flow(inputs[0])
             model64 = model.double()
-            back = model64.inverse(model64.forward_flow(inputs[0].double())[0]).float()
+            factored = [] if splits else None
+            z64 = model64.forward_flow(inputs[0].double(), **({"factored": factored} if splits else {}))[0]
+            back = (model64.inverse(z64, factored) if splits else model64.inverse(z64)).float()
         expected_logdet = read(folder, "logdet.bin", [inputs[0].shape[0]])
         flow = {
             "flowDiff": float(np.abs(z.numpy() - to_torch_layout(read(folder, "output0.bin", meta["outputs"][0]["shape"]))).max()),

@@ -870,6 +870,13 @@ export function samplingTimesteps(timesteps: number, steps: number): number[] {
    * steps use ε̂ − √(1 − ᾱ)·s·∇ log p(y | x_t) (ADM's condition_mean and condition_score).
    */
   guidance?: { classifier: (x: tfType.Tensor, t: tfType.Tensor) => tfType.Tensor; label: number; scale: number };
+  /** A conditional model's third input (SR3's upsampled image, Palette's masked one), [count, …]; the caller keeps it. */
+  condition?: tfType.Tensor;
+  /**
+   * Palette's inpainting: outside \`mask\` (1 = generate) the pixels of \`image\` ([−1, 1]) are put back
+   * into x before every step and at the end, as the network saw x_t in training. The caller keeps both.
+   */
+  known?: { image: tfType.Tensor; mask: tfType.Tensor };
 }`,
   },
   sampleDiffusion: {
@@ -898,7 +905,11 @@ export async function sampleDiffusion(
   const visit = samplingTimesteps(schedule.timesteps, options.steps);
   const eta = options.eta ?? 0;
   const full = [options.count, ...shape];
-  let x = tf.randomNormal(full, 0, 1, 'float32', derivedSeed(options.seed, 'sample:x_T'));
+  const known = options.known;
+  const keepKnown = (y: tfType.Tensor) => (known ? tf.add(tf.mul(known.mask, y), tf.mul(tf.sub(1, known.mask), known.image)) : y);
+  const noiseT = tf.randomNormal(full, 0, 1, 'float32', derivedSeed(options.seed, 'sample:x_T'));
+  let x = known ? tf.tidy(() => keepKnown(noiseT)) : noiseT;
+  if (known) noiseT.dispose();
   for (let i = visit.length - 1; i >= 0; i--) {
     const t = visit[i]!;
     const alphaBar = schedule.alphasCumprod[t]!;
@@ -906,7 +917,8 @@ export async function sampleDiffusion(
     const last = i === 0;
     const previous = x;
     x = tf.tidy(() => {
-      const out = model.apply([previous, tf.fill([options.count, 1], t)], { training: false }) as tfType.Tensor;
+      const inputs = [previous, tf.fill([options.count, 1], t), ...(options.condition ? [options.condition] : [])];
+      const out = model.apply(inputs, { training: false }) as tfType.Tensor;
       // A network with learned variances (improved DDPM) outputs ε̂ then v: twice the image's channels.
       const channels = shape[shape.length - 1]!;
       const learned = out.shape[out.rank - 1] === 2 * channels;
@@ -934,13 +946,13 @@ export async function sampleDiffusion(
           ? tf.exp(tf.add(tf.mul(tf.div(tf.add(v, 1), 2), Math.log(beta)), tf.mul(tf.sub(1, tf.div(tf.add(v, 1), 2)), logSmall)))
           : small;
         const guided = gradient ? tf.add(mean, tf.mul(tf.mul(gradient, variance), guide!.scale)) : mean;
-        return last ? guided : tf.add(guided, tf.mul(noise(), tf.sqrt(variance)));
+        return keepKnown(last ? guided : tf.add(guided, tf.mul(noise(), tf.sqrt(variance))));
       }
       // ε consistent with the clipped x̂₀ (improved-diffusion's _predict_eps_from_xstart).
       const epsClipped = tf.div(tf.sub(previous, tf.mul(x0, Math.sqrt(alphaBar))), Math.sqrt(1 - alphaBar));
       const sigma = eta * Math.sqrt((1 - alphaBarPrev) / (1 - alphaBar)) * Math.sqrt(1 - alphaBar / alphaBarPrev);
       const direction = tf.add(tf.mul(x0, Math.sqrt(alphaBarPrev)), tf.mul(epsClipped, Math.sqrt(Math.max(0, 1 - alphaBarPrev - sigma * sigma))));
-      return last || sigma === 0 ? direction : tf.add(direction, tf.mul(noise(), sigma));
+      return keepKnown(last || sigma === 0 ? direction : tf.add(direction, tf.mul(noise(), sigma)));
     });
     previous.dispose();
     await options.onStep?.(visit.length - i, visit.length);
@@ -1026,6 +1038,282 @@ export function diffusionHybridLoss(
   const first = tf.cast(tf.equal(index, 0), 'float32');
   const vb = tf.add(tf.mul(first, perEx(tf.neg(logProbs))), tf.mul(tf.sub(1, first), perEx(kl)));
   return tf.add(mse, tf.mul(tf.mean(vb), timesteps / 1000));
+}`,
+  },
+  resizeMatrix: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/**
+ * The matrix [to, from] that resizes one axis from \`from\` samples to \`to\`, with half-pixel centres
+ * (source x = (i + ½)·from/to − ½) and edges repeated. Bilinear: the two nearest samples. Bicubic:
+ * Keys' cubic convolution with a = −0.5 (MATLAB's imresize, the upsampling SR3 compares with) over
+ * the four nearest. Rows sum to 1.
+ */
+export function resizeMatrix(kind: 'bilinear' | 'bicubic', from: number, to: number): Float32Array {
+  const m = new Float32Array(to * from);
+  const clamp = (j: number) => Math.min(from - 1, Math.max(0, j));
+  const cubic = (d: number) => {
+    const a = -0.5;
+    const x = Math.abs(d);
+    if (x <= 1) return (a + 2) * x ** 3 - (a + 3) * x ** 2 + 1;
+    if (x < 2) return a * x ** 3 - 5 * a * x ** 2 + 8 * a * x - 4 * a;
+    return 0;
+  };
+  for (let i = 0; i < to; i++) {
+    const x = ((i + 0.5) * from) / to - 0.5;
+    const lo = Math.floor(x);
+    if (kind === 'bilinear') {
+      const f = x - lo;
+      m[i * from + clamp(lo)]! += 1 - f;
+      m[i * from + clamp(lo + 1)]! += f;
+    } else for (let j = lo - 1; j <= lo + 2; j++) m[i * from + clamp(j)]! += cubic(x - j);
+  }
+  return m;
+}`,
+  },
+  averagingMatrix: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** The matrix [to, from] that averages each block of \`from / to\` samples (area downsampling). */
+export function averagingMatrix(from: number, to: number): Float32Array {
+  const f = from / to;
+  const m = new Float32Array(to * from);
+  for (let i = 0; i < to; i++) for (let j = 0; j < f; j++) m[i * from + i * f + j] = 1 / f;
+  return m;
+}`,
+  },
+  resizeBoth: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: ['T', 'Tf'],
+    tfTypes: false,
+    source: `/** y = M·X·Mᵀ on each image's height and width ([batch, h, w, c] → [batch, rows(M), rows(M), c]). */
+function resizeBoth(tf: Tf, x: T, m: Float32Array, to: number): T {
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const mt = tf.transpose(tf.tensor2d(m, [to, w]));
+  const overWidth = tf.reshape(tf.matMul(tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [-1, w]), mt), [n, c, h, to]);
+  const overHeight = tf.reshape(tf.matMul(tf.reshape(tf.transpose(overWidth, [0, 1, 3, 2]), [-1, h]), mt), [n, c, to, to]);
+  return tf.transpose(overHeight, [0, 3, 2, 1]);
+}`,
+  },
+  lowResolution: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: ['T', 'Tf', 'averagingMatrix', 'resizeBoth', 'resizeMatrix'],
+    tfTypes: false,
+    source: `/**
+ * SR3's input: each image averaged down by \`factor\` (28×28 → 7×7 for factor 4), then upsampled back
+ * to its size (bicubic or bilinear): the blurry image the network conditions on, and the baseline its
+ * output must beat. Square images only.
+ */
+export function lowResolution(tf: Tf, x: T, factor: number, upsample: 'bilinear' | 'bicubic'): T {
+  const size = x.shape[1]!;
+  const small = size / factor;
+  return resizeBoth(tf, resizeBoth(tf, x, averagingMatrix(size, small), small), resizeMatrix(upsample, small, size), size);
+}`,
+  },
+  squareMask: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: ['T', 'Tf', 'derivedSeed', 'seededRandom'],
+    tfTypes: false,
+    source: `/**
+ * Palette's inpainting mask: 1 inside a \`size\`×\`size\` square (what the network fills), 0 elsewhere,
+ * of the input's shape. The square sits at a random place per example (seeded by run, step and node,
+ * so an evaluation sees the same squares every time), or in the centre.
+ */
+export function squareMask(tf: Tf, x: T, size: number, placement: 'random' | 'center', ctx: { seed: number; step: number; nodeId: string }): T {
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const random = seededRandom(derivedSeed(ctx.seed, \`\${ctx.nodeId}@\${ctx.step}\`));
+  const mask = new Float32Array(n * h * w * c);
+  const [sh, sw] = [Math.min(size, h), Math.min(size, w)];
+  for (let i = 0; i < n; i++) {
+    const top = placement === 'center' ? Math.floor((h - sh) / 2) : Math.floor(random() * (h - sh + 1));
+    const left = placement === 'center' ? Math.floor((w - sw) / 2) : Math.floor(random() * (w - sw + 1));
+    for (let r = top; r < top + sh; r++) mask.fill(1, ((i * h + r) * w + left) * c, ((i * h + r) * w + left + sw) * c);
+  }
+  return tf.tensor4d(mask, [n, h, w, c]);
+}`,
+  },
+  composite: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: ['T', 'Tf'],
+    tfTypes: false,
+    source: `/** mask·inside + (1 − mask)·outside: the known pixels kept, the masked ones taken from \`inside\`. */
+export function composite(tf: Tf, inside: T, outside: T, mask: T): T {
+  return tf.add(tf.mul(mask, inside), tf.mul(tf.sub(1, mask), outside));
+}`,
+  },
+  maskedMeanSquaredError: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: ['T', 'Tf'],
+    tfTypes: false,
+    source: `/**
+ * Palette's inpainting loss: the squared error of a and b averaged over the masked elements only
+ * (Σ mask·(a − b)² / Σ mask), so the known pixels, which the network is given, count for nothing.
+ */
+export function maskedMeanSquaredError(tf: Tf, a: T, b: T, mask: T): T {
+  return tf.div(tf.sum(tf.mul(mask, tf.squaredDifference(a, b))), tf.maximum(tf.sum(mask), 1));
+}`,
+  },
+  meanPsnr: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/**
+ * Mean PSNR over images, in dB, for pixels in [0, 1]: 10·log₁₀(1 / MSE) per image (\`size\` values
+ * each), then averaged; an exact match counts as 100 dB rather than infinity.
+ */
+export function meanPsnr(output: ArrayLike<number>, target: ArrayLike<number>, size: number): number {
+  const count = Math.floor(target.length / size);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    let se = 0;
+    for (let j = i * size; j < (i + 1) * size; j++) se += (output[j]! - target[j]!) ** 2;
+    sum += Math.min(100, 10 * Math.log10(size / Math.max(se, 1e-300)));
+  }
+  return count ? sum / count : Number.NaN;
+}`,
+  },
+  maskedMse: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** Σ mask·(output − target)² / Σ mask: the error on the masked pixels only (NaN when nothing is masked). */
+export function maskedMse(output: ArrayLike<number>, target: ArrayLike<number>, mask: ArrayLike<number>): number {
+  let se = 0;
+  let n = 0;
+  for (let i = 0; i < target.length; i++) {
+    se += mask[i]! * (output[i]! - target[i]!) ** 2;
+    n += mask[i]!;
+  }
+  return n ? se / n : Number.NaN;
+}`,
+  },
+  meanRow: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** The mean example of \`count\` rows of \`size\` values. */
+export function meanRow(rows: ArrayLike<number>, size: number): Float32Array {
+  const count = Math.floor(rows.length / size);
+  const sum = new Float64Array(size);
+  for (let i = 0; i < count * size; i++) sum[i % size]! += rows[i]!;
+  return Float32Array.from(sum, (s) => s / Math.max(count, 1));
+}`,
+  },
+  ConditionalSampling: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** What sampling a conditional diffusion model needs: the schedule it trained with and the sampler's steps. */
+export interface ConditionalSampling {
+  schedule: 'linear' | 'cosine';
+  timesteps: number;
+  steps: number;
+  seed: number;
+  /** Images sampled at once (memory: a batch of the network's activations). */
+  batch?: number;
+}`,
+  },
+  sampleConditioned: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: ['ConditionalSampling', 'T', 'Tf', 'derivedSeed', 'diffusionSchedule', 'sampleDiffusion'],
+    tfTypes: true,
+    source: `/**
+ * Samples an output for every condition (rows of one image each, in the [−1, 1] the model works in)
+ * with DDIM over \`steps\` timesteps, the condition as the network's third input. With \`known\`
+ * (Palette's inpainting) the pixels outside the mask are put back from the known image at every step,
+ * as the network saw them in training. Returns the outputs in [0, 1], row by row.
+ */
+export async function sampleConditioned(
+  tf: Tf,
+  model: { apply(inputs: T[], kwargs?: Record<string, unknown>): T | T[] | tfType.SymbolicTensor | tfType.SymbolicTensor[] },
+  shape: number[],
+  condition: Float32Array,
+  known: { image: Float32Array; mask: Float32Array } | undefined,
+  options: ConditionalSampling,
+): Promise<Float32Array> {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const count = Math.floor(condition.length / size);
+  const out = new Float32Array(count * size);
+  const batch = options.batch ?? 100;
+  const schedule = diffusionSchedule(options.schedule, options.timesteps);
+  for (let start = 0; start < count; start += batch) {
+    const n = Math.min(batch, count - start);
+    const rows = (a: Float32Array) => tf.tensor(a.subarray(start * size, (start + n) * size), [n, ...shape]);
+    const cond = rows(condition);
+    const given = known ? { image: rows(known.image), mask: rows(known.mask) } : undefined;
+    try {
+      const images = await sampleDiffusion(tf, model, schedule, shape, {
+        count: n,
+        seed: derivedSeed(options.seed, \`conditioned@\${start}\`),
+        steps: options.steps,
+        sampler: 'ddim',
+        condition: cond,
+        known: given,
+      });
+      out.set((await images.data()) as Float32Array, start * size);
+      images.dispose();
+    } finally {
+      tf.dispose([cond, ...(given ? [given.image, given.mask] : [])]);
+    }
+  }
+  return out;
+}`,
+  },
+  toPixels: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** From the [−1, 1] a diffusion model works in to [0, 1] pixels, clipped. */
+export const toPixels = (x: ArrayLike<number>): Float32Array => Float32Array.from(x, (v) => Math.min(1, Math.max(0, v * 0.5 + 0.5)));`,
+  },
+  ConditionalRows: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** Held-out rows a sampling measure collected: the targets and conditions in [−1, 1], and Palette's mask. */
+export interface ConditionalRows {
+  target: Float32Array;
+  condition: Float32Array;
+  mask?: Float32Array;
+  /** Values per image. */
+  size: number;
+}`,
+  },
+  conditionalScores: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: ['ConditionalRows', 'ConditionalSampling', 'T', 'Tf', 'maskedMse', 'meanPsnr', 'meanRow', 'sampleConditioned', 'toPixels'],
+    tfTypes: true,
+    source: `/**
+ * SR3's and Palette's measures on the first \`examples\` held-out images: samples an output for each
+ * condition, then scores it against the target, beside the trivial answer. Super-resolution: mean
+ * PSNR of the samples and of the upsampled input itself. Inpainting: the squared error on the masked
+ * pixels of the samples and of the mean training image (from \`trainTargets\`) put in the square.
+ * Errors and PSNR on pixels in [0, 1].
+ */
+export async function conditionalScores(
+  tf: Tf,
+  model: { apply(inputs: T[], kwargs?: Record<string, unknown>): T | T[] | tfType.SymbolicTensor | tfType.SymbolicTensor[] },
+  shape: number[],
+  kind: 'superResolution' | 'inpainting',
+  rows: ConditionalRows,
+  trainTargets: Float32Array | undefined,
+  options: ConditionalSampling & { examples: number },
+): Promise<{ score: number; baseline: number; outputs: Float32Array }> {
+  const n = Math.min(options.examples, Math.floor(rows.target.length / rows.size));
+  const first = (a: Float32Array) => a.subarray(0, n * rows.size);
+  const target = toPixels(first(rows.target));
+  if (kind === 'superResolution') {
+    const outputs = await sampleConditioned(tf, model, shape, first(rows.condition), undefined, options);
+    return { score: meanPsnr(outputs, target, rows.size), baseline: meanPsnr(toPixels(first(rows.condition)), target, rows.size), outputs };
+  }
+  if (!rows.mask) throw new Error('An inpainting score needs the mask.');
+  const mask = first(rows.mask);
+  const outputs = await sampleConditioned(tf, model, shape, first(rows.condition), { image: first(rows.target), mask }, options);
+  const mean = meanRow(toPixels(trainTargets ?? first(rows.target)), rows.size);
+  const fill = Float32Array.from(target, (v, i) => (mask[i]! > 0 ? mean[i % rows.size]! : v));
+  return { score: maskedMse(outputs, target, mask), baseline: maskedMse(fill, target, mask), outputs };
 }`,
   },
   SymmetricEigen: {
@@ -1127,14 +1415,21 @@ export function directPredWeights(correlation: ArrayLike<number>, n: number, eps
     tfTypes: false,
     source: `/**
  * Normalizing flows over ordinary networks. A flow network is a chain of flow layers (affine
- * coupling, ActNorm, invertible 1×1 conv, squeeze: src/runtime/layers), each of which has
- * \`forwardFlow(x) → { y, logdet }\` and \`inverseFlow(y)\`. So one set of weights, one LayersModel
- * (saved, loaded and exported like any other), runs forward for the density (z and Σ log|det J|)
- * and backward for sampling. The export copies these functions (npm run gen:program).
+ * coupling, ActNorm, invertible 1×1 conv, squeeze, split, learned prior: src/runtime/layers), each
+ * of which has \`forwardFlow(x) → { y, logdet }\` and \`inverseFlow(y)\`. So one set of weights, one
+ * LayersModel (saved, loaded and exported like any other), runs forward for the density (z and
+ * Σ log|det J|) and backward for sampling. The export copies these functions (npm run gen:program).
+ *
+ * Glow's multi-scale architecture factors half of the channels out after each level (the split
+ * step): its forward pass hands back that half in standard form (ε) and adds its log-likelihood
+ * to logdet, so that the flow NLL of the final z and the summed logdet is the whole NLL; its inverse
+ * needs an ε back, the stored one (reconstruction) or a fresh draw from N(0, T²) (sampling).
  */
 export interface FlowStep {
-  forwardFlow(x: T): { y: T; logdet: T };
-  inverseFlow(y: T): T;
+  forwardFlow(x: T): { y: T; logdet: T; factored?: T };
+  inverseFlow(y: T, factored?: T): T;
+  /** Steps that factor out part of their input (splits): the shape of that part for one example, from the kept part's. */
+  factoredShape?(keptShape: number[]): number[];
   /**
    * A step whose inverse needs host values (the invertible 1×1 conv's W⁻¹, worked out in JS) reads
    * them here, asynchronously, for the \`inverseFlow\` calls that follow until \`releaseInverse\`:
@@ -1142,6 +1437,20 @@ export interface FlowStep {
    */
   prepareInverse?(): Promise<void>;
   releaseInverse?(): void;
+}`,
+  },
+  FlowInverseOptions: {
+    file: 'src/runtime/program/flows.ts',
+    uses: ['T'],
+    tfTypes: false,
+    source: `/** How the inverse gets the parts that splits factored out: given (one ε per split, in forward order), or drawn. */
+export interface FlowInverseOptions {
+  /** ε of each split in forward order, as flowForward returns them: the inverse then rebuilds x exactly. */
+  factored?: T[];
+  /** Standard deviation of the normal that missing ε are drawn from (Glow's temperature); 1 by default. */
+  temperature?: number;
+  /** Seed of those draws. */
+  seed?: number;
 }`,
   },
   flowSteps: {
@@ -1156,7 +1465,7 @@ export function flowSteps(model: tfType.LayersModel): FlowStep[] {
       const step = l as unknown as Partial<FlowStep>;
       if (typeof step.forwardFlow !== 'function' || typeof step.inverseFlow !== 'function')
         throw new Error(
-          \`Layer "\${l.name}" (\${l.getClassName()}) is not a flow step: a flow network holds only couplings, ActNorm, invertible 1×1 convs and squeezes.\`,
+          \`Layer "\${l.name}" (\${l.getClassName()}) is not a flow step: a flow network holds only couplings, ActNorm, invertible 1×1 convs, squeezes, splits and a learned prior.\`,
         );
       return l as unknown as FlowStep;
     });
@@ -1166,25 +1475,54 @@ export function flowSteps(model: tfType.LayersModel): FlowStep[] {
     file: 'src/runtime/program/flows.ts',
     uses: ['T', 'Tf', 'flowSteps'],
     tfTypes: true,
-    source: `/** x → z and log|det ∂z/∂x| per example ([batch]): the density direction, differentiable. */
-export function flowForward(tf: Tf, model: tfType.LayersModel, x: T): { z: T; logdet: T } {
+    source: `/**
+ * x → z and log|det ∂z/∂x| per example ([batch]): the density direction, differentiable. With
+ * splits, logdet also holds the factored-out halves' log-likelihoods and \`factored\` their ε (one
+ * per split, in order), which flowInverse takes back.
+ */
+export function flowForward(tf: Tf, model: tfType.LayersModel, x: T): { z: T; logdet: T; factored: T[] } {
   let z = x;
   let logdet: T = tf.zeros([x.shape[0]!]);
+  const factored: T[] = [];
   for (const step of flowSteps(model)) {
     const out = step.forwardFlow(z);
     z = out.y;
     logdet = tf.add(logdet, out.logdet);
+    if (out.factored) factored.push(out.factored);
   }
-  return { z, logdet };
+  return { z, logdet, factored };
 }`,
   },
   flowInverse: {
     file: 'src/runtime/program/flows.ts',
-    uses: ['T', 'Tf', 'flowSteps'],
+    uses: ['FlowInverseOptions', 'T', 'Tf', 'derivedSeed', 'flowSteps'],
     tfTypes: true,
-    source: `/** z → x: the same steps backwards, each inverted (sampling). */
-export function flowInverse(tf: Tf, model: tfType.LayersModel, z: T): T {
-  return tf.tidy(() => flowSteps(model).reduceRight((y, step) => step.inverseFlow(y), z));
+    source: `/**
+ * z → x: the same steps backwards, each inverted (sampling). Each split takes its ε from
+ * \`options.factored\` when given (the same x back), else draws it from N(0, temperature²).
+ */
+export function flowInverse(tf: Tf, model: tfType.LayersModel, z: T, options: FlowInverseOptions = {}): T {
+  return tf.tidy(() => {
+    const steps = flowSteps(model);
+    const splits = steps.filter((s) => typeof s.factoredShape === 'function').length;
+    if (options.factored && options.factored.length !== splits)
+      throw new Error(\`This flow factors out \${splits} part(s), but \${options.factored.length} were given to invert it.\`);
+    let k = splits;
+    return steps.reduceRight((y, step) => {
+      if (typeof step.factoredShape !== 'function') return step.inverseFlow(y);
+      k--;
+      const eps =
+        options.factored?.[k] ??
+        tf.randomNormal(
+          [y.shape[0]!, ...step.factoredShape(y.shape.slice(1))],
+          0,
+          options.temperature ?? 1,
+          'float32',
+          derivedSeed(options.seed ?? 0, \`flow-split-\${k}\`),
+        );
+      return step.inverseFlow(y, eps);
+    }, z);
+  });
 }`,
   },
   flowNllPerExample: {
@@ -1228,9 +1566,11 @@ export function dequantize(tf: Tf, x: T, levels: number, ctx: { seed: number; st
     source: `/**
  * Mean held-out NLL from collected z and logdet rows (nats per example), and bits per dimension
  * for data that came from \`levels\` grey levels scaled to [0, 1]: the discrete likelihood of a bin of
- * width 1/levels is p(x)/levels^D, so bits/dim = (NLL + D·ln levels) / (D·ln 2).
+ * width 1/levels is p(x)/levels^D, so bits/dim = (NLL + D·ln levels) / (D·ln 2). D is the data's
+ * dimension count, \`dimensions\` when given: a flow with splits ends in fewer values than it read
+ * (the factored ones are in logdet), so z's count would be too small.
  */
-export function flowLikelihood(z: CollectedRows, logdet: CollectedRows, levels: number): { nll: number; bitsPerDim: number } {
+export function flowLikelihood(z: CollectedRows, logdet: CollectedRows, levels: number, dimensions?: number): { nll: number; bitsPerDim: number } {
   const d = z.dim;
   let total = 0;
   for (let i = 0; i < z.count; i++) {
@@ -1239,7 +1579,8 @@ export function flowLikelihood(z: CollectedRows, logdet: CollectedRows, levels: 
     total += 0.5 * sq + 0.5 * d * Math.log(2 * Math.PI) - logdet.data[i]!;
   }
   const nll = total / Math.max(1, z.count);
-  return { nll, bitsPerDim: (nll + d * Math.log(levels)) / (d * Math.LN2) };
+  const D = dimensions ?? d;
+  return { nll, bitsPerDim: (nll + D * Math.log(levels)) / (D * Math.LN2) };
 }`,
   },
   gaussianBaselineNll: {
@@ -1289,14 +1630,18 @@ export function gaussianBaselineNll(train: CollectedRows, test: CollectedRows): 
     uses: ['T', 'Tf', 'derivedSeed', 'flowInverse', 'flowSteps'],
     tfTypes: true,
     source: `/**
- * \`count\` samples of a flow: z from a seeded standard normal of one example's \`shape\`, then the
- * inverse. Asynchronous: steps that invert with host values read them first (FlowStep.prepareInverse).
+ * \`count\` samples of a flow: z from a seeded normal of one example's \`shape\` with standard
+ * deviation \`temperature\` (Glow's T; 1 samples the model itself), every split's factored part
+ * likewise, then the inverse. Asynchronous: steps that invert with host values read them first
+ * (FlowStep.prepareInverse).
  */
-export async function sampleFlow(tf: Tf, model: tfType.LayersModel, count: number, shape: number[], seed: number): Promise<T> {
+export async function sampleFlow(tf: Tf, model: tfType.LayersModel, count: number, shape: number[], seed: number, temperature = 1): Promise<T> {
   const steps = flowSteps(model);
   try {
     for (const step of steps) await step.prepareInverse?.();
-    return tf.tidy(() => flowInverse(tf, model, tf.randomNormal([count, ...shape], 0, 1, 'float32', derivedSeed(seed, 'flow-sample'))));
+    return tf.tidy(() =>
+      flowInverse(tf, model, tf.randomNormal([count, ...shape], 0, temperature, 'float32', derivedSeed(seed, 'flow-sample')), { temperature, seed }),
+    );
   } finally {
     for (const step of steps) step.releaseInverse?.();
   }

@@ -6,7 +6,7 @@ import { defineSpec, IN, OUT, type Shape, type ShapeProblem } from '../spec';
 /**
  * The flow steps (RealNVP, Glow): invertible layers whose log-determinant is known in closed form.
  * Each lowers to a custom layer (src/runtime/layers) that also has `forwardFlow(x) → { y, logdet }`
- * and `inverseFlow(y)`, so a network made only of them runs forward for the density and backward for
+ * and `inverseFlow(y)` (a split also hands back and takes the half it factors out), so a network made only of them runs forward for the density and backward for
  * sampling from the same weights (src/runtime/program/flows.ts walks them).
  */
 
@@ -197,5 +197,86 @@ export const FlowSqueezeSpec = defineSpec({
   examples: [{ params: {}, inputs: [[4, 4, 1]] }],
 });
 
+export const FlowSplitSpec = defineSpec({
+  type: 'FlowSplit',
+  version: 1,
+  label: 'Split (factor out)',
+  category: 'Reshaping',
+  aliases: ['factor out', 'multi-scale', 'split2d', 'glow', 'flow'],
+  description:
+    "A flow step (Glow's multi-scale architecture): keeps the first half of the channels and factors out the rest, which a Gaussian models whose mean and log-scale a zero-initialised 3×3 conv of the kept half gives. Adds the factored half's log-likelihood to log|det J|; sampling draws it from that prior (at a temperature).",
+  inputs: [IN],
+  outputs: [OUT],
+  params: z.object({}),
+  keyParams: [],
+  infer(_p, [x]) {
+    if (x!.length !== 4)
+      return {
+        code: 'PB301',
+        port: 'in',
+        message: `Received ${formatShape(x!)} (rank ${x!.length}), expected images (batch, height, width, channels).`,
+        help: 'A split factors out channels of images: put it after a squeeze.',
+      };
+    const problem = known(x!, 'split');
+    if (problem) return problem;
+    const [, h, w, c] = x as [null, number, number, number];
+    if (c < 2)
+      return {
+        code: 'PB301',
+        port: 'in',
+        message: `Received ${formatShape(x!)}, expected at least 2 channels.`,
+        help: 'Squeeze first: a split keeps half of the channels and factors out the other half.',
+      };
+    return [null, h, w, Math.floor(c / 2)];
+  },
+  countParams(_p, [x]) {
+    const c = lastDim(x!) as number;
+    const kept = Math.floor(c / 2);
+    const factored = c - kept;
+    // The prior's 3×3 conv (kept → mean and log-scale of the factored half), its bias and its output log-scale.
+    return { trainable: 9 * kept * 2 * factored + 2 * factored + 2 * factored, nonTrainable: 0 };
+  },
+  cost(_p, [x]) {
+    const positions = perExample(x!.slice(0, 3)) ?? 0;
+    const c = lastDim(x!) as number;
+    const kept = Math.floor(c / 2);
+    return { macs: positions * 9 * kept * 2 * (c - kept), activations: positions * (2 * (c - kept) + kept) };
+  },
+  lower: () => ({ kind: 'layer', factory: 'PatchbayFlowSplit', custom: true, config: {} }),
+  examples: [
+    { params: {}, inputs: [[4, 4, 4]] },
+    { params: {}, inputs: [[2, 2, 3]] },
+  ],
+});
+
+export const FlowPriorSpec = defineSpec({
+  type: 'FlowPrior',
+  version: 1,
+  label: 'Learned prior',
+  category: 'Normalization',
+  aliases: ['learntop', 'prior', 'glow', 'flow'],
+  description:
+    "The last flow step (Glow's learned top prior): models the flow's output by a Gaussian with a learned mean and log-scale per channel (started at the standard normal), written as z = (h − mean)·exp(−log scale) so that z is standard normal. log|det J| = −positions × Σ log scale.",
+  inputs: [IN],
+  outputs: [OUT],
+  params: z.object({}),
+  keyParams: [],
+  infer: (_p, [x]) => vectorOrImage(x!, 'learned prior') ?? x!,
+  countParams: (_p, [x]) => ({ trainable: 2 * ((lastDim(x!) as number) ?? 0), nonTrainable: 0 }),
+  cost: ELEMENTWISE,
+  lower: () => ({ kind: 'layer', factory: 'PatchbayFlowPrior', custom: true, config: {} }),
+  examples: [
+    { params: {}, inputs: [[2]] },
+    { params: {}, inputs: [[3, 3, 4]] },
+  ],
+});
+
 /** The node types a flow network is made of: a network of only these (between Input and Output) is a flow. */
-export const FLOW_LAYER_TYPES: ReadonlySet<string> = new Set([AffineCouplingSpec.type, ActNormSpec.type, InvertibleConv1x1Spec.type, FlowSqueezeSpec.type]);
+export const FLOW_LAYER_TYPES: ReadonlySet<string> = new Set([
+  AffineCouplingSpec.type,
+  ActNormSpec.type,
+  InvertibleConv1x1Spec.type,
+  FlowSqueezeSpec.type,
+  FlowSplitSpec.type,
+  FlowPriorSpec.type,
+]);

@@ -66,8 +66,8 @@ export const FlowLikelihoodSpec = define({
   kind: 'metric',
   procedures: ['evaluate'],
   description:
-    'The mean negative log-likelihood of the held-out split in nats per example, and optionally bits per dimension for images: (NLL + D·ln levels) / (D·ln 2).',
-  inputs: [{ name: 'z' }, { name: 'logdet' }],
+    'The mean negative log-likelihood of the held-out split in nats per example, and optionally bits per dimension for images: (NLL + D·ln levels) / (D·ln 2). D is the dimension count of what is wired into "x" (the data), else of z: wire x when the flow factors dimensions out (splits).',
+  inputs: [{ name: 'z' }, { name: 'logdet' }, { name: 'x', label: 'data (optional: its dimensions count)', variadic: true, minConnections: 0 }],
   outputs: [],
   params: z.object({
     metric: metricName.default('testNll').describe('The name the NLL (nats) is reported under.'),

@@ -7,14 +7,21 @@ type T = tfType.Tensor;
 
 /**
  * Normalizing flows over ordinary networks. A flow network is a chain of flow layers (affine
- * coupling, ActNorm, invertible 1×1 conv, squeeze: src/runtime/layers), each of which has
- * `forwardFlow(x) → { y, logdet }` and `inverseFlow(y)`. So one set of weights, one LayersModel
- * (saved, loaded and exported like any other), runs forward for the density (z and Σ log|det J|)
- * and backward for sampling. The export copies these functions (npm run gen:program).
+ * coupling, ActNorm, invertible 1×1 conv, squeeze, split, learned prior: src/runtime/layers), each
+ * of which has `forwardFlow(x) → { y, logdet }` and `inverseFlow(y)`. So one set of weights, one
+ * LayersModel (saved, loaded and exported like any other), runs forward for the density (z and
+ * Σ log|det J|) and backward for sampling. The export copies these functions (npm run gen:program).
+ *
+ * Glow's multi-scale architecture factors half of the channels out after each level (the split
+ * step): its forward pass hands back that half in standard form (ε) and adds its log-likelihood
+ * to logdet, so that the flow NLL of the final z and the summed logdet is the whole NLL; its inverse
+ * needs an ε back, the stored one (reconstruction) or a fresh draw from N(0, T²) (sampling).
  */
 export interface FlowStep {
-  forwardFlow(x: T): { y: T; logdet: T };
-  inverseFlow(y: T): T;
+  forwardFlow(x: T): { y: T; logdet: T; factored?: T };
+  inverseFlow(y: T, factored?: T): T;
+  /** Steps that factor out part of their input (splits): the shape of that part for one example, from the kept part's. */
+  factoredShape?(keptShape: number[]): number[];
   /**
    * A step whose inverse needs host values (the invertible 1×1 conv's W⁻¹, worked out in JS) reads
    * them here, asynchronously, for the `inverseFlow` calls that follow until `releaseInverse`:
@@ -22,6 +29,16 @@ export interface FlowStep {
    */
   prepareInverse?(): Promise<void>;
   releaseInverse?(): void;
+}
+
+/** How the inverse gets the parts that splits factored out: given (one ε per split, in forward order), or drawn. */
+export interface FlowInverseOptions {
+  /** ε of each split in forward order, as flowForward returns them: the inverse then rebuilds x exactly. */
+  factored?: T[];
+  /** Standard deviation of the normal that missing ε are drawn from (Glow's temperature); 1 by default. */
+  temperature?: number;
+  /** Seed of those draws. */
+  seed?: number;
 }
 
 /** The model's flow steps in order, or an error naming the first layer that is not one. */
@@ -32,27 +49,56 @@ export function flowSteps(model: tfType.LayersModel): FlowStep[] {
       const step = l as unknown as Partial<FlowStep>;
       if (typeof step.forwardFlow !== 'function' || typeof step.inverseFlow !== 'function')
         throw new Error(
-          `Layer "${l.name}" (${l.getClassName()}) is not a flow step: a flow network holds only couplings, ActNorm, invertible 1×1 convs and squeezes.`,
+          `Layer "${l.name}" (${l.getClassName()}) is not a flow step: a flow network holds only couplings, ActNorm, invertible 1×1 convs, squeezes, splits and a learned prior.`,
         );
       return l as unknown as FlowStep;
     });
 }
 
-/** x → z and log|det ∂z/∂x| per example ([batch]): the density direction, differentiable. */
-export function flowForward(tf: Tf, model: tfType.LayersModel, x: T): { z: T; logdet: T } {
+/**
+ * x → z and log|det ∂z/∂x| per example ([batch]): the density direction, differentiable. With
+ * splits, logdet also holds the factored-out halves' log-likelihoods and `factored` their ε (one
+ * per split, in order), which flowInverse takes back.
+ */
+export function flowForward(tf: Tf, model: tfType.LayersModel, x: T): { z: T; logdet: T; factored: T[] } {
   let z = x;
   let logdet: T = tf.zeros([x.shape[0]!]);
+  const factored: T[] = [];
   for (const step of flowSteps(model)) {
     const out = step.forwardFlow(z);
     z = out.y;
     logdet = tf.add(logdet, out.logdet);
+    if (out.factored) factored.push(out.factored);
   }
-  return { z, logdet };
+  return { z, logdet, factored };
 }
 
-/** z → x: the same steps backwards, each inverted (sampling). */
-export function flowInverse(tf: Tf, model: tfType.LayersModel, z: T): T {
-  return tf.tidy(() => flowSteps(model).reduceRight((y, step) => step.inverseFlow(y), z));
+/**
+ * z → x: the same steps backwards, each inverted (sampling). Each split takes its ε from
+ * `options.factored` when given (the same x back), else draws it from N(0, temperature²).
+ */
+export function flowInverse(tf: Tf, model: tfType.LayersModel, z: T, options: FlowInverseOptions = {}): T {
+  return tf.tidy(() => {
+    const steps = flowSteps(model);
+    const splits = steps.filter((s) => typeof s.factoredShape === 'function').length;
+    if (options.factored && options.factored.length !== splits)
+      throw new Error(`This flow factors out ${splits} part(s), but ${options.factored.length} were given to invert it.`);
+    let k = splits;
+    return steps.reduceRight((y, step) => {
+      if (typeof step.factoredShape !== 'function') return step.inverseFlow(y);
+      k--;
+      const eps =
+        options.factored?.[k] ??
+        tf.randomNormal(
+          [y.shape[0]!, ...step.factoredShape(y.shape.slice(1))],
+          0,
+          options.temperature ?? 1,
+          'float32',
+          derivedSeed(options.seed ?? 0, `flow-split-${k}`),
+        );
+      return step.inverseFlow(y, eps);
+    }, z);
+  });
 }
 
 /** −log p(x) per example in nats, for a standard normal prior: ½‖z‖² + (D/2)·ln 2π − log|det J|. */
@@ -80,9 +126,11 @@ export function dequantize(tf: Tf, x: T, levels: number, ctx: { seed: number; st
 /**
  * Mean held-out NLL from collected z and logdet rows (nats per example), and bits per dimension
  * for data that came from `levels` grey levels scaled to [0, 1]: the discrete likelihood of a bin of
- * width 1/levels is p(x)/levels^D, so bits/dim = (NLL + D·ln levels) / (D·ln 2).
+ * width 1/levels is p(x)/levels^D, so bits/dim = (NLL + D·ln levels) / (D·ln 2). D is the data's
+ * dimension count, `dimensions` when given: a flow with splits ends in fewer values than it read
+ * (the factored ones are in logdet), so z's count would be too small.
  */
-export function flowLikelihood(z: CollectedRows, logdet: CollectedRows, levels: number): { nll: number; bitsPerDim: number } {
+export function flowLikelihood(z: CollectedRows, logdet: CollectedRows, levels: number, dimensions?: number): { nll: number; bitsPerDim: number } {
   const d = z.dim;
   let total = 0;
   for (let i = 0; i < z.count; i++) {
@@ -91,7 +139,8 @@ export function flowLikelihood(z: CollectedRows, logdet: CollectedRows, levels: 
     total += 0.5 * sq + 0.5 * d * Math.log(2 * Math.PI) - logdet.data[i]!;
   }
   const nll = total / Math.max(1, z.count);
-  return { nll, bitsPerDim: (nll + d * Math.log(levels)) / (d * Math.LN2) };
+  const D = dimensions ?? d;
+  return { nll, bitsPerDim: (nll + D * Math.log(levels)) / (D * Math.LN2) };
 }
 
 /**
@@ -133,14 +182,18 @@ export function gaussianBaselineNll(train: CollectedRows, test: CollectedRows): 
 }
 
 /**
- * `count` samples of a flow: z from a seeded standard normal of one example's `shape`, then the
- * inverse. Asynchronous: steps that invert with host values read them first (FlowStep.prepareInverse).
+ * `count` samples of a flow: z from a seeded normal of one example's `shape` with standard
+ * deviation `temperature` (Glow's T; 1 samples the model itself), every split's factored part
+ * likewise, then the inverse. Asynchronous: steps that invert with host values read them first
+ * (FlowStep.prepareInverse).
  */
-export async function sampleFlow(tf: Tf, model: tfType.LayersModel, count: number, shape: number[], seed: number): Promise<T> {
+export async function sampleFlow(tf: Tf, model: tfType.LayersModel, count: number, shape: number[], seed: number, temperature = 1): Promise<T> {
   const steps = flowSteps(model);
   try {
     for (const step of steps) await step.prepareInverse?.();
-    return tf.tidy(() => flowInverse(tf, model, tf.randomNormal([count, ...shape], 0, 1, 'float32', derivedSeed(seed, 'flow-sample'))));
+    return tf.tidy(() =>
+      flowInverse(tf, model, tf.randomNormal([count, ...shape], 0, temperature, 'float32', derivedSeed(seed, 'flow-sample')), { temperature, seed }),
+    );
   } finally {
     for (const step of steps) step.releaseInverse?.();
   }

@@ -391,7 +391,8 @@ export class ProgramRun {
           break;
         }
         case 'FlowLikelihood': {
-          const { nll, bitsPerDim } = flowLikelihood(f, y!, m.config.levels as number);
+          // The data's dimension count when "x" is wired (a flow with splits ends in fewer values than it read).
+          const { nll, bitsPerDim } = flowLikelihood(f, y!, m.config.levels as number, onTest.get(`${m.nodeId}:2`)?.dim);
           setMetric(metrics, m.name, nll);
           if (m.config.bitsPerDimMetric) setMetric(metrics, String(m.config.bitsPerDimMetric), bitsPerDim);
           break;

@@ -44,3 +44,34 @@ function doc(name: string, nodes: GraphNode[], edges: GraphEdge[]): GraphDocumen
 export function editParam(graph: GraphDocument, index: number, params: Record<string, unknown>): GraphDocument {
   return { ...graph, nodes: graph.nodes.map((n, i) => (i === index ? { ...n, params: { ...n.params, ...params } } : n)) };
 }
+
+/**
+ * A residual convolutional network of `size` nodes (what a person builds, with valid shapes
+ * throughout): Input [16, 16, 8], then blocks of Conv2D → BatchNormalization → Activation →
+ * DepthwiseConv2D → Add(block input, that), closed by GlobalAveragePooling2D → Dense(10) → Output.
+ * Laid out row by row in `columns` columns, so that the whole graph fits a wide screen.
+ */
+export function residualConvGraph(size: number, columns = 40): GraphDocument {
+  const nodes: GraphNode[] = [{ id: 'n0', type: 'Input', params: { shape: [16, 16, 8] } }];
+  const edges: GraphEdge[] = [];
+  let e = 0;
+  const add = (type: string, params: Record<string, unknown>, inputs: string[], port = 'in') => {
+    const id = `n${nodes.length}`;
+    nodes.push({ id, type, params });
+    for (const source of inputs) edges.push({ id: `e${e++}`, source, sourcePort: 'out', target: id, targetPort: port });
+    return id;
+  };
+  let blockInput = 'n0';
+  while (nodes.length + 5 + 3 <= size) {
+    const conv = add('Conv2D', { filters: 8, kernelSize: 3, padding: 'same' }, [blockInput]);
+    const bn = add('BatchNormalization', {}, [conv]);
+    const act = add('Activation', { activation: 'relu' }, [bn]);
+    const dw = add('DepthwiseConv2D', { kernelSize: 3, padding: 'same' }, [act]);
+    blockInput = add('Add', {}, [blockInput, dw], 'inputs');
+  }
+  let last = add('GlobalAveragePooling2D', {}, [blockInput]);
+  while (nodes.length < size - 2) last = add('Activation', { activation: 'relu' }, [last]);
+  add('Output', {}, [add('Dense', { units: 10 }, [last])]);
+  nodes.forEach((n, i) => (n.position = { x: (i % columns) * 240, y: Math.floor(i / columns) * 150 }));
+  return doc(`residual conv net of ${size}`, nodes, edges);
+}

@@ -32,11 +32,14 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Builds the app into `outDir` (under .tmp), serves it and launches Chromium. */
-export async function startHarness(outDir: string, extraArgs: string[] = []): Promise<Harness> {
+/**
+ * Builds the app into `outDir` (under .tmp), serves it and launches Chromium. `buildOptions` go to
+ * vite's build (a profiling benchmark builds without minifying, so that profiles keep names).
+ */
+export async function startHarness(outDir: string, extraArgs: string[] = [], buildOptions: { minify?: boolean } = {}): Promise<Harness> {
   mkdirSync(SHOTS, { recursive: true });
   const out = join(ROOT, outDir);
-  await build({ root: ROOT, logLevel: 'warn', build: { outDir: out, emptyOutDir: true } });
+  await build({ root: ROOT, logLevel: 'warn', build: { outDir: out, emptyOutDir: true, ...buildOptions } });
   const port = await freePort();
   const server = await preview({ root: ROOT, logLevel: 'warn', build: { outDir: out }, preview: { port, host: '127.0.0.1', strictPort: true } });
   const browser = await chromium.launch({

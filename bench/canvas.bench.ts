@@ -1,0 +1,240 @@
+/**
+ * The canvas at 1,000 nodes in headless Chromium (run with `npx tsx bench/canvas.bench.ts`; `npm run
+ * bench` runs it too): a residual convolutional network of 1,000 real layers (bench/graphs.ts) is
+ * opened and the whole of it fitted on a 1920×1080 screen, then a node is dragged around with the
+ * mouse for a few seconds, then the canvas is panned. Frame rate comes from requestAnimationFrame
+ * timestamps in the page, long tasks from a PerformanceObserver. The machine's load average is
+ * printed with the figures: on a shared machine they move with it, so compare them within one run.
+ *
+ * CANVAS_PROFILE=1 builds without minifying and prints the functions with the most self time while
+ * dragging (Chrome's sampling profiler over CDP), the way the fixes in Canvas.tsx were found.
+ * CANVAS_SECONDS sets each gesture's length (default 4).
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import type { CDPSession, Page } from 'playwright-core';
+import { saveDocument } from '../src/document/load';
+import type { GraphDocument } from '../src/document/schema';
+import { startHarness, openEditor, LARGE } from '../test/e2e/harness';
+import { residualConvGraph } from './graphs';
+
+const PROFILE = process.env.CANVAS_PROFILE === '1';
+const SECONDS = Number(process.env.CANVAS_SECONDS ?? 4);
+/** A mouse reports about 60 moves a second. */
+const MOVE_EVERY_MS = 16;
+
+interface Measure {
+  frames: number[];
+  seconds: number;
+  longTasks: number[];
+  moves: number;
+}
+
+/** Opens a document through the file input (a user's Open). */
+async function openDocument(page: Page, doc: GraphDocument): Promise<void> {
+  await page
+    .locator('input[type=file][accept*="json"]')
+    .first()
+    .setInputFiles({ name: 'graph.json', mimeType: 'application/json', buffer: Buffer.from(saveDocument(doc)) });
+  await page.waitForFunction(() => document.querySelectorAll('.react-flow__node').length > 0, undefined, { timeout: 120_000 });
+}
+
+/** Fits the whole graph in view (the Controls' button: a huge graph opens on its first nodes) and counts the nodes on screen. */
+async function fitAll(page: Page, count: number): Promise<number> {
+  await page.locator('.react-flow__controls-fitview').click();
+  await page.waitForFunction((n) => document.querySelectorAll('.react-flow__node').length >= n, count, { timeout: 120_000 });
+  await page.waitForTimeout(1000);
+  return page.evaluate(() => {
+    const flow = document.querySelector('.react-flow')!.getBoundingClientRect();
+    return [...document.querySelectorAll('.react-flow__node')].filter((n) => {
+      const r = n.getBoundingClientRect();
+      return r.width > 0 && r.left >= flow.left && r.right <= flow.right && r.top >= flow.top && r.bottom <= flow.bottom;
+    }).length;
+  });
+}
+
+/** Previews of the pinned example run in a worker after loading; measure once they have arrived. */
+async function waitForPreviews(page: Page): Promise<void> {
+  await page
+    .waitForFunction(() => document.querySelectorAll('[data-testid^="preview-"]').length > 0, undefined, { timeout: 180_000 })
+    .catch(() => console.warn('  (no previews arrived within 3 minutes; measuring without them)'));
+  await page.waitForTimeout(2000);
+}
+
+async function startRecording(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as {
+      bench: { frames: number[]; longTasks: number[]; stop: boolean; start: number; end: number; observer: PerformanceObserver };
+    };
+    const bench = {
+      frames: [] as number[],
+      longTasks: [] as number[],
+      stop: false,
+      start: performance.now(),
+      end: 0,
+      observer: null as unknown as PerformanceObserver,
+    };
+    bench.observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) bench.longTasks.push(e.duration);
+    });
+    bench.observer.observe({ type: 'longtask' });
+    const tick = (t: number) => {
+      bench.frames.push(t);
+      if (!bench.stop) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+    w.bench = bench;
+  });
+}
+
+async function stopRecording(page: Page, moves: number): Promise<Measure> {
+  const r = await page.evaluate(() => {
+    const w = window as unknown as { bench: { frames: number[]; longTasks: number[]; stop: boolean; observer: PerformanceObserver } };
+    w.bench.stop = true;
+    w.bench.observer.disconnect();
+    return { frames: w.bench.frames, longTasks: w.bench.longTasks };
+  });
+  const t = r.frames;
+  const intervals = t.slice(1).map((x, i) => x - t[i]!);
+  return { frames: intervals, seconds: (t[t.length - 1]! - t[0]!) / 1000, longTasks: r.longTasks, moves };
+}
+
+/** Holds the mouse down at (x, y) and moves it along `path` (offsets by elapsed fraction) for SECONDS, about 60 moves a second. */
+async function gesture(page: Page, x: number, y: number, path: (f: number) => { dx: number; dy: number }): Promise<number> {
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  const start = Date.now();
+  let moves = 0;
+  for (;;) {
+    const f = (Date.now() - start) / (SECONDS * 1000);
+    if (f >= 1) break;
+    const { dx, dy } = path(f);
+    await page.mouse.move(x + dx, y + dy);
+    moves++;
+    const wait = MOVE_EVERY_MS - ((Date.now() - start) % MOVE_EVERY_MS);
+    await page.waitForTimeout(wait);
+  }
+  await page.mouse.up();
+  return moves;
+}
+
+/** A point on the empty canvas near the middle of the screen (where a press pans instead of grabbing a node). */
+async function emptyPoint(page: Page): Promise<{ x: number; y: number }> {
+  const p = await page.evaluate(() => {
+    const r = document.querySelector('.react-flow')!.getBoundingClientRect();
+    const cx = r.left + r.width / 2;
+    const cy = r.top + r.height / 2;
+    for (let d = 0; d < 300; d += 3)
+      for (const [x, y] of [
+        [cx + d, cy],
+        [cx, cy + d],
+        [cx - d, cy],
+        [cx, cy - d],
+      ] as const)
+        if (document.elementFromPoint(x, y)?.classList.contains('react-flow__pane')) return { x, y };
+    return null;
+  });
+  if (!p) throw new Error('no empty canvas near the middle of the screen');
+  return p;
+}
+
+async function measureDrag(page: Page, nodeId: string): Promise<Measure> {
+  const box = await page.getByTestId(`node-${nodeId}`).boundingBox();
+  if (!box) throw new Error(`node ${nodeId} is not on screen`);
+  await startRecording(page);
+  // Round and round a circle of 200 px, about once a second and a half.
+  const moves = await gesture(page, box.x + box.width / 2, box.y + 3, (f) => {
+    const a = f * SECONDS * 4;
+    return { dx: 200 * Math.sin(a), dy: 200 * (1 - Math.cos(a)) };
+  });
+  return stopRecording(page, moves);
+}
+
+async function measurePan(page: Page): Promise<Measure> {
+  const { x, y } = await emptyPoint(page);
+  await startRecording(page);
+  const moves = await gesture(page, x, y, (f) => {
+    const a = f * SECONDS * 3;
+    return { dx: 150 * Math.sin(a), dy: 100 * Math.sin(2 * a) };
+  });
+  return stopRecording(page, moves);
+}
+
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const at = (xs: number[], q: number) => sorted(xs)[Math.min(xs.length - 1, Math.floor(xs.length * q))] ?? NaN;
+
+function line(what: string, m: Measure): string {
+  const fps = m.frames.length / m.seconds;
+  const long = m.longTasks.reduce((a, b) => a + b, 0);
+  return (
+    `${what}: ${fps.toFixed(1)} fps (${m.frames.length} frames in ${m.seconds.toFixed(1)} s, ${m.moves} mouse moves), ` +
+    `frame median ${at(m.frames, 0.5).toFixed(1)} ms, p95 ${at(m.frames, 0.95).toFixed(1)} ms, longest ${Math.max(...m.frames).toFixed(0)} ms; ` +
+    `long tasks ${m.longTasks.length} (${long.toFixed(0)} ms, longest ${m.longTasks.length ? Math.max(...m.longTasks).toFixed(0) : 0} ms)`
+  );
+}
+
+/** The functions with the most self time in a CPU profile, with their share of the sampled time. */
+function topSelfTime(
+  profile: { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[] },
+  n = 25,
+): string[] {
+  const byId = new Map(profile.nodes.map((x) => [x.id, x]));
+  const self = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    total += dt;
+    const f = byId.get(id)!.callFrame;
+    const file = f.url.split('/').pop() ?? '';
+    const key = `${f.functionName || '(anonymous)'} ${file ? `${file}:${f.lineNumber + 1}` : ''}`.trim();
+    self.set(key, (self.get(key) ?? 0) + dt);
+  });
+  return [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, us]) => `${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`);
+}
+
+const h = await startHarness(PROFILE ? '.tmp/bench-canvas-profile-dist' : '.tmp/bench-canvas-dist', [], PROFILE ? { minify: false } : {});
+try {
+  // tsx keeps function names with a `__name` helper that page functions would not find.
+  const page = await openEditor(h, LARGE, async (p) => {
+    await p.addInitScript('window.__name = (f) => f');
+  });
+  const graph = residualConvGraph(1000);
+  await openDocument(page, graph);
+  const onScreen = await fitAll(page, graph.nodes.length);
+  await waitForPreviews(page);
+  const previews = await page.evaluate(() => document.querySelectorAll('canvas.pb-preview-canvas').length);
+  const load = () =>
+    loadavg()
+      .map((x) => x.toFixed(2))
+      .join(', ');
+  const loadBefore = load();
+
+  let cdp: CDPSession | null = null;
+  if (PROFILE) {
+    cdp = await page.context().newCDPSession(page);
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+    await cdp.send('Profiler.start');
+  }
+  const drag = await measureDrag(page, 'n500');
+  let profileLines: string[] = [];
+  if (cdp) profileLines = topSelfTime((await cdp.send('Profiler.stop')).profile as never);
+  await page.waitForTimeout(1500);
+  // The drag may have moved the view's contents; fit again so that the pan starts from the same picture.
+  await fitAll(page, graph.nodes.length);
+  const pan = await measurePan(page);
+
+  console.log(
+    `Canvas at 1,000 nodes in headless Chromium (software rendering), 1920×1080: ${graph.nodes.length} nodes and ${graph.edges.length} wires, ${onScreen} nodes wholly on screen, ${previews} node previews drawn; load average before ${loadBefore}, after ${load()} (${availableParallelism()} cores)`,
+  );
+  console.log(`  ${line('drag a node, whole graph on screen', drag)}`);
+  console.log(`  ${line('pan the canvas, whole graph on screen', pan)}`);
+  if (profileLines.length) {
+    console.log('  self time while dragging (unminified build):');
+    for (const l of profileLines) console.log(`    ${l}`);
+  }
+} finally {
+  await h.close();
+}

@@ -66,6 +66,10 @@ export const PROGRAM_SOURCE_ROOTS: ReadonlyArray<{ file: string; names: readonly
       'diffusionHybridLoss',
     ],
   },
+  {
+    file: 'src/runtime/program/image-to-image.ts',
+    names: ['lowResolution', 'squareMask', 'composite', 'maskedMeanSquaredError', 'conditionalScores'],
+  },
   { file: 'src/runtime/linalg.ts', names: ['symmetricEigen', 'directPredWeights'] },
   { file: 'src/runtime/program/flows.ts', names: ['flowOutputs', 'flowNll', 'dequantize', 'flowLikelihood', 'gaussianBaselineNll', 'sampleFlow'] },
   { file: 'src/runtime/program/metrics.ts', names: ['accuracyOf', 'knnAccuracy', 'linearProbeAccuracy', 'collapseStd'] },

@@ -15,9 +15,11 @@ import ddpm from './ddpm.json';
 import realnvp from './realnvp.json';
 import glow from './glow.json';
 import glom from './glom.json';
+import sr3 from './sr3.json';
+import palette from './palette.json';
 
 /** Every template ships as an ordinary saved document; its presets live in `meta.presets`. */
-const SOURCES: unknown[] = [convmixer, mlpMixer, vit, distillation, simsiam, byol, directpred, capsnet, clip, realnvp, glow, ddpm, glom];
+const SOURCES: unknown[] = [convmixer, mlpMixer, vit, distillation, simsiam, byol, directpred, capsnet, clip, realnvp, glow, ddpm, sr3, palette, glom];
 
 export interface Template {
   info: TemplateInfo;

@@ -329,6 +329,8 @@ describe('every op: the exported call runs what the interpreter runs', () => {
     if (op === 'FlowNLL') return [rows(1), tf.randomNormal([4], 0, 1, 'float32', 2)];
     // Whole 4×4 patches (its default patch size) on 8×8 images; GLOM's levels: 4 images, a 2×2 grid, 3 levels of width 5.
     if (op === 'CorruptImage') return [tf.randomUniform([3, 8, 8, 1], 0, 1, 'float32', 5)];
+    // SR3's low resolution (factor 4) and Palette's square mask on 8×8 images.
+    if (op === 'LowResolution' || op === 'SquareMask') return [tf.randomUniform([3, 8, 8, 1], 0, 1, 'float32', 5)];
     if (op === 'GlomConsensusLoss') return [tf.randomNormal([4, 4, 3, 5], 0, 1, 'float32', 6)];
     return Array.from({ length: count }, (_, i) => rows(i + 1));
   };
@@ -337,6 +339,7 @@ describe('every op: the exported call runs what the interpreter runs', () => {
   it('covers every op and loss node', () => {
     expect(ops.map((s) => s.type).sort()).toEqual([
       'Captions',
+      'Composite',
       'CorruptImage',
       'CrossEntropy',
       'Dequantize',
@@ -350,8 +353,10 @@ describe('every op: the exported call runs what the interpreter runs', () => {
       'GaussianNoise',
       'GlomConsensusLoss',
       'InfoNCE',
+      'LowResolution',
       'MarginLoss',
       'MaskCapsules',
+      'MaskedMeanSquaredError',
       'MeanOf',
       'MeanSquaredError',
       'NegativeCosine',
@@ -363,6 +368,7 @@ describe('every op: the exported call runs what the interpreter runs', () => {
       'RandomTranslate',
       'ReconstructionLoss',
       'ScaleShift',
+      'SquareMask',
       'StopGradient',
       'WeightedSum',
       'ZeroShotClassifier',

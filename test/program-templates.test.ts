@@ -35,9 +35,15 @@ const COUNTS: Record<string, Record<string, number>> = {
   // DDPM's CIFAR-10 UNet (Ho et al., 2020: 35.7M; papers.md's counter gives 35,746,307).
   'ddpm mnist': { model: 756_740 },
   'ddpm cifar10': { model: 35_746_307 },
+  // SR3 and Palette mnist: one UNet (ch 16, ×1-2, AdaGN) on the 8 channels of (condition, x_t) unshuffled; counted by hand block by block
+  // (time MLP 6,272, conv in 1,168, down 6,784 + 2,320 + 18,688, middle 2 × 22,784 + 4,288, up 34,144 + 28,992 + 9,248 + 12,240 + 9,648, out 612).
+  'sr3 mnist': { model: 179_972 },
+  'palette mnist': { model: 179_972 },
   // karpathy/pytorch-normalizing-flows' 2-D RealNVP: 9 couplings, s and t 1→24→24→24→1.
   'realnvp moons': { model: 22_914 },
-  'glow mnist': { model: 60_300 },
+  // Glow mnist, L = 2: level 1 (14×14×4) 3 × (ActNorm 8 + 1×1 conv 36 + coupling 4,552) = 13,788; split 4 → 2
+  // (3×3 conv 2 → 4: 72 + bias 4 + output log-scale 4) = 80; level 2 (7×7×8) 3 × (16 + 136 + 8,016) = 24,504; prior 16.
+  'glow mnist': { model: 38_388 },
   // GLOM: conv 4×4 (16·w + w) and 3 start vectors; the update's 5 networks 2·w·h + h + w each and 49 positions × w; decoder 3w→64→16.
   'glom small': { model: 640, update: 12_128, decoder: 7_248 },
   'glom contrastive': { model: 640, update: 12_128, decoder: 7_248 },

@@ -49,8 +49,8 @@ function crc32(bytes: Uint8Array): number {
 export function imageGrid(
   data: Float32Array,
   [n, h, w, c]: [number, number, number, number],
+  columns = Math.ceil(Math.sqrt(n)),
 ): { width: number; height: number; channels: 1 | 3; pixels: Uint8Array } {
-  const columns = Math.ceil(Math.sqrt(n));
   const rows = Math.ceil(n / columns);
   const width = columns * (w + 1) + 1;
   const height = rows * (h + 1) + 1;

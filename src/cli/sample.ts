@@ -6,6 +6,7 @@ import { formatDiagnostics } from '../document/diagnostics';
 import type { GraphDocument } from '../document/schema';
 import { quoted } from '../document/text';
 import { encodePng, imageGrid, scatterPicture } from './png';
+import { conditionalSampler } from './sample-conditional';
 import { diffusionSampler } from './sample-diffusion';
 import { hasSavedNetwork, loadSavedModel } from './saved-networks';
 
@@ -34,6 +35,8 @@ export interface Samples {
   kind: 'images' | 'points';
   shape: number[];
   data: Float32Array;
+  /** What the .png shows when it is not `data` as a grid (a conditional model's input, output and target per row), with its columns. */
+  picture?: { kind: 'images'; shape: number[]; data: Float32Array; columns: number };
 }
 
 /**
@@ -80,7 +83,7 @@ export const flowSampler: Sampler = {
  * with one line here: a `Sampler` (e.g. the diffusion engineer's DDPM/DDIM sampler, which can read
  * `args.steps`).
  */
-export const SAMPLERS: Sampler[] = [flowSampler, diffusionSampler];
+export const SAMPLERS: Sampler[] = [flowSampler, conditionalSampler, diffusionSampler];
 
 /** Loads each network's saved weights that --weights holds (custom layers registered first). */
 async function loadNetworks(tf: Tf, program: PlanProgram, dir: string): Promise<Map<string, tfType.LayersModel>> {
@@ -128,8 +131,9 @@ export async function sampleCommand(doc: GraphDocument, args: SampleArgs, io: { 
   try {
     if (args.out.toLowerCase().endsWith('.json')) writeFileSync(args.out, JSON.stringify({ shape: samples.shape, data: Array.from(samples.data) }));
     else {
-      const picture =
-        samples.kind === 'images'
+      const picture = samples.picture
+        ? imageGrid(samples.picture.data, samples.picture.shape as [number, number, number, number], samples.picture.columns)
+        : samples.kind === 'images'
           ? imageGrid(samples.data, samples.shape as [number, number, number, number])
           : scatterPicture(samples.data.filter((_, i) => samples.shape[1] === 2 || i % samples.shape[1]! < 2));
       writeFileSync(args.out, encodePng(picture.width, picture.height, picture.channels, picture.pixels));

@@ -31,6 +31,7 @@ import { ZeroShotPanel, zeroShotSetupOf } from './ZeroShot';
 import { AttentionMapsPanel, classTokenAttentionInput } from './AttentionMaps';
 import { CapsuleViewsPanel, capsuleSetupOf } from './CapsuleViews';
 import { GlomIslandsPanel, glomSetupOf } from './GlomIslands';
+import { ConditionalExamplesPanel, hasConditionalExamples } from './ConditionalExamples';
 import { isActiveStatus } from '../training';
 import { FlowDensity } from './FlowDensity';
 
@@ -194,6 +195,9 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
       )}
       {capsules && <CapsuleViewsPanel setup={capsules} trained={!!mine && (mine.status === 'completed' || mine.status === 'stopped')} />}
       {glom && <GlomIslandsPanel setup={glom} trained={!!mine && (mine.status === 'completed' || mine.status === 'stopped')} />}
+      {hasConditionalExamples(lowered.program) && (
+        <ConditionalExamplesPanel program={lowered.program!} trained={!!mine && (mine.status === 'completed' || mine.status === 'stopped')} />
+      )}
       <details className="pb-train-section pb-setup" open={setupOpen} onToggle={(e) => setSetupOpen(e.currentTarget.open)}>
         <summary className="pb-row pb-train-head">
           <h3>Training setup</h3>

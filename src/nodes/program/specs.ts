@@ -7,6 +7,7 @@ import { CLIP_PROGRAM_SPECS } from './clip';
 import { DIFFUSION_PROGRAM_SPECS } from './diffusion';
 import { FLOW_PROGRAM_SPECS } from './flows';
 import { GLOM_PROGRAM_SPECS } from './glom';
+import { IMAGE_TO_IMAGE_PROGRAM_SPECS } from './image-to-image';
 
 /**
  * The nodes of a training procedure: where data comes from, how networks are applied, what is
@@ -557,6 +558,7 @@ export const PROGRAM_SPECS: readonly AnyProgramSpec[] = [
   ...DIFFUSION_PROGRAM_SPECS,
   ...FLOW_PROGRAM_SPECS,
   ...GLOM_PROGRAM_SPECS,
+  ...IMAGE_TO_IMAGE_PROGRAM_SPECS,
 ] as unknown as AnyProgramSpec[];
 
 /** The node type that applies a network in a procedure; its ports are the network's inputs and outputs. */

@@ -189,6 +189,13 @@ export interface DiffusionSampleOptions {
    * steps use ε̂ − √(1 − ᾱ)·s·∇ log p(y | x_t) (ADM's condition_mean and condition_score).
    */
   guidance?: { classifier: (x: tfType.Tensor, t: tfType.Tensor) => tfType.Tensor; label: number; scale: number };
+  /** A conditional model's third input (SR3's upsampled image, Palette's masked one), [count, …]; the caller keeps it. */
+  condition?: tfType.Tensor;
+  /**
+   * Palette's inpainting: outside `mask` (1 = generate) the pixels of `image` ([−1, 1]) are put back
+   * into x before every step and at the end, as the network saw x_t in training. The caller keeps both.
+   */
+  known?: { image: tfType.Tensor; mask: tfType.Tensor };
 }
 
 /**
@@ -213,7 +220,11 @@ export async function sampleDiffusion(
   const visit = samplingTimesteps(schedule.timesteps, options.steps);
   const eta = options.eta ?? 0;
   const full = [options.count, ...shape];
-  let x = tf.randomNormal(full, 0, 1, 'float32', derivedSeed(options.seed, 'sample:x_T'));
+  const known = options.known;
+  const keepKnown = (y: tfType.Tensor) => (known ? tf.add(tf.mul(known.mask, y), tf.mul(tf.sub(1, known.mask), known.image)) : y);
+  const noiseT = tf.randomNormal(full, 0, 1, 'float32', derivedSeed(options.seed, 'sample:x_T'));
+  let x = known ? tf.tidy(() => keepKnown(noiseT)) : noiseT;
+  if (known) noiseT.dispose();
   for (let i = visit.length - 1; i >= 0; i--) {
     const t = visit[i]!;
     const alphaBar = schedule.alphasCumprod[t]!;
@@ -221,7 +232,8 @@ export async function sampleDiffusion(
     const last = i === 0;
     const previous = x;
     x = tf.tidy(() => {
-      const out = model.apply([previous, tf.fill([options.count, 1], t)], { training: false }) as tfType.Tensor;
+      const inputs = [previous, tf.fill([options.count, 1], t), ...(options.condition ? [options.condition] : [])];
+      const out = model.apply(inputs, { training: false }) as tfType.Tensor;
       // A network with learned variances (improved DDPM) outputs ε̂ then v: twice the image's channels.
       const channels = shape[shape.length - 1]!;
       const learned = out.shape[out.rank - 1] === 2 * channels;
@@ -249,13 +261,13 @@ export async function sampleDiffusion(
           ? tf.exp(tf.add(tf.mul(tf.div(tf.add(v, 1), 2), Math.log(beta)), tf.mul(tf.sub(1, tf.div(tf.add(v, 1), 2)), logSmall)))
           : small;
         const guided = gradient ? tf.add(mean, tf.mul(tf.mul(gradient, variance), guide!.scale)) : mean;
-        return last ? guided : tf.add(guided, tf.mul(noise(), tf.sqrt(variance)));
+        return keepKnown(last ? guided : tf.add(guided, tf.mul(noise(), tf.sqrt(variance))));
       }
       // ε consistent with the clipped x̂₀ (improved-diffusion's _predict_eps_from_xstart).
       const epsClipped = tf.div(tf.sub(previous, tf.mul(x0, Math.sqrt(alphaBar))), Math.sqrt(1 - alphaBar));
       const sigma = eta * Math.sqrt((1 - alphaBarPrev) / (1 - alphaBar)) * Math.sqrt(1 - alphaBar / alphaBarPrev);
       const direction = tf.add(tf.mul(x0, Math.sqrt(alphaBarPrev)), tf.mul(epsClipped, Math.sqrt(Math.max(0, 1 - alphaBarPrev - sigma * sigma))));
-      return last || sigma === 0 ? direction : tf.add(direction, tf.mul(noise(), sigma));
+      return keepKnown(last || sigma === 0 ? direction : tf.add(direction, tf.mul(noise(), sigma)));
     });
     previous.dispose();
     await options.onStep?.(visit.length - i, visit.length);

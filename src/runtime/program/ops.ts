@@ -6,6 +6,7 @@ import { marginLoss, maskCapsules, reconstructionLoss } from './capsules';
 import { captionTokens, promptTokens, zeroShotLogits, type CaptionSettings } from './clip';
 import { dequantize, flowNll } from './flows';
 import { corruptImage, glomConsensusLoss } from './glom';
+import { runImageToImageOp } from './image-to-image';
 
 type Tf = typeof tfType;
 type T = tfType.Tensor;
@@ -224,6 +225,8 @@ export function runOp(tf: Tf, op: string, config: Record<string, unknown>, input
     default: {
       const diffusion = runDiffusionOp(tf, op, config, inputs, ctx);
       if (diffusion) return diffusion;
+      const imageToImage = runImageToImageOp(tf, op, config, inputs, ctx);
+      if (imageToImage) return imageToImage;
       throw new Error(`The runtime has no op "${op}".`);
     }
   }

@@ -12,6 +12,8 @@ import { meanSquaredBetween } from './diffusion';
 import { flowOutputs, flowLikelihood, gaussianBaselineNll } from './flows';
 import { meanImageBaselineMse } from './glom';
 import { emaDecayAt, runOp } from './ops';
+import { conditionalMeasure, denoiserSetup, type DenoiserSetup } from './denoiser';
+import { conditionalScores, toPixels, type ConditionalRows } from './image-to-image';
 import { argmaxRows, clampParameter, directPredUpdate, followAverage, Minimizer, setMetric, trainableVariables } from './updates';
 
 type Tf = typeof tfType;
@@ -69,6 +71,15 @@ export interface ProcedureRecord {
   curves: Record<string, number[]>;
   /** Not run: its networks came trained from a past run. */
   skipped?: boolean;
+}
+
+/** A conditional diffusion program's held-out examples: images [count, h, w, c] each, in [0, 1]. */
+export interface ConditionalExamples {
+  shape: number[];
+  input: Float32Array;
+  output: Float32Array;
+  target: Float32Array;
+  kind: 'superResolution' | 'inpainting';
 }
 
 export interface ProgramResult {
@@ -371,7 +382,12 @@ export class ProgramRun {
     const collect = (split: Split) => this.collect(proc, ds, split, metricSteps);
     const onTest = await collect(test);
     const needsTrain = metricSteps.some(
-      (m) => m.metric === 'LinearProbe' || m.metric === 'KNearestNeighbours' || m.metric === 'GaussianBaseline' || m.metric === 'MeanImageBaseline',
+      (m) =>
+        m.metric === 'LinearProbe' ||
+        m.metric === 'KNearestNeighbours' ||
+        m.metric === 'GaussianBaseline' ||
+        m.metric === 'MeanImageBaseline' ||
+        m.metric === 'InpaintingScore',
     );
     const onTrain = needsTrain ? await collect(train) : undefined;
     for (const m of metricSteps) {
@@ -403,6 +419,14 @@ export class ProgramRun {
         case 'MeanImageBaseline':
           setMetric(metrics, m.name, meanImageBaselineMse(onTrain!.get(`${m.nodeId}:0`)!, f));
           break;
+        case 'SuperResolutionScore':
+        case 'InpaintingScore': {
+          const rows = { target: f.data, condition: y!.data, mask: onTest.get(`${m.nodeId}:2`)?.data, size: f.dim };
+          const { score, baseline } = await this.scoreConditional(m, rows, onTrain?.get(`${m.nodeId}:0`)?.data, options.seed);
+          setMetric(metrics, m.name, score);
+          setMetric(metrics, String(m.config.baselineMetric), baseline);
+          break;
+        }
         case 'KNearestNeighbours':
         case 'LinearProbe': {
           const tf2 = onTrain!.get(`${m.nodeId}:0`)!;
@@ -457,6 +481,61 @@ export class ProgramRun {
         tf.dispose(current.flat());
       }
     }
+  }
+
+  /** The denoiser a conditional measure samples with: its moving-average copy or its own weights. */
+  private denoiser(weights: unknown): { model: tfType.LayersModel; setup: DenoiserSetup } {
+    const setup = denoiserSetup(this.program);
+    if (!setup || setup.inputs !== 3)
+      throw new Error('A sampling measure needs a training procedure that applies a network to (x_t, t, condition) after Diffuse.');
+    return { model: weights === 'ema' ? this.emaOf(setup.network) : this.networks.get(setup.network)!.model, setup };
+  }
+
+  private async scoreConditional(
+    m: Extract<ProgramStep, { kind: 'metric' }>,
+    rows: ConditionalRows,
+    trainTargets: Float32Array | undefined,
+    seed: number,
+  ): Promise<{ score: number; baseline: number; outputs: Float32Array }> {
+    const { model, setup } = this.denoiser(m.config.weights);
+    const shape = model.inputs[0]!.shape.slice(1) as number[];
+    const kind = m.metric === 'SuperResolutionScore' ? 'superResolution' : 'inpainting';
+    return conditionalScores(this.tf, model, shape, kind, rows, trainTargets, {
+      schedule: setup.schedule,
+      timesteps: setup.timesteps,
+      steps: m.config.steps as number,
+      examples: m.config.examples as number,
+      seed: derivedSeed(seed, `sample:${m.nodeId}`),
+    });
+  }
+
+  /**
+   * Input, output and target of a conditional diffusion program (SR3, Palette) for the first `count`
+   * held-out images, in [0, 1]: its sampling measure's condition and target, the denoiser's samples
+   * (with `weights`, else the measure's), and for inpainting the input shown with the square grey.
+   */
+  async conditionalExamples(ds: Dataset, count: number, options: { seed: number; steps?: number; weights?: 'ema' | 'online' }): Promise<ConditionalExamples> {
+    const measure = conditionalMeasure(this.program);
+    if (!measure) throw new Error('This program has no super-resolution or inpainting measure to take its inputs from.');
+    const proc = this.program.procedures.find((p) => p.id === measure.procedure)!;
+    const test = limited(ds.test, count, exampleSize(ds));
+    const got = await this.collect(proc, ds, test, [measure.step]);
+    const part = (i: number) => got.get(`${measure.step.nodeId}:${i}`);
+    const rows: ConditionalRows = { target: part(0)!.data, condition: part(1)!.data, mask: part(2)?.data, size: part(0)!.dim };
+    const step = {
+      ...measure.step,
+      config: {
+        ...measure.step.config,
+        examples: count,
+        ...(options.steps ? { steps: options.steps } : {}),
+        ...(options.weights ? { weights: options.weights } : {}),
+      },
+    };
+    const { outputs } = await this.scoreConditional(step, rows, undefined, options.seed);
+    const target = toPixels(rows.target);
+    const input = measure.kind === 'inpainting' ? Float32Array.from(target, (v, i) => (rows.mask![i]! > 0 ? 0.5 : v)) : toPixels(rows.condition);
+    const shape = [test.count, ...(this.denoiser(step.config.weights).model.inputs[0]!.shape.slice(1) as number[])];
+    return { shape, input, output: outputs, target, kind: measure.kind };
   }
 
   /** Each metric input (`node:index`) over a split, as flat rows, computed in inference mode. */

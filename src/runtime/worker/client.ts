@@ -8,6 +8,7 @@ import type { ZeroShotAnswer, ZeroShotRequest } from '../program/zero-shot';
 import type { AttentionMapsAnswer, AttentionMapsRequest } from '../attention-maps';
 import type { CapsuleViewAnswer, CapsuleViewRequest } from '../program/capsule-view';
 import type { GlomIslandsAnswer, GlomIslandsRequest } from '../program/glom-view';
+import type { ConditionalExamples } from '../program/run';
 
 /** Replies the client answers itself (a request's promise); they never reach listeners. */
 type Reply = Extract<
@@ -21,6 +22,7 @@ type Reply = Extract<
       | 'attention-maps-result'
       | 'capsule-view-result'
       | 'glom-islands-result'
+      | 'conditional-examples-result'
       | 'topology-result'
       | 'preview-result'
       | 'evaluated';
@@ -79,6 +81,7 @@ export class TrainingClient {
         message.type === 'attention-maps-result' ||
         message.type === 'capsule-view-result' ||
         message.type === 'glom-islands-result' ||
+        message.type === 'conditional-examples-result' ||
         message.type === 'topology-result' ||
         message.type === 'preview-result' ||
         message.type === 'evaluated'
@@ -180,6 +183,14 @@ export class TrainingClient {
   async glomIslands(request: GlomIslandsRequest): Promise<GlomIslandsAnswer> {
     const reply = await this.request({ type: 'glom-islands', requestId: ++this.requestIds, request });
     if (reply.type !== 'glom-islands-result' || !reply.answer) throw new Error((reply.type === 'glom-islands-result' && reply.error) || 'No answer.');
+    return reply.answer;
+  }
+
+  /** Input, output and target of the first `count` held-out images, sampled by the last training program's conditional denoiser. */
+  async conditionalExamples(count: number, steps: number): Promise<ConditionalExamples> {
+    const reply = await this.request({ type: 'conditional-examples', requestId: ++this.requestIds, count, steps });
+    if (reply.type !== 'conditional-examples-result' || !reply.answer)
+      throw new Error((reply.type === 'conditional-examples-result' && reply.error) || 'No answer.');
     return reply.answer;
   }
 

@@ -2,6 +2,7 @@ import type { Plan } from '../../compiler/plan';
 import type { PlanProgram } from '../../compiler/program';
 import type { ProgramResult, ProgramStepReport } from '../program/run';
 import type { FlowView } from '../program/flow-view';
+import type { ConditionalExamples } from '../program/run';
 import type { ZeroShotAnswer, ZeroShotRequest } from '../program/zero-shot';
 import type { AttentionMapsAnswer, AttentionMapsRequest } from '../attention-maps';
 import type { CapsuleViewAnswer, CapsuleViewRequest } from '../program/capsule-view';
@@ -88,6 +89,8 @@ export type ToWorker =
   | { type: 'capsule-view'; requestId: number; request: CapsuleViewRequest }
   /** Reconstructions and the similarity of neighbouring columns per level, from the last training program's GLOM networks. */
   | { type: 'glom-islands'; requestId: number; request: GlomIslandsRequest }
+  /** Input, output and target for the first held-out images, from the last training program's conditional denoiser (SR3, Palette). */
+  | { type: 'conditional-examples'; requestId: number; count: number; steps: number }
   /**
    * Previews every main-graph node's output on the pinned example (runtime/preview.ts): with the worker's
    * model when it was built from this very plan (a run's), else a fresh build seeded by `seed` that keeps
@@ -121,6 +124,7 @@ export type FromWorker =
   | { type: 'attention-maps-result'; requestId: number; answer?: AttentionMapsAnswer; error?: string }
   | { type: 'capsule-view-result'; requestId: number; answer?: CapsuleViewAnswer; error?: string }
   | { type: 'glom-islands-result'; requestId: number; answer?: GlomIslandsAnswer; error?: string }
+  | { type: 'conditional-examples-result'; requestId: number; answer?: ConditionalExamples; error?: string }
   | { type: 'loaded'; requestId: number; error?: string }
   /** `example`: the pinned example's values; `label`: its class, for a held-out one. */
   | { type: 'preview-result'; requestId: number; answer?: PreviewAnswer; example?: Float32Array; label?: number; error?: string }

@@ -425,6 +425,17 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
         ] as ArrayBuffer[]);
       })().catch((err) => post({ type: 'glom-islands-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }));
       break;
+    case 'conditional-examples':
+      (async () => {
+        if (!lastProgram) throw new Error('Train the program first: there are no trained networks yet.');
+        const answer = await lastProgram.run.conditionalExamples(lastProgram.ds, message.count, { seed: 0, steps: message.steps });
+        post({ type: 'conditional-examples-result', requestId: message.requestId, answer }, [
+          answer.input.buffer,
+          answer.output.buffer,
+          answer.target.buffer,
+        ] as ArrayBuffer[]);
+      })().catch((err) => post({ type: 'conditional-examples-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }));
+      break;
     case 'attention-maps':
       attentionMaps(message).catch((err) =>
         post({ type: 'attention-maps-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }),

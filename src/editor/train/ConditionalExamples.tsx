@@ -1,0 +1,113 @@
+/**
+ * SR3 and Palette in the Train tab: for a few held-out digits, the input the denoiser is given (the
+ * upsampled low-resolution digit, or the digit with its square to fill shown grey), the output it
+ * samples (50-step DDIM with the moving-average weights) and the target, side by side. Sampling runs
+ * in the worker on the last run's networks (ProgramRun.conditionalExamples); only canvases are drawn.
+ */
+import { useEffect, useRef, useState } from 'react';
+import type { PlanProgram } from '../../compiler/program';
+import { conditionalMeasure } from '../../runtime/program/denoiser';
+import type { ConditionalExamples } from '../../runtime/program/run';
+import { getClient } from './controller';
+import { Section } from './Section';
+
+const EXAMPLES = 6;
+const STEPS = 50;
+/** Each 28-pixel digit drawn at 3× (pixelated, not smoothed). */
+const SCALE = 3;
+
+/** Whether the program is a conditional diffusion model with a measure to take held-out conditions from. */
+export const hasConditionalExamples = (program: PlanProgram | null | undefined): boolean => !!program && conditionalMeasure(program) !== null;
+
+function Picture({ values, offset, height, width, label }: { values: Float32Array; offset: number; height: number; width: number; label: string }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    const ctx = ref.current?.getContext('2d');
+    if (!ctx) return;
+    const img = ctx.createImageData(width, height);
+    for (let i = 0; i < height * width; i++) {
+      const v = Math.max(0, Math.min(1, values[offset + i]!)) * 255;
+      img.data.set([v, v, v, 255], i * 4);
+    }
+    ctx.putImageData(img, 0, 0);
+  }, [values, offset, height, width]);
+  return (
+    <canvas
+      ref={ref}
+      width={width}
+      height={height}
+      style={{ width: width * SCALE, height: height * SCALE, imageRendering: 'pixelated' }}
+      className="pb-conditional-picture"
+      role="img"
+      aria-label={label}
+    />
+  );
+}
+
+export function ConditionalExamplesPanel({ program, trained }: { program: PlanProgram; trained: boolean }) {
+  const [answer, setAnswer] = useState<ConditionalExamples | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const kind = conditionalMeasure(program)?.kind ?? 'superResolution';
+  const names = kind === 'superResolution' ? ['Low resolution, upsampled', 'Sampled', 'Original'] : ['Square to fill', 'Filled in', 'Original'];
+
+  const show = async () => {
+    setBusy(true);
+    try {
+      setAnswer(await getClient().conditionalExamples(EXAMPLES, STEPS));
+      setError(null);
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const [count, height, width] = answer ? [answer.shape[0]!, answer.shape[1]!, answer.shape[2]!] : [0, 0, 0];
+  return (
+    <Section title={kind === 'superResolution' ? 'Super-resolution' : 'Inpainting'} testId="conditional-examples">
+      <p className="pb-muted pb-small-text">
+        Held-out digits: what the denoiser is given, what it samples ({STEPS}-step DDIM, moving-average weights) and the original.
+      </p>
+      {!trained && (
+        <p className="pb-muted pb-small-text" data-testid="conditional-examples-disabled">
+          Train the program first: the samples come from the networks of the last run.
+        </p>
+      )}
+      <div className="pb-row">
+        <button type="button" className="pb-primary" disabled={!trained || busy} onClick={() => void show()} data-testid="conditional-examples-show">
+          {busy ? 'Sampling…' : answer ? 'Sample again' : 'Sample held-out digits'}
+        </button>
+      </div>
+      {error && (
+        <p className="pb-blocked" role="alert" data-testid="conditional-examples-error">
+          {error}
+        </p>
+      )}
+      {answer && (
+        <table className="pb-conditional-table" data-testid="conditional-examples-table">
+          <thead>
+            <tr>
+              {names.map((n) => (
+                <th key={n} scope="col" className="pb-small-text pb-muted">
+                  {n}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {Array.from({ length: count }, (_, i) => (
+              <tr key={i}>
+                {[answer.input, answer.output, answer.target].map((values, k) => (
+                  <td key={k}>
+                    <Picture values={values} offset={i * height * width} height={height} width={width} label={`${names[k]}, held-out digit ${i + 1}`} />
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Section>
+  );
+}

@@ -1,0 +1,48 @@
+import type { PlanProgram, ProgramStep } from '../../compiler/program';
+
+/** What sampling a diffusion program needs from its plan: the schedule of its Diffuse node and the network that denoises. */
+export interface DenoiserSetup {
+  network: string;
+  schedule: 'linear' | 'cosine';
+  timesteps: number;
+  /** How many inputs the network takes: 2 (x_t, t) or 3 with a condition (SR3, Palette). */
+  inputs: number;
+}
+
+/**
+ * Reads a program's diffusion: the first training procedure's Diffuse node gives the schedule, and
+ * the network applied to its x_t (directly, or through ops such as Palette's composite with the known
+ * pixels) is the one that predicts ε. Null when there is none.
+ */
+export function denoiserSetup(program: PlanProgram): DenoiserSetup | null {
+  for (const proc of program.procedures) {
+    if (proc.kind !== 'train') continue;
+    const diffuse = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'op' }> => s.kind === 'op' && s.op === 'Diffuse');
+    if (!diffuse) continue;
+    // Values that carry x_t: Diffuse's output and what ops make from it.
+    const carries = new Set([diffuse.output]);
+    for (const s of proc.steps) if (s.kind === 'op' && !s.loss && s.inputs.some((v) => carries.has(v))) carries.add(s.output);
+    const apply = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'apply' }> => s.kind === 'apply' && s.inputs.some((v) => carries.has(v)));
+    if (!apply) continue;
+    return {
+      network: apply.network,
+      schedule: diffuse.config.schedule as 'linear' | 'cosine',
+      timesteps: diffuse.config.timesteps as number,
+      inputs: apply.inputs.length,
+    };
+  }
+  return null;
+}
+
+/** The sampling measure of a conditional diffusion program (SR3's PSNR, Palette's inpainting error), with its procedure. */
+export function conditionalMeasure(
+  program: PlanProgram,
+): { procedure: string; step: Extract<ProgramStep, { kind: 'metric' }>; kind: 'superResolution' | 'inpainting' } | null {
+  for (const proc of program.procedures) {
+    if (proc.kind !== 'evaluate') continue;
+    for (const s of proc.steps)
+      if (s.kind === 'metric' && (s.metric === 'SuperResolutionScore' || s.metric === 'InpaintingScore'))
+        return { procedure: proc.id, step: s, kind: s.metric === 'SuperResolutionScore' ? 'superResolution' : 'inpainting' };
+  }
+  return null;
+}

@@ -119,6 +119,13 @@ describe('sweep variants', () => {
     expect(sweepVariants(doc, params, { random: 50 })).toHaveLength(6);
   });
 
+  it('a node id with a dot in it is found whole', () => {
+    const doc = convmixer();
+    const dotted = { ...doc, nodes: doc.nodes.map((n) => (n.id === 'head' ? { ...n, id: 'cls.head' } : n)) };
+    const [variant] = sweepVariants(dotted, [{ name: 'cls.head.units', values: [12] }]);
+    expect(variant!.doc.nodes.find((n) => n.id === 'cls.head')!.params.units).toBe(12);
+  });
+
   it('an unknown name is refused before any variant is made; values and labels in words', () => {
     expect(() => sweepVariants(convmixer(), [{ name: 'width', values: [1] }])).toThrow(SweepUsageError);
     expect(parseSweepValues(' 32, 64 ,, 1e-3,adam')).toEqual([32, 64, 0.001, 'adam']);

@@ -77,10 +77,11 @@ export function sweepTarget(doc: GraphDocument, name: string): SweepTarget {
   }
   const dot = name.indexOf('.');
   if (dot > 0) {
-    const nodeId = name.slice(0, dot);
-    const param = name.slice(dot + 1);
-    if (!doc.nodes.some((n) => n.id === nodeId)) throw new SweepUsageError(`--param ${quoted(name, 80)}: the graph has no node "${quoted(nodeId, 60)}".`);
-    return param === 'repeat' ? { kind: 'repeat', nodeId } : { kind: 'param', nodeId, param };
+    // The longest node id that prefixes the name, so that an id with a dot in it still works.
+    const owner = doc.nodes.filter((n) => name.startsWith(`${n.id}.`)).sort((a, b) => b.id.length - a.id.length)[0];
+    if (!owner) throw new SweepUsageError(`--param ${quoted(name, 80)}: the graph has no node "${quoted(name.slice(0, dot), 60)}".`);
+    const param = name.slice(owner.id.length + 1);
+    return param === 'repeat' ? { kind: 'repeat', nodeId: owner.id } : { kind: 'param', nodeId: owner.id, param };
   }
   const owners = doc.nodes.filter((n) => Object.prototype.hasOwnProperty.call(n.params, name));
   if (owners.length === 1) return { kind: 'param', nodeId: owners[0]!.id, param: name };

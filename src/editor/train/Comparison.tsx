@@ -49,17 +49,19 @@ function Comparison({ runs }: { runs: RunRecord[] }) {
   const missingCost = rows.filter((r) => r[cost] === null).length;
   return (
     <div className="pb-compare" data-testid="comparison">
-      <div className="pb-charts pb-compare-charts">
-        <LineChart title="Training loss per step" testId="compare-loss" version={version} series={series} data={curve('loss')} />
+      <div className="pb-compare-top">
+        <LineChart title="Training loss per step" testId="compare-loss" version={version} series={series} data={curve('loss')} height={180} />
         <LineChart
           title="Training accuracy per step"
           testId="compare-accuracy"
           version={version}
           series={series}
           data={curve('accuracy')}
+          height={180}
           yRange={[0, 1]}
           yFormat={(v) => `${Math.round(v * 100)}%`}
         />
+        <ParetoPlot rows={rows} cost={cost} colorOf={colorOf} />
       </div>
       <div className="pb-row pb-compare-bar">
         <fieldset className="pb-compare-cost">
@@ -76,7 +78,6 @@ function Comparison({ runs }: { runs: RunRecord[] }) {
         </button>
       </div>
       <div className="pb-compare-body">
-        <ParetoPlot rows={rows} cost={cost} colorOf={colorOf} />
         <div className="pb-compare-table-box">
           <table className="pb-epochs pb-compare-table" data-testid="comparison-table">
             <thead>
@@ -167,8 +168,8 @@ function SortHeader({
 /** Test accuracy against cost (log scale), the runs on the front joined by a line. */
 function ParetoPlot({ rows, cost, colorOf }: { rows: ComparisonRow[]; cost: CostKey; colorOf: Map<string, string> }) {
   const points = rows.filter((r) => r.testAccuracy !== null && r[cost] !== null && r[cost]! > 0);
-  const W = 260;
-  const H = 200;
+  const W = 250;
+  const H = 190;
   const pad = { left: 40, right: 10, top: 10, bottom: 34 };
   if (!points.length)
     return (
@@ -186,20 +187,22 @@ function ParetoPlot({ rows, cost, colorOf }: { rows: ComparisonRow[]; cost: Cost
   const front = points.filter((r) => r.pareto).sort((p, q) => p[cost]! - q[cost]!);
   return (
     <figure className="pb-compare-plot" data-testid="pareto-plot">
+      <figcaption className="pb-compare-plot-title">Test accuracy against {COST_NAMES[cost]}</figcaption>
       <svg viewBox={`0 0 ${W} ${H}`} width={W} height={H} role="img" aria-label={`Test accuracy against ${COST_NAMES[cost]}`}>
         <line x1={pad.left} y1={H - pad.bottom} x2={W - pad.right} y2={H - pad.bottom} className="pb-compare-axis" />
         <line x1={pad.left} y1={pad.top} x2={pad.left} y2={H - pad.bottom} className="pb-compare-axis" />
-        <text x={pad.left - 4} y={y(a1) + 4} textAnchor="end" className="pb-compare-tick">
-          {pct(Math.max(...accs), 1)}
-        </text>
-        <text x={pad.left - 4} y={y(a0) + 4} textAnchor="end" className="pb-compare-tick">
-          {pct(Math.min(...accs), 1)}
-        </text>
+        {[Math.min(...accs), Math.max(...accs)]
+          .filter((a, i, all) => i === 0 || a !== all[0])
+          .map((a) => (
+            <text key={a} x={pad.left - 4} y={y(a) + 3} textAnchor="end" className="pb-compare-tick">
+              {pct(a, 1)}
+            </text>
+          ))}
         <text x={x(Math.min(...points.map((r) => r[cost]!)))} y={H - pad.bottom + 13} textAnchor="middle" className="pb-compare-tick">
           {formatNumber(Math.min(...points.map((r) => r[cost]!)))}
         </text>
         {points.length > 1 && (
-          <text x={x(Math.max(...points.map((r) => r[cost]!)))} y={H - pad.bottom + 13} textAnchor="middle" className="pb-compare-tick">
+          <text x={x(Math.max(...points.map((r) => r[cost]!))) + 6} y={H - pad.bottom + 13} textAnchor="end" className="pb-compare-tick">
             {formatNumber(Math.max(...points.map((r) => r[cost]!)))}
           </text>
         )}
@@ -220,7 +223,7 @@ function ParetoPlot({ rows, cost, colorOf }: { rows: ComparisonRow[]; cost: Cost
           </circle>
         ))}
       </svg>
-      <figcaption className="pb-muted pb-small-text">Test accuracy against {COST_NAMES[cost]}; ringed: on the Pareto front.</figcaption>
+      <p className="pb-muted pb-small-text">Ringed and joined: the Pareto front.</p>
     </figure>
   );
 }

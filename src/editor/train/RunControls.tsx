@@ -6,6 +6,7 @@ import { useEditor } from '../store';
 import { isActiveStatus, type LiveRun } from '../training';
 import { pauseRun, resumeRun, startRun, stopRun } from './controller';
 import { BACKEND_NAMES, duration, formatNumber } from './format';
+import { variantLabel } from '../../document/sweep';
 
 const STATUS_TEXT: Record<LiveRun['status'], string> = {
   starting: 'Starting: loading tfjs, the backend and the data…',
@@ -137,7 +138,13 @@ function Progress({ run, plan }: { run: LiveRun; plan: Plan | null }) {
           )}
         </p>
       )}
-      {changed && (
+      {run.sweep && (
+        <p className="pb-note" data-testid="sweep-run-note">
+          Sweep variant {run.sweep.index + 1} of {run.sweep.count}: <span className="pb-mono">{variantLabel(run.sweep.values)}</span>. Your graph is not
+          changed.
+        </p>
+      )}
+      {changed && !run.sweep && (
         <p className="pb-note" data-testid="graph-changed">
           The graph changed since this run started;{' '}
           {active ? 'the run goes on with the graph as it was.' : 'its curves and weights belong to the graph as it was.'}

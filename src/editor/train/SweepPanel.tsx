@@ -72,7 +72,8 @@ export function SweepPanel({ doc, graphKey, blocked, runActive }: { doc: GraphDo
                           .filter((c) => c.group === group)
                           .map((c) => (
                             <option key={c.name} value={c.name}>
-                              {c.label} ({formatNumber(c.current, 4)})
+                              {c.label}
+                              {c.node ? ` · ${c.node}` : ''} ({formatNumber(c.current, 4)})
                             </option>
                           ))}
                       </optgroup>
@@ -101,18 +102,18 @@ export function SweepPanel({ doc, graphKey, blocked, runActive }: { doc: GraphDo
                 </div>
               );
             })}
-          </div>
-          <div className="pb-sweep-mode">
             {draft.params.length < 2 && (
-              <button type="button" className="pb-link" onClick={() => setDraft({ params: [...draft.params, { name: '', values: '' }] })}>
-                Add a second param
+              <button type="button" className="pb-link pb-sweep-add" onClick={() => setDraft({ params: [...draft.params, { name: '', values: '' }] })}>
+                + Add a second param
               </button>
             )}
+          </div>
+          <div className="pb-sweep-mode">
             <label>
               <input type="radio" name="pb-sweep-mode" checked={draft.mode === 'grid'} onChange={() => setDraft({ mode: 'grid' })} /> Every combination
               {total > 1 ? ` (${total})` : ''}
             </label>
-            <label>
+            <label title="Distinct combinations drawn from the grid, seeded by the setup's seed">
               <input type="radio" name="pb-sweep-mode" checked={draft.mode === 'random'} onChange={() => setDraft({ mode: 'random' })} /> Random picks:
             </label>
             <input
@@ -124,7 +125,6 @@ export function SweepPanel({ doc, graphKey, blocked, runActive }: { doc: GraphDo
               disabled={draft.mode !== 'random'}
               onChange={(e) => setDraft({ random: Math.max(1, Math.round(Number(e.target.value) || 1)) })}
             />
-            <span className="pb-muted pb-small-text">(seeded by the setup's seed)</span>
           </div>
           {planned && 'error' in planned && draft.params.some((p) => p.name) && (
             <p className="pb-blocked" data-testid="sweep-problem">

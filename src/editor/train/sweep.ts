@@ -25,7 +25,10 @@ export const MAX_VARIANTS = 16;
 /** A param a person can sweep here: its name as `patchbay sweep` spells it, and in words. */
 export interface SweepChoice {
   name: string;
+  /** In words for the training setup; the name itself for a node's param (as runs are labelled). */
   label: string;
+  /** The node's display name, when it is not its id. */
+  node?: string;
   group: 'Training' | 'Graph';
   current: number;
   /** Whole numbers only (units, dim, depth, batch size…). */
@@ -50,13 +53,11 @@ export function sweepChoices(doc: GraphDocument): SweepChoice[] {
     integer: field !== 'learningRate',
   }));
   for (const node of doc.nodes) {
-    const title = node.name?.trim() || node.id;
-    if (node.type === 'Block' && (node.repeat ?? 1) > 1)
-      out.push({ name: `${node.id}.repeat`, label: `${title} · repeat`, group: 'Graph', current: node.repeat ?? 1, integer: true });
-    for (const [param, value] of Object.entries(node.params ?? {})) {
-      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
-      out.push({ name: `${node.id}.${param}`, label: `${title} · ${param}`, group: 'Graph', current: value, integer: Number.isInteger(value) });
-    }
+    const shown = node.name?.trim() && node.name !== node.id ? node.name : undefined;
+    const add = (param: string, current: number) =>
+      out.push({ name: `${node.id}.${param}`, label: `${node.id}.${param}`, node: shown, group: 'Graph', current, integer: Number.isInteger(current) });
+    if (node.type === 'Block' && (node.repeat ?? 1) > 1) add('repeat', node.repeat ?? 1);
+    for (const [param, value] of Object.entries(node.params ?? {})) if (typeof value === 'number' && Number.isFinite(value)) add(param, value);
   }
   return out;
 }
@@ -253,6 +254,8 @@ export async function startSweep(args: { doc: GraphDocument; draft: SweepDraft; 
       continue;
     }
     patchVariant(v.index, { runId });
+    // Stop sweep pressed while this variant's data was being prepared: stop it as soon as it exists.
+    if (useSweep.getState().sweep?.status === 'stopping') stopRun();
     const run = await runEnded(runId);
     const status = run?.status;
     patchVariant(v.index, {

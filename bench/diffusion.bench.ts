@@ -1,8 +1,10 @@
 /**
- * Diffusion benchmark: the `ddpm` template's `mnist` UNet (756,740 parameters), WASM in Node, against
- * the same model in PyTorch on this CPU (bench/torch_unet.py, which counts the same parameters):
- * - one training step: ε-prediction MSE at per-example timesteps of the template's schedule, Adam,
- *   batch 32 (the template's), through the program interpreter's own ops and the built network;
+ * Diffusion benchmark: the `ddpm` template's `mnist` UNet (179,396 parameters), WASM in Node, against
+ * the same model in PyTorch on this CPU (bench/torch_unet.py, given the template's UNet params, which
+ * counts the same parameters; the line says whether it does):
+ * - one training step: ε-prediction MSE at per-example timesteps of the template's schedule, Adam at
+ *   the template's rate, batch 32 (the template's), through the program interpreter's own ops and the
+ *   built network;
  * - a 50-step DDIM sample (η = 0) of 16 images with Patchbay's sampler (one tidy per step).
  * Figures are medians after warm-up, for comparing within one run on one machine.
  * Run with `npx tsx bench/diffusion.bench.ts` (STEPS=6 by default; THREADS=1 for PyTorch's threads).
@@ -30,7 +32,16 @@ const { program } = lowerProgram(analyzeProgram(template.doc)!);
 if (!program) throw new Error('The ddpm template does not lower.');
 const model = buildModel(program.networks[0]!.plan, { seed: 0 });
 const params = model.trainableWeights.reduce((s, w) => s + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
-const optimizer = tf.train.adam(1e-3);
+const unet = template.doc.nodes.find((n) => n.type === 'UNet')!.params as {
+  channels: number;
+  channelMult: number[];
+  resBlocks: number;
+  attentionResolutions: number[];
+};
+const embedding = template.doc.nodes.find((n) => n.type === 'TimestepEmbedding')!.params as { dim: number };
+if (!template.doc.training) throw new Error('The ddpm template has no training setup.');
+const learningRate = template.doc.training.learningRate;
+const optimizer = tf.train.adam(learningRate);
 const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
 const x0 = tf.randomUniform([BATCH, 28, 28, 1], -1, 1, 'float32', 1);
 
@@ -80,6 +91,18 @@ else {
       String(SAMPLES),
       '--threads',
       String(THREADS),
+      '--channels',
+      String(unet.channels),
+      '--mult',
+      unet.channelMult.join(','),
+      '--res-blocks',
+      String(unet.resBlocks),
+      '--attn',
+      unet.attentionResolutions.join(','),
+      '--emb-dim',
+      String(embedding.dim),
+      '--lr',
+      String(learningRate),
     ],
     { encoding: 'utf8' },
   );

@@ -1,18 +1,20 @@
 """The `ddpm` template's `mnist` UNet in PyTorch on the CPU, for comparison with bench/diffusion.bench.ts.
 
-Same model as Patchbay's PatchbayUNet with the preset's params (756,740 parameters): 28x28x1 images
-pixel-unshuffled 2x2 to 14x14x4; sinusoidal timestep embedding of width 32 (cos then sin); time MLP
-32 -> 128 -> swish -> 128; conv3x3 4 -> 32; level 0: one residual block 32 -> 32, stride-2 conv;
-level 1 (7x7): residual block 32 -> 64 + attention; middle: residual, attention, residual (64); up
-level 1: two residual blocks over the skip concatenations (128 -> 64, 96 -> 64), each + attention,
-nearest x2 + conv; up level 0: two residual blocks (96 -> 32, 64 -> 32); GN, swish, conv 32 -> 4;
-pixel shuffle back. Residual blocks: GN(8) swish conv3x3, AdaGN scale-shift from dense(swish(temb)),
-swish, conv3x3, 1x1 shortcut when the channels change. Attention: one head, GN, qkv, proj.
+The same model as Patchbay's PatchbayUNet (src/runtime/layers/unet.ts) with the UNet params the tfjs
+bench reads from the template and passes here (--channels, --mult, --res-blocks, --attn, --emb-dim),
+so that both count the same parameters: 28x28x1 images pixel-unshuffled 2x2 to 14x14x4; sinusoidal
+timestep embedding (cos then sin); time MLP emb -> 4ch -> swish -> 4ch; conv3x3 in; per level
+`res-blocks` residual blocks (+ attention at the listed resolutions), a stride-2 conv between levels;
+middle: residual, attention, residual; per level on the way up `res-blocks + 1` residual blocks over
+the skip concatenations, nearest x2 + conv between levels; GN, swish, conv out; pixel shuffle back.
+Residual blocks: GN swish conv3x3, AdaGN scale-shift from dense(swish(temb)), swish, conv3x3, 1x1
+shortcut when the channels change. Attention: one head, GN, qkv, proj.
 
 Times one training step (eps-prediction MSE at random timesteps of a cosine T = 1000 schedule,
-Adam 1e-3, batch 32, random data) and a 50-step DDIM sample of 16 images.
+Adam, batch 32, random data) and a 50-step DDIM sample of 16 images.
 
 Usage: python3 bench/torch_unet.py [--batch 32] [--warmup 2] [--steps 6] [--samples 16] [--threads 2]
+  [--channels 16] [--mult 1,2] [--res-blocks 1] [--attn ""] [--emb-dim 32] [--lr 4e-3]
 Prints `median_ms_per_step=<float>` and `ddim50_ms=<float>` lines, which the tfjs bench parses.
 """
 
@@ -72,40 +74,50 @@ class Attention(nn.Module):
 
 
 class UNet(nn.Module):
-    def __init__(self) -> None:
+    def __init__(self, ch: int, mult: list, res_blocks: int, attn: list, emb_dim: int, groups: int = 8, patch: int = 2) -> None:
         super().__init__()
-        ch, temb = 32, 128
-        self.time = nn.Sequential(nn.Linear(32, temb), nn.SiLU(), nn.Linear(temb, temb))
-        self.conv_in = nn.Conv2d(4, ch, 3, padding=1)
-        self.down0 = ResBlock(32, 32, temb)
-        self.downsample = nn.Conv2d(32, 32, 3, stride=2, padding=1)
-        self.down1, self.down1_attn = ResBlock(32, 64, temb), Attention(64)
-        self.mid0, self.mid_attn, self.mid1 = ResBlock(64, 64, temb), Attention(64), ResBlock(64, 64, temb)
-        self.up1 = nn.ModuleList([ResBlock(128, 64, temb), ResBlock(96, 64, temb)])
-        self.up1_attn = nn.ModuleList([Attention(64), Attention(64)])
-        self.upsample = nn.Conv2d(64, 64, 3, padding=1)
-        self.up0 = nn.ModuleList([ResBlock(96, 32, temb), ResBlock(64, 32, temb)])
-        self.norm_out, self.conv_out = nn.GroupNorm(8, 32), nn.Conv2d(32, 4, 3, padding=1)
+        temb, in_c = 4 * ch, patch * patch
+        self.emb_dim, self.patch = emb_dim, patch
+        self.time = nn.Sequential(nn.Linear(emb_dim, temb), nn.SiLU(), nn.Linear(temb, temb))
+        self.conv_in = nn.Conv2d(in_c, ch, 3, padding=1)
+        self.down = nn.ModuleList()
+        skips, c, size = [ch], ch, 28 // patch
+        for level, m in enumerate(mult):
+            for _ in range(res_blocks):
+                o = ch * m
+                self.down.append(nn.ModuleList([ResBlock(c, o, temb, groups), Attention(o, groups) if size in attn else nn.Identity()]))
+                c = o
+                skips.append(c)
+            if level != len(mult) - 1:
+                self.down.append(nn.Conv2d(c, c, 3, stride=2, padding=1))
+                skips.append(c)
+                size = (size + 1) // 2
+        self.mid0, self.mid_attn, self.mid1 = ResBlock(c, c, temb, groups), Attention(c, groups), ResBlock(c, c, temb, groups)
+        self.up = nn.ModuleList()
+        for level in reversed(range(len(mult))):
+            for _ in range(res_blocks + 1):
+                o = ch * mult[level]
+                self.up.append(nn.ModuleList([ResBlock(c + skips.pop(), o, temb, groups), Attention(o, groups) if size in attn else nn.Identity()]))
+                c = o
+            if level != 0:
+                self.up.append(nn.Conv2d(c, c, 3, padding=1))
+                size *= 2
+        self.norm_out, self.conv_out = nn.GroupNorm(groups, c), nn.Conv2d(c, in_c, 3, padding=1)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        b = x.shape[0]
-        x = F.pixel_unshuffle(x, 2)
-        temb = self.time(timestep_embedding(t, 32))
-        h = self.conv_in(x)
+        temb = self.time(timestep_embedding(t, self.emb_dim))
+        h = self.conv_in(F.pixel_unshuffle(x, self.patch))
         skips = [h]
-        h = self.down0(h, temb)
-        skips.append(h)
-        h = self.downsample(h)
-        skips.append(h)
-        h = self.down1_attn(self.down1(h, temb))
-        skips.append(h)
+        for stage in self.down:
+            h = stage(h) if isinstance(stage, nn.Conv2d) else stage[1](stage[0](h, temb))
+            skips.append(h)
         h = self.mid1(self.mid_attn(self.mid0(h, temb)), temb)
-        for block, attn in zip(self.up1, self.up1_attn):
-            h = attn(block(torch.cat([h, skips.pop()], 1), temb))
-        h = self.upsample(F.interpolate(h, scale_factor=2, mode="nearest"))
-        for block in self.up0:
-            h = block(torch.cat([h, skips.pop()], 1), temb)
-        return F.pixel_shuffle(self.conv_out(F.silu(self.norm_out(h))), 2).reshape(b, 1, 28, 28)
+        for stage in self.up:
+            if isinstance(stage, nn.Conv2d):
+                h = stage(F.interpolate(h, scale_factor=2, mode="nearest"))
+            else:
+                h = stage[1](stage[0](torch.cat([h, skips.pop()], 1), temb))
+        return F.pixel_shuffle(self.conv_out(F.silu(self.norm_out(h))), self.patch)
 
 
 def main() -> None:
@@ -115,15 +127,22 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--samples", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--channels", type=int, default=16)
+    parser.add_argument("--mult", default="1,2")
+    parser.add_argument("--res-blocks", type=int, default=1)
+    parser.add_argument("--attn", default="", help="resolutions with attention, comma-separated")
+    parser.add_argument("--emb-dim", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=4e-3)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = UNet()
+    ints = lambda text: [int(v) for v in text.split(",") if v]  # noqa: E731
+    model = UNet(args.channels, ints(args.mult), args.res_blocks, ints(args.attn), args.emb_dim)
     params = sum(p.numel() for p in model.parameters())
     f = lambda s: math.cos((s + 0.008) / 1.008 * math.pi / 2) ** 2  # noqa: E731
     betas = torch.tensor([min(1 - f((i + 1) / 1000) / f(i / 1000), 0.999) for i in range(1000)], dtype=torch.float64)
     alpha_bar = torch.cumprod(1 - betas, 0).float()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     x0 = torch.rand(args.batch, 1, 28, 28) * 2 - 1
     times = []
     for i in range(args.warmup + args.steps):

@@ -32,8 +32,10 @@ const COUNTS: Record<string, Record<string, number>> = {
   'byol mnist': { model: 23_408, projector: 279_168, predictor: 33_344 },
   'directpred mnist': { model: 23_408, projector: 279_168, predictor: 4_096 },
   'clip mnist': { model: 108_608, text: 107_904 },
+  // DDPM mnist: ch 16, ×1-2, AdaGN, attention in the middle only, on the 4 channels of x_t unshuffled; by hand (time MLP 6,272,
+  // conv in 592, down 6,784 + 2,320 + 18,688, middle 2 × 22,784 + 4,288, up 34,144 + 28,992 + 9,248 + 12,240 + 9,648, out 612).
+  'ddpm mnist': { model: 179_396 },
   // DDPM's CIFAR-10 UNet (Ho et al., 2020: 35.7M; papers.md's counter gives 35,746,307).
-  'ddpm mnist': { model: 756_740 },
   'ddpm cifar10': { model: 35_746_307 },
   // SR3 and Palette mnist: one UNet (ch 16, ×1-2, AdaGN) on the 8 channels of (condition, x_t) unshuffled; counted by hand block by block
   // (time MLP 6,272, conv in 1,168, down 6,784 + 2,320 + 18,688, middle 2 × 22,784 + 4,288, up 34,144 + 28,992 + 9,248 + 12,240 + 9,648, out 612).

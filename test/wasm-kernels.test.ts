@@ -88,6 +88,32 @@ const CONV_CASES: Case[] = [
       [0, 0],
     ],
   },
+  // Stride phases of the input gradient and the dilated convolution of the filter gradient.
+  { name: '9×9 s2 valid (CapsNet primary capsules)', x: [2, 20, 20, 3], filter: [9, 9, 3, 5], strides: 2, pad: 'valid' },
+  { name: '9×9 s1 valid (CapsNet first conv)', x: [3, 28, 28, 1], filter: [9, 9, 1, 4], strides: 1, pad: 'valid' },
+  { name: '9×9 s2 same, odd input', x: [2, 13, 11, 2], filter: [9, 9, 2, 3], strides: 2, pad: 'same' },
+  { name: '3×3 s3 same, input not a multiple of the stride', x: [2, 10, 11, 3], filter: [3, 3, 3, 2], strides: 3, pad: 'same' },
+  { name: '4×4 s3 valid', x: [1, 13, 12, 2], filter: [4, 4, 2, 3], strides: 3, pad: 'valid' },
+  { name: '2×2 s3 valid (kernel narrower than the stride)', x: [2, 11, 10, 2], filter: [2, 2, 2, 3], strides: 3, pad: 'valid' },
+  { name: '1×1 s2 same, odd input', x: [2, 7, 9, 3], filter: [1, 1, 3, 4], strides: 2, pad: 'same' },
+  { name: '1×1 s3 valid', x: [1, 10, 8, 2], filter: [1, 1, 2, 3], strides: 3, pad: 'valid' },
+  { name: '3×3 s2 same, even input, many channels', x: [2, 8, 8, 17], filter: [3, 3, 17, 33], strides: 2, pad: 'same' },
+  { name: '3×3 s1 same, batch 1, many channels', x: [1, 9, 9, 40], filter: [3, 3, 40, 24], strides: 1, pad: 'same' },
+  { name: '5×3 kernel, s(2,1) same', x: [2, 9, 8, 3], filter: [5, 3, 3, 2], strides: [2, 1], pad: 'same' },
+  { name: '3×5 kernel, s(1,3) valid', x: [2, 6, 14, 2], filter: [3, 5, 2, 3], strides: [1, 3], pad: 'valid' },
+  { name: '7×7 s1 same on a smaller input than the kernel', x: [2, 5, 4, 2], filter: [7, 7, 2, 3], strides: 1, pad: 'same' },
+  {
+    name: '3×3 s2 explicit uneven pads',
+    x: [2, 9, 8, 2],
+    filter: [3, 3, 2, 3],
+    strides: 2,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 2],
+      [0, 0],
+    ],
+  },
 ];
 
 const DEPTHWISE_CASES: Case[] = [

@@ -5,10 +5,10 @@
  * Each kernel is composed of tfjs ops that the wasm backend runs natively (XNNPACK matmul and
  * depthwise convolution, plus transpose/pad/slice), so no JavaScript loop touches the tensors:
  *
- * - Conv2DBackpropFilter: dW = colsᵀ · dy, with `cols` the [N·oh·ow, fh·fw·Cin] matrix of input
- *   patches. A 1×1 stride-1 conv needs no patches at all (cols is x reshaped); a conv whose stride
- *   equals its kernel (patch embedding) gets them from one reshape + transpose; otherwise they are
- *   fh·fw strided slices of the padded input, concatenated along channels (im2col).
+ * - Conv2DBackpropFilter: a 1×1 stride-1 conv or a patch embedding (stride = kernel) gets its input
+ *   patches from reshapes alone, and dW = colsᵀ · dy is one matmul; every other conv computes dW as
+ *   one XNNPACK convolution of x (channels as batch: [Cin, H, W, N]) with dy as the filter
+ *   ([oh, ow, N, Cout]), dilated by the forward stride.
  * - DepthwiseConv2dNativeBackpropFilter: dW[h,w,c] = Σₙᵢⱼ xpad[n, i·s+h, j·s+w, c]·dy[n,i,j,c] is a
  *   depthwise *convolution* of the input with dy as the filter, once batch is folded into channels:
  *   x → [1, H, W, N·C], dy → [oh, ow, N·C, m], dilation = the forward stride; the [1, fh, fw, N·C·m]
@@ -19,8 +19,8 @@
  *
  * Fast paths are also put in front of stock wasm kernels that would otherwise dominate a training
  * step (each falls back to the stock kernel when its case does not apply; see FAST_PATHS):
- * `Conv2DBackpropInput` (1×1 and patch-embedding convs as one matmul, every other conv as a convolution
- * with the flipped filter), `Tile` (broadcasts, as in the
+ * `Conv2DBackpropInput` (1×1 and patch-embedding convs as one matmul, every other conv as one
+ * convolution of dy with the flipped filter split into stride phases), `Tile` (broadcasts, as in the
  * BatchNorm gradient), `Sum`/`Mean` over leading axes (XNNPACK average pooling), `BatchMatMul` with
  * transposed operands (every Dense gradient; an explicit transpose then XNNPACK) or with a batch
  * (attention, capsule routing; one depthwise convolution, which XNNPACK runs as a grouped GEMM), `Identity` and
@@ -144,43 +144,16 @@ function explicit(pads: [Pair, Pair]): backend_util.ExplicitPadding {
 }
 
 /**
- * The fh·fw taps of a strided conv's input window, concatenated along channels (im2col):
- * [n, oh, ow, fh·fw·ci]. tfjs-wasm's StridedSlice with steps above 1 is a slow loop (about 18 ms a
- * call on a 256-image batch, nine calls per 3×3 conv), so the window is padded to whole strides and
- * transposed once to [sh, sw, n, H/sh, W/sw, ci]: every stride phase is then a contiguous block, and
- * each tap a plain rank-4 slice of it.
+ * dW for a regular conv. 1×1 stride-1 convs and patch embeddings (stride = kernel) take their input
+ * patches from reshapes alone, so dW = colsᵀ · dy is one matmul. Every other conv computes
+ *   dW[kh, kw, ci, co] = Σ_{n,i,j} xpad[n, i·sh + kh, j·sw + kw, ci] · dy[n, i, j, co]
+ * as one XNNPACK convolution: the input is x with its channels as the batch and its batch as the
+ * channels ([ci, H, W, n]), the filter is dy as [oh, ow, n, co], dilated by the forward stride, and
+ * the [ci, fh, fw, co] result is transposed into place. Building the im2col matrix instead took fh·fw
+ * slices and a Concat that tfjs-wasm runs in JavaScript: for the CapsNet primary capsules' 9×9
+ * stride-2 conv (64×20×20×32 → 128) 660 ms against 80 ms; for a DDPM 3×3 conv (32×14×14, 96 → 32)
+ * 82 ms against 14 ms (Node 20, one thread; bench/wasm-conv-grads.bench.ts times these shapes).
  */
-function strideTaps(xp: tf.Tensor4D, info: Conv2DInfo): tf.Tensor4D {
-  const { batchSize: n, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, inChannels: ci } = info;
-  if (sh === 1 && sw === 1) {
-    const taps: tf.Tensor4D[] = [];
-    for (let h = 0; h < fh; h++) for (let w = 0; w < fw; w++) taps.push(tf.slice(xp, [0, h, w, 0], [n, oh, ow, ci]));
-    return taps.length === 1 ? taps[0]! : tf.concat(taps, 3);
-  }
-  const rowsPerPhase = oh + Math.floor((fh - 1) / sh);
-  const colsPerPhase = ow + Math.floor((fw - 1) / sw);
-  const [, ph, pw] = xp.shape;
-  const whole = tf.pad(xp, [
-    [0, 0],
-    [0, rowsPerPhase * sh - ph],
-    [0, colsPerPhase * sw - pw],
-    [0, 0],
-  ]);
-  const phases = whole
-    .reshape([n, rowsPerPhase, sh, colsPerPhase, sw, ci])
-    .transpose([2, 4, 0, 1, 3, 5])
-    .reshape([sh * sw * n, rowsPerPhase, colsPerPhase, ci]) as tf.Tensor4D;
-  const taps: tf.Tensor4D[] = [];
-  for (let h = 0; h < fh; h++) {
-    for (let w = 0; w < fw; w++) {
-      const phase = (h % sh) * sw + (w % sw);
-      taps.push(tf.slice(phases, [phase * n, Math.floor(h / sh), Math.floor(w / sw), 0], [n, oh, ow, ci]));
-    }
-  }
-  return taps.length === 1 ? taps[0]! : tf.concat(taps, 3);
-}
-
-/** dW for a regular conv: colsᵀ · dy, where cols holds the input patch of every output pixel. */
 function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, info: Conv2DInfo): tf.Tensor {
   const {
     batchSize: n,
@@ -193,21 +166,26 @@ function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, info: Conv2DInfo): tf
     inChannels: ci,
     outChannels: co,
   } = info;
-  const rows = n * oh * ow;
-  const win = window(x, info.padInfo.top, info.padInfo.left, (oh - 1) * sh + fh, (ow - 1) * sw + fw);
-  const xp = padded(win.t, win.pads);
-  let cols: tf.Tensor2D;
-  if (fh === 1 && fw === 1 && sh === 1 && sw === 1) {
-    cols = xp.reshape([rows, ci]);
-  } else if (fh === sh && fw === sw) {
-    // Non-overlapping patches (patch embedding): the window splits exactly into fh×fw tiles.
-    cols = xp
-      .reshape([n, oh, fh, ow, fw, ci])
-      .transpose([0, 1, 3, 2, 4, 5])
-      .reshape([rows, fh * fw * ci]);
-  } else {
-    cols = strideTaps(xp, info).reshape([rows, fh * fw * ci]);
+  const height = (oh - 1) * sh + fh;
+  const width = (ow - 1) * sw + fw;
+  const reshapesOnly = fh === sh && fw === sw; // 1×1 stride 1 included
+  if (!reshapesOnly) {
+    const win = window(x.transpose([3, 1, 2, 0]) as tf.Tensor4D, info.padInfo.top, info.padInfo.left, height, width);
+    const filter = dy.transpose([1, 2, 0, 3]) as tf.Tensor4D; // [oh, ow, n, co]
+    const sums = tf.conv2d(win.t, filter, 1, explicit(win.pads), 'NHWC', [sh, sw]); // [ci, fh, fw, co]
+    return sums.transpose([1, 2, 0, 3]);
   }
+  const rows = n * oh * ow;
+  const win = window(x, info.padInfo.top, info.padInfo.left, height, width);
+  const xp = padded(win.t, win.pads);
+  const cols =
+    fh === 1 && fw === 1
+      ? xp.reshape([rows, ci])
+      : // Non-overlapping patches (patch embedding): the window splits exactly into fh×fw tiles.
+        xp
+          .reshape([n, oh, fh, ow, fw, ci])
+          .transpose([0, 1, 3, 2, 4, 5])
+          .reshape([rows, fh * fw * ci]);
   // (dyᵀ · cols)ᵀ: tfjs-wasm runs matMul with transposeA or transposeB in a scalar loop (~23 ms for
   // [6272,64]ᵀ·[6272,64]); an explicit transpose of dy (no bigger than cols) plus a plain XNNPACK
   // matmul takes ~4 ms.
@@ -289,15 +267,54 @@ function depthwiseInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, info: Conv2DIn
 }
 
 /**
- * dx for a regular conv: dy, zero-upsampled by the stride, convolved (XNNPACK) with the filter
- * flipped in space and with its in/out channels swapped, padded by fh−1−top / fw−1−left: the same
- * rule as depthwiseInputGrad. The stock wasm kernel is a direct loop: ~490 ms against ~38 ms for
- * a 3×3 conv, 64→64 channels, on 32×14×14 (the DDPM UNet's; measured in Node, one core).
+ * dx for a regular conv, by stride phases:
+ *   dx[n, r, c, ci] = Σ dy[n, i, j, co] · W[r + top − i·sh, c + left − j·sw, ci, co].
+ * The rows r with (r + top) mod sh = p only meet the filter rows kh = p, p + sh, p + 2·sh, … so
+ * every phase (p, p′) is a stride-1 convolution of dy (not upsampled) with that phase's taps,
+ * flipped in space and with in/out channels swapped. All phases run as one XNNPACK convolution
+ * whose output channels are (phase, ci): a phase with fewer taps than ⌈fh/sh⌉ gets zero taps
+ * first. One rank-4 transpose then interleaves the phases into rows and columns. Stride 1 is the
+ * single phase, the classic flipped-filter convolution. (tfjs-wasm transposes rank-5 and rank-6
+ * tensors in a slow generic loop, so every transpose here is kept to rank 4.)
+ * Convolving a zero-upsampled dy instead spends (sh·sw − 1)/(sh·sw) of its work on zeros: for the
+ * CapsNet primary capsules' 9×9 stride-2 conv (64×20×20×32 → 128) ~820 ms; the stock wasm kernel
+ * is a direct loop (~490 ms against ~38 ms for a 3×3 64 → 64 conv on 32×14×14).
  */
 function conv2dInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, info: Conv2DInfo): tf.Tensor {
-  const win = flippedFilterWindow(dy, info);
-  const flipped = tf.reverse(filter, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D; // [fh, fw, co, ci]
-  return tf.conv2d(win.t, flipped, 1, explicit(win.pads));
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const { top, left } = info.padInfo;
+  // The output covers the padded rows q·sh + p for q in [q0, q0 + rows): every row of dx, and a few more.
+  const [q0h, q0w] = [Math.floor(top / sh), Math.floor(left / sw)];
+  const [rows, cols] = [Math.ceil((top + h) / sh) - q0h, Math.ceil((left + w) / sw) - q0w];
+  const [tapsH, tapsW] = [Math.ceil(fh / sh), Math.ceil(fw / sw)];
+  // taps[t, t′, co, (p, p′, ci)] = W[p + sh·(tapsH − 1 − t), p′ + sw·(tapsW − 1 − t′), ci, co], zero beyond the filter.
+  const phased = tf
+    .pad(filter, [
+      [0, tapsH * sh - fh],
+      [0, tapsW * sw - fw],
+      [0, 0],
+      [0, 0],
+    ])
+    .reshape([tapsH, sh, tapsW, sw * ci * co]);
+  const taps = tf
+    .reverse(phased, [0, 2])
+    .reshape([tapsH * sh * tapsW, sw, ci, co])
+    .transpose([0, 3, 1, 2]) // [tapsH, sh, tapsW, co, sw, ci]
+    .reshape([tapsH, sh, tapsW * co, sw * ci])
+    .transpose([0, 2, 1, 3]) // [tapsH, tapsW, co, sh, sw, ci]
+    .reshape([tapsH, tapsW, co, sh * sw * ci]) as tf.Tensor4D;
+  // Output q needs dy rows q − tapsH + 1 … q (likewise columns).
+  const win = window(dy, tapsH - 1 - q0h, tapsW - 1 - q0w, rows + tapsH - 1, cols + tapsW - 1);
+  const byPhase = tf.conv2d(win.t, taps, 1, explicit(win.pads)); // [n, rows, cols, (p, p′, ci)]
+  const full =
+    sh * sw === 1
+      ? byPhase
+      : byPhase
+          .reshape([n * rows, cols, sh, sw * ci])
+          .transpose([0, 2, 1, 3])
+          .reshape([n, rows * sh, cols * sw, ci]);
+  const [r0, c0] = [top - q0h * sh, left - q0w * sw];
+  return r0 === 0 && c0 === 0 && rows * sh === h && cols * sw === w ? full : tf.slice(full, [0, r0, c0, 0], [n, h, w, ci]);
 }
 
 const conv2DBackpropFilterKernel: KernelFunc = ({ inputs, backend, attrs }) => {

@@ -5,8 +5,11 @@
  * inverse(forward(x)) = x with the stored factored parts; the log-determinant of the map
  * x → (z, ε) by finite differences; sampling at a temperature; gradients; the glow template's shape.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type * as tfType from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { emitProgram } from '../src/compiler/emit-program';
 import { analyzeProgram, lowerProgram } from '../src/compiler/program';
 import { createCustomLayer } from '../src/runtime/custom-layers';
 import { flowForward, flowInverse, flowLikelihood, flowNll, flowNllPerExample, sampleFlow } from '../src/runtime/program/flows';
@@ -289,4 +292,35 @@ describe('the glow template', () => {
       run.dispose();
     }
   });
+});
+
+describe('the TypeScript export of the glow template', () => {
+  it("samples as the app does on the same weights (every split's part drawn the same), and counts 784 dimensions for bits per dimension", async () => {
+    const r = templateDocument('glow');
+    if ('error' in r) throw new Error(r.error);
+    const { program } = lowerProgram(analyzeProgram(r.doc)!);
+    const source = emitProgram(program!);
+    expect(source).toMatch(/flowLikelihood\(onTest\[\d+\]!, onTest\[\d+\]!, 256, onTest\[\d+\]!\.dim\)/);
+    const dir = join(import.meta.dirname, '..', '.tmp', 'flow-split-test');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'glow.ts');
+    writeFileSync(file, source);
+    const mod = (await import(/* @vite-ignore */ file)) as {
+      createNetworks(): { model: tfType.LayersModel };
+      sample(nets: { model: tfType.LayersModel }, count: number, seed?: number): Promise<tfType.Tensor>;
+    };
+    const run = new ProgramRun(tf, program!, 0);
+    try {
+      const model = run.networks.get('model')!.model;
+      flowForward(tf, model, tf.randomUniform([2, 28, 28, 1], 0, 1, 'float32', 3));
+      moveWeights(model, 0.05, 71);
+      const nets = mod.createNetworks();
+      nets.model.setWeights(model.getWeights());
+      const app = await sampleFlow(tf, model, 3, [7, 7, 8], 5);
+      expect(maxAbs(await mod.sample(nets, 3, 5), app)).toBe(0);
+      nets.model.dispose();
+    } finally {
+      run.dispose();
+    }
+  }, 60_000);
 });

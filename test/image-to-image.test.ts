@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { emitProgram } from '../src/compiler/emit-program';
 import { analyzeProgram, lowerProgram, type PlanProgram } from '../src/compiler/program';
 import type { GraphDocument } from '../src/document/schema';
+import { getProgramSpec } from '../src/nodes/program/specs';
 import { seededRandom, type Dataset } from '../src/runtime/data/dataset';
 import { conditionalMeasure, denoiserSetup } from '../src/runtime/program/denoiser';
 import { diffusionSchedule, sampleDiffusion } from '../src/runtime/program/diffusion';
@@ -79,6 +80,27 @@ describe('resizing', () => {
     const flat = lowResolution(tf, tf.fill([1, 28, 28, 1], 0.3), 4, 'bicubic');
     close(flat.dataSync(), new Float32Array(784).fill(0.3), 1e-5);
     tf.dispose([x, out, flat]);
+  });
+});
+
+describe('node shapes', () => {
+  it('Low resolution refuses a factor that does not divide the side, and Composite refuses shapes that differ, saying what they received', () => {
+    const low = getProgramSpec('LowResolution')!;
+    expect(low.infer(low.params.parse({ factor: 5 }), [[null, 28, 28, 1]])).toMatchObject({
+      code: 'PB300',
+      message: expect.stringContaining('(None, 28, 28, 1)'),
+    });
+    const comp = getProgramSpec('Composite')!;
+    expect(
+      comp.infer({}, [
+        [null, 28, 28, 1],
+        [null, 28, 28, 1],
+        [null, 14, 14, 1],
+      ]),
+    ).toMatchObject({
+      code: 'PB301',
+      message: expect.stringContaining('(None, 14, 14, 1)'),
+    });
   });
 });
 

@@ -66,6 +66,12 @@ describe('shapes', () => {
       CorruptImage: [{}, [image], { out: image }],
       GlomConsensusLoss: [{}, [[null, 49, 3, 32]], { loss: [] }],
       MeanImageBaseline: [{}, [image], {}],
+      LowResolution: [{}, [image], { out: image }],
+      SquareMask: [{}, [image], { out: image }],
+      Composite: [{}, [image, image, image], { out: image }],
+      MaskedMeanSquaredError: [{}, [image, image, image], { loss: [] }],
+      SuperResolutionScore: [{}, [image, image], {}],
+      InpaintingScore: [{}, [image, image, image], {}],
     };
     expect(Object.keys(cases).sort()).toEqual(PROGRAM_SPECS.map((s) => s.type).sort());
     for (const [type, [params, inputs, expected]] of Object.entries(cases)) expect(infer(type, params, inputs), type).toEqual(expected);

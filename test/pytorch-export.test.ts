@@ -439,6 +439,8 @@ describe('a program exports one folder per network', () => {
     ['glow', 'mnist', ['model']],
     ['ddpm', 'mnist', ['model']],
     ['ddpm', 'cifar10', ['model']],
+    ['sr3', 'mnist', ['model']],
+    ['palette', 'mnist', ['model']],
     ['glom', 'small', ['model', 'update', 'decoder']],
   ])('%s --preset %s', (template, preset, ids) => {
     const { doc } = presetCase(template, preset);

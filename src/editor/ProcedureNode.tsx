@@ -111,6 +111,8 @@ function MetricValue({ node, params }: { node: GraphNode; params: Record<string,
   const baselineName = typeof params.randomInitMetric === 'string' ? params.randomInitMetric : '';
   const baseline = useMetric(baselineName);
   const reference = useMetric('collapseReference');
+  // SR3's and Palette's measures report their trivial answer beside them.
+  const other = useMetric(typeof params.baselineMetric === 'string' ? params.baselineMetric : '');
   if (typeof value !== 'number') return null;
   if (node.type === 'MeanSquaredErrorMetric' || node.type === 'MeanImageBaseline')
     return (
@@ -118,6 +120,25 @@ function MetricValue({ node, params }: { node: GraphNode; params: Record<string,
         mse <strong>{formatNumber(value, 4)}</strong>
       </div>
     );
+  if (node.type === 'SuperResolutionScore' || node.type === 'InpaintingScore') {
+    const psnr = node.type === 'SuperResolutionScore';
+    const show = (v: number) => (psnr ? `${formatNumber(v, 2)} dB` : formatNumber(v, 4));
+    return (
+      <div
+        className="pb-node-live"
+        data-testid={`live-${node.id}`}
+        title={psnr ? 'Mean PSNR of the samples on held-out digits' : 'Squared error of the samples in the masked square'}
+      >
+        {psnr ? 'psnr' : 'mse'} <strong>{show(value)}</strong>
+        {typeof other === 'number' ? (
+          <span className="pb-muted">
+            {' '}
+            · {psnr ? 'bicubic' : 'mean fill'} {show(other)}
+          </span>
+        ) : null}
+      </div>
+    );
+  }
   if (node.type === 'CollapseMonitor') {
     return (
       <div

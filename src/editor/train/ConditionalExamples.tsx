@@ -85,28 +85,30 @@ export function ConditionalExamplesPanel({ program, trained }: { program: PlanPr
         </p>
       )}
       {answer && (
-        <table className="pb-conditional-table" data-testid="conditional-examples-table">
-          <thead>
-            <tr>
-              {names.map((n) => (
-                <th key={n} scope="col" className="pb-small-text pb-muted">
-                  {n}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {Array.from({ length: count }, (_, i) => (
-              <tr key={i}>
-                {[answer.input, answer.output, answer.target].map((values, k) => (
-                  <td key={k}>
-                    <Picture values={values} offset={i * height * width} height={height} width={width} label={`${names[k]}, held-out digit ${i + 1}`} />
-                  </td>
-                ))}
-              </tr>
+        <div
+          className="pb-conditional-grid"
+          style={{ display: 'grid', gridTemplateColumns: `repeat(3, ${width * SCALE}px)`, gap: 8, alignItems: 'end' }}
+          role="table"
+          aria-label="Held-out digits: input, output and target"
+          data-testid="conditional-examples-table"
+        >
+          <div role="row" style={{ display: 'contents' }}>
+            {names.map((n) => (
+              <span key={n} role="columnheader" className="pb-small-text pb-muted">
+                {n}
+              </span>
             ))}
-          </tbody>
-        </table>
+          </div>
+          {Array.from({ length: count }, (_, i) => (
+            <div key={i} role="row" className="pb-conditional-row" style={{ display: 'contents' }}>
+              {[answer.input, answer.output, answer.target].map((values, k) => (
+                <span key={k} role="cell">
+                  <Picture values={values} offset={i * height * width} height={height} width={width} label={`${names[k]}, held-out digit ${i + 1}`} />
+                </span>
+              ))}
+            </div>
+          ))}
+        </div>
       )}
     </Section>
   );

@@ -1,0 +1,65 @@
+/**
+ * SR3 and Palette in real headless Chromium: each template opens, a short run (64 digits, two steps)
+ * trains in the worker, the evaluation reports the sampled measure beside its trivial answer (PSNR in
+ * dB beside the bicubic upsampling; the masked error beside filling with the mean image), and the
+ * Train tab samples held-out digits and shows input, output and target side by side.
+ * Run with:
+ *   npx vitest run -c vitest.e2e.config.ts test/e2e/sr3-palette.e2e.test.ts
+ * Screenshots land in .tmp/shots/sr3-*.png and palette-*.png.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { openEditor, openTemplate, shot, startHarness, type Harness } from './harness';
+
+const e2e = !!process.env.PATCHBAY_E2E;
+let h: Harness;
+const text = async (page: Page, testId: string) => ((await page.getByTestId(testId).count()) ? ((await page.getByTestId(testId).textContent()) ?? '') : '');
+
+describe.skipIf(!e2e)('SR3 and Palette in Chromium', () => {
+  beforeAll(async () => {
+    h = await startHarness('.tmp/e2e-dist-sr3-palette');
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  test.each([
+    ['SR3', 'sr3', /^PSNR of the samples\d+\.\d+ dB$/, /^PSNR of the bicubic upsampling\d+\.\d+ dB$/, 'psnr', 'bicubicPsnr'],
+    [
+      'Palette',
+      'palette',
+      /^Squared error of the samples in the square0\.\d+$/,
+      /^Squared error filling the square with the mean image0\.\d+$/,
+      'maskedMse',
+      'meanFillMse',
+    ],
+  ])(
+    'open %s, train two steps, see the measure beside its baseline and input / output / target',
+    async (title, id, scoreText, baselineText, score, baseline) => {
+      const page = await openEditor(h);
+      await openTemplate(page, title, 'mnist');
+      await page.getByTestId('graph-tab-procedure-evaluate').waitFor();
+      await page.getByRole('tab', { name: 'Train', exact: true }).click();
+      const train = page.getByTestId('program-train');
+      await page.getByTestId('conditional-examples-disabled').waitFor();
+      await train.getByLabel('Batch size').fill('32');
+      await train.getByLabel('Limit training examples').fill('64');
+      await train.getByLabel('Epochs').fill('1');
+      await train.getByLabel('Epochs').blur();
+      await page.getByRole('button', { name: 'Start', exact: true }).click();
+      await expect.poll(() => page.getByTestId('train-progress').getAttribute('data-status'), { timeout: 300_000 }).toBe('completed');
+      await page.getByTestId('program-metrics').waitFor();
+      expect(await text(page, `metric-${score}`)).toMatch(scoreText);
+      expect(await text(page, `metric-${baseline}`)).toMatch(baselineText);
+
+      await page.getByTestId('conditional-examples-show').click();
+      const rows = page.getByTestId('conditional-examples-table').locator('.pb-conditional-row');
+      await expect.poll(() => rows.count(), { timeout: 120_000 }).toBe(6);
+      expect(await rows.first().locator('canvas').count()).toBe(3);
+      expect(await rows.first().locator('canvas').nth(2).getAttribute('aria-label')).toBe('Original, held-out digit 1');
+      await page.getByTestId('conditional-examples').scrollIntoViewIfNeeded();
+      await shot(page, `${id}-examples`);
+    },
+    480_000,
+  );
+});

@@ -34,6 +34,8 @@ import { GlomIslandsPanel, glomSetupOf } from './GlomIslands';
 import { ConditionalExamplesPanel, hasConditionalExamples } from './ConditionalExamples';
 import { isActiveStatus } from '../training';
 import { FlowDensity } from './FlowDensity';
+import { DiffusionSamplesPanel } from './DiffusionSamples';
+import { diffusionSamplingSetup } from '../../runtime/program/diffusion-view';
 
 const FIELDS: (keyof TrainingSetup)[] = ['batchSize', 'epochs', 'seed'];
 const HELP: Partial<Record<keyof TrainingSetup, string>> = {
@@ -88,6 +90,8 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
   const zeroShot = zeroShotSetupOf(program);
   const capsules = capsuleSetupOf(program);
   const glom = glomSetupOf(program);
+  // An unconditional diffusion model (ddpm) gets the samples grid.
+  const diffusion = lowered.program ? diffusionSamplingSetup(lowered.program) : null;
   // The first network with a class token and attention on images (CLIP's image tower) gets the attention view.
   const attentionNetwork = lowered.program?.networks.map((n) => ({ id: n.id, input: classTokenAttentionInput(n.plan) })).find((n) => n.input);
   const run = useProgramRun((s) => s.run);
@@ -175,6 +179,7 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
       </div>
       {mine && <ProgramCurves run={mine} tick={tick} />}
       {mine && <FlowDensity runId={mine.id} />}
+      {diffusion && <DiffusionSamplesPanel setup={diffusion} run={mine ? { id: mine.id, active } : null} />}
       {mine?.metrics && <ProgramMetrics run={mine} />}
       {zeroShot && (
         <ZeroShotPanel
@@ -327,10 +332,6 @@ const METRIC_WORDS: Record<string, string> = {
   randomInitLinearProbe: 'Linear probe on the untrained networks',
   rawPixelsLinearProbe: 'Linear probe on raw pixels',
   collapseStd: 'Collapse monitor: std of the normalised embedding',
-  psnr: 'PSNR of the samples',
-  bicubicPsnr: 'PSNR of the bicubic upsampling',
-  maskedMse: 'Squared error of the samples in the square',
-  meanFillMse: 'Squared error filling the square with the mean image',
 };
 
 const wordsFor = (name: string) => {
@@ -360,11 +361,7 @@ function ProgramMetrics({ run }: { run: ProgramLiveRun }) {
       // Likelihoods are not fractions: nats per example, and bits per dimension for images.
       units.set(s.name, 'nats');
       if (typeof s.config.bitsPerDimMetric === 'string' && s.config.bitsPerDimMetric) units.set(s.config.bitsPerDimMetric, 'bits/dim');
-    } else if (s.metric === 'SuperResolutionScore') {
-      // PSNR in decibels, the samples' beside the upsampled input's.
-      units.set(s.name, 'dB');
-      units.set(String(s.config.baselineMetric), 'dB');
-    } else if (s.metric !== 'MeanSquaredErrorMetric' && s.metric !== 'MeanImageBaseline' && s.metric !== 'InpaintingScore') fractions.add(s.name);
+    } else if (s.metric !== 'MeanSquaredErrorMetric' && s.metric !== 'MeanImageBaseline') fractions.add(s.name);
     if (typeof s.config.randomInitMetric === 'string' && s.config.randomInitMetric) fractions.add(s.config.randomInitMetric);
   }
   const rows = flatMetrics(run.metrics ?? {}).filter(([name]) => name !== 'collapseReference');

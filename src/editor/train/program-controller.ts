@@ -16,6 +16,7 @@ import { refreshRuns } from './history';
 import { plannedProcedures, useProgramLive, useProgramRun, type ProgramLiveRun, type ProgramRunOrigin } from './program-live';
 import { toast } from './toast';
 import { useFlowView } from './FlowDensity';
+import { samplingForRun } from './DiffusionSamples';
 
 let listening = false;
 let dirty = false;
@@ -249,6 +250,7 @@ export async function startProgramRun(args: {
     epochs: args.setup.epochs,
     limit: limit ?? undefined,
     ...start,
+    sampling: samplingForRun(),
   });
 }
 

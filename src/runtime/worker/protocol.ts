@@ -3,6 +3,7 @@ import type { PlanProgram } from '../../compiler/program';
 import type { ProgramResult, ProgramStepReport } from '../program/run';
 import type { FlowView } from '../program/flow-view';
 import type { ConditionalExamples } from '../program/run';
+import type { DiffusionSamples, DiffusionSamplingSettings } from '../program/diffusion-view';
 import type { ZeroShotAnswer, ZeroShotRequest } from '../program/zero-shot';
 import type { AttentionMapsAnswer, AttentionMapsRequest } from '../attention-maps';
 import type { CapsuleViewAnswer, CapsuleViewRequest } from '../program/capsule-view';
@@ -65,7 +66,11 @@ export type ToWorker =
       initialWeights?: Record<string, WeightArtifacts>;
       /** Train procedures not to run: those networks come trained. */
       skipProcedures?: string[];
+      /** A diffusion program's samples grid: the sampler its refreshes use (DEFAULT_SAMPLING when absent). */
+      sampling?: DiffusionSamplingSettings;
     }
+  /** A diffusion program's samples grid with these settings (later refreshes keep them): at the run's next step, or at once when it is paused or over. */
+  | { type: 'diffusion-samples'; runId: string; settings: DiffusionSamplingSettings }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
@@ -119,6 +124,8 @@ export type FromWorker =
   | { type: 'program-done'; runId: string; result: ProgramResult; weights: Record<string, WeightArtifacts> | null }
   /** A flow on 2-D points: its density, the data and samples, every few steps and before program-done. */
   | { type: 'flow-view'; runId: string; view: FlowView }
+  /** A diffusion program's samples grid with frames of the reverse process: during its run, and when asked. */
+  | { type: 'diffusion-samples'; runId: string; samples?: DiffusionSamples; error?: string }
   | { type: 'prediction'; requestId: number; probabilities: number[] | null; error?: string }
   | { type: 'zero-shot-result'; requestId: number; answer?: ZeroShotAnswer; error?: string }
   | { type: 'attention-maps-result'; requestId: number; answer?: AttentionMapsAnswer; error?: string }

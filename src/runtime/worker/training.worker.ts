@@ -10,6 +10,7 @@ import { mnistFromDigits } from '../data/mnist';
 import { evaluate, trainClassifier, type TrainResult } from '../training/train';
 import { ProgramRun, runProgram } from '../program/run';
 import { flowView, planarFlow } from '../program/flow-view';
+import { DiffusionGrid } from './diffusion-grid';
 import { answerZeroShot } from '../program/zero-shot';
 import { answerAttentionMaps } from '../attention-maps';
 import { answerCapsuleView } from '../program/capsule-view';
@@ -62,6 +63,13 @@ let stopRequested = false;
 let resumeWaiters: Array<() => void> = [];
 /** Previews on the pinned example (runtime/worker/previews.ts). */
 const previews = new PreviewService((data) => datasetFor(data));
+/** A diffusion program's samples grid (runtime/worker/diffusion-grid.ts). */
+const diffusionGrid = new DiffusionGrid(
+  tf,
+  post,
+  () => paused,
+  () => yieldToEvents(),
+);
 
 /** Lets queued messages in (a macrotask turn) without setTimeout's clamping. */
 function yieldToEvents(): Promise<void> {
@@ -224,6 +232,7 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
   const drawFlow = async (step: number) => {
     if (flow) post({ type: 'flow-view', runId, view: await flowView(tf, run.networks.get(flow)!.model, ds, { step, seed: message.seed }) });
   };
+  diffusionGrid.begin(runId, message.program, run, message.seed, message.sampling);
   try {
     for (const [network, weights] of Object.entries(message.initialWeights ?? {})) await run.loadNetwork(network, weights);
     const result = await runProgram(tf, run, ds, {
@@ -237,6 +246,7 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
       onStep: async (report) => {
         post({ type: 'program-step', runId, report });
         if (report.step % 20 === 0 || report.step === report.totalSteps) await drawFlow(report.step);
+        await diffusionGrid.afterStep(report);
         // On wasm/cpu a step resolves through microtasks only: without this, 'pause' and 'stop' would wait for the end.
         await yieldToEvents();
         if (paused && !stopRequested) await new Promise<void>((resolve) => resumeWaiters.push(resolve));
@@ -247,6 +257,7 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
     if (weights) for (const [id, state] of run.networks) weights[id] = await saveWeights(state.model);
     post({ type: 'program-done', runId, result, weights }, weights ? Object.values(weights).map((w) => w.weightData) : []);
   } finally {
+    diffusionGrid.end();
     // Kept, with its data, for questions about the trained networks (the zero-shot panel) until the next program run.
     lastProgram?.run.dispose();
     lastProgram = { run, ds };
@@ -368,6 +379,10 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
     case 'train-program':
       trainProgram(message).catch(fail);
+      break;
+    case 'diffusion-samples':
+      // Answers with its own message (never 'error', which would end the run under way).
+      void diffusionGrid.request(message.runId, message.settings);
       break;
     case 'pause':
       paused = true;

@@ -332,6 +332,10 @@ const METRIC_WORDS: Record<string, string> = {
   randomInitLinearProbe: 'Linear probe on the untrained networks',
   rawPixelsLinearProbe: 'Linear probe on raw pixels',
   collapseStd: 'Collapse monitor: std of the normalised embedding',
+  psnr: 'PSNR of the samples',
+  bicubicPsnr: 'PSNR of the bicubic upsampling',
+  maskedMse: 'Squared error of the samples in the square',
+  meanFillMse: 'Squared error filling the square with the mean image',
 };
 
 const wordsFor = (name: string) => {
@@ -361,7 +365,11 @@ function ProgramMetrics({ run }: { run: ProgramLiveRun }) {
       // Likelihoods are not fractions: nats per example, and bits per dimension for images.
       units.set(s.name, 'nats');
       if (typeof s.config.bitsPerDimMetric === 'string' && s.config.bitsPerDimMetric) units.set(s.config.bitsPerDimMetric, 'bits/dim');
-    } else if (s.metric !== 'MeanSquaredErrorMetric' && s.metric !== 'MeanImageBaseline') fractions.add(s.name);
+    } else if (s.metric === 'SuperResolutionScore') {
+      // PSNR in decibels, the samples' beside the upsampled input's.
+      units.set(s.name, 'dB');
+      units.set(String(s.config.baselineMetric), 'dB');
+    } else if (s.metric !== 'MeanSquaredErrorMetric' && s.metric !== 'MeanImageBaseline' && s.metric !== 'InpaintingScore') fractions.add(s.name);
     if (typeof s.config.randomInitMetric === 'string' && s.config.randomInitMetric) fractions.add(s.config.randomInitMetric);
   }
   const rows = flatMetrics(run.metrics ?? {}).filter(([name]) => name !== 'collapseReference');

@@ -56,9 +56,10 @@ export class DiffusionGrid {
     await this.draw(true);
   }
 
-  /** The run is over (its networks stay for requests until the next run). */
+  /** The run is over (its networks stay for requests until the next run); a request no step answered is answered now. */
   end(): void {
     this.training = false;
+    if (this.state?.refresh.requested) void this.draw(false);
   }
 
   /** New settings, or a redraw, for run `runId`. */
@@ -81,6 +82,7 @@ export class DiffusionGrid {
     const next = this.queue.then(async () => {
       const s = this.state;
       if (!s) return;
+      s.refresh.requested = false;
       const network = s.run.networks.get(s.setup.network);
       if (!network) return;
       const model = network.ema ?? network.model;

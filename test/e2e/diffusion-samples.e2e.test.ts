@@ -125,7 +125,8 @@ describe.skipIf(!e2e)('Diffusion samples grid in Chromium', () => {
     const samples = await gridPixels(page);
     // A 4 × 4 grid of 28 × 28 images with 2-pixel gaps, not a constant picture.
     expect([samples.width, samples.height]).toEqual([118, 118]);
-    await panel.evaluate((el) => el.scrollIntoView({ block: 'center' }));
+    // Its bottom at the window's: the run's progress box stays pinned over the top of the tab.
+    await panel.evaluate((el) => el.scrollIntoView({ block: 'end' }));
     await shot(page, 'diffusion-01-samples');
     expect(samples.levels).toBeGreaterThan(2);
     expect(samples.varied).toBeGreaterThan(0.1);
@@ -144,6 +145,7 @@ describe.skipIf(!e2e)('Diffusion samples grid in Chromium', () => {
     const middle = await gridPixels(page);
     expect(middle.sum).not.toBe(noise.sum);
     expect(middle.sum).not.toBe(samples.sum);
+    await panel.evaluate((el) => el.scrollIntoView({ block: 'end' }));
     await shot(page, 'diffusion-02-reverse-process');
 
     // Play runs the process to the samples.
@@ -206,6 +208,11 @@ describe.skipIf(!e2e)('Diffusion samples grid in Chromium', () => {
           const [type, t, ms] = handled.filter(([type]) => type !== 'diffusion-samples').sort((a, b) => b[2] - a[2])[0] ?? ['none', runBegan, 0];
           return `${type} ${ms.toFixed(0)} ms at ${at(t)} s`;
         })()}`,
+        // A step report only appends to the curves: its time says how much the busy worker slows the page's thread.
+        `  handling step reports during the run (for comparison): ${handled
+          .filter(([type]) => type === 'program-step')
+          .map(([, , ms]) => `${ms.toFixed(0)} ms`)
+          .join(', ')}`,
         `  long tasks that handled a grid from the worker: ${longTasks.filter(([s, d]) => cause(s, d).includes('diffusion-samples')).length} of ${handled.filter(([type]) => type === 'diffusion-samples').length} grids`,
         `  last live refresh ${meta.match(/drawn in ([\d.]+ s)/)?.[1]}, ${meta.match(/([\d.]+)% of the run/)?.[1]}% of the run's time so far`,
       ].join('\n'),

@@ -166,8 +166,10 @@ describe('diffusion samples grid: which programs have one', () => {
     expect(setupOf('ddpm', 'mnist')).toEqual({ network: 'model', procedure: 'train', schedule: 'cosine', timesteps: 1000, ema: true });
     expect(setupOf('ddpm', 'cifar10')).toMatchObject({ schedule: 'linear', timesteps: 1000 });
   });
-  it('a program without diffusion has none', () => {
+  it('a program without diffusion has none, nor do conditional ones (SR3, Palette: their own view)', () => {
     expect(setupOf('realnvp', 'moons')).toBeNull();
     expect(setupOf('simsiam', 'mnist')).toBeNull();
+    expect(setupOf('sr3', 'mnist')).toBeNull();
+    expect(setupOf('palette', 'mnist')).toBeNull();
   });
 });

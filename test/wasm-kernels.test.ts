@@ -236,7 +236,12 @@ describe('fast paths in front of stock wasm kernels', () => {
     ['sum, negative axes', [64, 32, 5], (x: tf.Tensor) => tf.sum(x, [-3, -2])],
     ['sum, trailing axes (stock kernel)', [32, 14, 14, 16], (x: tf.Tensor) => tf.sum(x, [1, 2, 3])],
     ['sum, all axes (stock kernel)', [32, 14, 14, 16], (x: tf.Tensor) => tf.sum(x)],
-    ['sum, few rows (stock kernel)', [7, 3, 5], (x: tf.Tensor) => tf.sum(x, [0, 1])],
+    ['sum, few values (stock kernel)', [7, 3, 5], (x: tf.Tensor) => tf.sum(x, [0, 1])],
+    ['sum over input capsules (576 rows of 10,240)', [576, 64, 10, 16], (x: tf.Tensor) => tf.sum(x, 0)],
+    // Pooling over more than 9 rows with 16,384+ channels corrupts tfjs-wasm's heap: 20,000 values are pooled as 4 × 5,000.
+    ['sum, 12 rows of 20,000 values', [12, 20_000], (x: tf.Tensor) => tf.sum(x, 0)],
+    ['mean, 64 rows of 16,384 values, keepDims', [64, 4, 4096], (x: tf.Tensor) => tf.mean(x, 0, true)],
+    ['sum, 16 rows of a prime 8,209 values (stock kernel)', [16, 8209], (x: tf.Tensor) => tf.sum(x, 0)],
     ['mean, leading axes', [32, 14, 14, 16], (x: tf.Tensor) => tf.mean(x, [0, 1, 2])],
     ['mean, leading axes, keepDims', [16, 9, 9, 8], (x: tf.Tensor) => tf.mean(x, [0, 1, 2], true)],
     ['moments (BatchNorm statistics)', [32, 14, 14, 16], (x: tf.Tensor) => tf.concat(Object.values(tf.moments(x, [0, 1, 2])))],

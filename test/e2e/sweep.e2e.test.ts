@@ -147,5 +147,8 @@ describe.skipIf(!e2e)('sweeps and the comparison view in Chromium', () => {
     await expect.poll(() => items.count()).toBe(3);
     await page.getByTestId('sweep-progress').scrollIntoViewIfNeeded();
     await shot(page, 'sweep-03-stopped');
+    // The history: each variant labelled by its values; the sweep's two runs still ticked for comparing.
+    await page.getByRole('button', { name: 'Compare 2 runs' }).scrollIntoViewIfNeeded();
+    await shot(page, 'sweep-04-history');
   }, 420_000);
 });

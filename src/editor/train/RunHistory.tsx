@@ -200,7 +200,10 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
           title="Loss per step, selected runs"
           testId="chart-compare"
           version={compare.length + runs.length}
-          series={chosen.map((r, i) => ({ label: new Date(r.date).toLocaleTimeString(), color: COLORS[i % COLORS.length]! }))}
+          series={chosen.map((r, i) => ({
+            label: r.sweep ? variantLabel(r.sweep.values) : new Date(r.date).toLocaleTimeString(),
+            color: COLORS[i % COLORS.length]!,
+          }))}
           data={compareData}
         />
       )}

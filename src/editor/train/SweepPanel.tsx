@@ -200,7 +200,9 @@ export function SweepPanel({ doc, graphKey, blocked, runActive }: { doc: GraphDo
               <li key={v.index} data-testid="sweep-variant" data-status={v.status}>
                 <span className="pb-sweep-label">{v.label}</span>
                 <span className="pb-spacer" />
-                {v.message && v.status !== 'completed' && <span className="pb-sweep-why">{v.message}</span>}
+                {v.message && v.status !== 'completed' && (
+                  <span className={v.status === 'failed' || v.status === 'invalid' ? 'pb-sweep-why' : 'pb-muted pb-small-text'}>{v.message}</span>
+                )}
                 <span className="pb-sweep-status" data-status={v.status}>
                   {STATUS_TEXT[v.status]}
                 </span>

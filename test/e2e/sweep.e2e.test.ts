@@ -150,5 +150,19 @@ describe.skipIf(!e2e)('sweeps and the comparison view in Chromium', () => {
     // The history: each variant labelled by its values; the sweep's two runs still ticked for comparing.
     await page.getByRole('button', { name: 'Compare 2 runs' }).scrollIntoViewIfNeeded();
     await shot(page, 'sweep-04-history');
+
+    // After a reload the runs keep their labels and costs: the sweep can be compared again from the history.
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"] .react-flow');
+    await page.getByRole('tab', { name: 'Train' }).click();
+    await expect.poll(() => items.count()).toBe(3);
+    // Only the two-run sweep offers it (the stopped sweep made one run).
+    expect(await page.getByRole('button', { name: 'Compare its sweep' }).count()).toBe(2);
+    await items.filter({ hasText: 'stem.dim=16' }).getByRole('button', { name: 'Compare its sweep' }).click();
+    const again = page.getByRole('dialog', { name: 'Compare runs' });
+    await expect.poll(() => again.getByTestId('comparison-row').count()).toBe(2);
+    const narrow = again.getByTestId('comparison-row').filter({ hasText: 'stem.dim=16' }).locator('td');
+    expect(await narrow.nth(5).textContent()).toBe('527k');
+    expect(await narrow.nth(4).textContent()).toBe('3,290');
   }, 420_000);
 });

@@ -11,7 +11,7 @@ import { clearPendingWeights, exportWeights, importWeights, tryPastRun } from '.
 import { COLORS, duration, pct, runDataText } from './format';
 import { Section } from './Section';
 import { ComparisonDialog } from './Comparison';
-import { openComparison } from './sweep';
+import { compareSweep, openComparison } from './sweep';
 import { variantLabel } from '../../document/sweep';
 import { useProgramRun } from './program-live';
 
@@ -174,6 +174,16 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
                     >
                       Try
                     </button>
+                    {r.sweep && runs.filter((o) => o.sweep?.id === r.sweep!.id).length >= 2 && (
+                      <button
+                        type="button"
+                        className="pb-small-btn"
+                        title="Tick every run of this sweep and open the comparison"
+                        onClick={() => compareSweep(r.sweep!.id, runs)}
+                      >
+                        Compare its sweep
+                      </button>
+                    )}
                     <button type="button" className="pb-small-btn pb-danger" disabled={live} onClick={() => void removeRun(r.id)}>
                       Delete
                     </button>

@@ -242,6 +242,8 @@ describe('fast paths in front of stock wasm kernels', () => {
     ['sum, 12 rows of 20,000 values', [12, 20_000], (x: tf.Tensor) => tf.sum(x, 0)],
     ['mean, 64 rows of 16,384 values, keepDims', [64, 4, 4096], (x: tf.Tensor) => tf.mean(x, 0, true)],
     ['sum, 16 rows of a prime 8,209 values (stock kernel)', [16, 8209], (x: tf.Tensor) => tf.sum(x, 0)],
+    ['avgPool 3×3 same over 16,400 channels (pooled in slices of 8,192)', [2, 5, 5, 16_400], (x: tf.Tensor) => tf.avgPool(x as tf.Tensor4D, 3, 1, 'same')],
+    ['avgPool 2×2 s2 valid over 600 channels (stock kernel)', [2, 6, 6, 600], (x: tf.Tensor) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid')],
     ['mean, leading axes', [32, 14, 14, 16], (x: tf.Tensor) => tf.mean(x, [0, 1, 2])],
     ['mean, leading axes, keepDims', [16, 9, 9, 8], (x: tf.Tensor) => tf.mean(x, [0, 1, 2], true)],
     ['moments (BatchNorm statistics)', [32, 14, 14, 16], (x: tf.Tensor) => tf.concat(Object.values(tf.moments(x, [0, 1, 2])))],
@@ -249,6 +251,19 @@ describe('fast paths in front of stock wasm kernels', () => {
     const r = await onBoth([...shape], f);
     expect(r.shapes[1]).toEqual(r.shapes[0]);
     expect(relError(r.wasm, r.cpu)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('avgPool over 16,400 channels leaves the wasm heap intact', async () => {
+    // The stock kernel writes out of bounds from 16,384 channels; the damage shows at a later free.
+    await tf.setBackend('wasm');
+    for (let i = 0; i < 3; i++) {
+      const x = tf.tensor4d(values(2 * 3 * 3 * 16_400, 70 + i), [2, 3, 3, 16_400]);
+      const y = tf.avgPool(x, 3, 1, 'valid');
+      expect(y.shape).toEqual([2, 1, 1, 16_400]);
+      y.dispose();
+      x.dispose();
+      tf.tidy(() => tf.fill([1000, 1000], 1).dataSync());
+    }
   });
 
   it('sum of int32 uses the stock kernel', async () => {

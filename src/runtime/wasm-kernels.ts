@@ -37,6 +37,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm'; // registers the stock wasm kernels that the fast paths wrap
 import {
+  AvgPool,
   backend_util,
   BatchMatMul,
   Cast,
@@ -556,6 +557,25 @@ const FAST_PATHS: [string, FastPath][] = [
       if (!x.shape.every((d, i) => d === 1 || reps[i] === 1)) return null;
       const zerosShape = x.shape.map((d, i) => (d === 1 ? reps[i]! : 1));
       return compose(backend as RefCounted, [x], ([t]) => tf.add(t!, tf.fill(zerosShape, 0)));
+    },
+  ],
+  // tfjs-wasm's average pooling corrupts the heap from 16,384 channels (see MAX_POOL_CHANNELS): wider
+  // inputs are pooled in slices of channels and concatenated.
+  [
+    AvgPool,
+    ({ inputs, backend, attrs }) => {
+      const { x } = inputs as { x: TensorInfo };
+      const channels = x.shape[3] ?? 0;
+      if (x.dtype !== 'float32' || x.shape.length !== 4 || channels <= MAX_POOL_CHANNELS) return null;
+      const a = attrs as unknown as { filterSize: number | Pair; strides: number | Pair; pad: 'valid' | 'same' | number; dimRoundingMode?: RoundingMode };
+      return compose(backend as RefCounted, [x], ([t]) => {
+        const parts: tf.Tensor4D[] = [];
+        for (let c0 = 0; c0 < channels; c0 += MAX_POOL_CHANNELS) {
+          const slice = tf.slice(t!, [0, 0, 0, c0], [-1, -1, -1, Math.min(MAX_POOL_CHANNELS, channels - c0)]) as tf.Tensor4D;
+          parts.push(tf.avgPool(slice, a.filterSize, a.strides, a.pad, a.dimRoundingMode));
+        }
+        return tf.concat(parts, 3);
+      });
     },
   ],
   [Sum, leadingReduction(false)],

@@ -27,10 +27,13 @@ interface ConvCase {
 const CASES: ConvCase[] = [
   { name: 'capsnet small: conv1 9×9', x: [64, 28, 28, 1], filter: [9, 9, 1, 32], strides: 1, pad: 'valid' },
   { name: 'capsnet small: primary caps 9×9 s2', x: [64, 20, 20, 32], filter: [9, 9, 32, 128], strides: 2, pad: 'valid' },
-  { name: 'ddpm mnist: 3×3 at 7×7, 64→64', x: [32, 7, 7, 64], filter: [3, 3, 64, 64], strides: 1, pad: 'same' },
-  { name: 'ddpm mnist: 3×3 at 14×14, 32→32', x: [32, 14, 14, 32], filter: [3, 3, 32, 32], strides: 1, pad: 'same' },
-  { name: 'ddpm mnist: 3×3 at 14×14, 96→32', x: [32, 14, 14, 96], filter: [3, 3, 96, 32], strides: 1, pad: 'same' },
-  { name: 'ddpm mnist: 3×3 s2 at 14×14, 32→32', x: [32, 14, 14, 32], filter: [3, 3, 32, 32], strides: 2, pad: 'same' },
+  // The ddpm mnist preset's UNet (channels 16-32): 7×7 and 14×14 levels, a skip concatenation, the stride-2 downsample.
+  { name: 'ddpm mnist: 3×3 at 7×7, 32→32', x: [32, 7, 7, 32], filter: [3, 3, 32, 32], strides: 1, pad: 'same' },
+  { name: 'ddpm mnist: 3×3 at 14×14, 16→16', x: [32, 14, 14, 16], filter: [3, 3, 16, 16], strides: 1, pad: 'same' },
+  { name: 'ddpm mnist: 3×3 at 14×14, 48→16', x: [32, 14, 14, 48], filter: [3, 3, 48, 16], strides: 1, pad: 'same' },
+  { name: 'ddpm mnist: 3×3 s2 at 14×14, 16→16', x: [32, 14, 14, 16], filter: [3, 3, 16, 16], strides: 2, pad: 'same' },
+  // A wider UNet (the earlier 32-64 preset).
+  { name: 'UNet 32-64: 3×3 at 14×14, 96→32', x: [32, 14, 14, 96], filter: [3, 3, 96, 32], strides: 1, pad: 'same' },
   { name: 'convmixer: 1×1, 64→64', x: [32, 14, 14, 64], filter: [1, 1, 64, 64], strides: 1, pad: 'same' },
   { name: 'patch embedding 2×2 s2, 1→64', x: [32, 28, 28, 1], filter: [2, 2, 1, 64], strides: 2, pad: 'valid' },
 ];

@@ -25,6 +25,8 @@
  * transposed operands (every Dense gradient; an explicit transpose then XNNPACK) or with a batch
  * (attention, capsule routing; one depthwise convolution, which XNNPACK runs as a grouped GEMM), `Identity` and
  * same-dtype `Cast` (share data instead of copying), and `Exp` of non-positive tensors (via sigmoid).
+ * `AvgPool` over more than 8,192 channels pools slices of them: the stock kernel corrupts the heap
+ * from 16,384 channels (see MAX_POOL_CHANNELS).
  * The Sum and Mean gradients, while 'wasm' is the active backend, broadcast dy with `broadcastTo`
  * instead of multiplying it by a JavaScript-built `ones` tensor. The Tile gradient (LayerNorm's) is
  * one reshape and Sum instead of a Slice and an Add per repetition, on every backend.

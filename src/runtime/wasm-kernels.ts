@@ -154,8 +154,8 @@ function explicit(pads: [Pair, Pair]): backend_util.ExplicitPadding {
  * channels ([ci, H, W, n]), the filter is dy as [oh, ow, n, co], dilated by the forward stride, and
  * the [ci, fh, fw, co] result is transposed into place. Building the im2col matrix instead took fh·fw
  * slices and a Concat that tfjs-wasm runs in JavaScript: for the CapsNet primary capsules' 9×9
- * stride-2 conv (64×20×20×32 → 128) 660 ms against 80 ms; for a DDPM 3×3 conv (32×14×14, 96 → 32)
- * 82 ms against 14 ms (Node 20, one thread; bench/wasm-conv-grads.bench.ts times these shapes).
+ * stride-2 conv (64×20×20×32 → 128) ~660 ms against ~60 ms, for a 3×3 conv (32×14×14, 96 → 32)
+ * ~82 ms against ~25 ms (Node 20, one thread, a loaded machine; bench/wasm-conv-grads.bench.ts).
  */
 function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, info: Conv2DInfo): tf.Tensor {
   const {
@@ -280,8 +280,12 @@ function depthwiseInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, info: Conv2DIn
  * single phase, the classic flipped-filter convolution. (tfjs-wasm transposes rank-5 and rank-6
  * tensors in a slow generic loop, so every transpose here is kept to rank 4.)
  * Convolving a zero-upsampled dy instead spends (sh·sw − 1)/(sh·sw) of its work on zeros: for the
- * CapsNet primary capsules' 9×9 stride-2 conv (64×20×20×32 → 128) ~820 ms; the stock wasm kernel
- * is a direct loop (~490 ms against ~38 ms for a 3×3 64 → 64 conv on 32×14×14).
+ * CapsNet primary capsules' 9×9 stride-2 conv (64×20×20×32 → 128) ~820 ms against ~180–300 ms
+ * here. That is still 3–5× its forward conv: with 6×6 outputs and 5×5 taps per phase, most taps
+ * of the border outputs fall outside dy (2.6 G multiply-adds against the forward's 0.76 G); a
+ * matmul plus col2im would do only the forward's work, but tfjs-wasm's PadV2 made the overlap-add
+ * slower than the waste (measured). The stock wasm kernel is a direct loop (~490 ms against ~38 ms
+ * for a 3×3 64 → 64 conv on 32×14×14).
  */
 function conv2dInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, info: Conv2DInfo): tf.Tensor {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;

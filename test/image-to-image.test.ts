@@ -354,3 +354,33 @@ describe.each([
     }
   }, 240_000);
 });
+
+describe('patchbay train and sample on the command line', () => {
+  it('sr3: --json reports psnr, bicubicPsnr and testLoss; sample writes the outputs (.json) and input | output | target rows (.png)', async () => {
+    const { run: runCli } = await import('../src/cli/main');
+    const { readFileSync } = await import('node:fs');
+    const dir = join(ROOT, '.tmp', 'image-to-image-cli');
+    mkdirSync(dir, { recursive: true });
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t), status: () => {} };
+    expect(
+      await runCli(['train', 'sr3', '--data', 'mnist', '--limit', '16', '--epochs', '1', '--backend', 'cpu', '--json', '--save', dir], io),
+      err.join('\n'),
+    ).toBe(0);
+    const summary = JSON.parse(out.join('\n')) as { metrics: Record<string, number> };
+    expect(Object.keys(summary.metrics).sort()).toEqual(['bicubicPsnr', 'psnr', 'testLoss']);
+    expect(summary.metrics.bicubicPsnr).toBeGreaterThan(5);
+    const json = join(dir, 'sr.json');
+    expect(await runCli(['sample', 'sr3', '--weights', dir, '--count', '2', '--steps', '2', '--backend', 'cpu', '--out', json], io), err.join('\n')).toBe(0);
+    const written = JSON.parse(readFileSync(json, 'utf8')) as { shape: number[]; data: number[] };
+    expect(written.shape).toEqual([2, 28, 28, 1]);
+    expect(written.data.every((v) => v >= 0 && v <= 1)).toBe(true);
+    const png = join(dir, 'sr.png');
+    expect(await runCli(['sample', 'sr3', '--weights', dir, '--count', '2', '--steps', '2', '--backend', 'cpu', '--out', png], io), err.join('\n')).toBe(0);
+    const bytes = readFileSync(png);
+    // Three 28-pixel columns with 1-pixel borders: 3 × 29 + 1 = 88 wide, 2 rows: 59 high (IHDR's width and height).
+    expect([bytes.readUInt32BE(16), bytes.readUInt32BE(20)]).toEqual([88, 59]);
+    expect(await runCli(['sample', 'sr3', '--weights', dir, '--count', '2', '--sampler', 'ancestral', '--backend', 'cpu', '--out', json], io)).not.toBe(0);
+  }, 240_000);
+});

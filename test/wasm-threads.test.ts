@@ -1,6 +1,6 @@
 /**
  * Threads must not move results: a small convolutional graph (ConvMixer: patch embedding with
- * BatchNorm, depthwise and pointwise convolutions, GELU) and an MLP-Mixer block (token and channel
+ * BatchNorm, depthwise and pointwise convolutions, GELU, then a 3×3 stride-2 conv) and an MLP-Mixer block (token and channel
  * MLPs on rank-3 input, LayerNorm), built by Patchbay's compiler, train 4 Adam steps from the same
  * weights on the same batch on tfjs's CPU backend, on wasm with one thread and on wasm with two
  * threads (the threaded SIMD build, its pool really running: the test checks the thread count).
@@ -44,6 +44,8 @@ const CONV = graph(
     { id: 'in', type: 'Input', params: { shape: [12, 12, 1] } },
     { id: 'stem', type: 'Block', block: 'PatchEmbed', params: { dim: 8, patchSize: 2, activation: 'gelu', batchNorm: true, tokens: false } },
     { id: 'mix', type: 'Block', block: 'ConvMixerBlock', params: { kernelSize: 3, activation: 'gelu' } },
+    // A regular strided conv: its filter gradient is a dilated convolution, its input gradient stride phases.
+    { id: 'down', type: 'Conv2D', params: { filters: 8, kernelSize: 3, strides: 2, padding: 'same' } },
     { id: 'pool', type: 'GlobalAveragePooling2D' },
     { id: 'head', type: 'Dense', params: { units: 10, activation: 'softmax' } },
     { id: 'out', type: 'Output' },
@@ -51,7 +53,8 @@ const CONV = graph(
   [
     ['in', 'stem', 'x'],
     ['stem', 'mix', 'x', 'y'],
-    ['mix', 'pool', 'in', 'y'],
+    ['mix', 'down', 'in', 'y'],
+    ['down', 'pool'],
     ['pool', 'head'],
     ['head', 'out'],
   ],

@@ -32,21 +32,32 @@ export function paintGrid(canvas: HTMLCanvasElement, images: Float32Array, shape
   if (!ctx) return;
   const image = ctx.createImageData(canvas.width, canvas.height);
   const px = image.data;
-  const level = (v: number) => Math.round(Math.min(1, Math.max(0, v)) * 255);
+  const colour = channels >= 3;
+  // Plain loops without allocations: the first grid is painted by code V8 has not optimised yet, and
+  // a Uint8ClampedArray rounds and clips v·255 by itself.
   for (let n = 0; n < count; n++) {
-    const [top, left] = [Math.floor(n / columns) * (height + gap), (n % columns) * (width + gap)];
-    for (let y = 0; y < height; y++)
-      for (let x = 0; x < width; x++) {
-        const at = ((n * height + y) * width + x) * channels;
-        const out = 4 * ((top + y) * canvas.width + left + x);
-        const [r, g, b] = channels >= 3 ? [images[at]!, images[at + 1]!, images[at + 2]!] : [images[at]!, images[at]!, images[at]!];
-        // NaN (a diverged model) in red, so it is not mistaken for black.
-        const bad = Number.isNaN(r) || Number.isNaN(g) || Number.isNaN(b);
-        px[out] = bad ? 220 : level(r);
-        px[out + 1] = bad ? 40 : level(g);
-        px[out + 2] = bad ? 40 : level(b);
+    const top = Math.floor(n / columns) * (height + gap);
+    const left = (n % columns) * (width + gap);
+    for (let y = 0; y < height; y++) {
+      let at = (n * height + y) * width * channels;
+      let out = 4 * ((top + y) * canvas.width + left);
+      for (let x = 0; x < width; x++, at += channels, out += 4) {
+        const r = images[at]!;
+        const g = colour ? images[at + 1]! : r;
+        const b = colour ? images[at + 2]! : r;
+        if (Number.isNaN(r) || Number.isNaN(g) || Number.isNaN(b)) {
+          // NaN (a diverged model) in red, so it is not mistaken for black.
+          px[out] = 220;
+          px[out + 1] = 40;
+          px[out + 2] = 40;
+        } else {
+          px[out] = r * 255;
+          px[out + 1] = g * 255;
+          px[out + 2] = b * 255;
+        }
         px[out + 3] = 255;
       }
+    }
   }
   ctx.putImageData(image, 0, 0);
 }

@@ -51,7 +51,7 @@ export function editParam(graph: GraphDocument, index: number, params: Record<st
  * DepthwiseConv2D → Add(block input, that), closed by GlobalAveragePooling2D → Dense(10) → Output.
  * Laid out row by row in `columns` columns, so that the whole graph fits a wide screen.
  */
-export function residualConvGraph(size: number, columns = 40): GraphDocument {
+export function residualConvGraph(size: number, columns = 30): GraphDocument {
   const nodes: GraphNode[] = [{ id: 'n0', type: 'Input', params: { shape: [16, 16, 8] } }];
   const edges: GraphEdge[] = [];
   let e = 0;
@@ -72,6 +72,6 @@ export function residualConvGraph(size: number, columns = 40): GraphDocument {
   let last = add('GlobalAveragePooling2D', {}, [blockInput]);
   while (nodes.length < size - 2) last = add('Activation', { activation: 'relu' }, [last]);
   add('Output', {}, [add('Dense', { units: 10 }, [last])]);
-  nodes.forEach((n, i) => (n.position = { x: (i % columns) * 240, y: Math.floor(i / columns) * 150 }));
+  nodes.forEach((n, i) => (n.position = { x: (i % columns) * 300, y: Math.floor(i / columns) * 150 }));
   return doc(`residual conv net of ${size}`, nodes, edges);
 }

@@ -6,12 +6,19 @@ import { emit } from '../compiler/emit';
 import { summarize, type Summary } from '../compiler/summary';
 import type { Diagnostic } from '../document/diagnostics';
 import type { GraphDocument } from '../document/schema';
+import { onlyPositionsDiffer } from './layout-only';
 
 const analyzer = createAnalyzer();
 let last: { doc: GraphDocument; analysis: Analysis } | null = null;
 
+/**
+ * The analysis of a document. A document that differs from the last one only in node positions
+ * (a drag) keeps the last analysis: the same results, diagnostics and plan objects, so nothing
+ * downstream recomputes, re-renders or asks the worker for new previews. Its `doc` is then the
+ * earlier version, which differs only in positions.
+ */
 export function analysisOf(doc: GraphDocument): Analysis {
-  if (last?.doc !== doc) last = { doc, analysis: analyzer(doc) };
+  if (last?.doc !== doc) last = { doc, analysis: last && onlyPositionsDiffer(last.doc, doc) ? last.analysis : analyzer(doc) };
   return last.analysis;
 }
 

@@ -24,6 +24,14 @@ export const FIT_ALL_UP_TO = 400;
 export const FIT_FIRST = 200;
 /** Above this many nodes the minimap is left out. */
 export const MINIMAP_UP_TO = 2000;
+/**
+ * Below this zoom the canvas draws nodes as boxes with their wires: the text (12 px lines under
+ * 5 px), the wires' shape labels and the previews are unreadable there, and they are what made
+ * Chromium slow to draw a whole 1,000-node graph: each label, handle and preview canvas is a piece
+ * the compositor sorts on every frame (bench/canvas.bench.ts). They stay laid out, only not painted,
+ * so nodes keep their size and wires their ends.
+ */
+export const DETAIL_ZOOM = 0.4;
 
 /**
  * The node count to decide culling and the minimap by: the larger of this render's and the last

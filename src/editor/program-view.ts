@@ -15,6 +15,7 @@ import { MAIN_NETWORK, type GraphDocument, type GraphNode, type NetworkDef } fro
 import { getProgramSpec, NETWORK_NODE_TYPE } from '../nodes/program/specs';
 import type { ParamCount } from '../nodes/spec';
 import { analysisOf } from './analysis';
+import { onlyPositionsDiffer } from './layout-only';
 import { MAIN_TAB, type EditorState, type Tab } from './store';
 
 /** Whether the document shows tabs: it has networks besides the main one, or a program. */
@@ -46,7 +47,9 @@ export const sameTab = (a: Tab, b: Tab) => a.kind === b.kind && a.id === b.id;
 let lastProgram: { doc: GraphDocument; program: ProgramAnalysis | null } | null = null;
 /** The compiler's analysis of the document's program; null without one. */
 export function programOf(doc: GraphDocument): ProgramAnalysis | null {
-  if (lastProgram?.doc !== doc) lastProgram = { doc, program: doc.program ? analyzeProgram(doc) : null };
+  // A drag moves nodes only: keep the analysis (see analysisOf).
+  if (lastProgram?.doc !== doc)
+    lastProgram = { doc, program: lastProgram && onlyPositionsDiffer(lastProgram.doc, doc) ? lastProgram.program : doc.program ? analyzeProgram(doc) : null };
   return lastProgram.program;
 }
 
@@ -88,7 +91,9 @@ export function networkAnalysisOf(doc: GraphDocument, networkId: string): Analys
   if (!net) return null;
   let entry = networkAnalyzers.get(networkId);
   if (!entry) networkAnalyzers.set(networkId, (entry = { analyze: createAnalyzer(), net: null, blocks: null, analysis: null }));
-  if (entry.net !== net || entry.blocks !== doc.blocks || !entry.analysis) {
+  const moved = entry.net && entry.analysis && entry.blocks === doc.blocks && onlyPositionsDiffer(entry.net, net);
+  if (moved) entry.net = net;
+  else if (entry.net !== net || entry.blocks !== doc.blocks || !entry.analysis) {
     entry.analysis = entry.analyze({ ...doc, name: net.label, nodes: net.nodes, edges: net.edges, networks: [], program: undefined });
     entry.net = net;
     entry.blocks = doc.blocks;

@@ -13,6 +13,7 @@ import type { PreviewAnswer } from '../../runtime/preview';
 import type { NodePreview, NodeWeights } from '../../runtime/preview-data';
 import { useEditor, MAIN_TAB } from '../store';
 import { analysisOf, planOf, summaryOf } from '../analysis';
+import { onlyPositionsDiffer } from '../layout-only';
 import { useTraining } from '../training';
 import { getClient } from '../train/controller';
 import { pinText, sampleOf, sampleSourceFor, type Pin, type SampleSource } from './sample';
@@ -259,8 +260,10 @@ export function startPreviews(): void {
   let doc = useEditor.getState().doc;
   useEditor.subscribe((s) => {
     if (s.doc === doc) return;
+    // Moving nodes changes nothing a preview shows: a drag must not rebuild and redraw every preview.
+    const moved = onlyPositionsDiffer(doc, s.doc);
     doc = s.doc;
-    schedule();
+    if (!moved) schedule();
   });
   let t = useTraining.getState();
   useTraining.subscribe((s) => {

@@ -541,21 +541,35 @@ export function Canvas() {
     return edgeId && s.tab.kind === 'network' && canInsert(scopedOf(s), viewResultsOf(s).analysis.blocks, id, edgeId) ? edgeId : null;
   }, []);
   // Finding the wire under the pointer hit-tests the whole canvas (8 ms a time on a 1,000-node graph
-  // under load): at most every 100 ms while dragging, and once more where the node is let go.
-  const lastDropTest = useRef(0);
+  // under load): at most every 100 ms while dragging (the last move of a burst is always tested, so
+  // the highlight matches where the node rests), and once more where it is let go.
+  const dropTest = useRef<{ last: number; timer: ReturnType<typeof setTimeout> | undefined; args: [MouseEvent | TouchEvent, Node[]] | null }>({
+    last: 0,
+    timer: undefined,
+    args: null,
+  });
   const onNodeDrag = useCallback(
     (e: MouseEvent | TouchEvent, _n: Node, dragged: Node[]) => {
-      const now = performance.now();
-      if (now - lastDropTest.current < 100) return;
-      lastDropTest.current = now;
-      useEditor.getState().setDropEdge(dropEdgeAt(e, dragged));
+      const t = dropTest.current;
+      t.args = [e, dragged];
+      if (t.timer) return;
+      const run = () => {
+        t.timer = undefined;
+        t.last = performance.now();
+        if (t.args) useEditor.getState().setDropEdge(dropEdgeAt(...t.args));
+      };
+      const wait = 100 - (performance.now() - t.last);
+      if (wait <= 0) run();
+      else t.timer = setTimeout(run, wait);
     },
     [dropEdgeAt],
   );
 
   const onNodeDragStop = useCallback(
     (e: MouseEvent | TouchEvent, n: Node, dragged: Node[]) => {
-      lastDropTest.current = 0;
+      const t = dropTest.current;
+      clearTimeout(t.timer);
+      Object.assign(t, { last: 0, timer: undefined, args: null });
       const s = useEditor.getState();
       const edgeId = pointOf(e) ? dropEdgeAt(e, dragged) : s.dropEdge;
       s.setDropEdge(null);

@@ -152,7 +152,7 @@ export function glow(): GraphDocument {
       mainNetwork: { label: 'Flow', description: 'The invertible network: forward gives z and log|det J|, backward turns noise into samples.' },
       procedures: [train, evaluate],
     },
-    training: training(1e-3, 32, 1),
+    training: training(1e-3, 32, 2),
     meta: {
       template: {
         id: 'glow',

@@ -79,7 +79,7 @@ describe.skipIf(!e2e)('Diffusion samples grid in Chromium', () => {
     await panel.waitFor();
     expect(await text(page, 'diffusion-waiting')).toMatch(/^Start a run: 16 samples/);
     // The sampler is on show before the run, and a few steps keep the test quick.
-    expect(await panel.getByLabel('Sampler').inputValue()).toBe('ddim');
+    expect(await panel.getByLabel('Sampler').inputValue()).toBe('ancestral');
     await panel.getByLabel('Steps').fill('0');
     await panel.getByLabel('Steps').blur();
     await expect.poll(() => panel.getByRole('alert').textContent()).toMatch(/whole number from 1 to 1000/);
@@ -118,7 +118,7 @@ describe.skipIf(!e2e)('Diffusion samples grid in Chromium', () => {
     const runEnded = await now(page);
     const meta = await text(page, 'diffusion-meta');
     expect(meta).toMatch(
-      /^16 samples from seed 0, DDIM \(η = 0\) in 8 steps, with the moving-average weights of step 3; drawn in [\d.]+ s, [\d.]+% of the run's time so far\.$/,
+      /^16 samples from seed 0, DDPM \(ancestral\) in 8 steps, with the moving-average weights of step 3; drawn in [\d.]+ s, [\d.]+% of the run's time so far\.$/,
     );
     expect(await text(page, 'diffusion-frame')).toBe('Samples · t = 0 · after 8 steps');
 
@@ -158,8 +158,8 @@ describe.skipIf(!e2e)('Diffusion samples grid in Chromium', () => {
     // Another sampler redraws on request from the trained networks, with the same fixed noise; then
     // Draw samples again. Only the worker samples meanwhile: the page receives and paints.
     const drawBegan = await now(page);
-    await panel.getByLabel('Sampler').selectOption('ancestral');
-    await expect.poll(() => text(page, 'diffusion-meta'), { timeout: 60_000 }).toMatch(/^16 samples from seed 0, DDPM \(ancestral\) in 8 steps/);
+    await panel.getByLabel('Sampler').selectOption('ddim');
+    await expect.poll(() => text(page, 'diffusion-meta'), { timeout: 60_000 }).toMatch(/^16 samples from seed 0, DDIM \(η = 0\) in 8 steps/);
     await page.getByTestId('diffusion-draw').click();
     await expect.poll(() => text(page, 'diffusion-draw'), { timeout: 60_000 }).toBe('Draw samples');
     const drawEnded = await now(page);

@@ -18,7 +18,10 @@ export interface DiffusionSamplingSettings {
   steps: number;
 }
 
-export const DEFAULT_SAMPLING: DiffusionSamplingSettings = { sampler: 'ddim', steps: 20 };
+// Ancestral by default: on the trained ddpm mnist preset, DDIM with η = 0 drew a 2×2 dot pattern
+// over the background (KID 17.8 against held-out digits), fresh noise each step drew clean strokes
+// (KID 3.45; scripts/diffusion-digit-score.ts).
+export const DEFAULT_SAMPLING: DiffusionSamplingSettings = { sampler: 'ancestral', steps: 20 };
 /** Samples in the grid (4 × 4) and intermediate frames kept besides x_T and the result. */
 export const GRID_SAMPLES = 16;
 export const MAX_FRAMES = 10;

@@ -160,6 +160,13 @@ const CASES: [string, Record<string, unknown>, number[][], number, number][] = [
   ['ActNorm', {}, [[4, 4, 3]], 0, 48],
   ['InvertibleConv1x1', {}, [[3, 3, 4]], 9 * 16, 36],
   ['Squeeze', {}, [[4, 4, 1]], 0, 16],
+  // Glow's split on 4×4×4: at 16 positions a 3×3 conv of the 2 kept channels gives the mean and log-scale of the 2
+  // factored ones (2 → 4 maps); kept: those 4 maps and the 2-channel output
+  ['FlowSplit', {}, [[4, 4, 4]], 16 * 9 * 2 * 4, 16 * (4 + 2)],
+  // 3 channels: 1 kept, 2 factored (1 → 4 maps at 4 positions)
+  ['FlowSplit', {}, [[2, 2, 3]], 4 * 9 * 1 * 4, 4 * (4 + 1)],
+  // a learned mean and log-scale per channel: element-wise; kept: the 3·3·4 output
+  ['FlowPrior', {}, [[3, 3, 4]], 0, 36],
   // views: tfjs shares the input's data
   ['Flatten', {}, [[7, 7, 4]], 0, 0],
   ['Reshape', { targetShape: [49, 16] }, [[7, 7, 16]], 0, 0],

@@ -292,6 +292,24 @@ MAPPERS.GlobalAvgPool1D = MAPPERS.GlobalAveragePooling1D!;
 /** The Keras class names the import maps. */
 export const IMPORTABLE_LAYERS: readonly string[] = ['InputLayer', ...Object.keys(MAPPERS)];
 
+/**
+ * A functional model's inputs in the order its `input_layers` lists them: a model is called with
+ * its inputs in that order, and the plan takes Input nodes in document order. The layers list can
+ * order them otherwise (tfjs writes layers in the order it reaches them, so SR3's condition input
+ * came before the image). Only the Input nodes move, into the places Input nodes had.
+ */
+function orderInputs(nodes: GraphNode[], inputLayers: unknown): void {
+  if (!Array.isArray(inputLayers)) return;
+  const rank = new Map(inputLayers.map((entry, i) => [String(Array.isArray(entry) ? entry[0] : entry), i]));
+  const places = nodes.flatMap((n, i) => (n.type === 'Input' ? [i] : []));
+  const inputs = places.map((i) => nodes[i]!);
+  const rankOf = (n: GraphNode) => rank.get(n.name ?? n.id) ?? Number.MAX_SAFE_INTEGER;
+  const ordered = [...inputs].sort((a, b) => rankOf(a) - rankOf(b));
+  places.forEach((place, k) => {
+    nodes[place] = ordered[k]!;
+  });
+}
+
 /** Inbound layer names of a functional layer: Keras 2 / tfjs `[[["name", 0, 0, {}], …]]` or Keras 3 `[{ args: [keras tensors] }]`. */
 function inboundOf(layer: Json): Array<[string, number]> {
   const nodes = layer.inbound_nodes;
@@ -449,6 +467,7 @@ export function importModel(text: string, fallbackName = 'Imported model'): Impo
       nodes.push({ id, type: 'Output', params: {}, position: place() });
       edges.push({ id: `e${edges.length + 1}`, source, sourcePort: 'out', target: id, targetPort: 'in' });
     }
+    orderInputs(nodes, config.input_layers);
   }
   const name = String(config.name ?? fallbackName);
   const doc: GraphDocument = {

@@ -92,7 +92,8 @@ export function capsnet(): GraphDocument {
             ]);
             p.add('minimize', 'Minimize', { optimizer: 'adam', learningRate: 1e-3, schedule: 'cosine' }, [[total, 'out', 'loss']]);
           },
-          3,
+          // 10 epochs: the small preset reached 98.15% on the held-out digits, against 95.1% after 3.
+          10,
         ),
         procedure('evaluate', 'Evaluation', 'evaluate', (p) => {
           const data = p.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });
@@ -129,7 +130,7 @@ export function capsnet(): GraphDocument {
       presets: [
         {
           name: 'small',
-          description: `Conv ${SMALL.conv} ${SMALL.convKernel}×${SMALL.convKernel}, ${SMALL.primaryCapsules}×8-D primary capsules (${SMALL.primaryKernel}×${SMALL.primaryKernel}, stride 2), 10×16-D digit capsules with 3 routing iterations, decoder 512-1024-784; 3 epochs reach 95.1% on the held-out digits (31 minutes on the shared 2-core CPU).`,
+          description: `Conv ${SMALL.conv} ${SMALL.convKernel}×${SMALL.convKernel}, ${SMALL.primaryCapsules}×8-D primary capsules (${SMALL.primaryKernel}×${SMALL.primaryKernel}, stride 2), 10×16-D digit capsules with 3 routing iterations, decoder 512-1024-784; its 10 epochs reach 98.15% on the held-out digits (1,250 steps: 57 minutes on one thread of the loaded 2-core CPU; 3 epochs gave 95.1%).`,
           set: {},
         },
         {

@@ -85,11 +85,20 @@ function sslEvaluation(g: GraphBuilder): void {
   ]);
 }
 
+/**
+ * The projector's hidden width and the space the losses compare. 512 → 128 rather than 256 → 64,
+ * same 8 epochs, one run each (notes of issue 8): DirectPred's linear probe 96.5% → 96.85%, BYOL's
+ * 95.2% → 96.55%, SimSiam's 95.6% → 95.3%. DirectPred with 1024 → 128 gave 96.3%; a wider or a
+ * deeper encoder did not help (96.35%, 96.1%).
+ */
+const PROJECTOR_HIDDEN = 512;
+const PROJECTION = 128;
+
 function projector(): NetworkDef {
-  return network('projector', 'Projector', 'Maps features to the 64-d space the loss compares (Dense–BN–ReLU, Dense–BN).', (g) => {
+  return network('projector', 'Projector', `Maps features to the ${PROJECTION}-d space the loss compares (Dense–BN–ReLU, Dense–BN).`, (g) => {
     const x = g.add('features', 'Input', { shape: [1024] });
-    const h = denseBnRelu(g, 'hidden', x, 256);
-    const z = denseBnRelu(g, 'proj', h, 64, false);
+    const h = denseBnRelu(g, 'hidden', x, PROJECTOR_HIDDEN);
+    const z = denseBnRelu(g, 'proj', h, PROJECTION, false);
     g.add('z', 'Output', {}, [[z]]);
   });
 }
@@ -103,12 +112,18 @@ function simsiam(): GraphDocument {
     edges: g.edges,
     networks: [
       projector(),
-      network('predictor', 'Predictor', 'The bottleneck predictor h (64 → 16 → 64) that SimSiam trains against the stopped target.', (p) => {
-        const z = p.add('z', 'Input', { shape: [64] });
-        const h = denseBnRelu(p, 'bottleneck', z, 16);
-        const out = p.add('predict', 'Dense', { units: 64 }, [[h]]);
-        p.add('p', 'Output', {}, [[out]]);
-      }),
+      network(
+        'predictor',
+        'Predictor',
+        `The bottleneck predictor h (${PROJECTION} → ${PROJECTION / 4} → ${PROJECTION}) that SimSiam trains against the stopped target.`,
+        (p) => {
+          const z = p.add('z', 'Input', { shape: [PROJECTION] });
+          // A bottleneck of a quarter, as the paper's 2048 → 512 → 2048.
+          const h = denseBnRelu(p, 'bottleneck', z, PROJECTION / 4);
+          const out = p.add('predict', 'Dense', { units: PROJECTION }, [[h]]);
+          p.add('p', 'Output', {}, [[out]]);
+        },
+      ),
     ],
     program: {
       mainNetwork: {
@@ -169,8 +184,7 @@ function simsiam(): GraphDocument {
       presets: [
         {
           name: 'mnist',
-          description:
-            'Conv encoder (16-32-64, 1,024-d features), projector 256→64, predictor 64→16→64, on MNIST digits; linear probe, kNN and collapse monitor.',
+          description: `Conv encoder (16-32-64, 1,024-d features), projector ${PROJECTOR_HIDDEN}→${PROJECTION}, predictor ${PROJECTION}→${PROJECTION / 4}→${PROJECTION}, on MNIST digits; linear probe, kNN and collapse monitor.`,
           set: {},
         },
       ],
@@ -225,19 +239,24 @@ function byolLike(directPred: boolean): GraphDocument {
         ? network(
             'predictor',
             'Predictor (set by DirectPred)',
-            "A linear 64 × 64 predictor without bias, set every step from the eigen-decomposition of its inputs' correlation.",
+            `A linear ${PROJECTION} × ${PROJECTION} predictor without bias, set every step from the eigen-decomposition of its inputs' correlation.`,
             (p) => {
-              const z = p.add('z', 'Input', { shape: [64] });
-              const w = p.add('linear', 'Dense', { units: 64, useBias: false }, [[z]]);
+              const z = p.add('z', 'Input', { shape: [PROJECTION] });
+              const w = p.add('linear', 'Dense', { units: PROJECTION, useBias: false }, [[z]]);
               p.add('p', 'Output', {}, [[w]]);
             },
           )
-        : network('predictor', 'Predictor', "BYOL's predictor q: the same shape as the projector (64 → 256 → 64).", (p) => {
-            const z = p.add('z', 'Input', { shape: [64] });
-            const h = denseBnRelu(p, 'hidden', z, 256);
-            const out = p.add('predict', 'Dense', { units: 64 }, [[h]]);
-            p.add('p', 'Output', {}, [[out]]);
-          }),
+        : network(
+            'predictor',
+            'Predictor',
+            `BYOL's predictor q: the same shape as the projector (${PROJECTION} → ${PROJECTOR_HIDDEN} → ${PROJECTION}).`,
+            (p) => {
+              const z = p.add('z', 'Input', { shape: [PROJECTION] });
+              const h = denseBnRelu(p, 'hidden', z, PROJECTOR_HIDDEN);
+              const out = p.add('predict', 'Dense', { units: PROJECTION }, [[h]]);
+              p.add('p', 'Output', {}, [[out]]);
+            },
+          ),
     ],
     program: {
       mainNetwork: {
@@ -279,7 +298,7 @@ function byolLike(directPred: boolean): GraphDocument {
       presets: [
         {
           name: 'mnist',
-          description: `Conv encoder (16-32-64, 1,024-d features), projector 256→64, ${directPred ? 'linear 64×64 predictor set by DirectPred (ρ 0.3, ε 0.01, every step)' : 'predictor 64→256→64'}, target τ 0.99→1 (cosine); linear probe, kNN and collapse monitor on MNIST digits.`,
+          description: `Conv encoder (16-32-64, 1,024-d features), projector ${PROJECTOR_HIDDEN}→${PROJECTION}, ${directPred ? `linear ${PROJECTION}×${PROJECTION} predictor set by DirectPred (ρ 0.3, ε 0.01, every step)` : `predictor ${PROJECTION}→${PROJECTOR_HIDDEN}→${PROJECTION}`}, target τ 0.99→1 (cosine); linear probe, kNN and collapse monitor on MNIST digits.`,
           set: {},
         },
       ],

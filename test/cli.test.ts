@@ -230,7 +230,7 @@ describe('patchbay CLI', () => {
     expect(result.status).toBe('completed');
     expect(Object.keys(result.metrics).sort()).toEqual(['baselines', 'collapseReference', 'collapseStd', 'knnAccuracy', 'linearProbeAccuracy']);
     expect(Object.keys(result.metrics.baselines).sort()).toEqual(['randomInitLinearProbe', 'rawPixelsLinearProbe']);
-    expect(result.metrics.collapseReference).toBeCloseTo(1 / 8, 6);
+    expect(result.metrics.collapseReference).toBeCloseTo(1 / Math.sqrt(128), 6);
     expect(result.procedures.map((p: { id: string; steps: number }) => [p.id, p.steps])).toEqual([
       ['pretrain', 2],
       ['evaluate', 0],

@@ -117,7 +117,7 @@ describe('the editor on a training program', () => {
     const s = { doc, tab: { kind: 'procedure' as const, id: 'pretrain' }, blockView: null };
     const view = viewResultsOf(s);
     expect(view.kind).toBe('procedure');
-    expect(view.results!.nodes.get('projector1')!.outputs).toEqual({ z: [null, 64] });
+    expect(view.results!.nodes.get('projector1')!.outputs).toEqual({ z: [null, 128] });
     expect(view.results!.nodes.get('erase1')!.outputs).toEqual({ out: [null, 28, 28, 1] });
     expect(view.results!.nodes.get('loss')!.outputs).toEqual({ out: [] });
     const projector = view.networks!.get('projector')!;

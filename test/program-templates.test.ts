@@ -28,9 +28,12 @@ const COUNTS: Record<string, Record<string, number>> = {
   'capsnet mnist': { model: 6_804_224, decoder: 1_411_344 },
   'capsnet small': { model: 1_071_808, decoder: 1_411_344 },
   'capsnet tiny': { model: 205_744, decoder: 1_411_344 },
-  'simsiam mnist': { model: 23_408, projector: 279_168, predictor: 2_144 },
-  'byol mnist': { model: 23_408, projector: 279_168, predictor: 33_344 },
-  'directpred mnist': { model: 23_408, projector: 279_168, predictor: 4_096 },
+  // The SSL projector 1024 → 512 → 128 without biases, each Dense followed by BatchNorm (γ and β): 1024·512 + 2·512 +
+  // 512·128 + 2·128. Predictors: SimSiam's 128 → 32 (BN) → 128 with a bias, 128·32 + 2·32 + 32·128 + 128; BYOL's
+  // 128 → 512 (BN) → 128, 128·512 + 2·512 + 512·128 + 128; DirectPred's linear 128 × 128.
+  'simsiam mnist': { model: 23_408, projector: 591_104, predictor: 8_384 },
+  'byol mnist': { model: 23_408, projector: 591_104, predictor: 132_224 },
+  'directpred mnist': { model: 23_408, projector: 591_104, predictor: 16_384 },
   'clip mnist': { model: 108_608, text: 107_904 },
   // DDPM mnist: ch 16, ×1-2, AdaGN, attention in the middle only, on the 4 channels of x_t unshuffled; by hand (time MLP 6,272,
   // conv in 592, down 6,784 + 2,320 + 18,688, middle 2 × 22,784 + 4,288, up 34,144 + 28,992 + 9,248 + 12,240 + 9,648, out 612).

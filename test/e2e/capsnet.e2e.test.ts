@@ -41,10 +41,10 @@ describe.skipIf(!e2e)('CapsNet in Chromium', () => {
     await page.getByTestId('capsule-views-disabled').waitFor();
     await train.getByLabel('Epochs').fill('1');
     await train.getByLabel('Batch size').fill('32');
-    await train.getByLabel('Limit training examples').fill('96');
+    await train.getByLabel('Limit training examples').fill('32');
     await train.getByLabel('Epochs').blur();
-    // The procedure keeps its own 3 epochs: 96 digits in batches of 32.
-    await expect.poll(() => text(page, 'train-plan')).toMatch(/96 digits × 3 epochs = 9 steps of 32/);
+    // The procedure keeps its own 10 epochs: 32 digits in one batch of 32 each.
+    await expect.poll(() => text(page, 'train-plan')).toMatch(/32 digits × 10 epochs = 10 steps of 32/);
     await page.getByRole('button', { name: 'Start', exact: true }).click();
     await expect.poll(() => page.getByTestId('train-progress').getAttribute('data-status'), { timeout: 240_000 }).toBe('completed');
     await page.getByTestId('program-metrics').waitFor();

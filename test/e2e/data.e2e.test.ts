@@ -112,7 +112,7 @@ describe.skipIf(!e2e)('datasets in Chromium', () => {
 
     // Your CSV: a bad cell is named by row and column; the graph is untouched.
     const before = await docJson(page);
-    await page.locator('details.pb-setup > summary').click();
+    await page.locator('details.pb-setup:not(.pb-sweep) > summary').click();
     await dataset.selectOption('csv');
     await expect.poll(() => page.getByTestId('train-blocked').textContent()).toMatch(/Choose a CSV file/);
     await page
@@ -155,7 +155,7 @@ describe.skipIf(!e2e)('datasets in Chromium', () => {
     expect(await page.getByTestId('run-item').first().textContent()).toMatch(/two\.csv, 32 examples/);
 
     // Your images: a zip with an unreadable image is named; then a good one is summarised.
-    await page.locator('details.pb-setup > summary').click();
+    await page.locator('details.pb-setup:not(.pb-sweep) > summary').click();
     await dataset.selectOption('images');
     const zip = (broken: boolean) =>
       Buffer.from(

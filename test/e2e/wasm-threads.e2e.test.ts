@@ -15,7 +15,7 @@ let h: Harness;
 
 /** Opens the Training setup section (folded while a run goes) and brings the backend line into view. */
 async function showBackendLine(page: Page): Promise<void> {
-  const setup = page.locator('details.pb-setup');
+  const setup = page.locator('details.pb-setup:not(.pb-sweep)');
   if ((await setup.getAttribute('open')) === null) await setup.locator('summary').click();
   await page.getByTestId('train-backend').scrollIntoViewIfNeeded();
 }

@@ -55,7 +55,7 @@ describe.skipIf(!e2e)('training programs in Chromium', () => {
     await page.getByTestId('graph-tab-network-projector').click();
     await page.getByTestId('node-hiddenDense').waitFor();
     expect(await page.getByTestId('node-conv1').count()).toBe(0);
-    expect(await page.getByTestId('shape-projDense').textContent()).toBe('(None, 64)');
+    expect(await page.getByTestId('shape-projDense').textContent()).toBe('(None, 128)');
     await shot(page, 'program-01-projector');
 
     // The training procedure: procedure nodes, Network nodes with their network's label and size, shapes on the wires.
@@ -63,11 +63,11 @@ describe.skipIf(!e2e)('training programs in Chromium', () => {
     await page.getByTestId('node-encoder1').waitFor();
     expect(await page.getByTestId('node-encoder1').textContent()).toMatch(/Network · Encoder/);
     expect(await page.getByTestId('node-encoder1').textContent()).toMatch(/params/);
-    expect(await page.getByTestId('shape-projector1').textContent()).toBe('(None, 64)');
+    expect(await page.getByTestId('shape-projector1').textContent()).toBe('(None, 128)');
     expect(await page.getByTestId('shape-erase1').textContent()).toBe('(None, 28, 28, 1)');
     expect(await page.getByTestId('shape-loss').textContent()).toBe('()');
     const wireLabels = await page.locator('.react-flow__edge-text').allTextContents();
-    expect(wireLabels).toContain('(None, 64)');
+    expect(wireLabels).toContain('(None, 128)');
     expect(wireLabels).toContain('(None, 28, 28, 1)');
     // The palette offers the procedure's nodes and one entry per network.
     const palette = page.getByRole('complementary', { name: 'Palette' });
@@ -174,9 +174,9 @@ describe.skipIf(!e2e)('training programs in Chromium', () => {
     expect(await text(page, 'metric-linearProbeAccuracy')).toMatch(/\d+\.\d+%/);
     expect(await text(page, 'metric-knnAccuracy')).toMatch(/\d+\.\d+%/);
     expect(await text(page, 'metric-baselines.rawPixelsLinearProbe')).toMatch(/\d+\.\d+%/);
-    expect(await text(page, 'metric-collapseStd')).toMatch(/1\/√d = 0\.125/);
+    expect(await text(page, 'metric-collapseStd')).toMatch(/1\/√d = 0\.0884/);
     await page.getByTestId('graph-tab-procedure-evaluate').click();
-    await expect.poll(() => text(page, 'live-collapse')).toMatch(/std 0\.\d+ · 1\/√d 0\.125/);
+    await expect.poll(() => text(page, 'live-collapse')).toMatch(/std 0\.\d+ · 1\/√d 0\.0884/);
     expect(await text(page, 'live-probe')).toMatch(/\d+\.\d% · untrained \d+\.\d%/);
     await shot(page, 'program-05-evaluated');
     // The run is in the history.

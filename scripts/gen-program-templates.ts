@@ -93,6 +93,11 @@ function sslEvaluation(g: GraphBuilder): void {
  */
 const PROJECTOR_HIDDEN = 512;
 const PROJECTION = 128;
+/**
+ * 16 epochs (1,008 steps of 128) with that projector, one CLI run each: DirectPred 96.85% → 97.0%,
+ * BYOL 96.55% → 96.8%, SimSiam 95.3% → 96.15% (8 → 16 epochs had not helped the 256 → 64 projector).
+ */
+const SSL_EPOCHS = 16;
 
 function projector(): NetworkDef {
   return network('projector', 'Projector', `Maps features to the ${PROJECTION}-d space the loss compares (Dense–BN–ReLU, Dense–BN).`, (g) => {
@@ -170,7 +175,7 @@ function simsiam(): GraphDocument {
       loss: 'categoricalCrossentropy',
       metrics: ['accuracy'],
       batchSize: 128,
-      epochs: 8,
+      epochs: SSL_EPOCHS,
       seed: 0,
     },
     meta: {
@@ -275,7 +280,7 @@ function byolLike(directPred: boolean): GraphDocument {
       loss: 'categoricalCrossentropy',
       metrics: ['accuracy'],
       batchSize: 128,
-      epochs: 8,
+      epochs: SSL_EPOCHS,
       seed: 0,
     },
     meta: {

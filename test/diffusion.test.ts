@@ -16,6 +16,7 @@ import { PatchbayUNet } from '../src/runtime/layers/unet';
 import { templateDocument } from '../templates/index';
 import { seedStep } from '../src/runtime/seeds';
 import { useCpuBackend } from './helpers/tf';
+import { typecheckStrict } from './helpers/tsc';
 
 const ROOT = join(import.meta.dirname, '..');
 let tf: typeof tfType;
@@ -313,22 +314,7 @@ describe('ddpm export', () => {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'ddpm.ts');
     writeFileSync(file, emitProgram(program!));
-    const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
-    const flags = [
-      '--noEmit',
-      '--ignoreConfig',
-      '--strict',
-      '--skipLibCheck',
-      '--target',
-      'ES2022',
-      '--module',
-      'ESNext',
-      '--moduleResolution',
-      'bundler',
-      '--types',
-      'node',
-    ];
-    execFileSync(tsc, [...flags, file], { encoding: 'utf8', cwd: ROOT });
+    typecheckStrict(file);
     const exported = (await import(/* @vite-ignore */ file)) as {
       createNetworks(): { model: tfType.LayersModel };
       sample(nets: { model: tfType.LayersModel }, count: number, seed?: number, steps?: number, sampler?: string, eta?: number): Promise<tfType.Tensor>;

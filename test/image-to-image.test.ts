@@ -4,7 +4,6 @@
  * pixels, and the two templates end to end (conditioning shapes, a training step, the sampling
  * measures, the exported module under tsc --strict with the app's metrics).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tfType from '@tensorflow/tfjs';
@@ -30,6 +29,7 @@ import {
 import { ProgramRun } from '../src/runtime/program/run';
 import { templateDocument } from '../templates/index';
 import { useCpuBackend } from './helpers/tf';
+import { typecheckStrict } from './helpers/tsc';
 
 const ROOT = join(import.meta.dirname, '..');
 let tf: typeof tfType;
@@ -304,26 +304,7 @@ describe.each([
       // The target is the held-out image itself.
       close(shown.target, ds.test.x.subarray(0, 3 * 784), 1e-5);
 
-      const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
-      execFileSync(
-        tsc,
-        [
-          '--noEmit',
-          '--ignoreConfig',
-          '--strict',
-          '--skipLibCheck',
-          '--target',
-          'ES2022',
-          '--module',
-          'ESNext',
-          '--moduleResolution',
-          'bundler',
-          '--types',
-          'node',
-          file,
-        ],
-        { encoding: 'utf8', cwd: ROOT },
-      );
+      typecheckStrict(file);
       const exported = (await import(/* @vite-ignore */ file)) as {
         createNetworks(): Record<string, tfType.LayersModel>;
         createTrainer(

@@ -288,6 +288,40 @@ describe('samplers', () => {
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
   });
+
+  /**
+   * A network that fails part-way (here on its third call, after making a tensor of its own) and an
+   * onStep that throws: the error reaches the caller and no tensor is left behind, neither the
+   * running x nor a step's intermediates (the inpainting variant also makes x_T through the known pixels).
+   */
+  it.each([
+    ['ancestral, the network throws', 'ancestral', 'network', false],
+    ['DDIM with η, the network throws', 'ddim', 'network', false],
+    ['DDIM with known pixels, the network throws', 'ddim', 'network', true],
+    ['ancestral, onStep throws', 'ancestral', 'onStep', false],
+  ] as const)('%s: the error passes and no tensor leaks', async (_name, sampler, where, withKnown) => {
+    const schedule = diffusionSchedule('cosine', 50);
+    const oracle = gaussianOracle(schedule, mu, s);
+    const known = withKnown ? { image: tf.zeros([3, 2, 2, 1]), mask: tf.ones([3, 2, 2, 1]) } : undefined;
+    const before = tf.memory().numTensors;
+    let calls = 0;
+    const failing = {
+      apply(inputs: tfType.Tensor[]) {
+        const eps = oracle.apply(inputs);
+        if (where === 'network' && ++calls === 3) throw new Error('the network failed');
+        return eps;
+      },
+    };
+    const onStep = (done: number) => {
+      if (where === 'onStep' && done === 2) throw new Error('onStep failed');
+    };
+    await expect(sampleDiffusion(tf, failing, schedule, [2, 2, 1], { count: 3, seed: 4, steps: 6, sampler, eta: 0.5, onStep, known })).rejects.toThrow(
+      /failed/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    if (where === 'network') expect(calls).toBe(3);
+    tf.dispose(known ? [known.image, known.mask] : []);
+  });
 });
 
 describe('ddpm template', () => {

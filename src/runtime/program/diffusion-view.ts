@@ -106,7 +106,7 @@ export function frameSteps(total: number, max = MAX_FRAMES): number[] {
  * Draws the grid and its frames with `model` (ε from [x_t, t]). The sampler runs one tidy per step.
  * A frame is the x_t a step starts from, as the network receives it: on a step whose x is kept, a
  * copy is kept out of that step's tidy, read once the step is done and disposed; the result tensor
- * is disposed here too, so no tensor outlives the call. Deterministic for a seed.
+ * is disposed here too, so no tensor outlives the call, nor a call that throws. Deterministic for a seed.
  */
 export async function drawDiffusionSamples(
   tf: Tf,
@@ -126,12 +126,10 @@ export async function drawDiffusionSamples(
   const frames: DiffusionFrame[] = [];
   let calls = 0;
   let captured: tfType.Tensor | undefined;
-  let current: tfType.Tensor | undefined;
   // sampleDiffusion applies the network once per step to [x_t, t]: the step's x_t is seen here.
   const watched = {
     apply(inputs: tfType.Tensor[], kwargs?: Record<string, unknown>) {
-      current = inputs[0]!;
-      if (keep.has(calls)) captured = tf.keep(current.clone());
+      if (keep.has(calls)) captured = tf.keep(inputs[0]!.clone());
       calls++;
       return model.apply(inputs, kwargs);
     },
@@ -158,12 +156,8 @@ export async function drawDiffusionSamples(
       },
     });
     frames.push({ done: total, t: 0, images: Float32Array.from(await result.data()) });
-  } catch (err) {
-    // The sampler does not free its x when a step throws (a network that fails on these inputs): it
-    // is the x that step gave the network.
-    if (current && !current.isDisposed) current.dispose();
-    throw err;
   } finally {
+    // The sampler frees its own x when a step throws; the copy kept for a frame is ours.
     captured?.dispose();
     result?.dispose();
   }

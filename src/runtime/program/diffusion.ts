@@ -206,7 +206,8 @@ export interface DiffusionSampleOptions {
  *   respaced step (z = 0 at the last step);
  * - DDIM: x_prev = √ᾱ_prev·x̂₀ + √(1 − ᾱ_prev − σ²)·ε̂ + σ·z, σ = η·√((1 − ᾱ_prev)/(1 − ᾱ))·√(1 − ᾱ/ᾱ_prev).
  * One tidy per step (the previous x is freed as the next is made), so no tensor outlives the call
- * but the result: images [count, …shape] mapped from [−1, 1] to [0, 1].
+ * but the result: images [count, …shape] mapped from [−1, 1] to [0, 1]. When a step throws, the
+ * running x is freed before the error goes on: nothing outlives a failed call.
  */
 export async function sampleDiffusion(
   tf: typeof tfType,
@@ -223,58 +224,67 @@ export async function sampleDiffusion(
   const known = options.known;
   const keepKnown = (y: tfType.Tensor) => (known ? tf.add(tf.mul(known.mask, y), tf.mul(tf.sub(1, known.mask), known.image)) : y);
   const noiseT = tf.randomNormal(full, 0, 1, 'float32', derivedSeed(options.seed, 'sample:x_T'));
-  let x = known ? tf.tidy(() => keepKnown(noiseT)) : noiseT;
-  if (known) noiseT.dispose();
-  for (let i = visit.length - 1; i >= 0; i--) {
-    const t = visit[i]!;
-    const alphaBar = schedule.alphasCumprod[t]!;
-    const alphaBarPrev = i > 0 ? schedule.alphasCumprod[visit[i - 1]!]! : 1;
-    const last = i === 0;
-    const previous = x;
-    x = tf.tidy(() => {
-      const inputs = [previous, tf.fill([options.count, 1], t), ...(options.condition ? [options.condition] : [])];
-      const out = model.apply(inputs, { training: false }) as tfType.Tensor;
-      // A network with learned variances (improved DDPM) outputs ε̂ then v: twice the image's channels.
-      const channels = shape[shape.length - 1]!;
-      const learned = out.shape[out.rank - 1] === 2 * channels;
-      const [raw, v] = learned ? tf.split(out, 2, -1) : [out, undefined];
-      const guide = options.guidance;
-      const gradient = guide
-        ? tf.grad((input: tfType.Tensor) => {
-            const logits = guide.classifier(input, tf.fill([options.count, 1], t));
-            return tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.fill([options.count], guide.label, 'int32'), logits.shape[1]!)));
-          })(previous)
-        : undefined;
-      const eps = gradient && options.sampler === 'ddim' ? tf.sub(raw!, tf.mul(gradient, Math.sqrt(1 - alphaBar) * guide!.scale)) : raw!;
-      const x0 = tf.clipByValue(tf.div(tf.sub(previous, tf.mul(eps, Math.sqrt(1 - alphaBar))), Math.sqrt(alphaBar)), -1, 1);
-      const noise = () => tf.randomNormal(full, 0, 1, 'float32', derivedSeed(options.seed, `sample:z@${t}`));
-      if (options.sampler === 'ancestral') {
-        const beta = 1 - alphaBar / alphaBarPrev;
-        const mean = tf.add(
-          tf.mul(x0, (beta * Math.sqrt(alphaBarPrev)) / (1 - alphaBar)),
-          tf.mul(previous, ((1 - alphaBarPrev) * Math.sqrt(1 - beta)) / (1 - alphaBar)),
-        );
-        const small = (beta * (1 - alphaBarPrev)) / (1 - alphaBar);
-        // log Σ = frac·log β + (1 − frac)·log β̃, frac = (v + 1)/2 (β̃ clipped away from 0 as in training).
-        const logSmall = Math.log(Math.max(small, schedule.posteriorVariance[Math.min(1, schedule.timesteps - 1)]!));
-        const variance: tfType.Tensor | number = v
-          ? tf.exp(tf.add(tf.mul(tf.div(tf.add(v, 1), 2), Math.log(beta)), tf.mul(tf.sub(1, tf.div(tf.add(v, 1), 2)), logSmall)))
-          : small;
-        const guided = gradient ? tf.add(mean, tf.mul(tf.mul(gradient, variance), guide!.scale)) : mean;
-        return keepKnown(last ? guided : tf.add(guided, tf.mul(noise(), tf.sqrt(variance))));
-      }
-      // ε consistent with the clipped x̂₀ (improved-diffusion's _predict_eps_from_xstart).
-      const epsClipped = tf.div(tf.sub(previous, tf.mul(x0, Math.sqrt(alphaBar))), Math.sqrt(1 - alphaBar));
-      const sigma = eta * Math.sqrt((1 - alphaBarPrev) / (1 - alphaBar)) * Math.sqrt(1 - alphaBar / alphaBarPrev);
-      const direction = tf.add(tf.mul(x0, Math.sqrt(alphaBarPrev)), tf.mul(epsClipped, Math.sqrt(Math.max(0, 1 - alphaBarPrev - sigma * sigma))));
-      return keepKnown(last || sigma === 0 ? direction : tf.add(direction, tf.mul(noise(), sigma)));
-    });
-    previous.dispose();
-    await options.onStep?.(visit.length - i, visit.length);
+  let x: tfType.Tensor;
+  try {
+    x = known ? tf.tidy(() => keepKnown(noiseT)) : noiseT;
+  } finally {
+    if (known) noiseT.dispose();
   }
-  const images = tf.tidy(() => tf.clipByValue(tf.add(tf.mul(x, 0.5), 0.5), 0, 1));
-  x.dispose();
-  return images;
+  // x is the one tensor that lives between steps. A step that throws (a network that fails on these
+  // inputs, an onStep that throws) leaves x as the last one made and the finally frees it; the
+  // step's tidy frees its own intermediates as the error passes. So a failed draw leaks nothing.
+  try {
+    for (let i = visit.length - 1; i >= 0; i--) {
+      const t = visit[i]!;
+      const alphaBar = schedule.alphasCumprod[t]!;
+      const alphaBarPrev = i > 0 ? schedule.alphasCumprod[visit[i - 1]!]! : 1;
+      const last = i === 0;
+      const previous = x;
+      x = tf.tidy(() => {
+        const inputs = [previous, tf.fill([options.count, 1], t), ...(options.condition ? [options.condition] : [])];
+        const out = model.apply(inputs, { training: false }) as tfType.Tensor;
+        // A network with learned variances (improved DDPM) outputs ε̂ then v: twice the image's channels.
+        const channels = shape[shape.length - 1]!;
+        const learned = out.shape[out.rank - 1] === 2 * channels;
+        const [raw, v] = learned ? tf.split(out, 2, -1) : [out, undefined];
+        const guide = options.guidance;
+        const gradient = guide
+          ? tf.grad((input: tfType.Tensor) => {
+              const logits = guide.classifier(input, tf.fill([options.count, 1], t));
+              return tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.fill([options.count], guide.label, 'int32'), logits.shape[1]!)));
+            })(previous)
+          : undefined;
+        const eps = gradient && options.sampler === 'ddim' ? tf.sub(raw!, tf.mul(gradient, Math.sqrt(1 - alphaBar) * guide!.scale)) : raw!;
+        const x0 = tf.clipByValue(tf.div(tf.sub(previous, tf.mul(eps, Math.sqrt(1 - alphaBar))), Math.sqrt(alphaBar)), -1, 1);
+        const noise = () => tf.randomNormal(full, 0, 1, 'float32', derivedSeed(options.seed, `sample:z@${t}`));
+        if (options.sampler === 'ancestral') {
+          const beta = 1 - alphaBar / alphaBarPrev;
+          const mean = tf.add(
+            tf.mul(x0, (beta * Math.sqrt(alphaBarPrev)) / (1 - alphaBar)),
+            tf.mul(previous, ((1 - alphaBarPrev) * Math.sqrt(1 - beta)) / (1 - alphaBar)),
+          );
+          const small = (beta * (1 - alphaBarPrev)) / (1 - alphaBar);
+          // log Σ = frac·log β + (1 − frac)·log β̃, frac = (v + 1)/2 (β̃ clipped away from 0 as in training).
+          const logSmall = Math.log(Math.max(small, schedule.posteriorVariance[Math.min(1, schedule.timesteps - 1)]!));
+          const variance: tfType.Tensor | number = v
+            ? tf.exp(tf.add(tf.mul(tf.div(tf.add(v, 1), 2), Math.log(beta)), tf.mul(tf.sub(1, tf.div(tf.add(v, 1), 2)), logSmall)))
+            : small;
+          const guided = gradient ? tf.add(mean, tf.mul(tf.mul(gradient, variance), guide!.scale)) : mean;
+          return keepKnown(last ? guided : tf.add(guided, tf.mul(noise(), tf.sqrt(variance))));
+        }
+        // ε consistent with the clipped x̂₀ (improved-diffusion's _predict_eps_from_xstart).
+        const epsClipped = tf.div(tf.sub(previous, tf.mul(x0, Math.sqrt(alphaBar))), Math.sqrt(1 - alphaBar));
+        const sigma = eta * Math.sqrt((1 - alphaBarPrev) / (1 - alphaBar)) * Math.sqrt(1 - alphaBar / alphaBarPrev);
+        const direction = tf.add(tf.mul(x0, Math.sqrt(alphaBarPrev)), tf.mul(epsClipped, Math.sqrt(Math.max(0, 1 - alphaBarPrev - sigma * sigma))));
+        return keepKnown(last || sigma === 0 ? direction : tf.add(direction, tf.mul(noise(), sigma)));
+      });
+      previous.dispose();
+      await options.onStep?.(visit.length - i, visit.length);
+    }
+    return tf.tidy(() => tf.clipByValue(tf.add(tf.mul(x, 0.5), 0.5), 0, 1));
+  } finally {
+    x.dispose();
+  }
 }
 
 /** Φ(x) by improved-diffusion's tanh approximation (approx_standard_normal_cdf). */

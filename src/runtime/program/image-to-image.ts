@@ -201,8 +201,11 @@ export async function sampleConditioned(
         condition: cond,
         known: given,
       });
-      out.set((await images.data()) as Float32Array, start * size);
-      images.dispose();
+      try {
+        out.set((await images.data()) as Float32Array, start * size);
+      } finally {
+        images.dispose();
+      }
     } finally {
       tf.dispose([cond, ...(given ? [given.image, given.mask] : [])]);
     }

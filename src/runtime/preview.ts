@@ -5,8 +5,9 @@
  * pictures, statistics and histograms (preview-data.ts). Also the weights' histograms and norms per
  * node, for the inspector during training.
  *
- * A block node's preview is the block instance's output (its last repeat's); the tensors inside a
- * block are not previewed yet.
+ * A block node's preview is the block instance's output (its last repeat's). Inside an opened block
+ * instance, the inner nodes preview that instance's tensors (its first repeat's, as the canvas
+ * shows the first repeat's shapes): `inside` names the instance's node.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Plan, PlanBlock, PlanBody } from '../compiler/plan';
@@ -30,16 +31,19 @@ export interface PreviewAnswer {
 /**
  * Every main-graph node's output as a symbolic tensor of `model` (built from `plan` by build.ts, so
  * layer names follow it): a layer's output, a block's first output port (through its last
- * repeat), an Output node's value. Inputs map to the model's inputs.
+ * repeat), an Output node's value. Inputs map to the model's inputs. With `inside` (a block node of
+ * the main graph), the nodes of that block instance's body instead, from its first repeat.
  */
-export function nodeOutputs(plan: Plan, model: tf.LayersModel): Map<string, tf.SymbolicTensor> {
+export function nodeOutputs(plan: Plan, model: tf.LayersModel, inside?: string): Map<string, tf.SymbolicTensor> {
   const blocks = new Map(plan.blocks.map((b) => [b.id, b]));
   const has = new Set(model.layers.map((l) => l.name));
   const values = new Map<string, tf.SymbolicTensor>();
   const single = (out: tf.SymbolicTensor | tf.SymbolicTensor[]) => (Array.isArray(out) ? out[0]! : out);
+  /** The opened instance's body values and the body they belong to. */
+  let opened: { body: PlanBody; values: Map<string, tf.SymbolicTensor> } | undefined;
 
   // Mirrors build.ts's runBody: the same walk, reading the layers it made instead of making them.
-  const walk = (body: PlanBody, vals: Map<string, tf.SymbolicTensor>, prefix: string) => {
+  const walk = (body: PlanBody, vals: Map<string, tf.SymbolicTensor>, prefix: string, top: boolean) => {
     let inputIndex = 0;
     for (const step of body.steps) {
       if (step.kind === 'input') vals.set(step.value, model.inputs[inputIndex++]!);
@@ -61,7 +65,8 @@ export function nodeOutputs(plan: Plan, model: tf.LayersModel): Map<string, tf.S
             const t = current[i];
             if (t) inner.set(bound && bound.kind === 'blockInput' ? bound.value : port, t);
           });
-          walk(block.body, inner, `${instance}_`);
+          walk(block.body, inner, `${instance}_`, false);
+          if (top && r === 0 && step.nodeId === inside) opened = { body: block.body, values: inner };
           results = new Map(block.body.outputs.map((o) => [o.name, inner.get(o.value)]));
           current = [...results.values()];
         }
@@ -72,77 +77,104 @@ export function nodeOutputs(plan: Plan, model: tf.LayersModel): Map<string, tf.S
       }
     }
   };
-  walk(plan.main, values, '');
+  walk(plan.main, values, '', true);
 
   const byNode = new Map<string, tf.SymbolicTensor>();
-  for (const step of plan.main.steps) {
-    if (step.kind === 'input' || step.kind === 'layer') {
-      const t = values.get(step.value);
+  const body = inside === undefined ? plan.main : opened?.body;
+  const vals = inside === undefined ? values : opened?.values;
+  if (!body || !vals) return byNode;
+  for (const step of body.steps) {
+    if (step.kind === 'input' || step.kind === 'layer' || step.kind === 'blockInput') {
+      const t = vals.get(step.value);
       if (t) byNode.set(step.nodeId, t);
     } else if (step.kind === 'block') {
       const first = Object.values(step.outputs)[0];
-      const t = first !== undefined ? values.get(first) : undefined;
+      const t = first !== undefined ? vals.get(first) : undefined;
       if (t) byNode.set(step.nodeId, t);
     }
   }
-  for (const out of plan.main.outputs) {
-    const t = values.get(out.value);
+  for (const out of body.outputs) {
+    const t = vals.get(out.value);
     if (t && !byNode.has(out.nodeId)) byNode.set(out.nodeId, t);
   }
   return byNode;
 }
 
-/** The multi-output model of a model's node outputs, made once per model (it shares the layers, so the weights too). */
-const probes = new WeakMap<tf.LayersModel, { probe: tf.LayersModel | null; nodes: Array<{ nodeId: string; index: number }> }>();
+/** The multi-output model of a model's node outputs, made once per model and opened block (it shares the layers, so the weights too). */
+const probes = new WeakMap<tf.LayersModel, Map<string, Probe>>();
+interface Probe {
+  probe: tf.LayersModel | null;
+  /** Nodes read from the probe's outputs. */
+  nodes: Array<{ nodeId: string; index: number }>;
+  /** Nodes whose value is one of the model's inputs (an Input, a block input bound to one): previewed from the example. */
+  inputs: Array<{ nodeId: string; input: number }>;
+}
 
-function probeOf(plan: Plan, model: tf.LayersModel) {
-  let entry = probes.get(model);
+function probeOf(plan: Plan, model: tf.LayersModel, inside: string | undefined): Probe {
+  let byInside = probes.get(model);
+  if (!byInside) probes.set(model, (byInside = new Map()));
+  const key = inside ?? '';
+  let entry = byInside.get(key);
   if (entry) return entry;
-  const outputs = nodeOutputs(plan, model);
+  const outputs = nodeOutputs(plan, model, inside);
   const unique: tf.SymbolicTensor[] = [];
-  const nodes: Array<{ nodeId: string; index: number }> = [];
+  const nodes: Probe['nodes'] = [];
+  const inputs: Probe['inputs'] = [];
   for (const [nodeId, t] of outputs) {
     // Inputs are previewed from the pinned example itself (a model output cannot be a model input).
-    if (model.inputs.includes(t)) continue;
+    const input = model.inputs.indexOf(t);
+    if (input >= 0) {
+      inputs.push({ nodeId, input });
+      continue;
+    }
     let index = unique.indexOf(t);
     if (index < 0) index = unique.push(t) - 1;
     nodes.push({ nodeId, index });
   }
   const probe = unique.length ? tf.model({ inputs: model.inputs, outputs: unique }) : null;
-  entry = { probe, nodes };
-  probes.set(model, entry);
+  entry = { probe, nodes, inputs };
+  byInside.set(key, entry);
   return entry;
 }
 
 const exampleShape = (t: tf.SymbolicTensor) => t.shape.slice(1).map((d) => d ?? 1);
 
-/** Runs `model` (built from `plan`) on one example and previews every main-graph node's output. */
+/**
+ * Runs `model` (built from `plan`) on one example, one array per model input, and previews every
+ * main-graph node's output (with `inside`, every node of that opened block instance).
+ */
 export async function previewModel(
   plan: Plan,
   model: tf.LayersModel,
-  example: Float32Array,
+  example: Float32Array | readonly Float32Array[],
   weights: PreviewAnswer['weights'] = { source: 'fresh', fromRun: 0, layers: model.layers.length },
+  inside?: string,
 ): Promise<PreviewAnswer> {
-  if (model.inputs.length !== 1) throw new Error(`Previews need a model with one input; this one has ${model.inputs.length}.`);
+  const examples = example instanceof Float32Array ? [example] : example;
+  if (examples.length !== model.inputs.length)
+    throw new Error(
+      `The network takes ${model.inputs.length} input${model.inputs.length === 1 ? '' : 's'}, but ${examples.length} pinned value${examples.length === 1 ? ' was' : 's were'} given.`,
+    );
   const began = performance.now();
-  const input = model.inputs[0]!;
-  const inShape = exampleShape(input);
-  const size = inShape.reduce((a, d) => a * d, 1);
-  if (example.length !== size) throw new Error(`The pinned example has ${example.length} values, but the model's input [${inShape.join(', ')}] needs ${size}.`);
+  const shapes = model.inputs.map(exampleShape);
+  examples.forEach((values, i) => {
+    const size = shapes[i]!.reduce((a, d) => a * d, 1);
+    if (values.length !== size)
+      throw new Error(`The pinned example has ${values.length} values, but the model's input [${shapes[i]!.join(', ')}] needs ${size}.`);
+  });
   const previews: NodePreview[] = [];
   const skipped: PreviewAnswer['skipped'] = [];
-  const inputNode = plan.main.steps.find((s) => s.kind === 'input');
-  if (inputNode) previews.push(nodePreviewOf(inputNode.nodeId, inShape, example));
+  const { probe, nodes, inputs } = probeOf(plan, model, inside);
+  for (const { nodeId, input } of inputs) previews.push(nodePreviewOf(nodeId, shapes[input]!, examples[input]!));
 
-  const { probe, nodes } = probeOf(plan, model);
   if (probe) {
-    const x = tf.tensor(example, [1, ...inShape], input.dtype);
+    const xs = model.inputs.map((input, i) => tf.tensor(examples[i]!, [1, ...shapes[i]!], input.dtype));
     const outs = (() => {
       try {
-        const y = probe.predict(x);
+        const y = probe.predict(xs.length === 1 ? xs[0]! : xs);
         return Array.isArray(y) ? y : [y];
       } finally {
-        x.dispose();
+        tf.dispose(xs);
       }
     })();
     try {

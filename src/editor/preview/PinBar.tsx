@@ -1,14 +1,14 @@
 /**
  * The bar over the canvas that says which example is pinned for the previews and changes it: step
- * through held-out examples, draw one (image inputs), or turn previews off.
+ * through held-out examples, draw one (image inputs), pick the timestep a denoiser's previews use,
+ * or turn previews off. Shown over every network's graph and inside an opened block.
  */
 import { useRef, useState } from 'react';
 import { canvasToImage, toChannels } from '../digit';
 import { useEditor } from '../store';
-import { MAIN_NETWORK } from '../../document/schema';
-import { analysisOf, planOf } from '../analysis';
-import { previewLargeModelOnce, setPin, setPreviewsEnabled, usePreviews, usePreviewsOnShow } from './previews';
+import { previewLargeModelOnce, setPin, setPreviewsEnabled, setTimestep, usePreviews, usePreviewsOnShow } from './previews';
 import { heldOutIndexOf } from './sample';
+import { timestepOf } from './target';
 import './previews.css';
 
 const DRAW_SIDE = 140;
@@ -41,11 +41,9 @@ function DrawPad({ onDone }: { onDone: () => void }) {
     setInked(false);
   };
   const pin = () => {
-    const doc = useEditor.getState().doc;
-    const plan = planOf(analysisOf(doc)).plan;
-    const input = plan?.main.steps.find((s) => s.kind === 'input');
-    if (!canvas.current || !input || input.kind !== 'input') return;
-    const [h, w, c] = input.shape as [number, number, number];
+    const shape = usePreviews.getState().sampleShape;
+    if (!canvas.current || !shape || shape.length !== 3) return;
+    const [h, w, c] = shape as [number, number, number];
     const grey = canvasToImage(canvas.current, h, w);
     if (!grey) return;
     setPin({ kind: 'drawn', values: toChannels(grey, c), after: heldOutIndexOf(usePreviews.getState().pin) });
@@ -100,9 +98,37 @@ function DrawPad({ onDone }: { onDone: () => void }) {
   );
 }
 
+/** The pinned timestep: typed freely, applied when it is a whole number in range (Enter or leaving the field). */
+function TimestepField({ value, max }: { value: number; max: number }) {
+  const [text, setText] = useState<string | null>(null);
+  const apply = () => {
+    if (text === null) return;
+    const n = Number(text);
+    setText(null);
+    if (text.trim() !== '' && Number.isFinite(n)) setTimestep(Math.min(Math.max(0, Math.round(n)), max));
+  };
+  return (
+    <input
+      type="number"
+      min={0}
+      max={max}
+      step={1}
+      value={text ?? String(value)}
+      onChange={(e) => setText(e.target.value)}
+      onBlur={apply}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter') apply();
+        if (e.key === 'Escape') setText(null);
+      }}
+      aria-label="Pinned timestep"
+      data-testid="pin-timestep"
+    />
+  );
+}
+
 export function PinBar() {
   const onShow = usePreviewsOnShow();
-  const tabIsMain = useEditor((s) => s.tab.kind === 'network' && s.tab.id === MAIN_NETWORK && !s.blockView);
+  const onNetwork = useEditor((s) => s.tab.kind === 'network');
   const enabled = usePreviews((s) => s.enabled);
   const pin = usePreviews((s) => s.pin);
   const label = usePreviews((s) => s.pinLabel);
@@ -111,8 +137,11 @@ export function PinBar() {
   const count = usePreviews((s) => s.sourceCount);
   const drawable = usePreviews((s) => s.drawable);
   const large = usePreviews((s) => s.large);
+  const note = usePreviews((s) => s.note);
+  const timestep = usePreviews((s) => s.timestep);
+  const timesteps = usePreviews((s) => s.timesteps);
   const [drawing, setDrawing] = useState(false);
-  if (!tabIsMain) return null;
+  if (!onNetwork) return null;
   const index = heldOutIndexOf(pin);
   const step = (d: number) => setPin({ kind: 'held-out', index: (index + d + count) % count });
   return (
@@ -154,6 +183,17 @@ export function PinBar() {
             <button type="button" onClick={() => setPin({ kind: 'auto' })} title="Pin the first held-out example again">
               Reset
             </button>
+          )}
+          {timesteps !== null && (
+            <label className="pb-pin-timestep" title={`The diffusion timestep the previews noise the example to and feed the network (0 to ${timesteps - 1})`}>
+              Timestep
+              <TimestepField value={timestepOf(timestep, timesteps)} max={timesteps - 1} />
+            </label>
+          )}
+          {note && status !== 'error' && (
+            <span className="pb-pin-note" data-testid="pin-note" title={note}>
+              {note}
+            </span>
           )}
         </>
       )}

@@ -1,5 +1,6 @@
 /**
- * The previews slice: the pinned example, every main-graph node's preview on it, and, during a run,
+ * The previews slice: the pinned example, the preview on it of every node of the graph on show (a
+ * network's, or the nodes inside an opened block instance: target.ts), and, during a run,
  * each node's weight histograms and their norms over steps. A store of its own, like the run slice,
  * so a refresh wakes only the nodes whose preview changed and never touches the document.
  *
@@ -11,23 +12,20 @@ import { create } from 'zustand';
 import type { Plan } from '../../compiler/plan';
 import type { PreviewAnswer } from '../../runtime/preview';
 import type { NodePreview, NodeWeights } from '../../runtime/preview-data';
-import { useEditor, MAIN_TAB } from '../store';
-import { analysisOf, planOf, summaryOf } from '../analysis';
+import type { PreviewFeed } from '../../runtime/worker/protocol';
+import { useEditor } from '../store';
+import { MAIN_NETWORK } from '../../document/schema';
 import { onlyPositionsDiffer } from '../layout-only';
 import { useTraining } from '../training';
 import { getClient } from '../train/controller';
-import { pinText, sampleOf, sampleSourceFor, type Pin, type SampleSource } from './sample';
+import { useProgramRun } from '../train/program-live';
+import { madeUpExample, pinText, sampleOf, type Pin } from './sample';
+import { previewKey, previewTargetOf, timestepOf, type PreviewTarget, type PreviewTargetResult } from './target';
+
+export { LARGE_MACS, LARGE_NODES, LARGE_PARAMS } from './target';
 
 /** Wait this long after the last edit before asking the worker: typing a number is several edits. */
 export const PREVIEW_DEBOUNCE_MS = 350;
-/**
- * Past these, a model's previews run only when asked (the pin bar's button): building and running
- * ViT-B/16 after every edit would keep the worker busy for seconds each time.
- */
-export const LARGE_MACS = 2e9;
-export const LARGE_PARAMS = 20e6;
-/** Nodes in the main network past which previews also wait to be asked for (a tfjs model of 20,000 layers takes long to build). */
-export const LARGE_NODES = 2000;
 /** Norms kept per node for the chart over steps. */
 const MAX_HISTORY = 400;
 
@@ -66,6 +64,15 @@ export interface PreviewState {
   drawable: boolean;
   /** The model is too large for previews after every edit: they wait for the pin bar's button. */
   large: boolean;
+  /** Which graph on show the previews are of (target.ts's previewKey): a node shows its preview only there. */
+  view: string;
+  /** What goes in besides the pinned example, in words ('' when nothing). */
+  note: string;
+  /** The pinned diffusion timestep as chosen (null: the middle one), and T when the graph on show takes one. */
+  timestep: number | null;
+  timesteps: number | null;
+  /** The shape a drawn example takes. */
+  sampleShape: number[] | null;
 }
 
 export const usePreviews = create<PreviewState>()(() => ({
@@ -86,6 +93,11 @@ export const usePreviews = create<PreviewState>()(() => ({
   sourceCount: 0,
   drawable: false,
   large: false,
+  view: '',
+  note: '',
+  timestep: null,
+  timesteps: null,
+  sampleShape: null,
 }));
 
 /** The plan a person asked to preview although it is large (previewsOfLargeModel). */
@@ -93,17 +105,27 @@ let largeAllowed: Plan | null = null;
 
 /** Runs the previews of a large model once, for the plan as it stands. */
 export function previewLargeModelOnce(): void {
-  largeAllowed = currentPlan().plan;
+  const target = currentTarget();
+  largeAllowed = target.kind === 'ready' ? target.plan : null;
   schedule(0);
 }
 
-/** Only the top-level network of the document has previews (a program's other networks and procedures do not yet). */
+/** The key of the graph on show, as previews are keyed (a procedure tab has none). */
+const useViewKey = () => useEditor((s) => (s.tab.kind === 'network' ? previewKey(s.tab.id, s.blockView?.nodeId) : null));
+
+/** Whether the previews in the slice are of the graph on show: a network's, or an opened block instance's. */
 export const usePreviewsOnShow = () => {
-  const tab = useEditor((s) => s.tab);
-  const blockView = useEditor((s) => s.blockView);
+  const key = useViewKey();
   const enabled = usePreviews((s) => s.enabled);
-  return enabled && tab.kind === MAIN_TAB.kind && tab.id === MAIN_TAB.id && !blockView;
+  const view = usePreviews((s) => s.view);
+  return enabled && key !== null && key === view;
 };
+
+/** The pinned timestep of a denoiser's previews (null: the middle one again). */
+export function setTimestep(timestep: number | null): void {
+  usePreviews.setState({ timestep });
+  schedule(0);
+}
 
 export function setPin(pin: Pin): void {
   usePreviews.setState({ pin });
@@ -127,20 +149,24 @@ function schedule(delay = PREVIEW_DEBOUNCE_MS): void {
   }, delay);
 }
 
-/** The plan of the document's main network, or why there is none. */
-function currentPlan(): { plan: Plan | null; seed: number } {
-  const doc = useEditor.getState().doc;
-  const { plan } = planOf(analysisOf(doc));
-  return { plan, seed: doc.training?.seed ?? 0 };
+/** The previews' target for the graph on show (target.ts). */
+function currentTarget(): PreviewTargetResult {
+  const t = useTraining.getState();
+  return previewTargetOf(useEditor.getState(), { dataChoice: t.dataChoice, csv: t.csv?.dataset, images: t.images?.dataset });
 }
 
-function sourceFor(plan: Plan): { source: SampleSource; input: { shape: number[]; dtype: 'float32' | 'int32' } | null } {
-  const inputs = plan.main.steps.filter((s) => s.kind === 'input');
-  const input = inputs.length === 1 && inputs[0]!.kind === 'input' ? { shape: inputs[0]!.shape, dtype: inputs[0]!.dtype } : null;
-  const t = useTraining.getState();
-  const source = input ? sampleSourceFor(input.shape, t.dataChoice, { csv: t.csv?.dataset, images: t.images?.dataset }) : ({ kind: 'made-up' } as const);
-  return { source, input };
+/** The worker's feed for a target: a procedure's with the pinned timestep, or the values of each Input. */
+function feedOf(target: PreviewTarget, timestep: number | null): PreviewFeed | undefined {
+  const feed = target.feed;
+  if (!feed) return undefined;
+  if (feed.kind === 'procedure') return { kind: 'procedure', program: feed.program, feed: feed.feed, timestep: timestepOf(timestep, feed.feed.timesteps ?? 1) };
+  return {
+    kind: 'inputs',
+    inputs: feed.inputs.map((i) => (i.kind === 'example' ? i : { kind: 'values' as const, values: madeUpExample(i.shape, i.dtype) })),
+  };
 }
+
+const cleared = { previews: new Map(), skipped: new Map() } as const;
 
 async function refresh(): Promise<void> {
   if (inFlight) {
@@ -148,58 +174,54 @@ async function refresh(): Promise<void> {
     return;
   }
   const state = usePreviews.getState();
-  const { plan, seed } = currentPlan();
+  const target = currentTarget();
+  const seed = useEditor.getState().doc.training?.seed ?? 0;
   if (!state.enabled) {
-    usePreviews.setState({ status: 'idle', previews: new Map(), skipped: new Map(), message: null });
+    usePreviews.setState({ status: 'idle', ...cleared, message: null });
     // Unpinning stops the refreshes a run would make.
-    if (plan)
+    if (target.kind === 'ready')
       await getClient()
-        .preview(plan, seed, null)
+        .preview(target.plan, seed, null)
         .catch(() => undefined);
     return;
   }
-  if (!plan) {
-    // An empty canvas has nothing to preview and nothing wrong to say.
-    const empty = useEditor.getState().doc.nodes.length === 0;
-    usePreviews.setState({
-      status: empty ? 'idle' : 'error',
-      message: empty ? null : 'No previews while the graph has errors.',
-      pinLabel: '',
-      previews: new Map(),
-      skipped: new Map(),
-    });
+  if (target.kind === 'none') {
+    // A procedure or an empty canvas has nothing to preview and nothing wrong to say.
+    usePreviews.setState({ status: 'idle', message: null, pinLabel: '', note: '', view: '', timesteps: null, ...cleared });
     return;
   }
-  const analysis = analysisOf(useEditor.getState().doc);
-  const large =
-    analysis.count.trainable + analysis.count.nonTrainable > LARGE_PARAMS || summaryOf(analysis).macs > LARGE_MACS || plan.main.steps.length > LARGE_NODES;
-  if (large && largeAllowed !== plan) {
-    usePreviews.setState({ large: true, status: 'idle', previews: new Map(), skipped: new Map(), message: null });
+  if (target.kind === 'problem') {
+    usePreviews.setState({ status: 'error', message: target.message, pinLabel: '', note: '', view: target.key, timesteps: null, ...cleared });
     return;
   }
-  usePreviews.setState({ large });
-  const { source, input } = sourceFor(plan);
-  if (!input) {
-    const count = plan.main.steps.filter((s) => s.kind === 'input').length;
-    usePreviews.setState({
-      status: 'error',
-      message: `Previews need a network with one Input; this one has ${count}.`,
-      previews: new Map(),
-      skipped: new Map(),
-    });
+  const { plan, source } = target;
+  if (target.large && largeAllowed !== plan) {
+    usePreviews.setState({ large: true, status: 'idle', ...cleared, message: null, view: target.key, note: target.note, timesteps: target.timesteps });
     return;
   }
+  usePreviews.setState({ large: target.large });
   const pin = state.pin.kind === 'held-out' && source.kind === 'made-up' ? ({ kind: 'auto' } as const) : state.pin;
-  const sample = sampleOf(pin, source, input.shape, input.dtype);
+  const sample = sampleOf(pin, source, target.sampleShape, target.sampleDtype);
   if (!sample) {
     usePreviews.setState({ pin: { kind: 'auto' } });
     return refresh();
   }
-  const drawable = input.shape.length === 3 && (input.shape[2] === 1 || input.shape[2] === 3) && input.dtype === 'float32';
+  const shape = target.sampleShape;
+  const drawable = shape.length === 3 && (shape[2] === 1 || shape[2] === 3) && target.sampleDtype === 'float32';
   inFlight = true;
-  usePreviews.setState({ status: 'waiting', sourceCount: source.kind === 'made-up' ? 0 : source.count, drawable });
+  usePreviews.setState({
+    status: 'waiting',
+    sourceCount: source.kind === 'made-up' ? 0 : source.count,
+    drawable,
+    sampleShape: shape,
+    timesteps: target.timesteps,
+  });
   try {
-    const { answer, example, label } = await getClient().preview(plan, seed, sample);
+    const { answer, example, label } = await getClient().preview(plan, seed, sample, {
+      network: target.network,
+      feed: feedOf(target, state.timestep),
+      inside: target.inside,
+    });
     const userLabel =
       source.kind === 'user' && pin.kind !== 'drawn'
         ? (source.dataset.test.count > 0 ? source.dataset.test : source.dataset.train).y[pin.kind === 'held-out' ? pin.index : 0]
@@ -213,9 +235,11 @@ async function refresh(): Promise<void> {
       ms: answer.ms,
       example: example ?? null,
       pinLabel: pinText(pin, source, label ?? userLabel),
+      view: target.key,
+      note: target.note,
     });
   } catch (err) {
-    usePreviews.setState({ status: 'error', message: err instanceof Error ? err.message : String(err) });
+    usePreviews.setState({ status: 'error', message: err instanceof Error ? err.message : String(err), view: target.key, ...cleared });
   } finally {
     inFlight = false;
     if (again) {
@@ -230,6 +254,8 @@ function onLive(step: number, answer: PreviewAnswer, weights: NodeWeights[]): vo
   const s = usePreviews.getState();
   if (!s.enabled) return;
   const previews = new Map(answer.previews.map((p) => [p.nodeId, p]));
+  // A run previews its own network's nodes: another graph on show keeps its previews (and gets the weights).
+  const ownView = s.view === previewKey(MAIN_NETWORK, undefined);
   const history = new Map(s.history);
   for (const w of weights) {
     const list = [
@@ -239,9 +265,7 @@ function onLive(step: number, answer: PreviewAnswer, weights: NodeWeights[]): vo
     history.set(w.nodeId, list.length > MAX_HISTORY ? list.filter((_, i) => i % 2 === 0 || i === list.length - 1) : list);
   }
   usePreviews.setState({
-    previews,
-    skipped: new Map(answer.skipped.map((x) => [x.nodeId, x.reason])),
-    weightsSource: answer.weights,
+    ...(ownView ? { previews, skipped: new Map(answer.skipped.map((x) => [x.nodeId, x.reason])), weightsSource: answer.weights } : {}),
     ms: answer.ms,
     weights: new Map(weights.map((w) => [w.nodeId, w])),
     weightsStep: step,
@@ -265,6 +289,14 @@ export function startPreviews(): void {
     doc = s.doc;
     if (!moved) schedule();
   });
+  // Another tab, or a block opened or closed: the previews of the graph now on show.
+  let view = useEditor.getState();
+  useEditor.subscribe((s) => {
+    if (s.tab === view.tab && s.blockView === view.blockView) return;
+    const changed = s.tab.kind !== view.tab.kind || s.tab.id !== view.tab.id || s.blockView?.nodeId !== view.blockView?.nodeId;
+    view = s;
+    if (changed) schedule(0);
+  });
   let t = useTraining.getState();
   useTraining.subscribe((s) => {
     const runStatus = s.run?.status;
@@ -274,6 +306,13 @@ export function startPreviews(): void {
       usePreviews.setState({ history: new Map(), weights: new Map(), weightsStep: null, refreshes: { count: 0, totalMs: 0 } });
     t = s;
     if (changed) schedule(0);
+  });
+  // A program run's end: its networks' trained weights answer the previews from then on.
+  let programStatus = useProgramRun.getState().run?.status;
+  useProgramRun.subscribe((s) => {
+    if (s.run?.status === programStatus) return;
+    programStatus = s.run?.status;
+    if (programStatus !== 'running' && programStatus !== 'starting') schedule(0);
   });
   getClient().on((event) => {
     if (event.type === 'preview-live') onLive(event.step, event.answer, event.weights);

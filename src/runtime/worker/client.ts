@@ -1,6 +1,6 @@
 import { transferablesOf } from '../data/dataset';
 import type { Plan } from '../../compiler/plan';
-import type { FromWorker, PreviewSample, ToWorker, TrainData, WeightArtifacts } from './protocol';
+import type { FromWorker, PreviewFeed, PreviewSample, ToWorker, TrainData, WeightArtifacts } from './protocol';
 import type { PreviewAnswer } from '../preview';
 import type { Evaluation } from '../training/train';
 import type { ProfileResult } from '../profile';
@@ -195,8 +195,13 @@ export class TrainingClient {
   }
 
   /** Every main-graph node's output on the pinned example (null unpins it: a run then refreshes no previews). */
-  async preview(plan: Plan, seed: number, sample: PreviewSample | null): Promise<{ answer: PreviewAnswer; example?: Float32Array; label?: number }> {
-    const reply = await this.request({ type: 'preview', requestId: ++this.requestIds, plan, seed, sample });
+  async preview(
+    plan: Plan,
+    seed: number,
+    sample: PreviewSample | null,
+    options: { network?: string; feed?: PreviewFeed; inside?: string } = {},
+  ): Promise<{ answer: PreviewAnswer; example?: Float32Array; label?: number }> {
+    const reply = await this.request({ type: 'preview', requestId: ++this.requestIds, plan, seed, sample, ...options });
     if (reply.type !== 'preview-result' || !reply.answer) throw new Error((reply.type === 'preview-result' && reply.error) || 'No preview.');
     return { answer: reply.answer, example: reply.example, label: reply.label };
   }

@@ -3,13 +3,14 @@
  * was built from the same plan, else a cached fresh build that keeps the run's weights for the
  * layers an edit left alone), the pinned example, and the refreshes a run makes as it trains.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { Plan } from '../../compiler/plan';
 import type { Dataset } from '../data/dataset';
 import { exampleSize } from '../data/dataset';
 import { gradientsByNode, previewBuild, previewModel, RefreshSchedule, weightsByNode, type GradientBatch, type PreviewAnswer } from '../preview';
 import type { NodeWeights } from '../preview-data';
-import type { PreviewSample, TrainData } from './protocol';
+import type { PreviewFeed, PreviewSample, TrainData } from './protocol';
+import { procedureInputs } from '../preview-procedure';
 import type { TrainingSetup } from '../../document/schema';
 
 /** Examples in the fixed batch the gradients are measured on: enough to average, and a refresh then costs about half a training step of 32 (bench/preview.bench.ts). */
@@ -38,9 +39,11 @@ export interface HeldModel {
 export class PreviewService {
   /** The pinned example's values, kept for the refreshes during a run; none when unpinned. */
   private example: Float32Array | undefined;
-  /** The last fresh build, for as long as the plan and the worker's model stay the same. */
-  private cache:
-    { planJson: string; trained: tf.LayersModel | undefined; version: number; model: tf.LayersModel; weights: PreviewAnswer['weights'] } | undefined;
+  /** The last fresh build of each network, for as long as its plan and the worker's model of it stay the same. */
+  private cache = new Map<
+    string,
+    { planJson: string; trained: tf.LayersModel | undefined; version: number; model: tf.LayersModel; weights: PreviewAnswer['weights'] }
+  >();
   /** Bumped by every training step: a fresh build copied the run's weights as they were then. */
   private version = 0;
   /** The live run's refresh timing; replaced by each run. */
@@ -68,12 +71,17 @@ export class PreviewService {
     return { example: Float32Array.from(split.x.subarray(index * size, (index + 1) * size)), label: split.y[index] };
   }
 
-  /** Answers a preview request; a null sample unpins the example and answers with no previews. */
+  /**
+   * Answers a preview request; a null sample unpins the example and answers with no previews.
+   * `held` is the worker's model of this network, `heldOf` its model of another network a procedure
+   * feed applies first; `inside` previews the nodes of that opened block instance.
+   */
   async answer(
     plan: Plan,
     seed: number,
     sample: PreviewSample | null,
     held: HeldModel,
+    options: { network?: string; feed?: PreviewFeed; inside?: string; heldOf?: (network: string) => HeldModel } = {},
   ): Promise<{ answer: PreviewAnswer; example?: Float32Array; label?: number }> {
     if (!sample) {
       this.example = undefined;
@@ -81,26 +89,68 @@ export class PreviewService {
       return { answer: { previews: [], skipped: [], weights: { source: 'fresh', fromRun: 0, layers: 0 }, ms: 0 } };
     }
     const { example, label } = await this.resolve(sample);
-    this.example = example;
-    const planJson = JSON.stringify(plan);
-    let answer: PreviewAnswer;
-    if (held.model && held.planJson === planJson) {
-      const layers = held.model.layers.filter((l) => l.weights.length > 0).length;
-      answer = await previewModel(plan, held.model, example, { source: 'run', fromRun: layers, layers });
-    } else {
-      if (!this.cache || this.cache.planJson !== planJson || this.cache.trained !== held.model || this.cache.version !== this.version) {
-        this.dropCache();
-        const built = previewBuild(plan, seed, held.model);
-        this.cache = { planJson, trained: held.model, version: this.version, ...built };
-      }
-      answer = await previewModel(plan, this.cache.model, example, this.cache.weights);
-    }
+    const network = options.network ?? 'model';
+    // A run's refreshes preview the main network on the example alone.
+    if (!options.feed && network === 'model') this.example = example;
+    const { model, weights } = this.modelFor(network, plan, seed, held);
+    const inputs = await this.inputsOf(model, example, label ?? 0, seed, options.feed, options.heldOf);
+    const answer = await previewModel(plan, model, inputs, weights, options.inside);
     return { answer, example: Float32Array.from(example), label };
   }
 
+  /** The model that answers for `network`: the worker's own when built from this very plan, else a cached fresh build. */
+  private modelFor(network: string, plan: Plan, seed: number, held: HeldModel): { model: tf.LayersModel; weights: PreviewAnswer['weights'] } {
+    const planJson = JSON.stringify(plan);
+    if (held.model && held.planJson === planJson) {
+      const layers = held.model.layers.filter((l) => l.weights.length > 0).length;
+      return { model: held.model, weights: { source: 'run', fromRun: layers, layers } };
+    }
+    let entry = this.cache.get(network);
+    if (!entry || entry.planJson !== planJson || entry.trained !== held.model || entry.version !== this.version) {
+      entry?.model.dispose();
+      entry = { planJson, trained: held.model, version: this.version, ...previewBuild(plan, seed, held.model) };
+      this.cache.set(network, entry);
+    }
+    return entry;
+  }
+
+  /** One array per model input: the example itself, the feed's values, or what a procedure gives the network on the example. */
+  private async inputsOf(
+    model: tf.LayersModel,
+    example: Float32Array,
+    label: number,
+    seed: number,
+    feed: PreviewFeed | undefined,
+    heldOf: ((network: string) => HeldModel) | undefined,
+  ): Promise<Float32Array[]> {
+    if (!feed) {
+      if (model.inputs.length !== 1) throw new Error(`This network takes ${model.inputs.length} inputs; the previews were asked with one pinned example.`);
+      return [example];
+    }
+    if (feed.kind === 'inputs') return feed.inputs.map((i) => (i.kind === 'example' ? example : i.values));
+    const plans = new Map(feed.program.networks.map((n) => [n.id, n.plan]));
+    const tensors = procedureInputs(tf, feed.program, feed.feed, {
+      example,
+      label,
+      timestep: feed.timestep,
+      seed,
+      modelOf: (network) => {
+        const plan = plans.get(network);
+        if (!plan) throw new Error(`The program has no network "${network}".`);
+        return this.modelFor(network, plan, seed, heldOf?.(network) ?? { model: undefined, planJson: undefined }).model;
+      },
+    });
+    try {
+      const data = await Promise.all(tensors.map((t) => t.data()));
+      return data.map((d) => Float32Array.from(d));
+    } finally {
+      tf.dispose(tensors);
+    }
+  }
+
   private dropCache(): void {
-    this.cache?.model.dispose();
-    this.cache = undefined;
+    for (const entry of this.cache.values()) entry.model.dispose();
+    this.cache.clear();
   }
 
   /**
@@ -115,7 +165,7 @@ export class PreviewService {
     batch?: GradientBatch,
   ): Promise<{ answer: PreviewAnswer; weights: NodeWeights[] } | null> {
     // The last step always refreshes: the histograms end where the run ended.
-    if (!this.example || !(last || this.schedule.due(step, performance.now()))) return null;
+    if (!this.example || model.inputs.length !== 1 || !(last || this.schedule.due(step, performance.now()))) return null;
     const began = performance.now();
     const layers = model.layers.filter((l) => l.weights.length > 0).length;
     const [answer, weights, gradients] = await Promise.all([

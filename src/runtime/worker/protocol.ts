@@ -15,6 +15,7 @@ import type { SyntheticName } from '../data/synthetic';
 import type { ProfileResult } from '../profile';
 import type { PreviewAnswer } from '../preview';
 import type { NodeWeights } from '../preview-data';
+import type { ProcedureFeed } from '../preview-feed';
 
 /** The backends tfjs can run on, fastest-first on real hardware. */
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -102,8 +103,29 @@ export type ToWorker =
    * the run's weights for the layers an edit left alone. The example stays pinned for the previews a
    * run refreshes as it trains ('preview-live'); `sample: null` unpins it.
    */
-  | { type: 'preview'; requestId: number; plan: Plan; seed: number; sample: PreviewSample | null }
+  | {
+      type: 'preview';
+      requestId: number;
+      plan: Plan;
+      seed: number;
+      sample: PreviewSample | null;
+      /** The network the plan is (a program's; the main one when absent): its fresh build is cached apart from the others'. */
+      network?: string;
+      /** What the network's Inputs get when the pinned example alone does not say (several Inputs, a program's other network). */
+      feed?: PreviewFeed;
+      /** A block node of the plan's main graph: preview the nodes inside that instance instead. */
+      inside?: string;
+    }
   | { type: 'probe' };
+
+/**
+ * What a network's Inputs get for previews, besides the pinned example alone: the inputs a training
+ * procedure gives its Network node on the pinned example (runtime/preview-feed.ts), or one value per
+ * Input (the pinned example where it fits, a made-up one of the Input's shape elsewhere).
+ */
+export type PreviewFeed =
+  | { kind: 'procedure'; program: PlanProgram; feed: ProcedureFeed; timestep: number }
+  | { kind: 'inputs'; inputs: Array<{ kind: 'example' } | { kind: 'values'; values: Float32Array }> };
 
 /** The pinned example: its values (a drawn digit, a CSV row), or a held-out example of data the worker loads itself. */
 export type PreviewSample = { kind: 'values'; values: Float32Array } | { kind: 'held-out'; data: Exclude<TrainData, { kind: 'inline' }>; index: number };

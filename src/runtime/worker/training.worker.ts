@@ -1,5 +1,6 @@
 /// <reference lib="webworker" />
 import * as tf from '@tensorflow/tfjs';
+import type { Plan } from '../../compiler/plan';
 import { BuildError, buildModel } from '../build';
 import { probeBackends, selectBackend, type BackendProbe } from '../backends';
 import { exampleSize, type Dataset } from '../data/dataset';
@@ -63,6 +64,18 @@ let stopRequested = false;
 let resumeWaiters: Array<() => void> = [];
 /** Previews on the pinned example (runtime/worker/previews.ts). */
 const previews = new PreviewService((data) => datasetFor(data));
+
+/**
+ * The worker's model of a network, for previews: the last program run's network of that id (its
+ * trained weights), else for the main network the classifier's model.
+ */
+function heldFor(network: string, plan?: Plan): { model: tf.LayersModel | undefined; planJson: string | undefined } {
+  // The classifier's model answers for exactly its plan, even after a program run.
+  if (network === 'model' && model && plan && JSON.stringify(plan) === modelPlanJson) return { model, planJson: modelPlanJson };
+  const trained = lastProgram?.run.networks.get(network);
+  if (trained) return { model: trained.model, planJson: JSON.stringify(lastProgram!.run.program.networks.find((n) => n.id === network)?.plan) };
+  return network === 'model' ? { model, planJson: modelPlanJson } : { model: undefined, planJson: undefined };
+}
 /** A diffusion program's samples grid (runtime/worker/diffusion-grid.ts). */
 const diffusionGrid = new DiffusionGrid(
   tf,
@@ -468,7 +481,13 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
           await selectBackend('auto', probe);
           backendChosen = true;
         }
-        const { answer, example, label } = await previews.answer(message.plan, message.seed, message.sample, { model, planJson: modelPlanJson });
+        const network = message.network ?? 'model';
+        const { answer, example, label } = await previews.answer(message.plan, message.seed, message.sample, heldFor(network, message.plan), {
+          network,
+          feed: message.feed,
+          inside: message.inside,
+          heldOf: heldFor,
+        });
         post({ type: 'preview-result', requestId: message.requestId, answer, example, label }, [
           ...previewBuffers(answer.previews),
           ...(example ? [example.buffer as ArrayBuffer] : []),

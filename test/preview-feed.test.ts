@@ -1,0 +1,190 @@
+/**
+ * Previews beyond one Input on the main network: which procedure feeds a network (and its timestep
+ * range), the inputs it gives on a pinned example (DDPM's x_t and t, SimSiam's projector input), a
+ * denoiser previewed at every node, the tensors inside an opened block instance, and what the editor
+ * pins for the graph on show (target.ts).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { analyze } from '../src/compiler/infer';
+import { lower } from '../src/compiler/lower';
+import { analyzeProgram, lowerProgram, type PlanProgram } from '../src/compiler/program';
+import type { GraphDocument } from '../src/document/schema';
+import { buildModel } from '../src/runtime/build';
+import { previewModel } from '../src/runtime/preview';
+import { procedureFeedOf } from '../src/runtime/preview-feed';
+import { procedureInputs } from '../src/runtime/preview-procedure';
+import { diffusionSchedule } from '../src/runtime/program/diffusion';
+import { MAIN_TAB } from '../src/editor/store';
+import { previewTargetOf, timestepOf } from '../src/editor/preview/target';
+import { templateDocument } from '../templates/index';
+import { useCpuBackend } from './helpers/tf';
+
+function docOf(id: string): GraphDocument {
+  const t = templateDocument(id);
+  if ('error' in t) throw new Error(t.error);
+  return t.doc;
+}
+
+function programOf(doc: GraphDocument): PlanProgram {
+  const { program } = lowerProgram(analyzeProgram(doc)!);
+  if (!program) throw new Error('no program');
+  return program;
+}
+
+/** A digit-like example: a bright bar on black, 28 × 28 × 1. */
+const digit = Float32Array.from({ length: 28 * 28 }, (_, i) => (Math.floor(i / 28) > 6 && Math.floor(i / 28) < 20 && i % 28 > 12 && i % 28 < 16 ? 1 : 0));
+
+const models = (program: PlanProgram) => {
+  const built = new Map<string, tf.LayersModel>();
+  return (network: string) => {
+    let m = built.get(network);
+    if (!m) built.set(network, (m = buildModel(program.networks.find((n) => n.id === network)!.plan, { seed: 3 })));
+    return m;
+  };
+};
+
+const dataOf = (ts: tf.Tensor[]) => ts.map((t) => Float32Array.from(t.dataSync()));
+
+beforeAll(async () => {
+  await useCpuBackend();
+});
+
+describe('which procedure feeds a network', () => {
+  it('DDPM: the train procedure feeds the UNet x_t and t, with T = 1000', () => {
+    const program = programOf(docOf('ddpm'));
+    expect(procedureFeedOf(program, 'model')).toEqual({ procedure: 'train', apply: 'unet', timesteps: 1000 });
+  });
+
+  it("SimSiam's projector and predictor are fed through the networks before them; no timestep", () => {
+    const program = programOf(docOf('simsiam'));
+    expect(procedureFeedOf(program, 'projector')).toMatchObject({ procedure: 'pretrain', timesteps: null });
+    expect(procedureFeedOf(program, 'predictor')).toMatchObject({ procedure: 'pretrain', timesteps: null });
+    expect(procedureFeedOf(program, 'nothing')).toBeNull();
+  });
+});
+
+describe('the inputs a procedure gives a network on the pinned example', () => {
+  it('DDPM: t is the pinned timestep and x_t = √ᾱ_t·(2x − 1) + √(1 − ᾱ_t)·ε with the same ε at every timestep', () => {
+    const program = programOf(docOf('ddpm'));
+    const feed = procedureFeedOf(program, 'model')!;
+    const schedule = diffusionSchedule('cosine', 1000);
+    const x0 = Array.from(digit, (v) => 2 * v - 1);
+    const noiseAt = (t: number) => {
+      const [xt, ts] = dataOf(procedureInputs(tf, program, feed, { example: digit, label: 7, timestep: t, seed: 0, modelOf: models(program) }));
+      expect(Array.from(ts!)).toEqual([t]);
+      expect(xt!.length).toBe(28 * 28);
+      const a = schedule.sqrtAlphasCumprod[t]!;
+      const b = schedule.sqrtOneMinusAlphasCumprod[t]!;
+      return Array.from(xt!, (v, i) => (v - a * x0[i]!) / b);
+    };
+    const e100 = noiseAt(100);
+    const e500 = noiseAt(500);
+    e500.forEach((v, i) => expect(v).toBeCloseTo(e100[i]!, 3));
+    // ε is standard normal noise.
+    const mean = e500.reduce((s, v) => s + v, 0) / e500.length;
+    const std = Math.sqrt(e500.reduce((s, v) => s + (v - mean) ** 2, 0) / e500.length);
+    expect(Math.abs(mean)).toBeLessThan(0.15);
+    expect(std).toBeGreaterThan(0.85);
+    expect(std).toBeLessThan(1.15);
+    // Out of range: clamped to 0 … T − 1.
+    const [, last] = dataOf(procedureInputs(tf, program, feed, { example: digit, label: 0, timestep: 5000, seed: 0, modelOf: models(program) }));
+    expect(Array.from(last!)).toEqual([999]);
+  });
+
+  it("SimSiam's projector gets the encoder's output on the example itself (augmentations left out)", () => {
+    const program = programOf(docOf('simsiam'));
+    const modelOf = models(program);
+    const [features] = dataOf(
+      procedureInputs(tf, program, procedureFeedOf(program, 'projector')!, { example: digit, label: 1, timestep: 0, seed: 0, modelOf }),
+    );
+    const direct = tf.tidy(() => (modelOf('model').predict(tf.tensor(digit, [1, 28, 28, 1])) as tf.Tensor).dataSync());
+    expect(features!.length).toBe(direct.length);
+    features!.forEach((v, i) => expect(v).toBeCloseTo(direct[i]!, 4));
+  });
+});
+
+describe('previews of a network with several inputs, and inside a block', () => {
+  it("DDPM's UNet: every node shows a preview, the Inputs the values fed", async () => {
+    const doc = docOf('ddpm');
+    const program = programOf(doc);
+    const plan = program.networks.find((n) => n.id === 'model')!.plan;
+    const model = buildModel(plan, { seed: 0 });
+    const inputs = dataOf(
+      procedureInputs(tf, program, procedureFeedOf(program, 'model')!, { example: digit, label: 0, timestep: 500, seed: 0, modelOf: () => model }),
+    );
+    const answer = await previewModel(plan, model, inputs);
+    const previewed = new Set(answer.previews.map((p) => p.nodeId));
+    const outputs = doc.nodes.filter((n) => n.type !== 'Output').map((n) => n.id);
+    for (const id of outputs) expect(previewed.has(id), id).toBe(true);
+    const t = answer.previews.find((p) => p.nodeId === 'timestep')!;
+    expect(t.stats.mean).toBe(500);
+    expect(answer.previews.find((p) => p.nodeId === 'image')!.shape).toEqual([28, 28, 1]);
+    model.dispose();
+  });
+
+  it('ConvMixer: inside the mixer block the inner nodes show that instance, its input the stem’s output', async () => {
+    const doc = docOf('convmixer');
+    const { plan } = lower(analyze(doc));
+    const model = buildModel(plan!, { seed: 0 });
+    const main = await previewModel(plan!, model, digit);
+    const inner = await previewModel(plan!, model, digit, undefined, 'mixer');
+    const byId = new Map(inner.previews.map((p) => [p.nodeId, p]));
+    const body = doc.blocks.find((b) => b.id === 'ConvMixerBlock')!.nodes.map((n) => n.id);
+    for (const id of body) expect(byId.has(id), id).toBe(true);
+    // The block's input is the stem's output, and no main-graph node is among them.
+    const stem = main.previews.find((p) => p.nodeId === 'stem')!;
+    expect(byId.get('x')!.stats.mean).toBeCloseTo(stem.stats.mean, 6);
+    expect(byId.has('head')).toBe(false);
+    // The first repeat's output differs from its input (it is not the stem passed through).
+    expect(byId.get('y')!.stats.std).not.toBeCloseTo(byId.get('x')!.stats.std, 6);
+    model.dispose();
+  });
+});
+
+describe('what the editor previews for the graph on show', () => {
+  const data = { dataChoice: 'mnist' as const, csv: undefined, images: undefined };
+
+  it("DDPM's network: fed by its train procedure at the middle timestep, the pinned digit from MNIST", () => {
+    const target = previewTargetOf({ doc: docOf('ddpm'), tab: MAIN_TAB, blockView: null }, data);
+    expect(target).toMatchObject({ kind: 'ready', network: 'model', timesteps: 1000, sampleShape: [28, 28, 1], feed: { kind: 'procedure' } });
+    if (target.kind !== 'ready') return;
+    expect(target.source.kind).toBe('named');
+    expect(target.note).toMatch(/^Inputs as ".+" feeds them, at the pinned timestep$/);
+    expect(timestepOf(null, 1000)).toBe(500);
+    expect(timestepOf(2000, 1000)).toBe(999);
+    expect(timestepOf(-3, 1000)).toBe(0);
+  });
+
+  it("a program's other network, a procedure tab, a block instance, several Inputs without a program, no Input", () => {
+    const ssl = docOf('simsiam');
+    expect(previewTargetOf({ doc: ssl, tab: { kind: 'network', id: 'projector' }, blockView: null }, data)).toMatchObject({
+      kind: 'ready',
+      network: 'projector',
+      sampleShape: [28, 28, 1],
+      feed: { kind: 'procedure' },
+    });
+    // The main network with one Input still takes the pinned example as it is.
+    expect(previewTargetOf({ doc: ssl, tab: MAIN_TAB, blockView: null }, data)).toMatchObject({ kind: 'ready', feed: undefined });
+    expect(previewTargetOf({ doc: ssl, tab: { kind: 'procedure', id: 'pretrain' }, blockView: null }, data)).toEqual({ kind: 'none' });
+
+    const mixer = previewTargetOf({ doc: docOf('convmixer'), tab: MAIN_TAB, blockView: { nodeId: 'mixer', blockId: 'ConvMixerBlock' } }, data);
+    expect(mixer).toMatchObject({ kind: 'ready', inside: 'mixer', key: 'model|mixer' });
+    if (mixer.kind === 'ready') expect(mixer.note).toMatch(/^Inside "mixer" \(.+\), its first of \d+ repeats$/);
+
+    // Two Inputs, no program: the digit where it fits, a made-up value for the other.
+    const ddpm = docOf('ddpm');
+    const plain = { ...ddpm, program: undefined };
+    const two = previewTargetOf({ doc: plain, tab: MAIN_TAB, blockView: null }, data);
+    expect(two).toMatchObject({
+      kind: 'ready',
+      sampleShape: [28, 28, 1],
+      feed: { kind: 'inputs', inputs: [{ kind: 'example' }, { kind: 'made-up', shape: [1] }] },
+      note: 'Made-up values for "timestep"',
+    });
+
+    const none = { ...plain, nodes: plain.nodes.filter((n) => n.type !== 'Input'), edges: [] };
+    const problem = previewTargetOf({ doc: none, tab: MAIN_TAB, blockView: null }, data);
+    expect(problem.kind).toBe('problem');
+  });
+});

@@ -129,6 +129,7 @@ function TimestepField({ value, max }: { value: number; max: number }) {
 export function PinBar() {
   const onShow = usePreviewsOnShow();
   const onNetwork = useEditor((s) => s.tab.kind === 'network');
+  const inBlock = useEditor((s) => !!s.blockView);
   const enabled = usePreviews((s) => s.enabled);
   const pin = usePreviews((s) => s.pin);
   const label = usePreviews((s) => s.pinLabel);
@@ -145,7 +146,7 @@ export function PinBar() {
   const index = heldOutIndexOf(pin);
   const step = (d: number) => setPin({ kind: 'held-out', index: (index + d + count) % count });
   return (
-    <div className="pb-pin-bar" data-testid="pin-bar">
+    <div className={`pb-pin-bar${inBlock ? ' pb-pin-bar-in-block' : ''}`} data-testid="pin-bar">
       <label className="pb-pin-toggle" title="Show each node's output on a pinned example">
         <input type="checkbox" checked={enabled} onChange={(e) => setPreviewsEnabled(e.target.checked)} data-testid="previews-toggle" />
         Previews

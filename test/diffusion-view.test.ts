@@ -7,7 +7,8 @@ import type * as tfType from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeProgram, lowerProgram } from '../src/compiler/program';
 import { diffusionSchedule, sampleDiffusion, samplingTimesteps } from '../src/runtime/program/diffusion';
-import { diffusionSamplingSetup, drawDiffusionSamples, frameSteps, samplingProblem, type DiffusionSamples } from '../src/runtime/program/diffusion-view';
+import { unconditionalDenoiser } from '../src/runtime/program/denoiser';
+import { drawDiffusionSamples, frameSteps, samplingProblem, type DiffusionSamples } from '../src/runtime/program/diffusion-view';
 import { derivedSeed } from '../src/runtime/seeds';
 import { DiffusionRefresh } from '../src/runtime/worker/diffusion-grid';
 import { templateDocument } from '../templates/index';
@@ -160,10 +161,10 @@ describe('diffusion samples grid: which programs have one', () => {
     const t = templateDocument(id, preset);
     if ('error' in t) throw new Error(t.error);
     const { program } = lowerProgram(analyzeProgram(t.doc)!);
-    return diffusionSamplingSetup(program!);
+    return unconditionalDenoiser(program!);
   };
   it('ddpm: the denoiser of the training procedure, its schedule, and its moving average', () => {
-    expect(setupOf('ddpm', 'mnist')).toEqual({ network: 'model', procedure: 'train', schedule: 'cosine', timesteps: 1000, ema: true });
+    expect(setupOf('ddpm', 'mnist')).toEqual({ network: 'model', procedure: 'train', schedule: 'cosine', timesteps: 1000, inputs: 2, ema: true });
     expect(setupOf('ddpm', 'cifar10')).toMatchObject({ schedule: 'linear', timesteps: 1000 });
   });
   it('a program without diffusion has none, nor do conditional ones (SR3, Palette: their own view)', () => {

@@ -8,7 +8,7 @@ import { diffusionTemplates, serialiseTemplate } from '../scripts/gen-diffusion-
 import { emitProgram } from '../src/compiler/emit-program';
 import { analyzeProgram, lowerProgram } from '../src/compiler/program';
 import { buildModel } from '../src/runtime/build';
-import { diffusionSetup } from '../src/cli/sample-diffusion';
+import { unconditionalDenoiser } from '../src/runtime/program/denoiser';
 import { unetParamCount, type UNetParams } from '../src/nodes/layers/diffusion';
 import { diffusionForward, diffusionHybridLoss, diffusionSchedule, runDiffusionOp, sampleDiffusion, samplingTimesteps } from '../src/runtime/program/diffusion';
 import { PatchbayTimestepEmbedding } from '../src/runtime/layers/timestep-embedding';
@@ -335,7 +335,14 @@ describe('ddpm template', () => {
     if ('error' in t) throw new Error(t.error);
     const { program, diagnostics } = lowerProgram(analyzeProgram(t.doc)!);
     expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-    expect(diffusionSetup(program!)).toEqual({ network: 'model', schedule: preset === 'mnist' ? 'cosine' : 'linear', timesteps: 1000 });
+    expect(unconditionalDenoiser(program!)).toEqual({
+      network: 'model',
+      procedure: 'train',
+      schedule: preset === 'mnist' ? 'cosine' : 'linear',
+      timesteps: 1000,
+      inputs: 2,
+      ema: true,
+    });
   });
 });
 
@@ -367,6 +374,37 @@ describe('ddpm export', () => {
     app.dispose();
     nets.model.dispose();
   }, 120_000);
+});
+
+describe('patchbay sample ddpm', () => {
+  it('after a one-batch train --save: a seeded grid in [0, 1] (the same for the same seed), and a bad --sampler refused in words', async () => {
+    const { run: runCli } = await import('../src/cli/main');
+    const dir = join(ROOT, '.tmp', 'diffusion-cli');
+    mkdirSync(dir, { recursive: true });
+    const err: string[] = [];
+    const io = { out: () => {}, err: (t: string) => err.push(t), status: () => {} };
+    expect(
+      await runCli(
+        ['train', 'ddpm', '--preset', 'mnist', '--data', 'mnist', '--limit', '16', '--epochs', '1', '--backend', 'cpu', '--json', '--save', dir],
+        io,
+      ),
+      err.join('\n'),
+    ).toBe(0);
+    const draw = async (seed: number) => {
+      const file = join(dir, `samples-${seed}.json`);
+      const args = ['sample', 'ddpm', '--preset', 'mnist', '--weights', dir, '--count', '2', '--steps', '2', '--seed', String(seed), '--backend', 'cpu'];
+      expect(await runCli([...args, '--out', file], io), err.join('\n')).toBe(0);
+      return JSON.parse(readFileSync(file, 'utf8')) as { shape: number[]; data: number[] };
+    };
+    const a = await draw(1);
+    expect(a.shape).toEqual([2, 28, 28, 1]);
+    expect(a.data.every((v) => v >= 0 && v <= 1)).toBe(true);
+    expect((await draw(1)).data).toEqual(a.data);
+    expect((await draw(2)).data).not.toEqual(a.data);
+    err.length = 0;
+    expect(await runCli(['sample', 'ddpm', '--weights', dir, '--sampler', 'euler', '--backend', 'cpu', '--out', join(dir, 'x.json')], io)).not.toBe(0);
+    expect(err.join('\n')).toMatch(/--sampler takes ddim or ancestral, received "euler"/);
+  }, 240_000);
 });
 
 describe('UNet layer against PyTorch (test/helpers/torch_unet_reference.py, float64)', () => {

@@ -250,7 +250,7 @@ describe.each([
     const analysis = analyzeProgram(t.doc)!;
     expect(analysis.diagnostics).toEqual([]);
     const { program } = lowerProgram(analysis);
-    expect(denoiserSetup(program!)).toEqual({ network: 'model', schedule: 'cosine', timesteps: 1000, inputs: 3 });
+    expect(denoiserSetup(program!)).toEqual({ network: 'model', procedure: 'train', schedule: 'cosine', timesteps: 1000, inputs: 3, ema: true });
     expect(conditionalMeasure(program!)?.kind).toBe(kind);
     const net = analysis.networks.find((n) => n.id === 'model')!;
     expect(net.inputs.map((i) => [i.port, i.shape])).toEqual([

@@ -7,13 +7,8 @@
  */
 import { useEffect, useState } from 'react';
 import { create } from 'zustand';
-import {
-  DEFAULT_SAMPLING,
-  samplingProblem,
-  type DiffusionSamples,
-  type DiffusionSamplingSettings,
-  type DiffusionSamplingSetup,
-} from '../../runtime/program/diffusion-view';
+import type { DenoiserSetup } from '../../runtime/program/denoiser';
+import { DEFAULT_SAMPLING, samplingProblem, type DiffusionSamples, type DiffusionSamplingSettings } from '../../runtime/program/diffusion-view';
 import { getClient } from './controller';
 import { formatNumber } from './format';
 import { SampleGrid } from './SampleGrid';
@@ -76,7 +71,7 @@ function frameText(samples: DiffusionSamples, index: number): string {
   return `x_t · t = ${frame.t} · step ${frame.done} of ${total}`;
 }
 
-export function DiffusionSamplesPanel({ setup, run }: { setup: DiffusionSamplingSetup; run: { id: string; active: boolean } | null }) {
+export function DiffusionSamplesPanel({ setup, run }: { setup: DenoiserSetup; run: { id: string; active: boolean } | null }) {
   const { settings, runId, samples: latest, error, waiting } = useDiffusionSamples();
   const samples = run && runId === run.id ? latest : null;
   const shownError = run && runId === run.id ? error : null;

@@ -35,7 +35,7 @@ import { ConditionalExamplesPanel, hasConditionalExamples } from './ConditionalE
 import { isActiveStatus } from '../training';
 import { FlowDensity } from './FlowDensity';
 import { DiffusionSamplesPanel } from './DiffusionSamples';
-import { diffusionSamplingSetup } from '../../runtime/program/diffusion-view';
+import { unconditionalDenoiser } from '../../runtime/program/denoiser';
 
 const FIELDS: (keyof TrainingSetup)[] = ['batchSize', 'epochs', 'seed'];
 const HELP: Partial<Record<keyof TrainingSetup, string>> = {
@@ -91,7 +91,7 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
   const capsules = capsuleSetupOf(program);
   const glom = glomSetupOf(program);
   // An unconditional diffusion model (ddpm) gets the samples grid.
-  const diffusion = lowered.program ? diffusionSamplingSetup(lowered.program) : null;
+  const diffusion = lowered.program ? unconditionalDenoiser(lowered.program) : null;
   // The first network with a class token and attention on images (CLIP's image tower) gets the attention view.
   const attentionNetwork = lowered.program?.networks.map((n) => ({ id: n.id, input: classTokenAttentionInput(n.plan) })).find((n) => n.input);
   const run = useProgramRun((s) => s.run);

@@ -1,12 +1,20 @@
 import type { PlanProgram, ProgramStep } from '../../compiler/program';
 
-/** What sampling a diffusion program needs from its plan: the schedule of its Diffuse node and the network that denoises. */
+/**
+ * What sampling a diffusion program needs from its plan: the schedule of its Diffuse node and the
+ * network that denoises. The one reading of it: `patchbay sample`, the editor's samples grid and a
+ * conditional program's sampling measures all take it from here.
+ */
 export interface DenoiserSetup {
   network: string;
+  /** The training procedure that diffuses (the samples grid redraws after its steps). */
+  procedure: string;
   schedule: 'linear' | 'cosine';
   timesteps: number;
   /** How many inputs the network takes: 2 (x_t, t) or 3 with a condition (SR3, Palette). */
   inputs: number;
+  /** Whether the procedure keeps a moving-average copy of the network (sampled from when present). */
+  ema: boolean;
 }
 
 /**
@@ -26,12 +34,23 @@ export function denoiserSetup(program: PlanProgram): DenoiserSetup | null {
     if (!apply) continue;
     return {
       network: apply.network,
+      procedure: proc.id,
       schedule: diffuse.config.schedule as 'linear' | 'cosine',
       timesteps: diffuse.config.timesteps as number,
       inputs: apply.inputs.length,
+      ema: proc.steps.some((s) => s.kind === 'apply' && s.network === apply.network && s.weights === 'ema'),
     };
   }
   return null;
+}
+
+/**
+ * A program's unconditional diffusion (the ddpm template), or null: its denoiser takes (x_t, t)
+ * alone. SR3 and Palette give theirs a condition too, and are sampled from held-out conditions instead.
+ */
+export function unconditionalDenoiser(program: PlanProgram): DenoiserSetup | null {
+  const setup = denoiserSetup(program);
+  return setup?.inputs === 2 ? setup : null;
 }
 
 /** The sampling measure of a conditional diffusion program (SR3's PSNR, Palette's inpainting error), with its procedure. */

@@ -1,5 +1,5 @@
 import type * as tfType from '@tensorflow/tfjs';
-import type { PlanProgram, ProgramStep } from '../../compiler/program';
+import type { DenoiserSetup } from './denoiser';
 import { diffusionSchedule, sampleDiffusion, samplingTimesteps } from './diffusion';
 
 type Tf = typeof tfType;
@@ -9,7 +9,8 @@ type Tf = typeof tfType;
  * samples drawn from fixed noise with the current weights (the moving-average copy when the program
  * keeps one), and a handful of the sampler's intermediate x_t so a slider can step through the
  * reverse process. Drawn in the worker; the page only paints the numbers on canvases. Nothing here
- * loads tfjs (the page imports the setup and the types).
+ * loads tfjs (the page imports the settings and the types). Where the program's diffusion is comes
+ * from unconditionalDenoiser (./denoiser), as for `patchbay sample`.
  */
 
 /** The sampler a person picks in the Train tab: DDIM (η = 0) or ancestral DDPM, in `steps` respaced steps. */
@@ -25,16 +26,6 @@ export const DEFAULT_SAMPLING: DiffusionSamplingSettings = { sampler: 'ancestral
 /** Samples in the grid (4 × 4) and intermediate frames kept besides x_T and the result. */
 export const GRID_SAMPLES = 16;
 export const MAX_FRAMES = 10;
-
-/** Where a program's unconditional diffusion is: the network that predicts ε from (x_t, t), its schedule, its training procedure. */
-export interface DiffusionSamplingSetup {
-  network: string;
-  procedure: string;
-  schedule: 'linear' | 'cosine';
-  timesteps: number;
-  /** Whether the training procedure keeps a moving-average copy of the network (sampled from when present). */
-  ema: boolean;
-}
 
 /** One stored x_t of the reverse process, mapped from [−1, 1] to [0, 1] (clipped) for display. */
 export interface DiffusionFrame {
@@ -60,29 +51,6 @@ export interface DiffusionSamples {
   ms: number;
   /** During a run: the share of the run's time so far spent drawing samples. */
   share?: number;
-}
-
-/**
- * A program's unconditional diffusion, or null: the first training procedure with a Diffuse node
- * whose output x_t goes, with the timestep alone, into a network (SR3 and Palette give theirs a
- * condition too: they have their own view).
- */
-export function diffusionSamplingSetup(program: PlanProgram): DiffusionSamplingSetup | null {
-  for (const proc of program.procedures) {
-    if (proc.kind !== 'train') continue;
-    const diffuse = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'op' }> => s.kind === 'op' && s.op === 'Diffuse');
-    if (!diffuse) continue;
-    const apply = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'apply' }> => s.kind === 'apply' && s.inputs[0] === diffuse.output);
-    if (!apply || apply.inputs.length !== 2) continue;
-    return {
-      network: apply.network,
-      procedure: proc.id,
-      schedule: diffuse.config.schedule as 'linear' | 'cosine',
-      timesteps: diffuse.config.timesteps as number,
-      ema: proc.steps.some((s) => s.kind === 'apply' && s.network === apply.network && s.weights === 'ema'),
-    };
-  }
-  return null;
 }
 
 /** Why these settings cannot sample a schedule of `timesteps`, in words, or null. */
@@ -111,7 +79,7 @@ export function frameSteps(total: number, max = MAX_FRAMES): number[] {
 export async function drawDiffusionSamples(
   tf: Tf,
   model: tfType.LayersModel,
-  setup: Pick<DiffusionSamplingSetup, 'schedule' | 'timesteps'>,
+  setup: Pick<DenoiserSetup, 'schedule' | 'timesteps'>,
   settings: DiffusionSamplingSettings,
   options: { seed: number; step: number; weights: 'ema' | 'online'; count?: number; onStep?: () => void | Promise<void> },
 ): Promise<DiffusionSamples> {

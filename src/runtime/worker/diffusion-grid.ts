@@ -2,13 +2,8 @@ import type * as tfType from '@tensorflow/tfjs';
 import type { PlanProgram } from '../../compiler/program';
 import type { ProgramRun, ProgramStepReport } from '../program/run';
 import { RefreshSchedule } from '../preview';
-import {
-  DEFAULT_SAMPLING,
-  diffusionSamplingSetup,
-  drawDiffusionSamples,
-  type DiffusionSamplingSettings,
-  type DiffusionSamplingSetup,
-} from '../program/diffusion-view';
+import { unconditionalDenoiser, type DenoiserSetup } from '../program/denoiser';
+import { DEFAULT_SAMPLING, drawDiffusionSamples, type DiffusionSamplingSettings } from '../program/diffusion-view';
 import type { FromWorker } from './protocol';
 
 /**
@@ -22,7 +17,7 @@ export class DiffusionGrid {
     | {
         runId: string;
         run: ProgramRun;
-        setup: DiffusionSamplingSetup;
+        setup: DenoiserSetup;
         seed: number;
         settings: DiffusionSamplingSettings;
         refresh: DiffusionRefresh;
@@ -42,7 +37,7 @@ export class DiffusionGrid {
 
   /** A program run begins: it has a grid when it trains an unconditional diffusion model. */
   begin(runId: string, program: PlanProgram, run: ProgramRun, seed: number, settings?: DiffusionSamplingSettings): void {
-    const setup = diffusionSamplingSetup(program);
+    const setup = unconditionalDenoiser(program);
     this.state = setup ? { runId, run, setup, seed, settings: settings ?? DEFAULT_SAMPLING, refresh: new DiffusionRefresh(), step: 0 } : undefined;
     this.training = !!setup;
   }

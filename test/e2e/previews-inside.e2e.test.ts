@@ -75,6 +75,10 @@ describe.skipIf(!e2e)('previews of multi-input networks, a program’s other net
     // The block's input is the stem's output.
     expect(await meanOf(page, 'x')).toBeCloseTo(stem, 5);
     expect(await page.getByTestId('preview-depthwise').getAttribute('data-kind')).toBe('channels');
+    // The inspector of an inner node: that instance's tensor, drawn large, and where it is from.
+    await page.getByTestId('node-pointwise').click();
+    await page.getByTestId('preview-inspector').waitFor();
+    expect(await page.getByTestId('preview-inspector').textContent()).toMatch(/Inside "mixer" \(.+\), its first of \d+ repeats\..*Shape\[14, 14, 64\]/);
     await dismissToasts(page);
     await shot(page, 'previews-inside-04-block');
     // Back on the main graph: the main nodes' previews again.

@@ -8,6 +8,8 @@ import { formatFigure, type Histogram, type TensorStats } from '../../runtime/pr
 import { drawHistogram, drawLine, themeColours } from './draw';
 import { PreviewCanvas } from './NodePreview';
 import { usePreviews, usePreviewsOnShow, type NormPoint } from './previews';
+import { previewKey } from './target';
+import { MAIN_NETWORK } from '../../document/schema';
 import './previews.css';
 
 const dpr = () => Math.min(2, Math.max(1, globalThis.devicePixelRatio || 1));
@@ -106,16 +108,20 @@ export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock:
   const skipped = usePreviews((s) => s.skipped.get(nodeId));
   const pinLabel = usePreviews((s) => s.pinLabel);
   const source = usePreviews((s) => s.weightsSource);
-  const weights = usePreviews((s) => s.weights.get(nodeId));
+  // A run's weights and norms are by node of the main network: not for another network's or a block's nodes of the same id.
+  const ownRun = usePreviews((s) => s.view === previewKey(MAIN_NETWORK, undefined));
+  const weights = usePreviews((s) => (ownRun ? s.weights.get(nodeId) : undefined));
   const step = usePreviews((s) => s.weightsStep);
-  const history = usePreviews((s) => s.history.get(nodeId));
+  const history = usePreviews((s) => (ownRun ? s.history.get(nodeId) : undefined));
+  const note = usePreviews((s) => s.note);
   if (!onShow) return null;
   if (!preview && !skipped) return null;
   return (
     <section className="pb-form pb-preview-inspector" data-testid="preview-inspector" aria-label="Preview on the pinned example">
       <h3>Output on the pinned example</h3>
       <p className="pb-muted pb-small-text">
-        {pinLabel}, with {weightsWords(source)}.{isBlock ? " A block shows its last layer's output; the tensors inside it are not previewed yet." : ''}
+        {pinLabel}, with {weightsWords(source)}.{note ? ` ${note}.` : ''}
+        {isBlock ? " A block shows its last layer's output; open it (double-click) to see the tensors inside." : ''}
       </p>
       {skipped && !preview && <p className="pb-muted pb-small-text">{skipped}</p>}
       {preview && (

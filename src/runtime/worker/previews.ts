@@ -93,8 +93,12 @@ export class PreviewService {
     // A run's refreshes preview the main network on the example alone.
     if (!options.feed && network === 'model') this.example = example;
     const { model, weights } = this.modelFor(network, plan, seed, held);
+    const feeding = performance.now();
     const inputs = await this.inputsOf(model, example, label ?? 0, seed, options.feed, options.heldOf);
+    const feedMs = performance.now() - feeding;
     const answer = await previewModel(plan, model, inputs, weights, options.inside);
+    // The time says what the preview cost: feeding the network (a procedure's steps before it) too.
+    answer.ms += feedMs;
     return { answer, example: Float32Array.from(example), label };
   }
 

@@ -188,3 +188,40 @@ describe('what the editor previews for the graph on show', () => {
     expect(problem.kind).toBe('problem');
   });
 });
+
+describe("every network of every template's program", () => {
+  it('is fed by a procedure or takes the pinned example, and previews every node', async () => {
+    const { TEMPLATES } = await import('../templates/index');
+    const failures: string[] = [];
+    const fed: string[] = [];
+    for (const t of TEMPLATES) {
+      const doc = docOf(t.info.id);
+      if (!doc.program) continue;
+      const program = programOf(doc);
+      const modelOf = models(program);
+      for (const net of program.networks) {
+        const feed = procedureFeedOf(program, net.id);
+        const single = net.plan.main.steps.filter((s) => s.kind === 'input').length === 1;
+        if (!feed && !single) {
+          failures.push(`${t.info.id}/${net.id}: no procedure feeds it`);
+          continue;
+        }
+        if (feed) fed.push(`${t.info.id}/${net.id}`);
+        const shape = feed ? program.procedures.find((p) => p.id === feed.procedure)!.steps.find((s) => s.kind === 'data')! : undefined;
+        const example = Float32Array.from({ length: shape && shape.kind === 'data' ? shape.shape.reduce((a, d) => a * d, 1) : 28 * 28 }, (_, i) => (i % 7) / 7);
+        try {
+          const inputs = feed ? dataOf(procedureInputs(tf, program, feed, { example, label: 3, timestep: 10, seed: 0, modelOf })) : [example];
+          const answer = await previewModel(net.plan, modelOf(net.id), inputs);
+          const nodes = (net.id === 'model' ? doc.nodes : doc.networks.find((n) => n.id === net.id)!.nodes).filter((n) => n.type !== 'Output');
+          const previewed = new Set([...answer.previews.map((p) => p.nodeId), ...answer.skipped.map((p) => p.nodeId)]);
+          for (const n of nodes) if (!previewed.has(n.id)) failures.push(`${t.info.id}/${net.id}: no preview for "${n.id}"`);
+        } catch (err) {
+          failures.push(`${t.info.id}/${net.id}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    // Networks with several Inputs and programs' other networks went through their procedures.
+    expect(fed).toEqual(expect.arrayContaining(['ddpm/model', 'sr3/model', 'palette/model', 'simsiam/predictor', 'capsnet/decoder', 'clip/text']));
+  }, 120_000);
+});

@@ -9,7 +9,6 @@ import { CodePanel, IssuesPanel, SummaryPanel } from './Panels';
 import { TrainPanel } from './TrainPanel';
 import { isActiveStatus, useTraining } from './training';
 import { ShortcutsDialog, TemplatesDialog, Toasts } from './Dialogs';
-import { OpenProgress } from './OpenProgress';
 import { openFiles, saveToFile } from './files';
 import { emptyDocument } from './graph-ops';
 import { handleShortcut, type ShortcutContext } from './shortcuts';
@@ -278,7 +277,6 @@ function Editor() {
           <Breadcrumb />
           <Canvas />
           <Toasts />
-          <OpenProgress />
         </main>
         <SidePanel />
       </div>

@@ -1,4 +1,5 @@
 import { useEffect, useRef, type ReactNode } from 'react';
+import { OpenProgress } from './OpenProgress';
 import { useEditor } from './store';
 import { TEMPLATES, templateDocument } from '../../templates/index';
 import { keyLabel, SHORTCUTS, shortcutLabel } from './shortcuts';
@@ -139,6 +140,7 @@ export function Toasts() {
           </button>
         </div>
       ))}
+      <OpenProgress />
     </div>
   );
 }

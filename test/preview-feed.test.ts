@@ -128,7 +128,7 @@ describe('previews of a network with several inputs, and inside a block', () => 
     const { plan } = lower(analyze(doc));
     const model = buildModel(plan!, { seed: 0 });
     const main = await previewModel(plan!, model, digit);
-    const inner = await previewModel(plan!, model, digit, undefined, 'mixer');
+    const inner = await previewModel(plan!, model, digit, undefined, { node: 'mixer', repeat: 0 });
     const byId = new Map(inner.previews.map((p) => [p.nodeId, p]));
     const body = doc.blocks.find((b) => b.id === 'ConvMixerBlock')!.nodes.map((n) => n.id);
     for (const id of body) expect(byId.has(id), id).toBe(true);
@@ -138,6 +138,17 @@ describe('previews of a network with several inputs, and inside a block', () => 
     expect(byId.has('head')).toBe(false);
     // The first repeat's output differs from its input (it is not the stem passed through).
     expect(byId.get('y')!.stats.std).not.toBeCloseTo(byId.get('x')!.stats.std, 6);
+    // Each repeat's input is the repeat before it's output; the last repeat's output is the block node's own preview.
+    const repeats = plan!.main.steps.find((s) => s.nodeId === 'mixer' && s.kind === 'block');
+    const count = repeats && repeats.kind === 'block' ? repeats.repeat : 0;
+    expect(count).toBeGreaterThan(1);
+    let before = byId.get('y')!;
+    for (let r = 1; r < count; r++) {
+      const next = new Map((await previewModel(plan!, model, digit, undefined, { node: 'mixer', repeat: r })).previews.map((p) => [p.nodeId, p]));
+      expect(next.get('x')!.stats.mean, `repeat ${r}`).toBeCloseTo(before.stats.mean, 6);
+      before = next.get('y')!;
+    }
+    expect(before.stats.mean).toBeCloseTo(main.previews.find((p) => p.nodeId === 'mixer')!.stats.mean, 6);
     model.dispose();
   });
 });
@@ -168,9 +179,16 @@ describe('what the editor previews for the graph on show', () => {
     expect(previewTargetOf({ doc: ssl, tab: MAIN_TAB, blockView: null }, data)).toMatchObject({ kind: 'ready', feed: undefined });
     expect(previewTargetOf({ doc: ssl, tab: { kind: 'procedure', id: 'pretrain' }, blockView: null }, data)).toEqual({ kind: 'none' });
 
-    const mixer = previewTargetOf({ doc: docOf('convmixer'), tab: MAIN_TAB, blockView: { nodeId: 'mixer', blockId: 'ConvMixerBlock' } }, data);
-    expect(mixer).toMatchObject({ kind: 'ready', inside: 'mixer', key: 'model|mixer' });
-    if (mixer.kind === 'ready') expect(mixer.note).toMatch(/^Inside "mixer" \(.+\), its first of \d+ repeats$/);
+    const opened = { doc: docOf('convmixer'), tab: MAIN_TAB, blockView: { nodeId: 'mixer', blockId: 'ConvMixerBlock' } };
+    const mixer = previewTargetOf(opened, data);
+    expect(mixer).toMatchObject({ kind: 'ready', inside: { node: 'mixer', repeat: 0 }, key: 'model|mixer' });
+    if (mixer.kind !== 'ready') return;
+    expect(mixer.note).toBe(`Inside "mixer" (ConvMixer block), repeat 1 of ${mixer.repeats}`);
+    // A repeat past the last shows the last.
+    expect(previewTargetOf(opened, data, 99)).toMatchObject({
+      inside: { repeat: mixer.repeats - 1 },
+      note: `Inside "mixer" (ConvMixer block), repeat ${mixer.repeats} of ${mixer.repeats}`,
+    });
 
     // Two Inputs, no program: the digit where it fits, a made-up value for the other.
     const ddpm = docOf('ddpm');
@@ -224,4 +242,45 @@ describe("every network of every template's program", () => {
     // Networks with several Inputs and programs' other networks went through their procedures.
     expect(fed).toEqual(expect.arrayContaining(['ddpm/model', 'sr3/model', 'palette/model', 'simsiam/predictor', 'capsnet/decoder', 'clip/text']));
   }, 120_000);
+});
+
+describe("the worker's preview service", () => {
+  it('answers inside an opened block and a run refreshes that block instance; a procedure feed leaves the run alone', async () => {
+    const { PreviewService } = await import('../src/runtime/worker/previews');
+    const service = new PreviewService(() => Promise.reject(new Error('no data here')));
+    const doc = docOf('convmixer');
+    const { plan } = lower(analyze(doc));
+    const none = { model: undefined, planJson: undefined };
+    const inside = { node: 'mixer', repeat: 1 };
+    const { answer } = await service.answer(plan!, 0, { kind: 'values', values: digit }, none, { inside });
+    expect(answer.previews.map((p) => p.nodeId).sort()).toEqual(['bn1', 'bn2', 'depthwise', 'pointwise', 'residual', 'x', 'y']);
+    // A run of the same plan refreshes the same repeat of the same instance.
+    const trained = buildModel(plan!, { seed: 0 });
+    const live = await service.live(plan!, trained, 1, true);
+    expect(live?.inside).toEqual(inside);
+    expect(live!.answer.previews.map((p) => p.nodeId).sort()).toEqual(['bn1', 'bn2', 'depthwise', 'pointwise', 'residual', 'x', 'y']);
+    // Back on the main graph: the run refreshes the main nodes.
+    await service.answer(plan!, 0, { kind: 'values', values: digit }, none);
+    const main = await service.live(plan!, trained, 2, true);
+    expect(main?.inside).toBeUndefined();
+    expect(main!.answer.previews.some((p) => p.nodeId === 'head')).toBe(true);
+    trained.dispose();
+
+    // DDPM through its procedure: both Inputs previewed, the timestep as pinned.
+    const ddpm = docOf('ddpm');
+    const program = programOf(ddpm);
+    const unet = program.networks.find((n) => n.id === 'model')!.plan;
+    const fed = await service.answer(unet, 0, { kind: 'values', values: digit }, none, {
+      feed: { kind: 'procedure', program, feed: procedureFeedOf(program, 'model')!, timestep: 123 },
+    });
+    expect(fed.answer.previews.find((p) => p.nodeId === 'timestep')!.stats.mean).toBe(123);
+    expect(fed.answer.previews.find((p) => p.nodeId === 'eps')).toBeDefined();
+    // Several Inputs without a procedure: the example and a value of the other Input's shape.
+    const plain = await service.answer(unet, 0, { kind: 'values', values: digit }, none, {
+      feed: { kind: 'inputs', inputs: [{ kind: 'example' }, { kind: 'values', values: Float32Array.of(7) }] },
+    });
+    expect(plain.answer.previews.find((p) => p.nodeId === 'timestep')!.stats.mean).toBe(7);
+    // Asked with one example for two Inputs: said in words, not a tfjs error.
+    await expect(service.answer(unet, 0, { kind: 'values', values: digit }, none)).rejects.toThrow('This network takes 2 inputs');
+  });
 });

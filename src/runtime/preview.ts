@@ -6,8 +6,9 @@
  * node, for the inspector during training.
  *
  * A block node's preview is the block instance's output (its last repeat's). Inside an opened block
- * instance, the inner nodes preview that instance's tensors (its first repeat's, as the canvas
- * shows the first repeat's shapes): `inside` names the instance's node.
+ * instance, the inner nodes preview that instance's tensors, of one of its repeats (the first by
+ * default, as the canvas shows the first repeat's shapes): `inside` names the instance's node and
+ * the repeat.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Plan, PlanBlock, PlanBody } from '../compiler/plan';
@@ -17,6 +18,12 @@ import { HISTOGRAM_BINS, histogramOf, nodePreviewOf, statsOf, type NodePreview, 
 
 /** More output values than this in one pass are not read back: the nodes past it say so instead. */
 export const MAX_PREVIEW_VALUES = 16_000_000;
+
+/** An opened block instance: its node in the main graph and which of its repeats (0-based; past the last, the last). */
+export interface OpenedBlock {
+  node: string;
+  repeat: number;
+}
 
 export interface PreviewAnswer {
   previews: NodePreview[];
@@ -32,9 +39,9 @@ export interface PreviewAnswer {
  * Every main-graph node's output as a symbolic tensor of `model` (built from `plan` by build.ts, so
  * layer names follow it): a layer's output, a block's first output port (through its last
  * repeat), an Output node's value. Inputs map to the model's inputs. With `inside` (a block node of
- * the main graph), the nodes of that block instance's body instead, from its first repeat.
+ * the main graph and a repeat), the nodes of that block instance's body instead, in that repeat.
  */
-export function nodeOutputs(plan: Plan, model: tf.LayersModel, inside?: string): Map<string, tf.SymbolicTensor> {
+export function nodeOutputs(plan: Plan, model: tf.LayersModel, inside?: OpenedBlock): Map<string, tf.SymbolicTensor> {
   const blocks = new Map(plan.blocks.map((b) => [b.id, b]));
   const has = new Set(model.layers.map((l) => l.name));
   const values = new Map<string, tf.SymbolicTensor>();
@@ -66,7 +73,8 @@ export function nodeOutputs(plan: Plan, model: tf.LayersModel, inside?: string):
             if (t) inner.set(bound && bound.kind === 'blockInput' ? bound.value : port, t);
           });
           walk(block.body, inner, `${instance}_`, false);
-          if (top && r === 0 && step.nodeId === inside) opened = { body: block.body, values: inner };
+          if (top && inside && step.nodeId === inside.node && r === Math.min(Math.max(0, inside.repeat), step.repeat - 1))
+            opened = { body: block.body, values: inner };
           results = new Map(block.body.outputs.map((o) => [o.name, inner.get(o.value)]));
           current = [...results.values()];
         }
@@ -110,10 +118,10 @@ interface Probe {
   inputs: Array<{ nodeId: string; input: number }>;
 }
 
-function probeOf(plan: Plan, model: tf.LayersModel, inside: string | undefined): Probe {
+function probeOf(plan: Plan, model: tf.LayersModel, inside: OpenedBlock | undefined): Probe {
   let byInside = probes.get(model);
   if (!byInside) probes.set(model, (byInside = new Map()));
-  const key = inside ?? '';
+  const key = inside ? `${inside.node}#${inside.repeat}` : '';
   let entry = byInside.get(key);
   if (entry) return entry;
   const outputs = nodeOutputs(plan, model, inside);
@@ -148,7 +156,7 @@ export async function previewModel(
   model: tf.LayersModel,
   example: Float32Array | readonly Float32Array[],
   weights: PreviewAnswer['weights'] = { source: 'fresh', fromRun: 0, layers: model.layers.length },
-  inside?: string,
+  inside?: OpenedBlock,
 ): Promise<PreviewAnswer> {
   const examples = example instanceof Float32Array ? [example] : example;
   if (examples.length !== model.inputs.length)

@@ -70,7 +70,7 @@ describe.skipIf(!e2e)('previews of multi-input networks, a program’s other net
     await page.getByTestId('preview-stem').waitFor({ timeout: 60_000 });
     const stem = await meanOf(page, 'stem');
     await page.locator('.react-flow__node[data-id="mixer"]').dblclick();
-    await expect.poll(() => page.getByTestId('pin-note').textContent(), { timeout: 60_000 }).toMatch(/^Inside "mixer" \(.+\)/);
+    await expect.poll(() => page.getByTestId('pin-note').textContent(), { timeout: 60_000 }).toMatch(/^Inside "mixer" \(ConvMixer block\), repeat 1 of \d+$/);
     for (const id of ['x', 'depthwise', 'bn1', 'residual', 'pointwise', 'bn2', 'y']) await page.getByTestId(`preview-${id}`).waitFor({ timeout: 60_000 });
     // The block's input is the stem's output.
     expect(await meanOf(page, 'x')).toBeCloseTo(stem, 5);
@@ -78,9 +78,14 @@ describe.skipIf(!e2e)('previews of multi-input networks, a program’s other net
     // The inspector of an inner node: that instance's tensor, drawn large, and where it is from.
     await page.getByTestId('node-pointwise').click();
     await page.getByTestId('preview-inspector').waitFor();
-    expect(await page.getByTestId('preview-inspector').textContent()).toMatch(/Inside "mixer" \(.+\), its first of \d+ repeats\..*Shape\[14, 14, 64\]/);
+    expect(await page.getByTestId('preview-inspector').textContent()).toMatch(/Inside "mixer" \(ConvMixer block\), repeat 1 of \d+\..*Shape\[14, 14, 64\]/);
     await dismissToasts(page);
     await shot(page, 'previews-inside-04-block');
+    // The second repeat: its input is the first repeat's output.
+    const firstOut = await meanOf(page, 'y');
+    await page.getByTestId('pin-repeat-next').click();
+    await expect.poll(() => page.getByTestId('pin-note').textContent()).toMatch(/, repeat 2 of \d+$/);
+    await expect.poll(() => meanOf(page, 'x')).toBeCloseTo(firstOut, 5);
     // Back on the main graph: the main nodes' previews again.
     await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('button').click();
     await page.getByTestId('preview-head').waitFor({ timeout: 30_000 });

@@ -1,12 +1,12 @@
 /**
  * The bar over the canvas that says which example is pinned for the previews and changes it: step
- * through held-out examples, draw one (image inputs), pick the timestep a denoiser's previews use,
- * or turn previews off. Shown over every network's graph and inside an opened block.
+ * through held-out examples, draw one (image inputs), pick the timestep a denoiser's previews use
+ * or the repeat of an opened block they show, or turn previews off. Shown over every network's graph and inside an opened block.
  */
 import { useRef, useState } from 'react';
 import { canvasToImage, toChannels } from '../digit';
 import { useEditor } from '../store';
-import { previewLargeModelOnce, setPin, setPreviewsEnabled, setTimestep, usePreviews, usePreviewsOnShow } from './previews';
+import { previewLargeModelOnce, setPin, setPreviewsEnabled, setRepeat, setTimestep, usePreviews, usePreviewsOnShow } from './previews';
 import { heldOutIndexOf } from './sample';
 import { timestepOf } from './target';
 import './previews.css';
@@ -141,6 +141,8 @@ export function PinBar() {
   const note = usePreviews((s) => s.note);
   const timestep = usePreviews((s) => s.timestep);
   const timesteps = usePreviews((s) => s.timesteps);
+  const repeat = usePreviews((s) => s.repeat);
+  const repeats = usePreviews((s) => s.repeats);
   const [drawing, setDrawing] = useState(false);
   if (!onNetwork) return null;
   const index = heldOutIndexOf(pin);
@@ -192,8 +194,32 @@ export function PinBar() {
             </label>
           )}
           {note && status !== 'error' && (
-            <span className="pb-pin-note" data-testid="pin-note" title={note}>
-              {note}
+            <span className="pb-pin-note-row">
+              <span className="pb-pin-note" data-testid="pin-note" title={note}>
+                {note}
+              </span>
+              {repeats > 1 && (
+                <span className="pb-pin-steps">
+                  <button
+                    type="button"
+                    onClick={() => setRepeat((repeat + repeats - 1) % repeats)}
+                    aria-label="Previous repeat of the block"
+                    title="Previous repeat of the block"
+                    data-testid="pin-repeat-prev"
+                  >
+                    ‹
+                  </button>
+                  <button
+                    type="button"
+                    onClick={() => setRepeat((repeat + 1) % repeats)}
+                    aria-label="Next repeat of the block"
+                    title="Next repeat of the block"
+                    data-testid="pin-repeat-next"
+                  >
+                    ›
+                  </button>
+                </span>
+              )}
             </span>
           )}
         </>

@@ -12,6 +12,7 @@ import { create } from 'zustand';
 import type { Plan } from '../../compiler/plan';
 import type { PreviewAnswer } from '../../runtime/preview';
 import type { NodePreview, NodeWeights } from '../../runtime/preview-data';
+import type { OpenedBlock } from '../../runtime/preview';
 import type { PreviewFeed } from '../../runtime/worker/protocol';
 import { useEditor } from '../store';
 import { MAIN_NETWORK } from '../../document/schema';
@@ -73,6 +74,9 @@ export interface PreviewState {
   timesteps: number | null;
   /** The shape a drawn example takes. */
   sampleShape: number[] | null;
+  /** Inside an opened block instance: the repeat shown (0-based) and how many it has (1 when none is open). */
+  repeat: number;
+  repeats: number;
 }
 
 export const usePreviews = create<PreviewState>()(() => ({
@@ -98,6 +102,8 @@ export const usePreviews = create<PreviewState>()(() => ({
   timestep: null,
   timesteps: null,
   sampleShape: null,
+  repeat: 0,
+  repeats: 1,
 }));
 
 /** The plan a person asked to preview although it is large (previewsOfLargeModel). */
@@ -120,6 +126,12 @@ export const usePreviewsOnShow = () => {
   const view = usePreviews((s) => s.view);
   return enabled && key !== null && key === view;
 };
+
+/** Which repeat of the opened block instance the previews show (0-based). */
+export function setRepeat(repeat: number): void {
+  usePreviews.setState({ repeat });
+  schedule(0);
+}
 
 /** The pinned timestep of a denoiser's previews (null: the middle one again). */
 export function setTimestep(timestep: number | null): void {
@@ -152,7 +164,7 @@ function schedule(delay = PREVIEW_DEBOUNCE_MS): void {
 /** The previews' target for the graph on show (target.ts). */
 function currentTarget(): PreviewTargetResult {
   const t = useTraining.getState();
-  return previewTargetOf(useEditor.getState(), { dataChoice: t.dataChoice, csv: t.csv?.dataset, images: t.images?.dataset });
+  return previewTargetOf(useEditor.getState(), { dataChoice: t.dataChoice, csv: t.csv?.dataset, images: t.images?.dataset }, usePreviews.getState().repeat);
 }
 
 /** The worker's feed for a target: a procedure's with the pinned timestep, or the values of each Input. */
@@ -215,6 +227,7 @@ async function refresh(): Promise<void> {
     drawable,
     sampleShape: shape,
     timesteps: target.timesteps,
+    repeats: target.repeats,
   });
   try {
     const { answer, example, label } = await getClient().preview(plan, seed, sample, {
@@ -249,18 +262,19 @@ async function refresh(): Promise<void> {
   }
 }
 
-/** A refresh sent by the worker during a run: previews with the run's current weights, and weights by node. */
-function onLive(step: number, answer: PreviewAnswer, weights: NodeWeights[]): void {
+/** A refresh sent by the worker during a run: previews with the run's current weights (inside an opened block, its nodes'), and weights by node. */
+function onLive(step: number, answer: PreviewAnswer, weights: NodeWeights[], inside: OpenedBlock | undefined): void {
   const s = usePreviews.getState();
   if (!s.enabled) return;
   const previews = new Map(answer.previews.map((p) => [p.nodeId, p]));
-  // A run previews its own network's nodes: another graph on show keeps its previews (and gets the weights).
-  const ownView = s.view === previewKey(MAIN_NETWORK, undefined);
+  // A run previews its own network's nodes (or those of the block opened in it): another graph on show keeps its previews (and gets the weights).
+  const ownView = s.view === previewKey(MAIN_NETWORK, inside?.node) && (inside?.repeat ?? 0) === (inside ? s.repeat : 0);
   const history = new Map(s.history);
   for (const w of weights) {
     const list = [
       ...(history.get(w.nodeId) ?? []),
-      { step, weights: w.all.stats.norm, activations: previews.get(w.nodeId)?.stats.std, gradients: w.gradients?.stats.norm },
+      // The output's spread is the main network's node's: not when the previews are of the nodes inside a block.
+      { step, weights: w.all.stats.norm, activations: inside ? undefined : previews.get(w.nodeId)?.stats.std, gradients: w.gradients?.stats.norm },
     ];
     history.set(w.nodeId, list.length > MAX_HISTORY ? list.filter((_, i) => i % 2 === 0 || i === list.length - 1) : list);
   }
@@ -295,6 +309,8 @@ export function startPreviews(): void {
     if (s.tab === view.tab && s.blockView === view.blockView) return;
     const changed = s.tab.kind !== view.tab.kind || s.tab.id !== view.tab.id || s.blockView?.nodeId !== view.blockView?.nodeId;
     view = s;
+    // A block opened afresh shows its first repeat.
+    if (changed) usePreviews.setState({ repeat: 0 });
     if (changed) schedule(0);
   });
   let t = useTraining.getState();
@@ -315,7 +331,7 @@ export function startPreviews(): void {
     if (programStatus !== 'running' && programStatus !== 'starting') schedule(0);
   });
   getClient().on((event) => {
-    if (event.type === 'preview-live') onLive(event.step, event.answer, event.weights);
+    if (event.type === 'preview-live') onLive(event.step, event.answer, event.weights, event.inside);
     // A crashed worker forgot the pin: pin again.
     if (event.type === 'crashed') schedule(0);
   });

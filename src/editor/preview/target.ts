@@ -11,7 +11,7 @@
  *   the right shape for the others.
  * A procedure tab has no previews; a network without an Input says so.
  */
-import type { Plan } from '../../compiler/plan';
+import type { BlockStep, Plan } from '../../compiler/plan';
 import type { PlanProgram } from '../../compiler/program';
 import type { Analysis } from '../../compiler/infer';
 import { MAIN_NETWORK, type GraphDocument } from '../../document/schema';
@@ -22,6 +22,7 @@ import type { EditorState } from '../store';
 import type { DataChoice } from '../training';
 import { sampleSourceFor, type SampleSource } from './sample';
 import type { Dataset } from '../../runtime/data/dataset';
+import type { OpenedBlock } from '../../runtime/preview';
 
 /**
  * Past these, a model's previews run only when asked (the pin bar's button): building and running
@@ -43,8 +44,10 @@ export interface PreviewTarget {
   key: string;
   network: string;
   plan: Plan;
-  /** The opened block instance's node, when the previews are of the nodes inside it. */
-  inside: string | undefined;
+  /** The opened block instance's node and the repeat shown, when the previews are of the nodes inside it. */
+  inside: OpenedBlock | undefined;
+  /** How many repeats the opened block instance has (1 when none is open). */
+  repeats: number;
   /** The shape and type of the pinned example, and where examples of it come from. */
   sampleShape: number[];
   sampleDtype: 'float32' | 'int32';
@@ -72,13 +75,12 @@ function largeOf(analysis: Analysis, plan: Plan): boolean {
   return analysis.count.trainable + analysis.count.nonTrainable > LARGE_PARAMS || summaryOf(analysis).macs > LARGE_MACS || plan.main.steps.length > LARGE_NODES;
 }
 
-/** The previews' target for the graph on show. */
-export function previewTargetOf(s: Pick<EditorState, 'doc' | 'tab' | 'blockView'>, data: DataContext): PreviewTargetResult {
+/** The previews' target for the graph on show; `repeat`: which repeat of an opened block instance (0-based). */
+export function previewTargetOf(s: Pick<EditorState, 'doc' | 'tab' | 'blockView'>, data: DataContext, repeat = 0): PreviewTargetResult {
   const { doc, tab, blockView } = s;
   if (tab.kind !== 'network') return { kind: 'none' };
   const network = tab.id;
-  const inside = blockView?.nodeId;
-  const key = previewKey(network, inside);
+  const key = previewKey(network, blockView?.nodeId);
   const analysis = networkAnalysisOf(doc, network);
   const plan = analysis ? planOf(analysis).plan : null;
   if (!analysis || !plan) {
@@ -87,9 +89,13 @@ export function previewTargetOf(s: Pick<EditorState, 'doc' | 'tab' | 'blockView'
   }
   const inputs = plan.main.steps.flatMap((st) => (st.kind === 'input' ? [st] : []));
   if (inputs.length === 0) return { kind: 'problem', key, message: 'No previews: this network has no Input node to feed an example to.' };
-  const blockNote = inside ? insideNote(doc, plan, inside) : '';
-  if (inside && blockNote === null) return { kind: 'problem', key, message: 'No previews inside this block: it is not part of the network as it stands.' };
-  const common = { kind: 'ready' as const, key, network, plan, inside, large: largeOf(analysis, plan) };
+  const block = blockView ? plan.main.steps.find((st) => st.kind === 'block' && st.nodeId === blockView.nodeId) : undefined;
+  if (blockView && (!block || block.kind !== 'block'))
+    return { kind: 'problem', key, message: 'No previews inside this block: it is not part of the network as it stands.' };
+  const repeats = block && block.kind === 'block' ? block.repeat : 1;
+  const inside = blockView ? { node: blockView.nodeId, repeat: Math.min(Math.max(0, Math.floor(repeat)), repeats - 1) } : undefined;
+  const blockNote = block && block.kind === 'block' && inside ? insideNote(doc, block, inside.repeat) : '';
+  const common = { kind: 'ready' as const, key, network, plan, inside, repeats, large: largeOf(analysis, plan) };
   const join = (...parts: Array<string | null>) => parts.filter((p) => p).join(' · ');
 
   const procedure = inputs.length > 1 || network !== MAIN_NETWORK ? procedureFeedFor(doc, network) : null;
@@ -146,12 +152,10 @@ function procedureFeedFor(doc: GraphDocument, network: string): Extract<FeedPlan
   return { kind: 'procedure', program, feed, procedureLabel: label };
 }
 
-/** "Inside convMixer (ConvMixer block), its first of 8 repeats", or null when the plan has no such block step. */
-function insideNote(doc: GraphDocument, plan: Plan, nodeId: string): string | null {
-  const step = plan.main.steps.find((st) => st.kind === 'block' && st.nodeId === nodeId);
-  if (!step || step.kind !== 'block') return null;
+/** 'Inside "mixer" (ConvMixer block), repeat 1 of 4'. */
+function insideNote(doc: GraphDocument, step: BlockStep, repeat: number): string {
   const label = doc.blocks.find((b) => b.id === step.block)?.label ?? step.block;
-  return `Inside "${nodeId}" (${label})${step.repeat > 1 ? `, its first of ${step.repeat} repeats` : ''}`;
+  return `Inside "${step.nodeId}" (${label})${step.repeat > 1 ? `, repeat ${repeat + 1} of ${step.repeat}` : ''}`;
 }
 
 /** The pinned timestep: the one chosen, clamped into 0 … T − 1, or the middle one. */

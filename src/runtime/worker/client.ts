@@ -1,7 +1,7 @@
 import { transferablesOf } from '../data/dataset';
 import type { Plan } from '../../compiler/plan';
 import type { FromWorker, PreviewFeed, PreviewSample, ToWorker, TrainData, WeightArtifacts } from './protocol';
-import type { PreviewAnswer } from '../preview';
+import type { OpenedBlock, PreviewAnswer } from '../preview';
 import type { Evaluation } from '../training/train';
 import type { ProfileResult } from '../profile';
 import type { ZeroShotAnswer, ZeroShotRequest } from '../program/zero-shot';
@@ -199,7 +199,7 @@ export class TrainingClient {
     plan: Plan,
     seed: number,
     sample: PreviewSample | null,
-    options: { network?: string; feed?: PreviewFeed; inside?: string } = {},
+    options: { network?: string; feed?: PreviewFeed; inside?: OpenedBlock } = {},
   ): Promise<{ answer: PreviewAnswer; example?: Float32Array; label?: number }> {
     const reply = await this.request({ type: 'preview', requestId: ++this.requestIds, plan, seed, sample, ...options });
     if (reply.type !== 'preview-result' || !reply.answer) throw new Error((reply.type === 'preview-result' && reply.error) || 'No preview.');

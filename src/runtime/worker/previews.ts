@@ -7,7 +7,16 @@ import * as tf from '@tensorflow/tfjs';
 import type { Plan } from '../../compiler/plan';
 import type { Dataset } from '../data/dataset';
 import { exampleSize } from '../data/dataset';
-import { gradientsByNode, previewBuild, previewModel, RefreshSchedule, weightsByNode, type GradientBatch, type PreviewAnswer } from '../preview';
+import {
+  gradientsByNode,
+  previewBuild,
+  previewModel,
+  RefreshSchedule,
+  weightsByNode,
+  type GradientBatch,
+  type OpenedBlock,
+  type PreviewAnswer,
+} from '../preview';
 import type { NodeWeights } from '../preview-data';
 import type { PreviewFeed, PreviewSample, TrainData } from './protocol';
 import { procedureInputs } from '../preview-procedure';
@@ -39,6 +48,8 @@ export interface HeldModel {
 export class PreviewService {
   /** The pinned example's values, kept for the refreshes during a run; none when unpinned. */
   private example: Float32Array | undefined;
+  /** The block instance opened in the main network, whose inner nodes a run's refreshes preview. */
+  private inside: OpenedBlock | undefined;
   /** The last fresh build of each network, for as long as its plan and the worker's model of it stay the same. */
   private cache = new Map<
     string,
@@ -81,17 +92,21 @@ export class PreviewService {
     seed: number,
     sample: PreviewSample | null,
     held: HeldModel,
-    options: { network?: string; feed?: PreviewFeed; inside?: string; heldOf?: (network: string) => HeldModel } = {},
+    options: { network?: string; feed?: PreviewFeed; inside?: OpenedBlock; heldOf?: (network: string) => HeldModel } = {},
   ): Promise<{ answer: PreviewAnswer; example?: Float32Array; label?: number }> {
     if (!sample) {
       this.example = undefined;
+      this.inside = undefined;
       this.dropCache();
       return { answer: { previews: [], skipped: [], weights: { source: 'fresh', fromRun: 0, layers: 0 }, ms: 0 } };
     }
     const { example, label } = await this.resolve(sample);
     const network = options.network ?? 'model';
     // A run's refreshes preview the main network on the example alone.
-    if (!options.feed && network === 'model') this.example = example;
+    if (!options.feed && network === 'model') {
+      this.example = example;
+      this.inside = options.inside;
+    }
     const { model, weights } = this.modelFor(network, plan, seed, held);
     const feeding = performance.now();
     const inputs = await this.inputsOf(model, example, label ?? 0, seed, options.feed, options.heldOf);
@@ -167,13 +182,13 @@ export class PreviewService {
     step: number,
     last = false,
     batch?: GradientBatch,
-  ): Promise<{ answer: PreviewAnswer; weights: NodeWeights[] } | null> {
+  ): Promise<{ answer: PreviewAnswer; weights: NodeWeights[]; inside?: OpenedBlock } | null> {
     // The last step always refreshes: the histograms end where the run ended.
     if (!this.example || model.inputs.length !== 1 || !(last || this.schedule.due(step, performance.now()))) return null;
     const began = performance.now();
     const layers = model.layers.filter((l) => l.weights.length > 0).length;
     const [answer, weights, gradients] = await Promise.all([
-      previewModel(plan, model, this.example, { source: 'run', fromRun: layers, layers }),
+      previewModel(plan, model, this.example, { source: 'run', fromRun: layers, layers }, this.inside),
       weightsByNode(plan, model),
       batch ? gradientsByNode(plan, model, batch) : Promise.resolve(new Map<string, NonNullable<NodeWeights['gradients']>>()),
     ]);
@@ -182,6 +197,6 @@ export class PreviewService {
       if (g) w.gradients = g;
     }
     this.schedule.done(step, began, performance.now());
-    return { answer, weights };
+    return { answer, weights, ...(this.inside ? { inside: this.inside } : {}) };
   }
 }

@@ -13,7 +13,7 @@ import type { Checkpoint, EpochReport, Evaluation, StepReport, TrainResult } fro
 import type { Dataset } from '../data/dataset';
 import type { SyntheticName } from '../data/synthetic';
 import type { ProfileResult } from '../profile';
-import type { PreviewAnswer } from '../preview';
+import type { OpenedBlock, PreviewAnswer } from '../preview';
 import type { NodeWeights } from '../preview-data';
 import type { ProcedureFeed } from '../preview-feed';
 
@@ -113,8 +113,8 @@ export type ToWorker =
       network?: string;
       /** What the network's Inputs get when the pinned example alone does not say (several Inputs, a program's other network). */
       feed?: PreviewFeed;
-      /** A block node of the plan's main graph: preview the nodes inside that instance instead. */
-      inside?: string;
+      /** A block node of the plan's main graph and one of its repeats: preview the nodes inside that instance instead. */
+      inside?: OpenedBlock;
     }
   | { type: 'probe' };
 
@@ -158,7 +158,7 @@ export type FromWorker =
   /** `example`: the pinned example's values; `label`: its class, for a held-out one. */
   | { type: 'preview-result'; requestId: number; answer?: PreviewAnswer; example?: Float32Array; label?: number; error?: string }
   /** A run's refresh of the pinned example's previews and of every node's weights, every few steps within a cost budget. */
-  | { type: 'preview-live'; runId: string; step: number; answer: PreviewAnswer; weights: NodeWeights[] }
+  | { type: 'preview-live'; runId: string; step: number; answer: PreviewAnswer; weights: NodeWeights[]; inside?: OpenedBlock }
   | { type: 'topology-result'; requestId: number; topology?: object; error?: string }
   | { type: 'evaluated'; requestId: number; result?: Evaluation; error?: string }
   | { type: 'profiled'; requestId: number; result?: ProfileResult; error?: string }

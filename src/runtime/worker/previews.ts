@@ -102,6 +102,15 @@ export class PreviewService {
     }
     const { example, label } = await this.resolve(sample);
     const network = options.network ?? 'model';
+    // Builds of networks the program no longer has (another document opened) are let go.
+    if (options.feed?.kind === 'procedure') {
+      const ids = new Set(options.feed.program.networks.map((n) => n.id));
+      for (const [id, entry] of this.cache)
+        if (!ids.has(id) && id !== network) {
+          entry.model.dispose();
+          this.cache.delete(id);
+        }
+    }
     // A run's refreshes preview the main network on the example alone.
     if (!options.feed && network === 'model') {
       this.example = example;

@@ -2,10 +2,11 @@
  * SR3 and Palette in real headless Chromium: each template opens, a short run (64 digits, two steps)
  * trains in the worker, the evaluation reports the sampled measure beside its trivial answer (PSNR in
  * dB beside the bicubic upsampling; the masked error beside filling with the mean image), and the
- * Train tab samples held-out digits and shows input, output and target side by side.
+ * Train tab samples held-out digits and shows input, output and target side by side, with the column
+ * names held below the sticky run header while the rows scroll.
  * Run with:
  *   npx vitest run -c vitest.e2e.config.ts test/e2e/sr3-palette.e2e.test.ts
- * Screenshots land in .tmp/shots/sr3-*.png and palette-*.png.
+ * Screenshots land in .tmp/shots/sr3-*.png and palette-*.png (…-examples-scrolled: the table scrolled).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -59,6 +60,24 @@ describe.skipIf(!e2e)('SR3 and Palette in Chromium', () => {
       expect(await rows.first().locator('canvas').nth(2).getAttribute('aria-label')).toBe('Original, held-out digit 1');
       await page.getByTestId('conditional-examples').scrollIntoViewIfNeeded();
       await shot(page, `${id}-examples`);
+
+      // Scrolled down the table (its third row at the top of the panel): the column names stay in
+      // view, just below the sticky run header rather than under it, and the first rows pass beneath.
+      await page.getByTestId('conditional-examples-table').evaluate((table) => {
+        let scroller = table.parentElement;
+        while (scroller && !(scroller.scrollHeight > scroller.clientHeight && /auto|scroll/.test(getComputedStyle(scroller).overflowY)))
+          scroller = scroller.parentElement;
+        const third = table.querySelectorAll('.pb-conditional-row [role="cell"]')[6]!;
+        scroller!.scrollTop += third.getBoundingClientRect().top - scroller!.getBoundingClientRect().top;
+      });
+      const header = (await page.getByTestId('program-train').locator('.pb-train-controls').boundingBox())!;
+      const name = (await page.getByTestId('conditional-examples-table').getByRole('columnheader').first().boundingBox())!;
+      const firstRow = (await rows.first().getByRole('cell').first().boundingBox())!;
+      const below = name.y - (header.y + header.height);
+      expect(below).toBeGreaterThanOrEqual(0);
+      expect(below).toBeLessThan(8);
+      expect(firstRow.y).toBeLessThan(name.y);
+      await shot(page, `${id}-examples-scrolled`);
     },
     480_000,
   );

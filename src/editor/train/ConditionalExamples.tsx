@@ -10,6 +10,7 @@ import { conditionalMeasure } from '../../runtime/program/denoiser';
 import type { ConditionalExamples } from '../../runtime/program/run';
 import { getClient } from './controller';
 import { Section } from './Section';
+import './conditional-examples.css';
 
 const EXAMPLES = 6;
 const STEPS = 50;
@@ -92,7 +93,7 @@ export function ConditionalExamplesPanel({ program, trained }: { program: PlanPr
           aria-label="Held-out digits: input, output and target"
           data-testid="conditional-examples-table"
         >
-          <div role="row" style={{ display: 'contents' }}>
+          <div role="row" className="pb-conditional-head" style={{ gridTemplateColumns: `repeat(3, ${width * SCALE}px)` }}>
             {names.map((n) => (
               <span key={n} role="columnheader" className="pb-small-text pb-muted">
                 {n}

@@ -6,7 +6,7 @@
  * limit for quick runs (optimizers live on the Minimize nodes). The drawing playground is for
  * classifiers only.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type uPlot from 'uplot';
 import { proceduresCoveredBy, type PlanProgram, type ProgramAnalysis } from '../../compiler/program';
 import { TrainingSchema, type GraphDocument, type TrainingSetup } from '../../document/schema';
@@ -36,6 +36,7 @@ import { isActiveStatus } from '../training';
 import { FlowDensity } from './FlowDensity';
 import { DiffusionSamplesPanel } from './DiffusionSamples';
 import { unconditionalDenoiser } from '../../runtime/program/denoiser';
+import { useRunHeaderHeight } from './sticky';
 
 const FIELDS: (keyof TrainingSetup)[] = ['batchSize', 'epochs', 'seed'];
 const HELP: Partial<Record<keyof TrainingSetup, string>> = {
@@ -119,6 +120,9 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
   useEffect(() => {
     if (runsKey !== graphKey) void refreshRuns(graphKey);
   }, [graphKey, runsKey]);
+  // Sticky rows below (the side-by-side view's column names) stop under the run header, not behind it.
+  const controls = useRef<HTMLDivElement>(null);
+  useRunHeaderHeight(controls);
 
   const errors = lowered.diagnostics.filter((d) => d.severity === 'error').length;
   const blocked = !lowered.program
@@ -134,7 +138,7 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
 
   return (
     <div className="pb-train" data-testid="program-train">
-      <div className="pb-train-controls">
+      <div className="pb-train-controls" ref={controls}>
         <div className="pb-row">
           {!active && (
             <button

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tfType from '@tensorflow/tfjs';
@@ -11,6 +10,7 @@ import { buildModel } from '../src/runtime/build';
 import { templateDocument } from '../templates/index';
 import { customLayers, kitchenSink } from './fixtures-graphs';
 import { countWeights, useCpuBackend } from './helpers/tf';
+import { typecheckStrict } from './helpers/tsc';
 import { vitEncoderGraph } from './helpers/vit-graphs';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -56,31 +56,7 @@ describe('golden emitted code', () => {
 });
 
 it('emitted modules pass tsc --noEmit --strict', () => {
-  const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
-  const files = CASES.map(([name]) => join(GENERATED, `${name}.ts`));
-  const args = [
-    '--noEmit',
-    '--ignoreConfig',
-    '--strict',
-    '--skipLibCheck',
-    '--target',
-    'ES2022',
-    '--module',
-    'ESNext',
-    '--moduleResolution',
-    'bundler',
-    '--types',
-    'node',
-    ...files,
-  ];
-  let output = '';
-  try {
-    output = execFileSync(tsc, args, { encoding: 'utf8', cwd: ROOT });
-  } catch (err) {
-    output = `${(err as { stdout?: string }).stdout ?? ''}${(err as { stderr?: string }).stderr ?? ''}`;
-    throw new Error(`tsc rejected the emitted code:\n${output}`);
-  }
-  expect(output).toBe('');
+  typecheckStrict(CASES.map(([name]) => join(GENERATED, `${name}.ts`)));
 });
 
 describe.each(CASES)('%s: the emitted module rebuilds the in-app model', (name, make) => {

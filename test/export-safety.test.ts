@@ -7,7 +7,6 @@
  * strings (the strings can change names and literals, never tokens), that no dangerous global is
  * named, and with tsc that every module still type-checks under --strict.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -20,6 +19,7 @@ import { lower } from '../src/compiler/lower';
 import { DOCUMENT_VERSION, type GraphDocument } from '../src/document/schema';
 import { buildModel } from '../src/runtime/build';
 import { countWeights, useCpuBackend } from './helpers/tf';
+import { typecheckStrict } from './helpers/tsc';
 import { identifiers, structure, tokenize } from './helpers/ts-tokens';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -226,30 +226,7 @@ describe('no document string becomes code in the TypeScript export', () => {
       { numRuns: 120, seed: 7 },
     );
     // The same modules type-check under --strict: nothing was broken, nothing was added.
-    const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
-    const files = Array.from({ length: n }, (_, i) => join(OUT, `case${i}.ts`));
-    const args = [
-      '--noEmit',
-      '--ignoreConfig',
-      '--strict',
-      '--skipLibCheck',
-      '--target',
-      'ES2022',
-      '--module',
-      'ESNext',
-      '--moduleResolution',
-      'bundler',
-      '--types',
-      'node',
-      ...files,
-    ];
-    let output = '';
-    try {
-      output = execFileSync(tsc, args, { encoding: 'utf8', cwd: ROOT });
-    } catch (err) {
-      output = `${(err as { stdout?: string }).stdout ?? ''}${(err as { stderr?: string }).stderr ?? ''}`;
-    }
-    expect(output).toBe('');
+    typecheckStrict(Array.from({ length: n }, (_, i) => join(OUT, `case${i}.ts`)));
   });
 
   it('a payload in the graph name would have run before escaping: the scanner sees it as code', () => {
@@ -531,29 +508,6 @@ describe("no document string becomes code in a training program's export", () =>
       }),
       { numRuns: 40, seed: 11 },
     );
-    const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
-    const files = Array.from({ length: n }, (_, i) => join(dir, `case${i}.ts`));
-    const args = [
-      '--noEmit',
-      '--ignoreConfig',
-      '--strict',
-      '--skipLibCheck',
-      '--target',
-      'ES2022',
-      '--module',
-      'ESNext',
-      '--moduleResolution',
-      'bundler',
-      '--types',
-      'node',
-      ...files,
-    ];
-    let output = '';
-    try {
-      output = execFileSync(tsc, args, { encoding: 'utf8', cwd: ROOT });
-    } catch (err) {
-      output = `${(err as { stdout?: string }).stdout ?? ''}${(err as { stderr?: string }).stderr ?? ''}`;
-    }
-    expect(output).toBe('');
+    typecheckStrict(Array.from({ length: n }, (_, i) => join(dir, `case${i}.ts`)));
   });
 });

@@ -24,6 +24,7 @@ import { flowTemplates, serialiseFlowTemplate } from '../scripts/gen-flow-templa
 import { templateDocument } from '../templates/index';
 import { fractionOnMoons, meanDistanceToMoons } from './helpers/moons';
 import { useCpuBackend } from './helpers/tf';
+import { typecheckStrict } from './helpers/tsc';
 
 let tf: typeof tfType;
 beforeAll(async () => {
@@ -380,27 +381,7 @@ describe('export', () => {
       writeFileSync(file, source);
       return file;
     });
-    const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
-    const args = [
-      '--noEmit',
-      '--ignoreConfig',
-      '--strict',
-      '--skipLibCheck',
-      '--target',
-      'ES2022',
-      '--module',
-      'ESNext',
-      '--moduleResolution',
-      'bundler',
-      '--types',
-      'node',
-      ...files,
-    ];
-    try {
-      execFileSync(tsc, args, { encoding: 'utf8', cwd: ROOT });
-    } catch (err) {
-      throw new Error(`tsc rejected the export:\n${(err as { stdout?: string }).stdout ?? ''}`);
-    }
+    typecheckStrict(files);
   });
 
   it("the exported sample() and trainer step are the app's on the same weights", async () => {

@@ -6,7 +6,6 @@
  * leaking tensors; and each evaluation of the exported trainer gives the app's metrics from the same
  * weights. Small data (32 or 320 synthetic 28×28 images, batches of 8) keeps it fast on the CPU.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tfType from '@tensorflow/tfjs';
@@ -22,6 +21,7 @@ import { seededRandom, shuffledIndices, type Dataset } from '../src/runtime/data
 import { ProgramRun, type ProcedureRecord } from '../src/runtime/program/run';
 import { templateDocument } from '../templates/index';
 import { useCpuBackend } from './helpers/tf';
+import { typecheckStrict } from './helpers/tsc';
 
 const ROOT = join(import.meta.dirname, '..');
 const OUT = join(ROOT, '.tmp', 'program-export');
@@ -93,28 +93,7 @@ it('src/compiler/generated/program-sources.ts is what scripts/gen-program-source
 });
 
 it("each template's exported module passes tsc --noEmit --strict", () => {
-  const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
-  const files = TEMPLATES.map((id) => join(OUT, `${id}.ts`));
-  const args = [
-    '--noEmit',
-    '--ignoreConfig',
-    '--strict',
-    '--skipLibCheck',
-    '--target',
-    'ES2022',
-    '--module',
-    'ESNext',
-    '--moduleResolution',
-    'bundler',
-    '--types',
-    'node',
-    ...files,
-  ];
-  try {
-    execFileSync(tsc, args, { encoding: 'utf8', cwd: ROOT });
-  } catch (err) {
-    throw new Error(`tsc rejected the exported trainer:\n${(err as { stdout?: string }).stdout ?? ''}${(err as { stderr?: string }).stderr ?? ''}`);
-  }
+  typecheckStrict(TEMPLATES.map((id) => join(OUT, `${id}.ts`)));
 });
 
 it('patchbay export simsiam --out writes the whole module (networks and trainer), without a note', async () => {

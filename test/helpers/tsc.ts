@@ -3,12 +3,37 @@ import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
+/** How a person's own project would compile an emitted module: no project tsconfig, --strict, Node types only. */
+export const STRICT_TSC_FLAGS = [
+  '--noEmit',
+  '--ignoreConfig',
+  '--strict',
+  '--skipLibCheck',
+  '--target',
+  'ES2022',
+  '--module',
+  'ESNext',
+  '--moduleResolution',
+  'bundler',
+  '--types',
+  'node',
+];
+
 /**
- * Type-checks one emitted module alone under `--strict`, the way a person's own project would
- * compile it (no project tsconfig, Node types only). Throws with tsc's report when it fails.
+ * Type-checks emitted modules under STRICT_TSC_FLAGS, all of them in one tsc run (one process for a
+ * test's whole set keeps CI time down). Throws with tsc's report (it prints its errors on stdout) when
+ * it fails or prints anything at all.
  */
-export function typecheckStrict(file: string): void {
+export function typecheckStrict(files: string | string[]): void {
   const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
-  const flags = ['--noEmit', '--ignoreConfig', '--strict', '--skipLibCheck', '--target', 'ES2022', '--module', 'ESNext'];
-  execFileSync(tsc, [...flags, '--moduleResolution', 'bundler', '--types', 'node', file], { encoding: 'utf8', cwd: ROOT });
+  const list = typeof files === 'string' ? [files] : files;
+  if (!list.length) throw new Error('typecheckStrict was given no file to check.');
+  let report: string;
+  try {
+    report = execFileSync(tsc, [...STRICT_TSC_FLAGS, ...list], { encoding: 'utf8', cwd: ROOT });
+  } catch (err) {
+    const { stdout, stderr, message } = err as { stdout?: string; stderr?: string; message: string };
+    report = `${stdout ?? ''}${stderr ?? ''}` || message;
+  }
+  if (report) throw new Error(`tsc --strict rejected ${list.length === 1 ? list[0] : `${list.length} modules`}:\n${report}`);
 }

@@ -3,6 +3,7 @@ import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
 import { scopedOf, useEditor, type Panel } from './store';
 import { formatCount } from './analysis';
 import { Canvas } from './Canvas';
+import { useFitView } from './huge-graphs';
 import { Palette } from './Palette';
 import { groupSelection, Inspector } from './Inspector';
 import { CodePanel, IssuesPanel, SummaryPanel } from './Panels';
@@ -25,11 +26,11 @@ function isTyping(target: EventTarget | null): boolean {
 
 /** The keyboard shortcuts of shortcuts.ts, on the app's store. */
 function useShortcuts(openPicker: () => void) {
-  const flow = useReactFlow();
+  const fitView = useFitView();
   useEffect(() => {
     const ctx: ShortcutContext = {
       store: useEditor,
-      fitView: () => void flow.fitView({ padding: 0.15, duration: 200, maxZoom: 1.2 }),
+      fitView: () => void fitView({ padding: 0.15, duration: 200, maxZoom: 1.2 }),
       openPicker,
       save: saveToFile,
       group: groupSelection,
@@ -39,7 +40,7 @@ function useShortcuts(openPicker: () => void) {
     };
     addEventListener('keydown', onKey);
     return () => removeEventListener('keydown', onKey);
-  }, [flow, openPicker]);
+  }, [fitView, openPicker]);
 }
 
 function Toolbar({ openPicker }: { openPicker: () => void }) {
@@ -47,6 +48,7 @@ function Toolbar({ openPicker }: { openPicker: () => void }) {
   const canRedo = useEditor((s) => s.future.length > 0);
   const name = useEditor((s) => s.doc.name);
   const flow = useReactFlow();
+  const fitView = useFitView();
   const [busy, setBusy] = useState(false);
   const tidy = async () => {
     // The graph on show: the main graph, or the open block's body.
@@ -110,7 +112,7 @@ function Toolbar({ openPicker }: { openPicker: () => void }) {
         <button type="button" onClick={tidy} disabled={busy} title="Arrange the nodes top to bottom">
           Tidy up
         </button>
-        <button type="button" onClick={() => void flow.fitView({ padding: 0.15, duration: 200, maxZoom: 1.2 })} title="F">
+        <button type="button" onClick={() => void fitView({ padding: 0.15, duration: 200, maxZoom: 1.2 })} title="F">
           Fit view
         </button>
       </nav>

@@ -1,6 +1,7 @@
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import {
   Background,
+  ControlButton,
   Controls,
   Handle,
   MiniMap,
@@ -28,7 +29,17 @@ import { QuickAddMenu, type QuickAddRequest } from './QuickAdd';
 import { edgeIdAt, insertDropped } from './wire-drop';
 import { hasUnplaced, layoutUnplaced } from './layout';
 import { portsOf, type NodePorts } from '../compiler/graph';
-import { DETAIL_ZOOM, fitOptionsFor, MINIMAP_UP_TO, nodeSizeProps, RENDER_VISIBLE_ONLY_ABOVE, useCountForRendering } from './huge-graphs';
+import {
+  DETAIL_ZOOM,
+  fitOptionsFor,
+  graphBounds,
+  SVG_MINIMAP_UP_TO,
+  nodeSizeProps,
+  RENDER_VISIBLE_ONLY_ABOVE,
+  useCountForRendering,
+  useCulling,
+  useFitView,
+} from './huge-graphs';
 import type { NodeResult } from '../compiler/infer';
 import type { Diagnostic } from '../document/diagnostics';
 import type { BlockDef, GraphBody, GraphEdge, GraphNode } from '../document/schema';
@@ -37,6 +48,7 @@ import { BLOCK_NODE_TYPE, getSpec } from '../nodes/registry';
 import { formatShape } from '../nodes/shape';
 import type { Shape } from '../nodes/spec';
 import { NodeBoundary } from './ErrorBoundary';
+import { CanvasMiniMap, type MiniMapColours } from './CanvasMiniMap';
 import { sameNodeBesidesPosition } from './layout-only';
 import { NodePreview } from './preview/NodePreview';
 import { PinBar } from './preview/PinBar';
@@ -230,6 +242,22 @@ const PatchNode = memo(function PatchNode({ id, selected, data }: NodeProps<Patc
 
 const nodeTypes = { patch: PatchNode };
 
+/** Four corners of a frame, drawn like the other control buttons' icons (filled, 12 px). */
+function FitViewIcon() {
+  return (
+    <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32" aria-hidden="true">
+      <path d="M0 0h11v4H4v7H0zM21 0h11v11h-4V4h-7zM28 21h4v11H21v-4h7zM0 21h4v7h7v4H0z" />
+    </svg>
+  );
+}
+
+/** The canvas minimap's colours: the same CSS variables as minimapColor's, read where it is drawn (light or dark). */
+function minimapColours(el: Element): MiniMapColours {
+  const css = getComputedStyle(el);
+  const v = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
+  return { node: v('--muted', '#667085'), block: v('--block-border', '#b8aef5'), error: v('--error', '#d92d20') };
+}
+
 function minimapColor(n: Node): string {
   return n.className?.includes('pb-mm-block') ? 'var(--block-border)' : n.className?.includes('pb-mm-error') ? 'var(--error)' : 'var(--muted)';
 }
@@ -249,6 +277,17 @@ function useViewBody() {
 
 const pointOf = (e: MouseEvent | TouchEvent): { clientX: number; clientY: number } | undefined => ('changedTouches' in e ? e.changedTouches[0] : e);
 
+/**
+ * Props given to <ReactFlow> keep their identity from one render to the next: React Flow copies each
+ * prop that changed into its store, and every store update re-runs the selector of every node and
+ * wire on the canvas (two thousand of them at 1,000 nodes). Inline arrow functions here made each
+ * move of a drag four store updates instead of one (bench/canvas.bench.ts).
+ */
+const beginGesture = () => useEditor.getState().beginGesture();
+const endGesture = () => useEditor.getState().endGesture();
+const MULTI_SELECTION_KEYS = ['Meta', 'Control', 'Shift'];
+const MINIMAP_STYLE = { width: 160, height: 110 };
+
 const FIT = { padding: 0.15, duration: 200, maxZoom: 1.2 };
 /** Inside a block the body is a tall column: fitting all of it would shrink the nodes to unreadable. */
 const BLOCK_FIT = { ...FIT, minZoom: 0.8 };
@@ -264,6 +303,8 @@ export function Canvas() {
   const fitN = useEditor((s) => s.fitN);
   const focusRequest = useEditor((s) => s.focusRequest);
   const flow = useReactFlow();
+  const fit = useFitView();
+  const fitAll = useCallback(() => void fit({ padding: 0.1 }), [fit]);
   // Re-renders only when the zoom crosses the line, not on every zoom step.
   const far = useStore((s) => s.transform[2] < DETAIL_ZOOM);
   const wrapper = useRef<HTMLDivElement>(null);
@@ -306,6 +347,9 @@ export function Canvas() {
       s.requestFit();
     });
   }, [body, measured, viewKey]);
+
+  const bounds = useMemo(() => graphBounds(body.nodes, (id) => measured.get(`${viewKey}/${id}`)), [body.nodes, measured, viewKey]);
+  const culling = useCulling(body.nodes.length, bounds);
 
   const selNodeSet = useMemo(() => new Set(selectedNodes), [selectedNodes]);
   const selEdgeSet = useMemo(() => new Set(selectedEdges), [selectedEdges]);
@@ -598,7 +642,7 @@ export function Canvas() {
     if (fitN === 0) return;
     const t = setTimeout(
       () =>
-        void flow.fitView(useEditor.getState().blockView ? BLOCK_FIT : fitOptionsFor(FIT, flow.getNodes())).then(() => {
+        void fit(useEditor.getState().blockView ? BLOCK_FIT : fitOptionsFor(FIT, flow.getNodes())).then(() => {
           // A block body taller than the view starts at its top (its inputs), not in its middle.
           if (!useEditor.getState().blockView) return;
           const top = Math.min(...flow.getNodes().map((n) => n.position.y));
@@ -609,7 +653,7 @@ export function Canvas() {
       60,
     );
     return () => clearTimeout(t);
-  }, [fitN, flow]);
+  }, [fitN, flow, fit]);
 
   useEffect(() => {
     if (!focusRequest) return;
@@ -636,30 +680,37 @@ export function Canvas() {
         onEdgesChange={onEdgesChange}
         onConnect={onConnect}
         onConnectEnd={onConnectEnd}
-        onNodeDragStart={() => useEditor.getState().beginGesture()}
+        onNodeDragStart={beginGesture}
         onNodeDrag={onNodeDrag}
         onNodeDragStop={onNodeDragStop}
-        onSelectionDragStart={() => useEditor.getState().beginGesture()}
-        onSelectionDragStop={() => useEditor.getState().endGesture()}
+        onSelectionDragStart={beginGesture}
+        onSelectionDragStop={endGesture}
         onNodeDoubleClick={onNodeDoubleClick}
         zoomOnDoubleClick={false}
         deleteKeyCode={null}
-        multiSelectionKeyCode={['Meta', 'Control', 'Shift']}
+        multiSelectionKeyCode={MULTI_SELECTION_KEYS}
         selectionKeyCode="Shift"
         // Large graphs: mount only what is on screen, so dragging at a working zoom stays smooth.
-        onlyRenderVisibleElements={renderCount > RENDER_VISIBLE_ONLY_ABOVE}
+        onlyRenderVisibleElements={culling}
         colorMode="system"
         minZoom={0.1}
         maxZoom={2}
         attributionPosition="top-right"
         aria-label="Graph canvas"
       >
-        <Background gap={20} size={1} />
-        <Controls position="bottom-left" showInteractive={false} />
+        {/* Zoomed far out the dots are a grey wash, and they were painted again on every step of a pan. */}
+        {!far && <Background gap={20} size={1} />}
+        <Controls position="bottom-left" showInteractive={false} showFitView={false}>
+          <ControlButton className="react-flow__controls-fitview" onClick={fitAll} title="Fit all nodes in view" aria-label="Fit all nodes">
+            <FitViewIcon />
+          </ControlButton>
+        </Controls>
         <Panel position="top-left">
           <PinBar />
         </Panel>
-        {renderCount <= MINIMAP_UP_TO && (
+        {renderCount > SVG_MINIMAP_UP_TO ? (
+          <CanvasMiniMap colours={minimapColours} />
+        ) : (
           <MiniMap
             position="bottom-right"
             pannable
@@ -669,7 +720,7 @@ export function Canvas() {
             nodeColor={minimapColor}
             nodeBorderRadius={4}
             maskColor="rgb(120 120 140 / 0.15)"
-            style={{ width: 160, height: 110 }}
+            style={MINIMAP_STYLE}
           />
         )}
       </ReactFlow>

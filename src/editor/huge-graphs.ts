@@ -9,11 +9,12 @@
  *   real, and the guesses are dropped).
  * - Fitting the whole of such a graph in view shows thousands of unreadable nodes at the smallest
  *   zoom, all rendered: a huge graph opens on its first nodes in document order (its inputs).
- * - The minimap of a huge graph is a blur of thousands of SVG shapes that re-render on every pan.
+ * - React Flow's minimap of a huge graph is thousands of SVG shapes, each with its own store
+ *   subscription: a huge graph gets a minimap drawn on one canvas instead (CanvasMiniMap.tsx).
  * - Both are decided by `useCountForRendering`, so that leaving a huge graph does not render it.
  */
-import { useEffect, useState } from 'react';
-import { Position } from '@xyflow/react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { getViewportForBounds, Position, useReactFlow, useStore, useStoreApi, type ReactFlowInstance } from '@xyflow/react';
 import type { BlockDef, GraphNode } from '../document/schema';
 import { portsOf } from '../compiler/graph';
 
@@ -22,8 +23,8 @@ export const RENDER_VISIBLE_ONLY_ABOVE = 300;
 /** Above this many nodes the view opens on the first FIT_FIRST nodes instead of all of them. */
 export const FIT_ALL_UP_TO = 400;
 export const FIT_FIRST = 200;
-/** Above this many nodes the minimap is left out. */
-export const MINIMAP_UP_TO = 2000;
+/** Above this many nodes the minimap is drawn on a canvas (CanvasMiniMap.tsx) instead of React Flow's SVG minimap. */
+export const SVG_MINIMAP_UP_TO = RENDER_VISIBLE_ONLY_ABOVE;
 /**
  * Below this zoom the canvas draws nodes as boxes with their wires: the text (12 px lines under
  * 5 px), the wires' shape labels and the previews are unreadable there, and they are what made
@@ -45,6 +46,83 @@ export function useCountForRendering(count: number): number {
   // oxlint-disable-next-line react/set-state-in-effect
   useEffect(() => setSettled(count), [count]);
   return Math.max(count, settled);
+}
+
+/**
+ * Culling (onlyRenderVisibleElements) pays off only while much of the graph is off screen. With the
+ * whole graph in view it costs on every pan step and every move of a drag (React Flow tests every
+ * node and wire against the view), and panning then unmounts the nodes that leave the screen at one
+ * edge and mounts and measures those that come back at the other. So a huge graph is culled only
+ * while it is more than this many times as wide or as tall as the canvas at the current zoom.
+ */
+export const CULL_WHEN_LARGER_THAN_VIEW = 1.5;
+
+interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** The box around the nodes, at their measured sizes or the guess; none while a node has no place yet (it is about to be laid out) or there are no nodes. */
+export function graphBounds(nodes: readonly GraphNode[], sizeOf: (id: string) => { width: number; height: number } | undefined): Rect | null {
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = -Infinity;
+  for (const n of nodes) {
+    if (!n.position) return null;
+    const size = sizeOf(n.id) ?? GUESS;
+    x0 = Math.min(x0, n.position.x);
+    y0 = Math.min(y0, n.position.y);
+    x1 = Math.max(x1, n.position.x + size.width);
+    y1 = Math.max(y1, n.position.y + size.height);
+  }
+  return x0 <= x1 ? { x: x0, y: y0, width: x1 - x0, height: y1 - y0 } : null;
+}
+
+/** The value of the last committed render (see useCountForRendering for why both are needed). */
+function useSettled<T>(value: T): T {
+  const [settled, setSettled] = useState(value);
+  // oxlint-disable-next-line react/set-state-in-effect
+  useEffect(() => setSettled(value), [value]);
+  return settled;
+}
+
+/**
+ * Whether React Flow renders only what is on screen: for a graph of more than
+ * RENDER_VISIBLE_ONLY_ABOVE nodes (counted as useCountForRendering does) that is, at this zoom,
+ * much larger than the canvas. Decided on the bounds of both this render's nodes and the last
+ * committed ones, for the same reason as the count: a 20,000-node graph replacing a small one must
+ * not be rendered whole while the small one's bounds say that everything fits.
+ */
+export function useCulling(count: number, bounds: Rect | null): boolean {
+  const renderCount = useCountForRendering(count);
+  const settled = useSettled(bounds);
+  // Without a box for either (unplaced nodes, an empty graph) nothing is known to fit: cull.
+  const both = useMemo(() => {
+    if (!bounds || !settled) return null;
+    const x = Math.min(bounds.x, settled.x);
+    const y = Math.min(bounds.y, settled.y);
+    return {
+      x,
+      y,
+      width: Math.max(bounds.x + bounds.width, settled.x + settled.width) - x,
+      height: Math.max(bounds.y + bounds.height, settled.y + settled.height) - y,
+    };
+  }, [bounds, settled]);
+  const fitsInView = useStore(
+    useCallback(
+      (s: { transform: [number, number, number]; width: number; height: number }) =>
+        !!both &&
+        s.width > 0 &&
+        s.height > 0 &&
+        both.width * s.transform[2] <= CULL_WHEN_LARGER_THAN_VIEW * s.width &&
+        both.height * s.transform[2] <= CULL_WHEN_LARGER_THAN_VIEW * s.height,
+      [both],
+    ),
+  );
+  return renderCount > RENDER_VISIBLE_ONLY_ABOVE && !fitsInView;
 }
 
 /** The size a node is taken to have before it is measured (a typical layer node). */
@@ -94,7 +172,59 @@ export function nodeSizeProps(args: {
   return unmeasuredNodeGuess(node, blocks);
 }
 
-/** fitView options: the whole graph, or for a huge one its first nodes. */
-export function fitOptionsFor<T extends object>(base: T, nodes: readonly { id: string }[]): T & { nodes?: { id: string }[] } {
-  return nodes.length > FIT_ALL_UP_TO ? { ...base, nodes: nodes.slice(0, FIT_FIRST).map((n) => ({ id: n.id })) } : base;
+export interface FitOptions {
+  padding: number;
+  duration?: number;
+  minZoom?: number;
+  maxZoom?: number;
+  nodes?: { id: string }[];
+}
+
+/**
+ * Fits nodes in view at once, counting a node never measured at the size it was given (the guess).
+ * React Flow's own fitView (and its Controls' fit button) waits until every node has been measured
+ * and then fits only measured nodes; with culling, nodes never scrolled into view are never
+ * measured, so on the 1,000-node bench graph the fit button did nothing, and the queued fit landed
+ * later, in the middle of the next drag (bench/canvas.bench.ts).
+ */
+export function fitNow(
+  flow: Pick<ReactFlowInstance, 'getNodes' | 'getNodesBounds' | 'setViewport'>,
+  view: { width: number; height: number; minZoom: number; maxZoom: number },
+  options: FitOptions,
+): Promise<boolean> {
+  const ids = (options.nodes ?? flow.getNodes()).map((n) => n.id);
+  if (ids.length === 0 || !view.width || !view.height) return Promise.resolve(false);
+  const bounds = flow.getNodesBounds(ids);
+  const minZoom = Math.max(view.minZoom, options.minZoom ?? 0);
+  const maxZoom = Math.max(minZoom, Math.min(view.maxZoom, options.maxZoom ?? Infinity));
+  const viewport = getViewportForBounds(bounds, view.width, view.height, minZoom, maxZoom, options.padding);
+  // Held at the smallest zoom allowed, the nodes do not fit: show where they start (the inputs), not their middle.
+  const pad = (size: number) => (size - size / (1 + options.padding)) / 2;
+  if (bounds.width * viewport.zoom > view.width) viewport.x = pad(view.width) - bounds.x * viewport.zoom;
+  if (bounds.height * viewport.zoom > view.height) viewport.y = pad(view.height) - bounds.y * viewport.zoom;
+  return flow.setViewport(viewport, { duration: options.duration });
+}
+
+/** Fitting the view: React Flow's fitView for a graph it renders whole, fitNow for a culled one. */
+export function useFitView(): (options: FitOptions) => Promise<boolean> {
+  const flow = useReactFlow();
+  const store = useStoreApi();
+  return useCallback(
+    (options: FitOptions) => {
+      const { width, height, minZoom, maxZoom, nodes } = store.getState();
+      return nodes.length > RENDER_VISIBLE_ONLY_ABOVE ? fitNow(flow, { width, height, minZoom, maxZoom }, options) : flow.fitView(options);
+    },
+    [flow, store],
+  );
+}
+
+/**
+ * fitView options: the whole graph, or for a huge one its first nodes, no further out than the zoom
+ * where nodes show their details (the first nodes of a wide graph span all of it: fitting them all
+ * rendered every node of the 1,000-node bench graph on opening).
+ */
+export function fitOptionsFor(base: FitOptions, nodes: readonly { id: string }[]): FitOptions {
+  return nodes.length > FIT_ALL_UP_TO
+    ? { ...base, nodes: nodes.slice(0, FIT_FIRST).map((n) => ({ id: n.id })), minZoom: Math.max(base.minZoom ?? 0, DETAIL_ZOOM) }
+    : base;
 }

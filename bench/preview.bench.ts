@@ -2,8 +2,10 @@
  * Previews on a pinned example, on the wasm backend in Node (one thread): what a refresh after an
  * edit costs (a fresh build that keeps the untouched layers' weights, one forward over every node,
  * read back and reduced) for ConvMixer `mnist` and a 1,000-node chain; what a refresh during a run
- * costs (previews plus every node's weight histograms); and the training slowdown with refreshes
- * on, ConvMixer `mnist` on MNIST, runs with and without interleaved so machine noise hits both.
+ * costs (previews, every node's weight histograms, the histograms of the gradients the refresh step
+ * applied, every node's output over 64 held-out digits), part by part; and the training slowdown
+ * with refreshes on, ConvMixer `mnist` on MNIST, runs with and without interleaved so machine noise
+ * hits both.
  * Run with `npx tsx bench/preview.bench.ts` (STEPS=… steps per run, default 60; RUNS=… pairs, default 2).
  */
 import { performance } from 'node:perf_hooks';
@@ -13,8 +15,8 @@ import { analyze } from '../src/compiler/infer';
 import { lower } from '../src/compiler/lower';
 import { buildModel } from '../src/runtime/build';
 import { useWasmBackend } from '../src/runtime/wasm-backend';
-import { gradientsByNode, previewBuild, previewModel, RefreshSchedule, weightsByNode } from '../src/runtime/preview';
-import { gradientBatchOf } from '../src/runtime/worker/previews';
+import { activationsByNode, gradientsByNode, previewBuild, previewModel, RefreshSchedule, weightsByNode } from '../src/runtime/preview';
+import { activationBatchOf } from '../src/runtime/worker/previews';
 import { loadMnistNode } from '../src/runtime/data/mnist-node';
 import { trainClassifier } from '../src/runtime/training/train';
 import { chainGraph } from './graphs';
@@ -79,34 +81,68 @@ async function main() {
     Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)),
   );
 
-  // During a run: previews, weight and gradient histograms of the training model (as the worker refreshes).
-  const batch = gradientBatchOf(ds, doc.training!)!;
+  // During a run: previews, weight histograms, the step's gradients' histograms and the outputs over
+  // 64 held-out digits, part by part (a training step's gradients, kept by the tap, to measure their reading).
+  const batch = activationBatchOf(ds)!;
+  const setup = { ...doc.training!, epochs: 1, batchSize: 32, seed: 0 } as Parameters<typeof trainClassifier>[3];
   const model = buildModel(plan, { seed: 0 });
-  const live: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const began = performance.now();
-    await Promise.all([previewModel(plan, model, digit), weightsByNode(plan, model), gradientsByNode(plan, model, batch)]);
-    live.push(performance.now() - began);
+  let kept: Map<string, tf.Tensor> | undefined;
+  const stepTimes: number[] = [];
+  {
+    let at = 0;
+    await trainClassifier(tf, model, ds, setup, {
+      limit: 6 * 32,
+      hooks: {
+        gradientTap: { wanted: (step) => step === 6, take: (g) => (kept = g) },
+        waitWhilePaused: async () => void (at = performance.now()),
+        onStep: () => void stepTimes.push(performance.now() - at),
+      },
+    });
   }
+  const parts = { previews: [] as number[], weights: [] as number[], gradients: [] as number[], activations: [] as number[], all: [] as number[] };
+  const time = async (list: number[], f: () => Promise<unknown>) => {
+    const began = performance.now();
+    await f();
+    list.push(performance.now() - began);
+  };
+  for (let i = 0; i < 5; i++) {
+    await time(parts.previews, () => previewModel(plan, model, digit));
+    await time(parts.weights, () => weightsByNode(plan, model));
+    await time(parts.gradients, () => gradientsByNode(plan, model, kept!));
+    await time(parts.activations, () => activationsByNode(plan, model, batch));
+    await time(parts.all, () =>
+      Promise.all([previewModel(plan, model, digit), weightsByNode(plan, model), gradientsByNode(plan, model, kept!), activationsByNode(plan, model, batch)]),
+    );
+  }
+  tf.dispose([...kept!.values()]);
   model.dispose();
-  console.log(`ConvMixer mnist: one refresh during a run (previews, weight and gradient histograms of 6 nodes) ${median(live.slice(1)).toFixed(0)} ms`);
+  const m = (xs: number[]) => median(xs.slice(1)).toFixed(0);
+  console.log(
+    `ConvMixer mnist: one refresh during a run ${m(parts.all)} ms: previews ${m(parts.previews)}, weight histograms ${m(parts.weights)}, the step's gradients ${m(parts.gradients)}, outputs over ${batch.count} held-out digits ${m(parts.activations)} (a training step of 32: ${m(stepTimes)} ms)`,
+  );
 
   // Training slowdown: the same run with and without refreshes, interleaved.
-  const setup = { ...doc.training!, epochs: 1, batchSize: 32, seed: 0 } as Parameters<typeof trainClassifier>[3];
   const limit = STEPS * 32;
   const timeRun = async (withPreviews: boolean) => {
     const m = buildModel(plan, { seed: 0 });
     const schedule = new RefreshSchedule();
+    let tapped: Map<string, tf.Tensor> | undefined;
+    let refreshAt = -1;
     const began = performance.now();
     await trainClassifier(tf, m, ds, setup, {
       limit,
       hooks: {
+        // As the worker: the step that ends with a refresh is chosen before it, and keeps its gradients.
+        gradientTap: {
+          wanted: (step, last) => withPreviews && (last || schedule.due(step, performance.now())) && (refreshAt = step) === step,
+          take: (g) => (tapped = g),
+        },
         onStep: async (report) => {
-          if (!withPreviews) return;
-          const last = report.step === report.totalSteps;
-          if (!(last || schedule.due(report.step, performance.now()))) return;
+          if (report.step !== refreshAt) return;
           const at = performance.now();
-          await Promise.all([previewModel(plan, m, digit), weightsByNode(plan, m), gradientsByNode(plan, m, batch)]);
+          await Promise.all([previewModel(plan, m, digit), weightsByNode(plan, m), gradientsByNode(plan, m, tapped!), activationsByNode(plan, m, batch)]);
+          tf.dispose([...tapped!.values()]);
+          tapped = undefined;
           schedule.done(report.step, at, performance.now());
         },
       },

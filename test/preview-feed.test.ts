@@ -256,12 +256,14 @@ describe("the worker's preview service", () => {
     expect(answer.previews.map((p) => p.nodeId).sort()).toEqual(['bn1', 'bn2', 'depthwise', 'pointwise', 'residual', 'x', 'y']);
     // A run of the same plan refreshes the same repeat of the same instance.
     const trained = buildModel(plan!, { seed: 0 });
-    const live = await service.live(plan!, trained, 1, true);
+    service.refreshDue(1, true, trained);
+    const live = await service.live(plan!, trained, 1);
     expect(live?.inside).toEqual(inside);
     expect(live!.answer.previews.map((p) => p.nodeId).sort()).toEqual(['bn1', 'bn2', 'depthwise', 'pointwise', 'residual', 'x', 'y']);
     // Back on the main graph: the run refreshes the main nodes.
     await service.answer(plan!, 0, { kind: 'values', values: digit }, none);
-    const main = await service.live(plan!, trained, 2, true);
+    service.refreshDue(2, true, trained);
+    const main = await service.live(plan!, trained, 2);
     expect(main?.inside).toBeUndefined();
     expect(main!.answer.previews.some((p) => p.nodeId === 'head')).toBe(true);
     trained.dispose();

@@ -2,8 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { analyze } from '../src/compiler/infer';
 import { lower } from '../src/compiler/lower';
 import { buildModel } from '../src/runtime/build';
-import { histogramOf, looksLikeProbabilities, pictureOf, previewKindOf, statsOf } from '../src/runtime/preview-data';
-import { gradientsByNode, nodeOutputs, previewBuild, previewModel, RefreshSchedule, weightsByNode } from '../src/runtime/preview';
+import {
+  ACTIVATION_SAMPLE,
+  activationsOf,
+  deadUnitsOf,
+  HISTOGRAM_BINS,
+  histogramOf,
+  isRectified,
+  looksLikeProbabilities,
+  pictureOf,
+  previewKindOf,
+  samplePositions,
+  statsOf,
+} from '../src/runtime/preview-data';
+import { activationsByNode, gradientsByNode, nodeOutputs, previewBuild, previewModel, RefreshSchedule, weightsByNode } from '../src/runtime/preview';
+import { trainClassifier } from '../src/runtime/training/train';
+import { TrainingSchema } from '../src/document/schema';
 import { graph } from './helpers/graphs';
 import { templateDocument, TEMPLATES } from '../templates/index';
 import { useCpuBackend } from './helpers/tf';
@@ -176,8 +190,8 @@ describe('previews of a model', () => {
   });
 });
 
-describe('gradients by node', () => {
-  it("a softmax Dense layer's gradients are xᵀ(p − y) / n and (p − y) / n, by hand", async () => {
+describe("gradients by node: the training step's own", () => {
+  it("a softmax Dense layer's gradients are xᵀ(p − y) / n and (p − y) / n, by hand, as the step applied them", async () => {
     const tf = await useCpuBackend();
     const doc = graph(
       [
@@ -196,14 +210,34 @@ describe('gradients by node', () => {
     const kernel = [0, 1].flatMap((r) => [0, 1, 2].map((c) => x[r]! * d[c]! + x[2 + r]! * d[3 + c]!));
     const bias = [0, 1, 2].map((c) => d[c]! + d[3 + c]!);
     const expected = [...kernel, ...bias];
-    const tensors = tf.memory().numTensors;
-    const grads = await gradientsByNode(plan!, model, {
-      x: Float32Array.from(x),
-      labels: Int32Array.from(labels),
+    const ds = {
+      name: 'two',
       inputShape: [2],
-      classes: 3,
-      loss: 'categoricalCrossentropy',
+      classNames: ['a', 'b', 'c'],
+      train: { x: Float32Array.from(x), y: Uint8Array.from(labels), count: 2 },
+      test: { x: Float32Array.from(x), y: Uint8Array.from(labels), count: 2 },
+    };
+    const setup = TrainingSchema.parse({ optimizer: 'sgd', learningRate: 0.1, momentum: 0, batchSize: 2, epochs: 2, schedule: 'constant', seed: 1 });
+    const tensors = tf.memory().numTensors;
+    const asked: Array<[number, boolean]> = [];
+    const taken: Array<Map<string, import('@tensorflow/tfjs').Tensor>> = [];
+    await trainClassifier(tf, model, ds, setup, {
+      hooks: {
+        // Only the first step's: the second is asked about (as the last) but not kept.
+        gradientTap: {
+          wanted: (step, last) => (asked.push([step, last]), step === 1),
+          take: (grads) => taken.push(grads),
+        },
+      },
     });
+    expect(asked).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    expect(taken).toHaveLength(1);
+    const grads = await gradientsByNode(plan!, model, taken[0]!);
+    tf.dispose([...taken[0]!.values()]);
+    // Nothing else stays behind: the tap's copies were the only tensors it made.
     expect(tf.memory().numTensors).toBe(tensors);
     const head = grads.get('head')!;
     expect(head.count).toBe(9);
@@ -212,6 +246,104 @@ describe('gradients by node', () => {
     expect(head.stats.max).toBeCloseTo(Math.max(...expected), 5);
     expect(head.stats.mean).toBeCloseTo(expected.reduce((a, v) => a + v, 0) / 9, 6);
     model.dispose();
+  });
+});
+
+describe('activations over a held-out batch', () => {
+  it('dead units, zeros, figures and the histogram match the values read back whole; a sample meets every channel', async () => {
+    const tf = await useCpuBackend();
+    const doc = graph(
+      [
+        { id: 'in', type: 'Input', params: { shape: [4] } },
+        { id: 'hidden', type: 'Dense', params: { units: 6, activation: 'relu' } },
+        { id: 'head', type: 'Dense', params: { units: 3, activation: 'softmax' } },
+      ],
+      [
+        ['in', 'hidden'],
+        ['hidden', 'head'],
+      ],
+    );
+    const { plan } = lower(analyze(doc));
+    const model = buildModel(plan!, { seed: 5 });
+    // Units 1 and 4 can never fire on non-negative inputs: non-positive weights and a negative bias.
+    const [k, b] = model.getLayer('hidden').getWeights();
+    const kernel = Array.from(await k!.data());
+    const bias = Array.from(await b!.data());
+    for (const u of [1, 4]) {
+      for (let r = 0; r < 4; r++) kernel[r * 6 + u] = -Math.abs(kernel[r * 6 + u]!);
+      bias[u] = -0.5;
+    }
+    // Unit 0 always fires.
+    bias[0] = 10;
+    model.getLayer('hidden').setWeights([tf.tensor(kernel, [4, 6]), tf.tensor(bias, [6])]);
+    const n = 40;
+    const xs = Float32Array.from({ length: n * 4 }, (_, i) => (Math.sin(i * 1.7) + 1) / 2);
+    const tensors = tf.memory().numTensors;
+    const out = await activationsByNode(plan!, model, { x: xs, count: n, inputShape: [4] });
+    expect(tf.memory().numTensors).toBe(tensors);
+    const hidden = out.find((a) => a.nodeId === 'hidden')!;
+    const probe = tf.model({ inputs: model.inputs, outputs: model.getLayer('hidden').output as import('@tensorflow/tfjs').SymbolicTensor });
+    const values = Array.from(await (probe.predict(tf.tensor(xs, [n, 4])) as import('@tensorflow/tfjs').Tensor).data());
+    const byHand = statsOf(values);
+    expect(hidden.examples).toBe(n);
+    expect(hidden.units).toBe(6);
+    expect(hidden.dead).toBe(2);
+    expect(hidden.zeros).toBe(values.filter((v) => v === 0).length);
+    expect(hidden.zeros).toBeGreaterThanOrEqual(2 * n);
+    expect(isRectified(hidden)).toBe(true);
+    expect(hidden.stats.min).toBe(0);
+    expect(hidden.stats.max).toBeCloseTo(byHand.max, 5);
+    expect(hidden.stats.mean).toBeCloseTo(byHand.mean, 5);
+    expect(hidden.stats.std).toBeCloseTo(byHand.std, 4);
+    expect(hidden.sampled).toBe(n * 6);
+    expect(hidden.histogram.counts).toEqual(histogramOf(values, HISTOGRAM_BINS, byHand).counts);
+    // The softmax is never exactly 0: not rectified, no dead units.
+    const head = out.find((a) => a.nodeId === 'head')!;
+    expect(head.dead).toBe(0);
+    expect(isRectified(head)).toBe(false);
+    // The Input over the batch is the batch itself.
+    expect(out.find((a) => a.nodeId === 'in')!.stats.mean).toBeCloseTo(statsOf(xs).mean, 5);
+    model.dispose();
+  });
+
+  it('ConvMixer: every node measured over 64 digits-like examples, sampled to ACTIVATION_SAMPLE values', async () => {
+    await useCpuBackend();
+    const { plan, doc } = planOf('convmixer', 'mnist');
+    const model = buildModel(plan, { seed: 0 });
+    const xs = Float32Array.from({ length: 64 * 784 }, (_, i) => ((i * 7919) % 255) / 255);
+    const out = await activationsByNode(plan, model, { x: xs, count: 64, inputShape: [28, 28, 1] });
+    expect(out.map((a) => a.nodeId).sort()).toEqual(doc.nodes.map((n) => n.id).sort());
+    for (const a of out) {
+      expect(a.examples, a.nodeId).toBe(64);
+      expect(
+        a.histogram.counts.reduce((s, c) => s + c, 0),
+        a.nodeId,
+      ).toBe(Math.min(a.stats.count, ACTIVATION_SAMPLE));
+    }
+    model.dispose();
+  }, 60_000);
+
+  it('sample positions are distinct, sorted, repeatable and spread over every channel of a channels-last tensor', () => {
+    const p = samplePositions(64 * 14 * 14 * 64, ACTIVATION_SAMPLE);
+    expect(p.length).toBe(ACTIVATION_SAMPLE);
+    expect(new Set(p).size).toBe(ACTIVATION_SAMPLE);
+    for (let i = 1; i < p.length; i++) expect(p[i]!).toBeGreaterThan(p[i - 1]!);
+    expect(Array.from(samplePositions(64 * 14 * 14 * 64, ACTIVATION_SAMPLE))).toEqual(Array.from(p));
+    const channels = new Set(Array.from(p, (i) => i % 64));
+    expect(channels.size).toBe(64);
+    expect(Array.from(samplePositions(5, 10))).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('figures from the device reductions, by hand; NaN falls back to the sample', () => {
+    const a = activationsOf('n', 2, { count: 4, min: 0, max: 3, sum: 4, squares: 10, nonFinite: 0, zeros: 2, peaks: [0, 3] }, [0, 0, 1, 3]);
+    // mean 1, E[x²] 2.5, variance 1.5.
+    expect(a.stats).toMatchObject({ count: 4, min: 0, max: 3, mean: 1, nonFinite: 0 });
+    expect(a.stats.std).toBeCloseTo(Math.sqrt(1.5), 10);
+    expect(a.stats.norm).toBeCloseTo(Math.sqrt(10), 10);
+    expect([a.units, a.dead, a.zeros, a.sampled]).toEqual([2, 1, 2, 4]);
+    expect(deadUnitsOf([0, -0, 1e-30, 0])).toBe(3);
+    const bad = activationsOf('n', 1, { count: 3, min: NaN, max: NaN, sum: NaN, squares: NaN, nonFinite: 1, zeros: 0, peaks: [NaN] }, [1, NaN, 3]);
+    expect(bad.stats).toMatchObject({ count: 2, min: 1, max: 3, mean: 2, nonFinite: 1 });
   });
 });
 

@@ -61,8 +61,111 @@ export interface NodeWeights {
   all: { count: number; stats: TensorStats; histogram: Histogram };
   /** Variables by short name (kernel, bias, gamma…), only for a node that is one layer with at most a few. */
   variables: Array<{ name: string; shape: number[]; stats: TensorStats; histogram: Histogram }>;
-  /** The loss's gradient with respect to all of them, on a fixed batch of training examples (inference mode), when measured. */
+  /** The loss's gradient with respect to all of them, as the training step applied it (that step's batch, training mode), when measured. */
   gradients?: { count: number; stats: TensorStats; histogram: Histogram };
+}
+
+/**
+ * One node's output over a fixed batch of held-out examples: its figures (exact), a histogram over
+ * [min, max] (of every value, or of a fixed sample of them when there are more than
+ * ACTIVATION_SAMPLE), how many values are exactly 0, and its dead units: the channels of the last
+ * axis (a dense layer's units, a convolution's filters, a token's features) that are 0 for every
+ * example at every position, the sign of a ReLU that no longer fires.
+ */
+export interface NodeActivations {
+  nodeId: string;
+  /** Held-out examples the figures are over. */
+  examples: number;
+  stats: TensorStats;
+  histogram: Histogram;
+  /** Values the histogram counts: all of them, or a fixed sample. */
+  sampled: number;
+  /** Values exactly 0. */
+  zeros: number;
+  /** Channels of the last axis, and those 0 on every example and position. */
+  units: number;
+  dead: number;
+}
+
+/** Values of one node's batch output a histogram counts at most; more are sampled (at fixed positions, so refreshes compare). */
+export const ACTIVATION_SAMPLE = 4096;
+
+/** Whether an output is rectified (a ReLU's, or pooled from one): its least value is exactly 0, so exact zeros mean units not firing. */
+export const isRectified = (a: Pick<NodeActivations, 'stats'>): boolean => a.stats.count > 0 && a.stats.min === 0;
+
+/** Dead units among per-unit peaks (the largest |value| of each unit over the batch): those whose peak is exactly 0. */
+export function deadUnitsOf(peaks: ArrayLike<number>): number {
+  let dead = 0;
+  for (let i = 0; i < peaks.length; i++) if (peaks[i] === 0) dead++;
+  return dead;
+}
+
+/**
+ * `count` distinct positions in [0, size), sorted, the same for the same arguments: a seeded
+ * pseudo-random choice, not a stride, so that a sample of a channels-last tensor meets every
+ * channel instead of the few a stride that is a multiple of the channel count would.
+ */
+export function samplePositions(size: number, count: number, seed = 1): Int32Array {
+  if (count >= size) return Int32Array.from({ length: size }, (_, i) => i);
+  // Floyd's algorithm: exactly `count` distinct picks without an array of `size`.
+  let state = seed >>> 0 || 1;
+  const next = () => {
+    // xorshift32
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return state / 2 ** 32;
+  };
+  const picked = new Set<number>();
+  for (let j = size - count; j < size; j++) {
+    const t = Math.floor(next() * (j + 1));
+    picked.add(picked.has(t) ? j : t);
+  }
+  return Int32Array.from([...picked].sort((a, b) => a - b));
+}
+
+/**
+ * A node's batch figures from what the device reduced them to: exact count, extremes, sum and sum
+ * of squares, zeros and per-unit peaks, and the values at the sample positions for the histogram.
+ * With NaN or ∞ in the output, the device's sums are not finite: the figures then come from the
+ * sample alone (statsOf leaves the non-finite values out and counts them).
+ */
+export function activationsOf(
+  nodeId: string,
+  examples: number,
+  reduced: { count: number; min: number; max: number; sum: number; squares: number; nonFinite: number; zeros: number; peaks: ArrayLike<number> },
+  sample: ArrayLike<number>,
+): NodeActivations {
+  const finite = reduced.count - reduced.nonFinite;
+  let stats: TensorStats;
+  if (reduced.nonFinite > 0 || !Number.isFinite(reduced.sum) || !Number.isFinite(reduced.squares)) {
+    stats = { ...statsOf(sample), nonFinite: reduced.nonFinite };
+  } else if (finite === 0) {
+    stats = { count: 0, min: 0, max: 0, mean: 0, std: 0, norm: 0, nonFinite: 0 };
+  } else {
+    const mean = reduced.sum / finite;
+    stats = {
+      count: finite,
+      min: reduced.min,
+      max: reduced.max,
+      mean,
+      std: Math.sqrt(Math.max(0, reduced.squares / finite - mean * mean)),
+      norm: Math.sqrt(reduced.squares),
+      nonFinite: 0,
+    };
+  }
+  return {
+    nodeId,
+    examples,
+    stats,
+    histogram: histogramOf(sample, HISTOGRAM_BINS, stats),
+    sampled: sample.length,
+    zeros: reduced.zeros,
+    units: reduced.peaks.length,
+    dead: deadUnitsOf(reduced.peaks),
+  };
 }
 
 export const HISTOGRAM_BINS = 24;

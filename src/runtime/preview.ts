@@ -14,7 +14,18 @@ import * as tf from '@tensorflow/tfjs';
 import type { Plan, PlanBlock, PlanBody } from '../compiler/plan';
 import { buildModel } from './build';
 import { layerOwners } from './profile';
-import { HISTOGRAM_BINS, histogramOf, nodePreviewOf, statsOf, type NodePreview, type NodeWeights } from './preview-data';
+import {
+  ACTIVATION_SAMPLE,
+  activationsOf,
+  HISTOGRAM_BINS,
+  histogramOf,
+  nodePreviewOf,
+  samplePositions,
+  statsOf,
+  type NodeActivations,
+  type NodePreview,
+  type NodeWeights,
+} from './preview-data';
 
 /** More output values than this in one pass are not read back: the nodes past it say so instead. */
 export const MAX_PREVIEW_VALUES = 16_000_000;
@@ -270,72 +281,124 @@ export async function weightsByNode(plan: Plan, model: tf.LayersModel): Promise<
   });
 }
 
-/** A fixed batch of labelled training examples for the gradients' histograms, and the run's loss. */
-export interface GradientBatch {
-  x: Float32Array;
-  labels: Int32Array;
-  inputShape: number[];
-  classes: number;
-  loss: 'categoricalCrossentropy' | 'sparseCategoricalCrossentropy' | 'meanSquaredError';
-}
-
 /**
- * The loss's gradient with respect to every trainable weight on `batch`, gathered by main-graph
- * node: count, figures (the norm is the signal of exploding or vanishing gradients) and histogram.
- * The model runs in inference mode (no dropout, BatchNorm's moving statistics), so that measuring
- * never changes the run: BatchNorm in training mode would update its moving averages.
+ * A training step's own gradients (train.ts's gradientTap: that step's batch, in training mode,
+ * the loss with its regularizers, exactly what the optimizer applied), gathered by main-graph node:
+ * count, figures (the norm is the signal of exploding or vanishing gradients) and histogram.
+ * Reads the tensors; the caller still owns and disposes them.
  */
-export async function gradientsByNode(plan: Plan, model: tf.LayersModel, batch: GradientBatch): Promise<Map<string, NonNullable<NodeWeights['gradients']>>> {
+export async function gradientsByNode(
+  plan: Plan,
+  model: tf.LayersModel,
+  grads: ReadonlyMap<string, tf.Tensor>,
+): Promise<Map<string, NonNullable<NodeWeights['gradients']>>> {
   const owners = layerOwners(plan);
   const byVariable = new Map<string, string>();
-  const variables: tf.Variable[] = [];
   for (const layer of model.layers) {
     const owner = owners.get(layer.name);
     if (!owner) continue;
-    for (const w of layer.trainableWeights) {
-      const v = w.read() as tf.Variable;
-      byVariable.set(v.name, owner);
-      variables.push(v);
-    }
+    for (const w of layer.trainableWeights) byVariable.set((w.read() as tf.Variable).name, owner);
   }
-  if (variables.length === 0) return new Map();
-  const n = batch.labels.length;
-  const { value, grads } = tf.tidy(() =>
-    tf.variableGrads(() => {
-      const x = tf.tensor(batch.x, [n, ...batch.inputShape]);
-      const out = model.apply(x, { training: false }) as tf.Tensor;
-      const y = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), batch.classes).toFloat();
-      if (batch.loss === 'meanSquaredError') return tf.mean(tf.square(tf.sub(out, y))) as tf.Scalar;
-      // Cross-entropy on the softmax's probabilities, as Keras computes it (clipped away from 0 and 1).
-      return tf.mean(tf.sum(tf.mul(y, tf.log(tf.clipByValue(out, 1e-7, 1 - 1e-7))).neg(), -1)) as tf.Scalar;
-    }, variables),
-  );
-  try {
-    const names = Object.keys(grads);
-    const data = await Promise.all(names.map((name) => grads[name]!.data()));
-    const arrays = new Map<string, Float32Array[]>();
-    names.forEach((name, i) => {
-      const owner = byVariable.get(name);
-      if (!owner) return;
-      const list = arrays.get(owner) ?? [];
-      list.push(data[i] as Float32Array);
-      arrays.set(owner, list);
-    });
-    const out = new Map<string, NonNullable<NodeWeights['gradients']>>();
-    for (const [owner, list] of arrays) {
-      const all = new Float32Array(list.reduce((a, v) => a + v.length, 0));
-      let offset = 0;
-      for (const v of list) {
-        all.set(v, offset);
-        offset += v.length;
-      }
-      const stats = statsOf(all);
-      out.set(owner, { count: all.length, stats, histogram: histogramOf(all, HISTOGRAM_BINS, stats) });
+  const names = [...grads.keys()].filter((name) => byVariable.has(name));
+  const data = await Promise.all(names.map((name) => grads.get(name)!.data()));
+  const arrays = new Map<string, Float32Array[]>();
+  names.forEach((name, i) => {
+    const owner = byVariable.get(name)!;
+    const list = arrays.get(owner) ?? [];
+    list.push(data[i] as Float32Array);
+    arrays.set(owner, list);
+  });
+  const out = new Map<string, NonNullable<NodeWeights['gradients']>>();
+  for (const [owner, list] of arrays) {
+    const all = new Float32Array(list.reduce((a, v) => a + v.length, 0));
+    let offset = 0;
+    for (const v of list) {
+      all.set(v, offset);
+      offset += v.length;
     }
-    return out;
+    const stats = statsOf(all);
+    out.set(owner, { count: all.length, stats, histogram: histogramOf(all, HISTOGRAM_BINS, stats) });
+  }
+  return out;
+}
+
+/** A fixed batch of held-out examples whose activations a run's refreshes measure. */
+export interface ActivationBatch {
+  x: Float32Array;
+  count: number;
+  inputShape: number[];
+}
+
+/** Held-out examples the activations are measured on: enough for a unit's firing to show, and a refresh stays a fraction of a training step's cost (bench/preview.bench.ts). */
+export const ACTIVATION_EXAMPLES = 64;
+/** Output values one pass over the batch may hold (every node's, 32 MB of float32): a larger model measures fewer examples. */
+export const MAX_ACTIVATION_VALUES = 8_000_000;
+
+/** What the device reduces one output to, read back as a few numbers instead of the whole batch's values. */
+interface Reduced {
+  /** count, min, max, sum, sum of squares, zeros. */
+  figures: tf.Tensor;
+  /** Per unit of the last axis: the largest |value|. */
+  peaks: tf.Tensor;
+  sample: tf.Tensor;
+}
+
+function reduce(t: tf.Tensor): Reduced {
+  return tf.tidy(() => {
+    const units = t.rank > 1 ? t.shape[t.rank - 1]! : 1;
+    const flat = t.reshape([-1, units]);
+    const all = flat.reshape([-1]);
+    const figures = tf.stack([tf.scalar(t.size), flat.min(), flat.max(), flat.sum(), flat.square().sum(), tf.equal(flat, 0).sum().toFloat()]);
+    const peaks = flat.abs().max(0);
+    const sample = t.size > ACTIVATION_SAMPLE ? tf.gather(all, tf.tensor1d(samplePositions(t.size, ACTIVATION_SAMPLE), 'int32')) : all;
+    return { figures, peaks, sample };
+  });
+}
+
+/**
+ * Every node's output over a batch of held-out examples (the same probe as the pinned example's
+ * previews, so inside an opened block its nodes): reduced on the device to figures, per-unit peaks
+ * and a fixed sample, so that only a few thousand numbers per node are read back, whatever the
+ * batch. Inference mode, like the previews: measuring never changes the run.
+ */
+export async function activationsByNode(plan: Plan, model: tf.LayersModel, batch: ActivationBatch, inside?: OpenedBlock): Promise<NodeActivations[]> {
+  if (model.inputs.length !== 1) return [];
+  const shape = exampleShape(model.inputs[0]!);
+  const per = shape.reduce((a, d) => a * d, 1);
+  if (per !== batch.inputShape.reduce((a, d) => a * d, 1)) return [];
+  const { probe, nodes, inputs } = probeOf(plan, model, inside);
+  const perExample = (probe?.outputs ?? []).reduce((a, t) => a + exampleShape(t).reduce((b, d) => b * d, 1), per);
+  const n = Math.max(1, Math.min(batch.count, ACTIVATION_EXAMPLES, Math.floor(MAX_ACTIVATION_VALUES / perExample)));
+  if (batch.count === 0) return [];
+  const x = tf.tensor(batch.x.subarray(0, n * per), [n, ...shape], model.inputs[0]!.dtype);
+  const outs: tf.Tensor[] = [];
+  const reduced: Reduced[] = [];
+  try {
+    if (probe) {
+      const y = probe.predict(x);
+      outs.push(...(Array.isArray(y) ? y : [y]));
+    }
+    // The Inputs' own values come from the batch itself; every other node from the probe's outputs.
+    const sources = [x, ...outs];
+    reduced.push(...sources.map(reduce));
+    const read = await Promise.all(reduced.map((r) => Promise.all([r.figures.data(), r.peaks.data(), r.sample.data()])));
+    const summary = async (source: number, nodeId: string) => {
+      const [figures, peaks, sample] = read[source]!;
+      const [count, min, max, sum, squares, zeros] = Array.from(figures);
+      const bad = !Number.isFinite(sum!) || !Number.isFinite(squares!) || !Number.isFinite(min!) || !Number.isFinite(max!);
+      // Rare (a diverging run): count the NaN and ∞ exactly, one more pass over that output.
+      let nonFinite = 0;
+      if (bad) {
+        const counted = tf.tidy(() => tf.logicalNot(tf.isFinite(sources[source]!)).sum());
+        nonFinite = (await counted.data())[0]!;
+        counted.dispose();
+      }
+      return activationsOf(nodeId, n, { count: count!, min: min!, max: max!, sum: sum!, squares: squares!, nonFinite, zeros: zeros!, peaks }, sample);
+    };
+    return await Promise.all([...inputs.map(({ nodeId }) => summary(0, nodeId)), ...nodes.map(({ nodeId, index }) => summary(1 + index, nodeId))]);
   } finally {
-    value.dispose();
-    tf.dispose(Object.values(grads));
+    for (const r of reduced) tf.dispose([r.figures, r.peaks, r.sample]);
+    tf.dispose([x, ...outs]);
   }
 }
 

@@ -1,10 +1,11 @@
 /**
  * The inspector's view of the selected node's preview: its output on the pinned example drawn
- * large, the shape, min / max / mean / std and a histogram; during and after a run, the histograms
- * of its weights and the norm of its weights (and the spread of its output) over the steps.
+ * large, the shape, min / max / mean / std and a histogram; during and after a run, its output over
+ * a batch of held-out examples (figures, histogram, dead units), the histograms of its weights and
+ * of the gradients a step applied, and their norms, the output's spread and the dead units over the steps.
  */
 import { useEffect, useRef } from 'react';
-import { formatFigure, type Histogram, type TensorStats } from '../../runtime/preview-data';
+import { formatFigure, isRectified, type Histogram, type NodeActivations, type TensorStats } from '../../runtime/preview-data';
 import { drawHistogram, drawLine, themeColours } from './draw';
 import { PreviewCanvas } from './NodePreview';
 import { usePreviews, usePreviewsOnShow, type NormPoint } from './previews';
@@ -114,6 +115,8 @@ export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock:
   const step = usePreviews((s) => s.weightsStep);
   const history = usePreviews((s) => (ownRun ? s.history.get(nodeId) : undefined));
   const note = usePreviews((s) => s.note);
+  // The run's outputs over the held-out batch are of the graph the refresh previewed (the main network, or the opened block's repeat).
+  const batch = usePreviews((s) => (s.activationsView === `${s.view}#${s.repeat}` ? s.activations.get(nodeId) : undefined));
   if (!onShow) return null;
   if (!preview && !skipped) return null;
   return (
@@ -141,6 +144,7 @@ export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock:
           <HistogramCanvas histogram={preview.histogram} testId="preview-histogram" />
         </>
       )}
+      {batch && <BatchActivations batch={batch} step={step} />}
       {weights && (
         <>
           <h3>Weights{step !== null ? ` at step ${step}` : ''}</h3>
@@ -166,7 +170,7 @@ export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock:
               </div>
               <HistogramCanvas histogram={weights.gradients.histogram} height={40} testId="gradients-histogram" />
               <p className="pb-muted pb-small-text">
-                The loss's gradient on the run's first training examples (up to 16), without dropout and with BatchNorm's moving statistics.
+                The gradient step {step ?? ''} applied: the loss on that step's training batch, in training mode (dropout, BatchNorm's batch statistics).
               </p>
             </div>
           )}
@@ -177,16 +181,53 @@ export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock:
   );
 }
 
+const percent = (part: number, whole: number) => (whole > 0 ? `${formatFigure((100 * part) / whole)}%` : '–');
+
+/** The node's output over the run's held-out batch: figures, histogram, exact zeros and, for a rectified output, the dead units. */
+function BatchActivations({ batch, step }: { batch: NodeActivations; step: number | null }) {
+  const rectified = isRectified(batch);
+  const total = batch.stats.count + batch.stats.nonFinite;
+  return (
+    <div data-testid="batch-activations">
+      <h3>
+        Output over {batch.examples} held-out example{batch.examples === 1 ? '' : 's'}
+        {step !== null ? ` at step ${step}` : ''}
+      </h3>
+      <Stats stats={batch.stats} />
+      <dl className="pb-facts pb-preview-facts">
+        <dt>Exactly 0</dt>
+        <dd data-testid="batch-zeros">{percent(batch.zeros, total)}</dd>
+        {rectified && (
+          <>
+            <dt title="Channels of the last axis that are 0 on every held-out example at every position: ReLU units that no longer fire">Dead units</dt>
+            <dd data-testid="batch-dead" className={batch.dead > 0 ? 'pb-preview-bad' : undefined}>
+              {batch.dead} of {batch.units} ({percent(batch.dead, batch.units)})
+            </dd>
+          </>
+        )}
+      </dl>
+      <HistogramCanvas histogram={batch.histogram} testId="batch-histogram" />
+      {batch.sampled < total && (
+        <p className="pb-muted pb-small-text">
+          The histogram counts {batch.sampled.toLocaleString('en')} of the {total.toLocaleString('en')} values, at fixed positions; the figures count them all.
+        </p>
+      )}
+    </div>
+  );
+}
+
 function NormCharts({ history }: { history: NormPoint[] }) {
-  const weights = history.map((p) => ({ x: p.step, y: p.weights }));
+  const weights = history.filter((p) => p.weights !== undefined).map((p) => ({ x: p.step, y: p.weights! }));
   const activations = history.filter((p) => p.activations !== undefined).map((p) => ({ x: p.step, y: p.activations! }));
+  const dead = history.filter((p) => p.dead !== undefined).map((p) => ({ x: p.step, y: 100 * p.dead! }));
   const gradients = history.filter((p) => p.gradients !== undefined).map((p) => ({ x: p.step, y: p.gradients! }));
   return (
     <>
       <h3>Over the steps</h3>
-      <LineCanvas points={weights} label="Weight norm" testId="weights-norm-chart" />
+      {weights.length > 0 && <LineCanvas points={weights} label="Weight norm" testId="weights-norm-chart" />}
       {gradients.length > 0 && <LineCanvas points={gradients} label="Gradient norm" testId="gradients-norm-chart" />}
-      {activations.length > 0 && <LineCanvas points={activations} label="Output spread (std)" testId="activations-chart" />}
+      {activations.length > 0 && <LineCanvas points={activations} label="Output spread over the batch (std)" testId="activations-chart" />}
+      {dead.length > 0 && <LineCanvas points={dead} label="Dead units (%)" testId="dead-units-chart" />}
     </>
   );
 }

@@ -11,7 +11,7 @@
 import { create } from 'zustand';
 import type { Plan } from '../../compiler/plan';
 import type { PreviewAnswer } from '../../runtime/preview';
-import type { NodePreview, NodeWeights } from '../../runtime/preview-data';
+import { isRectified, type NodeActivations, type NodePreview, type NodeWeights } from '../../runtime/preview-data';
 import type { OpenedBlock } from '../../runtime/preview';
 import type { PreviewFeed } from '../../runtime/worker/protocol';
 import { useEditor } from '../store';
@@ -32,11 +32,13 @@ const MAX_HISTORY = 400;
 
 export interface NormPoint {
   step: number;
-  /** Norm of all the node's trainable weights. */
-  weights: number;
-  /** Standard deviation of the node's output on the pinned example. */
+  /** Norm of all the node's trainable weights (none for a node without weights). */
+  weights: number | undefined;
+  /** Standard deviation of the node's output over the held-out batch. */
   activations: number | undefined;
-  /** Norm of the loss's gradient with respect to the node's weights (a fixed batch). */
+  /** Share of the node's units that are 0 on every held-out example, for a rectified output (a ReLU's). */
+  dead: number | undefined;
+  /** Norm of the loss's gradient with respect to the node's weights, as the refresh step applied it. */
   gradients: number | undefined;
 }
 
@@ -56,6 +58,9 @@ export interface PreviewState {
   /** During and after a run: the latest weights per node, the step they are from, and the norms over steps. */
   weights: ReadonlyMap<string, NodeWeights>;
   weightsStep: number | null;
+  /** During and after a run: each node's output over the held-out batch, and the graph on show they are of (previewKey and repeat). */
+  activations: ReadonlyMap<string, NodeActivations>;
+  activationsView: string;
   history: ReadonlyMap<string, NormPoint[]>;
   /** Refreshes the live run has sent, and what they took in the worker. */
   refreshes: { count: number; totalMs: number };
@@ -92,6 +97,8 @@ export const usePreviews = create<PreviewState>()(() => ({
   ms: 0,
   weights: new Map(),
   weightsStep: null,
+  activations: new Map(),
+  activationsView: '',
   history: new Map(),
   refreshes: { count: 0, totalMs: 0 },
   sourceCount: 0,
@@ -262,27 +269,46 @@ async function refresh(): Promise<void> {
   }
 }
 
-/** A refresh sent by the worker during a run: previews with the run's current weights (inside an opened block, its nodes'), and weights by node. */
-function onLive(step: number, answer: PreviewAnswer, weights: NodeWeights[], inside: OpenedBlock | undefined): void {
+/** Where a run's refresh is of: the graph on show's key, and the repeat of an opened block. */
+export const liveViewOf = (inside: OpenedBlock | undefined) => `${previewKey(MAIN_NETWORK, inside?.node)}#${inside?.repeat ?? 0}`;
+
+/**
+ * A refresh sent by the worker during a run: previews with the run's current weights (inside an
+ * opened block, its nodes'), weights by node with the refresh step's gradients, and each node's
+ * output over the held-out batch.
+ */
+function onLive(step: number, answer: PreviewAnswer, weights: NodeWeights[], activations: NodeActivations[], inside: OpenedBlock | undefined): void {
   const s = usePreviews.getState();
   if (!s.enabled) return;
   const previews = new Map(answer.previews.map((p) => [p.nodeId, p]));
   // A run previews its own network's nodes (or those of the block opened in it): another graph on show keeps its previews (and gets the weights).
   const ownView = s.view === previewKey(MAIN_NETWORK, inside?.node) && (inside?.repeat ?? 0) === (inside ? s.repeat : 0);
   const history = new Map(s.history);
-  for (const w of weights) {
+  const byNode = new Map(weights.map((w) => [w.nodeId, w]));
+  // The outputs are the main network's nodes' only outside a block: inside one they are the instance's inner nodes.
+  const outputs = new Map(inside ? [] : activations.map((a) => [a.nodeId, a]));
+  for (const nodeId of new Set([...byNode.keys(), ...outputs.keys()])) {
+    const w = byNode.get(nodeId);
+    const a = outputs.get(nodeId);
     const list = [
-      ...(history.get(w.nodeId) ?? []),
-      // The output's spread is the main network's node's: not when the previews are of the nodes inside a block.
-      { step, weights: w.all.stats.norm, activations: inside ? undefined : previews.get(w.nodeId)?.stats.std, gradients: w.gradients?.stats.norm },
+      ...(history.get(nodeId) ?? []),
+      {
+        step,
+        weights: w?.all.stats.norm,
+        activations: a?.stats.std,
+        dead: a && isRectified(a) && a.units > 0 ? a.dead / a.units : undefined,
+        gradients: w?.gradients?.stats.norm,
+      },
     ];
-    history.set(w.nodeId, list.length > MAX_HISTORY ? list.filter((_, i) => i % 2 === 0 || i === list.length - 1) : list);
+    history.set(nodeId, list.length > MAX_HISTORY ? list.filter((_, i) => i % 2 === 0 || i === list.length - 1) : list);
   }
   usePreviews.setState({
     ...(ownView ? { previews, skipped: new Map(answer.skipped.map((x) => [x.nodeId, x.reason])), weightsSource: answer.weights } : {}),
     ms: answer.ms,
-    weights: new Map(weights.map((w) => [w.nodeId, w])),
+    weights: byNode,
     weightsStep: step,
+    activations: new Map(activations.map((a) => [a.nodeId, a])),
+    activationsView: liveViewOf(inside),
     history,
     status: 'ready',
     refreshes: { count: s.refreshes.count + 1, totalMs: s.refreshes.totalMs + answer.ms },
@@ -319,7 +345,7 @@ export function startPreviews(): void {
     const changed = s.dataChoice !== t.dataChoice || s.playground !== t.playground || runStatus !== t.run?.status || s.csv !== t.csv || s.images !== t.images;
     // A new run starts its norms over.
     if (s.run?.id !== t.run?.id && s.run)
-      usePreviews.setState({ history: new Map(), weights: new Map(), weightsStep: null, refreshes: { count: 0, totalMs: 0 } });
+      usePreviews.setState({ history: new Map(), weights: new Map(), weightsStep: null, activations: new Map(), refreshes: { count: 0, totalMs: 0 } });
     t = s;
     if (changed) schedule(0);
   });
@@ -331,7 +357,7 @@ export function startPreviews(): void {
     if (programStatus !== 'running' && programStatus !== 'starting') schedule(0);
   });
   getClient().on((event) => {
-    if (event.type === 'preview-live') onLive(event.step, event.answer, event.weights, event.inside);
+    if (event.type === 'preview-live') onLive(event.step, event.answer, event.weights, event.activations, event.inside);
     // A crashed worker forgot the pin: pin again.
     if (event.type === 'crashed') schedule(0);
   });

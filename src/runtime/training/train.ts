@@ -75,6 +75,29 @@ export interface TrainHooks {
   checkpointDue?: (step: number) => boolean;
   /** Receives each checkpoint; the caller keeps the model's weights with it. */
   onCheckpoint?: (checkpoint: Checkpoint) => void | Promise<void>;
+  /**
+   * The gradients a step applies, for the steps the caller wants (asked before each step with the
+   * step's number, 1-based, and whether it is the run's last): `take` gets them by variable name,
+   * copies the caller owns and must dispose, before the optimizer applies them.
+   */
+  gradientTap?: { wanted: (step: number, last: boolean) => boolean; take: (grads: Map<string, tfType.Tensor>) => void };
+}
+
+/**
+ * Hands `tap` the gradients the optimizer applies while `armed()` says so. trainOnBatch computes
+ * and applies them inside tfjs (optimizer.minimize → applyGradients), so this instance's
+ * applyGradients is wrapped: a clone shares the gradient's buffer, costing no copy, only keeping it
+ * alive until the caller disposes it.
+ */
+function tapGradients(tf: Tf, optimizer: tfType.Optimizer, armed: () => boolean, take: (grads: Map<string, tfType.Tensor>) => void): void {
+  const apply = optimizer.applyGradients.bind(optimizer);
+  optimizer.applyGradients = (grads) => {
+    if (armed()) {
+      const named = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
+      take(new Map(named.map(({ name, tensor }) => [name, tf.keep(tensor.clone())])));
+    }
+    apply(grads);
+  };
 }
 
 export interface TrainOptions {
@@ -200,6 +223,9 @@ export async function trainClassifier(tf: Tf, model: tfType.LayersModel, ds: Dat
   model.compile({ optimizer, loss: setup.loss, metrics: ['accuracy'] });
   const stepsPerEpoch = Math.ceil(train.count / setup.batchSize);
   const totalSteps = stepsPerEpoch * setup.epochs;
+  /** Whether the step under way hands its gradients to hooks.gradientTap. */
+  let tapping = false;
+  if (hooks.gradientTap) tapGradients(tf, optimizer, () => tapping, hooks.gradientTap.take);
   const resume = options.resume;
   if (resume && resume.totalSteps !== totalSteps) {
     throw new Error(
@@ -246,11 +272,13 @@ export async function trainClassifier(tf: Tf, model: tfType.LayersModel, ds: Dat
       seedStep(model, setup.seed, step);
       let loss: number;
       let accuracy: number;
+      tapping = hooks.gradientTap?.wanted(step + 1, step + 1 === totalSteps) ?? false;
       try {
         const out = (await model.trainOnBatch(x, y)) as number[];
         loss = out[0]!;
         accuracy = out[1] ?? NaN;
       } finally {
+        tapping = false;
         tf.dispose([x, y]);
       }
       if (setup.optimizer === 'adamw' && setup.weightDecay > 0) decayWeights(tf, model, 1 - learningRate * setup.weightDecay);

@@ -8,35 +8,31 @@ import type { Plan } from '../../compiler/plan';
 import type { Dataset } from '../data/dataset';
 import { exampleSize } from '../data/dataset';
 import {
+  ACTIVATION_EXAMPLES,
+  activationsByNode,
   gradientsByNode,
   previewBuild,
   previewModel,
   RefreshSchedule,
   weightsByNode,
-  type GradientBatch,
+  type ActivationBatch,
   type OpenedBlock,
   type PreviewAnswer,
 } from '../preview';
-import type { NodeWeights } from '../preview-data';
+import type { NodeActivations, NodeWeights } from '../preview-data';
 import type { PreviewFeed, PreviewSample, TrainData } from './protocol';
 import { procedureInputs } from '../preview-procedure';
-import type { TrainingSetup } from '../../document/schema';
 
-/** Examples in the fixed batch the gradients are measured on: enough to average, and a refresh then costs about half a training step of 32 (bench/preview.bench.ts). */
-const GRADIENT_EXAMPLES = 16;
-
-/** The run's first training examples, with their labels and the run's loss: the same batch at every refresh, so the figures compare. */
-export function gradientBatchOf(ds: Dataset, setup: Pick<TrainingSetup, 'loss' | 'batchSize'>): GradientBatch | undefined {
-  const n = Math.min(GRADIENT_EXAMPLES, setup.batchSize, ds.train.count);
+/**
+ * The run's first held-out examples (the training ones when the data has none held out), at most
+ * ACTIVATION_EXAMPLES: the same batch at every refresh, so that the activations' figures compare.
+ */
+export function activationBatchOf(ds: Dataset): ActivationBatch | undefined {
+  const split = ds.test.count > 0 ? ds.test : ds.train;
+  const n = Math.min(ACTIVATION_EXAMPLES, split.count);
   if (n === 0) return undefined;
   const per = exampleSize(ds);
-  return {
-    x: Float32Array.from(ds.train.x.subarray(0, n * per)),
-    labels: Int32Array.from(ds.train.y.subarray(0, n)),
-    inputShape: ds.inputShape,
-    classes: ds.classNames.length,
-    loss: setup.loss,
-  };
+  return { x: Float32Array.from(split.x.subarray(0, n * per)), count: n, inputShape: ds.inputShape };
 }
 
 /** The worker's model and the plan it was built from (as JSON, to compare with a request's). */
@@ -181,31 +177,49 @@ export class PreviewService {
     this.cache.clear();
   }
 
+  /** The step a run's next refresh follows, chosen before that step so that its gradients are kept (train.ts's gradientTap). */
+  private refreshAt: number | undefined;
+
   /**
-   * During a run, after a step: when the schedule says so (or at the run's last step) and an example is pinned, the previews
-   * with the run's current weights and every node's weight histograms.
+   * Asked before each step of a run: whether it ends with a refresh (the schedule says so, or it is
+   * the run's last: the histograms end where the run ended), so the step's gradients are wanted.
+   */
+  refreshDue(step: number, last: boolean, model: tf.LayersModel): boolean {
+    const due = this.example !== undefined && model.inputs.length === 1 && (last || this.schedule.due(step, performance.now()));
+    this.refreshAt = due ? step : undefined;
+    return due;
+  }
+
+  /**
+   * During a run, after a step refreshDue chose: the previews with the run's current weights, every
+   * node's weight histograms, the gradients that step applied (`gradients`, disposed here) and
+   * every node's output over the held-out `batch`.
    */
   async live(
     plan: Plan,
     model: tf.LayersModel,
     step: number,
-    last = false,
-    batch?: GradientBatch,
-  ): Promise<{ answer: PreviewAnswer; weights: NodeWeights[]; inside?: OpenedBlock } | null> {
-    // The last step always refreshes: the histograms end where the run ended.
-    if (!this.example || model.inputs.length !== 1 || !(last || this.schedule.due(step, performance.now()))) return null;
-    const began = performance.now();
-    const layers = model.layers.filter((l) => l.weights.length > 0).length;
-    const [answer, weights, gradients] = await Promise.all([
-      previewModel(plan, model, this.example, { source: 'run', fromRun: layers, layers }, this.inside),
-      weightsByNode(plan, model),
-      batch ? gradientsByNode(plan, model, batch) : Promise.resolve(new Map<string, NonNullable<NodeWeights['gradients']>>()),
-    ]);
-    for (const w of weights) {
-      const g = gradients.get(w.nodeId);
-      if (g) w.gradients = g;
+    measure: { batch?: ActivationBatch; gradients?: Map<string, tf.Tensor> } = {},
+  ): Promise<{ answer: PreviewAnswer; weights: NodeWeights[]; activations: NodeActivations[]; inside?: OpenedBlock } | null> {
+    try {
+      if (!this.example || this.refreshAt !== step) return null;
+      this.refreshAt = undefined;
+      const began = performance.now();
+      const layers = model.layers.filter((l) => l.weights.length > 0).length;
+      const [answer, weights, gradients, activations] = await Promise.all([
+        previewModel(plan, model, this.example, { source: 'run', fromRun: layers, layers }, this.inside),
+        weightsByNode(plan, model),
+        measure.gradients ? gradientsByNode(plan, model, measure.gradients) : Promise.resolve(new Map<string, NonNullable<NodeWeights['gradients']>>()),
+        measure.batch ? activationsByNode(plan, model, measure.batch, this.inside) : Promise.resolve([]),
+      ]);
+      for (const w of weights) {
+        const g = gradients.get(w.nodeId);
+        if (g) w.gradients = g;
+      }
+      this.schedule.done(step, began, performance.now());
+      return { answer, weights, activations, ...(this.inside ? { inside: this.inside } : {}) };
+    } finally {
+      if (measure.gradients) tf.dispose([...measure.gradients.values()]);
     }
-    this.schedule.done(step, began, performance.now());
-    return { answer, weights, ...(this.inside ? { inside: this.inside } : {}) };
   }
 }

@@ -14,7 +14,7 @@ import type { Dataset } from '../data/dataset';
 import type { SyntheticName } from '../data/synthetic';
 import type { ProfileResult } from '../profile';
 import type { OpenedBlock, PreviewAnswer } from '../preview';
-import type { NodeWeights } from '../preview-data';
+import type { NodeActivations, NodeWeights } from '../preview-data';
 import type { ProcedureFeed } from '../preview-feed';
 
 /** The backends tfjs can run on, fastest-first on real hardware. */
@@ -157,8 +157,8 @@ export type FromWorker =
   | { type: 'loaded'; requestId: number; error?: string }
   /** `example`: the pinned example's values; `label`: its class, for a held-out one. */
   | { type: 'preview-result'; requestId: number; answer?: PreviewAnswer; example?: Float32Array; label?: number; error?: string }
-  /** A run's refresh of the pinned example's previews and of every node's weights, every few steps within a cost budget. */
-  | { type: 'preview-live'; runId: string; step: number; answer: PreviewAnswer; weights: NodeWeights[]; inside?: OpenedBlock }
+  /** A run's refresh of the pinned example's previews, every node's weights (with the refresh step's gradients) and its outputs over held-out examples, every few steps within a cost budget. */
+  | { type: 'preview-live'; runId: string; step: number; answer: PreviewAnswer; weights: NodeWeights[]; activations: NodeActivations[]; inside?: OpenedBlock }
   | { type: 'topology-result'; requestId: number; topology?: object; error?: string }
   | { type: 'evaluated'; requestId: number; result?: Evaluation; error?: string }
   | { type: 'profiled'; requestId: number; result?: ProfileResult; error?: string }

@@ -21,7 +21,7 @@ import type { BackendName, FromWorker, ToWorker, TrainData, WeightArtifacts } fr
 import { profileModel } from '../profile';
 import { RefreshSchedule } from '../preview';
 import { tfjsTopologyOf } from '../tfjs-topology';
-import { gradientBatchOf, PreviewService } from './previews';
+import { activationBatchOf, PreviewService } from './previews';
 import { previewBuffers } from '../preview-data';
 
 /**
@@ -177,7 +177,9 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
     let steps = 0;
     const trained = model;
     previews.schedule = new RefreshSchedule();
-    const gradientBatch = gradientBatchOf(ds, message.setup);
+    const activationBatch = activationBatchOf(ds);
+    /** The gradients of the step that ends with a refresh, kept by the tap until the refresh reads (and disposes) them. */
+    let tapped: Map<string, tf.Tensor> | undefined;
     // Checkpoints cost a copy of the weights and the optimizer's state: at most every 15 s of
     // training, or 10 times as long as the last one took, whichever is longer (plus epoch ends and pauses).
     let lastCheckpoint = performance.now();
@@ -195,12 +197,22 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
             lastCheckpoint = performance.now();
             checkpointCost = lastCheckpoint - began;
           },
+          // Steps that end with a refresh keep the gradients they apply: the histograms show what trained the weights.
+          gradientTap: {
+            wanted: (step, last) => previews.refreshDue(step, last, trained),
+            take: (grads) => {
+              if (tapped) tf.dispose([...tapped.values()]);
+              tapped = grads;
+            },
+          },
           onStep: async (report) => {
             steps++;
             previews.weightsChanged();
             post({ type: 'step', runId, report });
-            // The pinned example's previews and the weights' histograms, within a small share of the run's time.
-            const live = previews.pinned ? await previews.live(message.plan, trained, report.step, report.step === report.totalSteps, gradientBatch) : null;
+            // The pinned example's previews, the weights', gradients' and activations' histograms, within a small share of the run's time.
+            const gradients = tapped;
+            tapped = undefined;
+            const live = await previews.live(message.plan, trained, report.step, { batch: activationBatch, gradients });
             if (live) post({ type: 'preview-live', runId, step: report.step, ...live }, previewBuffers(live.answer.previews));
           },
           onEpoch: (report) => post({ type: 'epoch', runId, report }),
@@ -220,6 +232,10 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
     } catch (err) {
       if (steps > 0 || (backend.name !== 'webgpu' && backend.name !== 'webgl')) throw err;
       failed.set(backend.name, err instanceof Error ? err.message : String(err));
+    } finally {
+      // A step that failed after its gradients were kept (a NaN loss ends the run before onStep).
+      if (tapped) tf.dispose([...tapped.values()]);
+      tapped = undefined;
     }
   }
   const weights = result.final ? await saveWeights(model) : null;

@@ -47,7 +47,8 @@ describe.each(cases)('%s', (key, id, preset) => {
     const result = templateDocument(id, preset);
     if ('error' in result) throw new Error(result.error);
     const analysis = analyze(result.doc);
-    expect(analysis.diagnostics).toEqual([]);
+    // PB310 aside: some paper presets' training step at the paper's batch size does not fit a tab (references.test.ts says which).
+    expect(analysis.diagnostics.filter((d) => d.code !== 'PB310')).toEqual([]);
     expect(analysis.count.trainable).toBe(PAPER_COUNTS[key]);
     const { plan } = lower(analysis);
     expect(plan).not.toBeNull();

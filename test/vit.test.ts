@@ -52,7 +52,8 @@ describe('vit template', () => {
     expect(summary.nonTrainableParams).toBe(0);
     expect(summary.inputs).toEqual([{ name: 'image', shape: [null, 224, 224, 3] }]);
     expect(summary.outputs).toEqual([{ name: 'probabilities', shape: [null, 1000] }]);
-    expect(summary.diagnostics).toEqual([]);
+    // Only PB310: a training step at the paper's batch of 64 keeps about 12 GB of activations, more than a tab has.
+    expect(summary.diagnostics.map((d: { code: string }) => d.code)).toEqual(['PB310', 'PB310']);
   });
 
   it.each([
@@ -63,7 +64,8 @@ describe('vit template', () => {
     const r = templateDocument('vit', preset);
     if ('error' in r) throw new Error(r.error);
     const analysis = analyze(r.doc);
-    expect(analysis.diagnostics).toEqual([]);
+    // PB310 aside (S/16 and B/16 at the paper's batch of 64 do not fit a tab's memory: references.test.ts).
+    expect(analysis.diagnostics.filter((d) => d.code !== 'PB310')).toEqual([]);
     expect(analysis.count).toEqual({ trainable: expected, nonTrainable: 0 });
     expect(vitParams(224, 3, 16, dim, 4 * dim, 12, 1000)).toBe(expected);
   });

@@ -5,7 +5,7 @@ import { formatShape } from '../nodes/shape';
 import { isProblem, type ParamCount, type Shape } from '../nodes/spec';
 import { blockPorts, wire, type Wiring } from './graph';
 import { addCost, emptyCost, layerCost, type CostTotal } from './cost';
-import { memoryDiagnostics } from './memory';
+import { DEFAULT_BATCH_SIZE, memoryDiagnostics } from './memory';
 import { blockArgs, blockReferenceProblems, mainGraphReferenceProblems, parseParams, resolveParams } from './params';
 
 /** What inference learned about one node. */
@@ -443,7 +443,14 @@ export function analyze(doc: GraphDocument, cache?: InferenceCache): Analysis {
         explicit.map((n) => n.id),
       ),
     );
-  diagnostics.push(...memoryDiagnostics(main.count, new Map([...main.nodes].map(([id, r]) => [id, r.count]))));
+  // A training step's activations at the document's batch size count as well as the parameters.
+  diagnostics.push(
+    ...memoryDiagnostics(main.count, new Map([...main.nodes].map(([id, r]) => [id, r.count])), {
+      perExample: main.cost.activations,
+      perNode: new Map([...main.nodes].map(([id, r]) => [id, r.cost?.activations ?? 0])),
+      batchSize: typeof doc.training?.batchSize === 'number' && doc.training.batchSize > 0 ? doc.training.batchSize : DEFAULT_BATCH_SIZE,
+    }),
+  );
   return { doc, blocks, main, inputs, outputs, diagnostics, count: main.count };
 }
 

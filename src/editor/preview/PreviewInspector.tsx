@@ -4,7 +4,7 @@
  * a batch of held-out examples (figures, histogram, dead units), the histograms of its weights and
  * of the gradients a step applied, and their norms, the output's spread and the dead units over the steps.
  */
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import { formatFigure, isRectified, type Histogram, type NodeActivations, type TensorStats } from '../../runtime/preview-data';
 import { drawHistogram, drawLine, themeColours } from './draw';
 import { PreviewCanvas } from './NodePreview';
@@ -67,7 +67,7 @@ function LineCanvas({ points, label, testId }: { points: Array<{ x: number; y: n
   );
 }
 
-function Stats({ stats, shape }: { stats: TensorStats; shape?: number[] }) {
+function Stats({ stats, shape, children }: { stats: TensorStats; shape?: number[]; children?: ReactNode }) {
   return (
     <dl className="pb-facts pb-preview-facts">
       {shape && (
@@ -90,6 +90,7 @@ function Stats({ stats, shape }: { stats: TensorStats; shape?: number[] }) {
           <dd className="pb-preview-bad">{stats.nonFinite}</dd>
         </>
       )}
+      {children}
     </dl>
   );
 }
@@ -181,7 +182,7 @@ export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock:
   );
 }
 
-const percent = (part: number, whole: number) => (whole > 0 ? `${formatFigure((100 * part) / whole)}%` : '–');
+const percent = (part: number, whole: number) => (whole > 0 ? `${((100 * part) / whole).toFixed(1).replace(/\.0$/, '')}%` : '–');
 
 /** The node's output over the run's held-out batch: figures, histogram, exact zeros and, for a rectified output, the dead units. */
 function BatchActivations({ batch, step }: { batch: NodeActivations; step: number | null }) {
@@ -193,10 +194,13 @@ function BatchActivations({ batch, step }: { batch: NodeActivations; step: numbe
         Output over {batch.examples} held-out example{batch.examples === 1 ? '' : 's'}
         {step !== null ? ` at step ${step}` : ''}
       </h3>
-      <Stats stats={batch.stats} />
-      <dl className="pb-facts pb-preview-facts">
-        <dt>Exactly 0</dt>
-        <dd data-testid="batch-zeros">{percent(batch.zeros, total)}</dd>
+      <Stats stats={batch.stats}>
+        {batch.zeros > 0 && (
+          <>
+            <dt>Exactly 0</dt>
+            <dd data-testid="batch-zeros">{percent(batch.zeros, total)}</dd>
+          </>
+        )}
         {rectified && (
           <>
             <dt title="Channels of the last axis that are 0 on every held-out example at every position: ReLU units that no longer fire">Dead units</dt>
@@ -205,7 +209,7 @@ function BatchActivations({ batch, step }: { batch: NodeActivations; step: numbe
             </dd>
           </>
         )}
-      </dl>
+      </Stats>
       <HistogramCanvas histogram={batch.histogram} testId="batch-histogram" />
       {batch.sampled < total && (
         <p className="pb-muted pb-small-text">
@@ -226,7 +230,7 @@ function NormCharts({ history }: { history: NormPoint[] }) {
       <h3>Over the steps</h3>
       {weights.length > 0 && <LineCanvas points={weights} label="Weight norm" testId="weights-norm-chart" />}
       {gradients.length > 0 && <LineCanvas points={gradients} label="Gradient norm" testId="gradients-norm-chart" />}
-      {activations.length > 0 && <LineCanvas points={activations} label="Output spread over the batch (std)" testId="activations-chart" />}
+      {activations.length > 0 && <LineCanvas points={activations} label="Output std over the batch" testId="activations-chart" />}
       {dead.length > 0 && <LineCanvas points={dead} label="Dead units (%)" testId="dead-units-chart" />}
     </>
   );

@@ -187,6 +187,37 @@ async function measurePan(page: Page): Promise<Measure> {
   return stopRecording(page, moves);
 }
 
+/**
+ * A param edit in the inspector that breaks every residual join after it (the first Conv2D's filters,
+ * 8 → 9: its block's Add then adds 8 channels to 9, and nothing after it has a shape), and back:
+ * milliseconds from the input event until the last layer shows its new shape line, painted.
+ */
+async function paramEditRepaint(page: Page): Promise<number[]> {
+  const box = (await page.getByTestId('node-n1').boundingBox())!;
+  await page.mouse.click(box.x + box.width * 0.25, box.y + box.height / 2);
+  await page.getByLabel('Filters', { exact: true }).waitFor();
+  await page.waitForTimeout(1000);
+  const times: number[] = [];
+  for (const value of [9, 8, 9, 8]) {
+    times.push(
+      await page.evaluate(async (value) => {
+        const input = [...document.querySelectorAll('label')].find((l) => l.textContent === 'Filters')!.control as HTMLInputElement;
+        const shape = document.querySelector('[data-testid="shape-n998"]')!;
+        const before = shape.textContent;
+        const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
+        const start = performance.now();
+        setter.call(input, String(value));
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+        while (shape.textContent === before) await new Promise((r) => setTimeout(r, 0));
+        await new Promise((r) => requestAnimationFrame(r));
+        return performance.now() - start;
+      }, value),
+    );
+    await page.waitForTimeout(500);
+  }
+  return times;
+}
+
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 const at = (xs: number[], q: number) => sorted(xs)[Math.min(xs.length - 1, Math.floor(xs.length * q))] ?? NaN;
 
@@ -293,6 +324,8 @@ try {
     pans.push(await measurePan(page));
   }
 
+  const edits = PROFILE ? [] : await paramEditRepaint(page);
+
   console.log(
     `Canvas at 1,000 nodes in headless Chromium (software rendering), 1920×1080: ${graph.nodes.length} nodes and ${graph.edges.length} wires, ${onScreen} nodes wholly on screen at zoom ${zoom.toFixed(3)}, ${previews} node previews drawn; load average before ${loadBefore}, after ${load()} (${availableParallelism()} cores)`,
   );
@@ -302,6 +335,10 @@ try {
   drags.forEach((d, i) => console.log(`    ${line(`drag ${i + 1}`, d)}`));
   console.log(`  pan the canvas, whole graph on screen: median ${medianFps(pans)} fps over ${pans.length} pans of ${SECONDS} s`);
   pans.forEach((p, i) => console.log(`    ${line(`pan ${i + 1}`, p)}`));
+  if (edits.length)
+    console.log(
+      `  param edit that breaks every residual join after it, and back (whole graph on screen): median ${at(edits, 0.5).toFixed(0)} ms (${edits.map((t) => t.toFixed(0)).join(', ')} ms)`,
+    );
   if (profileLines.length) {
     console.log('  self time while dragging (unminified build):');
     for (const l of profileLines) console.log(`    ${l}`);

@@ -249,6 +249,38 @@ describe("gradients by node: the training step's own", () => {
   });
 });
 
+describe("the worker's run refreshes", () => {
+  it("refresh only after a step chosen before it; that step's gradients and the held-out outputs come back, and the kept gradients are freed", async () => {
+    const tf = await useCpuBackend();
+    const { PreviewService } = await import('../src/runtime/worker/previews');
+    const { plan } = planOf('convmixer', 'mnist');
+    const service = new PreviewService(() => Promise.reject(new Error('no data here')));
+    const digit = new Float32Array(784).fill(0.2);
+    const none = { model: undefined, planJson: undefined };
+    await service.answer(plan, 0, { kind: 'values', values: digit }, none);
+    const model = buildModel(plan, { seed: 0 });
+    const gradients = () => new Map(model.trainableWeights.map((w) => [(w.read() as import('@tensorflow/tfjs').Variable).name, tf.onesLike(w.read())]));
+    const batch = { x: new Float32Array(3 * 784).fill(0.5), count: 3, inputShape: [28, 28, 1] };
+    const tensors = tf.memory().numTensors;
+    // Not chosen before the step: no refresh, and the gradients handed over are freed all the same.
+    expect(await service.live(plan, model, 1, { batch, gradients: gradients() })).toBeNull();
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(service.refreshDue(1, false, model)).toBe(true);
+    const live = (await service.live(plan, model, 1, { batch, gradients: gradients() }))!;
+    expect(tf.memory().numTensors).toBe(tensors);
+    // Every gradient was 1: each node's gradient histogram is all ones, its norm √count.
+    const head = live.weights.find((w) => w.nodeId === 'head')!;
+    expect(head.gradients).toMatchObject({ count: 650, stats: { min: 1, max: 1 } });
+    expect(head.gradients!.stats.norm).toBeCloseTo(Math.sqrt(650), 4);
+    expect(live.activations.map((a) => a.nodeId).sort()).toEqual(['head', 'input', 'mixer', 'output', 'pool', 'stem']);
+    expect(live.activations.every((a) => a.examples === 3)).toBe(true);
+    // Just refreshed, 1 step later: not due (at least 10 steps apart) unless it is the run's last.
+    expect(service.refreshDue(2, false, model)).toBe(false);
+    expect(service.refreshDue(2, true, model)).toBe(true);
+    model.dispose();
+  });
+});
+
 describe('activations over a held-out batch', () => {
   it('dead units, zeros, figures and the histogram match the values read back whole; a sample meets every channel', async () => {
     const tf = await useCpuBackend();

@@ -86,8 +86,8 @@ export interface TrainHooks {
 /**
  * Hands `tap` the gradients the optimizer applies while `armed()` says so. trainOnBatch computes
  * and applies them inside tfjs (optimizer.minimize → applyGradients), so this instance's
- * applyGradients is wrapped: a clone shares the gradient's buffer, costing no copy, only keeping it
- * alive until the caller disposes it.
+ * applyGradients is wrapped. Only armed steps pay anything: a clone (the same buffer on cpu, webgl
+ * and webgpu; one copy of the gradients on wasm), kept until the caller disposes it.
  */
 function tapGradients(tf: Tf, optimizer: tfType.Optimizer, armed: () => boolean, take: (grads: Map<string, tfType.Tensor>) => void): void {
   const apply = optimizer.applyGradients.bind(optimizer);

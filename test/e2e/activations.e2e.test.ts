@@ -4,7 +4,8 @@
  * the inspector shows, beside the pinned digit's output, the stem's output over 64 held-out digits
  * (figures, the share of exact zeros, dead units out of 64, a histogram of a fixed sample) and the
  * output's spread and the dead units' share over the steps; the head's gradients are those the
- * last step applied.
+ * last step applied. And PB310 with activations: ViT-B/16 at the paper's batch of 64 is refused
+ * with the largest batch that fits, which lifts the refusal.
  * Run with:
  *   npx vitest run -c vitest.e2e.config.ts test/e2e/activations.e2e.test.ts
  * Screenshots land in .tmp/shots/activations-*.png at 1280×800 and 1920×1080.
@@ -84,5 +85,27 @@ describe.skipIf(!e2e)('activations over held-out examples', () => {
     expect((await countsOf(page, 'gradients-histogram')).reduce((a, b) => a + b, 0)).toBe(650);
     await page.getByTestId('gradients-histogram').scrollIntoViewIfNeeded();
     await shot(page, 'activations-03-head');
+  });
+  test('PB310 counts the activations: ViT-B/16 at batch 64 is refused with a batch that fits, and that batch lifts the refusal', async () => {
+    const page = await openEditor(h);
+    await openTemplate(page, 'Vision Transformer', 'B/16');
+    await page.getByRole('tab', { name: 'Train' }).click();
+    const blocked = page.getByTestId('train-blocked');
+    await expect.poll(() => blocked.textContent()).toMatch(/^Start is refused: A training step at batch 64 needs about [\d.]+ GB/);
+    const text = (await blocked.textContent())!;
+    expect(text).toContain('The activations dominate.');
+    const fits = Number(text.match(/Lower the batch size to (\d+) or less/)![1]);
+    expect(fits).toBeGreaterThan(0);
+    expect(fits).toBeLessThan(64);
+    await blocked.scrollIntoViewIfNeeded();
+    await shot(page, 'activations-04-vit-b16-refused');
+    const panel = page.locator('.pb-train');
+    await panel.getByLabel('Batch size').fill(String(fits + 1));
+    await panel.getByLabel('Batch size').blur();
+    await expect.poll(() => blocked.textContent()).toMatch(new RegExp(`at batch ${fits + 1} needs`));
+    await panel.getByLabel('Batch size').fill(String(fits));
+    await panel.getByLabel('Batch size').blur();
+    // The memory refusal is gone (what remains, if anything, is that no data here fits a 224×224 input).
+    await expect.poll(async () => ((await blocked.count()) ? await blocked.textContent() : '')).not.toMatch(/Start is refused/);
   });
 });

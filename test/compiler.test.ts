@@ -305,7 +305,8 @@ describe('expanding blocks', () => {
     const expanded = expandAllBlocks(r.doc);
     if ('error' in expanded) throw new Error(expanded.error);
     const after = analyze(expanded.doc);
-    expect(after.diagnostics).toEqual([]);
+    // PB310 aside: ConvMixer-768/32's training step at batch 32 does not fit a tab (references.test.ts).
+    expect(after.diagnostics.filter((d) => d.code !== 'PB310')).toEqual([]);
     expect(expanded.doc.nodes.some((n) => n.type === 'Block')).toBe(false);
     expect(expanded.doc.blocks).toEqual([]);
     expect(after.count).toEqual(before.count);

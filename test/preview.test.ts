@@ -417,3 +417,26 @@ describe('refresh schedule during a run', () => {
     expect(s.totalMs).toBe(20);
   });
 });
+
+describe('activations of an int32 input', () => {
+  it('token ids are summarised as numbers (an Embedding network)', async () => {
+    await useCpuBackend();
+    const doc = graph(
+      [
+        { id: 'in', type: 'Input', params: { shape: [4], dtype: 'int32' } },
+        { id: 'emb', type: 'Embedding', params: { inputDim: 10, outputDim: 3 } },
+      ],
+      [['in', 'emb']],
+    );
+    const { plan, diagnostics } = lower(analyze(doc));
+    if (!plan) throw new Error(diagnostics.map((d) => d.message).join('; '));
+    const model = buildModel(plan, { seed: 1 });
+    expect(model.inputs[0]!.dtype).toBe('int32');
+    const out = await activationsByNode(plan, model, { x: Float32Array.from([0, 1, 2, 3, 4, 5, 6, 9]), count: 2, inputShape: [4] });
+    const ids = out.find((a) => a.nodeId === 'in')!;
+    expect(ids.stats).toMatchObject({ min: 0, max: 9, mean: 30 / 8 });
+    expect(ids.zeros).toBe(1);
+    expect(out.find((a) => a.nodeId === 'emb')!.units).toBe(3);
+    model.dispose();
+  });
+});

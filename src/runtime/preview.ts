@@ -346,7 +346,8 @@ interface Reduced {
 function reduce(t: tf.Tensor): Reduced {
   return tf.tidy(() => {
     const units = t.rank > 1 ? t.shape[t.rank - 1]! : 1;
-    const flat = t.reshape([-1, units]);
+    // Token ids and other int32 inputs are summarised as numbers like the rest (stack wants one dtype).
+    const flat = (t.dtype === 'float32' ? t : t.toFloat()).reshape([-1, units]);
     const all = flat.reshape([-1]);
     const figures = tf.stack([tf.scalar(t.size), flat.min(), flat.max(), flat.sum(), flat.square().sum(), tf.equal(flat, 0).sum().toFloat()]);
     const peaks = flat.abs().max(0);

@@ -336,7 +336,7 @@ export const MAX_ACTIVATION_VALUES = 8_000_000;
 
 /** What the device reduces one output to, read back as a few numbers instead of the whole batch's values. */
 interface Reduced {
-  /** count, min, max, sum, sum of squares, zeros. */
+  /** min, max, sum, sum of squares, zeros (float32: exact counts up to 2²⁴, beyond MAX_ACTIVATION_VALUES). */
   figures: tf.Tensor;
   /** Per unit of the last axis: the largest |value|. */
   peaks: tf.Tensor;
@@ -349,7 +349,7 @@ function reduce(t: tf.Tensor): Reduced {
     // Token ids and other int32 inputs are summarised as numbers like the rest (stack wants one dtype).
     const flat = (t.dtype === 'float32' ? t : t.toFloat()).reshape([-1, units]);
     const all = flat.reshape([-1]);
-    const figures = tf.stack([tf.scalar(t.size), flat.min(), flat.max(), flat.sum(), flat.square().sum(), tf.equal(flat, 0).sum().toFloat()]);
+    const figures = tf.stack([flat.min(), flat.max(), flat.sum(), flat.square().sum(), tf.equal(flat, 0).sum().toFloat()]);
     const peaks = flat.abs().max(0);
     const sample = t.size > ACTIVATION_SAMPLE ? tf.gather(all, tf.tensor1d(samplePositions(t.size, ACTIVATION_SAMPLE), 'int32')) : all;
     return { figures, peaks, sample };
@@ -369,8 +369,8 @@ export async function activationsByNode(plan: Plan, model: tf.LayersModel, batch
   if (per !== batch.inputShape.reduce((a, d) => a * d, 1)) return [];
   const { probe, nodes, inputs } = probeOf(plan, model, inside);
   const perExample = (probe?.outputs ?? []).reduce((a, t) => a + exampleShape(t).reduce((b, d) => b * d, 1), per);
-  const n = Math.max(1, Math.min(batch.count, ACTIVATION_EXAMPLES, Math.floor(MAX_ACTIVATION_VALUES / perExample)));
   if (batch.count === 0) return [];
+  const n = Math.max(1, Math.min(batch.count, ACTIVATION_EXAMPLES, Math.floor(MAX_ACTIVATION_VALUES / perExample)));
   const x = tf.tensor(batch.x.subarray(0, n * per), [n, ...shape], model.inputs[0]!.dtype);
   const outs: tf.Tensor[] = [];
   const reduced: Reduced[] = [];
@@ -385,7 +385,8 @@ export async function activationsByNode(plan: Plan, model: tf.LayersModel, batch
     const read = await Promise.all(reduced.map((r) => Promise.all([r.figures.data(), r.peaks.data(), r.sample.data()])));
     const summary = async (source: number, nodeId: string) => {
       const [figures, peaks, sample] = read[source]!;
-      const [count, min, max, sum, squares, zeros] = Array.from(figures);
+      const [min, max, sum, squares, zeros] = Array.from(figures);
+      const count = sources[source]!.size;
       const bad = !Number.isFinite(sum!) || !Number.isFinite(squares!) || !Number.isFinite(min!) || !Number.isFinite(max!);
       // Rare (a diverging run): count the NaN and ∞ exactly, one more pass over that output.
       let nonFinite = 0;
@@ -394,7 +395,7 @@ export async function activationsByNode(plan: Plan, model: tf.LayersModel, batch
         nonFinite = (await counted.data())[0]!;
         counted.dispose();
       }
-      return activationsOf(nodeId, n, { count: count!, min: min!, max: max!, sum: sum!, squares: squares!, nonFinite, zeros: zeros!, peaks }, sample);
+      return activationsOf(nodeId, n, { count, min: min!, max: max!, sum: sum!, squares: squares!, nonFinite, zeros: zeros!, peaks }, sample);
     };
     return await Promise.all([...inputs.map(({ nodeId }) => summary(0, nodeId)), ...nodes.map(({ nodeId, index }) => summary(1 + index, nodeId))]);
   } finally {

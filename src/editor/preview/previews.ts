@@ -1,7 +1,8 @@
 /**
  * The previews slice: the pinned example, the preview on it of every node of the graph on show (a
  * network's, or the nodes inside an opened block instance: target.ts), and, during a run,
- * each node's weight histograms and their norms over steps. A store of its own, like the run slice,
+ * each node's weight and gradient histograms, its output over a held-out batch (dead units among
+ * them), and their norms, spread and dead share over steps. A store of its own, like the run slice,
  * so a refresh wakes only the nodes whose preview changed and never touches the document.
  *
  * `startPreviews` keeps it up to date: after an edit (debounced), a new pin, a run's end or a past

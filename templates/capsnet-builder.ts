@@ -92,8 +92,8 @@ export function capsnet(): GraphDocument {
             ]);
             p.add('minimize', 'Minimize', { optimizer: 'adam', learningRate: 1e-3, schedule: 'cosine' }, [[total, 'out', 'loss']]);
           },
-          // 10 epochs: the small preset reached 98.15% on the held-out digits, against 95.1% after 3.
-          10,
+          // 16 epochs: the small preset reached 98.65% on the held-out digits, against 98.15% after 10 and 95.1% after 3.
+          16,
         ),
         procedure('evaluate', 'Evaluation', 'evaluate', (p) => {
           const data = p.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });
@@ -130,7 +130,7 @@ export function capsnet(): GraphDocument {
       presets: [
         {
           name: 'small',
-          description: `Conv ${SMALL.conv} ${SMALL.convKernel}×${SMALL.convKernel}, ${SMALL.primaryCapsules}×8-D primary capsules (${SMALL.primaryKernel}×${SMALL.primaryKernel}, stride 2), 10×16-D digit capsules with 3 routing iterations, decoder 512-1024-784; its 10 epochs reach 98.15% on the held-out digits (1,250 steps: 57 minutes on one thread of the loaded 2-core CPU; 3 epochs gave 95.1%).`,
+          description: `Conv ${SMALL.conv} ${SMALL.convKernel}×${SMALL.convKernel}, ${SMALL.primaryCapsules}×8-D primary capsules (${SMALL.primaryKernel}×${SMALL.primaryKernel}, stride 2), 10×16-D digit capsules with 3 routing iterations, decoder 512-1024-784; its 16 epochs reach 98.65% on the held-out digits (2,000 steps of 64: 45 minutes on one thread of the loaded 2-core CPU; 10 epochs gave 98.15%, 3 gave 95.1%).`,
           set: {},
         },
         {

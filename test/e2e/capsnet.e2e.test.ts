@@ -43,8 +43,8 @@ describe.skipIf(!e2e)('CapsNet in Chromium', () => {
     await train.getByLabel('Batch size').fill('32');
     await train.getByLabel('Limit training examples').fill('32');
     await train.getByLabel('Epochs').blur();
-    // The procedure keeps its own 10 epochs: 32 digits in one batch of 32 each.
-    await expect.poll(() => text(page, 'train-plan')).toMatch(/32 digits × 10 epochs = 10 steps of 32/);
+    // The procedure keeps its own 16 epochs: 32 digits in one batch of 32 each.
+    await expect.poll(() => text(page, 'train-plan')).toMatch(/32 digits × 16 epochs = 16 steps of 32/);
     await page.getByRole('button', { name: 'Start', exact: true }).click();
     await expect.poll(() => page.getByTestId('train-progress').getAttribute('data-status'), { timeout: 240_000 }).toBe('completed');
     await page.getByTestId('program-metrics').waitFor();

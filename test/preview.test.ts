@@ -281,6 +281,36 @@ describe("the worker's run refreshes", () => {
   });
 });
 
+describe('a run whose pinned example is of another graph', () => {
+  it('refreshes without previews instead of throwing (which ended the run): the histograms still come', async () => {
+    await useCpuBackend();
+    const { PreviewService } = await import('../src/runtime/worker/previews');
+    const { plan } = planOf('convmixer', 'mnist');
+    // Another graph on show while ConvMixer trains: its Input takes 10 values, and the pin follows it.
+    const other = lower(
+      analyze(
+        graph(
+          [
+            { id: 'in', type: 'Input', params: { shape: [10] } },
+            { id: 'd', type: 'Dense', params: { units: 2 } },
+          ],
+          [['in', 'd']],
+        ),
+      ),
+    ).plan!;
+    const service = new PreviewService(() => Promise.reject(new Error('no data here')));
+    await service.answer(other, 0, { kind: 'values', values: new Float32Array(10).fill(1) }, { model: undefined, planJson: undefined });
+    const model = buildModel(plan, { seed: 0 });
+    const batch = { x: new Float32Array(2 * 784).fill(0.5), count: 2, inputShape: [28, 28, 1] };
+    expect(service.refreshDue(1, false, model)).toBe(true);
+    const live = (await service.live(plan, model, 1, { batch }))!;
+    expect(live.answer.previews).toEqual([]);
+    expect(live.weights.map((w) => w.nodeId)).toContain('head');
+    expect(live.activations.map((a) => a.nodeId).sort()).toEqual(['head', 'input', 'mixer', 'output', 'pool', 'stem']);
+    model.dispose();
+  });
+});
+
 describe('activations over a held-out batch', () => {
   it('dead units, zeros, figures and the histogram match the values read back whole; a sample meets every channel', async () => {
     const tf = await useCpuBackend();

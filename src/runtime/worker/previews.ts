@@ -206,8 +206,15 @@ export class PreviewService {
       this.refreshAt = undefined;
       const began = performance.now();
       const layers = model.layers.filter((l) => l.weights.length > 0).length;
+      const source = { source: 'run' as const, fromRun: layers, layers };
+      // The pin follows the graph on show: another graph opened (or the Input edited) during the run
+      // pins an example of another size. previewModel would throw on it and end the run; the
+      // previews are left out instead and the histograms still come.
+      const fits = model.inputs.length === 1 && this.example.length === model.inputs[0]!.shape.slice(1).reduce((a: number, d) => a * (d ?? 1), 1);
       const [answer, weights, gradients, activations] = await Promise.all([
-        previewModel(plan, model, this.example, { source: 'run', fromRun: layers, layers }, this.inside),
+        fits
+          ? previewModel(plan, model, this.example, source, this.inside)
+          : Promise.resolve<PreviewAnswer>({ previews: [], skipped: [], weights: source, ms: 0 }),
         weightsByNode(plan, model),
         measure.gradients ? gradientsByNode(plan, model, measure.gradients) : Promise.resolve(new Map<string, NonNullable<NodeWeights['gradients']>>()),
         measure.batch ? activationsByNode(plan, model, measure.batch, this.inside) : Promise.resolve([]),

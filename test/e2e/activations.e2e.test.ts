@@ -85,6 +85,17 @@ describe.skipIf(!e2e)('activations over held-out examples', () => {
     expect((await countsOf(page, 'gradients-histogram')).reduce((a, b) => a + b, 0)).toBe(650);
     await page.getByTestId('gradients-histogram').scrollIntoViewIfNeeded();
     await shot(page, 'activations-03-head');
+
+    // Another graph opened after the run, with nodes of the same ids (stem, head): its inspector shows
+    // its own preview, not the ConvMixer run's weights, gradients or outputs over the batch.
+    await openTemplate(page, 'MLP-Mixer', 'mnist');
+    // Its own previews have come (norm is a node ConvMixer does not have).
+    await page.getByTestId('preview-norm').waitFor({ timeout: 60_000 });
+    await page.getByTestId('node-head').click();
+    const inspector = page.getByTestId('preview-inspector');
+    await inspector.waitFor();
+    expect(await page.getByTestId('batch-activations').count()).toBe(0);
+    expect(await inspector.textContent()).not.toMatch(/Weights at step|The gradient step/);
   });
   test('PB310 counts the activations: ViT-B/16 at batch 64 is refused with a batch that fits, and that batch lifts the refusal', async () => {
     const page = await openEditor(h);

@@ -11,6 +11,8 @@ import { PreviewCanvas } from './NodePreview';
 import { usePreviews, usePreviewsOnShow, type NormPoint } from './previews';
 import { previewKey } from './target';
 import { MAIN_NETWORK } from '../../document/schema';
+import { useEditor } from '../store';
+import { graphKeyOf } from '../runs-db';
 import './previews.css';
 
 const dpr = () => Math.min(2, Math.max(1, globalThis.devicePixelRatio || 1));
@@ -110,14 +112,16 @@ export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock:
   const skipped = usePreviews((s) => s.skipped.get(nodeId));
   const pinLabel = usePreviews((s) => s.pinLabel);
   const source = usePreviews((s) => s.weightsSource);
-  // A run's weights and norms are by node of the main network: not for another network's or a block's nodes of the same id.
-  const ownRun = usePreviews((s) => s.view === previewKey(MAIN_NETWORK, undefined));
+  // A run's weights and norms are by node of its graph's main network: not for another graph's, another network's or a block's nodes of the same id.
+  const graph = useEditor((s) => graphKeyOf(s.doc));
+  const runGraph = usePreviews((s) => s.runGraph === graph);
+  const ownRun = usePreviews((s) => runGraph && s.view === previewKey(MAIN_NETWORK, undefined));
   const weights = usePreviews((s) => (ownRun ? s.weights.get(nodeId) : undefined));
   const step = usePreviews((s) => s.weightsStep);
   const history = usePreviews((s) => (ownRun ? s.history.get(nodeId) : undefined));
   const note = usePreviews((s) => s.note);
   // The run's outputs over the held-out batch are of the graph the refresh previewed (the main network, or the opened block's repeat).
-  const batch = usePreviews((s) => (s.activationsView === `${s.view}#${s.repeat}` ? s.activations.get(nodeId) : undefined));
+  const batch = usePreviews((s) => (runGraph && s.activationsView === `${s.view}#${s.repeat}` ? s.activations.get(nodeId) : undefined));
   if (!onShow) return null;
   if (!preview && !skipped) return null;
   return (

@@ -18,6 +18,7 @@ import type { PreviewFeed } from '../../runtime/worker/protocol';
 import { useEditor } from '../store';
 import { MAIN_NETWORK } from '../../document/schema';
 import { onlyPositionsDiffer } from '../layout-only';
+import { graphKeyOf } from '../runs-db';
 import { useTraining } from '../training';
 import { getClient } from '../train/controller';
 import { useProgramRun } from '../train/program-live';
@@ -62,6 +63,8 @@ export interface PreviewState {
   /** During and after a run: each node's output over the held-out batch, and the graph on show they are of (previewKey and repeat). */
   activations: ReadonlyMap<string, NodeActivations>;
   activationsView: string;
+  /** The graph (runs-db's graphKeyOf) of the run the weights, outputs and norms are from: they show only on its nodes, not on another graph's of the same ids. */
+  runGraph: string | null;
   history: ReadonlyMap<string, NormPoint[]>;
   /** Refreshes the live run has sent, and what they took in the worker. */
   refreshes: { count: number; totalMs: number };
@@ -100,6 +103,7 @@ export const usePreviews = create<PreviewState>()(() => ({
   weightsStep: null,
   activations: new Map(),
   activationsView: '',
+  runGraph: null,
   history: new Map(),
   refreshes: { count: 0, totalMs: 0 },
   sourceCount: 0,
@@ -278,12 +282,23 @@ export const liveViewOf = (inside: OpenedBlock | undefined) => `${previewKey(MAI
  * opened block, its nodes'), weights by node with the refresh step's gradients, and each node's
  * output over the held-out batch.
  */
-function onLive(step: number, answer: PreviewAnswer, weights: NodeWeights[], activations: NodeActivations[], inside: OpenedBlock | undefined): void {
+function onLive(
+  runId: string,
+  step: number,
+  answer: PreviewAnswer,
+  weights: NodeWeights[],
+  activations: NodeActivations[],
+  inside: OpenedBlock | undefined,
+): void {
   const s = usePreviews.getState();
   if (!s.enabled) return;
   const previews = new Map(answer.previews.map((p) => [p.nodeId, p]));
+  // The run's graph: another one opened while it trains keeps its own previews, though its nodes have the same ids.
+  const run = useTraining.getState().run;
+  const runGraph = run?.id === runId ? run.graphKey : null;
+  const graphOnShow = runGraph !== null && runGraph === graphKeyOf(useEditor.getState().doc);
   // A run previews its own network's nodes (or those of the block opened in it): another graph on show keeps its previews (and gets the weights).
-  const ownView = s.view === previewKey(MAIN_NETWORK, inside?.node) && (inside?.repeat ?? 0) === (inside ? s.repeat : 0);
+  const ownView = graphOnShow && s.view === previewKey(MAIN_NETWORK, inside?.node) && (inside?.repeat ?? 0) === (inside ? s.repeat : 0);
   const history = new Map(s.history);
   const byNode = new Map(weights.map((w) => [w.nodeId, w]));
   // The outputs are the main network's nodes' only outside a block: inside one they are the instance's inner nodes.
@@ -304,14 +319,16 @@ function onLive(step: number, answer: PreviewAnswer, weights: NodeWeights[], act
     history.set(nodeId, list.length > MAX_HISTORY ? list.filter((_, i) => i % 2 === 0 || i === list.length - 1) : list);
   }
   usePreviews.setState({
-    ...(ownView ? { previews, skipped: new Map(answer.skipped.map((x) => [x.nodeId, x.reason])), weightsSource: answer.weights } : {}),
-    ms: answer.ms,
+    // The graph on show's own status and time stay when the refresh is not of it.
+    ...(ownView
+      ? { previews, skipped: new Map(answer.skipped.map((x) => [x.nodeId, x.reason])), weightsSource: answer.weights, ms: answer.ms, status: 'ready' as const }
+      : {}),
     weights: byNode,
     weightsStep: step,
     activations: new Map(activations.map((a) => [a.nodeId, a])),
     activationsView: liveViewOf(inside),
+    runGraph,
     history,
-    status: 'ready',
     refreshes: { count: s.refreshes.count + 1, totalMs: s.refreshes.totalMs + answer.ms },
   });
 }
@@ -346,7 +363,14 @@ export function startPreviews(): void {
     const changed = s.dataChoice !== t.dataChoice || s.playground !== t.playground || runStatus !== t.run?.status || s.csv !== t.csv || s.images !== t.images;
     // A new run starts its norms over.
     if (s.run?.id !== t.run?.id && s.run)
-      usePreviews.setState({ history: new Map(), weights: new Map(), weightsStep: null, activations: new Map(), refreshes: { count: 0, totalMs: 0 } });
+      usePreviews.setState({
+        history: new Map(),
+        weights: new Map(),
+        weightsStep: null,
+        activations: new Map(),
+        runGraph: null,
+        refreshes: { count: 0, totalMs: 0 },
+      });
     t = s;
     if (changed) schedule(0);
   });
@@ -358,7 +382,7 @@ export function startPreviews(): void {
     if (programStatus !== 'running' && programStatus !== 'starting') schedule(0);
   });
   getClient().on((event) => {
-    if (event.type === 'preview-live') onLive(event.step, event.answer, event.weights, event.activations, event.inside);
+    if (event.type === 'preview-live') onLive(event.runId, event.step, event.answer, event.weights, event.activations, event.inside);
     // A crashed worker forgot the pin: pin again.
     if (event.type === 'crashed') schedule(0);
   });

@@ -68,4 +68,18 @@ describe('sweeps in the Train tab: what can be swept and the variants a draft ma
     expect(planned.variants[1]!.plan).toBeNull();
     expect(planned.variants[1]!.problem).toBeTruthy();
   });
+
+  it('a variant whose training step does not fit in a tab at its own batch size is refused (PB310), the others train', () => {
+    // ViT-B/16 at the paper's batch of 64 is refused Start; at 15 its step fits (references.test.ts, memory.test.ts).
+    const t = templateDocument('vit', 'B/16');
+    if ('error' in t) throw new Error(t.error);
+    const planned = planSweep(t.doc, { params: [{ name: 'batchSize', values: '15, 16' }] });
+    if ('error' in planned) throw new Error(planned.error);
+    const [fits, past] = planned.variants;
+    expect(fits!.problem).toBeUndefined();
+    expect(fits!.plan).not.toBeNull();
+    expect(past!.plan).toBeNull();
+    expect(past!.problem).toMatch(/^A training step at batch 16 needs about [\d.]+ GB, more than the [\d.]+ GB a browser tab can give it/);
+    expect(past!.problem).toContain('Lower the batch size to 15 or less');
+  });
 });

@@ -90,13 +90,14 @@ function ClassifierTrainPanel() {
     if (runsKey !== graphKey) void refreshRuns(graphKey);
   }, [graphKey, runsKey]);
 
-  const blocked = !plan
+  // What stops every run of this graph; the memory estimate (PB310) is at the setup's batch size, so a
+  // sweep checks it per variant instead (one of smaller batches can fit).
+  const blockedAtAnyBatch = !plan
     ? `The graph has ${errors || 'some'} error${errors === 1 ? '' : 's'}; fix ${errors === 1 ? 'it' : 'them'} first (Issues tab).`
-    : tooLarge
-      ? `Start is refused: ${tooLarge.message} ${tooLarge.help ?? ''}`.trim()
-      : blockingProblem
-        ? `${blockingProblem.title}: see the fix below.`
-        : (mismatch ?? (!parsed.success ? 'Some setup values are not valid; see the fields marked in red.' : null));
+    : blockingProblem
+      ? `${blockingProblem.title}: see the fix below.`
+      : (mismatch ?? (!parsed.success ? 'Some setup values are not valid; see the fields marked in red.' : null));
+  const blocked = plan && tooLarge ? `Start is refused: ${tooLarge.message} ${tooLarge.help ?? ''}`.trim() : blockedAtAnyBatch;
 
   return (
     <div className="pb-train">
@@ -131,7 +132,7 @@ function ClassifierTrainPanel() {
         <SetupForm setup={setup} raw={raw} data={data} />
         <BackendRow />
       </details>
-      <SweepPanel doc={doc} graphKey={graphKey} blocked={blocked} runActive={active} />
+      <SweepPanel doc={doc} graphKey={graphKey} blocked={blockedAtAnyBatch} runActive={active} />
       {imageInput && <Playground inputShape={imageInput} />}
       {attentionInput && (
         <AttentionMapsPanel

@@ -134,6 +134,9 @@ export function planSweep(doc: GraphDocument, draft: SweepDraft): { variants: Pl
       const cost = { macs: summary.macs, trainableParams: summary.trainableParams };
       if (!setup.success) return { ...base, plan: null, setup: null, cost, problem: setup.error.issues[0]?.message ?? 'The training setup is not valid.' };
       if (!lowered.plan || error) return { ...base, plan: null, setup: setup.data, cost, problem: error?.message ?? 'The graph does not compile.' };
+      // A variant's training step that does not fit in a tab (PB310, at the variant's own batch size) is refused as the Start button refuses the graph.
+      const tooLarge = analysis.diagnostics.find((d) => d.code === 'PB310' && !d.nodeId);
+      if (tooLarge) return { ...base, plan: null, setup: setup.data, cost, problem: `${tooLarge.message} ${tooLarge.help ?? ''}`.trim() };
       return { ...base, plan: lowered.plan, setup: setup.data, cost };
     }),
   };

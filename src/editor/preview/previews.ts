@@ -293,9 +293,9 @@ function onLive(
   const s = usePreviews.getState();
   if (!s.enabled) return;
   const previews = new Map(answer.previews.map((p) => [p.nodeId, p]));
-  // The run's graph: another one opened while it trains keeps its own previews, though its nodes have the same ids.
-  const run = useTraining.getState().run;
-  const runGraph = run?.id === runId ? run.graphKey : null;
+  // The run's graph (a classifier's run or a program's): another one opened while it trains keeps its own previews, though its nodes have the same ids.
+  const run = [useTraining.getState().run, useProgramRun.getState().run].find((r) => r?.id === runId);
+  const runGraph = run ? run.graphKey : null;
   const graphOnShow = runGraph !== null && runGraph === graphKeyOf(useEditor.getState().doc);
   // A run previews its own network's nodes (or those of the block opened in it): another graph on show keeps its previews (and gets the weights).
   const ownView = graphOnShow && s.view === previewKey(MAIN_NETWORK, inside?.node) && (inside?.repeat ?? 0) === (inside ? s.repeat : 0);

@@ -59,6 +59,13 @@ export interface ProgramRunOptions {
   shouldStop?: () => boolean;
   /** Train procedures not to run, because the networks they train come already trained (from a past run's weights). */
   skipProcedures?: ReadonlySet<string>;
+  /**
+   * Keeps the gradients of the steps `wanted` chooses (asked before each step with the step's
+   * number in its procedure, 1-based, and whether it is the procedure's last): `take` gets copies by
+   * variable name, the loss's gradients as each Minimize's tape gave them (before clipping and weight
+   * decay), which the caller owns and disposes. Other steps pay nothing; the weights are the same.
+   */
+  gradientTap?: { wanted: (step: number, last: boolean) => boolean; take: (grads: Map<string, T>) => void };
 }
 
 export interface ProcedureRecord {
@@ -239,41 +246,53 @@ export class ProgramRun {
           const ctx = { step, training: true, totalSteps };
           // One input per hook, from the first tape that computes it (as the exported trainer does).
           const hookInputs: Array<T | undefined> = hooks.map(() => undefined);
-          const shown = tf.tidy(() => {
-            const values = new Map<string, T>();
-            if (data) {
-              values.set(data.outputs.image, batch.x);
-              values.set(data.outputs.label, batch.y);
-            }
-            this.forward(proc.steps, values, ctx, pre);
-            const out: Record<string, T> = {};
-            minimizes.forEach((m, i) => {
-              const runner = optimizers[i]!;
-              const { value, grads } = tf.variableGrads(() => {
-                const inner = new Map(values);
-                this.forward(proc.steps, inner, ctx, taped.get(m));
-                // A loss shows its value from the last tape that computes it.
-                for (const l of lossSteps) {
-                  if (!inner.has(l.output) || values.has(l.output)) continue;
-                  out[l.nodeId]?.dispose();
-                  out[l.nodeId] = tf.keep(inner.get(l.output)!);
-                }
-                hooks.forEach((h, k) => {
-                  if (!hookInputs[k] && inner.has(h.input) && !values.has(h.input)) hookInputs[k] = tf.keep(inner.get(h.input)!);
-                });
-                return inner.get(m.loss) as tfType.Scalar;
-              }, runner.variables);
-              runner.apply(grads, learningRateAt(m.optimizer, step, totalSteps));
-              out[m.nodeId] = tf.keep(value);
+          const tapped = options.gradientTap?.wanted(step + 1, step + 1 === totalSteps) ? new Map<string, T>() : undefined;
+          let shown: Record<string, T>;
+          try {
+            shown = tf.tidy(() => {
+              const values = new Map<string, T>();
+              if (data) {
+                values.set(data.outputs.image, batch.x);
+                values.set(data.outputs.label, batch.y);
+              }
+              this.forward(proc.steps, values, ctx, pre);
+              const out: Record<string, T> = {};
+              minimizes.forEach((m, i) => {
+                const runner = optimizers[i]!;
+                const { value, grads } = tf.variableGrads(() => {
+                  const inner = new Map(values);
+                  this.forward(proc.steps, inner, ctx, taped.get(m));
+                  // A loss shows its value from the last tape that computes it.
+                  for (const l of lossSteps) {
+                    if (!inner.has(l.output) || values.has(l.output)) continue;
+                    out[l.nodeId]?.dispose();
+                    out[l.nodeId] = tf.keep(inner.get(l.output)!);
+                  }
+                  hooks.forEach((h, k) => {
+                    if (!hookInputs[k] && inner.has(h.input) && !values.has(h.input)) hookInputs[k] = tf.keep(inner.get(h.input)!);
+                  });
+                  return inner.get(m.loss) as tfType.Scalar;
+                }, runner.variables);
+                // A copy (the same buffer on most backends) that outlives the tidy; the applied ones stay untouched.
+                if (tapped) for (const [name, g] of Object.entries(grads)) tapped.set(name, tf.keep(g.clone()));
+                runner.apply(grads, learningRateAt(m.optimizer, step, totalSteps));
+                out[m.nodeId] = tf.keep(value);
+              });
+              // Losses and hook inputs computed before any tape (e.g. all frozen) are read here.
+              for (const l of lossSteps) if (!out[l.nodeId] && values.has(l.output)) out[l.nodeId] = tf.keep(values.get(l.output)!);
+              hooks.forEach((h, k) => {
+                if (!hookInputs[k] && values.has(h.input)) hookInputs[k] = tf.keep(values.get(h.input)!);
+              });
+              return out;
             });
-            // Losses and hook inputs computed before any tape (e.g. all frozen) are read here.
-            for (const l of lossSteps) if (!out[l.nodeId] && values.has(l.output)) out[l.nodeId] = tf.keep(values.get(l.output)!);
-            hooks.forEach((h, k) => {
-              if (!hookInputs[k] && values.has(h.input)) hookInputs[k] = tf.keep(values.get(h.input)!);
-            });
-            return out;
-          });
-          tf.dispose([batch.x, batch.y]);
+          } catch (err) {
+            // A step that throws (a shape the loss refuses) leaves no kept copies behind.
+            if (tapped) tf.dispose([...tapped.values()]);
+            throw err;
+          } finally {
+            tf.dispose([batch.x, batch.y]);
+          }
+          if (tapped) options.gradientTap!.take(tapped);
           step++;
           const losses: Record<string, number> = {};
           for (const l of lossSteps) {

@@ -21,6 +21,7 @@ import {
 } from '../preview';
 import type { NodeActivations, NodeWeights } from '../preview-data';
 import type { PreviewFeed, PreviewSample, TrainData } from './protocol';
+import type { PlanProgram } from '../../compiler/program';
 import { procedureInputs } from '../preview-procedure';
 
 /**
@@ -35,6 +36,27 @@ export function activationBatchOf(ds: Dataset): ActivationBatch | undefined {
   return { x: Float32Array.from(split.x.subarray(0, n * per)), count: n, inputShape: ds.inputShape };
 }
 
+/** The graph on show, as the page last asked for its previews. */
+interface ShownGraph {
+  network: string;
+  plan: Plan;
+  planJson: string;
+  seed: number;
+  example: Float32Array;
+  label: number;
+  feed: PreviewFeed | undefined;
+  inside: OpenedBlock | undefined;
+}
+
+/** What a program run's refresh sends: the previews and measures of the network on show. */
+export interface ProgramLive {
+  network: string;
+  answer: PreviewAnswer;
+  weights: NodeWeights[];
+  activations: NodeActivations[];
+  inside?: OpenedBlock;
+}
+
 /** The worker's model and the plan it was built from (as JSON, to compare with a request's). */
 export interface HeldModel {
   model: tf.LayersModel | undefined;
@@ -46,6 +68,8 @@ export class PreviewService {
   private example: Float32Array | undefined;
   /** The block instance opened in the main network, whose inner nodes a run's refreshes preview. */
   private inside: OpenedBlock | undefined;
+  /** The graph on show as the last preview asked for it (any network, fed as asked): what a program run's refreshes preview. */
+  private shown: ShownGraph | undefined;
   /** The last fresh build of each network, for as long as its plan and the worker's model of it stay the same. */
   private cache = new Map<
     string,
@@ -93,6 +117,7 @@ export class PreviewService {
     if (!sample) {
       this.example = undefined;
       this.inside = undefined;
+      this.shown = undefined;
       this.dropCache();
       return { answer: { previews: [], skipped: [], weights: { source: 'fresh', fromRun: 0, layers: 0 }, ms: 0 } };
     }
@@ -112,6 +137,8 @@ export class PreviewService {
       this.example = example;
       this.inside = options.inside;
     }
+    // A program run's refreshes preview the graph on show, whichever network it is, fed the same way.
+    this.shown = { network, plan, planJson: JSON.stringify(plan), seed, example, label: label ?? 0, feed: options.feed, inside: options.inside };
     const { model, weights } = this.modelFor(network, plan, seed, held);
     const feeding = performance.now();
     const inputs = await this.inputsOf(model, example, label ?? 0, seed, options.feed, options.heldOf);
@@ -229,4 +256,114 @@ export class PreviewService {
       if (measure.gradients) tf.dispose([...measure.gradients.values()]);
     }
   }
+
+  /** The step (counted over the whole program run) a program run's next refresh follows, chosen before it. */
+  private programRefreshAt: number | undefined;
+
+  /**
+   * Asked before each step of a program run (`step` counted over the run, `last`: its procedure's
+   * last step): whether it ends with a refresh, so that its gradients are kept. Only while an
+   * example is pinned and the graph on show is one of the run's networks as the run has it.
+   */
+  programRefreshDue(step: number, last: boolean, networks: ReadonlyMap<string, string>): boolean {
+    const shown = this.shown;
+    const due = shown !== undefined && networks.get(shown.network) === shown.planJson && (last || this.schedule.due(step, performance.now()));
+    this.programRefreshAt = due ? step : undefined;
+    return due;
+  }
+
+  /**
+   * During a program run, after a step programRefreshDue chose: the graph on show's previews with
+   * the run's current weights (fed as the page asked: the pinned example, or what its procedure gives
+   * the network on it, through the run's other networks), its nodes' weight histograms, the loss's
+   * gradients that step (`gradients`, disposed here) and, for a network that takes the example
+   * itself, every node's output over the held-out `batch`. Inference mode throughout: the run's
+   * weights, optimizer and random streams are untouched.
+   */
+  async programLive(
+    models: ReadonlyMap<string, tf.LayersModel>,
+    networks: ReadonlyMap<string, string>,
+    step: number,
+    measure: { batch?: ActivationBatch; gradients?: Map<string, tf.Tensor> } = {},
+  ): Promise<ProgramLive | null> {
+    let began: number | undefined;
+    try {
+      const shown = this.shown;
+      if (!shown || this.programRefreshAt !== step) return null;
+      this.programRefreshAt = undefined;
+      const model = models.get(shown.network);
+      // Edited since the run began: the edit's own previews stand.
+      if (!model || networks.get(shown.network) !== shown.planJson) return null;
+      began = performance.now();
+      const heldOf = (network: string): HeldModel => ({ model: models.get(network), planJson: networks.get(network) });
+      const inputs = await this.inputsOf(model, shown.example, shown.label, shown.seed, shown.feed, heldOf);
+      const layers = model.layers.filter((l) => l.weights.length > 0).length;
+      // The held-out batch is of the data: it measures a network that takes the example itself, not one a procedure feeds.
+      const batch = shown.feed ? undefined : measure.batch;
+      const [answer, weights, gradients, activations] = await Promise.all([
+        previewModel(shown.plan, model, inputs, { source: 'run', fromRun: layers, layers }, shown.inside),
+        weightsByNode(shown.plan, model),
+        measure.gradients ? gradientsByNode(shown.plan, model, measure.gradients) : Promise.resolve(new Map<string, NonNullable<NodeWeights['gradients']>>()),
+        batch ? activationsByNode(shown.plan, model, batch, shown.inside) : Promise.resolve([]),
+      ]);
+      for (const w of weights) {
+        const g = gradients.get(w.nodeId);
+        if (g) w.gradients = g;
+      }
+      return { network: shown.network, answer, weights, activations, ...(shown.inside ? { inside: shown.inside } : {}) };
+    } finally {
+      // Counted even when it failed, so that a refresh that keeps failing keeps within the budget too.
+      if (began !== undefined) this.schedule.done(step, began, performance.now());
+      if (measure.gradients) tf.dispose([...measure.gradients.values()]);
+    }
+  }
+}
+
+/**
+ * The hooks a program run (runtime/program/run.ts) calls for live previews of the network on show:
+ * a fresh refresh schedule, the gradient tap of the steps that end with a refresh, and after each
+ * step the refresh if one is due, handed to `send` with the step counted over the whole run (so the
+ * norms over steps go on across procedures). `dispose` frees gradients a failed step kept.
+ */
+export function programLiveHooks(
+  service: PreviewService,
+  run: { networks: ReadonlyMap<string, { model: tf.LayersModel }>; program: PlanProgram },
+  ds: Dataset,
+  send: (step: number, live: ProgramLive) => void,
+) {
+  service.schedule = new RefreshSchedule();
+  const batch = activationBatchOf(ds);
+  const models = new Map([...run.networks].map(([id, state]) => [id, state.model]));
+  const networks = new Map(run.program.networks.map((n) => [n.id, JSON.stringify(n.plan)]));
+  let stepsBefore = 0;
+  let procedureSteps = 0;
+  let tapped: Map<string, tf.Tensor> | undefined;
+  return {
+    onProcedure: () => {
+      stepsBefore += procedureSteps;
+      procedureSteps = 0;
+    },
+    gradientTap: {
+      wanted: (step: number, last: boolean) => service.programRefreshDue(stepsBefore + step, last, networks),
+      take: (grads: Map<string, tf.Tensor>) => {
+        if (tapped) tf.dispose([...tapped.values()]);
+        tapped = grads;
+      },
+    },
+    afterStep: async (step: number) => {
+      procedureSteps = step;
+      const gradients = tapped;
+      tapped = undefined;
+      try {
+        const live = await service.programLive(models, networks, stepsBefore + step, { batch, gradients });
+        if (live) send(stepsBefore + step, live);
+      } catch {
+        // A preview that cannot be made (the graph on show changed under it) must not end the run; the next preview request says why.
+      }
+    },
+    dispose: () => {
+      if (tapped) tf.dispose([...tapped.values()]);
+      tapped = undefined;
+    },
+  };
 }

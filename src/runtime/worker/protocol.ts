@@ -158,7 +158,17 @@ export type FromWorker =
   /** `example`: the pinned example's values; `label`: its class, for a held-out one. */
   | { type: 'preview-result'; requestId: number; answer?: PreviewAnswer; example?: Float32Array; label?: number; error?: string }
   /** A run's refresh of the pinned example's previews, every node's weights (with the refresh step's gradients) and its outputs over held-out examples, every few steps within a cost budget. */
-  | { type: 'preview-live'; runId: string; step: number; answer: PreviewAnswer; weights: NodeWeights[]; activations: NodeActivations[]; inside?: OpenedBlock }
+  /** `network`: a program run's network on show, whose nodes the refresh is of (the main network when absent); its `step` counts over the whole run. */
+  | {
+      type: 'preview-live';
+      runId: string;
+      step: number;
+      answer: PreviewAnswer;
+      weights: NodeWeights[];
+      activations: NodeActivations[];
+      inside?: OpenedBlock;
+      network?: string;
+    }
   | { type: 'topology-result'; requestId: number; topology?: object; error?: string }
   | { type: 'evaluated'; requestId: number; result?: Evaluation; error?: string }
   | { type: 'profiled'; requestId: number; result?: ProfileResult; error?: string }

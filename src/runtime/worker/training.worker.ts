@@ -21,7 +21,7 @@ import type { BackendName, FromWorker, ToWorker, TrainData, WeightArtifacts } fr
 import { profileModel } from '../profile';
 import { RefreshSchedule } from '../preview';
 import { tfjsTopologyOf } from '../tfjs-topology';
-import { activationBatchOf, PreviewService } from './previews';
+import { activationBatchOf, PreviewService, programLiveHooks } from './previews';
 import { previewBuffers } from '../preview-data';
 
 /**
@@ -262,6 +262,10 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
     if (flow) post({ type: 'flow-view', runId, view: await flowView(tf, run.networks.get(flow)!.model, ds, { step, seed: message.seed }) });
   };
   diffusionGrid.begin(runId, message.program, run, message.seed, message.sampling);
+  // Live previews of the network on show (runtime/worker/previews.ts), within the same share of the run's time as a classifier's.
+  const live = programLiveHooks(previews, run, ds, (step, refresh) =>
+    post({ type: 'preview-live', runId, step, ...refresh }, previewBuffers(refresh.answer.previews)),
+  );
   try {
     for (const [network, weights] of Object.entries(message.initialWeights ?? {})) await run.loadNetwork(network, weights);
     const result = await runProgram(tf, run, ds, {
@@ -271,9 +275,14 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
       limit: message.limit,
       skipProcedures: new Set(message.skipProcedures ?? []),
       shouldStop: () => stopRequested,
-      onProcedure: (procedure, index) => post({ type: 'program-procedure', runId, procedure: procedure.id, index }),
+      onProcedure: (procedure, index) => {
+        live.onProcedure();
+        post({ type: 'program-procedure', runId, procedure: procedure.id, index });
+      },
+      gradientTap: live.gradientTap,
       onStep: async (report) => {
         post({ type: 'program-step', runId, report });
+        await live.afterStep(report.step);
         if (report.step % 20 === 0 || report.step === report.totalSteps) await drawFlow(report.step);
         await diffusionGrid.afterStep(report);
         // On wasm/cpu a step resolves through microtasks only: without this, 'pause' and 'stop' would wait for the end.
@@ -286,6 +295,7 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
     if (weights) for (const [id, state] of run.networks) weights[id] = await saveWeights(state.model);
     post({ type: 'program-done', runId, result, weights }, weights ? Object.values(weights).map((w) => w.weightData) : []);
   } finally {
+    live.dispose();
     diffusionGrid.end();
     // Kept, with its data, for questions about the trained networks (the zero-shot panel) until the next program run.
     lastProgram?.run.dispose();

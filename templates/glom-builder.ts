@@ -180,7 +180,7 @@ export function glom(): GraphDocument {
         {
           name: 'contrastive',
           description:
-            'The small preset with GLOM’s contrastive consensus term added to the reconstruction loss (weight 0.05, τ 0.1): each column is pulled towards the mean of its neighbours in its own image and away from that mean in the other images. Not measured yet.',
+            'The small preset with GLOM’s contrastive consensus term added to the reconstruction loss (weight 0.05, τ 0.1): each column is pulled towards the mean of its neighbours in its own image and away from that mean in the other images. Its 5 epochs (625 steps of 64) reach a held-out reconstruction loss of 0.0308 (the small preset: 0.0297), against 0.0666 for the corrupted digit and 0.0680 for the mean digit, with the consensus term at 0.197 at the end (one run, 172 s on one thread, wasm).',
           set: { 'train/consensus': { weight: 0.05 } },
         },
         {

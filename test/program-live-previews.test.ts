@@ -13,7 +13,7 @@ import { loadMnistNode } from '../src/runtime/data/mnist-node';
 import { previewModel } from '../src/runtime/preview';
 import { procedureFeedOf } from '../src/runtime/preview-feed';
 import { ProgramRun, runProgram, type ProgramRunOptions } from '../src/runtime/program/run';
-import { PreviewService, programLiveHooks, type ProgramLive } from '../src/runtime/worker/previews';
+import { networkKey, PreviewService, programLiveHooks, type ProgramLive } from '../src/runtime/worker/previews';
 import type { PreviewFeed } from '../src/runtime/worker/protocol';
 import { templateDocument } from '../templates/index';
 import { useCpuBackend } from './helpers/tf';
@@ -50,7 +50,8 @@ async function trainedRun(shown?: { network: string; feed?: PreviewFeed }) {
   const refreshes: Array<{ step: number; live: ProgramLive }> = [];
   const service = new PreviewService(() => Promise.reject(new Error('no data here')));
   if (shown) {
-    const plan = program.networks.find((n) => n.id === shown.network)!.plan;
+    // The page's plan of a network is named by its label, the program's by its id: the same network all the same.
+    const plan = { ...program.networks.find((n) => n.id === shown.network)!.plan, name: 'As the page names it' };
     await service.answer(
       plan,
       settings.seed,
@@ -136,9 +137,9 @@ describe("a program run's live previews", () => {
     expect(last.live.activations).toEqual([]);
 
     // The graph on show is the run's projector: a refresh is due at a last step. Had the run trained another plan of it (edited since), none is.
-    const networks = new Map(program.networks.map((n) => [n.id, JSON.stringify(n.plan)]));
+    const networks = new Map(program.networks.map((n) => [n.id, networkKey(n.plan)]));
     expect(service.programRefreshDue(STEPS + 1, true, networks)).toBe(true);
-    networks.set('projector', JSON.stringify({ ...plan, main: { ...plan.main, steps: plan.main.steps.slice(0, -1) } }));
+    networks.set('projector', networkKey({ ...plan, main: { ...plan.main, steps: plan.main.steps.slice(0, -1) } }));
     expect(service.programRefreshDue(STEPS + 2, true, networks)).toBe(false);
     run.dispose();
   }, 180_000);

@@ -8,9 +8,8 @@ import { useEffect, useRef, type ReactNode } from 'react';
 import { formatFigure, isRectified, type Histogram, type NodeActivations, type TensorStats } from '../../runtime/preview-data';
 import { drawHistogram, drawLine, themeColours } from './draw';
 import { PreviewCanvas } from './NodePreview';
-import { usePreviews, usePreviewsOnShow, type NormPoint } from './previews';
+import { historyKey, usePreviews, usePreviewsOnShow, type NormPoint } from './previews';
 import { previewKey } from './target';
-import { MAIN_NETWORK } from '../../document/schema';
 import { useEditor } from '../store';
 import { graphKeyOf } from '../runs-db';
 import './previews.css';
@@ -112,13 +111,14 @@ export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock:
   const skipped = usePreviews((s) => s.skipped.get(nodeId));
   const pinLabel = usePreviews((s) => s.pinLabel);
   const source = usePreviews((s) => s.weightsSource);
-  // A run's weights and norms are by node of its graph's main network: not for another graph's, another network's or a block's nodes of the same id.
+  // A run's weights and norms are by node of the network its refreshes are of (a classifier's main network, the program network on show): not for another graph's, another network's or a block's nodes of the same id.
   const graph = useEditor((s) => graphKeyOf(s.doc));
   const runGraph = usePreviews((s) => s.runGraph === graph);
-  const ownRun = usePreviews((s) => runGraph && s.view === previewKey(MAIN_NETWORK, undefined));
+  const ownRun = usePreviews((s) => runGraph && s.view === previewKey(s.weightsNetwork, undefined));
   const weights = usePreviews((s) => (ownRun ? s.weights.get(nodeId) : undefined));
   const step = usePreviews((s) => s.weightsStep);
-  const history = usePreviews((s) => (ownRun ? s.history.get(nodeId) : undefined));
+  const history = usePreviews((s) => (ownRun ? s.history.get(historyKey(s.weightsNetwork, nodeId)) : undefined));
+  const ofProgram = usePreviews((s) => s.weightsOfProgram);
   const note = usePreviews((s) => s.note);
   // The run's outputs over the held-out batch are of the graph the refresh previewed (the main network, or the opened block's repeat).
   const batch = usePreviews((s) => (runGraph && s.activationsView === `${s.view}#${s.repeat}` ? s.activations.get(nodeId) : undefined));
@@ -150,6 +150,11 @@ export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock:
         </>
       )}
       {batch && <BatchActivations batch={batch} step={step} />}
+      {!batch && weights && ofProgram && (
+        <p className="pb-muted pb-small-text" data-testid="batch-not-measured">
+          Outputs over held-out examples are measured only for a network that takes the example itself; a procedure feeds this one.
+        </p>
+      )}
       {weights && (
         <>
           <h3>Weights{step !== null ? ` at step ${step}` : ''}</h3>
@@ -175,7 +180,9 @@ export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock:
               </div>
               <HistogramCanvas histogram={weights.gradients.histogram} height={40} testId="gradients-histogram" />
               <p className="pb-muted pb-small-text">
-                The gradient step {step ?? ''} applied: the loss on that step's training batch, in training mode (dropout, BatchNorm's batch statistics).
+                {ofProgram
+                  ? `The loss's gradient at step ${step ?? ''}, on that step's training batch in training mode, as the tape gave it: before the optimizer's clipping and weight decay.`
+                  : `The gradient step ${step ?? ''} applied: the loss on that step's training batch, in training mode (dropout, BatchNorm's batch statistics).`}
               </p>
             </div>
           )}

@@ -65,6 +65,9 @@ export interface PreviewState {
   activationsView: string;
   /** The graph (runs-db's graphKeyOf) of the run the weights, outputs and norms are from: they show only on its nodes, not on another graph's of the same ids. */
   runGraph: string | null;
+  /** The network of that graph the weights are of (a program run refreshes the network on show), and whether the run is a program's. */
+  weightsNetwork: string;
+  weightsOfProgram: boolean;
   history: ReadonlyMap<string, NormPoint[]>;
   /** Refreshes the live run has sent, and what they took in the worker. */
   refreshes: { count: number; totalMs: number };
@@ -104,6 +107,8 @@ export const usePreviews = create<PreviewState>()(() => ({
   activations: new Map(),
   activationsView: '',
   runGraph: null,
+  weightsNetwork: MAIN_NETWORK,
+  weightsOfProgram: false,
   history: new Map(),
   refreshes: { count: 0, totalMs: 0 },
   sourceCount: 0,
@@ -274,8 +279,11 @@ async function refresh(): Promise<void> {
   }
 }
 
-/** Where a run's refresh is of: the graph on show's key, and the repeat of an opened block. */
-export const liveViewOf = (inside: OpenedBlock | undefined) => `${previewKey(MAIN_NETWORK, inside?.node)}#${inside?.repeat ?? 0}`;
+/** Where a run's refresh is of: the graph on show's key (its network's, a program run's other network's), and the repeat of an opened block. */
+export const liveViewOf = (inside: OpenedBlock | undefined, network = MAIN_NETWORK) => `${previewKey(network, inside?.node)}#${inside?.repeat ?? 0}`;
+
+/** A node's norms over steps are kept by network: a program run refreshes whichever network is on show, and ids repeat across networks. */
+export const historyKey = (network: string, nodeId: string) => (network === MAIN_NETWORK ? nodeId : `${network}/${nodeId}`);
 
 /**
  * A refresh sent by the worker during a run: previews with the run's current weights (inside an
@@ -289,6 +297,7 @@ function onLive(
   weights: NodeWeights[],
   activations: NodeActivations[],
   inside: OpenedBlock | undefined,
+  network = MAIN_NETWORK,
 ): void {
   const s = usePreviews.getState();
   if (!s.enabled) return;
@@ -298,7 +307,7 @@ function onLive(
   const runGraph = run ? run.graphKey : null;
   const graphOnShow = runGraph !== null && runGraph === graphKeyOf(useEditor.getState().doc);
   // A run previews its own network's nodes (or those of the block opened in it): another graph on show keeps its previews (and gets the weights).
-  const ownView = graphOnShow && s.view === previewKey(MAIN_NETWORK, inside?.node) && (inside?.repeat ?? 0) === (inside ? s.repeat : 0);
+  const ownView = graphOnShow && s.view === previewKey(network, inside?.node) && (inside?.repeat ?? 0) === (inside ? s.repeat : 0);
   const history = new Map(s.history);
   const byNode = new Map(weights.map((w) => [w.nodeId, w]));
   // The outputs are the main network's nodes' only outside a block: inside one they are the instance's inner nodes.
@@ -306,8 +315,9 @@ function onLive(
   for (const nodeId of new Set([...byNode.keys(), ...outputs.keys()])) {
     const w = byNode.get(nodeId);
     const a = outputs.get(nodeId);
+    const key = historyKey(network, nodeId);
     const list = [
-      ...(history.get(nodeId) ?? []),
+      ...(history.get(key) ?? []),
       {
         step,
         weights: w?.all.stats.norm,
@@ -316,7 +326,7 @@ function onLive(
         gradients: w?.gradients?.stats.norm,
       },
     ];
-    history.set(nodeId, list.length > MAX_HISTORY ? list.filter((_, i) => i % 2 === 0 || i === list.length - 1) : list);
+    history.set(key, list.length > MAX_HISTORY ? list.filter((_, i) => i % 2 === 0 || i === list.length - 1) : list);
   }
   usePreviews.setState({
     // The graph on show's own status and time stay when the refresh is not of it.
@@ -326,8 +336,10 @@ function onLive(
     weights: byNode,
     weightsStep: step,
     activations: new Map(activations.map((a) => [a.nodeId, a])),
-    activationsView: liveViewOf(inside),
+    activationsView: liveViewOf(inside, network),
     runGraph,
+    weightsNetwork: network,
+    weightsOfProgram: run !== undefined && run === useProgramRun.getState().run,
     history,
     refreshes: { count: s.refreshes.count + 1, totalMs: s.refreshes.totalMs + answer.ms },
   });
@@ -376,13 +388,25 @@ export function startPreviews(): void {
   });
   // A program run's end: its networks' trained weights answer the previews from then on.
   let programStatus = useProgramRun.getState().run?.status;
+  let programRun = useProgramRun.getState().run?.id;
   useProgramRun.subscribe((s) => {
+    // A new program run starts its norms over too.
+    if (s.run && s.run.id !== programRun)
+      usePreviews.setState({
+        history: new Map(),
+        weights: new Map(),
+        weightsStep: null,
+        activations: new Map(),
+        runGraph: null,
+        refreshes: { count: 0, totalMs: 0 },
+      });
+    programRun = s.run?.id;
     if (s.run?.status === programStatus) return;
     programStatus = s.run?.status;
     if (programStatus !== 'running' && programStatus !== 'starting') schedule(0);
   });
   getClient().on((event) => {
-    if (event.type === 'preview-live') onLive(event.runId, event.step, event.answer, event.weights, event.activations, event.inside);
+    if (event.type === 'preview-live') onLive(event.runId, event.step, event.answer, event.weights, event.activations, event.inside, event.network);
     // A crashed worker forgot the pin: pin again.
     if (event.type === 'crashed') schedule(0);
   });

@@ -36,6 +36,14 @@ export function activationBatchOf(ds: Dataset): ActivationBatch | undefined {
   return { x: Float32Array.from(split.x.subarray(0, n * per)), count: n, inputShape: ds.inputShape };
 }
 
+/**
+ * A network's plan as a program run and the page's graph on show compare it: all but its name (the
+ * page names another network by its label, the program by its id), so an edit shows, a name does not.
+ */
+export function networkKey(plan: Plan): string {
+  return JSON.stringify({ ...plan, name: '' });
+}
+
 /** The graph on show, as the page last asked for its previews. */
 interface ShownGraph {
   network: string;
@@ -138,7 +146,7 @@ export class PreviewService {
       this.inside = options.inside;
     }
     // A program run's refreshes preview the graph on show, whichever network it is, fed the same way.
-    this.shown = { network, plan, planJson: JSON.stringify(plan), seed, example, label: label ?? 0, feed: options.feed, inside: options.inside };
+    this.shown = { network, plan, planJson: networkKey(plan), seed, example, label: label ?? 0, feed: options.feed, inside: options.inside };
     const { model, weights } = this.modelFor(network, plan, seed, held);
     const feeding = performance.now();
     const inputs = await this.inputsOf(model, example, label ?? 0, seed, options.feed, options.heldOf);
@@ -295,7 +303,11 @@ export class PreviewService {
       // Edited since the run began: the edit's own previews stand.
       if (!model || networks.get(shown.network) !== shown.planJson) return null;
       began = performance.now();
-      const heldOf = (network: string): HeldModel => ({ model: models.get(network), planJson: networks.get(network) });
+      // The run's networks answer for the plans the feed has of them (the program as the page has it, the same as the run's unless edited).
+      const heldOf = (network: string): HeldModel => {
+        const plan = shown.feed?.kind === 'procedure' ? shown.feed.program.networks.find((n) => n.id === network)?.plan : undefined;
+        return { model: models.get(network), planJson: plan && networkKey(plan) === networks.get(network) ? JSON.stringify(plan) : undefined };
+      };
       const inputs = await this.inputsOf(model, shown.example, shown.label, shown.seed, shown.feed, heldOf);
       const layers = model.layers.filter((l) => l.weights.length > 0).length;
       // The held-out batch is of the data: it measures a network that takes the example itself, not one a procedure feeds.
@@ -334,7 +346,7 @@ export function programLiveHooks(
   service.schedule = new RefreshSchedule();
   const batch = activationBatchOf(ds);
   const models = new Map([...run.networks].map(([id, state]) => [id, state.model]));
-  const networks = new Map(run.program.networks.map((n) => [n.id, JSON.stringify(n.plan)]));
+  const networks = new Map(run.program.networks.map((n) => [n.id, networkKey(n.plan)]));
   let stepsBefore = 0;
   let procedureSteps = 0;
   let tapped: Map<string, tf.Tensor> | undefined;

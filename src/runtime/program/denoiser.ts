@@ -18,11 +18,14 @@ export interface DenoiserSetup {
 }
 
 /**
- * Reads a program's diffusion: the first training procedure's Diffuse node gives the schedule, and
- * the network applied to its x_t (directly, or through ops such as Palette's composite with the known
- * pixels) is the one that predicts ε. Null when there is none.
+ * Every diffusion of a program, in procedure order: each training procedure's Diffuse node gives
+ * the schedule, and the network applied to its x_t (directly, or through ops such as Palette's
+ * composite with the known pixels) is the one that predicts ε. sampleDiffusion feeds a denoiser
+ * [x_t, t] (then the condition), so only an application that takes x_t first and Diffuse's own t
+ * second counts: one fed x_t elsewhere would be sampled with its inputs swapped.
  */
-export function denoiserSetup(program: PlanProgram): DenoiserSetup | null {
+export function denoiserSetups(program: PlanProgram): DenoiserSetup[] {
+  const found: DenoiserSetup[] = [];
   for (const proc of program.procedures) {
     if (proc.kind !== 'train') continue;
     const diffuse = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'op' }> => s.kind === 'op' && s.op === 'Diffuse');
@@ -30,27 +33,36 @@ export function denoiserSetup(program: PlanProgram): DenoiserSetup | null {
     // Values that carry x_t: Diffuse's output and what ops make from it.
     const carries = new Set([diffuse.output]);
     for (const s of proc.steps) if (s.kind === 'op' && !s.loss && s.inputs.some((v) => carries.has(v))) carries.add(s.output);
-    const apply = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'apply' }> => s.kind === 'apply' && s.inputs.some((v) => carries.has(v)));
+    const timestep = diffuse.inputs[2];
+    const apply = proc.steps.find(
+      (s): s is Extract<ProgramStep, { kind: 'apply' }> =>
+        s.kind === 'apply' && (s.inputs.length === 2 || s.inputs.length === 3) && carries.has(s.inputs[0]!) && s.inputs[1] === timestep,
+    );
     if (!apply) continue;
-    return {
+    found.push({
       network: apply.network,
       procedure: proc.id,
       schedule: diffuse.config.schedule as 'linear' | 'cosine',
       timesteps: diffuse.config.timesteps as number,
       inputs: apply.inputs.length,
       ema: proc.steps.some((s) => s.kind === 'apply' && s.network === apply.network && s.weights === 'ema'),
-    };
+    });
   }
-  return null;
+  return found;
+}
+
+/** A program's first diffusion (denoiserSetups), or null when there is none. */
+export function denoiserSetup(program: PlanProgram): DenoiserSetup | null {
+  return denoiserSetups(program)[0] ?? null;
 }
 
 /**
  * A program's unconditional diffusion (the ddpm template), or null: its denoiser takes (x_t, t)
- * alone. SR3 and Palette give theirs a condition too, and are sampled from held-out conditions instead.
+ * alone. SR3 and Palette give theirs a condition too, and are sampled from held-out conditions
+ * instead; a program whose first diffusion is conditional and a later one is not gets the later one.
  */
 export function unconditionalDenoiser(program: PlanProgram): DenoiserSetup | null {
-  const setup = denoiserSetup(program);
-  return setup?.inputs === 2 ? setup : null;
+  return denoiserSetups(program).find((s) => s.inputs === 2) ?? null;
 }
 
 /** The sampling measure of a conditional diffusion program (SR3's PSNR, Palette's inpainting error), with its procedure. */

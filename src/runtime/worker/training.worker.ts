@@ -21,7 +21,7 @@ import type { BackendName, FromWorker, ToWorker, TrainData, WeightArtifacts } fr
 import { profileModel } from '../profile';
 import { RefreshSchedule } from '../preview';
 import { tfjsTopologyOf } from '../tfjs-topology';
-import { activationBatchOf, PreviewService, programLiveHooks } from './previews';
+import { activationBatchOf, networkKey, PreviewService, programLiveHooks } from './previews';
 import { previewBuffers } from '../preview-data';
 
 /**
@@ -65,15 +65,25 @@ let resumeWaiters: Array<() => void> = [];
 /** Previews on the pinned example (runtime/worker/previews.ts). */
 const previews = new PreviewService((data) => datasetFor(data));
 
+/** The program run under way: its networks answer previews with their current weights. */
+let runningProgram: ProgramRun | undefined;
+
 /**
- * The worker's model of a network, for previews: the last program run's network of that id (its
- * trained weights), else for the main network the classifier's model.
+ * The worker's model of a network, for previews: the running program's network of that id (its
+ * weights as they are now), else the last program run's (its trained weights), else for the main
+ * network the classifier's model.
  */
 function heldFor(network: string, plan?: Plan): { model: tf.LayersModel | undefined; planJson: string | undefined } {
   // The classifier's model answers for exactly its plan, even after a program run.
   if (network === 'model' && model && plan && JSON.stringify(plan) === modelPlanJson) return { model, planJson: modelPlanJson };
-  const trained = lastProgram?.run.networks.get(network);
-  if (trained) return { model: trained.model, planJson: JSON.stringify(lastProgram!.run.program.networks.find((n) => n.id === network)?.plan) };
+  const program = runningProgram ?? lastProgram?.run;
+  const trained = program?.networks.get(network);
+  if (trained) {
+    const own = program!.program.networks.find((n) => n.id === network)?.plan;
+    // The page names a network by its label, the program by its id: the same network when all else is.
+    const planJson = own && plan && networkKey(own) === networkKey(plan) ? JSON.stringify(plan) : JSON.stringify(own);
+    return { model: trained.model, planJson };
+  }
   return network === 'model' ? { model, planJson: modelPlanJson } : { model: undefined, planJson: undefined };
 }
 /** A diffusion program's samples grid (runtime/worker/diffusion-grid.ts). */
@@ -256,6 +266,7 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
   backendChosen = true;
   post({ type: 'backend', runId, name: backend.name, reason: backend.reason });
   const run = new ProgramRun(tf, message.program, message.seed);
+  runningProgram = run;
   // A flow on 2-D points shows its density and samples as it trains (editor/train/FlowDensity.tsx).
   const flow = planarFlow(message.program);
   const drawFlow = async (step: number) => {
@@ -296,6 +307,7 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
     post({ type: 'program-done', runId, result, weights }, weights ? Object.values(weights).map((w) => w.weightData) : []);
   } finally {
     live.dispose();
+    runningProgram = undefined;
     diffusionGrid.end();
     // Kept, with its data, for questions about the trained networks (the zero-shot panel) until the next program run.
     lastProgram?.run.dispose();

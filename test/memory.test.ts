@@ -5,7 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { analyze } from '../src/compiler/infer';
-import { largestBatchThatFits, memoryProblem, memoryEstimate, TRAINING_MEMORY_LIMIT, trainingStepMemory } from '../src/compiler/memory';
+import {
+  forTerminal,
+  largestBatchThatFits,
+  memoryProblem,
+  memoryEstimate,
+  startRefusal,
+  TRAINING_MEMORY_LIMIT,
+  trainingStepMemory,
+} from '../src/compiler/memory';
 import type { GraphDocument } from '../src/document/schema';
 import { graph } from './helpers/graphs';
 
@@ -58,7 +66,8 @@ describe('a training step in memory, by hand', () => {
     expect(model!.message).toBe(
       "A training step at batch 1,024 needs about 4.50 GB, more than the 4.29 GB a browser tab can give it: 39.1 kB for the 2,442 parameters (9.77 kB of weights, with their gradients and Adam's two moments) and 4.50 GB of activations kept for the backward pass (4.39 MB per example). The activations dominate.",
     );
-    expect(model!.help).toMatch(/^Lower the batch size to 978 or less \(a step then needs about 4\.29 GB\)/);
+    // 39,072 + 978 · 4,391,208 = 4,294,640,496 bytes: shown with the digits that tell it from the 4,294,967,296 limit.
+    expect(model!.help).toMatch(/^Lower the batch size to 978 or less \(a step then needs about 4\.2946 GB, under the 4\.2950 GB limit\)/);
     // The convolution alone keeps 1,048,576 · 4 · 1,024 = 4,294,967,296 bytes, with its 28.7 kB of training state past the limit.
     expect(node!.message).toBe(
       'This node holds 1,792 parameters (7.17 kB of weights, about 28.7 kB to train) and keeps 4.29 GB of activations at batch 1,024.',
@@ -81,6 +90,41 @@ describe('a training step in memory, by hand', () => {
     expect(problem.message).toContain('128 kB of activations kept for the backward pass (4.00 kB per example). The parameters dominate.');
     expect(problem.help).toMatch(/^Make the largest layers smaller/);
     expect(largestBatchThatFits(step)).toBe(0);
+  });
+
+  it("counts the document's optimizer: SGD keeps one accumulator per weight, Adam two moments", () => {
+    // Input 30,000 → Dense 10,000: 300,010,000 parameters; with Adam 16 bytes each (4.80 GB) is past the limit, with
+    // SGD 12 bytes each (3.60 GB, and 5.12 MB of activations at batch 32) fits.
+    const dense = (optimizer: string) =>
+      ({
+        ...graph(
+          [
+            { id: 'in', type: 'Input', params: { shape: [30000] } },
+            { id: 'd', type: 'Dense', params: { units: 10000 } },
+          ],
+          [['in', 'd']],
+        ),
+        training: { optimizer },
+      }) as GraphDocument;
+    const adam = analyze(dense('adam')).diagnostics.find((d) => d.code === 'PB310' && !d.nodeId);
+    expect(adam!.message).toContain("4.80 GB for the 300,010,000 parameters (1.20 GB of weights, with their gradients and Adam's two moments)");
+    expect(analyze(dense('sgd')).diagnostics.filter((d) => d.code === 'PB310')).toEqual([]);
+    expect(memoryEstimate({ trainable: 1000, nonTrainable: 10 }, 'sgd').trainingBytes).toBe(1000 * 12 + 10 * 4);
+    expect(memoryEstimate({ trainable: 1000, nonTrainable: 10 }, 'adamw').trainingBytes).toBe(1000 * 16 + 10 * 4);
+    const sgdStep = trainingStepMemory({ trainable: 300_000_000, nonTrainable: 0 }, 1000, 32, 'sgd');
+    const big = memoryProblem(
+      memoryEstimate({ trainable: 400_000_000, nonTrainable: 0 }, 'sgd'),
+      { ...sgdStep, paramsBytes: 4.8e9, totalBytes: 4.8e9 + 128e3 },
+      'sgd',
+    );
+    expect(big!.message).toContain("with their gradients and SGD's momentum accumulator");
+  });
+
+  it('the Start refusal goes on in lower case after its colon; the terminal wording says the command line is not bound by a tab', () => {
+    const d = analyze(convNet(1024)).diagnostics.find((x) => x.code === 'PB310' && !x.nodeId)!;
+    expect(startRefusal(d)).toMatch(/^Start is refused: a training step at batch 1,024 needs about 4\.50 GB/);
+    expect(forTerminal(d).message).toContain("more than the 4.29 GB a training run in the editor's browser tab can use (the command line is not bound by it)");
+    expect(forTerminal(d).message).not.toContain('a browser tab can give it');
   });
 
   it('a network whose one example does not fit beside its weights says so instead of proposing a batch of 0', () => {

@@ -5,7 +5,7 @@ import { formatShape } from '../nodes/shape';
 import { isProblem, type ParamCount, type Shape } from '../nodes/spec';
 import { blockPorts, wire, type Wiring } from './graph';
 import { addCost, emptyCost, layerCost, type CostTotal } from './cost';
-import { DEFAULT_BATCH_SIZE, memoryDiagnostics } from './memory';
+import { DEFAULT_BATCH_SIZE, memoryDiagnostics, type OptimizerName } from './memory';
 import { blockArgs, blockReferenceProblems, mainGraphReferenceProblems, parseParams, resolveParams } from './params';
 
 /** What inference learned about one node. */
@@ -408,7 +408,27 @@ export interface Analysis {
   count: ParamCount;
 }
 
-export function analyze(doc: GraphDocument, cache?: InferenceCache): Analysis {
+/** The document's batch size (the training schema's default when it sets none or an invalid one). */
+export function batchSizeOf(doc: GraphDocument): number {
+  const b = doc.training?.batchSize;
+  return typeof b === 'number' && Number.isInteger(b) && b > 0 ? b : DEFAULT_BATCH_SIZE;
+}
+
+/** The document's optimizer (Adam, the schema's default, when it sets none or an unknown one). */
+export function optimizerOf(doc: GraphDocument): OptimizerName {
+  const o = doc.training?.optimizer;
+  return o === 'sgd' || o === 'adamw' ? o : 'adam';
+}
+
+export interface AnalyzeOptions {
+  /**
+   * false: no PB310 for this network alone. A program's networks are documents of their own here,
+   * but their memory is estimated together (compiler/program-memory.ts).
+   */
+  memory?: boolean;
+}
+
+export function analyze(doc: GraphDocument, cache?: InferenceCache, options: AnalyzeOptions = {}): Analysis {
   // The same blocks array gives the same map, so consumers can compare it by identity.
   const blocks = cache?.blocks?.source === doc.blocks ? cache.blocks.map : new Map(doc.blocks.map((b) => [b.id, b]));
   if (cache) cache.blocks = { source: doc.blocks, map: blocks };
@@ -443,14 +463,22 @@ export function analyze(doc: GraphDocument, cache?: InferenceCache): Analysis {
         explicit.map((n) => n.id),
       ),
     );
-  // A training step's activations at the document's batch size count as well as the parameters.
-  diagnostics.push(
-    ...memoryDiagnostics(main.count, new Map([...main.nodes].map(([id, r]) => [id, r.count])), {
-      perExample: main.cost.activations,
-      perNode: new Map([...main.nodes].map(([id, r]) => [id, r.cost?.activations ?? 0])),
-      batchSize: typeof doc.training?.batchSize === 'number' && doc.training.batchSize > 0 ? doc.training.batchSize : DEFAULT_BATCH_SIZE,
-    }),
-  );
+  // A training step's activations at the document's batch size count as well as the parameters,
+  // with the document's optimizer's state. A program's networks train together, several in one
+  // step or one applied twice: the program estimates its steps as a whole (compiler/program-memory.ts).
+  if (!doc.program && options.memory !== false)
+    diagnostics.push(
+      ...memoryDiagnostics(
+        main.count,
+        new Map([...main.nodes].map(([id, r]) => [id, r.count])),
+        {
+          perExample: main.cost.activations,
+          perNode: new Map([...main.nodes].map(([id, r]) => [id, r.cost?.activations ?? 0])),
+          batchSize: batchSizeOf(doc),
+        },
+        optimizerOf(doc),
+      ),
+    );
   return { doc, blocks, main, inputs, outputs, diagnostics, count: main.count };
 }
 
@@ -479,7 +507,7 @@ function unusedNodes(doc: GraphDocument, wiring: Wiring, outputIds: string[]): D
 }
 
 /** An analyzer that reuses work between calls: what the editor runs on every edit. */
-export function createAnalyzer(): (doc: GraphDocument) => Analysis {
+export function createAnalyzer(options: AnalyzeOptions = {}): (doc: GraphDocument) => Analysis {
   const cache = new InferenceCache();
-  return (doc) => analyze(doc, cache);
+  return (doc) => analyze(doc, cache, options);
 }

@@ -9,6 +9,7 @@ import { useEditor } from './store';
 import { planOf, useAnalysis } from './analysis';
 import { graphKeyOf } from './runs-db';
 import { DATA_CHOICES, useRunIsActive, useTraining } from './training';
+import { startRefusal } from '../compiler/memory';
 import { TrainingSchema } from '../document/schema';
 import { dataMismatch } from '../runtime/data/fit';
 import { probeBackends } from './train/controller';
@@ -97,7 +98,7 @@ function ClassifierTrainPanel() {
     : blockingProblem
       ? `${blockingProblem.title}: see the fix below.`
       : (mismatch ?? (!parsed.success ? 'Some setup values are not valid; see the fields marked in red.' : null));
-  const blocked = plan && tooLarge ? `Start is refused: ${tooLarge.message} ${tooLarge.help ?? ''}`.trim() : blockedAtAnyBatch;
+  const blocked = plan && tooLarge ? startRefusal(tooLarge) : blockedAtAnyBatch;
 
   return (
     <div className="pb-train">

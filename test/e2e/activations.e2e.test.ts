@@ -102,7 +102,7 @@ describe.skipIf(!e2e)('activations over held-out examples', () => {
     await openTemplate(page, 'Vision Transformer', 'B/16');
     await page.getByRole('tab', { name: 'Train' }).click();
     const blocked = page.getByTestId('train-blocked');
-    await expect.poll(() => blocked.textContent()).toMatch(/^Start is refused: A training step at batch 64 needs about [\d.]+ GB/);
+    await expect.poll(() => blocked.textContent()).toMatch(/^Start is refused: a training step at batch 64 needs about [\d.]+ GB/);
     const text = (await blocked.textContent())!;
     expect(text).toContain('The activations dominate.');
     const fits = Number(text.match(/Lower the batch size to (\d+) or less/)![1]);

@@ -76,7 +76,7 @@ describe.each(cases)('%s', (key, id, preset) => {
     const r = templateDocument(id, preset);
     if ('error' in r) throw new Error(r.error);
     const analysis = analyzeProgram(r.doc)!;
-    // PB310 aside: CLIP ViT-B/32 at its batch of 128 keeps more activations than a tab has (references.test.ts).
+    // PB310 aside: CLIP ViT-B/32's training step at its batch of 128 (both towers) keeps more activations than a tab has (program-memory.test.ts).
     expect(analysis.diagnostics.filter((d) => d.code !== 'PB310')).toEqual([]);
     expect(Object.fromEntries(networkCounts(analysis).map((n) => [n.name, n.trainableParams]))).toEqual(COUNTS[key]);
     if (COUNTED_ONLY.has(key)) return;

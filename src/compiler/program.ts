@@ -15,6 +15,7 @@ import { wire, type NodePorts, type Wiring } from './graph';
 import { analyze, type Analysis } from './infer';
 import { lower } from './lower';
 import { parseParams } from './params';
+import { programMemoryDiagnostics } from './program-memory';
 import type { Plan } from './plan';
 
 export interface NetworkInfo {
@@ -45,7 +46,8 @@ export function networksOf(doc: GraphDocument): NetworkInfo[] {
       doc: { ...doc, name: net.label, nodes: net.nodes, edges: net.edges, networks: [], program: undefined },
     });
   return docs.map(({ id, label, description, doc: body }) => {
-    const analysis = analyze(body);
+    // No PB310 per network: a program's step holds several (programMemoryDiagnostics).
+    const analysis = analyze(body, undefined, { memory: false });
     const shapeOf = (nodeId: string, port = 'out') => analysis.main.nodes.get(nodeId)?.outputs?.[port] ?? null;
     return {
       id,
@@ -103,6 +105,7 @@ export function analyzeProgram(doc: GraphDocument): ProgramAnalysis | null {
     diagnostics.push(...p.diagnostics);
     for (const [id, params] of p.params) if (p.wiring.nodes.get(id)?.type === 'Parameter' && params) count.trainable += 1;
   }
+  diagnostics.push(...programMemoryDiagnostics(doc, networks, procedures));
   return { networks, procedures, diagnostics, count };
 }
 

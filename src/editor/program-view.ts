@@ -78,7 +78,8 @@ export function planProgramOf(program: ProgramAnalysis): ProgramLowerResult {
 /**
  * One incremental analyzer per network besides the main one, over the network as a document of its
  * own (as compiler/program.ts's networksOf builds it), so an edit in a network re-infers only what
- * it touched, as on the main graph.
+ * it touched, as on the main graph. No PB310 per network: a program estimates its training steps
+ * as a whole (compiler/program-memory.ts), and a network no program applies is not trained.
  */
 const networkAnalyzers = new Map<
   string,
@@ -90,7 +91,7 @@ export function networkAnalysisOf(doc: GraphDocument, networkId: string): Analys
   const net = doc.networks.find((n) => n.id === networkId);
   if (!net) return null;
   let entry = networkAnalyzers.get(networkId);
-  if (!entry) networkAnalyzers.set(networkId, (entry = { analyze: createAnalyzer(), net: null, blocks: null, analysis: null }));
+  if (!entry) networkAnalyzers.set(networkId, (entry = { analyze: createAnalyzer({ memory: false }), net: null, blocks: null, analysis: null }));
   const moved = entry.net && entry.analysis && entry.blocks === doc.blocks && onlyPositionsDiffer(entry.net, net);
   if (moved) entry.net = net;
   else if (entry.net !== net || entry.blocks !== doc.blocks || !entry.analysis) {

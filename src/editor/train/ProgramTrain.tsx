@@ -10,6 +10,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type uPlot from 'uplot';
 import { proceduresCoveredBy, type PlanProgram, type ProgramAnalysis } from '../../compiler/program';
 import { TrainingSchema, type GraphDocument, type TrainingSetup } from '../../document/schema';
+import { startRefusal } from '../../compiler/memory';
 import { formatShape } from '../../nodes/shape';
 import { LineChart } from '../Chart';
 import { planProgramOf, programOf } from '../program-view';
@@ -125,13 +126,17 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
   useRunHeaderHeight(controls);
 
   const errors = lowered.diagnostics.filter((d) => d.severity === 'error').length;
+  // The compiler's estimate (PB310) of the program's largest training step, all its networks together: refused as TrainPanel refuses a classifier.
+  const tooLarge = program.diagnostics.find((d) => d.code === 'PB310' && !d.nodeId);
   const blocked = !lowered.program
     ? `The program has ${errors || 'some'} error${errors === 1 ? '' : 's'}; fix ${errors === 1 ? 'it' : 'them'} first (Issues tab).`
-    : classifierActive
-      ? 'Another run is active; stop it first.'
-      : !data
-        ? 'Choose the data to train on (Dataset, in the training setup).'
-        : (dataProblem(program, data) ?? (!parsed.success ? 'Some setup values are not valid; see the fields marked in red.' : null));
+    : tooLarge
+      ? startRefusal(tooLarge)
+      : classifierActive
+        ? 'Another run is active; stop it first.'
+        : !data
+          ? 'Choose the data to train on (Dataset, in the training setup).'
+          : (dataProblem(program, data) ?? (!parsed.success ? 'Some setup values are not valid; see the fields marked in red.' : null));
   const examples = data ? Math.min(limit ?? data.trainCount, data.trainCount) : 0;
   const skipped = lowered.program && startFrom?.networks.length ? proceduresCoveredBy(lowered.program, new Set(startFrom.networks)) : [];
   const planned = lowered.program && data && parsed.success ? plannedText(lowered.program, setup, examples, nounOf(data), skipped) : null;

@@ -5,8 +5,11 @@
  * costs (previews, every node's weight histograms, the histograms of the gradients the refresh step
  * applied, every node's output over 64 held-out digits), part by part; and the training slowdown
  * with refreshes on, ConvMixer `mnist` on MNIST, runs with and without interleaved so machine noise
- * hits both.
- * Run with `npx tsx bench/preview.bench.ts` (STEPS=… steps per run, default 60; RUNS=… pairs, default 2).
+ * hits both; and a program run's refreshes (runtime/worker/previews.ts programLiveHooks, as the
+ * worker wires them): SimSiam's training procedure with its encoder on show, the refreshes' own time
+ * as a share of the run, and the run with refreshes against without.
+ * Run with `npx tsx bench/preview.bench.ts` (STEPS=… steps per run, default 60; RUNS=… pairs, default 2;
+ * PART=program for the SimSiam part alone, PROGRAM_STEPS=… its steps of 32, default 60).
  */
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
@@ -16,7 +19,10 @@ import { lower } from '../src/compiler/lower';
 import { buildModel } from '../src/runtime/build';
 import { useWasmBackend } from '../src/runtime/wasm-backend';
 import { activationsByNode, gradientsByNode, previewBuild, previewModel, RefreshSchedule, weightsByNode } from '../src/runtime/preview';
-import { activationBatchOf } from '../src/runtime/worker/previews';
+import { activationBatchOf, PreviewService, programLiveHooks } from '../src/runtime/worker/previews';
+import { analyzeProgram, lowerProgram } from '../src/compiler/program';
+import { ProgramRun, runProgram } from '../src/runtime/program/run';
+import type { Dataset } from '../src/runtime/data/dataset';
 import { loadMnistNode } from '../src/runtime/data/mnist-node';
 import { trainClassifier } from '../src/runtime/training/train';
 import { chainGraph } from './graphs';
@@ -25,6 +31,8 @@ import type { GraphDocument } from '../src/document/schema';
 
 const STEPS = Number(process.env.STEPS ?? 60);
 const RUNS = Number(process.env.RUNS ?? 2);
+const PART = process.env.PART ?? 'all';
+const PROGRAM_STEPS = Number(process.env.PROGRAM_STEPS ?? 60);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -63,9 +71,68 @@ async function refreshAfterEdit(name: string, plan: Plan, edited: Plan, example:
   );
 }
 
+/**
+ * A program run's refreshes: SimSiam's training procedure (PROGRAM_STEPS steps of 32 digits) with
+ * the encoder on show and the first held-out digit pinned, wired as the worker wires it; the same
+ * run without refreshes before and after it. The share is the schedule's own account: each
+ * refresh's time (feeding, previews, weight and gradient histograms, outputs over 64 held-out digits).
+ */
+async function programRefreshShare(ds: Dataset) {
+  const t = templateDocument('simsiam');
+  if ('error' in t) throw new Error(t.error);
+  const lowered = lowerProgram(analyzeProgram(t.doc)!).program!;
+  const program = { ...lowered, procedures: lowered.procedures.filter((p) => p.kind === 'train') };
+  const digit = Float32Array.from(ds.test.x.subarray(0, 28 * 28));
+  const options = { seed: 0, batchSize: 32, epochs: 1, limit: PROGRAM_STEPS * 32 };
+  const timeRun = async (withPreviews: boolean) => {
+    const run = new ProgramRun(tf, program, 0);
+    const service = new PreviewService(() => Promise.reject(new Error('no data here')));
+    if (withPreviews)
+      await service.answer(
+        program.networks.find((n) => n.id === 'model')!.plan,
+        0,
+        { kind: 'values', values: digit },
+        { model: undefined, planJson: undefined },
+      );
+    // Each refresh's step and cost, from the schedule's own account (done before the refresh is sent).
+    const each: string[] = [];
+    let accounted = 0;
+    const live = programLiveHooks(service, run, ds, (step) => {
+      each.push(`step ${step} ${(service.schedule.totalMs - accounted).toFixed(0)} ms`);
+      accounted = service.schedule.totalMs;
+    });
+    const began = performance.now();
+    await runProgram(tf, run, ds, { ...options, onProcedure: live.onProcedure, gradientTap: live.gradientTap, onStep: (r) => live.afterStep(r.step) });
+    const ms = performance.now() - began;
+    live.dispose();
+    run.dispose();
+    return { ms, each, refreshMs: service.schedule.totalMs };
+  };
+  // Off and on alternate, twice, so that load from other processes hits both.
+  const off: number[] = [];
+  const on: Array<Awaited<ReturnType<typeof timeRun>>> = [];
+  for (let r = 0; r < 2; r++) {
+    off.push((await timeRun(false)).ms);
+    on.push(await timeRun(true));
+  }
+  for (const [i, result] of on.entries())
+    console.log(
+      `SimSiam (train procedure, ${PROGRAM_STEPS} steps of 32, encoder on show), run ${i + 1}: ${result.each.length} refreshes (${result.each.join(', ')}) took ${result.refreshMs.toFixed(0)} ms, ${((100 * result.refreshMs) / result.ms).toFixed(2)}% of the run's ${(result.ms / 1000).toFixed(1)} s`,
+    );
+  const a = median(off);
+  const b = median(on.map((r) => r.ms));
+  console.log(
+    `SimSiam wall clock with refreshes against without: ${(((b - a) / a) * 100).toFixed(1)}% (without ${off.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s; with ${on.map((r) => (r.ms / 1000).toFixed(1)).join(', ')} s; moves with other load)`,
+  );
+}
+
 async function main() {
   const status = await useWasmBackend({ threads: 1 });
   console.log(`backend ${tf.getBackend()}, ${status.threads} thread`);
+  if (PART === 'program') {
+    await programRefreshShare(await loadMnistNode());
+    return;
+  }
   const { doc, plan } = convmixer();
   const edited = planOf({ ...doc, nodes: doc.nodes.map((n) => (n.id === 'mixer' ? { ...n, params: { ...n.params, kernelSize: 3 } } : n)) });
   const ds = await loadMnistNode();
@@ -180,6 +247,7 @@ async function main() {
   console.log(
     `wall clock with previews on against off: ${(((b - a) / a) * 100).toFixed(1)}% (median ${(a / 1000).toFixed(2)} s → ${(b / 1000).toFixed(2)} s; on a shared machine this moves with other load)`,
   );
+  await programRefreshShare(ds);
 }
 
 main().catch((err) => {

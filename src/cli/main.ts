@@ -9,6 +9,7 @@ import { applyPreset, presetsOf } from '../document/templates';
 import { analyze, emit, formatSummary, loadGraph, lower, summarize } from '../compiler/index';
 import { TEMPLATES, templateDocument } from '../../templates/index';
 import { analyzeProgram, lowerProgram, networkCounts, type PlanProgram, type ProgramAnalysis } from '../compiler/program';
+import { forTerminal } from '../compiler/memory';
 import { emitProgram } from '../compiler/emit-program';
 import { trainCommand, TrainUsageError } from './train';
 
@@ -192,7 +193,8 @@ function loadSource(source: string, preset: string | undefined, io: Io): GraphDo
 }
 
 function printDiagnostics(diagnostics: Diagnostic[], io: Io): void {
-  for (const line of formatDiagnostics(diagnostics)) io.err(line);
+  // PB310's limit is a browser tab's; a terminal reader is told whose it is (the --json output keeps the compiler's words).
+  for (const line of formatDiagnostics(diagnostics.map(forTerminal))) io.err(line);
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {

@@ -9,6 +9,7 @@ import type { GraphDocument } from '../document/schema';
 import { quoted } from '../document/text';
 import { csvText, paretoFront } from '../document/compare';
 import { parseSweepParam, sweepVariants, SweepUsageError, variantLabel, type SweepParam, type SweepValue } from '../document/sweep';
+import { sweepMemoryNote } from './memory-note';
 
 /**
  * `patchbay sweep`: variants of one graph (a grid, or random picks from it, over a few params), each
@@ -118,6 +119,16 @@ export async function sweepCommand(doc: GraphDocument, args: SweepArgs, io: Io):
       pareto: false,
     };
   });
+
+  if (!args.json) {
+    const flag = args.trainArgs.indexOf('--batch-size');
+    const valid = combos.filter((c) => results.find((r) => r.index === c.index)!.status !== 'invalid');
+    const note = sweepMemoryNote(
+      valid.map((c) => ({ label: describeValues(c.values), doc: c.doc })),
+      flag >= 0 ? Number(args.trainArgs[flag + 1]) : undefined,
+    );
+    if (note) io.err(note);
+  }
 
   const queue = results.filter((r) => r.status !== 'invalid');
   const childArgs = ['--data', args.data, '--threads', String(threads), ...args.trainArgs];

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeProgram, lowerProgram, proceduresCoveredBy } from '../compiler/program';
 import { formatDiagnostics } from '../document/diagnostics';
+import { memoryNote } from './memory-note';
 import { TrainingSchema, type GraphDocument } from '../document/schema';
 import { quoted } from '../document/text';
 import { hasSavedNetwork, readSavedNetwork } from './saved-networks';
@@ -83,6 +84,8 @@ export async function trainProgramCommand(doc: GraphDocument, args: ProgramTrain
     }
   }
   if (!args.json) {
+    const note = memoryNote(doc, setup.batchSize);
+    if (note) io.err(note);
     const nets = program.networks.map((n) => `${n.id} (${(n.plan.count.trainable + n.plan.count.nonTrainable).toLocaleString('en-US')})`).join(', ');
     io.err(
       `Running "${quoted(doc.name)}" on ${ds.name}: networks ${nets}; ${program.procedures.map((p) => `"${quoted(p.label)}"`).join(' → ')}; batch ${setup.batchSize}, backend ${describeBackend(active)}.`,

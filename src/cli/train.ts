@@ -1,4 +1,5 @@
 import { formatDiagnostics } from '../document/diagnostics';
+import { memoryNote } from './memory-note';
 import { quoted } from '../document/text';
 import { TrainingSchema, type GraphDocument } from '../document/schema';
 import { analyze, lower } from '../compiler/index';
@@ -75,6 +76,8 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
   const model = buildModel(plan, { seed: setup.seed });
   const trainCount = args.limit ? Math.min(args.limit, ds.train.count) : ds.train.count;
   if (!args.json) {
+    const note = memoryNote(doc, setup.batchSize);
+    if (note) io.err(note);
     io.err(
       `Training "${quoted(doc.name)}" (${plan.count.trainable.toLocaleString('en-US')} trainable params) on ${ds.name}: ${trainCount} training ${source.kind === 'mnist' ? 'digits' : 'examples'}, ${setup.epochs} epoch${setup.epochs === 1 ? '' : 's'}, batch ${setup.batchSize}, ${setup.optimizer} lr ${setup.learningRate} (${setup.schedule}), backend ${describeBackend(active)}.`,
     );

@@ -119,8 +119,17 @@ export function CanvasMiniMap({ colours }: { colours: (el: Element) => MiniMapCo
       if (s.nodes !== prev.nodes) schedule();
       if (s.transform !== prev.transform || s.width !== prev.width || s.height !== prev.height) placeFrame();
     });
+    // The colours are CSS variables that follow the system's light or dark scheme: a switch redraws
+    // with the new ones at once, not only at the next change of the nodes.
+    const scheme = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
+    const redraw = () => {
+      drawnNodes = null;
+      schedule();
+    };
+    scheme?.addEventListener('change', redraw);
     return () => {
       unsubscribe();
+      scheme?.removeEventListener('change', redraw);
       cancelAnimationFrame(pending);
     };
   }, [store, colours]);

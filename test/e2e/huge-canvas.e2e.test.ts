@@ -76,6 +76,32 @@ describe.skipIf(!e2e)('a 1,000-node canvas', () => {
     });
     expect(inked).toBeGreaterThan(0.05);
 
+    // The minimap's node colour follows the light or dark scheme at once: before, it was read only
+    // when the nodes changed, so a switch kept the old colour until the next edit.
+    const drawnAndExpected = () =>
+      minimap.locator('canvas').evaluate((c: HTMLCanvasElement) => {
+        const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        const counts = new Map<string, number>();
+        for (let i = 0; i < data.length; i += 4)
+          if (data[i + 3] === 255) counts.set(`${data[i]},${data[i + 1]},${data[i + 2]}`, (counts.get(`${data[i]},${data[i + 1]},${data[i + 2]}`) ?? 0) + 1);
+        const drawn = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+        const probe = document.createElement('canvas').getContext('2d')!;
+        probe.fillStyle = getComputedStyle(c).getPropertyValue('--muted').trim();
+        probe.fillRect(0, 0, 1, 1);
+        const [r, g, b] = probe.getImageData(0, 0, 1, 1).data;
+        return { drawn, expected: `${r},${g},${b}` };
+      });
+    const light = await drawnAndExpected();
+    expect(light.drawn).toBe(light.expected);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await expect.poll(async () => (await drawnAndExpected()).drawn).not.toBe(light.drawn);
+    const dark = await drawnAndExpected();
+    expect(dark.expected).not.toBe(light.expected);
+    expect(dark.drawn).toBe(dark.expected);
+    await shot(page, 'huge-canvas-00b-dark-minimap');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await expect.poll(async () => (await drawnAndExpected()).drawn).toBe(light.drawn);
+
     await page.getByRole('button', { name: 'Fit all nodes', exact: true }).click();
     await settle(page);
     expect(await nodesOnScreen(page)).toBe(1000);

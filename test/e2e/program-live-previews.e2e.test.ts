@@ -1,9 +1,9 @@
 /**
  * A program run's live previews in real headless Chromium: SimSiam `mnist` starts a long run in
- * the worker; while it trains, the encoder's conv1 preview on the pinned digit changes and its
- * inspector's weight norm and gradient norm over the steps gain points; the projector's tab, shown
- * during the run, gets refreshes of its own nodes (fed the encoder's output) and says why it has
- * no outputs over held-out examples. Then Stop.
+ * the worker (1,536 steps of 16, stopped once the test has seen enough); while it trains, the
+ * encoder's conv1 preview on the pinned digit changes and its inspector's weight norm and gradient
+ * norm over the steps gain points; the projector's tab, shown during the run, gets refreshes of its
+ * own nodes (fed the encoder's output) and says why it has no outputs over held-out examples.
  * Run with:
  *   npx vitest run -c vitest.e2e.config.ts test/e2e/program-live-previews.e2e.test.ts
  * Screenshots land in .tmp/shots/program-live-*.png at 1280×800 and 1920×1080.
@@ -43,10 +43,10 @@ describe.skipIf(!e2e)("a program run's live previews", () => {
     await page.getByTestId('preview-conv1').waitFor({ timeout: 60_000 });
     const fresh = await meanOf(page, 'conv1');
 
-    // A run far longer than the test watches (512 steps of 16): the refreshes come while it trains.
+    // A run far longer than the test watches (3 epochs of 512 steps of 16): the refreshes come while it trains.
     await page.getByRole('tab', { name: 'Train', exact: true }).click();
     const train = page.getByTestId('program-train');
-    await train.getByLabel('Epochs').fill('1');
+    await train.getByLabel('Epochs').fill('3');
     await train.getByLabel('Batch size').fill('16');
     await train.getByLabel('Limit training examples').fill('8192');
     await train.getByLabel('Epochs').blur();
@@ -88,6 +88,7 @@ describe.skipIf(!e2e)("a program run's live previews", () => {
     const projector = await meanOf(page, 'hiddenDense');
     await expect.poll(() => pointsOf(page, 'weights-norm-chart'), { timeout: 120_000 }).toBeGreaterThanOrEqual(2);
     expect(await meanOf(page, 'hiddenDense')).not.toBe(projector);
+    expect(await runStatus(page)).toBe('running');
     await shot(page, 'program-live-03-projector');
     await page.getByTestId('batch-not-measured').scrollIntoViewIfNeeded();
     await shot(page, 'program-live-04-projector-inspector');

@@ -470,3 +470,58 @@ describe('activations of an int32 input', () => {
     model.dispose();
   });
 });
+
+describe("a run's weights answer only its own graph's previews", () => {
+  it("SimSiam's encoder `model` lends nothing to another graph's `model` of a same-named, same-shaped layer, nor that graph's classifier model to SimSiam's encoder", async () => {
+    const tf = await useCpuBackend();
+    const { heldModelOf, PreviewService } = await import('../src/runtime/worker/previews');
+    const { analyzeProgram, lowerProgram } = await import('../src/compiler/program');
+    const { ProgramRun } = await import('../src/runtime/program/run');
+    const t = templateDocument('simsiam');
+    if ('error' in t) throw new Error(t.error);
+    const simsiam = lowerProgram(analyzeProgram(t.doc)!).program!;
+    const run = new ProgramRun(tf, simsiam, 0);
+    // Another graph whose main network is `model` too, with a first layer named and shaped as SimSiam's encoder's.
+    const otherPlan = lower(
+      analyze(
+        graph(
+          [
+            { id: 'image', type: 'Input', params: { shape: [28, 28, 1] } },
+            { id: 'conv1', type: 'Conv2D', params: { filters: 16, kernelSize: 3, strides: 2, padding: 'same', useBias: false } },
+            { id: 'flatten', type: 'Flatten' },
+            { id: 'head', type: 'Dense', params: { units: 10, activation: 'softmax' } },
+          ],
+          [
+            ['image', 'conv1'],
+            ['conv1', 'flatten'],
+            ['flatten', 'head'],
+          ],
+        ),
+      ),
+    ).plan!;
+    const programHeld = { program: { networks: run.networks, program: simsiam, graph: 'id:simsiam' } };
+    // Were it SimSiam's graph, the encoder would lend it its same-named, same-shaped layers.
+    const sameGraph = heldModelOf('model', otherPlan, 'id:simsiam', programHeld);
+    expect(sameGraph.model).toBe(run.networks.get('model')!.model);
+    const otherGraph = heldModelOf('model', otherPlan, 'id:other', programHeld);
+    expect(otherGraph.model).toBeUndefined();
+    const service = new PreviewService(() => Promise.reject(new Error('no data here')));
+    const digit = { kind: 'values' as const, values: new Float32Array(784).fill(0.3) };
+    expect((await service.answer(otherPlan, 0, digit, sameGraph)).answer.weights.fromRun).toBeGreaterThan(0);
+    expect((await service.answer(otherPlan, 0, digit, otherGraph)).answer.weights).toMatchObject({ source: 'fresh', fromRun: 0 });
+    // The reverse: a classifier run of the other graph, then SimSiam's encoder on show.
+    const classifier = buildModel(otherPlan, { seed: 0 });
+    const classifierHeld = { classifier: { model: classifier, planJson: JSON.stringify(otherPlan), graph: 'id:other' } };
+    const encoder = simsiam.networks.find((n) => n.id === 'model')!.plan;
+    expect(heldModelOf('model', encoder, 'id:simsiam', classifierHeld).model).toBeUndefined();
+    expect(heldModelOf('model', encoder, 'id:other', classifierHeld).model).toBe(classifier);
+    // The classifier's own graph keeps its run's weights.
+    expect(heldModelOf('model', otherPlan, 'id:other', { ...classifierHeld, ...programHeld })).toEqual({
+      model: classifier,
+      planJson: JSON.stringify(otherPlan),
+    });
+    await service.answer(otherPlan, 0, null, otherGraph);
+    classifier.dispose();
+    run.dispose();
+  });
+});

@@ -126,7 +126,7 @@ async function keepImportedWeights(
   if (playground) {
     try {
       // The worker takes its own copy of the buffer; the history keeps this one.
-      await getClient().load(plan, { ...weights, weightData: weights.weightData.slice(0) });
+      await getClient().load(plan, { ...weights, weightData: weights.weightData.slice(0) }, graphKeyOf(doc));
     } catch (err) {
       return { ok: false, reason: err instanceof Error ? err.message : String(err) };
     }

@@ -251,6 +251,8 @@ async function refresh(): Promise<void> {
       network: target.network,
       feed: feedOf(target, state.timestep),
       inside: target.inside,
+      // Only this graph's runs lend it their weights: another graph's network of the same name is not this one.
+      graph: graphKeyOf(useEditor.getState().doc),
     });
     const userLabel =
       source.kind === 'user' && pin.kind !== 'drawn'

@@ -200,6 +200,7 @@ export async function startRun(args: {
     backend: backendChoice,
     limit: limit ?? undefined,
     initialWeights: pendingWeights?.weights,
+    graph: args.graphKey,
   });
   return run.id;
 }
@@ -342,6 +343,7 @@ export async function resumeSavedRun(record: RunRecord): Promise<void> {
     limit: record.limit,
     initialWeights: saved.weights,
     resume: saved.checkpoint,
+    graph: record.graphKey,
   });
 }
 

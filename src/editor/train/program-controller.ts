@@ -251,6 +251,7 @@ export async function startProgramRun(args: {
     limit: limit ?? undefined,
     ...start,
     sampling: samplingForRun(),
+    graph: args.graphKey,
   });
 }
 

@@ -6,7 +6,8 @@ import { strToU8, zipSync } from 'fflate';
 import type { Plan } from '../../compiler/plan';
 import { fromModelJson, toModelJson, WEIGHTS_FILE } from '../../runtime/tfjs-format';
 import { downloadBlob } from '../files';
-import { loadProgramWeights, loadWeights, type RunRecord } from '../runs-db';
+import { graphKeyOf, loadProgramWeights, loadWeights, type RunRecord } from '../runs-db';
+import { useEditor } from '../store';
 import { runIsActive, useTraining } from '../training';
 import { getClient } from './controller';
 import { messageOf } from './data';
@@ -28,7 +29,7 @@ export async function tryPastRun(record: RunRecord, plan: Plan | null): Promise<
     return;
   }
   try {
-    await getClient().load(plan, weights);
+    await getClient().load(plan, weights, record.graphKey);
     useTraining.setState({
       playground: {
         label: record.imported ? 'the imported model' : `the run of ${new Date(record.date).toLocaleString()}`,
@@ -90,7 +91,7 @@ export async function importWeights(files: File[], plan: Plan | null): Promise<v
     useTraining.setState({ pendingWeights: { label: files.map((f) => f.name).join(' + '), weights } });
     if (plan && !runIsActive()) {
       // The worker takes its own copy: the page keeps these weights for the next run.
-      await getClient().load(plan, { ...weights, weightData: weights.weightData.slice(0) });
+      await getClient().load(plan, { ...weights, weightData: weights.weightData.slice(0) }, graphKeyOf(useEditor.getState().doc));
       useTraining.setState({ playground: { label: 'the imported model.json' } });
     }
     toast('info', 'Imported the weights: the next run starts from them.');

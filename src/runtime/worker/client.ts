@@ -131,9 +131,11 @@ export class TrainingClient {
     return reply.probabilities;
   }
 
-  /** Builds the plan in the worker with these weights, for predictions without training. Takes the weights' buffer. */
-  async load(plan: Plan, weights: WeightArtifacts): Promise<void> {
-    const reply = await this.request({ type: 'load', requestId: ++this.requestIds, plan, weights }, [weights.weightData]);
+  /** Builds the plan in the worker with these weights, for predictions without training (`graph`: the graph they are loaded for). Takes the weights' buffer. */
+  async load(plan: Plan, weights: WeightArtifacts, graph?: string): Promise<void> {
+    const reply = await this.request({ type: 'load', requestId: ++this.requestIds, plan, weights, ...(graph !== undefined ? { graph } : {}) }, [
+      weights.weightData,
+    ]);
     if (reply.type === 'loaded' && reply.error) throw new Error(reply.error);
   }
 
@@ -199,7 +201,7 @@ export class TrainingClient {
     plan: Plan,
     seed: number,
     sample: PreviewSample | null,
-    options: { network?: string; feed?: PreviewFeed; inside?: OpenedBlock } = {},
+    options: { network?: string; feed?: PreviewFeed; inside?: OpenedBlock; graph?: string } = {},
   ): Promise<{ answer: PreviewAnswer; example?: Float32Array; label?: number }> {
     const reply = await this.request({ type: 'preview', requestId: ++this.requestIds, plan, seed, sample, ...options });
     if (reply.type !== 'preview-result' || !reply.answer) throw new Error((reply.type === 'preview-result' && reply.error) || 'No preview.');

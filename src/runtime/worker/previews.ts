@@ -71,6 +71,38 @@ export interface HeldModel {
   planJson: string | undefined;
 }
 
+/** The models the worker holds, each with the graph (the page's graphKeyOf) it was trained or loaded for. */
+export interface HeldSources {
+  /** The classifier's model: a run's or loaded weights. */
+  classifier?: { model: tf.LayersModel; planJson: string | undefined; graph: string | undefined };
+  /** The program run under way, else the last one. */
+  program?: { networks: ReadonlyMap<string, { model: tf.LayersModel }>; program: PlanProgram; graph: string | undefined };
+}
+
+/**
+ * The worker's model of a network for a preview of graph `graph` (the page's graphKeyOf; none: any
+ * graph): the classifier's model for exactly its plan, the program's network of that id (its plan
+ * compared without its name), else for the main network the classifier's model, whose same-shaped
+ * layers a fresh build copies. Only models held for that very graph count: another graph's network
+ * of the same name (SimSiam's `model` and ConvMixer's) shares nothing with it.
+ */
+export function heldModelOf(network: string, plan: Plan | undefined, graph: string | undefined, held: HeldSources): HeldModel {
+  const ours = (of: string | undefined) => graph === undefined || of === graph;
+  const classifier = held.classifier && ours(held.classifier.graph) ? held.classifier : undefined;
+  const program = held.program && ours(held.program.graph) ? held.program : undefined;
+  // The classifier's model answers for exactly its plan, even after a program run.
+  if (network === 'model' && classifier && plan && JSON.stringify(plan) === classifier.planJson)
+    return { model: classifier.model, planJson: classifier.planJson };
+  const trained = program?.networks.get(network);
+  if (trained) {
+    const own = program!.program.networks.find((n) => n.id === network)?.plan;
+    // The page names a network by its label, the program by its id: the same network when all else is.
+    const planJson = own && plan && networkKey(own) === networkKey(plan) ? JSON.stringify(plan) : JSON.stringify(own);
+    return { model: trained.model, planJson };
+  }
+  return network === 'model' && classifier ? { model: classifier.model, planJson: classifier.planJson } : { model: undefined, planJson: undefined };
+}
+
 export class PreviewService {
   /** The pinned example's values, kept for the refreshes during a run; none when unpinned. */
   private example: Float32Array | undefined;

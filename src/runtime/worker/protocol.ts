@@ -51,6 +51,8 @@ export type ToWorker =
       limit?: number;
       initialWeights?: WeightArtifacts;
       resume?: Checkpoint;
+      /** The graph trained (the page's graphKeyOf): only its previews use the run's weights. */
+      graph?: string;
     }
   /** Runs a training program (several networks, procedures) on the data: its own loop, no checkpoints yet. */
   | {
@@ -69,6 +71,8 @@ export type ToWorker =
       skipProcedures?: string[];
       /** A diffusion program's samples grid: the sampler its refreshes use (DEFAULT_SAMPLING when absent). */
       sampling?: DiffusionSamplingSettings;
+      /** The graph trained (the page's graphKeyOf): only its previews use the run's networks. */
+      graph?: string;
     }
   /** A diffusion program's samples grid with these settings (later refreshes keep them): at the run's next step, or at once when it is paused or over. */
   | { type: 'diffusion-samples'; runId: string; settings: DiffusionSamplingSettings }
@@ -77,7 +81,7 @@ export type ToWorker =
   | { type: 'stop' }
   | { type: 'predict'; requestId: number; pixels: Float32Array }
   /** Builds the plan and loads saved weights into it, for predictions without training (a past run, imported weights). */
-  | { type: 'load'; requestId: number; plan: Plan; weights: WeightArtifacts }
+  | { type: 'load'; requestId: number; plan: Plan; weights: WeightArtifacts; graph?: string }
   /** Times each node of a fresh build of the plan on a made-up batch (runtime/profile.ts), on the active backend. */
   | { type: 'profile'; requestId: number; plan: Plan; batchSize: number; passes: number }
   /** tfjs's topology JSON of the plan's model, for the PyTorch export's tfjs-topology.json. */
@@ -115,6 +119,8 @@ export type ToWorker =
       feed?: PreviewFeed;
       /** A block node of the plan's main graph and one of its repeats: preview the nodes inside that instance instead. */
       inside?: OpenedBlock;
+      /** The graph on show (the page's graphKeyOf): a run's or a load's weights answer only for their own graph, not another's network of the same name. */
+      graph?: string;
     }
   | { type: 'probe' };
 

@@ -21,7 +21,7 @@ import type { BackendName, FromWorker, ToWorker, TrainData, WeightArtifacts } fr
 import { profileModel } from '../profile';
 import { RefreshSchedule } from '../preview';
 import { tfjsTopologyOf } from '../tfjs-topology';
-import { activationBatchOf, networkKey, PreviewService, programLiveHooks } from './previews';
+import { activationBatchOf, heldModelOf, PreviewService, programLiveHooks, type HeldModel } from './previews';
 import { previewBuffers } from '../preview-data';
 
 /**
@@ -38,8 +38,8 @@ let model: tf.LayersModel | undefined;
 let modelPlanJson: string | undefined;
 /** The data `model` was trained on (its held-out images feed the attention view); none for a model loaded with saved weights. */
 let modelData: Dataset | undefined;
-/** The last training program run and its data: its networks answer the zero-shot panel. */
-let lastProgram: { run: ProgramRun; ds: Dataset } | undefined;
+/** The last training program run, its data and its graph: its networks answer the zero-shot panel. */
+let lastProgram: { run: ProgramRun; ds: Dataset; graph: string | undefined } | undefined;
 let paused = false;
 /** Whether a backend was chosen (by a run or a load); tfjs's own default would be WebGL even on a software GPU. */
 let backendChosen = false;
@@ -67,24 +67,21 @@ const previews = new PreviewService((data) => datasetFor(data));
 
 /** The program run under way: its networks answer previews with their current weights. */
 let runningProgram: ProgramRun | undefined;
+/** The graphs (the page's graphKeyOf) `model`, the running program and the last program were trained or loaded for. */
+let modelGraph: string | undefined;
+let runningProgramGraph: string | undefined;
 
 /**
- * The worker's model of a network, for previews: the running program's network of that id (its
- * weights as they are now), else the last program run's (its trained weights), else for the main
- * network the classifier's model.
+ * The worker's model of a network, for previews of graph `graph`: the running program's network of
+ * that id (its weights as they are now), else the last program run's (its trained weights), else for
+ * the main network the classifier's model; only those of that graph (heldModelOf).
  */
-function heldFor(network: string, plan?: Plan): { model: tf.LayersModel | undefined; planJson: string | undefined } {
-  // The classifier's model answers for exactly its plan, even after a program run.
-  if (network === 'model' && model && plan && JSON.stringify(plan) === modelPlanJson) return { model, planJson: modelPlanJson };
-  const program = runningProgram ?? lastProgram?.run;
-  const trained = program?.networks.get(network);
-  if (trained) {
-    const own = program!.program.networks.find((n) => n.id === network)?.plan;
-    // The page names a network by its label, the program by its id: the same network when all else is.
-    const planJson = own && plan && networkKey(own) === networkKey(plan) ? JSON.stringify(plan) : JSON.stringify(own);
-    return { model: trained.model, planJson };
-  }
-  return network === 'model' ? { model, planJson: modelPlanJson } : { model: undefined, planJson: undefined };
+function heldFor(network: string, plan: Plan | undefined, graph: string | undefined): HeldModel {
+  const program = runningProgram ? { run: runningProgram, graph: runningProgramGraph } : lastProgram;
+  return heldModelOf(network, plan, graph, {
+    classifier: model ? { model, planJson: modelPlanJson, graph: modelGraph } : undefined,
+    program: program ? { networks: program.run.networks, program: program.run.program, graph: program.graph } : undefined,
+  });
 }
 /** A diffusion program's samples grid (runtime/worker/diffusion-grid.ts). */
 const diffusionGrid = new DiffusionGrid(
@@ -178,6 +175,7 @@ async function train(message: Extract<ToWorker, { type: 'train' }>): Promise<voi
     try {
       model = buildModel(message.plan, { seed: message.setup.seed });
       modelPlanJson = JSON.stringify(message.plan);
+      modelGraph = message.graph;
       modelData = ds;
     } catch (err) {
       post({ type: 'error', runId, message: err instanceof Error ? err.message : String(err), nodeId: err instanceof BuildError ? err.nodeId : undefined });
@@ -267,6 +265,7 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
   post({ type: 'backend', runId, name: backend.name, reason: backend.reason });
   const run = new ProgramRun(tf, message.program, message.seed);
   runningProgram = run;
+  runningProgramGraph = message.graph;
   // A flow on 2-D points shows its density and samples as it trains (editor/train/FlowDensity.tsx).
   const flow = planarFlow(message.program);
   const drawFlow = async (step: number) => {
@@ -311,7 +310,7 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
     diffusionGrid.end();
     // Kept, with its data, for questions about the trained networks (the zero-shot panel) until the next program run.
     lastProgram?.run.dispose();
-    lastProgram = { run, ds };
+    lastProgram = { run, ds, graph: message.graph };
   }
 }
 
@@ -375,6 +374,7 @@ async function load(message: Extract<ToWorker, { type: 'load' }>): Promise<void>
   model?.dispose();
   model = next;
   modelPlanJson = JSON.stringify(message.plan);
+  modelGraph = message.graph;
   modelData = undefined;
   post({ type: 'loaded', requestId: message.requestId });
 }
@@ -520,11 +520,12 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
           backendChosen = true;
         }
         const network = message.network ?? 'model';
-        const { answer, example, label } = await previews.answer(message.plan, message.seed, message.sample, heldFor(network, message.plan), {
+        const { graph } = message;
+        const { answer, example, label } = await previews.answer(message.plan, message.seed, message.sample, heldFor(network, message.plan, graph), {
           network,
           feed: message.feed,
           inside: message.inside,
-          heldOf: heldFor,
+          heldOf: (other) => heldFor(other, undefined, graph),
         });
         post({ type: 'preview-result', requestId: message.requestId, answer, example, label }, [
           ...previewBuffers(answer.previews),

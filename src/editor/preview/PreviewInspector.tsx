@@ -12,6 +12,7 @@ import { historyKey, usePreviews, usePreviewsOnShow, type NormPoint } from './pr
 import { previewKey } from './target';
 import { useEditor } from '../store';
 import { graphKeyOf } from '../runs-db';
+import { isActiveStatus, useTraining } from '../training';
 import './previews.css';
 
 const dpr = () => Math.min(2, Math.max(1, globalThis.devicePixelRatio || 1));
@@ -120,6 +121,9 @@ export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock:
   const history = usePreviews((s) => (ownRun ? s.history.get(historyKey(s.weightsNetwork, nodeId)) : undefined));
   const ofProgram = usePreviews((s) => s.weightsOfProgram);
   const note = usePreviews((s) => s.note);
+  // A classifier run's refreshes leave an edited graph's previews alone: say why they stopped changing.
+  const classifierRunning = useTraining((s) => isActiveStatus(s.run?.status));
+  const editedSinceRun = usePreviews((s) => ownRun && s.editedSinceRun) && classifierRunning;
   // The run's outputs over the held-out batch are of the graph the refresh previewed (the main network, or the opened block's repeat).
   const batch = usePreviews((s) => (runGraph && s.activationsView === `${s.view}#${s.repeat}` ? s.activations.get(nodeId) : undefined));
   if (!onShow) return null;
@@ -131,6 +135,11 @@ export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock:
         {pinLabel}, with {weightsWords(source)}.{note ? ` ${note}.` : ''}
         {isBlock ? " A block shows its last layer's output; open it (double-click) to see the tensors inside." : ''}
       </p>
+      {editedSinceRun && (
+        <p className="pb-muted pb-small-text" data-testid="preview-edited-since-run">
+          Edited since the run began: these previews are of the graph as it stands now, so the run&apos;s refreshes no longer replace them.
+        </p>
+      )}
       {skipped && !preview && <p className="pb-muted pb-small-text">{skipped}</p>}
       {preview && (
         <>

@@ -79,6 +79,13 @@ export interface PreviewState {
   large: boolean;
   /** Which graph on show the previews are of (target.ts's previewKey): a node shows its preview only there. */
   view: string;
+  /**
+   * The plan the previews on show were asked for, as JSON (null while an edit waits for its previews):
+   * a classifier run's refreshes replace them only when the run trains this very plan.
+   */
+  planJson: string | null;
+  /** The last refresh of a classifier run left the previews alone: the graph on show was edited since the run began. */
+  editedSinceRun: boolean;
   /** What goes in besides the pinned example, in words ('' when nothing). */
   note: string;
   /** The pinned diffusion timestep as chosen (null: the middle one), and T when the graph on show takes one. */
@@ -115,6 +122,8 @@ export const usePreviews = create<PreviewState>()(() => ({
   drawable: false,
   large: false,
   view: '',
+  planJson: null,
+  editedSinceRun: false,
   note: '',
   timestep: null,
   timesteps: null,
@@ -240,6 +249,7 @@ async function refresh(): Promise<void> {
   inFlight = true;
   usePreviews.setState({
     status: 'waiting',
+    planJson: JSON.stringify(plan),
     sourceCount: source.kind === 'made-up' ? 0 : source.count,
     drawable,
     sampleShape: shape,
@@ -292,7 +302,7 @@ export const historyKey = (network: string, nodeId: string) => (network === MAIN
  * opened block, its nodes'), weights by node with the refresh step's gradients, and each node's
  * output over the held-out batch.
  */
-function onLive(
+export function onLive(
   runId: string,
   step: number,
   answer: PreviewAnswer,
@@ -309,7 +319,10 @@ function onLive(
   const runGraph = run ? run.graphKey : null;
   const graphOnShow = runGraph !== null && runGraph === graphKeyOf(useEditor.getState().doc);
   // A run previews its own network's nodes (or those of the block opened in it): another graph on show keeps its previews (and gets the weights).
-  const ownView = graphOnShow && s.view === previewKey(network, inside?.node) && (inside?.repeat ?? 0) === (inside ? s.repeat : 0);
+  const ownNetwork = graphOnShow && s.view === previewKey(network, inside?.node) && (inside?.repeat ?? 0) === (inside ? s.repeat : 0);
+  // Edited since the run began (or an edit waits for its previews): the edit's own previews stand, as a program run's refreshes leave an edited network alone in the worker.
+  const editedSinceRun = ownNetwork && !!run && run === useTraining.getState().run && run.planJson !== s.planJson;
+  const ownView = ownNetwork && !editedSinceRun;
   const history = new Map(s.history);
   const byNode = new Map(weights.map((w) => [w.nodeId, w]));
   // The outputs are the main network's nodes' only outside a block: inside one they are the instance's inner nodes.
@@ -340,6 +353,7 @@ function onLive(
     activations: new Map(activations.map((a) => [a.nodeId, a])),
     activationsView: liveViewOf(inside, network),
     runGraph,
+    editedSinceRun,
     weightsNetwork: network,
     weightsOfProgram: run !== undefined && run === useProgramRun.getState().run,
     history,
@@ -359,7 +373,10 @@ export function startPreviews(): void {
     // Moving nodes changes nothing a preview shows: a drag must not rebuild and redraw every preview.
     const moved = onlyPositionsDiffer(doc, s.doc);
     doc = s.doc;
-    if (!moved) schedule();
+    if (moved) return;
+    // The previews on show are of the plan before the edit until its own come: a run's refreshes wait for them.
+    usePreviews.setState({ planJson: null });
+    schedule();
   });
   // Another tab, or a block opened or closed: the previews of the graph now on show.
   let view = useEditor.getState();
@@ -383,6 +400,7 @@ export function startPreviews(): void {
         weightsStep: null,
         activations: new Map(),
         runGraph: null,
+        editedSinceRun: false,
         refreshes: { count: 0, totalMs: 0 },
       });
     t = s;
@@ -400,6 +418,7 @@ export function startPreviews(): void {
         weightsStep: null,
         activations: new Map(),
         runGraph: null,
+        editedSinceRun: false,
         refreshes: { count: 0, totalMs: 0 },
       });
     programRun = s.run?.id;

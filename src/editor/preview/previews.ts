@@ -234,7 +234,29 @@ async function refresh(): Promise<void> {
   }
   const { plan, source } = target;
   if (target.large && largeAllowed !== plan) {
-    usePreviews.setState({ large: true, status: 'idle', ...cleared, message: null, view: target.key, note: target.note, timesteps: target.timesteps });
+    usePreviews.setState({
+      large: true,
+      status: 'idle',
+      ...cleared,
+      message: null,
+      view: target.key,
+      note: target.note,
+      timesteps: target.timesteps,
+      planJson: null,
+    });
+    // Nothing is on show until the button is pressed: unpin in the worker too, or a run's refreshes would go on with the graph shown before (its example, its opened block).
+    inFlight = true;
+    try {
+      await getClient()
+        .preview(plan, seed, null)
+        .catch(() => undefined);
+    } finally {
+      inFlight = false;
+      if (again) {
+        again = false;
+        void refresh();
+      }
+    }
     return;
   }
   usePreviews.setState({ large: target.large });

@@ -286,3 +286,56 @@ describe("the worker's preview service", () => {
     await expect(service.answer(unet, 0, { kind: 'values', values: digit }, none)).rejects.toThrow('This network takes 2 inputs');
   });
 });
+
+describe("a target network's moving-average weights", () => {
+  it("BYOL's projector fed through the target encoder gets the run's moving-average copy's features, and the note says when there is none yet", async () => {
+    const { heldModelOf, PreviewService } = await import('../src/runtime/worker/previews');
+    const { ProgramRun } = await import('../src/runtime/program/run');
+    const program = programOf(docOf('byol'));
+    // The target branch: the projector applied to the target encoder's features ('ema' weights).
+    const feed = { procedure: 'pretrain', apply: 'targetProjector1', timesteps: null };
+    const run = new ProgramRun(tf, program, 0);
+    const online = (network: string) => run.networks.get(network)!.model;
+    const encoder = program.networks.find((n) => n.id === 'model')!.plan;
+    // A moving-average copy unlike the online encoder (another seed), as a run's would be after some steps.
+    const average = buildModel(encoder, { seed: 7 });
+    const ctx = { example: digit, label: 0, timestep: 0, seed: 0 };
+    const [throughAverage] = dataOf(procedureInputs(tf, program, feed, { ...ctx, modelOf: (n) => (n === 'model' ? average : online(n)) }));
+    const [throughOnline] = dataOf(procedureInputs(tf, program, feed, { ...ctx, modelOf: online }));
+    expect(throughAverage).not.toEqual(throughOnline);
+    const missing: string[] = [];
+    const [fed] = dataOf(
+      procedureInputs(tf, program, feed, {
+        ...ctx,
+        modelOf: online,
+        averageOf: (n) => (n === 'model' ? average : undefined),
+        noAverage: (n) => missing.push(n),
+      }),
+    );
+    expect(fed).toEqual(throughAverage);
+    expect(missing).toEqual([]);
+
+    // The worker's service, the run's networks held for this graph: before the run made its copy, the note says so.
+    const service = new PreviewService(() => Promise.reject(new Error('no data here')));
+    const sources = { program: { networks: run.networks, program, graph: 'id:byol' } };
+    const projector = program.networks.find((n) => n.id === 'projector')!.plan;
+    const ask = () =>
+      service.answer(projector, 0, { kind: 'values', values: digit }, heldModelOf('projector', projector, 'id:byol', sources), {
+        network: 'projector',
+        feed: { kind: 'procedure', program, feed, timestep: 0 },
+        heldOf: (n) => heldModelOf(n, undefined, 'id:byol', sources),
+      });
+    const before = await ask();
+    expect(before.answer.feedNote).toMatch(/^No moving-average copy of "model" yet/);
+    const inputBefore = before.answer.previews.find((p) => p.nodeId === projector.main.steps[0]!.nodeId)!;
+    run.networks.get('model')!.ema = average;
+    const after = await ask();
+    expect(after.answer.feedNote).toBeUndefined();
+    const inputAfter = after.answer.previews.find((p) => p.nodeId === projector.main.steps[0]!.nodeId)!;
+    // The projector's input is the moving average's features now, not the online encoder's.
+    expect(inputAfter.stats.mean).toBeCloseTo(throughAverage!.reduce((a, b) => a + b, 0) / throughAverage!.length, 5);
+    expect(inputBefore.stats.mean).toBeCloseTo(throughOnline!.reduce((a, b) => a + b, 0) / throughOnline!.length, 5);
+    await service.answer(projector, 0, null, { model: undefined, planJson: undefined });
+    run.dispose();
+  });
+});

@@ -20,6 +20,13 @@ export interface FeedContext {
   seed: number;
   /** The model a network is applied with (a fresh build, or a run's trained one). */
   modelOf: (network: string) => tfType.LayersModel;
+  /**
+   * The run's moving-average copy of a network, for a step that applies its 'ema' weights (a BYOL
+   * target); none when the run has not made one yet (before its first step): the network's own
+   * weights stand in, as the copy starts from them, and `noAverage` hears of it.
+   */
+  averageOf?: (network: string) => tfType.LayersModel | undefined;
+  noAverage?: (network: string) => void;
 }
 
 /**
@@ -54,7 +61,9 @@ export function procedureInputs(tf: Tf, program: PlanProgram, feed: ProcedureFee
         } else out = runOp(tf, s.op, s.config, ins, { seed: ctx.seed, step: 0, nodeId: s.nodeId });
         values.set(s.output, out);
       } else if (s.kind === 'apply') {
-        const model = ctx.modelOf(s.network);
+        const average = s.weights === 'ema' ? ctx.averageOf?.(s.network) : undefined;
+        if (s.weights === 'ema' && !average) ctx.noAverage?.(s.network);
+        const model = average ?? ctx.modelOf(s.network);
         const ins = s.inputs.map((v) => values.get(v)!);
         const out = flows.has(s.network) ? flowOutputs(tf, model, ins[0]!) : (model.apply(ins.length === 1 ? ins[0]! : ins, { training: false }) as T | T[]);
         const outs = Array.isArray(out) ? out : [out];

@@ -44,6 +44,8 @@ export interface PreviewAnswer {
   weights: { source: 'fresh' | 'run' | 'mixed'; fromRun: number; layers: number };
   /** Milliseconds the forward pass and reading it back took. */
   ms: number;
+  /** What the feed used that the page cannot know, in words (a target network's moving-average copy not made yet). */
+  feedNote?: string;
 }
 
 /**

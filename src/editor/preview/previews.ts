@@ -300,7 +300,8 @@ async function refresh(): Promise<void> {
       example: example ?? null,
       pinLabel: pinText(pin, source, label ?? userLabel),
       view: target.key,
-      note: target.note,
+      // The worker adds what the page cannot know of the feed (a target's moving-average copy not made yet).
+      note: [target.note, answer.feedNote].filter((n) => n).join(' · '),
     });
   } catch (err) {
     usePreviews.setState({ status: 'error', message: err instanceof Error ? err.message : String(err), view: target.key, ...cleared });

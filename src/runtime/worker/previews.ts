@@ -69,6 +69,8 @@ export interface ProgramLive {
 export interface HeldModel {
   model: tf.LayersModel | undefined;
   planJson: string | undefined;
+  /** The run's moving-average copy of the network (a BYOL target's weights), once the run has made one. */
+  average?: tf.LayersModel;
 }
 
 /** The models the worker holds, each with the graph (the page's graphKeyOf) it was trained or loaded for. */
@@ -76,7 +78,7 @@ export interface HeldSources {
   /** The classifier's model: a run's or loaded weights. */
   classifier?: { model: tf.LayersModel; planJson: string | undefined; graph: string | undefined };
   /** The program run under way, else the last one. */
-  program?: { networks: ReadonlyMap<string, { model: tf.LayersModel }>; program: PlanProgram; graph: string | undefined };
+  program?: { networks: ReadonlyMap<string, { model: tf.LayersModel; ema?: tf.LayersModel }>; program: PlanProgram; graph: string | undefined };
 }
 
 /**
@@ -98,9 +100,15 @@ export function heldModelOf(network: string, plan: Plan | undefined, graph: stri
     const own = program!.program.networks.find((n) => n.id === network)?.plan;
     // The page names a network by its label, the program by its id: the same network when all else is.
     const planJson = own && plan && networkKey(own) === networkKey(plan) ? JSON.stringify(plan) : JSON.stringify(own);
-    return { model: trained.model, planJson };
+    return { model: trained.model, planJson, ...(trained.ema ? { average: trained.ema } : {}) };
   }
   return network === 'model' && classifier ? { model: classifier.model, planJson: classifier.planJson } : { model: undefined, planJson: undefined };
+}
+
+/** The feed note for target networks applied with their moving average before the run has made that copy. */
+export function noAverageNote(networks: ReadonlySet<string>): string {
+  const names = [...networks].map((n) => `"${n}"`).join(', ');
+  return `No moving-average copy of ${names} yet (a run makes it at its first step): its own weights stand in`;
 }
 
 export class PreviewService {
@@ -181,11 +189,13 @@ export class PreviewService {
     this.shown = { network, plan, planJson: networkKey(plan), seed, example, label: label ?? 0, feed: options.feed, inside: options.inside };
     const { model, weights } = this.modelFor(network, plan, seed, held);
     const feeding = performance.now();
-    const inputs = await this.inputsOf(model, example, label ?? 0, seed, options.feed, options.heldOf);
+    const noAverage = new Set<string>();
+    const inputs = await this.inputsOf(model, example, label ?? 0, seed, options.feed, options.heldOf, noAverage);
     const feedMs = performance.now() - feeding;
     const answer = await previewModel(plan, model, inputs, weights, options.inside);
     // The time says what the preview cost: feeding the network (a procedure's steps before it) too.
     answer.ms += feedMs;
+    if (noAverage.size > 0) answer.feedNote = noAverageNote(noAverage);
     return { answer, example: Float32Array.from(example), label };
   }
 
@@ -213,6 +223,7 @@ export class PreviewService {
     seed: number,
     feed: PreviewFeed | undefined,
     heldOf: ((network: string) => HeldModel) | undefined,
+    noAverage?: Set<string>,
   ): Promise<Float32Array[]> {
     if (!feed) {
       if (model.inputs.length !== 1) throw new Error(`This network takes ${model.inputs.length} inputs; the previews were asked with one pinned example.`);
@@ -230,6 +241,13 @@ export class PreviewService {
         if (!plan) throw new Error(`The program has no network "${network}".`);
         return this.modelFor(network, plan, seed, heldOf?.(network) ?? { model: undefined, planJson: undefined }).model;
       },
+      // A target's moving-average copy answers only for the plan its run trains (an edited network has none).
+      averageOf: (network) => {
+        const held = heldOf?.(network);
+        const plan = plans.get(network);
+        return held?.average && plan && held.planJson === JSON.stringify(plan) ? held.average : undefined;
+      },
+      noAverage: (network) => noAverage?.add(network),
     });
     try {
       const data = await Promise.all(tensors.map((t) => t.data()));
@@ -325,6 +343,7 @@ export class PreviewService {
     networks: ReadonlyMap<string, string>,
     step: number,
     measure: { batch?: ActivationBatch; gradients?: Map<string, tf.Tensor> } = {},
+    averages?: (network: string) => tf.LayersModel | undefined,
   ): Promise<ProgramLive | null> {
     let began: number | undefined;
     try {
@@ -338,7 +357,12 @@ export class PreviewService {
       // The run's networks answer for the plans the feed has of them (the program as the page has it, the same as the run's unless edited).
       const heldOf = (network: string): HeldModel => {
         const plan = shown.feed?.kind === 'procedure' ? shown.feed.program.networks.find((n) => n.id === network)?.plan : undefined;
-        return { model: models.get(network), planJson: plan && networkKey(plan) === networks.get(network) ? JSON.stringify(plan) : undefined };
+        const average = averages?.(network);
+        return {
+          model: models.get(network),
+          planJson: plan && networkKey(plan) === networks.get(network) ? JSON.stringify(plan) : undefined,
+          ...(average ? { average } : {}),
+        };
       };
       const inputs = await this.inputsOf(model, shown.example, shown.label, shown.seed, shown.feed, heldOf);
       const layers = model.layers.filter((l) => l.weights.length > 0).length;
@@ -371,7 +395,7 @@ export class PreviewService {
  */
 export function programLiveHooks(
   service: PreviewService,
-  run: { networks: ReadonlyMap<string, { model: tf.LayersModel }>; program: PlanProgram },
+  run: { networks: ReadonlyMap<string, { model: tf.LayersModel; ema?: tf.LayersModel }>; program: PlanProgram },
   ds: Dataset,
   send: (step: number, live: ProgramLive) => void,
 ) {
@@ -399,7 +423,8 @@ export function programLiveHooks(
       const gradients = tapped;
       tapped = undefined;
       try {
-        const live = await service.programLive(models, networks, stepsBefore + step, { batch, gradients });
+        // A target's moving-average copy is made at the run's first step: looked up at each refresh.
+        const live = await service.programLive(models, networks, stepsBefore + step, { batch, gradients }, (id) => run.networks.get(id)?.ema);
         if (live) send(stepsBefore + step, live);
       } catch {
         // A preview that cannot be made (the graph on show changed under it) must not end the run; the next preview request says why.

@@ -145,7 +145,7 @@ export function capsnet(): GraphDocument {
         {
           name: 'mnist',
           description:
-            "The paper's network: conv 256 9×9, 32×8-D primary capsules (1,152 capsules), 10×16-D digit capsules, decoder 512-1024-784: 6,804,224 parameters, 8,215,568 with the decoder.",
+            "The paper's network: conv 256 9×9, 32×8-D primary capsules (1,152 capsules), 10×16-D digit capsules, decoder 512-1024-784: 6,804,224 parameters, 8,215,568 with the decoder. Trained in PyTorch from its export with this procedure (scripts/capsnet-paper-torch.py, 12 epochs on one CPU thread, 91 minutes), it scored 98.65% on the held-out digits, in PyTorch and in the app.",
           set: {
             'model/conv1': { filters: 256, kernelSize: 9 },
             'model/primaryCaps': { capsules: 32, kernelSize: 9 },

@@ -411,21 +411,23 @@ export function startPreviews(): void {
     if (changed) usePreviews.setState({ repeat: 0 });
     if (changed) schedule(0);
   });
+  // A new run, classifier or program, starts the norms over steps and the run's histograms afresh.
+  const forgetRunRefreshes = () =>
+    usePreviews.setState({
+      history: new Map(),
+      weights: new Map(),
+      weightsStep: null,
+      activations: new Map(),
+      runGraph: null,
+      editedSinceRun: false,
+      refreshes: { count: 0, totalMs: 0 },
+    });
   let t = useTraining.getState();
   useTraining.subscribe((s) => {
     const runStatus = s.run?.status;
     const changed = s.dataChoice !== t.dataChoice || s.playground !== t.playground || runStatus !== t.run?.status || s.csv !== t.csv || s.images !== t.images;
     // A new run starts its norms over.
-    if (s.run?.id !== t.run?.id && s.run)
-      usePreviews.setState({
-        history: new Map(),
-        weights: new Map(),
-        weightsStep: null,
-        activations: new Map(),
-        runGraph: null,
-        editedSinceRun: false,
-        refreshes: { count: 0, totalMs: 0 },
-      });
+    if (s.run?.id !== t.run?.id && s.run) forgetRunRefreshes();
     t = s;
     if (changed) schedule(0);
   });
@@ -434,16 +436,7 @@ export function startPreviews(): void {
   let programRun = useProgramRun.getState().run?.id;
   useProgramRun.subscribe((s) => {
     // A new program run starts its norms over too.
-    if (s.run && s.run.id !== programRun)
-      usePreviews.setState({
-        history: new Map(),
-        weights: new Map(),
-        weightsStep: null,
-        activations: new Map(),
-        runGraph: null,
-        editedSinceRun: false,
-        refreshes: { count: 0, totalMs: 0 },
-      });
+    if (s.run && s.run.id !== programRun) forgetRunRefreshes();
     programRun = s.run?.id;
     if (s.run?.status === programStatus) return;
     programStatus = s.run?.status;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import type { GraphNode } from '../src/document/schema';
-import { fitNow, graphBounds } from '../src/editor/huge-graphs';
+import { fitNow, fitPadding, graphBounds } from '../src/editor/huge-graphs';
 
 const node = (id: string, x: number, y: number): GraphNode => ({ id, type: 'Dense', params: { units: 4 }, position: { x, y } });
 
@@ -84,5 +84,26 @@ describe('fitNow', () => {
     expect(await fitNow(flow, view, { padding: 0.1, nodes: [] })).toBe(false);
     expect(await fitNow(flow, { ...view, width: 0 }, { padding: 0.1 })).toBe(false);
     expect(set).toHaveLength(1);
+  });
+
+  test('keeps the nodes below the pin bar: their top edge lands under the pixels it covers, and they still fit', async () => {
+    const { flow, set } = fakeFlow({ a: { x: 0, y: 0, width: 200, height: 90 }, b: { x: 4800, y: 3000, width: 200, height: 90 } });
+    await fitNow(flow, view, { padding: 0.1, topClearancePx: 120 });
+    const { y, zoom } = set[0]!;
+    expect(y).toBeGreaterThanOrEqual(120);
+    expect(y + 3090 * zoom).toBeLessThanOrEqual(800);
+    // Held at the smallest zoom, the start of the graph shows under the bar too.
+    const start = fakeFlow({ a: { x: 100, y: 50, width: 200, height: 90 }, b: { x: 20_000, y: 9000, width: 200, height: 90 } });
+    await fitNow(start.flow, view, { padding: 0.1, minZoom: 0.4, topClearancePx: 120 });
+    expect(start.set[0]!.y + 50 * 0.4).toBeGreaterThanOrEqual(120);
+  });
+});
+
+describe('fitPadding', () => {
+  test('the fraction alone while it leaves more room at the top than the pin bar takes; pixels at the top when it does not', () => {
+    // 0.1 of an 800 px view is floor((800 − 800/1.1)/2) = 36 px on each side.
+    expect(fitPadding({ padding: 0.1 }, 800)).toBe(0.1);
+    expect(fitPadding({ padding: 0.1, topClearancePx: 30 }, 800)).toBe(0.1);
+    expect(fitPadding({ padding: 0.1, topClearancePx: 90.4 }, 800)).toEqual({ top: '91px', right: 0.1, bottom: 0.1, left: 0.1 });
   });
 });

@@ -14,7 +14,10 @@
  * - Both are decided by `useCountForRendering`, so that leaving a huge graph does not render it.
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { getViewportForBounds, Position, useReactFlow, useStore, useStoreApi, type ReactFlowInstance } from '@xyflow/react';
+import { getViewportForBounds, Position, useReactFlow, useStore, useStoreApi, type FitViewOptions, type ReactFlowInstance } from '@xyflow/react';
+
+/** React Flow's padding: a fraction, pixels or a percentage, for all sides or each. */
+type Padding = NonNullable<FitViewOptions['padding']>;
 import type { BlockDef, GraphNode } from '../document/schema';
 import { portsOf } from '../compiler/graph';
 
@@ -173,7 +176,13 @@ export function nodeSizeProps(args: {
 }
 
 export interface FitOptions {
+  /** A fraction of the view on each side, as React Flow's number padding. */
   padding: number;
+  /**
+   * Pixels at the top of the canvas covered by panels (the pin bar): the fit keeps the nodes below
+   * them. useFitView measures it; absent, no more than `padding`.
+   */
+  topClearancePx?: number;
   duration?: number;
   minZoom?: number;
   maxZoom?: number;
@@ -197,22 +206,52 @@ export function fitNow(
   const bounds = flow.getNodesBounds(ids);
   const minZoom = Math.max(view.minZoom, options.minZoom ?? 0);
   const maxZoom = Math.max(minZoom, Math.min(view.maxZoom, options.maxZoom ?? Infinity));
-  const viewport = getViewportForBounds(bounds, view.width, view.height, minZoom, maxZoom, options.padding);
+  const viewport = getViewportForBounds(bounds, view.width, view.height, minZoom, maxZoom, fitPadding(options, view.height));
   // Held at the smallest zoom allowed, the nodes do not fit: show where they start (the inputs), not their middle.
   const pad = (size: number) => (size - size / (1 + options.padding)) / 2;
   if (bounds.width * viewport.zoom > view.width) viewport.x = pad(view.width) - bounds.x * viewport.zoom;
-  if (bounds.height * viewport.zoom > view.height) viewport.y = pad(view.height) - bounds.y * viewport.zoom;
+  if (bounds.height * viewport.zoom > view.height) viewport.y = Math.max(pad(view.height), options.topClearancePx ?? 0) - bounds.y * viewport.zoom;
   return flow.setViewport(viewport, { duration: options.duration });
 }
 
-/** Fitting the view: React Flow's fitView for a graph it renders whole, fitNow for a culled one. */
+/**
+ * React Flow's padding for a fit: the fraction on every side, and at the top at least the pixels
+ * the panels there cover (in pixels, since a fraction of a taller view would be more pixels).
+ */
+export function fitPadding(options: FitOptions, height: number): Padding {
+  const clearance = options.topClearancePx ?? 0;
+  const fraction = Math.floor((height - height / (1 + options.padding)) / 2);
+  if (clearance <= fraction) return options.padding;
+  return { top: `${Math.ceil(clearance)}px`, right: options.padding, bottom: options.padding, left: options.padding };
+}
+
+/** What marks a panel over the top of the canvas that a fit should keep nodes clear of (the pin bar's attribute). */
+export const COVERS_CANVAS_TOP = 'data-covers-canvas-top';
+const CLEARANCE_GAP_PX = 12;
+
+/** How far down from the canvas's top edge the panels marked COVERS_CANVAS_TOP reach, plus a gap. */
+export function topClearance(canvas: HTMLElement | null): number {
+  if (!canvas) return 0;
+  const top = canvas.getBoundingClientRect().top;
+  let reach = 0;
+  canvas.querySelectorAll(`[${COVERS_CANVAS_TOP}]`).forEach((el) => {
+    const box = el.getBoundingClientRect();
+    if (box.height > 0) reach = Math.max(reach, box.bottom - top);
+  });
+  return reach > 0 ? reach + CLEARANCE_GAP_PX : 0;
+}
+
+/** Fitting the view: React Flow's fitView for a graph it renders whole, fitNow for a culled one; clear of the pin bar either way. */
 export function useFitView(): (options: FitOptions) => Promise<boolean> {
   const flow = useReactFlow();
   const store = useStoreApi();
   return useCallback(
-    (options: FitOptions) => {
-      const { width, height, minZoom, maxZoom, nodes } = store.getState();
-      return nodes.length > RENDER_VISIBLE_ONLY_ABOVE ? fitNow(flow, { width, height, minZoom, maxZoom }, options) : flow.fitView(options);
+    (given: FitOptions) => {
+      const { width, height, minZoom, maxZoom, nodes, domNode } = store.getState();
+      const options = { ...given, topClearancePx: given.topClearancePx ?? topClearance(domNode) };
+      return nodes.length > RENDER_VISIBLE_ONLY_ABOVE
+        ? fitNow(flow, { width, height, minZoom, maxZoom }, options)
+        : flow.fitView({ ...options, padding: fitPadding(options, height) });
     },
     [flow, store],
   );

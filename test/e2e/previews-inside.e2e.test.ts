@@ -41,6 +41,14 @@ describe.skipIf(!e2e)('previews of multi-input networks, a program’s other net
     expect(await meanOf(page, 'timestep')).toBe(500);
     expect(await page.getByTestId('preview-image').getAttribute('data-kind')).toBe('image');
     await dismissToasts(page);
+    // The fit keeps the nodes clear of the two-row pin bar (it covered x_t's and t's names before).
+    const clearOfPinBar = async () => {
+      const bar = (await page.getByTestId('pin-bar').boundingBox())!;
+      const tops = await page.locator('.react-flow__node').evaluateAll((nodes) => nodes.map((n) => n.getBoundingClientRect().top));
+      return Math.min(...tops) - (bar.y + bar.height);
+    };
+    await page.getByRole('button', { name: 'Fit all nodes' }).click();
+    await expect.poll(clearOfPinBar).toBeGreaterThan(0);
     await shot(page, 'previews-inside-01-ddpm');
 
     // Timestep 20: the digit barely noised, so x_t moves towards 2x − 1 (mostly −1: a darker mean).

@@ -148,7 +148,7 @@ export function PinBar() {
   const index = heldOutIndexOf(pin);
   const step = (d: number) => setPin({ kind: 'held-out', index: (index + d + count) % count });
   return (
-    <div className={`pb-pin-bar${inBlock ? ' pb-pin-bar-in-block' : ''}`} data-testid="pin-bar">
+    <div className={`pb-pin-bar${inBlock ? ' pb-pin-bar-in-block' : ''}`} data-testid="pin-bar" data-covers-canvas-top>
       <label className="pb-pin-toggle" title="Show each node's output on a pinned example">
         <input type="checkbox" checked={enabled} onChange={(e) => setPreviewsEnabled(e.target.checked)} data-testid="previews-toggle" />
         Previews

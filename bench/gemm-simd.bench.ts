@@ -8,13 +8,17 @@
  * packed into 8-column panels ([k][8]), and a 4×8 register tile of eight f32x4 accumulators. Per k
  * it loads two B vectors, broadcasts four A values (`v128.load32_splat`) and does 8 multiplies and
  * 8 adds, or, with relaxed SIMD, 8 `f32x4.relaxed_madd` (an FMA on x86). Transposed operands are
- * handled by the packing strides. Variants tried in .tmp while writing this (same session, same
- * load): 5×8 and 6×8 tiles and k-unrolling by 2 or 4 all ran 20–45% SLOWER, because V8 spills
- * accumulators (it has 16 xmm registers and hoists the unrolled loads) — so 4×8, not unrolled.
+ * handled by the packing strides. Variants tried while writing this (same session, same load):
+ * 5×8 and 6×8 tiles and k-unrolling by 4 ran 25–45% slower: V8's code for them spills vectors to
+ * the stack (x64 gives it 16 xmm registers, and it hoists the unrolled loads); unrolling by 2 did
+ * not spill but was ~25% slower too (cause not found). Hence 4×8, not unrolled. An unpacked-A
+ * version (four row pointers) was ~10% slower than packing A.
  *
  * Method: for each shape, tfjs (`tf.matMul` with Patchbay's wasm kernels registered, i.e. exactly
  * what a training step calls: a transposed operand is copied by an explicit Transpose first) and the
- * kernel run interleaved in the same process, alternating which goes first, ROUNDS times. The
+ * kernel run interleaved in the same process, alternating which goes first, ROUNDS times; each is
+ * run twice in a row and the second run timed (warm caches for both: timing the first run instead
+ * let each side evict the other's operands and flattered the kernel by ~10%). The
  * kernel's time "with copies" includes copying A and B into its own memory, packing both, and
  * copying C out; "no copy" is packing + GEMM only (what an integration that imports tfjs's heap
  * would pay). Both min and median are printed; under load the min is the better estimate of
@@ -24,43 +28,44 @@
  * relaxed SIMD, which Node 20 ships behind a flag:
  *   `node --experimental-wasm-relaxed-simd --import tsx bench/gemm-simd.bench.ts`
  *
- * Numbers, 2026-11-29 18:07 UTC, Node 20.20 (V8 11.3), tfjs 4.22.0, AMD EPYC (Zen 4, KVM, 2 vCPU),
- * load average 10.1–10.4 (the lead's training runs hold both cores): GMAC/s from the min of 15
+ * Numbers, 2026-11-29 18:13 UTC, Node 20.20 (V8 11.3), tfjs 4.22.0, AMD EPYC (Zen 4, KVM, 2 vCPU),
+ * load average 11.5–12 (the lead's training runs hold both cores): GMAC/s from the min of 15
  * interleaved rounds, ratio to tfjs on 1 thread (in brackets: GMAC/s without the copies in and out):
  *
  *   shape (M×K×N, transposes)      tfjs 1T   SIMD128, with copies (no copy)   FMA, with copies (no copy)
- *   mixer channel fwd 1568×64×256    13.4     18.3  1.37×  (21.0)              22.6  1.69×  (26.4)
- *   mixer channel fwd 1568×256×64    13.4     17.6  1.31×  (20.1)              21.6  1.61×  (24.5)
- *   channel dX 1568×256×64 Bᵀ        12.3     17.7  1.44×  (18.6)              21.3  1.72×  (22.2)
- *   channel dX 1568×64×256 Bᵀ        12.5     18.5  1.49×  (21.0)              23.1  1.85×  (26.3)
- *   channel dW 64×1568×256 Aᵀ        13.1     17.4  1.33×  (18.7)              21.3  1.62×  (23.9)
- *   channel dW 256×1568×64 Aᵀ        11.6     17.2  1.48×  (18.5)              20.8  1.79×  (23.1)
- *   token fwd 2048×49×32             11.2     15.6  1.40×  (19.9)              19.8  1.77×  (24.7)
- *   token fwd 2048×32×49              9.1     13.4  1.48×  (17.1)              17.5  1.92×  (22.1)
- *   token dW 32×2048×49 Aᵀ            4.8     11.1  2.30×  (15.3)              13.4  2.78×  (18.3)
- *   convmixer 1×1 dx 6272×64×64 Bᵀ   13.2     16.9  1.29×  (19.8)              20.7  1.57×  (24.7)
- *   convmixer 1×1 dW 64×6272×64 Aᵀ   11.2     15.0  1.34×  (17.3)              17.5  1.56×  (20.0)
- * Medians move with the load (tfjs 3.5–13.1 GMAC/s) and are printed too. An earlier run in .tmp
- * (load 11–13) gave the same picture. Two tfjs threads at that load were no faster than one
- * (8–17 GMAC/s: there was no idle core), so the two-thread comparison needs an idle machine.
+ *   mixer channel fwd 1568×64×256    14.2     18.9  1.34×  (21.2)              22.9  1.62×  (26.7)
+ *   mixer channel fwd 1568×256×64    14.8     19.6  1.33×  (20.6)              23.9  1.62×  (25.0)
+ *   channel dX 1568×256×64 Bᵀ        14.0     19.4  1.38×  (20.3)              23.7  1.69×  (24.1)
+ *   channel dX 1568×64×256 Bᵀ        14.2     19.0  1.34×  (21.2)              23.4  1.65×  (26.4)
+ *   channel dW 64×1568×256 Aᵀ        14.9     19.3  1.29×  (20.5)              23.1  1.55×  (24.3)
+ *   channel dW 256×1568×64 Aᵀ        12.5     18.9  1.51×  (19.7)              22.1  1.76×  (24.0)
+ *   token fwd 2048×49×32             13.7     17.0  1.25×  (20.0)              20.8  1.52×  (24.9)
+ *   token fwd 2048×32×49             12.0     14.8  1.24×  (17.1)              18.2  1.52×  (22.3)
+ *   token dW 32×2048×49 Aᵀ            6.8     14.6  2.14×  (15.9)              17.1  2.51×  (18.9)
+ *   convmixer 1×1 dx 6272×64×64 Bᵀ   14.7     18.4  1.25×  (20.2)              21.8  1.49×  (25.7)
+ *   convmixer 1×1 dW 64×6272×64 Aᵀ   12.1     16.9  1.39×  (18.8)              20.5  1.69×  (22.0)
+ * Medians move with the load (tfjs 3.9–13.4 GMAC/s) and are printed too; three earlier runs at load
+ * 10–13 gave the same picture. Two tfjs threads at that load were no faster than one (8–17 GMAC/s:
+ * there was no idle core), so the two-thread comparison needs an idle machine.
  *
- * Ceiling: the spin chain measures 3.6–3.7 GHz. Zen 4 has two FP multiply/FMA pipes and two FP add
+ * Ceiling: the spin chain measures 3.66 GHz. Zen 4 has two FP multiply/FMA pipes and two FP add
  * pipes; with 128-bit vectors that is 2 f32x4 multiplies + 2 f32x4 adds per cycle, or 2 f32x4 FMAs:
- * 8 MAC/cycle either way, 29 GMAC/s at 3.67 GHz (OpenBLAS's 46 GMAC/s on one core uses 256/512-bit
+ * 8 MAC/cycle either way, 29 GMAC/s at 3.66 GHz (OpenBLAS's 46 GMAC/s on one core uses 256/512-bit
  * FMA, which WebAssembly cannot express). As V8 compiles the plain-SIMD kernel, one k step is about
  * 30 instructions (6 loads, 16 FP, pointer updates, V8's loop stack check), so at 6 per cycle the
- * front end caps it near 5 cycles per 32 MAC: ~23 GMAC/s; it reaches 17–21 (no copy). tfjs's
- * XNNPACK kernels reach 11–13 here, ~40% of the ceiling. FMA halves the FP instructions and reaches
- * 20–26 GMAC/s (68–90% of the ceiling).
+ * front end caps it near 5 cycles per 32 MAC: ~23 GMAC/s; it reaches 19–21 without copies (64–72%
+ * of 29). tfjs's XNNPACK kernels reach 12–15 here (41–51%). FMA halves the FP instructions and
+ * reaches 22–27 GMAC/s (75–91%).
  *
- * Verdict: the portable SIMD128 kernel is 1.3–1.5× tfjs on the dominant (channel-mixing and 1×1)
- * shapes including copies, 1.4–1.7× without, short of the 1.8× set as the bar for a second GEMM in
- * the runtime; the relaxed-SIMD FMA kernel comes near it with copies (1.56–1.85×) and passes it
- * without (1.8–2.1×: an integration that imports tfjs's heap would not copy), but relaxed SIMD
- * needs a V8 flag in Node 20 and is not in every browser, where the SIMD128 speed would remain. And even 2× on every GEMM would not reach the 2.5× target: the Mixer step's
- * ~690 M MAC (4 blocks × 6 channel products of 25.7 M + 6 token products of 3.2 M) take ~55 ms at
- * tfjs's best speed here and would take ~28 ms, so the ~177 ms idle-machine step would become
- * ~150 ms, ~4× PyTorch's 37.6 ms. The rest of the gap is element-wise work and threads.
+ * Verdict: the portable SIMD128 kernel is 1.25–1.5× tfjs on the dominant (channel-mixing and 1×1)
+ * shapes including copies, 1.4–1.6× without, short of the 1.8× set as the bar for a second GEMM in
+ * the runtime. The relaxed-SIMD FMA kernel is 1.5–1.76× with copies and 1.6–1.9× without (an
+ * integration that imports tfjs's heap would not copy), but relaxed SIMD needs a V8 flag in Node 20
+ * and is not in every browser, where the SIMD128 speed would remain. And even 2× on every GEMM
+ * would not reach the 2.5× target: the Mixer step's ~690 M MAC (4 blocks × 6 channel products of
+ * 25.7 M + 6 token products of 3.2 M) take ~50 ms at tfjs's best speed here and would take ~25 ms,
+ * so the ~177 ms idle-machine step would become ~150 ms, ~4× PyTorch's 37.6 ms. The rest of the
+ * gap is element-wise work and threads.
  */
 import { performance } from 'node:perf_hooks';
 import asc from 'assemblyscript/asc';
@@ -312,15 +317,17 @@ for (const c of CASES) {
   kernels.forEach((k) => runKernel(k, A, B, c, true));
   for (let r = 0; r < ROUNDS; r++) {
     clocks.push(clock(kernels[0]!));
-    const ours = () => kernels.forEach((k, i) => withCopies[i]!.push(runKernel(k, A, B, c, true)));
+    // Each call is timed on its second run, so that neither side pays for the caches the other evicted.
+    const twice = (run: () => number) => (run(), run());
+    const ours = () => kernels.forEach((k, i) => withCopies[i]!.push(twice(() => runKernel(k, A, B, c, true))));
     if (r % 2) {
       ours();
-      tfMs.push(tfjs());
+      tfMs.push(twice(tfjs));
     } else {
-      tfMs.push(tfjs());
+      tfMs.push(twice(tfjs));
       ours();
     }
-    kernels.forEach((k, i) => noCopy[i]!.push(runKernel(k, A, B, c, false)));
+    kernels.forEach((k, i) => noCopy[i]!.push(twice(() => runKernel(k, A, B, c, false))));
   }
   const gmac = (ms: number) => ((c.M * c.K * c.N) / ms / 1e6).toFixed(1);
   const shape = `${c.M}×${c.K}×${c.N}${c.tA ? ' Aᵀ' : ''}${c.tB ? ' Bᵀ' : ''}`;

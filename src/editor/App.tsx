@@ -57,7 +57,9 @@ function Toolbar({ openPicker }: { openPicker: () => void }) {
     if (!scoped.nodes.length) return;
     setBusy(true);
     try {
-      const sizes = new Map(flow.getNodes().map((n) => [n.id, { width: n.measured?.width ?? 200, height: n.measured?.height ?? 90 }]));
+      // Sizes as React Flow last measured them (the canvas keeps its node objects across resizes).
+      const sizeOf = (n: { id: string; measured?: { width?: number; height?: number } }) => flow.getInternalNode(n.id)?.measured ?? n.measured;
+      const sizes = new Map(flow.getNodes().map((n) => [n.id, { width: sizeOf(n)?.width ?? 200, height: sizeOf(n)?.height ?? 90 }]));
       const laid = await autoLayout(scoped, sizes);
       const now = useEditor.getState();
       // An edit made while the layout ran wins; the layout would undo it.

@@ -104,40 +104,59 @@ function handleStyle(i: number, n: number) {
   return { left: `${((i + 1) / (n + 1)) * 100}%` };
 }
 
-function PortHandles({ ports }: { ports: NodePorts }) {
-  // With one port per side the name adds nothing and would collide with the edge's shape label.
-  const named = (list: { name: string }[]) => list.length > 1;
-  return (
-    <>
-      {ports.inputs.map((p, i) => (
-        <Handle
-          key={`in-${p.name}`}
-          id={p.name}
-          type="target"
-          position={Position.Top}
-          style={handleStyle(i, ports.inputs.length)}
-          className={p.variadic ? 'pb-handle pb-handle-variadic' : 'pb-handle'}
-          title={p.variadic ? `${p.name}: accepts several inputs` : `Input ${p.name}`}
-        >
-          {named(ports.inputs) && <span className="pb-port-label pb-port-in">{p.name}</span>}
-        </Handle>
-      ))}
-      {ports.outputs.map((p, i) => (
-        <Handle
-          key={`out-${p.name}`}
-          id={p.name}
-          type="source"
-          position={Position.Bottom}
-          style={handleStyle(i, ports.outputs.length)}
-          className="pb-handle"
-          title={`Output ${p.name}`}
-        >
-          {named(ports.outputs) && <span className="pb-port-label pb-port-out">{p.name}</span>}
-        </Handle>
-      ))}
-    </>
-  );
-}
+/** Same port names and kinds: the handles need not render again (portsOf builds a new object on every call). */
+const samePorts = (a: NodePorts, b: NodePorts) => {
+  const same = (x: NodePorts['inputs'], y: NodePorts['inputs']) =>
+    x.length === y.length && x.every((p, i) => p.name === y[i]!.name && p.variadic === y[i]!.variadic);
+  return same(a.inputs, b.inputs) && same(a.outputs, b.outputs);
+};
+
+/**
+ * A node's handles render again only when its ports change. An edit that changes the shapes of
+ * every later node re-renders all their bodies; each handle is a React Flow component with its own
+ * store subscription, and rendering 2,000 of them again was a fifth of that render (bench/canvas.bench.ts).
+ */
+const PortHandles = memo(
+  function PortHandles({ ports }: { ports: NodePorts }) {
+    // With one port per side the name adds nothing and would collide with the edge's shape label.
+    const named = (list: { name: string }[]) => list.length > 1;
+    return (
+      <>
+        {ports.inputs.map((p, i) => (
+          <Handle
+            key={`in-${p.name}`}
+            id={p.name}
+            type="target"
+            position={Position.Top}
+            style={handleStyle(i, ports.inputs.length)}
+            className={p.variadic ? 'pb-handle pb-handle-variadic' : 'pb-handle'}
+            title={p.variadic ? `${p.name}: accepts several inputs` : `Input ${p.name}`}
+          >
+            {named(ports.inputs) && <span className="pb-port-label pb-port-in">{p.name}</span>}
+          </Handle>
+        ))}
+        {ports.outputs.map((p, i) => (
+          <Handle
+            key={`out-${p.name}`}
+            id={p.name}
+            type="source"
+            position={Position.Bottom}
+            style={handleStyle(i, ports.outputs.length)}
+            className="pb-handle"
+            title={`Output ${p.name}`}
+          >
+            {named(ports.outputs) && <span className="pb-port-label pb-port-out">{p.name}</span>}
+          </Handle>
+        ))}
+      </>
+    );
+  },
+  (a, b) => samePorts(a.ports, b.ports),
+);
+
+/** The preview reads its own store by node id, and the cost line changes only with the node's result: neither renders again with the node's body. */
+const NodePreviewOnce = memo(NodePreview);
+const NodeCostOnce = memo(NodeCost);
 
 function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; view: NodeView }) {
   const { node, result } = view;
@@ -217,9 +236,9 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
               </span>
             )}
           </div>
-          {!view.procedure && <NodeCost id={id} result={result} />}
+          {!view.procedure && <NodeCostOnce id={id} result={result} />}
         </div>
-        {!view.procedure && <NodePreview id={id} />}
+        {!view.procedure && <NodePreviewOnce id={id} />}
       </div>
       {view.procedure && <ProcedureNodeExtras node={node} procedure={view.procedure.id} params={values} networks={view.procedure.networks} />}
       {problem && selected && (
@@ -373,6 +392,21 @@ export function Canvas() {
     return fresh;
   }, [diagnostics, blockId]);
 
+  /**
+   * Whether React Flow already holds this size for the node object it was given. It measures nodes
+   * itself (a ResizeObserver) and keeps the size while it gets the same object; a new object for a
+   * resize only made it adopt and render the node again. An edit that changes the shape line of
+   * every later node resizes all of them, and that second round over 1,000 nodes and their wires
+   * came right after the first (bench/canvas.bench.ts). Later rebuilds of the object carry the size.
+   */
+  const measuredAlready = useCallback(
+    (rf: PatchNodeType, m: { width: number; height: number } | undefined) => {
+      const internal = m && flow.getInternalNode(rf.id);
+      return !!internal && internal.internals.userNode === rf && internal.measured.width === m.width && internal.measured.height === m.height;
+    },
+    [flow],
+  );
+
   const rfNodes = useMemo(() => {
     const next = new Map<string, { view: NodeView; selected: boolean; m: unknown; cls: string; pos: unknown; rf: PatchNodeType }>();
     const out = body.nodes.map((n) => {
@@ -387,17 +421,17 @@ export function Canvas() {
       const prev = cache.current.get(key);
       if (
         prev &&
+        (prev.m === m || measuredAlready(prev.rf, m)) &&
         prev.view.node === n &&
         prev.view.result === result &&
         prev.view.diagnostics === diagnostics &&
         prev.view.blocks === analysis.blocks &&
         prev.view.procedure === procedureView &&
         prev.selected === selected &&
-        prev.m === m &&
         prev.cls === cls &&
         prev.pos === pos
       ) {
-        next.set(key, prev);
+        next.set(key, prev.m === m ? prev : { ...prev, m });
         return prev.rf;
       }
       // A node that only moved keeps its view, so that its component need not render its body again.
@@ -428,9 +462,11 @@ export function Canvas() {
       next.set(key, { view, selected, m, cls, pos, rf });
       return rf;
     });
+    // A new array even when every object is the same: React Flow takes it cheaply (it keeps its own
+    // node for the same object), and the canvas minimap redraws on it with the new sizes.
     cache.current = next;
     return out;
-  }, [body, results, selNodeSet, measured, viewKey, diagnosticsByNode, analysis.blocks, procedureView, dragged]);
+  }, [body, results, selNodeSet, measured, viewKey, diagnosticsByNode, analysis.blocks, procedureView, dragged, measuredAlready]);
 
   const rfEdges = useMemo<Edge[]>(() => {
     const next = new Map<string, { edge: GraphEdge; shape: Shape | undefined; known: boolean; selected: boolean; dropTarget: boolean; rf: Edge }>();
@@ -441,7 +477,10 @@ export function Canvas() {
       const port = `${e.source}\u0000${e.sourcePort}`;
       const first = !labelled.has(port);
       labelled.add(port);
-      const shape = first ? results?.nodes.get(e.source)?.outputs?.[e.sourcePort] : undefined;
+      // Zoomed far out labels are not painted (styles.css): leave them out, since React Flow measures
+      // every label that changes (getBBox, a forced layout of the whole canvas), and an edit that
+      // changes every shape measured 1,200 of them (bench/canvas.bench.ts).
+      const shape = first && !far ? results?.nodes.get(e.source)?.outputs?.[e.sourcePort] : undefined;
       const known = !!results?.nodes.get(e.source)?.outputs?.[e.sourcePort];
       const selected = selEdgeSet.has(e.id);
       const dropTarget = e.id === dropEdge;
@@ -470,7 +509,7 @@ export function Canvas() {
     });
     edgeCache.current = next;
     return out;
-  }, [body, results, selEdgeSet, viewKey, dropEdge]);
+  }, [body, results, selEdgeSet, viewKey, dropEdge, far]);
 
   const onNodesChange = useCallback(
     (changes: NodeChange<PatchNodeType>[]) => {
@@ -658,7 +697,8 @@ export function Canvas() {
   useEffect(() => {
     if (!focusRequest) return;
     const t = setTimeout(() => {
-      const n = flow.getNode(focusRequest.nodeId);
+      // React Flow's own node: it has the size as last measured (the canvas's node object may not).
+      const n = flow.getInternalNode(focusRequest.nodeId);
       if (!n) return;
       const w = n.measured?.width ?? 200;
       const h = n.measured?.height ?? 80;

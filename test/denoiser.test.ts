@@ -41,6 +41,22 @@ describe('denoiserSetup', () => {
   });
 });
 
+describe('prediction', () => {
+  /** The diffusing procedure with a loss comparing the network's output with `target` (a value name). */
+  const withLoss = (op: string, target: string): PlanProcedure => {
+    const proc = diffusing('train', 'model', ['diffuse:out', 't:out']);
+    proc.steps.push({ kind: 'op', nodeId: 'loss', op, config: {}, inputs: ['net:out', target], output: 'loss:out', loss: true });
+    return proc;
+  };
+
+  it("is x₀ when a loss compares the denoiser's output with the x₀ Diffuse noises, ε otherwise", () => {
+    expect(denoiserSetup(programOf(withLoss('MeanSquaredError', 'data:image')))?.prediction).toBe('x0');
+    expect(denoiserSetup(programOf(withLoss('MaskedMeanSquaredError', 'data:image')))?.prediction).toBe('x0');
+    expect(denoiserSetup(programOf(withLoss('MeanSquaredError', 'eps:out')))?.prediction).toBe('epsilon');
+    expect(denoiserSetup(programOf(diffusing('train', 'model', ['diffuse:out', 't:out'])))?.prediction).toBe('epsilon');
+  });
+});
+
 describe('unconditionalDenoiser', () => {
   it('moves past a first procedure whose denoiser takes a condition to a later unconditional one', () => {
     const program = programOf(

@@ -164,7 +164,15 @@ describe('diffusion samples grid: which programs have one', () => {
     return unconditionalDenoiser(program!);
   };
   it('ddpm: the denoiser of the training procedure, its schedule, and its moving average', () => {
-    expect(setupOf('ddpm', 'mnist')).toEqual({ network: 'model', procedure: 'train', schedule: 'cosine', timesteps: 1000, inputs: 2, ema: true });
+    expect(setupOf('ddpm', 'mnist')).toEqual({
+      network: 'model',
+      procedure: 'train',
+      schedule: 'cosine',
+      timesteps: 1000,
+      inputs: 2,
+      ema: true,
+      prediction: 'epsilon',
+    });
     expect(setupOf('ddpm', 'cifar10')).toMatchObject({ schedule: 'linear', timesteps: 1000 });
   });
   it('a program without diffusion has none, nor do conditional ones (SR3, Palette: their own view)', () => {

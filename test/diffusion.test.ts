@@ -342,6 +342,7 @@ describe('ddpm template', () => {
       timesteps: 1000,
       inputs: 2,
       ema: true,
+      prediction: 'epsilon',
     });
   });
 });

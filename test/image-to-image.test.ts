@@ -18,6 +18,7 @@ import { diffusionSchedule, sampleDiffusion } from '../src/runtime/program/diffu
 import {
   averagingMatrix,
   composite,
+  conditionalScores,
   lowResolution,
   maskedMeanSquaredError,
   maskedMse,
@@ -209,6 +210,56 @@ describe('conditional sampling', () => {
     expect(Array.from(o).some((v, i) => m[i] === 1 && Math.abs(v - (x[i]! * 0.5 + 0.5)) > 1e-3)).toBe(true);
     tf.dispose([out, image, mask, condition]);
   });
+
+  // A denoiser that knows the answer (ε = (x_t − √ᾱ·x₀)/√(1 − ᾱ) for the true x₀) must give back the
+  // targets through the whole measure: sampler, condition, value ranges and scoring together. A
+  // mismatch anywhere ([0, 1] against [−1, 1], a shifted timestep, rows out of order) shows here.
+  it.each([
+    ['superResolution', 'epsilon'],
+    ['inpainting', 'epsilon'],
+    ['superResolution', 'x0'],
+    ['inpainting', 'x0'],
+  ] as const)('%s: an oracle denoiser predicting %s scores the targets exactly (50 DDIM steps of T = 1000 cosine, η 0 and 1)', async (kind, prediction) => {
+    const schedule = diffusionSchedule('cosine', 1000);
+    const [n, size] = [4, 8];
+    const pixels = Float32Array.from({ length: n * size * size }, (_, i) => (i % 3 === 0 ? 1 : (i % 7) / 7));
+    const target = Float32Array.from(pixels, (v) => v * 2 - 1);
+    const truth = tf.tensor4d(target, [n, size, size, 1]);
+    const oracle = {
+      apply(inputs: tfType.Tensor[]) {
+        if (prediction === 'x0') return truth.clone();
+        const a = schedule.alphasCumprod[inputs[1]!.dataSync()[0]!]!;
+        return tf.div(tf.sub(inputs[0]!, tf.mul(truth, Math.sqrt(a))), Math.sqrt(1 - a));
+      },
+    };
+    const image = tf.tensor4d(target, [n, size, size, 1]);
+    const mask = squareMask(tf, image, 4, 'random', { seed: 2, step: 0, nodeId: 'm' });
+    const condition = kind === 'superResolution' ? lowResolution(tf, image, 4, 'bicubic') : composite(tf, tf.zerosLike(image), image, mask);
+    const rows = { target, condition: condition.dataSync() as Float32Array, mask: mask.dataSync() as Float32Array, size: size * size };
+    try {
+      for (const eta of [0, 1]) {
+        const { score, baseline, outputs } = await conditionalScores(tf, oracle, [size, size, 1], kind, rows, undefined, {
+          schedule: 'cosine',
+          timesteps: 1000,
+          steps: 50,
+          eta,
+          prediction,
+          seed: 0,
+          examples: n,
+        });
+        close(outputs, pixels, 1e-3);
+        if (kind === 'superResolution') {
+          expect(score).toBeGreaterThan(60);
+          expect(baseline).toBeLessThan(30);
+        } else {
+          expect(score).toBeLessThan(1e-6);
+          expect(baseline).toBeGreaterThan(1e-3);
+        }
+      }
+    } finally {
+      tf.dispose([truth, image, mask, condition]);
+    }
+  });
 });
 
 /** Faint digits-like strokes: bars at a per-class row, in noise. */
@@ -250,7 +301,16 @@ describe.each([
     const analysis = analyzeProgram(t.doc)!;
     expect(analysis.diagnostics).toEqual([]);
     const { program } = lowerProgram(analysis);
-    expect(denoiserSetup(program!)).toEqual({ network: 'model', procedure: 'train', schedule: 'cosine', timesteps: 1000, inputs: 3, ema: true });
+    // The loss compares the output with x₀, so the samplers take it as x̂₀.
+    expect(denoiserSetup(program!)).toEqual({
+      network: 'model',
+      procedure: 'train',
+      schedule: 'cosine',
+      timesteps: 1000,
+      inputs: 3,
+      ema: true,
+      prediction: 'x0',
+    });
     expect(conditionalMeasure(program!)?.kind).toBe(kind);
     const net = analysis.networks.find((n) => n.id === 'model')!;
     expect(net.inputs.map((i) => [i.port, i.shape])).toEqual([

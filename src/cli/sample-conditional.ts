@@ -19,8 +19,8 @@ export const conditionalSampler: Sampler = {
     return denoiserSetup(program)?.inputs === 3 ? null : 'no network denoises x_t given a condition';
   },
   async sample(tf, program, _networks, args): Promise<Samples> {
-    if ((args.sampler ?? 'ddim') !== 'ddim' || (args.eta ?? 0) !== 0)
-      throw new SampleUsageError('A conditional diffusion program samples with DDIM, η = 0: leave out --sampler and --eta.');
+    if ((args.sampler ?? 'ddim') !== 'ddim')
+      throw new SampleUsageError("A conditional diffusion program samples with DDIM (η as its measure's, or --eta): leave out --sampler.");
     const setup = denoiserSetup(program)!;
     const folder = [join(args.weights, `${setup.network}-ema`), join(args.weights, setup.network)].find(hasSavedNetwork);
     if (!folder)
@@ -38,7 +38,7 @@ export const conditionalSampler: Sampler = {
       } catch (err) {
         throw new SampleUsageError(`Cannot use the weights in ${join(folder, 'model.json')}: ${(err as Error).message}`);
       }
-      const got = await run.conditionalExamples(ds, args.count, { seed: args.seed, steps: args.steps, weights: 'online' });
+      const got = await run.conditionalExamples(ds, args.count, { seed: args.seed, steps: args.steps, eta: args.eta, weights: 'online' });
       const size = got.output.length / args.count;
       const picture = new Float32Array(got.output.length * 3);
       for (let i = 0; i < args.count; i++)

@@ -57,6 +57,7 @@ export const diffusionSampler: Sampler = {
         steps: args.steps ?? (sampler === 'ddim' ? 50 : setup.timesteps),
         sampler,
         eta,
+        prediction: setup.prediction,
       });
       try {
         return { kind: 'images', shape: images.shape.slice(), data: Float32Array.from(await images.data()) };

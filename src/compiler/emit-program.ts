@@ -19,6 +19,7 @@ import type { PlanBlock } from './plan';
 import { MAIN_NETWORK } from '../document/schema';
 import type { PlanNetwork, PlanProcedure, PlanProgram, ProgramStep } from './program';
 import { partitionProcedure, type MinimizeStep } from './program-partition';
+import { predictionOf } from '../runtime/program/denoiser';
 
 const INDENT = '  ';
 
@@ -564,7 +565,7 @@ function evaluateProcedure(ctx: Context, proc: PlanProcedure, trainerScope: Scop
           `${J}const rows = { target: onTest[${target}]!.data, condition: onTest[${condition}]!.data, ${mask === undefined ? '' : `mask: onTest[${mask}]!.data, `}size: onTest[${target}]!.dim };`,
         );
         body.push(
-          `${J}const { score, baseline } = await conditionalScores(tf, ${model}, ${model}.inputs[0]!.shape.slice(1) as number[], ${stringLiteral(kind)}, rows, ${kind === 'inpainting' ? `onTrain[${target}]!.data` : 'undefined'}, { schedule: ${literal(d.schedule)}, timesteps: ${literal(d.timesteps)}, steps: ${literal(m.config.steps)}, examples: ${literal(m.config.examples)}, seed: derivedSeed(seed, ${stringLiteral(`sample:${m.nodeId}`)}) });`,
+          `${J}const { score, baseline } = await conditionalScores(tf, ${model}, ${model}.inputs[0]!.shape.slice(1) as number[], ${stringLiteral(kind)}, rows, ${kind === 'inpainting' ? `onTrain[${target}]!.data` : 'undefined'}, { schedule: ${literal(d.schedule)}, timesteps: ${literal(d.timesteps)}, steps: ${literal(m.config.steps)}, eta: ${literal(m.config.eta ?? 0)}, prediction: ${stringLiteral(d.prediction)}, examples: ${literal(m.config.examples)}, seed: derivedSeed(seed, ${stringLiteral(`sample:${m.nodeId}`)}) });`,
         );
         body.push(`${J}setMetric(metrics, ${name}, score);`);
         body.push(`${J}setMetric(metrics, ${stringLiteral(String(m.config.baselineMetric))}, baseline);`);
@@ -791,7 +792,7 @@ export function emitProgram(program: PlanProgram): string {
 }
 
 /** A diffusion program's schedule (its Diffuse node's) and the network applied to that node's x_t. */
-function diffusionOf(program: PlanProgram): { network: string; schedule: string; timesteps: number; inputs: number } | null {
+function diffusionOf(program: PlanProgram): { network: string; schedule: string; timesteps: number; inputs: number; prediction: 'epsilon' | 'x0' } | null {
   for (const proc of program.procedures) {
     const diffuse = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'op' }> => s.kind === 'op' && s.op === 'Diffuse');
     if (!diffuse) continue;
@@ -800,32 +801,44 @@ function diffusionOf(program: PlanProgram): { network: string; schedule: string;
     for (const s of proc.steps) if (s.kind === 'op' && !s.loss && s.inputs.some((v) => carries.has(v))) carries.add(s.output);
     const apply = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'apply' }> => s.kind === 'apply' && s.inputs.some((v) => carries.has(v)));
     if (apply)
-      return { network: apply.network, schedule: String(diffuse.config.schedule), timesteps: Number(diffuse.config.timesteps), inputs: apply.inputs.length };
+      return {
+        network: apply.network,
+        schedule: String(diffuse.config.schedule),
+        timesteps: Number(diffuse.config.timesteps),
+        inputs: apply.inputs.length,
+        prediction: predictionOf(proc, diffuse, apply),
+      };
   }
   return null;
 }
 
 /** `sample()` of a diffusion program: DDIM or ancestral DDPM from seeded noise, the app's sampler (runtime/program/diffusion.ts). */
-function diffusionSampleFunction(d: { network: string; schedule: string; timesteps: number; inputs: number }, names: NetworkNames): string {
+function diffusionSampleFunction(
+  d: { network: string; schedule: string; timesteps: number; inputs: number; prediction: 'epsilon' | 'x0' },
+  names: NetworkNames,
+): string {
   const I = INDENT;
+  const predicts = d.prediction === 'x0' ? 'x₀ (the clean image) from x_t' : 'the noise ε of x_t';
+  // Only an x₀-predicting network says so: ε is sampleDiffusion's default.
+  const prediction = d.prediction === 'x0' ? ", prediction: 'x0'" : '';
   if (d.inputs === 3)
     return [
       '/**',
-      ` * Draws one image per condition with the network ${docComment(d.network)}, which predicts the noise ε of x_t at timestep t`,
-      ` * given a condition image (schedule ${docComment(d.schedule)}, T = ${d.timesteps}): DDIM (η = 0) over \`steps\` evenly spread`,
+      ` * Draws one image per condition with the network ${docComment(d.network)}, which predicts ${predicts} at timestep t`,
+      ` * given a condition image (schedule ${docComment(d.schedule)}, T = ${d.timesteps}): DDIM (η = 0 unless given) over \`steps\` evenly spread`,
       ' * timesteps, one tidy per step. `condition` is [count, …one image’s shape] in [−1, 1], made as the procedures make it',
       ' * (the upsampled low-resolution image, or the masked one). For inpainting pass `known`: the image (in [−1, 1]) and the',
       ' * mask (1 = fill in); the known pixels are put back every step. Returns [count, …] in [0, 1].',
       ' */',
-      'export async function sample(nets: Networks, condition: tf.Tensor, seed = 0, steps = 50, known?: { image: tf.Tensor; mask: tf.Tensor }): Promise<tf.Tensor> {',
+      'export async function sample(nets: Networks, condition: tf.Tensor, seed = 0, steps = 50, known?: { image: tf.Tensor; mask: tf.Tensor }, eta = 0): Promise<tf.Tensor> {',
       `${I}const model = ${names.access};`,
       `${I}const shape = model.inputs[0]!.shape.slice(1) as number[];`,
-      `${I}return sampleDiffusion(tf, model, diffusionSchedule(${literal(d.schedule)}, ${literal(d.timesteps)}), shape, { count: condition.shape[0]!, seed, steps, sampler: 'ddim', condition, known });`,
+      `${I}return sampleDiffusion(tf, model, diffusionSchedule(${literal(d.schedule)}, ${literal(d.timesteps)}), shape, { count: condition.shape[0]!, seed, steps, sampler: 'ddim', eta${prediction}, condition, known });`,
       '}',
     ].join('\n');
   return [
     '/**',
-    ` * Draws \`count\` images with the network ${docComment(d.network)}, which predicts the noise ε of x_t at timestep t`,
+    ` * Draws \`count\` images with the network ${docComment(d.network)}, which predicts ${predicts} at timestep t`,
     ` * (schedule ${docComment(d.schedule)}, T = ${d.timesteps}): DDIM (η = 0 unless given) or ancestral DDPM over \`steps\``,
     ' * evenly spread timesteps, one tidy per step. Pass networks holding the moving-average weights to sample',
     " * with those. Returns [count, …one image's shape] in [0, 1].",
@@ -833,7 +846,7 @@ function diffusionSampleFunction(d: { network: string; schedule: string; timeste
     "export async function sample(nets: Networks, count: number, seed = 0, steps = 50, sampler: 'ddim' | 'ancestral' = 'ddim', eta = 0): Promise<tf.Tensor> {",
     `${I}const model = ${names.access};`,
     `${I}const shape = model.inputs[0]!.shape.slice(1) as number[];`,
-    `${I}return sampleDiffusion(tf, model, diffusionSchedule(${literal(d.schedule)}, ${literal(d.timesteps)}), shape, { count, seed, steps, sampler, eta });`,
+    `${I}return sampleDiffusion(tf, model, diffusionSchedule(${literal(d.schedule)}, ${literal(d.timesteps)}), shape, { count, seed, steps, sampler, eta${prediction} });`,
     '}',
   ].join('\n');
 }

@@ -125,7 +125,13 @@ export const MaskedMseSpec = define({
 /** What both sampling measures share: which weights sample, how many steps, on how many held-out images. */
 const samplingParams = {
   weights: z.enum(['ema', 'online']).default('ema').describe('Sample with the moving-average copy of the denoiser (if the run keeps one) or its own weights.'),
-  steps: z.number().int().min(1).max(1000).default(50).describe('DDIM steps (η = 0) per sample.'),
+  steps: z.number().int().min(1).max(1000).default(50).describe('DDIM steps per sample.'),
+  eta: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe("DDIM's η: 0 walks deterministically from the seeded noise; 1 adds fresh noise each step as ancestral sampling does."),
   examples: z.number().int().min(1).max(10_000).default(200).describe('How many held-out images are sampled and scored (the first ones).'),
 };
 

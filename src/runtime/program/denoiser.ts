@@ -1,4 +1,5 @@
-import type { PlanProgram, ProgramStep } from '../../compiler/program';
+import type { PlanProcedure, PlanProgram, ProgramStep } from '../../compiler/program';
+import type { DiffusionPrediction } from './diffusion';
 
 /**
  * What sampling a diffusion program needs from its plan: the schedule of its Diffuse node and the
@@ -15,12 +16,31 @@ export interface DenoiserSetup {
   inputs: number;
   /** Whether the procedure keeps a moving-average copy of the network (sampled from when present). */
   ema: boolean;
+  /** What the network's output predicts: ε, or x₀ when the training loss compares it with Diffuse's x₀ (predictionOf). */
+  prediction: DiffusionPrediction;
+}
+
+type OpStep = Extract<ProgramStep, { kind: 'op' }>;
+
+/**
+ * What a denoiser predicts, read from the procedure that trains it: x₀ when a loss compares one of
+ * the application's outputs with the x₀ that Diffuse noises (SR3's and Palette's templates), ε
+ * otherwise (a loss against the noise, improved DDPM's hybrid loss). The loss says it, so the
+ * samplers cannot disagree with what was trained.
+ */
+export function predictionOf(proc: PlanProcedure, diffuse: OpStep, apply: Extract<ProgramStep, { kind: 'apply' }>): DiffusionPrediction {
+  const outputs = new Set(Object.values(apply.outputs));
+  const x0 = diffuse.inputs[0];
+  const againstX0 = proc.steps.some(
+    (s) => s.kind === 'op' && s.loss && s.op !== 'DiffusionHybridLoss' && s.inputs.some((v) => outputs.has(v)) && s.inputs.includes(x0!),
+  );
+  return againstX0 ? 'x0' : 'epsilon';
 }
 
 /**
  * Every diffusion of a program, in procedure order: each training procedure's Diffuse node gives
  * the schedule, and the network applied to its x_t (directly, or through ops such as Palette's
- * composite with the known pixels) is the one that predicts ε. sampleDiffusion feeds a denoiser
+ * composite with the known pixels) is the one that predicts ε (or x₀). sampleDiffusion feeds a denoiser
  * [x_t, t] (then the condition), so only an application that takes x_t first and Diffuse's own t
  * second counts: one fed x_t elsewhere would be sampled with its inputs swapped.
  */
@@ -28,7 +48,7 @@ export function denoiserSetups(program: PlanProgram): DenoiserSetup[] {
   const found: DenoiserSetup[] = [];
   for (const proc of program.procedures) {
     if (proc.kind !== 'train') continue;
-    const diffuse = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'op' }> => s.kind === 'op' && s.op === 'Diffuse');
+    const diffuse = proc.steps.find((s): s is OpStep => s.kind === 'op' && s.op === 'Diffuse');
     if (!diffuse) continue;
     // Values that carry x_t: Diffuse's output and what ops make from it.
     const carries = new Set([diffuse.output]);
@@ -46,6 +66,7 @@ export function denoiserSetups(program: PlanProgram): DenoiserSetup[] {
       timesteps: diffuse.config.timesteps as number,
       inputs: apply.inputs.length,
       ema: proc.steps.some((s) => s.kind === 'apply' && s.network === apply.network && s.weights === 'ema'),
+      prediction: predictionOf(proc, diffuse, apply),
     });
   }
   return found;

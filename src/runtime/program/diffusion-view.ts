@@ -79,7 +79,7 @@ export function frameSteps(total: number, max = MAX_FRAMES): number[] {
 export async function drawDiffusionSamples(
   tf: Tf,
   model: tfType.LayersModel,
-  setup: Pick<DenoiserSetup, 'schedule' | 'timesteps'>,
+  setup: Pick<DenoiserSetup, 'schedule' | 'timesteps'> & Partial<Pick<DenoiserSetup, 'prediction'>>,
   settings: DiffusionSamplingSettings,
   options: { seed: number; step: number; weights: 'ema' | 'online'; count?: number; onStep?: () => void | Promise<void> },
 ): Promise<DiffusionSamples> {
@@ -110,6 +110,7 @@ export async function drawDiffusionSamples(
       steps: settings.steps,
       sampler: settings.sampler,
       eta: 0,
+      prediction: setup.prediction,
       onStep: async (done) => {
         if (captured) {
           const x = captured;

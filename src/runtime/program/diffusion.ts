@@ -172,6 +172,9 @@ export function samplingTimesteps(timesteps: number, steps: number): number[] {
   return [...out].sort((a, b) => a - b);
 }
 
+/** What a denoiser's output predicts: the noise ε added to x₀, or x₀ itself. */
+export type DiffusionPrediction = 'epsilon' | 'x0';
+
 export interface DiffusionSampleOptions {
   count: number;
   seed: number;
@@ -181,6 +184,12 @@ export interface DiffusionSampleOptions {
   sampler: 'ancestral' | 'ddim';
   /** DDIM's η: 0 is deterministic, 1 has the ancestral sampler's variance. */
   eta?: number;
+  /**
+   * What the network's (first C) output channels predict: the noise ε (DDPM's parameterisation, the
+   * default) or x₀ itself, which the sampler then takes as x̂₀ directly (denoiser.ts reads which from
+   * the target the training loss compares the output with).
+   */
+  prediction?: DiffusionPrediction;
   /** Called after each step with the steps done; await it to keep a page responsive. */
   onStep?: (done: number, total: number) => void | Promise<void>;
   /**
@@ -201,7 +210,8 @@ export interface DiffusionSampleOptions {
 /**
  * Draws `count` images with a network that predicts ε from (x_t, t) (inputs in that order, t as
  * [batch, 1]; with twice the image's channels out, ε̂ then improved DDPM's variance v), from seeded Gaussian noise, walking the visited timesteps τ_K > … > τ_1 backwards.
- * Each step predicts x̂₀ = (x_t − √(1 − ᾱ)·ε̂)/√ᾱ, clipped to [−1, 1], then:
+ * Each step predicts x̂₀ = (x_t − √(1 − ᾱ)·ε̂)/√ᾱ (or takes the output as x̂₀ with `prediction: 'x0'`,
+ * and ε̂ = (x_t − √ᾱ·x̂₀)/√(1 − ᾱ)), clipped to [−1, 1], then:
  * - ancestral: x_prev = posterior mean of q(x_prev | x_t, x̂₀) + √β̃·z, with β' = 1 − ᾱ/ᾱ_prev for the
  *   respaced step (z = 0 at the last step);
  * - DDIM: x_prev = √ᾱ_prev·x̂₀ + √(1 − ᾱ_prev − σ²)·ε̂ + σ·z, σ = η·√((1 − ᾱ_prev)/(1 − ᾱ))·√(1 − ᾱ/ᾱ_prev).
@@ -254,8 +264,13 @@ export async function sampleDiffusion(
               return tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.fill([options.count], guide.label, 'int32'), logits.shape[1]!)));
             })(previous)
           : undefined;
-        const eps = gradient && options.sampler === 'ddim' ? tf.sub(raw!, tf.mul(gradient, Math.sqrt(1 - alphaBar) * guide!.scale)) : raw!;
-        const x0 = tf.clipByValue(tf.div(tf.sub(previous, tf.mul(eps, Math.sqrt(1 - alphaBar))), Math.sqrt(alphaBar)), -1, 1);
+        // An x₀-predicting network's ε̂, for guidance (ADM's condition_score works on ε̂).
+        const predictsX0 = options.prediction === 'x0';
+        const epsRaw = predictsX0 ? tf.div(tf.sub(previous, tf.mul(raw!, Math.sqrt(alphaBar))), Math.sqrt(1 - alphaBar)) : raw!;
+        const guided = gradient && options.sampler === 'ddim';
+        const eps = guided ? tf.sub(epsRaw, tf.mul(gradient, Math.sqrt(1 - alphaBar) * guide!.scale)) : epsRaw;
+        // Unguided, an x₀ prediction is used as it is: through ε̂ and back it would lose digits where √ᾱ is tiny.
+        const x0 = tf.clipByValue(predictsX0 && !guided ? raw! : tf.div(tf.sub(previous, tf.mul(eps, Math.sqrt(1 - alphaBar))), Math.sqrt(alphaBar)), -1, 1);
         const noise = () => tf.randomNormal(full, 0, 1, 'float32', derivedSeed(options.seed, `sample:z@${t}`));
         if (options.sampler === 'ancestral') {
           const beta = 1 - alphaBar / alphaBarPrev;

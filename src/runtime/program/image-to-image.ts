@@ -9,7 +9,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { seededRandom } from '../data/dataset';
 import { derivedSeed } from '../seeds';
-import { diffusionSchedule, sampleDiffusion } from './diffusion';
+import { diffusionSchedule, sampleDiffusion, type DiffusionPrediction } from './diffusion';
 
 type Tf = typeof tfType;
 type T = tfType.Tensor;
@@ -163,6 +163,10 @@ export interface ConditionalSampling {
   schedule: 'linear' | 'cosine';
   timesteps: number;
   steps: number;
+  /** DDIM's η: 0 walks deterministically from the seeded noise, 1 adds the ancestral sampler's noise at each step. */
+  eta?: number;
+  /** What the network predicts (ε unless said): denoiser.ts reads it from the training loss. */
+  prediction?: DiffusionPrediction;
   seed: number;
   /** Images sampled at once (memory: a batch of the network's activations). */
   batch?: number;
@@ -198,6 +202,8 @@ export async function sampleConditioned(
         seed: derivedSeed(options.seed, `conditioned@${start}`),
         steps: options.steps,
         sampler: 'ddim',
+        eta: options.eta ?? 0,
+        prediction: options.prediction ?? 'epsilon',
         condition: cond,
         known: given,
       });

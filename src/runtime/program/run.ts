@@ -523,6 +523,8 @@ export class ProgramRun {
       schedule: setup.schedule,
       timesteps: setup.timesteps,
       steps: m.config.steps as number,
+      eta: (m.config.eta as number | undefined) ?? 0,
+      prediction: setup.prediction,
       examples: m.config.examples as number,
       seed: derivedSeed(seed, `sample:${m.nodeId}`),
     });
@@ -533,7 +535,11 @@ export class ProgramRun {
    * held-out images, in [0, 1]: its sampling measure's condition and target, the denoiser's samples
    * (with `weights`, else the measure's), and for inpainting the input shown with the square grey.
    */
-  async conditionalExamples(ds: Dataset, count: number, options: { seed: number; steps?: number; weights?: 'ema' | 'online' }): Promise<ConditionalExamples> {
+  async conditionalExamples(
+    ds: Dataset,
+    count: number,
+    options: { seed: number; steps?: number; eta?: number; weights?: 'ema' | 'online' },
+  ): Promise<ConditionalExamples> {
     const measure = conditionalMeasure(this.program);
     if (!measure) throw new Error('This program has no super-resolution or inpainting measure to take its inputs from.');
     const proc = this.program.procedures.find((p) => p.id === measure.procedure)!;
@@ -547,6 +553,7 @@ export class ProgramRun {
         ...measure.step.config,
         examples: count,
         ...(options.steps ? { steps: options.steps } : {}),
+        ...(options.eta !== undefined ? { eta: options.eta } : {}),
         ...(options.weights ? { weights: options.weights } : {}),
       },
     };

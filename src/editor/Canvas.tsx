@@ -10,6 +10,7 @@ import {
   ReactFlow,
   useReactFlow,
   useStore,
+  useStoreApi,
   type Connection as RFConnection,
   type Edge,
   type EdgeChange,
@@ -26,7 +27,9 @@ import { ProcedureNodeExtras, procedureNodeLabel } from './ProcedureNode';
 import type { NetworkInfo } from '../compiler/program';
 import { canInsert, connect, connectionProblem, setPositions } from './graph-ops';
 import { QuickAddMenu, type QuickAddRequest } from './QuickAdd';
-import { edgeIdAt, insertDropped } from './wire-drop';
+import { edgeIdAt, insertDropped, setFarWirePicker } from './wire-drop';
+import { FarWires } from './FarWires';
+import { wireNear, type WireCurve } from './far-wires-geometry';
 import { hasUnplaced, layoutUnplaced } from './layout';
 import { portsOf, type NodePorts } from '../compiler/graph';
 import {
@@ -71,6 +74,7 @@ type NodeView = {
 type PatchNodeType = Node<NodeView, 'patch'>;
 
 const NO_DIAGNOSTICS: Diagnostic[] = [];
+const NO_EDGES: Edge[] = [];
 
 function valueText(v: unknown): string {
   if (isParamRef(v)) return `@${v.$param}`;
@@ -322,10 +326,14 @@ export function Canvas() {
   const fitN = useEditor((s) => s.fitN);
   const focusRequest = useEditor((s) => s.focusRequest);
   const flow = useReactFlow();
+  const rfStore = useStoreApi();
   const fit = useFitView();
   const fitAll = useCallback(() => void fit({ padding: 0.1 }), [fit]);
   // Re-renders only when the zoom crosses the line, not on every zoom step.
   const far = useStore((s) => s.transform[2] < DETAIL_ZOOM);
+  // A large graph zoomed far out: its wires are one picture (FarWires.tsx), not React Flow edges.
+  const farWires = far && renderCount > RENDER_VISIBLE_ONLY_ABOVE;
+  const farCurves = useRef(new Map<string, WireCurve>());
   const wrapper = useRef<HTMLDivElement>(null);
   const [quickAdd, setQuickAdd] = useState<QuickAddRequest | null>(null);
   const [measured, setMeasured] = useState(() => new Map<string, { width: number; height: number }>());
@@ -469,6 +477,7 @@ export function Canvas() {
   }, [body, results, selNodeSet, measured, viewKey, diagnosticsByNode, analysis.blocks, procedureView, dragged, measuredAlready]);
 
   const rfEdges = useMemo<Edge[]>(() => {
+    if (farWires) return NO_EDGES;
     const next = new Map<string, { edge: GraphEdge; shape: Shape | undefined; known: boolean; selected: boolean; dropTarget: boolean; rf: Edge }>();
     // An output that feeds several wires (a residual) has one shape: label only its first wire, so
     // that the labels of parallel wires do not pile up on each other.
@@ -509,7 +518,41 @@ export function Canvas() {
     });
     edgeCache.current = next;
     return out;
-  }, [body, results, selEdgeSet, viewKey, dropEdge, far]);
+  }, [body, results, selEdgeSet, viewKey, dropEdge, far, farWires]);
+
+  /** Wires whose shape is not known, drawn dashed by FarWires (React Flow's edges get pb-edge-unknown). */
+  const unknownWires = useMemo(
+    () => (farWires ? new Set(body.edges.filter((e) => !results?.nodes.get(e.source)?.outputs?.[e.sourcePort]).map((e) => e.id)) : new Set<string>()),
+    [farWires, body.edges, results],
+  );
+  /**
+   * The far wire at a screen point, within `tolerance` flow units: by default the 10 either side in
+   * which React Flow's wires take a drop (their 20-unit click target), so that dropping a node onto
+   * a wire works as it did; a click gets 5 px on screen when that is more.
+   */
+  const farWireAt = useCallback(
+    (clientX: number, clientY: number, tolerance = 10) => {
+      const p = flow.screenToFlowPosition({ x: clientX, y: clientY });
+      return wireNear(farCurves.current, p.x, p.y, tolerance);
+    },
+    [flow],
+  );
+  useEffect(() => {
+    if (!farWires) return;
+    setFarWirePicker((x, y) => farWireAt(x, y));
+    return () => setFarWirePicker(null);
+  }, [farWires, farWireAt]);
+  /** A click on the empty canvas over a far wire selects it, as a click on a React Flow wire does. */
+  const onFarPaneClick = useCallback(
+    (e: React.MouseEvent) => {
+      const id = farWireAt(e.clientX, e.clientY, Math.max(10, 5 / flow.getZoom()));
+      const s = useEditor.getState();
+      // Elsewhere it clears the wires picked, as React Flow clears its own selected wires (it knows none of these).
+      if (id) s.select([], [id]);
+      else if (s.selectedEdges.length) s.select(s.selectedNodes, []);
+    },
+    [farWireAt, flow],
+  );
 
   const onNodesChange = useCallback(
     (changes: NodeChange<PatchNodeType>[]) => {
@@ -547,9 +590,12 @@ export function Canvas() {
           setDragged(null);
         }
       }
-      if (sel) s.select([...sel], s.selectedEdges);
+      // A node picked without the multi-selection key drops the wires picked: React Flow does so for
+      // its own wires, and far wires (FarWires.tsx) are not React Flow's.
+      const alone = sel && farWires && changes.some((c) => c.type === 'select' && c.selected) && !rfStore.getState().multiSelectionActive;
+      if (sel) s.select([...sel], alone ? [] : s.selectedEdges);
     },
-    [measured, viewKey],
+    [measured, viewKey, farWires, rfStore],
   );
 
   const onEdgesChange = useCallback((changes: EdgeChange[]) => {
@@ -715,6 +761,7 @@ export function Canvas() {
       <ReactFlow
         nodes={rfNodes}
         edges={rfEdges}
+        onPaneClick={farWires ? onFarPaneClick : undefined}
         nodeTypes={nodeTypes}
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
@@ -738,6 +785,7 @@ export function Canvas() {
         attributionPosition="top-right"
         aria-label="Graph canvas"
       >
+        {farWires && <FarWires edges={body.edges} unknown={unknownWires} selected={selEdgeSet} dropEdge={dropEdge} curves={farCurves} />}
         {/* Zoomed far out the dots are a grey wash, and they were painted again on every step of a pan. */}
         {!far && <Background gap={20} size={1} />}
         <Controls position="bottom-left" showInteractive={false} showFitView={false}>

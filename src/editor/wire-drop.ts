@@ -10,16 +10,24 @@ import { insertIntoEdge } from './graph-ops';
 import { viewResultsOf } from './program-view';
 import { scopeDoc, unscopeDoc, useEditor } from './store';
 
+/** Picks the wire at a screen point while the canvas draws its wires as one picture (FarWires.tsx), which has no element per wire. */
+let farWireAt: ((clientX: number, clientY: number) => string | null) | null = null;
+export function setFarWirePicker(pick: typeof farWireAt): void {
+  farWireAt = pick;
+}
+
 /** The wire under a screen point on the canvas, if any (wires lie under nodes, so look through them). */
 export function edgeIdAt(clientX: number, clientY: number, enabled = true): string | null {
   if (!enabled) return null;
+  let onCanvas = false;
   for (const el of document.elementsFromPoint(clientX, clientY)) {
     if (!el.closest('.pb-canvas')) continue;
     if (el.closest('.react-flow__minimap, .react-flow__controls, .react-flow__panel')) return null;
+    onCanvas = true;
     const edge = el.closest('.react-flow__edge');
     if (edge) return edge.getAttribute('data-id');
   }
-  return null;
+  return onCanvas && farWireAt ? farWireAt(clientX, clientY) : null;
 }
 
 /** Output shapes of a trial version of the graph on show (inside a block: its open instance's). */

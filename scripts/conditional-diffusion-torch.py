@@ -20,9 +20,15 @@ samples (known pixels put back every step) and of the mean training image put in
 
     npx patchbay export sr3 --format pytorch --out sr3-pt
     npx patchbay data mnist --out mnist.npz
-    /usr/bin/python3 scripts/conditional-diffusion-torch.py --task sr3 --export sr3-pt --data mnist.npz --epochs 3
+    /usr/bin/python3 scripts/conditional-diffusion-torch.py --task sr3 --prediction x0 --lr 4e-3 --ema 0.99 --eta 1 \
+        --export sr3-pt --data mnist.npz --epochs 1
 
-Prints one JSON line per measure (online and moving-average weights).
+Prints one JSON line per measure (online and moving-average weights); --save/--load keep the weights
+to try other samplers without training again, --png writes input | output | target rows.
+Measured here (one thread, loaded machine, first 100 held-out digits, 250 steps, Adam 4e-3): SR3
+predicting eps 12.2 dB (online weights, eta 1; EMA 0.99 11.1 dB), predicting x0 18.6 dB (EMA 17.9),
+predicting v 16.0 dB, bicubic 14.7 dB; the templates then took x0. Palette predicting x0, 500
+steps, 10x10 square, 200 digits: 0.0935 (EMA, eta 1) against mean fill 0.1195.
 """
 
 import argparse

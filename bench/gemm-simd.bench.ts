@@ -44,9 +44,10 @@
  *   token dW 32×2048×49 Aᵀ            6.8     14.6  2.14×  (15.9)              17.1  2.51×  (18.9)
  *   convmixer 1×1 dx 6272×64×64 Bᵀ   14.7     18.4  1.25×  (20.2)              21.8  1.49×  (25.7)
  *   convmixer 1×1 dW 64×6272×64 Aᵀ   12.1     16.9  1.39×  (18.8)              20.5  1.69×  (22.0)
- * Medians move with the load (tfjs 3.9–13.4 GMAC/s) and are printed too; three earlier runs at load
- * 10–13 gave the same picture. Two tfjs threads at that load were no faster than one (8–17 GMAC/s:
- * there was no idle core), so the two-thread comparison needs an idle machine.
+ * Medians move with the load (tfjs 3.9–13.4 GMAC/s) and are printed too; four runs at load 10–13
+ * gave the same picture. With THREADS=2 (18:42, load ~10) tfjs was SLOWER than on one thread,
+ * 9.1–12.4 GMAC/s on these shapes and 3.1–6.4 on the token ones, since its second thread waits for
+ * a busy core: the two-thread comparison needs an idle machine.
  *
  * Ceiling: the spin chain measures 3.66 GHz. Zen 4 has two FP multiply/FMA pipes and two FP add
  * pipes; with 128-bit vectors that is 2 f32x4 multiplies + 2 f32x4 adds per cycle, or 2 f32x4 FMAs:

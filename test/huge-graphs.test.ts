@@ -100,10 +100,15 @@ describe('fitNow', () => {
 });
 
 describe('fitPadding', () => {
-  test('the fraction alone while it leaves more room at the top than the pin bar takes; pixels at the top when it does not', () => {
+  test('the fraction alone while it leaves more room at the top than the pin bar takes', () => {
     // 0.1 of an 800 px view is floor((800 − 800/1.1)/2) = 36 px on each side.
     expect(fitPadding({ padding: 0.1 }, 800)).toBe(0.1);
     expect(fitPadding({ padding: 0.1, topClearancePx: 30 }, 800)).toBe(0.1);
-    expect(fitPadding({ padding: 0.1, topClearancePx: 90.4 }, 800)).toEqual({ top: '91px', right: 0.1, bottom: 0.1, left: 0.1 });
+  });
+
+  test('a taller bar takes its room from the bottom first (the same zoom, moved down), then from the zoom', () => {
+    // 36 + 36 px of padding in all: a 50 px bar leaves 22 at the bottom; a 90 px one the 12 px minimum.
+    expect(fitPadding({ padding: 0.1, topClearancePx: 49.2 }, 800)).toEqual({ top: '50px', right: 0.1, bottom: '22px', left: 0.1 });
+    expect(fitPadding({ padding: 0.1, topClearancePx: 90 }, 800)).toEqual({ top: '90px', right: 0.1, bottom: '12px', left: 0.1 });
   });
 });

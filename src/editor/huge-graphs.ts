@@ -216,14 +216,19 @@ export function fitNow(
 
 /**
  * React Flow's padding for a fit: the fraction on every side, and at the top at least the pixels
- * the panels there cover (in pixels, since a fraction of a taller view would be more pixels).
+ * the panels there cover. The room the top takes beyond its share comes first out of the bottom's
+ * (down to BOTTOM_MIN_PX), so the graph moves down rather than shrinks: a tall graph fitted just
+ * above DETAIL_ZOOM (the SSL encoders, at 0.42) fell under it when the bar's room came out of the
+ * zoom, and every node lost its details.
  */
 export function fitPadding(options: FitOptions, height: number): Padding {
-  const clearance = options.topClearancePx ?? 0;
-  const fraction = Math.floor((height - height / (1 + options.padding)) / 2);
-  if (clearance <= fraction) return options.padding;
-  return { top: `${Math.ceil(clearance)}px`, right: options.padding, bottom: options.padding, left: options.padding };
+  const clearance = Math.ceil(options.topClearancePx ?? 0);
+  const share = Math.floor((height - height / (1 + options.padding)) / 2);
+  if (clearance <= share) return options.padding;
+  const bottom = Math.max(BOTTOM_MIN_PX, 2 * share - clearance);
+  return { top: `${clearance}px`, right: options.padding, bottom: `${bottom}px`, left: options.padding };
 }
+const BOTTOM_MIN_PX = 12;
 
 /** What marks a panel over the top of the canvas that a fit should keep nodes clear of (the pin bar's attribute). */
 export const COVERS_CANVAS_TOP = 'data-covers-canvas-top';

@@ -64,6 +64,10 @@ describe.skipIf(!e2e)('previews of multi-input networks, a program’s other net
   test("SimSiam: the projector's tab previews its nodes on the encoder's output", async () => {
     const page = await openEditor(h);
     await openTemplate(page, 'SimSiam', 'mnist');
+    // The tall encoder is fitted under the pin bar without falling below the zoom where nodes show
+    // their details (the bar's room came out of the zoom once, and every node was an empty box).
+    await expect.poll(() => page.locator('.pb-node-params').count()).toBeGreaterThan(0);
+    expect(await page.locator('.pb-flow-far').count()).toBe(0);
     await page.getByTestId('graph-tab-network-projector').click();
     await expect.poll(() => page.getByTestId('pin-note').textContent(), { timeout: 60_000 }).toMatch(/^Inputs as ".+" feeds them$/);
     const nodes = await page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));

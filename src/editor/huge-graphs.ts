@@ -246,17 +246,66 @@ export function topClearance(canvas: HTMLElement | null): number {
   return reach > 0 ? reach + CLEARANCE_GAP_PX : 0;
 }
 
+/**
+ * The last fit of each canvas (by React Flow store): the view it left, and how to make it again. The
+ * pin bar grows after the fit that opens a graph (DDPM's second row, the note, comes with the first
+ * previews) and then covered the top nodes it had been measured to clear: coverGrew fits again.
+ */
+interface LastFit {
+  again: () => Promise<boolean>;
+  /** The view the fit left; null while it is still moving there. */
+  viewport: { x: number; y: number; zoom: number } | null;
+  /** A covering panel grew while the fit was moving. */
+  grewMeanwhile: boolean;
+}
+/**
+ * Keyed by the store's getState: useStoreApi gives each component its own wrapper object around the
+ * one store, so the canvas's fit and the pin bar would not find each other by the wrapper.
+ */
+const lastFits = new WeakMap<() => unknown, LastFit>();
+
+/**
+ * A panel over the top of the canvas (COVERS_CANVAS_TOP) grew: fit again, clear of its new height,
+ * if the view is still the one the last fit left (nobody has panned or zoomed since). The fit is
+ * what the user asked for, or what opening the graph did; a view moved by hand stays where it is.
+ */
+export function coverGrew(store: { getState(): { transform: [number, number, number] } }): void {
+  const last = lastFits.get(store.getState);
+  if (!last) return;
+  if (!last.viewport) {
+    last.grewMeanwhile = true;
+    return;
+  }
+  const [x, y, zoom] = store.getState().transform;
+  if (x === last.viewport.x && y === last.viewport.y && zoom === last.viewport.zoom) void last.again();
+}
+
 /** Fitting the view: React Flow's fitView for a graph it renders whole, fitNow for a culled one; clear of the pin bar either way. */
 export function useFitView(): (options: FitOptions) => Promise<boolean> {
   const flow = useReactFlow();
   const store = useStoreApi();
   return useCallback(
-    (given: FitOptions) => {
+    function fit(given: FitOptions): Promise<boolean> {
       const { width, height, minZoom, maxZoom, nodes, domNode } = store.getState();
       const options = { ...given, topClearancePx: given.topClearancePx ?? topClearance(domNode) };
-      return nodes.length > RENDER_VISIBLE_ONLY_ABOVE
-        ? fitNow(flow, { width, height, minZoom, maxZoom }, options)
-        : flow.fitView({ ...options, padding: fitPadding(options, height) });
+      const last: LastFit = { again: () => fit(given), viewport: null, grewMeanwhile: false };
+      lastFits.set(store.getState, last);
+      const done =
+        nodes.length > RENDER_VISIBLE_ONLY_ABOVE
+          ? fitNow(flow, { width, height, minZoom, maxZoom }, options)
+          : flow.fitView({ ...options, padding: fitPadding(options, height) });
+      return done.then((fitted) => {
+        // A later fit has taken over, or this one did nothing: no view to keep.
+        if (lastFits.get(store.getState) !== last) return fitted;
+        if (!fitted) {
+          lastFits.delete(store.getState);
+          return fitted;
+        }
+        const [x, y, zoom] = store.getState().transform;
+        last.viewport = { x, y, zoom };
+        if (last.grewMeanwhile) return fit(given);
+        return fitted;
+      });
     },
     [flow, store],
   );

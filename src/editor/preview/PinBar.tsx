@@ -3,12 +3,14 @@
  * through held-out examples, draw one (image inputs), pick the timestep a denoiser's previews use
  * or the repeat of an opened block they show, or turn previews off. Shown over every network's graph and inside an opened block.
  */
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import { useStoreApi } from '@xyflow/react';
 import { canvasToImage, toChannels } from '../digit';
 import { useEditor } from '../store';
 import { previewLargeModelOnce, setPin, setPreviewsEnabled, setRepeat, setTimestep, usePreviews, usePreviewsOnShow } from './previews';
 import { heldOutIndexOf } from './sample';
 import { timestepOf } from './target';
+import { coverGrew } from '../huge-graphs';
 import './previews.css';
 
 const DRAW_SIDE = 140;
@@ -144,11 +146,27 @@ export function PinBar() {
   const repeat = usePreviews((s) => s.repeat);
   const repeats = usePreviews((s) => s.repeats);
   const [drawing, setDrawing] = useState(false);
+  const bar = useRef<HTMLDivElement>(null);
+  const flowStore = useStoreApi();
+  // The note's row comes with the first previews, after the fit that opened the graph: that fit
+  // kept the nodes clear of a one-row bar, and the second row covered the top ones (coverGrew).
+  useEffect(() => {
+    const el = bar.current;
+    if (!el) return;
+    let height = el.getBoundingClientRect().height;
+    const observer = new ResizeObserver(() => {
+      const now = el.getBoundingClientRect().height;
+      if (now > height) coverGrew(flowStore);
+      height = now;
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [onNetwork, flowStore]);
   if (!onNetwork) return null;
   const index = heldOutIndexOf(pin);
   const step = (d: number) => setPin({ kind: 'held-out', index: (index + d + count) % count });
   return (
-    <div className={`pb-pin-bar${inBlock ? ' pb-pin-bar-in-block' : ''}`} data-testid="pin-bar" data-covers-canvas-top>
+    <div className={`pb-pin-bar${inBlock ? ' pb-pin-bar-in-block' : ''}`} data-testid="pin-bar" data-covers-canvas-top ref={bar}>
       <label className="pb-pin-toggle" title="Show each node's output on a pinned example">
         <input type="checkbox" checked={enabled} onChange={(e) => setPreviewsEnabled(e.target.checked)} data-testid="previews-toggle" />
         Previews

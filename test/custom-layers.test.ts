@@ -21,7 +21,7 @@ import { GroupNormalizationSpec } from '../src/nodes/layers/group-normalization'
 import { L2NormalizeSpec } from '../src/nodes/layers/l2-normalize';
 import { buildModel } from '../src/runtime/build';
 import { createCustomLayer, CUSTOM_LAYERS } from '../src/runtime/custom-layers';
-import { GENERATED_FILE, generateLayerSources } from '../scripts/gen-layer-sources';
+import { GENERATED_FILE, GENERATED_NAMES_FILE, generateLayerNames, generateLayerSources } from '../scripts/gen-layer-sources';
 import { customLayers } from './fixtures-graphs';
 import { useCpuBackend } from './helpers/tf';
 
@@ -86,6 +86,7 @@ describe('generated layer sources', () => {
   it('src/compiler/generated/layer-sources.ts is what scripts/gen-layer-sources.ts writes from src/runtime/layers now', () => {
     // Stale when a layer changed without `npm run gen:layers`: the export would carry old code.
     expect(readFileSync(GENERATED_FILE, 'utf8'), 'run npm run gen:layers').toBe(generateLayerSources());
+    expect(readFileSync(GENERATED_NAMES_FILE, 'utf8'), 'run npm run gen:layers').toBe(generateLayerNames());
   });
 
   it('every runtime class has its source and every source its class; every custom spec lowers to one of them', () => {

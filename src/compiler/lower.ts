@@ -5,7 +5,7 @@ import { wire, type Wiring } from './graph';
 import type { Analysis, NodeResult } from './infer';
 import { containsRef, parseParams, resolveParams } from './params';
 import { isPlainIdentifier, RESERVED_WORDS, toIdentifier as safeIdentifier } from './escape';
-import { CUSTOM_LAYER_SOURCES, STOCK_LAYER_REPLACEMENTS } from './generated/layer-sources';
+import { CUSTOM_LAYER_DECLARED_NAMES } from './generated/layer-names';
 import type { BlockStep, LayerStep, Plan, PlanBlock, PlanBody, PlanStep } from './plan';
 
 /**
@@ -15,10 +15,8 @@ import type { BlockStep, LayerStep, Plan, PlanBlock, PlanBody, PlanStep } from '
  */
 export const EMITTER_NAMES: readonly string[] = ['tf', 'p', 'name', 'i', 'fillShape', 'createModel', 'model', 'inputs', 'outputs', 'input', 'output'];
 
-/** The names custom layer classes (and stock-layer replacements) declare in an export that uses them: no value or block may shadow one. */
-const CUSTOM_LAYER_NAMES = [...Object.values(CUSTOM_LAYER_SOURCES), ...Object.values(STOCK_LAYER_REPLACEMENTS)].flatMap((layer) => layer.declares);
-
-const RESERVED: ReadonlySet<string> = new Set([...RESERVED_WORDS, ...EMITTER_NAMES, ...CUSTOM_LAYER_NAMES]);
+/** Also reserved: the names custom layer classes (and stock-layer replacements) declare in an export that uses them; no value or block may shadow one. */
+const RESERVED: ReadonlySet<string> = new Set([...RESERVED_WORDS, ...EMITTER_NAMES, ...CUSTOM_LAYER_DECLARED_NAMES]);
 
 /** `stem conv-1` → `stemConv1`; never a reserved word or a name the emitted code uses itself. */
 export const toIdentifier = (text: string): string => safeIdentifier(text, RESERVED);

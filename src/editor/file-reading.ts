@@ -4,7 +4,7 @@
  * (file-reader.worker.ts) so that a 20,000-node graph, a 50 MB CSV or a hostile archive never
  * freezes the page, and they take plain Blobs so that they are tested in Node too.
  */
-import { loadGraph } from '../compiler/index';
+import { loadGraph } from '../compiler/load-graph';
 import { MAX_DOCUMENT_BYTES } from '../document/limits';
 import { tooLarge, type LoadResult } from '../document/load';
 import { csvColumns, parseCsv } from '../runtime/data/csv';

@@ -1,6 +1,6 @@
 /** Save, open, drag-and-drop and autosave of the document. */
 import { get as idbGet, set as idbSet } from 'idb-keyval';
-import { loadGraph } from '../compiler/index';
+import { loadGraph } from '../compiler/load-graph';
 import { formatDiagnostic } from '../document/diagnostics';
 import { saveDocument, type LoadResult } from '../document/load';
 import { readOffThread } from './file-reader';

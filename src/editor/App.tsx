@@ -6,8 +6,7 @@ import { Canvas } from './Canvas';
 import { useFitView } from './huge-graphs';
 import { Palette } from './Palette';
 import { groupSelection, Inspector } from './Inspector';
-import { CodePanel, IssuesPanel, SummaryPanel } from './Panels';
-import { TrainPanel } from './TrainPanel';
+import { lazyPart } from './lazy-part';
 import { isActiveStatus, useTraining } from './training';
 import { ShortcutsDialog, TemplatesDialog, Toasts } from './Dialogs';
 import { openFiles, saveToFile } from './files';
@@ -17,6 +16,12 @@ import { autoLayout } from './layout';
 import { GraphTabs } from './GraphTabs';
 import { allDiagnosticsOf, hasTabs as docHasTabs, mainNetworkLabel, totalCountOf } from './program-view';
 import { useProgramRun } from './train/program-live';
+
+// The side panel opens on the inspector; the other tabs load their code when first opened.
+const IssuesPanel = lazyPart('the issues', () => import('./Panels').then((m) => m.IssuesPanel));
+const SummaryPanel = lazyPart('the summary', () => import('./Panels').then((m) => m.SummaryPanel));
+const CodePanel = lazyPart('the code view', () => import('./Panels').then((m) => m.CodePanel));
+const TrainPanel = lazyPart('the training panel', () => import('./TrainPanel').then((m) => m.TrainPanel));
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;

@@ -1,7 +1,7 @@
-import { useEffect, useRef, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { OpenProgress } from './OpenProgress';
 import { useEditor } from './store';
-import { TEMPLATES, templateDocument } from '../../templates/index';
+import { LoadFailed, loadOnce } from './lazy-part';
 import { keyLabel, SHORTCUTS, shortcutLabel } from './shortcuts';
 
 export function Dialog({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
@@ -37,9 +37,14 @@ export function Dialog({ title, onClose, children, wide }: { title: string; onCl
   );
 }
 
-function loadTemplate(id: string, preset: string) {
+type TemplatesModule = typeof import('../../templates/index');
+
+/** The bundled templates (15 documents, validated as they load) come with the dialog, not with the editor. */
+const loadTemplates = loadOnce('the templates', () => import('../../templates/index'));
+
+function openTemplate(templates: TemplatesModule, id: string, preset: string) {
   const s = useEditor.getState();
-  const result = templateDocument(id, preset);
+  const result = templates.templateDocument(id, preset);
   if ('error' in result) {
     s.toast({ kind: 'error', title: 'Could not open the template', lines: [result.error] });
     return;
@@ -52,33 +57,70 @@ function loadTemplate(id: string, preset: string) {
   s.toast({ kind: 'info', title: `Opened ${result.doc.name}.${hadWork ? ' Your previous graph is one undo away (Ctrl+Z).' : ''}` });
 }
 
+/** The templates module once its chunk has arrived, or the error of a failed download. */
+function useTemplates(): { templates: TemplatesModule | null; error: Error | null; retry: () => void } {
+  const [state, setState] = useState<{ templates: TemplatesModule | null; error: Error | null }>({ templates: null, error: null });
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => {
+    let live = true;
+    loadTemplates().then(
+      (templates) => live && setState({ templates, error: null }),
+      (error: Error) => live && setState({ templates: null, error }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [attempt]);
+  return {
+    ...state,
+    retry: () => {
+      setState({ templates: null, error: null });
+      setAttempt((n) => n + 1);
+    },
+  };
+}
+
 export function TemplatesDialog() {
   const close = () => useEditor.getState().setDialog(null);
+  const { templates, error, retry } = useTemplates();
   return (
     <Dialog title="Templates" onClose={close} wide>
       <p className="pb-muted">Each template opens as an ordinary graph that you can change, inspect and export. Opening one is a single undo step.</p>
-      <div className="pb-templates">
-        {TEMPLATES.map((t) => (
-          <section key={t.info.id} className="pb-template" aria-label={t.info.title}>
-            <h3>{t.info.title}</h3>
-            <p>{t.info.description}</p>
-            {t.info.paper && <p className="pb-muted pb-small-text">{t.info.paper}</p>}
-            <ul className="pb-presets">
-              {(t.presets.length ? t.presets : [{ name: 'default', description: '' }]).map((p) => (
-                <li key={p.name}>
-                  <button type="button" className="pb-preset" aria-label={`Open ${t.info.title} ${p.name}`} onClick={() => loadTemplate(t.info.id, p.name)}>
-                    <span className="pb-preset-name">
-                      {p.name}
-                      {p.name === t.info.defaultPreset ? <span className="pb-tag">default</span> : null}
-                    </span>
-                    <span className="pb-preset-desc">{p.description}</span>
-                  </button>
-                </li>
-              ))}
-            </ul>
-          </section>
-        ))}
-      </div>
+      {error && <LoadFailed error={error} retry={retry} />}
+      {!templates && !error && (
+        <p className="pb-muted" role="status">
+          Loading the templates…
+        </p>
+      )}
+      {templates && (
+        <div className="pb-templates">
+          {templates.TEMPLATES.map((t) => (
+            <section key={t.info.id} className="pb-template" aria-label={t.info.title}>
+              <h3>{t.info.title}</h3>
+              <p>{t.info.description}</p>
+              {t.info.paper && <p className="pb-muted pb-small-text">{t.info.paper}</p>}
+              <ul className="pb-presets">
+                {(t.presets.length ? t.presets : [{ name: 'default', description: '' }]).map((p) => (
+                  <li key={p.name}>
+                    <button
+                      type="button"
+                      className="pb-preset"
+                      aria-label={`Open ${t.info.title} ${p.name}`}
+                      onClick={() => openTemplate(templates, t.info.id, p.name)}
+                    >
+                      <span className="pb-preset-name">
+                        {p.name}
+                        {p.name === t.info.defaultPreset ? <span className="pb-tag">default</span> : null}
+                      </span>
+                      <span className="pb-preset-desc">{p.description}</span>
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            </section>
+          ))}
+        </div>
+      )}
     </Dialog>
   );
 }

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { z } from 'zod';
 import { scopedOf, useEditor } from './store';
 import type { NodeResult } from '../compiler/infer';
@@ -13,7 +13,10 @@ import { getProgramSpec, NETWORK_NODE_TYPE, NetworkNodeParams } from '../nodes/p
 import { hasTabs, mainNetworkLabel, networkAnalysisOf, totalCountOf, viewResultsOf } from './program-view';
 import { formatShape } from '../nodes/shape';
 import { describeField, humanize, ParamField, show, type Field, type FieldInfo } from './ParamField';
-import { PreviewInspector } from './preview/PreviewInspector';
+import { lazyPart } from './lazy-part';
+
+/** A selected node's previews (activations, weights): loaded after the first paint, before anyone selects a node. */
+const PreviewInspector = lazyPart('the previews', () => import('./preview/PreviewInspector').then((m) => m.PreviewInspector));
 
 function blockField(p: BlockParam): FieldInfo {
   const field: Field =
@@ -504,6 +507,7 @@ export function Inspector() {
   const blockView = useEditor((s) => s.blockView);
   const tab = useEditor((s) => s.tab);
   const scope = scopedOf({ doc, blockView, tab });
+  useEffect(PreviewInspector.preload, []);
   if (selectedNodes.length === 1) {
     const node = scope.nodes.find((n) => n.id === selectedNodes[0]);
     if (node)

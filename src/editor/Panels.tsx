@@ -1,7 +1,8 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { scopeDoc, useEditor } from './store';
-import { codeOf, formatCount, summaryOf, useAnalysis } from './analysis';
-import { allDiagnosticsOf, hasTabs, mainNetworkLabel, networkAnalysisOf, programCodeOf, programOf, tabOfDiagnostic, totalCountOf } from './program-view';
+import { formatCount, summaryOf, useAnalysis } from './analysis';
+import { codeOf, programCodeOf } from './code-output';
+import { allDiagnosticsOf, hasTabs, mainNetworkLabel, networkAnalysisOf, programOf, tabOfDiagnostic, totalCountOf } from './program-view';
 import type { Summary } from '../compiler/summary';
 import { formatCount as formatMacs } from '../compiler/cost';
 import { formatBytes } from '../compiler/memory';

@@ -2,9 +2,7 @@
 import { useEditor } from './store';
 import { createAnalyzer, type Analysis } from '../compiler/infer';
 import { lower } from '../compiler/lower';
-import { emit } from '../compiler/emit';
 import { summarize, type Summary } from '../compiler/summary';
-import type { Diagnostic } from '../document/diagnostics';
 import type { GraphDocument } from '../document/schema';
 import { onlyPositionsDiffer } from './layout-only';
 
@@ -23,18 +21,6 @@ export function analysisOf(doc: GraphDocument): Analysis {
 }
 
 export const useAnalysis = (): Analysis => analysisOf(useEditor((s) => s.doc));
-
-const codeCache = new WeakMap<Analysis, { code: string | null; diagnostics: Diagnostic[] }>();
-/** The generated TypeScript, or the errors that stop it. */
-export function codeOf(analysis: Analysis): { code: string | null; diagnostics: Diagnostic[] } {
-  let out = codeCache.get(analysis);
-  if (!out) {
-    const lowered = planOf(analysis);
-    out = lowered.plan ? { code: emit(lowered.plan), diagnostics: lowered.diagnostics } : { code: null, diagnostics: lowered.diagnostics };
-    codeCache.set(analysis, out);
-  }
-  return out;
-}
 
 const summaryCache = new WeakMap<Analysis, Summary>();
 export function summaryOf(analysis: Analysis): Summary {

@@ -6,8 +6,7 @@
  * functions run in the page.
  */
 import type { LoadResult } from '../document/load';
-import { decodeImageInBrowser } from '../runtime/data/image-folder';
-import { readCsv, readDocument, readImages, type CsvResult, type ImagePick, type ImagesResult, type OnProgress, type Progress } from './file-reading';
+import type { CsvResult, ImagePick, ImagesResult, OnProgress, Progress } from './file-reading';
 
 export type FileJob =
   | { kind: 'document'; file: Blob; name: string }
@@ -25,18 +24,6 @@ export type FileReply =
   | { id: number; type: 'progress'; progress: Progress }
   | { id: number; type: 'done'; result: FileJobResults[FileJob['kind']] }
   | { id: number; type: 'failed'; message: string };
-
-/** Does the job where it is called: in the worker, or in the page when no worker can start. */
-export function runFileJob(job: FileJob, onProgress: OnProgress): Promise<FileJobResults[FileJob['kind']]> {
-  switch (job.kind) {
-    case 'document':
-      return readDocument(job.file, job.name, onProgress);
-    case 'csv':
-      return readCsv(job.file, job.name, job.label, onProgress);
-    case 'images':
-      return readImages(job.pick, job.shape, decodeImageInBrowser, onProgress);
-  }
-}
 
 interface Pending {
   resolve: (result: never) => void;
@@ -85,7 +72,8 @@ function startWorker(): Worker | null {
 /** Reads a file in the worker; rejects only when the worker itself fails (a bad file resolves with its diagnostics or error). */
 export function readOffThread<K extends FileJob['kind']>(job: Extract<FileJob, { kind: K }>, onProgress: OnProgress = () => {}): Promise<FileJobResults[K]> {
   const w = startWorker();
-  if (!w) return runFileJob(job, onProgress) as Promise<FileJobResults[K]>;
+  // The parsers load only for this fallback (file-job.ts); the worker has its own copy.
+  if (!w) return import('./file-job').then(({ runFileJob }) => runFileJob(job, onProgress) as Promise<FileJobResults[K]>);
   const id = nextId++;
   return new Promise<FileJobResults[K]>((resolve, reject) => {
     pending.set(id, { resolve: resolve as (r: never) => void, reject, onProgress });

@@ -4,7 +4,8 @@
  * page's main thread. Progress is sent at most every 100 ms; a dataset's buffers are transferred.
  */
 import type { Dataset } from '../runtime/data/dataset';
-import { runFileJob, type FileReply, type FileRequest } from './file-reader';
+import type { FileReply, FileRequest } from './file-reader';
+import { runFileJob } from './file-job';
 import type { Progress } from './file-reading';
 
 declare const self: DedicatedWorkerGlobalScope;

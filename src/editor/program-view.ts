@@ -8,7 +8,6 @@
 import { analyzeProgram, lowerProgram, type NetworkInfo, type ProcedureResult, type ProgramAnalysis, type ProgramLowerResult } from '../compiler/program';
 import { emptyCost } from '../compiler/cost';
 import { createAnalyzer, type Analysis, type BodyResult, type NodeResult } from '../compiler/infer';
-import { emitProgram } from '../compiler/emit-program';
 import type { NodePorts } from '../compiler/graph';
 import type { Diagnostic } from '../document/diagnostics';
 import { MAIN_NETWORK, type GraphDocument, type GraphNode, type NetworkDef } from '../document/schema';
@@ -51,20 +50,6 @@ export function programOf(doc: GraphDocument): ProgramAnalysis | null {
   if (lastProgram?.doc !== doc)
     lastProgram = { doc, program: lastProgram && onlyPositionsDiffer(lastProgram.doc, doc) ? lastProgram.program : doc.program ? analyzeProgram(doc) : null };
   return lastProgram.program;
-}
-
-const programCode = new WeakMap<ProgramAnalysis, { code: string | null; diagnostics: Diagnostic[] }>();
-/** The exported TypeScript of a document with a program (networks and trainer), or the errors that stop it. */
-export function programCodeOf(program: ProgramAnalysis): { code: string | null; diagnostics: Diagnostic[] } {
-  let out = programCode.get(program);
-  if (!out) {
-    const lowered = planProgramOf(program);
-    programCode.set(
-      program,
-      (out = lowered.program ? { code: emitProgram(lowered.program), diagnostics: [] } : { code: null, diagnostics: lowered.diagnostics }),
-    );
-  }
-  return out;
 }
 
 const lowered = new WeakMap<ProgramAnalysis, ProgramLowerResult>();

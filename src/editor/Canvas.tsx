@@ -429,7 +429,9 @@ export function Canvas() {
       const prev = cache.current.get(key);
       if (
         prev &&
-        (prev.m === m || measuredAlready(prev.rf, m)) &&
+        // Only where the canvas draws its own minimap: React Flow's minimap sizes each node from the
+        // object it was given, so a first object kept without a size after measuring left it out.
+        (prev.m === m || (renderCount > SVG_MINIMAP_UP_TO && measuredAlready(prev.rf, m))) &&
         prev.view.node === n &&
         prev.view.result === result &&
         prev.view.diagnostics === diagnostics &&
@@ -474,7 +476,7 @@ export function Canvas() {
     // node for the same object), and the canvas minimap redraws on it with the new sizes.
     cache.current = next;
     return out;
-  }, [body, results, selNodeSet, measured, viewKey, diagnosticsByNode, analysis.blocks, procedureView, dragged, measuredAlready]);
+  }, [body, results, selNodeSet, measured, viewKey, diagnosticsByNode, analysis.blocks, procedureView, dragged, measuredAlready, renderCount]);
 
   const rfEdges = useMemo<Edge[]>(() => {
     if (farWires) return NO_EDGES;

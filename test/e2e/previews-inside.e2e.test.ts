@@ -52,6 +52,9 @@ describe.skipIf(!e2e)('previews of multi-input networks, a program’s other net
     await expect.poll(clearOfPinBar).toBeGreaterThan(0);
     await page.getByRole('button', { name: 'Fit all nodes' }).click();
     await expect.poll(clearOfPinBar).toBeGreaterThan(0);
+    // The minimap draws every node: React Flow's minimap sizes each from the node object the canvas
+    // gave it, and one kept without a size after React Flow measured it was left out (5be7bd0).
+    await expect.poll(() => page.locator('.pb-minimap .react-flow__minimap-node').count()).toBe(11);
     await shot(page, 'previews-inside-01-ddpm');
 
     // Timestep 20: the digit barely noised, so x_t moves towards 2x − 1 (mostly −1: a darker mean).

@@ -59,6 +59,7 @@ export const PROGRAM_SOURCE_ROOTS: ReadonlyArray<{ file: string; names: readonly
       'diffusionTimestep',
       'diffusionNoise',
       'diffusionForward',
+      'diffusionTarget',
       'scaleShift',
       'meanSquaredBetween',
       'diffusionSchedule',

@@ -171,9 +171,9 @@ describe('diffusion samples grid: which programs have one', () => {
       timesteps: 1000,
       inputs: 2,
       ema: true,
-      prediction: 'epsilon',
+      prediction: 'x0',
     });
-    expect(setupOf('ddpm', 'cifar10')).toMatchObject({ schedule: 'linear', timesteps: 1000 });
+    expect(setupOf('ddpm', 'cifar10')).toMatchObject({ schedule: 'linear', timesteps: 1000, prediction: 'epsilon' });
   });
   it('a program without diffusion has none, nor do conditional ones (SR3, Palette: their own view)', () => {
     expect(setupOf('realnvp', 'moons')).toBeNull();

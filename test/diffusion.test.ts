@@ -342,7 +342,8 @@ describe('ddpm template', () => {
       timesteps: 1000,
       inputs: 2,
       ema: true,
-      prediction: 'epsilon',
+      // The mnist preset sets its Prediction target nodes to x₀; cifar10 keeps DDPM's ε.
+      prediction: preset === 'mnist' ? 'x0' : 'epsilon',
     });
   });
 });
@@ -366,7 +367,15 @@ describe('ddpm export', () => {
     // Trained-looking weights: the zero-initialised output conv would make every ε zero.
     app.setWeights(app.getWeights().map((w, i) => tf.add(w, tf.randomNormal(w.shape, 0, 0.02, 'float32', i + 1))));
     nets.model.setWeights(app.getWeights());
-    const ours = await sampleDiffusion(tf, app, diffusionSchedule('cosine', 1000), [28, 28, 1], { count: 2, seed: 3, steps: 3, sampler: 'ddim', eta: 0.5 });
+    // The mnist preset predicts x₀, and the export's sample() says so too.
+    const ours = await sampleDiffusion(tf, app, diffusionSchedule('cosine', 1000), [28, 28, 1], {
+      count: 2,
+      seed: 3,
+      steps: 3,
+      sampler: 'ddim',
+      eta: 0.5,
+      prediction: 'x0',
+    });
     const theirs = await exported.sample(nets, 2, 3, 3, 'ddim', 0.5);
     expect(theirs.shape).toEqual([2, 28, 28, 1]);
     expect(tf.max(tf.abs(tf.sub(ours, theirs))).dataSync()[0]).toBeLessThan(1e-5);
@@ -384,16 +393,20 @@ describe('patchbay sample ddpm', () => {
     mkdirSync(dir, { recursive: true });
     const err: string[] = [];
     const io = { out: () => {}, err: (t: string) => err.push(t), status: () => {} };
+    // Predicting ε (DDPM's target; the mnist preset predicts x₀): after one step an x₀ network is
+    // all but constant, so its samples would not show the seed.
+    const t = templateDocument('ddpm', 'mnist');
+    if ('error' in t) throw new Error(t.error);
+    for (const proc of t.doc.program!.procedures) proc.nodes.find((n) => n.id === 'target')!.params.predict = 'epsilon';
+    const doc = join(dir, 'ddpm-epsilon.json');
+    writeFileSync(doc, JSON.stringify(t.doc));
     expect(
-      await runCli(
-        ['train', 'ddpm', '--preset', 'mnist', '--data', 'mnist', '--limit', '16', '--epochs', '1', '--backend', 'cpu', '--json', '--save', dir],
-        io,
-      ),
+      await runCli(['train', doc, '--data', 'mnist', '--limit', '16', '--epochs', '1', '--backend', 'cpu', '--json', '--save', dir], io),
       err.join('\n'),
     ).toBe(0);
     const draw = async (seed: number) => {
       const file = join(dir, `samples-${seed}.json`);
-      const args = ['sample', 'ddpm', '--preset', 'mnist', '--weights', dir, '--count', '2', '--steps', '2', '--seed', String(seed), '--backend', 'cpu'];
+      const args = ['sample', doc, '--weights', dir, '--count', '2', '--steps', '2', '--seed', String(seed), '--backend', 'cpu'];
       expect(await runCli([...args, '--out', file], io), err.join('\n')).toBe(0);
       return JSON.parse(readFileSync(file, 'utf8')) as { shape: number[]; data: number[] };
     };

@@ -276,7 +276,7 @@ describe("the worker's preview service", () => {
       feed: { kind: 'procedure', program, feed: procedureFeedOf(program, 'model')!, timestep: 123 },
     });
     expect(fed.answer.previews.find((p) => p.nodeId === 'timestep')!.stats.mean).toBe(123);
-    expect(fed.answer.previews.find((p) => p.nodeId === 'eps')).toBeDefined();
+    expect(fed.answer.previews.find((p) => p.nodeId === 'denoised')).toBeDefined();
     // Several Inputs without a procedure: the example and a value of the other Input's shape.
     const plain = await service.answer(unet, 0, { kind: 'values', values: digit }, none, {
       feed: { kind: 'inputs', inputs: [{ kind: 'example' }, { kind: 'values', values: Float32Array.of(7) }] },

@@ -325,6 +325,7 @@ describe('every op: the exported call runs what the interpreter runs', () => {
       'Diffuse',
       'DiffusionHybridLoss',
       'DiffusionNoise',
+      'DiffusionTarget',
       'DiffusionTimestep',
       'DistillationLoss',
       'FlattenExamples',

@@ -60,6 +60,7 @@ describe('shapes', () => {
       DiffusionTimestep: [{}, [image], { out: [null, 1] }],
       DiffusionNoise: [{}, [image], { out: image }],
       Diffuse: [{}, [image, image, [null, 1]], { out: image }],
+      DiffusionTarget: [{ predict: 'x0' }, [image, image], { out: image }],
       ScaleShift: [{}, [image], { out: image }],
       DiffusionHybridLoss: [{}, [[null, 28, 28, 2], image, image, image, [null, 1]], { loss: [] }],
       MeanSquaredErrorMetric: [{}, [image, image], {}],

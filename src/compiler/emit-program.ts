@@ -110,6 +110,8 @@ export function opCall(s: Extract<ProgramStep, { kind: 'op' }>, ins: string[]): 
       return { fn: 'diffusionNoise', code: `diffusionNoise(tf, ${a}, ${ctx})` };
     case 'Diffuse':
       return { fn: 'diffusionForward', code: `diffusionForward(tf, ${a}, ${b}, ${c}, ${n('schedule')}, ${n('timesteps')})` };
+    case 'DiffusionTarget':
+      return { fn: 'diffusionTarget', code: `diffusionTarget(tf, ${a}, ${b}, ${n('predict')})` };
     case 'ScaleShift':
       return { fn: 'scaleShift', code: `scaleShift(tf, ${a}, ${n('scale')}, ${n('shift')})` };
     case 'DiffusionHybridLoss':

@@ -34,7 +34,7 @@ describe.skipIf(!e2e)('previews of multi-input networks, a program’s other net
     await openTemplate(page, 'DDPM', 'mnist');
     await expect.poll(() => page.getByTestId('pin-label').textContent(), { timeout: 60_000 }).toMatch(/^MNIST held-out digit #1 \(a \d\)$/);
     expect(await page.getByTestId('pin-note').textContent()).toMatch(/^Inputs as ".+" feeds them, at the pinned timestep$/);
-    for (const id of ['image', 'timestep', 'embedding', 'unshuffle', 'patchAxes', 'packed', 'unet', 'unpacked', 'pixelAxes', 'shuffle', 'eps'])
+    for (const id of ['image', 'timestep', 'embedding', 'unshuffle', 'patchAxes', 'packed', 'unet', 'unpacked', 'pixelAxes', 'shuffle', 'denoised'])
       await page.getByTestId(`preview-${id}`).waitFor({ timeout: 60_000 });
     // t is the middle timestep; x_t is an image (the digit scaled to [−1, 1] and noised).
     expect(await page.getByTestId('pin-timestep').inputValue()).toBe('500');

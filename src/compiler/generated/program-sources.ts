@@ -824,6 +824,15 @@ export function scaleShift(tf: typeof tfType, x: tfType.Tensor, scale: number, s
   return tf.add(tf.mul(x, scale), shift);
 }`,
   },
+  diffusionTarget: {
+    file: 'src/runtime/program/diffusion.ts',
+    uses: ['DiffusionPrediction'],
+    tfTypes: true,
+    source: `/** The Prediction target node: x₀ or ε, a copy of the chosen one (each op's output is its own tensor). */
+export function diffusionTarget(tf: typeof tfType, x0: tfType.Tensor, noise: tfType.Tensor, predict: DiffusionPrediction): tfType.Tensor {
+  return tf.clone(predict === 'x0' ? x0 : noise);
+}`,
+  },
   meanSquaredBetween: {
     file: 'src/runtime/program/diffusion.ts',
     uses: [],

@@ -79,6 +79,38 @@ export const DiffuseSpec = define({
   },
 });
 
+/**
+ * What the denoiser learns to predict, as a choice on the canvas: the loss compares the network's
+ * output with this node's. The samplers read the choice from it (runtime/program/denoiser.ts), so a
+ * preset can switch a template between ε and x₀ without rewiring it.
+ */
+export const DiffusionTargetSpec = define({
+  type: 'DiffusionTarget',
+  label: 'Prediction target',
+  category: 'Tensors',
+  kind: 'op',
+  procedures: both,
+  description:
+    'What the denoiser predicts: the noise ε (DDPM), or the clean image x₀ (which a small network trained briefly gets right far sooner: its ε errors are multiplied by √((1 − ᾱ)/ᾱ) in x̂₀). Wire its output into the loss against the network.',
+  inputs: [
+    { name: 'x0', label: 'x₀' },
+    { name: 'noise', label: 'ε' },
+  ],
+  outputs: [{ name: 'out' }],
+  params: z.object({ predict: z.enum(['epsilon', 'x0']).default('epsilon').describe('ε (the noise) or x₀ (the clean image).') }),
+  keyParams: ['predict'],
+  infer: (_p, [x0, noise]) => {
+    const sameShape = x0!.length === noise!.length && x0!.every((d, i) => d === noise![i]);
+    if (!sameShape)
+      return problem(
+        `Received ${formatShape(x0!)} for x₀ and ${formatShape(noise!)} for ε, expected the same shape.`,
+        'Wire the x₀ and ε that Diffuse takes.',
+        'noise',
+      );
+    return { out: x0! };
+  },
+});
+
 export const ScaleShiftSpec = define({
   type: 'ScaleShift',
   label: 'Scale and shift',
@@ -161,4 +193,12 @@ export const HeldOutMseSpec = define({
   },
 });
 
-export const DIFFUSION_PROGRAM_SPECS = [DiffusionTimestepSpec, DiffusionNoiseSpec, DiffuseSpec, ScaleShiftSpec, HybridLossSpec, HeldOutMseSpec];
+export const DIFFUSION_PROGRAM_SPECS = [
+  DiffusionTimestepSpec,
+  DiffusionNoiseSpec,
+  DiffuseSpec,
+  DiffusionTargetSpec,
+  ScaleShiftSpec,
+  HybridLossSpec,
+  HeldOutMseSpec,
+];

@@ -24,15 +24,19 @@ type OpStep = Extract<ProgramStep, { kind: 'op' }>;
 
 /**
  * What a denoiser predicts, read from the procedure that trains it: x₀ when a loss compares one of
- * the application's outputs with the x₀ that Diffuse noises (SR3's and Palette's templates), ε
+ * the application's outputs with the x₀ that Diffuse noises (SR3's and Palette's templates), or with
+ * a Prediction target node set to x₀ (ddpm's mnist preset), ε
  * otherwise (a loss against the noise, improved DDPM's hybrid loss). The loss says it, so the
  * samplers cannot disagree with what was trained.
  */
 export function predictionOf(proc: PlanProcedure, diffuse: OpStep, apply: Extract<ProgramStep, { kind: 'apply' }>): DiffusionPrediction {
   const outputs = new Set(Object.values(apply.outputs));
-  const x0 = diffuse.inputs[0];
+  const x0 = diffuse.inputs[0]!;
+  // x₀ itself, or a Prediction target node set to x₀ that takes Diffuse's x₀.
+  const meansX0 = new Set([x0]);
+  for (const s of proc.steps) if (s.kind === 'op' && s.op === 'DiffusionTarget' && s.config.predict === 'x0' && s.inputs[0] === x0) meansX0.add(s.output);
   const againstX0 = proc.steps.some(
-    (s) => s.kind === 'op' && s.loss && s.op !== 'DiffusionHybridLoss' && s.inputs.some((v) => outputs.has(v)) && s.inputs.includes(x0!),
+    (s) => s.kind === 'op' && s.loss && s.op !== 'DiffusionHybridLoss' && s.inputs.some((v) => outputs.has(v)) && s.inputs.some((v) => meansX0.has(v)),
   );
   return againstX0 ? 'x0' : 'epsilon';
 }

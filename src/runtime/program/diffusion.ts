@@ -130,6 +130,11 @@ export function scaleShift(tf: typeof tfType, x: tfType.Tensor, scale: number, s
   return tf.add(tf.mul(x, scale), shift);
 }
 
+/** The Prediction target node: x₀ or ε, a copy of the chosen one (each op's output is its own tensor). */
+export function diffusionTarget(tf: typeof tfType, x0: tfType.Tensor, noise: tfType.Tensor, predict: DiffusionPrediction): tfType.Tensor {
+  return tf.clone(predict === 'x0' ? x0 : noise);
+}
+
 /** Runs one diffusion op of a procedure; undefined when `op` is not one (ops.ts's runOp asks here last). */
 export function runDiffusionOp(
   tf: typeof tfType,
@@ -146,6 +151,8 @@ export function runDiffusionOp(
       return diffusionNoise(tf, a!, ctx);
     case 'Diffuse':
       return diffusionForward(tf, a!, b!, c!, config.schedule as 'linear' | 'cosine', config.timesteps as number);
+    case 'DiffusionTarget':
+      return diffusionTarget(tf, a!, b!, config.predict as DiffusionPrediction);
     case 'ScaleShift':
       return scaleShift(tf, a!, config.scale as number, config.shift as number);
     case 'DiffusionHybridLoss':

@@ -1,7 +1,8 @@
-import { lazy, Suspense, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { scopeDoc, useEditor } from './store';
 import { formatCount, summaryOf, useAnalysis } from './analysis';
 import { codeOf, programCodeOf } from './code-output';
+import { lazyPart } from './lazy-part';
 import { allDiagnosticsOf, hasTabs, mainNetworkLabel, networkAnalysisOf, programOf, tabOfDiagnostic, totalCountOf } from './program-view';
 import type { Summary } from '../compiler/summary';
 import { formatCount as formatMacs } from '../compiler/cost';
@@ -12,7 +13,8 @@ import { formatShape } from '../nodes/shape';
 import type { Diagnostic } from '../document/diagnostics';
 import type { Analysis } from '../compiler/infer';
 
-const CodeEditor = lazy(() => import('./CodeEditor'));
+// Monaco: its own chunk, loaded when code is first shown; a failed download is said in the panel.
+const CodeEditor = lazyPart('the code view', () => import('./CodeEditor').then((m) => m.default));
 
 function usePrefersDark(): boolean {
   const query = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
@@ -352,9 +354,7 @@ function NetworkCode({
       </div>
       {code ? (
         <div className="pb-code-editor" data-testid="code-editor">
-          <Suspense fallback={<div className="pb-muted pb-pad">Loading the code view…</div>}>
-            <CodeEditor code={code} dark={dark} />
-          </Suspense>
+          <CodeEditor code={code} dark={dark} />
         </div>
       ) : (
         <div className="pb-pad-x">

@@ -55,7 +55,7 @@ import { CanvasMiniMap, type MiniMapColours } from './CanvasMiniMap';
 import { sameNodeBesidesPosition } from './layout-only';
 import { NodePreview } from './preview/NodePreview';
 import { PinBar } from './preview/PinBar';
-import { startPreviews } from './preview/previews';
+import { startPreviews, usePreviews } from './preview/previews';
 
 /**
  * What one node component shows: its document node, its inference result and its diagnostics. No
@@ -69,6 +69,13 @@ type NodeView = {
   blocks: ReadonlyMap<string, BlockDef>;
   /** In a procedure: the document's networks (Network nodes take their ports, label and count from them) and the procedure's id. */
   procedure?: { id: string; networks: ReadonlyMap<string, NetworkInfo> };
+  /**
+   * While the node's result is unknown (an edit above broke the graph): its size as last measured,
+   * which it keeps. Without it, every later node lost its shape, count and cost lines and shrank, so
+   * React Flow measured 1,000 nodes again and moved every wire (bench/canvas.bench.ts), and the
+   * canvas jumped under the pointer of someone typing a bad value; fixing it made them all grow back.
+   */
+  hold?: { width: number; height: number };
 };
 
 type PatchNodeType = Node<NodeView, 'patch'>;
@@ -162,6 +169,13 @@ const PortHandles = memo(
 const NodePreviewOnce = memo(NodePreview);
 const NodeCostOnce = memo(NodeCost);
 
+/** A node whose result is unknown keeps the size it had (NodeView's hold): the size measured, or the one it held already. */
+function heldSize(result: NodeResult | undefined, measured: { width: number; height: number } | undefined, previous: NodeView | undefined) {
+  if (result?.outputs) return undefined;
+  const hold = measured ?? previous?.hold;
+  return hold ? { hold } : undefined;
+}
+
 function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; view: NodeView }) {
   const { node, result } = view;
   const { typeLabel, keyParams, defaults } = describeNode(node, view.blocks, view.procedure);
@@ -175,6 +189,7 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
   const values: Record<string, unknown> = { ...defaults, ...own, ...(result?.params ?? {}) };
   const outputs = result?.outputs ? Object.entries(result.outputs) : [];
   const count = result ? result.count.trainable + result.count.nonTrainable : 0;
+  const shapeText = outputs.length ? outputs.map(([, s]) => formatShape(s)).join(' ') : undefined;
   const repeat = node.type === BLOCK_NODE_TYPE && (node.repeat ?? 1) > 1 ? ` ×${node.repeat}` : '';
   const problem = errors[0] ?? warnings[0];
   const cls = [
@@ -189,6 +204,7 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
   return (
     <div
       className={cls}
+      style={view.hold && { boxSizing: 'border-box', minWidth: view.hold.width, minHeight: view.hold.height }}
       data-testid={`node-${id}`}
       title={problem ? diags.map((d) => `${d.message}\n${d.help}`).join('\n\n') : undefined}
       aria-invalid={errors.length > 0 || undefined}
@@ -226,13 +242,7 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
         <div className="pb-node-body-main">
           <div className="pb-node-foot">
             <span className="pb-node-shape" data-testid={`shape-${id}`}>
-              {outputs.length
-                ? outputs.map(([, s]) => formatShape(s)).join(' ')
-                : errors.length
-                  ? 'no shape'
-                  : view.procedure && ports.outputs.length === 0
-                    ? ''
-                    : '…'}
+              {shapeText !== undefined ? shapeText : errors.length ? 'no shape' : view.procedure && ports.outputs.length === 0 ? '' : '…'}
             </span>
             {count > 0 && (
               <span className="pb-node-count" title={`${formatCount(count)} parameters`}>
@@ -352,6 +362,14 @@ export function Canvas() {
   const diagnosticsCache = useRef(new Map<string, Diagnostic[]>());
   // Previews on the pinned example follow edits, runs and pins from here on (preview/previews.ts).
   useEffect(startPreviews, []);
+  // Stale previews (the graph has errors) are dimmed by one class on the canvas: no node renders again.
+  useEffect(() => {
+    const mark = (stale: boolean) => wrapper.current?.classList.toggle('pb-previews-stale', stale);
+    mark(usePreviews.getState().stale);
+    return usePreviews.subscribe((s, before) => {
+      if (s.stale !== before.stale) mark(s.stale);
+    });
+  }, []);
 
   // A file without positions would open as a pile at the origin: once its nodes are measured, lay
   // out those without a position. Not an undo step of its own: it completes the open it follows.
@@ -452,7 +470,14 @@ export function Canvas() {
         prev.view.procedure === procedureView &&
         (prev.view.node === n || sameNodeBesidesPosition(prev.view.node, n))
           ? prev.view
-          : { node: n, result, diagnostics, blocks: analysis.blocks, ...(procedureView ? { procedure: procedureView } : {}) };
+          : {
+              node: n,
+              result,
+              diagnostics,
+              blocks: analysis.blocks,
+              ...(procedureView ? { procedure: procedureView } : {}),
+              ...(heldSize(result, m, prev?.view) ?? {}),
+            };
       const rf: PatchNodeType = {
         id: n.id,
         type: 'patch',

@@ -1,3 +1,4 @@
+import { useRef } from 'react';
 import type { Analysis, NodeResult } from '../compiler/infer';
 import { formatCount as formatMacs } from '../compiler/cost';
 import { BYTES_PER_PARAM, formatBytes } from '../compiler/memory';
@@ -11,7 +12,20 @@ import { formatMs, profileBatch, profileBlocked, runProfile, useNodeTiming, useP
 export function NodeCost({ id, result }: { id: string; result: NodeResult | undefined }) {
   const timing = useNodeTiming(id, result);
   const cost = result?.cost;
-  if (!cost || (cost.macs === 0 && cost.activations === 0 && !timing)) return null;
+  // Whether the node showed this line while its result was last known.
+  const hadLine = useRef(false);
+  if (!result?.outputs) {
+    // Unknown while an edit above breaks the graph: a muted dash where the line was, so that the
+    // node keeps its layout (and its size: Canvas.tsx's hold).
+    if (!hadLine.current) return null;
+    return (
+      <div className="pb-node-cost" data-testid={`cost-unknown-${id}`} title="Cost unknown until this node has a shape">
+        —
+      </div>
+    );
+  }
+  hadLine.current = !!cost && (cost.macs > 0 || cost.activations > 0 || !!timing);
+  if (!cost || !hadLine.current) return null;
   const bytes = cost.activations * BYTES_PER_PARAM;
   const title = [
     `${formatCount(cost.macs)} multiply–accumulates for one example (convolutions, dense layers and matrix products).`,

@@ -125,8 +125,8 @@ describe.skipIf(!e2e)('wires of a 1,000-node graph zoomed far out', () => {
     expect(await page.locator('.react-flow__edge-text').count()).toBeGreaterThan(0);
     expect(await page.locator('.react-flow__edge.pb-edge-unknown').count()).toBeGreaterThan(0);
 
-    // Every later node lost its cost line and shrank with the edit: the wire n5 → n6 still starts at
-    // n5's output and ends at n6's input, as measured now.
+    // Every later node lost its shape and cost with the edit (keeping its size: node-size.e2e): the
+    // wire n5 → n6 still starts at n5's output and ends at n6's input, as measured now.
     const after = await state(page);
     const n5n6 = after.edges.find((e) => e.source === 'n5' && e.target === 'n6')!;
     const ends = await page.evaluate((id) => {

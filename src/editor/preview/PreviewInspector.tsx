@@ -121,6 +121,7 @@ export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock:
   const history = usePreviews((s) => (ownRun ? s.history.get(historyKey(s.weightsNetwork, nodeId)) : undefined));
   const ofProgram = usePreviews((s) => s.weightsOfProgram);
   const note = usePreviews((s) => s.note);
+  const stale = usePreviews((s) => s.stale);
   // A classifier run's refreshes leave an edited graph's previews alone: say why they stopped changing.
   const classifierRunning = useTraining((s) => isActiveStatus(s.run?.status));
   const editedSinceRun = usePreviews((s) => ownRun && s.editedSinceRun) && classifierRunning;
@@ -135,6 +136,11 @@ export function PreviewInspector({ nodeId, isBlock }: { nodeId: string; isBlock:
         {pinLabel}, with {weightsWords(source)}.{note ? ` ${note}.` : ''}
         {isBlock ? " A block shows its last layer's output; open it (double-click) to see the tensors inside." : ''}
       </p>
+      {stale && (
+        <p className="pb-muted pb-small-text" data-testid="preview-stale">
+          Out of date: this is the graph before the edit that broke it. Previews follow again once the graph has no errors.
+        </p>
+      )}
       {editedSinceRun && (
         <p className="pb-muted pb-small-text" data-testid="preview-edited-since-run">
           Edited since the run began: these previews are of the graph as it stands now, so the run&apos;s refreshes no longer replace them.

@@ -16,7 +16,7 @@ import { isRectified, type NodeActivations, type NodePreview, type NodeWeights }
 import type { OpenedBlock } from '../../runtime/preview';
 import type { PreviewFeed } from '../../runtime/worker/protocol';
 import { useEditor } from '../store';
-import { MAIN_NETWORK } from '../../document/schema';
+import { MAIN_NETWORK, type GraphDocument } from '../../document/schema';
 import { onlyPositionsDiffer } from '../layout-only';
 import { graphKeyOf } from '../runs-db';
 import { useTraining } from '../training';
@@ -80,6 +80,12 @@ export interface PreviewState {
   /** Which graph on show the previews are of (target.ts's previewKey): a node shows its preview only there. */
   view: string;
   /**
+   * The previews on show are of this graph before an edit that broke it (or a refresh that failed):
+   * kept, dimmed (.pb-previews-stale), rather than removed, so that no node changes size and the
+   * canvas does not measure and rewire every node twice for one typo.
+   */
+  stale: boolean;
+  /**
    * The plan the previews on show were asked for, as JSON (null while an edit waits for its previews):
    * a classifier run's refreshes replace them only when the run trains this very plan.
    */
@@ -122,6 +128,7 @@ export const usePreviews = create<PreviewState>()(() => ({
   drawable: false,
   large: false,
   view: '',
+  stale: false,
   planJson: null,
   editedSinceRun: false,
   note: '',
@@ -204,7 +211,19 @@ function feedOf(target: PreviewTarget, timestep: number | null): PreviewFeed | u
   };
 }
 
-const cleared = { previews: new Map(), skipped: new Map() } as const;
+const cleared = { previews: new Map(), skipped: new Map(), stale: false } as const;
+/** The document the previews on show were made of. */
+let previewedDoc: GraphDocument | null = null;
+/**
+ * On an error in the graph on show its previews stay, marked stale; those of another graph, or of
+ * another document opened since (its nodes may have the same ids), go. An edit or an undo keeps
+ * the previewed document in the editor's history; opening a file starts a new one.
+ */
+function keptOrCleared(state: PreviewState, key: string) {
+  const { doc, past, future } = useEditor.getState();
+  const sameDocument = previewedDoc !== null && (doc === previewedDoc || past.includes(previewedDoc) || future.includes(previewedDoc));
+  return state.view === key && sameDocument ? { stale: state.previews.size > 0 || state.skipped.size > 0 } : cleared;
+}
 
 async function refresh(): Promise<void> {
   if (inFlight) {
@@ -229,7 +248,15 @@ async function refresh(): Promise<void> {
     return;
   }
   if (target.kind === 'problem') {
-    usePreviews.setState({ status: 'error', message: target.message, pinLabel: '', note: '', view: target.key, timesteps: null, ...cleared });
+    usePreviews.setState({
+      status: 'error',
+      message: target.message,
+      pinLabel: '',
+      note: '',
+      view: target.key,
+      timesteps: null,
+      ...keptOrCleared(state, target.key),
+    });
     return;
   }
   const { plan, source } = target;
@@ -278,6 +305,7 @@ async function refresh(): Promise<void> {
     timesteps: target.timesteps,
     repeats: target.repeats,
   });
+  const doc = useEditor.getState().doc;
   try {
     const { answer, example, label } = await getClient().preview(plan, seed, sample, {
       network: target.network,
@@ -290,10 +318,12 @@ async function refresh(): Promise<void> {
       source.kind === 'user' && pin.kind !== 'drawn'
         ? (source.dataset.test.count > 0 ? source.dataset.test : source.dataset.train).y[pin.kind === 'held-out' ? pin.index : 0]
         : undefined;
+    previewedDoc = doc;
     usePreviews.setState({
       status: 'ready',
       message: answer.previews.length === 0 ? 'Nothing to preview.' : null,
       previews: new Map(answer.previews.map((p) => [p.nodeId, p])),
+      stale: false,
       skipped: new Map(answer.skipped.map((s) => [s.nodeId, s.reason])),
       weightsSource: answer.weights,
       ms: answer.ms,
@@ -304,7 +334,12 @@ async function refresh(): Promise<void> {
       note: [target.note, answer.feedNote].filter((n) => n).join(' · '),
     });
   } catch (err) {
-    usePreviews.setState({ status: 'error', message: err instanceof Error ? err.message : String(err), view: target.key, ...cleared });
+    usePreviews.setState({
+      status: 'error',
+      message: err instanceof Error ? err.message : String(err),
+      view: target.key,
+      ...keptOrCleared(usePreviews.getState(), target.key),
+    });
   } finally {
     inFlight = false;
     if (again) {
@@ -366,10 +401,18 @@ export function onLive(
     ];
     history.set(key, list.length > MAX_HISTORY ? list.filter((_, i) => i % 2 === 0 || i === list.length - 1) : list);
   }
+  if (ownView) previewedDoc = useEditor.getState().doc;
   usePreviews.setState({
     // The graph on show's own status and time stay when the refresh is not of it.
     ...(ownView
-      ? { previews, skipped: new Map(answer.skipped.map((x) => [x.nodeId, x.reason])), weightsSource: answer.weights, ms: answer.ms, status: 'ready' as const }
+      ? {
+          previews,
+          skipped: new Map(answer.skipped.map((x) => [x.nodeId, x.reason])),
+          weightsSource: answer.weights,
+          ms: answer.ms,
+          status: 'ready' as const,
+          stale: false,
+        }
       : {}),
     weights: byNode,
     weightsStep: step,

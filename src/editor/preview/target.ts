@@ -85,7 +85,7 @@ export function previewTargetOf(s: Pick<EditorState, 'doc' | 'tab' | 'blockView'
   const plan = analysis ? planOf(analysis).plan : null;
   if (!analysis || !plan) {
     const empty = (network === MAIN_NETWORK ? doc.nodes : (doc.networks.find((n) => n.id === network)?.nodes ?? [])).length === 0;
-    return empty ? { kind: 'none' } : { kind: 'problem', key, message: 'No previews while the graph has errors.' };
+    return empty ? { kind: 'none' } : { kind: 'problem', key, message: 'Previews are out of date while the graph has errors.' };
   }
   const inputs = plan.main.steps.flatMap((st) => (st.kind === 'input' ? [st] : []));
   if (inputs.length === 0) return { kind: 'problem', key, message: 'No previews: this network has no Input node to feed an example to.' };

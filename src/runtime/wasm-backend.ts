@@ -164,7 +164,16 @@ async function registerModule(threads: number, assets: WasmAssets, timeoutMs: nu
  * environment allows (else one, and `note` says why). Calling it again with another thread count
  * replaces the backend (tensors on the old one are gone).
  */
-export async function useWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackendStatus> {
+export function useWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackendStatus> {
+  // One start at a time: two overlapping starts each registered a module, and the second replaced
+  // the backend the first had handed out (its tensors and models then read a freed heap).
+  const started = starting.then(() => startWasmBackend(options));
+  starting = started.catch(() => undefined);
+  return started;
+}
+let starting: Promise<unknown> = Promise.resolve();
+
+async function startWasmBackend(options: WasmBackendOptions): Promise<WasmBackendStatus> {
   const requested = Math.max(1, Math.min(MAX_WASM_THREADS, Math.floor(options.threads ?? 1)));
   const timeoutMs = options.timeoutMs ?? 20_000;
   if (!isNode() && !options.urls) throw new Error('useWasmBackend needs the wasm files’ URLs in the browser.');

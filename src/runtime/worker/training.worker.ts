@@ -514,11 +514,9 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
     case 'preview':
       (async () => {
-        probe ??= await probeBackends();
-        if (!backendChosen) {
-          await selectBackend('auto', probe);
-          backendChosen = true;
-        }
+        // The shared selection: a second wasm start of its own replaced the backend under a load's
+        // model (imported weights then failed to score with "reading 'HEAPU8'").
+        await ensureAutoBackend();
         const network = message.network ?? 'model';
         const { graph } = message;
         const { answer, example, label } = await previews.answer(message.plan, message.seed, message.sample, heldFor(network, message.plan, graph), {

@@ -101,7 +101,8 @@ const PROJECTION = 128;
 const SSL_EPOCHS = { simsiam: 32, byol: 32, directpred: 24 };
 /** What each template's defaults measured (one run each, wasm): its preset says so. */
 const SSL_MEASURED = {
-  simsiam: 'linear probe 97.15% and kNN 95.15% from the CLI (13 minutes on one thread), and the same 97.15% linear probe in the browser (23 minutes in a headless browser on a busy machine)',
+  simsiam:
+    'linear probe 97.15% and kNN 95.15% from the CLI (13 minutes on one thread), and the same 97.15% linear probe in the browser (23 minutes in a headless browser on a busy machine)',
   byol: 'linear probe 97.35%, kNN 94.7%, the same in the browser as from the CLI (19 minutes on one thread; 27 in a headless browser on a busy machine)',
   directpred: 'linear probe 97.45%, kNN 95.1%, the same in the browser as from the CLI (15 minutes on one thread; 16 in a headless browser on a busy machine)',
 };

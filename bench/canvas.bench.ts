@@ -13,9 +13,7 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import type { CDPSession, Page } from 'playwright-core';
-import { saveDocument } from '../src/document/load';
-import type { GraphDocument } from '../src/document/schema';
-import { startHarness, openEditor, LARGE } from '../test/e2e/harness';
+import { startHarness, openDocument, openEditor, settleView, zoomOf, LARGE } from '../test/e2e/harness';
 import { residualConvGraph } from './graphs';
 
 const PROFILE = process.env.CANVAS_PROFILE === '1';
@@ -31,33 +29,14 @@ interface Measure {
   moves: number;
 }
 
-/** Opens a document through the file input (a user's Open). */
-async function openDocument(page: Page, doc: GraphDocument): Promise<void> {
-  await page
-    .locator('input[type=file][accept*="json"]')
-    .first()
-    .setInputFiles({ name: 'graph.json', mimeType: 'application/json', buffer: Buffer.from(saveDocument(doc)) });
-  await page.waitForFunction(() => document.querySelectorAll('.react-flow__node').length > 0, undefined, { timeout: 120_000 });
-}
-
-/** The viewport's transform as React Flow wrote it on the page. */
-const viewportTransform = (page: Page) => page.evaluate(() => (document.querySelector('.react-flow__viewport') as HTMLElement).style.transform);
-
 /** Fits the whole graph in view (the Controls' fit button), waits for the view and the rendered nodes to settle, and says how many nodes are wholly on screen and at what zoom. */
 async function fitAll(page: Page): Promise<{ onScreen: number; zoom: number }> {
   await page.waitForTimeout(2000);
   await page.locator('.react-flow__controls-fitview').click();
-  // The fit is animated; nodes mount as they come into view.
-  let last = '';
-  for (let i = 0; i < 60; i++) {
-    await page.waitForTimeout(500);
-    const now = `${await viewportTransform(page)} ${await page.evaluate(() => document.querySelectorAll('.react-flow__node').length)}`;
-    if (now === last) break;
-    last = now;
-  }
+  await settleView(page, { everyMs: 500, tries: 60 });
   await page.waitForTimeout(1000);
   if (process.env.CANVAS_SHOT) await page.screenshot({ path: process.env.CANVAS_SHOT });
-  const zoom = Number(/scale\(([\d.]+)\)/.exec(await viewportTransform(page))?.[1] ?? NaN);
+  const zoom = await zoomOf(page);
   const onScreen = await page.evaluate(() => {
     const flow = document.querySelector('.react-flow')!.getBoundingClientRect();
     return [...document.querySelectorAll('.react-flow__node')].filter((n) => {

@@ -7,27 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { saveDocument } from '../../src/document/load';
 import type { GraphDocument } from '../../src/document/schema';
 import { residualConvGraph } from '../../bench/graphs';
-import { LARGE, openEditor, shot, startHarness, type Harness } from './harness';
+import { LARGE, openDocument, openEditor, settleView as settle, shot, startHarness, zoomOf, type Harness } from './harness';
 
 const e2e = !!process.env.PATCHBAY_E2E;
 let h: Harness;
-
-const viewport = (page: Page) => page.evaluate(() => (document.querySelector('.react-flow__viewport') as HTMLElement).style.transform);
-const zoomOf = async (page: Page) => Number(/scale\(([\d.]+)\)/.exec(await viewport(page))![1]);
-
-/** Waits until the view and the number of rendered nodes stop changing. */
-async function settle(page: Page): Promise<void> {
-  let last = '';
-  for (let i = 0; i < 40; i++) {
-    await page.waitForTimeout(400);
-    const now = `${await viewport(page)} ${await page.locator('.react-flow__node').count()}`;
-    if (now === last) return;
-    last = now;
-  }
-}
 
 /** How many wires the far-wires paths of a kind draw (one "M" per wire): known, unknown (dashed), selected. */
 const piecesOf = (page: Page, kind: 'known' | 'unknown' | 'selected') =>
@@ -64,7 +49,7 @@ describe.skipIf(!e2e)('wires of a 1,000-node graph zoomed far out', () => {
   test('drawn as a few paths, clickable, dashed after a breaking edit; React Flow wires again close up, on their handles', async () => {
     const page = await openEditor(h, LARGE);
     const graph = residualConvGraph(1000);
-    await page.getByLabel('Open a graph file').setInputFiles({ name: 'residual.json', mimeType: 'application/json', buffer: Buffer.from(saveDocument(graph)) });
+    await openDocument(page, graph, 'residual.json');
     await page.getByTestId('node-n0').waitFor({ timeout: 60_000 });
     await settle(page);
     await page.getByRole('button', { name: 'Fit all nodes', exact: true }).click();

@@ -8,6 +8,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
+import { saveDocument } from '../../src/document/load';
+import type { GraphDocument } from '../../src/document/schema';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SHOTS = join(ROOT, '.tmp/shots');
@@ -89,4 +91,27 @@ export async function openTemplate(page: Page, title: string, preset: string) {
     .click();
   await page.getByRole('dialog').waitFor({ state: 'detached' });
   await page.waitForTimeout(450); // the view fits itself to the new graph (animated)
+}
+
+/** Opens a document through the file input (a person's Open) and waits for its first node on the canvas. */
+export async function openDocument(page: Page, doc: GraphDocument, name = 'graph.json'): Promise<void> {
+  await page.getByLabel('Open a graph file').setInputFiles({ name, mimeType: 'application/json', buffer: Buffer.from(saveDocument(doc)) });
+  await page.waitForFunction(() => document.querySelectorAll('.react-flow__node').length > 0, undefined, { timeout: 120_000 });
+}
+
+/** The viewport's transform as React Flow wrote it on the page. */
+export const viewportTransform = (page: Page) => page.evaluate(() => (document.querySelector('.react-flow__viewport') as HTMLElement).style.transform);
+
+/** The canvas's zoom, read from the viewport's transform. */
+export const zoomOf = async (page: Page) => Number(/scale\(([\d.]+)\)/.exec(await viewportTransform(page))?.[1] ?? NaN);
+
+/** Waits until the view and the number of rendered nodes stop changing (fits are animated; nodes mount as they come into view). */
+export async function settleView(page: Page, { everyMs = 400, tries = 40 } = {}): Promise<void> {
+  let last = '';
+  for (let i = 0; i < tries; i++) {
+    await page.waitForTimeout(everyMs);
+    const now = `${await viewportTransform(page)} ${await page.locator('.react-flow__node').count()}`;
+    if (now === last) return;
+    last = now;
+  }
 }

@@ -6,15 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { saveDocument } from '../../src/document/load';
 import type { GraphDocument } from '../../src/document/schema';
 import { residualConvGraph } from '../../bench/graphs';
-import { LARGE, openEditor, shot, startHarness, type Harness } from './harness';
+import { LARGE, openDocument, openEditor, settleView as settle, shot, startHarness, viewportTransform as viewport, type Harness } from './harness';
 
 const e2e = !!process.env.PATCHBAY_E2E;
 let h: Harness;
-
-const viewport = (page: Page) => page.evaluate(() => (document.querySelector('.react-flow__viewport') as HTMLElement).style.transform);
 
 /** Nodes whose whole box lies inside the canvas. */
 const nodesOnScreen = (page: Page) =>
@@ -32,17 +29,6 @@ const positionOf = (page: Page, id: string) =>
     return s.doc.nodes.find((n) => n.id === id)!.position!;
   }, id);
 
-/** Waits until the view and the number of rendered nodes stop changing (fits are animated; nodes mount as they come into view). */
-async function settle(page: Page): Promise<void> {
-  let last = '';
-  for (let i = 0; i < 40; i++) {
-    await page.waitForTimeout(400);
-    const now = `${await viewport(page)} ${await page.locator('.react-flow__node').count()}`;
-    if (now === last) return;
-    last = now;
-  }
-}
-
 describe.skipIf(!e2e)('a 1,000-node canvas', () => {
   beforeAll(async () => {
     h = await startHarness('.tmp/e2e-huge-canvas-dist');
@@ -55,7 +41,7 @@ describe.skipIf(!e2e)('a 1,000-node canvas', () => {
   test('fit shows every node, the canvas minimap moves the view, a node dragged far out lands where it is let go', async () => {
     const page = await openEditor(h, LARGE);
     const graph = residualConvGraph(1000);
-    await page.getByLabel('Open a graph file').setInputFiles({ name: 'residual.json', mimeType: 'application/json', buffer: Buffer.from(saveDocument(graph)) });
+    await openDocument(page, graph, 'residual.json');
     await page.getByTestId('node-n0').waitFor({ timeout: 60_000 });
     await settle(page);
     // A huge graph opens on its first nodes, readable: most of it is off screen and not rendered.

@@ -10,34 +10,16 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { saveDocument } from '../../src/document/load';
-import type { GraphDocument } from '../../src/document/schema';
 import { residualConvGraph } from '../../bench/graphs';
-import { LARGE, SHOTS, SMALL, openEditor, openTemplate, shot, startHarness, type Harness } from './harness';
+import { LARGE, SHOTS, SMALL, openDocument, openEditor, openTemplate, settleView, shot, startHarness, type Harness } from './harness';
 
 const e2e = !!process.env.PATCHBAY_E2E;
 let h: Harness;
 
-async function openDocument(page: Page, doc: GraphDocument): Promise<void> {
-  await page
-    .locator('input[type=file][accept*="json"]')
-    .first()
-    .setInputFiles({ name: 'graph.json', mimeType: 'application/json', buffer: Buffer.from(saveDocument(doc)) });
-  await page.waitForFunction(() => document.querySelectorAll('.react-flow__node').length > 0, undefined, { timeout: 120_000 });
-}
-
 /** Fits the whole graph in view and waits until the view and the rendered nodes stop changing. */
 async function fitAll(page: Page): Promise<void> {
   await page.locator('.react-flow__controls-fitview').click();
-  let last = '';
-  for (let i = 0; i < 60; i++) {
-    await page.waitForTimeout(400);
-    const now = await page.evaluate(
-      () => `${(document.querySelector('.react-flow__viewport') as HTMLElement).style.transform} ${document.querySelectorAll('.react-flow__node').length}`,
-    );
-    if (now === last) return;
-    last = now;
-  }
+  await settleView(page, { tries: 60 });
 }
 
 /**

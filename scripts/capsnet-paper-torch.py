@@ -49,6 +49,21 @@ def random_shift(x, pixels, generator):
     return shifted.gather(3, cols)
 
 
+def random_affine(x, degrees, scale, pixels, generator):
+    """Each image rotated by up to `degrees`, scaled by a factor within 1 +/- `scale` and moved by up to
+    `pixels` (fractional) on both axes, bilinear, zero outside: the small-data augmentation, since the
+    app's split has 8,000 training digits where the paper had 60,000."""
+    n, _, h, w = x.shape
+    u = lambda: torch.rand(n, generator=generator) * 2 - 1
+    angle = u() * math.radians(degrees)
+    factor = 1 + u() * scale
+    tx, ty = u() * pixels * 2 / w, u() * pixels * 2 / h
+    cos, sin = torch.cos(angle) / factor, torch.sin(angle) / factor
+    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
 def margin_loss(lengths, labels, m_plus=0.9, m_minus=0.1, lam=0.5):
     target = F.one_hot(labels, lengths.shape[1]).to(lengths.dtype)
     present = target * F.relu(m_plus - lengths).square()
@@ -65,6 +80,8 @@ def main():
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--augment", choices=["shift", "affine"], default="shift", help="shift: whole-pixel moves of up to 2 px (the paper); affine: also rotation up to 12 degrees and scale 0.9-1.1")
+    parser.add_argument("--schedule", choices=["cosine", "exponential"], default="cosine", help="exponential: the paper's decay, x0.96 per epoch")
     parser.add_argument("--limit", type=int, default=0, help="train on the first N training digits only (a quick check of the script)")
     parser.add_argument("--out", required=True, help="where to write model/ and decoder/ (tfjs model.json + weights.bin)")
     args = parser.parse_args()
@@ -92,7 +109,11 @@ def main():
     optimizer = torch.optim.Adam(params, lr=args.lr)
     steps_per_epoch = len(x_train) // args.batch_size
     total_steps = steps_per_epoch * args.epochs
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+    if args.schedule == "cosine":
+        factor = lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps))
+    else:
+        factor = lambda s: 0.96 ** (s / steps_per_epoch)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
     def evaluate():
         capsnet.eval()
@@ -110,7 +131,10 @@ def main():
         order = torch.randperm(len(x_train), generator=generator)
         for b in range(steps_per_epoch):
             idx = order[b * args.batch_size : (b + 1) * args.batch_size]
-            x = random_shift(x_train[idx], 2, generator)
+            if args.augment == "shift":
+                x = random_shift(x_train[idx], 2, generator)
+            else:
+                x = random_affine(x_train[idx], 12, 0.1, 2, generator)
             y = y_train[idx]
             capsules, lengths = capsnet(x)
             margin = margin_loss(lengths, y)
@@ -130,7 +154,7 @@ def main():
     accuracy = evaluate()
     for name, (model, weights_py) in nets.items():
         weights_py.save_tfjs_weights(model, os.path.join(args.out, name))
-    print(json.dumps({"testAccuracy": accuracy, "steps": total_steps, "seconds": round(time.time() - start, 1), "threads": args.threads}))
+    print(json.dumps({"testAccuracy": accuracy, "steps": total_steps, "seconds": round(time.time() - start, 1), "threads": args.threads, "augment": args.augment, "schedule": args.schedule}))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 /**
- * The page's previews slice and the worker's pin (editor/preview/previews.ts refresh): a large graph
+ * The page's previews slice and the worker's pin (editor/preview/preview-refresh.ts refresh): a large graph
  * waits for the pin bar's button, and the worker is told to unpin so that its refreshes during a run
  * do not go on with the graph shown before. Headless: the stores without a DOM, a fake worker client.
  */

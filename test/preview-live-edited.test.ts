@@ -1,5 +1,5 @@
 /**
- * A classifier run's refreshes in the page (editor/preview/previews.ts onLive): they replace the
+ * A classifier run's refreshes in the page (editor/preview/preview-refresh.ts onLive): they replace the
  * canvas previews only while the graph on show is the plan the run trains; after an edit the edit's
  * own previews stand and the slice says why. Headless: the stores driven without a DOM or a worker.
  */
@@ -12,7 +12,8 @@ import type { NodePreview } from '../src/runtime/preview-data';
 import { useEditor } from '../src/editor/store';
 import { graphKeyOf } from '../src/editor/runs-db';
 import { useTraining, type LiveRun } from '../src/editor/training';
-import { onLive, usePreviews } from '../src/editor/preview/previews';
+import { usePreviews } from '../src/editor/preview/previews';
+import { onLive } from '../src/editor/preview/preview-refresh';
 import { previewKey } from '../src/editor/preview/target';
 import { MAIN_NETWORK } from '../src/document/schema';
 import { graph } from './helpers/graphs';

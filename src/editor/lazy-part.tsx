@@ -1,7 +1,7 @@
 /**
  * Parts of the editor that the first paint does not show (the side panel's other tabs, the
  * templates) load on first use, so that their code stays out of the initial JavaScript
- * (test/e2e/initial-bundle.e2e.test.ts holds it under 250 kB gzipped).
+ * (test/initial-bundle.test.ts holds it under 250 kB gzipped, kB = 1,000 bytes).
  */
 import { Component, lazy, Suspense, useState, type ComponentType, type ReactNode } from 'react';
 

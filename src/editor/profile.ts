@@ -9,7 +9,10 @@ import { create } from 'zustand';
 import type { Analysis, NodeResult } from '../compiler/infer';
 import type { NodeTiming, ProfileResult } from '../runtime/profile';
 import { planOf, summaryOf } from './analysis';
-import { getClient } from './train/controller';
+import { loadOnce } from './lazy-part';
+
+/** The worker's client comes with the training code, fetched on the first profile (it is not part of the first paint). */
+const loadController = loadOnce('the profiler', () => import('./train/controller'));
 
 interface ProfileState {
   status: 'idle' | 'running' | 'done' | 'error';
@@ -47,7 +50,16 @@ export function profileBlocked(analysis: Analysis, isProgram: boolean): string |
 export async function runProfile(analysis: Analysis): Promise<void> {
   const { plan } = planOf(analysis);
   if (!plan || useProfile.getState().status === 'running') return;
-  const client = getClient();
+  // Running from here on, so that a second press while the code downloads starts no second profile.
+  useProfile.setState({ status: 'running', message: undefined, progress: 0 });
+  let client: ReturnType<(typeof import('./train/controller'))['getClient']>;
+  try {
+    client = (await loadController()).getClient();
+  } catch (err) {
+    // A failed download: said where the profile's result goes; pressing Profile again tries again.
+    useProfile.setState({ status: 'error', message: err instanceof Error ? err.message : String(err) });
+    return;
+  }
   if (client.running) {
     useProfile.setState({ status: 'error', message: 'A training run is using the worker: profile when it has finished or stopped.' });
     return;
@@ -55,7 +67,6 @@ export async function runProfile(analysis: Analysis): Promise<void> {
   const { batchSize } = profileBatch(analysis);
   // A model of many billions of MACs a batch takes long per pass on a CPU backend: one pass then.
   const passes = summaryOf(analysis).macs * batchSize > 2e10 ? 1 : 3;
-  useProfile.setState({ status: 'running', message: undefined, progress: 0 });
   const stop = client.on((e) => {
     if (e.type === 'profile-progress') useProfile.setState({ progress: e.done / e.total });
   });

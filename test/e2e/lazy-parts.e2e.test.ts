@@ -2,7 +2,8 @@
  * The parts of the editor that load on first use (src/editor/lazy-part.tsx; issue 12's initial
  * JavaScript budget, test/initial-bundle.test.ts): the templates, the code view, the training
  * panel and the issues tab appear when asked for, and a part whose download fails says so in words,
- * offers to try again, and then works; the graph is untouched by the failure.
+ * offers to try again, and then works; the graph is untouched by the failure. The previews' refresh,
+ * fetched right after the first paint, says so in the pin bar.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page, Route } from 'playwright-core';
@@ -78,6 +79,32 @@ describe.skipIf(!e2e)('parts loaded on first use', () => {
     await trainAlert.getByRole('button', { name: 'Try again' }).click();
     await startButton(page).waitFor();
     expect(await page.locator('#panel-train [role="alert"]').count()).toBe(0);
+    await page.context().close();
+  });
+
+  test("the previews' code, fetched after the first paint, says in the pin bar when it fails, and loads on a second try", async () => {
+    const refreshChunk = /\/assets\/preview-refresh-[^/]+\.js$/;
+    const abort = (route: Route) => route.abort('internetdisconnected');
+    const page = await openEditor(h, undefined, async (p) => {
+      await p.route(refreshChunk, abort);
+    });
+    const bar = page.getByTestId('pin-bar');
+    const alert = bar.locator('[role="alert"]', { hasText: 'The previews could not be loaded' });
+    await alert.waitFor();
+    // The editor itself works: a template opens with its shapes, and no node has a preview.
+    await openTemplate(page, 'ConvMixer', 'mnist');
+    expect(await nodeCount(page)).toBeGreaterThan(3);
+    expect(await page.locator('.pb-node-shape', { hasText: '(None, ' }).count()).toBeGreaterThan(3);
+    await alert.waitFor();
+    await shot(page, 'lazy-previews-failed');
+    expect(await page.locator('.pb-crash').count()).toBe(0);
+    expect(await page.locator('[data-testid^="preview-"]').count()).toBe(0);
+    await page.unroute(refreshChunk);
+    await alert.getByRole('button', { name: 'Try again' }).click();
+    await page.locator('canvas.pb-preview-canvas').first().waitFor({ timeout: 60_000 });
+    expect(await bar.locator('[role="alert"]').count()).toBe(0);
+    await bar.getByTestId('pin-label').filter({ hasNotText: 'Pinning an example' }).waitFor();
+    await shot(page, 'lazy-previews-retried');
     await page.context().close();
   });
 });

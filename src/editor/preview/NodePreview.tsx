@@ -5,7 +5,8 @@
  */
 import { useEffect, useRef } from 'react';
 import { formatFigure, type NodePreview as Preview } from '../../runtime/preview-data';
-import { drawPicture, pictureSize, themeColours } from './draw';
+import { loadOnce } from '../lazy-part';
+import { pictureSize } from './picture-size';
 import { usePreviews, usePreviewsOnShow } from './previews';
 import './previews.css';
 
@@ -13,6 +14,13 @@ export const NODE_PREVIEW_WIDTH = 64;
 export const NODE_PREVIEW_HEIGHT = 40;
 
 const dpr = () => Math.min(2, Math.max(1, globalThis.devicePixelRatio || 1));
+
+/**
+ * The drawing code is not part of the first paint: the preview refresh fetches it with the first
+ * previews (preview-refresh.ts), so that a canvas is drawn as it mounts.
+ */
+let drawing: typeof import('./draw') | undefined;
+export const loadDrawing = loadOnce('the preview pictures', () => import('./draw').then((m) => (drawing = m)));
 
 /** What a preview shows, in words (the canvas's label and tooltip). */
 export function previewTitle(p: Preview): string {
@@ -33,7 +41,19 @@ export function previewTitle(p: Preview): string {
 export function PreviewCanvas({ preview, width, height, testId }: { preview: Preview; width: number; height: number; testId?: string }) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
-    if (ref.current) drawPicture(ref.current, preview.picture, themeColours(ref.current));
+    const draw = (d: typeof import('./draw')) => {
+      if (ref.current) d.drawPicture(ref.current, preview.picture, d.themeColours(ref.current));
+    };
+    if (drawing) return draw(drawing);
+    let current = true;
+    // Only before the refresh fetched it (a run's refresh first); a failed download is the refresh's to say.
+    loadDrawing().then(
+      (d) => current && draw(d),
+      () => undefined,
+    );
+    return () => {
+      current = false;
+    };
   }, [preview]);
   const scale = dpr();
   const size = pictureSize(preview.picture, width, height);

@@ -7,9 +7,8 @@ import { useEffect, useRef, useState } from 'react';
 import { useStoreApi } from '@xyflow/react';
 import { canvasToImage, toChannels } from '../digit';
 import { useEditor } from '../store';
-import { previewLargeModelOnce, setPin, setPreviewsEnabled, setRepeat, setTimestep, usePreviews, usePreviewsOnShow } from './previews';
-import { heldOutIndexOf } from './sample';
-import { timestepOf } from './target';
+import { previewLargeModelOnce, setPin, setPreviewsEnabled, setRepeat, setTimestep, startPreviews, usePreviews, usePreviewsOnShow } from './previews';
+import { heldOutIndexOf, timestepOf } from './keys';
 import { coverGrew } from '../huge-graphs';
 import './previews.css';
 
@@ -145,6 +144,7 @@ export function PinBar() {
   const timesteps = usePreviews((s) => s.timesteps);
   const repeat = usePreviews((s) => s.repeat);
   const repeats = usePreviews((s) => s.repeats);
+  const unavailable = usePreviews((s) => s.unavailable);
   const [drawing, setDrawing] = useState(false);
   const bar = useRef<HTMLDivElement>(null);
   const flowStore = useStoreApi();
@@ -171,6 +171,17 @@ export function PinBar() {
         <input type="checkbox" checked={enabled} onChange={(e) => setPreviewsEnabled(e.target.checked)} data-testid="previews-toggle" />
         Previews
       </label>
+      {/* The refresh's code loads after the first paint (previews.ts); a failed download says so here. */}
+      {unavailable !== null && (
+        <span className="pb-pin-unavailable" role="alert">
+          <span className="pb-pin-label" data-status="error" data-testid="previews-unavailable" title={unavailable}>
+            The previews could not be loaded: check the connection.
+          </span>
+          <button type="button" onClick={startPreviews}>
+            Try again
+          </button>
+        </span>
+      )}
       {onShow && (
         <>
           <span className="pb-pin-label" data-testid="pin-label" data-status={status} title={message ?? label}>

@@ -3,6 +3,9 @@
  * histograms and a line over steps. Pixels are set from numbers only; nothing here becomes HTML.
  */
 import type { Histogram, PreviewPicture } from '../../runtime/preview-data';
+import { gridFor } from './picture-size';
+
+export { gridFor, pictureSize } from './picture-size';
 
 /** A perceptual ramp (dark violet → teal → yellow, after viridis), 0..1 → [r, g, b]. */
 const RAMP: Array<[number, number, number]> = [
@@ -44,37 +47,6 @@ function blit(ctx: CanvasRenderingContext2D, rgba: Uint8ClampedArray, w: number,
   sctx.putImageData(image, 0, 0);
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(scratch, 0, 0, w, h, x, y, dw, dh);
-}
-
-/** The largest cells a grid of n square w:h thumbnails can have inside width × height, and its columns. */
-export function gridFor(n: number, aspect: number, width: number, height: number, gap: number): { cols: number; rows: number; cell: number } {
-  let best = { cols: n, rows: 1, cell: 0 };
-  for (let cols = 1; cols <= n; cols++) {
-    const rows = Math.ceil(n / cols);
-    const cell = Math.floor(Math.min((width - gap * (cols - 1)) / cols, ((height - gap * (rows - 1)) / rows) * aspect));
-    if (cell > best.cell) best = { cols, rows, cell };
-  }
-  return best;
-}
-
-/**
- * The size a picture's canvas takes inside width × height (CSS pixels): an image keeps its aspect,
- * a channel grid takes the extent of its cells, heat maps and bars fill the box. No grey margins.
- */
-export function pictureSize(picture: PreviewPicture, width: number, height: number): { width: number; height: number } {
-  if (picture.kind === 'image') {
-    const [h, w] = picture.shape as [number, number];
-    const scale = Math.min(width / w, height / h);
-    return { width: Math.max(1, Math.round(w * scale)), height: Math.max(1, Math.round(h * scale)) };
-  }
-  if (picture.kind === 'channels') {
-    const [n, h, w] = picture.shape as [number, number, number];
-    const gap = Math.max(1, Math.round(width / 64));
-    const { cols, rows, cell } = gridFor(n, w / h, width, height, gap);
-    const cellH = Math.max(1, Math.round(cell * (h / w)));
-    return { width: cols * cell + (cols - 1) * gap, height: rows * cellH + (rows - 1) * gap };
-  }
-  return { width, height };
 }
 
 export interface DrawColours {

@@ -10,14 +10,11 @@ import { SYNTHETIC, SYNTHETIC_NAMES, isSyntheticName } from '../../runtime/data/
 import type { PreviewSample, TrainData } from '../../runtime/worker/protocol';
 import type { DataChoice } from '../training';
 import { MNIST_INFO } from '../training';
+import type { Pin } from './keys';
 
 export type NamedData = Exclude<TrainData, { kind: 'inline' }>;
 
-/** What the person pinned; 'auto' follows the model's input and the Train tab's data. */
-export type Pin = { kind: 'auto' } | { kind: 'held-out'; index: number } | { kind: 'drawn'; values: Float32Array; after: number };
-
-/** The held-out example a pin stands at or came from (a drawing keeps the one it replaced, for ‹ and ›). */
-export const heldOutIndexOf = (pin: Pin) => (pin.kind === 'held-out' ? pin.index : pin.kind === 'drawn' ? pin.after : 0);
+export { heldOutIndexOf, type Pin } from './keys';
 
 /** Where held-out examples come from for an input shape. */
 export type SampleSource =

@@ -21,6 +21,8 @@ import { networkAnalysisOf, planProgramOf, programOf } from '../program-view';
 import type { EditorState } from '../store';
 import type { DataChoice } from '../training';
 import { sampleSourceFor, type SampleSource } from './sample';
+import { previewKey } from './keys';
+export { previewKey, timestepOf } from './keys';
 import type { Dataset } from '../../runtime/data/dataset';
 import type { OpenedBlock } from '../../runtime/preview';
 
@@ -62,8 +64,6 @@ export interface PreviewTarget {
 }
 
 export type PreviewTargetResult = PreviewTarget | { kind: 'none' } | { kind: 'problem'; key: string; message: string };
-
-export const previewKey = (network: string, inside: string | undefined) => `${network}|${inside ?? ''}`;
 
 interface DataContext {
   dataChoice: DataChoice;
@@ -156,10 +156,4 @@ function procedureFeedFor(doc: GraphDocument, network: string): Extract<FeedPlan
 function insideNote(doc: GraphDocument, step: BlockStep, repeat: number): string {
   const label = doc.blocks.find((b) => b.id === step.block)?.label ?? step.block;
   return `Inside "${step.nodeId}" (${label})${step.repeat > 1 ? `, repeat ${repeat + 1} of ${step.repeat}` : ''}`;
-}
-
-/** The pinned timestep: the one chosen, clamped into 0 … T − 1, or the middle one. */
-export function timestepOf(chosen: number | null, timesteps: number): number {
-  if (chosen === null || !Number.isFinite(chosen)) return Math.floor(timesteps / 2);
-  return Math.min(Math.max(0, Math.round(chosen)), timesteps - 1);
 }

@@ -69,7 +69,7 @@ export const PROGRAM_SOURCE_ROOTS: ReadonlyArray<{ file: string; names: readonly
   },
   {
     file: 'src/runtime/program/image-to-image.ts',
-    names: ['lowResolution', 'squareMask', 'composite', 'maskedMeanSquaredError', 'conditionalScores'],
+    names: ['lowResolution', 'squareMask', 'composite', 'maskedMeanSquaredError', 'classColour', 'luminance', 'conditionalScores'],
   },
   { file: 'src/runtime/linalg.ts', names: ['symmetricEigen', 'directPredWeights'] },
   { file: 'src/runtime/program/flows.ts', names: ['flowOutputs', 'flowNll', 'dequantize', 'flowLikelihood', 'gaussianBaselineNll', 'sampleFlow'] },

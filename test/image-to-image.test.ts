@@ -1,8 +1,9 @@
 /**
  * SR3 and Palette: the resizing behind SR3's low-resolution input, Palette's mask, composite and
- * masked loss, the measures against hand-computed values, the conditional sampler keeping known
- * pixels, and the two templates end to end (conditioning shapes, a training step, the sampling
- * measures, the exported module under tsc --strict with the app's metrics).
+ * masked loss, its colourisation's class colours, luma and baselines, the measures against
+ * hand-computed values, the conditional sampler keeping known pixels, and the templates end to end
+ * (SR3, Palette's inpainting and colourisation presets: conditioning shapes, a training step, the
+ * sampling measures, the exported module under tsc --strict with the app's metrics).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,19 +12,28 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { emitProgram } from '../src/compiler/emit-program';
 import { analyzeProgram, lowerProgram, type PlanProgram } from '../src/compiler/program';
 import type { GraphDocument } from '../src/document/schema';
+import { applyPreset, presetsOf } from '../src/document/templates';
 import { getProgramSpec } from '../src/nodes/program/specs';
 import { seededRandom, type Dataset } from '../src/runtime/data/dataset';
 import { conditionalMeasure, denoiserSetup } from '../src/runtime/program/denoiser';
 import { diffusionSchedule, sampleDiffusion } from '../src/runtime/program/diffusion';
 import {
   averagingMatrix,
+  classColour,
+  classColours,
+  colourByGains,
+  colourGains,
   composite,
   conditionalScores,
+  greyToChannels,
+  LUMA,
   lowResolution,
+  luminance,
   maskedMeanSquaredError,
   maskedMse,
   meanPsnr,
   meanRow,
+  meanSquaredDifference,
   resizeMatrix,
   squareMask,
 } from '../src/runtime/program/image-to-image';
@@ -166,6 +176,99 @@ describe("Palette's mask, composite and loss", () => {
   });
 });
 
+describe("Palette's colourisation: class colours, luma and baselines, by hand", () => {
+  it('class colours by Rec. 601 YCbCr: 4 classes at luma 0.5, chroma 0.2 (0°: Cb = 0.2; 90°: Cr = 0.2; …), every one of luma 0.5', () => {
+    const c = classColours(4, 0.5, 0.2);
+    close(c.subarray(0, 3), [0.5, 0.5 - 0.344136 * 0.2, 0.5 + 1.772 * 0.2]);
+    close(c.subarray(3, 6), [0.5 + 1.402 * 0.2, 0.5 - 0.714136 * 0.2, 0.5]);
+    close(c.subarray(6, 9), [0.5, 0.5 + 0.344136 * 0.2, 0.5 - 1.772 * 0.2]);
+    for (const [classes, luma, chroma] of [
+      [4, 0.5, 0.2],
+      [10, 0.5, 0.28],
+      [7, 0.3, 0.15],
+    ] as const) {
+      const colour = classColours(classes, luma, chroma);
+      for (let k = 0; k < classes; k++) {
+        expect(colour[k * 3]! * 0.299 + colour[k * 3 + 1]! * 0.587 + colour[k * 3 + 2]! * 0.114).toBeCloseTo(luma, 5);
+        for (let j = 0; j < 3; j++) expect(colour[k * 3 + j]!).toBeGreaterThanOrEqual(0);
+        for (let j = 0; j < 3; j++) expect(colour[k * 3 + j]!).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
+  it('Colour by class multiplies each grey pixel by its class colour; Luminance gives back the grey times the luma', () => {
+    // Two 1×2 images: pixels (1, 0.5) of class 1 and (0.25, 0) of class 0, of 4 classes.
+    const grey = tf.tensor4d([1, 0.5, 0.25, 0], [2, 1, 2, 1]);
+    const label = tf.tensor2d([
+      [0, 1, 0, 0],
+      [1, 0, 0, 0],
+    ]);
+    const out = classColour(tf, grey, label, 0.5, 0.2);
+    expect(out.shape).toEqual([2, 1, 2, 3]);
+    const [r1, g1, b1] = [0.5 + 1.402 * 0.2, 0.5 - 0.714136 * 0.2, 0.5];
+    const [r0, g0, b0] = [0.5, 0.5 - 0.344136 * 0.2, 0.5 + 1.772 * 0.2];
+    close(out.dataSync(), [r1, g1, b1, r1 / 2, g1 / 2, b1 / 2, r0 / 4, g0 / 4, b0 / 4, 0, 0, 0]);
+    const y = luminance(tf, out);
+    expect(y.shape).toEqual([2, 1, 2, 1]);
+    close(y.dataSync(), [0.5, 0.25, 0.125, 0], 1e-6);
+    // 0.299·1 + 0.587·0.5 + 0.114·0 on one RGB pixel.
+    const one = luminance(tf, tf.tensor4d([1, 0.5, 0], [1, 1, 1, 3]));
+    expect(one.dataSync()[0]).toBeCloseTo(0.299 + 0.2935, 6);
+    expect(LUMA.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    tf.dispose([grey, label, out, y, one]);
+  });
+
+  it('the baseline: least-squares gain per pixel and channel (Σ grey·colour / Σ grey²), the overall gain where training never inked', () => {
+    // 2 images × 2 pixels, 3 channels. Pixel 0: grey 1 with colour (1, 0, 0.5), grey 0.5 with (0, 0.5, 0.5); pixel 1 never inked.
+    const grey = [1, 0, 0.5, 0];
+    const colour = [1, 0, 0.5, 0, 0, 0, 0, 0.5, 0.5, 0, 0, 0];
+    // ((1, 0, 0.5)·1 + (0, 0.5, 0.5)·0.5) / (1 + 0.25) = (0.8, 0.2, 0.6); pixel 1 takes all pixels' gain, the same here.
+    const gains = colourGains(grey, colour, 2, 3);
+    close(gains, [0.8, 0.2, 0.6, 0.8, 0.2, 0.6]);
+    close(colourByGains([0.5, 0.2], gains, 2, 3), [0.4, 0.1, 0.3, 0.16, 0.04, 0.12]);
+    // Clipped to [0, 1].
+    close(colourByGains([1, 1], Float32Array.from([2, 0.5, -1, 1, 1, 1]), 2, 3), [1, 0.5, 0, 1, 1, 1]);
+    close(greyToChannels([0.2, 0.7], 3), [0.2, 0.2, 0.2, 0.7, 0.7, 0.7]);
+    expect(meanSquaredDifference([1, 0, 0.5], [0, 0, 0])).toBeCloseTo(1.25 / 3, 9);
+  });
+
+  it('Colour by class and Luminance refuse what they cannot colour, saying what they received', () => {
+    const colour = getProgramSpec('ClassColour')!;
+    expect(
+      colour.infer(colour.params.parse({}), [
+        [null, 28, 28, 3],
+        [null, 10],
+      ]),
+    ).toMatchObject({ code: 'PB301', message: expect.stringContaining('(None, 28, 28, 3)') });
+    expect(
+      colour.infer(colour.params.parse({}), [
+        [null, 28, 28, 1],
+        [null, 28, 28, 1],
+      ]),
+    ).toMatchObject({ code: 'PB301', port: 'label' });
+    // At luma 0.2 blue's reach allows a chroma of 0.2 / 1.772 = 0.113 at most.
+    expect(
+      colour.infer(colour.params.parse({ luminance: 0.2, chroma: 0.2 }), [
+        [null, 28, 28, 1],
+        [null, 10],
+      ]),
+    ).toMatchObject({
+      code: 'PB300',
+      param: 'chroma',
+      help: expect.stringContaining('0.113'),
+    });
+    const luma = getProgramSpec('Luminance')!;
+    expect(luma.infer({}, [[null, 28, 28, 1]])).toMatchObject({ code: 'PB301', message: expect.stringContaining('three channels') });
+    const score = getProgramSpec('ColourisationScore')!;
+    expect(
+      score.infer(score.params.parse({}), [
+        [null, 28, 28, 3],
+        [null, 28, 28, 3],
+      ]),
+    ).toMatchObject({ code: 'PB301', port: 'condition' });
+  });
+});
+
 describe('measures, by hand', () => {
   it('mean PSNR over images: 10·log10(1 / MSE) each, then the mean', () => {
     // Image 1: every pixel off by 0.5 → MSE 0.25 → 6.0206 dB; image 2: off by 0.1 → 20 dB.
@@ -262,6 +365,77 @@ describe('conditional sampling', () => {
   });
 });
 
+describe('the colourisation measure', () => {
+  it('an oracle denoiser predicting x₀ scores the coloured targets exactly from their one-channel grey; the baselines, fitted on the training rows, by hand', async () => {
+    const [n, size] = [4, 8];
+    const random = seededRandom(4);
+    const grey = Float32Array.from({ length: n * size * size }, () => random());
+    const colours = classColours(4, 0.5, 0.2);
+    const pixels = Float32Array.from(
+      { length: n * size * size * 3 },
+      (_, i) => grey[Math.floor(i / 3)]! * colours[(Math.floor(i / (size * size * 3)) % 4) * 3 + (i % 3)]!,
+    );
+    const target = Float32Array.from(pixels, (v) => v * 2 - 1);
+    const truth = tf.tensor4d(target, [n, size, size, 3]);
+    const condition = luminance(tf, truth);
+    const seen: string[] = [];
+    const oracle = {
+      apply(inputs: tfType.Tensor[]) {
+        seen.push(inputs.map((t) => t.shape.join('×')).join(' '));
+        return truth.clone();
+      },
+    };
+    const rows = { target, condition: condition.dataSync() as Float32Array, size: size * size * 3, conditionSize: size * size };
+    // The training rows: the first two images again (their gains then predict them exactly, the others not).
+    const train = { target: target.slice(0, 2 * size * size * 3), condition: rows.condition.slice(0, 2 * size * size) };
+    try {
+      const { score, baseline, greyCopy, outputs } = await conditionalScores(tf, oracle, [size, size, 3], 'colourisation', rows, train, {
+        schedule: 'cosine',
+        timesteps: 1000,
+        steps: 10,
+        eta: 1,
+        prediction: 'x0',
+        seed: 0,
+        examples: n,
+      });
+      expect(seen[0]).toBe(`4×8×8×3 4×1 4×8×8×1`);
+      close(outputs, pixels, 1e-3);
+      expect(score).toBeLessThan(1e-6);
+      const greyPixels = Float32Array.from(rows.condition, (v) => Math.min(1, Math.max(0, v * 0.5 + 0.5)));
+      const gains = colourGains(greyPixels.subarray(0, 2 * 64), pixels.subarray(0, 2 * 64 * 3), 64, 3);
+      expect(baseline).toBeCloseTo(meanSquaredDifference(colourByGains(greyPixels, gains, 64, 3), pixels), 6);
+      expect(greyCopy).toBeCloseTo(meanSquaredDifference(greyToChannels(greyPixels, 3), pixels), 6);
+      expect(baseline).toBeGreaterThan(1e-4);
+      expect(greyCopy).toBeGreaterThan(1e-4);
+    } finally {
+      tf.dispose([truth, condition]);
+    }
+  });
+});
+
+describe("Palette's presets", () => {
+  const doc = (preset: string) => {
+    const t = templateDocument('palette', preset);
+    if ('error' in t) throw new Error(t.error);
+    return t.doc;
+  };
+  const types = (d: GraphDocument) => d.program!.procedures.flatMap((p) => p.nodes.map((n) => n.type));
+
+  it('colourise brings its own procedures (Colour by class, Luminance of x₀ as the condition, the colourisation measure); mnist keeps inpainting', () => {
+    expect(types(doc('colourise'))).toEqual(expect.arrayContaining(['ClassColour', 'Luminance', 'ColourisationScore', 'MeanSquaredError']));
+    expect(types(doc('colourise'))).not.toContain('SquareMask');
+    expect(types(doc('mnist'))).toEqual(expect.arrayContaining(['SquareMask', 'Composite', 'MaskedMeanSquaredError', 'InpaintingScore']));
+    expect(types(doc('mnist'))).not.toContain('ClassColour');
+  });
+
+  it('a preset that brings procedures to a graph without a training program is refused in words', () => {
+    const colourise = presetsOf(doc('mnist')).find((p) => p.name === 'colourise')!;
+    const plain = templateDocument('convmixer', 'mnist');
+    if ('error' in plain) throw new Error(plain.error);
+    expect(() => applyPreset(plain.doc, { ...colourise, set: {} })).toThrow('Preset "colourise" brings procedures, but the template has no training program.');
+  });
+});
+
 /** Faint digits-like strokes: bars at a per-class row, in noise. */
 function bars(count: number): Dataset {
   const random = seededRandom(11);
@@ -279,24 +453,26 @@ function bars(count: number): Dataset {
 }
 
 /** The template with its sampling measure made cheap: `steps` DDIM steps on `examples` images. */
-function quickProgram(id: string, steps: number, examples: number): PlanProgram {
-  const t = templateDocument(id, 'mnist');
+function quickProgram(id: string, preset: string, steps: number, examples: number): PlanProgram {
+  const t = templateDocument(id, preset);
   if ('error' in t) throw new Error(t.error);
   const doc = structuredClone(t.doc) as GraphDocument;
   for (const proc of doc.program!.procedures)
     for (const node of proc.nodes)
-      if (node.type === 'SuperResolutionScore' || node.type === 'InpaintingScore') Object.assign(node.params!, { steps, examples });
+      if (['SuperResolutionScore', 'InpaintingScore', 'ColourisationScore'].includes(node.type)) Object.assign(node.params!, { steps, examples });
   const { program, diagnostics } = lowerProgram(analyzeProgram(doc)!);
   if (!program) throw new Error(diagnostics.map((d) => d.message).join('; '));
   return program;
 }
 
 describe.each([
-  ['sr3', 'superResolution', ['bicubicPsnr', 'psnr', 'testLoss']],
-  ['palette', 'inpainting', ['maskedMse', 'meanFillMse']],
-] as const)('%s template', (id, kind, metricNames) => {
-  it('lowers without problems: a denoiser of (x_t, t, condition) with 28×28×1 images, the measure, and the conditioning shapes', () => {
-    const t = templateDocument(id, 'mnist');
+  ['sr3', 'mnist', 'superResolution', ['bicubicPsnr', 'psnr', 'testLoss'], 1],
+  ['palette', 'mnist', 'inpainting', ['maskedMse', 'meanFillMse'], 1],
+  // Colourisation: RGB x_t and x̂₀ (3 channels) given the grey image (1).
+  ['palette', 'colourise', 'colourisation', ['greyCopyMse', 'maskedMse', 'meanFillMse'], 3],
+] as const)('%s template, preset %s', (id, preset, kind, metricNames, channels) => {
+  it('lowers without problems: a denoiser of (x_t, t, condition) with 28×28 images, the measure, and the conditioning shapes', () => {
+    const t = templateDocument(id, preset);
     if ('error' in t) throw new Error(t.error);
     const analysis = analyzeProgram(t.doc)!;
     expect(analysis.diagnostics).toEqual([]);
@@ -314,7 +490,7 @@ describe.each([
     expect(conditionalMeasure(program!)?.kind).toBe(kind);
     const net = analysis.networks.find((n) => n.id === 'model')!;
     expect(net.inputs.map((i) => [i.port, i.shape])).toEqual([
-      ['image', [null, 28, 28, 1]],
+      ['image', [null, 28, 28, channels]],
       ['timestep', [null, 1]],
       ['condition', [null, 28, 28, 1]],
     ]);
@@ -322,23 +498,23 @@ describe.each([
     try {
       const model = run.networks.get('model')!.model;
       expect(model.inputs.map((i) => i.shape)).toEqual([
-        [null, 28, 28, 1],
+        [null, 28, 28, channels],
         [null, 1],
         [null, 28, 28, 1],
       ]);
-      expect(model.outputs[0]!.shape).toEqual([null, 28, 28, 1]);
+      expect(model.outputs[0]!.shape).toEqual([null, 28, 28, channels]);
     } finally {
       run.dispose();
     }
   });
 
   it('trains a step, measures with samples (score and baseline finite), shows input/output/target; the export passes tsc --strict and measures the same', async () => {
-    const program = quickProgram(id, 2, 4);
+    const program = quickProgram(id, preset, 2, 4);
     const ds = bars(40);
     const run = new ProgramRun(tf, program, 3);
     const dir = join(ROOT, '.tmp', 'image-to-image-export');
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${id}.ts`);
+    const file = join(dir, `${id}-${preset}.ts`);
     writeFileSync(file, emitProgram(program));
     try {
       const train = program.procedures.find((p) => p.kind === 'train')!;
@@ -356,13 +532,31 @@ describe.each([
       for (const name of metricNames) expect(Number.isFinite(app[name] as number), name).toBe(true);
 
       const shown = await run.conditionalExamples(ds, 3, { seed: 0, steps: 2 });
-      expect(shown.shape).toEqual([3, 28, 28, 1]);
+      expect(shown.shape).toEqual([3, 28, 28, channels]);
       for (const a of [shown.input, shown.output, shown.target]) {
-        expect(a.length).toBe(3 * 784);
+        expect(a.length).toBe(3 * 784 * channels);
         expect(a.every((v) => v >= 0 && v <= 1)).toBe(true);
       }
+      if (kind === 'colourisation') {
+        // The target is the held-out digit times its class's colour (luma 0.5, chroma 0.28 of 10 hues); the input its grey
+        // (the digit times the shared luma 0.5) on all three channels.
+        const colours = classColours(10, 0.5, 0.28);
+        const expected = Float32Array.from(
+          { length: 3 * 784 * 3 },
+          (_, i) => ds.test.x[Math.floor(i / 3)]! * colours[ds.test.y[Math.floor(i / (784 * 3))]! * 3 + (i % 3)]!,
+        );
+        close(shown.target, expected, 1e-5);
+        close(
+          shown.input,
+          greyToChannels(
+            ds.test.x.subarray(0, 3 * 784).map((v) => v * 0.5),
+            3,
+          ),
+          1e-5,
+        );
+      }
       // The target is the held-out image itself.
-      close(shown.target, ds.test.x.subarray(0, 3 * 784), 1e-5);
+      else close(shown.target, ds.test.x.subarray(0, 3 * 784), 1e-5);
 
       typecheckStrict(file);
       const exported = (await import(/* @vite-ignore */ file)) as {
@@ -423,5 +617,38 @@ describe('patchbay train and sample on the command line', () => {
     // Three 28-pixel columns with 1-pixel borders: 3 × 29 + 1 = 88 wide, 2 rows: 59 high (IHDR's width and height).
     expect([bytes.readUInt32BE(16), bytes.readUInt32BE(20)]).toEqual([88, 59]);
     expect(await runCli(['sample', 'sr3', '--weights', dir, '--count', '2', '--sampler', 'ancestral', '--backend', 'cpu', '--out', json], io)).not.toBe(0);
+  }, 240_000);
+
+  it('palette --preset colourise: --json reports maskedMse, meanFillMse and greyCopyMse; sample writes RGB outputs and a colour .png', async () => {
+    const { run: runCli } = await import('../src/cli/main');
+    const { readFileSync } = await import('node:fs');
+    const dir = join(ROOT, '.tmp', 'image-to-image-cli-colourise');
+    mkdirSync(dir, { recursive: true });
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t), status: () => {} };
+    const preset = ['--preset', 'colourise'];
+    expect(
+      await runCli(['train', 'palette', ...preset, '--data', 'mnist', '--limit', '16', '--epochs', '1', '--backend', 'cpu', '--json', '--save', dir], io),
+      err.join('\n'),
+    ).toBe(0);
+    const summary = JSON.parse(out.join('\n')) as { metrics: Record<string, number> };
+    expect(Object.keys(summary.metrics).sort()).toEqual(['greyCopyMse', 'maskedMse', 'meanFillMse']);
+    for (const v of Object.values(summary.metrics)) expect(v).toBeGreaterThan(0);
+    const json = join(dir, 'colour.json');
+    expect(
+      await runCli(['sample', 'palette', ...preset, '--weights', dir, '--count', '2', '--steps', '2', '--backend', 'cpu', '--out', json], io),
+      err.join('\n'),
+    ).toBe(0);
+    const written = JSON.parse(readFileSync(json, 'utf8')) as { shape: number[]; data: number[] };
+    expect(written.shape).toEqual([2, 28, 28, 3]);
+    const png = join(dir, 'colour.png');
+    expect(
+      await runCli(['sample', 'palette', ...preset, '--weights', dir, '--count', '2', '--steps', '2', '--backend', 'cpu', '--out', png], io),
+      err.join('\n'),
+    ).toBe(0);
+    const bytes = readFileSync(png);
+    // Grey | sampled | original, 88 × 59 as SR3's, in colour (IHDR colour type 2: RGB).
+    expect([bytes.readUInt32BE(16), bytes.readUInt32BE(20), bytes[25]]).toEqual([88, 59, 2]);
   }, 240_000);
 });

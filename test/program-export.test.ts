@@ -310,6 +310,9 @@ describe('every op: the exported call runs what the interpreter runs', () => {
     if (op === 'CorruptImage') return [tf.randomUniform([3, 8, 8, 1], 0, 1, 'float32', 5)];
     // SR3's low resolution (factor 4) and Palette's square mask on 8×8 images.
     if (op === 'LowResolution' || op === 'SquareMask') return [tf.randomUniform([3, 8, 8, 1], 0, 1, 'float32', 5)];
+    // Palette's colourisation: grey images and their one-hot classes; RGB images for the luma.
+    if (op === 'ClassColour') return [image(), tf.oneHot(tf.tensor1d([0, 3, 1], 'int32'), 5).toFloat()];
+    if (op === 'Luminance') return [tf.randomUniform([3, 6, 6, 3], 0, 1, 'float32', 5)];
     if (op === 'GlomConsensusLoss') return [tf.randomNormal([4, 4, 3, 5], 0, 1, 'float32', 6)];
     return Array.from({ length: count }, (_, i) => rows(i + 1));
   };
@@ -318,6 +321,7 @@ describe('every op: the exported call runs what the interpreter runs', () => {
   it('covers every op and loss node', () => {
     expect(ops.map((s) => s.type).sort()).toEqual([
       'Captions',
+      'ClassColour',
       'Composite',
       'CorruptImage',
       'CrossEntropy',
@@ -334,6 +338,7 @@ describe('every op: the exported call runs what the interpreter runs', () => {
       'GlomConsensusLoss',
       'InfoNCE',
       'LowResolution',
+      'Luminance',
       'MarginLoss',
       'MaskCapsules',
       'MaskedMeanSquaredError',

@@ -73,6 +73,9 @@ describe('shapes', () => {
       MaskedMeanSquaredError: [{}, [image, image, image], { loss: [] }],
       SuperResolutionScore: [{}, [image, image], {}],
       InpaintingScore: [{}, [image, image, image], {}],
+      ClassColour: [{}, [image, label], { out: [null, 28, 28, 3] }],
+      Luminance: [{}, [[null, 28, 28, 3]], { out: image }],
+      ColourisationScore: [{}, [[null, 28, 28, 3], image], {}],
     };
     expect(Object.keys(cases).sort()).toEqual(PROGRAM_SPECS.map((s) => s.type).sort());
     for (const [type, [params, inputs, expected]] of Object.entries(cases)) expect(infer(type, params, inputs), type).toEqual(expected);

@@ -44,6 +44,9 @@ const COUNTS: Record<string, Record<string, number>> = {
   // (time MLP 6,272, conv in 1,168, down 6,784 + 2,320 + 18,688, middle 2 × 22,784 + 4,288, up 34,144 + 28,992 + 9,248 + 12,240 + 9,648, out 612).
   'sr3 mnist': { model: 179_972 },
   'palette mnist': { model: 179_972 },
+  // Palette colourise: the same UNet on the 16 channels of (grey, RGB x_t) unshuffled, 12 out: conv in 9·16·16 + 16 = 2,320
+  // (8 channels: 1,168) and out 32 + 9·16·12 + 12 = 1,772 (4 channels: 612).
+  'palette colourise': { model: 182_284 },
   // karpathy/pytorch-normalizing-flows' 2-D RealNVP: 9 couplings, s and t 1→24→24→24→1.
   'realnvp moons': { model: 22_914 },
   // Glow mnist, L = 2: level 1 (14×14×4) 3 × (ActNorm 8 + 1×1 conv 36 + coupling 4,552) = 13,788; split 4 → 2

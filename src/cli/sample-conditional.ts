@@ -8,14 +8,14 @@ import { hasSavedNetwork, readSavedNetwork } from './saved-networks';
 /**
  * `patchbay sample` for a conditional diffusion program (SR3, Palette): the first `count` held-out
  * MNIST digits are made into conditions by the program's own evaluation ops (the low-resolution
- * copy, the masked square), and the denoiser (its moving-average copy when the run saved one)
+ * copy, the masked square, the grey image of the coloured digit), and the denoiser (its moving-average copy when the run saved one)
  * samples an output for each with DDIM. The .json holds the outputs; the .png shows input, output
- * and target side by side, one digit per row.
+ * and target side by side, one digit per row (colourisation's grey input on all three channels).
  */
 export const conditionalSampler: Sampler = {
   name: 'conditional diffusion model',
   refuses: (program: PlanProgram) => {
-    if (!conditionalMeasure(program)) return 'it has no super-resolution or inpainting measure to take held-out conditions from';
+    if (!conditionalMeasure(program)) return 'it has no super-resolution, inpainting or colourisation measure to take held-out conditions from';
     return denoiserSetup(program)?.inputs === 3 ? null : 'no network denoises x_t given a condition';
   },
   async sample(tf, program, _networks, args): Promise<Samples> {

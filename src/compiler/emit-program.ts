@@ -144,6 +144,10 @@ export function opCall(s: Extract<ProgramStep, { kind: 'op' }>, ins: string[]): 
       return { fn: 'composite', code: `composite(tf, ${a}, ${b}, ${c})` };
     case 'MaskedMeanSquaredError':
       return { fn: 'maskedMeanSquaredError', code: `maskedMeanSquaredError(tf, ${a}, ${b}, ${c})` };
+    case 'ClassColour':
+      return { fn: 'classColour', code: `classColour(tf, ${a}, ${b}, ${n('luminance')}, ${n('chroma')})` };
+    case 'Luminance':
+      return { fn: 'luminance', code: `luminance(tf, ${a})` };
     default:
       throw new Error(`The exporter has no op "${s.op}" (node "${s.nodeId}").`);
   }
@@ -453,7 +457,8 @@ function evaluateProcedure(ctx: Context, proc: PlanProcedure, trainerScope: Scop
       m.metric === 'KNearestNeighbours' ||
       m.metric === 'GaussianBaseline' ||
       m.metric === 'MeanImageBaseline' ||
-      m.metric === 'InpaintingScore',
+      m.metric === 'InpaintingScore' ||
+      m.metric === 'ColourisationScore',
   );
   const baselines = metrics.filter((m) => m.metric === 'LinearProbe' && m.config.randomInitMetric);
   ctx.helpers.add('collectRows').add('asCollected').add('setMetric');
@@ -554,23 +559,33 @@ function evaluateProcedure(ctx: Context, proc: PlanProcedure, trainerScope: Scop
         break;
       }
       case 'SuperResolutionScore':
-      case 'InpaintingScore': {
+      case 'InpaintingScore':
+      case 'ColourisationScore': {
         // Samples the denoiser conditioned on the held-out conditions, as the app's measure does.
         const d = diffusionOf(ctx.program);
         if (!d) throw new Error(`The metric "${m.nodeId}" samples a denoiser, but no training procedure applies a network to Diffuse's x_t.`);
         ctx.helpers.add('conditionalScores').add('derivedSeed').add('setMetric');
         const [target, condition, mask] = positions.get(m)!;
         const model = networkExpr(ctx, d.network, m.config.weights === 'ema' ? 'ema' : 'online');
-        const kind = m.metric === 'SuperResolutionScore' ? 'superResolution' : 'inpainting';
+        const kind = m.metric === 'SuperResolutionScore' ? 'superResolution' : m.metric === 'ColourisationScore' ? 'colourisation' : 'inpainting';
+        // Inpainting's mean image and colourisation's colour per pixel are fitted on the training split.
+        const train =
+          kind === 'inpainting'
+            ? `{ target: onTrain[${target}]!.data }`
+            : kind === 'colourisation'
+              ? `{ target: onTrain[${target}]!.data, condition: onTrain[${condition}]!.data }`
+              : 'undefined';
         body.push(`${I}${I}{`);
         body.push(
-          `${J}const rows = { target: onTest[${target}]!.data, condition: onTest[${condition}]!.data, ${mask === undefined ? '' : `mask: onTest[${mask}]!.data, `}size: onTest[${target}]!.dim };`,
+          `${J}const rows = { target: onTest[${target}]!.data, condition: onTest[${condition}]!.data, ${mask === undefined ? '' : `mask: onTest[${mask}]!.data, `}size: onTest[${target}]!.dim, conditionSize: onTest[${condition}]!.dim };`,
         );
         body.push(
-          `${J}const { score, baseline } = await conditionalScores(tf, ${model}, ${model}.inputs[0]!.shape.slice(1) as number[], ${stringLiteral(kind)}, rows, ${kind === 'inpainting' ? `onTrain[${target}]!.data` : 'undefined'}, { schedule: ${literal(d.schedule)}, timesteps: ${literal(d.timesteps)}, steps: ${literal(m.config.steps)}, eta: ${literal(m.config.eta ?? 0)}, prediction: ${stringLiteral(d.prediction)}, examples: ${literal(m.config.examples)}, seed: derivedSeed(seed, ${stringLiteral(`sample:${m.nodeId}`)}) });`,
+          `${J}const { score, baseline${kind === 'colourisation' ? ', greyCopy' : ''} } = await conditionalScores(tf, ${model}, ${model}.inputs[0]!.shape.slice(1) as number[], ${stringLiteral(kind)}, rows, ${train}, { schedule: ${literal(d.schedule)}, timesteps: ${literal(d.timesteps)}, steps: ${literal(m.config.steps)}, eta: ${literal(m.config.eta ?? 0)}, prediction: ${stringLiteral(d.prediction)}, examples: ${literal(m.config.examples)}, seed: derivedSeed(seed, ${stringLiteral(`sample:${m.nodeId}`)}) });`,
         );
         body.push(`${J}setMetric(metrics, ${name}, score);`);
         body.push(`${J}setMetric(metrics, ${stringLiteral(String(m.config.baselineMetric))}, baseline);`);
+        if (kind === 'colourisation' && m.config.greyCopyMetric)
+          body.push(`${J}if (greyCopy !== undefined) setMetric(metrics, ${stringLiteral(String(m.config.greyCopyMetric))}, greyCopy);`);
         body.push(`${I}${I}}`);
         break;
       }
@@ -829,7 +844,7 @@ function diffusionSampleFunction(
       ` * Draws one image per condition with the network ${docComment(d.network)}, which predicts ${predicts} at timestep t`,
       ` * given a condition image (schedule ${docComment(d.schedule)}, T = ${d.timesteps}): DDIM (η = 0 unless given) over \`steps\` evenly spread`,
       ' * timesteps, one tidy per step. `condition` is [count, …one image’s shape] in [−1, 1], made as the procedures make it',
-      ' * (the upsampled low-resolution image, or the masked one). For inpainting pass `known`: the image (in [−1, 1]) and the',
+      ' * (the upsampled low-resolution image, the masked one, or the grey one for colourisation). For inpainting pass `known`: the image (in [−1, 1]) and the',
       ' * mask (1 = fill in); the known pixels are put back every step. Returns [count, …] in [0, 1].',
       ' */',
       'export async function sample(nets: Networks, condition: tf.Tensor, seed = 0, steps = 50, known?: { image: tf.Tensor; mask: tf.Tensor }, eta = 0): Promise<tf.Tensor> {',

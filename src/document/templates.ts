@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAIN_NETWORK, type GraphDocument } from './schema';
+import { MAIN_NETWORK, ProcedureSchema, type GraphDocument } from './schema';
 
 /** Template metadata and presets travel in an ordinary document's `meta`, so a template is just a file. */
 export const PresetSchema = z.object({
@@ -7,6 +7,12 @@ export const PresetSchema = z.object({
   description: z.string().default(''),
   /** node id (or `network/nodeId`, `procedure/nodeId`) → params to set; the key `repeat` on a block node sets its repeat count. */
   set: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+  /**
+   * A training program's procedures for this preset, in place of the template's (before `set` applies):
+   * a preset that trains the same networks on another task (Palette's colourisation beside its
+   * inpainting) needs other wiring, not only other values.
+   */
+  procedures: z.array(ProcedureSchema).min(1).optional(),
 });
 export type Preset = z.infer<typeof PresetSchema>;
 
@@ -44,6 +50,10 @@ function presetTarget(doc: GraphDocument, key: string): GraphDocument['nodes'][n
 /** A copy of the document with the preset's values applied; the preset's name goes in the title. */
 export function applyPreset(doc: GraphDocument, preset: Preset): GraphDocument {
   const out = structuredClone(doc);
+  if (preset.procedures) {
+    if (!out.program) throw new Error(`Preset "${preset.name}" brings procedures, but the template has no training program.`);
+    out.program.procedures = structuredClone(preset.procedures);
+  }
   for (const [key, values] of Object.entries(preset.set)) {
     const node = presetTarget(out, key);
     if (!node) throw new Error(`Preset "${preset.name}" sets node "${key}", which the template lacks.`);

@@ -120,20 +120,27 @@ function MetricValue({ node, params }: { node: GraphNode; params: Record<string,
         mse <strong>{formatNumber(value, 4)}</strong>
       </div>
     );
-  if (node.type === 'SuperResolutionScore' || node.type === 'InpaintingScore') {
+  if (node.type === 'SuperResolutionScore' || node.type === 'InpaintingScore' || node.type === 'ColourisationScore') {
     const psnr = node.type === 'SuperResolutionScore';
+    const colour = node.type === 'ColourisationScore';
     const show = (v: number) => (psnr ? `${formatNumber(v, 2)} dB` : formatNumber(v, 4));
     return (
       <div
         className="pb-node-live"
         data-testid={`live-${node.id}`}
-        title={psnr ? 'Mean PSNR of the samples on held-out digits' : 'Squared error of the samples in the masked square'}
+        title={
+          psnr
+            ? 'Mean PSNR of the samples on held-out digits'
+            : colour
+              ? 'Squared error of the sampled colours over the whole image'
+              : 'Squared error of the samples in the masked square'
+        }
       >
         {psnr ? 'psnr' : 'mse'} <strong>{show(value)}</strong>
         {typeof other === 'number' ? (
           <span className="pb-muted">
             {' '}
-            · {psnr ? 'bicubic' : 'mean fill'} {show(other)}
+            · {psnr ? 'bicubic' : colour ? 'usual colour' : 'mean fill'} {show(other)}
           </span>
         ) : null}
       </div>

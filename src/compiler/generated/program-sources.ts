@@ -1193,6 +1193,57 @@ export function maskedMeanSquaredError(tf: Tf, a: T, b: T, mask: T): T {
   return tf.div(tf.sum(tf.mul(mask, tf.squaredDifference(a, b))), tf.maximum(tf.sum(mask), 1));
 }`,
   },
+  LUMA: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** Rec. 601 luma weights (JPEG's YCbCr): Y = 0.299·R + 0.587·G + 0.114·B. */
+export const LUMA: readonly [number, number, number] = [0.299, 0.587, 0.114];`,
+  },
+  classColours: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/**
+ * ClassColour's palette, [classes, 3] RGB: class k gets luma \`luma\` and chroma \`chroma\` at the
+ * angle 2πk/classes in the (Cb, Cr) plane, by Rec. 601 YCbCr (R = Y + 1.402·Cr, G = Y − 0.344136·Cb −
+ * 0.714136·Cr, B = Y + 1.772·Cb). Every class's colour has the same luma Y, so the grey (luma) image of a
+ * coloured digit says nothing about its colour: only its shape does.
+ */
+export function classColours(classes: number, luma: number, chroma: number): Float32Array {
+  const out = new Float32Array(classes * 3);
+  for (let k = 0; k < classes; k++) {
+    const angle = (2 * Math.PI * k) / classes;
+    const [cb, cr] = [chroma * Math.cos(angle), chroma * Math.sin(angle)];
+    out.set([luma + 1.402 * cr, luma - 0.344136 * cb - 0.714136 * cr, luma + 1.772 * cb], k * 3);
+  }
+  return out;
+}`,
+  },
+  classColour: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: ['T', 'Tf', 'classColours'],
+    tfTypes: false,
+    source: `/**
+ * Palette's colourisation target: each grey image ([batch, h, w, 1], in [0, 1]) times its class's
+ * colour (classColours; \`label\` one-hot [batch, classes]), [batch, h, w, 3]. Black stays black and the
+ * stroke takes the hue of its digit's class.
+ */
+export function classColour(tf: Tf, image: T, label: T, luma: number, chroma: number): T {
+  const classes = label.shape[1]!;
+  const colours = tf.matMul(label, tf.tensor2d(classColours(classes, luma, chroma), [classes, 3]));
+  return tf.mul(image, tf.reshape(colours, [-1, 1, 1, 3]));
+}`,
+  },
+  luminance: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: ['LUMA', 'T', 'Tf'],
+    tfTypes: false,
+    source: `/** The grey image of RGB ones, [batch, h, w, 3] → [batch, h, w, 1]: Σ LUMA·channel. Affine maps such as [0, 1] → [−1, 1] commute with it (the weights sum to 1). */
+export function luminance(tf: Tf, x: T): T {
+  return tf.sum(tf.mul(x, tf.tensor1d(LUMA as unknown as number[])), -1, true);
+}`,
+  },
   meanPsnr: {
     file: 'src/runtime/program/image-to-image.ts',
     uses: [],
@@ -1255,6 +1306,8 @@ export interface ConditionalSampling {
   seed: number;
   /** Images sampled at once (memory: a batch of the network's activations). */
   batch?: number;
+  /** One condition's shape when it differs from the output's (colourisation: a grey [h, w, 1] for an RGB [h, w, 3]). */
+  conditionShape?: number[];
 }`,
   },
   sampleConditioned: {
@@ -1276,14 +1329,16 @@ export async function sampleConditioned(
   options: ConditionalSampling,
 ): Promise<Float32Array> {
   const size = shape.reduce((a, b) => a * b, 1);
-  const count = Math.floor(condition.length / size);
+  const conditionShape = options.conditionShape ?? shape;
+  const conditionSize = conditionShape.reduce((a, b) => a * b, 1);
+  const count = Math.floor(condition.length / conditionSize);
   const out = new Float32Array(count * size);
   const batch = options.batch ?? 100;
   const schedule = diffusionSchedule(options.schedule, options.timesteps);
   for (let start = 0; start < count; start += batch) {
     const n = Math.min(batch, count - start);
     const rows = (a: Float32Array) => tf.tensor(a.subarray(start * size, (start + n) * size), [n, ...shape]);
-    const cond = rows(condition);
+    const cond = tf.tensor(condition.subarray(start * conditionSize, (start + n) * conditionSize), [n, ...conditionShape]);
     const given = known ? { image: rows(known.image), mask: rows(known.mask) } : undefined;
     try {
       const images = await sampleDiffusion(tf, model, schedule, shape, {
@@ -1326,31 +1381,119 @@ export interface ConditionalRows {
   mask?: Float32Array;
   /** Values per image. */
   size: number;
+  /** Values per condition, when not \`size\` (colourisation: the grey image of an RGB target). */
+  conditionSize?: number;
+}`,
+  },
+  ConditionalKind: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** The kinds of image-to-image measure: SR3's super-resolution, Palette's inpainting and colourisation. */
+export type ConditionalKind = 'superResolution' | 'inpainting' | 'colourisation';`,
+  },
+  meanSquaredDifference: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** Mean squared difference of two equally long arrays (NaN when empty). */
+export function meanSquaredDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let se = 0;
+  for (let i = 0; i < b.length; i++) se += (a[i]! - b[i]!) ** 2;
+  return b.length ? se / b.length : Number.NaN;
+}`,
+  },
+  colourGains: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/**
+ * Colourisation's baseline, fitted on training rows in [0, 1]: per pixel and channel, the least-squares
+ * gain g = Σ grey·colour / Σ grey² over the images, so that grey·g is the best colour a fixed multiple of
+ * the grey value gives there (what the average digit at that place is coloured; no shape is read).
+ * A pixel never inked in training takes the gain of all pixels together. Returns [pixels · channels].
+ */
+export function colourGains(grey: ArrayLike<number>, colour: ArrayLike<number>, pixels: number, channels: number): Float32Array {
+  const count = Math.floor(grey.length / pixels);
+  const [num, den] = [new Float64Array(pixels * channels), new Float64Array(pixels)];
+  for (let i = 0; i < count; i++)
+    for (let p = 0; p < pixels; p++) {
+      const g = grey[i * pixels + p]!;
+      den[p]! += g * g;
+      for (let c = 0; c < channels; c++) num[p * channels + c]! += g * colour[(i * pixels + p) * channels + c]!;
+    }
+  const total = den.reduce((a, b) => a + b, 0);
+  const overall = Array.from({ length: channels }, (_, c) => (total ? num.filter((_, j) => j % channels === c).reduce((a, b) => a + b, 0) / total : 0));
+  return Float32Array.from(num, (v, j) => (den[Math.floor(j / channels)]! > 0 ? v / den[Math.floor(j / channels)]! : overall[j % channels]!));
+}`,
+  },
+  colourByGains: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** grey·gain per pixel and channel (colourGains), clipped to [0, 1]: rows of [pixels · channels]. */
+export function colourByGains(grey: ArrayLike<number>, gains: Float32Array, pixels: number, channels: number): Float32Array {
+  const count = Math.floor(grey.length / pixels);
+  const out = new Float32Array(count * pixels * channels);
+  for (let i = 0; i < count * pixels; i++)
+    for (let c = 0; c < channels; c++) out[i * channels + c] = Math.min(1, Math.max(0, grey[i]! * gains[(i % pixels) * channels + c]!));
+  return out;
+}`,
+  },
+  greyToChannels: {
+    file: 'src/runtime/program/image-to-image.ts',
+    uses: [],
+    tfTypes: false,
+    source: `/** The grey image repeated on every channel: rows of [pixels · channels]. */
+export function greyToChannels(grey: ArrayLike<number>, channels: number): Float32Array {
+  const out = new Float32Array(grey.length * channels);
+  for (let i = 0; i < grey.length; i++) out.fill(grey[i]!, i * channels, (i + 1) * channels);
+  return out;
 }`,
   },
   conditionalScores: {
     file: 'src/runtime/program/image-to-image.ts',
-    uses: ['ConditionalRows', 'ConditionalSampling', 'T', 'Tf', 'maskedMse', 'meanPsnr', 'meanRow', 'sampleConditioned', 'toPixels'],
+    uses: ['ConditionalKind', 'ConditionalRows', 'ConditionalSampling', 'T', 'Tf', 'colourByGains', 'colourGains', 'greyToChannels', 'maskedMse', 'meanPsnr', 'meanRow', 'meanSquaredDifference', 'sampleConditioned', 'toPixels'],
     tfTypes: true,
     source: `/**
  * SR3's and Palette's measures on the first \`examples\` held-out images: samples an output for each
  * condition, then scores it against the target, beside the trivial answer. Super-resolution: mean
  * PSNR of the samples and of the upsampled input itself. Inpainting: the squared error on the masked
- * pixels of the samples and of the mean training image (from \`trainTargets\`) put in the square.
- * Errors and PSNR on pixels in [0, 1].
+ * pixels of the samples and of the mean training image (from \`train\`'s targets) put in the square.
+ * Colourisation: the squared error over the whole image (every pixel and channel is generated) of the
+ * samples, of the grey image times the training set's least-squares colour at each pixel (colourGains,
+ * fitted on \`train\`), and of the grey image copied to every channel (\`greyCopy\`). Without \`train\` the
+ * baselines are fitted on the held-out rows themselves. Errors and PSNR on pixels in [0, 1].
  */
 export async function conditionalScores(
   tf: Tf,
   model: { apply(inputs: T[], kwargs?: Record<string, unknown>): T | T[] | tfType.SymbolicTensor | tfType.SymbolicTensor[] },
   shape: number[],
-  kind: 'superResolution' | 'inpainting',
+  kind: ConditionalKind,
   rows: ConditionalRows,
-  trainTargets: Float32Array | undefined,
+  train: { target: Float32Array; condition?: Float32Array } | undefined,
   options: ConditionalSampling & { examples: number },
-): Promise<{ score: number; baseline: number; outputs: Float32Array }> {
+): Promise<{ score: number; baseline: number; greyCopy?: number; outputs: Float32Array }> {
   const n = Math.min(options.examples, Math.floor(rows.target.length / rows.size));
   const first = (a: Float32Array) => a.subarray(0, n * rows.size);
   const target = toPixels(first(rows.target));
+  if (kind === 'colourisation') {
+    const pixels = shape[0]! * shape[1]!;
+    const channels = rows.size / pixels;
+    const greySize = rows.conditionSize ?? rows.size;
+    if (greySize !== pixels) throw new Error(\`A colourisation score needs a one-channel condition: got \${greySize} values for \${pixels} pixels.\`);
+    const condition = rows.condition.subarray(0, n * greySize);
+    const outputs = await sampleConditioned(tf, model, shape, condition, undefined, { ...options, conditionShape: [shape[0]!, shape[1]!, 1] });
+    const fit = train?.condition ? { grey: train.condition, colour: train.target } : { grey: condition, colour: first(rows.target) };
+    const gains = colourGains(toPixels(fit.grey), toPixels(fit.colour), pixels, channels);
+    const grey = toPixels(condition);
+    return {
+      score: meanSquaredDifference(outputs, target),
+      baseline: meanSquaredDifference(colourByGains(grey, gains, pixels, channels), target),
+      greyCopy: meanSquaredDifference(greyToChannels(grey, channels), target),
+      outputs,
+    };
+  }
   if (kind === 'superResolution') {
     const outputs = await sampleConditioned(tf, model, shape, first(rows.condition), undefined, options);
     return { score: meanPsnr(outputs, target, rows.size), baseline: meanPsnr(toPixels(first(rows.condition)), target, rows.size), outputs };
@@ -1358,7 +1501,7 @@ export async function conditionalScores(
   if (!rows.mask) throw new Error('An inpainting score needs the mask.');
   const mask = first(rows.mask);
   const outputs = await sampleConditioned(tf, model, shape, first(rows.condition), { image: first(rows.target), mask }, options);
-  const mean = meanRow(toPixels(trainTargets ?? first(rows.target)), rows.size);
+  const mean = meanRow(toPixels(train?.target ?? first(rows.target)), rows.size);
   const fill = Float32Array.from(target, (v, i) => (mask[i]! > 0 ? mean[i % rows.size]! : v));
   return { score: maskedMse(outputs, target, mask), baseline: maskedMse(fill, target, mask), outputs };
 }`,

@@ -1,6 +1,7 @@
 /**
  * SR3 and Palette in the Train tab: for a few held-out digits, the input the denoiser is given (the
- * upsampled low-resolution digit, or the digit with its square to fill shown grey), the output it
+ * upsampled low-resolution digit, the digit with its square to fill shown grey, or the grey digit to
+ * colour), the output it
  * samples (50-step DDIM with the moving-average weights) and the target, side by side. Sampling runs
  * in the worker on the last run's networks (ProgramRun.conditionalExamples); only canvases are drawn.
  */
@@ -20,18 +21,35 @@ const SCALE = 3;
 /** Whether the program is a conditional diffusion model with a measure to take held-out conditions from. */
 export const hasConditionalExamples = (program: PlanProgram | null | undefined): boolean => !!program && conditionalMeasure(program) !== null;
 
-function Picture({ values, offset, height, width, label }: { values: Float32Array; offset: number; height: number; width: number; label: string }) {
+/** One image of `channels` (1: grey, 3: RGB) values per pixel, from `offset` in `values`. */
+function Picture({
+  values,
+  offset,
+  height,
+  width,
+  channels,
+  label,
+}: {
+  values: Float32Array;
+  offset: number;
+  height: number;
+  width: number;
+  channels: number;
+  label: string;
+}) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const ctx = ref.current?.getContext('2d');
     if (!ctx) return;
     const img = ctx.createImageData(width, height);
+    const byte = (v: number) => Math.max(0, Math.min(1, v)) * 255;
     for (let i = 0; i < height * width; i++) {
-      const v = Math.max(0, Math.min(1, values[offset + i]!)) * 255;
-      img.data.set([v, v, v, 255], i * 4);
+      const at = offset + i * channels;
+      const [r, g, b] = channels >= 3 ? [values[at]!, values[at + 1]!, values[at + 2]!] : [values[at]!, values[at]!, values[at]!];
+      img.data.set([byte(r), byte(g), byte(b), 255], i * 4);
     }
     ctx.putImageData(img, 0, 0);
-  }, [values, offset, height, width]);
+  }, [values, offset, height, width, channels]);
   return (
     <canvas
       ref={ref}
@@ -50,7 +68,13 @@ export function ConditionalExamplesPanel({ program, trained }: { program: PlanPr
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const kind = conditionalMeasure(program)?.kind ?? 'superResolution';
-  const names = kind === 'superResolution' ? ['Low resolution, upsampled', 'Sampled', 'Original'] : ['Square to fill', 'Filled in', 'Original'];
+  const names =
+    kind === 'superResolution'
+      ? ['Low resolution, upsampled', 'Sampled', 'Original']
+      : kind === 'colourisation'
+        ? ['Grey', 'Coloured', 'Original']
+        : ['Square to fill', 'Filled in', 'Original'];
+  const title = kind === 'superResolution' ? 'Super-resolution' : kind === 'colourisation' ? 'Colourisation' : 'Inpainting';
 
   const show = async () => {
     setBusy(true);
@@ -64,9 +88,9 @@ export function ConditionalExamplesPanel({ program, trained }: { program: PlanPr
     }
   };
 
-  const [count, height, width] = answer ? [answer.shape[0]!, answer.shape[1]!, answer.shape[2]!] : [0, 0, 0];
+  const [count, height, width, channels] = answer ? [answer.shape[0]!, answer.shape[1]!, answer.shape[2]!, answer.shape[3] ?? 1] : [0, 0, 0, 1];
   return (
-    <Section title={kind === 'superResolution' ? 'Super-resolution' : 'Inpainting'} testId="conditional-examples">
+    <Section title={title} testId="conditional-examples">
       <p className="pb-muted pb-small-text">
         Held-out digits: what the denoiser is given, what it samples ({STEPS}-step DDIM, moving-average weights) and the original.
       </p>
@@ -104,7 +128,14 @@ export function ConditionalExamplesPanel({ program, trained }: { program: PlanPr
             <div key={i} role="row" className="pb-conditional-row" style={{ display: 'contents' }}>
               {[answer.input, answer.output, answer.target].map((values, k) => (
                 <span key={k} role="cell">
-                  <Picture values={values} offset={i * height * width} height={height} width={width} label={`${names[k]}, held-out digit ${i + 1}`} />
+                  <Picture
+                    values={values}
+                    offset={i * height * width * channels}
+                    height={height}
+                    width={width}
+                    channels={channels}
+                    label={`${names[k]}, held-out digit ${i + 1}`}
+                  />
                 </span>
               ))}
             </div>

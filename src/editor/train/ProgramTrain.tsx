@@ -367,8 +367,15 @@ function ProgramMetrics({ run }: { run: ProgramLiveRun }) {
   const collapse = new Set<string>();
   const fractions = new Set<string>();
   const units = new Map<string, string>();
+  // Palette's colourisation reports under inpainting's names (maskedMse, meanFillMse), which mean other things there.
+  const words = new Map<string, string>();
   for (const s of metricSteps) {
     if (s.kind !== 'metric') continue;
+    if (s.metric === 'ColourisationScore') {
+      words.set(s.name, 'Squared error of the sampled colours');
+      words.set(String(s.config.baselineMetric), 'Squared error of the grey image times the usual colour at each pixel');
+      words.set(String(s.config.greyCopyMetric), 'Squared error of the grey image on every channel');
+    }
     if (s.metric === 'CollapseMonitor') collapse.add(s.name);
     else if (s.metric === 'FlowLikelihood' || s.metric === 'GaussianBaseline') {
       // Likelihoods are not fractions: nats per example, and bits per dimension for images.
@@ -378,7 +385,8 @@ function ProgramMetrics({ run }: { run: ProgramLiveRun }) {
       // PSNR in decibels, the samples' beside the upsampled input's.
       units.set(s.name, 'dB');
       units.set(String(s.config.baselineMetric), 'dB');
-    } else if (s.metric !== 'MeanSquaredErrorMetric' && s.metric !== 'MeanImageBaseline' && s.metric !== 'InpaintingScore') fractions.add(s.name);
+    } else if (s.metric !== 'MeanSquaredErrorMetric' && s.metric !== 'MeanImageBaseline' && s.metric !== 'InpaintingScore' && s.metric !== 'ColourisationScore')
+      fractions.add(s.name);
     if (typeof s.config.randomInitMetric === 'string' && s.config.randomInitMetric) fractions.add(s.config.randomInitMetric);
   }
   const rows = flatMetrics(run.metrics ?? {}).filter(([name]) => name !== 'collapseReference');
@@ -389,7 +397,7 @@ function ProgramMetrics({ run }: { run: ProgramLiveRun }) {
         <tbody>
           {rows.map(([name, value]) => (
             <tr key={name} data-testid={`metric-${name}`}>
-              <th scope="row">{wordsFor(name)}</th>
+              <th scope="row">{words.get(name) ?? wordsFor(name)}</th>
               <td className="pb-num pb-mono">
                 {collapse.has(name) ? (
                   <>

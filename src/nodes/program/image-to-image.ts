@@ -182,4 +182,106 @@ export const InpaintingScoreSpec = define({
       : problem(`Received ${formatShape(mask!)}, expected the target's shape ${formatShape(target!)}.`, 'Wire the Square mask.', 'mask')),
 });
 
-export const IMAGE_TO_IMAGE_PROGRAM_SPECS = [LowResolutionSpec, SquareMaskSpec, CompositeSpec, MaskedMseSpec, SuperResolutionScoreSpec, InpaintingScoreSpec];
+/**
+ * The largest chroma Colour by class takes at a luminance: the YCbCr colour of luma Y and chroma r at
+ * any angle stays in [0, 1] while 1.772·r (blue's reach, the widest) ≤ min(Y, 1 − Y).
+ */
+const maxChroma = (luminance: number): number => Math.min(luminance, 1 - luminance) / 1.772;
+
+export const ClassColourSpec = define({
+  type: 'ClassColour',
+  label: 'Colour by class',
+  category: 'Augment',
+  kind: 'op',
+  procedures: both,
+  description:
+    "Palette's colourisation target, made from the data alone: each grey image (in [0, 1]) times its class's colour, so the stroke takes the hue of its digit and black stays black. Class k of K gets the Rec. 601 YCbCr colour of luma Y (luminance) and chroma r at the angle 360°·k/K in the (Cb, Cr) plane: R = Y + 1.402·Cr, G = Y − 0.344136·Cb − 0.714136·Cr, B = Y + 1.772·Cb. Every colour has the same luma, so the grey image of the result (Luminance) is the digit times Y and says nothing of its colour: a network must recognise the shape to colour it.",
+  inputs: [{ name: 'in', label: 'grey' }, { name: 'label' }],
+  outputs: [{ name: 'out' }],
+  params: z.object({
+    luminance: z.number().min(0.05).max(0.95).default(0.5).describe('The luma Y every class colour shares.'),
+    chroma: z.number().min(0).max(0.5).default(0.28).describe('How far from grey each colour is (its radius in the Cb, Cr plane).'),
+  }),
+  keyParams: ['luminance', 'chroma'],
+  infer: (p, [x, label]) => {
+    const bad = imageProblem(x!, 'in');
+    if (bad) return bad;
+    if (x![3] !== 1)
+      return problem(`Received ${formatShape(x!)}, expected grey images (one channel).`, 'Feed it the image port of a grey data set such as MNIST.', 'in');
+    if (label!.length !== 2 || label![1] === null)
+      return problem(`Received ${formatShape(label!)}, expected one-hot labels (batch, classes).`, 'Feed it the label port of Data.', 'label');
+    if (p.chroma > maxChroma(p.luminance) + 1e-9)
+      return {
+        code: 'PB300',
+        param: 'chroma',
+        message: `A chroma of ${p.chroma} takes some colours of luma ${p.luminance} outside [0, 1].`,
+        help: `At this luminance the chroma can be at most ${maxChroma(p.luminance).toFixed(3)}.`,
+      };
+    return { out: [x![0]!, x![1]!, x![2]!, 3] };
+  },
+});
+
+export const LuminanceSpec = define({
+  type: 'Luminance',
+  label: 'Luminance',
+  category: 'Augment',
+  kind: 'op',
+  procedures: both,
+  description:
+    "The grey image of RGB images, by Rec. 601 luma: Y = 0.299·R + 0.587·G + 0.114·B (one channel). Palette's colourisation conditions on it. The weights sum to 1, so it gives the same grey on pixels in [0, 1] or scaled to [−1, 1].",
+  inputs: [{ name: 'in' }],
+  outputs: [{ name: 'out' }],
+  params: z.object({}),
+  keyParams: [],
+  infer: (_p, [x]) => {
+    const bad = imageProblem(x!, 'in');
+    if (bad) return bad;
+    if (x![3] !== 3)
+      return problem(`Received ${formatShape(x!)}, expected RGB images (three channels).`, 'Feed it colour images, such as Colour by class makes.', 'in');
+    return { out: [x![0]!, x![1]!, x![2]!, 1] };
+  },
+});
+
+export const ColourisationScoreSpec = define({
+  type: 'ColourisationScore',
+  label: 'Colourisation error',
+  category: 'Evaluation',
+  kind: 'metric',
+  procedures: ['evaluate'],
+  description:
+    "Samples the denoiser on held-out grey images and reports the squared error of its colours against the true ones over the whole image (every pixel and channel is generated: the mask is the whole image; pixels in [0, 1]), beside two answers that read no shape: the grey image times the training set's least-squares colour at each pixel (Σ grey·colour / Σ grey² over the training images: the colour a digit usually has there), and the grey image copied to every channel. Palette must beat them.",
+  inputs: [
+    { name: 'target', label: 'x₀' },
+    { name: 'condition', label: 'grey' },
+  ],
+  outputs: [],
+  params: z.object({
+    metric: metricName('maskedMse'),
+    baselineMetric: metricName('meanFillMse'),
+    greyCopyMetric: metricName('greyCopyMse'),
+    ...samplingParams,
+  }),
+  keyParams: ['metric', 'steps', 'examples'],
+  infer: (_p, [target, condition]) =>
+    imageProblem(target!, 'target') ??
+    imageProblem(condition!, 'condition') ??
+    (condition![1] === target![1] && condition![2] === target![2] && condition![3] === 1
+      ? {}
+      : problem(
+          `Received ${formatShape(condition!)}, expected one-channel images the size of the target ${formatShape(target!)}.`,
+          'Wire the grey image the network is given (Luminance of x₀).',
+          'condition',
+        )),
+});
+
+export const IMAGE_TO_IMAGE_PROGRAM_SPECS = [
+  LowResolutionSpec,
+  SquareMaskSpec,
+  CompositeSpec,
+  MaskedMseSpec,
+  SuperResolutionScoreSpec,
+  InpaintingScoreSpec,
+  ClassColourSpec,
+  LuminanceSpec,
+  ColourisationScoreSpec,
+];

@@ -1,5 +1,6 @@
 import type { PlanProcedure, PlanProgram, ProgramStep } from '../../compiler/program';
 import type { DiffusionPrediction } from './diffusion';
+import type { ConditionalKind } from './image-to-image';
 
 /**
  * What sampling a diffusion program needs from its plan: the schedule of its Diffuse node and the
@@ -90,15 +91,19 @@ export function unconditionalDenoiser(program: PlanProgram): DenoiserSetup | nul
   return denoiserSetups(program).find((s) => s.inputs === 2) ?? null;
 }
 
-/** The sampling measure of a conditional diffusion program (SR3's PSNR, Palette's inpainting error), with its procedure. */
-export function conditionalMeasure(
-  program: PlanProgram,
-): { procedure: string; step: Extract<ProgramStep, { kind: 'metric' }>; kind: 'superResolution' | 'inpainting' } | null {
+/** Each conditional sampling measure's kind, by metric node type. */
+const CONDITIONAL_MEASURES: Record<string, ConditionalKind> = {
+  SuperResolutionScore: 'superResolution',
+  InpaintingScore: 'inpainting',
+  ColourisationScore: 'colourisation',
+};
+
+/** The sampling measure of a conditional diffusion program (SR3's PSNR, Palette's inpainting or colourisation error), with its procedure. */
+export function conditionalMeasure(program: PlanProgram): { procedure: string; step: Extract<ProgramStep, { kind: 'metric' }>; kind: ConditionalKind } | null {
   for (const proc of program.procedures) {
     if (proc.kind !== 'evaluate') continue;
     for (const s of proc.steps)
-      if (s.kind === 'metric' && (s.metric === 'SuperResolutionScore' || s.metric === 'InpaintingScore'))
-        return { procedure: proc.id, step: s, kind: s.metric === 'SuperResolutionScore' ? 'superResolution' : 'inpainting' };
+      if (s.kind === 'metric' && Object.hasOwn(CONDITIONAL_MEASURES, s.metric)) return { procedure: proc.id, step: s, kind: CONDITIONAL_MEASURES[s.metric]! };
   }
   return null;
 }

@@ -13,7 +13,7 @@ import { flowOutputs, flowLikelihood, gaussianBaselineNll } from './flows';
 import { meanImageBaselineMse } from './glom';
 import { emaDecayAt, runOp } from './ops';
 import { conditionalMeasure, denoiserSetup, type DenoiserSetup } from './denoiser';
-import { conditionalScores, toPixels, type ConditionalRows } from './image-to-image';
+import { conditionalScores, greyToChannels, toPixels, type ConditionalKind, type ConditionalRows } from './image-to-image';
 import { argmaxRows, clampParameter, directPredUpdate, followAverage, Minimizer, setMetric, trainableVariables } from './updates';
 
 type Tf = typeof tfType;
@@ -86,7 +86,7 @@ export interface ConditionalExamples {
   input: Float32Array;
   output: Float32Array;
   target: Float32Array;
-  kind: 'superResolution' | 'inpainting';
+  kind: ConditionalKind;
 }
 
 export interface ProgramResult {
@@ -406,7 +406,8 @@ export class ProgramRun {
         m.metric === 'KNearestNeighbours' ||
         m.metric === 'GaussianBaseline' ||
         m.metric === 'MeanImageBaseline' ||
-        m.metric === 'InpaintingScore',
+        m.metric === 'InpaintingScore' ||
+        m.metric === 'ColourisationScore',
     );
     const onTrain = needsTrain ? await collect(train) : undefined;
     for (const m of metricSteps) {
@@ -439,11 +440,15 @@ export class ProgramRun {
           setMetric(metrics, m.name, meanImageBaselineMse(onTrain!.get(`${m.nodeId}:0`)!, f));
           break;
         case 'SuperResolutionScore':
-        case 'InpaintingScore': {
-          const rows = { target: f.data, condition: y!.data, mask: onTest.get(`${m.nodeId}:2`)?.data, size: f.dim };
-          const { score, baseline } = await this.scoreConditional(m, rows, onTrain?.get(`${m.nodeId}:0`)?.data, options.seed);
+        case 'InpaintingScore':
+        case 'ColourisationScore': {
+          const rows = { target: f.data, condition: y!.data, mask: onTest.get(`${m.nodeId}:2`)?.data, size: f.dim, conditionSize: y!.dim };
+          const trainTarget = onTrain?.get(`${m.nodeId}:0`)?.data;
+          const train = trainTarget ? { target: trainTarget, condition: onTrain?.get(`${m.nodeId}:1`)?.data } : undefined;
+          const { score, baseline, greyCopy } = await this.scoreConditional(m, rows, train, options.seed);
           setMetric(metrics, m.name, score);
           setMetric(metrics, String(m.config.baselineMetric), baseline);
+          if (greyCopy !== undefined && m.config.greyCopyMetric) setMetric(metrics, String(m.config.greyCopyMetric), greyCopy);
           break;
         }
         case 'KNearestNeighbours':
@@ -513,13 +518,13 @@ export class ProgramRun {
   private async scoreConditional(
     m: Extract<ProgramStep, { kind: 'metric' }>,
     rows: ConditionalRows,
-    trainTargets: Float32Array | undefined,
+    train: { target: Float32Array; condition?: Float32Array } | undefined,
     seed: number,
-  ): Promise<{ score: number; baseline: number; outputs: Float32Array }> {
+  ): Promise<{ score: number; baseline: number; greyCopy?: number; outputs: Float32Array }> {
     const { model, setup } = this.denoiser(m.config.weights);
     const shape = model.inputs[0]!.shape.slice(1) as number[];
-    const kind = m.metric === 'SuperResolutionScore' ? 'superResolution' : 'inpainting';
-    return conditionalScores(this.tf, model, shape, kind, rows, trainTargets, {
+    const kind: ConditionalKind = m.metric === 'SuperResolutionScore' ? 'superResolution' : m.metric === 'ColourisationScore' ? 'colourisation' : 'inpainting';
+    return conditionalScores(this.tf, model, shape, kind, rows, train, {
       schedule: setup.schedule,
       timesteps: setup.timesteps,
       steps: m.config.steps as number,
@@ -533,7 +538,8 @@ export class ProgramRun {
   /**
    * Input, output and target of a conditional diffusion program (SR3, Palette) for the first `count`
    * held-out images, in [0, 1]: its sampling measure's condition and target, the denoiser's samples
-   * (with `weights`, else the measure's), and for inpainting the input shown with the square grey.
+   * (with `weights`, else the measure's), and for inpainting the input shown with the square grey;
+   * for colourisation the grey input is repeated on the output's channels, so all three share a shape.
    */
   async conditionalExamples(
     ds: Dataset,
@@ -541,12 +547,12 @@ export class ProgramRun {
     options: { seed: number; steps?: number; eta?: number; weights?: 'ema' | 'online' },
   ): Promise<ConditionalExamples> {
     const measure = conditionalMeasure(this.program);
-    if (!measure) throw new Error('This program has no super-resolution or inpainting measure to take its inputs from.');
+    if (!measure) throw new Error('This program has no super-resolution, inpainting or colourisation measure to take its inputs from.');
     const proc = this.program.procedures.find((p) => p.id === measure.procedure)!;
     const test = limited(ds.test, count, exampleSize(ds));
     const got = await this.collect(proc, ds, test, [measure.step]);
     const part = (i: number) => got.get(`${measure.step.nodeId}:${i}`);
-    const rows: ConditionalRows = { target: part(0)!.data, condition: part(1)!.data, mask: part(2)?.data, size: part(0)!.dim };
+    const rows: ConditionalRows = { target: part(0)!.data, condition: part(1)!.data, mask: part(2)?.data, size: part(0)!.dim, conditionSize: part(1)!.dim };
     const step = {
       ...measure.step,
       config: {
@@ -559,7 +565,12 @@ export class ProgramRun {
     };
     const { outputs } = await this.scoreConditional(step, rows, undefined, options.seed);
     const target = toPixels(rows.target);
-    const input = measure.kind === 'inpainting' ? Float32Array.from(target, (v, i) => (rows.mask![i]! > 0 ? 0.5 : v)) : toPixels(rows.condition);
+    const input =
+      measure.kind === 'inpainting'
+        ? Float32Array.from(target, (v, i) => (rows.mask![i]! > 0 ? 0.5 : v))
+        : measure.kind === 'colourisation'
+          ? greyToChannels(toPixels(rows.condition), rows.size / rows.conditionSize!)
+          : toPixels(rows.condition);
     const shape = [test.count, ...(this.denoiser(step.config.weights).model.inputs[0]!.shape.slice(1) as number[])];
     return { shape, input, output: outputs, target, kind: measure.kind };
   }

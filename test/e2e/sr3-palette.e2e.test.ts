@@ -1,12 +1,13 @@
 /**
  * SR3 and Palette in real headless Chromium: each template opens, a short run (64 digits, two steps)
  * trains in the worker, the evaluation reports the sampled measure beside its trivial answer (PSNR in
- * dB beside the bicubic upsampling; the masked error beside filling with the mean image), and the
- * Train tab samples held-out digits and shows input, output and target side by side, with the column
- * names held below the sticky run header while the rows scroll.
+ * dB beside the bicubic upsampling; the masked error beside filling with the mean image; Palette
+ * colourise's error beside the grey image times the usual colour), and the Train tab samples held-out
+ * digits and shows input, output and target side by side (colourise: the grey input grey, the target
+ * in colour), with the column names held below the sticky run header while the rows scroll.
  * Run with:
  *   npx vitest run -c vitest.e2e.config.ts test/e2e/sr3-palette.e2e.test.ts
- * Screenshots land in .tmp/shots/sr3-*.png and palette-*.png (…-examples-scrolled: the table scrolled).
+ * Screenshots land in .tmp/shots/sr3-*.png, palette-*.png and palette-colourise-*.png (…-examples-scrolled: the table scrolled).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -25,20 +26,30 @@ describe.skipIf(!e2e)('SR3 and Palette in Chromium', () => {
   });
 
   test.each([
-    ['SR3', 'sr3', /^PSNR of the samples\d+\.\d+ dB$/, /^PSNR of the bicubic upsampling\d+\.\d+ dB$/, 'psnr', 'bicubicPsnr'],
+    ['SR3', 'mnist', 'sr3', /^PSNR of the samples\d+\.\d+ dB$/, /^PSNR of the bicubic upsampling\d+\.\d+ dB$/, 'psnr', 'bicubicPsnr'],
     [
       'Palette',
+      'mnist',
       'palette',
       /^Squared error of the samples in the square0\.\d+$/,
       /^Squared error filling the square with the mean image0\.\d+$/,
       'maskedMse',
       'meanFillMse',
     ],
+    [
+      'Palette',
+      'colourise',
+      'palette-colourise',
+      /^Squared error of the sampled colours0\.\d+$/,
+      /^Squared error of the grey image times the usual colour at each pixel0\.\d+$/,
+      'maskedMse',
+      'meanFillMse',
+    ],
   ])(
-    'open %s, train two steps, see the measure beside its baseline and input / output / target',
-    async (title, id, scoreText, baselineText, score, baseline) => {
+    'open %s %s, train two steps, see the measure beside its baseline and input / output / target',
+    async (title, preset, id, scoreText, baselineText, score, baseline) => {
       const page = await openEditor(h);
-      await openTemplate(page, title, 'mnist');
+      await openTemplate(page, title, preset);
       await page.getByTestId('graph-tab-procedure-evaluate').waitFor();
       await page.getByRole('tab', { name: 'Train', exact: true }).click();
       const train = page.getByTestId('program-train');
@@ -58,6 +69,24 @@ describe.skipIf(!e2e)('SR3 and Palette in Chromium', () => {
       await expect.poll(() => rows.count(), { timeout: 120_000 }).toBe(6);
       expect(await rows.first().locator('canvas').count()).toBe(3);
       expect(await rows.first().locator('canvas').nth(2).getAttribute('aria-label')).toBe('Original, held-out digit 1');
+      if (preset === 'colourise') {
+        expect(await text(page, 'metric-greyCopyMse')).toMatch(/^Squared error of the grey image on every channel0\.\d+$/);
+        // Pixels drawn with channels apart by more than 40 of 255: none in the grey input, many in the coloured original.
+        const colourful = (k: number) =>
+          rows
+            .first()
+            .locator('canvas')
+            .nth(k)
+            .evaluate((canvas: HTMLCanvasElement) => {
+              const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+              let n = 0;
+              for (let i = 0; i < d.length; i += 4) if (Math.max(d[i]!, d[i + 1]!, d[i + 2]!) - Math.min(d[i]!, d[i + 1]!, d[i + 2]!) > 40) n++;
+              return n;
+            });
+        expect(await colourful(0)).toBe(0);
+        expect(await colourful(2)).toBeGreaterThan(20);
+        expect(await page.getByTestId('conditional-examples').getByRole('heading').first().textContent()).toContain('Colourisation');
+      }
       await page.getByTestId('conditional-examples').scrollIntoViewIfNeeded();
       await shot(page, `${id}-examples`);
 

@@ -279,6 +279,8 @@ const presetCases: Case[] = [
   { ...networkCase('realnvp', 'moons', 'model'), flow: true },
   { ...networkCase('glow', 'mnist', 'model'), flow: true },
   networkCase('ddpm', 'mnist', 'model'),
+  // Palette colourise's UNet: a grey condition (1 channel) beside an RGB x_t (3).
+  networkCase('palette', 'colourise', 'model'),
   networkCase('glom', 'tiny', 'model'),
   networkCase('glom', 'tiny', 'update'),
   networkCase('glom', 'tiny', 'decoder'),
@@ -376,7 +378,8 @@ function prepare(c: Case, index: number): { folder: string; trainable: number; n
       writeFileSync(join(folder, `input${i}.bin`), Buffer.from(ids.buffer));
       return tf.tensor(ids, shape, 'int32');
     }
-    const xs = Float32Array.from({ length: count }, () => random() * 2 - 1);
+    // Flows see what they are trained on: glow starts with a logit step, defined on (0, 1) only.
+    const xs = Float32Array.from({ length: count }, () => (c.flow ? random() : random() * 2 - 1));
     writeFileSync(join(folder, `input${i}.bin`), Buffer.from(xs.buffer));
     return tf.tensor(xs, shape);
   });
@@ -441,6 +444,7 @@ describe('a program exports one folder per network', () => {
     ['ddpm', 'cifar10', ['model']],
     ['sr3', 'mnist', ['model']],
     ['palette', 'mnist', ['model']],
+    ['palette', 'colourise', ['model']],
     ['glom', 'small', ['model', 'update', 'decoder']],
   ])('%s --preset %s', (template, preset, ids) => {
     const { doc } = presetCase(template, preset);

@@ -167,6 +167,8 @@ const CASES: [string, Record<string, unknown>, number[][], number, number][] = [
   ['FlowSplit', {}, [[2, 2, 3]], 4 * 9 * 1 * 4, 4 * (4 + 1)],
   // a learned mean and log-scale per channel: element-wise; kept: the 3·3·4 output
   ['FlowPrior', {}, [[3, 3, 4]], 0, 36],
+  // the logit of every pixel: element-wise; kept: the 4·4·1 output
+  ['FlowLogit', { alpha: 1e-6 }, [[4, 4, 1]], 0, 16],
   // views: tfjs shares the input's data
   ['Flatten', {}, [[7, 7, 4]], 0, 0],
   ['Reshape', { targetShape: [49, 16] }, [[7, 7, 16]], 0, 0],

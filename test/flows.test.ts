@@ -124,6 +124,47 @@ describe('flow layers on 2-D data', () => {
   });
 });
 
+describe('logit step', () => {
+  it.each([
+    ['alone, alpha 1e-6', [['PatchbayFlowLogit', { alpha: 1e-6 }]]],
+    [
+      'before a Glow step, alpha 0.05',
+      [
+        ['PatchbayFlowLogit', { alpha: 0.05 }],
+        ['PatchbayActNorm', {}],
+        ['PatchbayInvertibleConv1x1', {}],
+        ['PatchbayAffineCoupling', { parity: 1, hidden: 8 }],
+      ],
+    ],
+  ] as Array<[string, LayerSpec[]]>)('%s: inverse(forward(x)) = x within 1e-4 on (0, 1), and logdet = log|det J| of the autodiff Jacobian', (_name, layers) => {
+    const model = flowModel([2], layers);
+    // Dequantised pixels: (0, 1), close to both ends too, where the logit is steepest.
+    const x = tf.tensor2d([0.002, 0.5, 0.3, 0.997, 0.9, 0.1, 0.01, 0.01, 0.6, 0.45, 0.999, 0.001], [6, 2]);
+    flowForward(tf, model, x);
+    const { z, logdet } = flowForward(tf, model, x);
+    expect(maxAbs(flowInverse(tf, model, z), x)).toBeLessThan(1e-4);
+    const numeric = jacobianLogDet(model, x);
+    const exact = Array.from(logdet.dataSync());
+    numeric.forEach((n, i) => expect(Math.abs(n - exact[i]!), `example ${i}: ${exact[i]} against ${n}`).toBeLessThan(2e-3));
+    expect(Math.min(...exact.map(Math.abs))).toBeGreaterThan(0.1);
+    model.dispose();
+  });
+
+  it('is logit(α + (1 − 2α)·x) with log|det J| = Σ log((1 − 2α) / (p(1 − p))), by hand', () => {
+    const model = flowModel([2], [['PatchbayFlowLogit', { alpha: 0.05 }]]);
+    const { z, logdet } = flowForward(tf, model, tf.tensor2d([0, 0.75], [1, 2]));
+    const p = [0.05, 0.05 + 0.9 * 0.75];
+    const expected = p.map((v) => Math.log(v / (1 - v)));
+    Array.from(z.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+    expect(logdet.dataSync()[0]!).toBeCloseTo(
+      p.reduce((s, v) => s + Math.log(0.9 / (v * (1 - v))), 0),
+      4,
+    );
+    expect(() => createCustomLayer('PatchbayFlowLogit', { alpha: 0.5 })).toThrow(/between 0 and 0.5/);
+    model.dispose();
+  });
+});
+
 describe('flow layers on images', () => {
   it('squeeze moves each 2×2 patch into channels and back', () => {
     const model = flowModel([4, 4, 1], [['PatchbayFlowSqueeze', {}]]);
@@ -140,14 +181,15 @@ describe('flow layers on images', () => {
   });
 
   it.each([
-    ['checkerboard', 0],
-    ['channel', 1],
-  ] as const)('a Glow stack with a %s coupling inverts within 1e-4 and its logdet is each step’s sum', (mask, parity) => {
+    ['checkerboard', 0, 'sigmoid'],
+    ['channel', 1, 'sigmoid'],
+    ['channel', 0, 'tanh'],
+  ] as const)('a Glow stack with a %s coupling (parity %i, %s scale) inverts within 1e-4 and its logdet is each step’s sum', (mask, parity, scale) => {
     const layers: LayerSpec[] = [
       ['PatchbayFlowSqueeze', {}],
       ['PatchbayActNorm', {}],
       ['PatchbayInvertibleConv1x1', {}],
-      ['PatchbayAffineCoupling', { parity, mask, hidden: 8 }],
+      ['PatchbayAffineCoupling', { parity, mask, hidden: 8, scale }],
     ];
     const model = flowModel([4, 4, 2], layers);
     const x = tf.randomUniform([3, 4, 4, 2], 0, 1, 'float32', 9);

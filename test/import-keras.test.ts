@@ -106,6 +106,7 @@ const PATCHBAY_CLASSES = [
   'PatchbayCapsuleLength',
   'PatchbayClassToken',
   'PatchbayDigitCapsules',
+  'PatchbayFlowLogit',
   'PatchbayFlowPrior',
   'PatchbayFlowSplit',
   'PatchbayFlowSqueeze',

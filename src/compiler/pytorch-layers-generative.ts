@@ -1,6 +1,6 @@
 /**
  * The PyTorch export of the generative layers: the flow steps (RealNVP, Glow: affine coupling,
- * ActNorm, invertible 1×1 convolution, squeeze, split, learned prior) and the diffusion layers (timestep embedding,
+ * ActNorm, invertible 1×1 convolution, squeeze, split, learned prior, logit) and the diffusion layers (timestep embedding,
  * residual block with a timestep, spatial attention, the DDPM UNet). Each becomes a readable
  * nn.Module of model.py (the helper classes below) with the weight names of its tfjs layer, so that
  * weights.py moves them both ways. The classes compute what src/runtime/layers computes, in the same
@@ -22,6 +22,7 @@ export type GenerativeHelperName =
   | 'FlowSqueeze'
   | 'FlowSplit'
   | 'FlowPrior'
+  | 'FlowLogit'
   | 'ActNorm'
   | 'InvertibleConv1x1'
   | 'AffineCouplingMLP'
@@ -145,6 +146,7 @@ export const FLOW_FACTORIES: ReadonlySet<string> = new Set([
   'PatchbayFlowSqueeze',
   'PatchbayFlowSplit',
   'PatchbayFlowPrior',
+  'PatchbayFlowLogit',
 ]);
 
 /**
@@ -234,6 +236,11 @@ export const GENERATIVE_EMITTERS: Record<string, GenerativeEmitter> = {
     ctx.weight('log_scale', 'log_scale', 'copy', [c]);
     return `self.${ctx.attr}(${x!.name})`;
   },
+  PatchbayFlowLogit(config, [x], _out, ctx) {
+    ctx.helper('FlowLogit');
+    ctx.init(`self.${ctx.attr} = FlowLogit(${py(config.alpha)})`);
+    return `self.${ctx.attr}(${x!.name})`;
+  },
   PatchbayActNorm(_config, [x], _out, ctx) {
     const c = last(x!);
     ctx.helper('ActNorm');
@@ -277,7 +284,7 @@ export const GENERATIVE_EMITTERS: Record<string, GenerativeEmitter> = {
     const c = last(x!);
     ctx.helper('AffineCouplingConv');
     ctx.init(
-      `self.${ctx.attr} = AffineCouplingConv(${c}, parity=${parity}, hidden=${py(hidden)}, mask=${config.mask === 'channel' ? '"channel"' : '"checkerboard"'})`,
+      `self.${ctx.attr} = AffineCouplingConv(${c}, parity=${parity}, hidden=${py(hidden)}, mask=${config.mask === 'channel' ? '"channel"' : '"checkerboard"'}${config.scale === 'tanh' ? ', scale="tanh"' : ''})`,
     );
     ctx.weight('conv1_kernel', 'conv1.weight', 'conv', [3, 3, c, hidden]);
     ctx.weight('conv1_bias', 'conv1.bias', 'copy', [hidden]);
@@ -409,6 +416,27 @@ export const GENERATIVE_HELPERS: Record<GenerativeHelperName, string> = {
 
     def inverse(self, y):
         return y * torch.exp(self._per_channel(self.log_scale)) + self._per_channel(self.mean)`,
+  FlowLogit: `class FlowLogit(nn.Module):
+    """RealNVP's logit preprocessing as the first flow step: dequantised pixels x in [0, 1) become
+    y = logit(p), p = alpha + (1 - 2 * alpha) * x, so the flow models the whole real line.
+    log|det J| = sum(log(1 - 2 * alpha) - log(p) - log(1 - p)); the inverse is
+    (sigmoid(y) - alpha) / (1 - 2 * alpha). No weights."""
+
+    def __init__(self, alpha):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, x):
+        return self.forward_flow(x)[0]
+
+    def forward_flow(self, x):
+        p = x * (1 - 2 * self.alpha) + self.alpha
+        log_p, log_q = torch.log(p), torch.log1p(-p)
+        logdet = (math.log(1 - 2 * self.alpha) - log_p - log_q).flatten(1).sum(1)
+        return log_p - log_q, logdet
+
+    def inverse(self, y):
+        return (torch.sigmoid(y) - self.alpha) / (1 - 2 * self.alpha)`,
   ActNorm: `class ActNorm(nn.Module):
     """Glow's ActNorm, a flow step: y = (x + bias) * exp(log_scale) per channel (dim 1 of images,
     the last dim of vectors). While the buffer \`initialized\` is not 1, a batch sets bias and
@@ -537,13 +565,15 @@ export const GENERATIVE_HELPERS: Record<GenerativeHelperName, string> = {
   AffineCouplingConv: `class AffineCouplingConv(nn.Module):
     """An affine coupling of images, a flow step (Glow): a checkerboard of pixels or half of the
     channels (mask m = 1) is kept; a conv net of m * x (3x3 conv, ReLU, 1x1, ReLU, 3x3 conv) gives a
-    shift and h for the rest: y = m * x + (1 - m) * (x + shift) * sigmoid(h + 2).
-    log|det J| = sum((1 - m) * log sigmoid(h + 2)). The 1x1 layer is a Linear over the channels, as
-    the graph's layer holds it; the last conv starts at zero, so a new coupling is nearly the identity."""
+    shift and h for the rest: y = m * x + (1 - m) * (x + shift) * scale, scale = sigmoid(h + 2) as
+    Glow or exp(tanh(h)) (scale="tanh": bounded both ways, so sampling cannot overflow).
+    log|det J| = sum((1 - m) * log scale). The 1x1 layer is a Linear over the channels, as the graph's
+    layer holds it; the last conv starts at zero, so a new coupling is nearly the identity."""
 
-    def __init__(self, channels, parity, hidden, mask):
+    def __init__(self, channels, parity, hidden, mask, scale="sigmoid"):
         super().__init__()
         self.channels = channels
+        self.tanh_scale = scale == "tanh"
         self.parity = parity
         self.checkerboard = mask == "checkerboard"
         self.conv1 = nn.Conv2d(channels, hidden, 3, padding=1)
@@ -570,7 +600,7 @@ export const GENERATIVE_HELPERS: Record<GenerativeHelperName, string> = {
         b = F.relu(self.mix(a.permute(0, 2, 3, 1)).permute(0, 3, 1, 2))
         out = self.conv2(b)
         shift, raw = out[:, : self.channels], out[:, self.channels :]
-        return shift, -F.softplus(-(raw + 2))
+        return shift, torch.tanh(raw) if self.tanh_scale else -F.softplus(-(raw + 2))
 
     def forward_flow(self, x):
         m = self.mask(x)

@@ -5,7 +5,7 @@ import { BatchNormalizationSpec } from './layers/batch-normalization';
 import { BlockInputSpec, BlockOutputSpec } from './layers/block-ports';
 import { CapsuleLengthSpec, DigitCapsulesSpec, PrimaryCapsulesSpec, SquashSpec } from './layers/capsules';
 import { GlomLevelsSpec, GlomUpdateSpec, PatchesToImageSpec } from './layers/glom';
-import { ActNormSpec, AffineCouplingSpec, FlowPriorSpec, FlowSplitSpec, FlowSqueezeSpec, InvertibleConv1x1Spec } from './layers/flows';
+import { ActNormSpec, AffineCouplingSpec, FlowLogitSpec, FlowPriorSpec, FlowSplitSpec, FlowSqueezeSpec, InvertibleConv1x1Spec } from './layers/flows';
 import { Conv2DSpec } from './layers/conv2d';
 import { Conv2DTransposeSpec } from './layers/conv2d-transpose';
 import { DenseSpec } from './layers/dense';
@@ -73,6 +73,7 @@ export const NODE_SPECS: readonly AnySpec[] = [
   FlowSqueezeSpec,
   FlowSplitSpec,
   FlowPriorSpec,
+  FlowLogitSpec,
   TimestepEmbeddingSpec,
   TimeResBlockSpec,
   SpatialAttentionSpec,

@@ -8,6 +8,7 @@ import { PatchbayAffineCoupling } from './layers/affine-coupling';
 import { PatchbayFlowSqueeze } from './layers/flow-squeeze';
 import { PatchbayFlowSplit } from './layers/flow-split';
 import { PatchbayFlowPrior } from './layers/flow-prior';
+import { PatchbayFlowLogit } from './layers/flow-logit';
 import { PatchbayInvertibleConv1x1 } from './layers/invertible-conv1x1';
 import { PatchbayClassToken } from './layers/class-token';
 import { PatchbayGelu } from './layers/gelu';
@@ -55,6 +56,7 @@ const CLASSES: readonly CustomLayerClass[] = [
   PatchbayFlowSqueeze,
   PatchbayFlowSplit,
   PatchbayFlowPrior,
+  PatchbayFlowLogit,
   PatchbayTimestepEmbedding,
   PatchbayTimeResBlock,
   PatchbaySpatialAttention,

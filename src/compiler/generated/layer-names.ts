@@ -12,6 +12,8 @@ export const CUSTOM_LAYER_DECLARED_NAMES: readonly string[] = [
   'PatchbayClassTokenArgs',
   'PatchbayDigitCapsules',
   'PatchbayDigitCapsulesArgs',
+  'PatchbayFlowLogit',
+  'PatchbayFlowLogitArgs',
   'PatchbayFlowPrior',
   'PatchbayFlowSplit',
   'PatchbayFlowSplitHalfLogTwoPi',

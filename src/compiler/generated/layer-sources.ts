@@ -100,6 +100,8 @@ export type PatchbayAffineCouplingArgs = NonNullable<ConstructorParameters<typeo
   hidden: number;
   /** Hidden layers of each vector conditioner (s and t each get this many). */
   depth?: number;
+  /** Images: the scale from the conditioner's h, σ(h + 2) as Glow or exp(tanh h), bounded both ways. */
+  scale?: 'sigmoid' | 'tanh';
 };
 
 /**
@@ -111,7 +113,9 @@ export type PatchbayAffineCouplingArgs = NonNullable<ConstructorParameters<typeo
  *   the even (parity 0) or odd coordinates are kept; two MLPs s and t of \`depth\` hidden layers with
  *   LeakyReLU(0.2) map them to y_b = x_b·exp(s) + t.
  * - Images [batch, H, W, C] (Glow): a checkerboard or channel mask m; a conv net (3×3 conv, ReLU,
- *   1×1, ReLU, 3×3 conv started at zero) of m·x gives shift and h; y = m·x + (1 − m)·(x + shift)·σ(h + 2).
+ *   1×1, ReLU, 3×3 conv started at zero) of m·x gives shift and h; y = m·x + (1 − m)·(x + shift)·scale,
+ *   scale = σ(h + 2) (Glow) or exp(tanh h). σ(h + 2) only shrinks and its inverse divides by it, so a
+ *   sample from far in the prior's tails can overflow to infinity; exp(tanh h) lies in [1/e, e].
  * The last layer of every conditioner starts at zero, so a new coupling is (nearly) the identity.
  */
 export class PatchbayAffineCoupling extends tf.layers.Layer {
@@ -120,6 +124,7 @@ export class PatchbayAffineCoupling extends tf.layers.Layer {
   readonly mask: 'checkerboard' | 'channel';
   readonly hidden: number;
   readonly depth: number;
+  readonly scale: 'sigmoid' | 'tanh';
   /** Named like tfjs's initialiser fields, so that a seeded build seeds them. */
   kernelInitializer = tf.initializers.glorotUniform({});
   private weightsOf: tf.LayerVariable[] = [];
@@ -133,6 +138,8 @@ export class PatchbayAffineCoupling extends tf.layers.Layer {
     this.mask = args.mask ?? 'checkerboard';
     this.hidden = args.hidden;
     this.depth = args.depth ?? 3;
+    this.scale = args.scale ?? 'sigmoid';
+    if (this.scale !== 'sigmoid' && this.scale !== 'tanh') throw new Error(\`An affine coupling's scale is "sigmoid" or "tanh", got "\${String(args.scale)}".\`);
   }
 
   build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -221,6 +228,7 @@ export class PatchbayAffineCoupling extends tf.layers.Layer {
     const b = tf.relu(tf.add(tf.reshape(tf.matMul(tf.reshape(a, [-1, this.hidden]) as tf.Tensor2D, v[2] as tf.Tensor2D), [n, h, w, this.hidden]), v[3]!));
     const out = tf.add(tf.conv2d(b as tf.Tensor4D, v[4] as tf.Tensor4D, 1, 'same'), v[5]!);
     const [shift, raw] = tf.split(out, [c, c], 3);
+    if (this.scale === 'tanh') return { shift: shift!, logScale: tf.tanh(raw!) };
     // log σ(h + 2) as −softplus(−(h + 2)): tf.logSigmoid's gradient reads a tensor that the gradient tape has already freed.
     return { shift: shift!, logScale: tf.neg(tf.softplus(tf.neg(tf.add(raw!, 2)))) };
   }
@@ -269,7 +277,7 @@ export class PatchbayAffineCoupling extends tf.layers.Layer {
   }
 
   getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), parity: this.parity, mask: this.mask, hidden: this.hidden, depth: this.depth };
+    return { ...super.getConfig(), parity: this.parity, mask: this.mask, hidden: this.hidden, depth: this.depth, scale: this.scale };
   }
 }
 tf.serialization.registerClass(PatchbayAffineCoupling);`,
@@ -473,6 +481,61 @@ export class PatchbayDigitCapsules extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(PatchbayDigitCapsules);`,
+  },
+  PatchbayFlowLogit: {
+    file: 'src/runtime/layers/flow-logit.ts',
+    declares: ['PatchbayFlowLogit', 'PatchbayFlowLogitArgs'],
+    source: `/** What PatchbayFlowLogit takes: tfjs's own layer arguments plus the squeeze toward the open interval. */
+export type PatchbayFlowLogitArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]> & {
+  /** x is first moved into [alpha, 1 − alpha], so that 0 and 1 stay finite. */
+  alpha?: number;
+};
+
+/**
+ * RealNVP's logit preprocessing as the first flow step: dequantised pixels x in [0, 1) become
+ * y = logit(α + (1 − 2α)·x), so that the flow models values on the whole real line instead of a
+ * box with most of its mass in a thin slab at 0 (the background of digits), which affine steps
+ * cannot spread out. The map is a bijection of (0, 1) with a known derivative, so the likelihood
+ * stays exact: log|det J| = Σ [log(1 − 2α) − log p − log(1 − p)], p = α + (1 − 2α)·x.
+ * The inverse is (σ(y) − α) / (1 − 2α). No weights.
+ */
+export class PatchbayFlowLogit extends tf.layers.Layer {
+  static className = 'PatchbayFlowLogit';
+  readonly alpha: number;
+
+  constructor(args: PatchbayFlowLogitArgs = {}) {
+    super(args);
+    const alpha = args.alpha ?? 1e-6;
+    if (!(alpha > 0 && alpha < 0.5)) throw new Error(\`A logit step's alpha is between 0 and 0.5 (exclusive), got \${alpha}.\`);
+    this.alpha = alpha;
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  forwardFlow(x: tf.Tensor): { y: tf.Tensor; logdet: tf.Tensor } {
+    const p = tf.add(tf.mul(x, 1 - 2 * this.alpha), this.alpha);
+    const logP = tf.log(p);
+    const logQ = tf.log1p(tf.neg(p));
+    const axes = Array.from({ length: x.rank - 1 }, (_, i) => i + 1);
+    const perValue = tf.sub(tf.sub(Math.log(1 - 2 * this.alpha), logP), logQ);
+    return { y: tf.sub(logP, logQ), logdet: tf.sum(perValue, axes) };
+  }
+
+  inverseFlow(y: tf.Tensor): tf.Tensor {
+    return tf.div(tf.sub(tf.sigmoid(y), this.alpha), 1 - 2 * this.alpha);
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => this.forwardFlow(Array.isArray(inputs) ? inputs[0]! : inputs).y);
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), alpha: this.alpha };
+  }
+}
+tf.serialization.registerClass(PatchbayFlowLogit);`,
   },
   PatchbayFlowPrior: {
     file: 'src/runtime/layers/flow-prior.ts',

@@ -53,6 +53,12 @@ export const AffineCouplingSpec = defineSpec({
       .describe('Images: split by a checkerboard of pixels or by halves of the channels (vectors always split even/odd coordinates).'),
     hidden: z.number().int().min(1).default(24).describe("Width of the conditioner network's hidden layers (units for vectors, channels for images)."),
     depth: z.number().int().min(1).max(8).default(3).describe('Vectors: hidden layers of each of the MLPs s and t.'),
+    scale: z
+      .enum(['sigmoid', 'tanh'])
+      .default('sigmoid')
+      .describe(
+        "Images: the scale from the conditioner's h, σ(h + 2) as Glow, or exp(tanh h), which stays in [1/e, e] so that sampling far in the tails cannot overflow.",
+      ),
   }),
   keyParams: ['parity', 'hidden'],
   infer(p, [x]) {
@@ -100,13 +106,14 @@ export const AffineCouplingSpec = defineSpec({
     kind: 'layer',
     factory: 'PatchbayAffineCoupling',
     custom: true,
-    config: { parity: p.parity, mask: p.mask, hidden: p.hidden, depth: p.depth },
+    config: { parity: p.parity, mask: p.mask, hidden: p.hidden, depth: p.depth, scale: p.scale },
   }),
   examples: [
     { params: { parity: 0, hidden: 24, depth: 3 }, inputs: [[2]] },
     { params: { parity: 1, hidden: 8, depth: 2 }, inputs: [[5]] },
     { params: { parity: 0, hidden: 8, mask: 'checkerboard' }, inputs: [[4, 4, 2]] },
     { params: { parity: 1, hidden: 8, mask: 'channel' }, inputs: [[2, 2, 4]] },
+    { params: { parity: 0, hidden: 8, mask: 'channel', scale: 'tanh' }, inputs: [[2, 2, 4]] },
   ],
 });
 
@@ -271,6 +278,35 @@ export const FlowPriorSpec = defineSpec({
   ],
 });
 
+export const FlowLogitSpec = defineSpec({
+  type: 'FlowLogit',
+  version: 1,
+  label: 'Logit',
+  category: 'Normalization',
+  aliases: ['logit', 'preprocessing', 'realnvp', 'glow', 'flow'],
+  description:
+    "A flow step for pixels (RealNVP's preprocessing), first in the flow: dequantised values x in [0, 1) become logit(α + (1 − 2α)·x), so the flow models values on the whole real line rather than a box with most of its mass in a thin slab at 0 (the background). Exact: log|det J| = Σ [log(1 − 2α) − log p − log(1 − p)], p = α + (1 − 2α)·x; the inverse is (σ(y) − α) / (1 − 2α).",
+  inputs: [IN],
+  outputs: [OUT],
+  params: z.object({
+    alpha: z
+      .number()
+      .gt(0)
+      .lt(0.5)
+      .default(1e-6)
+      .describe('x is moved into [α, 1 − α] first, so that 0 and 1 stay finite (RealNVP: 0.05; small values keep the background sharp).'),
+  }),
+  keyParams: ['alpha'],
+  infer: (_p, [x]) => vectorOrImage(x!, 'logit step') ?? x!,
+  countParams: () => ({ trainable: 0, nonTrainable: 0 }),
+  cost: ELEMENTWISE,
+  lower: (p) => ({ kind: 'layer', factory: 'PatchbayFlowLogit', custom: true, config: { alpha: p.alpha } }),
+  examples: [
+    { params: { alpha: 1e-6 }, inputs: [[2]] },
+    { params: { alpha: 0.05 }, inputs: [[4, 4, 1]] },
+  ],
+});
+
 /** The node types a flow network is made of: a network of only these (between Input and Output) is a flow. */
 export const FLOW_LAYER_TYPES: ReadonlySet<string> = new Set([
   AffineCouplingSpec.type,
@@ -279,4 +315,5 @@ export const FLOW_LAYER_TYPES: ReadonlySet<string> = new Set([
   FlowSqueezeSpec.type,
   FlowSplitSpec.type,
   FlowPriorSpec.type,
+  FlowLogitSpec.type,
 ]);

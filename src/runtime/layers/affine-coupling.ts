@@ -10,6 +10,8 @@ export type PatchbayAffineCouplingArgs = NonNullable<ConstructorParameters<typeo
   hidden: number;
   /** Hidden layers of each vector conditioner (s and t each get this many). */
   depth?: number;
+  /** Images: the scale from the conditioner's h, σ(h + 2) as Glow or exp(tanh h), bounded both ways. */
+  scale?: 'sigmoid' | 'tanh';
 };
 
 /**
@@ -21,7 +23,9 @@ export type PatchbayAffineCouplingArgs = NonNullable<ConstructorParameters<typeo
  *   the even (parity 0) or odd coordinates are kept; two MLPs s and t of `depth` hidden layers with
  *   LeakyReLU(0.2) map them to y_b = x_b·exp(s) + t.
  * - Images [batch, H, W, C] (Glow): a checkerboard or channel mask m; a conv net (3×3 conv, ReLU,
- *   1×1, ReLU, 3×3 conv started at zero) of m·x gives shift and h; y = m·x + (1 − m)·(x + shift)·σ(h + 2).
+ *   1×1, ReLU, 3×3 conv started at zero) of m·x gives shift and h; y = m·x + (1 − m)·(x + shift)·scale,
+ *   scale = σ(h + 2) (Glow) or exp(tanh h). σ(h + 2) only shrinks and its inverse divides by it, so a
+ *   sample from far in the prior's tails can overflow to infinity; exp(tanh h) lies in [1/e, e].
  * The last layer of every conditioner starts at zero, so a new coupling is (nearly) the identity.
  */
 export class PatchbayAffineCoupling extends tf.layers.Layer {
@@ -30,6 +34,7 @@ export class PatchbayAffineCoupling extends tf.layers.Layer {
   readonly mask: 'checkerboard' | 'channel';
   readonly hidden: number;
   readonly depth: number;
+  readonly scale: 'sigmoid' | 'tanh';
   /** Named like tfjs's initialiser fields, so that a seeded build seeds them. */
   kernelInitializer = tf.initializers.glorotUniform({});
   private weightsOf: tf.LayerVariable[] = [];
@@ -43,6 +48,8 @@ export class PatchbayAffineCoupling extends tf.layers.Layer {
     this.mask = args.mask ?? 'checkerboard';
     this.hidden = args.hidden;
     this.depth = args.depth ?? 3;
+    this.scale = args.scale ?? 'sigmoid';
+    if (this.scale !== 'sigmoid' && this.scale !== 'tanh') throw new Error(`An affine coupling's scale is "sigmoid" or "tanh", got "${String(args.scale)}".`);
   }
 
   build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -131,6 +138,7 @@ export class PatchbayAffineCoupling extends tf.layers.Layer {
     const b = tf.relu(tf.add(tf.reshape(tf.matMul(tf.reshape(a, [-1, this.hidden]) as tf.Tensor2D, v[2] as tf.Tensor2D), [n, h, w, this.hidden]), v[3]!));
     const out = tf.add(tf.conv2d(b as tf.Tensor4D, v[4] as tf.Tensor4D, 1, 'same'), v[5]!);
     const [shift, raw] = tf.split(out, [c, c], 3);
+    if (this.scale === 'tanh') return { shift: shift!, logScale: tf.tanh(raw!) };
     // log σ(h + 2) as −softplus(−(h + 2)): tf.logSigmoid's gradient reads a tensor that the gradient tape has already freed.
     return { shift: shift!, logScale: tf.neg(tf.softplus(tf.neg(tf.add(raw!, 2)))) };
   }
@@ -179,7 +187,7 @@ export class PatchbayAffineCoupling extends tf.layers.Layer {
   }
 
   getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), parity: this.parity, mask: this.mask, hidden: this.hidden, depth: this.depth };
+    return { ...super.getConfig(), parity: this.parity, mask: this.mask, hidden: this.hidden, depth: this.depth, scale: this.scale };
   }
 }
 tf.serialization.registerClass(PatchbayAffineCoupling);

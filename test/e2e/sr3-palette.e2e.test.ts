@@ -86,6 +86,15 @@ describe.skipIf(!e2e)('SR3 and Palette in Chromium', () => {
         expect(await colourful(0)).toBe(0);
         expect(await colourful(2)).toBeGreaterThan(20);
         expect(await page.getByTestId('conditional-examples').getByRole('heading').first().textContent()).toContain('Colourisation');
+        // The task is in the graph: Colour by class and Luminance in the training procedure, and the measure's node shows its
+        // result beside the usual-colour baseline.
+        await page.getByTestId('graph-tab-procedure-train').click();
+        await page.locator('.react-flow__node[data-id="colour"]').waitFor();
+        await page.locator('.react-flow__node[data-id="grey"]').waitFor();
+        await shot(page, `${id}-train-graph`);
+        await page.getByTestId('graph-tab-procedure-evaluate').click();
+        expect(await text(page, 'live-colourisation')).toMatch(/^mse 0\.\d+ · usual colour 0\.\d+$/);
+        await shot(page, `${id}-evaluate-graph`);
       }
       await page.getByTestId('conditional-examples').scrollIntoViewIfNeeded();
       await shot(page, `${id}-examples`);

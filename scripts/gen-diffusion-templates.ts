@@ -366,9 +366,15 @@ export function sr3(): GraphDocument {
  * every pixel (plain MSE against x₀: the mask is the whole image).
  */
 const COLOURISE = { luminance: 0.5, chroma: 0.28 };
+/**
+ * Four epochs (1,000 steps), twice inpainting's: with two, 31 of 100 samples took their class's hue and
+ * the colours came out pale (chroma 0.20 of 0.28), maskedMse 0.0065 (seed 1: 0.0072) against 0.0080;
+ * with four, 83 of 100 and 0.0030.
+ */
+const COLOURISE_EPOCHS = 4;
 /** What `patchbay train palette --preset colourise --data mnist --json` gave with these defaults. */
 const COLOURISE_MEASURED =
-  'Measured with these defaults (patchbay train palette --preset colourise --data mnist --json, WASM, 1 thread, load average ~5 to 7): maskedMse 0.0065 against meanFillMse 0.0080 and greyCopyMse 0.0083, 500 steps in 566 s and the measure in 101 s; with seed 1, 0.0072 (500 steps in 346 s; the baselines read only the data and stay the same). Most of each image is black background that every answer gets right, so all three are small. Of 100 held-out digits sampled from the seed-0 run (scripts/palette-hue-check.ts), 31 took their own class’s hue (nearest of the 10; chance 10) and 45 more a neighbouring one, 36° away; the colours came out paler than the targets (mean chroma 0.20 against 0.28).';
+  'Measured with these defaults (patchbay train palette --preset colourise --data mnist --json, WASM, 1 thread, load average ~4 to 6): maskedMse 0.0030 against meanFillMse 0.0080 and greyCopyMse 0.0083, 1,000 steps in 559 s and the measure in 39 s. Most of each image is black background that every answer gets right, so all three are small. Of 100 held-out digits sampled from that run (scripts/palette-hue-check.ts), 83 took their own class’s hue (nearest of the 10; chance 10), the colours a little paler than the targets (mean chroma 0.25 against 0.28). With 2 epochs: 0.0065 (seed 1: 0.0072), 31 of 100 in their hue.';
 
 function colourisationProcedures(): ProcedureDef[] {
   const colourBatch = (p: GraphBuilder) => {
@@ -476,7 +482,7 @@ export function palette(): GraphDocument {
       },
       {
         name: 'colourise',
-        description: `MNIST colourisation: each digit coloured by its class (Colour by class: the stroke in one of 10 hues of equal Rec. 601 luma ${COLOURISE.luminance}, chroma ${COLOURISE.chroma}, so the grey image says nothing of the colour and the shape must), the UNet given the grey image (Luminance, one channel) beside x_t (three): 2×2 pixel unshuffle of (grey, x_t) to 14×14×16, the same 16-32 UNet predicting x₀ (12 channels, shuffled back to 28×28×3); cosine T = 1000, Adam ${CONDITIONAL_LEARNING_RATE.toExponential()}, EMA ${EMA.decay}, batch 32, ${PALETTE_EPOCHS} epochs; the loss and maskedMse cover the whole image (every pixel and channel), of ${MEASURE_SAMPLING.steps}-step DDIM samples (η = ${MEASURE_SAMPLING.eta}) on ${MEASURE_SAMPLING.examples} held-out digits, against meanFillMse (the grey image times the training set's least-squares colour at each pixel) and greyCopyMse (the grey image on every channel). ${COLOURISE_MEASURED}`,
+        description: `MNIST colourisation: each digit coloured by its class (Colour by class: the stroke in one of 10 hues of equal Rec. 601 luma ${COLOURISE.luminance}, chroma ${COLOURISE.chroma}, so the grey image says nothing of the colour and the shape must), the UNet given the grey image (Luminance, one channel) beside x_t (three): 2×2 pixel unshuffle of (grey, x_t) to 14×14×16, the same 16-32 UNet predicting x₀ (12 channels, shuffled back to 28×28×3); cosine T = 1000, Adam ${CONDITIONAL_LEARNING_RATE.toExponential()}, EMA ${EMA.decay}, batch 32, ${COLOURISE_EPOCHS} epochs; the loss and maskedMse cover the whole image (every pixel and channel), of ${MEASURE_SAMPLING.steps}-step DDIM samples (η = ${MEASURE_SAMPLING.eta}) on ${MEASURE_SAMPLING.examples} held-out digits, against meanFillMse (the grey image times the training set's least-squares colour at each pixel) and greyCopyMse (the grey image on every channel). ${COLOURISE_MEASURED}`,
         set: {
           image: { shape: [28, 28, 3] },
           unshuffle: { targetShape: [14, 2, 14, 2, 4] },
@@ -486,6 +492,7 @@ export function palette(): GraphDocument {
           shuffle: { targetShape: [28, 28, 3] },
         },
         procedures: colourisationProcedures(),
+        training: { epochs: COLOURISE_EPOCHS },
       },
     ],
     PALETTE_EPOCHS,

@@ -426,6 +426,8 @@ describe("Palette's presets", () => {
     expect(types(doc('colourise'))).not.toContain('SquareMask');
     expect(types(doc('mnist'))).toEqual(expect.arrayContaining(['SquareMask', 'Composite', 'MaskedMeanSquaredError', 'InpaintingScore']));
     expect(types(doc('mnist'))).not.toContain('ClassColour');
+    // Colourisation trains twice inpainting's epochs (the preset's training values), inpainting keeps the template's.
+    expect([doc('mnist').training!.epochs, doc('colourise').training!.epochs]).toEqual([2, 4]);
   });
 
   it('a preset that brings procedures to a graph without a training program is refused in words', () => {

@@ -13,6 +13,8 @@ export const PresetSchema = z.object({
    * inpainting) needs other wiring, not only other values.
    */
   procedures: z.array(ProcedureSchema).min(1).optional(),
+  /** The training setup's values this preset changes (Palette colourise needs more epochs than its inpainting). */
+  training: z.object({ epochs: z.number().int().positive().optional() }).optional(),
 });
 export type Preset = z.infer<typeof PresetSchema>;
 
@@ -53,6 +55,10 @@ export function applyPreset(doc: GraphDocument, preset: Preset): GraphDocument {
   if (preset.procedures) {
     if (!out.program) throw new Error(`Preset "${preset.name}" brings procedures, but the template has no training program.`);
     out.program.procedures = structuredClone(preset.procedures);
+  }
+  if (preset.training?.epochs !== undefined) {
+    if (!out.training) throw new Error(`Preset "${preset.name}" sets the training epochs, but the template has no training setup.`);
+    out.training.epochs = preset.training.epochs;
   }
   for (const [key, values] of Object.entries(preset.set)) {
     const node = presetTarget(out, key);

@@ -18,6 +18,9 @@ and PATH-T.png (an 8x8 grid).
     npx patchbay export glow --format pytorch --out glow-pt
     npx patchbay data mnist --out mnist.npz
     /usr/bin/python3 scripts/glow-torch.py --export glow-pt --data mnist.npz --epochs 2 --samples out/glow
+
+The defaults are the template's (K = 6, 32-channel couplings with an exp(tanh) scale, the logit step with
+alpha 1e-6, Adam 3e-3); the template before them: --logit 0 --steps 3 --scale sigmoid --lr 1e-3.
 """
 
 import argparse
@@ -151,14 +154,14 @@ def main():
     p.add_argument("--data", required=True)
     p.add_argument("--epochs", type=float, default=2)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--warmup", type=int, default=0)
     p.add_argument("--clip", type=float, default=50)
     p.add_argument("--levels", type=int, default=2)
-    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--steps", type=int, default=6)
     p.add_argument("--hidden", type=int, default=32)
-    p.add_argument("--logit", type=float, default=0, help="alpha of a logit step first (0: none)")
-    p.add_argument("--scale", choices=["sigmoid", "tanh", "additive"], default="sigmoid")
+    p.add_argument("--logit", type=float, default=1e-6, help="alpha of a logit step first (0: none)")
+    p.add_argument("--scale", choices=["sigmoid", "tanh", "additive"], default="tanh")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--temperatures", default="0.5,0.7,1.0")

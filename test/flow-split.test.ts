@@ -156,45 +156,51 @@ describe('inversion and the log-determinant', () => {
     expect(() => flowInverse(tf, model, z, { factored: [] })).toThrow(/factors out 1 part\(s\), but 0 were given/);
   });
 
-  it('Σ logdet − log N(ε) is log|det ∂(z, ε)/∂x|, of the autodiff Jacobian', () => {
-    // 4 dimensions: 2×2×1 → squeeze 1×1×4 → ActNorm → 1×1 conv → coupling → split (keep 2, ε 2) → prior.
-    const model = chain(
-      [2, 2, 1],
-      [
-        ['PatchbayFlowSqueeze', {}],
-        ['PatchbayActNorm', {}],
-        ['PatchbayInvertibleConv1x1', {}],
-        ['PatchbayAffineCoupling', { parity: 0, mask: 'channel', hidden: 4 }],
-        ['PatchbayFlowSplit', {}],
-        ['PatchbayFlowPrior', {}],
-      ],
-    );
-    const x0 = [0.2, -0.5, 0.9, 0.1];
-    flowForward(tf, model, tf.randomNormal([16, 2, 2, 1], 0, 1, 'float32', 2));
-    moveWeights(model, 0.3, 21);
-    // The Jacobian of x → (z, ε) by autodiff of the forward map, one row per latent dimension (the
-    // layers' log-determinants are closed forms, so this checks them independently). Finite
-    // differences in float32 were used first and failed now and then on ReLU kinks and cancellation.
-    const columns = tf.tidy(() => {
-      const x = tf.tensor4d(x0, [1, 2, 2, 1]);
-      return x0.map((_, k) =>
-        Array.from(
-          tf
-            .grad((input: tfType.Tensor) => {
-              const { z, factored } = flowForward(tf, model, input);
-              return tf.slice(tf.concat([tf.reshape(z, [-1]), tf.reshape(factored[0]!, [-1])]), [k], [1]).sum();
-            })(x)
-            .dataSync(),
-        ),
+  it.each([
+    ['no logit, sigmoid scale', [], 'sigmoid', [0.2, -0.5, 0.9, 0.1]],
+    ['the logit step first, exp(tanh) scale', [['PatchbayFlowLogit', { alpha: 1e-3 }]], 'tanh', [0.2, 0.003, 0.9, 0.55]],
+  ] as Array<[string, LayerSpec[], string, number[]]>)(
+    '%s: Σ logdet − log N(ε) is log|det ∂(z, ε)/∂x|, of the autodiff Jacobian',
+    (_name, first, scale, x0) => {
+      // 4 dimensions: 2×2×1 → (logit) → squeeze 1×1×4 → ActNorm → 1×1 conv → coupling → split (keep 2, ε 2) → prior.
+      const model = chain(
+        [2, 2, 1],
+        [
+          ...first,
+          ['PatchbayFlowSqueeze', {}],
+          ['PatchbayActNorm', {}],
+          ['PatchbayInvertibleConv1x1', {}],
+          ['PatchbayAffineCoupling', { parity: 0, mask: 'channel', hidden: 4, scale }],
+          ['PatchbayFlowSplit', {}],
+          ['PatchbayFlowPrior', {}],
+        ],
       );
-    });
-    const numeric = Math.log(Math.abs(det(columns)));
-    const { logdet, factored } = flowForward(tf, model, tf.tensor4d(x0, [1, 2, 2, 1]));
-    const eps = Array.from(factored[0]!.dataSync());
-    const exact = logdet.dataSync()[0]! - eps.reduce((s, e) => s + logNormal(e, 0, 0), 0);
-    expect(Math.abs(exact - numeric), `${exact} against ${numeric}`).toBeLessThan(2e-3);
-    expect(Math.abs(exact)).toBeGreaterThan(0.1);
-  });
+      flowForward(tf, model, tf.randomUniform([16, 2, 2, 1], 0.01, 0.99, 'float32', 2));
+      moveWeights(model, 0.3, 21);
+      // The Jacobian of x → (z, ε) by autodiff of the forward map, one row per latent dimension (the
+      // layers' log-determinants are closed forms, so this checks them independently). Finite
+      // differences in float32 were used first and failed now and then on ReLU kinks and cancellation.
+      const columns = tf.tidy(() => {
+        const x = tf.tensor4d(x0, [1, 2, 2, 1]);
+        return x0.map((_, k) =>
+          Array.from(
+            tf
+              .grad((input: tfType.Tensor) => {
+                const { z, factored } = flowForward(tf, model, input);
+                return tf.slice(tf.concat([tf.reshape(z, [-1]), tf.reshape(factored[0]!, [-1])]), [k], [1]).sum();
+              })(x)
+              .dataSync(),
+          ),
+        );
+      });
+      const numeric = Math.log(Math.abs(det(columns)));
+      const { logdet, factored } = flowForward(tf, model, tf.tensor4d(x0, [1, 2, 2, 1]));
+      const eps = Array.from(factored[0]!.dataSync());
+      const exact = logdet.dataSync()[0]! - eps.reduce((s, e) => s + logNormal(e, 0, 0), 0);
+      expect(Math.abs(exact - numeric), `${exact} against ${numeric}`).toBeLessThan(2e-3);
+      expect(Math.abs(exact)).toBeGreaterThan(0.1);
+    },
+  );
 });
 
 /** The determinant of a small square matrix (Gaussian elimination with partial pivoting, float64). */
@@ -279,7 +285,7 @@ describe('gradients', () => {
 });
 
 describe('the glow template', () => {
-  it('has L = 2 levels: a split after the first, the learned prior last; z is 7×7×8 and bits per dimension count the 784 pixels', () => {
+  it('has a logit step first and L = 2 levels: a split after the first, the learned prior last; z is 7×7×8 and bits per dimension count the 784 pixels', () => {
     const r = templateDocument('glow');
     if ('error' in r) throw new Error(r.error);
     const analysis = analyzeProgram(r.doc)!;
@@ -291,6 +297,8 @@ describe('the glow template', () => {
       const names = model.layers.map((l) => l.getClassName());
       expect(names.filter((n) => n === 'PatchbayFlowSplit')).toHaveLength(1);
       expect(names.at(-1)).toBe('PatchbayFlowPrior');
+      // The logit step first (after the input layer): the flow models logit pixels.
+      expect(names[1]).toBe('PatchbayFlowLogit');
       expect(model.outputs[0]!.shape).toEqual([null, 7, 7, 8]);
       const x = tf.randomUniform([2, 28, 28, 1], 0, 1, 'float32', 17);
       flowForward(tf, model, x);

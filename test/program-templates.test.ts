@@ -49,9 +49,10 @@ const COUNTS: Record<string, Record<string, number>> = {
   'palette colourise': { model: 182_284 },
   // karpathy/pytorch-normalizing-flows' 2-D RealNVP: 9 couplings, s and t 1→24→24→24→1.
   'realnvp moons': { model: 22_914 },
-  // Glow mnist, L = 2: level 1 (14×14×4) 3 × (ActNorm 8 + 1×1 conv 36 + coupling 4,552) = 13,788; split 4 → 2
-  // (3×3 conv 2 → 4: 72 + bias 4 + output log-scale 4) = 80; level 2 (7×7×8) 3 × (16 + 136 + 8,016) = 24,504; prior 16.
-  'glow mnist': { model: 38_388 },
+  // Glow mnist, L = 2 (the logit step first has no weights): level 1 (14×14×4) 6 × (ActNorm 8 + 1×1 conv 36 + coupling
+  // 4,552) = 27,576; split 4 → 2 (3×3 conv 2 → 4: 72 + bias 4 + output log-scale 4) = 80; level 2 (7×7×8)
+  // 6 × (16 + 136 + 8,016) = 49,008; prior 16.
+  'glow mnist': { model: 76_680 },
   // GLOM: conv 4×4 (16·w + w) and 3 start vectors; the update's 5 networks 2·w·h + h + w each and 49 positions × w; decoder 3w→64→16.
   'glom small': { model: 640, update: 12_128, decoder: 7_248 },
   'glom contrastive': { model: 640, update: 12_128, decoder: 7_248 },

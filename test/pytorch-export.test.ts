@@ -517,11 +517,15 @@ describe.skipIf(!hasTorch)('PyTorch export matches tfjs (python3-torch)', () => 
     expect(r.case).toBe(id);
     expect(r.trainable).toBe(expected.get(id)!.trainable);
     expect(r.buffers).toBe(expected.get(id)!.nonTrainable);
-    expect(r.maxDiff as number).toBeLessThanOrEqual(1e-5);
+    // A flow's z grows through its steps under the comparison's random weights (glow's 12 couplings
+    // after the logit reach |z| ≈ 600), and float32 error grows with it: there, 2e-6 of the largest |z|.
+    const flow = all.find((c) => c.id === id)!.flow === true;
+    const outputTolerance = flow ? Math.max(1e-5, 2e-6 * (r.largestOutput as number)) : 1e-5;
+    expect(r.maxDiff as number).toBeLessThanOrEqual(outputTolerance);
     expect(r.roundTrip).toBe(true);
     expect(r.unused).toEqual([]);
-    if (all.find((c) => c.id === id)!.flow) {
-      expect(r.flowDiff as number).toBeLessThanOrEqual(1e-5);
+    if (flow) {
+      expect(r.flowDiff as number).toBeLessThanOrEqual(outputTolerance);
       expect(r.logdetRelDiff as number).toBeLessThanOrEqual(1e-5);
       expect(r.inverseRelDiff as number).toBeLessThanOrEqual(1e-6);
     }

@@ -7,7 +7,7 @@
  */
 import type { Plan } from '../../compiler/plan';
 import type { PreviewAnswer } from '../../runtime/preview';
-import { isRectified, type NodeActivations, type NodeWeights } from '../../runtime/preview-data';
+import { isRectified, type NodeActivations, type NodePreview, type NodeWeights } from '../../runtime/preview-data';
 import type { OpenedBlock } from '../../runtime/preview';
 import type { PreviewFeed } from '../../runtime/worker/protocol';
 import { useEditor } from '../store';
@@ -24,6 +24,35 @@ import { historyKey, liveViewOf, PREVIEW_DEBOUNCE_MS, usePreviews, type PreviewS
 
 /** Norms kept per node for the chart over steps. */
 const MAX_HISTORY = 400;
+
+/** Plain data equal value for value (typed arrays too; NaN equals NaN). */
+function sameData(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (ArrayBuffer.isView(a) || Array.isArray(a)) {
+    const x = a as ArrayLike<unknown>;
+    const y = b as ArrayLike<unknown>;
+    if (!(ArrayBuffer.isView(b) || Array.isArray(b)) || x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i]) && !sameData(x[i], y[i])) return false;
+    return true;
+  }
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => sameData((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/**
+ * The previews by node, keeping the object on show where the fresh one is equal to it: its node
+ * neither renders nor redraws its canvas again. Fixing an edit that broke a 1,000-node graph brings
+ * back 1,000 previews equal to those it dimmed; each was drawn again.
+ */
+export function keepUnchanged(before: ReadonlyMap<string, NodePreview>, fresh: NodePreview[]): Map<string, NodePreview> {
+  return new Map(
+    fresh.map((p) => {
+      const was = before.get(p.nodeId);
+      return [p.nodeId, was && sameData(was, p) ? was : p];
+    }),
+  );
+}
 
 /** The plan a person asked to preview although it is large (previewsOfLargeModel). */
 let largeAllowed: Plan | null = null;
@@ -179,7 +208,7 @@ async function refresh(): Promise<void> {
     usePreviews.setState({
       status: 'ready',
       message: answer.previews.length === 0 ? 'Nothing to preview.' : null,
-      previews: new Map(answer.previews.map((p) => [p.nodeId, p])),
+      previews: keepUnchanged(state.previews, answer.previews),
       stale: false,
       skipped: new Map(answer.skipped.map((s) => [s.nodeId, s.reason])),
       weightsSource: answer.weights,
@@ -222,7 +251,7 @@ export function onLive(
 ): void {
   const s = usePreviews.getState();
   if (!s.enabled) return;
-  const previews = new Map(answer.previews.map((p) => [p.nodeId, p]));
+  const previews = keepUnchanged(s.previews, answer.previews);
   // The run's graph (a classifier's run or a program's): another one opened while it trains keeps its own previews, though its nodes have the same ids.
   const run = [useTraining.getState().run, useProgramRun.getState().run].find((r) => r?.id === runId);
   const runGraph = run ? run.graphKey : null;

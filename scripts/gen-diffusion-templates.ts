@@ -369,12 +369,12 @@ const COLOURISE = { luminance: 0.5, chroma: 0.28 };
 /**
  * Four epochs (1,000 steps), twice inpainting's: with two, 31 of 100 samples took their class's hue and
  * the colours came out pale (chroma 0.20 of 0.28), maskedMse 0.0065 (seed 1: 0.0072) against 0.0080;
- * with four, 83 of 100 and 0.0030.
+ * with four, 83 of 100 and 0.0030 (seed 1: 79 and 0.0031).
  */
 const COLOURISE_EPOCHS = 4;
 /** What `patchbay train palette --preset colourise --data mnist --json` gave with these defaults. */
 const COLOURISE_MEASURED =
-  'Measured with these defaults (patchbay train palette --preset colourise --data mnist --json, WASM, 1 thread, load average ~4 to 6): maskedMse 0.0030 against meanFillMse 0.0080 and greyCopyMse 0.0083, 1,000 steps in 559 s and the measure in 39 s. Most of each image is black background that every answer gets right, so all three are small. Of 100 held-out digits sampled from that run (scripts/palette-hue-check.ts), 83 took their own class’s hue (nearest of the 10; chance 10), the colours a little paler than the targets (mean chroma 0.25 against 0.28). With 2 epochs: 0.0065 (seed 1: 0.0072), 31 of 100 in their hue.';
+  'Measured with these defaults (patchbay train palette --preset colourise --data mnist --json, WASM, 1 thread, load average ~3 to 6): maskedMse 0.0030 against meanFillMse 0.0080 and greyCopyMse 0.0083, 1,000 steps in 559 s and the measure in 39 s; with seed 1, 0.0031 (438 s; the baselines read only the data and stay the same). Most of each image is black background that every answer gets right, so all three are small. Of 100 held-out digits sampled from each run (scripts/palette-hue-check.ts), 83 and 79 took their own class’s hue (nearest of the 10; chance 10), the colours a little paler than the targets (mean chroma 0.25 against 0.28). With 2 epochs: 0.0065 (seed 1: 0.0072), 31 of 100 in their hue.';
 
 function colourisationProcedures(): ProcedureDef[] {
   const colourBatch = (p: GraphBuilder) => {

@@ -17,10 +17,10 @@ and PATH-T.png (an 8x8 grid).
 
     npx patchbay export glow --format pytorch --out glow-pt
     npx patchbay data mnist --out mnist.npz
-    /usr/bin/python3 scripts/glow-torch.py --export glow-pt --data mnist.npz --epochs 2 --samples out/glow
+    /usr/bin/python3 scripts/glow-torch.py --export glow-pt --data mnist.npz --samples out/glow
 
 The defaults are the template's (K = 6, 32-channel couplings with an exp(tanh) scale, the logit step with
-alpha 1e-6, Adam 3e-3); the template before them: --logit 0 --steps 3 --scale sigmoid --lr 1e-3.
+alpha 1e-6, Adam 3e-3, 4 epochs); the template before them: --logit 0 --steps 3 --scale sigmoid --lr 1e-3 --epochs 2.
 """
 
 import argparse
@@ -152,7 +152,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--export", required=True)
     p.add_argument("--data", required=True)
-    p.add_argument("--epochs", type=float, default=2)
+    p.add_argument("--epochs", type=float, default=4)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--warmup", type=int, default=0)

@@ -2,7 +2,8 @@
  * RealNVP in real headless Chromium: the template opens, its training procedure shows the flow's
  * Network node with z and logdet, a short run on two moons trains in the worker, and the Train tab
  * draws the learned density with the training points and samples; the evaluation reports the test
- * NLL beside the Gaussian baseline. Run with:
+ * NLL beside the Gaussian baseline. Glow (a flow on digits) trains 2 steps and its Train tab draws 16
+ * samples from fixed noise, redrawn at another temperature after the run. Run with:
  *   npx vitest run -c vitest.e2e.config.ts test/e2e/flows.e2e.test.ts
  * Screenshots land in .tmp/shots/flows-*.png.
  */
@@ -65,5 +66,73 @@ describe.skipIf(!e2e)('RealNVP in Chromium', () => {
     expect(pixels.red).toBeGreaterThan(100);
     await page.getByTestId('flow-density').scrollIntoViewIfNeeded();
     await shot(page, 'flows-01-density');
+  });
+
+  test('open Glow, train 2 steps on digits, see 16 samples drawn in the grid, redraw at another temperature', async () => {
+    const page = await openEditor(h);
+    await openTemplate(page, 'Glow', 'mnist');
+    await page.getByRole('tab', { name: 'Train', exact: true }).click();
+    const train = page.getByTestId('program-train');
+    const panel = page.getByTestId('flow-samples');
+    await panel.waitFor();
+    // RealNVP's 2-D view is for points only.
+    expect(await page.getByTestId('flow-density').count()).toBe(0);
+    expect(await text(page, 'flow-samples-waiting')).toMatch(/^Start a run: 16 samples/);
+    expect(await panel.getByLabel('Temperature', { exact: true }).inputValue()).toBe('1');
+    await panel.getByLabel('Temperature', { exact: true }).fill('3');
+    await panel.getByLabel('Temperature', { exact: true }).blur();
+    await expect.poll(() => panel.getByRole('alert').textContent()).toMatch(/number from 0 to 2/);
+    await panel.getByLabel('Temperature', { exact: true }).fill('1');
+    await panel.getByLabel('Temperature', { exact: true }).blur();
+    await train.getByLabel('Epochs').fill('1');
+    await train.getByLabel('Batch size').fill('32');
+    await train.getByLabel('Limit training examples').fill('64');
+    await train.getByLabel('Limit training examples').blur();
+    await expect.poll(() => text(page, 'train-plan')).toMatch(/64 digits × 1 epoch = 2 steps of 32/);
+
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await page.getByTestId('flow-grid').waitFor({ timeout: 180_000 });
+    await expect.poll(() => page.getByTestId('train-progress').getAttribute('data-status'), { timeout: 300_000 }).toBe('completed');
+    await expect.poll(() => text(page, 'flow-samples-step'), { timeout: 60_000 }).toBe('step 2');
+    expect(await text(page, 'flow-samples-meta')).toMatch(
+      /^16 samples from seed 0 at temperature 1, with the weights of step 2; drawn in [\d.]+ s, [\d.]+% of the run's time so far\.$/,
+    );
+
+    // Each of the 16 tiles (28 × 28, 2-pixel gaps, 4 to a row) is a picture: several grey levels, not one.
+    const tiles = () =>
+      page.getByTestId('flow-grid').evaluate((c: HTMLCanvasElement) => {
+        const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        const out: Array<{ levels: number; nan: number }> = [];
+        let sum = 0;
+        for (let n = 0; n < 16; n++) {
+          const levels = new Set<number>();
+          let nan = 0;
+          for (let y = 0; y < 28; y++)
+            for (let x = 0; x < 28; x++) {
+              const at = 4 * ((Math.floor(n / 4) * 30 + y) * c.width + (n % 4) * 30 + x);
+              levels.add(data[at]!);
+              if (data[at]! === 220 && data[at + 1]! === 40) nan++;
+              sum = (sum * 31 + data[at]!) % 1_000_000_007;
+            }
+          out.push({ levels: levels.size, nan });
+        }
+        return { size: [c.width, c.height], tiles: out, sum };
+      });
+    const first = await tiles();
+    expect(first.size).toEqual([118, 118]);
+    for (const tile of first.tiles) {
+      expect(tile.nan).toBe(0);
+      expect(tile.levels).toBeGreaterThan(4);
+    }
+    await panel.evaluate((el) => el.scrollIntoView({ block: 'end' }));
+    await shot(page, 'flows-02-glow-samples');
+
+    // After the run, a new temperature redraws the same noise at a smaller spread.
+    await panel.getByLabel('Temperature', { exact: true }).fill('0.5');
+    await panel.getByLabel('Temperature', { exact: true }).blur();
+    await expect.poll(() => text(page, 'flow-samples-meta'), { timeout: 60_000 }).toMatch(/at temperature 0\.5,/);
+    const cooler = await tiles();
+    expect(cooler.sum).not.toBe(first.sum);
+    await shot(page, 'flows-03-glow-cooler');
   });
 });

@@ -36,6 +36,8 @@ import { ConditionalExamplesPanel, hasConditionalExamples } from './ConditionalE
 import { isActiveStatus } from '../training';
 import { FlowDensity } from './FlowDensity';
 import { DiffusionSamplesPanel } from './DiffusionSamples';
+import { FlowSamplesPanel } from './FlowSamples';
+import { imageFlow } from '../../runtime/program/flow-samples';
 import { unconditionalDenoiser } from '../../runtime/program/denoiser';
 import { useRunHeaderHeight } from './sticky';
 
@@ -94,6 +96,8 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
   const glom = glomSetupOf(program);
   // An unconditional diffusion model (ddpm) gets the samples grid.
   const diffusion = lowered.program ? unconditionalDenoiser(lowered.program) : null;
+  // A flow on images (glow) gets its own samples grid; a flow on 2-D points keeps FlowDensity.
+  const flowImages = lowered.program ? imageFlow(lowered.program) : null;
   // The first network with a class token and attention on images (CLIP's image tower) gets the attention view.
   const attentionNetwork = lowered.program?.networks.map((n) => ({ id: n.id, input: classTokenAttentionInput(n.plan) })).find((n) => n.input);
   const run = useProgramRun((s) => s.run);
@@ -189,6 +193,7 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
       {mine && <ProgramCurves run={mine} tick={tick} />}
       {mine && <FlowDensity runId={mine.id} />}
       {diffusion && <DiffusionSamplesPanel setup={diffusion} run={mine ? { id: mine.id, active } : null} />}
+      {flowImages && <FlowSamplesPanel run={mine ? { id: mine.id, active } : null} />}
       {mine?.metrics && <ProgramMetrics run={mine} />}
       {zeroShot && (
         <ZeroShotPanel

@@ -17,6 +17,7 @@ import { plannedProcedures, useProgramLive, useProgramRun, type ProgramLiveRun, 
 import { toast } from './toast';
 import { useFlowView } from './FlowDensity';
 import { samplingForRun } from './DiffusionSamples';
+import { flowTemperatureForRun } from './FlowSamples';
 
 let listening = false;
 let dirty = false;
@@ -251,6 +252,7 @@ export async function startProgramRun(args: {
     limit: limit ?? undefined,
     ...start,
     sampling: samplingForRun(),
+    flowTemperature: flowTemperatureForRun(),
     graph: args.graphKey,
   });
 }

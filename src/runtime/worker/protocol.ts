@@ -2,6 +2,7 @@ import type { Plan } from '../../compiler/plan';
 import type { PlanProgram } from '../../compiler/program';
 import type { ProgramResult, ProgramStepReport } from '../program/run';
 import type { FlowView } from '../program/flow-view';
+import type { FlowSamples } from '../program/flow-samples';
 import type { ConditionalExamples } from '../program/run';
 import type { DiffusionSamples, DiffusionSamplingSettings } from '../program/diffusion-view';
 import type { ZeroShotAnswer, ZeroShotRequest } from '../program/zero-shot';
@@ -71,11 +72,15 @@ export type ToWorker =
       skipProcedures?: string[];
       /** A diffusion program's samples grid: the sampler its refreshes use (DEFAULT_SAMPLING when absent). */
       sampling?: DiffusionSamplingSettings;
+      /** An image flow's samples grid: the temperature its refreshes use (1 when absent). */
+      flowTemperature?: number;
       /** The graph trained (the page's graphKeyOf): only its previews use the run's networks. */
       graph?: string;
     }
   /** A diffusion program's samples grid with these settings (later refreshes keep them): at the run's next step, or at once when it is paused or over. */
   | { type: 'diffusion-samples'; runId: string; settings: DiffusionSamplingSettings }
+  /** An image flow's samples grid at this temperature (later refreshes keep it): at the run's next step, or at once when it is paused or over. */
+  | { type: 'flow-samples'; runId: string; temperature: number }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
@@ -154,6 +159,8 @@ export type FromWorker =
   | { type: 'flow-view'; runId: string; view: FlowView }
   /** A diffusion program's samples grid with frames of the reverse process: during its run, and when asked. */
   | { type: 'diffusion-samples'; runId: string; samples?: DiffusionSamples; error?: string }
+  /** An image flow's samples grid (glow): during its run, and when asked. */
+  | { type: 'flow-samples'; runId: string; samples?: FlowSamples; error?: string }
   | { type: 'prediction'; requestId: number; probabilities: number[] | null; error?: string }
   | { type: 'zero-shot-result'; requestId: number; answer?: ZeroShotAnswer; error?: string }
   | { type: 'attention-maps-result'; requestId: number; answer?: AttentionMapsAnswer; error?: string }

@@ -11,6 +11,7 @@ import { mnistFromDigits } from '../data/mnist';
 import { evaluate, trainClassifier, type TrainResult } from '../training/train';
 import { ProgramRun, runProgram } from '../program/run';
 import { flowView, planarFlow } from '../program/flow-view';
+import { FlowGrid } from './flow-grid';
 import { DiffusionGrid } from './diffusion-grid';
 import { answerZeroShot } from '../program/zero-shot';
 import { answerAttentionMaps } from '../attention-maps';
@@ -83,6 +84,8 @@ function heldFor(network: string, plan: Plan | undefined, graph: string | undefi
     program: program ? { networks: program.run.networks, program: program.run.program, graph: program.graph } : undefined,
   });
 }
+/** An image flow's samples grid (runtime/worker/flow-grid.ts). */
+const flowGrid = new FlowGrid(tf, post, () => paused);
 /** A diffusion program's samples grid (runtime/worker/diffusion-grid.ts). */
 const diffusionGrid = new DiffusionGrid(
   tf,
@@ -272,6 +275,7 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
     if (flow) post({ type: 'flow-view', runId, view: await flowView(tf, run.networks.get(flow)!.model, ds, { step, seed: message.seed }) });
   };
   diffusionGrid.begin(runId, message.program, run, message.seed, message.sampling);
+  flowGrid.begin(runId, message.program, run, message.seed, message.flowTemperature);
   // Live previews of the network on show (runtime/worker/previews.ts), within the same share of the run's time as a classifier's.
   const live = programLiveHooks(previews, run, ds, (step, refresh) =>
     post({ type: 'preview-live', runId, step, ...refresh }, previewBuffers(refresh.answer.previews)),
@@ -295,6 +299,7 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
         await live.afterStep(report.step);
         if (report.step % 20 === 0 || report.step === report.totalSteps) await drawFlow(report.step);
         await diffusionGrid.afterStep(report);
+        await flowGrid.afterStep(report);
         // On wasm/cpu a step resolves through microtasks only: without this, 'pause' and 'stop' would wait for the end.
         await yieldToEvents();
         if (paused && !stopRequested) await new Promise<void>((resolve) => resumeWaiters.push(resolve));
@@ -308,6 +313,7 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
     live.dispose();
     runningProgram = undefined;
     diffusionGrid.end();
+    flowGrid.end();
     // Kept, with its data, for questions about the trained networks (the zero-shot panel) until the next program run.
     lastProgram?.run.dispose();
     lastProgram = { run, ds, graph: message.graph };
@@ -434,6 +440,10 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     case 'diffusion-samples':
       // Answers with its own message (never 'error', which would end the run under way).
       void diffusionGrid.request(message.runId, message.settings);
+      break;
+    case 'flow-samples':
+      // Answers with its own message, like the diffusion grid's.
+      void flowGrid.request(message.runId, message.temperature);
       break;
     case 'pause':
       paused = true;

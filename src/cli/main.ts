@@ -189,7 +189,11 @@ function loadSource(source: string, preset: string | undefined, io: Io): GraphDo
       }.`,
       2,
     );
-  return applyPreset(doc, found);
+  try {
+    return applyPreset(doc, found);
+  } catch (err) {
+    throw new CliError(`Cannot use "${source}" with the preset "${preset}": ${(err as Error).message}`, 2);
+  }
 }
 
 function printDiagnostics(diagnostics: Diagnostic[], io: Io): void {

@@ -49,6 +49,23 @@ function presetTarget(doc: GraphDocument, key: string): GraphDocument['nodes'][n
   return body?.nodes.find((n) => n.id === nodeId);
 }
 
+/**
+ * What the preset a document was made with (`meta.preset`, a saved file's) set that `preset` leaves
+ * as it is: its procedures, its epochs, and node values `preset` does not set. Applied on top, those
+ * would stay, and the graph would be neither preset (Palette colourise's RGB shapes and colourisation
+ * procedures under the name of mnist's inpainting).
+ */
+function keptFromEarlierPreset(doc: GraphDocument, preset: Preset): { earlier: string; kept: string[] } | null {
+  const earlier = presetsOf(doc).find((p) => p.name === doc.meta.preset);
+  if (!earlier || earlier.name === preset.name) return null;
+  const kept: string[] = [];
+  if (earlier.procedures && !preset.procedures) kept.push('the training procedures');
+  if (earlier.training?.epochs !== undefined && preset.training?.epochs === undefined) kept.push('the epochs');
+  for (const [key, values] of Object.entries(earlier.set))
+    for (const param of Object.keys(values)) if (!Object.hasOwn(preset.set[key] ?? {}, param)) kept.push(`${key}.${param}`);
+  return kept.length ? { earlier: earlier.name, kept } : null;
+}
+
 /** A copy of the document with the preset's values applied; the preset's name goes in the title. */
 export function applyPreset(doc: GraphDocument, preset: Preset): GraphDocument {
   const out = structuredClone(doc);
@@ -59,6 +76,14 @@ export function applyPreset(doc: GraphDocument, preset: Preset): GraphDocument {
   if (preset.training?.epochs !== undefined) {
     if (!out.training) throw new Error(`Preset "${preset.name}" sets the training epochs, but the template has no training setup.`);
     out.training.epochs = preset.training.epochs;
+  }
+  // A graph made with another preset (a saved file) would keep what that one set and this one does not.
+  const leak = keptFromEarlierPreset(doc, preset);
+  if (leak) {
+    const listed = leak.kept.length > 6 ? `${leak.kept.slice(0, 6).join(', ')} and ${leak.kept.length - 6} more` : leak.kept.join(', ');
+    throw new Error(
+      `Preset "${preset.name}" cannot be applied to this graph: it was made with the preset "${leak.earlier}", which set ${listed}, and "${preset.name}" would leave them as they are. Open the template with the preset "${preset.name}" instead.`,
+    );
   }
   for (const [key, values] of Object.entries(preset.set)) {
     const node = presetTarget(out, key);

@@ -215,7 +215,12 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
       {capsules && <CapsuleViewsPanel setup={capsules} trained={!!mine && (mine.status === 'completed' || mine.status === 'stopped')} />}
       {glom && <GlomIslandsPanel setup={glom} trained={!!mine && (mine.status === 'completed' || mine.status === 'stopped')} />}
       {hasConditionalExamples(lowered.program) && (
-        <ConditionalExamplesPanel program={lowered.program!} trained={!!mine && (mine.status === 'completed' || mine.status === 'stopped')} />
+        <ConditionalExamplesPanel
+          // Another graph or run starts afresh: the pictures shown were sampled by the last one (a colourise graph's RGB under an inpainting heading).
+          key={mine?.id ?? 'none'}
+          program={lowered.program!}
+          trained={!!mine && (mine.status === 'completed' || mine.status === 'stopped')}
+        />
       )}
       <details className="pb-train-section pb-setup" open={setupOpen} onToggle={(e) => setSetupOpen(e.currentTarget.open)}>
         <summary className="pb-row pb-train-head">

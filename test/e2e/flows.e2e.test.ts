@@ -90,6 +90,22 @@ describe.skipIf(!e2e)('RealNVP in Chromium', () => {
     await train.getByLabel('Limit training examples').blur();
     await expect.poll(() => text(page, 'train-plan')).toMatch(/64 digits × 1 epoch = 2 steps of 32/);
 
+    // The page's long tasks during the run, printed (nothing asserted about time): the grid is painted on the main thread.
+    await page.evaluate(() => {
+      const w = window as unknown as { longTasks: Array<[number, number]>; grids: number[]; began: number };
+      w.longTasks = [];
+      w.grids = [];
+      w.began = performance.now();
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) w.longTasks.push([e.startTime, e.duration]);
+      }).observe({ type: 'longtask', buffered: false });
+      // When each grid arrived (its caption changes), to tell its paint from the run's start.
+      new MutationObserver(() => w.grids.push(performance.now())).observe(document.querySelector('[data-testid="flow-samples"]')!, {
+        subtree: true,
+        childList: true,
+        characterData: true,
+      });
+    });
     await page.getByRole('button', { name: 'Start', exact: true }).click();
     await page.getByTestId('flow-grid').waitFor({ timeout: 180_000 });
     await expect.poll(() => page.getByTestId('train-progress').getAttribute('data-status'), { timeout: 300_000 }).toBe('completed');
@@ -126,6 +142,14 @@ describe.skipIf(!e2e)('RealNVP in Chromium', () => {
     }
     await panel.evaluate((el) => el.scrollIntoView({ block: 'end' }));
     await shot(page, 'flows-02-glow-samples');
+    const timing = await page.evaluate(() => {
+      const w = window as unknown as { longTasks: Array<[number, number]>; grids: number[]; began: number };
+      return { longTasks: w.longTasks, grids: w.grids, began: w.began };
+    });
+    const at = (t: number) => Math.round(t - timing.began);
+    console.log(
+      `glow run: long tasks [start ms, ms] ${JSON.stringify(timing.longTasks.map(([t, d]) => [at(t), Math.round(d)]))}; panel changes at ${JSON.stringify(timing.grids.map(at))} ms`,
+    );
 
     // After the run, a new temperature redraws the same noise at a smaller spread.
     await panel.getByLabel('Temperature', { exact: true }).fill('0.5');

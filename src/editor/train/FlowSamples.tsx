@@ -6,7 +6,7 @@
  */
 import { useEffect, useState } from 'react';
 import { create } from 'zustand';
-import { DEFAULT_FLOW_TEMPERATURE, FLOW_GRID_COUNT, temperatureProblem, type FlowSamples } from '../../runtime/program/flow-samples';
+import { DEFAULT_FLOW_TEMPERATURE, FLOW_GRID_COUNT, temperatureProblem, typedTemperature, type FlowSamples } from '../../runtime/program/flow-samples';
 import { getClient } from './controller';
 import { formatNumber } from './format';
 import { SampleGrid } from './SampleGrid';
@@ -62,9 +62,9 @@ export function FlowSamplesPanel({ run }: { run: { id: string; active: boolean }
   const shownError = run && runId === run.id ? error : null;
   const [typed, setTyped] = useState(String(temperature));
   useEffect(() => listen(), []);
-  const problem = temperatureProblem(Number(typed));
+  const value = typedTemperature(typed);
+  const problem = temperatureProblem(value);
   const apply = () => {
-    const value = Number(typed);
     if (problem || value === temperature) return;
     useFlowSamples.setState({ temperature: value });
     if (run) requestFlowSamples(run.id);

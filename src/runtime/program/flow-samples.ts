@@ -32,6 +32,9 @@ export interface FlowSamples {
 export const DEFAULT_FLOW_TEMPERATURE = 1;
 export const FLOW_GRID_COUNT = 16;
 
+/** A temperature as typed in a field: an emptied field is no number (Number('') would be 0, drawing every sample at T = 0). */
+export const typedTemperature = (text: string): number => (text.trim() === '' ? Number.NaN : Number(text));
+
 /** Why a typed temperature cannot be used, for a person; null when it can. */
 export function temperatureProblem(value: number): string | null {
   if (!Number.isFinite(value) || value < 0 || value > 2)

@@ -56,7 +56,9 @@ function presetTarget(doc: GraphDocument, key: string): GraphDocument['nodes'][n
  * procedures under the name of mnist's inpainting).
  */
 function keptFromEarlierPreset(doc: GraphDocument, preset: Preset): { earlier: string; kept: string[] } | null {
-  const earlier = presetsOf(doc).find((p) => p.name === doc.meta.preset);
+  const made = doc.meta?.preset;
+  if (typeof made !== 'string') return null;
+  const earlier = presetsOf(doc).find((p) => p.name === made);
   if (!earlier || earlier.name === preset.name) return null;
   const kept: string[] = [];
   if (earlier.procedures && !preset.procedures) kept.push('the training procedures');

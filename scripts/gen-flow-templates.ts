@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DOCUMENT_FORMAT, DOCUMENT_VERSION, type GraphDocument, type ProcedureDef } from '../src/document/schema';
+import { DOCUMENT_FORMAT, DOCUMENT_VERSION, type GraphDocument, type GraphNode, type ProcedureDef } from '../src/document/schema';
 import { graphBuilder, type GraphBuilder } from '../templates/program-builder';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -129,22 +129,32 @@ export function glow(): GraphDocument {
   const K = GLOW_STEPS;
   const L = 2;
   const LOGIT_ALPHA = 1e-6;
-  let x = g.add('x', 'Input', { shape: [28, 28, 1] });
+  // The chain of 43 nodes is laid out in five columns of nine, read top to bottom and left to right:
+  // as one column it opened at a zoom of ~0.1, where no node shows its name or shape; columns of three
+  // flow steps (four columns) opened at 0.399 and of two steps (six) at 0.359, under the 0.4 where
+  // nodes show their details.
+  const ROWS = 9;
+  let placed = 0;
+  const at = (): Partial<GraphNode> => {
+    const [column, row] = [Math.floor(placed / ROWS), placed++ % ROWS];
+    return { position: { x: column * 300, y: row * 130 } };
+  };
+  let x = g.add('x', 'Input', { shape: [28, 28, 1] }, [], at());
   // The logit step first (RealNVP's preprocessing): without it the flow has to squeeze the digits'
   // background, a slab 1/256 thick at 0, out of affine steps, and a 2-epoch run stalled at 5.5 bits/dim.
-  x = g.add('logit', 'FlowLogit', { alpha: LOGIT_ALPHA }, [[x]]);
+  x = g.add('logit', 'FlowLogit', { alpha: LOGIT_ALPHA }, [[x]], at());
   for (let level = 1; level <= L; level++) {
-    x = g.add(`squeeze${level}`, 'Squeeze', {}, [[x]]);
+    x = g.add(`squeeze${level}`, 'Squeeze', {}, [[x]], at());
     for (let k = 1; k <= K; k++) {
       const id = `${level}_${k}`;
-      x = g.add(`actnorm${id}`, 'ActNorm', {}, [[x]]);
-      x = g.add(`invconv${id}`, 'InvertibleConv1x1', {}, [[x]]);
-      x = g.add(`coupling${id}`, 'AffineCoupling', { parity: (k + 1) % 2, mask: 'channel', hidden: 32, scale: GLOW_SCALE }, [[x]]);
+      x = g.add(`actnorm${id}`, 'ActNorm', {}, [[x]], at());
+      x = g.add(`invconv${id}`, 'InvertibleConv1x1', {}, [[x]], at());
+      x = g.add(`coupling${id}`, 'AffineCoupling', { parity: (k + 1) % 2, mask: 'channel', hidden: 32, scale: GLOW_SCALE }, [[x]], at());
     }
-    if (level < L) x = g.add(`split${level}`, 'FlowSplit', {}, [[x]]);
+    if (level < L) x = g.add(`split${level}`, 'FlowSplit', {}, [[x]], at());
   }
-  x = g.add('prior', 'FlowPrior', {}, [[x]]);
-  g.add('z', 'Output', {}, [[x]]);
+  x = g.add('prior', 'FlowPrior', {}, [[x]], at());
+  g.add('z', 'Output', {}, [[x]], at());
   const train = procedure('train', 'Maximum likelihood', 'train', (p) => {
     const data = p.add('data', 'Data', { shape: [28, 28, 1], classes: 10 });
     const deq = p.add('dequantize', 'Dequantize', { levels: 256 }, [[data, 'image']]);

@@ -13,10 +13,12 @@ import { build, type Rolldown } from 'vite';
 
 const ROOT = join(import.meta.dirname, '..');
 /**
- * 250 kB with kB = 1,000 bytes, the unit of the issue and of vite's build report (zlib's default
- * gzip, level 6; vite's own gzip reads about 1% larger than this).
+ * 250 kB with kB = 1,000 bytes, the unit of the issue and of vite's build report. This test gzips
+ * with zlib's default (level 6); vite's report reads about 1% more for the same chunks (243.6 here
+ * against vite's 245.9), so the budget is 1% under 250 kB, so that passing here means under 250 in
+ * vite's report too.
  */
-const BUDGET_BYTES = 250_000;
+const BUDGET_BYTES = 247_500;
 
 type Chunk = Rolldown.OutputChunk;
 type Asset = Rolldown.OutputAsset;

@@ -114,10 +114,12 @@ export function FlowSamplesPanel({ run }: { run: { id: string; active: boolean }
           {shownError}
         </p>
       )}
-      {!samples && (
+      {!samples && !shownError && (
         <p className="pb-muted pb-small-text" data-testid="flow-samples-waiting">
           {run
-            ? 'Drawing the first samples…'
+            ? run.active || waiting
+              ? 'Drawing the first samples…'
+              : 'No samples were drawn in this run: Draw samples draws them from its last weights.'
             : `Start a run: ${FLOW_GRID_COUNT} samples are drawn from fixed noise as it trains (every few steps, about 5% of its time), by running the flow backwards.`}
         </p>
       )}

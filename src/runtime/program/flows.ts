@@ -49,7 +49,7 @@ export function flowSteps(model: tfType.LayersModel): FlowStep[] {
       const step = l as unknown as Partial<FlowStep>;
       if (typeof step.forwardFlow !== 'function' || typeof step.inverseFlow !== 'function')
         throw new Error(
-          `Layer "${l.name}" (${l.getClassName()}) is not a flow step: a flow network holds only couplings, ActNorm, invertible 1×1 convs, squeezes, splits and a learned prior.`,
+          `Layer "${l.name}" (${l.getClassName()}) is not a flow step: a flow network holds only logit steps, couplings, ActNorm, invertible 1×1 convs, squeezes, splits and a learned prior.`,
         );
       return l as unknown as FlowStep;
     });

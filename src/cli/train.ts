@@ -71,7 +71,7 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
     source.kind === 'csv'
       ? csv!
       : source.kind === 'mnist'
-        ? await (await import('../runtime/data/mnist-node')).loadMnistNode()
+        ? await (await import('../runtime/data/mnist-node')).loadMnistByName(source.name)
         : (await import('../runtime/data/synthetic')).syntheticDataset(source.name);
   const model = buildModel(plan, { seed: setup.seed });
   const trainCount = args.limit ? Math.min(args.limit, ds.train.count) : ds.train.count;
@@ -135,13 +135,16 @@ export async function trainCommand(doc: GraphDocument, args: TrainArgs, io: Io):
 }
 
 type DataSource =
-  { kind: 'mnist'; shape: DataShape } | { kind: 'synthetic'; name: (typeof SYNTHETIC_NAMES)[number]; shape: DataShape } | { kind: 'csv'; path: string };
+  | { kind: 'mnist'; name: 'mnist' | 'mnist-full'; shape: DataShape }
+  | { kind: 'synthetic'; name: (typeof SYNTHETIC_NAMES)[number]; shape: DataShape }
+  | { kind: 'csv'; path: string };
 
 /** Which data `--data` names, or a usage error that lists the choices. */
 export function resolveData(args: Pick<TrainArgs, 'data' | 'label'>): DataSource {
   const data = args.data;
   if (args.label !== undefined && !/\.csv$/i.test(data)) throw new TrainUsageError('--label only applies to a CSV file (--data file.csv).');
-  if (data === 'mnist') return { kind: 'mnist', shape: { title: 'mnist', noun: 'digits', inputShape: [28, 28, 1], classes: 10 } };
+  if (data === 'mnist' || data === 'mnist-full')
+    return { kind: 'mnist', name: data, shape: { title: data, noun: 'digits', inputShape: [28, 28, 1], classes: 10 } };
   if (isSyntheticName(data)) {
     const info = SYNTHETIC[data];
     return { kind: 'synthetic', name: data, shape: { title: info.title, inputShape: info.inputShape, classes: info.classNames.length } };
@@ -157,7 +160,7 @@ export function resolveData(args: Pick<TrainArgs, 'data' | 'label'>): DataSource
     return { kind: 'csv', path: data };
   }
   throw new TrainUsageError(
-    `Unknown dataset "${data}". Datasets: mnist, ${SYNTHETIC_NAMES.join(', ')}, or a .csv file (header row, numeric columns, the label last or named with --label).`,
+    `Unknown dataset "${data}". Datasets: mnist, mnist-full, ${SYNTHETIC_NAMES.join(', ')}, or a .csv file (header row, numeric columns, the label last or named with --label).`,
   );
 }
 

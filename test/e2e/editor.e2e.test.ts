@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 import { analyze, emit, lower } from '../../src/compiler/index';
 import { templateDocument } from '../../templates/index';
 import { typecheckStrict } from '../helpers/tsc';
-import { openEditor as openPage, openTemplate, ROOT, SHOTS, shot, SMALL, startHarness, type Harness } from './harness';
+import { dismissToasts, openEditor as openPage, openTemplate, ROOT, SHOTS, shot, SMALL, startHarness, type Harness } from './harness';
 
 const WORK = join(ROOT, '.tmp/e2e');
 
@@ -138,7 +138,7 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     // so that the click lands on the block (nodes are taller since they show their cost).
     await page.getByRole('dialog').waitFor({ state: 'detached' });
     await page.waitForTimeout(450);
-    for (const close of await page.locator('.pb-toast').getByRole('button', { name: 'Dismiss' }).all()) await close.click();
+    await dismissToasts(page);
     await node(page, 'mixer').click();
     const repeat = page.getByLabel('Repeat');
     await expect.poll(() => repeat.count()).toBe(1);
@@ -391,7 +391,7 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
     // show their cost) and close the template's "Opened…" note, which may cover a node.
     await page.getByRole('button', { name: 'Fit view', exact: true }).first().click();
     await page.waitForTimeout(450);
-    for (const close of await page.locator('.pb-toast').getByRole('button', { name: 'Dismiss' }).all()) await close.click();
+    await dismissToasts(page);
     await expect.poll(() => page.locator('.pb-toast').count()).toBe(0);
     await wire(page, ['head', 'out'], ['conv2d', 'in']);
     await toast.first().waitFor();

@@ -115,3 +115,17 @@ export async function settleView(page: Page, { everyMs = 400, tries = 40 } = {})
     last = now;
   }
 }
+
+/**
+ * Closes every toast (the "Opened …" note may cover a node or the pin bar), one at a time: a toast
+ * can time out on its own between being found and being clicked, and a click on a vanished button
+ * waits 30 s and fails the test (seen under load).
+ */
+export async function dismissToasts(page: Page, { tries = 20 } = {}): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    const close = page.locator('.pb-toast').getByRole('button', { name: 'Dismiss' }).first();
+    if (!(await close.count())) return;
+    await close.click({ timeout: 1000 }).catch(() => undefined);
+  }
+  throw new Error(`Toasts were still open after ${tries} tries to dismiss them.`);
+}

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { openEditor, openTemplate, shot, startHarness, type Harness } from './harness';
+import { dismissToasts, openEditor, openTemplate, shot, startHarness, type Harness } from './harness';
 
 const e2e = !!process.env.PATCHBAY_E2E;
 let h: Harness;
@@ -20,11 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-/** The "Opened …" toast sits over the pin bar for a while: dismiss it before a screenshot. */
-const dismissToasts = async (page: Page) => {
-  for (const button of await page.getByRole('button', { name: 'Dismiss' }).all()) await button.click();
-};
 
 const meanOf = async (page: Page, id: string) => Number(await page.getByTestId(`preview-${id}`).getAttribute('data-mean'));
 

@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { openEditor, openTemplate, shot, startHarness, type Harness } from './harness';
+import { dismissToasts, openEditor, openTemplate, shot, startHarness, type Harness } from './harness';
 
 const e2e = !!process.env.PATCHBAY_E2E;
 let h: Harness;
@@ -32,10 +32,6 @@ const runStatus = async (page: Page) => {
 const meanOf = async (page: Page, id: string) => Number(await page.getByTestId(`preview-${id}`).getAttribute('data-mean'));
 const pointsOf = async (page: Page, testId: string) =>
   (await page.getByTestId(testId).count()) ? Number(await page.getByTestId(testId).getAttribute('data-points')) : 0;
-const dismissToasts = async (page: Page) => {
-  for (const button of await page.getByRole('button', { name: 'Dismiss' }).all()) await button.click();
-};
-
 describe.skipIf(!e2e)("a program run's live previews", () => {
   test('SimSiam: the encoder and then the projector refresh during the run, previews and norms over the steps', async () => {
     const page = await openEditor(h);

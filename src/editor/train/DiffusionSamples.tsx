@@ -6,57 +6,25 @@
  * its steps) is chosen here; the worker does all the tensor work (runtime/worker/diffusion-grid.ts).
  */
 import { useEffect, useState } from 'react';
-import { create } from 'zustand';
 import type { DenoiserSetup } from '../../runtime/program/denoiser';
 import { DEFAULT_SAMPLING, samplingProblem, type DiffusionSamples, type DiffusionSamplingSettings } from '../../runtime/program/diffusion-view';
-import { getClient } from './controller';
 import { formatNumber } from './format';
+import { sampleChannel } from './sample-channel';
 import { SampleGrid } from './SampleGrid';
 import { Section } from './Section';
 import './diffusion-samples.css';
 
-interface DiffusionSamplesState {
-  /** The sampler the grid uses; sent with a run's start and with each request. */
-  settings: DiffusionSamplingSettings;
-  runId: string | null;
-  samples: DiffusionSamples | null;
-  error: string | null;
-  /** A request was sent and its answer has not come. */
-  waiting: boolean;
-}
-
-export const useDiffusionSamples = create<DiffusionSamplesState>(() => ({
-  settings: DEFAULT_SAMPLING,
-  runId: null,
-  samples: null,
-  error: null,
-  waiting: false,
+const diffusionChannel = sampleChannel<DiffusionSamplingSettings, DiffusionSamples>('diffusion-samples', DEFAULT_SAMPLING, (runId, settings) => ({
+  type: 'diffusion-samples',
+  runId,
+  settings,
 }));
-
-let listening = false;
-function listen(): void {
-  if (listening) return;
-  listening = true;
-  getClient().on((e) => {
-    if (e.type === 'diffusion-samples') {
-      if (e.samples) useDiffusionSamples.setState({ runId: e.runId, samples: e.samples, error: null, waiting: false });
-      else useDiffusionSamples.setState({ runId: e.runId, error: e.error ?? 'No samples came back.', waiting: false });
-    } else if (e.type === 'crashed') useDiffusionSamples.setState({ waiting: false });
-  });
-}
-
+export const useDiffusionSamples = diffusionChannel.store;
+const listen = diffusionChannel.listen;
 /** The settings a run of a diffusion program starts with (program-controller sends them). */
-export function samplingForRun(): DiffusionSamplingSettings {
-  listen();
-  return useDiffusionSamples.getState().settings;
-}
-
+export const samplingForRun = diffusionChannel.settingsForRun;
 /** Asks the worker to draw run `runId`'s grid again with the current settings (they stay for its later refreshes). */
-export function requestDiffusionSamples(runId: string): void {
-  listen();
-  useDiffusionSamples.setState({ waiting: true, error: null });
-  getClient().send({ type: 'diffusion-samples', runId, settings: useDiffusionSamples.getState().settings });
-}
+export const requestDiffusionSamples = diffusionChannel.request;
 
 const SAMPLER_NAMES: Record<DiffusionSamplingSettings['sampler'], string> = { ddim: 'DDIM (η = 0)', ancestral: 'DDPM (ancestral)' };
 /** Time between frames when playing the reverse process. */

@@ -5,59 +5,28 @@
  * The grid itself is the diffusion grid's SampleGrid.
  */
 import { useEffect, useState } from 'react';
-import { create } from 'zustand';
 import { DEFAULT_FLOW_TEMPERATURE, FLOW_GRID_COUNT, temperatureProblem, typedTemperature, type FlowSamples } from '../../runtime/program/flow-samples';
-import { getClient } from './controller';
 import { formatNumber } from './format';
+import { sampleChannel } from './sample-channel';
 import { SampleGrid } from './SampleGrid';
 import { Section } from './Section';
 import './diffusion-samples.css';
 
-interface FlowSamplesState {
-  /** Sent with a run's start and with each request. */
-  temperature: number;
-  runId: string | null;
-  samples: FlowSamples | null;
-  error: string | null;
-  /** A request was sent and its answer has not come. */
-  waiting: boolean;
-}
-
-export const useFlowSamples = create<FlowSamplesState>(() => ({
-  temperature: DEFAULT_FLOW_TEMPERATURE,
-  runId: null,
-  samples: null,
-  error: null,
-  waiting: false,
+const flowChannel = sampleChannel<number, FlowSamples>('flow-samples', DEFAULT_FLOW_TEMPERATURE, (runId, temperature) => ({
+  type: 'flow-samples',
+  runId,
+  temperature,
 }));
-
-let listening = false;
-function listen(): void {
-  if (listening) return;
-  listening = true;
-  getClient().on((e) => {
-    if (e.type === 'flow-samples') {
-      if (e.samples) useFlowSamples.setState({ runId: e.runId, samples: e.samples, error: null, waiting: false });
-      else useFlowSamples.setState({ runId: e.runId, error: e.error ?? 'No samples came back.', waiting: false });
-    } else if (e.type === 'crashed') useFlowSamples.setState({ waiting: false });
-  });
-}
-
+/** Its settings are the temperature. */
+export const useFlowSamples = flowChannel.store;
+const listen = flowChannel.listen;
 /** The temperature a run starts with (program-controller sends it). */
-export function flowTemperatureForRun(): number {
-  listen();
-  return useFlowSamples.getState().temperature;
-}
-
+export const flowTemperatureForRun = flowChannel.settingsForRun;
 /** Asks the worker to draw run `runId`'s grid again at the current temperature (it stays for later refreshes). */
-export function requestFlowSamples(runId: string): void {
-  listen();
-  useFlowSamples.setState({ waiting: true, error: null });
-  getClient().send({ type: 'flow-samples', runId, temperature: useFlowSamples.getState().temperature });
-}
+export const requestFlowSamples = flowChannel.request;
 
 export function FlowSamplesPanel({ run }: { run: { id: string; active: boolean } | null }) {
-  const { temperature, runId, samples: latest, error, waiting } = useFlowSamples();
+  const { settings: temperature, runId, samples: latest, error, waiting } = useFlowSamples();
   const samples = run && runId === run.id ? latest : null;
   const shownError = run && runId === run.id ? error : null;
   const [typed, setTyped] = useState(String(temperature));
@@ -66,7 +35,7 @@ export function FlowSamplesPanel({ run }: { run: { id: string; active: boolean }
   const problem = temperatureProblem(value);
   const apply = () => {
     if (problem || value === temperature) return;
-    useFlowSamples.setState({ temperature: value });
+    useFlowSamples.setState({ settings: value });
     if (run) requestFlowSamples(run.id);
   };
 

@@ -1,6 +1,7 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { mnistAsset } from './scripts/vite-plugin-mnist.ts';
+import { mnistFullAssets } from './scripts/vite-plugin-mnist-full.ts';
 
 /**
  * Cross-origin isolation: without it the browser gives no SharedArrayBuffer, and the wasm backend
@@ -10,7 +11,7 @@ import { mnistAsset } from './scripts/vite-plugin-mnist.ts';
 export const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
 export default defineConfig({
-  plugins: [react(), mnistAsset()],
+  plugins: [react(), mnistAsset(), mnistFullAssets()],
   server: { headers: ISOLATION_HEADERS },
   preview: { headers: ISOLATION_HEADERS },
   worker: { format: 'es' },

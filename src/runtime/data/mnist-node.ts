@@ -18,7 +18,7 @@ export async function loadMnistFullNode(): Promise<Dataset> {
   const { createRequire } = await import('node:module');
   const { readFileSync } = await import('node:fs');
   const { dirname, join } = await import('node:path');
-  const { mnistFromIdx } = await import('./mnist-idx');
+  const { mnistFromIdx, MNIST_IDX_FILES } = await import('./mnist-idx');
   const require = createRequire(import.meta.url);
   let folder: string;
   try {
@@ -28,10 +28,10 @@ export async function loadMnistFullNode(): Promise<Dataset> {
   }
   const read = (name: string) => new Uint8Array(readFileSync(join(folder, name)));
   return mnistFromIdx({
-    trainImages: read('train-images-idx3-ubyte'),
-    trainLabels: read('train-labels-idx1-ubyte'),
-    testImages: read('t10k-images-idx3-ubyte'),
-    testLabels: read('t10k-labels-idx1-ubyte'),
+    trainImages: read(MNIST_IDX_FILES.trainImages),
+    trainLabels: read(MNIST_IDX_FILES.trainLabels),
+    testImages: read(MNIST_IDX_FILES.testImages),
+    testLabels: read(MNIST_IDX_FILES.testLabels),
   });
 }
 

@@ -95,17 +95,19 @@ async function zoomInOn(page: Page, nodeId: string): Promise<void> {
   await page.waitForTimeout(300);
 }
 
-/** Param edit → the node shows its new output shape, painted. */
+/** Param edit → the node shows its new output shape (its line, or far out its box's tooltip), at the next frame. */
 async function editToScreen(page: Page, nodeId: string, units: number): Promise<number> {
   return page.evaluate(
     async ({ id, value }) => {
       const input = [...document.querySelectorAll('label')].find((l) => l.textContent === 'Units')!.control as HTMLInputElement;
-      const shape = document.querySelector(`[data-testid="shape-${id}"]`)!;
+      // Its shape line; zoomed far out, where nodes are boxes (Canvas.tsx's FarView), its box's tooltip.
+      const shown = () =>
+        document.querySelector(`[data-testid="shape-${id}"]`)?.textContent ?? document.querySelector(`[data-testid="node-${id}"]`)?.getAttribute('title') ?? '';
       const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
       const start = performance.now();
       setter.call(input, String(value));
       input.dispatchEvent(new Event('input', { bubbles: true }));
-      while (!shape.textContent?.includes(`, ${value})`)) await new Promise((r) => setTimeout(r, 0));
+      while (!shown().includes(`, ${value})`)) await new Promise((r) => setTimeout(r, 0));
       await new Promise((r) => requestAnimationFrame(r));
       return performance.now() - start;
     },

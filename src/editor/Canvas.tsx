@@ -1,4 +1,4 @@
-import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { createContext, memo, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
 import {
   Background,
   ControlButton,
@@ -56,6 +56,7 @@ import { sameNodeBesidesPosition } from './layout-only';
 import { NodePreview } from './preview/NodePreview';
 import { PinBar } from './preview/PinBar';
 import { startPreviews, usePreviews } from './preview/previews';
+import './far-nodes.css';
 
 /**
  * What one node component shows: its document node, its inference result and its diagnostics. No
@@ -219,18 +220,23 @@ function heldSize(id: string, result: NodeResult | undefined, measured: Size | u
   return hold ? { hold } : undefined;
 }
 
-function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; view: NodeView }) {
+/**
+ * Whether the canvas is zoomed out below DETAIL_ZOOM, where a node's lines (12 px text under 5 px
+ * on screen), handles and preview cannot be read. Read by each node body from a context that
+ * Canvas sets from one coarse store selector, so that nodes render again only when the zoom
+ * crosses the line, not on every zoom step, and no node holds a store subscription of its own.
+ */
+const FarView = createContext(false);
+
+function PatchNodeBody({ id, selected, view, measured }: { id: string; selected: boolean; view: NodeView; measured: Size | undefined }) {
   const { node, result } = view;
+  const far = useContext(FarView);
   const sizeRef = useCallback((el: HTMLDivElement) => watchBodySize(id, el), [id]);
   const { typeLabel, keyParams, defaults } = describeNode(node, view.blocks, view.procedure);
   const ports = (view.procedure ? procedurePortsOf(node, view.procedure.networks) : portsOf(node, view.blocks)) ?? { inputs: [], outputs: [] };
   const diags = view.diagnostics;
   const errors = diags.filter((d) => d.severity === 'error');
   const warnings = diags.filter((d) => d.severity === 'warning');
-  // The node's own values show even when inference failed upstream (no parsed params then);
-  // block references stay out of it, they are drawn as links below.
-  const own = Object.fromEntries(Object.entries(node.params).filter(([, v]) => !isParamRef(v)));
-  const values: Record<string, unknown> = { ...defaults, ...own, ...(result?.params ?? {}) };
   const outputs = result?.outputs ? Object.entries(result.outputs) : [];
   const count = result ? result.count.trainable + result.count.nonTrainable : 0;
   // Whether the count showed while the node's result was last known. While it is unknown the count
@@ -239,6 +245,7 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
   const hadCount = useRef(false);
   if (result?.outputs) hadCount.current = count > 0;
   const shapeText = outputs.length ? outputs.map(([, s]) => formatShape(s)).join(' ') : undefined;
+  const shapeLine = shapeText !== undefined ? shapeText : errors.length ? 'no shape' : view.procedure && ports.outputs.length === 0 ? '' : '…';
   const repeat = node.type === BLOCK_NODE_TYPE && (node.repeat ?? 1) > 1 ? ` ×${node.repeat}` : '';
   const problem = errors[0] ?? warnings[0];
   const cls = [
@@ -250,6 +257,37 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
   ]
     .filter(Boolean)
     .join(' ');
+  // Zoomed far out, a node whose laid-out size is known is drawn as a box of exactly that size with
+  // its name: none of its lines, preview or cost (FarView). Kept to the 64th of a pixel, the box
+  // resizes nothing, so React Flow measures no node and moves no wire when the zoom crosses the
+  // line. An edit that changes every later node then changes one class and one tooltip in each
+  // (bench/canvas.bench.ts). A node never laid out yet (it mounted far out) is drawn whole once,
+  // with its lines hidden (styles.css), and becomes a box when React Flow has measured it.
+  const farSize = far ? (laidOutSize(id, measured) ?? view.hold) : undefined;
+  if (farSize) {
+    const unknown = shapeLine === '…';
+    // What the lines would say, on hover.
+    const lines = [`${node.name ?? node.id} · ${typeLabel}${repeat}`];
+    if (shapeLine) lines.push(`Output ${unknown ? 'unknown' : shapeLine}`);
+    if (problem) lines.push('', ...diags.map((d) => d.message));
+    return (
+      <div
+        ref={sizeRef}
+        className={`${cls} pb-node-far${unknown ? ' pb-node-unknown' : ''}`}
+        style={{ boxSizing: 'border-box', width: farSize.width, height: farSize.height }}
+        data-testid={`node-${id}`}
+        title={lines.join('\n')}
+        aria-invalid={errors.length > 0 || undefined}
+      >
+        <PortHandles ports={ports} />
+        <span className="pb-node-far-name">{node.name ?? node.id}</span>
+      </div>
+    );
+  }
+  // The node's own values show even when inference failed upstream (no parsed params then);
+  // block references stay out of it, they are drawn as links below.
+  const own = Object.fromEntries(Object.entries(node.params).filter(([, v]) => !isParamRef(v)));
+  const values: Record<string, unknown> = { ...defaults, ...own, ...(result?.params ?? {}) };
   return (
     <div
       ref={sizeRef}
@@ -292,7 +330,7 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
         <div className="pb-node-body-main">
           <div className="pb-node-foot">
             <span className="pb-node-shape" data-testid={`shape-${id}`}>
-              {shapeText !== undefined ? shapeText : errors.length ? 'no shape' : view.procedure && ports.outputs.length === 0 ? '' : '…'}
+              {shapeLine}
             </span>
             {(count > 0 || (hadCount.current && !result?.outputs)) && (
               <span className="pb-node-count" title={count > 0 ? `${formatCount(count)} parameters` : undefined}>
@@ -315,10 +353,10 @@ function PatchNodeBody({ id, selected, view }: { id: string; selected: boolean; 
   );
 }
 
-const PatchNode = memo(function PatchNode({ id, selected, data }: NodeProps<PatchNodeType>) {
+const PatchNode = memo(function PatchNode({ id, selected, data, width, height }: NodeProps<PatchNodeType>) {
   return (
     <NodeBoundary id={id}>
-      <PatchNodeBody id={id} selected={!!selected} view={data} />
+      <PatchNodeBody id={id} selected={!!selected} view={data} measured={width && height ? { width, height } : undefined} />
     </NodeBoundary>
   );
 });
@@ -835,60 +873,62 @@ export function Canvas() {
 
   return (
     <div className={far ? 'pb-flow pb-flow-far' : 'pb-flow'} ref={wrapper} onDoubleClick={onDoubleClick}>
-      <ReactFlow
-        nodes={rfNodes}
-        edges={rfEdges}
-        onPaneClick={farWires ? onFarPaneClick : undefined}
-        nodeTypes={nodeTypes}
-        onNodesChange={onNodesChange}
-        onEdgesChange={onEdgesChange}
-        onConnect={onConnect}
-        onConnectEnd={onConnectEnd}
-        onNodeDragStart={beginGesture}
-        onNodeDrag={onNodeDrag}
-        onNodeDragStop={onNodeDragStop}
-        onSelectionDragStart={beginGesture}
-        onSelectionDragStop={endGesture}
-        onNodeDoubleClick={onNodeDoubleClick}
-        zoomOnDoubleClick={false}
-        deleteKeyCode={null}
-        multiSelectionKeyCode={MULTI_SELECTION_KEYS}
-        selectionKeyCode="Shift"
-        // Large graphs: mount only what is on screen, so dragging at a working zoom stays smooth.
-        onlyRenderVisibleElements={culling}
-        colorMode="system"
-        minZoom={0.1}
-        maxZoom={2}
-        attributionPosition="top-right"
-        aria-label="Graph canvas"
-      >
-        {farWires && <FarWires edges={body.edges} unknown={unknownWires} selected={selEdgeSet} dropEdge={dropEdge} curves={farCurves} />}
-        {/* Zoomed far out the dots are a grey wash, and they were painted again on every step of a pan. */}
-        {!far && <Background gap={20} size={1} />}
-        <Controls position="bottom-left" showInteractive={false} showFitView={false}>
-          <ControlButton className="react-flow__controls-fitview" onClick={fitAll} title="Fit all nodes in view" aria-label="Fit all nodes">
-            <FitViewIcon />
-          </ControlButton>
-        </Controls>
-        <Panel position="top-left">
-          <PinBar />
-        </Panel>
-        {renderCount > SVG_MINIMAP_UP_TO ? (
-          <CanvasMiniMap colours={minimapColours} />
-        ) : (
-          <MiniMap
-            position="bottom-right"
-            pannable
-            zoomable
-            ariaLabel="Minimap"
-            className="pb-minimap"
-            nodeColor={minimapColor}
-            nodeBorderRadius={4}
-            maskColor="rgb(120 120 140 / 0.15)"
-            style={MINIMAP_STYLE}
-          />
-        )}
-      </ReactFlow>
+      <FarView.Provider value={far}>
+        <ReactFlow
+          nodes={rfNodes}
+          edges={rfEdges}
+          onPaneClick={farWires ? onFarPaneClick : undefined}
+          nodeTypes={nodeTypes}
+          onNodesChange={onNodesChange}
+          onEdgesChange={onEdgesChange}
+          onConnect={onConnect}
+          onConnectEnd={onConnectEnd}
+          onNodeDragStart={beginGesture}
+          onNodeDrag={onNodeDrag}
+          onNodeDragStop={onNodeDragStop}
+          onSelectionDragStart={beginGesture}
+          onSelectionDragStop={endGesture}
+          onNodeDoubleClick={onNodeDoubleClick}
+          zoomOnDoubleClick={false}
+          deleteKeyCode={null}
+          multiSelectionKeyCode={MULTI_SELECTION_KEYS}
+          selectionKeyCode="Shift"
+          // Large graphs: mount only what is on screen, so dragging at a working zoom stays smooth.
+          onlyRenderVisibleElements={culling}
+          colorMode="system"
+          minZoom={0.1}
+          maxZoom={2}
+          attributionPosition="top-right"
+          aria-label="Graph canvas"
+        >
+          {farWires && <FarWires edges={body.edges} unknown={unknownWires} selected={selEdgeSet} dropEdge={dropEdge} curves={farCurves} />}
+          {/* Zoomed far out the dots are a grey wash, and they were painted again on every step of a pan. */}
+          {!far && <Background gap={20} size={1} />}
+          <Controls position="bottom-left" showInteractive={false} showFitView={false}>
+            <ControlButton className="react-flow__controls-fitview" onClick={fitAll} title="Fit all nodes in view" aria-label="Fit all nodes">
+              <FitViewIcon />
+            </ControlButton>
+          </Controls>
+          <Panel position="top-left">
+            <PinBar />
+          </Panel>
+          {renderCount > SVG_MINIMAP_UP_TO ? (
+            <CanvasMiniMap colours={minimapColours} />
+          ) : (
+            <MiniMap
+              position="bottom-right"
+              pannable
+              zoomable
+              ariaLabel="Minimap"
+              className="pb-minimap"
+              nodeColor={minimapColor}
+              nodeBorderRadius={4}
+              maskColor="rgb(120 120 140 / 0.15)"
+              style={MINIMAP_STYLE}
+            />
+          )}
+        </ReactFlow>
+      </FarView.Provider>
       {body.nodes.length === 0 && !quickAdd && (
         <div className="pb-empty" aria-live="polite">
           {procedure ? (

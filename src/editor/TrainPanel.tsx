@@ -64,7 +64,10 @@ function ClassifierTrainPanel() {
     : null;
   const fit = plan && data ? dataMismatch(plan, data.shape) : null;
   const mismatch = plan
-    ? (needsData ?? (fit && dataChoice === 'mnist' ? `${fit} To try training, load the ConvMixer template with the mnist preset (Templates).` : fit))
+    ? (needsData ??
+      (fit && (dataChoice === 'mnist' || dataChoice === 'mnist-full')
+        ? `${fit} To try training, load the ConvMixer template with the mnist preset (Templates).`
+        : fit))
     : null;
   // The traps that compile but cannot learn what was meant, named with their fix (only for a graph that compiles).
   const problems = useMemo(() => (plan ? checkModel(doc, analysis, setup) : []), [plan, doc, analysis, setup.loss]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -141,7 +144,13 @@ function ClassifierTrainPanel() {
           inputShape={attentionInput}
           ready={!!playground}
           waiting="Finish a run (or pick one in Runs and press “Try”) to see where the class token looks."
-          data={dataChoice === 'mnist' ? 'mnist' : isSyntheticName(dataChoice) ? { kind: 'synthetic', name: dataChoice } : undefined}
+          data={
+            dataChoice === 'mnist' || dataChoice === 'mnist-full'
+              ? dataChoice
+              : isSyntheticName(dataChoice)
+                ? { kind: 'synthetic', name: dataChoice }
+                : undefined
+          }
           classNames={playground?.classNames ?? data?.classNames ?? []}
         />
       )}

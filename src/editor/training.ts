@@ -7,17 +7,18 @@
 import { create } from 'zustand';
 import type { Plan } from '../compiler/plan';
 import type { StepReport } from '../runtime/training/train';
-import type { BackendChoice, BackendName, TrainData, WeightArtifacts } from '../runtime/worker/protocol';
+import type { BackendChoice, BackendName, DataDownload, TrainData, WeightArtifacts } from '../runtime/worker/protocol';
 import type { Dataset } from '../runtime/data/dataset';
 import type { SyntheticName } from '../runtime/data/synthetic';
 import type { RunCore, RunData, RunRecord, RunStatus } from './runs-db';
 export type { RunData } from './runs-db';
 
-/** What the Train tab trains on: MNIST, a synthetic set, or the user's own CSV or images. */
-export type DataChoice = 'mnist' | SyntheticName | 'csv' | 'images';
+/** What the Train tab trains on: MNIST (the app's 10,000 digits or MNIST's own 70,000), a synthetic set, or the user's own CSV or images. */
+export type DataChoice = 'mnist' | 'mnist-full' | SyntheticName | 'csv' | 'images';
 
 export const DATA_CHOICES: Array<[DataChoice, string]> = [
   ['mnist', 'MNIST digits'],
+  ['mnist-full', 'MNIST, full 60,000 / 10,000'],
   ['moons', 'Two moons'],
   ['spirals', 'Spirals'],
   ['gaussians', 'Gaussian mixture'],
@@ -50,6 +51,15 @@ export const MNIST_INFO: RunData = {
   classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
   trainCount: 8000,
   testCount: 2000,
+};
+
+/** MNIST's own split (`mnist-full`): the worker downloads it when it is first used. */
+export const MNIST_FULL_INFO: RunData = {
+  title: 'MNIST (full)',
+  inputShape: [28, 28, 1],
+  classNames: MNIST_INFO.classNames,
+  trainCount: 60_000,
+  testCount: 10_000,
 };
 
 export type LiveStatus = 'starting' | 'running' | 'paused' | 'stopping' | RunStatus;
@@ -104,6 +114,8 @@ export interface TrainingState {
   dataChoice: DataChoice;
   csv: UserData | null;
   images: UserData | null;
+  /** The worker's download of `mnist-full`: null until it is first asked for (and again after a worker crash). */
+  mnistFull: DataDownload | null;
 }
 
 const PREFS = 'patchbay:train-prefs';
@@ -133,6 +145,7 @@ export const useTraining = create<TrainingState>()(() => ({
   pendingWeights: null,
   csv: null,
   images: null,
+  mnistFull: null,
 }));
 
 export const runIsActive = () => isActiveStatus(useTraining.getState().run?.status);

@@ -171,7 +171,7 @@ describe.skipIf(!e2e)('Export PyTorch in Chromium', () => {
     // The score arrives after the run is listed (the worker evaluates the weights on MNIST's test split).
     await expect
       .poll(() => run.getByTestId('run-imported').textContent(), { timeout: 60_000 })
-      .toBe("Imported with the graph from model.json + weights.bin; not trained here. Scored on MNIST's 2,000 test examples.");
+      .toBe("Imported with the graph from model.json + weights.bin; not trained here. Scored on MNIST's 2,000 test digits.");
     // The same weights and digits: the score tfjs gave in Node, up to a float near-tie on one digit.
     const shown = Number((await run.locator('.pb-run-acc').textContent())!.replace('%', ''));
     expect(Math.abs(shown - accuracy * 100)).toBeLessThanOrEqual(0.051);

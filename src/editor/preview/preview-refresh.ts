@@ -348,7 +348,14 @@ export function startPreviews(): void {
   let t = useTraining.getState();
   useTraining.subscribe((s) => {
     const runStatus = s.run?.status;
-    const changed = s.dataChoice !== t.dataChoice || s.playground !== t.playground || runStatus !== t.run?.status || s.csv !== t.csv || s.images !== t.images;
+    // MNIST's full set finishing its download (or failing) changes what the pinned example can be.
+    const changed =
+      s.dataChoice !== t.dataChoice ||
+      s.playground !== t.playground ||
+      runStatus !== t.run?.status ||
+      s.csv !== t.csv ||
+      s.images !== t.images ||
+      s.mnistFull?.status !== t.mnistFull?.status;
     // A new run starts its norms over.
     if (s.run?.id !== t.run?.id && s.run) forgetRunRefreshes();
     t = s;

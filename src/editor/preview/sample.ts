@@ -9,7 +9,7 @@ import { exampleSize } from '../../runtime/data/dataset';
 import { SYNTHETIC, SYNTHETIC_NAMES, isSyntheticName } from '../../runtime/data/synthetic';
 import type { PreviewSample, TrainData } from '../../runtime/worker/protocol';
 import type { DataChoice } from '../training';
-import { MNIST_INFO } from '../training';
+import { MNIST_FULL_INFO, MNIST_INFO } from '../training';
 import type { Pin } from './keys';
 
 export type NamedData = Exclude<TrainData, { kind: 'inline' }>;
@@ -24,8 +24,18 @@ export type SampleSource =
 
 const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
-function named(name: 'mnist' | Exclude<DataChoice, 'mnist' | 'csv' | 'images'>): SampleSource {
+function named(name: Exclude<DataChoice, 'csv' | 'images'>): SampleSource {
   if (name === 'mnist') return { kind: 'named', data: 'mnist', title: 'MNIST', noun: 'digit', count: MNIST_INFO.testCount, classNames: MNIST_INFO.classNames };
+  // Its 10,000 test digits, downloaded with the set (the worker loads it for the first held-out example).
+  if (name === 'mnist-full')
+    return {
+      kind: 'named',
+      data: 'mnist-full',
+      title: MNIST_FULL_INFO.title,
+      noun: 'digit',
+      count: MNIST_FULL_INFO.testCount,
+      classNames: MNIST_FULL_INFO.classNames,
+    };
   const info = SYNTHETIC[name];
   return {
     kind: 'named',
@@ -54,7 +64,10 @@ export function sampleSourceFor(
       classNames: own.classNames,
     };
   }
-  if ((choice === 'mnist' || isSyntheticName(choice)) && same(choice === 'mnist' ? MNIST_INFO.inputShape : SYNTHETIC[choice].inputShape, inputShape))
+  if (
+    (choice === 'mnist' || choice === 'mnist-full' || isSyntheticName(choice)) &&
+    same(isSyntheticName(choice) ? SYNTHETIC[choice].inputShape : MNIST_INFO.inputShape, inputShape)
+  )
     return named(choice);
   if (same(MNIST_INFO.inputShape, inputShape)) return named('mnist');
   const synthetic = SYNTHETIC_NAMES.find((n) => same(SYNTHETIC[n].inputShape, inputShape));

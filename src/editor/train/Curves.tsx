@@ -137,7 +137,7 @@ export function Results({ run }: { run: LiveRun }) {
                 .flat()
                 .reduce((a, b) => a + b, 0)
                 .toLocaleString('en-US')}{' '}
-              held-out {nounOf(run.data)} of {run.data.title}
+              test {nounOf(run.data)} of {run.data.title}
               {run.final ? '' : ' (after the last epoch)'}
             </span>
           </p>

@@ -1,10 +1,11 @@
-/** The dataset choice: MNIST, a synthetic set, or the user's CSV or images with what was loaded. */
+/** The dataset choice: MNIST (the app's digits or MNIST's own full split), a synthetic set, or the user's CSV or images with what was loaded. */
 import { useRef } from 'react';
 import type { Plan } from '../../compiler/plan';
 import { SYNTHETIC, isSyntheticName } from '../../runtime/data/synthetic';
 import { DATA_CHOICES, setPrefs, useRunIsActive, useTraining, type DataChoice, type UserData } from '../training';
 import { countsOf, loadCsvFile, loadImages, setCsvLabel } from './data';
 import { listNames, shapeText } from './format';
+import { MnistFullBox } from './MnistFullStatus';
 
 function ClassCounts({ rows }: { rows: Array<{ name: string; train: number; test: number }> }) {
   const shown = rows.slice(0, 12);
@@ -172,6 +173,7 @@ export function DataPicker({ plan }: { plan: Plan | null }) {
           MNIST: 10,000 real handwritten digits (28×28, grey), a fixed split of 8,000 for training and 2,000 for testing.
         </p>
       )}
+      {choice === 'mnist-full' && <MnistFullBox />}
       {synthetic && (
         <p className="pb-muted pb-small-text pb-dataset" data-testid="data-summary">
           <strong>{synthetic.title[0]!.toUpperCase() + synthetic.title.slice(1)}</strong>: {synthetic.description}. Generated (always the same, seeded):{' '}

@@ -20,6 +20,7 @@ import { DATA_CHOICES, useTraining } from '../training';
 import { probeBackends } from './controller';
 import { chosenData } from './data';
 import { DataPicker } from './DataPicker';
+import { MnistFullProgress } from './MnistFullStatus';
 import { BACKEND_NAMES, COLORS, duration, formatNumber, nounOf, pct } from './format';
 import { refreshRuns } from './history';
 import { pauseProgramRun, resumeProgramRun, startProgramRun, stopProgramRun } from './program-controller';
@@ -289,6 +290,8 @@ function ProgramProgress({ run, current }: { run: ProgramLiveRun; current: PlanP
         {!active && <span>took {duration(run.seconds)}</span>}
         {last && <span title="Tensors alive in the worker: flat from step to step when nothing leaks">{last.tensors.toLocaleString('en-US')} tensors</span>}
       </div>
+      {/* A run on MNIST's full set waits for its download first: how far it is. */}
+      {run.status === 'starting' && <MnistFullProgress bar={false} />}
       {run.message && (
         <p
           className={`pb-run-message${run.status === 'failed' || run.status === 'crashed' ? ' pb-run-message-bad' : ''}`}
@@ -425,7 +428,9 @@ function ProgramMetrics({ run }: { run: ProgramLiveRun }) {
         </tbody>
       </table>
       <p className="pb-muted pb-small-text">
-        On {run.limit ? `the first ${Math.max(1, Math.floor(run.limit / 4)).toLocaleString('en-US')}` : 'the'} held-out {nounOf(run.data)} of {run.data.title}.
+        On the {run.limit ? 'first ' : ''}
+        {Math.min(run.data.testCount, run.limit ? Math.max(1, Math.floor(run.limit / 4)) : Infinity).toLocaleString('en-US')} test {nounOf(run.data)} of{' '}
+        {run.data.title}.
       </p>
     </Section>
   );

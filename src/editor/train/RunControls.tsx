@@ -6,6 +6,7 @@ import { useEditor } from '../store';
 import { isActiveStatus, type LiveRun } from '../training';
 import { pauseRun, resumeRun, startRun, stopRun } from './controller';
 import { BACKEND_NAMES, duration, formatNumber } from './format';
+import { MnistFullProgress } from './MnistFullStatus';
 import { variantLabel } from '../../document/sweep';
 
 const STATUS_TEXT: Record<LiveRun['status'], string> = {
@@ -122,6 +123,8 @@ function Progress({ run, plan }: { run: LiveRun; plan: Plan | null }) {
           </span>
         )}
       </div>
+      {/* A run on MNIST's full set waits for its download first: how far it is. */}
+      {run.status === 'starting' && <MnistFullProgress bar={false} />}
       {run.message && (
         <p
           className={`pb-run-message${run.status === 'failed' || run.status === 'crashed' ? ' pb-run-message-bad' : ''}`}

@@ -8,7 +8,7 @@ import { isActiveStatus, useTraining } from '../training';
 import { resumeSavedRun } from './controller';
 import { removeRun, toggleCompare } from './history';
 import { clearPendingWeights, exportWeights, importWeights, tryPastRun } from './weights';
-import { COLORS, duration, pct, runDataText } from './format';
+import { COLORS, duration, nounOf, pct, runDataText } from './format';
 import { Section } from './Section';
 import { ComparisonDialog } from './Comparison';
 import { compareSweep, openComparison } from './sweep';
@@ -120,7 +120,7 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
                   {r.imported && (
                     <div className="pb-small-text pb-muted" data-testid="run-imported">
                       Imported with the graph from {r.imported.files.join(' + ')}; not trained here
-                      {r.final && r.data ? `. Scored on ${r.data.title}'s ${r.data.testCount.toLocaleString('en-US')} test examples.` : '.'}
+                      {r.final && r.data ? `. Scored on ${r.data.title}'s ${r.data.testCount.toLocaleString('en-US')} test ${nounOf(r.data)}.` : '.'}
                     </div>
                   )}
                   <div className="pb-small-text pb-muted" hidden={!!r.imported}>

@@ -108,6 +108,18 @@ export function getClient(): TrainingClient {
   return client;
 }
 
+/**
+ * Asks the worker for MNIST's full set ahead of a run (the data picker, when that choice is made, and
+ * its Try again): the worker downloads it once and says how it goes ('data-download', kept in
+ * `mnistFull`). A run asks for it itself too; both wait for the same download.
+ */
+export function loadMnistFull(): void {
+  const now = useTraining.getState().mnistFull;
+  if (now?.status === 'loading' || now?.status === 'ready') return;
+  useTraining.setState({ mnistFull: { status: 'loading', phase: 'download', received: 0, total: null } });
+  getClient().send({ type: 'load-data', data: 'mnist-full' });
+}
+
 /** Asks the worker which backends work here (once); starts the worker if needed. */
 export function probeBackends(): void {
   if (useTraining.getState().probe) return;
@@ -396,7 +408,16 @@ function onEvent(e: ClientEvent) {
         toast('error', 'The training worker reported an error', [e.message]);
       }
       break;
+    case 'data-download': {
+      // A ready message repeated for a second ask has no size: the first one's stays.
+      const before = useTraining.getState().mnistFull;
+      const total = before?.status === 'ready' || before?.status === 'loading' ? before.total : null;
+      useTraining.setState({ mnistFull: e.download.status === 'ready' && e.download.total === null ? { ...e.download, total } : e.download });
+      break;
+    }
     case 'crashed':
+      // The fresh worker holds no data: MNIST's full set is downloaded again when next used.
+      useTraining.setState({ mnistFull: null });
       if (run && isActiveStatus(run.status)) void finishRun('crashed', { message: e.message }, null);
       else toast('error', 'The training worker crashed', [e.message]);
       // The client has already started a fresh worker: ask it again which backends work.

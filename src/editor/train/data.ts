@@ -9,7 +9,7 @@ import { readOffThread } from '../file-reader';
 import type { CsvResult, ImagePick, ImagesResult } from '../file-reading';
 import { isSyntheticName, SYNTHETIC } from '../../runtime/data/synthetic';
 import { ioOf, type DataShape } from '../../runtime/data/fit';
-import { MNIST_INFO, useTraining, type RunData, type TrainingState, type UserData } from '../training';
+import { MNIST_FULL_INFO, MNIST_INFO, useTraining, type RunData, type TrainingState, type UserData } from '../training';
 
 export const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -25,6 +25,8 @@ const infoOf = (ds: Dataset): RunData => ({
 export function chosenData(state: Pick<TrainingState, 'dataChoice' | 'csv' | 'images'>): (RunData & { shape: DataShape }) | null {
   const choice = state.dataChoice;
   if (choice === 'mnist') return { ...MNIST_INFO, shape: { title: 'MNIST', noun: 'digits', inputShape: MNIST_INFO.inputShape, classes: 10 } };
+  if (choice === 'mnist-full')
+    return { ...MNIST_FULL_INFO, shape: { title: MNIST_FULL_INFO.title, noun: 'digits', inputShape: MNIST_FULL_INFO.inputShape, classes: 10 } };
   if (isSyntheticName(choice)) {
     const info = SYNTHETIC[choice];
     const data = { title: info.title, inputShape: info.inputShape, classNames: info.classNames, trainCount: info.trainCount, testCount: info.testCount };
@@ -113,6 +115,8 @@ export async function runDataFor(plan: Plan | null): Promise<{ data: TrainData; 
   const state = useTraining.getState();
   const choice = state.dataChoice;
   if (choice === 'mnist') return { data: 'mnist', info: MNIST_INFO };
+  // The worker downloads it if it has not yet (the data picker shows how far); a failed download fails the run in words.
+  if (choice === 'mnist-full') return { data: 'mnist-full', info: MNIST_FULL_INFO };
   if (isSyntheticName(choice)) {
     const info = chosenData(state)!;
     return {

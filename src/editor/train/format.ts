@@ -1,7 +1,7 @@
 /** Words and numbers as the Train tab shows them. */
 import { formatShape } from '../../nodes/shape';
 import type { TrainingSetup } from '../../document/schema';
-import { MNIST_INFO, type RunData } from '../training';
+import { MNIST_FULL_INFO, MNIST_INFO, type RunData } from '../training';
 import type { RunRecord } from '../runs-db';
 import type { BackendName } from '../../runtime/worker/protocol';
 
@@ -9,7 +9,7 @@ export const BACKEND_NAMES: Record<BackendName, string> = { webgpu: 'WebGPU', we
 
 /** What one example of the data is called. */
 export const nounOf = (data: Pick<RunData, 'title'> | undefined, plural = true) =>
-  data?.title === 'MNIST' ? (plural ? 'digits' : 'digit') : plural ? 'examples' : 'example';
+  data?.title === MNIST_INFO.title || data?.title === MNIST_FULL_INFO.title ? (plural ? 'digits' : 'digit') : plural ? 'examples' : 'example';
 
 export const COLORS = ['#4f46e5', '#ea580c', '#059669', '#db2777', '#0891b2', '#ca8a04', '#7c3aed', '#dc2626'];
 

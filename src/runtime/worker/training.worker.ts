@@ -8,6 +8,7 @@ import { dataMismatch } from '../data/fit';
 import { syntheticDataset } from '../data/synthetic';
 import { decodeMnist } from '../data/mnist-binary';
 import { mnistFromDigits } from '../data/mnist';
+import { fetchMnistFull, MNIST_FULL_FOLDER } from '../data/mnist-full-fetch';
 import { evaluate, trainClassifier, type TrainResult } from '../training/train';
 import { ProgramRun, runProgram } from '../program/run';
 import { flowView, planarFlow } from '../program/flow-view';
@@ -113,8 +114,44 @@ async function loadMnist(): Promise<Dataset> {
   return mnistFromDigits(decodeMnist(await response.arrayBuffer()));
 }
 
+/**
+ * MNIST's own 60,000 / 10,000 split, downloaded (11 MB of gzip) when first asked for; how it goes is
+ * posted to the page a few times a second, whoever asked (a run, a preview, the data picker).
+ */
+async function loadMnistFull(): Promise<Dataset> {
+  const folder = new URL(`${import.meta.env.BASE_URL}${MNIST_FULL_FOLDER}/`, self.location.origin);
+  let lastPost = 0;
+  let total: number | null = null;
+  try {
+    const ds = await fetchMnistFull(folder, (p) => {
+      if (p.phase === 'download') total = p.total;
+      const now = performance.now();
+      if (p.phase === 'download' && now - lastPost < 100 && p.received !== p.total) return;
+      lastPost = now;
+      post({ type: 'data-download', data: 'mnist-full', download: { status: 'loading', ...p } });
+    });
+    post({ type: 'data-download', data: 'mnist-full', download: { status: 'ready', trainCount: ds.train.count, testCount: ds.test.count, total } });
+    return ds;
+  } catch (err) {
+    post({ type: 'data-download', data: 'mnist-full', download: { status: 'error', message: err instanceof Error ? err.message : String(err) } });
+    throw err;
+  }
+}
+
 /** The run's data: cached by name, or the page's own (checked, since it crossed a boundary). */
 function datasetFor(data: TrainData): Promise<Dataset> {
+  if (data === 'mnist-full') {
+    // A failed download is forgotten, so that the next use (Try again, Start) downloads again.
+    if (!datasets.has(data))
+      datasets.set(
+        data,
+        loadMnistFull().catch((err) => {
+          datasets.delete(data);
+          throw err;
+        }),
+      );
+    return datasets.get(data)!;
+  }
   if (data === 'mnist') {
     if (!datasets.has('mnist'))
       datasets.set(
@@ -540,6 +577,14 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
           ...(example ? [example.buffer as ArrayBuffer] : []),
         ]);
       })().catch((err) => post({ type: 'preview-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }));
+      break;
+    case 'load-data':
+      // Said with 'data-download' messages as it goes (the error too); said again when it was already here.
+      datasetFor(message.data).then(
+        (ds) =>
+          post({ type: 'data-download', data: 'mnist-full', download: { status: 'ready', trainCount: ds.train.count, testCount: ds.test.count, total: null } }),
+        () => undefined,
+      );
       break;
     case 'probe':
       probeBackends().then((p) => {

@@ -8,7 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { openEditor, shot, startHarness, type Harness } from './harness';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openEditor, ROOT, shot, startHarness, type Harness } from './harness';
 
 const e2e = !!process.env.PATCHBAY_E2E;
 let h: Harness;
@@ -98,5 +100,25 @@ describe.skipIf(!e2e)("MNIST's full split in Chromium", () => {
     expect(Number((await page.getByTestId('test-accuracy').textContent())!.replace(/[^\d.]/g, ''))).toBeGreaterThan(80);
     await shot(page, 'mnist-full-trained');
     expect(await docJson(page)).toBe(before);
+  });
+
+  test('files a host sends as stored gzip (application/gzip, no Content-Encoding, as the dev server and some static hosts do) are decompressed in the worker', async () => {
+    const served: string[] = [];
+    const page = await openEditor(h, undefined, async (p) => {
+      await p.route(ASSETS, async (route) => {
+        const name = route.request().url().split('/').pop()!;
+        const body = readFileSync(join(ROOT, '.tmp/e2e-dist-mnist-full/data/mnist-full', name));
+        // Stored gzip, as sent: the bytes start 1f 8b, so the page must decompress them itself.
+        expect([body[0], body[1]]).toEqual([0x1f, 0x8b]);
+        served.push(name);
+        await route.fulfill({ status: 200, body, headers: { 'Content-Type': 'application/gzip' } });
+      });
+    });
+    await page.getByRole('tab', { name: 'Train' }).click();
+    await page.getByLabel('Dataset', { exact: true }).selectOption('mnist-full');
+    const ready = page.getByTestId('data-ready');
+    await ready.waitFor({ timeout: 60_000 });
+    expect(await ready.textContent()).toMatch(/^Ready: 60,000 training and 10,000 test digits \(11\.\d MB downloaded\)\.$/);
+    expect(served.sort()).toEqual(['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz', 'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz']);
   });
 });

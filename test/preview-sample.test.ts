@@ -27,6 +27,15 @@ describe('the pinned example', () => {
     expect(sampleSourceFor([4], 'csv', { csv, images: undefined })).toEqual({ kind: 'made-up' });
   });
 
+  it("with MNIST's full split chosen, a digit model pins one of its 10,000 test digits; a 2-D model still pins a moon", () => {
+    const none = { csv: undefined, images: undefined };
+    const full = sampleSourceFor([28, 28, 1], 'mnist-full', none);
+    expect(full).toMatchObject({ kind: 'named', data: 'mnist-full', title: 'MNIST (full)', noun: 'digit', count: 10_000 });
+    expect(sampleOf({ kind: 'held-out', index: 9_999 }, full, [28, 28, 1], 'float32')).toEqual({ kind: 'held-out', data: 'mnist-full', index: 9_999 });
+    expect(pinText({ kind: 'held-out', index: 0 }, full, 7)).toBe('MNIST (full) held-out digit #1 (a 7)');
+    expect(sampleSourceFor([2], 'mnist-full', none)).toMatchObject({ kind: 'named', data: { kind: 'synthetic', name: 'moons' } });
+  });
+
   it("a CSV row's values, a held-out index for named data, a drawing only when it fits", () => {
     const source = sampleSourceFor([3], 'csv', { csv, images: undefined });
     expect(sampleOf({ kind: 'held-out', index: 1 }, source, [3], 'float32')).toEqual({ kind: 'values', values: Float32Array.from([20, 21, 22]) });

@@ -51,8 +51,11 @@ export async function collectIdx(
       head = joined;
       const size = idxSize(head, name);
       if (size === null) continue;
+      if (head.length > size) {
+        await reader.cancel();
+        throw new DataError(`${name} holds more bytes than its header says (${size}).`);
+      }
       out = new Uint8Array(size);
-      if (head.length > size) throw new DataError(`${name} holds more bytes than its header says (${size}).`);
       out.set(head);
       read = head.length;
       head = new Uint8Array(0);

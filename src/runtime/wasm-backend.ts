@@ -13,6 +13,7 @@ import { BackendWasm, getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-
 import workerModule from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';
 import { createWasmModule, MAX_WASM_THREADS, type WasmAssets } from './wasm-module';
 import { registerWasmTrainingKernels } from './wasm-kernels';
+import { attachSimdKernels, type WasmHeapBackend } from './simd-kernels';
 
 // The package's own start-up stays registered until our first call, and in a cross-origin isolated
 // page it would take the threaded path that hangs in a minified bundle (wasm-module.ts): should
@@ -149,6 +150,8 @@ async function registerModule(threads: number, assets: WasmAssets, timeoutMs: nu
   // BackendWasm's constructor sizes the XNNPACK pool from this.
   setThreadsCount(threads);
   const backend = new BackendWasm(module);
+  // Patchbay's SIMD kernels share this heap; without them (no SIMD) the composed kernels run.
+  await attachSimdKernels(backend as unknown as WasmHeapBackend);
   // XNNPACK's pool threads wait for work forever, and emscripten keeps a running pthread's Node
   // worker referenced: the process would never exit when its work is done. The main thread blocks
   // while the pool computes, so nothing needs the workers to hold the event loop open.

@@ -1,0 +1,91 @@
+/**
+ * Patchbay's WebAssembly SIMD kernels, run on tfjs-wasm's own heap (no copies): the depthwise
+ * convolution's filter gradient, erf and exp. Written in AssemblyScript
+ * (scripts/simd-kernels/source.ts, compiled into simd-kernels.generated.ts).
+ *
+ * Why they exist: inside a ConvMixer-64/4 training step (batch 32, one thread) tfjs-wasm spent
+ * ~17 ms per depthwise filter gradient (a depthwise convolution with dy as a 14×14 filter, which
+ * XNNPACK runs in a generic slow path) where this kernel takes ~2 ms, and its scalar Erf took
+ * ~3.7 ms per GELU on 32×14×14×64 values.
+ *
+ * The module is instantiated once per wasm backend with that backend's memory as its import
+ * (shared in the threaded build), asynchronously, when `useWasmBackend` starts it. Kernels look it
+ * up by backend; where it is missing (no SIMD, another way of starting the backend) the composed
+ * tfjs kernels run instead.
+ */
+import { SIMD_KERNELS_WASM } from './simd-kernels.generated';
+
+/** The kernels' exports; pointers are byte offsets into the backend's heap. */
+export interface SimdKernels {
+  depthwiseFilterGrad(
+    x: number,
+    dy: number,
+    out: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    top: number,
+    left: number,
+  ): void;
+  exp(x: number, out: number, size: number): void;
+  erf(x: number, out: number, size: number): void;
+}
+
+/** The part of tfjs-wasm's BackendWasm the kernels need (public in its JavaScript). */
+export interface WasmHeapBackend {
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  wasm: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
+}
+
+const attached = new WeakMap<object, SimdKernels>();
+let disabled = false;
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const text = atob(base64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * Instantiates the kernels on `backend`'s heap. Resolves to null when they run, or to the reason
+ * they cannot (then the composed kernels are used): no WebAssembly SIMD, or a memory not found.
+ */
+export async function attachSimdKernels(backend: WasmHeapBackend): Promise<string | null> {
+  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
+  if (!memory) return 'the wasm backend’s memory was not found';
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  try {
+    const module = await WebAssembly.compile(decode(shared ? SIMD_KERNELS_WASM.shared : SIMD_KERNELS_WASM.plain));
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    attached.set(backend, instance.exports as unknown as SimdKernels);
+    return null;
+  } catch (err) {
+    return `the SIMD kernels could not start (${err instanceof Error ? err.message : String(err)})`;
+  }
+}
+
+/** The kernels attached to `backend`, or null (not attached, or switched off by `setSimdKernelsEnabled`). */
+export function simdKernelsOf(backend: unknown): SimdKernels | null {
+  if (disabled || typeof backend !== 'object' || backend === null) return null;
+  return attached.get(backend) ?? null;
+}
+
+/** Tests and benches compare with the composed kernels by switching these off. */
+export function setSimdKernelsEnabled(enabled: boolean): void {
+  disabled = !enabled;
+}
+
+/** The byte offset of a tensor's data in the backend's heap. */
+export function heapOffset(backend: WasmHeapBackend, dataId: object): number {
+  const data = backend.dataIdMap.get(dataId);
+  if (!data) throw new Error('A tensor given to a SIMD kernel has no data on the wasm backend.');
+  return data.memoryOffset;
+}

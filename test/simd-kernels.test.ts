@@ -1,0 +1,227 @@
+/**
+ * Patchbay's WebAssembly SIMD kernels (src/runtime/simd-kernels.ts), run on tfjs-wasm's heap:
+ * the generated binaries are a fresh compile of their source; erf and exp agree with tfjs's cpu
+ * backend and with Math.exp over the whole float32 range and its edges; the depthwise filter
+ * gradient agrees with the cpu backend's (forward and both gradients of a depthwise layer), on one
+ * thread and on the threaded build's shared memory.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generatedSource } from '../scripts/simd-kernels/generate';
+import { setSimdKernelsEnabled, simdKernelsOf } from '../src/runtime/simd-kernels';
+import { useWasmBackend } from '../src/runtime/wasm-backend';
+import { readFileSync } from 'node:fs';
+
+/** Deterministic pseudo-random values in [-1, 1). */
+function values(size: number, seed: number): Float32Array {
+  const out = new Float32Array(size);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+
+function onBackend(backend: string, f: () => tf.Tensor | tf.Tensor[]): Float32Array[] {
+  tf.setBackend(backend);
+  return tf.tidy(() => {
+    const r = f();
+    return (Array.isArray(r) ? r : [r]).map((t) => Float32Array.from(t.dataSync()));
+  });
+}
+
+/** max |a − b| / max |b|. */
+function relError(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / Math.max(scale, 1e-12);
+}
+
+/** Inputs dense around the interesting ranges, plus the edges. */
+function spread(n: number, lo: number, hi: number): Float32Array {
+  const xs = Float32Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
+  return xs;
+}
+
+/** erf in double precision: its Maclaurin series below 3, erfc's continued fraction above. */
+function erfDouble(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 3) {
+    let sum = 0;
+    let term = ax;
+    for (let n = 0; n < 200 && (n < 3 || Math.abs(term) > 1e-18); n++) {
+      sum += term / (2 * n + 1);
+      term *= (-ax * ax) / (n + 1);
+    }
+    return (Math.sign(x) * 2 * sum) / Math.sqrt(Math.PI);
+  }
+  let f = 0;
+  for (let k = 60; k >= 1; k--) f = k / 2 / (ax + f);
+  return Math.sign(x) * (1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f));
+}
+
+interface DepthwiseCase {
+  name: string;
+  x: [number, number, number, number];
+  kernel: [number, number];
+  strides: number | [number, number];
+  pad: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+}
+
+const DEPTHWISE: DepthwiseCase[] = [
+  { name: 'ConvMixer 5×5 same, 64 channels', x: [4, 14, 14, 64], kernel: [5, 5], strides: 1, pad: 'same' },
+  { name: '3×3 same, 9 channels (four-wide loop and a tail)', x: [2, 7, 6, 9], kernel: [3, 3], strides: 1, pad: 'same' },
+  { name: '5×5 s2 valid, 3 channels (tail only)', x: [2, 11, 10, 3], kernel: [5, 5], strides: 2, pad: 'valid' },
+  { name: '3×5 s(1,2) same, 8 channels', x: [2, 7, 9, 8], kernel: [3, 5], strides: [1, 2], pad: 'same' },
+  {
+    name: '3×3 explicit uneven pads, 5 channels',
+    x: [2, 6, 7, 5],
+    kernel: [3, 3],
+    strides: 1,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 1],
+      [0, 0],
+    ],
+  },
+];
+
+/** Output, dx and dW of Σ depthwiseConv2d(x, W)·R. */
+function depthwiseRun(c: DepthwiseCase, seed: number): tf.Tensor[] {
+  const channels = c.x[3];
+  const x = tf.tensor(
+    values(
+      c.x.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+    c.x,
+  ) as tf.Tensor4D;
+  const w = tf.tensor(values(c.kernel[0] * c.kernel[1] * channels, seed + 1), [...c.kernel, channels, 1]) as tf.Tensor4D;
+  const conv = (xi: tf.Tensor, wi: tf.Tensor) => tf.depthwiseConv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, c.strides, c.pad);
+  const y = conv(x, w);
+  const r = tf.tensor(values(y.size, seed + 2), y.shape);
+  const [dx, dw] = tf.grads((xi: tf.Tensor, wi: tf.Tensor) => tf.sum(tf.mul(conv(xi, wi), r)))([x, w]);
+  return [y, dx!, dw!];
+}
+
+function checkKernels(label: string): void {
+  describe(label, () => {
+    it('the SIMD kernels are attached to the wasm backend', () => {
+      expect(simdKernelsOf(tf.engine().findBackend('wasm'))).not.toBeNull();
+    });
+
+    it('erf agrees with the cpu backend (the same formula) to 3e-7 over [−6, 6], and at the edges', () => {
+      const xs = Float32Array.from([...spread(120_001, -6, 6), 0, -0, 1e-30, -1e-30, 1e-8, 30, -30, Infinity, -Infinity, 3.4e38]);
+      const [cpu] = onBackend('cpu', () => tf.erf(tf.tensor1d(xs)));
+      const [wasm] = onBackend('wasm', () => tf.erf(tf.tensor1d(xs)));
+      let worst = 0;
+      let worstTrue = 0;
+      let worstRelativeNearZero = 0;
+      for (let i = 0; i < xs.length; i++) {
+        worst = Math.max(worst, Math.abs(wasm![i]! - cpu![i]!));
+        if (!Number.isFinite(xs[i]!)) continue;
+        const want = erfDouble(xs[i]!);
+        worstTrue = Math.max(worstTrue, Math.abs(wasm![i]! - want));
+        if (Math.abs(xs[i]!) < 0.5 && want !== 0) worstRelativeNearZero = Math.max(worstRelativeNearZero, Math.abs(wasm![i]! - want) / Math.abs(want));
+      }
+      expect(worst).toBeLessThanOrEqual(3e-7);
+      expect(worstTrue).toBeLessThanOrEqual(4e-7); // A&S's 1.5e-7 plus float32 rounding
+      expect(worstRelativeNearZero).toBeLessThanOrEqual(1e-6);
+      const tail = Array.from(wasm!.slice(-10));
+      expect(tail.slice(0, 2)).toEqual([0, -0]); // erf(−0) = −0, as on the cpu backend
+      expect(tail.slice(5)).toEqual([1, -1, 1, -1, 1]);
+      const [nan] = onBackend('wasm', () => tf.erf(tf.tensor1d([NaN, 0.5, NaN, 1, NaN])));
+      expect(Number.isNaN(nan![0]) && Number.isNaN(nan![2]) && Number.isNaN(nan![4])).toBe(true);
+    });
+
+    it('exp is within 3e-7 relative error of Math.exp over float32’s range, with its edges', () => {
+      const xs = Float32Array.from([...spread(200_001, -87.3, 88.7), 0, -0, 88.72, -87.33]);
+      const [got] = onBackend('wasm', () => tf.exp(tf.tensor1d(xs)));
+      let worst = 0;
+      for (let i = 0; i < xs.length; i++) {
+        const want = Math.exp(xs[i]!);
+        worst = Math.max(worst, Math.abs(got![i]! - want) / want);
+      }
+      expect(worst).toBeLessThanOrEqual(3e-7);
+      expect(got![xs.length - 4]).toBe(1);
+      const [edges] = onBackend('wasm', () => tf.exp(tf.tensor1d([Infinity, 89, -Infinity, -90, -1000, NaN, 3])));
+      expect(edges![0]).toBe(Infinity);
+      expect(edges![1]).toBe(Infinity);
+      expect(Array.from(edges!.slice(2, 5))).toEqual([0, 0, 0]); // e^−90 ≈ 8e-40 lies below float32's normal range
+      expect(Number.isNaN(edges![5])).toBe(true);
+      expect(Math.abs(edges![6]! - Math.exp(3)) / Math.exp(3)).toBeLessThanOrEqual(3e-7);
+    });
+
+    it('a GELU (erf) layer: forward and gradient agree with the cpu backend', () => {
+      const run = () => {
+        const x = tf.tensor(
+          values(32 * 49 * 64, 5).map((v) => v * 4),
+          [32, 49, 64],
+        );
+        const gelu = (t: tf.Tensor) => tf.mul(tf.mul(t, 0.5), tf.add(1, tf.erf(tf.mul(t, Math.SQRT1_2))));
+        return [gelu(x), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gelu(t), tf.sin(t))))(x)];
+      };
+      const cpu = onBackend('cpu', run);
+      const wasm = onBackend('wasm', run);
+      expect(relError(wasm[0]!, cpu[0]!)).toBeLessThanOrEqual(1e-6);
+      expect(relError(wasm[1]!, cpu[1]!)).toBeLessThanOrEqual(1e-6);
+    });
+
+    it.each(DEPTHWISE.map((c, i) => [c.name, c, i] as const))('depthwise conv, forward and gradients: %s', (_, c, i) => {
+      const cpu = onBackend('cpu', () => depthwiseRun(c, 40 + 3 * i));
+      const wasm = onBackend('wasm', () => depthwiseRun(c, 40 + 3 * i));
+      for (let k = 0; k < 3; k++) expect(relError(wasm[k]!, cpu[k]!)).toBeLessThanOrEqual(1e-5);
+      // The composed kernel (no SIMD module) gives the same filter gradient.
+      setSimdKernelsEnabled(false);
+      try {
+        const composed = onBackend('wasm', () => depthwiseRun(c, 40 + 3 * i));
+        expect(relError(wasm[2]!, composed[2]!)).toBeLessThanOrEqual(1e-5);
+      } finally {
+        setSimdKernelsEnabled(true);
+      }
+    });
+
+    it('leaves no tensors behind', () => {
+      tf.setBackend('wasm');
+      const before = tf.memory().numTensors;
+      onBackend('wasm', () => depthwiseRun(DEPTHWISE[1]!, 3));
+      onBackend('wasm', () => [tf.erf(tf.ones([100])), tf.exp(tf.ones([100]))]);
+      tf.setBackend('wasm');
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  });
+}
+
+describe('the SIMD kernels’ binaries', () => {
+  it('are a fresh compile of scripts/simd-kernels/source.ts (else run npm run gen:simd-kernels)', async () => {
+    const committed = readFileSync(new URL('../src/runtime/simd-kernels.generated.ts', import.meta.url), 'utf8');
+    expect(committed).toBe(await generatedSource());
+  });
+});
+
+describe('on one thread', () => {
+  beforeAll(async () => {
+    await useWasmBackend({ threads: 1 });
+  });
+  checkKernels('plain memory');
+});
+
+describe('on two threads (shared memory)', () => {
+  beforeAll(async () => {
+    const status = await useWasmBackend({ threads: 2 });
+    expect(status.threads).toBe(2);
+  });
+  afterAll(async () => {
+    await useWasmBackend({ threads: 1 });
+  });
+  checkKernels('shared memory');
+});

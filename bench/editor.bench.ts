@@ -95,14 +95,14 @@ async function zoomInOn(page: Page, nodeId: string): Promise<void> {
   await page.waitForTimeout(300);
 }
 
-/** Param edit → the node shows its new output shape (its line, or far out its box's tooltip), at the next frame. */
+/** Param edit → the new output shape on screen (the node's line, or far out the inspector's), at the next frame. */
 async function editToScreen(page: Page, nodeId: string, units: number): Promise<number> {
   return page.evaluate(
     async ({ id, value }) => {
       const input = [...document.querySelectorAll('label')].find((l) => l.textContent === 'Units')!.control as HTMLInputElement;
-      // Its shape line; zoomed far out, where nodes are boxes (Canvas.tsx's FarView), its box's tooltip.
+      // Its shape line; zoomed far out, where nodes are boxes without lines (Canvas.tsx's FarView), the inspector's.
       const shown = () =>
-        document.querySelector(`[data-testid="shape-${id}"]`)?.textContent ?? document.querySelector(`[data-testid="node-${id}"]`)?.getAttribute('title') ?? '';
+        document.querySelector(`[data-testid="shape-${id}"]`)?.textContent ?? document.querySelector('[data-testid="inspector-shape"]')?.textContent ?? '';
       const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
       const start = performance.now();
       setter.call(input, String(value));

@@ -1,4 +1,4 @@
-import { createContext, memo, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
+import { createContext, memo, useCallback, useContext, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import {
   Background,
   ControlButton,
@@ -79,7 +79,34 @@ type NodeView = {
   hold?: { width: number; height: number };
 };
 
-type PatchNodeType = Node<NodeView, 'patch'>;
+/** What React Flow's node object carries: the key of the node's view in nodeViews, the same object for the node's life. */
+type NodeHandle = { key: string };
+type PatchNodeType = Node<NodeHandle, 'patch'>;
+
+/**
+ * Each node's NodeView by `${viewKey}/${id}`, outside React Flow's node objects. An edit that
+ * changes what 1,000 nodes show (their shapes, error marks) then gives React Flow the same node
+ * objects, and only the node components render again: a new object per node made React Flow adopt
+ * 1,000 nodes again and render each node's wrapper, with its store subscriptions and hooks
+ * (bench/canvas.bench.ts). A node component reads its own view (useNodeView); Canvas publishes the
+ * views that changed in a layout effect, so they render in the same frame.
+ */
+const nodeViews = new Map<string, NodeView>();
+const nodeViewListeners = new Map<string, Set<() => void>>();
+function subscribeNodeView(key: string, listener: () => void): () => void {
+  let set = nodeViewListeners.get(key);
+  if (!set) nodeViewListeners.set(key, (set = new Set()));
+  set.add(listener);
+  return () => {
+    set.delete(listener);
+    if (!set.size && nodeViewListeners.get(key) === set) nodeViewListeners.delete(key);
+  };
+}
+function useNodeView(key: string): NodeView | undefined {
+  const subscribe = useCallback((listener: () => void) => subscribeNodeView(key, listener), [key]);
+  const get = useCallback(() => nodeViews.get(key), [key]);
+  return useSyncExternalStore(subscribe, get);
+}
 
 const NO_DIAGNOSTICS: Diagnostic[] = [];
 const NO_EDGES: Edge[] = [];
@@ -191,17 +218,30 @@ type Size = { width: number; height: number };
 const bodyElements = new Map<string, Element>();
 const bodySizes = new WeakMap<Element, Size>();
 let bodySizeWatch: ResizeObserver | undefined;
-function watchBodySize(id: string, el: HTMLDivElement): () => void {
+/**
+ * The observer of node body sizes, made before React Flow makes its own (Canvas calls this as it
+ * renders, before React Flow's node renderer first renders). Observers report in the order they
+ * were made, so a node's laid-out size is known when React Flow's report renders the node again:
+ * a node that mounted zoomed far out then becomes a box (FarView) in that render. Made after React
+ * Flow's, the size came a report late and such nodes stayed whole until their next edit, which then
+ * replaced 800 whole nodes by boxes at once.
+ */
+function bodySizeObserver(): ResizeObserver | undefined {
+  if (typeof ResizeObserver === 'undefined') return undefined;
   bodySizeWatch ??= new ResizeObserver((entries) => {
     for (const e of entries) {
       const box = e.borderBoxSize[0];
       if (box) bodySizes.set(e.target, { width: box.inlineSize, height: box.blockSize });
     }
   });
+  return bodySizeWatch;
+}
+function watchBodySize(id: string, el: HTMLDivElement): () => void {
+  const watch = bodySizeObserver()!;
   bodyElements.set(id, el);
-  bodySizeWatch.observe(el);
+  watch.observe(el);
   return () => {
-    bodySizeWatch?.unobserve(el);
+    watch.unobserve(el);
     if (bodyElements.get(id) === el) bodyElements.delete(id);
   };
 }
@@ -260,15 +300,15 @@ function PatchNodeBody({ id, selected, view, measured }: { id: string; selected:
   // Zoomed far out, a node whose laid-out size is known is drawn as a box of exactly that size with
   // its name: none of its lines, preview or cost (FarView). Kept to the 64th of a pixel, the box
   // resizes nothing, so React Flow measures no node and moves no wire when the zoom crosses the
-  // line. An edit that changes every later node then changes one class and one tooltip in each
+  // line. An edit that changes every later node then changes at most one class in each
   // (bench/canvas.bench.ts). A node never laid out yet (it mounted far out) is drawn whole once,
   // with its lines hidden (styles.css), and becomes a box when React Flow has measured it.
   const farSize = far ? (laidOutSize(id, measured) ?? view.hold) : undefined;
   if (farSize) {
     const unknown = shapeLine === '…';
-    // What the lines would say, on hover.
+    // On hover, its name, type and problems. Not its shape: every edit upstream would then set the
+    // tooltip of every later node again (the inspector shows the shape of the node selected).
     const lines = [`${node.name ?? node.id} · ${typeLabel}${repeat}`];
-    if (shapeLine) lines.push(`Output ${unknown ? 'unknown' : shapeLine}`);
     if (problem) lines.push('', ...diags.map((d) => d.message));
     return (
       <div
@@ -354,9 +394,12 @@ function PatchNodeBody({ id, selected, view, measured }: { id: string; selected:
 }
 
 const PatchNode = memo(function PatchNode({ id, selected, data, width, height }: NodeProps<PatchNodeType>) {
+  const view = useNodeView(data.key);
+  // Gone from the graph, about to be unmounted by React Flow.
+  if (!view) return null;
   return (
     <NodeBoundary id={id}>
-      <PatchNodeBody id={id} selected={!!selected} view={data} measured={width && height ? { width, height } : undefined} />
+      <PatchNodeBody id={id} selected={!!selected} view={view} measured={width && height ? { width, height } : undefined} />
     </NodeBoundary>
   );
 });
@@ -414,6 +457,7 @@ const FIT = { padding: 0.15, duration: 200, maxZoom: 1.2 };
 const BLOCK_FIT = { ...FIT, minZoom: 0.8 };
 
 export function Canvas() {
+  bodySizeObserver();
   const { body, results, diagnostics, blockId, viewKey, analysis, procedure } = useViewBody();
   const renderCount = useCountForRendering(body.nodes.length);
   // One object per procedure and networks, so that node views compare equal while nothing changed.
@@ -521,8 +565,11 @@ export function Canvas() {
     [flow],
   );
 
+  /** Views that changed in the last render of rfNodes, for nodes on the canvas (published after the commit), and the keys gone. */
+  const viewChanges = useRef<{ changed: Map<string, NodeView>; gone: string[] }>({ changed: new Map(), gone: [] });
   const rfNodes = useMemo(() => {
     const next = new Map<string, { view: NodeView; selected: boolean; m: unknown; cls: string; pos: unknown; rf: PatchNodeType }>();
+    const changed = new Map<string, NodeView>();
     const out = body.nodes.map((n) => {
       const pos = dragged?.get(n.id) ?? n.position;
       const key = `${viewKey}/${n.id}`;
@@ -533,23 +580,6 @@ export function Canvas() {
       const cls = hasError ? 'pb-mm-error' : n.type === BLOCK_NODE_TYPE ? 'pb-mm-block' : '';
       const result = results?.nodes.get(n.id);
       const prev = cache.current.get(key);
-      if (
-        prev &&
-        // Only where the canvas draws its own minimap: React Flow's minimap sizes each node from the
-        // object it was given, so a first object kept without a size after measuring left it out.
-        (prev.m === m || (renderCount > SVG_MINIMAP_UP_TO && measuredAlready(prev.rf, m))) &&
-        prev.view.node === n &&
-        prev.view.result === result &&
-        prev.view.diagnostics === diagnostics &&
-        prev.view.blocks === analysis.blocks &&
-        prev.view.procedure === procedureView &&
-        prev.selected === selected &&
-        prev.cls === cls &&
-        prev.pos === pos
-      ) {
-        next.set(key, prev.m === m ? prev : { ...prev, m });
-        return prev.rf;
-      }
       // A node that only moved keeps its view, so that its component need not render its body again.
       const same = prev && prev.view.node.id === n.id && prev.view.result === result && prev.view.diagnostics === diagnostics;
       const view: NodeView =
@@ -566,12 +596,33 @@ export function Canvas() {
               ...(procedureView ? { procedure: procedureView } : {}),
               ...(heldSize(n.id, result, m as Size | undefined, prev?.view) ?? {}),
             };
+      if (view !== nodeViews.get(key)) {
+        // A node not on the canvas yet reads it as it mounts; one on it renders again after the commit.
+        if (nodeViewListeners.has(key)) changed.set(key, view);
+        else nodeViews.set(key, view);
+      }
+      if (
+        prev &&
+        // Only where the canvas draws its own minimap: React Flow's minimap sizes each node from the
+        // object it was given, so a first object kept without a size after measuring left it out.
+        (prev.m === m || (renderCount > SVG_MINIMAP_UP_TO && measuredAlready(prev.rf, m))) &&
+        // What the object says besides the view; its guessed size (nodeSizeProps) is by type.
+        prev.view.node.type === n.type &&
+        prev.view.node.block === n.block &&
+        prev.view.blocks === analysis.blocks &&
+        prev.selected === selected &&
+        prev.cls === cls &&
+        prev.pos === pos
+      ) {
+        next.set(key, prev.m === m && prev.view === view ? prev : { ...prev, view, m });
+        return prev.rf;
+      }
       const rf: PatchNodeType = {
         id: n.id,
         type: 'patch',
         className: cls,
         position: (pos as { x: number; y: number } | undefined) ?? { x: 0, y: 0 },
-        data: view,
+        data: prev?.rf.data ?? { key },
         selected,
         ...nodeSizeProps({
           node: n,
@@ -585,11 +636,20 @@ export function Canvas() {
       next.set(key, { view, selected, m, cls, pos, rf });
       return rf;
     });
+    viewChanges.current = { changed, gone: [...cache.current.keys()].filter((k) => !next.has(k)) };
     // A new array even when every object is the same: React Flow takes it cheaply (it keeps its own
     // node for the same object), and the canvas minimap redraws on it with the new sizes.
     cache.current = next;
     return out;
   }, [body, results, selNodeSet, measured, viewKey, diagnosticsByNode, analysis.blocks, procedureView, dragged, measuredAlready, renderCount]);
+  // Before the frame is painted: the node components render again in this commit's wake.
+  useLayoutEffect(() => {
+    const { changed, gone } = viewChanges.current;
+    viewChanges.current = { changed: new Map(), gone: [] };
+    for (const key of gone) nodeViews.delete(key);
+    for (const [key, view] of changed) nodeViews.set(key, view);
+    for (const key of changed.keys()) for (const listener of nodeViewListeners.get(key) ?? []) listener();
+  }, [rfNodes]);
 
   const rfEdges = useMemo<Edge[]>(() => {
     if (farWires) return NO_EDGES;

@@ -32,7 +32,7 @@ describe('the pinned example', () => {
     const full = sampleSourceFor([28, 28, 1], 'mnist-full', none);
     expect(full).toMatchObject({ kind: 'named', data: 'mnist-full', title: 'MNIST (full)', noun: 'digit', count: 10_000 });
     expect(sampleOf({ kind: 'held-out', index: 9_999 }, full, [28, 28, 1], 'float32')).toEqual({ kind: 'held-out', data: 'mnist-full', index: 9_999 });
-    expect(pinText({ kind: 'held-out', index: 0 }, full, 7)).toBe('MNIST (full) held-out digit #1 (a 7)');
+    expect(pinText({ kind: 'held-out', index: 0 }, full, 7)).toBe('MNIST (full) test digit #1 (a 7)');
     expect(sampleSourceFor([2], 'mnist-full', none)).toMatchObject({ kind: 'named', data: { kind: 'synthetic', name: 'moons' } });
   });
 

@@ -88,7 +88,7 @@ describe.skipIf(!e2e)("MNIST's full split in Chromium", () => {
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     expect(await ready.textContent()).toMatch(/^Ready: 60,000 training and 10,000 test digits \(11\.\d MB downloaded\)\.$/);
     // The pinned example for the previews is the first of its test digits, a 7.
-    await expect.poll(() => page.getByTestId('pin-label').textContent()).toMatch(/MNIST \(full\) held-out digit #1 \(a 7\)/);
+    await expect.poll(() => page.getByTestId('pin-label').textContent()).toMatch(/MNIST \(full\) test digit #1 \(a 7\)/);
 
     // One epoch of the 60,000 (120 steps of 500), scored on all 10,000 test digits.
     await page.getByRole('button', { name: /^Start/ }).click();

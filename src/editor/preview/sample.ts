@@ -117,5 +117,7 @@ export function pinText(pin: Pin, source: SampleSource, label: number | undefine
   if (source.kind === 'made-up') return 'A made-up example (no data fits this input)';
   const index = pin.kind === 'held-out' ? pin.index : 0;
   const cls = label !== undefined ? source.classNames[label] : undefined;
-  return `${source.title} held-out ${source.noun} #${index + 1}${cls !== undefined ? ` (${source.noun === 'digit' ? 'a ' : 'class '}${cls})` : ''}`;
+  // MNIST's full set pins its own test digits; every other set's examples are held-out training ones.
+  const split = source.kind === 'named' && source.data === 'mnist-full' ? 'test' : 'held-out';
+  return `${source.title} ${split} ${source.noun} #${index + 1}${cls !== undefined ? ` (${source.noun === 'digit' ? 'a ' : 'class '}${cls})` : ''}`;
 }

@@ -2,8 +2,9 @@
  * Patchbay's WebAssembly SIMD kernels (src/runtime/simd-kernels.ts), run on tfjs-wasm's heap:
  * the generated binaries are a fresh compile of their source; erf and exp agree with tfjs's cpu
  * backend and with Math.exp over the whole float32 range and its edges; the depthwise filter
- * gradient agrees with the cpu backend's (forward and both gradients of a depthwise layer), on one
- * thread and on the threaded build's shared memory.
+ * gradient agrees with the cpu backend's (forward and both gradients of a depthwise layer), and so
+ * do matrix products (every transpose, batches, a Dense layer's bias), on one thread (where the SIMD
+ * GEMM runs) and on the threaded build's shared memory (where XNNPACK keeps the GEMM).
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -190,11 +191,77 @@ function checkKernels(label: string): void {
       }
     });
 
+    const MATMULS: [string, number[], number[], boolean, boolean][] = [
+      ['Mixer channel dW (aᵀ·b)', [1568, 64], [1568, 256], true, false],
+      ['Dense dx (a·bᵀ)', [1568, 256], [64, 256], false, true],
+      ['odd sizes, both transposed', [13, 7], [11, 13], true, true],
+      ['odd sizes, plain', [5, 3], [3, 9], false, false],
+      ['one row and one column', [1, 1], [1, 1], false, false],
+      ['batched, equal batch dims', [3, 7, 5], [3, 5, 6], false, false],
+      ['batched a, one b broadcast, b transposed', [2, 3, 9, 10], [1, 1, 4, 10], false, true],
+      ['one a broadcast over a batched b, a transposed', [1, 6, 5], [4, 6, 9], true, false],
+    ];
+    it.each(MATMULS)('matMul %s: forward (and both gradients, batches alike) agree with the cpu backend', (_, aShape, bShape, transposeA, transposeB) => {
+      const run = () => {
+        const a = tf.tensor(
+          values(
+            aShape.reduce((x, y) => x * y, 1),
+            7,
+          ),
+          aShape,
+        );
+        const b = tf.tensor(
+          values(
+            bShape.reduce((x, y) => x * y, 1),
+            8,
+          ),
+          bShape,
+        );
+        const y = tf.matMul(a, b, transposeA, transposeB);
+        // tfjs has no gradient for a broadcast batch (on any backend): forward only there.
+        if (aShape.length !== bShape.length || aShape.slice(0, -2).some((d, i) => d !== bShape[i])) return [y];
+        const r = tf.tensor(values(y.size, 9), y.shape);
+        const [da, db] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(tf.matMul(p, q, transposeA, transposeB), r)))([a, b]);
+        return [y, da!, db!];
+      };
+      const cpu = onBackend('cpu', run);
+      const wasm = onBackend('wasm', run);
+      expect(wasm.length).toBe(cpu.length);
+      for (let k = 0; k < cpu.length; k++) expect(relError(wasm[k]!, cpu[k]!)).toBeLessThanOrEqual(1e-5);
+    });
+
+    it('a Dense forward with its bias (_FusedMatMul) and its gradients agree with the cpu backend', () => {
+      const run = () => {
+        const x = tf.tensor(values(64 * 49 * 3, 21), [64 * 3, 49]);
+        const w = tf.tensor(values(49 * 30, 22), [49, 30]);
+        const bias = tf.tensor(values(30, 23), [30]);
+        const f = (xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) => tf.fused.matMul({ a: xi as tf.Tensor2D, b: wi as tf.Tensor2D, bias: bi });
+        const r = tf.tensor(values(64 * 3 * 30, 24), [64 * 3, 30]);
+        const grads = tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(f(xi, wi, bi), r)))([x, w, bias]);
+        return [f(x, w, bias), ...grads];
+      };
+      const cpu = onBackend('cpu', run);
+      const wasm = onBackend('wasm', run);
+      for (let k = 0; k < 4; k++) expect(relError(wasm[k]!, cpu[k]!)).toBeLessThanOrEqual(1e-5);
+    });
+
+    it(`a transposed product ${label === 'plain memory' ? 'runs in the SIMD GEMM (no Transpose copy)' : 'stays on XNNPACK, which splits it over the threads'}`, async () => {
+      tf.setBackend('wasm');
+      const a = tf.ones([64, 300]);
+      const b = tf.ones([64, 20]);
+      const profile = await tf.profile(() => tf.matMul(a, b, true, false));
+      const names = profile.kernels.map((k) => k.name);
+      expect(names).toContain('BatchMatMul');
+      if (label === 'plain memory') expect(names).not.toContain('Transpose');
+      else expect(names).toContain('Transpose');
+      tf.dispose([a, b]);
+    });
+
     it('leaves no tensors behind', () => {
       tf.setBackend('wasm');
       const before = tf.memory().numTensors;
       onBackend('wasm', () => depthwiseRun(DEPTHWISE[1]!, 3));
-      onBackend('wasm', () => [tf.erf(tf.ones([100])), tf.exp(tf.ones([100]))]);
+      onBackend('wasm', () => [tf.erf(tf.ones([100])), tf.exp(tf.ones([100])), tf.matMul(tf.ones([5, 3]), tf.ones([4, 3]), false, true)]);
       tf.setBackend('wasm');
       expect(tf.memory().numTensors).toBe(before);
     });

@@ -1,12 +1,15 @@
 /**
  * Patchbay's WebAssembly SIMD kernels, run on tfjs-wasm's own heap (no copies): the depthwise
- * convolution's filter gradient, erf and exp. Written in AssemblyScript
+ * convolution's filter gradient, erf, exp, and (on one thread) the GEMM of BatchMatMul and of a
+ * Dense layer's _FusedMatMul. Written in AssemblyScript
  * (scripts/simd-kernels/source.ts, compiled into simd-kernels.generated.ts).
  *
  * Why they exist: inside a ConvMixer-64/4 training step (batch 32, one thread) tfjs-wasm spent
  * ~17 ms per depthwise filter gradient (a depthwise convolution with dy as a 14×14 filter, which
  * XNNPACK runs in a generic slow path) where this kernel takes ~2 ms, and its scalar Erf took
- * ~3.7 ms per GELU on 32×14×14×64 values.
+ * ~3.7 ms per GELU on 32×14×14×64 values. Its GEMM ran 12–15 GMAC/s where this one runs 19–21, and
+ * a transposed operand (every Dense gradient) was first copied by a Transpose; here it is read by
+ * its strides while packing.
  *
  * The module is instantiated once per wasm backend with that backend's memory as its import
  * (shared in the threaded build), asynchronously, when `useWasmBackend` starts it. Kernels look it
@@ -36,15 +39,35 @@ export interface SimdKernels {
   ): void;
   exp(x: number, out: number, size: number): void;
   erf(x: number, out: number, size: number): void;
+  matmulScratchBytes(M: number, K: number, N: number): number;
+  matmul(
+    a: number,
+    aRowStride: number,
+    aKStride: number,
+    aBatchStride: number,
+    b: number,
+    bKStride: number,
+    bColStride: number,
+    bBatchStride: number,
+    out: number,
+    bias: number,
+    M: number,
+    K: number,
+    N: number,
+    batch: number,
+    scratch: number,
+  ): void;
 }
 
 /** The part of tfjs-wasm's BackendWasm the kernels need (public in its JavaScript). */
 export interface WasmHeapBackend {
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  wasm: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
+  wasm: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory; _malloc(bytes: number): number; _free(pointer: number): void };
 }
 
 const attached = new WeakMap<object, SimdKernels>();
+/** Backends on one thread: there the SIMD GEMM beats XNNPACK's; on more, XNNPACK splits its GEMM over the threads. */
+const singleThreaded = new WeakSet<object>();
 let disabled = false;
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
@@ -58,7 +81,7 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
  * Instantiates the kernels on `backend`'s heap. Resolves to null when they run, or to the reason
  * they cannot (then the composed kernels are used): no WebAssembly SIMD, or a memory not found.
  */
-export async function attachSimdKernels(backend: WasmHeapBackend): Promise<string | null> {
+export async function attachSimdKernels(backend: WasmHeapBackend, threads: number): Promise<string | null> {
   const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
   if (!memory) return 'the wasm backend’s memory was not found';
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
@@ -66,6 +89,7 @@ export async function attachSimdKernels(backend: WasmHeapBackend): Promise<strin
     const module = await WebAssembly.compile(decode(shared ? SIMD_KERNELS_WASM.shared : SIMD_KERNELS_WASM.plain));
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     attached.set(backend, instance.exports as unknown as SimdKernels);
+    if (threads === 1) singleThreaded.add(backend);
     return null;
   } catch (err) {
     return `the SIMD kernels could not start (${err instanceof Error ? err.message : String(err)})`;
@@ -76,6 +100,12 @@ export async function attachSimdKernels(backend: WasmHeapBackend): Promise<strin
 export function simdKernelsOf(backend: unknown): SimdKernels | null {
   if (disabled || typeof backend !== 'object' || backend === null) return null;
   return attached.get(backend) ?? null;
+}
+
+/** The kernels for a GEMM: attached to `backend` and the backend runs on one thread; else null. */
+export function simdGemmOf(backend: unknown): SimdKernels | null {
+  const kernels = simdKernelsOf(backend);
+  return kernels && singleThreaded.has(backend as object) ? kernels : null;
 }
 
 /** Tests and benches compare with the composed kernels by switching these off. */

@@ -151,7 +151,7 @@ async function registerModule(threads: number, assets: WasmAssets, timeoutMs: nu
   setThreadsCount(threads);
   const backend = new BackendWasm(module);
   // Patchbay's SIMD kernels share this heap; without them (no SIMD) the composed kernels run.
-  await attachSimdKernels(backend as unknown as WasmHeapBackend);
+  await attachSimdKernels(backend as unknown as WasmHeapBackend, getThreadsCount());
   // XNNPACK's pool threads wait for work forever, and emscripten keeps a running pthread's Node
   // worker referenced: the process would never exit when its work is done. The main thread blocks
   // while the pool computes, so nothing needs the workers to hold the event loop open.

@@ -53,11 +53,12 @@ import {
   Mean,
   Sum,
   Tile,
+  _FusedMatMul,
   type DataId,
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs';
-import { heapOffset, simdKernelsOf, type WasmHeapBackend } from './simd-kernels';
+import { heapOffset, simdGemmOf, simdKernelsOf, type WasmHeapBackend } from './simd-kernels';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
@@ -554,6 +555,58 @@ function suitsDepthwise(a: TensorInfo, b: TensorInfo, transposeA: boolean): bool
   return batch >= 16 && batch * rowsTimesShared * n >= 1 << 20;
 }
 
+/**
+ * A (batched) matrix product by the SIMD GEMM on the backend's heap, when the backend runs on one
+ * thread: out[β] = op(a[β])·op(b[β]) (+ bias), op a transpose where asked, which the GEMM reads by
+ * strides (no Transpose copy). Batch dims must be equal, or one side's all 1 (broadcast); a bias must
+ * be one row of N. Null (another route runs) otherwise.
+ */
+function simdMatMul(backend: unknown, a: TensorInfo, b: TensorInfo, bias: TensorInfo | null, transposeA: boolean, transposeB: boolean): TensorInfo | null {
+  const simd = simdGemmOf(backend);
+  if (!simd || a.shape.length < 2 || b.shape.length < 2) return null;
+  const [ra, rb] = [a.shape.length, b.shape.length];
+  const [aRows, aCols] = [a.shape[ra - 2]!, a.shape[ra - 1]!];
+  const [bRows, bCols] = [b.shape[rb - 2]!, b.shape[rb - 1]!];
+  const [M, K] = transposeA ? [aCols, aRows] : [aRows, aCols];
+  const [K2, N] = transposeB ? [bCols, bRows] : [bRows, bCols];
+  if (K !== K2) return null;
+  const [batchA, batchB] = [a.shape.slice(0, -2), b.shape.slice(0, -2)];
+  const [sizeA, sizeB] = [tf.util.sizeFromShape(batchA), tf.util.sizeFromShape(batchB)];
+  const sameBatch = batchA.length === batchB.length && batchA.every((d, i) => d === batchB[i]);
+  if (!sameBatch && sizeA !== 1 && sizeB !== 1) return null;
+  if (bias && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== N || bias.shape.some((d, i) => d !== 1 && i !== bias.shape.length - 1)))
+    return null;
+  const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(batchA, batchB);
+  const batch = Math.max(sizeA, sizeB);
+  const heap = backend as WasmHeapBackend & { makeOutput(shape: number[], dtype: 'float32'): TensorInfo };
+  const out = heap.makeOutput([...batchShape, M, N], 'float32');
+  if (batch * M * N === 0) return out;
+  const F = 4; // bytes per float32
+  const scratch = heap.wasm._malloc(simd.matmulScratchBytes(M, K, N));
+  try {
+    simd.matmul(
+      heapOffset(heap, a.dataId),
+      (transposeA ? 1 : aCols) * F,
+      (transposeA ? aCols : 1) * F,
+      sizeA === 1 ? 0 : aRows * aCols * F,
+      heapOffset(heap, b.dataId),
+      (transposeB ? 1 : bCols) * F,
+      (transposeB ? bCols : 1) * F,
+      sizeB === 1 ? 0 : bRows * bCols * F,
+      heapOffset(heap, out.dataId),
+      bias ? heapOffset(heap, bias.dataId) : 0,
+      M,
+      K,
+      N,
+      batch,
+      scratch,
+    );
+  } finally {
+    heap.wasm._free(scratch);
+  }
+  return out;
+}
+
 /** A float32 unary kernel run by the SIMD module on the backend's heap; null where the module is missing. */
 function simdUnary(kernel: 'erf' | 'exp'): FastPath {
   return ({ inputs, backend }) => {
@@ -641,8 +694,21 @@ const FAST_PATHS: [string, FastPath][] = [
       if (suitsDepthwise(a, b, transposeA)) {
         return compose(backend as RefCounted, [a, b], ([at, bt]) => batchedMatMulAsDepthwise(at!, bt!, transposeA, transposeB));
       }
+      // Any other product, on one thread: the SIMD GEMM, which reads transposed operands by their strides.
+      const simd = simdMatMul(backend, a, b, null, transposeA, transposeB);
+      if (simd) return simd;
       if (!transposeA && !transposeB) return null;
       return compose(backend as RefCounted, [a, b], ([at, bt]) => tf.matMul(transposeA ? swapLastAxes(at!) : at!, transposeB ? swapLastAxes(bt!) : bt!));
+    },
+  ],
+  // A Dense layer's forward product (with its bias, no fused activation) by the SIMD GEMM, on one thread.
+  [
+    _FusedMatMul,
+    ({ inputs, backend, attrs }) => {
+      const { a, b, bias, preluActivationWeights } = inputs as { a: TensorInfo; b: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
+      const { transposeA, transposeB, activation } = attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
+      if ((activation ?? 'linear') !== 'linear' || preluActivationWeights || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+      return simdMatMul(backend, a, b, bias ?? null, transposeA, transposeB);
     },
   ],
   // The stock Identity, and Cast to the same dtype, copy their input; tfjs-core's gradient

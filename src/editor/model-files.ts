@@ -41,7 +41,7 @@ export interface ModelFiles {
   weightFiles: string[];
 }
 
-interface Manifest {
+export interface Manifest {
   /** Weight file names, in the manifest's order, as their paths say. */
   paths: string[];
   bytes: number;
@@ -52,7 +52,7 @@ const baseName = (path: string) => path.split('/').pop() ?? path;
 const isModelJson = (name: string) => /\.json$/i.test(name);
 
 /** The weights manifest of a model.json, or null when it lists none; throws a plain message when it is malformed. */
-function manifestOf(text: string): Manifest | null {
+export function manifestOf(text: string): Manifest | null {
   if (findExcessiveNesting(text)) throw new Error(`model.json nests lists or objects more than ${MAX_DOCUMENT_DEPTH} levels deep; it is not a model.json.`);
   let json: unknown;
   try {
@@ -80,7 +80,7 @@ function manifestOf(text: string): Manifest | null {
 }
 
 /** Where a weight file's bytes are: a picked file or a .zip entry. */
-interface WeightSource {
+export interface WeightSource {
   name: string;
   size: number;
   read: () => Promise<ArrayBuffer>;
@@ -90,7 +90,7 @@ interface WeightSource {
  * The weights a manifest describes, from the sources found for its paths: refused before reading
  * when a file is missing, the sizes disagree, or they exceed the limit.
  */
-async function readWeights(
+export async function readWeights(
   text: string,
   manifest: Manifest,
   find: (path: string) => WeightSource | undefined,

@@ -64,8 +64,11 @@ export interface RunRecord extends RunCore {
   data?: RunData;
   /** The step of the latest checkpoint kept for this run, when it can be resumed. */
   checkpointStep?: number;
-  /** Weights imported with a model.json (no training here): the files they came from, model.json first. */
-  imported?: { files: string[] };
+  /**
+   * Weights imported with a model.json (no training here): the files they came from, model.json
+   * first. A training program's import (a .zip or a folder): `networks` it brought, by id.
+   */
+  imported?: { files: string[]; networks?: string[] };
   /** A training program's run: per procedure, per loss node, the value at each step; the evaluations' metrics by name. */
   program?: {
     curves: Record<string, Record<string, number[]>>;

@@ -239,7 +239,7 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
         {lowered.program && <StartFrom program={lowered.program} value={startFrom} onChange={setStartFrom} />}
         <BackendRow />
       </details>
-      <RunsList plan={null} graphName={doc.name} />
+      <RunsList plan={null} graphName={doc.name} program={lowered.program} />
     </div>
   );
 }
@@ -257,8 +257,13 @@ function ProgramProgress({ run, current }: { run: ProgramLiveRun; current: PlanP
     <div className="pb-progress-box" data-testid="train-progress" data-status={run.status}>
       <div className="pb-row">
         <strong className={`pb-run-status pb-run-${run.status}`} data-testid="run-status">
-          {evaluating ? 'Evaluating' : STATUS_TEXT[run.status]}
+          {evaluating ? 'Evaluating' : run.scores && run.status === 'completed' ? 'Scored' : STATUS_TEXT[run.status]}
         </strong>
+        {run.scores && (
+          <span className="pb-muted pb-small-text" data-testid="run-scoring">
+            imported weights, no training
+          </span>
+        )}
         {proc && active && (
           <span className="pb-muted pb-small-text" data-testid="run-procedure">
             {proc.label}

@@ -14,6 +14,8 @@ import { ComparisonDialog } from './Comparison';
 import { compareSweep, openComparison } from './sweep';
 import { variantLabel } from '../../document/sweep';
 import { useProgramRun } from './program-live';
+import type { PlanProgram } from '../../compiler/program';
+import { importProgramWeights, scoreImportedRun } from './program-weights';
 
 /** The figure a run is known by: test accuracy, or for a training program its first headline metric. */
 function headline(r: RunRecord): { value: number | null; title: string } {
@@ -33,7 +35,20 @@ function headline(r: RunRecord): { value: number | null; title: string } {
 const badgeOf = (r: RunRecord): string =>
   r.imported ? 'imported weights' : r.status === 'interrupted' ? `interrupted at step ${r.curves.loss.length}` : r.status;
 
-export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: string }) {
+/** Where an imported program run's weights came from, and what it was scored on. */
+function importedProgramText(r: RunRecord): string {
+  const from = `Imported from ${r.imported!.files.join(' + ')} (${(r.imported!.networks ?? []).join(', ')}); not trained here`;
+  const metrics = r.program && Object.keys(r.program.metrics).length > 0;
+  if (!metrics || !r.data) return `${from}. Not scored yet: Score runs the program's evaluations on the chosen data.`;
+  const tested = r.limit ? Math.min(Math.max(1, Math.floor(r.limit / 4)), r.data.testCount) : r.data.testCount;
+  return `${from}. Scored on ${r.data.title}'s ${tested.toLocaleString('en-US')} test ${nounOf(r.data)}.`;
+}
+
+/**
+ * `program`: the graph's training program, when it has one: its weights are imported as a .zip or a
+ * folder with a folder per network, and an imported run can be scored.
+ */
+export function RunsList({ plan, graphName, program = null }: { plan: Plan | null; graphName: string; program?: PlanProgram | null }) {
   const runs = useTraining((s) => s.runs);
   const compare = useTraining((s) => s.compare);
   const pendingWeights = useTraining((s) => s.pendingWeights);
@@ -43,6 +58,7 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
   const liveId = classifierLive ?? programLive;
   const busy = liveId !== null;
   const picker = useRef<HTMLInputElement>(null);
+  const folderPicker = useRef<HTMLInputElement>(null);
   const chosen = runs.filter((r) => compare.includes(r.id));
   const compareData = (): uPlot.AlignedData => {
     const n = Math.max(0, ...chosen.map((r) => r.curves.loss.length));
@@ -53,24 +69,67 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
       title={`Runs of “${graphName}”`}
       testId="runs"
       right={
-        <>
-          <button type="button" onClick={() => picker.current?.click()} title="Pick model.json and weights.bin">
-            Import weights
-          </button>
-          <input
-            ref={picker}
-            type="file"
-            multiple
-            accept=".json,.bin,application/json,application/octet-stream"
-            hidden
-            aria-label="Import weights (model.json and weights.bin)"
-            onChange={(e) => {
-              const files = Array.from(e.target.files ?? []);
-              e.target.value = '';
-              if (files.length) void importWeights(files, plan);
-            }}
-          />
-        </>
+        program ? (
+          <>
+            <button type="button" disabled={busy} onClick={() => picker.current?.click()} title="Pick the weights.zip a run of this program exported">
+              Import weights
+            </button>
+            <input
+              ref={picker}
+              type="file"
+              accept=".zip,application/zip"
+              hidden
+              aria-label="Import weights (.zip)"
+              onChange={(e) => {
+                const files = Array.from(e.target.files ?? []);
+                e.target.value = '';
+                if (files.length) void importProgramWeights(files, program);
+              }}
+            />
+            <button
+              type="button"
+              disabled={busy}
+              onClick={() => folderPicker.current?.click()}
+              title="Pick a folder holding a folder per network, each with model.json and weights.bin (what patchbay train --save and the PyTorch export's weights.py write)"
+            >
+              Import a folder
+            </button>
+            <input
+              ref={(el) => {
+                folderPicker.current = el;
+                el?.setAttribute('webkitdirectory', '');
+              }}
+              type="file"
+              multiple
+              hidden
+              aria-label="Import weights (a folder per network)"
+              onChange={(e) => {
+                const files = Array.from(e.target.files ?? []);
+                e.target.value = '';
+                if (files.length) void importProgramWeights(files, program);
+              }}
+            />
+          </>
+        ) : (
+          <>
+            <button type="button" onClick={() => picker.current?.click()} title="Pick model.json and weights.bin">
+              Import weights
+            </button>
+            <input
+              ref={picker}
+              type="file"
+              multiple
+              accept=".json,.bin,application/json,application/octet-stream"
+              hidden
+              aria-label="Import weights (model.json and weights.bin)"
+              onChange={(e) => {
+                const files = Array.from(e.target.files ?? []);
+                e.target.value = '';
+                if (files.length) void importWeights(files, plan);
+              }}
+            />
+          </>
+        )
       }
     >
       {pendingWeights && (
@@ -117,7 +176,13 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
                       <span className="pb-run-sweep">{variantLabel(r.sweep.values)}</span>
                     </div>
                   )}
-                  {r.imported && (
+                  {r.imported && r.program && (
+                    <div className="pb-small-text pb-muted" data-testid="run-imported">
+                      {importedProgramText(r)}
+                    </div>
+                  )}
+                  {r.message && r.imported && r.program && <div className="pb-small-text pb-muted pb-run-why">{r.message}</div>}
+                  {r.imported && !r.program && (
                     <div className="pb-small-text pb-muted" data-testid="run-imported">
                       Imported with the graph from {r.imported.files.join(' + ')}; not trained here
                       {r.final && r.data ? `. Scored on ${r.data.title}'s ${r.data.testCount.toLocaleString('en-US')} test ${nounOf(r.data)}.` : '.'}
@@ -156,6 +221,17 @@ export function RunsList({ plan, graphName }: { plan: Plan | null; graphName: st
                         onClick={() => void resumeSavedRun(r)}
                       >
                         Resume from step {r.checkpointStep}
+                      </button>
+                    )}
+                    {r.imported && r.program && program && (
+                      <button
+                        type="button"
+                        className="pb-small-btn pb-primary"
+                        disabled={busy}
+                        title={busy ? 'Wait for the current run to end' : "Run the program's evaluations with these networks on the chosen data (no training)"}
+                        onClick={() => scoreImportedRun(r, program)}
+                      >
+                        Score
                       </button>
                     )}
                     <button type="button" className="pb-small-btn" disabled={!r.hasWeights} onClick={() => void exportWeights(r)}>

@@ -34,7 +34,7 @@ export function StartFrom({
         <option value="">Their initial weights (a fresh run)</option>
         {runs.map((r) => (
           <option key={r.id} value={r.id}>
-            The run of {new Date(r.date).toLocaleString()} ({r.status})
+            {r.imported ? `The weights imported ${new Date(r.date).toLocaleString()}` : `The run of ${new Date(r.date).toLocaleString()} (${r.status})`}
           </option>
         ))}
       </select>

@@ -8,7 +8,7 @@ import { proceduresCoveredBy, type PlanProgram } from '../../compiler/program';
 import type { TrainingSetup } from '../../document/schema';
 import type { ClientEvent } from '../../runtime/worker/client';
 import type { TrainData, WeightArtifacts } from '../../runtime/worker/protocol';
-import { loadProgramWeights, saveRun, type ProgramWeights, type RunData, type RunRecord, type RunStatus } from '../runs-db';
+import { listRuns, loadProgramWeights, saveRun, type ProgramWeights, type RunData, type RunRecord, type RunStatus } from '../runs-db';
 import { isActiveStatus, useTraining } from '../training';
 import { getClient } from './controller';
 import { messageOf, runDataFor } from './data';
@@ -34,6 +34,8 @@ function queueSave(record: RunRecord, weights: ProgramWeights | null = null): Pr
 
 /** The live run in the history as "interrupted": what it is if the page goes away before it ends. */
 function saveProgress(run: ProgramLiveRun) {
+  // Scoring imported weights is no run of its own: its metrics go into the imported run's record at the end.
+  if (run.scores) return;
   lastSaved = performance.now();
   void queueSave(recordOf({ ...run, seconds: (performance.now() - started) / 1000 }, 'interrupted')).then(() => {
     if (useTraining.getState().runsKey === run.graphKey) return refreshRuns(run.graphKey);
@@ -122,8 +124,23 @@ async function finish(status: RunStatus, patch: Partial<ProgramLiveRun>, weights
   const done: ProgramLiveRun = { ...useProgramRun.getState().run!, ...patch, status, seconds: patch.seconds ?? (performance.now() - started) / 1000 };
   useProgramRun.setState({ run: done, tick: useProgramRun.getState().tick + 1 });
   if (done.metrics) useProgramLive.setState({ metrics: done.metrics });
-  await queueSave(recordOf(done, status, weights !== null), weights);
+  if (done.scores) await saveScore(done, status);
+  else await queueSave(recordOf(done, status, weights !== null), weights);
   if (useTraining.getState().runsKey === done.graphKey) await refreshRuns(done.graphKey);
+}
+
+/** A finished score of imported weights: its metrics (or why it has none) into the imported run's record; the weights stay as imported. */
+async function saveScore(done: ProgramLiveRun, status: RunStatus) {
+  const saved = useTraining.getState().runs.find((r) => r.id === done.scores) ?? (await listRuns(done.graphKey)).find((r) => r.id === done.scores);
+  if (!saved) return; // deleted while it was scored
+  const scored = status === 'completed' && done.metrics;
+  const record: RunRecord = {
+    ...saved,
+    ...(scored ? { data: done.data, limit: done.limit, backendChoice: done.backendChoice, backend: done.backend, seconds: done.seconds } : {}),
+    message: scored ? undefined : `Scoring ${status === 'stopped' ? 'was stopped' : 'failed'}${done.message ? `: ${done.message}` : '.'}`,
+    program: { curves: {}, ...saved.program, metrics: scored ? done.metrics! : (saved.program?.metrics ?? {}) },
+  };
+  await queueSave(record);
 }
 
 function onEvent(e: ClientEvent) {
@@ -191,6 +208,11 @@ export async function startProgramRun(args: {
   graphName: string;
   /** Networks to take from a past run of this document. */
   from?: { runId: string; networks: string[] };
+  /**
+   * Scores the `from` run (imported weights) instead: its networks are taken, every train
+   * procedure is skipped, and the evaluations' metrics go into its record rather than a new run's.
+   */
+  score?: boolean;
 }): Promise<void> {
   if (programRunIsActive() || isActiveStatus(useTraining.getState().run?.status)) return;
   let data: TrainData;
@@ -202,6 +224,7 @@ export async function startProgramRun(args: {
     ({ data, info } = await runDataFor(null));
     if (args.from) {
       start = await weightsFrom(args.program, args.from);
+      if (args.score) start.skipProcedures = args.program.procedures.filter((p) => p.kind === 'train').map((p) => p.id);
       const source = useTraining.getState().runs.find((r) => r.id === args.from!.runId);
       origin = { runId: args.from.runId, date: source?.date ?? '', networks: args.from.networks, skipped: start.skipProcedures ?? [] };
     }
@@ -234,6 +257,7 @@ export async function startProgramRun(args: {
     metrics: null,
     seconds: 0,
     ...(origin ? { from: origin } : {}),
+    ...(args.score && args.from ? { scores: args.from.runId } : {}),
   };
   useProgramRun.setState({ run, tick: useProgramRun.getState().tick + 1 });
   useProgramLive.setState({ graphKey: args.graphKey, losses: {}, decays: {}, metrics: null });

@@ -39,6 +39,8 @@ export interface ProgramLiveRun {
   seconds: number;
   /** Networks taken from a past run, and the procedures skipped for it. */
   from?: ProgramRunOrigin;
+  /** Scoring imported weights: the id of their run, whose record gets the metrics (no new run is kept). */
+  scores?: string;
 }
 
 export interface ProgramRunOrigin {

@@ -24,6 +24,7 @@ type Reply = Extract<
       | 'glom-islands-result'
       | 'conditional-examples-result'
       | 'topology-result'
+      | 'weight-specs-result'
       | 'preview-result'
       | 'evaluated';
   }
@@ -83,6 +84,7 @@ export class TrainingClient {
         message.type === 'glom-islands-result' ||
         message.type === 'conditional-examples-result' ||
         message.type === 'topology-result' ||
+        message.type === 'weight-specs-result' ||
         message.type === 'preview-result' ||
         message.type === 'evaluated'
       ) {
@@ -151,6 +153,13 @@ export class TrainingClient {
     const reply = await this.request({ type: 'topology', requestId: ++this.requestIds, plan });
     if (reply.type !== 'topology-result' || !reply.topology) throw new Error((reply.type === 'topology-result' && reply.error) || 'No topology.');
     return reply.topology;
+  }
+
+  /** The names and shapes of each plan's weights, by key (fresh builds, disposed at once; the current model is untouched). */
+  async weightSpecs(plans: Record<string, Plan>): Promise<Record<string, Array<{ name: string; shape: number[] }>>> {
+    const reply = await this.request({ type: 'weight-specs', requestId: ++this.requestIds, plans });
+    if (reply.type !== 'weight-specs-result' || !reply.specs) throw new Error((reply.type === 'weight-specs-result' && reply.error) || 'No weight list.');
+    return reply.specs;
   }
 
   /** Scores the model loaded with `load` on the test split of named data (MNIST, a synthetic set). */

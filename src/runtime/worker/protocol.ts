@@ -98,6 +98,8 @@ export type ToWorker =
   | { type: 'profile'; requestId: number; plan: Plan; batchSize: number; passes: number }
   /** tfjs's topology JSON of the plan's model, for the PyTorch export's tfjs-topology.json. */
   | { type: 'topology'; requestId: number; plan: Plan }
+  /** The names and shapes of the weights of each plan's model, by key (a program's networks): what imported weights are checked against. */
+  | { type: 'weight-specs'; requestId: number; plans: Record<string, Plan> }
   /** Scores the loaded model (see 'load') on the test split of named data; the plan checks that the data fits. */
   | { type: 'evaluate'; requestId: number; plan: Plan; data: Exclude<TrainData, { kind: 'inline' }> }
   /** Zero-shot classification (CLIP) with the last training program's networks: typed prompts, held-out and drawn images. */
@@ -192,6 +194,7 @@ export type FromWorker =
       network?: string;
     }
   | { type: 'topology-result'; requestId: number; topology?: object; error?: string }
+  | { type: 'weight-specs-result'; requestId: number; specs?: Record<string, Array<{ name: string; shape: number[] }>>; error?: string }
   | { type: 'evaluated'; requestId: number; result?: Evaluation; error?: string }
   | { type: 'profiled'; requestId: number; result?: ProfileResult; error?: string }
   /** How far a profile has come, in layer runs. */

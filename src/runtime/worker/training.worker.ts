@@ -23,6 +23,7 @@ import type { BackendName, FromWorker, ToWorker, TrainData, WeightArtifacts } fr
 import { profileModel } from '../profile';
 import { RefreshSchedule } from '../preview';
 import { tfjsTopologyOf } from '../tfjs-topology';
+import { weightSpecsOf } from '../plan-weight-specs';
 import { activationBatchOf, heldModelOf, PreviewService, programLiveHooks, type HeldModel } from './previews';
 import { previewBuffers } from '../preview-data';
 
@@ -516,6 +517,13 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       topology(message).catch((err) =>
         post({ type: 'topology-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }),
       );
+      break;
+    case 'weight-specs':
+      (async () => {
+        await ensureAutoBackend();
+        const specs = Object.fromEntries(Object.entries(message.plans).map(([key, plan]) => [key, weightSpecsOf(plan)]));
+        post({ type: 'weight-specs-result', requestId: message.requestId, specs });
+      })().catch((err) => post({ type: 'weight-specs-result', requestId: message.requestId, error: err instanceof Error ? err.message : String(err) }));
       break;
     case 'capsule-view':
       (async () => {

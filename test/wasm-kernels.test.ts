@@ -460,6 +460,22 @@ describe('identity and casts', () => {
     tf.dispose([...copies, asInt]);
     expect(backend.numDataIds()).toBe(before);
   });
+
+  it('a transpose by the identity permutation shares data; any other transposes', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const before = backend.numDataIds();
+    const x = tf.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+    const same = tf.transpose(x, [0, 1]);
+    expect(backend.numDataIds()).toBe(before + 1);
+    const swapped = tf.transpose(x, [1, 0]);
+    x.dispose();
+    expect(Array.from(same.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(same.shape).toEqual([2, 3]);
+    expect(Array.from(swapped.dataSync())).toEqual([1, 4, 2, 5, 3, 6]);
+    tf.dispose([same, swapped]);
+    expect(backend.numDataIds()).toBe(before);
+  });
 });
 
 /** ConvMixer as in tech-probe Appendix A, with `pointwise` 1×1 convs. */

@@ -47,8 +47,13 @@ export function depthwiseFilterGrad(x: usize, dy: usize, out: usize, n: i32, h: 
 // Below −87.33654 the result is 0 (the exact value is under float32's smallest normal, 1.2e-38),
 // above 88.72283 +Infinity; NaN stays NaN.
 @inline function exp4(y: v128): v128 {
-  const z = f32x4.max(f32x4.min(y, f32x4.splat(88.72283)), f32x4.splat(-87.33654));
-  const k = f32x4.nearest(f32x4.mul(z, f32x4.splat(1.44269504088896341)));
+  // pmin/pmax are one x64 instruction each (min/max are several: they order −0 and propagate NaN,
+  // which the last line handles instead).
+  const z = f32x4.pmax(f32x4.pmin(y, f32x4.splat(88.72283)), f32x4.splat(-87.33654));
+  // k = round(z·log2 e): adding 1.5·2²³ rounds to a whole number (to nearest, as f32x4.nearest) and
+  // leaves it in the low mantissa bits, which give k as an integer too.
+  const shifted = f32x4.add(f32x4.mul(z, f32x4.splat(1.44269504088896341)), f32x4.splat(12582912.0));
+  const k = f32x4.sub(shifted, f32x4.splat(12582912.0));
   let r = f32x4.sub(z, f32x4.mul(k, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(k, f32x4.splat(-2.12194440e-4)));
   let p = f32x4.splat(1.9875691500e-4);
@@ -58,7 +63,7 @@ export function depthwiseFilterGrad(x: usize, dy: usize, out: usize, n: i32, h: 
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
   p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1.0));
-  const ki = i32x4.trunc_sat_f32x4_s(k);
+  const ki = i32x4.sub(shifted, i32x4.splat(0x4b400000)); // k in [−126, 128]
   const k1 = i32x4.shr_s(ki, 1);
   const bias = i32x4.splat(127);
   let e = f32x4.mul(f32x4.mul(p, i32x4.shl(i32x4.add(k1, bias), 23)), i32x4.shl(i32x4.add(i32x4.sub(ki, k1), bias), 23));

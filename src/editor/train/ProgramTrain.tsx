@@ -191,7 +191,8 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
         )}
         {mine && <ProgramProgress run={mine} current={lowered.program} />}
       </div>
-      {mine && <ProgramCurves run={mine} tick={tick} />}
+      {/* A score of imported weights trains nothing: no curves to draw. */}
+      {mine && !mine.scores && <ProgramCurves run={mine} tick={tick} />}
       {mine && <FlowDensity runId={mine.id} />}
       {diffusion && <DiffusionSamplesPanel setup={diffusion} run={mine ? { id: mine.id, active } : null} />}
       {flowImages && <FlowSamplesPanel run={mine ? { id: mine.id, active } : null} />}
@@ -289,8 +290,8 @@ function ProgramProgress({ run, current }: { run: ProgramLiveRun; current: PlanP
       <div className="pb-row pb-small-text pb-muted pb-progress-facts">
         {last && <span>Epoch {last.epoch}</span>}
         <span data-testid="train-speed">
-          {last ? `${formatNumber(last.stepsPerSecond)} steps/s` : '– steps/s'}
-          {run.backend ? ` on ${BACKEND_NAMES[run.backend.name]}` : ''}
+          {run.scores ? (run.backend ? `On ${BACKEND_NAMES[run.backend.name]}` : '') : last ? `${formatNumber(last.stepsPerSecond)} steps/s` : '– steps/s'}
+          {run.backend && !run.scores ? ` on ${BACKEND_NAMES[run.backend.name]}` : ''}
         </span>
         {!active && <span>took {duration(run.seconds)}</span>}
         {last && <span title="Tensors alive in the worker: flat from step to step when nothing leaks">{last.tensors.toLocaleString('en-US')} tensors</span>}

@@ -43,7 +43,7 @@ export async function importProgramWeights(files: File[], program: PlanProgram):
     return;
   }
   const doc = useEditor.getState().doc;
-  const ids = Object.keys(read.networks);
+  const ids = program.networks.map((n) => n.id).filter((id) => id in read.networks);
   const record = importedProgramRecord(graphKeyOf(doc), doc.name, doc.training, read.source, ids);
   try {
     await saveRun(record, { networks: read.networks });

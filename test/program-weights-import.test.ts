@@ -6,9 +6,14 @@
  * allowed; mismatches, oversized or malformed files refused in words naming the network and the
  * first weight that differs, checked before the weight files are read.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type * as tfType from '@tensorflow/tfjs';
 import { strToU8, zipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../src/cli/main';
 import { analyzeProgram, lowerProgram, type PlanProgram } from '../src/compiler/program';
 import { MAX_IMPORTED_WEIGHT_BYTES, MAX_MODEL_ZIP_BYTES, type PickedFile } from '../src/editor/model-files';
 import { MAX_NETWORK_FOLDERS, readProgramWeights, weightsDifference, type ProgramWeightsImport } from '../src/editor/train/program-weights-import';
@@ -202,4 +207,78 @@ describe('readProgramWeights', () => {
       '"teacher/model.json" lists no weights (its weightsManifest is empty or missing).',
     );
   });
+});
+
+/**
+ * What a person who trained a program's networks in PyTorch brings back: the export's
+ * networks/<id>/weights.py save_tfjs_weights each into DIR/<id>/ (here from seeded PyTorch
+ * initialisations), picked as the folder DIR. Every network reads, and loads into the program's run
+ * with PyTorch's values. Needs Debian's python3-torch at /usr/bin/python3.
+ */
+const PYTHON = '/usr/bin/python3';
+const hasTorch = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' }).status === 0;
+if (!hasTorch) console.warn(`Skipping the PyTorch folder import: ${PYTHON} cannot import torch. Install Debian's python3-torch.`);
+
+describe.skipIf(!hasTorch)("a program's networks saved by the PyTorch export's weights.py (python3-torch)", () => {
+  it('CapsNet tiny: the folder of model/ and decoder/ reads and loads into the run, value for value', async () => {
+    await import('../src/runtime/custom-layers');
+    const dir = mkdtempSync(join(tmpdir(), 'patchbay-program-weights-'));
+    try {
+      const quiet = { out: () => {}, err: () => {} };
+      expect(await run(['export', 'capsnet', '--preset', 'tiny', '--format', 'pytorch', '--out', join(dir, 'export')], quiet)).toBe(0);
+      const script = [
+        'import importlib.util, sys, torch',
+        'def load(path, name):',
+        '    spec = importlib.util.spec_from_file_location(name, path)',
+        '    module = importlib.util.module_from_spec(spec)',
+        '    sys.modules[name] = module',
+        '    spec.loader.exec_module(module)',
+        '    return module',
+        'for i, net in enumerate(["model", "decoder"]):',
+        '    torch.manual_seed(i)',
+        '    model = load(f"export/networks/{net}/model.py", "model").create_model()',
+        '    load(f"export/networks/{net}/weights.py", "weights").save_tfjs_weights(model, f"pt-run/{net}")',
+      ].join('\n');
+      const saved = spawnSync(PYTHON, ['-c', script], { cwd: dir, encoding: 'utf8', timeout: 120_000, env: { ...process.env, OMP_NUM_THREADS: '1' } });
+      expect(saved.status, `${saved.stdout}\n${saved.stderr}`).toBe(0);
+
+      const t = templateDocument('capsnet', 'tiny');
+      if ('error' in t) throw new Error(t.error);
+      const capsnet = lowerProgram(analyzeProgram(t.doc)!).program!;
+      const want = Object.fromEntries(capsnet.networks.map((n) => [n.id, weightSpecsOf(n.plan)]));
+      const picked = ['model', 'decoder'].flatMap((net) =>
+        ['model.json', 'weights.bin'].map((file) => ({ name: `pt-run/${net}/${file}`, blob: new Blob([readFileSync(join(dir, 'pt-run', net, file))]) })),
+      );
+      const read = ok(await readProgramWeights(picked, want));
+      expect(read.source).toBe('pt-run');
+      expect(Object.keys(read.networks).sort()).toEqual(['decoder', 'model']);
+      expect(read.missing).toEqual([]);
+
+      const programRun = new ProgramRun(tf, capsnet, 1);
+      try {
+        for (const [id, w] of Object.entries(read.networks)) {
+          await programRun.loadNetwork(id, w);
+          // Each weight the network has now holds what PyTorch wrote for it (found by name in weights.bin).
+          let offset = 0;
+          const fromFile = new Map(
+            w.weightSpecs.map((s) => {
+              const n = s.shape.reduce((a, b) => a * b, 1);
+              const values = new Float32Array(w.weightData, offset, n);
+              offset += 4 * n;
+              return [s.name, values];
+            }),
+          );
+          for (const weight of programRun.networks.get(id)!.model.weights)
+            expect(Array.from(weight.read().dataSync() as Float32Array)).toEqual(Array.from(fromFile.get(weight.originalName)!));
+        }
+      } finally {
+        for (const state of programRun.networks.values()) {
+          state.model.dispose();
+          tf.dispose(state.initial);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

@@ -81,6 +81,17 @@ describe.skipIf(!e2e)("importing a program's weights, in Chromium", () => {
     expect(await page.locator('.react-flow__node').count()).toBe(nodesBefore);
     await dismissToasts(page);
 
+    // Folder names are text in the message, never markup.
+    const hostile = '<img src=x onerror="window.__pwned=1">';
+    const named = zipSync({ [`${hostile}/model.json`]: files['model/model.json']!, [`${hostile}/weights.bin`]: files['model/weights.bin']! }, { level: 0 });
+    await page.getByLabel('Import weights (.zip)').setInputFiles({ name: 'named.zip', mimeType: 'application/zip', buffer: Buffer.from(named) });
+    await expect.poll(async () => (await toastText(page)).join(' ')).toContain(`No folder in "named.zip" is named after a network of this program`);
+    expect((await toastText(page)).join(' ')).toContain(JSON.stringify(hostile));
+    expect(await page.locator('.pb-toast img').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.getByTestId('run-item').count()).toBe(0);
+    await dismissToasts(page);
+
     // The exported .zip: an imported run, not scored yet.
     await page.getByLabel('Import weights (.zip)').setInputFiles({ name: 'weights.zip', mimeType: 'application/zip', buffer: zip });
     await expect.poll(() => page.getByTestId('run-item').count()).toBe(1);

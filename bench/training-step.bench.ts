@@ -14,6 +14,11 @@
  * that alternate with them, so that load from other processes hits both; the ratio uses the median
  * of all PyTorch blocks. PyTorch should use OpenBLAS (Debian `libopenblas0-pthread`): with the
  * reference BLAS it is ~3× slower and the ratio flatters tfjs.
+ *
+ * Every tfjs step with Patchbay's SIMD kernels (src/runtime/simd-kernels.ts) runs next to one without
+ * them (tfjs-wasm's own and the composed kernels, as before they existed), so that one run gives the
+ * before and after under the same load. THREADS=2 runs the threaded wasm build (where XNNPACK keeps
+ * the GEMMs). bench/step-profile.bench.ts lists where a step's time goes, kernel by kernel.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +29,8 @@ import { analyze } from '../src/compiler/infer';
 import { lower } from '../src/compiler/lower';
 import { buildModel } from '../src/runtime/build';
 import { useWasmBackend } from '../src/runtime/wasm-backend';
+import { setSimdKernelsEnabled } from '../src/runtime/simd-kernels';
+import { fuseAdamOnWasm } from '../src/runtime/fused-adam';
 
 const BATCH = 32;
 const WARMUP = 2;
@@ -32,6 +39,18 @@ const FORWARDS = 10;
 const PROFILE = process.argv.includes('--profile');
 /** `--mixer` runs only the MLP-Mixer comparison. */
 const MIXER_ONLY = process.argv.includes('--mixer');
+/** wasm threads (THREADS=2 for the threaded build; the default, 1, is where Patchbay's SIMD GEMM runs). */
+const THREADS = Number(process.env.THREADS ?? 1);
+
+/** One training step with Patchbay's SIMD kernels (src/runtime/simd-kernels.ts) switched on or off. */
+async function timeStepWith(simd: boolean, model: tf.LayersModel, xs: tf.Tensor, ys: tf.Tensor): Promise<number> {
+  setSimdKernelsEnabled(simd);
+  try {
+    return await timeStep(model, xs, ys);
+  } finally {
+    setSimdKernelsEnabled(true);
+  }
+}
 
 function handWritten(): tf.LayersModel {
   const dim = 64,
@@ -67,8 +86,11 @@ function fromTemplate(): tf.LayersModel {
   return buildModel(plan);
 }
 
+/** Adam as the app trains with it (src/runtime/training/train.ts): tfjs's, its update fused into one wasm kernel per variable. */
 function compile(model: tf.LayersModel): tf.LayersModel {
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const optimizer = tf.train.adam(1e-3);
+  fuseAdamOnWasm(tf, optimizer);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   return model;
 }
 
@@ -111,6 +133,8 @@ async function mixer(): Promise<void> {
   const BLOCKS = 3;
   const perBlock = Math.max(2, Math.ceil(STEPS / BLOCKS));
   const tfjs: number[] = [];
+  /** The same steps without Patchbay's SIMD kernels (tfjs-wasm's own and the composed kernels): the "before". */
+  const tfjsWithout: number[] = [];
   // OpenMP's 2 threads stall whenever another process takes a core (a 2-core machine shared with
   // other work), so PyTorch also runs on 1 thread; the ratio is taken against the faster of the two.
   const torch: Record<1 | 2, number[]> = { 1: [], 2: [] };
@@ -124,7 +148,9 @@ async function mixer(): Promise<void> {
   };
   for (let b = 0; b < BLOCKS; b++) {
     if (!torchSkipped) runTorch();
-    for (let i = 0; i < perBlock; i++) tfjs.push(await timeStep(model, xs, ys));
+    for (let i = 0; i < perBlock; i++) {
+      for (const simd of i % 2 ? [false, true] : [true, false]) (simd ? tfjs : tfjsWithout).push(await timeStepWith(simd, model, xs, ys));
+    }
   }
   if (!torchSkipped) runTorch();
   const tensorsBefore = tf.memory().numTensors;
@@ -137,6 +163,7 @@ async function mixer(): Promise<void> {
     ['measure', 'value', 'target'],
     ['template (tfjs-wasm): trainOnBatch, ms/step', ms(step), ''],
     ['template: min / max ms/step', `${ms(Math.min(...tfjs))} / ${ms(Math.max(...tfjs))}`, ''],
+    ['template without the SIMD kernels (before): ms/step, min', `${ms(median(tfjsWithout))}, ${ms(Math.min(...tfjsWithout))}`, ''],
     ['tensors leaked per step', String(leaked), '0'],
   ];
   if (!torchSkipped) {
@@ -150,13 +177,15 @@ async function mixer(): Promise<void> {
       '',
     ]);
     rows.push([`tfjs-wasm template / PyTorch (${best === two ? '2 threads' : '1 thread'}, the faster) time`, `${(step / best).toFixed(2)}×`, '≤ 2.5×']);
+    rows.push(['  the same without the SIMD kernels (before)', `${(median(tfjsWithout) / best).toFixed(2)}×`, '']);
+    rows.push(['tfjs-wasm template / PyTorch on 1 thread (same threads)', `${(step / one).toFixed(2)}×`, '']);
   } else {
     rows.push(['PyTorch', 'skipped', '']);
   }
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
   console.log(
-    `\nMLP-Mixer (template 'mlp-mixer', preset 'mnist', ${PARAMS.toLocaleString('en')} params) training step, batch ${BATCH}, ` +
-      `median of ${tfjs.length} steps in ${BLOCKS} blocks alternating with PyTorch`,
+    `\nMLP-Mixer (template 'mlp-mixer', preset 'mnist', ${PARAMS.toLocaleString('en')} params) training step, batch ${BATCH}, wasm on ${THREADS} thread(s), ` +
+      `median of ${tfjs.length} steps in ${BLOCKS} blocks alternating with PyTorch (each step with the SIMD kernels next to one without)`,
   );
   for (const [i, r] of rows.entries()) {
     console.log(
@@ -208,7 +237,7 @@ function pytorch(scriptName = 'torch_convmixer.py', steps = STEPS, threads = 2):
 }
 
 async function main(): Promise<void> {
-  await useWasmBackend();
+  await useWasmBackend({ threads: THREADS });
   if (MIXER_ONLY) return mixer();
   const hand = compile(handWritten());
   const compiled = compile(fromTemplate());
@@ -217,11 +246,12 @@ async function main(): Promise<void> {
   const xs = tf.randomUniform([BATCH, 28, 28, 1]);
   const ys = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32') as tf.Tensor1D, 10);
 
-  const steps = { hand: [] as number[], compiled: [] as number[] };
+  const steps = { hand: [] as number[], compiled: [] as number[], without: [] as number[] };
   for (let i = 0; i < WARMUP + STEPS; i++) {
-    const order = i % 2 ? (['compiled', 'hand'] as const) : (['hand', 'compiled'] as const);
+    const order = i % 2 ? (['compiled', 'hand', 'without'] as const) : (['without', 'hand', 'compiled'] as const);
     for (const which of order) {
-      const ms = await timeStep(which === 'hand' ? hand : compiled, xs, ys);
+      // "without": the compiled model without Patchbay's SIMD kernels (the "before").
+      const ms = await timeStepWith(which !== 'without', which === 'hand' ? hand : compiled, xs, ys);
       if (i >= WARMUP) steps[which].push(ms);
     }
   }
@@ -243,6 +273,7 @@ async function main(): Promise<void> {
   const handFwd = median(fwd.hand);
   const compiledFwd = median(fwd.compiled);
   const torch = pytorch();
+  const torch1 = pytorch('torch_convmixer.py', STEPS, 1);
 
   const ms = (x: number) => `${x.toFixed(1)} ms`;
   const rows: [string, string, string][] = [
@@ -267,15 +298,24 @@ async function main(): Promise<void> {
     ['compiled / hand-written speed (hand ms ÷ compiled ms)', `${(handStep / compiledStep).toFixed(3)}`, '≥ 0.97'],
     ['tensors leaked per step (both models)', String(leaked), '0'],
   ];
+  rows.push(['compiled without the SIMD kernels (before): ms/step, min', `${ms(median(steps.without))}, ${ms(Math.min(...steps.without))}`, '']);
   if ('ms' in torch) {
+    const best = 'ms' in torch1 ? Math.min(torch.ms, torch1.ms) : torch.ms;
     rows.push(['PyTorch (CPU, 2 threads): ms/step', ms(torch.ms), '']);
+    if ('ms' in torch1) rows.push(['PyTorch (CPU, 1 thread): ms/step', ms(torch1.ms), '']);
     rows.push(['tfjs-wasm hand-written / PyTorch time', `${(handStep / torch.ms).toFixed(2)}×`, '']);
+    rows.push([
+      `tfjs-wasm compiled / PyTorch (${best === torch.ms ? '2 threads' : '1 thread'}, the faster) time`,
+      `${(compiledStep / best).toFixed(2)}×`,
+      '≤ 2.5×',
+    ]);
+    rows.push(['  the same without the SIMD kernels (before)', `${(median(steps.without) / best).toFixed(2)}×`, '']);
   } else {
     rows.push(['PyTorch', 'skipped', '']);
   }
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
   console.log(
-    `\nConvMixer-64/4 training step on tfjs ${tf.version.tfjs} '${tf.getBackend()}' (Node ${process.versions.node}), batch ${BATCH}, ` +
+    `\nConvMixer-64/4 training step on tfjs ${tf.version.tfjs} '${tf.getBackend()}' on ${THREADS} thread(s) (Node ${process.versions.node}), batch ${BATCH}, ` +
       `median of ${STEPS} steps after ${WARMUP} warm-up, ${FORWARDS} forwards; models interleaved`,
   );
   for (const [i, r] of rows.entries()) {

@@ -115,6 +115,37 @@ export function erf(x: usize, out: usize, size: i32): void {
   for (; k < end; k += 4) store<f32>(out + k, f32x4.extract_lane(erf4(f32x4.splat(load<f32>(x + k))), 0));
 }
 
+// One Adam step for one variable, the float32 operations of tfjs's AdamOptimizer in its order, so
+// that the results are the same to the bit (every operation is a correctly rounded IEEE one):
+//   m' = m·β1 + g·(1 − β1),  v' = v·β2 + (g·g)·(1 − β2),
+//   value' = ((m' / (1 − β1ᵗ)) / (√(v' / (1 − β2ᵗ)) + ε))·(−lr) + value.
+// One call replaces the ~13 tfjs kernel calls (and their scalar tensors) per variable.
+export function adamUpdate(value: usize, grad: usize, m: usize, v: usize, outValue: usize, outM: usize, outV: usize, size: i32, beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32, oneMinusAccBeta1: f32, oneMinusAccBeta2: f32, epsilon: f32, negLr: f32): void {
+  const end = <usize>size << 2;
+  const vecEnd = <usize>(size & ~3) << 2;
+  const b1 = f32x4.splat(beta1), c1 = f32x4.splat(oneMinusBeta1), b2 = f32x4.splat(beta2), c2 = f32x4.splat(oneMinusBeta2);
+  const a1 = f32x4.splat(oneMinusAccBeta1), a2 = f32x4.splat(oneMinusAccBeta2), eps = f32x4.splat(epsilon), lr = f32x4.splat(negLr);
+  let k: usize = 0;
+  for (; k < vecEnd; k += 16) {
+    const g = v128.load(grad + k);
+    const nm = f32x4.add(f32x4.mul(v128.load(m + k), b1), f32x4.mul(g, c1));
+    const nv = f32x4.add(f32x4.mul(v128.load(v + k), b2), f32x4.mul(f32x4.mul(g, g), c2));
+    const step = f32x4.div(f32x4.div(nm, a1), f32x4.add(f32x4.sqrt(f32x4.div(nv, a2)), eps));
+    v128.store(outM + k, nm);
+    v128.store(outV + k, nv);
+    v128.store(outValue + k, f32x4.add(f32x4.mul(step, lr), v128.load(value + k)));
+  }
+  for (; k < end; k += 4) {
+    const g = load<f32>(grad + k);
+    const nm = load<f32>(m + k) * beta1 + g * oneMinusBeta1;
+    const nv = load<f32>(v + k) * beta2 + g * g * oneMinusBeta2;
+    const step = nm / oneMinusAccBeta1 / (sqrt<f32>(nv / oneMinusAccBeta2) + epsilon);
+    store<f32>(outM + k, nm);
+    store<f32>(outV + k, nv);
+    store<f32>(outValue + k, step * negLr + load<f32>(value + k));
+  }
+}
+
 // C = A·B, float32, row-major C [M, N]. A's element (i, k) lies at a + i·ars + k·aks, B's (k, n) at
 // b + k·bks + n·bns (byte strides), so a transposed operand costs no copy: it is read by its strides
 // while packing. A is packed into panels of 4 rows ([k][4]), B into panels of 8 columns ([k][8]),

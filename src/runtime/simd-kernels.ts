@@ -39,6 +39,24 @@ export interface SimdKernels {
   ): void;
   exp(x: number, out: number, size: number): void;
   erf(x: number, out: number, size: number): void;
+  adamUpdate(
+    value: number,
+    grad: number,
+    m: number,
+    v: number,
+    outValue: number,
+    outM: number,
+    outV: number,
+    size: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    oneMinusAccBeta1: number,
+    oneMinusAccBeta2: number,
+    epsilon: number,
+    negLr: number,
+  ): void;
   matmulScratchBytes(M: number, K: number, N: number): number;
   matmul(
     a: number,

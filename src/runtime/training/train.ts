@@ -4,6 +4,7 @@ import { exampleSize, seededRandom, shuffledIndices, type Dataset, type Split } 
 import { disposeOptimizer, setOptimizerLearningRate } from '../program/updates';
 import { learningRateAt } from './schedule';
 import { seedStep } from '../seeds';
+import { fuseAdamOnWasm } from '../fused-adam';
 
 type Tf = typeof tfType;
 
@@ -132,8 +133,11 @@ function optimizerFor(tf: Tf, setup: TrainingSetup): tfType.Optimizer {
     case 'sgd':
       return tf.train.momentum(setup.learningRate, setup.momentum);
     case 'adam':
-    case 'adamw':
-      return tf.train.adam(setup.learningRate);
+    case 'adamw': {
+      const adam = tf.train.adam(setup.learningRate);
+      fuseAdamOnWasm(tf, adam); // the same update to the bit, one kernel call per variable on wasm
+      return adam;
+    }
   }
 }
 

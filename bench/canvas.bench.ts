@@ -178,8 +178,8 @@ async function measurePan(page: Page): Promise<Measure> {
 /**
  * A param edit in the inspector that breaks every residual join after it (the first Conv2D's filters,
  * 8 → 9: its block's Add then adds 8 channels to 9, and nothing after it has a shape), and back:
- * milliseconds from the input event until the last layer is drawn anew (its shape line, or zoomed
- * far out its box: Canvas.tsx's FarView), to the next
+ * milliseconds from the input event until the broken join's mark and the last layer's shape line
+ * (zoomed far out, where nodes have no lines, the mark) are drawn anew, to the next
  * animation frame (`shown`, what this bench has always reported), and until that frame's style,
  * layout and paint are done on the main thread (`painted`: a task queued from the frame's callback
  * runs after them), and the main thread's long tasks in the 1.5 s from the input (`busy`: what
@@ -203,12 +203,12 @@ async function paramEditRepaint(page: Page): Promise<{ shown: number; painted: n
     times.push(
       await page.evaluate(async (value) => {
         const input = [...document.querySelectorAll('label')].find((l) => l.textContent === 'Filters')!.control as HTMLInputElement;
-        // The last layer as drawn: its shape line close up; zoomed far out, its box's class and tooltip.
-        const drawn = () => {
-          const node = document.querySelector('[data-testid="node-n998"]');
-          return `${node?.className}|${node?.getAttribute('title')}|${document.querySelector('[data-testid="shape-n998"]')?.textContent}`;
-        };
-        const before = drawn();
+        // Drawn anew: the broken join (n5) marked or no longer, and the last layer's shape line
+        // (zoomed far out nodes are boxes without lines, Canvas.tsx's FarView; both change in one commit).
+        const join = () => document.querySelector('[data-testid="node-n5"]')?.className;
+        const shape = () => document.querySelector('[data-testid="shape-n998"]')?.textContent;
+        const [joinBefore, shapeBefore] = [join(), shape()];
+        const drawn = () => join() !== joinBefore && (shapeBefore === undefined || shape() !== shapeBefore);
         const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
         const long: PerformanceEntry[] = [];
         const observer = new PerformanceObserver((list) => long.push(...list.getEntries()));
@@ -216,7 +216,7 @@ async function paramEditRepaint(page: Page): Promise<{ shown: number; painted: n
         const start = performance.now();
         setter.call(input, String(value));
         input.dispatchEvent(new Event('input', { bubbles: true }));
-        while (drawn() === before) await new Promise((r) => setTimeout(r, 0));
+        while (!drawn()) await new Promise((r) => setTimeout(r, 0));
         await new Promise((r) => requestAnimationFrame(r));
         const shown = performance.now() - start;
         await new Promise((r) => setTimeout(r, 0));

@@ -261,6 +261,51 @@ function heldSize(id: string, result: NodeResult | undefined, measured: Size | u
 }
 
 /**
+ * A node zoomed far out (see PatchNodeBody). Only what it shows is compared: an edit that breaks
+ * every residual join after it changes the results of 1,000 nodes, and the box of each of them
+ * but the broken one stays as it was, so React leaves its DOM alone. Nodes without a shape are not
+ * marked: a class on each of them made Chromium recompute the style of 1,000 nodes (20-140 ms,
+ * bench/canvas.bench.ts), and their wires are drawn dashed already (FarWires.tsx).
+ */
+const FarBox = memo(
+  function FarBox(p: {
+    sizeRef: (el: HTMLDivElement) => () => void;
+    id: string;
+    className: string;
+    width: number;
+    height: number;
+    title: string;
+    invalid: boolean;
+    ports: NodePorts;
+    name: string;
+  }) {
+    return (
+      <div
+        ref={p.sizeRef}
+        className={p.className}
+        style={{ boxSizing: 'border-box', width: p.width, height: p.height }}
+        data-testid={`node-${p.id}`}
+        title={p.title}
+        aria-invalid={p.invalid || undefined}
+      >
+        <PortHandles ports={p.ports} />
+        <span className="pb-node-far-name">{p.name}</span>
+      </div>
+    );
+  },
+  (a, b) =>
+    a.sizeRef === b.sizeRef &&
+    a.id === b.id &&
+    a.className === b.className &&
+    a.width === b.width &&
+    a.height === b.height &&
+    a.title === b.title &&
+    a.invalid === b.invalid &&
+    a.name === b.name &&
+    samePorts(a.ports, b.ports),
+);
+
+/**
  * Whether the canvas is zoomed out below DETAIL_ZOOM, where a node's lines (12 px text under 5 px
  * on screen), handles and preview cannot be read. Read by each node body from a context that
  * Canvas sets from one coarse store selector, so that nodes render again only when the zoom
@@ -300,28 +345,26 @@ function PatchNodeBody({ id, selected, view, measured }: { id: string; selected:
   // Zoomed far out, a node whose laid-out size is known is drawn as a box of exactly that size with
   // its name: none of its lines, preview or cost (FarView). Kept to the 64th of a pixel, the box
   // resizes nothing, so React Flow measures no node and moves no wire when the zoom crosses the
-  // line. An edit that changes every later node then changes at most one class in each
-  // (bench/canvas.bench.ts). A node never laid out yet (it mounted far out) is drawn whole once,
-  // with its lines hidden (styles.css), and becomes a box when React Flow has measured it.
+  // line. A node never laid out yet (it mounted far out) is drawn whole once, with its lines hidden
+  // (styles.css), and becomes a box when React Flow has measured it.
   const farSize = far ? (laidOutSize(id, measured) ?? view.hold) : undefined;
   if (farSize) {
-    const unknown = shapeLine === '…';
     // On hover, its name, type and problems. Not its shape: every edit upstream would then set the
     // tooltip of every later node again (the inspector shows the shape of the node selected).
     const lines = [`${node.name ?? node.id} · ${typeLabel}${repeat}`];
     if (problem) lines.push('', ...diags.map((d) => d.message));
     return (
-      <div
-        ref={sizeRef}
-        className={`${cls} pb-node-far${unknown ? ' pb-node-unknown' : ''}`}
-        style={{ boxSizing: 'border-box', width: farSize.width, height: farSize.height }}
-        data-testid={`node-${id}`}
+      <FarBox
+        sizeRef={sizeRef}
+        id={id}
+        className={`${cls} pb-node-far`}
+        width={farSize.width}
+        height={farSize.height}
         title={lines.join('\n')}
-        aria-invalid={errors.length > 0 || undefined}
-      >
-        <PortHandles ports={ports} />
-        <span className="pb-node-far-name">{node.name ?? node.id}</span>
-      </div>
+        invalid={errors.length > 0}
+        ports={ports}
+        name={node.name ?? node.id}
+      />
     );
   }
   // The node's own values show even when inference failed upstream (no parsed params then);

@@ -86,8 +86,8 @@ describe.skipIf(!e2e)('wires of a 1,000-node graph zoomed far out', () => {
     await page.mouse.click(n1.x + n1.width * 0.25, n1.y + n1.height / 2);
     await expect.poll(() => state(page)).toMatchObject({ selectedNodes: ['n1'], selectedEdges: [] });
     await page.getByLabel('Filters', { exact: true }).fill('9');
-    // Far out a node is a box (Canvas.tsx's FarView): one without a shape is marked unknown.
-    await expect.poll(() => page.getByTestId('node-n998').getAttribute('class')).toContain('pb-node-unknown');
+    // Far out a node is a box (Canvas.tsx's FarView): the broken join is marked.
+    await expect.poll(() => page.getByTestId('node-n5').getAttribute('class')).toContain('pb-node-error');
     expect(await page.locator('.pb-node-error').count()).toBe(1);
     expect(await page.getByTestId('node-n5').getAttribute('class')).toContain('pb-node-error');
     // Known: the wires out of n0..n4 (n0→n1, n0→n5, n1→n2, n2→n3, n3→n4, n4→n5); every other one is dashed.

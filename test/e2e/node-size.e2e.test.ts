@@ -135,14 +135,14 @@ describe.skipIf(!e2e)('node sizes through an edit that breaks the graph', () => 
     expect(await watchSizes(page)).toBe(1000);
 
     await setFilters(page, 9);
-    await expect.poll(() => page.getByTestId('node-n998').getAttribute('class'), { timeout: 30_000 }).toContain('pb-node-unknown');
+    await expect.poll(() => page.getByTestId('node-n5').getAttribute('class'), { timeout: 30_000 }).toContain('pb-node-error');
     await expect.poll(() => staleMarked(page), { timeout: 30_000 }).toBe(true);
     await page.waitForTimeout(1000);
     expect(await resizedNodes(page)).toEqual([]);
     await page.screenshot({ path: join(SHOTS, 'node-size-1000-broken.png') });
 
     await setFilters(page, 8);
-    await expect.poll(() => page.getByTestId('node-n998').getAttribute('class'), { timeout: 30_000 }).not.toContain('pb-node-unknown');
+    await expect.poll(() => page.getByTestId('node-n5').getAttribute('class'), { timeout: 30_000 }).not.toContain('pb-node-error');
     await expect.poll(() => staleMarked(page), { timeout: 60_000 }).toBe(false);
     await page.waitForTimeout(1000);
     expect(await resizedNodes(page)).toEqual([]);

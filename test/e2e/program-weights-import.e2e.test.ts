@@ -116,8 +116,19 @@ describe.skipIf(!e2e)("importing a program's weights, in Chromium", () => {
 
     // "Start networks from" offers the imported weights.
     await page.getByTestId('program-train').getByText('Training setup').click();
-    const options = await page.getByTestId('start-from').getByLabel('Start networks from').locator('option').allTextContents();
+    const from = page.getByTestId('start-from');
+    const options = await from.getByLabel('Start networks from').locator('option').allTextContents();
     expect(options[1]).toMatch(/^The weights imported /);
+    // Both networks from it: the training procedure is skipped, and the new run scores what the import scored.
+    await from.getByLabel('Start networks from').selectOption({ index: 1 });
+    await from.getByLabel('Capsules').check();
+    await from.getByLabel('Decoder').check();
+    await expect.poll(async () => (await from.textContent()) ?? '').toMatch(/Skipped, as their networks come trained: Margin and reconstruction\./);
+    await page.getByRole('button', { name: 'Start a new run' }).click();
+    await expect.poll(() => page.getByTestId('run-item').count(), { timeout: 60_000 }).toBe(2);
+    await expect.poll(() => runStatus(page), { timeout: 120_000 }).toBe('completed');
+    expect(await text(page, 'program-metrics')).toBe(trainedMetrics);
+    expect(await text(page, 'run-from')).toMatch(/^model, decoder from the weights imported .+ \(1 procedure skipped\)$/);
 
     // The same weights as a picked folder (what patchbay train --save or weights.py write): a second imported run.
     const dir = mkdtempSync(join(tmpdir(), 'pb-weights-'));
@@ -126,7 +137,7 @@ describe.skipIf(!e2e)("importing a program's weights, in Chromium", () => {
       writeFileSync(join(dir, 'capsnet-run', path), bytes);
     }
     await page.getByLabel('Import weights (a folder per network)').setInputFiles(join(dir, 'capsnet-run'));
-    await expect.poll(() => page.getByTestId('run-item').count()).toBe(2);
+    await expect.poll(() => page.getByTestId('run-item').count()).toBe(3);
     expect(await text(page, 'run-imported')).toMatch(/^Imported from capsnet-run \(model, decoder\); not trained here/);
     await shot(page, 'program-import-03-folder');
   }, 600_000);

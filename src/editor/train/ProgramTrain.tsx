@@ -191,8 +191,8 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
         )}
         {mine && <ProgramProgress run={mine} current={lowered.program} />}
       </div>
-      {/* A score of imported weights trains nothing: no curves to draw. */}
-      {mine && !mine.scores && <ProgramCurves run={mine} tick={tick} />}
+      {/* A score of imported weights, or a run whose networks all come trained, trains nothing: no curves to draw. */}
+      {mine && !trainsNothing(mine) && <ProgramCurves run={mine} tick={tick} />}
       {mine && <FlowDensity runId={mine.id} />}
       {diffusion && <DiffusionSamplesPanel setup={diffusion} run={mine ? { id: mine.id, active } : null} />}
       {flowImages && <FlowSamplesPanel run={mine ? { id: mine.id, active } : null} />}
@@ -245,6 +245,10 @@ export function ProgramTrainPanel({ doc }: { doc: GraphDocument }) {
   );
 }
 
+/** A run that skips every train procedure (a score of imported weights; every network taken from a past run). */
+const trainsNothing = (run: ProgramLiveRun) =>
+  !!run.scores || run.program.procedures.every((p) => p.kind !== 'train' || (run.from?.skipped ?? []).includes(p.id));
+
 function ProgramProgress({ run, current }: { run: ProgramLiveRun; current: PlanProgram | null }) {
   const last = run.last;
   const active = isActiveStatus(run.status);
@@ -290,8 +294,14 @@ function ProgramProgress({ run, current }: { run: ProgramLiveRun; current: PlanP
       <div className="pb-row pb-small-text pb-muted pb-progress-facts">
         {last && <span>Epoch {last.epoch}</span>}
         <span data-testid="train-speed">
-          {run.scores ? (run.backend ? `On ${BACKEND_NAMES[run.backend.name]}` : '') : last ? `${formatNumber(last.stepsPerSecond)} steps/s` : '– steps/s'}
-          {run.backend && !run.scores ? ` on ${BACKEND_NAMES[run.backend.name]}` : ''}
+          {trainsNothing(run)
+            ? run.backend
+              ? `On ${BACKEND_NAMES[run.backend.name]}`
+              : ''
+            : last
+              ? `${formatNumber(last.stepsPerSecond)} steps/s`
+              : '– steps/s'}
+          {run.backend && !trainsNothing(run) ? ` on ${BACKEND_NAMES[run.backend.name]}` : ''}
         </span>
         {!active && <span>took {duration(run.seconds)}</span>}
         {last && <span title="Tensors alive in the worker: flat from step to step when nothing leaks">{last.tensors.toLocaleString('en-US')} tensors</span>}

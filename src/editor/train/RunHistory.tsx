@@ -45,10 +45,10 @@ function importedProgramText(r: RunRecord): string {
 }
 
 /**
- * `program`: the graph's training program, when it has one: its weights are imported as a .zip or a
- * folder with a folder per network, and an imported run can be scored.
+ * `program`: the graph's training program, when it is one (null while it has errors): its weights are
+ * imported as a .zip or a folder with a folder per network, and an imported run can be scored.
  */
-export function RunsList({ plan, graphName, program = null }: { plan: Plan | null; graphName: string; program?: PlanProgram | null }) {
+export function RunsList({ plan, graphName, program }: { plan: Plan | null; graphName: string; program?: PlanProgram | null }) {
   const runs = useTraining((s) => s.runs);
   const compare = useTraining((s) => s.compare);
   const pendingWeights = useTraining((s) => s.pendingWeights);
@@ -69,9 +69,16 @@ export function RunsList({ plan, graphName, program = null }: { plan: Plan | nul
       title={`Runs of “${graphName}”`}
       testId="runs"
       right={
-        program ? (
+        program !== undefined ? (
           <>
-            <button type="button" disabled={busy} onClick={() => picker.current?.click()} title="Pick the weights.zip a run of this program exported">
+            <button
+              type="button"
+              disabled={busy || !program}
+              onClick={() => picker.current?.click()}
+              title={
+                program ? 'Pick the weights.zip a run of this program exported' : "Fix the program's errors first: weights are checked against its networks"
+              }
+            >
               Import weights
             </button>
             <input
@@ -83,12 +90,12 @@ export function RunsList({ plan, graphName, program = null }: { plan: Plan | nul
               onChange={(e) => {
                 const files = Array.from(e.target.files ?? []);
                 e.target.value = '';
-                if (files.length) void importProgramWeights(files, program);
+                if (files.length && program) void importProgramWeights(files, program);
               }}
             />
             <button
               type="button"
-              disabled={busy}
+              disabled={busy || !program}
               onClick={() => folderPicker.current?.click()}
               title="Pick a folder holding a folder per network, each with model.json and weights.bin (what patchbay train --save and the PyTorch export's weights.py write)"
             >
@@ -106,7 +113,7 @@ export function RunsList({ plan, graphName, program = null }: { plan: Plan | nul
               onChange={(e) => {
                 const files = Array.from(e.target.files ?? []);
                 e.target.value = '';
-                if (files.length) void importProgramWeights(files, program);
+                if (files.length && program) void importProgramWeights(files, program);
               }}
             />
           </>
@@ -196,7 +203,8 @@ export function RunsList({ plan, graphName, program = null }: { plan: Plan | nul
                   {r.message && r.status !== 'completed' && !live && <div className="pb-small-text pb-muted pb-run-why">{r.message}</div>}
                   {r.program?.from && (
                     <div className="pb-small-text pb-muted" data-testid="run-from">
-                      {r.program.from.networks.join(', ')} from the run of{' '}
+                      {r.program.from.networks.join(', ')} from{' '}
+                      {runs.find((o) => o.id === r.program!.from!.runId)?.imported ? 'the weights imported' : 'the run of'}{' '}
                       {r.program.from.date ? new Date(r.program.from.date).toLocaleString() : 'an earlier run'}
                       {r.program.from.skipped.length
                         ? ` (${r.program.from.skipped.length} procedure${r.program.from.skipped.length === 1 ? '' : 's'} skipped)`

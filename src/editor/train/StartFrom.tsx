@@ -40,11 +40,16 @@ export function StartFrom({
       </select>
       {chosen && (
         <div className="pb-start-from-networks">
-          {program.networks.map((n) => (
-            <label key={n.id} className="pb-check">
-              <input type="checkbox" checked={chosen.networks.includes(n.id)} onChange={(e) => toggle(n.id, e.target.checked)} /> {n.label}
-            </label>
-          ))}
+          {program.networks.map((n) => {
+            // Imported weights may hold only some networks: the others cannot be taken from them.
+            const held = runs.find((r) => r.id === chosen.runId)?.imported?.networks;
+            const absent = !!held && !held.includes(n.id);
+            return (
+              <label key={n.id} className="pb-check" title={absent ? 'The imported weights have no folder for this network' : undefined}>
+                <input type="checkbox" checked={chosen.networks.includes(n.id)} disabled={absent} onChange={(e) => toggle(n.id, e.target.checked)} /> {n.label}
+              </label>
+            );
+          })}
         </div>
       )}
       <div className="pb-field-help">

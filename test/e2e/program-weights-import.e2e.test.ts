@@ -140,5 +140,21 @@ describe.skipIf(!e2e)("importing a program's weights, in Chromium", () => {
     await expect.poll(() => page.getByTestId('run-item').count()).toBe(3);
     expect(await text(page, 'run-imported')).toMatch(/^Imported from capsnet-run \(model, decoder\); not trained here/);
     await shot(page, 'program-import-03-folder');
+    await dismissToasts(page);
+
+    // The .zip's import scored again on MNIST's own 10,000 test digits (the Train tab's full MNIST), no limit: its record says so.
+    const setup = page.getByTestId('program-train');
+    if (!(await setup.getByLabel('Dataset').isVisible())) await setup.getByText('Training setup').click();
+    await setup.getByLabel('Dataset').selectOption({ label: 'MNIST, full 60,000 / 10,000' });
+    await setup.getByLabel('Limit training examples').fill('');
+    await setup.getByLabel('Limit training examples').blur();
+    const zipped = page.getByTestId('run-item').filter({ hasText: 'Imported from weights.zip' });
+    await zipped.getByRole('button', { name: 'Score', exact: true }).click();
+    await expect
+      .poll(async () => (await zipped.getByTestId('run-imported').textContent()) ?? '', { timeout: 240_000 })
+      .toMatch(/Scored on MNIST \(full\)'s 10,000 test digits\.$/);
+    expect(await text(page, 'program-metrics')).toMatch(/^EvaluationTest accuracy\d+\.\d+%On the 10,000 test digits of MNIST \(full\)\.$/);
+    expect(await zipped.locator('.pb-run-acc').textContent()).toBe(/(\d+\.\d+%)/.exec(await text(page, 'metric-testAccuracy'))![1]);
+    await shot(page, 'program-import-04-mnist-full');
   }, 600_000);
 });

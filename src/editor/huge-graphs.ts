@@ -32,8 +32,9 @@ export const SVG_MINIMAP_UP_TO = RENDER_VISIBLE_ONLY_ABOVE;
  * Below this zoom the canvas draws nodes as boxes with their wires: the text (12 px lines under
  * 5 px), the wires' shape labels and the previews are unreadable there, and they are what made
  * Chromium slow to draw a whole 1,000-node graph: each label, handle and preview canvas is a piece
- * the compositor sorts on every frame (bench/canvas.bench.ts). They stay laid out, only not painted,
- * so nodes keep their size and wires their ends.
+ * the compositor sorts on every frame (bench/canvas.bench.ts). A node is then a box of the size it
+ * was laid out at, with its name (Canvas.tsx's FarBox), so nodes keep their size and wires their
+ * ends; one never laid out yet is drawn whole once with its lines hidden (styles.css).
  */
 export const DETAIL_ZOOM = 0.4;
 

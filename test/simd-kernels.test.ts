@@ -3,7 +3,7 @@
  * the generated binaries are a fresh compile of their source; erf and exp agree with tfjs's cpu
  * backend and with Math.exp over the whole float32 range and its edges; the depthwise filter
  * gradient agrees with the cpu backend's (forward and both gradients of a depthwise layer), and so
- * do matrix products (every transpose, batches, a Dense layer's bias), on one thread (where the SIMD
+ * do batch normalisation (forward and gradients), matrix products (every transpose, batches, a Dense layer's bias), on one thread (where the SIMD
  * GEMM runs) and on the threaded build's shared memory (where XNNPACK keeps the GEMM).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -189,6 +189,44 @@ function checkKernels(label: string): void {
       } finally {
         setSimdKernelsEnabled(true);
       }
+    });
+
+    it.each([
+      ['ConvMixer 32×14×14×64, scale and offset', [8, 14, 14, 64], true, true],
+      ['5 channels (tail), no scale', [3, 4, 4, 5], false, true],
+      ['rank 2, 12 channels, no offset', [10, 12], true, false],
+    ] as const)('batch normalisation (%s): forward (and gradients) agree with the cpu backend', (_, shape, withScale, withOffset) => {
+      const c = shape[shape.length - 1]!;
+      const run = () => {
+        const x = tf.tensor(
+          values(
+            shape.reduce((p, q) => p * q, 1),
+            31,
+          ).map((v) => v * 3 + 1),
+          [...shape],
+        );
+        const axes = shape.slice(0, -1).map((_d, i) => i);
+        const scale = tf.tensor(
+          values(c, 32).map((v) => v + 1.5),
+          [c],
+        );
+        const offset = tf.tensor(values(c, 33), [c]);
+        // The inputs that take part: x, and scale and offset where given.
+        const used = [x, ...(withScale ? [scale] : []), ...(withOffset ? [offset] : [])];
+        const norm = (...args: tf.Tensor[]) => {
+          const [xi, si, oi] = [args[0]!, withScale ? args[1] : undefined, withOffset ? args[withScale ? 2 : 1] : undefined];
+          const { mean, variance } = tf.moments(xi, axes);
+          return tf.batchNorm(xi, mean, variance, oi, si, 1e-3);
+        };
+        const r = tf.tensor(values(x.size, 34), x.shape);
+        // tfjs's batchNorm gradient needs both scale and offset (on every backend): forward only without them.
+        if (!withScale || !withOffset) return [norm(...used)];
+        return [norm(...used), ...tf.grads((...args: tf.Tensor[]) => tf.sum(tf.mul(norm(...args), r)))(used)];
+      };
+      const cpu = onBackend('cpu', run);
+      const wasm = onBackend('wasm', run);
+      expect(wasm.length).toBe(cpu.length);
+      for (let k = 0; k < cpu.length; k++) expect(relError(wasm[k]!, cpu[k]!)).toBeLessThanOrEqual(1e-5);
     });
 
     const MATMULS: [string, number[], number[], boolean, boolean][] = [

@@ -1,7 +1,7 @@
 /**
  * Patchbay's WebAssembly SIMD kernels, run on tfjs-wasm's own heap (no copies): the depthwise
- * convolution's filter gradient, erf, exp, and (on one thread) the GEMM of BatchMatMul and of a
- * Dense layer's _FusedMatMul. Written in AssemblyScript
+ * convolution (multiplier 1) and its filter gradient, batch normalisation, erf, exp, Adam's update
+ * (fused-adam.ts), and (on one thread) the GEMM of BatchMatMul and of a Dense layer's _FusedMatMul. Written in AssemblyScript
  * (scripts/simd-kernels/source.ts, compiled into simd-kernels.generated.ts).
  *
  * Why they exist: inside a ConvMixer-64/4 training step (batch 32, one thread) tfjs-wasm spent
@@ -37,6 +37,24 @@ export interface SimdKernels {
     top: number,
     left: number,
   ): void;
+  depthwiseConv(
+    x: number,
+    filter: number,
+    out: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    top: number,
+    left: number,
+  ): void;
+  batchNorm(x: number, mean: number, variance: number, scale: number, offset: number, out: number, rows: number, c: number, epsilon: number): void;
   exp(x: number, out: number, size: number): void;
   erf(x: number, out: number, size: number): void;
   adamUpdate(

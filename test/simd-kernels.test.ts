@@ -234,6 +234,8 @@ function checkKernels(label: string): void {
       ['Dense dx (a·bᵀ)', [1568, 256], [64, 256], false, true],
       ['odd sizes, both transposed', [13, 7], [11, 13], true, true],
       ['odd sizes, plain', [5, 3], [3, 9], false, false],
+      ['k in two blocks of the GEMM, partial tiles', [600, 13], [600, 11], true, false],
+      ['k in three blocks, batched, b transposed', [2, 9, 700], [2, 10, 700], false, true],
       ['one row and one column', [1, 1], [1, 1], false, false],
       ['batched, equal batch dims', [3, 7, 5], [3, 5, 6], false, false],
       ['batched a, one b broadcast, b transposed', [2, 3, 9, 10], [1, 1, 4, 10], false, true],

@@ -220,11 +220,27 @@ export function adamUpdate(value: usize, grad: usize, m: usize, v: usize, outVal
 // both zero-padded, and a 4×8 tile of eight f32x4 accumulators runs over k (8 multiplies and 8 adds
 // per k). Measured 19–21 GMAC/s on this machine's Zen 4 core against XNNPACK's 12–15 in tfjs-wasm
 // (bench/gemm-simd.bench.ts, where the variants tried are listed). The sums run over k in order.
-@inline function tile(pa: usize, pb: usize, K: i32, c: usize, ldc: usize, rows: i32, cols: i32, scratch: usize): void {
+// (The batch's packing is redone per entry even for a broadcast operand: simpler, and cheap.)
+@inline function tile(pa: usize, pb: usize, K: i32, c: usize, ldc: usize, rows: i32, cols: i32, scratch: usize, accumulate: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const full = rows == 4 && cols == 8;
+  if (accumulate) {
+    // A later block of k: start from the sums so far (a partial tile goes through scratch).
+    let src = c, ld = ldc;
+    if (!full) {
+      memory.fill(scratch, 0, 128);
+      for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) store<f32>(scratch + (<usize>r << 5) + (<usize>j << 2), load<f32>(c + <usize>r * ldc + (<usize>j << 2)));
+      src = scratch;
+      ld = 32;
+    }
+    c00 = v128.load(src); c01 = v128.load(src, 16);
+    c10 = v128.load(src + ld); c11 = v128.load(src + ld, 16);
+    c20 = v128.load(src + 2 * ld); c21 = v128.load(src + 2 * ld, 16);
+    c30 = v128.load(src + 3 * ld); c31 = v128.load(src + 3 * ld, 16);
+  }
   for (let k = 0; k < K; k++) {
     const b0 = v128.load(pb), b1 = v128.load(pb, 16);
     { const x = v128.load32_splat(pa, 0); c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1)); }
@@ -234,7 +250,7 @@ export function adamUpdate(value: usize, grad: usize, m: usize, v: usize, outVal
     pa += 16;
     pb += 32;
   }
-  if (rows == 4 && cols == 8) {
+  if (full) {
     v128.store(c, c00); v128.store(c, c01, 16);
     v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
     v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
@@ -298,26 +314,37 @@ function packB(b: usize, bks: usize, bns: usize, K: i32, N: i32, out: usize): vo
   }
 }
 
+/** k is taken in blocks of this many, so that a tile's A panel (4·256 floats) and B panel (8·256) stay in L1. */
+const K_BLOCK: i32 = 256;
+
 /** Bytes of scratch that matmul needs for one product. */
 export function matmulScratchBytes(M: i32, K: i32, N: i32): usize {
-  return (<usize>((M + 3) >> 2) * 16 + <usize>((N + 7) >> 3) * 32) * <usize>max(K, 1) + 128;
+  const kb = <usize>max(min(K, K_BLOCK), 1);
+  return (<usize>((M + 3) >> 2) * 16 + <usize>((N + 7) >> 3) * 32) * kb + 128;
 }
 
 // out[β] = A[β]·B[β] (+ bias[n] when bias ≠ 0) for β < batch; aStride / bStride are the bytes between
 // batch entries (0 broadcasts one matrix over the batch). scratch: matmulScratchBytes(M, K, N) bytes.
+// Each block of K_BLOCK k's is packed and multiplied in turn, the tiles adding to the sums so far.
 export function matmul(a: usize, ars: usize, aks: usize, aStride: usize, b: usize, bks: usize, bns: usize, bStride: usize, out: usize, bias: usize, M: i32, K: i32, N: i32, batch: i32, scratch: usize): void {
+  const kb = max(min(K, K_BLOCK), 1);
   const pa = scratch;
-  const pb = pa + <usize>((M + 3) >> 2) * 16 * <usize>max(K, 1);
-  const tileScratch = pb + <usize>((N + 7) >> 3) * 32 * <usize>max(K, 1);
+  const pb = pa + <usize>((M + 3) >> 2) * 16 * <usize>kb;
+  const tileScratch = pb + <usize>((N + 7) >> 3) * 32 * <usize>kb;
   const panels = (N + 7) >> 3;
   const ldc = <usize>N << 2;
+  const blocks = K > 0 ? (K + K_BLOCK - 1) / K_BLOCK : 1;
   for (let beta = 0; beta < batch; beta++) {
-    if (beta == 0 || aStride != 0) packA(a + <usize>beta * aStride, ars, aks, M, K, pa);
-    if (beta == 0 || bStride != 0) packB(b + <usize>beta * bStride, bks, bns, K, N, pb);
     const c = out + <usize>beta * <usize>M * ldc;
-    for (let i = 0, q = 0; i < M; i += 4, q++) {
-      const ci = c + <usize>i * ldc, ai = pa + <usize>q * <usize>K * 16;
-      for (let p = 0; p < panels; p++) tile(ai, pb + <usize>p * <usize>K * 32, K, ci + (<usize>p << 5), ldc, min(4, M - i), min(8, N - (p << 3)), tileScratch);
+    for (let blk = 0; blk < blocks; blk++) {
+      const k0 = blk * K_BLOCK;
+      const len = min(K - k0, K_BLOCK); // 0 when K = 0: the tiles then write zeros
+      packA(a + <usize>beta * aStride + <usize>k0 * aks, ars, aks, M, len, pa);
+      packB(b + <usize>beta * bStride + <usize>k0 * bks, bks, bns, len, N, pb);
+      for (let i = 0, q = 0; i < M; i += 4, q++) {
+        const ci = c + <usize>i * ldc, ai = pa + <usize>q * <usize>len * 16;
+        for (let p = 0; p < panels; p++) tile(ai, pb + <usize>p * <usize>len * 32, len, ci + (<usize>p << 5), ldc, min(4, M - i), min(8, N - (p << 3)), tileScratch, blk > 0);
+      }
     }
     if (bias != 0) {
       const vecEnd = <usize>(N & ~3) << 2;

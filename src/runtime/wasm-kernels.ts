@@ -31,6 +31,11 @@
  * instead of multiplying it by a JavaScript-built `ones` tensor. The Tile gradient (LayerNorm's) is
  * one reshape and Sum instead of a Slice and an Add per repetition, on every backend.
  *
+ * Where Patchbay's WebAssembly SIMD module is attached (simd-kernels.ts; `useWasmBackend` attaches
+ * it), the depthwise conv and its filter gradient, FusedBatchNorm, Erf and Exp run there, and on one
+ * thread so do BatchMatMul and _FusedMatMul (its GEMM reads transposed operands by their strides);
+ * each falls back to the routes above where the module is missing or the case does not apply.
+ *
  * Kernels receive and return `TensorInfo`s. Inputs are wrapped as engine tensors with an extra
  * backend reference (so disposing the wrapper leaves the caller's data alone), all intermediates live
  * in `tf.tidy`, and the result's data id is handed to the engine with one reference of its own, as

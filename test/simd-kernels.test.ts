@@ -317,7 +317,8 @@ describe('the SIMD kernels’ binaries', () => {
 
 describe('on one thread', () => {
   beforeAll(async () => {
-    await useWasmBackend({ threads: 1 });
+    // Attached to the plain memory (else every check below would test the composed kernels).
+    expect((await useWasmBackend({ threads: 1 })).simdKernelsOff).toBeNull();
   });
   checkKernels('plain memory');
 });
@@ -326,6 +327,7 @@ describe('on two threads (shared memory)', () => {
   beforeAll(async () => {
     const status = await useWasmBackend({ threads: 2 });
     expect(status.threads).toBe(2);
+    expect(status.simdKernelsOff).toBeNull();
   });
   afterAll(async () => {
     await useWasmBackend({ threads: 1 });

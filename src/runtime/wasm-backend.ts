@@ -45,6 +45,8 @@ export interface WasmBackendStatus {
   requested: number;
   /** Why fewer threads than asked for run, written for a person; absent when all of them run. */
   note?: string;
+  /** Null when Patchbay's SIMD kernels (simd-kernels.ts) are attached to the backend's heap; else why not. */
+  simdKernelsOff: string | null;
 }
 
 function isNode(): boolean {
@@ -143,7 +145,7 @@ export function threadsUnavailable(): string | null {
 }
 
 /** The 'wasm' backend registered by us: its thread count (the package's own registration until the first call). */
-let registered: { threads: number } | null = null;
+let registered: { threads: number; simdKernelsOff: string | null } | null = null;
 
 async function registerModule(threads: number, assets: WasmAssets, timeoutMs: number): Promise<void> {
   const module = await createWasmModule(assets, threads, timeoutMs);
@@ -151,7 +153,7 @@ async function registerModule(threads: number, assets: WasmAssets, timeoutMs: nu
   setThreadsCount(threads);
   const backend = new BackendWasm(module);
   // Patchbay's SIMD kernels share this heap; without them (no SIMD) the composed kernels run.
-  await attachSimdKernels(backend as unknown as WasmHeapBackend, getThreadsCount());
+  const simdKernelsOff = await attachSimdKernels(backend as unknown as WasmHeapBackend, getThreadsCount());
   // XNNPACK's pool threads wait for work forever, and emscripten keeps a running pthread's Node
   // worker referenced: the process would never exit when its work is done. The main thread blocks
   // while the pool computes, so nothing needs the workers to hold the event loop open.
@@ -159,7 +161,7 @@ async function registerModule(threads: number, assets: WasmAssets, timeoutMs: nu
   if (isNode()) for (const worker of pool?.runningWorkers ?? []) worker.unref?.();
   if (tf.findBackendFactory('wasm')) tf.removeBackend('wasm');
   tf.registerBackend('wasm', () => backend, 2);
-  registered = { threads: getThreadsCount() };
+  registered = { threads: getThreadsCount(), simdKernelsOff };
 }
 
 /**
@@ -207,11 +209,20 @@ async function startWasmBackend(options: WasmBackendOptions): Promise<WasmBacken
   if (!ok || tf.getBackend() !== 'wasm') throw new Error('tfjs could not initialise the wasm backend.');
   const running = getThreadsCount();
   if (running < threads && !note) note = `${running} of ${threads} threads started`;
-  return { threads: running, requested, ...(note ? { note } : {}) };
+  return {
+    threads: running,
+    requested,
+    ...(note ? { note } : {}),
+    simdKernelsOff: registered ? registered.simdKernelsOff : 'the wasm backend was not started here',
+  };
 }
 
-/** "2 threads", or "one thread: <why>" when fewer run than were asked for. */
+/**
+ * "2 threads, SIMD kernels", or "one thread: <why>, SIMD kernels" when fewer run than were asked
+ * for; "…, no SIMD kernels (<why>)" where Patchbay's SIMD kernels could not attach (the composed,
+ * slower kernels run), so that a silent failure to attach shows.
+ */
 export function describeWasmThreads(status: WasmBackendStatus): string {
-  if (status.note) return status.note;
-  return status.threads === 1 ? 'one thread' : `${status.threads} threads`;
+  const threads = status.note ?? (status.threads === 1 ? 'one thread' : `${status.threads} threads`);
+  return status.simdKernelsOff ? `${threads}, no SIMD kernels (${status.simdKernelsOff})` : `${threads}, SIMD kernels`;
 }

@@ -585,7 +585,9 @@ function simdMatMul(backend: unknown, a: TensorInfo, b: TensorInfo, bias: Tensor
   if (bias && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== N || bias.shape.some((d, i) => d !== 1 && i !== bias.shape.length - 1)))
     return null;
   const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(batchA, batchB);
-  const batch = Math.max(sizeA, sizeB);
+  // The broadcast shape's size, not max(sizeA, sizeB): an empty batch against one matrix is 0 products
+  // (max gave 1, and M·N floats were written into an empty output's allocation).
+  const batch = tf.util.sizeFromShape(batchShape);
   const heap = backend as WasmHeapBackend & { makeOutput(shape: number[], dtype: 'float32'): TensorInfo };
   const out = heap.makeOutput([...batchShape, M, N], 'float32');
   if (batch * M * N === 0) return out;

@@ -58,7 +58,9 @@ describe.skipIf(!e2e)('threaded wasm in Chromium', () => {
     const line = await trainFewSteps(page);
     const expected = Math.min(cores, 8);
     // On a one-core machine the threaded build would honestly report one thread.
-    expect(line).toMatch(expected > 1 ? new RegExp(`Active: WASM, ${expected} threads; chosen by you`) : /Active: WASM, one thread/);
+    expect(line).toMatch(expected > 1 ? new RegExp(`Active: WASM, ${expected} threads, SIMD kernels; chosen by you`) : /Active: WASM, one thread/);
+    // Patchbay's SIMD module attached to the threaded build's shared memory (the line says 'no SIMD kernels (why)' where not).
+    expect(line).toMatch(/, SIMD kernels; /);
     await showBackendLine(page);
     await shot(page, 'wasm-threads-isolated');
     expect(errors.filter((e) => /is not defined|pthread|wasm/i.test(e))).toEqual([]);
@@ -80,6 +82,8 @@ describe.skipIf(!e2e)('threaded wasm in Chromium', () => {
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
     const line = await trainFewSteps(page);
     expect(line).toMatch(/Active: WASM, one thread: the page is not cross-origin isolated/);
+    // The plain SIMD build's memory: Patchbay's SIMD module attached there too.
+    expect(line).toMatch(/, SIMD kernels; /);
     await showBackendLine(page);
     await shot(page, 'wasm-threads-not-isolated');
     await page.context().close();

@@ -608,8 +608,8 @@ export function Canvas() {
     [flow],
   );
 
-  /** Views that changed in the last render of rfNodes, for nodes on the canvas (published after the commit), and the keys gone. */
-  const viewChanges = useRef<{ changed: Map<string, NodeView>; gone: string[] }>({ changed: new Map(), gone: [] });
+  /** Views that changed in the last render of rfNodes, for nodes on the canvas (published after the commit). */
+  const viewChanges = useRef<{ changed: Map<string, NodeView> }>({ changed: new Map() });
   const rfNodes = useMemo(() => {
     const next = new Map<string, { view: NodeView; selected: boolean; m: unknown; cls: string; pos: unknown; rf: PatchNodeType }>();
     const changed = new Map<string, NodeView>();
@@ -679,7 +679,7 @@ export function Canvas() {
       next.set(key, { view, selected, m, cls, pos, rf });
       return rf;
     });
-    viewChanges.current = { changed, gone: [...cache.current.keys()].filter((k) => !next.has(k)) };
+    viewChanges.current = { changed };
     // A new array even when every object is the same: React Flow takes it cheaply (it keeps its own
     // node for the same object), and the canvas minimap redraws on it with the new sizes.
     cache.current = next;
@@ -687,9 +687,13 @@ export function Canvas() {
   }, [body, results, selNodeSet, measured, viewKey, diagnosticsByNode, analysis.blocks, procedureView, dragged, measuredAlready, renderCount]);
   // Before the frame is painted: the node components render again in this commit's wake.
   useLayoutEffect(() => {
-    const { changed, gone } = viewChanges.current;
-    viewChanges.current = { changed: new Map(), gone: [] };
-    for (const key of gone) nodeViews.delete(key);
+    const { changed } = viewChanges.current;
+    viewChanges.current = { changed: new Map() };
+    // Views of nodes no longer in the committed render's cache (deleted, or another tab's) go. Swept
+    // here rather than listed where rfNodes is computed: a second computation before the commit
+    // (StrictMode calls it twice in development; a render React discards) had already replaced the
+    // cache, so it listed none of them and their views stayed for good.
+    for (const key of nodeViews.keys()) if (!cache.current.has(key)) nodeViews.delete(key);
     for (const [key, view] of changed) nodeViews.set(key, view);
     for (const key of changed.keys()) for (const listener of nodeViewListeners.get(key) ?? []) listener();
   }, [rfNodes]);

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fuseAdamOnWasm } from '../src/runtime/fused-adam';
 import { useWasmBackend } from '../src/runtime/wasm-backend';
+import { setOptimizerLearningRate } from '../src/runtime/program/updates';
 
 function model(): tf.LayersModel {
   const inp = tf.input({ shape: [6, 6, 1] });
@@ -41,7 +42,8 @@ async function train(fused: boolean, steps: number): Promise<{ weights: Float32A
 }
 
 beforeAll(async () => {
-  await useWasmBackend();
+  // The kernels attached: else every comparison below would be tfjs's update against itself.
+  expect((await useWasmBackend()).simdKernelsOff).toBeNull();
 });
 
 describe('fused Adam on wasm', () => {
@@ -56,6 +58,50 @@ describe('fused Adam on wasm', () => {
     expect(fused.weights).toEqual(stock.weights);
     expect(fused.state).toEqual(stock.state);
     expect(stock.losses[3]).not.toEqual(stock.losses[0]); // it trained
+  });
+
+  it('follows a learning rate changed between steps, and a resume from saved state, as tfjs’s does', async () => {
+    await tf.setBackend('wasm');
+    // As train.ts: a schedule sets the rate before each step (setOptimizerLearningRate); a resume
+    // restores getWeights' state into a fresh optimizer (restoreOptimizer) and goes on.
+    const run = async (fused: boolean) => {
+      const m = model();
+      const adam = () => {
+        const o = tf.train.adam(0.01);
+        if (fused) fuseAdamOnWasm(tf, o);
+        return o;
+      };
+      const xs = tf.tensor4d(
+        Array.from({ length: 8 * 36 }, (_, i) => Math.cos(i * 0.29)),
+        [8, 6, 6, 1],
+      );
+      const ys = tf.oneHot(tf.tensor1d([2, 1, 0, 0, 1, 2, 1, 0], 'int32'), 3);
+      let optimizer = adam();
+      m.compile({ optimizer, loss: 'categoricalCrossentropy' });
+      for (let s = 0; s < 3; s++) {
+        setOptimizerLearningRate(optimizer, 0.02 / (s + 1));
+        await m.trainOnBatch(xs, ys);
+      }
+      const saved = (await optimizer.getWeights()).map(({ name, tensor }) => ({ name, tensor: tensor.clone() }));
+      optimizer.dispose();
+      optimizer = adam();
+      m.compile({ optimizer, loss: 'categoricalCrossentropy' });
+      await optimizer.setWeights(saved);
+      for (let s = 3; s < 5; s++) {
+        setOptimizerLearningRate(optimizer, 0.02 / (s + 1));
+        await m.trainOnBatch(xs, ys);
+      }
+      const weights = m.getWeights().map((w) => Float32Array.from(w.dataSync()));
+      const state = (await optimizer.getWeights()).map((w) => Float32Array.from(w.tensor.dataSync()));
+      tf.dispose([xs, ys, ...saved.map((w) => w.tensor)]);
+      m.dispose();
+      optimizer.dispose();
+      return { weights, state };
+    };
+    const stock = await run(false);
+    const fused = await run(true);
+    expect(fused.weights).toEqual(stock.weights);
+    expect(fused.state).toEqual(stock.state);
   });
 
   it('leaks no more tensors than tfjs’s own update', async () => {

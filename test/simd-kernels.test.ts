@@ -297,6 +297,52 @@ function checkKernels(label: string): void {
       tf.dispose([a, b]);
     });
 
+    // Cases the SIMD kernels must leave to tfjs's own (their fast paths return null): taken by the
+    // SIMD path they would come out wrong, so each is compared with the cpu backend.
+    const FALLBACKS: [string, () => tf.Tensor][] = [
+      [
+        'a dilated depthwise conv',
+        () => tf.depthwiseConv2d(tf.tensor4d(values(2 * 7 * 7 * 4, 31), [2, 7, 7, 4]), tf.tensor4d(values(3 * 3 * 4, 32), [3, 3, 4, 1]), 1, 'same', 'NHWC', 2),
+      ],
+      [
+        'a depthwise conv with channel multiplier 2',
+        () => tf.depthwiseConv2d(tf.tensor4d(values(2 * 6 * 6 * 3, 33), [2, 6, 6, 3]), tf.tensor4d(values(3 * 3 * 3 * 2, 34), [3, 3, 3, 2]), 1, 'same'),
+      ],
+      [
+        'a fused product with relu',
+        () =>
+          tf.fused.matMul({
+            a: tf.tensor2d(values(6 * 5, 35), [6, 5]),
+            b: tf.tensor2d(values(5 * 9, 36), [5, 9]),
+            bias: tf.tensor1d(values(9, 37)),
+            activation: 'relu',
+          }),
+      ],
+      [
+        'a fused product with prelu',
+        () =>
+          tf.fused.matMul({
+            a: tf.tensor2d(values(6 * 5, 38), [6, 5]),
+            b: tf.tensor2d(values(5 * 9, 39), [5, 9]),
+            activation: 'prelu',
+            preluActivationWeights: tf.tensor1d(values(9, 40)),
+          }),
+      ],
+      [
+        'a product whose batch dims broadcast both ways',
+        () => tf.matMul(tf.tensor4d(values(2 * 1 * 3 * 4, 47), [2, 1, 3, 4]), tf.tensor4d(values(1 * 3 * 4 * 5, 48), [1, 3, 4, 5])),
+      ],
+      [
+        'batch normalisation with statistics per row, not per channel',
+        () => tf.batchNorm(tf.tensor2d(values(4 * 6, 49), [4, 6]), tf.tensor2d(values(24, 50), [4, 6]), tf.tensor2d(values(24, 51), [4, 6]).abs()),
+      ],
+    ];
+    it.each(FALLBACKS)('%s agrees with the cpu backend', (_, run) => {
+      const [cpu] = onBackend('cpu', run);
+      const [wasm] = onBackend('wasm', run);
+      expect(relError(wasm!, cpu!)).toBeLessThanOrEqual(1e-5);
+    });
+
     it('leaves no tensors behind', () => {
       tf.setBackend('wasm');
       const before = tf.memory().numTensors;

@@ -335,6 +335,22 @@ describe('running a program', () => {
     expect(new Set(counts.slice(1)).size).toBe(1);
   });
 
+  it("an evaluation reports its progress after each batch of the split it reads (a big network's score takes minutes)", async () => {
+    const run = new ProgramRun(tf, compile(tinySimSiam(true)), 1);
+    const progress: Array<{ split: string; done: number; total: number }> = [];
+    try {
+      // 600 test examples: batches of 256, 256 and 88.
+      await runProgram(tf, run, toyImages(1200), { seed: 1, batchSize: 64, epochs: 1, onEvaluating: (p) => void progress.push({ ...p }) });
+    } finally {
+      run.dispose();
+    }
+    expect(progress).toEqual([
+      { split: 'test', done: 256, total: 600 },
+      { split: 'test', done: 512, total: 600 },
+      { split: 'test', done: 600, total: 600 },
+    ]);
+  });
+
   it('a learned scalar trains, stays clamped, and leaves nothing behind when the run is disposed', async () => {
     // CLIP's shape in miniature: InfoNCE between two views' embeddings with a learned log scale.
     const doc = tinySimSiam(true);

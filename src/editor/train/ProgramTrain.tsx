@@ -275,7 +275,13 @@ function ProgramProgress({ run, current }: { run: ProgramLiveRun; current: PlanP
           </span>
         )}
         <span className="pb-spacer" />
-        {last && (
+        {evaluating && run.evaluated && (
+          <span className="pb-mono" data-testid="eval-progress">
+            {run.evaluated.done.toLocaleString('en-US')} / {run.evaluated.total.toLocaleString('en-US')} {run.evaluated.split === 'test' ? 'test' : 'training'}{' '}
+            {nounOf(run.data ?? undefined)}
+          </span>
+        )}
+        {!(evaluating && run.evaluated) && last && (
           <span className="pb-mono" data-testid="train-step">
             Step {last.step} / {last.totalSteps}
           </span>

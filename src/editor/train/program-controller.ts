@@ -155,7 +155,10 @@ function onEvent(e: ClientEvent) {
       saveProgress(useProgramRun.getState().run!);
       break;
     case 'program-procedure':
-      if (mine) update({ procedure: e.procedure });
+      if (mine) update({ procedure: e.procedure, evaluated: null });
+      break;
+    case 'program-evaluating':
+      if (mine) update({ evaluated: e.progress });
       break;
     case 'program-step': {
       if (!mine) break;

@@ -8,7 +8,7 @@
 import { create } from 'zustand';
 import type { PlanProgram } from '../../compiler/program';
 import type { TrainingSetup } from '../../document/schema';
-import type { ProgramStepReport } from '../../runtime/program/run';
+import type { EvaluationProgress, ProgramStepReport } from '../../runtime/program/run';
 import type { BackendChoice, BackendName } from '../../runtime/worker/protocol';
 import type { RunData } from '../runs-db';
 import type { LiveStatus } from '../training';
@@ -31,6 +31,8 @@ export interface ProgramLiveRun {
   data: RunData;
   /** The procedure running now. */
   procedure: string | null;
+  /** While an evaluation runs: how far it has read its examples. */
+  evaluated?: EvaluationProgress | null;
   last: ProgramStepReport | null;
   /** Per training procedure, per loss node, the value at each step (appended in place). */
   curves: Record<string, Record<string, number[]>>;

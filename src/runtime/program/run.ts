@@ -56,6 +56,12 @@ export interface ProgramRunOptions {
   limit?: number;
   onStep?: (report: ProgramStepReport) => void | Promise<void>;
   onProcedure?: (procedure: PlanProcedure, index: number) => void | Promise<void>;
+  /**
+   * During an evaluation, after each batch of examples its measures read: how many of the split's
+   * examples are done. A big network scoring 10,000 digits takes minutes, and the page takes a worker
+   * that says nothing for 3 minutes for a hung one.
+   */
+  onEvaluating?: (progress: EvaluationProgress) => void | Promise<void>;
   shouldStop?: () => boolean;
   /** Train procedures not to run, because the networks they train come already trained (from a past run's weights). */
   skipProcedures?: ReadonlySet<string>;
@@ -66,6 +72,13 @@ export interface ProgramRunOptions {
    * decay), which the caller owns and disposes. Other steps pay nothing; the weights are the same.
    */
   gradientTap?: { wanted: (step: number, last: boolean) => boolean; take: (grads: Map<string, T>) => void };
+}
+
+export interface EvaluationProgress {
+  /** The held-out examples, or the training ones that a probe or baseline also reads. */
+  split: 'test' | 'train';
+  done: number;
+  total: number;
 }
 
 export interface ProcedureRecord {
@@ -398,7 +411,8 @@ export class ProgramRun {
     const test = limited(ds.test, options.limit === undefined ? undefined : Math.max(1, Math.floor(options.limit / 4)), per);
     const classes = ds.classNames.length;
     const metricSteps = proc.steps.filter((s): s is Extract<ProgramStep, { kind: 'metric' }> => s.kind === 'metric');
-    const collect = (split: Split) => this.collect(proc, ds, split, metricSteps);
+    const collect = (split: Split, name: EvaluationProgress['split'] = split === test ? 'test' : 'train') =>
+      this.collect(proc, ds, split, metricSteps, options.onEvaluating && ((done) => options.onEvaluating!({ split: name, done, total: split.count })));
     const onTest = await collect(test);
     const needsTrain = metricSteps.some(
       (m) =>
@@ -581,6 +595,7 @@ export class ProgramRun {
     ds: Dataset,
     split: Split,
     metricSteps: Array<Extract<ProgramStep, { kind: 'metric' }>>,
+    onBatch?: (done: number) => void | Promise<void>,
   ): Promise<Map<string, { data: Float32Array; dim: number; count: number }>> {
     const tf = this.tf;
     const data = proc.steps.find((s): s is Extract<ProgramStep, { kind: 'data' }> => s.kind === 'data');
@@ -608,6 +623,7 @@ export class ProgramRun {
       } finally {
         tf.dispose([batch.x, batch.y, ...outs]);
       }
+      await onBatch?.(Math.min(split.count, start + 256));
     }
     const out = new Map<string, { data: Float32Array; dim: number; count: number }>();
     for (const w of wanted) {

@@ -1,6 +1,6 @@
 import type { Plan } from '../../compiler/plan';
 import type { PlanProgram } from '../../compiler/program';
-import type { ProgramResult, ProgramStepReport } from '../program/run';
+import type { EvaluationProgress, ProgramResult, ProgramStepReport } from '../program/run';
 import type { FlowView } from '../program/flow-view';
 import type { FlowSamples } from '../program/flow-samples';
 import type { ConditionalExamples } from '../program/run';
@@ -164,6 +164,8 @@ export type FromWorker =
   /** A training program: each step's losses (by loss node), a procedure beginning, and the end with the evaluations' metrics. */
   | { type: 'program-step'; runId: string; report: ProgramStepReport }
   | { type: 'program-procedure'; runId: string; procedure: string; index: number }
+  /** An evaluation's progress, after each batch (a big network's score takes minutes). */
+  | { type: 'program-evaluating'; runId: string; progress: EvaluationProgress }
   /** `weights`: each network's weights at the end, by network id, when the run completed or was stopped. */
   | { type: 'program-done'; runId: string; result: ProgramResult; weights: Record<string, WeightArtifacts> | null }
   /** A flow on 2-D points: its density, the data and samples, every few steps and before program-done. */

@@ -331,6 +331,10 @@ async function trainProgram(message: Extract<ToWorker, { type: 'train-program' }
         live.onProcedure();
         post({ type: 'program-procedure', runId, procedure: procedure.id, index });
       },
+      onEvaluating: async (progress) => {
+        post({ type: 'program-evaluating', runId, progress });
+        await yieldToEvents();
+      },
       gradientTap: live.gradientTap,
       onStep: async (report) => {
         post({ type: 'program-step', runId, report });

@@ -34,6 +34,7 @@ import { hasUnplaced, layoutUnplaced } from './layout';
 import { portsOf, type NodePorts } from '../compiler/graph';
 import {
   DETAIL_ZOOM,
+  FAR_BOXES_FROM,
   fitOptionsFor,
   graphBounds,
   SVG_MINIMAP_UP_TO,
@@ -980,7 +981,7 @@ export function Canvas() {
 
   return (
     <div className={far ? 'pb-flow pb-flow-far' : 'pb-flow'} ref={wrapper} onDoubleClick={onDoubleClick}>
-      <FarView.Provider value={far}>
+      <FarView.Provider value={far && renderCount >= FAR_BOXES_FROM}>
         <ReactFlow
           nodes={rfNodes}
           edges={rfEdges}

@@ -37,6 +37,12 @@ export const SVG_MINIMAP_UP_TO = RENDER_VISIBLE_ONLY_ABOVE;
  * ends; one never laid out yet is drawn whole once with its lines hidden (styles.css).
  */
 export const DETAIL_ZOOM = 0.4;
+/**
+ * Boxes far out only from this many nodes: they are there for drawing speed, and a template's
+ * graph (a procedure's, beside the Train tab, fits under DETAIL_ZOOM) would otherwise hide the live
+ * losses and measures its nodes show while a run goes on.
+ */
+export const FAR_BOXES_FROM = 100;
 
 /**
  * The node count to decide culling and the minimap by: the larger of this render's and the last

@@ -93,7 +93,8 @@ describe.skipIf(!e2e)('SR3 and Palette in Chromium', () => {
         await page.locator('.react-flow__node[data-id="grey"]').waitFor();
         await shot(page, `${id}-train-graph`);
         await page.getByTestId('graph-tab-procedure-evaluate').click();
-        expect(await text(page, 'live-colourisation')).toMatch(/^mse 0\.\d+ · usual colour 0\.\d+$/);
+        // The tab's nodes draw their content a frame after they mount (views are published in a layout effect).
+        await expect.poll(() => text(page, 'live-colourisation'), { timeout: 15_000 }).toMatch(/^mse 0\.\d+ · usual colour 0\.\d+$/);
         await shot(page, `${id}-evaluate-graph`);
       }
       await page.getByTestId('conditional-examples').scrollIntoViewIfNeeded();

@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 import { analyze, emit, lower } from '../../src/compiler/index';
 import { templateDocument } from '../../templates/index';
 import { typecheckStrict } from '../helpers/tsc';
-import { dismissToasts, openEditor as openPage, openTemplate, ROOT, SHOTS, shot, SMALL, startHarness, type Harness } from './harness';
+import { dismissToasts, openEditor as openPage, openTemplate, ROOT, SHOTS, settleView, shot, SMALL, startHarness, type Harness } from './harness';
 
 const WORK = join(ROOT, '.tmp/e2e');
 
@@ -167,7 +167,12 @@ describe.skipIf(!e2e)('editor in Chromium', () => {
 
     // Group pool and head into a new block: same counts, one node fewer, one undo step.
     await page.getByRole('tab', { name: 'Inspector' }).click();
+    // Coming back re-fits the view (animated), and a note may sit over a node: under load a click
+    // landed beside 'pool', and the shift-click then selected 'head' alone.
+    await settleView(page);
+    await dismissToasts(page);
     await node(page, 'pool').click();
+    await expect.poll(() => node(page, 'pool').getAttribute('class')).toMatch(/\bselected\b/);
     await node(page, 'head').click({ modifiers: ['Shift'] });
     await page.getByRole('button', { name: 'Group into block' }).click();
     await expect.poll(() => nodeCount(page)).toBe(5);

@@ -6,8 +6,9 @@
  * start-from path with nothing left to train), the metrics going into the imported run's record.
  */
 import type { PlanProgram } from '../../compiler/program';
-import { TrainingSchema } from '../../document/schema';
+import { TrainingSchema, type GraphDocument } from '../../document/schema';
 import { quoted } from '../../document/text';
+import { importedRunRecord } from '../model-import';
 import type { PickedFile } from '../model-files';
 import { graphKeyOf, saveRun, type RunRecord } from '../runs-db';
 import { useEditor } from '../store';
@@ -44,7 +45,7 @@ export async function importProgramWeights(files: File[], program: PlanProgram):
   }
   const doc = useEditor.getState().doc;
   const ids = program.networks.map((n) => n.id).filter((id) => id in read.networks);
-  const record = importedProgramRecord(graphKeyOf(doc), doc.name, doc.training, read.source, ids);
+  const record = importedProgramRecord(doc, read.source, ids);
   try {
     await saveRun(record, { networks: read.networks });
   } catch (err) {
@@ -64,28 +65,9 @@ export async function importProgramWeights(files: File[], program: PlanProgram):
   toast('info', `Imported the weights of ${ids.length} network${ids.length === 1 ? '' : 's'} from ${quoted(read.source, 80)}`, lines);
 }
 
-/** The history record of a program's imported weights: a completed run with no steps and no metrics until scored. */
-export function importedProgramRecord(graphKey: string, graphName: string, training: unknown, source: string, networks: string[]): RunRecord {
-  const parsed = TrainingSchema.safeParse(training ?? {});
-  return {
-    id: `imported-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`,
-    graphKey,
-    graphName,
-    date: new Date().toISOString(),
-    setup: parsed.success ? parsed.data : TrainingSchema.parse({}),
-    backendChoice: 'auto',
-    backend: null,
-    curves: { loss: [], accuracy: [] },
-    epochs: [],
-    final: null,
-    seconds: 0,
-    stepsPerSecond: 0,
-    status: 'completed',
-    hasWeights: true,
-    totalSteps: 0,
-    imported: { files: [source], networks },
-    program: { curves: {}, metrics: {} },
-  };
+/** The history record of a program's imported weights: the imported-run record, with its networks and no metrics until scored. */
+function importedProgramRecord(doc: GraphDocument, source: string, networks: string[]): RunRecord {
+  return { ...importedRunRecord(doc, [source]), imported: { files: [source], networks }, program: { curves: {}, metrics: {} } };
 }
 
 /** Scores an imported run: its networks are taken, every train procedure skipped, its evaluations run on the Train tab's data. */

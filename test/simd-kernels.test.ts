@@ -120,7 +120,7 @@ function checkKernels(label: string): void {
       expect(simdKernelsOf(tf.engine().findBackend('wasm'))).not.toBeNull();
     });
 
-    it('erf agrees with the cpu backend (the same formula) to 3e-7 over [−6, 6], and at the edges', () => {
+    it('erf agrees with the cpu backend to 3e-7 and with erf to 4e-7 over [−6, 6], and at the edges', () => {
       const xs = Float32Array.from([...spread(120_001, -6, 6), 0, -0, 1e-30, -1e-30, 1e-8, 30, -30, Infinity, -Infinity, 3.4e38]);
       const [cpu] = onBackend('cpu', () => tf.erf(tf.tensor1d(xs)));
       const [wasm] = onBackend('wasm', () => tf.erf(tf.tensor1d(xs)));
@@ -135,7 +135,7 @@ function checkKernels(label: string): void {
         if (Math.abs(xs[i]!) < 0.5 && want !== 0) worstRelativeNearZero = Math.max(worstRelativeNearZero, Math.abs(wasm![i]! - want) / Math.abs(want));
       }
       expect(worst).toBeLessThanOrEqual(3e-7);
-      expect(worstTrue).toBeLessThanOrEqual(4e-7); // A&S's 1.5e-7 plus float32 rounding
+      expect(worstTrue).toBeLessThanOrEqual(4e-7); // the rational fit's float32 evaluation: 3.4e-7 (scripts/simd-kernels/fit-erf.py)
       expect(worstRelativeNearZero).toBeLessThanOrEqual(1e-6);
       const tail = Array.from(wasm!.slice(-10));
       expect(tail.slice(0, 2)).toEqual([0, -0]); // erf(−0) = −0, as on the cpu backend

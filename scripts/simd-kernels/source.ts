@@ -82,32 +82,30 @@ export function exp(x: usize, out: usize, size: i32): void {
   for (; k < end; k += 4) store<f32>(out + k, f32x4.extract_lane(exp4(f32x4.splat(load<f32>(x + k))), 0));
 }
 
-// erf(x) for four floats. |x| ≥ 0.5: Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7), the formula
-// tfjs's cpu backend uses: sign(x)·(1 − t·(a1 + t·(a2 + t·(a3 + t·(a4 + t·a5))))·e^(−x²)),
-// t = 1 / (1 + p·|x|). |x| < 0.5: its Maclaurin series to x¹³ (truncation under 3e-8), since near 0
-// the "1 − …" form cancels to an absolute error of ~4e-7, large against erf(x) ≈ 1.13·x.
+// erf(x) for four floats as one rational function, x·P(x²)/Q(x²), P and Q of degree 5 in x²: a
+// relative-error fit on [0, 3.92] made for Patchbay (scripts/simd-kernels/fit-erf.py computes the
+// coefficients). Within 3.4e-7 of erf in float32 everywhere, 2.5e-7 relative near 0.
+// From |x| = 3.92 on erf(x) rounds to ±1 in float32 and is returned as that. It replaced
+// Abramowitz & Stegun 7.1.26 plus a series near 0 (an exp and two polynomials for every lane):
+// a GELU's forward pass took 1.8 ms on 32×14×14×64 values that way, most of it here.
 @inline function erf4(x: v128): v128 {
-  // From |x| = 9 on, erf(x) is ±1 in float32 (erfc(9) ≈ 4e-37); the clamp keeps t·q·e^(−x²) normal.
-  const v = f32x4.pmin(f32x4.abs(x), f32x4.splat(9.0));
-  const t = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), f32x4.mul(f32x4.splat(0.3275911), v)));
-  let q = f32x4.splat(1.061405429);
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(-1.453152027));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(1.421413741));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(-0.284496736));
-  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(0.254829592));
-  const m = f32x4.sub(f32x4.splat(1.0), f32x4.mul(f32x4.mul(q, t), exp4(f32x4.neg(f32x4.mul(v, v)))));
-  const far = v128.or(m, v128.and(x, i32x4.splat(0x80000000))); // sign(x)·m
-  // (2/√π)·Σ (−1)ⁿ x²ⁿ⁺¹ / (n!·(2n + 1)), n = 0…6
-  const x2 = f32x4.mul(x, x);
-  let s = f32x4.splat(1.2055332981789664e-4);
-  s = f32x4.add(f32x4.mul(s, x2), f32x4.splat(-8.548325511329645e-4));
-  s = f32x4.add(f32x4.mul(s, x2), f32x4.splat(5.223977625442188e-3));
-  s = f32x4.add(f32x4.mul(s, x2), f32x4.splat(-2.6866170645131252e-2));
-  s = f32x4.add(f32x4.mul(s, x2), f32x4.splat(1.1283791670955126e-1));
-  s = f32x4.add(f32x4.mul(s, x2), f32x4.splat(-3.761263890318375e-1));
-  s = f32x4.add(f32x4.mul(s, x2), f32x4.splat(1.1283791670955126));
-  const near = f32x4.mul(s, x);
-  return v128.bitselect(near, far, f32x4.lt(v, f32x4.splat(0.5)));
+  const c = f32x4.pmax(f32x4.pmin(x, f32x4.splat(3.92)), f32x4.splat(-3.92));
+  const t = f32x4.mul(c, c);
+  let p = f32x4.splat(2.05007337969136e-6);
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(2.848449883428866e-4));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(3.7645609127295375e-3));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(5.274538450950301e-2));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(1.903838345214261e-1));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(1.128379146449882));
+  let q = f32x4.splat(3.808960652502042e-5);
+  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(1.1622540461851112e-3));
+  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(1.4967100279386233e-2));
+  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(1.1409944736334209e-1));
+  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(5.02056026532017e-1));
+  q = f32x4.add(f32x4.mul(q, t), f32x4.splat(1.0));
+  const r = f32x4.div(f32x4.mul(c, p), q);
+  const one = v128.or(f32x4.splat(1.0), v128.and(x, i32x4.splat(0x80000000))); // sign(x)·1
+  return v128.bitselect(one, r, f32x4.ge(f32x4.abs(x), f32x4.splat(3.92)));
 }
 
 export function erf(x: usize, out: usize, size: i32): void {
@@ -116,6 +114,54 @@ export function erf(x: usize, out: usize, size: i32): void {
   let k: usize = 0;
   for (; k < vecEnd; k += 16) v128.store(out + k, erf4(v128.load(x + k)));
   for (; k < end; k += 4) store<f32>(out + k, f32x4.extract_lane(erf4(f32x4.splat(load<f32>(x + k))), 0));
+}
+
+// GELU as tfjs-layers' "gelu" activation computes it, in its float32 operations and their order:
+//   u = x / √2,  cdf = 0.5·(1 + erf(u)),  y = x·cdf
+// (erf4 is the Erf kernel's own function), so that one call gives the bits of its five kernels. cdf
+// is written too: the gradient needs it, and computing erf again there cost more than reading it.
+@inline function geluCdf4(x: v128): v128 {
+  const u = f32x4.div(x, f32x4.splat(1.4142135623730951));
+  return f32x4.mul(f32x4.splat(0.5), f32x4.add(f32x4.splat(1.0), erf4(u)));
+}
+
+export function gelu(x: usize, out: usize, cdfOut: usize, size: i32): void {
+  const end = <usize>size << 2;
+  const vecEnd = <usize>(size & ~3) << 2;
+  let k: usize = 0;
+  for (; k < vecEnd; k += 16) {
+    const v = v128.load(x + k);
+    const cdf = geluCdf4(v);
+    v128.store(cdfOut + k, cdf);
+    v128.store(out + k, f32x4.mul(v, cdf));
+  }
+  for (; k < end; k += 4) {
+    const v = f32x4.splat(load<f32>(x + k));
+    const cdf = geluCdf4(v);
+    store<f32>(cdfOut + k, f32x4.extract_lane(cdf, 0));
+    store<f32>(out + k, f32x4.extract_lane(f32x4.mul(v, cdf), 0));
+  }
+}
+
+// dL/dx of that GELU, as tfjs's autodiff of its five kernels computes it, operation for operation:
+//   dx = dy·cdf + (((dy·x)·0.5)·(e^(−u·u)·(2/√π))) / √2
+// (Multiply's gradient, then Add's, Erf's (e^(−u²)·2/√π), RealDiv's; the two paths to x added last).
+@inline function geluGrad4(x: v128, cdf: v128, dy: v128): v128 {
+  const u = f32x4.div(x, f32x4.splat(1.4142135623730951));
+  const slope = f32x4.mul(exp4(f32x4.neg(f32x4.mul(u, u))), f32x4.splat(1.1283791670955126));
+  const viaErf = f32x4.div(f32x4.mul(f32x4.mul(f32x4.mul(dy, x), f32x4.splat(0.5)), slope), f32x4.splat(1.4142135623730951));
+  return f32x4.add(f32x4.mul(dy, cdf), viaErf);
+}
+
+export function geluGrad(x: usize, cdf: usize, dy: usize, out: usize, size: i32): void {
+  const end = <usize>size << 2;
+  const vecEnd = <usize>(size & ~3) << 2;
+  let k: usize = 0;
+  for (; k < vecEnd; k += 16) v128.store(out + k, geluGrad4(v128.load(x + k), v128.load(cdf + k), v128.load(dy + k)));
+  for (; k < end; k += 4) {
+    const g = geluGrad4(f32x4.splat(load<f32>(x + k)), f32x4.splat(load<f32>(cdf + k)), f32x4.splat(load<f32>(dy + k)));
+    store<f32>(out + k, f32x4.extract_lane(g, 0));
+  }
 }
 
 // Batch normalisation with per-channel statistics (channels last): out = (x − mean)·scale / √(var + ε) + offset,
@@ -143,6 +189,202 @@ export function batchNorm(x: usize, mean: usize, variance: usize, scale: usize, 
     const off: f32 = offset != 0 ? load<f32>(offset + k) : 0.0;
     let p = x + k, q = out + k;
     for (let r = 0; r < rows; r++, p += rowBytes, q += rowBytes) store<f32>(q, ((load<f32>(p) - m) * sc) / d + off);
+  }
+}
+
+// A batch's per-channel statistics for batch normalisation in training (channels last, the
+// statistics over all rows): mean = Σx / rows, variance = Σ(x − mean)² / rows (two passes, as
+// tfjs's moments: the mean of the squared differences), invStd = 1 / √(variance + ε). Channel
+// vector outer, rows inner (as batchNorm), so that the sums stay in registers.
+export function channelMoments(x: usize, mean: usize, variance: usize, invStd: usize, rows: i32, c: i32, epsilon: f32): void {
+  const rowBytes = <usize>c << 2;
+  const vecEnd = <usize>(c & ~3) << 2;
+  const n = f32x4.splat(<f32>rows);
+  let k: usize = 0;
+  for (; k < vecEnd; k += 16) {
+    let sum = f32x4.splat(0.0);
+    let p = x + k;
+    for (let r = 0; r < rows; r++, p += rowBytes) sum = f32x4.add(sum, v128.load(p));
+    const m = f32x4.div(sum, n);
+    let squares = f32x4.splat(0.0);
+    p = x + k;
+    for (let r = 0; r < rows; r++, p += rowBytes) {
+      const d = f32x4.sub(v128.load(p), m);
+      squares = f32x4.add(squares, f32x4.mul(d, d));
+    }
+    const v = f32x4.div(squares, n);
+    v128.store(mean + k, m);
+    v128.store(variance + k, v);
+    v128.store(invStd + k, f32x4.div(f32x4.splat(1.0), f32x4.sqrt(f32x4.add(v, f32x4.splat(epsilon)))));
+  }
+  for (; k < rowBytes; k += 4) {
+    let sum: f32 = 0;
+    let p = x + k;
+    for (let r = 0; r < rows; r++, p += rowBytes) sum += load<f32>(p);
+    const m = sum / <f32>rows;
+    let squares: f32 = 0;
+    p = x + k;
+    for (let r = 0; r < rows; r++, p += rowBytes) {
+      const d = load<f32>(p) - m;
+      squares += d * d;
+    }
+    const v = squares / <f32>rows;
+    store<f32>(mean + k, m);
+    store<f32>(variance + k, v);
+    store<f32>(invStd + k, <f32>1.0 / sqrt<f32>(v + epsilon));
+  }
+}
+
+// The gradient of batch normalisation in training, y = γ·x̂ + β with x̂ = (x − mean)·invStd and the
+// batch's own statistics, in closed form (sums over the rows, N of them, per channel):
+//   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = γ·invStd·(dy − dβ/N − x̂·dγ/N).
+// gamma = 0 (a null pointer) means γ = 1. Two passes over x and dy per channel vector.
+export function batchNormGrad(x: usize, dy: usize, mean: usize, invStd: usize, gamma: usize, dx: usize, dgamma: usize, dbeta: usize, rows: i32, c: i32): void {
+  const rowBytes = <usize>c << 2;
+  const vecEnd = <usize>(c & ~3) << 2;
+  const invN = f32x4.splat(<f32>1.0 / <f32>rows);
+  let k: usize = 0;
+  for (; k < vecEnd; k += 16) {
+    const m = v128.load(mean + k);
+    const s = v128.load(invStd + k);
+    let sumDy = f32x4.splat(0.0);
+    let sumDyXhat = f32x4.splat(0.0);
+    let p = x + k, q = dy + k;
+    for (let r = 0; r < rows; r++, p += rowBytes, q += rowBytes) {
+      const g = v128.load(q);
+      sumDy = f32x4.add(sumDy, g);
+      sumDyXhat = f32x4.add(sumDyXhat, f32x4.mul(g, f32x4.mul(f32x4.sub(v128.load(p), m), s)));
+    }
+    v128.store(dbeta + k, sumDy);
+    v128.store(dgamma + k, sumDyXhat);
+    const scale = gamma != 0 ? f32x4.mul(v128.load(gamma + k), s) : s;
+    const meanDy = f32x4.mul(sumDy, invN);
+    const meanDyXhat = f32x4.mul(sumDyXhat, invN);
+    p = x + k;
+    q = dy + k;
+    let o = dx + k;
+    for (let r = 0; r < rows; r++, p += rowBytes, q += rowBytes, o += rowBytes) {
+      const xhat = f32x4.mul(f32x4.sub(v128.load(p), m), s);
+      v128.store(o, f32x4.mul(scale, f32x4.sub(f32x4.sub(v128.load(q), meanDy), f32x4.mul(xhat, meanDyXhat))));
+    }
+  }
+  for (; k < rowBytes; k += 4) {
+    const m = load<f32>(mean + k);
+    const s = load<f32>(invStd + k);
+    let sumDy: f32 = 0;
+    let sumDyXhat: f32 = 0;
+    let p = x + k, q = dy + k;
+    for (let r = 0; r < rows; r++, p += rowBytes, q += rowBytes) {
+      const g = load<f32>(q);
+      sumDy += g;
+      sumDyXhat += g * ((load<f32>(p) - m) * s);
+    }
+    store<f32>(dbeta + k, sumDy);
+    store<f32>(dgamma + k, sumDyXhat);
+    const scale: f32 = gamma != 0 ? load<f32>(gamma + k) * s : s;
+    const meanDy = sumDy * (<f32>1.0 / <f32>rows);
+    const meanDyXhat = sumDyXhat * (<f32>1.0 / <f32>rows);
+    p = x + k;
+    q = dy + k;
+    let o = dx + k;
+    for (let r = 0; r < rows; r++, p += rowBytes, q += rowBytes, o += rowBytes) {
+      store<f32>(o, scale * (load<f32>(q) - meanDy - (load<f32>(p) - m) * s * meanDyXhat));
+    }
+  }
+}
+
+@inline function sumLanes(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+// Layer normalisation over the last axis (rows of c values): per row mean = Σx / c,
+// invStd = 1 / √(Σ(x − mean)² / c + ε), then y = ((x − mean)·invStd)·γ + β. mean and invStd are
+// written for the gradient (one value a row).
+export function layerNorm(x: usize, gamma: usize, beta: usize, out: usize, mean: usize, invStd: usize, rows: i32, c: i32, epsilon: f32): void {
+  const rowBytes = <usize>c << 2;
+  const vecEnd = <usize>(c & ~3) << 2;
+  for (let r = 0; r < rows; r++) {
+    const row = x + <usize>r * rowBytes;
+    const o = out + <usize>r * rowBytes;
+    let acc = f32x4.splat(0.0);
+    let k: usize = 0;
+    for (; k < vecEnd; k += 16) acc = f32x4.add(acc, v128.load(row + k));
+    let sum = sumLanes(acc);
+    for (; k < rowBytes; k += 4) sum += load<f32>(row + k);
+    const m = sum / <f32>c;
+    const mv = f32x4.splat(m);
+    acc = f32x4.splat(0.0);
+    for (k = 0; k < vecEnd; k += 16) {
+      const d = f32x4.sub(v128.load(row + k), mv);
+      acc = f32x4.add(acc, f32x4.mul(d, d));
+    }
+    let squares = sumLanes(acc);
+    for (; k < rowBytes; k += 4) {
+      const d = load<f32>(row + k) - m;
+      squares += d * d;
+    }
+    const s = <f32>1.0 / sqrt<f32>(squares / <f32>c + epsilon);
+    const sv = f32x4.splat(s);
+    for (k = 0; k < vecEnd; k += 16) {
+      const xhat = f32x4.mul(f32x4.sub(v128.load(row + k), mv), sv);
+      v128.store(o + k, f32x4.add(f32x4.mul(xhat, v128.load(gamma + k)), v128.load(beta + k)));
+    }
+    for (; k < rowBytes; k += 4) store<f32>(o + k, (load<f32>(row + k) - m) * s * load<f32>(gamma + k) + load<f32>(beta + k));
+    store<f32>(mean + (<usize>r << 2), m);
+    store<f32>(invStd + (<usize>r << 2), s);
+  }
+}
+
+// The gradient of that layer normalisation in closed form (means over a row's c values, sums over
+// the rows): with g = dy·γ and x̂ = (x − mean)·invStd,
+//   dx = invStd·(g − mean(g) − x̂·mean(g·x̂)),  dγ = Σ dy·x̂,  dβ = Σ dy.
+export function layerNormGrad(x: usize, dy: usize, mean: usize, invStd: usize, gamma: usize, dx: usize, dgamma: usize, dbeta: usize, rows: i32, c: i32): void {
+  const rowBytes = <usize>c << 2;
+  const vecEnd = <usize>(c & ~3) << 2;
+  let k: usize = 0;
+  for (; k < rowBytes; k += 4) {
+    store<f32>(dgamma + k, 0);
+    store<f32>(dbeta + k, 0);
+  }
+  const invC = <f32>1.0 / <f32>c;
+  for (let r = 0; r < rows; r++) {
+    const offset = <usize>r * rowBytes;
+    const xr = x + offset, dyr = dy + offset, dxr = dx + offset;
+    const m = load<f32>(mean + (<usize>r << 2));
+    const s = load<f32>(invStd + (<usize>r << 2));
+    const mv = f32x4.splat(m), sv = f32x4.splat(s);
+    let accG = f32x4.splat(0.0), accGx = f32x4.splat(0.0);
+    for (k = 0; k < vecEnd; k += 16) {
+      const d = v128.load(dyr + k);
+      const xhat = f32x4.mul(f32x4.sub(v128.load(xr + k), mv), sv);
+      const g = f32x4.mul(d, v128.load(gamma + k));
+      accG = f32x4.add(accG, g);
+      accGx = f32x4.add(accGx, f32x4.mul(g, xhat));
+      v128.store(dgamma + k, f32x4.add(v128.load(dgamma + k), f32x4.mul(d, xhat)));
+      v128.store(dbeta + k, f32x4.add(v128.load(dbeta + k), d));
+    }
+    let sumG = sumLanes(accG), sumGx = sumLanes(accGx);
+    for (; k < rowBytes; k += 4) {
+      const d = load<f32>(dyr + k);
+      const xhat = (load<f32>(xr + k) - m) * s;
+      const g = d * load<f32>(gamma + k);
+      sumG += g;
+      sumGx += g * xhat;
+      store<f32>(dgamma + k, load<f32>(dgamma + k) + d * xhat);
+      store<f32>(dbeta + k, load<f32>(dbeta + k) + d);
+    }
+    const meanG = sumG * invC, meanGx = sumGx * invC;
+    const mg = f32x4.splat(meanG), mgx = f32x4.splat(meanGx);
+    for (k = 0; k < vecEnd; k += 16) {
+      const xhat = f32x4.mul(f32x4.sub(v128.load(xr + k), mv), sv);
+      const g = f32x4.mul(v128.load(dyr + k), v128.load(gamma + k));
+      v128.store(dxr + k, f32x4.mul(sv, f32x4.sub(f32x4.sub(g, mg), f32x4.mul(xhat, mgx))));
+    }
+    for (; k < rowBytes; k += 4) {
+      const xhat = (load<f32>(xr + k) - m) * s;
+      const g = load<f32>(dyr + k) * load<f32>(gamma + k);
+      store<f32>(dxr + k, s * (g - meanG - xhat * meanGx));
+    }
   }
 }
 

@@ -2,7 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { isParamRef } from '../document/schema';
 import { fillShape, isFillShape, modelNameOf, type BlockStep, type Expr, type LayerStep, type Plan, type PlanBlock, type PlanBody } from '../compiler/plan';
 import { createCustomLayer } from './custom-layers';
-import { FastLayerNormalization } from './fast-layer-normalization';
+import { FusedLayerNormalization } from './fused-layer-norm';
+import { FusedBatchNormalization } from './fused-batch-norm';
+// Side effect: layers built here with activation 'gelu' take the fused kernels where they run.
+import './fused-gelu';
 import { derivedSeed } from './seeds';
 
 type Env = Record<string, unknown>;
@@ -64,11 +67,15 @@ function seedInitializers(layer: tf.layers.Layer, seed: number): void {
 
 /**
  * Stock tfjs layers built here as a faster subclass with the same class name, config and weights
- * (saved models are unchanged; the TypeScript export constructs the same subclass, through
- * STOCK_LAYER_REPLACEMENTS in src/compiler/generated/layer-sources.ts).
+ * (saved models are unchanged). FastLayerNormalization's closed-form gradient is part of the model:
+ * the TypeScript export constructs it too (STOCK_LAYER_REPLACEMENTS in
+ * src/compiler/generated/layer-sources.ts). The Fused… subclasses are only the app's runtime: the
+ * same function through Patchbay's fused kernels where they run (wasm with the SIMD module); the
+ * export builds their parents, which compute the same to float32 rounding.
  */
 const FASTER_FACTORIES: Record<string, (c: object) => tf.layers.Layer> = {
-  layerNormalization: (c) => new FastLayerNormalization(c),
+  layerNormalization: (c) => new FusedLayerNormalization(c),
+  batchNormalization: (c) => new FusedBatchNormalization(c),
 };
 
 function createLayer(step: LayerStep, env: Env, name: string, input: tf.SymbolicTensor, seed: number | undefined): tf.layers.Layer {

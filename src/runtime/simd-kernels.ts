@@ -1,7 +1,9 @@
 /**
  * Patchbay's WebAssembly SIMD kernels, run on tfjs-wasm's own heap (no copies): the depthwise
- * convolution (multiplier 1) and its filter gradient, batch normalisation, erf, exp, Adam's update
- * (fused-adam.ts), and (on one thread) the GEMM of BatchMatMul and of a Dense layer's _FusedMatMul. Written in AssemblyScript
+ * convolution (multiplier 1) and its filter gradient, batch normalisation (and, in training, its
+ * statistics and closed-form gradient: fused-batch-norm.ts), erf, exp, GELU forward and backward
+ * (fused-gelu.ts), Adam's update (fused-adam.ts), and (on one thread) the GEMM of BatchMatMul and of
+ * a Dense layer's _FusedMatMul. Written in AssemblyScript
  * (scripts/simd-kernels/source.ts, compiled into simd-kernels.generated.ts).
  *
  * Why they exist: inside a ConvMixer-64/4 training step (batch 32, one thread) tfjs-wasm spent
@@ -55,8 +57,14 @@ export interface SimdKernels {
     left: number,
   ): void;
   batchNorm(x: number, mean: number, variance: number, scale: number, offset: number, out: number, rows: number, c: number, epsilon: number): void;
+  channelMoments(x: number, mean: number, variance: number, invStd: number, rows: number, c: number, epsilon: number): void;
+  batchNormGrad(x: number, dy: number, mean: number, invStd: number, gamma: number, dx: number, dgamma: number, dbeta: number, rows: number, c: number): void;
+  layerNorm(x: number, gamma: number, beta: number, out: number, mean: number, invStd: number, rows: number, c: number, epsilon: number): void;
+  layerNormGrad(x: number, dy: number, mean: number, invStd: number, gamma: number, dx: number, dgamma: number, dbeta: number, rows: number, c: number): void;
   exp(x: number, out: number, size: number): void;
   erf(x: number, out: number, size: number): void;
+  gelu(x: number, out: number, cdfOut: number, size: number): void;
+  geluGrad(x: number, cdf: number, dy: number, out: number, size: number): void;
   adamUpdate(
     value: number,
     grad: number,

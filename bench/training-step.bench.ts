@@ -29,7 +29,7 @@ import { analyze } from '../src/compiler/infer';
 import { lower } from '../src/compiler/lower';
 import { buildModel } from '../src/runtime/build';
 import { useWasmBackend } from '../src/runtime/wasm-backend';
-import { setSimdKernelsEnabled } from '../src/runtime/simd-kernels';
+import { setSimdKernelsEnabled, setSimdThreadsEnabled, simdThreadsOf } from '../src/runtime/simd-kernels';
 import { fuseAdamOnWasm } from '../src/runtime/fused-adam';
 
 const BATCH = 32;
@@ -42,15 +42,23 @@ const MIXER_ONLY = process.argv.includes('--mixer');
 /** wasm threads (THREADS=2 for the threaded build; the default, 1, is where Patchbay's SIMD GEMM runs). */
 const THREADS = Number(process.env.THREADS ?? 1);
 
-/** One training step with Patchbay's SIMD kernels (src/runtime/simd-kernels.ts) switched on or off. */
-async function timeStepWith(simd: boolean, model: tf.LayersModel, xs: tf.Tensor, ys: tf.Tensor): Promise<number> {
+/**
+ * One training step with Patchbay's SIMD kernels (src/runtime/simd-kernels.ts) switched on or off;
+ * `helpers` false keeps them on the calling thread (no shares for the helper threads, simd-threads.ts).
+ */
+async function timeStepWith(simd: boolean, model: tf.LayersModel, xs: tf.Tensor, ys: tf.Tensor, helpers = true): Promise<number> {
   setSimdKernelsEnabled(simd);
+  setSimdThreadsEnabled(helpers);
   try {
     return await timeStep(model, xs, ys);
   } finally {
     setSimdKernelsEnabled(true);
+    setSimdThreadsEnabled(true);
   }
 }
+
+/** Whether the SIMD kernels have helper threads here (THREADS > 1 on the threaded build): then each step is also timed without them. */
+const HAS_HELPERS = () => simdThreadsOf(tf.backend()) !== null;
 
 function handWritten(): tf.LayersModel {
   const dim = 64,
@@ -135,6 +143,7 @@ async function mixer(): Promise<void> {
   const tfjs: number[] = [];
   /** The same steps without Patchbay's SIMD kernels (tfjs-wasm's own and the composed kernels): the "before". */
   const tfjsWithout: number[] = [];
+  const tfjsOneThreadKernels: number[] = [];
   // OpenMP's 2 threads stall whenever another process takes a core (a 2-core machine shared with
   // other work), so PyTorch also runs on 1 thread; the ratio is taken against the faster of the two.
   const torch: Record<1 | 2, number[]> = { 1: [], 2: [] };
@@ -150,6 +159,7 @@ async function mixer(): Promise<void> {
     if (!torchSkipped) runTorch();
     for (let i = 0; i < perBlock; i++) {
       for (const simd of i % 2 ? [false, true] : [true, false]) (simd ? tfjs : tfjsWithout).push(await timeStepWith(simd, model, xs, ys));
+      if (HAS_HELPERS()) tfjsOneThreadKernels.push(await timeStepWith(true, model, xs, ys, false));
     }
   }
   if (!torchSkipped) runTorch();
@@ -166,6 +176,8 @@ async function mixer(): Promise<void> {
     ['template without the SIMD kernels (before): ms/step, min', `${ms(median(tfjsWithout))}, ${ms(Math.min(...tfjsWithout))}`, ''],
     ['tensors leaked per step', String(leaked), '0'],
   ];
+  if (tfjsOneThreadKernels.length)
+    rows.splice(4, 0, ['template, SIMD kernels on the caller’s thread only (no helpers): ms/step', ms(median(tfjsOneThreadKernels)), '']);
   if (!torchSkipped) {
     const [one, two] = [median(torch[1]), median(torch[2])];
     const best = Math.min(one, two);
@@ -246,12 +258,14 @@ async function main(): Promise<void> {
   const xs = tf.randomUniform([BATCH, 28, 28, 1]);
   const ys = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32') as tf.Tensor1D, 10);
 
-  const steps = { hand: [] as number[], compiled: [] as number[], without: [] as number[] };
+  const steps = { hand: [] as number[], compiled: [] as number[], without: [] as number[], oneThreadKernels: [] as number[] };
   for (let i = 0; i < WARMUP + STEPS; i++) {
-    const order = i % 2 ? (['compiled', 'hand', 'without'] as const) : (['without', 'hand', 'compiled'] as const);
+    const order = i % 2 ? (['compiled', 'hand', 'without', 'oneThreadKernels'] as const) : (['oneThreadKernels', 'without', 'hand', 'compiled'] as const);
     for (const which of order) {
-      // "without": the compiled model without Patchbay's SIMD kernels (the "before").
-      const ms = await timeStepWith(which !== 'without', which === 'hand' ? hand : compiled, xs, ys);
+      // "without": the compiled model without Patchbay's SIMD kernels (the "before");
+      // "oneThreadKernels": with them, but on the calling thread only (where there are helpers).
+      if (which === 'oneThreadKernels' && !HAS_HELPERS()) continue;
+      const ms = await timeStepWith(which !== 'without', which === 'hand' ? hand : compiled, xs, ys, which !== 'oneThreadKernels');
       if (i >= WARMUP) steps[which].push(ms);
     }
   }
@@ -295,6 +309,9 @@ async function main(): Promise<void> {
     ],
     ['compiled: predict (forward), ms', ms(compiledFwd), ''],
     ['compiled: step / forward', `${(compiledStep / compiledFwd).toFixed(2)}×`, ''],
+    ...(steps.oneThreadKernels.length
+      ? [['compiled, SIMD kernels on the caller’s thread only (no helpers): ms/step', ms(median(steps.oneThreadKernels)), ''] as [string, string, string]]
+      : []),
     ['compiled / hand-written speed (hand ms ÷ compiled ms)', `${(handStep / compiledStep).toFixed(3)}`, '≥ 0.97'],
     ['tensors leaked per step (both models)', String(leaked), '0'],
   ];

@@ -14,7 +14,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { heapOffset, simdKernelsOf, type WasmHeapBackend } from './simd-kernels';
+import { heapOffset, runShares, simdKernelsOf, simdParts, type WasmHeapBackend } from './simd-kernels';
+import { shareRanges } from './simd-threads';
 
 export const BATCH_NORM_MOMENTS = 'PatchbayBatchNormMoments';
 export const BATCH_NORM_GRAD = 'PatchbayBatchNormGrad';
@@ -27,6 +28,11 @@ function kernels(backend: unknown) {
   return simd;
 }
 
+/** Shares of c channels (multiples of 4) for the threads, each worth at least ~16k values. */
+function channelShares(backend: unknown, rows: number, c: number): [number, number][] {
+  return shareRanges(c, simdParts(backend), 4, Math.ceil(16_384 / Math.max(rows, 1)));
+}
+
 /** Per-channel mean, variance and 1/√(variance + ε) of x [..., c] over all its rows. */
 const momentsKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x } = inputs as { x: TensorInfo };
@@ -36,15 +42,19 @@ const momentsKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   const c = x.shape[x.shape.length - 1]!;
   const [mean, variance, invStd] = [0, 1, 2].map(() => heap.makeOutput([c], 'float32')) as [TensorInfo, TensorInfo, TensorInfo];
   const rows = tf.util.sizeFromShape(x.shape) / c;
-  simd.channelMoments(
-    heapOffset(heap, x.dataId),
-    heapOffset(heap, mean.dataId),
-    heapOffset(heap, variance.dataId),
-    heapOffset(heap, invStd.dataId),
+  const at = (t: TensorInfo) => heapOffset(heap, t.dataId);
+  // Shares of the channels (the sums run down each channel's column).
+  const shares = channelShares(backend, rows, c).map(([k, count]) => [
+    at(x) + 4 * k,
+    at(mean) + 4 * k,
+    at(variance) + 4 * k,
+    at(invStd) + 4 * k,
     rows,
+    count,
     c,
     epsilon,
-  );
+  ]);
+  runShares(backend, simd, 'channelMoments', shares);
   return [mean, variance, invStd];
 };
 
@@ -57,18 +67,21 @@ const gradKernel: KernelFunc = ({ inputs, backend }) => {
   const dx = heap.makeOutput(x.shape.slice(), 'float32');
   const [dgamma, dbeta] = [heap.makeOutput([c], 'float32'), heap.makeOutput([c], 'float32')];
   const rows = tf.util.sizeFromShape(x.shape) / c;
-  simd.batchNormGrad(
-    heapOffset(heap, x.dataId),
-    heapOffset(heap, dy.dataId),
-    heapOffset(heap, mean.dataId),
-    heapOffset(heap, invStd.dataId),
-    heapOffset(heap, gamma.dataId),
-    heapOffset(heap, dx.dataId),
-    heapOffset(heap, dgamma.dataId),
-    heapOffset(heap, dbeta.dataId),
+  const at = (t: TensorInfo) => heapOffset(heap, t.dataId);
+  const shares = channelShares(backend, rows, c).map(([k, count]) => [
+    at(x) + 4 * k,
+    at(dy) + 4 * k,
+    at(mean) + 4 * k,
+    at(invStd) + 4 * k,
+    at(gamma) + 4 * k,
+    at(dx) + 4 * k,
+    at(dgamma) + 4 * k,
+    at(dbeta) + 4 * k,
     rows,
+    count,
     c,
-  );
+  ]);
+  runShares(backend, simd, 'batchNormGrad', shares);
   return [dx, dgamma, dbeta];
 };
 

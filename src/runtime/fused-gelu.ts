@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { heapOffset, simdKernelsOf, type WasmHeapBackend } from './simd-kernels';
+import { heapOffset, runElementwise, simdKernelsOf, type WasmHeapBackend } from './simd-kernels';
 
 /** Kernel names: Patchbay's own, so that they cannot meet a tfjs kernel. */
 export const FUSED_GELU = 'PatchbayFusedGelu';
@@ -38,7 +38,7 @@ const geluKernel: KernelFunc = ({ inputs, backend }) => {
   const heap = backend as unknown as HeapBackend;
   const [out, cdf] = [heap.makeOutput(x.shape.slice(), 'float32'), heap.makeOutput(x.shape.slice(), 'float32')];
   const size = tf.util.sizeFromShape(x.shape);
-  if (size > 0) simd.gelu(heapOffset(heap, x.dataId), heapOffset(heap, out.dataId), heapOffset(heap, cdf.dataId), size);
+  if (size > 0) runElementwise(backend, simd, 'gelu', [heapOffset(heap, x.dataId), heapOffset(heap, out.dataId), heapOffset(heap, cdf.dataId)], size);
   return [out, cdf];
 };
 
@@ -48,7 +48,14 @@ const geluGradKernel: KernelFunc = ({ inputs, backend }) => {
   const heap = backend as unknown as HeapBackend;
   const out = heap.makeOutput(x.shape.slice(), 'float32');
   const size = tf.util.sizeFromShape(x.shape);
-  if (size > 0) simd.geluGrad(heapOffset(heap, x.dataId), heapOffset(heap, cdf.dataId), heapOffset(heap, dy.dataId), heapOffset(heap, out.dataId), size);
+  if (size > 0)
+    runElementwise(
+      backend,
+      simd,
+      'geluGrad',
+      [heapOffset(heap, x.dataId), heapOffset(heap, cdf.dataId), heapOffset(heap, dy.dataId), heapOffset(heap, out.dataId)],
+      size,
+    );
   return out;
 };
 

@@ -14,7 +14,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { FastLayerNormalization } from './fast-layer-normalization';
-import { heapOffset, simdKernelsOf, type WasmHeapBackend } from './simd-kernels';
+import { addPartialSums, heapOffset, runShares, simdKernelsOf, simdParts, type WasmHeapBackend } from './simd-kernels';
+import { shareRanges } from './simd-threads';
 
 export const LAYER_NORM = 'PatchbayLayerNorm';
 export const LAYER_NORM_GRAD = 'PatchbayLayerNormGrad';
@@ -25,6 +26,11 @@ function kernels(backend: unknown) {
   const simd = simdKernelsOf(backend);
   if (!simd) throw new Error('The fused layer norm kernels ran without Patchbay’s SIMD kernels attached.');
   return simd;
+}
+
+/** Shares of the rows for the threads, each worth at least ~16k values. */
+function rowShares(backend: unknown, rows: number, c: number): [number, number][] {
+  return shareRanges(rows, simdParts(backend), 1, Math.ceil(16_384 / Math.max(c, 1)));
 }
 
 /** y, and each row's mean and 1/√(variance + ε) (for the gradient). */
@@ -38,7 +44,18 @@ const layerNormKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   const out = heap.makeOutput(x.shape.slice(), 'float32');
   const [mean, invStd] = [heap.makeOutput([rows], 'float32'), heap.makeOutput([rows], 'float32')];
   const at = (t: TensorInfo) => heapOffset(heap, t.dataId);
-  simd.layerNorm(at(x), at(gamma), at(beta), at(out), at(mean), at(invStd), rows, c, epsilon);
+  const shares = rowShares(backend, rows, c).map(([r0, n]) => [
+    at(x) + 4 * r0 * c,
+    at(gamma),
+    at(beta),
+    at(out) + 4 * r0 * c,
+    at(mean) + 4 * r0,
+    at(invStd) + 4 * r0,
+    n,
+    c,
+    epsilon,
+  ]);
+  runShares(backend, simd, 'layerNorm', shares);
   return [out, mean, invStd];
 };
 
@@ -52,7 +69,23 @@ const layerNormGradKernel: KernelFunc = ({ inputs, backend }) => {
   const dx = heap.makeOutput(x.shape.slice(), 'float32');
   const [dgamma, dbeta] = [heap.makeOutput([c], 'float32'), heap.makeOutput([c], 'float32')];
   const at = (t: TensorInfo) => heapOffset(heap, t.dataId);
-  simd.layerNormGrad(at(x), at(dy), at(mean), at(invStd), at(gamma), at(dx), at(dgamma), at(dbeta), rows, c);
+  // Shares of the rows; each sums dγ and dβ over its own rows (the caller's into the outputs, the
+  // helpers' into scratch), added up at the end.
+  const ranges = rowShares(backend, rows, c);
+  const partials = ranges.length > 1 ? heap.wasm._malloc((ranges.length - 1) * 2 * c * 4) : 0;
+  try {
+    const shares = ranges.map(([r0, n], i) => {
+      const [dgammaAt, dbetaAt] = i === 0 ? [at(dgamma), at(dbeta)] : [partials + (i - 1) * 8 * c, partials + (i - 1) * 8 * c + 4 * c];
+      return [at(x) + 4 * r0 * c, at(dy) + 4 * r0 * c, at(mean) + 4 * r0, at(invStd) + 4 * r0, at(gamma), at(dx) + 4 * r0 * c, dgammaAt, dbetaAt, n, c];
+    });
+    runShares(backend, simd, 'layerNormGrad', shares);
+    for (let i = 1; i < ranges.length; i++) {
+      addPartialSums(heap, at(dgamma), partials + (i - 1) * 8 * c, c);
+      addPartialSums(heap, at(dbeta), partials + (i - 1) * 8 * c + 4 * c, c);
+    }
+  } finally {
+    if (partials) heap.wasm._free(partials);
+  }
   return [dx, dgamma, dbeta];
 };
 

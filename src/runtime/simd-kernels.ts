@@ -19,6 +19,7 @@
  * tfjs kernels run instead.
  */
 import { SIMD_KERNELS_WASM } from './simd-kernels.generated';
+import { shareRanges, startSimdThreads, type SimdThreads, type ThreadedKernel } from './simd-threads';
 
 /** The kernels' exports; pointers are byte offsets into the backend's heap. */
 export interface SimdKernels {
@@ -56,9 +57,22 @@ export interface SimdKernels {
     top: number,
     left: number,
   ): void;
-  batchNorm(x: number, mean: number, variance: number, scale: number, offset: number, out: number, rows: number, c: number, epsilon: number): void;
-  channelMoments(x: number, mean: number, variance: number, invStd: number, rows: number, c: number, epsilon: number): void;
-  batchNormGrad(x: number, dy: number, mean: number, invStd: number, gamma: number, dx: number, dgamma: number, dbeta: number, rows: number, c: number): void;
+  /** ld: the floats from one row to the next (c, or more when a share of the channels is given). */
+  batchNorm(x: number, mean: number, variance: number, scale: number, offset: number, out: number, rows: number, c: number, ld: number, epsilon: number): void;
+  channelMoments(x: number, mean: number, variance: number, invStd: number, rows: number, c: number, ld: number, epsilon: number): void;
+  batchNormGrad(
+    x: number,
+    dy: number,
+    mean: number,
+    invStd: number,
+    gamma: number,
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+    rows: number,
+    c: number,
+    ld: number,
+  ): void;
   layerNorm(x: number, gamma: number, beta: number, out: number, mean: number, invStd: number, rows: number, c: number, epsilon: number): void;
   layerNormGrad(x: number, dy: number, mean: number, invStd: number, gamma: number, dx: number, dgamma: number, dbeta: number, rows: number, c: number): void;
   exp(x: number, out: number, size: number): void;
@@ -110,9 +124,12 @@ export interface WasmHeapBackend {
 }
 
 const attached = new WeakMap<object, SimdKernels>();
-/** Backends on one thread: there the SIMD GEMM beats XNNPACK's; on more, XNNPACK splits its GEMM over the threads. */
+/** Backends whose XNNPACK runs on one thread: there the SIMD GEMM beats XNNPACK's; on more, XNNPACK splits its GEMM over the threads. */
 const singleThreaded = new WeakSet<object>();
+/** Helper threads that run the kernels' shares beside the caller (threaded build, simd-threads.ts). */
+const helpersOf = new WeakMap<object, SimdThreads>();
 let disabled = false;
+let threadsDisabled = false;
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
   const text = atob(base64);
@@ -122,22 +139,43 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * Instantiates the kernels on `backend`'s heap. Resolves to null when they run, or to the reason
- * they cannot (then the composed kernels are used): no WebAssembly SIMD, or a memory not found.
+ * Instantiates the kernels on `backend`'s heap, and on the threaded build one helper thread per
+ * further thread (simd-threads.ts). `xnnpackThreads`: the threads XNNPACK's own kernels use. Resolves to null when they run, or to the reason they cannot
+ * (then the composed kernels are used): no WebAssembly SIMD, or a memory not found. Helpers that
+ * cannot start leave the kernels on one thread (`simdThreadsNote` says why).
  */
-export async function attachSimdKernels(backend: WasmHeapBackend, threads: number): Promise<string | null> {
+export async function attachSimdKernels(backend: WasmHeapBackend, threads: number, xnnpackThreads = threads): Promise<string | null> {
   const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
   if (!memory) return 'the wasm backend’s memory was not found';
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  let kernels: SimdKernels;
+  let module: WebAssembly.Module;
   try {
-    const module = await WebAssembly.compile(decode(shared ? SIMD_KERNELS_WASM.shared : SIMD_KERNELS_WASM.plain));
+    module = await WebAssembly.compile(decode(shared ? SIMD_KERNELS_WASM.shared : SIMD_KERNELS_WASM.plain));
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
-    attached.set(backend, instance.exports as unknown as SimdKernels);
-    if (threads === 1) singleThreaded.add(backend);
-    return null;
+    kernels = instance.exports as unknown as SimdKernels;
   } catch (err) {
     return `the SIMD kernels could not start (${err instanceof Error ? err.message : String(err)})`;
   }
+  attached.set(backend, kernels);
+  if (xnnpackThreads === 1) singleThreaded.add(backend);
+  if (shared && threads > 1) {
+    try {
+      const helpers = await startSimdThreads(module, memory, kernels, threads - 1);
+      if (helpers) helpersOf.set(backend, helpers);
+      else threadNotes.set(backend, 'this thread may not wait for helper threads');
+    } catch (err) {
+      threadNotes.set(backend, `the helper threads could not start (${err instanceof Error ? err.message : String(err)})`);
+    }
+  }
+  return null;
+}
+
+const threadNotes = new WeakMap<object, string>();
+
+/** Why the kernels run on the caller's thread only although the backend has more, or null. */
+export function simdThreadsNote(backend: object): string | null {
+  return threadNotes.get(backend) ?? null;
 }
 
 /** The kernels attached to `backend`, or null (not attached, or switched off by `setSimdKernelsEnabled`). */
@@ -146,10 +184,79 @@ export function simdKernelsOf(backend: unknown): SimdKernels | null {
   return attached.get(backend) ?? null;
 }
 
-/** The kernels for a GEMM: attached to `backend` and the backend runs on one thread; else null. */
+/** The helper threads of `backend`'s kernels, or null (one thread, or switched off). */
+export function simdThreadsOf(backend: unknown): SimdThreads | null {
+  if (disabled || threadsDisabled || typeof backend !== 'object' || backend === null) return null;
+  return helpersOf.get(backend) ?? null;
+}
+
+/**
+ * The kernels for a GEMM: attached to `backend`, which runs on one thread or has helper threads for
+ * them (switched off or not: then the GEMM runs on the caller alone); else null (XNNPACK's threaded
+ * GEMM then runs).
+ */
 export function simdGemmOf(backend: unknown): SimdKernels | null {
   const kernels = simdKernelsOf(backend);
-  return kernels && singleThreaded.has(backend as object) ? kernels : null;
+  return kernels && (singleThreaded.has(backend as object) || helpersOf.has(backend as object)) ? kernels : null;
+}
+
+/**
+ * Runs `kernel` once per share: on the helper threads and the caller at once where `backend` has
+ * helpers, else one after another on the caller (so that a kernel is written once for both).
+ */
+export function runShares(backend: unknown, kernels: SimdKernels, kernel: ThreadedKernel, shares: readonly (readonly number[])[]): void {
+  const helpers = simdThreadsOf(backend);
+  if (helpers && shares.length > 1) helpers.run(kernel, shares);
+  else for (const share of shares) (kernels[kernel] as (...args: number[]) => void)(...share);
+}
+
+/** How many helper threads `backend`'s kernels have (whether switched on or not). */
+export function simdHelperCount(backend: object): number {
+  return (helpersOf.get(backend)?.parts ?? 1) - 1;
+}
+
+/** How many shares `backend`'s kernels may split into (1 without helpers). */
+export function simdParts(backend: unknown): number {
+  return simdThreadsOf(backend)?.parts ?? 1;
+}
+
+/** Adds `count` float32 values at byte offset `from` into those at `into` (a helper's partial sums into the caller's). */
+export function addPartialSums(backend: WasmHeapBackend, into: number, from: number, count: number): void {
+  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
+  const heap = new Float32Array(memory!.buffer);
+  const [a, b] = [into >>> 2, from >>> 2];
+  for (let i = 0; i < count; i++) heap[a + i]! += heap[b + i]!;
+}
+
+/**
+ * Elementwise work below this many floats a share stays on the caller: waking a helper costs tens of
+ * microseconds, about what 16,384 floats of GELU take.
+ */
+export const ELEMENTWISE_SHARE_MIN = 16_384;
+
+/**
+ * An elementwise kernel over `size` floats whose arguments are `pointers` (advanced by each share's
+ * start), then the count, then `trailing` scalars: split over the threads where there are helpers.
+ */
+export function runElementwise(
+  backend: unknown,
+  kernels: SimdKernels,
+  kernel: ThreadedKernel,
+  pointers: readonly number[],
+  size: number,
+  trailing: readonly number[] = [],
+): void {
+  const shares = shareRanges(size, simdParts(backend), 4, ELEMENTWISE_SHARE_MIN).map(([start, count]) => [
+    ...pointers.map((p) => p + start * 4),
+    count,
+    ...trailing,
+  ]);
+  runShares(backend, kernels, kernel, shares);
+}
+
+/** Benches compare one thread's kernels with the split ones by switching the helpers off. */
+export function setSimdThreadsEnabled(enabled: boolean): void {
+  threadsDisabled = !enabled;
 }
 
 /** Tests and benches compare with the composed kernels by switching these off. */

@@ -13,7 +13,8 @@ import { BackendWasm, getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-
 import workerModule from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';
 import { createWasmModule, MAX_WASM_THREADS, type WasmAssets } from './wasm-module';
 import { registerWasmTrainingKernels } from './wasm-kernels';
-import { attachSimdKernels, type WasmHeapBackend } from './simd-kernels';
+import { attachSimdKernels, simdHelperCount, simdThreadsNote, type WasmHeapBackend } from './simd-kernels';
+import { simdHelpersPossible } from './simd-threads';
 
 // The package's own start-up stays registered until our first call, and in a cross-origin isolated
 // page it would take the threaded path that hangs in a minified bundle (wasm-module.ts): should
@@ -47,6 +48,8 @@ export interface WasmBackendStatus {
   note?: string;
   /** Null when Patchbay's SIMD kernels (simd-kernels.ts) are attached to the backend's heap; else why not. */
   simdKernelsOff: string | null;
+  /** Where the backend has several threads but the SIMD kernels run on the caller's alone (simd-threads.ts): why; else absent. */
+  simdThreadsOff?: string;
 }
 
 function isNode(): boolean {
@@ -145,23 +148,30 @@ export function threadsUnavailable(): string | null {
 }
 
 /** The 'wasm' backend registered by us: its thread count (the package's own registration until the first call). */
-let registered: { threads: number; simdKernelsOff: string | null } | null = null;
+let registered: { threads: number; running: number; simdKernelsOff: string | null; simdThreadsOff: string | null } | null = null;
 
 async function registerModule(threads: number, assets: WasmAssets, timeoutMs: number): Promise<void> {
   const module = await createWasmModule(assets, threads, timeoutMs);
-  // BackendWasm's constructor sizes the XNNPACK pool from this.
-  setThreadsCount(threads);
+  // On more than one thread Patchbay's SIMD kernels take the threads beyond the caller's (helper
+  // threads, simd-threads.ts) and XNNPACK keeps one: its pool threads spin-wait after each of its
+  // kernels, and on 2 cores they took the core from the helpers (measured on 2 threads: a Mixer step
+  // 86 ms with both pools, 72 ms with the kernels on one thread, 44 ms this way; ConvMixer 87 → 64 ms;
+  // the diffusion template's UNet 269 → 233 ms). BackendWasm's constructor sizes XNNPACK's pool.
+  const ownHelpers = threads > 1 && simdHelpersPossible();
+  setThreadsCount(ownHelpers ? 1 : threads);
   const backend = new BackendWasm(module);
   // Patchbay's SIMD kernels share this heap; without them (no SIMD) the composed kernels run.
-  const simdKernelsOff = await attachSimdKernels(backend as unknown as WasmHeapBackend, getThreadsCount());
-  // XNNPACK's pool threads wait for work forever, and emscripten keeps a running pthread's Node
-  // worker referenced: the process would never exit when its work is done. The main thread blocks
-  // while the pool computes, so nothing needs the workers to hold the event loop open.
-  const pool = (module as unknown as { PThread?: { runningWorkers: Array<{ unref?: () => void }> } }).PThread;
-  if (isNode()) for (const worker of pool?.runningWorkers ?? []) worker.unref?.();
+  const simdKernelsOff = await attachSimdKernels(backend as unknown as WasmHeapBackend, threads, ownHelpers ? 1 : threads);
+  // XNNPACK's pool threads wait for work forever, and emscripten keeps a pthread's Node worker
+  // referenced (the idle ones of its pool too): the process would never exit when its work is done.
+  // The main thread blocks while the pool computes, so nothing needs the workers to hold the event
+  // loop open.
+  const pool = (module as unknown as { PThread?: { runningWorkers: Array<{ unref?: () => void }>; unusedWorkers?: Array<{ unref?: () => void }> } }).PThread;
+  if (isNode()) for (const worker of [...(pool?.runningWorkers ?? []), ...(pool?.unusedWorkers ?? [])]) worker.unref?.();
   if (tf.findBackendFactory('wasm')) tf.removeBackend('wasm');
   tf.registerBackend('wasm', () => backend, 2);
-  registered = { threads: getThreadsCount(), simdKernelsOff };
+  const running = ownHelpers ? 1 + simdHelperCount(backend) : getThreadsCount();
+  registered = { threads, running, simdKernelsOff, simdThreadsOff: simdThreadsNote(backend) };
 }
 
 /**
@@ -207,22 +217,25 @@ async function startWasmBackend(options: WasmBackendOptions): Promise<WasmBacken
   }
   const ok = await tf.setBackend('wasm');
   if (!ok || tf.getBackend() !== 'wasm') throw new Error('tfjs could not initialise the wasm backend.');
-  const running = getThreadsCount();
+  const running = registered!.running;
   if (running < threads && !note) note = `${running} of ${threads} threads started`;
   return {
     threads: running,
     requested,
     ...(note ? { note } : {}),
     simdKernelsOff: registered ? registered.simdKernelsOff : 'the wasm backend was not started here',
+    ...(registered?.simdThreadsOff ? { simdThreadsOff: registered.simdThreadsOff } : {}),
   };
 }
 
 /**
  * "2 threads, SIMD kernels", or "one thread: <why>, SIMD kernels" when fewer run than were asked
  * for; "…, no SIMD kernels (<why>)" where Patchbay's SIMD kernels could not attach (the composed,
- * slower kernels run), so that a silent failure to attach shows.
+ * slower kernels run), so that a silent failure to attach shows; "2 threads, SIMD kernels on one of
+ * them (<why>)" where their helper threads could not start.
  */
 export function describeWasmThreads(status: WasmBackendStatus): string {
   const threads = status.note ?? (status.threads === 1 ? 'one thread' : `${status.threads} threads`);
-  return status.simdKernelsOff ? `${threads}, no SIMD kernels (${status.simdKernelsOff})` : `${threads}, SIMD kernels`;
+  if (status.simdKernelsOff) return `${threads}, no SIMD kernels (${status.simdKernelsOff})`;
+  return status.simdThreadsOff ? `${threads}, SIMD kernels on one of them (${status.simdThreadsOff})` : `${threads}, SIMD kernels`;
 }

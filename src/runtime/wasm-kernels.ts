@@ -66,7 +66,8 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs';
-import { heapOffset, simdGemmOf, simdKernelsOf, type WasmHeapBackend } from './simd-kernels';
+import { addPartialSums, heapOffset, runElementwise, runShares, simdGemmOf, simdKernelsOf, simdParts, type WasmHeapBackend } from './simd-kernels';
+import { shareRanges } from './simd-threads';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
@@ -393,23 +394,35 @@ const depthwiseBackpropFilterKernel: KernelFunc = ({ inputs, backend, attrs }) =
     const heap = backend as unknown as WasmHeapBackend & { makeOutput(shape: number[], dtype: 'float32'): TensorInfo };
     const out = heap.makeOutput(a.filterShape, 'float32');
     const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
-    simd.depthwiseFilterGrad(
-      heapOffset(heap, x.dataId),
-      heapOffset(heap, dy.dataId),
-      heapOffset(heap, out.dataId),
-      batchSize,
-      inHeight,
-      inWidth,
-      inChannels,
-      outHeight,
-      outWidth,
-      filterHeight,
-      filterWidth,
-      strideHeight,
-      strideWidth,
-      padInfo.top,
-      padInfo.left,
-    );
+    // Shares of the batch, each summing into its own [fh, fw, c] (the caller's into the output),
+    // added up at the end.
+    const shares = shareRanges(batchSize, simdParts(backend), 1, Math.ceil((1 << 16) / Math.max(outHeight * outWidth * inChannels, 1)));
+    const filterSize = tf.util.sizeFromShape(a.filterShape);
+    const partials = shares.length > 1 ? heap.wasm._malloc((shares.length - 1) * filterSize * 4) : 0;
+    try {
+      const [px, pdy, pout] = [heapOffset(heap, x.dataId), heapOffset(heap, dy.dataId), heapOffset(heap, out.dataId)];
+      const args = shares.map(([b0, n], i) => [
+        px + 4 * b0 * inHeight * inWidth * inChannels,
+        pdy + 4 * b0 * outHeight * outWidth * inChannels,
+        i === 0 ? pout : partials + 4 * (i - 1) * filterSize,
+        n,
+        inHeight,
+        inWidth,
+        inChannels,
+        outHeight,
+        outWidth,
+        filterHeight,
+        filterWidth,
+        strideHeight,
+        strideWidth,
+        padInfo.top,
+        padInfo.left,
+      ]);
+      runShares(backend, simd, 'depthwiseFilterGrad', args);
+      for (let i = 1; i < shares.length; i++) addPartialSums(heap, pout, partials + 4 * (i - 1) * filterSize, filterSize);
+    } finally {
+      if (partials) heap.wasm._free(partials);
+    }
     return out;
   }
   return compose(backend as RefCounted, [x, dy], ([xt, dyt]) => depthwiseFilterGrad(xt as tf.Tensor4D, dyt as tf.Tensor4D, info));
@@ -592,25 +605,50 @@ function simdMatMul(backend: unknown, a: TensorInfo, b: TensorInfo, bias: Tensor
   const out = heap.makeOutput([...batchShape, M, N], 'float32');
   if (batch * M * N === 0) return out;
   const F = 4; // bytes per float32
-  const scratch = heap.wasm._malloc(simd.matmulScratchBytes(M, K, N));
+  const [aRowStride, aKStride, aBatchStride] = [(transposeA ? 1 : aCols) * F, (transposeA ? aCols : 1) * F, sizeA === 1 ? 0 : aRows * aCols * F];
+  const [bKStride, bColStride, bBatchStride] = [(transposeB ? 1 : bCols) * F, (transposeB ? bCols : 1) * F, sizeB === 1 ? 0 : bRows * bCols * F];
+  // Shares for the threads: whole products of the batch, or, for one product, blocks of 4 rows (the
+  // GEMM's tile height); each packs its own panels into its own scratch.
+  const parts = simdParts(backend);
+  const MIN_SHARE_MACS = 1 << 18;
+  const shares: { batch0: number; batch: number; row0: number; rows: number }[] =
+    parts > 1 && batch >= parts
+      ? shareRanges(batch, parts, 1, Math.ceil(MIN_SHARE_MACS / (M * K * N))).map(([batch0, n]) => ({ batch0, batch: n, row0: 0, rows: M }))
+      : parts > 1 && batch === 1
+        ? shareRanges(M, parts, 4, Math.ceil(MIN_SHARE_MACS / Math.max(K * N, 1))).map(([row0, rows]) => ({ batch0: 0, batch: 1, row0, rows }))
+        : [{ batch0: 0, batch, row0: 0, rows: M }];
+  const scratchBytes = shares.map((share) => simd.matmulScratchBytes(share.rows, K, N));
+  const scratch = heap.wasm._malloc(scratchBytes.reduce((a, b) => a + b, 0));
   try {
-    simd.matmul(
+    const [pa, pb, pout, pbias] = [
       heapOffset(heap, a.dataId),
-      (transposeA ? 1 : aCols) * F,
-      (transposeA ? aCols : 1) * F,
-      sizeA === 1 ? 0 : aRows * aCols * F,
       heapOffset(heap, b.dataId),
-      (transposeB ? 1 : bCols) * F,
-      (transposeB ? bCols : 1) * F,
-      sizeB === 1 ? 0 : bRows * bCols * F,
       heapOffset(heap, out.dataId),
       bias ? heapOffset(heap, bias.dataId) : 0,
-      M,
-      K,
-      N,
-      batch,
-      scratch,
-    );
+    ];
+    let nextScratch = scratch;
+    const args = shares.map((share, i) => {
+      const own = nextScratch;
+      nextScratch += scratchBytes[i]!;
+      return [
+        pa + share.batch0 * aBatchStride + share.row0 * aRowStride,
+        aRowStride,
+        aKStride,
+        aBatchStride,
+        pb + share.batch0 * bBatchStride,
+        bKStride,
+        bColStride,
+        bBatchStride,
+        pout + (share.batch0 * M + share.row0) * N * F,
+        pbias,
+        share.rows,
+        K,
+        N,
+        share.batch,
+        own,
+      ];
+    });
+    runShares(backend, simd, 'matmul', args);
   } finally {
     heap.wasm._free(scratch);
   }
@@ -639,11 +677,14 @@ const simdDepthwiseConv: FastPath = ({ inputs, backend, attrs }) => {
   const heap = backend as unknown as HeapBackend;
   const out = heap.makeOutput(info.outShape.slice(), 'float32');
   if (tf.util.sizeFromShape(info.outShape) === 0) return out;
-  simd.depthwiseConv(
-    heapOffset(heap, x.dataId),
-    heapOffset(heap, filter.dataId),
-    heapOffset(heap, out.dataId),
-    info.batchSize,
+  // Shares of the batch: each image's output depends on that image alone.
+  const [px, pf, pout] = [heapOffset(heap, x.dataId), heapOffset(heap, filter.dataId), heapOffset(heap, out.dataId)];
+  const perImage = info.outHeight * info.outWidth * info.inChannels;
+  const shares = shareRanges(info.batchSize, simdParts(backend), 1, Math.ceil((1 << 16) / Math.max(perImage, 1))).map(([b0, n]) => [
+    px + 4 * b0 * info.inHeight * info.inWidth * info.inChannels,
+    pf,
+    pout + 4 * b0 * perImage,
+    n,
     info.inHeight,
     info.inWidth,
     info.inChannels,
@@ -655,7 +696,8 @@ const simdDepthwiseConv: FastPath = ({ inputs, backend, attrs }) => {
     info.strideWidth,
     info.padInfo.top,
     info.padInfo.left,
-  );
+  ]);
+  runShares(backend, simd, 'depthwiseConv', shares);
   return out;
 };
 
@@ -672,17 +714,21 @@ const simdBatchNorm: FastPath = ({ inputs, backend, attrs }) => {
   const rows = tf.util.sizeFromShape(x.shape) / c;
   if (rows === 0) return out;
   const epsilon = (attrs as unknown as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001;
-  simd.batchNorm(
-    heapOffset(heap, x.dataId),
-    heapOffset(heap, mean.dataId),
-    heapOffset(heap, variance.dataId),
-    scale ? heapOffset(heap, scale.dataId) : 0,
-    offset ? heapOffset(heap, offset.dataId) : 0,
-    heapOffset(heap, out.dataId),
+  const at = (t: TensorInfo | undefined) => (t ? heapOffset(heap, t.dataId) : 0);
+  // Shares of the channels (the kernel runs down each channel's column).
+  const shares = shareRanges(c, simdParts(backend), 4, Math.ceil(16_384 / rows)).map(([k, count]) => [
+    at(x) + 4 * k,
+    at(mean) + 4 * k,
+    at(variance) + 4 * k,
+    scale ? at(scale) + 4 * k : 0,
+    offset ? at(offset) + 4 * k : 0,
+    at(out) + 4 * k,
     rows,
+    count,
     c,
     epsilon,
-  );
+  ]);
+  runShares(backend, simd, 'batchNorm', shares);
   return out;
 };
 
@@ -695,7 +741,7 @@ function simdUnary(kernel: 'erf' | 'exp'): FastPath {
     const heap = backend as unknown as WasmHeapBackend & { makeOutput(shape: number[], dtype: 'float32'): TensorInfo };
     const out = heap.makeOutput(x.shape.slice(), 'float32');
     const size = tf.util.sizeFromShape(x.shape);
-    if (size > 0) simd[kernel](heapOffset(heap, x.dataId), heapOffset(heap, out.dataId), size);
+    if (size > 0) runElementwise(backend, simd, kernel, [heapOffset(heap, x.dataId), heapOffset(heap, out.dataId)], size);
     return out;
   };
 }

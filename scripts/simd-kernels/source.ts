@@ -167,8 +167,9 @@ export function geluGrad(x: usize, cdf: usize, dy: usize, out: usize, size: i32)
 // Batch normalisation with per-channel statistics (channels last): out = (x − mean)·scale / √(var + ε) + offset,
 // the cpu backend's order of operations (in float32). scale = 0 / offset = 0 (null pointers) mean 1 / 0.
 // Channel-vector outer, rows inner, so that each channel's constants and √(var + ε) are computed once.
-export function batchNorm(x: usize, mean: usize, variance: usize, scale: usize, offset: usize, out: usize, rows: i32, c: i32, epsilon: f32): void {
-  const rowBytes = <usize>c << 2;
+export function batchNorm(x: usize, mean: usize, variance: usize, scale: usize, offset: usize, out: usize, rows: i32, c: i32, ld: i32, epsilon: f32): void {
+  const rowBytes = <usize>ld << 2;
+  const end = <usize>c << 2;
   const vecEnd = <usize>(c & ~3) << 2;
   const eps = f32x4.splat(epsilon);
   let k: usize = 0;
@@ -182,7 +183,7 @@ export function batchNorm(x: usize, mean: usize, variance: usize, scale: usize, 
       v128.store(q, f32x4.add(f32x4.div(f32x4.mul(f32x4.sub(v128.load(p), m), sc), d), off));
     }
   }
-  for (; k < rowBytes; k += 4) {
+  for (; k < end; k += 4) {
     const m = load<f32>(mean + k);
     const d = sqrt<f32>(load<f32>(variance + k) + epsilon);
     const sc: f32 = scale != 0 ? load<f32>(scale + k) : 1.0;
@@ -196,8 +197,9 @@ export function batchNorm(x: usize, mean: usize, variance: usize, scale: usize, 
 // statistics over all rows): mean = Σx / rows, variance = Σ(x − mean)² / rows (two passes, as
 // tfjs's moments: the mean of the squared differences), invStd = 1 / √(variance + ε). Channel
 // vector outer, rows inner (as batchNorm), so that the sums stay in registers.
-export function channelMoments(x: usize, mean: usize, variance: usize, invStd: usize, rows: i32, c: i32, epsilon: f32): void {
-  const rowBytes = <usize>c << 2;
+export function channelMoments(x: usize, mean: usize, variance: usize, invStd: usize, rows: i32, c: i32, ld: i32, epsilon: f32): void {
+  const rowBytes = <usize>ld << 2;
+  const end = <usize>c << 2;
   const vecEnd = <usize>(c & ~3) << 2;
   const n = f32x4.splat(<f32>rows);
   let k: usize = 0;
@@ -217,7 +219,7 @@ export function channelMoments(x: usize, mean: usize, variance: usize, invStd: u
     v128.store(variance + k, v);
     v128.store(invStd + k, f32x4.div(f32x4.splat(1.0), f32x4.sqrt(f32x4.add(v, f32x4.splat(epsilon)))));
   }
-  for (; k < rowBytes; k += 4) {
+  for (; k < end; k += 4) {
     let sum: f32 = 0;
     let p = x + k;
     for (let r = 0; r < rows; r++, p += rowBytes) sum += load<f32>(p);
@@ -239,8 +241,9 @@ export function channelMoments(x: usize, mean: usize, variance: usize, invStd: u
 // batch's own statistics, in closed form (sums over the rows, N of them, per channel):
 //   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = γ·invStd·(dy − dβ/N − x̂·dγ/N).
 // gamma = 0 (a null pointer) means γ = 1. Two passes over x and dy per channel vector.
-export function batchNormGrad(x: usize, dy: usize, mean: usize, invStd: usize, gamma: usize, dx: usize, dgamma: usize, dbeta: usize, rows: i32, c: i32): void {
-  const rowBytes = <usize>c << 2;
+export function batchNormGrad(x: usize, dy: usize, mean: usize, invStd: usize, gamma: usize, dx: usize, dgamma: usize, dbeta: usize, rows: i32, c: i32, ld: i32): void {
+  const rowBytes = <usize>ld << 2;
+  const end = <usize>c << 2;
   const vecEnd = <usize>(c & ~3) << 2;
   const invN = f32x4.splat(<f32>1.0 / <f32>rows);
   let k: usize = 0;
@@ -268,7 +271,7 @@ export function batchNormGrad(x: usize, dy: usize, mean: usize, invStd: usize, g
       v128.store(o, f32x4.mul(scale, f32x4.sub(f32x4.sub(v128.load(q), meanDy), f32x4.mul(xhat, meanDyXhat))));
     }
   }
-  for (; k < rowBytes; k += 4) {
+  for (; k < end; k += 4) {
     const m = load<f32>(mean + k);
     const s = load<f32>(invStd + k);
     let sumDy: f32 = 0;

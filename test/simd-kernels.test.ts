@@ -332,6 +332,32 @@ function checkKernels(label: string): void {
         () => tf.matMul(tf.tensor4d(values(2 * 1 * 3 * 4, 47), [2, 1, 3, 4]), tf.tensor4d(values(1 * 3 * 4 * 5, 48), [1, 3, 4, 5])),
       ],
       [
+        'a 1×1 convolution with explicit padding (its output grows)',
+        () =>
+          tf.conv2d(tf.tensor4d(values(2 * 5 * 5 * 3, 52), [2, 5, 5, 3]), tf.tensor4d(values(3 * 4, 53), [1, 1, 3, 4]), 1, [
+            [0, 0],
+            [1, 1],
+            [2, 0],
+            [0, 0],
+          ]),
+      ],
+      [
+        'a fused 1×1 convolution with relu',
+        () =>
+          tf.fused.conv2d({
+            x: tf.tensor4d(values(2 * 5 * 5 * 3, 54), [2, 5, 5, 3]),
+            filter: tf.tensor4d(values(3 * 4, 55), [1, 1, 3, 4]),
+            strides: 1,
+            pad: 'same',
+            bias: tf.tensor1d(values(4, 56)),
+            activation: 'relu',
+          }),
+      ],
+      [
+        'a 1×1 convolution with stride 2',
+        () => tf.conv2d(tf.tensor4d(values(2 * 6 * 6 * 3, 57), [2, 6, 6, 3]), tf.tensor4d(values(3 * 4, 58), [1, 1, 3, 4]), 2, 'valid'),
+      ],
+      [
         'batch normalisation with statistics per row, not per channel',
         () => tf.batchNorm(tf.tensor2d(values(4 * 6, 49), [4, 6]), tf.tensor2d(values(24, 50), [4, 6]), tf.tensor2d(values(24, 51), [4, 6]).abs()),
       ],
@@ -340,6 +366,21 @@ function checkKernels(label: string): void {
       const [cpu] = onBackend('cpu', run);
       const [wasm] = onBackend('wasm', run);
       expect(relError(wasm!, cpu!)).toBeLessThanOrEqual(1e-5);
+    });
+
+    it('a 1×1 convolution with bias (ConvMixer’s pointwise, the SIMD GEMM): forward and gradients agree with the cpu backend', () => {
+      const run = () => {
+        const x = tf.tensor4d(values(8 * 14 * 14 * 64, 59), [8, 14, 14, 64]);
+        const w = tf.tensor4d(values(64 * 48, 60), [1, 1, 64, 48]);
+        const bias = tf.tensor1d(values(48, 61));
+        const f = (xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
+          tf.fused.conv2d({ x: xi as tf.Tensor4D, filter: wi as tf.Tensor4D, strides: 1, pad: 'same', bias: bi });
+        const r = tf.tensor4d(values(8 * 14 * 14 * 48, 62), [8, 14, 14, 48]);
+        return [f(x, w, bias), ...tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(f(xi, wi, bi), r)))([x, w, bias])];
+      };
+      const cpu = onBackend('cpu', run);
+      const wasm = onBackend('wasm', run);
+      for (let k = 0; k < 4; k++) expect(relError(wasm[k]!, cpu[k]!)).toBeLessThanOrEqual(1e-5);
     });
 
     it('leaves no tensors behind', () => {

@@ -55,6 +55,7 @@ import {
   DepthwiseConv2dNativeBackpropInput,
   Erf,
   FusedBatchNorm,
+  FusedConv2D,
   Exp,
   Identity,
   Mean,
@@ -580,9 +581,18 @@ function suitsDepthwise(a: TensorInfo, b: TensorInfo, transposeA: boolean): bool
  * A (batched) matrix product by the SIMD GEMM on the backend's heap, when the backend runs on one
  * thread: out[β] = op(a[β])·op(b[β]) (+ bias), op a transpose where asked, which the GEMM reads by
  * strides (no Transpose copy). Batch dims must be equal, or one side's all 1 (broadcast); a bias must
- * be one row of N. Null (another route runs) otherwise.
+ * be one row of N. Null (another route runs) otherwise. `outShape`: the output's shape where it is
+ * not [...batch, M, N] (a 1×1 convolution's NHWC output, the same values in the same order).
  */
-function simdMatMul(backend: unknown, a: TensorInfo, b: TensorInfo, bias: TensorInfo | null, transposeA: boolean, transposeB: boolean): TensorInfo | null {
+function simdMatMul(
+  backend: unknown,
+  a: TensorInfo,
+  b: TensorInfo,
+  bias: TensorInfo | null,
+  transposeA: boolean,
+  transposeB: boolean,
+  outShape?: number[],
+): TensorInfo | null {
   const simd = simdGemmOf(backend);
   if (!simd || a.shape.length < 2 || b.shape.length < 2) return null;
   const [ra, rb] = [a.shape.length, b.shape.length];
@@ -602,7 +612,7 @@ function simdMatMul(backend: unknown, a: TensorInfo, b: TensorInfo, bias: Tensor
   // (max gave 1, and M·N floats were written into an empty output's allocation).
   const batch = tf.util.sizeFromShape(batchShape);
   const heap = backend as WasmHeapBackend & { makeOutput(shape: number[], dtype: 'float32'): TensorInfo };
-  const out = heap.makeOutput([...batchShape, M, N], 'float32');
+  const out = heap.makeOutput(outShape ?? [...batchShape, M, N], 'float32');
   if (batch * M * N === 0) return out;
   const F = 4; // bytes per float32
   const [aRowStride, aKStride, aBatchStride] = [(transposeA ? 1 : aCols) * F, (transposeA ? aCols : 1) * F, sizeA === 1 ? 0 : aRows * aCols * F];
@@ -834,6 +844,32 @@ const FAST_PATHS: [string, FastPath][] = [
       const { transposeA, transposeB, activation } = attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
       if ((activation ?? 'linear') !== 'linear' || preluActivationWeights || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
       return simdMatMul(backend, a, b, bias ?? null, transposeA, transposeB);
+    },
+  ],
+  // A 1×1 convolution with stride 1 (ConvMixer's pointwise mixing), its bias and no fused
+  // activation: a product of the NHWC input as [N·H·W, Cin] with the filter as [Cin, Cout], by the
+  // SIMD GEMM (split over the helper threads; XNNPACK keeps one thread where they run).
+  [
+    FusedConv2D,
+    ({ inputs, backend, attrs }) => {
+      const { x, filter, bias, preluActivationWeights } = inputs as {
+        x: TensorInfo;
+        filter: TensorInfo;
+        bias?: TensorInfo;
+        preluActivationWeights?: TensorInfo;
+      };
+      const a = attrs as unknown as { strides: number | Pair; pad: unknown; dilations?: number | Pair; dataFormat?: string; activation?: string };
+      // 'same' and 'valid' agree for a 1×1 stride-1 filter; explicit padding would grow the output.
+      const padded = typeof a.pad === 'number' ? a.pad !== 0 : Array.isArray(a.pad) && (a.pad as number[][]).flat().some((p) => p !== 0);
+      if (padded) return null;
+      const [sh, sw] = asPair(a.strides);
+      const [dh, dw] = asPair(a.dilations ?? 1);
+      if (x.dtype !== 'float32' || filter.dtype !== 'float32' || preluActivationWeights || (a.activation ?? 'linear') !== 'linear') return null;
+      if (x.shape.length !== 4 || filter.shape[0] !== 1 || filter.shape[1] !== 1 || sh !== 1 || sw !== 1 || dh !== 1 || dw !== 1) return null;
+      if ((a.dataFormat ?? 'NHWC') !== 'NHWC') return null;
+      const [n, h, w, cin] = x.shape as [number, number, number, number];
+      const cout = filter.shape[3]!;
+      return simdMatMul(backend, { ...x, shape: [n * h * w, cin] }, { ...filter, shape: [cin, cout] }, bias ?? null, false, false, [n, h, w, cout]);
     },
   ],
   // The stock Identity, and Cast to the same dtype, copy their input; tfjs-core's gradient

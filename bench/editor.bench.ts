@@ -39,8 +39,18 @@ function expandedConvMixer(): GraphDocument {
  * of more than FIT_ALL_UP_TO nodes opens on its first FIT_FIRST (huge-graphs.ts), the rest unmounted.
  */
 async function fitAll(page: Page, count: number): Promise<void> {
-  await page.locator('.react-flow__controls-fitview').click();
-  await page.waitForFunction((n) => document.querySelectorAll('.react-flow__node').length >= n, count, { timeout: 120_000 });
+  // A fit asked for while a big graph is still opening can be overtaken by the opening view (its
+  // first FIT_FIRST nodes): ask again until every node is mounted.
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    await page.locator('.react-flow__controls-fitview').click();
+    const mounted = await page
+      .waitForFunction((n) => document.querySelectorAll('.react-flow__node').length >= n, count, { timeout: 5_000 })
+      .then(() => true)
+      .catch(() => false);
+    if (mounted) break;
+    if (Date.now() > deadline) throw new Error(`fewer than ${count} nodes mounted after fitting the view for 120 s`);
+  }
   await page.waitForTimeout(1000);
 }
 

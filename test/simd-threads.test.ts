@@ -106,6 +106,16 @@ describe('on two threads', () => {
     await useWasmBackend({ threads: 1 });
   });
 
+  it('a backend replaced by another thread count stops its helpers (each holds the whole heap)', async () => {
+    const helpers = simdThreadsOf(tf.backend())!;
+    expect(helpers.closed).toBe(false);
+    await useWasmBackend({ threads: 1 });
+    expect(helpers.closed).toBe(true);
+    expect(simdThreadsOf(tf.backend())).toBeNull();
+    await useWasmBackend({ threads: 2 });
+    expect(simdThreadsOf(tf.backend())!.closed).toBe(false);
+  });
+
   it('a helper thread runs beside the caller', () => {
     const helpers = simdThreadsOf(tf.backend());
     expect(helpers).not.toBeNull();

@@ -173,6 +173,13 @@ export async function attachSimdKernels(backend: WasmHeapBackend, threads: numbe
 
 const threadNotes = new WeakMap<object, string>();
 
+/** Stops `backend`'s helper threads (each holds the backend's whole heap) and forgets its kernels: for a backend being replaced. */
+export function detachSimdKernels(backend: object): void {
+  helpersOf.get(backend)?.close();
+  helpersOf.delete(backend);
+  attached.delete(backend);
+}
+
 /** Why the kernels run on the caller's thread only although the backend has more, or null. */
 export function simdThreadsNote(backend: object): string | null {
   return threadNotes.get(backend) ?? null;

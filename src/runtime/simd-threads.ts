@@ -103,6 +103,8 @@ export interface SimdThreads {
   readonly parts: number;
   /** Shares run on helpers so far (tests check that work was split). */
   readonly helperShares: number;
+  /** Whether the helpers were stopped (`close`, or one stopped answering). */
+  readonly closed: boolean;
   /**
    * Runs `kernel` once per entry of `shares` (its arguments): the first on the calling thread, the
    * others on helpers, at the same time. Returns when all are done; throws if any failed.
@@ -191,6 +193,9 @@ export async function startSimdThreads(
     parts: helpers + 1,
     get helperShares() {
       return helperShares;
+    },
+    get closed() {
+      return closed;
     },
     run(kernel, shares) {
       if (closed || shares.length <= 1) {

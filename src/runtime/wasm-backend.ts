@@ -13,7 +13,7 @@ import { BackendWasm, getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-
 import workerModule from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';
 import { createWasmModule, MAX_WASM_THREADS, type WasmAssets } from './wasm-module';
 import { registerWasmTrainingKernels } from './wasm-kernels';
-import { attachSimdKernels, simdHelperCount, simdThreadsNote, type WasmHeapBackend } from './simd-kernels';
+import { attachSimdKernels, detachSimdKernels, simdHelperCount, simdThreadsNote, type WasmHeapBackend } from './simd-kernels';
 import { simdHelpersPossible } from './simd-threads';
 
 // The package's own start-up stays registered until our first call, and in a cross-origin isolated
@@ -168,7 +168,12 @@ async function registerModule(threads: number, assets: WasmAssets, timeoutMs: nu
   // loop open.
   const pool = (module as unknown as { PThread?: { runningWorkers: Array<{ unref?: () => void }>; unusedWorkers?: Array<{ unref?: () => void }> } }).PThread;
   if (isNode()) for (const worker of [...(pool?.runningWorkers ?? []), ...(pool?.unusedWorkers ?? [])]) worker.unref?.();
-  if (tf.findBackendFactory('wasm')) tf.removeBackend('wasm');
+  if (tf.findBackendFactory('wasm')) {
+    // The backend being replaced: its SIMD helper threads hold its whole heap.
+    const previous = tf.engine().registry['wasm'];
+    if (previous) detachSimdKernels(previous);
+    tf.removeBackend('wasm');
+  }
   tf.registerBackend('wasm', () => backend, 2);
   const running = ownHelpers ? 1 + simdHelperCount(backend) : getThreadsCount();
   registered = { threads, running, simdKernelsOff, simdThreadsOff: simdThreadsNote(backend) };

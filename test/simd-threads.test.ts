@@ -1,9 +1,9 @@
 /**
  * Patchbay's SIMD kernels split over helper threads (src/runtime/simd-threads.ts) on the threaded
  * wasm build: the helpers start; each split kernel gives what the same kernel gives on one thread —
- * the same bits where every output is computed by one share (elementwise, GELU, batch norm,
+ * the same bits where every output is computed by one share (elementwise, GELU, batch norm forward,
  * depthwise convolution, matrix products split by rows or by batch), float32 rounding where shares'
- * partial sums are added (depthwise filter gradient, layer norm's dγ and dβ); a helper's failure is
+ * partial sums are added (depthwise filter gradient, batch and layer norm gradients); a helper's failure is
  * an error on the caller, and the helpers keep working after it; shares are whole and cover all.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -122,7 +122,7 @@ describe('on two threads', () => {
     expect(helpers!.parts).toBe(2);
   });
 
-  it('elementwise kernels, GELU and batch norm give the same bits split as on one thread', () => {
+  it('elementwise kernels, GELU and batch norm forward give the same bits split as on one thread; the batch norm gradient (partial sums added) agrees to float32 rounding', () => {
     const [split, single] = splitAndSingle(() => {
       const x = tensor([32, 14, 14, 64], 1);
       const gelu = new FusedGeluActivation();
@@ -136,13 +136,14 @@ describe('on two threads', () => {
         gelu.apply(x),
         dx,
         bn.apply(x, { training: true }) as tf.Tensor,
-        bnGrad,
         tf.batchNorm(x, tf.ones([64]), tf.ones([64])),
+        bnGrad,
       ];
       for (const w of bn.weights) w.dispose();
       return out;
     });
-    expectSameBits(split, single);
+    expectSameBits(split.slice(0, 6), single.slice(0, 6));
+    expect(relError(split[6]!, single[6]!)).toBeLessThan(1e-5);
   });
 
   it('matrix products split by rows and by batch, transposed or not, with a bias, give the same bits', () => {

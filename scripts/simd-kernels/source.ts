@@ -240,58 +240,52 @@ export function channelMoments(x: usize, mean: usize, variance: usize, invStd: u
 // The gradient of batch normalisation in training, y = γ·x̂ + β with x̂ = (x − mean)·invStd and the
 // batch's own statistics, in closed form (sums over the rows, N of them, per channel):
 //   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = γ·invStd·(dy − dβ/N − x̂·dγ/N).
-// gamma = 0 (a null pointer) means γ = 1. Two passes over x and dy per channel vector.
-export function batchNormGrad(x: usize, dy: usize, mean: usize, invStd: usize, gamma: usize, dx: usize, dgamma: usize, dbeta: usize, rows: i32, c: i32, ld: i32): void {
-  const rowBytes = <usize>ld << 2;
-  const end = <usize>c << 2;
+// In two kernels, rows outer so that x and dy stream through memory once each: the sums over a
+// share of the rows (each thread its own, added up by the caller), then dx for a share of the rows.
+export function batchNormGradSums(x: usize, dy: usize, mean: usize, invStd: usize, sumDy: usize, sumDyXhat: usize, rows: i32, c: i32): void {
+  const rowBytes = <usize>c << 2;
   const vecEnd = <usize>(c & ~3) << 2;
-  const invN = f32x4.splat(<f32>1.0 / <f32>rows);
-  let k: usize = 0;
-  for (; k < vecEnd; k += 16) {
-    const m = v128.load(mean + k);
-    const s = v128.load(invStd + k);
-    let sumDy = f32x4.splat(0.0);
-    let sumDyXhat = f32x4.splat(0.0);
-    let p = x + k, q = dy + k;
-    for (let r = 0; r < rows; r++, p += rowBytes, q += rowBytes) {
-      const g = v128.load(q);
-      sumDy = f32x4.add(sumDy, g);
-      sumDyXhat = f32x4.add(sumDyXhat, f32x4.mul(g, f32x4.mul(f32x4.sub(v128.load(p), m), s)));
+  memory.fill(sumDy, 0, rowBytes);
+  memory.fill(sumDyXhat, 0, rowBytes);
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * rowBytes, dyr = dy + <usize>r * rowBytes;
+    let k: usize = 0;
+    for (; k < vecEnd; k += 16) {
+      const g = v128.load(dyr + k);
+      const xhat = f32x4.mul(f32x4.sub(v128.load(xr + k), v128.load(mean + k)), v128.load(invStd + k));
+      v128.store(sumDy + k, f32x4.add(v128.load(sumDy + k), g));
+      v128.store(sumDyXhat + k, f32x4.add(v128.load(sumDyXhat + k), f32x4.mul(g, xhat)));
     }
-    v128.store(dbeta + k, sumDy);
-    v128.store(dgamma + k, sumDyXhat);
-    const scale = gamma != 0 ? f32x4.mul(v128.load(gamma + k), s) : s;
-    const meanDy = f32x4.mul(sumDy, invN);
-    const meanDyXhat = f32x4.mul(sumDyXhat, invN);
-    p = x + k;
-    q = dy + k;
-    let o = dx + k;
-    for (let r = 0; r < rows; r++, p += rowBytes, q += rowBytes, o += rowBytes) {
-      const xhat = f32x4.mul(f32x4.sub(v128.load(p), m), s);
-      v128.store(o, f32x4.mul(scale, f32x4.sub(f32x4.sub(v128.load(q), meanDy), f32x4.mul(xhat, meanDyXhat))));
+    for (; k < rowBytes; k += 4) {
+      const g = load<f32>(dyr + k);
+      store<f32>(sumDy + k, load<f32>(sumDy + k) + g);
+      store<f32>(sumDyXhat + k, load<f32>(sumDyXhat + k) + g * ((load<f32>(xr + k) - load<f32>(mean + k)) * load<f32>(invStd + k)));
     }
   }
-  for (; k < end; k += 4) {
-    const m = load<f32>(mean + k);
-    const s = load<f32>(invStd + k);
-    let sumDy: f32 = 0;
-    let sumDyXhat: f32 = 0;
-    let p = x + k, q = dy + k;
-    for (let r = 0; r < rows; r++, p += rowBytes, q += rowBytes) {
-      const g = load<f32>(q);
-      sumDy += g;
-      sumDyXhat += g * ((load<f32>(p) - m) * s);
+}
+
+// dx for a share of the rows; sumDy and sumDyXhat are the sums over all n rows (gamma = 0: γ = 1).
+export function batchNormGradDx(x: usize, dy: usize, mean: usize, invStd: usize, gamma: usize, sumDy: usize, sumDyXhat: usize, dx: usize, rows: i32, c: i32, n: i32): void {
+  const rowBytes = <usize>c << 2;
+  const vecEnd = <usize>(c & ~3) << 2;
+  const invN: f32 = <f32>1.0 / <f32>n;
+  const invNv = f32x4.splat(invN);
+  for (let r = 0; r < rows; r++) {
+    const offset = <usize>r * rowBytes;
+    const xr = x + offset, dyr = dy + offset, dxr = dx + offset;
+    let k: usize = 0;
+    for (; k < vecEnd; k += 16) {
+      const s = v128.load(invStd + k);
+      const scale = gamma != 0 ? f32x4.mul(v128.load(gamma + k), s) : s;
+      const xhat = f32x4.mul(f32x4.sub(v128.load(xr + k), v128.load(mean + k)), s);
+      const centred = f32x4.sub(v128.load(dyr + k), f32x4.mul(v128.load(sumDy + k), invNv));
+      v128.store(dxr + k, f32x4.mul(scale, f32x4.sub(centred, f32x4.mul(xhat, f32x4.mul(v128.load(sumDyXhat + k), invNv)))));
     }
-    store<f32>(dbeta + k, sumDy);
-    store<f32>(dgamma + k, sumDyXhat);
-    const scale: f32 = gamma != 0 ? load<f32>(gamma + k) * s : s;
-    const meanDy = sumDy * (<f32>1.0 / <f32>rows);
-    const meanDyXhat = sumDyXhat * (<f32>1.0 / <f32>rows);
-    p = x + k;
-    q = dy + k;
-    let o = dx + k;
-    for (let r = 0; r < rows; r++, p += rowBytes, q += rowBytes, o += rowBytes) {
-      store<f32>(o, scale * (load<f32>(q) - meanDy - (load<f32>(p) - m) * s * meanDyXhat));
+    for (; k < rowBytes; k += 4) {
+      const s = load<f32>(invStd + k);
+      const scale: f32 = gamma != 0 ? load<f32>(gamma + k) * s : s;
+      const xhat = (load<f32>(xr + k) - load<f32>(mean + k)) * s;
+      store<f32>(dxr + k, scale * (load<f32>(dyr + k) - load<f32>(sumDy + k) * invN - xhat * (load<f32>(sumDyXhat + k) * invN)));
     }
   }
 }

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { heapOffset, runShares, simdKernelsOf, simdParts, type WasmHeapBackend } from './simd-kernels';
+import { addPartialSums, heapOffset, runShares, simdKernelsOf, simdParts, type WasmHeapBackend } from './simd-kernels';
 import { shareRanges } from './simd-threads';
 
 export const BATCH_NORM_MOMENTS = 'PatchbayBatchNormMoments';
@@ -58,7 +58,11 @@ const momentsKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   return [mean, variance, invStd];
 };
 
-/** dx, dγ, dβ of y = γ·(x − mean)·invStd + β with the batch's own statistics. */
+/**
+ * dx, dγ, dβ of y = γ·(x − mean)·invStd + β with the batch's own statistics: the sums over shares
+ * of the rows (dβ = Σ dy, dγ = Σ dy·x̂; the caller's share into the outputs, the helpers' into
+ * scratch, added up), then dx over shares of the rows.
+ */
 const gradKernel: KernelFunc = ({ inputs, backend }) => {
   const { x, dy, mean, invStd, gamma } = inputs as Record<'x' | 'dy' | 'mean' | 'invStd' | 'gamma', TensorInfo>;
   const simd = kernels(backend);
@@ -68,20 +72,30 @@ const gradKernel: KernelFunc = ({ inputs, backend }) => {
   const [dgamma, dbeta] = [heap.makeOutput([c], 'float32'), heap.makeOutput([c], 'float32')];
   const rows = tf.util.sizeFromShape(x.shape) / c;
   const at = (t: TensorInfo) => heapOffset(heap, t.dataId);
-  const shares = channelShares(backend, rows, c).map(([k, count]) => [
-    at(x) + 4 * k,
-    at(dy) + 4 * k,
-    at(mean) + 4 * k,
-    at(invStd) + 4 * k,
-    at(gamma) + 4 * k,
-    at(dx) + 4 * k,
-    at(dgamma) + 4 * k,
-    at(dbeta) + 4 * k,
-    rows,
-    count,
-    c,
-  ]);
-  runShares(backend, simd, 'batchNormGrad', shares);
+  const ranges = shareRanges(rows, simdParts(backend), 1, Math.ceil(16_384 / c));
+  const partials = ranges.length > 1 ? heap.wasm._malloc((ranges.length - 1) * 8 * c) : 0;
+  try {
+    const sumsAt = (i: number) => (i === 0 ? [at(dbeta), at(dgamma)] : [partials + (i - 1) * 8 * c, partials + (i - 1) * 8 * c + 4 * c]);
+    runShares(
+      backend,
+      simd,
+      'batchNormGradSums',
+      ranges.map(([r0, n], i) => [at(x) + 4 * r0 * c, at(dy) + 4 * r0 * c, at(mean), at(invStd), ...sumsAt(i), n, c]),
+    );
+    for (let i = 1; i < ranges.length; i++) {
+      const [sumDy, sumDyXhat] = sumsAt(i) as [number, number];
+      addPartialSums(heap, at(dbeta), sumDy, c);
+      addPartialSums(heap, at(dgamma), sumDyXhat, c);
+    }
+  } finally {
+    if (partials) heap.wasm._free(partials);
+  }
+  runShares(
+    backend,
+    simd,
+    'batchNormGradDx',
+    ranges.map(([r0, n]) => [at(x) + 4 * r0 * c, at(dy) + 4 * r0 * c, at(mean), at(invStd), at(gamma), at(dbeta), at(dgamma), at(dx) + 4 * r0 * c, n, c, rows]),
+  );
   return [dx, dgamma, dbeta];
 };
 

@@ -60,18 +60,19 @@ export interface SimdKernels {
   /** ld: the floats from one row to the next (c, or more when a share of the channels is given). */
   batchNorm(x: number, mean: number, variance: number, scale: number, offset: number, out: number, rows: number, c: number, ld: number, epsilon: number): void;
   channelMoments(x: number, mean: number, variance: number, invStd: number, rows: number, c: number, ld: number, epsilon: number): void;
-  batchNormGrad(
+  batchNormGradSums(x: number, dy: number, mean: number, invStd: number, sumDy: number, sumDyXhat: number, rows: number, c: number): void;
+  batchNormGradDx(
     x: number,
     dy: number,
     mean: number,
     invStd: number,
     gamma: number,
+    sumDy: number,
+    sumDyXhat: number,
     dx: number,
-    dgamma: number,
-    dbeta: number,
     rows: number,
     c: number,
-    ld: number,
+    n: number,
   ): void;
   layerNorm(x: number, gamma: number, beta: number, out: number, mean: number, invStd: number, rows: number, c: number, epsilon: number): void;
   layerNormGrad(x: number, dy: number, mean: number, invStd: number, gamma: number, dx: number, dgamma: number, dbeta: number, rows: number, c: number): void;

@@ -21,6 +21,7 @@ import { lower } from '../src/compiler/lower';
 import { buildModel } from '../src/runtime/build';
 import { createCustomLayer } from '../src/runtime/custom-layers';
 import { useWasmBackend } from '../src/runtime/wasm-backend';
+import { fuseAdamOnWasm } from '../src/runtime/fused-adam';
 
 const BATCH = 32;
 const WARMUP = 2;
@@ -130,7 +131,9 @@ async function step(sizes: ReturnType<typeof presetSizes>): Promise<void> {
   const { plan, diagnostics } = lower(analyze(sizes.doc));
   if (!plan) throw new Error(`The vit template does not lower: ${diagnostics.map((d) => d.message).join('; ')}`);
   const model = buildModel(plan, { seed: 0 });
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+  const optimizer = tf.train.adam(1e-3);
+  fuseAdamOnWasm(tf, optimizer); // as the app trains (src/runtime/training/train.ts)
+  model.compile({ optimizer, loss: 'categoricalCrossentropy' });
   const xs = tf.randomUniform([BATCH, 28, 28, 1]);
   const ys = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32') as tf.Tensor1D, 10);
   const timeStep = async () => {
@@ -182,7 +185,7 @@ async function step(sizes: ReturnType<typeof presetSizes>): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  await useWasmBackend();
+  await useWasmBackend({ threads: Number(process.env.THREADS ?? 1) });
   const sizes = presetSizes();
   await attention(sizes);
   // `--attention` runs only the attention comparison (quick).

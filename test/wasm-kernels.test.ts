@@ -346,26 +346,37 @@ describe('fast paths in front of stock wasm kernels', () => {
     ['attention output p·v', [64, 40, 40], [64, 40, 16], false, false],
     ['transposed a', [64, 16, 40], [64, 16, 40], true, false],
     ['both transposed, rank 4', [8, 8, 16, 40], [8, 8, 40, 16], true, true],
-  ] as const)('batched BatchMatMul as a depthwise convolution: %s, forward and both gradients', async (_, aShape, bShape, transposeA, transposeB) => {
-    const bValues = values(sizeOf([...bShape]), 41);
-    const f = (a: tf.Tensor) => {
-      const b = tf.tensor(bValues, [...bShape]);
-      const product = tf.matMul(a, b, transposeA, transposeB);
-      const r = tf.tensor(values(product.size, 43), product.shape);
-      const [da, db] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y, transposeA, transposeB), r)))([a, b]);
-      return tf.concat([product.flatten(), da!.flatten(), db!.flatten()]);
-    };
-    const r = await onBoth([...aShape], f, 47);
-    expect(r.shapes[1]).toEqual(r.shapes[0]);
-    expect(relError(r.wasm, r.cpu)).toBeLessThanOrEqual(1e-6);
-    // The case is large enough for the grouped-GEMM route: the wasm run goes through a depthwise convolution.
-    await tf.setBackend('wasm');
-    const a = tf.tensor(values(sizeOf([...aShape]), 47), [...aShape]);
-    const b = tf.tensor(bValues, [...bShape]);
-    const profile = await tf.profile(() => tf.matMul(a, b, transposeA, transposeB));
-    expect(profile.kernelNames).toContain('DepthwiseConv2dNative');
-    tf.dispose([a, b, profile.result as tf.Tensor]);
-  });
+  ] as const)(
+    'batched BatchMatMul: %s, forward and both gradients, by the SIMD GEMM and (without it) as a depthwise convolution',
+    async (_, aShape, bShape, transposeA, transposeB) => {
+      const bValues = values(sizeOf([...bShape]), 41);
+      const f = (a: tf.Tensor) => {
+        const b = tf.tensor(bValues, [...bShape]);
+        const product = tf.matMul(a, b, transposeA, transposeB);
+        const r = tf.tensor(values(product.size, 43), product.shape);
+        const [da, db] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y, transposeA, transposeB), r)))([a, b]);
+        return tf.concat([product.flatten(), da!.flatten(), db!.flatten()]);
+      };
+      for (const simd of [true, false]) {
+        setSimdKernelsEnabled(simd);
+        try {
+          const r = await onBoth([...aShape], f, 47);
+          expect(r.shapes[1]).toEqual(r.shapes[0]);
+          expect(relError(r.wasm, r.cpu)).toBeLessThanOrEqual(1e-6);
+          // The case is large enough for the grouped-GEMM route, which runs where the SIMD GEMM does not.
+          await tf.setBackend('wasm');
+          const a = tf.tensor(values(sizeOf([...aShape]), 47), [...aShape]);
+          const b = tf.tensor(bValues, [...bShape]);
+          const profile = await tf.profile(() => tf.matMul(a, b, transposeA, transposeB));
+          if (simd) expect(profile.kernelNames).not.toContain('DepthwiseConv2dNative');
+          else expect(profile.kernelNames).toContain('DepthwiseConv2dNative');
+          tf.dispose([a, b, profile.result as tf.Tensor]);
+        } finally {
+          setSimdKernelsEnabled(true);
+        }
+      }
+    },
+  );
 
   it('Dense (gelu) on a token sequence: forward and gradients match the cpu backend', async () => {
     const f = (x: tf.Tensor) => {

@@ -87,24 +87,16 @@ export class PatchbayGlomUpdate extends tf.layers.Layer {
   }
 
   /**
-   * Dense → GELU → Dense for each group g of x [G, M, D] with its own weights. One 2-D matMul per
-   * group rather than one batched matMul: on wasm the 2-D product is XNNPACK's GEMM, about ten times
-   * faster here than the batched kernel with few, tall batches.
+   * Dense → GELU → Dense for each group g of x [G, M, D] with its own weights, as one batched
+   * product per layer (the batch is the group). Patchbay's wasm GEMM takes batched products as they
+   * are; a loop of per-group slices and 2-D products cost GLOM's step ~15 ms of slicing, stacking
+   * and their gradients.
    */
   private mlp(prefix: string, x: tf.Tensor): tf.Tensor {
-    const [groups, m, width] = x.shape as [number, number, number];
-    const get = (name: string, g: number) => {
-      const w = this.w.get(`${prefix}/${name}`)!.read();
-      return tf.reshape(tf.slice(w, [g, 0, 0], [1, -1, -1]), w.shape.slice(1));
-    };
-    const outs = Array.from({ length: groups }, (_, g) => {
-      const rows = tf.reshape(tf.slice(x, [g, 0, 0], [1, m, width]), [m, width]);
-      const hidden = tf.add(tf.matMul(rows, get('kernel1', g)), get('bias1', g));
-      // GELU's sigmoid approximation x·σ(1.702x): a few element-wise ops with gradients everywhere.
-      const gelu = tf.mul(hidden, tf.sigmoid(tf.mul(hidden, 1.702)));
-      return tf.add(tf.matMul(gelu, get('kernel2', g)), get('bias2', g));
-    });
-    return tf.stack(outs);
+    const w = (name: string) => this.w.get(`${prefix}/${name}`)!.read();
+    const hidden = tf.add(tf.matMul(x, w('kernel1')), w('bias1'));
+    const gelu = tf.mul(hidden, tf.sigmoid(tf.mul(hidden, 1.702)));
+    return tf.add(tf.matMul(gelu, w('kernel2')), w('bias2'));
   }
 
   /** −1e9 where column i may not attend to column j (itself, or beyond the radius), 0 elsewhere. */

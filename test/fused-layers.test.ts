@@ -14,7 +14,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FusedGeluActivation, FUSED_GELU, FUSED_GELU_GRAD } from '../src/runtime/fused-gelu';
+import { FusedGeluActivation, FusedPatchbayGelu, FUSED_GELU, FUSED_GELU_GRAD } from '../src/runtime/fused-gelu';
+import { createCustomLayer } from '../src/runtime/custom-layers';
+import { PatchbayGelu } from '../src/runtime/layers/gelu';
 import { BATCH_NORM_GRAD, BATCH_NORM_MOMENTS, FusedBatchNormalization } from '../src/runtime/fused-batch-norm';
 import { FusedLayerNormalization, LAYER_NORM, LAYER_NORM_GRAD } from '../src/runtime/fused-layer-norm';
 import { FastLayerNormalization } from '../src/runtime/fast-layer-normalization';
@@ -157,6 +159,29 @@ function checkFusedLayers(label: string): void {
       expect(onCpu).not.toContain(FUSED_GELU);
       tf.setBackend('wasm');
       tf.dispose(x);
+    });
+
+    it('the GELU node’s layer: its exact form takes the fused kernels and agrees with PatchbayGelu; tanh and quick keep their code', async () => {
+      tf.setBackend('wasm');
+      const x = geluInputs();
+      const r = tf.tensor1d(values(x.size, 18));
+      const built = createCustomLayer('PatchbayGelu', { approximate: 'none' })!;
+      expect(built).toBeInstanceOf(FusedPatchbayGelu);
+      const plain = new PatchbayGelu({ approximate: 'none' });
+      const [yFused, dxFused] = geluRun((t) => built.apply(t) as tf.Tensor, x, r);
+      const [yPlain, dxPlain] = geluRun((t) => plain.apply(t) as tf.Tensor, x, r);
+      // Finite inputs: float32 rounding of the same function (±Infinity and NaN give equal non-finite values).
+      const xs = x.dataSync();
+      const finite = (a: Float32Array) => a.filter((_, i) => Number.isFinite(xs[i]!));
+      for (let i = 0; i < xs.length; i++) if (!Number.isFinite(xs[i]!)) expect(Object.is(yFused[i], yPlain[i]), `gelu(${xs[i]})`).toBe(true);
+      expect(relError(finite(yFused), finite(yPlain))).toBeLessThan(1e-6);
+      expect(relError(finite(dxFused), finite(dxPlain))).toBeLessThan(1e-6);
+      expect(await kernelsRun(() => built.apply(x) as tf.Tensor)).toContain(FUSED_GELU);
+      for (const approximate of ['tanh', 'quick']) {
+        const other = createCustomLayer('PatchbayGelu', { approximate })!;
+        expect(await kernelsRun(() => other.apply(x) as tf.Tensor)).not.toContain(FUSED_GELU);
+      }
+      tf.dispose([x, r]);
     });
 
     it('GELU: nothing leaks, with and without a gradient being recorded', () => {

@@ -12,6 +12,7 @@ import { PatchbayFlowLogit } from './layers/flow-logit';
 import { PatchbayInvertibleConv1x1 } from './layers/invertible-conv1x1';
 import { PatchbayClassToken } from './layers/class-token';
 import { PatchbayGelu } from './layers/gelu';
+import { FusedPatchbayGelu } from './fused-gelu';
 import { PatchbayMultiHeadSelfAttention } from './layers/multi-head-self-attention';
 import { PatchbayPositionEmbedding } from './layers/position-embedding';
 import { PatchbayTakeToken } from './layers/take-token';
@@ -69,8 +70,14 @@ const CLASSES: readonly CustomLayerClass[] = [
 /** Each custom layer class by its `className`, which is also the spec's `factory` and the name the export declares. */
 export const CUSTOM_LAYERS: ReadonlyMap<string, CustomLayerClass> = new Map(CLASSES.map((cls) => [cls.className, cls]));
 
+/**
+ * Subclasses the app's runtime builds instead, for speed only: the same class name, config, weights
+ * and function (fused kernels where they run). The export carries the classes above.
+ */
+const RUNTIME_SUBCLASSES: ReadonlyMap<string, CustomLayerClass> = new Map([[FusedPatchbayGelu.className, FusedPatchbayGelu]]);
+
 /** A custom layer from its plan config, or undefined when no class has that name. */
 export function createCustomLayer(className: string, config: Record<string, unknown>): tf.layers.Layer | undefined {
-  const cls = CUSTOM_LAYERS.get(className) as (new (config: Record<string, unknown>) => tf.layers.Layer) | undefined;
+  const cls = (RUNTIME_SUBCLASSES.get(className) ?? CUSTOM_LAYERS.get(className)) as (new (config: Record<string, unknown>) => tf.layers.Layer) | undefined;
   return cls ? new cls(config) : undefined;
 }

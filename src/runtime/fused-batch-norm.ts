@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { addPartialSums, heapOffset, runShares, simdKernelsOf, simdParts, type WasmHeapBackend } from './simd-kernels';
+import { addPartialSums, heapOffset, runShares, simdKernelsOf, simdParts, SHARE_MIN_VALUES, type WasmHeapBackend } from './simd-kernels';
 import { shareRanges } from './simd-threads';
 
 export const BATCH_NORM_MOMENTS = 'PatchbayBatchNormMoments';
@@ -30,7 +30,7 @@ function kernels(backend: unknown) {
 
 /** Shares of c channels (multiples of 4) for the threads, each worth at least ~16k values. */
 function channelShares(backend: unknown, rows: number, c: number): [number, number][] {
-  return shareRanges(c, simdParts(backend), 4, Math.ceil(16_384 / Math.max(rows, 1)));
+  return shareRanges(c, simdParts(backend), 4, Math.ceil(SHARE_MIN_VALUES / Math.max(rows, 1)));
 }
 
 /** Per-channel mean, variance and 1/√(variance + ε) of x [..., c] over all its rows. */
@@ -72,7 +72,7 @@ const gradKernel: KernelFunc = ({ inputs, backend }) => {
   const [dgamma, dbeta] = [heap.makeOutput([c], 'float32'), heap.makeOutput([c], 'float32')];
   const rows = tf.util.sizeFromShape(x.shape) / c;
   const at = (t: TensorInfo) => heapOffset(heap, t.dataId);
-  const ranges = shareRanges(rows, simdParts(backend), 1, Math.ceil(16_384 / c));
+  const ranges = shareRanges(rows, simdParts(backend), 1, Math.ceil(SHARE_MIN_VALUES / c));
   const partials = ranges.length > 1 ? heap.wasm._malloc((ranges.length - 1) * 8 * c) : 0;
   try {
     const sumsAt = (i: number) => (i === 0 ? [at(dbeta), at(dgamma)] : [partials + (i - 1) * 8 * c, partials + (i - 1) * 8 * c + 4 * c]);

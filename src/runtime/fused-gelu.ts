@@ -17,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { heapOffset, runElementwise, simdKernelsOf, type WasmHeapBackend } from './simd-kernels';
+import { PatchbayGelu } from './layers/gelu';
 
 /** Kernel names: Patchbay's own, so that they cannot meet a tfjs kernel. */
 export const FUSED_GELU = 'PatchbayFusedGelu';
@@ -106,6 +107,24 @@ export class FusedGeluActivation extends StockGelu {
     return fusedGeluRuns(x) ? fusedGelu(x) : super.apply(x);
   }
 }
+
+/**
+ * The GELU node's layer (PatchbayGelu) with the fused kernels for its exact form where they run (the
+ * ViT and transformer blocks use it). PatchbayGelu composes 0.5·x·(1 + erf(x·(1/√2))), the stock
+ * activation x·0.5·(1 + erf(x/√2)): the same function, rounded in another order, so this agrees with
+ * PatchbayGelu to float32 rounding rather than to the bit. 'tanh' and 'quick' run PatchbayGelu's code.
+ * Only the app's runtime builds it (custom-layers.ts); the export carries PatchbayGelu.
+ */
+export class FusedPatchbayGelu extends PatchbayGelu {
+  static override className = 'PatchbayGelu';
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    if (this.approximate === 'none' && fusedGeluRuns(x)) return tf.tidy(() => fusedGelu(x));
+    return super.call(inputs);
+  }
+}
+tf.serialization.registerClass(FusedPatchbayGelu);
 
 let installed = false;
 

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { FastLayerNormalization } from './fast-layer-normalization';
-import { addPartialSums, heapOffset, runShares, simdKernelsOf, simdParts, type WasmHeapBackend } from './simd-kernels';
+import { addPartialSums, heapOffset, runShares, simdKernelsOf, simdParts, SHARE_MIN_VALUES, type WasmHeapBackend } from './simd-kernels';
 import { shareRanges } from './simd-threads';
 
 export const LAYER_NORM = 'PatchbayLayerNorm';
@@ -30,7 +30,7 @@ function kernels(backend: unknown) {
 
 /** Shares of the rows for the threads, each worth at least ~16k values. */
 function rowShares(backend: unknown, rows: number, c: number): [number, number][] {
-  return shareRanges(rows, simdParts(backend), 1, Math.ceil(16_384 / Math.max(c, 1)));
+  return shareRanges(rows, simdParts(backend), 1, Math.ceil(SHARE_MIN_VALUES / Math.max(c, 1)));
 }
 
 /** y, and each row's mean and 1/√(variance + ε) (for the gradient). */

@@ -237,10 +237,13 @@ export function addPartialSums(backend: WasmHeapBackend, into: number, from: num
 }
 
 /**
- * Elementwise work below this many floats a share stays on the caller: waking a helper costs tens of
- * microseconds, about what 16,384 floats of GELU take.
+ * A share for a helper thread holds at least this many values (64k floats, ~0.1–0.3 ms of GELU or
+ * normalisation): a helper asleep since the last kernel took ~0.2–0.5 ms to wake on this 2-core
+ * VM, and with 16k-value shares the ViT step (small tensors) ran slower on 2 threads than on one.
  */
-export const ELEMENTWISE_SHARE_MIN = 16_384;
+export const SHARE_MIN_VALUES = 65_536;
+/** The same for a matrix product, in multiply-adds (~0.2 ms of GEMM). */
+export const SHARE_MIN_MACS = 1 << 22;
 
 /**
  * An elementwise kernel over `size` floats whose arguments are `pointers` (advanced by each share's
@@ -254,7 +257,7 @@ export function runElementwise(
   size: number,
   trailing: readonly number[] = [],
 ): void {
-  const shares = shareRanges(size, simdParts(backend), 4, ELEMENTWISE_SHARE_MIN).map(([start, count]) => [
+  const shares = shareRanges(size, simdParts(backend), 4, SHARE_MIN_VALUES).map(([start, count]) => [
     ...pointers.map((p) => p + start * 4),
     count,
     ...trailing,

@@ -50,7 +50,7 @@ const WORK = 1;
 const DONE = 2;
 const STOP = 3;
 /** How long a helper keeps looking for work before it sleeps, and the caller for a helper's answer. */
-const SPIN_MS = 0.3;
+const SPIN_MS = 1;
 /** A helper that has not answered in this long is taken for dead (a kernel share takes milliseconds). */
 const HELPER_TIMEOUT_MS = 30_000;
 

@@ -67,7 +67,18 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs';
-import { addPartialSums, heapOffset, runElementwise, runShares, simdGemmOf, simdKernelsOf, simdParts, type WasmHeapBackend } from './simd-kernels';
+import {
+  addPartialSums,
+  heapOffset,
+  runElementwise,
+  runShares,
+  simdGemmOf,
+  simdKernelsOf,
+  simdParts,
+  type WasmHeapBackend,
+  SHARE_MIN_VALUES,
+  SHARE_MIN_MACS,
+} from './simd-kernels';
 import { shareRanges } from './simd-threads';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
@@ -397,7 +408,7 @@ const depthwiseBackpropFilterKernel: KernelFunc = ({ inputs, backend, attrs }) =
     const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
     // Shares of the batch, each summing into its own [fh, fw, c] (the caller's into the output),
     // added up at the end.
-    const shares = shareRanges(batchSize, simdParts(backend), 1, Math.ceil((1 << 16) / Math.max(outHeight * outWidth * inChannels, 1)));
+    const shares = shareRanges(batchSize, simdParts(backend), 1, Math.ceil(SHARE_MIN_VALUES / Math.max(outHeight * outWidth * inChannels, 1)));
     const filterSize = tf.util.sizeFromShape(a.filterShape);
     const partials = shares.length > 1 ? heap.wasm._malloc((shares.length - 1) * filterSize * 4) : 0;
     try {
@@ -620,12 +631,11 @@ function simdMatMul(
   // Shares for the threads: whole products of the batch, or, for one product, blocks of 4 rows (the
   // GEMM's tile height); each packs its own panels into its own scratch.
   const parts = simdParts(backend);
-  const MIN_SHARE_MACS = 1 << 18;
   const shares: { batch0: number; batch: number; row0: number; rows: number }[] =
     parts > 1 && batch >= parts
-      ? shareRanges(batch, parts, 1, Math.ceil(MIN_SHARE_MACS / (M * K * N))).map(([batch0, n]) => ({ batch0, batch: n, row0: 0, rows: M }))
+      ? shareRanges(batch, parts, 1, Math.ceil(SHARE_MIN_MACS / (M * K * N))).map(([batch0, n]) => ({ batch0, batch: n, row0: 0, rows: M }))
       : parts > 1 && batch === 1
-        ? shareRanges(M, parts, 4, Math.ceil(MIN_SHARE_MACS / Math.max(K * N, 1))).map(([row0, rows]) => ({ batch0: 0, batch: 1, row0, rows }))
+        ? shareRanges(M, parts, 4, Math.ceil(SHARE_MIN_MACS / Math.max(K * N, 1))).map(([row0, rows]) => ({ batch0: 0, batch: 1, row0, rows }))
         : [{ batch0: 0, batch, row0: 0, rows: M }];
   const scratchBytes = shares.map((share) => simd.matmulScratchBytes(share.rows, K, N));
   const scratch = heap.wasm._malloc(scratchBytes.reduce((a, b) => a + b, 0));
@@ -690,7 +700,7 @@ const simdDepthwiseConv: FastPath = ({ inputs, backend, attrs }) => {
   // Shares of the batch: each image's output depends on that image alone.
   const [px, pf, pout] = [heapOffset(heap, x.dataId), heapOffset(heap, filter.dataId), heapOffset(heap, out.dataId)];
   const perImage = info.outHeight * info.outWidth * info.inChannels;
-  const shares = shareRanges(info.batchSize, simdParts(backend), 1, Math.ceil((1 << 16) / Math.max(perImage, 1))).map(([b0, n]) => [
+  const shares = shareRanges(info.batchSize, simdParts(backend), 1, Math.ceil(SHARE_MIN_VALUES / Math.max(perImage, 1))).map(([b0, n]) => [
     px + 4 * b0 * info.inHeight * info.inWidth * info.inChannels,
     pf,
     pout + 4 * b0 * perImage,
@@ -726,7 +736,7 @@ const simdBatchNorm: FastPath = ({ inputs, backend, attrs }) => {
   const epsilon = (attrs as unknown as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001;
   const at = (t: TensorInfo | undefined) => (t ? heapOffset(heap, t.dataId) : 0);
   // Shares of the channels (the kernel runs down each channel's column).
-  const shares = shareRanges(c, simdParts(backend), 4, Math.ceil(16_384 / rows)).map(([k, count]) => [
+  const shares = shareRanges(c, simdParts(backend), 4, Math.ceil(SHARE_MIN_VALUES / rows)).map(([k, count]) => [
     at(x) + 4 * k,
     at(mean) + 4 * k,
     at(variance) + 4 * k,

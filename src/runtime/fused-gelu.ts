@@ -124,7 +124,8 @@ export class FusedPatchbayGelu extends PatchbayGelu {
     return super.call(inputs);
   }
 }
-tf.serialization.registerClass(FusedPatchbayGelu);
+// Not registered for deserialisation: a saved model loads as PatchbayGelu (the app builds its models
+// from plans, through custom-layers.ts, and gets this class there).
 
 let installed = false;
 

@@ -14,19 +14,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { addPartialSums, heapOffset, runShares, simdKernelsOf, simdParts, SHARE_MIN_VALUES, type WasmHeapBackend } from './simd-kernels';
+import { addPartialSums, heapOffset, runShares, simdKernelsOf, simdParts, SHARE_MIN_VALUES, requireSimdKernels, type SimdHeapBackend } from './simd-kernels';
 import { shareRanges } from './simd-threads';
 
 export const BATCH_NORM_MOMENTS = 'PatchbayBatchNormMoments';
 export const BATCH_NORM_GRAD = 'PatchbayBatchNormGrad';
-
-type HeapBackend = WasmHeapBackend & { makeOutput(shape: number[], dtype: 'float32'): TensorInfo };
-
-function kernels(backend: unknown) {
-  const simd = simdKernelsOf(backend);
-  if (!simd) throw new Error('The fused batch norm kernels ran without Patchbay’s SIMD kernels attached.');
-  return simd;
-}
 
 /** Shares of c channels (multiples of 4) for the threads, each worth at least ~16k values. */
 function channelShares(backend: unknown, rows: number, c: number): [number, number][] {
@@ -37,8 +29,8 @@ function channelShares(backend: unknown, rows: number, c: number): [number, numb
 const momentsKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x } = inputs as { x: TensorInfo };
   const { epsilon } = attrs as unknown as { epsilon: number };
-  const simd = kernels(backend);
-  const heap = backend as unknown as HeapBackend;
+  const simd = requireSimdKernels(backend, 'fused batch norm');
+  const heap = backend as unknown as SimdHeapBackend;
   const c = x.shape[x.shape.length - 1]!;
   const [mean, variance, invStd] = [0, 1, 2].map(() => heap.makeOutput([c], 'float32')) as [TensorInfo, TensorInfo, TensorInfo];
   const rows = tf.util.sizeFromShape(x.shape) / c;
@@ -65,8 +57,8 @@ const momentsKernel: KernelFunc = ({ inputs, backend, attrs }) => {
  */
 const gradKernel: KernelFunc = ({ inputs, backend }) => {
   const { x, dy, mean, invStd, gamma } = inputs as Record<'x' | 'dy' | 'mean' | 'invStd' | 'gamma', TensorInfo>;
-  const simd = kernels(backend);
-  const heap = backend as unknown as HeapBackend;
+  const simd = requireSimdKernels(backend, 'fused batch norm');
+  const heap = backend as unknown as SimdHeapBackend;
   const c = x.shape[x.shape.length - 1]!;
   const dx = heap.makeOutput(x.shape.slice(), 'float32');
   const [dgamma, dbeta] = [heap.makeOutput([c], 'float32'), heap.makeOutput([c], 'float32')];

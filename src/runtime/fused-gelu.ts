@@ -16,27 +16,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { heapOffset, runElementwise, simdKernelsOf, type WasmHeapBackend } from './simd-kernels';
+import { heapOffset, runElementwise, simdKernelsOf, requireSimdKernels, type SimdHeapBackend } from './simd-kernels';
 import { PatchbayGelu } from './layers/gelu';
 
 /** Kernel names: Patchbay's own, so that they cannot meet a tfjs kernel. */
 export const FUSED_GELU = 'PatchbayFusedGelu';
 export const FUSED_GELU_GRAD = 'PatchbayFusedGeluGrad';
 
-type HeapBackend = WasmHeapBackend & { makeOutput(shape: number[], dtype: 'float32'): TensorInfo };
-
-function kernels(backend: unknown) {
-  const simd = simdKernelsOf(backend);
-  // The op asks `fusedGeluRuns` first, so this means the module was switched off between the two.
-  if (!simd) throw new Error('The fused GELU kernel ran without Patchbay’s SIMD kernels attached.');
-  return simd;
-}
-
 /** y = gelu(x) and cdf = Φ(x), which the gradient reads. */
 const geluKernel: KernelFunc = ({ inputs, backend }) => {
   const { x } = inputs as { x: TensorInfo };
-  const simd = kernels(backend);
-  const heap = backend as unknown as HeapBackend;
+  const simd = requireSimdKernels(backend, 'fused GELU');
+  const heap = backend as unknown as SimdHeapBackend;
   const [out, cdf] = [heap.makeOutput(x.shape.slice(), 'float32'), heap.makeOutput(x.shape.slice(), 'float32')];
   const size = tf.util.sizeFromShape(x.shape);
   if (size > 0) runElementwise(backend, simd, 'gelu', [heapOffset(heap, x.dataId), heapOffset(heap, out.dataId), heapOffset(heap, cdf.dataId)], size);
@@ -45,8 +36,8 @@ const geluKernel: KernelFunc = ({ inputs, backend }) => {
 
 const geluGradKernel: KernelFunc = ({ inputs, backend }) => {
   const { x, cdf, dy } = inputs as { x: TensorInfo; cdf: TensorInfo; dy: TensorInfo };
-  const simd = kernels(backend);
-  const heap = backend as unknown as HeapBackend;
+  const simd = requireSimdKernels(backend, 'fused GELU');
+  const heap = backend as unknown as SimdHeapBackend;
   const out = heap.makeOutput(x.shape.slice(), 'float32');
   const size = tf.util.sizeFromShape(x.shape);
   if (size > 0)

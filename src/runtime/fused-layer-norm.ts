@@ -14,19 +14,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { FastLayerNormalization } from './fast-layer-normalization';
-import { addPartialSums, heapOffset, runShares, simdKernelsOf, simdParts, SHARE_MIN_VALUES, type WasmHeapBackend } from './simd-kernels';
+import { addPartialSums, heapOffset, runShares, simdKernelsOf, simdParts, SHARE_MIN_VALUES, requireSimdKernels, type SimdHeapBackend } from './simd-kernels';
 import { shareRanges } from './simd-threads';
 
 export const LAYER_NORM = 'PatchbayLayerNorm';
 export const LAYER_NORM_GRAD = 'PatchbayLayerNormGrad';
-
-type HeapBackend = WasmHeapBackend & { makeOutput(shape: number[], dtype: 'float32'): TensorInfo };
-
-function kernels(backend: unknown) {
-  const simd = simdKernelsOf(backend);
-  if (!simd) throw new Error('The fused layer norm kernels ran without Patchbay’s SIMD kernels attached.');
-  return simd;
-}
 
 /** Shares of the rows for the threads, each worth at least ~16k values. */
 function rowShares(backend: unknown, rows: number, c: number): [number, number][] {
@@ -37,8 +29,8 @@ function rowShares(backend: unknown, rows: number, c: number): [number, number][
 const layerNormKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, gamma, beta } = inputs as Record<'x' | 'gamma' | 'beta', TensorInfo>;
   const { epsilon } = attrs as unknown as { epsilon: number };
-  const simd = kernels(backend);
-  const heap = backend as unknown as HeapBackend;
+  const simd = requireSimdKernels(backend, 'fused layer norm');
+  const heap = backend as unknown as SimdHeapBackend;
   const c = x.shape[x.shape.length - 1]!;
   const rows = tf.util.sizeFromShape(x.shape) / c;
   const out = heap.makeOutput(x.shape.slice(), 'float32');
@@ -62,8 +54,8 @@ const layerNormKernel: KernelFunc = ({ inputs, backend, attrs }) => {
 /** dx, dγ, dβ. */
 const layerNormGradKernel: KernelFunc = ({ inputs, backend }) => {
   const { x, dy, mean, invStd, gamma } = inputs as Record<'x' | 'dy' | 'mean' | 'invStd' | 'gamma', TensorInfo>;
-  const simd = kernels(backend);
-  const heap = backend as unknown as HeapBackend;
+  const simd = requireSimdKernels(backend, 'fused layer norm');
+  const heap = backend as unknown as SimdHeapBackend;
   const c = x.shape[x.shape.length - 1]!;
   const rows = tf.util.sizeFromShape(x.shape) / c;
   const dx = heap.makeOutput(x.shape.slice(), 'float32');

@@ -18,6 +18,7 @@
  * up by backend; where it is missing (no SIMD, another way of starting the backend) the composed
  * tfjs kernels run instead.
  */
+import type { TensorInfo } from '@tensorflow/tfjs';
 import { SIMD_KERNELS_WASM } from './simd-kernels.generated';
 import { shareRanges, startSimdThreads, type SimdThreads, type ThreadedKernel } from './simd-threads';
 
@@ -184,6 +185,19 @@ export function detachSimdKernels(backend: object): void {
 /** Why the kernels run on the caller's thread only although the backend has more, or null. */
 export function simdThreadsNote(backend: object): string | null {
   return threadNotes.get(backend) ?? null;
+}
+
+/** A wasm backend as a kernel function sees it: its heap, and the way it makes an output tensor. */
+export type SimdHeapBackend = WasmHeapBackend & { makeOutput(shape: number[], dtype: 'float32'): TensorInfo };
+
+/**
+ * The kernels attached to `backend`, for a fused op's kernel function. Its op checks that they run
+ * before calling it, so null here means they were switched off in between: an error naming the op.
+ */
+export function requireSimdKernels(backend: unknown, op: string): SimdKernels {
+  const simd = simdKernelsOf(backend);
+  if (!simd) throw new Error(`The ${op} kernel ran without Patchbay’s SIMD kernels attached.`);
+  return simd;
 }
 
 /** The kernels attached to `backend`, or null (not attached, or switched off by `setSimdKernelsEnabled`). */

@@ -75,9 +75,9 @@ import {
   simdGemmOf,
   simdKernelsOf,
   simdParts,
-  type WasmHeapBackend,
-  SHARE_MIN_VALUES,
   SHARE_MIN_MACS,
+  SHARE_MIN_VALUES,
+  type SimdHeapBackend,
 } from './simd-kernels';
 import { shareRanges } from './simd-threads';
 
@@ -403,7 +403,7 @@ const depthwiseBackpropFilterKernel: KernelFunc = ({ inputs, backend, attrs }) =
   if (simd && x.dtype === 'float32' && dy.dtype === 'float32' && info.outChannels === info.inChannels) {
     // One pass over x and dy in a SIMD loop (~2 ms for ConvMixer's 32×14×14×64, 5×5) instead of a
     // depthwise convolution with dy as a 14×14 filter, which XNNPACK runs in a slow generic path (~17 ms).
-    const heap = backend as unknown as WasmHeapBackend & { makeOutput(shape: number[], dtype: 'float32'): TensorInfo };
+    const heap = backend as unknown as SimdHeapBackend;
     const out = heap.makeOutput(a.filterShape, 'float32');
     const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
     // Shares of the batch, each summing into its own [fh, fw, c] (the caller's into the output),
@@ -622,7 +622,7 @@ function simdMatMul(
   // The broadcast shape's size, not max(sizeA, sizeB): an empty batch against one matrix is 0 products
   // (max gave 1, and M·N floats were written into an empty output's allocation).
   const batch = tf.util.sizeFromShape(batchShape);
-  const heap = backend as WasmHeapBackend & { makeOutput(shape: number[], dtype: 'float32'): TensorInfo };
+  const heap = backend as SimdHeapBackend;
   const out = heap.makeOutput(outShape ?? [...batchShape, M, N], 'float32');
   if (batch * M * N === 0) return out;
   const F = 4; // bytes per float32
@@ -675,8 +675,6 @@ function simdMatMul(
   return out;
 }
 
-type HeapBackend = WasmHeapBackend & { makeOutput(shape: number[], dtype: 'float32'): TensorInfo };
-
 /** A depthwise conv with channel multiplier 1, no dilation, NHWC, float32, by the SIMD kernel; else null. */
 const simdDepthwiseConv: FastPath = ({ inputs, backend, attrs }) => {
   const simd = simdKernelsOf(backend);
@@ -694,7 +692,7 @@ const simdDepthwiseConv: FastPath = ({ inputs, backend, attrs }) => {
     a.dimRoundingMode,
     true,
   );
-  const heap = backend as unknown as HeapBackend;
+  const heap = backend as unknown as SimdHeapBackend;
   const out = heap.makeOutput(info.outShape.slice(), 'float32');
   if (tf.util.sizeFromShape(info.outShape) === 0) return out;
   // Shares of the batch: each image's output depends on that image alone.
@@ -729,7 +727,7 @@ const simdBatchNorm: FastPath = ({ inputs, backend, attrs }) => {
   const c = x.shape[x.shape.length - 1]!;
   const perChannel = (t: TensorInfo | undefined) => !t || (t.dtype === 'float32' && tf.util.sizeFromShape(t.shape) === c);
   if (x.dtype !== 'float32' || c === 0 || ![mean, variance, scale, offset].every(perChannel)) return null;
-  const heap = backend as unknown as HeapBackend;
+  const heap = backend as unknown as SimdHeapBackend;
   const out = heap.makeOutput(x.shape.slice(), 'float32');
   const rows = tf.util.sizeFromShape(x.shape) / c;
   if (rows === 0) return out;
@@ -758,7 +756,7 @@ function simdUnary(kernel: 'erf' | 'exp'): FastPath {
     const { x } = inputs as { x: TensorInfo };
     const simd = simdKernelsOf(backend);
     if (!simd || x.dtype !== 'float32') return null;
-    const heap = backend as unknown as WasmHeapBackend & { makeOutput(shape: number[], dtype: 'float32'): TensorInfo };
+    const heap = backend as unknown as SimdHeapBackend;
     const out = heap.makeOutput(x.shape.slice(), 'float32');
     const size = tf.util.sizeFromShape(x.shape);
     if (size > 0) runElementwise(backend, simd, kernel, [heapOffset(heap, x.dataId), heapOffset(heap, out.dataId)], size);

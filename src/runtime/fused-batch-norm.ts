@@ -14,13 +14,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { addPartialSums, heapOffset, runShares, simdKernelsOf, simdParts, SHARE_MIN_VALUES, requireSimdKernels, type SimdHeapBackend } from './simd-kernels';
+import { heapOffset, runShares, runSummedShares, simdKernelsOf, simdParts, SHARE_MIN_VALUES, requireSimdKernels, type SimdHeapBackend } from './simd-kernels';
 import { shareRanges } from './simd-threads';
 
 export const BATCH_NORM_MOMENTS = 'PatchbayBatchNormMoments';
 export const BATCH_NORM_GRAD = 'PatchbayBatchNormGrad';
 
-/** Shares of c channels (multiples of 4) for the threads, each worth at least ~16k values. */
+/** Shares of c channels (multiples of 4) for the threads, each of at least SHARE_MIN_VALUES values. */
 function channelShares(backend: unknown, rows: number, c: number): [number, number][] {
   return shareRanges(c, simdParts(backend), 4, Math.ceil(SHARE_MIN_VALUES / Math.max(rows, 1)));
 }
@@ -65,23 +65,10 @@ const gradKernel: KernelFunc = ({ inputs, backend }) => {
   const rows = tf.util.sizeFromShape(x.shape) / c;
   const at = (t: TensorInfo) => heapOffset(heap, t.dataId);
   const ranges = shareRanges(rows, simdParts(backend), 1, Math.ceil(SHARE_MIN_VALUES / c));
-  const partials = ranges.length > 1 ? heap.wasm._malloc((ranges.length - 1) * 8 * c) : 0;
-  try {
-    const sumsAt = (i: number) => (i === 0 ? [at(dbeta), at(dgamma)] : [partials + (i - 1) * 8 * c, partials + (i - 1) * 8 * c + 4 * c]);
-    runShares(
-      backend,
-      simd,
-      'batchNormGradSums',
-      ranges.map(([r0, n], i) => [at(x) + 4 * r0 * c, at(dy) + 4 * r0 * c, at(mean), at(invStd), ...sumsAt(i), n, c]),
-    );
-    for (let i = 1; i < ranges.length; i++) {
-      const [sumDy, sumDyXhat] = sumsAt(i) as [number, number];
-      addPartialSums(heap, at(dbeta), sumDy, c);
-      addPartialSums(heap, at(dgamma), sumDyXhat, c);
-    }
-  } finally {
-    if (partials) heap.wasm._free(partials);
-  }
+  runSummedShares(heap, simd, 'batchNormGradSums', ranges.length, [at(dbeta), at(dgamma)], c, (i, [sumDy, sumDyXhat]) => {
+    const [r0, n] = ranges[i]!;
+    return [at(x) + 4 * r0 * c, at(dy) + 4 * r0 * c, at(mean), at(invStd), sumDy!, sumDyXhat!, n, c];
+  });
   runShares(
     backend,
     simd,

@@ -118,18 +118,7 @@ export class FusedPatchbayGelu extends PatchbayGelu {
 // Not registered for deserialisation: a saved model loads as PatchbayGelu (the app builds its models
 // from plans, through custom-layers.ts, and gets this class there).
 
-let installed = false;
-
-/**
- * Puts FusedGeluActivation where tfjs-layers looks "gelu" up, and registers the kernels. Layers
- * built before this keep the stock activation, so it runs when this module is first imported
- * (build.ts and the wasm kernels import it).
- */
-export function installFusedGelu(): void {
-  if (installed) return;
-  installed = true;
-  registerFusedGeluKernels();
-  tf.serialization.registerClass(FusedGeluActivation as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
-}
-
-installFusedGelu();
+// Where tfjs-layers looks "gelu" up. Layers built before this keep the stock activation, so it runs
+// when this module is first imported (build.ts and custom-layers.ts import it).
+registerFusedGeluKernels();
+tf.serialization.registerClass(FusedGeluActivation as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);

@@ -14,13 +14,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { FastLayerNormalization } from './fast-layer-normalization';
-import { addPartialSums, heapOffset, runShares, simdKernelsOf, simdParts, SHARE_MIN_VALUES, requireSimdKernels, type SimdHeapBackend } from './simd-kernels';
+import { heapOffset, runShares, runSummedShares, simdKernelsOf, simdParts, SHARE_MIN_VALUES, requireSimdKernels, type SimdHeapBackend } from './simd-kernels';
 import { shareRanges } from './simd-threads';
 
 export const LAYER_NORM = 'PatchbayLayerNorm';
 export const LAYER_NORM_GRAD = 'PatchbayLayerNormGrad';
 
-/** Shares of the rows for the threads, each worth at least ~16k values. */
+/** Shares of the rows for the threads, each of at least SHARE_MIN_VALUES values. */
 function rowShares(backend: unknown, rows: number, c: number): [number, number][] {
   return shareRanges(rows, simdParts(backend), 1, Math.ceil(SHARE_MIN_VALUES / Math.max(c, 1)));
 }
@@ -61,23 +61,12 @@ const layerNormGradKernel: KernelFunc = ({ inputs, backend }) => {
   const dx = heap.makeOutput(x.shape.slice(), 'float32');
   const [dgamma, dbeta] = [heap.makeOutput([c], 'float32'), heap.makeOutput([c], 'float32')];
   const at = (t: TensorInfo) => heapOffset(heap, t.dataId);
-  // Shares of the rows; each sums dγ and dβ over its own rows (the caller's into the outputs, the
-  // helpers' into scratch), added up at the end.
+  // Shares of the rows; each sums dγ and dβ over its own rows, added up at the end.
   const ranges = rowShares(backend, rows, c);
-  const partials = ranges.length > 1 ? heap.wasm._malloc((ranges.length - 1) * 2 * c * 4) : 0;
-  try {
-    const shares = ranges.map(([r0, n], i) => {
-      const [dgammaAt, dbetaAt] = i === 0 ? [at(dgamma), at(dbeta)] : [partials + (i - 1) * 8 * c, partials + (i - 1) * 8 * c + 4 * c];
-      return [at(x) + 4 * r0 * c, at(dy) + 4 * r0 * c, at(mean) + 4 * r0, at(invStd) + 4 * r0, at(gamma), at(dx) + 4 * r0 * c, dgammaAt, dbetaAt, n, c];
-    });
-    runShares(backend, simd, 'layerNormGrad', shares);
-    for (let i = 1; i < ranges.length; i++) {
-      addPartialSums(heap, at(dgamma), partials + (i - 1) * 8 * c, c);
-      addPartialSums(heap, at(dbeta), partials + (i - 1) * 8 * c + 4 * c, c);
-    }
-  } finally {
-    if (partials) heap.wasm._free(partials);
-  }
+  runSummedShares(heap, simd, 'layerNormGrad', ranges.length, [at(dgamma), at(dbeta)], c, (i, [dgammaAt, dbetaAt]) => {
+    const [r0, n] = ranges[i]!;
+    return [at(x) + 4 * r0 * c, at(dy) + 4 * r0 * c, at(mean) + 4 * r0, at(invStd) + 4 * r0, at(gamma), at(dx) + 4 * r0 * c, dgammaAt!, dbetaAt!, n, c];
+  });
   return [dx, dgamma, dbeta];
 };
 

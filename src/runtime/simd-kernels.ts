@@ -242,12 +242,43 @@ export function simdParts(backend: unknown): number {
   return simdThreadsOf(backend)?.parts ?? 1;
 }
 
-/** Adds `count` float32 values at byte offset `from` into those at `into` (a helper's partial sums into the caller's). */
-export function addPartialSums(backend: WasmHeapBackend, into: number, from: number, count: number): void {
+/** Adds `count` float32 values at byte offset `from` into those at `into`. */
+function addInto(backend: WasmHeapBackend, into: number, from: number, count: number): void {
   const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
   const heap = new Float32Array(memory!.buffer);
   const [a, b] = [into >>> 2, from >>> 2];
   for (let i = 0; i < count; i++) heap[a + i]! += heap[b + i]!;
+}
+
+/**
+ * Runs `kernel` over `shares` shares whose sums meet (a gradient summed over the batch or the rows):
+ * the first share writes its sums at `sums` (byte offsets, `count` floats each), every other share
+ * into scratch of its own, which is added into `sums` at the end. `argsFor(share, at)` gives a
+ * share's arguments, `at` being where that share's sums go.
+ */
+export function runSummedShares(
+  backend: SimdHeapBackend,
+  kernels: SimdKernels,
+  kernel: ThreadedKernel,
+  shares: number,
+  sums: readonly number[],
+  count: number,
+  argsFor: (share: number, at: number[]) => number[],
+): void {
+  const bytes = count * 4;
+  const scratch = shares > 1 ? backend.wasm._malloc((shares - 1) * sums.length * bytes) : 0;
+  const at = (share: number) => (share === 0 ? [...sums] : sums.map((_, k) => scratch + ((share - 1) * sums.length + k) * bytes));
+  try {
+    runShares(
+      backend,
+      kernels,
+      kernel,
+      Array.from({ length: shares }, (_, share) => argsFor(share, at(share))),
+    );
+    for (let share = 1; share < shares; share++) at(share).forEach((from, k) => addInto(backend, sums[k]!, from, count));
+  } finally {
+    if (scratch) backend.wasm._free(scratch);
+  }
 }
 
 /**

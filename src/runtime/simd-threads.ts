@@ -204,12 +204,14 @@ export async function startSimdThreads(
         return;
       }
       if (shares.length > started.length + 1) throw new Error(`${shares.length} shares for ${started.length + 1} threads.`);
+      // Checked before any helper is woken, so that a refusal leaves none of them working.
+      const tooLong = shares.find((share) => share.length > MAX_ARGS);
+      if (tooLong) throw new Error(`${kernel} takes ${tooLong.length} arguments; a helper takes ${MAX_ARGS} at most.`);
       const index = THREADED_KERNELS.indexOf(kernel);
       const busy = started.slice(0, shares.length - 1);
       helperShares += busy.length;
       busy.forEach((helper, i) => {
         const share = shares[i + 1]!;
-        if (share.length > MAX_ARGS) throw new Error(`${kernel} takes ${share.length} arguments; a helper takes ${MAX_ARGS} at most.`);
         helper.args.set(share);
         helper.control[KERNEL] = index;
         helper.control[ARG_COUNT] = share.length;

@@ -68,10 +68,10 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs';
 import {
-  addPartialSums,
   heapOffset,
   runElementwise,
   runShares,
+  runSummedShares,
   simdGemmOf,
   simdKernelsOf,
   simdParts,
@@ -409,14 +409,13 @@ const depthwiseBackpropFilterKernel: KernelFunc = ({ inputs, backend, attrs }) =
     // Shares of the batch, each summing into its own [fh, fw, c] (the caller's into the output),
     // added up at the end.
     const shares = shareRanges(batchSize, simdParts(backend), 1, Math.ceil(SHARE_MIN_VALUES / Math.max(outHeight * outWidth * inChannels, 1)));
-    const filterSize = tf.util.sizeFromShape(a.filterShape);
-    const partials = shares.length > 1 ? heap.wasm._malloc((shares.length - 1) * filterSize * 4) : 0;
-    try {
-      const [px, pdy, pout] = [heapOffset(heap, x.dataId), heapOffset(heap, dy.dataId), heapOffset(heap, out.dataId)];
-      const args = shares.map(([b0, n], i) => [
+    const [px, pdy] = [heapOffset(heap, x.dataId), heapOffset(heap, dy.dataId)];
+    runSummedShares(heap, simd, 'depthwiseFilterGrad', shares.length, [heapOffset(heap, out.dataId)], tf.util.sizeFromShape(a.filterShape), (i, [sum]) => {
+      const [b0, n] = shares[i]!;
+      return [
         px + 4 * b0 * inHeight * inWidth * inChannels,
         pdy + 4 * b0 * outHeight * outWidth * inChannels,
-        i === 0 ? pout : partials + 4 * (i - 1) * filterSize,
+        sum!,
         n,
         inHeight,
         inWidth,
@@ -429,12 +428,8 @@ const depthwiseBackpropFilterKernel: KernelFunc = ({ inputs, backend, attrs }) =
         strideWidth,
         padInfo.top,
         padInfo.left,
-      ]);
-      runShares(backend, simd, 'depthwiseFilterGrad', args);
-      for (let i = 1; i < shares.length; i++) addPartialSums(heap, pout, partials + 4 * (i - 1) * filterSize, filterSize);
-    } finally {
-      if (partials) heap.wasm._free(partials);
-    }
+      ];
+    });
     return out;
   }
   return compose(backend as RefCounted, [x, dy], ([xt, dyt]) => depthwiseFilterGrad(xt as tf.Tensor4D, dyt as tf.Tensor4D, info));
